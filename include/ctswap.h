@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctswap: checkpoint/restart for Linux containers through a per-container
+ * swap area.  This is the public API; the CLI is built on it alone.
+ *
+ * Conventions: every call returns 0 or a negative errno value.  On failure
+ * ctswap_last_error() gives one line "what: why" naming the object and the
+ * cause (valid until the next call from the same thread).  Nothing here
+ * prints to stdout or exits the process.
+ */
+#ifndef CTSWAP_H
+#define CTSWAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CTSWAP_ABI_VERSION 1
+#define CTSWAP_DEFAULT_STORE "/var/lib/ctswap"
+#define CTSWAP_NAME_MAX 64
+
+/* ---- library ---- */
+
+/* The reason the last failed call from this thread failed, or NULL. */
+const char *ctswap_last_error(void);
+/* Log level of the engine: 0 errors, 1 warnings (default), 2 info, 3 debug. */
+void ctswap_set_log_level(int level);
+/* Send engine log lines to @fd instead of stderr (-1: stderr). */
+void ctswap_set_log_fd(int fd);
+
+/* A handle on one store directory (default CTSWAP_DEFAULT_STORE). */
+struct ctswap_store;
+/* Open (creating it 0700 if needed) the store at @dir; NULL means default. */
+int ctswap_store_open(const char *dir, struct ctswap_store **out);
+void ctswap_store_close(struct ctswap_store *store);
+const char *ctswap_store_path(const struct ctswap_store *store);
+
+/* True if @name is [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. */
+bool ctswap_name_valid(const char *name);
+
+/* ---- lifecycle ---- */
+
+struct ctswap_run_opts {
+	char *const *argv;	/* command and arguments, NULL-terminated */
+	bool no_pidns;		/* stay in the host pid namespace */
+	const char *log_path;	/* console file; NULL: STORE/NAME/console.log */
+};
+
+/* Start @opts->argv in a new container @name; *@init_pid is its host pid. */
+int ctswap_run(struct ctswap_store *store, const char *name,
+	       const struct ctswap_run_opts *opts, pid_t *init_pid);
+/* Freeze and wait until the kernel reports the cgroup frozen. */
+int ctswap_freeze(struct ctswap_store *store, const char *name, int timeout_ms);
+int ctswap_thaw(struct ctswap_store *store, const char *name);
+/* Kill every task and wait until the cgroup is empty. */
+int ctswap_kill(struct ctswap_store *store, const char *name);
+/* Remove cgroup and store entry; a live container needs @force. */
+int ctswap_rm(struct ctswap_store *store, const char *name, bool force);
+
+enum ctswap_state {
+	CTSWAP_STOPPED = 0,
+	CTSWAP_RUNNING,
+	CTSWAP_FROZEN,
+	CTSWAP_CHECKPOINTED,
+};
+const char *ctswap_state_name(enum ctswap_state state);
+
+struct ctswap_info {
+	char name[CTSWAP_NAME_MAX + 1];
+	enum ctswap_state state;
+	pid_t init_pid;			/* host pid of the init, 0 if none */
+	unsigned int nr_tasks;		/* threads counted once per process */
+	uint64_t rss_bytes;		/* resident memory of all tasks */
+	char cgroup[512];		/* cgroup path, absolute */
+	int exit_status;		/* wait status once stopped, -1 unknown */
+	unsigned int generation;	/* newest committed checkpoint, 0 none */
+	uint64_t lazy_resident;		/* restore progress: pages in ... */
+	uint64_t lazy_total;		/* ... of pages to swap in (0: none) */
+};
+int ctswap_info(struct ctswap_store *store, const char *name, struct ctswap_info *info);
+/* Call @fn for every container in the store, in name order. */
+int ctswap_list(struct ctswap_store *store,
+		int (*fn)(const struct ctswap_info *info, void *arg), void *arg);
+
+/* ---- checkpoint and restart ---- */
+
+struct ctswap_progress {
+	unsigned int tasks;
+	uint64_t pages_done, pages_total;
+	double elapsed_ms;
+};
+
+struct ctswap_dump_opts {
+	bool leave_running;	/* thaw instead of kill after the commit */
+	bool compress;		/* lzma clusters in the swap area */
+	/* Called now and then while pages are pushed; may be NULL. */
+	void (*progress)(const struct ctswap_progress *p, void *arg);
+	void *progress_arg;
+};
+
+struct ctswap_dump_stats {
+	unsigned int generation;
+	unsigned int tasks, threads;
+	uint64_t pages_total;		/* present pages found */
+	uint64_t pages_written;		/* pages that took new slots */
+	uint64_t pages_zero, pages_shared;
+	uint64_t bytes_written;		/* swap area and metadata */
+	uint64_t meta_bytes;		/* the metadata blob on disk */
+	double frozen_ms, total_ms;
+};
+int ctswap_dump(struct ctswap_store *store, const char *name,
+		const struct ctswap_dump_opts *opts, struct ctswap_dump_stats *stats);
+
+struct ctswap_restore_opts {
+	bool eager;			/* fill memory before resuming */
+	unsigned int generation;	/* 0: the newest */
+	bool allow_changed_files;
+};
+
+struct ctswap_restore_stats {
+	pid_t init_pid;
+	unsigned int tasks, threads;
+	uint64_t pages_total;		/* pages to swap in */
+	double running_ms;		/* until every task runs again */
+};
+int ctswap_restore(struct ctswap_store *store, const char *name,
+		   const struct ctswap_restore_opts *opts,
+		   struct ctswap_restore_stats *stats);
+
+/* ---- diagnostics ---- */
+
+struct ctswap_check {
+	const char *feature;
+	bool required;
+	bool ok;
+	char detail[160];	/* "ok" or the reason it is missing */
+};
+/* Probe the running kernel; calls @fn per feature. Returns -ENOTSUP if a required one is missing. */
+int ctswap_check(void (*fn)(const struct ctswap_check *c, void *arg), void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

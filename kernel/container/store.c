@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+/* The store: a directory holding one sub-directory per container. */
+#define LOG_PREFIX "store: "
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctswap.h"
+#include "container/store.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+/* True if @name is [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. */
+bool ctswap_name_valid(const char *name)
+{
+	size_t len;
+
+	if (!name)
+		return false;
+	len = strlen(name);
+	if (len == 0 || len > CTSWAP_NAME_MAX)
+		return false;
+	if (!isalnum_ascii(name[0]))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!isalnum_ascii(name[i]) && !strchr("_.-", name[i]))
+			return false;
+	return true;
+}
+
+/* Open the store directory, creating it 0700 when it does not exist. */
+int ctswap_store_open(const char *dir, struct ctswap_store **out)
+{
+	struct ctswap_store *store;
+	struct stat st;
+	int ret;
+
+	ct_err_clear();
+	if (!dir || !*dir)
+		dir = CTSWAP_DEFAULT_STORE;
+	ret = mkdir_p(dir, 0700);
+	if (ret)
+		return ct_err(ret, "%s: cannot create store: %s", dir, strerror(-ret));
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return ct_err(-ENOTDIR, "%s: store is not a directory", dir);
+	if (access(dir, W_OK) < 0)
+		return ct_err(-errno, "%s: store not writable: %m", dir);
+	store = xzalloc(sizeof(*store));
+	if (!store)
+		return -ENOMEM;
+	store->path = xstrdup(dir);
+	if (!store->path) {
+		free(store);
+		return -ENOMEM;
+	}
+	*out = store;
+	return 0;
+}
+
+/* Release a store handle. */
+void ctswap_store_close(struct ctswap_store *store)
+{
+	if (!store)
+		return;
+	free(store->path);
+	free(store);
+}
+
+/* The store's directory. */
+const char *ctswap_store_path(const struct ctswap_store *store)
+{
+	return store->path;
+}
+
+/* Build STORE/NAME[/FILE] into @buf. */
+int store_path(const struct ctswap_store *store, const char *name, const char *file,
+	       char *buf, size_t size)
+{
+	int n;
+
+	if (file)
+		n = snprintf(buf, size, "%s/%s/%s", store->path, name, file);
+	else
+		n = snprintf(buf, size, "%s/%s", store->path, name);
+	return n >= (int)size ? -ENAMETOOLONG : 0;
+}

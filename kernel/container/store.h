@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* The store directory and the paths of a container's files in it. */
+#ifndef CT_STORE_H
+#define CT_STORE_H
+
+#include <stddef.h>
+
+struct ctswap_store {
+	char *path;	/* the store directory, absolute or as given */
+};
+
+static inline int isalnum_ascii(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* STORE/NAME when @file is NULL, else STORE/NAME/FILE. */
+int store_path(const struct ctswap_store *store, const char *name, const char *file,
+	       char *buf, size_t size);
+
+#endif

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Installs what a fresh Debian 12 machine lacks to build and test ctswap.
+# Only calls apt when something is missing, so repeated runs cost nothing.
+set -e
+PKGS="build-essential pkg-config libcgroup-dev liblzma-dev libxxhash-dev libjansson-dev
+      libcmocka-dev bats bats-assert bats-support python3 clang"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "setup-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq $missing >/dev/null
