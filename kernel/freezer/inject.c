@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: MIT
+/* Run system calls inside a stopped tracee by pointing it at a `syscall`. */
+#define LOG_PREFIX "inject: "
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "freezer/inject.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#ifndef PTRACE_GETSIGMASK
+#define PTRACE_GETSIGMASK 0x420a
+#define PTRACE_SETSIGMASK 0x420b
+#endif
+
+/* Find the [vdso] range of @pid in /proc/PID/maps. */
+static int vdso_range(pid_t pid, unsigned long *start, unsigned long *end)
+{
+	char path[64], line[512];
+	FILE *f;
+	int ret = -ENOENT;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strstr(line, "[vdso]"))
+			continue;
+		if (sscanf(line, "%lx-%lx", start, end) == 2)
+			ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* Scan @pid's vdso for the bytes 0f 05 (syscall). */
+int inj_find_syscall_insn(pid_t pid, unsigned long *ip)
+{
+	unsigned long start, end;
+	unsigned char *text;
+	int ret;
+
+	ret = vdso_range(pid, &start, &end);
+	if (ret)
+		return ct_err(ret, "pid %d: no [vdso] to inject system calls through", pid);
+	text = xmalloc(end - start);
+	if (!text)
+		return -ENOMEM;
+	ret = inj_read_mem(pid, start, text, end - start);
+	if (ret)
+		goto out;
+	ret = -ENOENT;
+	for (unsigned long i = 0; i + 1 < end - start; i++) {
+		if (text[i] == 0x0f && text[i + 1] == 0x05) {
+			*ip = start + i;
+			ret = 0;
+			break;
+		}
+	}
+	if (ret)
+		ct_err(ret, "pid %d: no syscall instruction in [vdso]", pid);
+out:
+	free(text);
+	return ret;
+}
+
+/* Save the tracee's registers and mask, then block all its signals. */
+int inj_begin(struct inj_ctx *ctx, pid_t tid, unsigned long syscall_ip)
+{
+	uint64_t all = ~0ULL;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->tid = tid;
+	ctx->syscall_ip = syscall_ip;
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &ctx->saved_regs) < 0)
+		return ct_err(-errno, "pid %d: cannot read registers: %m", tid);
+	if (ptrace(PTRACE_GETSIGMASK, tid, sizeof(uint64_t), &ctx->saved_sigmask) < 0)
+		return ct_err(-errno, "pid %d: cannot read signal mask: %m", tid);
+	if (ptrace(PTRACE_SETSIGMASK, tid, sizeof(uint64_t), &all) < 0)
+		return ct_err(-errno, "pid %d: cannot block signals: %m", tid);
+	ctx->active = true;
+	return 0;
+}
+
+/* Note the child of a fork/clone event so the caller can adopt it. */
+static void note_event(struct inj_ctx *ctx, int event)
+{
+	unsigned long msg = 0;
+
+	if (ptrace(PTRACE_GETEVENTMSG, ctx->tid, NULL, &msg) < 0)
+		return;
+	ctx->event_msg = msg;
+	if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK ||
+	    event == PTRACE_EVENT_CLONE)
+		ctx->event_child = (pid_t)msg;
+}
+
+/* Single-step the tracee until it has executed the syscall instruction. */
+static int step_over_syscall(struct inj_ctx *ctx)
+{
+	int status;
+
+	for (;;) {
+		if (ptrace(PTRACE_SINGLESTEP, ctx->tid, NULL, NULL) < 0)
+			return -errno;
+		if (waitpid(ctx->tid, &status, __WALL) < 0)
+			return -errno;
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return ct_err(-ESRCH, "pid %d: died during an injected system call", ctx->tid);
+		if (!WIFSTOPPED(status))
+			continue;
+		if (status >> 16) {
+			/* fork/clone/exec event inside the call: the call is not done yet */
+			note_event(ctx, status >> 16);
+			continue;
+		}
+		if (WSTOPSIG(status) == SIGTRAP)
+			return 0;
+		/* Only unblockable signals get here (all others are blocked). */
+		pr_debug("pid %d: signal %d during injection, dropped", ctx->tid, WSTOPSIG(status));
+	}
+}
+
+/* Execute system call @nr with six arguments inside the tracee. */
+long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a2,
+		 unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6)
+{
+	struct user_regs_struct regs = ctx->saved_regs;
+	int ret;
+
+	regs.rip = ctx->syscall_ip;
+	regs.rax = nr;
+	regs.orig_rax = -1;	/* not inside a syscall: no restart fix-ups */
+	regs.rdi = a1;
+	regs.rsi = a2;
+	regs.rdx = a3;
+	regs.r10 = a4;
+	regs.r8 = a5;
+	regs.r9 = a6;
+	ctx->event_child = 0;
+	if (ptrace(PTRACE_SETREGS, ctx->tid, NULL, &regs) < 0)
+		return -errno;
+	ret = step_over_syscall(ctx);
+	if (ret)
+		return ret;
+	if (ptrace(PTRACE_GETREGS, ctx->tid, NULL, &regs) < 0)
+		return -errno;
+	if (regs.rip != ctx->syscall_ip + 2)
+		pr_warn("pid %d: syscall %ld ended at %llx, not after the instruction",
+			ctx->tid, nr, regs.rip);
+	return (long)regs.rax;
+}
+
+/* Put back what inj_begin() saved. */
+int inj_end(struct inj_ctx *ctx)
+{
+	int ret = 0;
+
+	if (!ctx->active)
+		return 0;
+	if (ptrace(PTRACE_SETREGS, ctx->tid, NULL, &ctx->saved_regs) < 0)
+		ret = ct_err(-errno, "pid %d: cannot restore registers: %m", ctx->tid);
+	if (ptrace(PTRACE_SETSIGMASK, ctx->tid, sizeof(uint64_t), &ctx->saved_sigmask) < 0 && !ret)
+		ret = ct_err(-errno, "pid %d: cannot restore signal mask: %m", ctx->tid);
+	ctx->active = false;
+	return ret;
+}
+
+/* Read tracee memory through /proc/PID/mem (no COW breaking, any protection). */
+int inj_read_mem(pid_t pid, unsigned long addr, void *buf, size_t len)
+{
+	char path[64];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = pread_all(fd, buf, len, (off_t)addr);
+	close(fd);
+	return ret;
+}
+
+/* Write tracee memory through /proc/PID/mem (works on read-only mappings). */
+int inj_write_mem(pid_t pid, unsigned long addr, const void *buf, size_t len)
+{
+	char path[64];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = pwrite_all(fd, buf, len, (off_t)addr);
+	close(fd);
+	return ret;
+}
+
+/* mmap anonymous scratch memory inside the tracee. */
+int inj_map_scratch(struct inj_ctx *ctx, size_t len, unsigned long *addr)
+{
+	long ret = inj_syscall(ctx, __NR_mmap, 0, len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (ret < 0 && ret > -4096)
+		return ct_err((int)ret, "pid %d: cannot map scratch memory: %s", ctx->tid,
+			      strerror((int)-ret));
+	*addr = (unsigned long)ret;
+	return 0;
+}
+
+/* munmap scratch memory inside the tracee. */
+int inj_unmap_scratch(struct inj_ctx *ctx, unsigned long addr, size_t len)
+{
+	long ret = inj_syscall(ctx, __NR_munmap, addr, len, 0, 0, 0, 0);
+
+	return ret < 0 ? (int)ret : 0;
+}
