@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+/* Lifetime helpers of the in-memory checkpoint image. */
+#include <stdlib.h>
+
+#include "image/image.h"
+
+/* Free one task's arrays. */
+static void task_free(struct ct_task *t)
+{
+	for (uint32_t i = 0; i < t->nr_threads; i++) {
+		free(t->threads[i].xstate);
+		free(t->threads[i].pending);
+	}
+	free(t->threads);
+	for (uint32_t i = 0; i < t->mm.nr_vmas; i++)
+		free(t->mm.vmas[i].path);
+	free(t->mm.vmas);
+	free(t->mm.auxv);
+	free(t->mm.exe_path);
+	free(t->fds);
+	free(t->shared_pending);
+	free(t->creds.groups);
+	free(t->cwd);
+	free(t->root);
+	free(t->timers);
+}
+
+/* Free the whole image. */
+void image_free(struct ct_image *img)
+{
+	if (!img)
+		return;
+	for (uint32_t i = 0; i < img->nr_tasks; i++)
+		task_free(&img->tasks[i]);
+	free(img->tasks);
+	for (uint32_t i = 0; i < img->nr_files; i++) {
+		free(img->files[i].path);
+		free(img->files[i].contents);
+		free(img->files[i].pipe_data);
+	}
+	free(img->files);
+	free(img);
+}
+
+/* Find a task by in-container pid. */
+struct ct_task *image_find_task(const struct ct_image *img, pid_t pid)
+{
+	for (uint32_t i = 0; i < img->nr_tasks; i++)
+		if (img->tasks[i].pid == pid)
+			return &img->tasks[i];
+	return NULL;
+}

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The checkpoint image in memory: what dump records and restore rebuilds.
+ *
+ * Dump fills a struct ct_image from the seized container; the blob module
+ * (image/blob.h) writes it to STORE/NAME/ckpt-GEN.meta and reads it back;
+ * restore rebuilds the container from it.  Page contents are not here: they
+ * live in the swap area (mm/swaparea.h), keyed by (task key, vma start,
+ * page address), where the task key is ct_task.pid (the pid inside the
+ * container's pid namespace) and shared memory objects use keys from
+ * CT_SHM_KEY_BASE up.
+ *
+ * Every pid here is as seen inside the container's pid namespace unless the
+ * field name says host_.  Arrays are malloc'd; image_free() frees it all.
+ */
+#ifndef CT_IMAGE_H
+#define CT_IMAGE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#define CT_SHM_KEY_BASE 0x80000000u	/* swap-area task keys for shared memory */
+#define CT_NSIG 64
+#define CT_MAX_PIDNS_LEVEL 32
+
+/* ---- memory ---- */
+
+enum ct_vma_kind {
+	CT_VMA_ANON = 0,	/* private anonymous (heap, stack, malloc arenas) */
+	CT_VMA_FILE_PRIVATE,	/* private file mapping; COW'd pages are dumped */
+	CT_VMA_FILE_SHARED,	/* shared file mapping: the file is the store */
+	CT_VMA_SHMEM,		/* shared anonymous / SysV / memfd: stored once per object */
+	CT_VMA_VDSO,		/* [vdso] */
+	CT_VMA_VVAR,		/* [vvar] */
+	CT_VMA_VVAR_VCLOCK,	/* [vvar_vclock] */
+	CT_VMA_VSYSCALL,	/* [vsyscall]: fixed by the kernel, not restored */
+};
+
+/* Identity of a file, to notice that it changed between dump and restore. */
+struct ct_file_id {
+	uint64_t dev, ino, size;
+	int64_t mtime_sec, mtime_nsec;
+};
+
+struct ct_vma {
+	uint64_t start, end;		/* [start, end) */
+	uint64_t pgoff;			/* file offset in bytes */
+	uint32_t prot;			/* PROT_* */
+	uint32_t flags;			/* MAP_PRIVATE/MAP_SHARED | MAP_ANONYMOUS | MAP_GROWSDOWN */
+	uint32_t kind;			/* enum ct_vma_kind */
+	uint32_t madv;			/* CT_MADV_* flags from smaps VmFlags */
+	char *path;			/* file path for file and shmem mappings, NULL otherwise */
+	struct ct_file_id file;		/* identity of that file at dump time */
+	uint32_t shm_key;		/* CT_VMA_SHMEM: swap-area key of the object */
+	uint64_t nr_pages;		/* pages stored in the swap area for this vma */
+};
+
+#define CT_MADV_DONTFORK	(1u << 0)	/* VmFlags dc */
+#define CT_MADV_WIPEONFORK	(1u << 1)	/* VmFlags wf */
+#define CT_MADV_HUGEPAGE	(1u << 2)	/* VmFlags hg */
+#define CT_MADV_NOHUGEPAGE	(1u << 3)	/* VmFlags nh */
+#define CT_MADV_DONTDUMP	(1u << 4)	/* VmFlags dd */
+#define CT_MADV_LOCKED		(1u << 5)	/* VmFlags lo */
+
+/* The mm fields prctl(PR_SET_MM_MAP) sets, and what goes with them. */
+struct ct_mm {
+	uint64_t start_code, end_code, start_data, end_data;
+	uint64_t start_brk, brk, start_stack;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	uint64_t *auxv;			/* pairs, terminated by AT_NULL */
+	uint32_t auxv_len;		/* number of uint64_t in auxv */
+	char *exe_path;			/* /proc/PID/exe at dump */
+	struct ct_file_id exe_id;
+	uint32_t nr_vmas;
+	struct ct_vma *vmas;		/* sorted by start */
+};
+
+/* ---- threads ---- */
+
+struct ct_siginfo {
+	uint8_t data[128];		/* siginfo_t as PTRACE_PEEKSIGINFO returns it */
+};
+
+struct ct_thread {
+	pid_t tid;			/* innermost pid namespace */
+	pid_t host_tid;			/* at dump, for messages */
+	struct user_regs_struct regs;	/* includes fs_base, gs_base, orig_rax */
+	uint8_t *xstate;		/* NT_X86_XSTATE as read, xstate_len bytes */
+	uint32_t xstate_len;
+	uint64_t blocked;		/* blocked signal mask */
+	uint32_t nr_pending;		/* per-thread pending signals */
+	struct ct_siginfo *pending;
+	stack_t altstack;		/* sigaltstack */
+	uint64_t rseq_abi, rseq_len;	/* rseq registration, 0 if none */
+	uint32_t rseq_sig;
+	uint64_t robust_list, robust_len;
+	uint64_t clear_child_tid;
+};
+
+/* ---- signals, credentials, misc per-process state ---- */
+
+struct ct_sigaction {
+	uint64_t handler, flags, restorer, mask;	/* kernel struct sigaction */
+};
+
+struct ct_creds {
+	uint32_t uid, euid, suid, fsuid, gid, egid, sgid, fsgid;
+	uint32_t nr_groups;
+	uint32_t *groups;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	uint32_t securebits;
+	bool no_new_privs;
+};
+
+struct ct_itimer {
+	int64_t interval_usec, value_usec;
+};
+
+struct ct_posix_timer {
+	int32_t id;			/* timer id as the process knows it */
+	int32_t clock;
+	int32_t notify;			/* sigev_notify */
+	int32_t signo;
+	uint64_t sigval;
+	pid_t notify_tid;		/* SIGEV_THREAD_ID target */
+	int64_t interval_nsec, value_nsec;
+	int32_t overrun;
+};
+
+/* ---- files ---- */
+
+enum ct_file_kind {
+	CT_FILE_REG = 0,	/* regular file or directory opened by path */
+	CT_FILE_PIPE,		/* one end of a pipe (pipe_id names the pipe) */
+	CT_FILE_FIFO,		/* a named pipe opened by path */
+	CT_FILE_CHR,		/* /dev/null, /dev/zero, /dev/urandom, ... by path */
+};
+
+/* One open file description; fds share it by index (as dup and fork do). */
+struct ct_file {
+	uint32_t kind;			/* enum ct_file_kind */
+	uint32_t flags;			/* open flags (O_ACCMODE, O_APPEND, O_NONBLOCK, ...) */
+	uint64_t pos;
+	char *path;			/* REG, FIFO, CHR */
+	struct ct_file_id id;
+	bool deleted;			/* REG whose path is gone: contents below */
+	uint8_t *contents;		/* deleted file contents */
+	uint64_t contents_len;
+	uint32_t pipe_id;		/* PIPE: same id = same pipe (both ends) */
+	uint8_t *pipe_data;		/* PIPE/FIFO: unread bytes, stored once per pipe (on one end) */
+	uint64_t pipe_data_len;
+	uint32_t pipe_size;		/* F_GETPIPE_SZ */
+};
+
+struct ct_fd {
+	int32_t fd;
+	uint32_t file;			/* index into ct_image.files */
+	bool cloexec;
+};
+
+/* ---- processes ---- */
+
+struct ct_task {
+	pid_t pid;			/* innermost namespace: the key everywhere */
+	pid_t ppid, pgid, sid;		/* innermost namespace; ppid 0 for the init */
+	pid_t host_pid;			/* at dump, for messages */
+	uint32_t nr_nspid;		/* NSpid levels from the container's pidns down */
+	char comm[16];
+	uint32_t nr_threads;
+	struct ct_thread *threads;	/* threads[0] is the leader (tid == pid) */
+	struct ct_mm mm;
+	uint32_t nr_fds;
+	struct ct_fd *fds;		/* sorted by fd */
+	struct ct_sigaction sigactions[CT_NSIG];	/* index = signo - 1 */
+	uint32_t nr_shared_pending;
+	struct ct_siginfo *shared_pending;
+	struct ct_creds creds;
+	struct rlimit rlimits[RLIM_NLIMITS];
+	uint32_t umask;
+	uint32_t personality;
+	int32_t nice;
+	int32_t sched_policy, sched_priority;
+	char *cwd, *root;
+	struct ct_itimer itimers[3];	/* ITIMER_REAL, _VIRTUAL, _PROF */
+	uint32_t nr_timers;
+	struct ct_posix_timer *timers;
+	int32_t exit_signal;		/* signal the parent gets at exit (SIGCHLD) */
+	int32_t pdeath_signal;
+};
+
+struct ct_image {
+	uint32_t version;		/* blob format version it was read from */
+	char name[65];			/* container name */
+	uint32_t generation;		/* swap-area generation holding its pages */
+	bool own_pidns;			/* the container has its own pid namespace */
+	bool own_mntns;
+	uint64_t ns_ino[8];		/* identities of ns links (CT_NS_*) at dump */
+	int64_t dump_time_ns;		/* CLOCK_REALTIME at the freeze */
+	int64_t dump_mono_ns;		/* CLOCK_MONOTONIC at the freeze (timers) */
+	uint32_t nr_tasks;
+	struct ct_task *tasks;		/* parents before children; tasks[0] is the init */
+	uint32_t nr_files;
+	struct ct_file *files;
+};
+
+enum { CT_NS_PID = 0, CT_NS_MNT, CT_NS_NET, CT_NS_UTS, CT_NS_IPC, CT_NS_USER, CT_NS_CGROUP, CT_NS_TIME };
+
+/* Free everything an image holds, and the image itself. */
+void image_free(struct ct_image *img);
+/* Find a task by its in-container pid, NULL if none. */
+struct ct_task *image_find_task(const struct ct_image *img, pid_t pid);
+
+#endif

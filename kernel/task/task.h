@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-task resources: for each one, its dump and its restore side by side
+ * in one file of kernel/task/ (files.c, signals.c, creds.c, misc.c, regs.c).
+ *
+ * Dump side: the task is seized and in a ptrace-stop, the cgroup thawed
+ * (see KERNEL-NOTES), and @tc->inj is an active injection context on the
+ * thread being dumped, with @tc->scratch a read-write page range mapped in
+ * the tracee for passing structures to injected calls.
+ *
+ * Restore side: the task has been created by the restorer and is stopped
+ * under ptrace; @tc is the same kind of context.  Restore functions are
+ * called in this order by kernel/restore/: files, misc, signals, creds
+ * (last: it may drop the privileges the others need), then registers.
+ *
+ * The blocked signal mask is special: inj_begin() saves it and inj_end()
+ * writes the saved value back, so restore of the mask sets
+ * tc->inj->saved_sigmask and dump reads it from there.
+ */
+#ifndef CT_TASK_H
+#define CT_TASK_H
+
+#include "freezer/inject.h"
+#include "image/image.h"
+
+struct task_ctx {
+	struct inj_ctx *inj;		/* active injection on the thread at hand */
+	pid_t host_pid;			/* host pid of the process (thread group) */
+	unsigned long scratch;		/* scratch memory in the tracee ... */
+	size_t scratch_len;		/* ... of this many bytes (>= 2 pages) */
+};
+
+/* files.c: fds and open file descriptions (regular files, pipes, fifos, char devices) */
+int dump_task_files(struct task_ctx *tc, struct ct_image *img, struct ct_task *t);
+/*
+ * The restorer opens every open file description of the image in its own
+ * process, at fd numbers above every fd of the image (so the tasks it forks
+ * inherit them and shared descriptions stay shared), refills pipes and sets
+ * positions.  Each restored task then dup3()s its fds into place and closes
+ * the transport fds (restore_task_files).
+ */
+struct file_table {
+	uint32_t nr;
+	int *fds;			/* restorer-side fd for each ct_image.files[i] */
+	int *peer_fds;			/* PIPE: the other end, kept so pipes stay open; -1 */
+	int lowest, highest;		/* range of transport fds, to close them in tasks */
+};
+int restore_files_open(const struct ct_image *img, bool allow_changed, struct file_table *ft);
+void restore_files_close(struct file_table *ft);
+int restore_task_files(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft);
+
+/* signals.c: handlers, masks, pending signals, sigaltstack */
+int dump_task_signals(struct task_ctx *tc, struct ct_task *t);
+int dump_thread_signals(struct task_ctx *tc, struct ct_thread *th);
+int restore_task_signals(struct task_ctx *tc, const struct ct_task *t);
+int restore_thread_signals(struct task_ctx *tc, const struct ct_thread *th);
+
+/* creds.c: uids, gids, groups, capabilities, securebits, no_new_privs */
+int dump_task_creds(struct task_ctx *tc, struct ct_task *t);
+int restore_task_creds(struct task_ctx *tc, const struct ct_task *t);
+
+/* misc.c: rlimits, umask, personality, nice, scheduling, cwd, root, comm, itimers, POSIX timers, pdeath signal */
+int dump_task_misc(struct task_ctx *tc, struct ct_task *t);
+int restore_task_misc(struct task_ctx *tc, const struct ct_task *t);
+/* robust list, clear_child_tid: per thread */
+int dump_thread_misc(struct task_ctx *tc, struct ct_thread *th);
+int restore_thread_misc(struct task_ctx *tc, const struct ct_thread *th);
+
+/* regs.c: general registers, xstate (translated by CPUID 0xD), rseq */
+int dump_thread_regs(struct task_ctx *tc, struct ct_thread *th);
+int restore_thread_regs(struct task_ctx *tc, const struct ct_thread *th);
+
+#endif
