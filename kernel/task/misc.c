@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: MIT
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 /*
  * The rest of a task's state: rlimits, umask, personality, comm, nice,
  * scheduling, cwd and root, itimers, POSIX timers, exit and parent-death

@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: MIT
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 /*
  * Signals: handlers, blocked masks, pending signals and sigaltstack.
  *

@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: MIT
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 /* Round trip of rlimits, umask, personality, comm, scheduling, cwd, timers, robust list... */
 #include <setjmp.h>
 #include <stdarg.h>
