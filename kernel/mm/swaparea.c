@@ -681,10 +681,9 @@ unsigned swp_gen_number(const struct swp_gen_reader *r)
 }
 
 /* Read and decompress cluster @head; the cluster's own header is checked first. */
-int swp_cluster_load(struct swp_area *sa, uint64_t head, uint8_t *out, unsigned *npages)
+int swp_cluster_load(struct swp_area *sa, uint64_t head, uint64_t nb, uint8_t *out, unsigned *npages)
 {
 	struct swp_cluster_header ch;
-	uint64_t nb = slot_blocks(&sa->map[head]);
 	size_t in_pos = 0, out_pos = 0;
 	lzma_filter filters[2];
 	lzma_options_lzma opt;
@@ -749,7 +748,7 @@ static int cluster_page(struct swp_area *sa, uint64_t head, unsigned idx, void *
 		c->head = UINT64_MAX;
 		if (!c->pages)
 			c->pages = xmalloc(SWP_CLUSTER_PAGES * SWP_PAGE);
-		ret = c->pages ? swp_cluster_load(sa, head, c->pages, &c->npages) : -ENOMEM;
+		ret = c->pages ? swp_cluster_load(sa, head, slot_blocks(&sa->map[head]), c->pages, &c->npages) : -ENOMEM;
 		if (!ret)
 			c->head = head;
 	}

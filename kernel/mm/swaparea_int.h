@@ -180,8 +180,8 @@ struct swp_area {
 
 /* swaparea.c */
 void swp_gen_put(struct swp_gen *g);
-/* Decompress cluster @head into @out (SWP_CLUSTER_PAGES pages); *@npages its page count. */
-int swp_cluster_load(struct swp_area *sa, uint64_t head, uint8_t *out, unsigned *npages);
+/* Decompress cluster @head of @nb blocks into @out (SWP_CLUSTER_PAGES pages); *@npages its page count. */
+int swp_cluster_load(struct swp_area *sa, uint64_t head, uint64_t nb, uint8_t *out, unsigned *npages);
 /* Copy the page @ref points to into @page (PAGE or CLUSTER refs), checking nothing else. */
 int swp_ref_load(struct swp_area *sa, uint64_t ref, void *page);
 /* Serialise the area's state with @gens/@map and replace swap.idx (the commit point). */

@@ -84,6 +84,9 @@ struct swp_gen_writer {
 	uint8_t *cl_buf, *cl_out;
 	XXH128_hash_t cl_hash[SWP_CLUSTER_PAGES];
 	unsigned cl_n;
+	uint8_t *dec_buf;		/* the last own cluster decompressed */
+	uint64_t dec_head;
+	unsigned dec_n;
 	size_t *patch;			/* entries that hold PENDING refs */
 	size_t nr_patch, cap_patch;
 
@@ -356,6 +359,38 @@ static int patch_add(struct swp_gen_writer *w, size_t e)
 	return 0;
 }
 
+/* True if @head is a cluster of the committed map (else this writer wrote it). */
+static bool cluster_committed(const struct swp_area *sa, uint64_t head)
+{
+	return head < sa->nr_slots && slot_type(&sa->map[head]) == SWP_SLOT_CLUSTER;
+}
+
+/* Copy a page of a cluster this writer wrote into @page, decompressing it once. */
+static int own_cluster_page(struct swp_gen_writer *w, uint64_t ref, void *page)
+{
+	uint64_t head = ref_head(ref);
+	int ret;
+
+	if (w->dec_head != head) {
+		size_t i = w->nr_ncl;
+
+		while (i > 0 && w->ncl[i - 1].head != head)
+			i--;
+		if (!i)
+			return ct_err(-EINVAL, "%s: no cluster at slot %llu", w->sa->path,
+				      (unsigned long long)head);
+		w->dec_head = UINT64_MAX;
+		ret = swp_cluster_load(w->sa, head, w->ncl[i - 1].nblocks, w->dec_buf, &w->dec_n);
+		if (ret)
+			return ret;
+		w->dec_head = head;
+	}
+	if (ref_index(ref) >= w->dec_n)
+		return -EINVAL;
+	memcpy(page, w->dec_buf + ref_index(ref) * SWP_PAGE, SWP_PAGE);
+	return 0;
+}
+
 /* The stored page behind @ref, read back through a small cache; NULL on failure. */
 static const uint8_t *stored_page(struct swp_gen_writer *w, uint64_t ref)
 {
@@ -367,8 +402,12 @@ static const uint8_t *stored_page(struct swp_gen_writer *w, uint64_t ref)
 	if (w->vc_ref[b] == ref)
 		return p;
 	w->vc_ref[b] = 0;
-	if (swp_ref_load(w->sa, ref, p))
+	if (ref_type(ref) == SWP_REF_CLUSTER && !cluster_committed(w->sa, ref_head(ref))) {
+		if (own_cluster_page(w, ref, p))
+			return NULL;
+	} else if (swp_ref_load(w->sa, ref, p)) {
 		return NULL;
+	}
 	w->vc_ref[b] = ref;
 	return p;
 }
@@ -607,7 +646,9 @@ int swp_gen_begin(struct swp_area *sa, const struct swp_write_opts *o, struct sw
 	if (w->compress) {
 		w->cl_buf = xmalloc(SWP_CLUSTER_PAGES * SWP_PAGE);
 		w->cl_out = xmalloc((SWP_CLUSTER_PAGES + 1) * SWP_PAGE);
-		if (!w->cl_buf || !w->cl_out)
+		w->dec_buf = xmalloc(SWP_CLUSTER_PAGES * SWP_PAGE);
+		w->dec_head = UINT64_MAX;
+		if (!w->cl_buf || !w->cl_out || !w->dec_buf)
 			goto out_free;
 	}
 	for (size_t i = 0; i < sa->nr_gens; i++)
@@ -658,6 +699,7 @@ static void writer_free(struct swp_gen_writer *w)
 	free(w->vc_mem);
 	free(w->cl_buf);
 	free(w->cl_out);
+	free(w->dec_buf);
 	free(w->patch);
 	free(w);
 }
