@@ -188,8 +188,8 @@ static void push(const char *name, enum mix mix, bool compress, size_t mib)
 	double t;
 
 	fill_mix(mix, stamp);
-	remove_tree(path);
-	unlink(path);
+	remove_tree(dir);	/* a fresh area for each mix */
+	mkdir_p(dir, 0700);
 	if (swp_open(path, NULL, SWP_OPEN_CREATE | SWP_OPEN_WRITE, &sa) || swp_gen_begin(sa, &o, &w))
 		goto fail;
 	t = now_ms();
