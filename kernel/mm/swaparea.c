@@ -5,6 +5,9 @@
  * statistics in swaparea_stat.c.
  */
 #define LOG_PREFIX "swaparea: "
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* fallocate, preadv: also when CFLAGS is overridden */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -365,7 +368,8 @@ int swp_idx_write(struct swp_area *sa, struct swp_gen **gens, size_t nr_gens,
 	h.gens_off = h.map_off + nr_slots * sizeof(*map);
 	h.file_size = len;
 	h.commit_time = time(NULL);
-	memcpy(buf + h.map_off, map, nr_slots * sizeof(*map));
+	if (nr_slots)
+		memcpy(buf + h.map_off, map, nr_slots * sizeof(*map));
 	dg = (struct swp_disk_gen *)(buf + h.gens_off);
 	off = h.gens_off + nr_gens * sizeof(*dg);
 	for (size_t i = 0; i < nr_gens; i++) {

@@ -5,6 +5,9 @@
  * allocation outside everything committed, lzma clusters, and the commit.
  */
 #define LOG_PREFIX "swaparea: "
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* fallocate, preadv: also when CFLAGS is overridden */
+#endif
 #include <errno.h>
 #include <limits.h>
 #include <lzma.h>
