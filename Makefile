@@ -17,6 +17,8 @@ UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(UNIT_SRCS:.c=)
 WORK_SRCS   := $(sort $(wildcard tests/workloads/*.c))
 WORK_BINS   := $(WORK_SRCS:.c=)
+TOOL_SRCS   := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS   := $(TOOL_SRCS:.c=)
 BENCH_SRCS  := $(sort $(wildcard bench/*.c))
 BENCH_BINS  := $(BENCH_SRCS:.c=)
 FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -26,7 +28,7 @@ LIB_SO := libctswap.so
 CLI    := tools/ctswap/ctswap
 
 .PHONY: all test asan demo bench fuzz install clean deps
-all: $(LIB_A) $(LIB_SO) $(CLI) $(WORK_BINS)
+all: $(LIB_A) $(LIB_SO) $(CLI) $(WORK_BINS) $(TOOL_BINS)
 
 %.o: %.c $(wildcard include/*.h) $(shell find kernel -name '*.h')
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -42,6 +44,9 @@ $(CLI): $(CLI_OBJS) $(LIB_A)
 
 tests/unit/test_%: tests/unit/test_%.c $(LIB_A)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS) -lcmocka
+
+tests/tools/%: tests/tools/%.c $(LIB_A)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
 tests/workloads/%: tests/workloads/%.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lpthread
@@ -81,4 +86,4 @@ install: all
 	for s in tools/scripts/ctswap-*; do [ -f "$$s" ] && install -m 0755 "$$s" $(DESTDIR)$(PREFIX)/bin/ || true; done
 
 clean:
-	rm -f $(ENGINE_OBJS) $(CLI_OBJS) $(LIB_A) $(LIB_SO) $(CLI) $(UNIT_BINS) $(WORK_BINS) $(BENCH_BINS)
+	rm -f $(ENGINE_OBJS) $(CLI_OBJS) $(LIB_A) $(LIB_SO) $(CLI) $(UNIT_BINS) $(WORK_BINS) $(TOOL_BINS) $(BENCH_BINS)

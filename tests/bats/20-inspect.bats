@@ -1,18 +1,15 @@
 #!/usr/bin/env bats
-# ctswap inspect on swap areas written by the engine (tests/bats/swaparea-mkarea.c).
+# ctswap inspect on swap areas written by the engine (tests/tools/mkarea.c).
 
 bats_require_minimum_version 1.5.0
 
 setup() { load ../common; common_setup; }
 teardown() { common_teardown; }
 
-# Build the helper that writes a swap area through the engine API.
+# Write a swap area through the engine API (tests/tools/mkarea.c, built by make).
 mkarea() {
-	local bin="$BATS_TEST_TMPDIR/mkarea"
-	[ -x "$bin" ] || cc -std=gnu11 -D_GNU_SOURCE -I"$TOP/include" -I"$TOP/kernel" -o "$bin" \
-		"$TOP/tests/bats/swaparea-mkarea.c" "$TOP/libctswap.a" -lcgroup -llzma -lxxhash -ljansson -lpthread
 	mkdir -p "$CTSWAP_STORE/$CT"
-	"$bin" "$CTSWAP_STORE/$CT/swap" "$@"
+	"$TOP/tests/tools/mkarea" "$CTSWAP_STORE/$CT/swap" "$@"
 }
 
 @test "inspect shows generations and per-mapping counts" {

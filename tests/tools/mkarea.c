@@ -2,7 +2,7 @@
 /*
  * Test helper: write a small swap area at PATH with GENS generations of
  * two tasks (random, zero and duplicate pages, a quarter changed per
- * generation).  Usage: swaparea-mkarea PATH GENS [--compress]
+ * generation).  Usage: mkarea PATH GENS [--compress]
  * Built by tests/bats/20-inspect.bats; also made the fuzz seeds.
  */
 #include <stdio.h>
@@ -45,6 +45,6 @@ int main(int argc, char **argv)
 	swp_close(sa);
 	return 0;
 fail:
-	fprintf(stderr, "swaparea-mkarea: %s\n", ct_err_msg() ? ct_err_msg() : "failed");
+	fprintf(stderr, "mkarea: %s\n", ct_err_msg() ? ct_err_msg() : "failed");
 	return 1;
 }
