@@ -11,6 +11,7 @@
 static const struct cmd commands[] = {
 	{ "help", cmd_help, "ctswap help [COMMAND]", "show help for ctswap or one command" },
 	{ "version", cmd_version, "ctswap version", "print the version" },
+	{ "dump", cmd_dump, "ctswap dump NAME [--leave-running] [--compress] [-v]", "checkpoint a container into its swap area" },
 };
 
 /* Look a subcommand up by name. */
