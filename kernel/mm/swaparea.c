@@ -255,7 +255,7 @@ static int idx_parse(struct swp_area *sa, const char *buf, uint64_t len)
 		return ct_err(-EUCLEAN, "%s: index: bad magic (not a ctswap swap area)", sa->path);
 	crc = h.header_crc32;
 	h.header_crc32 = 0;
-	if (lzma_crc32((const uint8_t *)&h, sizeof(h), 0) != crc)
+	if (!sum_ok(lzma_crc32((const uint8_t *)&h, sizeof(h), 0), crc))
 		return ct_err(-EUCLEAN, "%s: index: header checksum mismatch", sa->path);
 	if (h.version != SWP_VERSION)
 		return ct_err(-EPROTONOSUPPORT, "%s: index: format version %u, this ctswap reads %u",
@@ -269,7 +269,7 @@ static int idx_parse(struct swp_area *sa, const char *buf, uint64_t len)
 	if (h.file_size != len)
 		return ct_err(-EUCLEAN, "%s: index truncated: %llu bytes, header says %llu", sa->path,
 			      (unsigned long long)len, (unsigned long long)h.file_size);
-	if (lzma_crc64((const uint8_t *)buf + sizeof(h), len - sizeof(h), 0) != h.body_crc64)
+	if (!sum_ok(lzma_crc64((const uint8_t *)buf + sizeof(h), len - sizeof(h), 0), h.body_crc64))
 		return ct_err(-EUCLEAN, "%s: index: checksum mismatch", sa->path);
 	if (h.nr_gens > SWP_MAX_GENS || (h.nr_gens == 0) != (h.cur_gen == 0) ||
 	    h.nr_slots > SWP_MAX_SLOTS ||
@@ -317,7 +317,7 @@ static int data_check(struct swp_area *sa)
 		return ct_err(ret, "%s: %s", sa->path, strerror(-ret));
 	if (memcmp(dh.magic, SWP_DAT_MAGIC, 8))
 		return ct_err(-EUCLEAN, "%s: bad magic (not a ctswap swap area)", sa->path);
-	if (lzma_crc32((const uint8_t *)&dh, offsetof(struct swp_data_header, crc32), 0) != dh.crc32)
+	if (!sum_ok(lzma_crc32((const uint8_t *)&dh, offsetof(struct swp_data_header, crc32), 0), dh.crc32))
 		return ct_err(-EUCLEAN, "%s: data header checksum mismatch", sa->path);
 	if (dh.version != SWP_VERSION)
 		return ct_err(-EPROTONOSUPPORT, "%s: format version %u, this ctswap reads %u", sa->path,
@@ -701,14 +701,14 @@ int swp_cluster_load(struct swp_area *sa, uint64_t head, uint64_t nb, uint8_t *o
 	}
 	memcpy(&ch, raw, sizeof(ch));
 	if (ch.magic != SWP_CL_MAGIC || ch.hdr_size != sizeof(ch) ||
-	    lzma_crc32(raw, offsetof(struct swp_cluster_header, hdr_crc32), 0) != ch.hdr_crc32 ||
+	    !sum_ok(lzma_crc32(raw, offsetof(struct swp_cluster_header, hdr_crc32), 0), ch.hdr_crc32) ||
 	    ch.head != head || !ch.npages || ch.npages > SWP_CLUSTER_PAGES ||
 	    ch.clen > nb * SWP_PAGE - sizeof(ch)) {
 		ret = ct_err(-EUCLEAN, "%s: cluster at slot %llu: bad header", sa->path,
 			     (unsigned long long)head);
 		goto out;
 	}
-	if (lzma_crc32(raw + sizeof(ch), ch.clen, 0) != ch.data_crc32) {
+	if (!sum_ok(lzma_crc32(raw + sizeof(ch), ch.clen, 0), ch.data_crc32)) {
 		ret = ct_err(-EUCLEAN, "%s: cluster at slot %llu: checksum mismatch", sa->path,
 			     (unsigned long long)head);
 		goto out;
