@@ -37,10 +37,10 @@
 #include "task/task.h"
 
 /*
- * The resource dumpers of task.h (files, signals, creds, misc) live on the
- * "resources" branch; until it is merged they are compiled out here.
+ * misc.c (rlimits, umask, cwd, timers, robust list, ...) is still being
+ * written on the "resources" branch; its calls are compiled out until then.
  */
-#define DUMP_WITHOUT_RESOURCES 1
+#define DUMP_WITHOUT_MISC 1
 
 #define DUMP_FREEZE_TIMEOUT_MS 5000
 #define DUMP_KILL_TIMEOUT_MS 5000
@@ -125,9 +125,9 @@ static int dump_one_thread(struct task_ctx *tc, struct ct_thread *th)
 	int ret;
 
 	ret = dump_thread_regs(tc, th);
-#if !DUMP_WITHOUT_RESOURCES
 	if (!ret)
 		ret = dump_thread_signals(tc, th);
+#if !DUMP_WITHOUT_MISC
 	if (!ret)
 		ret = dump_thread_misc(tc, th);
 #endif
@@ -160,17 +160,15 @@ static int dump_task_resources(struct dump_ctx *d, struct task_ctx *tc, struct c
 {
 	int ret = dump_brk(tc, t);
 
-#if !DUMP_WITHOUT_RESOURCES
 	if (!ret)
 		ret = dump_task_files(tc, d->img, t);
 	if (!ret)
 		ret = dump_task_signals(tc, t);
 	if (!ret)
 		ret = dump_task_creds(tc, t);
+#if !DUMP_WITHOUT_MISC
 	if (!ret)
 		ret = dump_task_misc(tc, t);
-#else
-	(void)d;
 #endif
 	return ret;
 }
