@@ -42,5 +42,12 @@ const struct cmd *cli_find_cmd(const char *name);
 
 int cmd_help(struct cli *cli);
 int cmd_version(struct cli *cli);
+int cmd_run(struct cli *cli);
+int cmd_freeze(struct cli *cli);
+int cmd_thaw(struct cli *cli);
+int cmd_kill(struct cli *cli);
+int cmd_rm(struct cli *cli);
+int cmd_ps(struct cli *cli);
+int cmd_check(struct cli *cli);
 
 #endif
