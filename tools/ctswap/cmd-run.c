@@ -24,7 +24,8 @@ int cmd_run(struct cli *cli)
 		else if (!name)
 			name = cli->argv[i];
 		else
-			return cli_usage_error(self, "%s: put the command after '--'", cli->argv[i]);
+			return cli_usage_error(self, "run: missing '--' before the command '%s'",
+					       cli->argv[i]);
 	}
 	if (!name)
 		return cli_usage_error(self, "run: missing container name");
