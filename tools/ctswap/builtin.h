@@ -42,6 +42,19 @@ const struct cmd *cli_find_cmd(const char *name);
 
 int cmd_help(struct cli *cli);
 int cmd_version(struct cli *cli);
+int cmd_dump(struct cli *cli);
 int cmd_inspect(struct cli *cli);
+
+/* inspect-ckpt.c: the checkpoint part of inspect (tasks, threads, mappings of the blob) */
+#include <jansson.h>
+void inspect_ckpt_text(const struct ctswap_ckpt *c);
+json_t *inspect_ckpt_json(const struct ctswap_ckpt *c);
+int cmd_run(struct cli *cli);
+int cmd_freeze(struct cli *cli);
+int cmd_thaw(struct cli *cli);
+int cmd_kill(struct cli *cli);
+int cmd_rm(struct cli *cli);
+int cmd_ps(struct cli *cli);
+int cmd_check(struct cli *cli);
 
 #endif
