@@ -109,12 +109,15 @@ int cmd_inspect(struct cli *cli)
 		ctswap_store_close(store);
 		return cli_fail(ret, name);
 	}
-	/* The newest blob, when there is one (an area may have no blob yet). */
-	if (info.cur_gen && ctswap_ckpt_read(store, name, 0, &ckpt) && verify) {
+	/* The newest blob, when there is one (an area may have no blob yet);
+	 * --verify fails on a blob that exists but does not check out. */
+	ret = info.cur_gen ? ctswap_ckpt_read(store, name, 0, &ckpt) : 0;
+	if (ret && ret != -ENOENT && verify) {
 		ctswap_store_close(store);
 		ctswap_swap_info_free(&info);
 		return cli_fail(-EBADMSG, name);
 	}
+	ret = CLI_OK;
 	ctswap_store_close(store);
 	if (json)
 		ret = inspect_json(name, &info, verify, ckpt);
