@@ -481,6 +481,8 @@ static void test_fork_and_thread_with_ids(void **state)
 	snprintf(path, sizeof(path), "/proc/%d/task/%d", tc.pid, ths[1].tid);
 	assert_int_equal(access(path, F_OK), 0);
 
+	kill(tc.pid, SIGKILL);
+	waitpid(ths[1].tid, NULL, __WALL);	/* traced threads are reaped before their leader */
 	kill_wait(tc.pid);
 	kill_wait(parent);
 	rst_proc_free(&pc);
