@@ -1,0 +1,882 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Encoding and decoding of the metadata blob.  The payload is a sequence of
+ * records { u32 tag, u32 len, fields... }; a record may hold nested records.
+ * All integers are little-endian as the CPU stores them (x86_64 only).
+ */
+#define LOG_PREFIX "blob: "
+#include <errno.h>
+#include <lzma.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image/blob.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+/* On-disk record tags: fixed numbers, never reused (apart from enums in memory). */
+enum {
+	REC_IMAGE = 1,		/* image-wide fields */
+	REC_TASK = 2,		/* nested: the records below */
+	REC_FILE = 3,		/* one open file description */
+	REC_TASK_INFO = 10,
+	REC_THREAD = 11,
+	REC_MM = 12,
+	REC_VMA = 13,
+	REC_FD = 14,
+	REC_SIGACTIONS = 15,
+	REC_SHARED_PENDING = 16,
+	REC_CREDS = 17,
+	REC_RLIMITS = 18,
+	REC_PATHS = 19,
+	REC_ITIMERS = 20,
+	REC_TIMER = 21,
+};
+
+struct blob_hdr {
+	char magic[8];
+	uint32_t version;
+	uint32_t flags;
+	uint64_t raw_len;	/* payload bytes after decompression */
+	uint64_t xz_len;	/* compressed bytes after the header */
+	uint64_t raw_crc64;	/* lzma_crc64 of the payload */
+	uint32_t reserved;
+	uint32_t hdr_crc32;	/* lzma_crc32 of the bytes above */
+};
+
+/* ---- writer ---- */
+
+struct wbuf {
+	uint8_t *data;
+	size_t len, cap;
+	int err;
+};
+
+static void w_put(struct wbuf *w, const void *p, size_t n)
+{
+	if (w->err)
+		return;
+	if (xgrow(&w->data, &w->cap, w->len + n, 1)) {
+		w->err = -ENOMEM;
+		return;
+	}
+	memcpy(w->data + w->len, p, n);
+	w->len += n;
+}
+
+static void w_u32(struct wbuf *w, uint32_t v) { w_put(w, &v, 4); }
+static void w_u64(struct wbuf *w, uint64_t v) { w_put(w, &v, 8); }
+
+/* A byte string: u64 length, then the bytes. */
+static void w_bytes(struct wbuf *w, const void *p, uint64_t n)
+{
+	w_u64(w, n);
+	if (n)
+		w_put(w, p, n);
+}
+
+static void w_str(struct wbuf *w, const char *s)
+{
+	w_bytes(w, s, s ? strlen(s) + 1 : 0);
+}
+
+/* Open a record: returns where its length goes, patched by w_end(). */
+static size_t w_begin(struct wbuf *w, uint32_t tag)
+{
+	size_t at;
+
+	w_u32(w, tag);
+	at = w->len;
+	w_u32(w, 0);
+	return at;
+}
+
+static void w_end(struct wbuf *w, size_t at)
+{
+	uint32_t len;
+
+	if (w->err)
+		return;
+	if (w->len - at - 4 > UINT32_MAX) {
+		w->err = -EFBIG;
+		return;
+	}
+	len = (uint32_t)(w->len - at - 4);
+	memcpy(w->data + at, &len, 4);
+}
+
+static void w_file_id(struct wbuf *w, const struct ct_file_id *id)
+{
+	w_u64(w, id->dev);
+	w_u64(w, id->ino);
+	w_u64(w, id->size);
+	w_u64(w, (uint64_t)id->mtime_sec);
+	w_u64(w, (uint64_t)id->mtime_nsec);
+}
+
+/* ---- reader: bounds-checked, a missing trailing field reads as zero ---- */
+
+struct rbuf {
+	const uint8_t *p;
+	size_t len, pos;
+	int *err;		/* shared sticky error of the whole decode */
+};
+
+static void r_get(struct rbuf *r, void *out, size_t n)
+{
+	if (r->pos + n > r->len || r->pos + n < r->pos) {
+		memset(out, 0, n);
+		r->pos = r->len;
+		return;
+	}
+	memcpy(out, r->p + r->pos, n);
+	r->pos += n;
+}
+
+static uint32_t r_u32(struct rbuf *r) { uint32_t v; r_get(r, &v, 4); return v; }
+static uint64_t r_u64(struct rbuf *r) { uint64_t v; r_get(r, &v, 8); return v; }
+static int32_t r_i32(struct rbuf *r) { return (int32_t)r_u32(r); }
+
+/* A byte string into a fresh buffer (NULL for empty); @max bounds it. */
+static void *r_bytes(struct rbuf *r, uint64_t *n, uint64_t max)
+{
+	uint64_t len = r_u64(r);
+	void *p;
+
+	*n = 0;
+	if (!len)
+		return NULL;
+	if (len > max || len > r->len - r->pos) {
+		*r->err = -EBADMSG;
+		r->pos = r->len;
+		return NULL;
+	}
+	p = xmalloc(len);
+	if (!p) {
+		*r->err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(p, r->p + r->pos, len);
+	r->pos += len;
+	*n = len;
+	return p;
+}
+
+/* A NUL-terminated string of at most 4096 bytes, or NULL. */
+static char *r_str(struct rbuf *r)
+{
+	uint64_t n;
+	char *s = r_bytes(r, &n, 4096);
+
+	if (s && (s[n - 1] != '\0' || strlen(s) != n - 1)) {
+		*r->err = -EBADMSG;
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Copy a byte string into a fixed buffer of exactly @n bytes (absent: zeros). */
+static void r_fixed(struct rbuf *r, void *out, size_t n)
+{
+	uint64_t len = r_u64(r);
+
+	memset(out, 0, n);
+	if (!len)
+		return;
+	if (len != n || len > r->len - r->pos) {
+		*r->err = -EBADMSG;
+		r->pos = r->len;
+		return;
+	}
+	memcpy(out, r->p + r->pos, n);
+	r->pos += n;
+}
+
+/* Next record of @r: its tag and a reader over its body.  False at the end. */
+static bool r_next(struct rbuf *r, uint32_t *tag, struct rbuf *body)
+{
+	uint32_t len;
+
+	if (*r->err || r->pos >= r->len)
+		return false;
+	if (r->len - r->pos < 8) {
+		*r->err = -EBADMSG;
+		return false;
+	}
+	*tag = r_u32(r);
+	len = r_u32(r);
+	if (len > r->len - r->pos) {
+		*r->err = -EBADMSG;
+		return false;
+	}
+	body->p = r->p + r->pos;
+	body->len = len;
+	body->pos = 0;
+	body->err = r->err;
+	r->pos += len;
+	return true;
+}
+
+static void r_file_id(struct rbuf *r, struct ct_file_id *id)
+{
+	id->dev = r_u64(r);
+	id->ino = r_u64(r);
+	id->size = r_u64(r);
+	id->mtime_sec = (int64_t)r_u64(r);
+	id->mtime_nsec = (int64_t)r_u64(r);
+}
+
+/* Append one element to a counted array, bounded by @max elements. */
+static void *r_push(struct rbuf *r, void *arr, uint32_t *nr, size_t elem, uint32_t max)
+{
+	void **parr = arr;
+	void *p;
+
+	if (*nr >= max) {
+		*r->err = -E2BIG;
+		return NULL;
+	}
+	p = xrealloc(*parr, (size_t)(*nr + 1) * elem);
+	if (!p) {
+		*r->err = -ENOMEM;
+		return NULL;
+	}
+	*parr = p;
+	p = (char *)p + (size_t)*nr * elem;
+	memset(p, 0, elem);
+	(*nr)++;
+	return p;
+}
+
+/* ---- records: one writer and one reader per struct, side by side ---- */
+
+static void write_thread(struct wbuf *w, const struct ct_thread *th)
+{
+	size_t at = w_begin(w, REC_THREAD);
+
+	w_u32(w, (uint32_t)th->tid);
+	w_u32(w, (uint32_t)th->host_tid);
+	w_bytes(w, &th->regs, sizeof(th->regs));
+	w_bytes(w, th->xstate, th->xstate_len);
+	w_u64(w, th->blocked);
+	w_bytes(w, th->pending, (uint64_t)th->nr_pending * sizeof(struct ct_siginfo));
+	w_u64(w, (uint64_t)(uintptr_t)th->altstack.ss_sp);
+	w_u32(w, (uint32_t)th->altstack.ss_flags);
+	w_u64(w, th->altstack.ss_size);
+	w_u64(w, th->rseq_abi);
+	w_u64(w, th->rseq_len);
+	w_u32(w, th->rseq_sig);
+	w_u64(w, th->robust_list);
+	w_u64(w, th->robust_len);
+	w_u64(w, th->clear_child_tid);
+	w_end(w, at);
+}
+
+static void read_thread(struct rbuf *r, struct ct_thread *th)
+{
+	uint64_t n;
+
+	th->tid = r_i32(r);
+	th->host_tid = r_i32(r);
+	r_fixed(r, &th->regs, sizeof(th->regs));
+	th->xstate = r_bytes(r, &n, 1 << 16);
+	th->xstate_len = (uint32_t)n;
+	th->blocked = r_u64(r);
+	th->pending = r_bytes(r, &n, 4096 * sizeof(struct ct_siginfo));
+	if (n % sizeof(struct ct_siginfo))
+		*r->err = -EBADMSG;
+	th->nr_pending = (uint32_t)(n / sizeof(struct ct_siginfo));
+	th->altstack.ss_sp = (void *)(uintptr_t)r_u64(r);
+	th->altstack.ss_flags = r_i32(r);
+	th->altstack.ss_size = r_u64(r);
+	th->rseq_abi = r_u64(r);
+	th->rseq_len = r_u64(r);
+	th->rseq_sig = r_u32(r);
+	th->robust_list = r_u64(r);
+	th->robust_len = r_u64(r);
+	th->clear_child_tid = r_u64(r);
+}
+
+static void write_vma(struct wbuf *w, const struct ct_vma *v)
+{
+	size_t at = w_begin(w, REC_VMA);
+
+	w_u64(w, v->start);
+	w_u64(w, v->end);
+	w_u64(w, v->pgoff);
+	w_u32(w, v->prot);
+	w_u32(w, v->flags);
+	w_u32(w, v->kind);
+	w_u32(w, v->madv);
+	w_str(w, v->path);
+	w_file_id(w, &v->file);
+	w_u32(w, v->shm_key);
+	w_u64(w, v->nr_pages);
+	w_end(w, at);
+}
+
+static void read_vma(struct rbuf *r, struct ct_vma *v)
+{
+	v->start = r_u64(r);
+	v->end = r_u64(r);
+	v->pgoff = r_u64(r);
+	v->prot = r_u32(r);
+	v->flags = r_u32(r);
+	v->kind = r_u32(r);
+	v->madv = r_u32(r);
+	v->path = r_str(r);
+	r_file_id(r, &v->file);
+	v->shm_key = r_u32(r);
+	v->nr_pages = r_u64(r);
+}
+
+static void write_mm(struct wbuf *w, const struct ct_mm *mm)
+{
+	size_t at = w_begin(w, REC_MM);
+
+	w_u64(w, mm->start_code);
+	w_u64(w, mm->end_code);
+	w_u64(w, mm->start_data);
+	w_u64(w, mm->end_data);
+	w_u64(w, mm->start_brk);
+	w_u64(w, mm->brk);
+	w_u64(w, mm->start_stack);
+	w_u64(w, mm->arg_start);
+	w_u64(w, mm->arg_end);
+	w_u64(w, mm->env_start);
+	w_u64(w, mm->env_end);
+	w_bytes(w, mm->auxv, (uint64_t)mm->auxv_len * sizeof(uint64_t));
+	w_str(w, mm->exe_path);
+	w_file_id(w, &mm->exe_id);
+	w_end(w, at);
+	for (uint32_t i = 0; i < mm->nr_vmas; i++)
+		write_vma(w, &mm->vmas[i]);
+}
+
+static void read_mm(struct rbuf *r, struct ct_mm *mm)
+{
+	uint64_t n;
+
+	mm->start_code = r_u64(r);
+	mm->end_code = r_u64(r);
+	mm->start_data = r_u64(r);
+	mm->end_data = r_u64(r);
+	mm->start_brk = r_u64(r);
+	mm->brk = r_u64(r);
+	mm->start_stack = r_u64(r);
+	mm->arg_start = r_u64(r);
+	mm->arg_end = r_u64(r);
+	mm->env_start = r_u64(r);
+	mm->env_end = r_u64(r);
+	mm->auxv = r_bytes(r, &n, 512 * sizeof(uint64_t));
+	if (n % sizeof(uint64_t))
+		*r->err = -EBADMSG;
+	mm->auxv_len = (uint32_t)(n / sizeof(uint64_t));
+	mm->exe_path = r_str(r);
+	r_file_id(r, &mm->exe_id);
+}
+
+static void write_creds(struct wbuf *w, const struct ct_creds *c)
+{
+	size_t at = w_begin(w, REC_CREDS);
+
+	w_u32(w, c->uid);
+	w_u32(w, c->euid);
+	w_u32(w, c->suid);
+	w_u32(w, c->fsuid);
+	w_u32(w, c->gid);
+	w_u32(w, c->egid);
+	w_u32(w, c->sgid);
+	w_u32(w, c->fsgid);
+	w_bytes(w, c->groups, (uint64_t)c->nr_groups * sizeof(uint32_t));
+	w_u64(w, c->cap_inh);
+	w_u64(w, c->cap_prm);
+	w_u64(w, c->cap_eff);
+	w_u64(w, c->cap_bnd);
+	w_u64(w, c->cap_amb);
+	w_u32(w, c->securebits);
+	w_u32(w, c->no_new_privs);
+	w_end(w, at);
+}
+
+static void read_creds(struct rbuf *r, struct ct_creds *c)
+{
+	uint64_t n;
+
+	c->uid = r_u32(r);
+	c->euid = r_u32(r);
+	c->suid = r_u32(r);
+	c->fsuid = r_u32(r);
+	c->gid = r_u32(r);
+	c->egid = r_u32(r);
+	c->sgid = r_u32(r);
+	c->fsgid = r_u32(r);
+	free(c->groups);
+	c->groups = r_bytes(r, &n, 65536 * sizeof(uint32_t));
+	if (n % sizeof(uint32_t))
+		*r->err = -EBADMSG;
+	c->nr_groups = (uint32_t)(n / sizeof(uint32_t));
+	c->cap_inh = r_u64(r);
+	c->cap_prm = r_u64(r);
+	c->cap_eff = r_u64(r);
+	c->cap_bnd = r_u64(r);
+	c->cap_amb = r_u64(r);
+	c->securebits = r_u32(r);
+	c->no_new_privs = r_u32(r) != 0;
+}
+
+static void write_timer(struct wbuf *w, const struct ct_posix_timer *t)
+{
+	size_t at = w_begin(w, REC_TIMER);
+
+	w_u32(w, (uint32_t)t->id);
+	w_u32(w, (uint32_t)t->clock);
+	w_u32(w, (uint32_t)t->notify);
+	w_u32(w, (uint32_t)t->signo);
+	w_u64(w, t->sigval);
+	w_u32(w, (uint32_t)t->notify_tid);
+	w_u64(w, (uint64_t)t->interval_nsec);
+	w_u64(w, (uint64_t)t->value_nsec);
+	w_u32(w, (uint32_t)t->overrun);
+	w_end(w, at);
+}
+
+static void read_timer(struct rbuf *r, struct ct_posix_timer *t)
+{
+	t->id = r_i32(r);
+	t->clock = r_i32(r);
+	t->notify = r_i32(r);
+	t->signo = r_i32(r);
+	t->sigval = r_u64(r);
+	t->notify_tid = r_i32(r);
+	t->interval_nsec = (int64_t)r_u64(r);
+	t->value_nsec = (int64_t)r_u64(r);
+	t->overrun = r_i32(r);
+}
+
+/* The scalar per-process fields, in one record. */
+static void write_task_info(struct wbuf *w, const struct ct_task *t)
+{
+	size_t at = w_begin(w, REC_TASK_INFO);
+
+	w_u32(w, (uint32_t)t->pid);
+	w_u32(w, (uint32_t)t->ppid);
+	w_u32(w, (uint32_t)t->pgid);
+	w_u32(w, (uint32_t)t->sid);
+	w_u32(w, (uint32_t)t->host_pid);
+	w_u32(w, t->nr_nspid);
+	w_bytes(w, t->comm, sizeof(t->comm));
+	w_u32(w, t->umask);
+	w_u32(w, t->personality);
+	w_u32(w, (uint32_t)t->nice);
+	w_u32(w, (uint32_t)t->sched_policy);
+	w_u32(w, (uint32_t)t->sched_priority);
+	w_u32(w, (uint32_t)t->exit_signal);
+	w_u32(w, (uint32_t)t->pdeath_signal);
+	w_end(w, at);
+}
+
+static void read_task_info(struct rbuf *r, struct ct_task *t)
+{
+	t->pid = r_i32(r);
+	t->ppid = r_i32(r);
+	t->pgid = r_i32(r);
+	t->sid = r_i32(r);
+	t->host_pid = r_i32(r);
+	t->nr_nspid = r_u32(r);
+	r_fixed(r, t->comm, sizeof(t->comm));
+	t->comm[sizeof(t->comm) - 1] = '\0';
+	t->umask = r_u32(r);
+	t->personality = r_u32(r);
+	t->nice = r_i32(r);
+	t->sched_policy = r_i32(r);
+	t->sched_priority = r_i32(r);
+	t->exit_signal = r_i32(r);
+	t->pdeath_signal = r_i32(r);
+}
+
+static void write_task(struct wbuf *w, const struct ct_task *t)
+{
+	size_t at = w_begin(w, REC_TASK), sub;
+
+	write_task_info(w, t);
+	for (uint32_t i = 0; i < t->nr_threads; i++)
+		write_thread(w, &t->threads[i]);
+	write_mm(w, &t->mm);
+	for (uint32_t i = 0; i < t->nr_fds; i++) {
+		sub = w_begin(w, REC_FD);
+		w_u32(w, (uint32_t)t->fds[i].fd);
+		w_u32(w, t->fds[i].file);
+		w_u32(w, t->fds[i].cloexec);
+		w_end(w, sub);
+	}
+	sub = w_begin(w, REC_SIGACTIONS);
+	w_put(w, t->sigactions, sizeof(t->sigactions));
+	w_end(w, sub);
+	sub = w_begin(w, REC_SHARED_PENDING);
+	w_bytes(w, t->shared_pending, (uint64_t)t->nr_shared_pending * sizeof(struct ct_siginfo));
+	w_end(w, sub);
+	write_creds(w, &t->creds);
+	sub = w_begin(w, REC_RLIMITS);
+	for (int i = 0; i < RLIM_NLIMITS; i++) {
+		w_u64(w, t->rlimits[i].rlim_cur);
+		w_u64(w, t->rlimits[i].rlim_max);
+	}
+	w_end(w, sub);
+	sub = w_begin(w, REC_PATHS);
+	w_str(w, t->cwd);
+	w_str(w, t->root);
+	w_end(w, sub);
+	sub = w_begin(w, REC_ITIMERS);
+	for (int i = 0; i < 3; i++) {
+		w_u64(w, (uint64_t)t->itimers[i].interval_usec);
+		w_u64(w, (uint64_t)t->itimers[i].value_usec);
+	}
+	w_end(w, sub);
+	for (uint32_t i = 0; i < t->nr_timers; i++)
+		write_timer(w, &t->timers[i]);
+	w_end(w, at);
+}
+
+/* The small fixed-size records of a task. */
+static void read_task_fixed(struct rbuf *body, uint32_t tag, struct ct_task *t)
+{
+	uint64_t n;
+
+	switch (tag) {
+	case REC_SIGACTIONS:
+		r_get(body, t->sigactions, sizeof(t->sigactions));
+		break;
+	case REC_SHARED_PENDING:
+		free(t->shared_pending);
+		t->shared_pending = r_bytes(body, &n, 4096 * sizeof(struct ct_siginfo));
+		if (n % sizeof(struct ct_siginfo))
+			*body->err = -EBADMSG;
+		t->nr_shared_pending = (uint32_t)(n / sizeof(struct ct_siginfo));
+		break;
+	case REC_RLIMITS:
+		for (int i = 0; i < RLIM_NLIMITS; i++) {
+			t->rlimits[i].rlim_cur = r_u64(body);
+			t->rlimits[i].rlim_max = r_u64(body);
+		}
+		break;
+	case REC_PATHS:
+		free(t->cwd);
+		free(t->root);
+		t->cwd = r_str(body);
+		t->root = r_str(body);
+		break;
+	case REC_ITIMERS:
+		for (int i = 0; i < 3; i++) {
+			t->itimers[i].interval_usec = (int64_t)r_u64(body);
+			t->itimers[i].value_usec = (int64_t)r_u64(body);
+		}
+		break;
+	default:
+		break;	/* a newer writer's record: skip it */
+	}
+}
+
+static void read_task(struct rbuf *r, struct ct_task *t)
+{
+	struct rbuf body;
+	uint32_t tag;
+	void *p;
+
+	while (r_next(r, &tag, &body)) {
+		switch (tag) {
+		case REC_TASK_INFO:
+			read_task_info(&body, t);
+			break;
+		case REC_THREAD:
+			p = r_push(r, &t->threads, &t->nr_threads, sizeof(*t->threads), 65536);
+			if (p)
+				read_thread(&body, p);
+			break;
+		case REC_MM:
+			read_mm(&body, &t->mm);
+			break;
+		case REC_VMA:
+			p = r_push(r, &t->mm.vmas, &t->mm.nr_vmas, sizeof(*t->mm.vmas), 1 << 20);
+			if (p)
+				read_vma(&body, p);
+			break;
+		case REC_FD:
+			p = r_push(r, &t->fds, &t->nr_fds, sizeof(*t->fds), 1 << 20);
+			if (p) {
+				struct ct_fd *fd = p;
+
+				fd->fd = r_i32(&body);
+				fd->file = r_u32(&body);
+				fd->cloexec = r_u32(&body) != 0;
+			}
+			break;
+		case REC_CREDS:
+			read_creds(&body, &t->creds);
+			break;
+		case REC_TIMER:
+			p = r_push(r, &t->timers, &t->nr_timers, sizeof(*t->timers), 65536);
+			if (p)
+				read_timer(&body, p);
+			break;
+		default:
+			read_task_fixed(&body, tag, t);
+			break;
+		}
+	}
+}
+
+static void write_file(struct wbuf *w, const struct ct_file *f)
+{
+	size_t at = w_begin(w, REC_FILE);
+
+	w_u32(w, f->kind);
+	w_u32(w, f->flags);
+	w_u64(w, f->pos);
+	w_str(w, f->path);
+	w_file_id(w, &f->id);
+	w_u32(w, f->deleted);
+	w_bytes(w, f->contents, f->contents_len);
+	w_u32(w, f->pipe_id);
+	w_bytes(w, f->pipe_data, f->pipe_data_len);
+	w_u32(w, f->pipe_size);
+	w_end(w, at);
+}
+
+static void read_file(struct rbuf *r, struct ct_file *f)
+{
+	f->kind = r_u32(r);
+	f->flags = r_u32(r);
+	f->pos = r_u64(r);
+	f->path = r_str(r);
+	r_file_id(r, &f->id);
+	f->deleted = r_u32(r) != 0;
+	f->contents = r_bytes(r, &f->contents_len, BLOB_MAX_RAW);
+	f->pipe_id = r_u32(r);
+	f->pipe_data = r_bytes(r, &f->pipe_data_len, 1 << 24);
+	f->pipe_size = r_u32(r);
+}
+
+static void write_image(struct wbuf *w, const struct ct_image *img)
+{
+	size_t at = w_begin(w, REC_IMAGE);
+
+	w_str(w, img->name);
+	w_u32(w, img->generation);
+	w_u32(w, img->own_pidns);
+	w_u32(w, img->own_mntns);
+	for (int i = 0; i < 8; i++)
+		w_u64(w, img->ns_ino[i]);
+	w_u64(w, (uint64_t)img->dump_time_ns);
+	w_u64(w, (uint64_t)img->dump_mono_ns);
+	w_end(w, at);
+	for (uint32_t i = 0; i < img->nr_files; i++)
+		write_file(w, &img->files[i]);
+	for (uint32_t i = 0; i < img->nr_tasks; i++)
+		write_task(w, &img->tasks[i]);
+}
+
+static void read_image_info(struct rbuf *r, struct ct_image *img)
+{
+	char *name = r_str(r);
+
+	if (name && strlen(name) < sizeof(img->name))
+		strcpy(img->name, name);
+	else if (name)
+		*r->err = -EBADMSG;
+	free(name);
+	img->generation = r_u32(r);
+	img->own_pidns = r_u32(r) != 0;
+	img->own_mntns = r_u32(r) != 0;
+	for (int i = 0; i < 8; i++)
+		img->ns_ino[i] = r_u64(r);
+	img->dump_time_ns = (int64_t)r_u64(r);
+	img->dump_mono_ns = (int64_t)r_u64(r);
+}
+
+static void read_image(struct rbuf *r, struct ct_image *img)
+{
+	struct rbuf body;
+	uint32_t tag;
+	void *p;
+
+	while (r_next(r, &tag, &body)) {
+		switch (tag) {
+		case REC_IMAGE:
+			read_image_info(&body, img);
+			break;
+		case REC_FILE:
+			p = r_push(r, &img->files, &img->nr_files, sizeof(*img->files), 1 << 20);
+			if (p)
+				read_file(&body, p);
+			break;
+		case REC_TASK:
+			p = r_push(r, &img->tasks, &img->nr_tasks, sizeof(*img->tasks), 65536);
+			if (p)
+				read_task(&body, p);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* ---- whole blob ---- */
+
+/* Compress @raw and prepend the header. */
+static int pack(const uint8_t *raw, size_t raw_len, uint8_t **out, size_t *out_len)
+{
+	size_t bound = lzma_stream_buffer_bound(raw_len), xz_len = 0;
+	struct blob_hdr hdr = { 0 };
+	uint8_t *buf;
+	lzma_ret lr;
+
+	buf = xmalloc(sizeof(hdr) + bound);
+	if (!buf)
+		return -ENOMEM;
+	lr = lzma_easy_buffer_encode(6, LZMA_CHECK_NONE, NULL, raw, raw_len,
+				     buf + sizeof(hdr), &xz_len, bound);
+	if (lr != LZMA_OK) {
+		free(buf);
+		return ct_err(-EIO, "metadata: compression failed (lzma error %d)", lr);
+	}
+	memcpy(hdr.magic, BLOB_MAGIC, 8);
+	hdr.version = BLOB_VERSION;
+	hdr.raw_len = raw_len;
+	hdr.xz_len = xz_len;
+	hdr.raw_crc64 = lzma_crc64(raw, raw_len, 0);
+	hdr.hdr_crc32 = lzma_crc32((const uint8_t *)&hdr, offsetof(struct blob_hdr, hdr_crc32), 0);
+	memcpy(buf, &hdr, sizeof(hdr));
+	*out = buf;
+	*out_len = sizeof(hdr) + xz_len;
+	return 0;
+}
+
+/* Encode the image into a compressed blob. */
+int blob_encode(const struct ct_image *img, uint8_t **out, size_t *out_len)
+{
+	struct wbuf w = { 0 };
+	int ret;
+
+	write_image(&w, img);
+	if (w.err) {
+		free(w.data);
+		return w.err;
+	}
+	ret = pack(w.data, w.len, out, out_len);
+	free(w.data);
+	return ret;
+}
+
+/* Check the header and inflate the payload. */
+static int unpack(const uint8_t *buf, size_t len, const char *what, uint8_t **raw, size_t *raw_len)
+{
+	uint64_t memlimit = UINT64_MAX;
+	size_t in_pos = 0, out_pos = 0;
+	struct blob_hdr hdr;
+	uint8_t *data;
+	lzma_ret lr;
+
+	if (len < sizeof(hdr))
+		return ct_err(-EBADMSG, "%s: truncated (%zu bytes)", what, len);
+	memcpy(&hdr, buf, sizeof(hdr));
+	if (memcmp(hdr.magic, BLOB_MAGIC, 8))
+		return ct_err(-EBADMSG, "%s: not a ctswap checkpoint (bad magic)", what);
+	if (hdr.hdr_crc32 != lzma_crc32(buf, offsetof(struct blob_hdr, hdr_crc32), 0))
+		return ct_err(-EBADMSG, "%s: header checksum mismatch", what);
+	if (hdr.version > BLOB_VERSION)
+		return ct_err(-EPROTONOSUPPORT, "%s: format version %u is newer than this ctswap (%u)",
+			      what, hdr.version, BLOB_VERSION);
+	if (hdr.version == 0)
+		return ct_err(-EBADMSG, "%s: format version 0 is invalid", what);
+	if (hdr.xz_len != len - sizeof(hdr))
+		return ct_err(-EBADMSG, "%s: size %zu does not match its header", what, len);
+	if (hdr.raw_len > BLOB_MAX_RAW)
+		return ct_err(-EFBIG, "%s: payload of %llu bytes is too large", what,
+			      (unsigned long long)hdr.raw_len);
+	data = xmalloc(hdr.raw_len);
+	if (!data)
+		return -ENOMEM;
+	lr = lzma_stream_buffer_decode(&memlimit, 0, NULL, buf + sizeof(hdr), &in_pos,
+				       hdr.xz_len, data, &out_pos, hdr.raw_len);
+	if (lr != LZMA_OK || out_pos != hdr.raw_len || in_pos != hdr.xz_len) {
+		free(data);
+		return ct_err(-EBADMSG, "%s: corrupt compressed data (lzma error %d)", what, lr);
+	}
+	if (lzma_crc64(data, out_pos, 0) != hdr.raw_crc64) {
+		free(data);
+		return ct_err(-EBADMSG, "%s: payload checksum mismatch", what);
+	}
+	*raw = data;
+	*raw_len = out_pos;
+	return 0;
+}
+
+/* Decode and validate a blob in memory. */
+int blob_decode(const uint8_t *buf, size_t len, const char *what, struct ct_image **out)
+{
+	struct ct_image *img;
+	uint8_t *raw = NULL;
+	size_t raw_len = 0;
+	int ret, err = 0;
+	struct rbuf r;
+
+	ret = unpack(buf, len, what, &raw, &raw_len);
+	if (ret)
+		return ret;
+	img = xzalloc(sizeof(*img));
+	if (!img) {
+		free(raw);
+		return -ENOMEM;
+	}
+	r = (struct rbuf){ .p = raw, .len = raw_len, .err = &err };
+	read_image(&r, img);
+	free(raw);
+	if (err) {
+		image_free(img);
+		return ct_err(err, "%s: malformed record (%s)", what, strerror(-err));
+	}
+	img->version = ((const struct blob_hdr *)buf)->version;
+	ret = image_validate(img, what);
+	if (ret) {
+		image_free(img);
+		return ret;
+	}
+	*out = img;
+	return 0;
+}
+
+/* Write the image to @path atomically. */
+int blob_write(const char *path, const struct ct_image *img, uint64_t *bytes)
+{
+	uint8_t *buf;
+	size_t len;
+	int ret;
+
+	ret = blob_encode(img, &buf, &len);
+	if (ret)
+		return ret;
+	ret = write_file_atomic(path, buf, len, 0600);
+	free(buf);
+	if (ret)
+		return ct_err(ret, "%s: cannot write checkpoint: %s", path, strerror(-ret));
+	if (bytes)
+		*bytes = len;
+	return 0;
+}
+
+/* Read and decode @path. */
+int blob_read(const char *path, struct ct_image **img)
+{
+	char *buf;
+	size_t len;
+	int ret;
+
+	ret = read_whole_file(path, &buf, &len);
+	if (ret)
+		return ct_err(ret, "%s: cannot read checkpoint: %s", path, strerror(-ret));
+	ret = blob_decode((const uint8_t *)buf, len, path, img);
+	free(buf);
+	return ret;
+}

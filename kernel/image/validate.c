@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Checks on a decoded image before restore trusts it.  A crafted blob must
+ * not make restore map memory or open files that a valid image of the same
+ * container could not: every reference, range and path is checked here.
+ */
+#define LOG_PREFIX "image: "
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "image/blob.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#define USER_ADDR_MAX (1ULL << 56)	/* above any user address with 5-level paging */
+#define FD_MAX (1 << 20)
+
+/* True if @path is absolute and has no ".." component. */
+static bool path_is_sane(const char *path)
+{
+	const char *p;
+
+	if (!path || path[0] != '/')
+		return false;
+	for (p = path; (p = strstr(p, "..")); p += 2) {
+		bool start = p == path || p[-1] == '/';
+		bool end = p[2] == '\0' || p[2] == '/';
+
+		if (start && end)
+			return false;
+	}
+	return true;
+}
+
+/* Check one mapping of task @pid. */
+static int validate_vma(const struct ct_vma *v, const struct ct_vma *prev, pid_t pid, const char *what)
+{
+	if (v->kind > CT_VMA_VSYSCALL)
+		return ct_err(-EBADMSG, "%s: pid %d: mapping %llx has unknown kind %u", what, pid,
+			      (unsigned long long)v->start, v->kind);
+	if (v->kind == CT_VMA_VSYSCALL)
+		return 0;
+	if (v->start >= v->end || v->start % PAGE_SIZE || v->end % PAGE_SIZE || v->end > USER_ADDR_MAX)
+		return ct_err(-EBADMSG, "%s: pid %d: bad mapping range %llx-%llx", what, pid,
+			      (unsigned long long)v->start, (unsigned long long)v->end);
+	if (prev && prev->kind != CT_VMA_VSYSCALL && v->start < prev->end)
+		return ct_err(-EBADMSG, "%s: pid %d: mappings overlap or are unsorted at %llx", what, pid,
+			      (unsigned long long)v->start);
+	if (v->prot & ~(uint32_t)(PROT_READ | PROT_WRITE | PROT_EXEC))
+		return ct_err(-EBADMSG, "%s: pid %d: mapping %llx has bad protection %#x", what, pid,
+			      (unsigned long long)v->start, v->prot);
+	if ((v->kind == CT_VMA_FILE_PRIVATE || v->kind == CT_VMA_FILE_SHARED) && !path_is_sane(v->path))
+		return ct_err(-EBADMSG, "%s: pid %d: mapping %llx has a bad file path", what, pid,
+			      (unsigned long long)v->start);
+	if (v->pgoff % PAGE_SIZE)
+		return ct_err(-EBADMSG, "%s: pid %d: mapping %llx has an unaligned offset", what, pid,
+			      (unsigned long long)v->start);
+	if (v->nr_pages > (v->end - v->start) / PAGE_SIZE)
+		return ct_err(-EBADMSG, "%s: pid %d: mapping %llx claims more pages than it spans", what,
+			      pid, (unsigned long long)v->start);
+	return 0;
+}
+
+/* Check a task's threads, mappings and fds. */
+static int validate_task(const struct ct_image *img, const struct ct_task *t, const char *what)
+{
+	int ret;
+
+	if (t->nr_threads == 0 || t->threads[0].tid != t->pid)
+		return ct_err(-EBADMSG, "%s: pid %d: no leader thread", what, t->pid);
+	for (uint32_t i = 0; i < t->nr_threads; i++)
+		if (t->threads[i].tid <= 0)
+			return ct_err(-EBADMSG, "%s: pid %d: bad thread id %d", what, t->pid,
+				      t->threads[i].tid);
+	if (t->mm.auxv_len % 2)
+		return ct_err(-EBADMSG, "%s: pid %d: odd auxv length", what, t->pid);
+	for (uint32_t i = 0; i < t->mm.nr_vmas; i++) {
+		ret = validate_vma(&t->mm.vmas[i], i ? &t->mm.vmas[i - 1] : NULL, t->pid, what);
+		if (ret)
+			return ret;
+	}
+	for (uint32_t i = 0; i < t->nr_fds; i++) {
+		const struct ct_fd *fd = &t->fds[i];
+
+		if (fd->fd < 0 || fd->fd >= FD_MAX || fd->file >= img->nr_files)
+			return ct_err(-EBADMSG, "%s: pid %d: bad fd entry %d", what, t->pid, fd->fd);
+		if (i && fd->fd <= t->fds[i - 1].fd)
+			return ct_err(-EBADMSG, "%s: pid %d: fds unsorted or repeated at %d", what,
+				      t->pid, fd->fd);
+	}
+	if ((t->cwd && !path_is_sane(t->cwd)) || (t->root && !path_is_sane(t->root)))
+		return ct_err(-EBADMSG, "%s: pid %d: bad cwd or root path", what, t->pid);
+	return 0;
+}
+
+/* Check the process tree: unique pids, an init first, parents before children. */
+static int validate_tree(const struct ct_image *img, const char *what)
+{
+	if (img->nr_tasks == 0)
+		return ct_err(-EBADMSG, "%s: no tasks", what);
+	for (uint32_t i = 0; i < img->nr_tasks; i++) {
+		const struct ct_task *t = &img->tasks[i];
+		bool parent_seen = i == 0;
+
+		if (t->pid <= 0)
+			return ct_err(-EBADMSG, "%s: bad pid %d", what, t->pid);
+		for (uint32_t j = 0; j < i; j++) {
+			if (img->tasks[j].pid == t->pid)
+				return ct_err(-EBADMSG, "%s: pid %d appears twice", what, t->pid);
+			if (img->tasks[j].pid == t->ppid)
+				parent_seen = true;
+		}
+		if (!parent_seen)
+			return ct_err(-EBADMSG, "%s: pid %d: parent %d is not restored before it", what,
+				      t->pid, t->ppid);
+	}
+	return 0;
+}
+
+/* Check the open file descriptions. */
+static int validate_files(const struct ct_image *img, const char *what)
+{
+	for (uint32_t i = 0; i < img->nr_files; i++) {
+		const struct ct_file *f = &img->files[i];
+
+		if (f->kind > CT_FILE_CHR)
+			return ct_err(-EBADMSG, "%s: file %u has unknown kind %u", what, i, f->kind);
+		if (f->kind != CT_FILE_PIPE && !f->deleted && !path_is_sane(f->path))
+			return ct_err(-EBADMSG, "%s: file %u has a bad path", what, i);
+	}
+	return 0;
+}
+
+/* Check everything restore relies on. */
+int image_validate(const struct ct_image *img, const char *what)
+{
+	int ret;
+
+	if (img->generation == 0)
+		return ct_err(-EBADMSG, "%s: no swap-area generation", what);
+	ret = validate_tree(img, what);
+	if (ret)
+		return ret;
+	ret = validate_files(img, what);
+	if (ret)
+		return ret;
+	for (uint32_t i = 0; i < img->nr_tasks; i++) {
+		ret = validate_task(img, &img->tasks[i], what);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests for the metadata blob: round trip, corruption, validation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "image/blob.h"
+#include "lib/log.h"
+#include <lzma.h>
+
+/* Build an image with two tasks, threads, mappings, fds and files. */
+static struct ct_image *sample_image(void)
+{
+	struct ct_image *img = calloc(1, sizeof(*img));
+	struct ct_task *t;
+
+	strcpy(img->name, "web-1");
+	img->generation = 3;
+	img->own_pidns = true;
+	img->ns_ino[CT_NS_PID] = 4026532000ULL;
+	img->dump_time_ns = 1234567890123LL;
+	img->nr_files = 2;
+	img->files = calloc(2, sizeof(*img->files));
+	img->files[0].kind = CT_FILE_REG;
+	img->files[0].path = strdup("/tmp/log");
+	img->files[0].pos = 77;
+	img->files[0].id.ino = 99;
+	img->files[1].kind = CT_FILE_PIPE;
+	img->files[1].pipe_id = 1;
+	img->files[1].pipe_data = (uint8_t *)strdup("queued");
+	img->files[1].pipe_data_len = 6;
+	img->nr_tasks = 2;
+	img->tasks = calloc(2, sizeof(*img->tasks));
+	for (int i = 0; i < 2; i++) {
+		t = &img->tasks[i];
+		t->pid = i + 1;
+		t->ppid = i;
+		t->pgid = t->sid = 1;
+		strcpy(t->comm, "worker");
+		t->nr_threads = 1 + i;
+		t->threads = calloc(t->nr_threads, sizeof(*t->threads));
+		for (uint32_t j = 0; j < t->nr_threads; j++) {
+			t->threads[j].tid = t->pid + 100 * j;
+			t->threads[j].regs.rip = 0x401000 + j;
+			t->threads[j].regs.orig_rax = (unsigned long long)-1;
+			t->threads[j].xstate_len = 64;
+			t->threads[j].xstate = calloc(1, 64);
+			t->threads[j].xstate[7] = 0xe7;
+			t->threads[j].blocked = 1ULL << 9;
+			t->threads[j].rseq_abi = 0x7f0000001000ULL;
+		}
+		t->threads[0].tid = t->pid;
+		t->mm.nr_vmas = 2;
+		t->mm.vmas = calloc(2, sizeof(*t->mm.vmas));
+		t->mm.vmas[0] = (struct ct_vma){ .start = 0x400000, .end = 0x401000, .prot = PROT_READ,
+						 .kind = CT_VMA_FILE_PRIVATE, .path = strdup("/bin/x") };
+		t->mm.vmas[1] = (struct ct_vma){ .start = 0x600000, .end = 0x800000, .nr_pages = 5,
+						 .prot = PROT_READ | PROT_WRITE, .kind = CT_VMA_ANON };
+		t->mm.auxv_len = 4;
+		t->mm.auxv = calloc(4, sizeof(uint64_t));
+		t->mm.auxv[0] = 6;
+		t->mm.auxv[1] = 4096;
+		t->mm.exe_path = strdup("/bin/x");
+		t->nr_fds = 2;
+		t->fds = calloc(2, sizeof(*t->fds));
+		t->fds[0] = (struct ct_fd){ .fd = 0, .file = 1 };
+		t->fds[1] = (struct ct_fd){ .fd = 5, .file = 0, .cloexec = true };
+		t->sigactions[9].handler = 0x401234;
+		t->creds.nr_groups = 2;
+		t->creds.groups = calloc(2, sizeof(uint32_t));
+		t->creds.groups[1] = 27;
+		t->creds.cap_eff = 0x1ff;
+		t->rlimits[RLIMIT_NOFILE].rlim_cur = 1024;
+		t->cwd = strdup("/tmp");
+		t->root = strdup("/");
+		t->itimers[0].value_usec = 5000;
+		t->nr_timers = 1;
+		t->timers = calloc(1, sizeof(*t->timers));
+		t->timers[0].id = 3;
+		t->timers[0].value_nsec = 42;
+	}
+	return img;
+}
+
+static void test_blob_round_trip(void **state)
+{
+	struct ct_image *img = sample_image(), *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	assert_int_equal(blob_decode(buf, len, "test", &back), 0);
+	assert_string_equal(back->name, "web-1");
+	assert_int_equal(back->generation, 3);
+	assert_true(back->own_pidns);
+	assert_int_equal(back->nr_tasks, 2);
+	assert_int_equal(back->nr_files, 2);
+	assert_string_equal(back->files[0].path, "/tmp/log");
+	assert_int_equal(back->files[0].pos, 77);
+	assert_memory_equal(back->files[1].pipe_data, "queued", 6);
+	for (int i = 0; i < 2; i++) {
+		struct ct_task *a = &img->tasks[i], *b = &back->tasks[i];
+
+		assert_int_equal(a->pid, b->pid);
+		assert_int_equal(a->ppid, b->ppid);
+		assert_string_equal(b->comm, "worker");
+		assert_int_equal(a->nr_threads, b->nr_threads);
+		for (uint32_t j = 0; j < a->nr_threads; j++) {
+			assert_memory_equal(&a->threads[j].regs, &b->threads[j].regs, sizeof(a->threads[j].regs));
+			assert_int_equal(b->threads[j].xstate_len, 64);
+			assert_memory_equal(a->threads[j].xstate, b->threads[j].xstate, 64);
+			assert_int_equal(a->threads[j].blocked, b->threads[j].blocked);
+			assert_int_equal(a->threads[j].rseq_abi, b->threads[j].rseq_abi);
+		}
+		assert_int_equal(b->mm.nr_vmas, 2);
+		assert_string_equal(b->mm.vmas[0].path, "/bin/x");
+		assert_null(b->mm.vmas[1].path);
+		assert_int_equal(b->mm.vmas[1].nr_pages, 5);
+		assert_int_equal(b->mm.auxv_len, 4);
+		assert_int_equal(b->mm.auxv[1], 4096);
+		assert_int_equal(b->nr_fds, 2);
+		assert_int_equal(b->fds[1].fd, 5);
+		assert_true(b->fds[1].cloexec);
+		assert_memory_equal(a->sigactions, b->sigactions, sizeof(a->sigactions));
+		assert_int_equal(b->creds.nr_groups, 2);
+		assert_int_equal(b->creds.groups[1], 27);
+		assert_int_equal(b->creds.cap_eff, 0x1ff);
+		assert_int_equal(b->rlimits[RLIMIT_NOFILE].rlim_cur, 1024);
+		assert_string_equal(b->cwd, "/tmp");
+		assert_int_equal(b->itimers[0].value_usec, 5000);
+		assert_int_equal(b->nr_timers, 1);
+		assert_int_equal(b->timers[0].value_nsec, 42);
+	}
+	free(buf);
+	image_free(back);
+	image_free(img);
+}
+
+/* Every single-byte change is caught by a checksum or yields a valid image. */
+static void test_blob_byte_flips_never_crash(void **state)
+{
+	struct ct_image *img = sample_image(), *back;
+	uint8_t *buf;
+	size_t len, rejected = 0;
+
+	(void)state;
+	ct_log_set_level(-1);
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	for (size_t i = 0; i < len; i++) {
+		buf[i] ^= 0x40;
+		back = NULL;
+		ct_err_clear();
+		if (blob_decode(buf, len, "flip", &back) == 0)
+			image_free(back);
+		else
+			rejected++;
+		buf[i] ^= 0x40;
+	}
+	/* the header and payload checksums cover every byte */
+	assert_int_equal(rejected, len);
+	for (size_t cut = 0; cut < len; cut++) {
+		ct_err_clear();
+		assert_int_not_equal(blob_decode(buf, cut, "cut", &back), 0);
+	}
+	ct_log_set_level(CT_LOG_WARN);
+	free(buf);
+	image_free(img);
+}
+
+static void test_blob_newer_version_refused(void **state)
+{
+	struct ct_image *img = sample_image(), *back;
+	uint8_t *buf;
+	size_t len;
+	uint32_t version = BLOB_VERSION + 1, crc;
+
+	(void)state;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	memcpy(buf + 8, &version, 4);
+	crc = lzma_crc32(buf, 44, 0);
+	memcpy(buf + 44, &crc, 4);
+	ct_err_clear();
+	assert_int_equal(blob_decode(buf, len, "ckpt-3.meta", &back), -EPROTONOSUPPORT);
+	assert_non_null(strstr(ct_err_msg(), "newer than this ctswap"));
+	free(buf);
+	image_free(img);
+}
+
+/* Re-encode a modified image and expect decode to reject it with @needle. */
+static void expect_invalid(struct ct_image *img, const char *needle)
+{
+	struct ct_image *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	ct_err_clear();
+	assert_int_equal(blob_decode(buf, len, "crafted", &back), -EBADMSG);
+	assert_non_null(strstr(ct_err_msg(), needle));
+	free(buf);
+	image_free(img);
+}
+
+static void test_blob_crafted_images_refused(void **state)
+{
+	struct ct_image *img;
+
+	(void)state;
+	img = sample_image();
+	img->tasks[0].mm.vmas[1].start = 0x400000;	/* overlaps vma 0 */
+	expect_invalid(img, "overlap");
+	img = sample_image();
+	img->tasks[1].fds[0].file = 9;			/* no such file */
+	expect_invalid(img, "bad fd entry");
+	img = sample_image();
+	free(img->tasks[0].mm.vmas[0].path);
+	img->tasks[0].mm.vmas[0].path = strdup("/bin/../etc/shadow");
+	expect_invalid(img, "bad file path");
+	img = sample_image();
+	img->tasks[1].ppid = 42;			/* parent not in the image */
+	expect_invalid(img, "parent 42");
+	img = sample_image();
+	img->tasks[0].mm.vmas[1].end = 1ULL << 60;	/* beyond user space */
+	expect_invalid(img, "bad mapping range");
+	img = sample_image();
+	img->tasks[0].mm.vmas[1].nr_pages = 1 << 20;
+	expect_invalid(img, "more pages");
+}
+
+static void test_blob_file_atomic_write(void **state)
+{
+	char dir[] = "/tmp/ctswap-blob-XXXXXX", path[64];
+	struct ct_image *img = sample_image(), *back;
+	uint64_t bytes;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ckpt-3.meta", dir);
+	assert_int_equal(blob_write(path, img, &bytes), 0);
+	assert_true(bytes > 48 && bytes < 4096);
+	assert_int_equal(blob_read(path, &back), 0);
+	assert_int_equal(back->tasks[1].nr_threads, 2);
+	image_free(back);
+	unlink(path);
+	ct_err_clear();
+	assert_int_equal(blob_read(path, &back), -ENOENT);
+	assert_non_null(strstr(ct_err_msg(), "ckpt-3.meta: cannot read checkpoint"));
+	rmdir(dir);
+	image_free(img);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_blob_round_trip),
+		cmocka_unit_test(test_blob_byte_flips_never_crash),
+		cmocka_unit_test(test_blob_newer_version_refused),
+		cmocka_unit_test(test_blob_crafted_images_refused),
+		cmocka_unit_test(test_blob_file_atomic_write),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
