@@ -1,0 +1,508 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ctswap_dump(): checkpoint a running container into its swap area.
+ *
+ *   lock -> freeze + seize every thread -> thaw (tasks stay in ptrace-stops)
+ *   -> tree -> per process: mappings, mm, present pages, then (by injected
+ *      system calls) brk, resources and per-thread state
+ *   -> push pages -> commit the swap generation -> write ckpt-GEN.meta
+ *   -> kill the container, or (--leave-running) detach and let it go on.
+ *
+ * A blob only ever names a committed generation: the swap commit comes
+ * first.  Every failure goes through one exit path that aborts the
+ * generation, ends injections, detaches every thread and thaws the cgroup.
+ */
+#define LOG_PREFIX "dump: "
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "container/lock.h"
+#include "container/store.h"
+#include "dump/dump.h"
+#include "freezer/cgroup.h"
+#include "freezer/inject.h"
+#include "image/blob.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "mm/swaparea.h"
+#include "task/task.h"
+
+/*
+ * The resource dumpers of task.h (files, signals, creds, misc) live on the
+ * "resources" branch; until it is merged they are compiled out here.
+ */
+#define DUMP_WITHOUT_RESOURCES 1
+
+#define DUMP_FREEZE_TIMEOUT_MS 5000
+#define DUMP_KILL_TIMEOUT_MS 5000
+#define DUMP_SCRATCH_LEN (4 * PAGE_SIZE)
+#define DUMP_PROGRESS_MS 100
+
+/* Fail with -EIO if the test hook $CTSWAP_FAULT holds "dump:@step". */
+int dump_fault(const char *step)
+{
+	const char *env = getenv("CTSWAP_FAULT");
+	char want[64];
+	const char *p;
+	size_t len;
+
+	if (!env)
+		return 0;
+	len = (size_t)snprintf(want, sizeof(want), "dump:%s", step);
+	for (p = env; (p = strstr(p, want)); p += len)
+		if ((p == env || p[-1] == ',') && (p[len] == '\0' || p[len] == ','))
+			return ct_err(-EIO, "fault injected at dump:%s", step);
+	return 0;
+}
+
+/* Fail with -EINTR if the user asked us to stop (the signal is consumed). */
+int dump_check_interrupt(void)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sig = sigtimedwait(&set, NULL, &zero);
+	if (sig > 0)
+		return ct_err(-EINTR, "dump interrupted by %s", strsignal(sig));
+	return 0;
+}
+
+/* Report progress to the caller now and then (always when @force). */
+static void dump_progress(struct dump_ctx *d, uint64_t done, bool force)
+{
+	struct ctswap_progress p;
+	double now = now_ms();
+
+	if (!d->opts || !d->opts->progress)
+		return;
+	if (!force && now - d->last_progress < DUMP_PROGRESS_MS)
+		return;
+	d->last_progress = now;
+	p.tasks = d->img ? d->img->nr_tasks : 0;
+	p.pages_done = done;
+	p.pages_total = d->pages_total;
+	p.elapsed_ms = now - d->t0;
+	d->opts->progress(&p, d->opts->progress_arg);
+}
+
+/* After each batch of pages: progress, and stop if interrupted. */
+static int dump_batch_done(struct dump_pages *dp, void *arg)
+{
+	struct dump_ctx *d = arg;
+
+	dump_progress(d, dp->pages_done, false);
+	return dump_check_interrupt();
+}
+
+/* brk(0) by injection: the one mm field /proc does not show. */
+static int dump_brk(struct task_ctx *tc, struct ct_task *t)
+{
+	long r = inj_syscall(tc->inj, __NR_brk, 0, 0, 0, 0, 0, 0);
+
+	if (r < 0 && r > -4096)
+		return ct_err((int)r, "pid %d: brk(0) failed: %s", t->pid, strerror((int)-r));
+	t->mm.brk = (uint64_t)r;
+	return 0;
+}
+
+/* Per-thread state of @th (registers, and its resources) with injection on it. */
+static int dump_one_thread(struct task_ctx *tc, struct ct_thread *th)
+{
+	int ret;
+
+	ret = dump_thread_regs(tc, th);
+#if !DUMP_WITHOUT_RESOURCES
+	if (!ret)
+		ret = dump_thread_signals(tc, th);
+	if (!ret)
+		ret = dump_thread_misc(tc, th);
+#endif
+	return ret;
+}
+
+/* The non-leader threads of @t, each under its own injection. */
+static int dump_other_threads(struct task_ctx *ptc, struct ct_task *t)
+{
+	for (uint32_t i = 1; i < t->nr_threads; i++) {
+		struct ct_thread *th = &t->threads[i];
+		struct task_ctx tc = *ptc;
+		struct inj_ctx inj;
+		int ret, ret2;
+
+		ret = inj_begin(&inj, th->host_tid, ptc->inj->syscall_ip);
+		if (ret)
+			return ret;
+		tc.inj = &inj;
+		ret = dump_one_thread(&tc, th);
+		ret2 = inj_end(&inj);
+		if (ret || ret2)
+			return ret ?: ret2;
+	}
+	return 0;
+}
+
+/* The process-wide resources of task.h. */
+static int dump_task_resources(struct dump_ctx *d, struct task_ctx *tc, struct ct_task *t)
+{
+	int ret = dump_brk(tc, t);
+
+#if !DUMP_WITHOUT_RESOURCES
+	if (!ret)
+		ret = dump_task_files(tc, d->img, t);
+	if (!ret)
+		ret = dump_task_signals(tc, t);
+	if (!ret)
+		ret = dump_task_creds(tc, t);
+	if (!ret)
+		ret = dump_task_misc(tc, t);
+#else
+	(void)d;
+#endif
+	return ret;
+}
+
+/*
+ * Everything of one process but page contents.  Mappings are read before
+ * the scratch memory is mapped, so the scratch never enters the image.
+ */
+static int dump_one_task(struct dump_ctx *d, uint32_t idx)
+{
+	struct ct_task *t = &d->img->tasks[idx];
+	struct dump_task_pages *tp = &d->tp[idx];
+	struct task_ctx tc = { .host_pid = t->host_pid };
+	unsigned long ip, scratch;
+	struct inj_ctx inj;
+	uint64_t pages;
+	int ret, ret2;
+
+	pr_info("pid %d (host %d, %s): %u threads", t->pid, t->host_pid, t->comm, t->nr_threads);
+	ret = vma_collect(t->host_pid, &d->shm, &t->mm) ?: mm_collect(t->host_pid, &t->mm);
+	if (ret)
+		return ret;
+	tp->host_pid = t->host_pid;
+	tp->task = t;
+	ret = dump_find_pages(tp, &pages);
+	if (ret)
+		return ret;
+	d->pages_total += pages;
+	pr_info("pid %d: %u mappings, %llu pages present", t->pid, t->mm.nr_vmas,
+		(unsigned long long)pages);
+
+	ret = inj_find_syscall_insn(t->host_pid, &ip);
+	if (ret)
+		return ret;
+	ret = inj_begin(&inj, t->host_pid, ip);
+	if (ret)
+		return ret;
+	tc.inj = &inj;
+	ret = inj_map_scratch(&inj, DUMP_SCRATCH_LEN, &scratch);
+	if (ret)
+		goto out_end;
+	tc.scratch = scratch;
+	tc.scratch_len = DUMP_SCRATCH_LEN;
+	ret = dump_task_resources(d, &tc, t);
+	if (!ret)
+		ret = dump_one_thread(&tc, &t->threads[0]);
+	if (!ret)
+		ret = dump_other_threads(&tc, t);
+	ret2 = inj_unmap_scratch(&inj, scratch, DUMP_SCRATCH_LEN);
+	if (ret2 && !ret)
+		ret = ct_err(ret2, "pid %d: cannot unmap scratch memory", t->pid);
+out_end:
+	ret2 = inj_end(&inj);
+	return ret ?: ret2;
+}
+
+/* Collect the tree and every task's state. */
+static int dump_collect(struct dump_ctx *d)
+{
+	int ret = dump_collect_tree(d);
+
+	if (ret)
+		return ret;
+	d->tp = xzalloc(sizeof(*d->tp) * d->img->nr_tasks);
+	if (!d->tp)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < d->img->nr_tasks; i++) {
+		ret = dump_one_task(d, i) ?: dump_check_interrupt();
+		if (ret)
+			return ret;
+		d->stats->threads += d->img->tasks[i].nr_threads;
+	}
+	d->stats->tasks = d->img->nr_tasks;
+	d->stats->pages_total = d->pages_total;
+	return 0;
+}
+
+/* Push every task's pages into the generation. */
+static int dump_push(struct dump_ctx *d)
+{
+	struct dump_pages dp;
+	int ret;
+
+	ret = dump_pages_init(&dp, d->w, &d->shm);
+	if (ret)
+		return ret;
+	dp.batch_done = dump_batch_done;
+	dp.arg = d;
+	for (uint32_t i = 0; i < d->img->nr_tasks && !ret; i++) {
+		ret = dump_push_pages(&dp, &d->tp[i]);
+		if (!ret && i == 0)
+			ret = dump_fault("pages");
+	}
+	dump_progress(d, dp.pages_done, true);
+	dump_pages_fini(&dp);
+	return ret;
+}
+
+/* Open the swap area and begin a generation. */
+static int dump_begin_generation(struct dump_ctx *d)
+{
+	struct swp_write_opts wo = { .compress = d->opts && d->opts->compress };
+	struct swp_identity id;
+	char path[4096];
+	int ret;
+
+	memset(&id, 0, sizeof(id));
+	snprintf(id.name, sizeof(id.name), "%s", d->name);
+	ret = store_path(d->store, d->name, "swap", path, sizeof(path));
+	if (ret)
+		return ret;
+	ret = swp_open(path, &id, SWP_OPEN_CREATE | SWP_OPEN_WRITE, &d->sa);
+	if (ret)
+		return ret;
+	return swp_gen_begin(d->sa, &wo, &d->w);
+}
+
+/* Commit the generation, then write the blob naming it. */
+static int dump_commit(struct dump_ctx *d)
+{
+	struct swp_gen_stats st;
+	char file[64], path[4096];
+	uint64_t bytes = 0;
+	unsigned gen;
+	int ret;
+
+	ret = dump_fault("commit");
+	if (ret)
+		return ret;
+	ret = swp_gen_commit(d->w, &gen, &st);
+	d->w = NULL;		/* freed either way */
+	if (ret)
+		return ret;
+	d->img->generation = gen;
+	d->stats->generation = gen;
+	d->stats->pages_written = st.written;
+	d->stats->pages_zero = st.zero;
+	d->stats->pages_shared = st.dup;
+	d->stats->bytes_written = st.bytes_written;
+	pr_info("generation %u: %llu pages, %llu written, %llu zero, %llu shared, %llu unchanged",
+		gen, (unsigned long long)st.pages, (unsigned long long)st.written,
+		(unsigned long long)st.zero, (unsigned long long)st.dup,
+		(unsigned long long)st.unchanged);
+
+	ret = dump_fault("blob");
+	if (ret)
+		return ret;
+	snprintf(file, sizeof(file), "ckpt-%u.meta", gen);
+	ret = store_path(d->store, d->name, file, path, sizeof(path));
+	if (ret)
+		return ret;
+	ret = blob_write(path, d->img, &bytes);
+	if (ret)
+		return ret;
+	d->stats->meta_bytes = bytes;
+	d->stats->bytes_written += bytes;
+	pr_info("wrote %s (%llu bytes)", path, (unsigned long long)bytes);
+	return 0;
+}
+
+/* Reap the killed threads we traced, so their parents see them exit. */
+static void dump_reap_killed(struct dump_ctx *d)
+{
+	double deadline = now_ms() + DUMP_KILL_TIMEOUT_MS;
+
+	for (size_t i = 0; i < d->ss.nr; i++) {
+		struct seized_thread *th = &d->ss.threads[i];
+		int status;
+
+		while (!th->gone && now_ms() < deadline) {
+			pid_t p = waitpid(th->tid, &status, __WALL | WNOHANG);
+
+			if (p < 0 && errno == EINTR)
+				continue;
+			if (p < 0 || (p == th->tid && (WIFEXITED(status) || WIFSIGNALED(status))))
+				th->gone = true;
+			else if (p == 0)
+				usleep(200);
+		}
+	}
+}
+
+/* The dump is committed: kill the container, or let it run on. */
+static int dump_finish(struct dump_ctx *d)
+{
+	int ret = 0;
+
+	if (d->opts && d->opts->leave_running) {
+		unseize_container(&d->ss);
+		d->seized = false;
+		d->stats->frozen_ms = now_ms() - d->ss.freeze_ms;
+		pr_info("%s: left running", d->name);
+		return 0;
+	}
+	ret = cg_kill(d->cg, DUMP_KILL_TIMEOUT_MS);
+	d->stats->frozen_ms = now_ms() - d->ss.freeze_ms;
+	if (ret) {
+		/* Could not kill: do not leave it traced either. */
+		unseize_container(&d->ss);
+		d->seized = false;
+		return ret;
+	}
+	dump_reap_killed(d);
+	seize_forget(&d->ss);
+	d->seized = false;
+	pr_info("%s: killed", d->name);
+	return 0;
+}
+
+/* Block the signals that mean "stop": dump_check_interrupt() polls for them. */
+static void dump_block_signals(struct dump_ctx *d)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, &d->old_mask);
+}
+
+/* Undo everything a failed dump did; the previous generation stays as it was. */
+static void dump_undo(struct dump_ctx *d)
+{
+	if (d->w) {
+		swp_gen_abort(d->w);
+		d->w = NULL;
+	}
+	if (d->seized) {
+		unseize_container(&d->ss);
+		d->seized = false;
+	}
+}
+
+/* Free what the context holds. */
+static void dump_release(struct dump_ctx *d)
+{
+	if (d->tp && d->img)
+		for (uint32_t i = 0; i < d->img->nr_tasks; i++)
+			if (d->tp[i].task)
+				dump_task_pages_free(&d->tp[i]);
+	free(d->tp);
+	vma_shm_table_free(&d->shm);
+	image_free(d->img);
+	if (d->sa)
+		swp_close(d->sa);
+	if (d->cg)
+		cg_close(d->cg);
+	ct_unlock(d->lock_fd);
+	pthread_sigmask(SIG_SETMASK, &d->old_mask, NULL);
+}
+
+/* The steps between taking the lock and releasing the tasks. */
+static int dump_run(struct dump_ctx *d)
+{
+	struct timespec rt, mono;
+	int ret;
+
+	ret = cg_open(d->name, &d->cg);
+	if (ret)
+		return ret == -ENOENT ? ct_err(ret, "%s: not running", d->name) : ret;
+	ret = dump_begin_generation(d);
+	if (ret)
+		return ret;
+	d->img = xzalloc(sizeof(*d->img));
+	if (!d->img)
+		return -ENOMEM;
+	snprintf(d->img->name, sizeof(d->img->name), "%s", d->name);
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	d->img->dump_time_ns = rt.tv_sec * 1000000000LL + rt.tv_nsec;
+	d->img->dump_mono_ns = mono.tv_sec * 1000000000LL + mono.tv_nsec;
+	pr_info("%s: freezing and seizing", d->name);
+	ret = seize_container(d->cg, DUMP_FREEZE_TIMEOUT_MS, &d->ss);
+	if (ret)
+		return ret;
+	d->seized = true;
+	ret = dump_fault("seize") ?: dump_check_interrupt();
+	if (ret)
+		return ret;
+	pr_info("%s: %zu threads seized; collecting state", d->name, d->ss.nr);
+	ret = dump_collect(d) ?: dump_fault("collect");
+	if (ret)
+		return ret;
+	pr_info("%s: pushing %llu pages", d->name, (unsigned long long)d->pages_total);
+	ret = dump_push(d);
+	if (ret)
+		return ret;
+	ret = dump_commit(d);
+	if (ret)
+		return ret;
+	return dump_finish(d);
+}
+
+/* Checkpoint container @name (see include/ctswap.h). */
+int ctswap_dump(struct ctswap_store *store, const char *name,
+		const struct ctswap_dump_opts *opts, struct ctswap_dump_stats *stats)
+{
+	struct ctswap_dump_stats dummy;
+	struct dump_ctx d;
+	int ret;
+
+	ct_err_clear();
+	if (!stats)
+		stats = &dummy;
+	memset(stats, 0, sizeof(*stats));
+	memset(&d, 0, sizeof(d));
+	d.store = store;
+	d.name = name;
+	d.opts = opts;
+	d.stats = stats;
+	d.lock_fd = -1;
+	d.t0 = now_ms();
+	if (!ctswap_name_valid(name))
+		return ct_err(-EINVAL, "%s: invalid container name", name);
+	dump_block_signals(&d);
+	ret = ct_lock(ctswap_store_path(store), name, "dump", &d.lock_fd);
+	if (ret) {
+		pthread_sigmask(SIG_SETMASK, &d.old_mask, NULL);
+		return ret;
+	}
+	ret = dump_run(&d);
+	if (ret) {
+		dump_undo(&d);
+		if (d.ss.freeze_ms)
+			stats->frozen_ms = now_ms() - d.ss.freeze_ms;
+	}
+	stats->total_ms = now_ms() - d.t0;
+	if (!ret)
+		pr_info("%s: dump done in %.1f ms, frozen %.1f ms", name, stats->total_ms,
+			stats->frozen_ms);
+	dump_release(&d);
+	return ret;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of ctswap_dump() (include/ctswap.h), shared by dump.c (the
+ * orchestration) and tree.c (which processes and threads there are).
+ */
+#ifndef CT_DUMP_H
+#define CT_DUMP_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "ctswap.h"
+#include "freezer/seize.h"
+#include "image/image.h"
+#include "mm/dump_pages.h"
+#include "mm/vma.h"
+
+struct ct_cgroup;
+struct swp_area;
+struct swp_gen_writer;
+
+struct dump_ctx {
+	struct ctswap_store *store;
+	const char *name;
+	const struct ctswap_dump_opts *opts;
+	struct ctswap_dump_stats *stats;
+	int lock_fd;
+	struct ct_cgroup *cg;
+	struct swp_area *sa;
+	struct swp_gen_writer *w;	/* the generation being written, NULL once committed */
+	struct seize_set ss;
+	bool seized;			/* threads in ss are ours to release */
+	struct ct_image *img;
+	struct dump_task_pages *tp;	/* one per img->tasks[i] */
+	struct vma_shm_table shm;
+	uint64_t pages_total;
+	double t0;			/* now_ms() at the start */
+	double last_progress;		/* now_ms() of the last progress report */
+	sigset_t old_mask;		/* caller's mask; we block SIGINT/SIGTERM/SIGHUP */
+};
+
+/*
+ * Fill d->img->tasks from the seized threads: pids at the container's pid
+ * namespace level, parents before children (tasks[0] is the init), threads
+ * with the leader first, and the image's namespace fields.
+ */
+int dump_collect_tree(struct dump_ctx *d);
+
+/* -EINTR with ct_err if SIGINT, SIGTERM or SIGHUP arrived (consuming it). */
+int dump_check_interrupt(void);
+/* -EIO with ct_err if $CTSWAP_FAULT names "dump:@step" (tests). */
+int dump_fault(const char *step);
+
+#endif

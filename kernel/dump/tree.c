@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The process tree of a seized container.  /proc shows host pids; the
+ * image keeps the pids of the container's pid namespace (NSpid and friends
+ * at the init's innermost level) and orders tasks parents first.
+ */
+#define LOG_PREFIX "dump: "
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "container/state.h"
+#include "container/store.h"
+#include "dump/dump.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+/* What /proc/PID/status and stat say about one process. */
+struct proc_info {
+	pid_t host_pid, host_ppid;
+	pid_t nspid[CT_MAX_PIDNS_LEVEL];
+	pid_t nspgid[CT_MAX_PIDNS_LEVEL];
+	pid_t nssid[CT_MAX_PIDNS_LEVEL];
+	int levels;			/* entries of NSpid */
+	unsigned long long start_time;	/* stat field 22 */
+	int exit_signal;		/* stat field 38 */
+	bool placed;
+};
+
+/* Parse a "Key:\tA\tB\tC" line of /proc status into @ids; returns the count. */
+static int parse_ns_ids(const char *text, const char *key, pid_t *ids)
+{
+	const char *p = strstr(text, key);
+	int n = 0;
+
+	if (!p)
+		return 0;
+	p += strlen(key);
+	while (*p && *p != '\n' && n < CT_MAX_PIDNS_LEVEL) {
+		char *end;
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		ids[n++] = (pid_t)v;
+		p = end;
+	}
+	return n;
+}
+
+/* Read status and stat of process @pid. */
+static int proc_info_read(pid_t pid, struct proc_info *pi)
+{
+	char path[64], *text, *p;
+	int ret;
+
+	memset(pi, 0, sizeof(*pi));
+	pi->host_pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	ret = read_whole_file(path, &text, NULL);
+	if (ret)
+		return ct_err(ret, "pid %d: cannot read status: %s", pid, strerror(-ret));
+	p = strstr(text, "\nPPid:");
+	pi->host_ppid = p ? atoi(p + 6) : 0;
+	pi->levels = parse_ns_ids(text, "\nNSpid:", pi->nspid);
+	parse_ns_ids(text, "\nNSpgid:", pi->nspgid);
+	parse_ns_ids(text, "\nNSsid:", pi->nssid);
+	free(text);
+	if (!pi->levels)
+		return ct_err(-EINVAL, "pid %d: no NSpid in status", pid);
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	ret = read_whole_file(path, &text, NULL);
+	if (ret)
+		return ct_err(ret, "pid %d: cannot read stat: %s", pid, strerror(-ret));
+	p = strrchr(text, ')');
+	if (p) {
+		/* field 3 starts two characters after ')' */
+		p += 2;
+		for (int field = 3; *p && field <= 38; field++) {
+			if (field == 22)
+				pi->start_time = strtoull(p, NULL, 10);
+			if (field == 38)
+				pi->exit_signal = atoi(p);
+			p = strchr(p, ' ');
+			if (!p)
+				break;
+			p++;
+		}
+	}
+	free(text);
+	return 0;
+}
+
+/* The tid of host thread @tid at pid-namespace level @level. */
+static int thread_ns_tid(pid_t tgid, pid_t tid, int level, pid_t *out)
+{
+	pid_t ids[CT_MAX_PIDNS_LEVEL];
+	char path[96], *text;
+	int n, ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", tgid, tid);
+	ret = read_whole_file(path, &text, NULL);
+	if (ret)
+		return ct_err(ret, "pid %d: cannot read status of thread %d: %s", tgid, tid,
+			      strerror(-ret));
+	n = parse_ns_ids(text, "\nNSpid:", ids);
+	free(text);
+	if (n <= level)
+		return ct_err(-EINVAL, "pid %d: thread %d is not in the container's pid namespace",
+			      tgid, tid);
+	*out = ids[level];
+	return 0;
+}
+
+/* The init's host pid as the supervisor recorded it, 0 if unknown. */
+static pid_t recorded_init(struct dump_ctx *d)
+{
+	struct ct_state *st;
+	char path[4096];
+	long long v = 0;
+
+	if (store_path(d->store, d->name, "state", path, sizeof(path)))
+		return 0;
+	if (state_read(path, &st))
+		return 0;
+	if (state_get_ll(st, "init_pid", &v))
+		v = 0;
+	state_free(st);
+	return (pid_t)v;
+}
+
+/* Pick the init: the recorded one, else pid 1 of the namespace, else the oldest root. */
+static struct proc_info *find_init(struct dump_ctx *d, struct proc_info *pi, size_t nr)
+{
+	pid_t rec = recorded_init(d);
+	struct proc_info *best = NULL;
+
+	for (size_t i = 0; i < nr; i++)
+		if (pi[i].host_pid == rec)
+			return &pi[i];
+	for (size_t i = 0; i < nr; i++) {
+		bool root = true;
+
+		for (size_t j = 0; j < nr; j++)
+			if (pi[j].host_pid == pi[i].host_ppid)
+				root = false;
+		if (!root)
+			continue;
+		if (pi[i].nspid[pi[i].levels - 1] == 1)
+			return &pi[i];
+		if (!best || pi[i].start_time < best->start_time)
+			best = &pi[i];
+	}
+	return best;
+}
+
+/* Fill one image task from @p and the seized threads of its group. */
+static int fill_task(struct dump_ctx *d, struct ct_task *t, const struct proc_info *p,
+		     int level, pid_t ppid)
+{
+	struct seize_set *ss = &d->ss;
+	char path[64];
+	uint32_t n = 0;
+	int ret;
+
+	if (p->levels - level > 1)
+		return ct_err(-EOPNOTSUPP, "pid %d: nested pid namespace not supported", p->host_pid);
+	t->pid = p->nspid[level];
+	t->ppid = ppid;
+	t->pgid = p->nspgid[level];
+	t->sid = p->nssid[level];
+	t->host_pid = p->host_pid;
+	t->nr_nspid = (uint32_t)(p->levels - level);
+	t->exit_signal = p->exit_signal;
+	snprintf(path, sizeof(path), "/proc/%d/comm", p->host_pid);
+	read_small_file(path, t->comm, sizeof(t->comm));
+
+	for (size_t i = 0; i < ss->nr; i++)
+		n += ss->threads[i].tgid == p->host_pid && !ss->threads[i].gone;
+	if (!seize_find(ss, p->host_pid) || seize_find(ss, p->host_pid)->gone)
+		return ct_err(-EOPNOTSUPP, "pid %d: its main thread has exited; not supported",
+			      p->host_pid);
+	t->threads = xzalloc(sizeof(*t->threads) * n);
+	if (!t->threads)
+		return -ENOMEM;
+	t->threads[0].host_tid = p->host_pid;
+	t->threads[0].tid = t->pid;
+	t->nr_threads = 1;
+	for (size_t i = 0; i < ss->nr; i++) {
+		const struct seized_thread *th = &ss->threads[i];
+		struct ct_thread *ct;
+
+		if (th->tgid != p->host_pid || th->gone || th->tid == p->host_pid)
+			continue;
+		ct = &t->threads[t->nr_threads++];
+		ct->host_tid = th->tid;
+		ret = thread_ns_tid(p->host_pid, th->tid, level, &ct->tid);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* The inode number of /proc/@pid/ns/@name, 0 if it cannot be read. */
+static uint64_t ns_ino(pid_t pid, const char *name)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, name);
+	return stat(path, &st) ? 0 : st.st_ino;
+}
+
+/* Record the init's namespaces and which ones the container owns. */
+static void collect_namespaces(struct ct_image *img, pid_t init)
+{
+	static const char *names[] = { "pid", "mnt", "net", "uts", "ipc", "user", "cgroup", "time" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		img->ns_ino[i] = ns_ino(init, names[i]);
+	img->own_pidns = img->ns_ino[CT_NS_PID] != ns_ino(getpid(), "pid");
+	img->own_mntns = img->ns_ino[CT_NS_MNT] != ns_ino(getpid(), "mnt");
+}
+
+/* Append the unplaced descendants of the placed tasks to the image, parents first. */
+static int place_children(struct dump_ctx *d, struct proc_info *pi, size_t nr, int level)
+{
+	struct ct_image *img = d->img;
+	int ret;
+
+	/* Breadth first over the tasks already placed: each one's children follow. */
+	for (uint32_t k = 0; k < img->nr_tasks; k++) {
+		for (size_t i = 0; i < nr; i++) {
+			if (pi[i].placed || pi[i].host_ppid != img->tasks[k].host_pid)
+				continue;
+			pi[i].placed = true;
+			/* counted first so that image_free() frees a half-filled task */
+			img->nr_tasks++;
+			ret = fill_task(d, &img->tasks[img->nr_tasks - 1], &pi[i], level,
+					img->tasks[k].pid);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/* Build the image's task list from the seized threads. */
+int dump_collect_tree(struct dump_ctx *d)
+{
+	struct seize_set *ss = &d->ss;
+	struct ct_image *img = d->img;
+	struct proc_info *pi, *init;
+	size_t nr = 0;
+	int level, ret = 0;
+
+	pi = xzalloc(sizeof(*pi) * (ss->nr + 1));
+	if (!pi)
+		return -ENOMEM;
+	for (size_t i = 0; i < ss->nr; i++) {
+		bool seen = false;
+
+		if (ss->threads[i].gone)
+			continue;
+		for (size_t j = 0; j < nr; j++)
+			seen |= pi[j].host_pid == ss->threads[i].tgid;
+		if (seen)
+			continue;
+		ret = proc_info_read(ss->threads[i].tgid, &pi[nr]);
+		if (ret)
+			goto out;
+		nr++;
+	}
+	init = find_init(d, pi, nr);
+	if (!init) {
+		ret = ct_err(-ESRCH, "%s: no process to dump", d->name);
+		goto out;
+	}
+	img->tasks = xzalloc(sizeof(*img->tasks) * nr);
+	if (!img->tasks) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	level = init->levels - 1;
+	img->nr_tasks = 1;
+	init->placed = true;
+	ret = fill_task(d, &img->tasks[0], init, level, 0);
+	if (ret)
+		goto out;
+	ret = place_children(d, pi, nr, level);
+	/* Orphans (their parent is outside the container) go under the init, as a subreaper's would. */
+	for (size_t i = 0; !ret && i < nr; i++) {
+		if (pi[i].placed)
+			continue;
+		pi[i].placed = true;
+		img->nr_tasks++;
+		ret = fill_task(d, &img->tasks[img->nr_tasks - 1], &pi[i], level,
+				img->tasks[0].pid);
+		if (!ret)
+			ret = place_children(d, pi, nr, level);
+	}
+	if (!ret)
+		collect_namespaces(img, init->host_pid);
+out:
+	free(pi);
+	return ret;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A process's memory as dump sees it: the mappings of /proc/PID/smaps
+ * turned into struct ct_vma, the mm fields, and which pages are present.
+ *
+ * Only present pages are ever read (this kernel has no shared zero page:
+ * reading an untouched page allocates it).  Which present pages are stored
+ * depends on the kind of the mapping (vma_stores_pages):
+ *   CT_VMA_ANON          every present page;
+ *   CT_VMA_FILE_PRIVATE  present pages that are anonymous (COW'd copies);
+ *   CT_VMA_SHMEM         every present page, once per object for the whole
+ *                        container: task key vma->shm_key, mapping 0, page
+ *                        address = offset in the object (vma->pgoff + ...);
+ *   others               none (the file is the store; vdso/vvar come from
+ *                        the kernel).
+ */
+#ifndef CT_MM_VMA_H
+#define CT_MM_VMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "image/image.h"
+
+/* Shared memory objects met so far in one dump, each with its swap-area key. */
+struct vma_shm_obj {
+	uint64_t dev, ino;
+	uint32_t key;			/* CT_SHM_KEY_BASE + index */
+	uint64_t size;			/* bytes of the object seen so far */
+	uint8_t *stored;		/* one bit per page: already pushed this dump */
+	size_t stored_bytes;
+};
+struct vma_shm_table {
+	size_t nr, cap;
+	struct vma_shm_obj *objs;
+};
+
+/* A run of pages [start, start + nr * PAGE_SIZE). */
+struct page_run {
+	uint64_t start;
+	uint64_t nr;
+};
+
+/* Parse /proc/@pid/smaps into @mm->vmas (sorted), giving shared objects keys from @shm. */
+int vma_collect(pid_t pid, struct vma_shm_table *shm, struct ct_mm *mm);
+/* Fill the mm fields of @mm from /proc/@pid/stat, auxv and exe (brk: see dump). */
+int mm_collect(pid_t pid, struct ct_mm *mm);
+/* Free the per-object state of @shm. */
+void vma_shm_table_free(struct vma_shm_table *shm);
+/* The object of a CT_VMA_SHMEM mapping, NULL if unknown. */
+struct vma_shm_obj *vma_shm_find(struct vma_shm_table *shm, uint32_t key);
+
+/* True if pages of mappings of this kind go into the swap area. */
+bool vma_stores_pages(const struct ct_vma *vma);
+
+/* A reader of one process's page tables (PAGEMAP_SCAN, else /proc/PID/pagemap). */
+struct pagemap {
+	pid_t pid;
+	int fd;
+	bool no_scan;			/* PAGEMAP_SCAN unavailable: read entries */
+};
+int pagemap_open(pid_t pid, struct pagemap *pm);
+void pagemap_close(struct pagemap *pm);
+/*
+ * The pages of @vma that are to be stored, as runs in address order in a
+ * malloc'd array; *@nr_pages gets their total.
+ */
+int pagemap_stored_runs(struct pagemap *pm, const struct ct_vma *vma, struct page_run **runs,
+			size_t *nr_runs, uint64_t *nr_pages);
+
+#endif

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Registers of one thread: general purpose (with fs/gs base and orig_rax,
+ * which carries the syscall-restart state), the extended FPU state and the
+ * rseq registration.
+ *
+ * xstate is stored as PTRACE_GETREGSET NT_X86_XSTATE returns it: the
+ * standard (non-compacted) XSAVE layout, whose sw_reserved bytes name the
+ * features the dumping kernel enabled.  Restore never copies it raw: it
+ * takes the target's own xstate as a template and moves each component to
+ * the offset CPUID leaf 0xD gives for it, so that a feature bit the target
+ * does not have is never set (the kernel refuses that with EINVAL).
+ * Component offsets of the source are taken from CPUID too: a checkpoint
+ * moves between machines of the same CPU family only.
+ */
+#define LOG_PREFIX "regs: "
+#include <cpuid.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+#include "task/task.h"
+
+#ifndef NT_X86_XSTATE
+#define NT_X86_XSTATE 0x202
+#endif
+
+#define CT_PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+/* The kernel's struct ptrace_rseq_configuration (6.0+), under our own name. */
+struct ct_rseq_config {
+	uint64_t rseq_abi_pointer;
+	uint32_t rseq_abi_size;
+	uint32_t signature;
+	uint32_t flags;
+	uint32_t pad;
+};
+
+#ifndef RSEQ_FLAG_UNREGISTER
+#define RSEQ_FLAG_UNREGISTER 1
+#endif
+
+#define XSTATE_MAX 16384		/* more than any XSAVE area up to AMX */
+#define XSAVE_SW_BYTES_OFF 464		/* struct _fpx_sw_bytes in the legacy area */
+#define XSAVE_HDR_OFF 512		/* xstate_bv, xcomp_bv, reserved */
+#define XSAVE_EXT_OFF 576		/* first extended component */
+#define ERESTART_RESTARTBLOCK 516
+
+/* Read the features the dumping kernel enabled (XCR0) from the sw_reserved bytes. */
+static uint64_t xstate_xcr0(const uint8_t *x, uint32_t len)
+{
+	uint64_t v;
+
+	if (len < XSAVE_SW_BYTES_OFF + 16)
+		return 0;
+	memcpy(&v, x + XSAVE_SW_BYTES_OFF + 8, sizeof(v));
+	return v;
+}
+
+/* Standard-format offset and size of component @i (>= 2), from CPUID 0xD. */
+static void xstate_component(unsigned i, uint32_t *off, uint32_t *size)
+{
+	unsigned eax, ebx, ecx, edx;
+
+	__cpuid_count(0xd, i, eax, ebx, ecx, edx);
+	*size = eax;
+	*off = ebx;
+}
+
+/*
+ * Build in @dst (the target's own xstate, @dst_len bytes, as a template)
+ * the state of @src: legacy area, header, then every component present in
+ * both, at this CPU's offsets.
+ */
+static int xstate_translate(pid_t tid, const uint8_t *src, uint32_t src_len,
+			    uint8_t *dst, uint32_t dst_len)
+{
+	uint64_t src_bv, bv, dst_xcr0 = xstate_xcr0(dst, dst_len), zero = 0;
+
+	if (src_len < XSAVE_EXT_OFF || dst_len < XSAVE_EXT_OFF)
+		return ct_err(-EINVAL, "pid %d: xstate of %u bytes is too short", tid, src_len);
+	memcpy(&src_bv, src + XSAVE_HDR_OFF, sizeof(src_bv));
+	if (src_bv & ~dst_xcr0)
+		return ct_err(-EOPNOTSUPP, "pid %d: uses cpu state 0x%llx this machine lacks",
+			      tid, (unsigned long long)(src_bv & ~dst_xcr0));
+	/* x87 + SSE legacy area; the target keeps its own sw_reserved bytes. */
+	memcpy(dst, src, XSAVE_SW_BYTES_OFF);
+	bv = src_bv;
+	memcpy(dst + XSAVE_HDR_OFF, &bv, sizeof(bv));
+	memcpy(dst + XSAVE_HDR_OFF + 8, &zero, sizeof(zero));	/* xcomp_bv: standard */
+	for (unsigned i = 2; i < 64; i++) {
+		uint32_t off, size;
+
+		if (!(bv & (1ULL << i)))
+			continue;
+		xstate_component(i, &off, &size);
+		if (!size || off + size > src_len || off + size > dst_len)
+			return ct_err(-EINVAL, "pid %d: xstate component %u does not fit (%u+%u)",
+				      tid, i, off, size);
+		memcpy(dst + off, src + off, size);
+	}
+	return 0;
+}
+
+/* Read NT_X86_XSTATE of @tid into a malloc'd buffer. */
+static int xstate_get(pid_t tid, uint8_t **buf, uint32_t *len)
+{
+	struct iovec iov;
+
+	*buf = xzalloc(XSTATE_MAX);
+	if (!*buf)
+		return -ENOMEM;
+	iov.iov_base = *buf;
+	iov.iov_len = XSTATE_MAX;
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov) < 0) {
+		int err = -errno;
+
+		free(*buf);
+		*buf = NULL;
+		return ct_err(err, "pid %d: cannot read xstate: %s", tid, strerror(-err));
+	}
+	*len = (uint32_t)iov.iov_len;
+	return 0;
+}
+
+/* Record registers, xstate and rseq of stopped thread @th->host_tid. */
+int dump_thread_regs(struct task_ctx *tc, struct ct_thread *th)
+{
+	struct ct_rseq_config rc;
+	pid_t tid = th->host_tid;
+	int ret;
+
+	/* Injection changes the live registers: the saved ones are the thread's. */
+	if (tc && tc->inj && tc->inj->active && tc->inj->tid == tid)
+		th->regs = tc->inj->saved_regs;
+	else if (ptrace(PTRACE_GETREGS, tid, NULL, &th->regs) < 0)
+		return ct_err(-errno, "pid %d: cannot read registers: %m", tid);
+
+	free(th->xstate);
+	ret = xstate_get(tid, &th->xstate, &th->xstate_len);
+	if (ret)
+		return ret;
+
+	memset(&rc, 0, sizeof(rc));
+	if (ptrace(CT_PTRACE_GET_RSEQ_CONFIGURATION, tid, sizeof(rc), &rc) < 0) {
+		if (errno != EIO && errno != EINVAL)
+			return ct_err(-errno, "pid %d: cannot read rseq configuration: %m", tid);
+		memset(&rc, 0, sizeof(rc));	/* kernel without it: nothing registered */
+	}
+	th->rseq_abi = rc.rseq_abi_pointer;
+	th->rseq_len = rc.rseq_abi_pointer ? rc.rseq_abi_size : 0;
+	th->rseq_sig = rc.signature;
+	pr_debug("tid %d: rip %llx rax %lld orig_rax %lld, xstate %u bytes, rseq %llx",
+		 tid, th->regs.rip, (long long)th->regs.rax, (long long)th->regs.orig_rax,
+		 th->xstate_len, (unsigned long long)th->rseq_abi);
+	return 0;
+}
+
+/* Write @th's xstate into the thread, translated to this CPU's layout. */
+static int restore_xstate(pid_t tid, const struct ct_thread *th)
+{
+	struct iovec iov;
+	uint8_t *dst;
+	uint32_t dst_len;
+	int ret;
+
+	if (!th->xstate_len)
+		return 0;
+	ret = xstate_get(tid, &dst, &dst_len);
+	if (ret)
+		return ret;
+	ret = xstate_translate(tid, th->xstate, th->xstate_len, dst, dst_len);
+	if (ret)
+		goto out_free;
+	iov.iov_base = dst;
+	iov.iov_len = dst_len;
+	if (ptrace(PTRACE_SETREGSET, tid, (void *)NT_X86_XSTATE, &iov) < 0)
+		ret = ct_err(-errno, "pid %d: cannot write xstate: %m", tid);
+out_free:
+	free(dst);
+	return ret;
+}
+
+/*
+ * Make the thread's rseq registration the dumped one: drop a different
+ * registration it has (a restored task inherits the restorer's by fork),
+ * then register the dumped area by an injected rseq(2).
+ */
+static int restore_rseq(struct task_ctx *tc, const struct ct_thread *th)
+{
+	pid_t tid = tc->inj->tid;
+	struct ct_rseq_config rc;
+	long r;
+
+	memset(&rc, 0, sizeof(rc));
+	if (ptrace(CT_PTRACE_GET_RSEQ_CONFIGURATION, tid, sizeof(rc), &rc) < 0)
+		memset(&rc, 0, sizeof(rc));
+	if (rc.rseq_abi_pointer && rc.rseq_abi_pointer == th->rseq_abi &&
+	    rc.rseq_abi_size == th->rseq_len && rc.signature == th->rseq_sig)
+		return 0;
+	if (rc.rseq_abi_pointer) {
+		r = inj_syscall(tc->inj, __NR_rseq, rc.rseq_abi_pointer, rc.rseq_abi_size,
+				RSEQ_FLAG_UNREGISTER, rc.signature, 0, 0);
+		if (r < 0)
+			return ct_err((int)r, "pid %d: cannot unregister rseq at %llx: %s", tid,
+				      (unsigned long long)rc.rseq_abi_pointer, strerror((int)-r));
+	}
+	if (!th->rseq_abi)
+		return 0;
+	r = inj_syscall(tc->inj, __NR_rseq, th->rseq_abi, th->rseq_len, 0, th->rseq_sig, 0, 0);
+	if (r < 0)
+		return ct_err((int)r, "pid %d: cannot register rseq at %llx: %s", tid,
+			      (unsigned long long)th->rseq_abi, strerror((int)-r));
+	return 0;
+}
+
+/*
+ * Put back xstate and rseq now, and the general registers through the
+ * injection context: inj_end() installs tc->inj->saved_regs.
+ */
+int restore_thread_regs(struct task_ctx *tc, const struct ct_thread *th)
+{
+	struct user_regs_struct regs = th->regs;
+	pid_t tid = tc->inj->tid;
+	int ret;
+
+	ret = restore_xstate(tid, th);
+	if (ret)
+		return ret;
+	ret = restore_rseq(tc, th);
+	if (ret)
+		return ret;
+	/*
+	 * Other -ERESTART* values are redone by the kernel when the thread
+	 * leaves its ptrace-stop; the restart block of RESTARTBLOCK is lost
+	 * with the old task, so the call returns EINTR instead.
+	 */
+	if ((long long)regs.orig_rax >= 0 && (long long)regs.rax == -ERESTART_RESTARTBLOCK)
+		regs.rax = (unsigned long long)-EINTR;
+	tc->inj->saved_regs = regs;
+	return 0;
+}
