@@ -131,6 +131,45 @@ int ctswap_restore(struct ctswap_store *store, const char *name,
 		   const struct ctswap_restore_opts *opts,
 		   struct ctswap_restore_stats *stats);
 
+/* ---- swap area ---- */
+
+/* Page counts of one (generation, task, mapping) of a swap area. */
+struct ctswap_swap_row {
+	unsigned int gen;
+	uint32_t task;			/* task id chosen by the dumper */
+	uint64_t mapping;		/* start address of the mapping */
+	uint64_t pages;			/* present pages */
+	uint64_t zero;			/* all-zero pages: no slot */
+	uint64_t stored;		/* pages with data in a slot */
+	uint64_t shared;		/* of those, in a slot that backs other pages too */
+	uint64_t compressed;		/* of those, in lzma clusters */
+};
+
+#define CTSWAP_MAX_GENS 64
+struct ctswap_swap_info {
+	unsigned int cur_gen;		/* newest committed generation, 0 none */
+	unsigned int nr_gens;
+	unsigned int gens[CTSWAP_MAX_GENS];	/* kept generations, oldest first */
+	uint64_t gen_pages[CTSWAP_MAX_GENS];	/* present pages of each */
+	uint64_t slots;			/* slots in the slot map */
+	uint64_t slots_used;		/* of those, holding a page or part of a cluster */
+	uint64_t clusters;		/* compressed clusters */
+	uint64_t data_bytes;		/* data file: bytes allocated on disk */
+	uint64_t data_size;		/* data file: apparent size */
+	uint64_t meta_bytes;		/* metadata file (swap.idx) size */
+	uint64_t verified_pages;	/* pages read back and checked (verify) */
+	size_t nr_rows;
+	struct ctswap_swap_row *rows;	/* by generation, task, mapping */
+};
+/*
+ * Describe the swap area STORE/NAME/swap; with @verify read every page of
+ * every kept generation and check every checksum.  Free with
+ * ctswap_swap_info_free().
+ */
+int ctswap_inspect(struct ctswap_store *store, const char *name, bool verify,
+		   struct ctswap_swap_info *info);
+void ctswap_swap_info_free(struct ctswap_swap_info *info);
+
 /* ---- diagnostics ---- */
 
 struct ctswap_check {

@@ -42,5 +42,6 @@ const struct cmd *cli_find_cmd(const char *name);
 
 int cmd_help(struct cli *cli);
 int cmd_version(struct cli *cli);
+int cmd_inspect(struct cli *cli);
 
 #endif

@@ -10,6 +10,7 @@
 
 static const struct cmd commands[] = {
 	{ "help", cmd_help, "ctswap help [COMMAND]", "show help for ctswap or one command" },
+	{ "inspect", cmd_inspect, "ctswap inspect NAME [--json] [--verify]", "show what a container's swap area holds; --verify checks every checksum" },
 	{ "version", cmd_version, "ctswap version", "print the version" },
 };
 

@@ -1,0 +1,935 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The swap area: opening, validating and committing the metadata, and the
+ * read path of the lazy server.  The writer is in swaparea_write.c, the
+ * statistics in swaparea_stat.c.
+ */
+#define LOG_PREFIX "swaparea: "
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <lzma.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+#include "mm/swaparea_int.h"
+
+_Static_assert(sizeof(struct swp_disk_header) == 256, "header size");
+_Static_assert(sizeof(struct swp_disk_slot) == 8, "slot size");
+_Static_assert(sizeof(struct swp_disk_gen) == 48, "gen size");
+_Static_assert(sizeof(struct swp_extent) == 32, "extent size");
+_Static_assert(sizeof(struct swp_entry) == 24, "entry size");
+_Static_assert(sizeof(struct swp_data_header) == 64, "data header size");
+_Static_assert(sizeof(struct swp_cluster_header) == 32, "cluster header size");
+
+/* True if CTSWAP_FAULT names swap-commit step @step. */
+bool swp_fault(unsigned step)
+{
+	const char *f = getenv("CTSWAP_FAULT");
+	char *end;
+	unsigned long n;
+
+	if (!f || strncmp(f, "swap-commit:", 12))
+		return false;
+	n = strtoul(f + 12, &end, 10);
+	return end != f + 12 && n == step;
+}
+
+/* True if the page is all zero: a word scan that stops at the first non-zero word. */
+bool swp_page_is_zero(const void *page)
+{
+	const uint64_t *p = page;
+
+	for (size_t i = 0; i < SWP_PAGE / 8; i += 8) {
+		if (p[i] | p[i + 1] | p[i + 2] | p[i + 3] | p[i + 4] | p[i + 5] | p[i + 6] | p[i + 7])
+			return false;
+	}
+	return true;
+}
+
+/* Drop one reference to a generation. */
+void swp_gen_put(struct swp_gen *g)
+{
+	if (!g || --g->refs > 0)
+		return;
+	free(g->ext);
+	free(g->ent);
+	free(g);
+}
+
+/* Binary search the first extent whose end is past (task, addr). */
+size_t swp_ext_search(const struct swp_gen *g, uint32_t task, uint64_t addr)
+{
+	size_t lo = 0, hi = g->nr_ext;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct swp_extent *e = &g->ext[mid];
+
+		if (e->task < task ||
+		    (e->task == task && e->addr + (uint64_t)e->npages * SWP_PAGE <= addr))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Check the byte range [off, off + n * size) lies inside a file of @len bytes. */
+static bool range_ok(uint64_t off, uint64_t n, uint64_t size, uint64_t len)
+{
+	if (off > len)
+		return false;
+	if (size && n > (len - off) / size)
+		return false;
+	return true;
+}
+
+/* Validate the extents and entries of one generation read from disk. */
+static int gen_check(struct swp_area *sa, struct swp_gen *g)
+{
+	uint64_t next = 0;
+
+	for (size_t i = 0; i < g->nr_ext; i++) {
+		const struct swp_extent *e = &g->ext[i];
+		const struct swp_extent *p = i ? &g->ext[i - 1] : NULL;
+
+		if (!e->npages || e->first != next || e->npages > g->nr_ent - next)
+			return ct_err(-EUCLEAN, "%s: generation %u: extent %zu: bad page range", sa->path,
+				      g->gen, i);
+		if ((e->addr | e->mapping) & (SWP_PAGE - 1) || e->mapping > e->addr ||
+		    e->addr > UINT64_MAX - (uint64_t)e->npages * SWP_PAGE)
+			return ct_err(-EUCLEAN, "%s: generation %u: extent %zu: bad address", sa->path,
+				      g->gen, i);
+		if (p && (p->task > e->task ||
+			  (p->task == e->task && p->addr + (uint64_t)p->npages * SWP_PAGE > e->addr)))
+			return ct_err(-EUCLEAN, "%s: generation %u: extent %zu: out of order or overlapping",
+				      sa->path, g->gen, i);
+		next += e->npages;
+	}
+	if (next != g->nr_ent)
+		return ct_err(-EUCLEAN, "%s: generation %u: %zu entries, extents cover %llu", sa->path,
+			      g->gen, g->nr_ent, (unsigned long long)next);
+	for (size_t i = 0; i < g->nr_ent; i++) {
+		uint64_t r = g->ent[i].ref;
+		uint64_t s;
+
+		switch (ref_type(r)) {
+		case SWP_REF_ZERO:
+			if (r)
+				goto bad_ref;
+			break;
+		case SWP_REF_PAGE:
+			s = ref_slot(r);
+			if (r >> 48 != SWP_REF_PAGE << 12 || s >= sa->nr_slots ||
+			    slot_type(&sa->map[s]) != SWP_SLOT_PAGE)
+				goto bad_ref;
+			break;
+		case SWP_REF_CLUSTER:
+			s = ref_head(r);
+			if (r >> 56 != SWP_REF_CLUSTER << 4 || s >= sa->nr_slots ||
+			    slot_type(&sa->map[s]) != SWP_SLOT_CLUSTER || ref_index(r) >= SWP_CLUSTER_PAGES)
+				goto bad_ref;
+			break;
+		default:
+			goto bad_ref;
+		}
+		continue;
+bad_ref:
+		return ct_err(-EUCLEAN, "%s: generation %u: page %zu: bad slot reference %#llx", sa->path,
+			      g->gen, i, (unsigned long long)r);
+	}
+	return 0;
+}
+
+/* Check the slot map's shape and that its use counts match the indexes. */
+static int map_check(struct swp_area *sa)
+{
+	uint32_t *count;
+	int ret = 0;
+
+	for (uint64_t s = 0; s < sa->nr_slots; s++) {
+		const struct swp_disk_slot *m = &sa->map[s];
+		uint64_t nb;
+
+		switch (slot_type(m)) {
+		case SWP_SLOT_FREE:
+		case SWP_SLOT_PAGE:
+			if (m->info >> 8)
+				goto bad_slot;
+			break;
+		case SWP_SLOT_CLUSTER:
+			nb = slot_blocks(m);
+			if (!nb || nb > SWP_CLUSTER_PAGES + 1 || nb > sa->nr_slots - s)
+				goto bad_slot;
+			for (uint64_t k = 1; k < nb; k++)
+				if (sa->map[s + k].info != SWP_SLOT_CONT || sa->map[s + k].count)
+					goto bad_slot;
+			s += nb - 1;
+			break;
+		default:	/* a CONT not following its cluster head */
+			goto bad_slot;
+		}
+		if ((slot_type(m) == SWP_SLOT_FREE) != (m->count == 0))
+			goto bad_slot;
+		continue;
+bad_slot:
+		return ct_err(-EUCLEAN, "%s: slot map: slot %llu: bad entry %#x/%u", sa->path,
+			      (unsigned long long)s, m->info, m->count);
+	}
+	count = calloc(sa->nr_slots ? sa->nr_slots : 1, sizeof(*count));
+	if (!count)
+		return ct_err(-ENOMEM, "%s: out of memory checking the slot map", sa->path);
+	for (size_t gi = 0; gi < sa->nr_gens; gi++) {
+		const struct swp_gen *g = sa->gens[gi];
+
+		for (size_t i = 0; i < g->nr_ent; i++) {
+			uint64_t r = g->ent[i].ref;
+
+			if (ref_type(r) == SWP_REF_PAGE)
+				count[ref_slot(r)]++;
+			else if (ref_type(r) == SWP_REF_CLUSTER)
+				count[ref_head(r)]++;
+		}
+	}
+	for (uint64_t s = 0; s < sa->nr_slots; s++) {
+		if (count[s] != sa->map[s].count) {
+			ret = ct_err(-EUCLEAN, "%s: slot map: slot %llu: use count %u, indexes use it %u times",
+				     sa->path, (unsigned long long)s, sa->map[s].count, count[s]);
+			break;
+		}
+	}
+	free(count);
+	return ret;
+}
+
+/* Copy one generation out of the metadata file buffer and check it. */
+static int gen_load(struct swp_area *sa, const char *buf, uint64_t len, const struct swp_disk_gen *dg,
+		    unsigned prev)
+{
+	struct swp_gen *g;
+
+	if (!dg->gen || dg->gen <= prev || dg->flags)
+		return ct_err(-EUCLEAN, "%s: generation table: bad generation %u", sa->path, dg->gen);
+	if (!range_ok(dg->ext_off, dg->nr_ext, sizeof(struct swp_extent), len) ||
+	    !range_ok(dg->ent_off, dg->nr_ent, sizeof(struct swp_entry), len))
+		return ct_err(-EUCLEAN, "%s: generation %u: index outside the file", sa->path, dg->gen);
+	g = xzalloc(sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->gen = dg->gen;
+	g->time = dg->time;
+	g->refs = 1;
+	g->nr_ext = dg->nr_ext;
+	g->nr_ent = dg->nr_ent;
+	g->ext = xmalloc(g->nr_ext * sizeof(*g->ext));
+	g->ent = xmalloc(g->nr_ent * sizeof(*g->ent));
+	sa->gens[sa->nr_gens++] = g;
+	if (!g->ext || !g->ent)
+		return -ENOMEM;
+	memcpy(g->ext, buf + dg->ext_off, g->nr_ext * sizeof(*g->ext));
+	memcpy(g->ent, buf + dg->ent_off, g->nr_ent * sizeof(*g->ent));
+	return gen_check(sa, g);
+}
+
+/* Parse and validate swap.idx held in @buf. */
+static int idx_parse(struct swp_area *sa, const char *buf, uint64_t len)
+{
+	struct swp_disk_header h;
+	const struct swp_disk_gen *dg;
+	uint32_t crc;
+	int ret;
+
+	if (len < sizeof(h))
+		return ct_err(-EUCLEAN, "%s: index truncated (%llu bytes)", sa->path, (unsigned long long)len);
+	memcpy(&h, buf, sizeof(h));
+	if (memcmp(h.magic, SWP_IDX_MAGIC, 8))
+		return ct_err(-EUCLEAN, "%s: index: bad magic (not a ctswap swap area)", sa->path);
+	crc = h.header_crc32;
+	h.header_crc32 = 0;
+	if (!sum_ok(lzma_crc32((const uint8_t *)&h, sizeof(h), 0), crc))
+		return ct_err(-EUCLEAN, "%s: index: header checksum mismatch", sa->path);
+	if (h.version != SWP_VERSION)
+		return ct_err(-EPROTONOSUPPORT, "%s: index: format version %u, this ctswap reads %u",
+			      sa->path, h.version, SWP_VERSION);
+	if (h.page_size != SWP_PAGE)
+		return ct_err(-EUCLEAN, "%s: index: page size %u, this machine uses %u", sa->path,
+			      h.page_size, SWP_PAGE);
+	if (h.header_size != sizeof(h) || h.flags & ~SWP_HDR_KNOWN || h.name[sizeof(h.name) - 1] ||
+	    h.name[64])
+		return ct_err(-EUCLEAN, "%s: index: bad header fields", sa->path);
+	if (h.file_size != len)
+		return ct_err(-EUCLEAN, "%s: index truncated: %llu bytes, header says %llu", sa->path,
+			      (unsigned long long)len, (unsigned long long)h.file_size);
+	if (!sum_ok(lzma_crc64((const uint8_t *)buf + sizeof(h), len - sizeof(h), 0), h.body_crc64))
+		return ct_err(-EUCLEAN, "%s: index: checksum mismatch", sa->path);
+	if (h.nr_gens > SWP_MAX_GENS || (h.nr_gens == 0) != (h.cur_gen == 0) ||
+	    h.nr_slots > SWP_MAX_SLOTS ||
+	    !range_ok(h.map_off, h.nr_slots, sizeof(struct swp_disk_slot), len) ||
+	    !range_ok(h.gens_off, h.nr_gens, sizeof(struct swp_disk_gen), len))
+		return ct_err(-EUCLEAN, "%s: index: bad table bounds", sa->path);
+	memcpy(sa->id.name, h.name, 65);
+	sa->id.uuid_lo = h.uuid_lo;
+	sa->id.uuid_hi = h.uuid_hi;
+	sa->cur_gen = h.cur_gen;
+	sa->hdr_flags = h.flags;
+	sa->nr_slots = h.nr_slots;
+	sa->map = xmalloc(h.nr_slots * sizeof(*sa->map));
+	if (!sa->map)
+		return -ENOMEM;
+	memcpy(sa->map, buf + h.map_off, h.nr_slots * sizeof(*sa->map));
+	dg = (const struct swp_disk_gen *)(buf + h.gens_off);
+	for (uint32_t i = 0; i < h.nr_gens; i++) {
+		struct swp_disk_gen d;
+
+		memcpy(&d, &dg[i], sizeof(d));
+		ret = gen_load(sa, buf, len, &d, i ? sa->gens[i - 1]->gen : 0);
+		if (ret)
+			return ret;
+	}
+	if (h.nr_gens && sa->gens[h.nr_gens - 1]->gen != h.cur_gen)
+		return ct_err(-EUCLEAN, "%s: index: current generation %u is not the newest kept", sa->path,
+			      h.cur_gen);
+	return map_check(sa);
+}
+
+/* Read and check the data file's header and size. */
+static int data_check(struct swp_area *sa)
+{
+	struct swp_data_header dh;
+	struct stat st;
+	int ret;
+
+	if (fstat(sa->fd, &st) < 0)
+		return ct_err(-errno, "%s: %m", sa->path);
+	ret = pread_all(sa->fd, &dh, sizeof(dh), 0);
+	if (ret == -EIO)
+		return ct_err(-EUCLEAN, "%s: data file truncated (no header)", sa->path);
+	if (ret)
+		return ct_err(ret, "%s: %s", sa->path, strerror(-ret));
+	if (memcmp(dh.magic, SWP_DAT_MAGIC, 8))
+		return ct_err(-EUCLEAN, "%s: bad magic (not a ctswap swap area)", sa->path);
+	if (!sum_ok(lzma_crc32((const uint8_t *)&dh, offsetof(struct swp_data_header, crc32), 0), dh.crc32))
+		return ct_err(-EUCLEAN, "%s: data header checksum mismatch", sa->path);
+	if (dh.version != SWP_VERSION)
+		return ct_err(-EPROTONOSUPPORT, "%s: format version %u, this ctswap reads %u", sa->path,
+			      dh.version, SWP_VERSION);
+	if (dh.page_size != SWP_PAGE)
+		return ct_err(-EUCLEAN, "%s: page size %u, this machine uses %u", sa->path, dh.page_size,
+			      SWP_PAGE);
+	if (dh.uuid_lo != sa->id.uuid_lo || dh.uuid_hi != sa->id.uuid_hi)
+		return ct_err(-EUCLEAN, "%s: data file and index belong to different areas", sa->path);
+	if ((uint64_t)st.st_size < slot_off(sa->nr_slots))
+		return ct_err(-EUCLEAN, "%s: data file truncated: %llu bytes, slots need %llu", sa->path,
+			      (unsigned long long)st.st_size, (unsigned long long)slot_off(sa->nr_slots));
+	return 0;
+}
+
+/* Serialise the header, map and generations and replace swap.idx atomically. */
+int swp_idx_write(struct swp_area *sa, struct swp_gen **gens, size_t nr_gens,
+		  const struct swp_disk_slot *map, uint64_t nr_slots, uint64_t *bytes)
+{
+	struct swp_disk_header h = { 0 };
+	struct swp_disk_gen *dg;
+	uint64_t off, len;
+	char *buf, tmp[PATH_MAX];
+	int fd, ret;
+
+	len = sizeof(h) + nr_slots * sizeof(*map) + nr_gens * sizeof(*dg);
+	for (size_t i = 0; i < nr_gens; i++)
+		len += gens[i]->nr_ext * sizeof(struct swp_extent) +
+		       gens[i]->nr_ent * sizeof(struct swp_entry);
+	buf = xzalloc(len);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(h.magic, SWP_IDX_MAGIC, 8);
+	h.version = SWP_VERSION;
+	h.page_size = SWP_PAGE;
+	h.header_size = sizeof(h);
+	h.flags = sa->hdr_flags;
+	memcpy(h.name, sa->id.name, 65);
+	h.uuid_lo = sa->id.uuid_lo;
+	h.uuid_hi = sa->id.uuid_hi;
+	h.cur_gen = nr_gens ? gens[nr_gens - 1]->gen : 0;
+	h.nr_gens = nr_gens;
+	h.nr_slots = nr_slots;
+	h.map_off = sizeof(h);
+	h.gens_off = h.map_off + nr_slots * sizeof(*map);
+	h.file_size = len;
+	h.commit_time = time(NULL);
+	memcpy(buf + h.map_off, map, nr_slots * sizeof(*map));
+	dg = (struct swp_disk_gen *)(buf + h.gens_off);
+	off = h.gens_off + nr_gens * sizeof(*dg);
+	for (size_t i = 0; i < nr_gens; i++) {
+		const struct swp_gen *g = gens[i];
+
+		dg[i].gen = g->gen;
+		dg[i].time = g->time;
+		dg[i].nr_ext = g->nr_ext;
+		dg[i].ext_off = off;
+		memcpy(buf + off, g->ext, g->nr_ext * sizeof(*g->ext));
+		off += g->nr_ext * sizeof(*g->ext);
+		dg[i].nr_ent = g->nr_ent;
+		dg[i].ent_off = off;
+		memcpy(buf + off, g->ent, g->nr_ent * sizeof(*g->ent));
+		off += g->nr_ent * sizeof(*g->ent);
+	}
+	h.body_crc64 = lzma_crc64((const uint8_t *)buf + sizeof(h), len - sizeof(h), 0);
+	h.header_crc32 = lzma_crc32((const uint8_t *)&h, sizeof(h), 0);
+	memcpy(buf, &h, sizeof(h));
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", sa->idx_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = ct_err(-errno, "%s: cannot create: %m", tmp);
+		goto out_free;
+	}
+	if (swp_fault(3)) {	/* a torn metadata write: half the file, then the crash */
+		ret = write_all(fd, buf, len / 2);
+		close(fd);
+		ret = ct_err(-EIO, "%s: fault injected at commit step 3", sa->path);
+		goto out_free;
+	}
+	ret = write_all(fd, buf, len);
+	if (!ret && fsync(fd) < 0)
+		ret = -errno;
+	close(fd);
+	if (ret) {
+		ct_err(ret, "%s: cannot write: %s", tmp, strerror(-ret));
+		goto out_unlink;
+	}
+	if (swp_fault(4)) {
+		ret = ct_err(-EIO, "%s: fault injected at commit step 4", sa->path);
+		goto out_free;
+	}
+	if (rename(tmp, sa->idx_path) < 0) {
+		ret = ct_err(-errno, "%s: cannot rename into place: %m", tmp);
+		goto out_unlink;
+	}
+	if (bytes)
+		*bytes += len;
+	sa->idx_size = len;
+	free(buf);
+	return 0;
+
+out_unlink:
+	unlink(tmp);
+out_free:
+	free(buf);
+	return ret;
+}
+
+/* Punch a range of free slots out of the data file. */
+static int punch(struct swp_area *sa, uint64_t s, uint64_t n)
+{
+	if (fallocate(sa->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, slot_off(s), n * SWP_PAGE) < 0) {
+		if (errno == EOPNOTSUPP)
+			return 0;	/* the file system keeps the blocks; correctness is unaffected */
+		return ct_err(-errno, "%s: cannot punch free slots: %m", sa->path);
+	}
+	return 0;
+}
+
+/* Return the space of every free slot and of anything past the last slot. */
+int swp_trim(struct swp_area *sa)
+{
+	uint64_t s = 0;
+	int ret;
+
+	while (s < sa->nr_slots) {
+		uint64_t e = s;
+
+		if (sa->map[s].info != SWP_SLOT_FREE) {
+			s++;
+			continue;
+		}
+		while (e < sa->nr_slots && sa->map[e].info == SWP_SLOT_FREE)
+			e++;
+		ret = punch(sa, s, e - s);
+		if (ret)
+			return ret;
+		s = e;
+	}
+	if (ftruncate(sa->fd, slot_off(sa->nr_slots)) < 0)
+		return ct_err(-errno, "%s: cannot truncate: %m", sa->path);
+	return 0;
+}
+
+/* Create a fresh area: data header, then an empty index (the area exists once it is renamed). */
+static int area_create(struct swp_area *sa, const struct swp_identity *id)
+{
+	uint8_t block[SWP_PAGE] = { 0 };
+	struct swp_data_header *dh = (struct swp_data_header *)block;
+	int ret;
+
+	if (id)
+		sa->id = *id;
+	sa->id.name[64] = '\0';
+	memcpy(dh->magic, SWP_DAT_MAGIC, 8);
+	dh->version = SWP_VERSION;
+	dh->page_size = SWP_PAGE;
+	dh->uuid_lo = sa->id.uuid_lo;
+	dh->uuid_hi = sa->id.uuid_hi;
+	dh->crc32 = lzma_crc32(block, offsetof(struct swp_data_header, crc32), 0);
+	if (ftruncate(sa->fd, 0) < 0)
+		return ct_err(-errno, "%s: cannot truncate: %m", sa->path);
+	ret = pwrite_all(sa->fd, block, sizeof(block), 0);
+	if (!ret && fsync(sa->fd) < 0)
+		ret = -errno;
+	if (ret)
+		return ct_err(ret, "%s: cannot write header: %s", sa->path, strerror(-ret));
+	ret = swp_idx_write(sa, NULL, 0, NULL, 0, NULL);
+	if (ret)
+		return ret;
+	return fsync_parent_dir(sa->idx_path);
+}
+
+/* Take the writer lock, naming the holder when it is taken. */
+static int area_lock(struct swp_area *sa)
+{
+	char pid[32];
+	ssize_t n;
+
+	sa->lock_fd = open(sa->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (sa->lock_fd < 0)
+		return ct_err(-errno, "%s: cannot open lock file: %m", sa->path);
+	if (flock(sa->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK)
+			return ct_err(-errno, "%s: cannot lock: %m", sa->path);
+		n = pread(sa->lock_fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		return ct_err(-EBUSY, "%s: locked by another writer (pid %s)", sa->path, *pid ? pid : "?");
+	}
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(sa->lock_fd, 0) < 0 || pwrite(sa->lock_fd, pid, n, 0) != n)
+		pr_warn("%s: cannot record the lock holder: %m", sa->lock_path);
+	return 0;
+}
+
+/* Load the committed state from swap.idx. */
+static int area_load(struct swp_area *sa)
+{
+	char *buf;
+	size_t len;
+	int ret;
+
+	ret = read_whole_file(sa->idx_path, &buf, &len);
+	if (ret == -ENOENT)
+		return ct_err(-ENOENT, "%s: no swap area (index missing)", sa->path);
+	if (ret)
+		return ct_err(ret, "%s: cannot read index: %s", sa->path, strerror(-ret));
+	ret = idx_parse(sa, buf, len);
+	sa->idx_size = len;
+	free(buf);
+	return ret;
+}
+
+/* Open the area at @path; see swaparea.h. */
+int swp_open(const char *path, const struct swp_identity *id, unsigned flags, struct swp_area **out)
+{
+	struct swp_area *sa;
+	bool create = false;
+	int ret = -ENOMEM;
+
+	sa = xzalloc(sizeof(*sa));
+	if (!sa)
+		return -ENOMEM;
+	sa->fd = sa->lock_fd = -1;
+	sa->open_flags = flags;
+	pthread_mutex_init(&sa->cache_lock, NULL);
+	for (int i = 0; i < SWP_CL_CACHE; i++)
+		sa->cache[i].head = UINT64_MAX;
+	sa->path = xstrdup(path);
+	sa->idx_path = xasprintf("%s.idx", path);
+	sa->lock_path = xasprintf("%s.lock", path);
+	if (!sa->path || !sa->idx_path || !sa->lock_path)
+		goto out_close;
+	if (flags & (SWP_OPEN_WRITE | SWP_OPEN_CREATE)) {
+		ret = area_lock(sa);
+		if (ret)
+			goto out_close;
+	}
+	if ((flags & SWP_OPEN_CREATE) && access(sa->idx_path, F_OK) < 0 && errno == ENOENT)
+		create = true;
+	sa->fd = open(path, ((flags & SWP_OPEN_WRITE) || create ? O_RDWR : O_RDONLY) | O_CLOEXEC |
+			  (create ? O_CREAT : 0), 0600);
+	if (sa->fd < 0) {
+		ret = errno == ENOENT ? ct_err(-ENOENT, "%s: no swap area", path)
+				      : ct_err(-errno, "%s: cannot open: %m", path);
+		goto out_close;
+	}
+	ret = create ? area_create(sa, id) : area_load(sa);
+	if (ret)
+		goto out_close;
+	ret = data_check(sa);
+	if (ret)
+		goto out_close;
+	if (id && (id->uuid_lo || id->uuid_hi) &&
+	    (id->uuid_lo != sa->id.uuid_lo || id->uuid_hi != sa->id.uuid_hi)) {
+		ret = ct_err(-EUCLEAN, "%s: belongs to another container (%s)", path, sa->id.name);
+		goto out_close;
+	}
+	if (!(flags & SWP_OPEN_WRITE) && sa->lock_fd >= 0) {
+		close(sa->lock_fd);
+		sa->lock_fd = -1;
+	}
+	*out = sa;
+	return 0;
+
+out_close:
+	swp_close(sa);
+	return ret;
+}
+
+/* Close the area and release its lock. */
+void swp_close(struct swp_area *sa)
+{
+	if (!sa)
+		return;
+	if (sa->writer)
+		swp_gen_abort(sa->writer);
+	for (size_t i = 0; i < sa->nr_gens; i++)
+		swp_gen_put(sa->gens[i]);
+	for (int i = 0; i < SWP_CL_CACHE; i++)
+		free(sa->cache[i].pages);
+	pthread_mutex_destroy(&sa->cache_lock);
+	free(sa->map);
+	if (sa->fd >= 0)
+		close(sa->fd);
+	if (sa->lock_fd >= 0)
+		close(sa->lock_fd);	/* releases the flock */
+	free(sa->path);
+	free(sa->idx_path);
+	free(sa->lock_path);
+	free(sa);
+}
+
+/* The newest committed generation. */
+unsigned swp_current_gen(const struct swp_area *sa)
+{
+	return sa->cur_gen;
+}
+
+/* List the kept generations. */
+int swp_generations(const struct swp_area *sa, unsigned *gens, size_t max, size_t *nr)
+{
+	for (size_t i = 0; i < sa->nr_gens && i < max; i++)
+		gens[i] = sa->gens[i]->gen;
+	*nr = sa->nr_gens;
+	return 0;
+}
+
+/* The identity from the header. */
+const struct swp_identity *swp_area_identity(const struct swp_area *sa)
+{
+	return &sa->id;
+}
+
+/* ---- reading ---- */
+
+struct swp_gen_reader {
+	struct swp_area *sa;
+	struct swp_gen *g;
+};
+
+/* Open a kept generation for reading. */
+int swp_gen_open(struct swp_area *sa, unsigned gen, struct swp_gen_reader **out)
+{
+	struct swp_gen_reader *r;
+
+	if (!gen)
+		gen = sa->cur_gen;
+	for (size_t i = 0; i < sa->nr_gens; i++) {
+		if (sa->gens[i]->gen != gen)
+			continue;
+		r = xzalloc(sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		r->sa = sa;
+		r->g = sa->gens[i];
+		r->g->refs++;
+		*out = r;
+		return 0;
+	}
+	if (!gen)
+		return ct_err(-ENOENT, "%s: no generation committed yet", sa->path);
+	return ct_err(-ENOENT, "%s: generation %u is not kept", sa->path, gen);
+}
+
+/* Close a reader. */
+void swp_gen_close(struct swp_gen_reader *r)
+{
+	if (!r)
+		return;
+	swp_gen_put(r->g);
+	free(r);
+}
+
+/* The generation a reader reads. */
+unsigned swp_gen_number(const struct swp_gen_reader *r)
+{
+	return r->g->gen;
+}
+
+/* Read and decompress cluster @head; the cluster's own header is checked first. */
+int swp_cluster_load(struct swp_area *sa, uint64_t head, uint64_t nb, uint8_t *out, unsigned *npages)
+{
+	struct swp_cluster_header ch;
+	size_t in_pos = 0, out_pos = 0;
+	lzma_filter filters[2];
+	lzma_options_lzma opt;
+	uint8_t *raw;
+	int ret;
+
+	raw = xmalloc(nb * SWP_PAGE);
+	if (!raw)
+		return -ENOMEM;
+	ret = pread_all(sa->fd, raw, nb * SWP_PAGE, slot_off(head));
+	if (ret) {
+		ret = ct_err(ret == -EIO ? -EUCLEAN : ret, "%s: cluster at slot %llu: cannot read: %s",
+			     sa->path, (unsigned long long)head, strerror(-ret));
+		goto out;
+	}
+	memcpy(&ch, raw, sizeof(ch));
+	if (ch.magic != SWP_CL_MAGIC || ch.hdr_size != sizeof(ch) ||
+	    !sum_ok(lzma_crc32(raw, offsetof(struct swp_cluster_header, hdr_crc32), 0), ch.hdr_crc32) ||
+	    ch.head != head || !ch.npages || ch.npages > SWP_CLUSTER_PAGES ||
+	    ch.clen > nb * SWP_PAGE - sizeof(ch)) {
+		ret = ct_err(-EUCLEAN, "%s: cluster at slot %llu: bad header", sa->path,
+			     (unsigned long long)head);
+		goto out;
+	}
+	if (!sum_ok(lzma_crc32(raw + sizeof(ch), ch.clen, 0), ch.data_crc32)) {
+		ret = ct_err(-EUCLEAN, "%s: cluster at slot %llu: checksum mismatch", sa->path,
+			     (unsigned long long)head);
+		goto out;
+	}
+	lzma_lzma_preset(&opt, SWP_LZMA_PRESET);
+	filters[0].id = LZMA_FILTER_LZMA2;
+	filters[0].options = &opt;
+	filters[1].id = LZMA_VLI_UNKNOWN;
+	if (lzma_raw_buffer_decode(filters, NULL, raw + sizeof(ch), &in_pos, ch.clen, out, &out_pos,
+				   (size_t)ch.npages * SWP_PAGE) != LZMA_OK ||
+	    out_pos != (size_t)ch.npages * SWP_PAGE) {
+		ret = ct_err(-EUCLEAN, "%s: cluster at slot %llu: does not decompress", sa->path,
+			     (unsigned long long)head);
+		goto out;
+	}
+	*npages = ch.npages;
+out:
+	free(raw);
+	return ret;
+}
+
+/* Copy page @idx of cluster @head into @page through the cache of decompressed clusters. */
+static int cluster_page(struct swp_area *sa, uint64_t head, unsigned idx, void *page)
+{
+	struct swp_cl_cache *c = NULL, *victim = &sa->cache[0];
+	int ret = 0;
+
+	pthread_mutex_lock(&sa->cache_lock);
+	for (int i = 0; i < SWP_CL_CACHE; i++) {
+		if (sa->cache[i].head == head)
+			c = &sa->cache[i];
+		if (sa->cache[i].stamp < victim->stamp)
+			victim = &sa->cache[i];
+	}
+	if (!c) {
+		c = victim;
+		c->head = UINT64_MAX;
+		if (!c->pages)
+			c->pages = xmalloc(SWP_CLUSTER_PAGES * SWP_PAGE);
+		ret = c->pages ? swp_cluster_load(sa, head, slot_blocks(&sa->map[head]), c->pages, &c->npages) : -ENOMEM;
+		if (!ret)
+			c->head = head;
+	}
+	if (!ret && idx >= c->npages)
+		ret = ct_err(-EUCLEAN, "%s: cluster at slot %llu: page %u of %u", sa->path,
+			     (unsigned long long)head, idx, c->npages);
+	if (!ret) {
+		c->stamp = ++sa->cache_clock;
+		memcpy(page, c->pages + (size_t)idx * SWP_PAGE, SWP_PAGE);
+	}
+	pthread_mutex_unlock(&sa->cache_lock);
+	return ret;
+}
+
+/* Load the page behind @ref (PAGE or CLUSTER) into @page. */
+int swp_ref_load(struct swp_area *sa, uint64_t ref, void *page)
+{
+	int ret;
+
+	if (ref_type(ref) == SWP_REF_CLUSTER)
+		return cluster_page(sa, ref_head(ref), ref_index(ref), page);
+	ret = pread_all(sa->fd, page, SWP_PAGE, slot_off(ref_slot(ref)));
+	if (ret)
+		return ct_err(ret == -EIO ? -EUCLEAN : ret, "%s: slot %llu: cannot read: %s", sa->path,
+			      (unsigned long long)ref_slot(ref), strerror(-ret));
+	return 0;
+}
+
+/* Empty the cache of decompressed clusters (their slots may be reused). */
+void swp_cache_drop(struct swp_area *sa)
+{
+	pthread_mutex_lock(&sa->cache_lock);
+	for (int i = 0; i < SWP_CL_CACHE; i++)
+		sa->cache[i].head = UINT64_MAX;
+	pthread_mutex_unlock(&sa->cache_lock);
+}
+
+/* A run of consecutive slots being gathered for one preadv. */
+struct read_run {
+	uint64_t slot;			/* first slot */
+	int n;				/* iovecs */
+	struct iovec iov[64];
+	size_t page[64];		/* page index in the request, for the hash check */
+};
+
+/* Read a gathered run and check each page against its hash. */
+static int run_flush(struct swp_gen_reader *r, struct read_run *run, const struct swp_entry **ents)
+{
+	size_t len = (size_t)run->n * SWP_PAGE, done = 0;
+	int ret = 0;
+
+	while (done < len) {
+		struct iovec iov[64];
+		int first = done / SWP_PAGE, cnt = run->n - first;
+		ssize_t n;
+
+		memcpy(iov, run->iov + first, cnt * sizeof(*iov));
+		iov[0].iov_base = (char *)iov[0].iov_base + done % SWP_PAGE;
+		iov[0].iov_len -= done % SWP_PAGE;
+		n = preadv(r->sa->fd, iov, cnt, slot_off(run->slot) + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -EUCLEAN;
+			return ct_err(ret, "%s: slots %llu+%d: cannot read: %s", r->sa->path,
+				      (unsigned long long)run->slot, run->n, n < 0 ? strerror(errno) : "truncated");
+		}
+		done += n;
+	}
+	for (int i = 0; i < run->n; i++) {
+		const struct swp_entry *e = ents[run->page[i]];
+		XXH128_hash_t h = XXH3_128bits(run->iov[i].iov_base, SWP_PAGE);
+
+		if (h.low64 != e->hash_lo || h.high64 != e->hash_hi)
+			ret = ct_err(-EIO, "%s: slot %llu: data does not match its hash", r->sa->path,
+				     (unsigned long long)run->slot + i);
+	}
+	run->n = 0;
+	return ret;
+}
+
+/* Find the entries of pages [addr, addr + nr pages) of @task; NULL where absent. */
+void swp_lookup_range(const struct swp_gen *g, uint32_t task, uint64_t addr, size_t nr,
+			 const struct swp_entry **ents)
+{
+	size_t x = swp_ext_search(g, task, addr);
+
+	for (size_t i = 0; i < nr; i++) {
+		uint64_t a = addr + i * SWP_PAGE;
+		const struct swp_extent *e;
+
+		ents[i] = NULL;
+		while (x < g->nr_ext && g->ext[x].task == task &&
+		       g->ext[x].addr + (uint64_t)g->ext[x].npages * SWP_PAGE <= a)
+			x++;
+		if (x >= g->nr_ext)
+			continue;
+		e = &g->ext[x];
+		if (e->task != task || a < e->addr)
+			continue;
+		ents[i] = &g->ent[e->first + (a - e->addr) / SWP_PAGE];
+	}
+}
+
+/* Read pages of a task; see swaparea.h. */
+int swp_read(struct swp_gen_reader *r, uint32_t task, uint64_t addr, size_t nr, void *buf,
+	     uint8_t *state)
+{
+	const struct swp_entry *stack_ents[256], **ents = stack_ents;
+	struct read_run run;
+	int ret = 0;
+
+	if (addr & (SWP_PAGE - 1) || nr > (UINT64_MAX - addr) / SWP_PAGE)
+		return ct_err(-EINVAL, "%s: bad read range %#llx+%zu", r->sa->path,
+			      (unsigned long long)addr, nr);
+	if (nr > ARRAY_SIZE(stack_ents)) {
+		ents = xmalloc(nr * sizeof(*ents));
+		if (!ents)
+			return -ENOMEM;
+	}
+	swp_lookup_range(r->g, task, addr, nr, ents);
+	run.n = 0;
+	for (size_t i = 0; i < nr && !ret; i++) {
+		char *page = (char *)buf + i * SWP_PAGE;
+		const struct swp_entry *e = ents[i];
+
+		if (!e || e->ref == SWP_REF_ZERO) {
+			memset(page, 0, SWP_PAGE);
+			state[i] = e ? SWP_PAGE_ZERO : SWP_PAGE_NONE;
+			continue;
+		}
+		state[i] = SWP_PAGE_DATA;
+		if (ref_type(e->ref) == SWP_REF_CLUSTER) {
+			ret = cluster_page(r->sa, ref_head(e->ref), ref_index(e->ref), page);
+			if (!ret) {
+				XXH128_hash_t h = XXH3_128bits(page, SWP_PAGE);
+
+				if (h.low64 != e->hash_lo || h.high64 != e->hash_hi)
+					ret = ct_err(-EIO, "%s: cluster at slot %llu: page %llu does not match its hash",
+						     r->sa->path, (unsigned long long)ref_head(e->ref),
+						     (unsigned long long)ref_index(e->ref));
+			}
+			continue;
+		}
+		if (run.n && (run.n == (int)ARRAY_SIZE(run.iov) || ref_slot(e->ref) != run.slot + run.n))
+			ret = run_flush(r, &run, ents);
+		if (!run.n)
+			run.slot = ref_slot(e->ref);
+		run.iov[run.n].iov_base = page;
+		run.iov[run.n].iov_len = SWP_PAGE;
+		run.page[run.n++] = i;
+	}
+	if (!ret && run.n)
+		ret = run_flush(r, &run, ents);
+	if (ents != stack_ents)
+		free(ents);
+	return ret;
+}
+
+/* Walk the runs of present pages; see swaparea.h. */
+int swp_for_each_run(struct swp_gen_reader *r, uint32_t task,
+		     int (*fn)(uint32_t task, uint64_t mapping, uint64_t addr, size_t nr, void *arg),
+		     void *arg)
+{
+	const struct swp_gen *g = r->g;
+	size_t x = task == UINT32_MAX ? 0 : swp_ext_search(g, task, 0);
+	int ret;
+
+	for (; x < g->nr_ext; x++) {
+		const struct swp_extent *e = &g->ext[x];
+		size_t n = e->npages;
+
+		if (task != UINT32_MAX && e->task != task)
+			break;
+		/* extents of one mapping that touch were merged at commit; merge anyway */
+		while (x + 1 < g->nr_ext && g->ext[x + 1].task == e->task &&
+		       g->ext[x + 1].mapping == e->mapping && g->ext[x + 1].addr == e->addr + n * SWP_PAGE)
+			n += g->ext[++x].npages;
+		ret = fn(e->task, e->mapping, e->addr, n, arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
