@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Container cgroups through libcgroup.
+ *
+ * libcgroup 2.0.2 reaches the v2 hierarchy only under the controller name
+ * "hugetlb" (KERNEL-NOTES), and always names groups from the hierarchy root.
+ * It is used to create, attach, delete and list processes.  Files libcgroup
+ * has no call for (cgroup.threads, cgroup.kill, cgroup.events) are read or
+ * written directly.
+ */
+#define LOG_PREFIX "cgroup: "
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libcgroup.h>
+
+#include "freezer/cgroup.h"
+#include "freezer/freezer.h"
+#include "freezer/mountinfo.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#define CG_PARENT "ctswap"
+/* The name libcgroup knows the v2 hierarchy by here (see above). */
+#define CG_V2_CONTROLLER "hugetlb"
+#define CG_V1_CONTROLLER "freezer"
+
+struct ct_cgroup {
+	char *name;		/* "ctswap/NAME", relative to each hierarchy root */
+	char *v2_path;		/* absolute v2 directory, NULL without v2 */
+	char *v1_path;		/* absolute v1 freezer directory, NULL unless used */
+	struct cgroup *lc;	/* libcgroup handle with one controller per hierarchy used */
+};
+
+static struct cg_mounts cg_mnt;
+static int cg_init_ret;
+static pthread_once_t cg_once = PTHREAD_ONCE_INIT;
+
+/* Read mountinfo and start libcgroup, once per process. */
+static void cg_do_init(void)
+{
+	char *text;
+	int ret;
+
+	ret = read_whole_file("/proc/self/mountinfo", &text, NULL);
+	if (ret) {
+		cg_init_ret = ct_err(ret, "/proc/self/mountinfo: cannot read: %s", strerror(-ret));
+		return;
+	}
+	ret = mountinfo_find_cgroups(text, &cg_mnt);
+	free(text);
+	if (ret) {
+		cg_init_ret = ct_err(ret, "/proc/self/mountinfo: cannot parse: %s", strerror(-ret));
+		return;
+	}
+	if (!cg_mnt.v2[0] && !cg_mnt.freezer[0]) {
+		cg_init_ret = ct_err(-ENOENT, "cgroups: neither cgroup v2 nor the v1 freezer is mounted");
+		return;
+	}
+	ret = cgroup_init();
+	if (ret)
+		cg_init_ret = ct_err(-ENODEV, "libcgroup: cannot initialise: %s", cgroup_strerror(ret));
+}
+
+/* Initialise once; returns the outcome of the first attempt. */
+static int cg_init(void)
+{
+	pthread_once(&cg_once, cg_do_init);
+	if (cg_init_ret)
+		ct_err(cg_init_ret, "cgroups: cannot initialise");
+	return cg_init_ret;
+}
+
+/* Mount points of the hierarchies. */
+int cg_mounts(const char **v2, const char **freezer)
+{
+	int ret = cg_init();
+
+	if (ret)
+		return ret;
+	*v2 = cg_mnt.v2;
+	*freezer = cg_mnt.freezer;
+	return 0;
+}
+
+/* Map a libcgroup error to an errno value. */
+static int cg_errno(int lc_ret)
+{
+	if (lc_ret == ECGOTHER)
+		return -cgroup_get_last_errno() ?: -EIO;
+	if (lc_ret == ECGROUPNOTEXIST)
+		return -ENOENT;
+	return -EIO;
+}
+
+/* True if the v1 freezer must be used for new groups. */
+static bool cg_want_v1(void)
+{
+	const char *env = getenv("CTSWAP_FREEZER");
+	char probe[4200];
+
+	if (!cg_mnt.freezer[0])
+		return false;
+	if (!cg_mnt.v2[0] || (env && !strcmp(env, "v1")))
+		return true;
+	/* cgroup.freeze exists in every non-root v2 group of kernels >= 5.2 */
+	snprintf(probe, sizeof(probe), "%s/%s/cgroup.freeze", cg_mnt.v2, CG_PARENT);
+	return access(probe, F_OK) < 0;
+}
+
+/* Allocate a handle for ctswap/@name; @v1 says whether the freezer group is used. */
+static int cg_alloc(const char *name, bool v1, struct ct_cgroup **out)
+{
+	struct ct_cgroup *cg = xzalloc(sizeof(*cg));
+
+	if (!cg)
+		return -ENOMEM;
+	cg->name = xasprintf("%s/%s", CG_PARENT, name);
+	if (cg_mnt.v2[0])
+		cg->v2_path = xasprintf("%s/%s", cg_mnt.v2, cg->name);
+	if (v1)
+		cg->v1_path = xasprintf("%s/%s", cg_mnt.freezer, cg->name);
+	cg->lc = cg->name ? cgroup_new_cgroup(cg->name) : NULL;
+	if (!cg->name || (cg_mnt.v2[0] && !cg->v2_path) || (v1 && !cg->v1_path) || !cg->lc)
+		goto out_free;
+	if (cg->v2_path && !cgroup_add_controller(cg->lc, CG_V2_CONTROLLER))
+		goto out_free;
+	if (cg->v1_path && !cgroup_add_controller(cg->lc, CG_V1_CONTROLLER))
+		goto out_free;
+	*out = cg;
+	return 0;
+out_free:
+	cg_close(cg);
+	return ct_err(-ENOMEM, "%s: cannot set up a libcgroup handle", name);
+}
+
+/* Create the "ctswap" parent group in the hierarchies @cg uses. */
+static int cg_create_parent(const struct ct_cgroup *cg)
+{
+	struct cgroup *parent = cgroup_new_cgroup(CG_PARENT);
+	int ret = -ENOMEM;
+
+	if (!parent)
+		return ret;
+	if (cg->v2_path && !cgroup_add_controller(parent, CG_V2_CONTROLLER))
+		goto out_free;
+	if (cg->v1_path && !cgroup_add_controller(parent, CG_V1_CONTROLLER))
+		goto out_free;
+	/* libcgroup succeeds on a group that exists already */
+	ret = cgroup_create_cgroup(parent, 0);
+	if (ret)
+		ret = ct_err(cg_errno(ret), "%s: cannot create cgroup: %s", CG_PARENT,
+			     cgroup_strerror(ret));
+out_free:
+	cgroup_free(&parent);
+	return ret;
+}
+
+/* Create ctswap/@name. */
+int cg_create(const char *name, struct ct_cgroup **out)
+{
+	struct ct_cgroup *cg;
+	struct stat st;
+	int ret;
+
+	ret = cg_init();
+	if (ret)
+		return ret;
+	ret = cg_alloc(name, cg_want_v1(), &cg);
+	if (ret)
+		return ret;
+	/* libcgroup does not fail on an existing group: check first */
+	if ((cg->v2_path && stat(cg->v2_path, &st) == 0) ||
+	    (cg->v1_path && stat(cg->v1_path, &st) == 0)) {
+		ret = ct_err(-EEXIST, "%s: cgroup %s already exists", name, cg->name);
+		goto out_close;
+	}
+	ret = cg_create_parent(cg);
+	if (ret)
+		goto out_close;
+	ret = cgroup_create_cgroup(cg->lc, 0);
+	if (ret) {
+		ret = ct_err(cg_errno(ret), "%s: cannot create cgroup %s: %s", name, cg->name,
+			     cgroup_strerror(ret));
+		goto out_close;
+	}
+	pr_debug("created %s (%s)", cg->name, cg->v1_path ? "v1 freezer" : "v2");
+	*out = cg;
+	return 0;
+out_close:
+	cg_close(cg);
+	return ret;
+}
+
+/* Open ctswap/@name if it exists. */
+int cg_open(const char *name, struct ct_cgroup **out)
+{
+	char path[4200];
+	struct stat st;
+	bool v1 = false;
+	int ret;
+
+	ret = cg_init();
+	if (ret)
+		return ret;
+	if (cg_mnt.freezer[0]) {
+		snprintf(path, sizeof(path), "%s/%s/%s", cg_mnt.freezer, CG_PARENT, name);
+		v1 = stat(path, &st) == 0;
+	}
+	if (!v1) {
+		if (!cg_mnt.v2[0])
+			return -ENOENT;
+		snprintf(path, sizeof(path), "%s/%s/%s", cg_mnt.v2, CG_PARENT, name);
+		if (stat(path, &st) < 0)
+			return -ENOENT;
+	}
+	return cg_alloc(name, v1, out);
+}
+
+/* Free a handle. */
+void cg_close(struct ct_cgroup *cg)
+{
+	if (!cg)
+		return;
+	if (cg->lc)
+		cgroup_free(&cg->lc);
+	free(cg->name);
+	free(cg->v2_path);
+	free(cg->v1_path);
+	free(cg);
+}
+
+/* Remove an empty group from every hierarchy it is in. */
+int cg_destroy(struct ct_cgroup *cg)
+{
+	size_t nr = 0;
+	pid_t *pids;
+	int ret;
+
+	ret = cg_procs(cg, &pids, &nr);
+	if (ret)
+		return ret;
+	free(pids);
+	if (nr)
+		return ct_err(-EBUSY, "%s: cgroup still has %zu processes", cg->name, nr);
+	ret = cgroup_delete_cgroup_ext(cg->lc, CGFLAG_DELETE_IGNORE_MIGRATION);
+	if (ret && ret != ECGROUPNOTEXIST)
+		return ct_err(cg_errno(ret), "%s: cannot remove cgroup: %s", cg->name,
+			      cgroup_strerror(ret));
+	return 0;
+}
+
+/* Move @pid into the group in every hierarchy. */
+int cg_attach(struct ct_cgroup *cg, pid_t pid)
+{
+	int ret = cgroup_attach_task_pid(cg->lc, pid);
+
+	if (ret)
+		return ct_err(cg_errno(ret), "%s: cannot move pid %d into cgroup: %s", cg->name,
+			      pid, cgroup_strerror(ret));
+	return 0;
+}
+
+/* Parse a list of decimal ids, one a line, from the file @path. */
+static int cg_read_ids(const char *path, pid_t **ids, size_t *nr)
+{
+	size_t cap = 0, n = 0;
+	pid_t *arr = NULL;
+	char *text, *p, *end;
+	int ret;
+
+	ret = read_whole_file(path, &text, NULL);
+	if (ret)
+		return ret;
+	for (p = text; *p; p = end) {
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		ret = xgrow(&arr, &cap, n + 1, sizeof(*arr));
+		if (ret) {
+			free(arr);
+			free(text);
+			return ret;
+		}
+		arr[n++] = (pid_t)v;
+	}
+	free(text);
+	*ids = arr;
+	*nr = n;
+	return 0;
+}
+
+/* The processes in the group. */
+int cg_procs(struct ct_cgroup *cg, pid_t **pids, size_t *nr)
+{
+	const char *controller = cg->v2_path ? CG_V2_CONTROLLER : CG_V1_CONTROLLER;
+	int ret, size = 0;
+
+	*pids = NULL;
+	ret = cgroup_get_procs(cg->name, (char *)controller, pids, &size);
+	if (ret == ECGOTHER && cgroup_get_last_errno() == ENOENT)
+		return ct_err(-ENOENT, "%s: cgroup has disappeared", cg->name);
+	if (ret)
+		return ct_err(cg_errno(ret), "%s: cannot list processes: %s", cg->name,
+			      cgroup_strerror(ret));
+	*nr = size;
+	return 0;
+}
+
+/* Every thread in the group (libcgroup has no call for cgroup.threads). */
+int cg_threads(struct ct_cgroup *cg, pid_t **tids, size_t *nr)
+{
+	char path[4200];
+	int ret;
+
+	if (cg->v2_path)
+		snprintf(path, sizeof(path), "%s/cgroup.threads", cg->v2_path);
+	else
+		snprintf(path, sizeof(path), "%s/tasks", cg->v1_path);
+	ret = cg_read_ids(path, tids, nr);
+	if (ret)
+		return ct_err(ret, "%s: cannot read: %s", path, strerror(-ret));
+	return 0;
+}
+
+/* The container's name (ctswap/NAME without the prefix). */
+const char *cg_name(const struct ct_cgroup *cg)
+{
+	return cg->name + sizeof(CG_PARENT);
+}
+
+/* The group that freezing acts on. */
+const char *cg_path(const struct ct_cgroup *cg)
+{
+	return cg->v1_path ? cg->v1_path : cg->v2_path;
+}
+
+/* The v2 group, if any. */
+const char *cg_v2_path(const struct ct_cgroup *cg)
+{
+	return cg->v2_path;
+}
+
+/* True if the group uses the v1 freezer. */
+bool cg_is_v1(const struct ct_cgroup *cg)
+{
+	return cg->v1_path != NULL;
+}
+
+/* Send SIGKILL to every thread listed now; cgroup.kill where the kernel has it. */
+static int cg_kill_once(struct ct_cgroup *cg)
+{
+	char path[4200];
+	pid_t *tids;
+	size_t nr;
+	int ret;
+
+	if (cg->v2_path) {
+		/* cgroup.kill (5.14+) kills atomically, forks included: no libcgroup call */
+		snprintf(path, sizeof(path), "%s/cgroup.kill", cg->v2_path);
+		if (write_small_file(path, "1") == 0)
+			return 0;
+	}
+	ret = cg_threads(cg, &tids, &nr);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < nr; i++)
+		kill(tids[i], SIGKILL);
+	free(tids);
+	return 0;
+}
+
+/* Kill everything in the group and wait for it to be empty. */
+int cg_kill(struct ct_cgroup *cg, int timeout_ms)
+{
+	double deadline = now_ms() + timeout_ms;
+	unsigned int delay_us = 1000;
+	pid_t *pids;
+	size_t nr;
+	int ret;
+
+	for (;;) {
+		ret = cg_procs(cg, &pids, &nr);
+		if (ret)
+			return ret;
+		free(pids);
+		if (!nr)
+			return 0;
+		if (now_ms() > deadline)
+			return ct_err(-ETIMEDOUT, "%s: %zu processes left after SIGKILL", cg->name, nr);
+		ret = cg_kill_once(cg);
+		if (ret)
+			return ret;
+		/* v1 frozen tasks sleep in the refrigerator until thawed, SIGKILL or not */
+		if (cg->v1_path)
+			freezer_thaw(cg);
+		usleep(delay_us);
+		if (delay_us < 20000)
+			delay_us *= 2;
+	}
+}

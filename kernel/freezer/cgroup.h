@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A container's cgroup: ctswap/NAME in the cgroup v2 hierarchy, plus
+ * ctswap/NAME in the v1 freezer hierarchy when v2 cannot freeze (or when
+ * $CTSWAP_FREEZER=v1 asks for it, which tests use).  Hierarchies are found
+ * in /proc/self/mountinfo; groups are made through libcgroup.
+ *
+ * Which freezer a container uses is not recorded anywhere: cg_open() sees it
+ * from whether the v1 freezer group exists.
+ */
+#ifndef CT_CGROUP_H
+#define CT_CGROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* One container's cgroup(s): v2 path, and v1 freezer path when used. */
+struct ct_cgroup;
+
+/* Create ctswap/@name (-EEXIST if it is already there). */
+int cg_create(const char *name, struct ct_cgroup **out);
+/* Open the existing ctswap/@name; -ENOENT if it is absent. */
+int cg_open(const char *name, struct ct_cgroup **out);
+/* Free the handle (the cgroup stays). */
+void cg_close(struct ct_cgroup *cg);
+/* Remove the group(s); -EBUSY while a process is inside.  Does not free @cg. */
+int cg_destroy(struct ct_cgroup *cg);
+/* Move process @pid (all its threads) into the group(s). */
+int cg_attach(struct ct_cgroup *cg, pid_t pid);
+/* The processes inside (cgroup.procs), in a malloc'd array. */
+int cg_procs(struct ct_cgroup *cg, pid_t **pids, size_t *nr);
+/* Every thread inside (v2 cgroup.threads, v1 tasks), in a malloc'd array. */
+int cg_threads(struct ct_cgroup *cg, pid_t **tids, size_t *nr);
+/* The container name the group was opened or created for. */
+const char *cg_name(const struct ct_cgroup *cg);
+/* The directory of the group used for freezing (v1 freezer's when used). */
+const char *cg_path(const struct ct_cgroup *cg);
+/* The v2 directory, or NULL on a v1-only machine. */
+const char *cg_v2_path(const struct ct_cgroup *cg);
+/* True if freezing goes through the v1 freezer. */
+bool cg_is_v1(const struct ct_cgroup *cg);
+/* SIGKILL every task, frozen or not; wait up to @timeout_ms until none is left. */
+int cg_kill(struct ct_cgroup *cg, int timeout_ms);
+/* Mount points of the v2 and v1 freezer hierarchies ("" when absent). */
+int cg_mounts(const char **v2, const char **freezer);
+
+#endif
