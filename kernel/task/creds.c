@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Credentials: uids, gids, supplementary groups, capabilities, securebits
+ * and no_new_privs.
+ *
+ * Dump reads /proc/PID/status and asks the task for its securebits.
+ * Restore runs in the task by injection, in an order that keeps the
+ * privilege each step needs until the last one: securebits that keep
+ * capabilities across the uid change first, then groups, bounding set,
+ * gids, uids, an intermediate capability set still holding CAP_SETPCAP
+ * (for the ambient set and the securebits), and the recorded set last.
+ * Nothing is ever granted beyond what was recorded.
+ *
+ * Credentials are per thread in the kernel: call restore_task_creds() on
+ * every thread of the process (it acts on the thread tc->inj is on).
+ */
+#define LOG_PREFIX "creds: "
+#include <errno.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+#include "task/task.h"
+
+#define CREDS_MAX_GROUPS 65536
+
+/* Parse "Name:\tv1\tv2..." into up to @nr uint32 values. */
+static int status_u32s(const char *buf, const char *name, uint32_t *v, int nr)
+{
+	const char *p = strstr(buf, name);
+	char *end;
+
+	if (!p)
+		return -ENOENT;
+	p += strlen(name);
+	for (int i = 0; i < nr; i++) {
+		v[i] = (uint32_t)strtoul(p, &end, 10);
+		if (end == p)
+			return -EINVAL;
+		p = end;
+	}
+	return 0;
+}
+
+/* Parse a hexadecimal capability mask line. */
+static int status_cap(const char *buf, const char *name, uint64_t *v)
+{
+	const char *p = strstr(buf, name);
+
+	if (!p)
+		return -ENOENT;
+	*v = strtoull(p + strlen(name), NULL, 16);
+	return 0;
+}
+
+/* Parse the Groups: line. */
+static int status_groups(const char *buf, struct ct_creds *c)
+{
+	const char *p = strstr(buf, "\nGroups:");
+	size_t cap = 0;
+	char *end;
+
+	free(c->groups);
+	c->groups = NULL;
+	c->nr_groups = 0;
+	if (!p)
+		return -ENOENT;
+	p += 8;
+	for (;;) {
+		unsigned long g;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\n' || !*p)
+			return 0;
+		g = strtoul(p, &end, 10);
+		if (end == p)
+			return -EINVAL;
+		p = end;
+		if (xgrow(&c->groups, &cap, c->nr_groups + 1, sizeof(*c->groups)))
+			return -ENOMEM;
+		c->groups[c->nr_groups++] = (uint32_t)g;
+	}
+}
+
+/* Record the credentials of the task (as its thread tc->inj->tid has them). */
+int dump_task_creds(struct task_ctx *tc, struct ct_task *t)
+{
+	struct ct_creds *c = &t->creds;
+	pid_t tid = tc->inj->tid;
+	uint32_t ids[4], nnp = 0;
+	char path[64], *buf;
+	long sb;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	ret = read_whole_file(path, &buf, NULL);
+	if (ret)
+		return ct_err(ret, "pid %d: cannot read %s", tid, path);
+	ret = status_u32s(buf, "\nUid:", ids, 4);
+	if (!ret) {
+		c->uid = ids[0], c->euid = ids[1], c->suid = ids[2], c->fsuid = ids[3];
+		ret = status_u32s(buf, "\nGid:", ids, 4);
+	}
+	if (!ret) {
+		c->gid = ids[0], c->egid = ids[1], c->sgid = ids[2], c->fsgid = ids[3];
+		ret = status_groups(buf, c);
+	}
+	if (!ret)
+		ret = status_cap(buf, "\nCapInh:", &c->cap_inh) ?: status_cap(buf, "\nCapPrm:", &c->cap_prm) ?:
+		      status_cap(buf, "\nCapEff:", &c->cap_eff) ?: status_cap(buf, "\nCapBnd:", &c->cap_bnd) ?:
+		      status_cap(buf, "\nCapAmb:", &c->cap_amb) ?: status_u32s(buf, "\nNoNewPrivs:", &nnp, 1);
+	free(buf);
+	if (ret)
+		return ct_err(ret, "pid %d: cannot parse credentials in %s", tid, path);
+	c->no_new_privs = nnp;
+	sb = inj_syscall(tc->inj, __NR_prctl, PR_GET_SECUREBITS, 0, 0, 0, 0, 0);
+	if (sb < 0)
+		return ct_err((int)sb, "pid %d: cannot read securebits: %s", tid, strerror((int)-sb));
+	c->securebits = (uint32_t)sb;
+	return 0;
+}
+
+/* Run one injected call; on failure record "pid: what: error". */
+static int creds_call(struct task_ctx *tc, const char *what, long nr, unsigned long a1,
+		      unsigned long a2, unsigned long a3, unsigned long a4)
+{
+	long ret = inj_syscall(tc->inj, nr, a1, a2, a3, a4, 0, 0);
+
+	if (ret < 0 && ret > -4096)
+		return ct_err((int)ret, "pid %d: credentials: %s: %s", tc->inj->tid, what,
+			      strerror((int)-ret));
+	return 0;
+}
+
+/* capset(2) in the task with three 64-bit masks. */
+static int creds_capset(struct task_ctx *tc, uint64_t inh, uint64_t prm, uint64_t eff)
+{
+	struct {
+		struct __user_cap_header_struct hdr;
+		struct __user_cap_data_struct data[2];
+	} cs = { .hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 } };
+	int ret;
+
+	for (int i = 0; i < 2; i++) {
+		cs.data[i].effective = (uint32_t)(eff >> (32 * i));
+		cs.data[i].permitted = (uint32_t)(prm >> (32 * i));
+		cs.data[i].inheritable = (uint32_t)(inh >> (32 * i));
+	}
+	ret = inj_write_mem(tc->inj->tid, tc->scratch, &cs, sizeof(cs));
+	if (ret)
+		return ret;
+	return creds_call(tc, "capset", __NR_capset, tc->scratch, tc->scratch + sizeof(cs.hdr), 0, 0);
+}
+
+/* Highest capability number this kernel knows. */
+static int cap_last(void)
+{
+	char buf[16];
+
+	if (read_small_file("/proc/sys/kernel/cap_last_cap", buf, sizeof(buf)))
+		return 40;
+	return atoi(buf);
+}
+
+/* setfsuid/setfsgid return the old value, not an error: check by asking again. */
+static int creds_set_fs(struct task_ctx *tc, long nr, uint32_t id, const char *what)
+{
+	long now;
+
+	inj_syscall(tc->inj, nr, id, 0, 0, 0, 0, 0);
+	now = inj_syscall(tc->inj, nr, (unsigned long)-1, 0, 0, 0, 0, 0);
+	if (now != (long)id)
+		return ct_err(-EPERM, "pid %d: credentials: %s %u refused (still %ld)", tc->inj->tid, what,
+			      id, now);
+	return 0;
+}
+
+/* Drop from the bounding set every capability not recorded there. */
+static int creds_bounding(struct task_ctx *tc, uint64_t bnd)
+{
+	int last = cap_last();
+
+	for (int cap = 0; cap <= last && cap < 64; cap++) {
+		long held;
+
+		if (bnd & (1ULL << cap))
+			continue;
+		held = inj_syscall(tc->inj, __NR_prctl, PR_CAPBSET_READ, cap, 0, 0, 0, 0);
+		if (held <= 0)
+			continue;
+		if (creds_call(tc, "drop from the bounding set", __NR_prctl, PR_CAPBSET_DROP, cap, 0, 0))
+			return -EPERM;
+	}
+	return 0;
+}
+
+/* Give the thread the recorded credentials. */
+int restore_task_creds(struct task_ctx *tc, const struct ct_task *t)
+{
+	const struct ct_creds *c = &t->creds;
+	const uint64_t setpcap = 1ULL << CAP_SETPCAP;
+	int ret;
+
+	if (c->nr_groups > CREDS_MAX_GROUPS || c->nr_groups * sizeof(uint32_t) > tc->scratch_len)
+		return ct_err(-E2BIG, "pid %d: %u supplementary groups do not fit", t->pid, c->nr_groups);
+	/* keep capabilities (and the effective set) across the uid change */
+	ret = creds_call(tc, "keep capabilities", __NR_prctl, PR_SET_SECUREBITS,
+			 SECBIT_KEEP_CAPS | SECBIT_NO_SETUID_FIXUP, 0, 0);
+	if (ret)
+		return ret;
+	if (c->nr_groups) {
+		ret = inj_write_mem(tc->inj->tid, tc->scratch, c->groups, c->nr_groups * sizeof(uint32_t));
+		if (ret)
+			return ret;
+	}
+	ret = creds_call(tc, "setgroups", __NR_setgroups, c->nr_groups, tc->scratch, 0, 0) ?:
+	      creds_bounding(tc, c->cap_bnd) ?:
+	      creds_call(tc, "setresgid", __NR_setresgid, c->gid, c->egid, c->sgid, 0) ?:
+	      creds_set_fs(tc, __NR_setfsgid, c->fsgid, "setfsgid") ?:
+	      creds_call(tc, "setresuid", __NR_setresuid, c->uid, c->euid, c->suid, 0) ?:
+	      creds_set_fs(tc, __NR_setfsuid, c->fsuid, "setfsuid");
+	if (ret)
+		return ret;
+	/* CAP_SETPCAP stays until the ambient set and securebits are in place */
+	ret = creds_capset(tc, c->cap_inh, c->cap_prm | setpcap, c->cap_eff | setpcap);
+	if (ret)
+		return ret;
+	ret = creds_call(tc, "clear the ambient set", __NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0);
+	for (int cap = 0; cap < 64 && !ret; cap++)
+		if (c->cap_amb & (1ULL << cap))
+			ret = creds_call(tc, "raise an ambient capability", __NR_prctl, PR_CAP_AMBIENT,
+					 PR_CAP_AMBIENT_RAISE, cap, 0);
+	if (ret)
+		return ret;
+	ret = creds_call(tc, "set securebits", __NR_prctl, PR_SET_SECUREBITS, c->securebits, 0, 0);
+	if (!ret && c->no_new_privs)
+		ret = creds_call(tc, "set no_new_privs", __NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0);
+	if (ret)
+		return ret;
+	return creds_capset(tc, c->cap_inh, c->cap_prm, c->cap_eff);
+}

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Signals: handlers, blocked masks, pending signals and sigaltstack.
+ *
+ * Handlers and the alternate stack are read and set by injected calls
+ * through scratch memory.  Pending signals are read with PTRACE_PEEKSIGINFO
+ * (which leaves them queued) and queued again by the task itself with
+ * rt_sigqueueinfo / rt_tgsigqueueinfo: the kernel lets a task queue any
+ * siginfo to itself, and only to itself.  The blocked mask is what
+ * inj_begin() saved; restore sets it there for inj_end() to install.
+ */
+#define LOG_PREFIX "signals: "
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+#include "task/task.h"
+
+#ifndef PTRACE_PEEKSIGINFO
+#define PTRACE_PEEKSIGINFO 0x4209
+#endif
+#ifndef PTRACE_PEEKSIGINFO_SHARED
+#define PTRACE_PEEKSIGINFO_SHARED 1
+#endif
+
+#define SIG_PEEK_BATCH 32
+
+struct sig_peek_args {
+	uint64_t off;
+	uint32_t flags;
+	int32_t nr;
+};
+
+/* Kernel signal numbers that have no handler to read or set. */
+static bool sig_fixed(int sig)
+{
+	return sig == SIGKILL || sig == SIGSTOP;
+}
+
+/* Error text of a raw injected result. */
+static const char *inj_strerror(long ret)
+{
+	return strerror((int)-ret);
+}
+
+/* Copy the queue of pending signals (shared or of @tid) without dequeuing them. */
+static int sig_peek_queue(pid_t tid, bool shared, struct ct_siginfo **out, uint32_t *nr)
+{
+	struct ct_siginfo *arr = NULL;
+	size_t cap = 0;
+	uint32_t n = 0;
+
+	for (;;) {
+		struct sig_peek_args a = {
+			.off = n, .flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0, .nr = SIG_PEEK_BATCH,
+		};
+		long got;
+
+		if (xgrow(&arr, &cap, n + SIG_PEEK_BATCH, sizeof(*arr))) {
+			free(arr);
+			return -ENOMEM;
+		}
+		got = ptrace(PTRACE_PEEKSIGINFO, tid, &a, arr + n);
+		if (got < 0) {
+			int err = -errno;
+
+			free(arr);
+			return ct_err(err, "pid %d: cannot read pending signals: %m", tid);
+		}
+		if (got == 0)
+			break;
+		n += got;
+	}
+	*out = n ? arr : NULL;
+	if (!n)
+		free(arr);
+	*nr = n;
+	return 0;
+}
+
+/* Record every handler (injected rt_sigaction) and the shared pending queue. */
+int dump_task_signals(struct task_ctx *tc, struct ct_task *t)
+{
+	pid_t pid = tc->inj->tid;
+
+	for (int sig = 1; sig <= CT_NSIG; sig++) {
+		struct ct_sigaction *sa = &t->sigactions[sig - 1];
+		long ret;
+
+		memset(sa, 0, sizeof(*sa));
+		if (sig_fixed(sig))
+			continue;
+		ret = inj_syscall(tc->inj, __NR_rt_sigaction, sig, 0, tc->scratch, 8, 0, 0);
+		if (ret < 0)
+			return ct_err((int)ret, "pid %d: cannot read the action of signal %d: %s", pid, sig,
+				      inj_strerror(ret));
+		ret = inj_read_mem(pid, tc->scratch, sa, sizeof(*sa));
+		if (ret)
+			return ct_err((int)ret, "pid %d: cannot read scratch memory", pid);
+	}
+	free(t->shared_pending);
+	t->shared_pending = NULL;
+	return sig_peek_queue(pid, true, &t->shared_pending, &t->nr_shared_pending);
+}
+
+/* Record a thread's blocked mask, pending signals and sigaltstack. */
+int dump_thread_signals(struct task_ctx *tc, struct ct_thread *th)
+{
+	pid_t tid = tc->inj->tid;
+	long ret;
+
+	th->blocked = tc->inj->saved_sigmask;
+	ret = inj_syscall(tc->inj, __NR_sigaltstack, 0, tc->scratch, 0, 0, 0, 0);
+	if (ret < 0)
+		return ct_err((int)ret, "pid %d: cannot read sigaltstack: %s", tid, inj_strerror(ret));
+	ret = inj_read_mem(tid, tc->scratch, &th->altstack, sizeof(th->altstack));
+	if (ret)
+		return ct_err((int)ret, "pid %d: cannot read scratch memory", tid);
+	free(th->pending);
+	th->pending = NULL;
+	return sig_peek_queue(tid, false, &th->pending, &th->nr_pending);
+}
+
+/* Queue @info to ourselves: the tracee runs rt_sigqueueinfo or rt_tgsigqueueinfo. */
+static int sig_requeue(struct task_ctx *tc, pid_t tgid, pid_t tid, const struct ct_siginfo *info)
+{
+	int signo;
+	long ret;
+
+	memcpy(&signo, info->data, sizeof(signo));
+	ret = inj_write_mem(tc->inj->tid, tc->scratch, info, sizeof(*info));
+	if (ret)
+		return ct_err((int)ret, "pid %d: cannot write scratch memory", tc->inj->tid);
+	if (tid)
+		ret = inj_syscall(tc->inj, __NR_rt_tgsigqueueinfo, tgid, tid, signo, tc->scratch, 0, 0);
+	else
+		ret = inj_syscall(tc->inj, __NR_rt_sigqueueinfo, tgid, signo, tc->scratch, 0, 0, 0);
+	if (ret < 0)
+		return ct_err((int)ret, "pid %d: cannot queue pending signal %d again: %s", tc->inj->tid,
+			      signo, inj_strerror(ret));
+	return 0;
+}
+
+/*
+ * Set every handler, then queue the shared pending signals again.  Must run
+ * on the thread group leader: only the leader may queue a signal with a
+ * sender's siginfo to its whole process.
+ */
+int restore_task_signals(struct task_ctx *tc, const struct ct_task *t)
+{
+	pid_t tid = tc->inj->tid;
+	long ret, tgid;
+
+	for (int sig = 1; sig <= CT_NSIG; sig++) {
+		if (sig_fixed(sig))
+			continue;
+		ret = inj_write_mem(tid, tc->scratch, &t->sigactions[sig - 1], sizeof(struct ct_sigaction));
+		if (ret)
+			return ct_err((int)ret, "pid %d: cannot write scratch memory", tid);
+		ret = inj_syscall(tc->inj, __NR_rt_sigaction, sig, tc->scratch, 0, 8, 0, 0);
+		if (ret < 0)
+			return ct_err((int)ret, "pid %d: cannot set the action of signal %d: %s", t->pid, sig,
+				      inj_strerror(ret));
+	}
+	if (!t->nr_shared_pending)
+		return 0;
+	tgid = inj_syscall(tc->inj, __NR_getpid, 0, 0, 0, 0, 0, 0);
+	if (tgid < 0)
+		return (int)tgid;
+	for (uint32_t i = 0; i < t->nr_shared_pending; i++) {
+		ret = sig_requeue(tc, (pid_t)tgid, 0, &t->shared_pending[i]);
+		if (ret)
+			return (int)ret;
+	}
+	return 0;
+}
+
+/* Set a thread's sigaltstack, pending signals and (through inj_end) its blocked mask. */
+int restore_thread_signals(struct task_ctx *tc, const struct ct_thread *th)
+{
+	pid_t tid = tc->inj->tid;
+	long ret, tgid, self;
+	stack_t ss = th->altstack;
+
+	/* SS_ONSTACK is a state, not a request; the kernel accepts it as 0 */
+	ss.ss_flags &= ~SS_ONSTACK;
+	ret = inj_write_mem(tid, tc->scratch, &ss, sizeof(ss));
+	if (ret)
+		return ct_err((int)ret, "pid %d: cannot write scratch memory", tid);
+	ret = inj_syscall(tc->inj, __NR_sigaltstack, tc->scratch, 0, 0, 0, 0, 0);
+	if (ret < 0)
+		return ct_err((int)ret, "pid %d: cannot set sigaltstack: %s", th->tid, inj_strerror(ret));
+	if (th->nr_pending) {
+		tgid = inj_syscall(tc->inj, __NR_getpid, 0, 0, 0, 0, 0, 0);
+		self = inj_syscall(tc->inj, __NR_gettid, 0, 0, 0, 0, 0, 0);
+		if (tgid < 0 || self < 0)
+			return ct_err(-ESRCH, "pid %d: cannot learn its own ids", tid);
+		for (uint32_t i = 0; i < th->nr_pending; i++) {
+			ret = sig_requeue(tc, (pid_t)tgid, (pid_t)self, &th->pending[i]);
+			if (ret)
+				return (int)ret;
+		}
+	}
+	tc->inj->saved_sigmask = th->blocked & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+	return 0;
+}

@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: MIT
+/* Round trip of fds and open file descriptions between two live processes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "test_task_common.h"
+#include "lib/util.h"
+
+static char tdir[64];
+static char tfile[128], tfifo[128], tgone[128];
+
+/* Put @fd at number @want. */
+static void place(int fd, int want)
+{
+	if (fd != want) {
+		dup2(fd, want);
+		close(fd);
+	}
+}
+
+/* Child 1: open a bit of everything at chosen fds, then wait. */
+static int files_setup(void *arg, int go_fd)
+{
+	int p[2], fd;
+
+	(void)arg;
+	place(open(tfile, O_RDWR), 10);
+	lseek(10, 5, SEEK_SET);
+	dup2(10, 11);
+	place(open(tfile, O_WRONLY | O_APPEND), 12);
+	if (pipe(p))
+		return 1;
+	place(p[0], 20);
+	place(p[1], 21);
+	dup2(20, 13);
+	dup2(21, 14);
+	close(20);
+	close(21);
+	if (write(14, "hello pipe", 10) != 10)
+		return 2;
+	fcntl(14, F_SETFL, O_NONBLOCK);
+	place(open("/dev/null", O_RDONLY), 15);
+	fcntl(15, F_SETFD, FD_CLOEXEC);
+	place(open(tdir, O_RDONLY | O_DIRECTORY), 16);
+	fd = open(tgone, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (write(fd, "gone data", 9) != 9)
+		return 3;
+	lseek(fd, 2, SEEK_SET);
+	unlink(tgone);
+	place(fd, 17);
+	place(open(tfifo, O_RDWR), 18);
+	if (write(18, "fifo data", 9) != 9)
+		return 4;
+	tt_wait_go(go_fd);
+	return 0;
+}
+
+/* Child 2: fresh; only waits to be restored into and inspected. */
+static int files_idle(void *arg, int go_fd)
+{
+	(void)arg;
+	tt_wait_go(go_fd);
+	for (;;)
+		pause();
+	return 0;
+}
+
+/* Read fdinfo pos and flags of @fd in @pid. */
+static void fdinfo(pid_t pid, int fd, unsigned long long *pos, unsigned int *flags)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strstr(buf, "pos:");
+	assert_non_null(p);
+	*pos = strtoull(p + 4, NULL, 10);
+	p = strstr(buf, "flags:");
+	assert_non_null(p);
+	*flags = strtoul(p + 6, NULL, 8);
+}
+
+/* Readlink /proc/PID/fd/FD into @buf. */
+static void fdlink(pid_t pid, int fd, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	n = readlink(path, buf, size - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+}
+
+/* Read what /proc/PID/fd/FD gives when opened for reading (consumes pipe data). */
+static void fdread(pid_t pid, int fd, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int rfd;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	rfd = open(path, O_RDONLY | O_NONBLOCK);
+	assert_true(rfd >= 0);
+	n = pread(rfd, buf, size - 1, 0);
+	if (n < 0 && errno == ESPIPE)
+		n = read(rfd, buf, size - 1);
+	close(rfd);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+}
+
+/* The file record behind fd @fd of @t. */
+static const struct ct_file *file_of(const struct ct_image *img, const struct ct_task *t, int fd)
+{
+	for (uint32_t i = 0; i < t->nr_fds; i++)
+		if (t->fds[i].fd == fd)
+			return &img->files[t->fds[i].file];
+	fail_msg("fd %d not recorded", fd);
+	return NULL;
+}
+
+static uint32_t file_idx(const struct ct_task *t, int fd)
+{
+	for (uint32_t i = 0; i < t->nr_fds; i++)
+		if (t->fds[i].fd == fd)
+			return t->fds[i].file;
+	fail_msg("fd %d not recorded", fd);
+	return 0;
+}
+
+static int make_fixture(void **state)
+{
+	FILE *f;
+
+	(void)state;
+	snprintf(tdir, sizeof(tdir), "/tmp/ctswap-files-XXXXXX");
+	assert_non_null(mkdtemp(tdir));
+	snprintf(tfile, sizeof(tfile), "%s/file", tdir);
+	snprintf(tfifo, sizeof(tfifo), "%s/fifo", tdir);
+	snprintf(tgone, sizeof(tgone), "%s/gone", tdir);
+	f = fopen(tfile, "w");
+	fputs("0123456789", f);
+	fclose(f);
+	assert_int_equal(mkfifo(tfifo, 0600), 0);
+	return 0;
+}
+
+static int remove_fixture(void **state)
+{
+	(void)state;
+	remove_tree(tdir);
+	return 0;
+}
+
+/* Check every dumped record against what child 1 set up. */
+static void check_dumped(const struct ct_image *img, const struct ct_task *t)
+{
+	const struct ct_file *f, *r, *w;
+
+	f = file_of(img, t, 10);
+	assert_int_equal(f->kind, CT_FILE_REG);
+	assert_string_equal(f->path, tfile);
+	assert_int_equal(f->pos, 5);
+	assert_int_equal(f->flags & O_ACCMODE, O_RDWR);
+	assert_int_equal(file_idx(t, 10), file_idx(t, 11));
+	assert_int_not_equal(file_idx(t, 10), file_idx(t, 12));
+	assert_true(file_of(img, t, 12)->flags & O_APPEND);
+	r = file_of(img, t, 13);
+	w = file_of(img, t, 14);
+	assert_int_equal(r->kind, CT_FILE_PIPE);
+	assert_int_equal(w->kind, CT_FILE_PIPE);
+	assert_int_equal(r->pipe_id, w->pipe_id);
+	assert_int_equal(r->pipe_data_len + w->pipe_data_len, 10);
+	assert_memory_equal(r->pipe_data_len ? r->pipe_data : w->pipe_data, "hello pipe", 10);
+	assert_true(w->flags & O_NONBLOCK);
+	f = file_of(img, t, 15);
+	assert_int_equal(f->kind, CT_FILE_CHR);
+	assert_string_equal(f->path, "/dev/null");
+	for (uint32_t i = 0; i < t->nr_fds; i++)
+		if (t->fds[i].fd >= 10)
+			assert_int_equal(t->fds[i].cloexec, t->fds[i].fd == 15);
+	f = file_of(img, t, 16);
+	assert_int_equal(f->kind, CT_FILE_REG);
+	assert_string_equal(f->path, tdir);
+	f = file_of(img, t, 17);
+	assert_true(f->deleted);
+	assert_string_equal(f->path, tgone);
+	assert_int_equal(f->contents_len, 9);
+	assert_memory_equal(f->contents, "gone data", 9);
+	assert_int_equal(f->pos, 2);
+	f = file_of(img, t, 18);
+	assert_int_equal(f->kind, CT_FILE_FIFO);
+	assert_int_equal(f->pipe_data_len, 9);
+	assert_memory_equal(f->pipe_data, "fifo data", 9);
+}
+
+/* Check child 2's fd table from outside. */
+static void check_restored(pid_t pid, const struct ct_task *t)
+{
+	unsigned long long pos;
+	unsigned int flags;
+	char buf[256];
+	struct stat a, b;
+	char pa[64], pb[64];
+
+	fdlink(pid, 10, buf, sizeof(buf));
+	assert_string_equal(buf, tfile);
+	fdinfo(pid, 10, &pos, &flags);
+	assert_int_equal(pos, 5);
+	assert_int_equal(flags & O_ACCMODE, O_RDWR);
+	assert_false(flags & O_CLOEXEC);
+	assert_int_equal(syscall(SYS_kcmp, pid, pid, 0, 10, 11), 0);
+	assert_int_not_equal(syscall(SYS_kcmp, pid, pid, 0, 10, 12), 0);
+	fdinfo(pid, 12, &pos, &flags);
+	assert_true(flags & O_APPEND);
+	assert_int_equal(flags & O_ACCMODE, O_WRONLY);
+	fdinfo(pid, 14, &pos, &flags);
+	assert_true(flags & O_NONBLOCK);
+	assert_int_equal(flags & O_ACCMODE, O_WRONLY);
+	fdinfo(pid, 13, &pos, &flags);
+	assert_false(flags & O_NONBLOCK);
+	snprintf(pa, sizeof(pa), "/proc/%d/fd/13", pid);
+	snprintf(pb, sizeof(pb), "/proc/%d/fd/14", pid);
+	assert_int_equal(stat(pa, &a), 0);
+	assert_int_equal(stat(pb, &b), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	fdread(pid, 13, buf, sizeof(buf));
+	assert_string_equal(buf, "hello pipe");
+	fdlink(pid, 15, buf, sizeof(buf));
+	assert_string_equal(buf, "/dev/null");
+	fdinfo(pid, 15, &pos, &flags);
+	assert_true(flags & O_CLOEXEC);
+	fdlink(pid, 16, buf, sizeof(buf));
+	assert_string_equal(buf, tdir);
+	fdinfo(pid, 17, &pos, &flags);
+	assert_int_equal(pos, 2);
+	fdread(pid, 17, buf, sizeof(buf));
+	assert_string_equal(buf, "gone data");
+	fdlink(pid, 17, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "(deleted)"));
+	fdlink(pid, 18, buf, sizeof(buf));
+	assert_string_equal(buf, tfifo);
+	fdread(pid, 18, buf, sizeof(buf));
+	assert_string_equal(buf, "fifo data");
+	/* exactly the image's fds, nothing inherited from the restorer */
+	for (int fd = 0; fd < 64; fd++) {
+		bool want = false;
+
+		snprintf(pa, sizeof(pa), "/proc/%d/fd/%d", pid, fd);
+		for (uint32_t i = 0; i < t->nr_fds; i++)
+			want |= t->fds[i].fd == fd;
+		assert_int_equal(access(pa, F_OK) == 0, want);
+	}
+}
+
+static void test_files_roundtrip(void **state)
+{
+	struct ct_image *img = xzalloc(sizeof(*img));
+	struct tt_child c1, c2;
+	struct file_table ft;
+	uint32_t nr_files;
+	char buf[64];
+
+	(void)state;
+	img->nr_tasks = 2;
+	img->tasks = xzalloc(2 * sizeof(*img->tasks));
+	tt_fork(&c1, files_setup, NULL);
+	tt_seize(&c1);
+	img->tasks[0].host_pid = c1.pid;
+	assert_int_equal(dump_task_files(&c1.tc, img, &img->tasks[0]), 0);
+	check_dumped(img, &img->tasks[0]);
+	/* a second task sharing every description (as after fork) adds no file */
+	nr_files = img->nr_files;
+	img->tasks[1].host_pid = c1.pid;
+	assert_int_equal(dump_task_files(&c1.tc, img, &img->tasks[1]), 0);
+	assert_int_equal(img->nr_files, nr_files);
+	assert_int_equal(img->tasks[1].nr_fds, img->tasks[0].nr_fds);
+	tt_release(&c1);
+	/* dumping did not consume the pipe */
+	fdread(c1.pid, 13, buf, sizeof(buf));
+	assert_string_equal(buf, "hello pipe");
+	tt_kill(&c1);
+	img->nr_tasks = 1;
+
+	ct_err_clear();
+	if (restore_files_open(img, false, &ft))
+		fail_msg("restore_files_open: %s", ct_err_msg());
+	assert_true(ft.lowest > 18);
+	tt_fork(&c2, files_idle, NULL);
+	tt_seize(&c2);
+	if (restore_task_files(&c2.tc, &img->tasks[0], &ft))
+		fail_msg("restore_task_files: %s", ct_err_msg());
+	restore_files_close(&ft);	/* the child holds them now */
+	tt_release(&c2);
+	check_restored(c2.pid, &img->tasks[0]);
+	tt_kill(&c2);
+	img->nr_tasks = 2;
+	image_free(img);
+}
+
+/* Child 1 for the change test: one file at fd 10. */
+static int one_file_setup(void *arg, int go_fd)
+{
+	(void)arg;
+	place(open(tfile, O_RDONLY), 10);
+	tt_wait_go(go_fd);
+	return 0;
+}
+
+static void test_files_changed_refused(void **state)
+{
+	struct ct_image *img = xzalloc(sizeof(*img));
+	struct file_table ft;
+	struct tt_child c1;
+	char want[256];
+	FILE *f;
+
+	(void)state;
+	img->nr_tasks = 1;
+	img->tasks = xzalloc(sizeof(*img->tasks));
+	tt_fork(&c1, one_file_setup, NULL);
+	tt_seize(&c1);
+	img->tasks[0].host_pid = c1.pid;
+	assert_int_equal(dump_task_files(&c1.tc, img, &img->tasks[0]), 0);
+	tt_release(&c1);
+	tt_kill(&c1);
+
+	f = fopen(tfile, "a");
+	fputs("abc", f);
+	fclose(f);
+	ct_err_clear();
+	assert_int_equal(restore_files_open(img, false, &ft), -ESTALE);
+	snprintf(want, sizeof(want), "%s: changed since the dump (size 10 -> 13); use --allow-changed-files",
+		 tfile);
+	assert_string_equal(ct_err_msg(), want);
+	assert_int_equal(restore_files_open(img, true, &ft), 0);
+	restore_files_close(&ft);
+	f = fopen(tfile, "w");
+	fputs("0123456789", f);
+	fclose(f);
+	image_free(img);
+}
+
+/* Child 1 for the refusal tests: a socket or an eventfd at fd 20. */
+static int unsupported_setup(void *arg, int go_fd)
+{
+	int sv[2];
+
+	if (!strcmp(arg, "socket")) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+			return 1;
+		place(sv[0], 20);
+		close(sv[1]);
+	} else {
+		place(eventfd(0, 0), 20);
+	}
+	tt_wait_go(go_fd);
+	return 0;
+}
+
+/* Dump a child holding @kind and expect the refusal naming @type. */
+static void expect_refused(const char *kind, const char *type)
+{
+	struct ct_image *img = xzalloc(sizeof(*img));
+	struct tt_child c1;
+	char want[128];
+
+	img->nr_tasks = 1;
+	img->tasks = xzalloc(sizeof(*img->tasks));
+	tt_fork(&c1, unsupported_setup, (void *)kind);
+	tt_seize(&c1);
+	img->tasks[0].host_pid = c1.pid;
+	ct_err_clear();
+	assert_int_equal(dump_task_files(&c1.tc, img, &img->tasks[0]), -ENOTSUP);
+	snprintf(want, sizeof(want), "pid %d: fd 20: unsupported file type %s", c1.pid, type);
+	assert_string_equal(ct_err_msg(), want);
+	tt_release(&c1);
+	assert_int_equal(tt_finish(&c1), 0);
+	image_free(img);
+}
+
+static void test_files_socket_refused(void **state)
+{
+	(void)state;
+	expect_refused("socket", "socket");
+}
+
+static void test_files_eventfd_refused(void **state)
+{
+	(void)state;
+	expect_refused("eventfd", "anon_inode:[eventfd]");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_files_roundtrip),
+		cmocka_unit_test(test_files_changed_refused),
+		cmocka_unit_test(test_files_socket_refused),
+		cmocka_unit_test(test_files_eventfd_refused),
+	};
+
+	ct_log_set_level(CT_LOG_WARN);
+	return cmocka_run_group_tests(tests, make_fixture, remove_fixture);
+}

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+/* Round trip of handlers, masks, pending signals and sigaltstack between two live processes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+
+#include "test_task_common.h"
+#include "lib/util.h"
+
+static char altbuf[65536];
+static pid_t sender;		/* child 1's pid: the sender of its queued signals */
+
+static void on_usr1(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig; (void)si; (void)uc;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+}
+
+/* Child 1: handlers, an alternate stack, a mask and pending signals. */
+static int signals_setup(void *arg, int go_fd);
+/* Both children: check the state set up by child 1; bit N of the result is check N. */
+static int signals_check(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+	siginfo_t si;
+	stack_t ss;
+	struct timespec zero = { 0, 0 };
+	int fails = 0;
+
+	if (!sender)		/* child 1 is the sender */
+		sender = getpid();
+	sigaction(SIGUSR1, NULL, &sa);
+	TT_CHECK(0, sa.sa_sigaction == on_usr1 && (sa.sa_flags & SA_SIGINFO) && (sa.sa_flags & SA_RESTART) &&
+		 sigismember(&sa.sa_mask, SIGTERM) && !sigismember(&sa.sa_mask, SIGINT));
+	sigaction(SIGINT, NULL, &sa);
+	TT_CHECK(1, sa.sa_handler == SIG_IGN);
+	sigaction(SIGHUP, NULL, &sa);
+	TT_CHECK(2, sa.sa_handler == on_hup && (sa.sa_flags & SA_ONSTACK) && (sa.sa_flags & SA_NODEFER));
+	sigaction(SIGTERM, NULL, &sa);
+	TT_CHECK(2, sa.sa_handler == SIG_DFL);
+	sigaltstack(NULL, &ss);
+	TT_CHECK(3, ss.ss_sp == altbuf && ss.ss_size == sizeof(altbuf) && ss.ss_flags == 0);
+	sigprocmask(SIG_BLOCK, NULL, &set);
+	TT_CHECK(4, sigismember(&set, SIGUSR1) && sigismember(&set, SIGUSR2) && sigismember(&set, SIGHUP) &&
+		 sigismember(&set, SIGRTMIN + 2) && !sigismember(&set, SIGTERM));
+	sigpending(&set);
+	TT_CHECK(5, sigismember(&set, SIGUSR1) && sigismember(&set, SIGUSR2) && sigismember(&set, SIGRTMIN + 2) &&
+		 !sigismember(&set, SIGHUP));
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	TT_CHECK(6, sigtimedwait(&set, &si, &zero) == SIGUSR1 && si.si_code == SI_QUEUE &&
+		 si.si_value.sival_int == 42 && si.si_pid == sender);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	TT_CHECK(7, sigtimedwait(&set, &si, &zero) == SIGUSR2 && (si.si_code == SI_TKILL || si.si_code == SI_USER) && si.si_pid == sender);
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN + 2);
+	TT_CHECK(8, sigtimedwait(&set, &si, &zero) == SIGRTMIN + 2 && si.si_value.sival_int == 7);
+	TT_CHECK(8, sigtimedwait(&set, &si, &zero) == SIGRTMIN + 2 && si.si_value.sival_int == 8);
+	TT_CHECK(9, sigtimedwait(&set, &si, &zero) < 0);
+	return fails;
+}
+
+static int signals_setup(void *arg, int go_fd)
+{
+	struct sigaction sa;
+	stack_t ss = { .ss_sp = altbuf, .ss_size = sizeof(altbuf), .ss_flags = 0 };
+	sigset_t set;
+
+	(void)arg;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_usr1;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaction(SIGUSR1, &sa, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sa.sa_flags = SA_ONSTACK | SA_NODEFER;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaltstack(&ss, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGRTMIN + 2);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	sigqueue(getpid(), SIGUSR1, (union sigval){ .sival_int = 42 });
+	syscall(SYS_tgkill, getpid(), gettid(), SIGUSR2);
+	sigqueue(getpid(), SIGRTMIN + 2, (union sigval){ .sival_int = 7 });
+	sigqueue(getpid(), SIGRTMIN + 2, (union sigval){ .sival_int = 8 });
+	tt_wait_go(go_fd);
+	return signals_check();
+}
+
+/* Child 2: fresh; waits, then checks what it was given. */
+static int signals_fresh(void *arg, int go_fd)
+{
+	(void)arg;
+	tt_wait_go(go_fd);
+	return signals_check();
+}
+
+static void test_signals_roundtrip(void **state)
+{
+	struct ct_task *t = xzalloc(sizeof(*t));
+	struct ct_thread *th = xzalloc(sizeof(*th));
+	struct tt_child c1, c2;
+
+	(void)state;
+	tt_fork(&c1, signals_setup, NULL);
+	sender = c1.pid;
+	tt_seize(&c1);
+	assert_int_equal(dump_task_signals(&c1.tc, t), 0);
+	assert_int_equal(dump_thread_signals(&c1.tc, th), 0);
+	tt_release(&c1);
+	assert_int_equal(t->nr_shared_pending, 3);
+	assert_int_equal(th->nr_pending, 1);
+	assert_int_equal(t->sigactions[SIGUSR1 - 1].handler, (uint64_t)(uintptr_t)on_usr1);
+	assert_int_equal(t->sigactions[SIGINT - 1].handler, (uint64_t)(uintptr_t)SIG_IGN);
+	assert_true(th->blocked & (1ULL << (SIGUSR2 - 1)));
+	assert_ptr_equal(th->altstack.ss_sp, altbuf);
+	/* the dump consumed nothing: child 1 still sees all it set up */
+	assert_int_equal(tt_finish(&c1), 0);
+
+	tt_fork(&c2, signals_fresh, NULL);
+	tt_seize(&c2);
+	if (restore_task_signals(&c2.tc, t) || restore_thread_signals(&c2.tc, th))
+		fail_msg("restore: %s", ct_err_msg());
+	tt_release(&c2);
+	assert_int_equal(tt_finish(&c2), 0);
+	free(t->shared_pending);
+	free(t);
+	free(th->pending);
+	free(th);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_signals_roundtrip),
+	};
+
+	ct_log_set_level(CT_LOG_WARN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
