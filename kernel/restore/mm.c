@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 
 #include "lib/log.h"
 #include "lib/util.h"
+#include "mm/lazy.h"
 #include "restore/rst.h"
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
@@ -515,24 +517,40 @@ out:
 	return ret;
 }
 
+/* The private anonymous ranges that have stored pages: served by userfaultfd. */
+static int uffd_regions(struct rst_proc *p)
+{
+	const struct ct_mm *mm = &p->t->mm;
+
+	p->uffd_pages = 0;
+	p->nr_regions = 0;
+	free(p->regions);
+	p->regions = xzalloc(sizeof(*p->regions) * (mm->nr_vmas + 1));
+	if (!p->regions)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < mm->nr_vmas; i++) {
+		const struct ct_vma *v = &mm->vmas[i];
+
+		if (v->kind != CT_VMA_ANON || !v->nr_pages)
+			continue;
+		p->regions[p->nr_regions].start = v->start;
+		p->regions[p->nr_regions].end = v->end;
+		p->regions[p->nr_regions].mapping = v->start;
+		p->nr_regions++;
+		p->uffd_pages += v->nr_pages;
+	}
+	return 0;
+}
+
 /* Create a userfaultfd in the tracee, take it, register every stored anon range. */
 static int uffd_setup(struct rst_proc *p)
 {
-	const struct ct_mm *mm = &p->t->mm;
-	struct uffdio_api api = {
-		.api = UFFD_API,
-		.features = UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP |
-			    UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP,
-	};
 	long tfd;
-	int ret = 0;
+	int ret;
 
-	p->uffd_pages = 0;
-	for (uint32_t i = 0; i < mm->nr_vmas; i++)
-		if (mm->vmas[i].kind == CT_VMA_ANON)
-			p->uffd_pages += mm->vmas[i].nr_pages;
-	if (!p->uffd_pages)
-		return 0;
+	ret = uffd_regions(p);
+	if (ret || !p->nr_regions)
+		return ret;
 	tfd = rst_syscall(p, __NR_userfaultfd, O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0, 0);
 	if (tfd < 0)
 		return ct_err((int)tfd, "pid %d: cannot create a userfaultfd: %s", p->t->pid,
@@ -543,22 +561,10 @@ static int uffd_setup(struct rst_proc *p)
 	rst_syscall(p, __NR_close, tfd, 0, 0, 0, 0, 0);
 	if (ret)
 		return ret;
-	if (ioctl(p->uffd, UFFDIO_API, &api) < 0)
-		return ct_err(-errno, "pid %d: UFFDIO_API: %m", p->t->pid);
-	for (uint32_t i = 0; i < mm->nr_vmas; i++) {
-		const struct ct_vma *v = &mm->vmas[i];
-		struct uffdio_register reg = {
-			.range = { .start = v->start, .len = v->end - v->start },
-			.mode = UFFDIO_REGISTER_MODE_MISSING,
-		};
-
-		if (v->kind != CT_VMA_ANON || !v->nr_pages)
-			continue;
-		if (ioctl(p->uffd, UFFDIO_REGISTER, &reg) < 0)
-			return ct_err(-errno, "pid %d: cannot register %#lx-%#lx with userfaultfd: %m",
-				      p->t->pid, (unsigned long)v->start, (unsigned long)v->end);
-	}
-	return 0;
+	ret = lazy_uffd_setup(p->uffd, p->regions, p->nr_regions);
+	if (ret)
+		ct_err(ret, "pid %d: cannot register its memory with userfaultfd", p->t->pid);
+	return ret;
 }
 
 /* True if the tracee's current executable is the file at tracee fd @fd. */

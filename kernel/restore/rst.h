@@ -21,6 +21,7 @@
 
 #include "freezer/inject.h"
 #include "image/image.h"
+#include "mm/lazy.h"
 
 #define RST_SCRATCH_LEN (16 * 4096UL)	/* clone_args, paths, prctl map, auxv */
 
@@ -54,6 +55,8 @@ struct rst_proc {
 	size_t scratch_len;
 	int uffd;			/* restorer's copy of the task's userfaultfd, -1 none */
 	uint64_t uffd_pages;		/* pages stored for the registered ranges */
+	struct lazy_region *regions;	/* the registered ranges */
+	size_t nr_regions;
 	uint64_t cur_vdso_start;	/* vdso block before it was moved */
 };
 

@@ -45,7 +45,9 @@ void rst_proc_free(struct rst_proc *p)
 	if (p->uffd >= 0)
 		close(p->uffd);
 	free(p->threads);
+	free(p->regions);
 	p->threads = NULL;
+	p->regions = NULL;
 	p->pidfd = p->uffd = -1;
 }
 
