@@ -1,0 +1,572 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The rest of a task's state: rlimits, umask, personality, comm, nice,
+ * scheduling, cwd and root, itimers, POSIX timers, exit and parent-death
+ * signals; per thread the robust futex list and clear_child_tid.
+ *
+ * Dump reads what /proc and ordinary calls show from outside and injects
+ * the rest (getitimer, timer_gettime, PR_GET_PDEATHSIG, PR_GET_TID_ADDRESS).
+ * Restore injects the setters into the task itself.  A hard rlimit above
+ * what the restorer may grant (CAP_SYS_RESOURCE can be missing: see
+ * KERNEL-NOTES) is restored as high as allowed, with a warning.
+ */
+#define LOG_PREFIX "misc: "
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+#include "task/task.h"
+
+#ifndef PR_TIMER_CREATE_RESTORE_IDS
+#define PR_TIMER_CREATE_RESTORE_IDS 77
+#define PR_TIMER_CREATE_RESTORE_IDS_OFF 0
+#define PR_TIMER_CREATE_RESTORE_IDS_ON 1
+#endif
+#ifndef SCHED_DEADLINE
+#define SCHED_DEADLINE 6
+#endif
+#ifndef SCHED_RESET_ON_FORK
+#define SCHED_RESET_ON_FORK 0x40000000
+#endif
+#define MISC_SIGEV_THREAD_ID 4
+/* Without PR_TIMER_CREATE_RESTORE_IDS: how many filler timers we accept to reach an id. */
+#define MISC_TIMER_FILLERS 4096
+
+static const char *const rlimit_names[RLIM_NLIMITS] = {
+	"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS",
+	"RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS",
+	"RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
+};
+
+/* The kernel's struct itimerval / itimerspec, as injected calls read and write them. */
+struct misc_timeval { int64_t interval_sec, interval_sub, value_sec, value_sub; };
+
+/* The kernel's struct sigevent on x86_64 (64 bytes). */
+struct misc_sigevent {
+	uint64_t value;
+	int32_t signo;
+	int32_t notify;
+	int32_t tid;
+	int32_t pad[11];
+};
+
+/* Inject a call, turning a raw -errno into a recorded error naming @what. */
+static int misc_call(struct task_ctx *tc, long *res, const char *what, long nr, unsigned long a1,
+		     unsigned long a2, unsigned long a3, unsigned long a4)
+{
+	long ret = inj_syscall(tc->inj, nr, a1, a2, a3, a4, 0, 0);
+
+	if (res)
+		*res = ret;
+	if (ret < 0 && ret > -4096)
+		return ct_err((int)ret, "pid %d: %s: %s", tc->inj->tid, what, strerror((int)-ret));
+	return 0;
+}
+
+/* Read @len bytes of the tracee's scratch memory at offset @off. */
+static int scratch_get(struct task_ctx *tc, size_t off, void *buf, size_t len)
+{
+	int ret = inj_read_mem(tc->inj->tid, tc->scratch + off, buf, len);
+
+	return ret ? ct_err(ret, "pid %d: cannot read scratch memory", tc->inj->tid) : 0;
+}
+
+/* Write @len bytes into the tracee's scratch memory at offset @off. */
+static int scratch_put(struct task_ctx *tc, size_t off, const void *buf, size_t len)
+{
+	int ret = inj_write_mem(tc->inj->tid, tc->scratch + off, buf, len);
+
+	return ret ? ct_err(ret, "pid %d: cannot write scratch memory", tc->inj->tid) : 0;
+}
+
+/* ---- rlimits ---- */
+
+/* Read every rlimit: prlimit from outside, or inside the task when that is refused. */
+static int rlimits_dump(struct task_ctx *tc, struct ct_task *t)
+{
+	for (int r = 0; r < RLIM_NLIMITS; r++) {
+		if (prlimit(tc->host_pid, r, NULL, &t->rlimits[r]) == 0)
+			continue;
+		if (misc_call(tc, NULL, "prlimit64", __NR_prlimit64, 0, r, 0, tc->scratch) ||
+		    scratch_get(tc, 0, &t->rlimits[r], sizeof(t->rlimits[r])))
+			return -EIO;
+	}
+	return 0;
+}
+
+/* Set every rlimit in the task; a hard limit we may not raise stays where it is. */
+static int rlimits_restore(struct task_ctx *tc, const struct ct_task *t)
+{
+	for (int r = 0; r < RLIM_NLIMITS; r++) {
+		struct rlimit want = t->rlimits[r], cur;
+		long ret;
+
+		if (scratch_put(tc, 0, &want, sizeof(want)))
+			return -EIO;
+		ret = inj_syscall(tc->inj, __NR_prlimit64, 0, r, tc->scratch, 0, 0, 0);
+		if (ret == 0)
+			continue;
+		if (ret != -EPERM)
+			return ct_err((int)ret, "pid %d: cannot set %s: %s", t->pid, rlimit_names[r],
+				      strerror((int)-ret));
+		if (misc_call(tc, NULL, "prlimit64", __NR_prlimit64, 0, r, 0, tc->scratch) ||
+		    scratch_get(tc, 0, &cur, sizeof(cur)))
+			return -EIO;
+		pr_warn("pid %d: %s: hard limit %llu cannot be raised from %llu here; kept %llu",
+			t->pid, rlimit_names[r], (unsigned long long)want.rlim_max,
+			(unsigned long long)cur.rlim_max, (unsigned long long)cur.rlim_max);
+		want.rlim_max = cur.rlim_max;
+		if (want.rlim_cur > want.rlim_max)
+			want.rlim_cur = want.rlim_max;
+		if (scratch_put(tc, 0, &want, sizeof(want)) ||
+		    misc_call(tc, NULL, rlimit_names[r], __NR_prlimit64, 0, r, tc->scratch, 0))
+			return -EPERM;
+	}
+	return 0;
+}
+
+/* ---- POSIX timers ---- */
+
+/* Map the notify word of /proc/PID/timers ("signal/tid.12") to sigev_notify and a pid. */
+static int timer_parse_notify(const char *s, int32_t *notify, pid_t *pid)
+{
+	static const char *const names[] = { "signal", "none", "thread" };	/* SIGEV_* 0, 1, 2 */
+	const char *slash = strchr(s, '/');
+
+	if (!slash)
+		return -EINVAL;
+	*notify = -1;
+	for (int i = 0; i < 3; i++)
+		if ((size_t)(slash - s) == strlen(names[i]) && !strncmp(s, names[i], slash - s))
+			*notify = i;
+	if (*notify < 0)
+		return -EINVAL;
+	if (!strncmp(slash + 1, "tid.", 4))
+		*notify |= MISC_SIGEV_THREAD_ID;
+	*pid = atoi(slash + 5);
+	return 0;
+}
+
+/* Host tid to the tid inside the container, by the threads already recorded. */
+static pid_t timer_ns_tid(struct task_ctx *tc, const struct ct_task *t, pid_t host)
+{
+	for (uint32_t i = 0; i < t->nr_threads; i++)
+		if (t->threads[i].host_tid == host)
+			return t->threads[i].tid;
+	return host == tc->host_pid && t->pid ? t->pid : host;
+}
+
+/* Read the value of timer @pt->id in the task. */
+static int timer_dump_value(struct task_ctx *tc, struct ct_posix_timer *pt)
+{
+	struct misc_timeval v;
+	long ovr;
+
+	if (misc_call(tc, NULL, "timer_gettime", __NR_timer_gettime, pt->id, tc->scratch, 0, 0) ||
+	    scratch_get(tc, 0, &v, sizeof(v)))
+		return -EIO;
+	pt->interval_nsec = v.interval_sec * 1000000000LL + v.interval_sub;
+	pt->value_nsec = v.value_sec * 1000000000LL + v.value_sub;
+	if (misc_call(tc, &ovr, "timer_getoverrun", __NR_timer_getoverrun, pt->id, 0, 0, 0))
+		return -EIO;
+	pt->overrun = (int32_t)ovr;
+	return 0;
+}
+
+/* Compare timers by id for qsort. */
+static int timer_cmp(const void *a, const void *b)
+{
+	const struct ct_posix_timer *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Parse /proc/PID/timers and read each timer's value. */
+static int timers_dump(struct task_ctx *tc, struct ct_task *t)
+{
+	char path[64], *buf, *line, *save = NULL;
+	struct ct_posix_timer *pt = NULL;
+	size_t cap = 0;
+	int ret;
+
+	free(t->timers);
+	t->timers = NULL;
+	t->nr_timers = 0;
+	snprintf(path, sizeof(path), "/proc/%d/timers", tc->host_pid);
+	ret = read_whole_file(path, &buf, NULL);
+	if (ret)
+		return ct_err(ret, "pid %d: cannot read %s", tc->host_pid, path);
+	for (line = strtok_r(buf, "\n", &save); line && !ret; line = strtok_r(NULL, "\n", &save)) {
+		char word[64];
+		pid_t npid;
+
+		if (!strncmp(line, "ID: ", 4)) {
+			ret = xgrow(&t->timers, &cap, t->nr_timers + 1, sizeof(*t->timers));
+			if (ret)
+				break;
+			pt = &t->timers[t->nr_timers++];
+			memset(pt, 0, sizeof(*pt));
+			pt->id = atoi(line + 4);
+		} else if (!pt) {
+			continue;
+		} else if (!strncmp(line, "signal: ", 8)) {
+			unsigned long long v = 0;
+
+			if (sscanf(line + 8, "%d/%llx", &pt->signo, &v) < 1)
+				ret = -EINVAL;
+			pt->sigval = v;
+		} else if (!strncmp(line, "notify: ", 8)) {
+			snprintf(word, sizeof(word), "%s", line + 8);
+			ret = timer_parse_notify(word, &pt->notify, &npid);
+			if (!ret && (pt->notify & MISC_SIGEV_THREAD_ID))
+				pt->notify_tid = timer_ns_tid(tc, t, npid);
+		} else if (!strncmp(line, "ClockID: ", 9)) {
+			pt->clock = atoi(line + 9);
+		}
+	}
+	free(buf);
+	if (ret)
+		return ct_err(ret, "pid %d: cannot parse %s", tc->host_pid, path);
+	qsort(t->timers, t->nr_timers, sizeof(*t->timers), timer_cmp);
+	for (uint32_t i = 0; i < t->nr_timers; i++) {
+		ret = timer_dump_value(tc, &t->timers[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Create one timer in the task; the kernel writes its id at scratch + 64. */
+static int timer_create_one(struct task_ctx *tc, const struct ct_posix_timer *pt, pid_t self_pid,
+			    pid_t self_ns_pid, int32_t *id)
+{
+	struct misc_sigevent sev = {
+		.value = pt->sigval, .signo = pt->signo, .notify = pt->notify, .tid = pt->notify_tid,
+	};
+	long ret;
+
+	if (sev.tid == self_ns_pid)
+		sev.tid = self_pid;	/* the leader, whatever pid the restorer gave it */
+	if (scratch_put(tc, 0, &sev, sizeof(sev)) || scratch_put(tc, 64, id, sizeof(*id)))
+		return -EIO;
+	ret = inj_syscall(tc->inj, __NR_timer_create, pt->clock, tc->scratch, tc->scratch + 64, 0, 0, 0);
+	if (ret < 0)
+		return (int)ret;
+	return scratch_get(tc, 64, id, sizeof(*id));
+}
+
+/* Create timer @pt with its own id: by request, or by creating fillers up to it. */
+static int timer_restore_id(struct task_ctx *tc, const struct ct_posix_timer *pt, bool by_request,
+			    pid_t self_pid, pid_t self_ns_pid)
+{
+	int32_t id = pt->id, fillers[64];
+	int nf = 0, ret;
+
+	if (by_request) {
+		ret = timer_create_one(tc, pt, self_pid, self_ns_pid, &id);
+		if (!ret && id != pt->id)
+			ret = -EEXIST;
+		goto out;
+	}
+	for (int n = 0; n < MISC_TIMER_FILLERS; n++) {
+		ret = timer_create_one(tc, pt, self_pid, self_ns_pid, &id);
+		if (ret || id == pt->id)
+			break;
+		if (id > pt->id || nf == (int)ARRAY_SIZE(fillers)) {
+			inj_syscall(tc->inj, __NR_timer_delete, id, 0, 0, 0, 0, 0);
+			ret = -EEXIST;
+			break;
+		}
+		fillers[nf++] = id;
+	}
+	while (nf--)
+		inj_syscall(tc->inj, __NR_timer_delete, fillers[nf], 0, 0, 0, 0, 0);
+out:
+	if (ret)
+		return ct_err(ret, "pid %d: cannot create POSIX timer %d: %s", tc->inj->tid, pt->id,
+			      strerror(-ret));
+	return 0;
+}
+
+/* Arm a restored timer with the time it had left (relative, as CRIU does). */
+static int timer_arm(struct task_ctx *tc, const struct ct_posix_timer *pt)
+{
+	struct misc_timeval v = {
+		.interval_sec = pt->interval_nsec / 1000000000LL, .interval_sub = pt->interval_nsec % 1000000000LL,
+		.value_sec = pt->value_nsec / 1000000000LL, .value_sub = pt->value_nsec % 1000000000LL,
+	};
+
+	if (!pt->value_nsec)
+		return 0;
+	if (scratch_put(tc, 0, &v, sizeof(v)))
+		return -EIO;
+	return misc_call(tc, NULL, "timer_settime", __NR_timer_settime, pt->id, 0, tc->scratch, 0);
+}
+
+/* Recreate every POSIX timer with its id, in id order, and arm it. */
+static int timers_restore(struct task_ctx *tc, const struct ct_task *t)
+{
+	long self, ret;
+	bool by_request;
+	int err = 0;
+
+	if (!t->nr_timers)
+		return 0;
+	self = inj_syscall(tc->inj, __NR_getpid, 0, 0, 0, 0, 0, 0);
+	ret = inj_syscall(tc->inj, __NR_prctl, PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_ON,
+			  0, 0, 0, 0);
+	by_request = ret == 0;
+	for (uint32_t i = 0; i < t->nr_timers && !err; i++)
+		err = timer_restore_id(tc, &t->timers[i], by_request, (pid_t)self, t->pid) ?:
+		      timer_arm(tc, &t->timers[i]);
+	if (by_request)
+		inj_syscall(tc->inj, __NR_prctl, PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_OFF,
+			    0, 0, 0, 0);
+	return err;
+}
+
+/* ---- the rest, read from /proc and by injection ---- */
+
+/* Field @n (1-based, as proc(5) counts) of /proc/PID/stat. */
+static int stat_field(pid_t pid, int n, long long *v)
+{
+	char path[64], *buf, *p, *save = NULL;
+	int ret, i = 3;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	ret = read_whole_file(path, &buf, NULL);
+	if (ret)
+		return ret;
+	p = strrchr(buf, ')');
+	ret = -EINVAL;
+	for (p = p ? strtok_r(p + 1, " ", &save) : NULL; p; p = strtok_r(NULL, " ", &save), i++) {
+		if (i == n) {
+			*v = strtoll(p, NULL, 10);
+			ret = 0;
+			break;
+		}
+	}
+	free(buf);
+	return ret;
+}
+
+/* Umask from /proc/PID/status. */
+static int umask_dump(pid_t pid, uint32_t *umask)
+{
+	char path[64], *buf, *p;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	ret = read_whole_file(path, &buf, NULL);
+	if (ret)
+		return ret;
+	p = strstr(buf, "\nUmask:");
+	if (p)
+		*umask = (uint32_t)strtoul(p + 7, NULL, 8);
+	free(buf);
+	return p ? 0 : -ENOENT;
+}
+
+/* readlink of /proc/PID/@name into a fresh string. */
+static int proc_link(pid_t pid, const char *name, char **out)
+{
+	char path[64], buf[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return ct_err(-errno, "pid %d: cannot read %s: %m", pid, path);
+	buf[n] = '\0';
+	free(*out);
+	*out = xstrdup(buf);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* Scheduling: nice value, policy and priority, read from outside. */
+static int sched_dump(pid_t pid, struct ct_task *t)
+{
+	struct sched_param sp;
+	int nice, pol;
+
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, pid);
+	if (nice == -1 && errno)
+		return ct_err(-errno, "pid %d: cannot read the nice value: %m", pid);
+	pol = sched_getscheduler(pid);
+	if (pol < 0 || sched_getparam(pid, &sp) < 0)
+		return ct_err(-errno, "pid %d: cannot read the scheduling policy: %m", pid);
+	t->nice = nice;
+	t->sched_policy = pol;
+	t->sched_priority = sp.sched_priority;
+	return 0;
+}
+
+/* Read the three itimers and the parent-death signal by injection. */
+static int injected_dump(struct task_ctx *tc, struct ct_task *t)
+{
+	int32_t pdeath = 0;
+
+	for (int w = 0; w < 3; w++) {
+		struct misc_timeval v;
+
+		if (misc_call(tc, NULL, "getitimer", __NR_getitimer, w, tc->scratch, 0, 0) ||
+		    scratch_get(tc, 0, &v, sizeof(v)))
+			return -EIO;
+		t->itimers[w].interval_usec = v.interval_sec * 1000000LL + v.interval_sub;
+		t->itimers[w].value_usec = v.value_sec * 1000000LL + v.value_sub;
+	}
+	if (misc_call(tc, NULL, "PR_GET_PDEATHSIG", __NR_prctl, PR_GET_PDEATHSIG, tc->scratch, 0, 0) ||
+	    scratch_get(tc, 0, &pdeath, sizeof(pdeath)))
+		return -EIO;
+	t->pdeath_signal = pdeath;
+	return 0;
+}
+
+/* Record rlimits, umask, personality, comm, scheduling, cwd, root, timers and signals. */
+int dump_task_misc(struct task_ctx *tc, struct ct_task *t)
+{
+	pid_t pid = tc->host_pid;
+	char path[64], buf[64];
+	long long exit_sig;
+	int ret;
+
+	ret = rlimits_dump(tc, t);
+	if (ret)
+		return ret;
+	if (umask_dump(pid, &t->umask))
+		return ct_err(-EIO, "pid %d: cannot read the umask", pid);
+	snprintf(path, sizeof(path), "/proc/%d/personality", pid);
+	if (read_small_file(path, buf, sizeof(buf)))
+		return ct_err(-EIO, "pid %d: cannot read %s", pid, path);
+	t->personality = (uint32_t)strtoul(buf, NULL, 16);
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (read_small_file(path, buf, sizeof(buf)))
+		return ct_err(-EIO, "pid %d: cannot read %s", pid, path);
+	buf[sizeof(t->comm) - 1] = '\0';
+	memcpy(t->comm, buf, sizeof(t->comm));
+	if (stat_field(pid, 38, &exit_sig))
+		return ct_err(-EIO, "pid %d: cannot read the exit signal", pid);
+	t->exit_signal = (int32_t)exit_sig;
+	ret = sched_dump(pid, t) ?: proc_link(pid, "cwd", &t->cwd) ?: proc_link(pid, "root", &t->root) ?:
+	      injected_dump(tc, t) ?: timers_dump(tc, t);
+	return ret;
+}
+
+/* Write @s (NUL included) into scratch and run @nr(scratch) in the task. */
+static int misc_call_str(struct task_ctx *tc, const char *what, long nr, const char *s)
+{
+	size_t len = strlen(s) + 1;
+
+	if (len > tc->scratch_len)
+		return ct_err(-ENAMETOOLONG, "pid %d: %s: path too long", tc->inj->tid, what);
+	if (scratch_put(tc, 0, s, len))
+		return -EIO;
+	return misc_call(tc, NULL, what, nr, tc->scratch, 0, 0, 0);
+}
+
+/* Set scheduling policy, priority and nice value in the task. */
+static int sched_restore(struct task_ctx *tc, const struct ct_task *t)
+{
+	struct sched_param sp = { .sched_priority = t->sched_priority };
+	int pol = t->sched_policy & ~SCHED_RESET_ON_FORK;
+
+	if (pol == SCHED_DEADLINE) {
+		pr_warn("pid %d: SCHED_DEADLINE is not restored; the task runs SCHED_OTHER", t->pid);
+	} else {
+		if (scratch_put(tc, 0, &sp, sizeof(sp)) ||
+		    misc_call(tc, NULL, "sched_setscheduler", __NR_sched_setscheduler, 0, t->sched_policy,
+			      tc->scratch, 0))
+			return -EPERM;
+	}
+	return misc_call(tc, NULL, "setpriority", __NR_setpriority, PRIO_PROCESS, 0, t->nice, 0);
+}
+
+/* Set the three itimers and the parent-death signal. */
+static int injected_restore(struct task_ctx *tc, const struct ct_task *t)
+{
+	for (int w = 0; w < 3; w++) {
+		const struct ct_itimer *it = &t->itimers[w];
+		struct misc_timeval v = {
+			.interval_sec = it->interval_usec / 1000000, .interval_sub = it->interval_usec % 1000000,
+			.value_sec = it->value_usec / 1000000, .value_sub = it->value_usec % 1000000,
+		};
+
+		if (scratch_put(tc, 0, &v, sizeof(v)) ||
+		    misc_call(tc, NULL, "setitimer", __NR_setitimer, w, tc->scratch, 0, 0))
+			return -EIO;
+	}
+	return misc_call(tc, NULL, "PR_SET_PDEATHSIG", __NR_prctl, PR_SET_PDEATHSIG, t->pdeath_signal, 0, 0);
+}
+
+/* Give the task its rlimits, umask, personality, comm, scheduling, cwd, root and timers. */
+int restore_task_misc(struct task_ctx *tc, const struct ct_task *t)
+{
+	char comm[sizeof(t->comm) + 1];
+	int ret;
+
+	ret = rlimits_restore(tc, t);
+	if (ret)
+		return ret;
+	snprintf(comm, sizeof(comm), "%s", t->comm);
+	ret = misc_call(tc, NULL, "umask", __NR_umask, t->umask, 0, 0, 0) ?:
+	      misc_call(tc, NULL, "personality", __NR_personality, t->personality, 0, 0, 0);
+	if (ret)
+		return ret;
+	if (comm[0] && (scratch_put(tc, 0, comm, sizeof(comm)) ||
+			misc_call(tc, NULL, "PR_SET_NAME", __NR_prctl, PR_SET_NAME, tc->scratch, 0, 0)))
+		return -EIO;
+	ret = sched_restore(tc, t);
+	if (ret)
+		return ret;
+	/* cwd first: it is a path seen from the current root, as dumped */
+	if (t->cwd && (ret = misc_call_str(tc, t->cwd, __NR_chdir, t->cwd)))
+		return ret;
+	if (t->root && strcmp(t->root, "/") && (ret = misc_call_str(tc, t->root, __NR_chroot, t->root)))
+		return ret;
+	return injected_restore(tc, t) ?: timers_restore(tc, t);
+}
+
+/* ---- per thread ---- */
+
+/* Record the robust futex list (from outside) and clear_child_tid (injected). */
+int dump_thread_misc(struct task_ctx *tc, struct ct_thread *th)
+{
+	pid_t tid = tc->inj->tid;
+	unsigned long head = 0;
+	size_t len = 0;
+	uint64_t ctid = 0;
+
+	if (syscall(SYS_get_robust_list, tid, &head, &len) < 0)
+		return ct_err(-errno, "pid %d: cannot read the robust futex list: %m", tid);
+	th->robust_list = head;
+	th->robust_len = len;
+	if (misc_call(tc, NULL, "PR_GET_TID_ADDRESS", __NR_prctl, PR_GET_TID_ADDRESS, tc->scratch, 0, 0) ||
+	    scratch_get(tc, 0, &ctid, sizeof(ctid)))
+		return -EIO;
+	th->clear_child_tid = ctid;
+	return 0;
+}
+
+/* Register the robust list and clear_child_tid again in the thread. */
+int restore_thread_misc(struct task_ctx *tc, const struct ct_thread *th)
+{
+	if (th->robust_list &&
+	    misc_call(tc, NULL, "set_robust_list", __NR_set_robust_list, th->robust_list, th->robust_len, 0, 0))
+		return -EINVAL;
+	/* set_tid_address returns the tid, never an error */
+	inj_syscall(tc->inj, __NR_set_tid_address, th->clear_child_tid, 0, 0, 0, 0, 0);
+	return 0;
+}
