@@ -37,10 +37,10 @@
 #include "task/task.h"
 
 /*
- * The resource dumpers of task.h (files, signals, creds, misc) live on the
- * "resources" branch; until it is merged they are compiled out here.
+ * misc.c (rlimits, umask, cwd, timers, robust list, ...) is still being
+ * written on the "resources" branch; its calls are compiled out until then.
  */
-#define DUMP_WITHOUT_RESOURCES 1
+#define DUMP_WITHOUT_MISC 1
 
 #define DUMP_FREEZE_TIMEOUT_MS 5000
 #define DUMP_KILL_TIMEOUT_MS 5000
@@ -125,9 +125,9 @@ static int dump_one_thread(struct task_ctx *tc, struct ct_thread *th)
 	int ret;
 
 	ret = dump_thread_regs(tc, th);
-#if !DUMP_WITHOUT_RESOURCES
 	if (!ret)
 		ret = dump_thread_signals(tc, th);
+#if !DUMP_WITHOUT_MISC
 	if (!ret)
 		ret = dump_thread_misc(tc, th);
 #endif
@@ -160,17 +160,15 @@ static int dump_task_resources(struct dump_ctx *d, struct task_ctx *tc, struct c
 {
 	int ret = dump_brk(tc, t);
 
-#if !DUMP_WITHOUT_RESOURCES
 	if (!ret)
 		ret = dump_task_files(tc, d->img, t);
 	if (!ret)
 		ret = dump_task_signals(tc, t);
 	if (!ret)
 		ret = dump_task_creds(tc, t);
+#if !DUMP_WITHOUT_MISC
 	if (!ret)
 		ret = dump_task_misc(tc, t);
-#else
-	(void)d;
 #endif
 	return ret;
 }
@@ -288,6 +286,25 @@ static int dump_begin_generation(struct dump_ctx *d)
 	return swp_gen_begin(d->sa, &wo, &d->w);
 }
 
+/* Remove the blobs of generations the swap area no longer keeps (best effort). */
+static void dump_prune_blobs(struct dump_ctx *d)
+{
+	unsigned gens[64];
+	char file[64], path[4096];
+	size_t nr = 0;
+
+	if (swp_generations(d->sa, gens, ARRAY_SIZE(gens), &nr) || !nr)
+		return;
+	for (unsigned g = gens[0]; g-- > 1;) {
+		snprintf(file, sizeof(file), "ckpt-%u.meta", g);
+		if (store_path(d->store, d->name, file, path, sizeof(path)))
+			return;
+		if (unlink(path) < 0)
+			break;		/* older ones went with earlier dumps */
+		pr_info("removed %s (generation no longer kept)", path);
+	}
+}
+
 /* Commit the generation, then write the blob naming it. */
 static int dump_commit(struct dump_ctx *d)
 {
@@ -328,6 +345,7 @@ static int dump_commit(struct dump_ctx *d)
 	d->stats->meta_bytes = bytes;
 	d->stats->bytes_written += bytes;
 	pr_info("wrote %s (%llu bytes)", path, (unsigned long long)bytes);
+	dump_prune_blobs(d);
 	return 0;
 }
 
@@ -335,22 +353,30 @@ static int dump_commit(struct dump_ctx *d)
 static void dump_reap_killed(struct dump_ctx *d)
 {
 	double deadline = now_ms() + DUMP_KILL_TIMEOUT_MS;
+	size_t left = d->ss.nr;
 
-	for (size_t i = 0; i < d->ss.nr; i++) {
-		struct seized_thread *th = &d->ss.threads[i];
-		int status;
+	/* Round robin: a group leader is reported only after its other threads. */
+	while (left && now_ms() < deadline) {
+		left = 0;
+		for (size_t i = 0; i < d->ss.nr; i++) {
+			struct seized_thread *th = &d->ss.threads[i];
+			int status;
+			pid_t p;
 
-		while (!th->gone && now_ms() < deadline) {
-			pid_t p = waitpid(th->tid, &status, __WALL | WNOHANG);
-
-			if (p < 0 && errno == EINTR)
+			if (th->gone)
 				continue;
-			if (p < 0 || (p == th->tid && (WIFEXITED(status) || WIFSIGNALED(status))))
+			p = waitpid(th->tid, &status, __WALL | WNOHANG);
+			if ((p < 0 && errno != EINTR) ||
+			    (p == th->tid && (WIFEXITED(status) || WIFSIGNALED(status))))
 				th->gone = true;
-			else if (p == 0)
-				usleep(200);
+			else
+				left++;
 		}
+		if (left)
+			usleep(200);
 	}
+	if (left)
+		pr_warn("%s: %zu killed threads not reaped", d->name, left);
 }
 
 /* The dump is committed: kill the container, or let it run on. */

@@ -41,13 +41,6 @@
 #define RST_PTRACE_OPTS (PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL)
 #define RST_KILL_TIMEOUT_MS 5000
 
-/*
- * Per-process resources that are not written yet are called when present:
- * weak references, so restore builds before they land.
- */
-#pragma weak restore_task_misc
-#pragma weak restore_thread_misc
-
 /* Everything one restore holds, for the steps and for cleanup. */
 struct rst_ctx {
 	const struct ctswap_restore_opts *opts;
@@ -280,7 +273,7 @@ static int rst_resources(struct rst_ctx *c, struct rst_proc *p)
 	for (uint32_t i = 0; i < t->nr_threads; i++)	/* the mask until resources set it */
 		p->threads[i].inj.saved_sigmask = t->threads[i].blocked;
 	ret = restore_task_files(&tc, t, &c->ft);
-	if (!ret && restore_task_misc)
+	if (!ret)
 		ret = restore_task_misc(&tc, t);
 	if (!ret)
 		ret = restore_task_signals(&tc, t);
@@ -288,7 +281,7 @@ static int rst_resources(struct rst_ctx *c, struct rst_proc *p)
 		struct task_ctx ttc = rst_tc(p, i);
 
 		ret = restore_thread_signals(&ttc, &t->threads[i]);
-		if (!ret && restore_thread_misc)
+		if (!ret)
 			ret = restore_thread_misc(&ttc, &t->threads[i]);
 	}
 	/* credentials are per thread, and last: they may drop what the others need */
