@@ -44,5 +44,6 @@ int cmd_help(struct cli *cli);
 int cmd_version(struct cli *cli);
 int cmd_inspect(struct cli *cli);
 int cmd_dump(struct cli *cli);
+int cmd_restore(struct cli *cli);
 
 #endif
