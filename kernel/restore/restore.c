@@ -17,11 +17,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,8 +56,9 @@ struct rst_ctx {
 	struct swp_gen_reader *rd;
 	struct ct_cgroup *cg;
 	bool cg_created;
-	struct file_table ft;
+	struct file_table ft;		/* transport fds in the restorer */
 	bool ft_open;
+	struct file_table ft_task;	/* the same files at their numbers in the tasks */
 	struct rst_proc *procs;		/* img->nr_tasks, in image order */
 	size_t nr_procs;		/* initialised so far */
 	char swap_path[4096], state_path[4096], log_path[4096];
@@ -170,10 +176,182 @@ static int rst_cgroup(struct rst_ctx *c)
 	return 0;
 }
 
-/* The init waits to be taken over: the restorer rebuilds it from outside. */
+/*
+ * The transport fds (restore_files_open) reach the init through an abstract
+ * unix socket: the supervisor closes what it inherits, so the init fetches
+ * them before it reports ready.  It puts them above every fd the restorer
+ * has (so above the image's fds and the supervisor's few), and the tasks
+ * get their fds from those numbers (rst_ctx.ft_task).
+ */
+struct rst_fd_pass {
+	struct sockaddr_un addr;
+	socklen_t addr_len;
+	int listen_fd;
+	int *fds;		/* fd numbers to hand over */
+	int nr;
+	int base;		/* fds[k] becomes base + k in the init */
+	int result;		/* the sending thread's */
+	pthread_t thread;
+	bool started;
+};
+
+/* The highest fd open in this process. */
+static int highest_open_fd(void)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+	int best = 2;
+
+	if (!d)
+		return 1023;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && atoi(de->d_name) > best)
+			best = atoi(de->d_name);
+	closedir(d);
+	return best;
+}
+
+/* The init-side number of restorer fd @fd, -1 stays -1. */
+static int rst_fd_pass_map(const struct rst_fd_pass *fp, int fd)
+{
+	for (int k = 0; k < fp->nr && fd >= 0; k++)
+		if (fp->fds[k] == fd)
+			return fp->base + k;
+	return -1;
+}
+
+/* List the transport fds of @ft and make @task_ft, the same table with init-side numbers. */
+static int rst_fd_pass_list(struct rst_fd_pass *fp, const struct file_table *ft,
+			    struct file_table *task_ft)
+{
+	fp->fds = xzalloc(sizeof(int) * (2 * ft->nr + 1));
+	task_ft->fds = xzalloc(sizeof(int) * (ft->nr + 1));
+	task_ft->peer_fds = xzalloc(sizeof(int) * (ft->nr + 1));
+	if (!fp->fds || !task_ft->fds || !task_ft->peer_fds)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < ft->nr; i++) {
+		if (ft->fds[i] >= 0)
+			fp->fds[fp->nr++] = ft->fds[i];
+		if (ft->peer_fds[i] >= 0)
+			fp->fds[fp->nr++] = ft->peer_fds[i];
+	}
+	fp->base = highest_open_fd() + 16;
+	task_ft->nr = ft->nr;
+	for (uint32_t i = 0; i < ft->nr; i++) {
+		task_ft->fds[i] = rst_fd_pass_map(fp, ft->fds[i]);
+		task_ft->peer_fds[i] = rst_fd_pass_map(fp, ft->peer_fds[i]);
+	}
+	task_ft->lowest = fp->nr ? fp->base : -1;
+	task_ft->highest = fp->nr ? fp->base + fp->nr - 1 : -1;
+	return 0;
+}
+
+/* Listen on a fresh abstract address. */
+static int rst_fd_pass_listen(struct rst_fd_pass *fp)
+{
+	int len;
+
+	fp->addr.sun_family = AF_UNIX;
+	len = snprintf(fp->addr.sun_path + 1, sizeof(fp->addr.sun_path) - 1,
+		       "ctswap-restore-%d-%.0f", getpid(), now_ms() * 1000);
+	fp->addr_len = offsetof(struct sockaddr_un, sun_path) + 1 + len;
+	fp->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fp->listen_fd < 0)
+		return ct_err(-errno, "restore: socket: %m");
+	if (bind(fp->listen_fd, (struct sockaddr *)&fp->addr, fp->addr_len) < 0 ||
+	    listen(fp->listen_fd, 1) < 0)
+		return ct_err(-errno, "restore: cannot listen for the init: %m");
+	return 0;
+}
+
+#define RST_FDS_PER_MSG 200
+
+/* Send @nr fds in one message (with their count as payload). */
+static int rst_send_fds(int sock, const int *fds, int nr)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * RST_FDS_PER_MSG)] = { 0 };
+	struct iovec iov = { &nr, sizeof(nr) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (nr) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nr);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nr);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nr);
+	}
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* The restorer's side: accept the init and send every fd, a batch at a time. */
+static void *rst_fd_pass_thread(void *arg)
+{
+	struct rst_fd_pass *fp = arg;
+	int sock = accept4(fp->listen_fd, NULL, NULL, SOCK_CLOEXEC), ret = 0;
+
+	if (sock < 0) {
+		fp->result = -errno;
+		return NULL;
+	}
+	for (int at = 0; at < fp->nr && !ret; at += RST_FDS_PER_MSG)
+		ret = rst_send_fds(sock, fp->fds + at, min_t(int, RST_FDS_PER_MSG, fp->nr - at));
+	if (!ret)
+		ret = rst_send_fds(sock, NULL, 0);	/* end */
+	close(sock);
+	fp->result = ret;
+	return NULL;
+}
+
+/* In the init: receive the fds and put each at its number (raw calls only). */
+static int rst_fd_pass_receive(struct rst_fd_pass *fp)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * RST_FDS_PER_MSG)];
+	int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), at = 0;
+
+	if (sock < 0 || connect(sock, (struct sockaddr *)&fp->addr, fp->addr_len) < 0)
+		return -errno;
+	for (;;) {
+		struct iovec iov;
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *cm;
+		int nr = 0;
+
+		iov.iov_base = &nr;
+		iov.iov_len = sizeof(nr);
+		if (recvmsg(sock, &mh, MSG_WAITALL) != sizeof(nr))
+			return -EPIPE;
+		if (!nr)
+			break;
+		cm = CMSG_FIRSTHDR(&mh);
+		if (!cm || cm->cmsg_type != SCM_RIGHTS || at + nr > fp->nr)
+			return -EPROTO;
+		for (int i = 0; i < nr; i++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (got != fp->base + at + i) {
+				if (dup2(got, fp->base + at + i) < 0)
+					return -errno;
+				close(got);
+			}
+		}
+		at += nr;
+	}
+	close(sock);
+	return 0;
+}
+
+/* The init fetches the fds, then waits to be taken over and rebuilt from outside. */
 static int rst_init_fn(void *arg)
 {
-	(void)arg;
+	int ret = rst_fd_pass_receive(arg);
+
+	if (ret)
+		return ct_err(ret, "restore: init cannot receive the files: %s", strerror(-ret));
 	supervisor_init_ready();
 	for (;;)
 		pause();
@@ -195,12 +373,34 @@ static int rst_start_init(struct rst_ctx *c)
 	pid_t pid;
 	int ret;
 
+	struct rst_fd_pass fp = { .listen_fd = -1 };
+
 	snprintf(console, sizeof(console), "%s/%s/console.log", c->store_dir, c->name);
 	so.console_path = console;
+	so.arg = &fp;
 	if (c->img->own_pidns && t->pid != 1)
 		return ct_err(-EINVAL, "%s: the init of a pid namespace has pid %d in the image",
 			      c->name, t->pid);
-	ret = supervisor_start(&so, &pid);
+	ret = rst_fd_pass_list(&fp, &c->ft, &c->ft_task);
+	if (!ret)
+		ret = rst_fd_pass_listen(&fp);
+	if (!ret) {
+		ret = -pthread_create(&fp.thread, NULL, rst_fd_pass_thread, &fp);
+		fp.started = !ret;
+	}
+	if (!ret)
+		ret = supervisor_start(&so, &pid);
+	if (fp.started) {
+		if (ret)	/* wake the thread if the init never connected */
+			shutdown(fp.listen_fd, SHUT_RDWR);
+		pthread_join(fp.thread, NULL);
+		if (!ret && fp.result)
+			ret = ct_err(fp.result, "%s: cannot pass the files to the init: %s", c->name,
+				     strerror(-fp.result));
+	}
+	if (fp.listen_fd >= 0)
+		close(fp.listen_fd);
+	free(fp.fds);
 	if (ret)
 		return ret;
 	p->host_pid = pid;
@@ -272,7 +472,7 @@ static int rst_resources(struct rst_ctx *c, struct rst_proc *p)
 
 	for (uint32_t i = 0; i < t->nr_threads; i++)	/* the mask until resources set it */
 		p->threads[i].inj.saved_sigmask = t->threads[i].blocked;
-	ret = restore_task_files(&tc, t, &c->ft);
+	ret = restore_task_files(&tc, t, &c->ft_task);
 	if (!ret)
 		ret = restore_task_misc(&tc, t);
 	if (!ret)
@@ -408,6 +608,8 @@ static void rst_ctx_free(struct rst_ctx *c)
 	free(c->procs);
 	if (c->ft_open)
 		restore_files_close(&c->ft);
+	free(c->ft_task.fds);
+	free(c->ft_task.peer_fds);
 	if (c->cg)
 		cg_close(c->cg);
 	if (c->rd)
