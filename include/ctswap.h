@@ -170,6 +170,39 @@ int ctswap_inspect(struct ctswap_store *store, const char *name, bool verify,
 		   struct ctswap_swap_info *info);
 void ctswap_swap_info_free(struct ctswap_swap_info *info);
 
+/* ---- checkpoint contents (the metadata blob STORE/NAME/ckpt-GEN.meta) ---- */
+
+struct ctswap_ckpt_vma {
+	uint64_t start, end;
+	uint32_t prot;			/* PROT_* */
+	const char *kind;		/* anon, file, file-shared, shmem, vdso, vvar, vvar_vclock, vsyscall */
+	uint64_t pages;			/* pages stored in the swap area */
+	const char *path;		/* file, [heap], [stack], or NULL */
+};
+
+struct ctswap_ckpt_task {
+	pid_t pid, ppid, pgid, sid;	/* in the container's pid namespace */
+	char comm[16];
+	unsigned int nr_threads;
+	const pid_t *tids;		/* the leader first */
+	unsigned int nr_vmas;
+	const struct ctswap_ckpt_vma *vmas;
+	unsigned int nr_fds;
+};
+
+struct ctswap_ckpt {
+	unsigned int generation;
+	uint64_t meta_bytes;		/* size of the blob file */
+	bool own_pidns;
+	unsigned int nr_tasks;
+	struct ctswap_ckpt_task *tasks;	/* parents first; tasks[0] is the init */
+	void *priv;
+};
+/* Read checkpoint @gen (0: the newest) of @name. Free with ctswap_ckpt_free(). */
+int ctswap_ckpt_read(struct ctswap_store *store, const char *name, unsigned int gen,
+		     struct ctswap_ckpt **out);
+void ctswap_ckpt_free(struct ctswap_ckpt *ckpt);
+
 /* ---- diagnostics ---- */
 
 struct ctswap_check {

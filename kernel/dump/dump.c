@@ -36,12 +36,6 @@
 #include "mm/swaparea.h"
 #include "task/task.h"
 
-/*
- * misc.c (rlimits, umask, cwd, timers, robust list, ...) is still being
- * written on the "resources" branch; its calls are compiled out until then.
- */
-#define DUMP_WITHOUT_MISC 1
-
 #define DUMP_FREEZE_TIMEOUT_MS 5000
 #define DUMP_KILL_TIMEOUT_MS 5000
 #define DUMP_SCRATCH_LEN (4 * PAGE_SIZE)
@@ -127,10 +121,8 @@ static int dump_one_thread(struct task_ctx *tc, struct ct_thread *th)
 	ret = dump_thread_regs(tc, th);
 	if (!ret)
 		ret = dump_thread_signals(tc, th);
-#if !DUMP_WITHOUT_MISC
 	if (!ret)
 		ret = dump_thread_misc(tc, th);
-#endif
 	return ret;
 }
 
@@ -166,10 +158,8 @@ static int dump_task_resources(struct dump_ctx *d, struct task_ctx *tc, struct c
 		ret = dump_task_signals(tc, t);
 	if (!ret)
 		ret = dump_task_creds(tc, t);
-#if !DUMP_WITHOUT_MISC
 	if (!ret)
 		ret = dump_task_misc(tc, t);
-#endif
 	return ret;
 }
 

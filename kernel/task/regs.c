@@ -5,8 +5,8 @@
  * rseq registration.
  *
  * xstate is stored as PTRACE_GETREGSET NT_X86_XSTATE returns it: the
- * standard (non-compacted) XSAVE layout, whose sw_reserved bytes name the
- * features the dumping kernel enabled.  Restore never copies it raw: it
+ * standard (non-compacted) XSAVE layout, whose first sw_reserved bytes hold
+ * the XCR0 of the dumping kernel (as gdb reads it).  Restore never copies it raw: it
  * takes the target's own xstate as a template and moves each component to
  * the offset CPUID leaf 0xD gives for it, so that a feature bit the target
  * does not have is never set (the kernel refuses that with EINVAL).
@@ -45,7 +45,7 @@ struct ct_rseq_config {
 #endif
 
 #define XSTATE_MAX 16384		/* more than any XSAVE area up to AMX */
-#define XSAVE_SW_BYTES_OFF 464		/* struct _fpx_sw_bytes in the legacy area */
+#define XSAVE_SW_BYTES_OFF 464		/* sw_reserved: ptrace puts XCR0 in its first 8 bytes */
 #define XSAVE_HDR_OFF 512		/* xstate_bv, xcomp_bv, reserved */
 #define XSAVE_EXT_OFF 576		/* first extended component */
 #define ERESTART_RESTARTBLOCK 516
@@ -55,9 +55,9 @@ static uint64_t xstate_xcr0(const uint8_t *x, uint32_t len)
 {
 	uint64_t v;
 
-	if (len < XSAVE_SW_BYTES_OFF + 16)
+	if (len < XSAVE_SW_BYTES_OFF + 8)
 		return 0;
-	memcpy(&v, x + XSAVE_SW_BYTES_OFF + 8, sizeof(v));
+	memcpy(&v, x + XSAVE_SW_BYTES_OFF, sizeof(v));
 	return v;
 }
 

@@ -15,7 +15,11 @@
 #include "test_task_common.h"
 #include "lib/util.h"
 
+#define BIG_PIPE (256 * 1024)
+#define BIG_DATA 100000
+
 static char tdir[64];
+static char big[BIG_DATA];
 static char tfile[128], tfifo[128], tgone[128];
 
 /* Put @fd at number @want. */
@@ -60,6 +64,28 @@ static int files_setup(void *arg, int go_fd)
 	place(open(tfifo, O_RDWR), 18);
 	if (write(18, "fifo data", 9) != 9)
 		return 4;
+	/* a big pipe of which only the write end is left */
+	if (pipe(p) || fcntl(p[1], F_SETPIPE_SZ, BIG_PIPE) < BIG_PIPE)
+		return 5;
+	if (write(p[1], big, BIG_DATA) != BIG_DATA)
+		return 6;
+	close(p[0]);
+	place(p[1], 19);
+	/* a forked child shares every description and has one of its own */
+	if (pipe(p))
+		return 7;
+	if (fork() == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		place(open(tfile, O_RDONLY), 22);
+		close(p[1]);
+		close(p[0]);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	if (read(p[0], &fd, 1) != 0)	/* EOF: the child has its fd 22 */
+		return 8;
+	close(p[0]);
 	tt_wait_go(go_fd);
 	return 0;
 }
@@ -158,6 +184,8 @@ static int make_fixture(void **state)
 	fputs("0123456789", f);
 	fclose(f);
 	assert_int_equal(mkfifo(tfifo, 0600), 0);
+	for (int i = 0; i < BIG_DATA; i++)
+		big[i] = (char)(i * 7);
 	return 0;
 }
 
@@ -208,6 +236,28 @@ static void check_dumped(const struct ct_image *img, const struct ct_task *t)
 	assert_int_equal(f->kind, CT_FILE_FIFO);
 	assert_int_equal(f->pipe_data_len, 9);
 	assert_memory_equal(f->pipe_data, "fifo data", 9);
+	f = file_of(img, t, 19);
+	assert_int_equal(f->kind, CT_FILE_PIPE);
+	assert_int_equal(f->pipe_size, BIG_PIPE);
+	assert_int_equal(f->pipe_data_len, BIG_DATA);
+	assert_memory_equal(f->pipe_data, big, BIG_DATA);
+}
+
+/* Read everything a pipe at /proc/PID/fd/FD holds. */
+static size_t pipe_drain(pid_t pid, int fd, char *buf, size_t size)
+{
+	char path[64];
+	size_t got = 0;
+	ssize_t n;
+	int rfd;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	rfd = open(path, O_RDONLY | O_NONBLOCK);
+	assert_true(rfd >= 0);
+	while (got < size && (n = read(rfd, buf + got, size - got)) > 0)
+		got += n;
+	close(rfd);
+	return got;
 }
 
 /* Check child 2's fd table from outside. */
@@ -258,6 +308,14 @@ static void check_restored(pid_t pid, const struct ct_task *t)
 	assert_string_equal(buf, tfifo);
 	fdread(pid, 18, buf, sizeof(buf));
 	assert_string_equal(buf, "fifo data");
+	{
+		static char back[BIG_DATA + 1];
+
+		assert_int_equal(pipe_drain(pid, 19, back, sizeof(back)), BIG_DATA);
+		assert_memory_equal(back, big, BIG_DATA);
+		fdinfo(pid, 19, &pos, &flags);
+		assert_int_equal(flags & O_ACCMODE, O_WRONLY);
+	}
 	/* exactly the image's fds, nothing inherited from the restorer */
 	for (int fd = 0; fd < 64; fd++) {
 		bool want = false;
@@ -269,10 +327,46 @@ static void check_restored(pid_t pid, const struct ct_task *t)
 	}
 }
 
+/* The only child of @pid (from /proc/PID/task/PID/children). */
+static pid_t only_child(pid_t pid)
+{
+	char path[64], buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	return atoi(buf);
+}
+
+/* Seize a process that is not ours to fork (the grandchild). */
+static void seize_other(struct tt_child *c, pid_t pid)
+{
+	unsigned long ip;
+	int status;
+
+	memset(c, 0, sizeof(*c));
+	c->pid = pid;
+	c->go[1] = -1;
+	assert_int_equal(ptrace(PTRACE_SEIZE, pid, NULL, NULL), 0);
+	assert_int_equal(ptrace(PTRACE_INTERRUPT, pid, NULL, NULL), 0);
+	assert_int_equal(waitpid(pid, &status, __WALL), pid);
+	assert_int_equal(inj_find_syscall_insn(pid, &ip), 0);
+	assert_int_equal(inj_begin(&c->inj, pid, ip), 0);
+	c->tc.inj = &c->inj;
+	c->tc.host_pid = pid;
+	c->tc.scratch_len = TT_SCRATCH_LEN;
+	assert_int_equal(inj_map_scratch(&c->inj, TT_SCRATCH_LEN, &c->tc.scratch), 0);
+}
+
+/* Dump a parent and its forked child, restore them into two fresh processes. */
 static void test_files_roundtrip(void **state)
 {
 	struct ct_image *img = xzalloc(sizeof(*img));
-	struct tt_child c1, c2;
+	struct ct_task *t0, *t1;
+	struct tt_child c1, g1, c2, c3;
 	struct file_table ft;
 	uint32_t nr_files;
 	char buf[64];
@@ -280,37 +374,53 @@ static void test_files_roundtrip(void **state)
 	(void)state;
 	img->nr_tasks = 2;
 	img->tasks = xzalloc(2 * sizeof(*img->tasks));
+	t0 = &img->tasks[0];
+	t1 = &img->tasks[1];
 	tt_fork(&c1, files_setup, NULL);
 	tt_seize(&c1);
-	img->tasks[0].host_pid = c1.pid;
-	assert_int_equal(dump_task_files(&c1.tc, img, &img->tasks[0]), 0);
-	check_dumped(img, &img->tasks[0]);
-	/* a second task sharing every description (as after fork) adds no file */
+	seize_other(&g1, only_child(c1.pid));
+	t0->host_pid = c1.pid;
+	t1->host_pid = g1.pid;
+	if (dump_task_files(&c1.tc, img, t0))
+		fail_msg("dump: %s", ct_err_msg());
+	check_dumped(img, t0);
 	nr_files = img->nr_files;
-	img->tasks[1].host_pid = c1.pid;
-	assert_int_equal(dump_task_files(&c1.tc, img, &img->tasks[1]), 0);
-	assert_int_equal(img->nr_files, nr_files);
-	assert_int_equal(img->tasks[1].nr_fds, img->tasks[0].nr_fds);
+	assert_int_equal(dump_task_files(&g1.tc, img, t1), 0);
+	/* the forked child shares every description but its own fd 22 */
+	assert_int_equal(img->nr_files, nr_files + 1);
+	assert_int_equal(t1->nr_fds, t0->nr_fds + 1);
+	assert_int_equal(file_idx(t1, 10), file_idx(t0, 10));
+	assert_int_equal(file_idx(t1, 13), file_idx(t0, 13));
+	assert_int_equal(file_idx(t1, 22), nr_files);
+	tt_release(&g1);
 	tt_release(&c1);
 	/* dumping did not consume the pipe */
 	fdread(c1.pid, 13, buf, sizeof(buf));
 	assert_string_equal(buf, "hello pipe");
 	tt_kill(&c1);
-	img->nr_tasks = 1;
 
 	ct_err_clear();
 	if (restore_files_open(img, false, &ft))
 		fail_msg("restore_files_open: %s", ct_err_msg());
-	assert_true(ft.lowest > 18);
+	assert_true(ft.lowest > 22);
 	tt_fork(&c2, files_idle, NULL);
+	tt_fork(&c3, files_idle, NULL);
 	tt_seize(&c2);
-	if (restore_task_files(&c2.tc, &img->tasks[0], &ft))
+	tt_seize(&c3);
+	if (restore_task_files(&c2.tc, t0, &ft) || restore_task_files(&c3.tc, t1, &ft))
 		fail_msg("restore_task_files: %s", ct_err_msg());
-	restore_files_close(&ft);	/* the child holds them now */
+	restore_files_close(&ft);	/* the children hold them now */
 	tt_release(&c2);
-	check_restored(c2.pid, &img->tasks[0]);
+	tt_release(&c3);
+	check_restored(c2.pid, t0);
+	/* shared again between the two restored processes */
+	assert_int_equal(syscall(SYS_kcmp, c2.pid, c3.pid, 0, 10, 10), 0);
+	assert_int_equal(syscall(SYS_kcmp, c2.pid, c3.pid, 0, 12, 12), 0);
+	assert_int_equal(syscall(SYS_kcmp, c2.pid, c3.pid, 0, 14, 14), 0);
+	fdlink(c3.pid, 22, buf, sizeof(buf));
+	assert_string_equal(buf, tfile);
 	tt_kill(&c2);
-	img->nr_tasks = 2;
+	tt_kill(&c3);
 	image_free(img);
 }
 

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 
@@ -144,10 +145,104 @@ static void test_signals_roundtrip(void **state)
 	free(th);
 }
 
+/* ---- a second thread: its own mask, pending signal and altstack ---- */
+
+static char altbuf2[32768];
+static volatile int thr_ready, thr_go, thr_result;
+
+/* The second thread: set up (child 1 only), wait, check its own state. */
+static void *thread_main(void *arg)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t set;
+	siginfo_t si;
+	stack_t ss = { .ss_sp = altbuf2, .ss_size = sizeof(altbuf2) };
+	int fails = 0;
+
+	if (arg) {
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR2);
+		sigaddset(&set, SIGWINCH);
+		pthread_sigmask(SIG_SETMASK, &set, NULL);
+		sigaltstack(&ss, NULL);
+		/* a signal pending on this thread only */
+		syscall(SYS_tgkill, getpid(), gettid(), SIGUSR2);
+	}
+	thr_ready = 1;
+	while (!thr_go)
+		usleep(1000);
+	pthread_sigmask(SIG_BLOCK, NULL, &set);
+	TT_CHECK(0, sigismember(&set, SIGUSR2) && sigismember(&set, SIGWINCH) && !sigismember(&set, SIGUSR1));
+	sigaltstack(NULL, &ss);
+	TT_CHECK(1, ss.ss_sp == altbuf2 && ss.ss_size == sizeof(altbuf2));
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	TT_CHECK(2, sigtimedwait(&set, &si, &zero) == SIGUSR2 && si.si_pid == sender &&
+		 (si.si_code == SI_TKILL || si.si_code == SI_USER));
+	TT_CHECK(3, sigtimedwait(&set, &si, &zero) < 0);
+	thr_result = fails;
+	return NULL;
+}
+
+/* Both children: a main thread with nothing special and a second thread to check. */
+static int threads_child(void *arg, int go_fd)
+{
+	pthread_t th;
+	sigset_t set;
+	int fails = 0;
+
+	if (!sender)
+		sender = getpid();
+	if (pthread_create(&th, NULL, thread_main, arg))
+		return 100;
+	while (!thr_ready)
+		usleep(1000);
+	tt_wait_go(go_fd);
+	thr_go = 1;
+	pthread_join(th, NULL);
+	fails = thr_result << 4;
+	/* the main thread saw nothing of it */
+	sigpending(&set);
+	TT_CHECK(0, !sigismember(&set, SIGUSR2));
+	return fails;
+}
+
+static void test_signals_thread_roundtrip(void **state)
+{
+	struct ct_thread *th = xzalloc(sizeof(*th));
+	struct tt_child c1, c2;
+	struct tt_thread t1, t2;
+
+	(void)state;
+	sender = 0;
+	tt_fork(&c1, threads_child, (void *)1);
+	sender = c1.pid;
+	tt_seize(&c1);
+	tt_seize_thread(&c1, &t1);
+	assert_int_equal(dump_thread_signals(&t1.tc, th), 0);
+	assert_int_equal(th->nr_pending, 1);
+	assert_true(th->blocked & (1ULL << (SIGWINCH - 1)));
+	tt_release_thread(&t1);
+	tt_release(&c1);
+	assert_int_equal(tt_finish(&c1), 0);
+
+	tt_fork(&c2, threads_child, NULL);
+	tt_seize(&c2);
+	tt_seize_thread(&c2, &t2);
+	if (restore_thread_signals(&t2.tc, th))
+		fail_msg("restore: %s", ct_err_msg());
+	tt_release_thread(&t2);
+	tt_release(&c2);
+	assert_int_equal(tt_finish(&c2), 0);
+	free(th->pending);
+	free(th);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_signals_roundtrip),
+		cmocka_unit_test(test_signals_thread_roundtrip),
 	};
 
 	ct_log_set_level(CT_LOG_WARN);

@@ -46,4 +46,9 @@ int cmd_inspect(struct cli *cli);
 int cmd_dump(struct cli *cli);
 int cmd_restore(struct cli *cli);
 
+/* inspect-ckpt.c: the checkpoint part of inspect (tasks, threads, mappings of the blob) */
+#include <jansson.h>
+void inspect_ckpt_text(const struct ctswap_ckpt *c);
+json_t *inspect_ckpt_json(const struct ctswap_ckpt *c);
+
 #endif

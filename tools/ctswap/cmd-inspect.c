@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* ctswap inspect NAME [--json] [--verify]: what a container's swap area holds. */
+#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -34,7 +35,8 @@ static void inspect_text(const char *name, const struct ctswap_swap_info *in, bo
 }
 
 /* Print the area as one JSON object. */
-static int inspect_json(const char *name, const struct ctswap_swap_info *in, bool verify)
+static int inspect_json(const char *name, const struct ctswap_swap_info *in, bool verify,
+			const struct ctswap_ckpt *ckpt)
 {
 	json_t *o = json_object(), *gens = json_array(), *rows = json_array();
 	char mapping[32];
@@ -65,6 +67,8 @@ static int inspect_json(const char *name, const struct ctswap_swap_info *in, boo
 	if (verify)
 		json_object_set_new(o, "verified_pages", json_integer(in->verified_pages));
 	json_object_set_new(o, "mappings", rows);
+	if (ckpt)
+		json_object_set_new(o, "checkpoint", inspect_ckpt_json(ckpt));
 	ret = json_dumpf(o, stdout, JSON_INDENT(2));
 	putchar('\n');
 	json_decref(o);
@@ -76,6 +80,7 @@ int cmd_inspect(struct cli *cli)
 {
 	const struct cmd *cmd = cli_find_cmd("inspect");
 	struct ctswap_swap_info info;
+	struct ctswap_ckpt *ckpt = NULL;
 	struct ctswap_store *store;
 	const char *name = NULL;
 	bool json = false, verify = false;
@@ -100,13 +105,24 @@ int cmd_inspect(struct cli *cli)
 	if (cli_open_store(cli, &store))
 		return CLI_FAIL;
 	ret = ctswap_inspect(store, name, verify, &info);
-	ctswap_store_close(store);
-	if (ret)
+	if (ret) {
+		ctswap_store_close(store);
 		return cli_fail(ret, name);
+	}
+	/* The newest blob, when there is one (an area may have no blob yet). */
+	if (info.cur_gen && ctswap_ckpt_read(store, name, 0, &ckpt) && verify) {
+		ctswap_store_close(store);
+		ctswap_swap_info_free(&info);
+		return cli_fail(-EBADMSG, name);
+	}
+	ctswap_store_close(store);
 	if (json)
-		ret = inspect_json(name, &info, verify);
+		ret = inspect_json(name, &info, verify, ckpt);
 	else
 		inspect_text(name, &info, verify);
+	if (!json && ckpt)
+		inspect_ckpt_text(ckpt);
+	ctswap_ckpt_free(ckpt);
 	ctswap_swap_info_free(&info);
 	return ret;
 }
