@@ -730,6 +730,39 @@ int rst_mm_fill_eager(struct rst_proc *p, const struct rst_pages *pg, uint64_t *
 	return ret;
 }
 
+/*
+ * Bring in now the pages of [@addr, @addr + @len) that lie in a registered
+ * range: the kernel itself writes some of them while we still inject (the
+ * rseq area at registration), and no server answers faults yet.
+ */
+int rst_mm_populate(struct rst_proc *p, const struct rst_pages *pg, uint64_t addr, uint64_t len)
+{
+	uint64_t first = addr & ~(PAGE_SIZE - 1), last = PAGE_ALIGN(addr + len);
+	uint8_t state;
+	char *buf;
+	int ret = 0;
+
+	if (p->uffd < 0 || !len)
+		return 0;
+	buf = xmalloc(PAGE_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	for (uint64_t a = first; a < last && !ret; a += PAGE_SIZE) {
+		bool registered = false;
+
+		for (size_t i = 0; i < p->nr_regions; i++)
+			if (a >= p->regions[i].start && a < p->regions[i].end)
+				registered = true;
+		if (!registered)
+			continue;
+		ret = pg->read(pg->arg, (uint32_t)p->t->pid, a, 1, buf, &state);
+		if (!ret)	/* zero-filled unless stored: what the page would read anyway */
+			ret = uffd_copy(p, a, buf, 1);
+	}
+	free(buf);
+	return ret;
+}
+
 /* Close our copy of the task's userfaultfd. */
 void rst_mm_close_uffd(struct rst_proc *p)
 {

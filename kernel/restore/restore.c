@@ -513,6 +513,14 @@ static int rst_build_processes(struct rst_ctx *c)
 			ret = rst_threads_create(&c->procs[i]);
 		c->pages_total += c->procs[i].uffd_pages;
 	}
+	/* the kernel writes the rseq areas when they are registered: they must be there */
+	for (size_t i = 0; i < c->nr_procs && !ret; i++) {
+		const struct ct_task *t = c->procs[i].t;
+
+		for (uint32_t k = 0; k < t->nr_threads && !ret; k++)
+			ret = rst_mm_populate(&c->procs[i], &pages, t->threads[k].rseq_abi,
+					      t->threads[k].rseq_len);
+	}
 	for (size_t i = 0; i < c->nr_procs && !ret; i++)
 		ret = rst_resources(c, &c->procs[i]);
 	for (size_t i = 0; i < c->nr_procs && !ret; i++)
