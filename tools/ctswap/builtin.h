@@ -50,5 +50,12 @@ int cmd_restore(struct cli *cli);
 #include <jansson.h>
 void inspect_ckpt_text(const struct ctswap_ckpt *c);
 json_t *inspect_ckpt_json(const struct ctswap_ckpt *c);
+int cmd_run(struct cli *cli);
+int cmd_freeze(struct cli *cli);
+int cmd_thaw(struct cli *cli);
+int cmd_kill(struct cli *cli);
+int cmd_rm(struct cli *cli);
+int cmd_ps(struct cli *cli);
+int cmd_check(struct cli *cli);
 
 #endif

@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The per-container supervisor (see supervisor.h).
+ *
+ * Two pipes carry the start-up handshake:
+ *   sync: supervisor -> caller.  SUP_MSG_INIT_PID once the init is in its
+ *         cgroup and recorded; SUP_MSG_ERROR if anything failed; EOF once
+ *         the init has exec'd or said it is ready.
+ *   exec: init -> supervisor, O_CLOEXEC in the init.  EOF means exec (or
+ *         supervisor_init_ready()); a SUP_MSG_ERROR is a failure, which the
+ *         supervisor forwards only after reaping the init and recording it.
+ * A third pipe (go) holds the init until it is in its cgroup and recorded.
+ */
+#define LOG_PREFIX "supervisor: "
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "container/state.h"
+#include "container/supervisor.h"
+#include "freezer/cgroup.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+enum sup_msg_type {
+	SUP_MSG_INIT_PID = 1,	/* pid: the init's host pid */
+	SUP_MSG_ERROR,		/* err, text: why the start failed */
+};
+
+/* One handshake message; smaller than PIPE_BUF, so written atomically. */
+struct sup_msg {
+	int type;
+	int err;
+	pid_t pid;
+	char text[512];
+};
+
+/* In the init only: the write end of the exec pipe, -1 once reported. */
+static int sup_init_fd = -1;
+
+/* Write one message; errors are ignored (the reader sees EOF instead). */
+static void sup_send(int fd, int type, int err, pid_t pid, const char *text)
+{
+	struct sup_msg m = { .type = type, .err = err, .pid = pid };
+
+	if (text)
+		snprintf(m.text, sizeof(m.text), "%s", text);
+	if (write(fd, &m, sizeof(m)) < 0)
+		return;
+}
+
+/* Read one message: 1 got one, 0 EOF, -errno. */
+static int sup_recv(int fd, struct sup_msg *m)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, m, sizeof(*m));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return 0;
+	return n == sizeof(*m) ? 1 : -EPROTO;
+}
+
+/* Start time of @pid in clock ticks since boot. */
+int proc_starttime(pid_t pid, unsigned long long *ticks)
+{
+	char path[64], buf[1024], *p;
+	int ret, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	ret = read_small_file(path, buf, sizeof(buf));
+	if (ret)
+		return ret;
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	/* field 3 (state) follows ") "; starttime is field 22 */
+	for (field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", ticks) != 1)
+		return -EINVAL;
+	return 0;
+}
+
+/* Close every descriptor above 2 except those in @keep. */
+static void sup_close_fds_except(const int *keep, int nr)
+{
+	int fds[1024], n = 0;
+	struct dirent *de;
+	DIR *dir;
+
+	dir = opendir("/proc/self/fd");
+	if (!dir)
+		return;
+	while ((de = readdir(dir)) && n < (int)ARRAY_SIZE(fds)) {
+		int fd = atoi(de->d_name), i;
+
+		if (de->d_name[0] == '.' || fd <= 2 || fd == dirfd(dir))
+			continue;
+		for (i = 0; i < nr && keep[i] != fd; i++)
+			;
+		if (i == nr)
+			fds[n++] = fd;
+	}
+	closedir(dir);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+/* Report readiness from an init that does not exec. */
+void supervisor_init_ready(void)
+{
+	if (sup_init_fd < 0)
+		return;
+	close(sup_init_fd);
+	sup_init_fd = -1;
+}
+
+/* In the init: report @err and exit. */
+static void __attribute__((noreturn)) sup_init_fail(int err, const char *what)
+{
+	char text[512];
+	const char *msg = ct_err_msg();
+
+	if (!msg) {
+		snprintf(text, sizeof(text), "%s: %s", what, strerror(-err));
+		msg = text;
+	}
+	if (sup_init_fd >= 0)
+		sup_send(sup_init_fd, SUP_MSG_ERROR, err, 0, msg);
+	_exit(127);
+}
+
+/* In the init: default dispositions and an empty mask, as a fresh process. */
+static void sup_init_reset_signals(void)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	sigset_t none;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* The init: wait to be placed, set up namespaces and stdio, run init_fn. */
+static void __attribute__((noreturn)) sup_init_main(const struct supervisor_opts *opts, int go_fd,
+						    int console_fd, int devnull)
+{
+	char c;
+	int ret;
+
+	if (read(go_fd, &c, 1) != 1)
+		_exit(126);	/* the supervisor gave up; it reports why */
+	close(go_fd);
+	sup_init_reset_signals();
+	if (setsid() < 0)
+		sup_init_fail(-errno, "setsid");
+	if (opts->new_pidns) {
+		/* keep our /proc mount out of the host's mount namespace */
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			sup_init_fail(-errno, "make / private");
+		if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+			sup_init_fail(-errno, "mount /proc");
+	}
+	if (dup2(devnull, 0) < 0 || dup2(console_fd, 1) < 0 || dup2(console_fd, 2) < 0)
+		sup_init_fail(-errno, "redirect stdio");
+	close(devnull);
+	close(console_fd);
+	ct_err_clear();
+	ret = opts->init_fn(opts->arg);
+	if (ret < 0)
+		sup_init_fail(ret, "init");
+	_exit(0);
+}
+
+/* clone3 the init, in new pid and mount namespaces if asked. */
+static pid_t sup_clone_init(const struct supervisor_opts *opts)
+{
+	struct clone_args args = { .exit_signal = SIGCHLD };
+	pid_t tids[2];
+
+	if (opts->new_pidns)
+		args.flags = CLONE_NEWPID | CLONE_NEWNS;
+	if (opts->set_tid) {
+		/* set_tid[0] is the innermost namespace: the init is pid 1 there */
+		if (opts->new_pidns) {
+			tids[0] = 1;
+			tids[1] = opts->set_tid;
+			args.set_tid_size = 2;
+		} else {
+			tids[0] = opts->set_tid;
+			args.set_tid_size = 1;
+		}
+		args.set_tid = (unsigned long)tids;
+	}
+	return syscall(SYS_clone3, &args, sizeof(args));
+}
+
+/* STORE/NAME/state, or NULL when the caller keeps no store. */
+static char *sup_state_path(const struct supervisor_opts *opts)
+{
+	if (!opts->store_dir || !opts->name)
+		return NULL;
+	return xasprintf("%s/%s/state", opts->store_dir, opts->name);
+}
+
+/* Read-modify-write the state file with the init's start or end. */
+static int sup_record(const struct supervisor_opts *opts, pid_t init, bool started, int status)
+{
+	char *path = sup_state_path(opts);
+	unsigned long long start = 0;
+	struct ct_state *st = NULL;
+	int ret;
+
+	if (!path)
+		return 0;
+	ret = state_read(path, &st);
+	if (ret == -ENOENT)
+		st = state_new();
+	else if (ret)
+		goto out;
+	ret = -ENOMEM;
+	if (!st)
+		goto out;
+	if (started) {
+		proc_starttime(getpid(), &start);
+		ret = state_set_ll(st, "supervisor_pid", getpid()) ?:
+		      state_set_ll(st, "supervisor_start", start) ?:
+		      state_set_ll(st, "init_pid", init) ?:
+		      state_set_ll(st, "pidns", opts->new_pidns) ?:
+		      state_set_ll(st, "started_at", time(NULL)) ?:
+		      state_set(st, "status", "running");
+	} else {
+		ret = state_set_ll(st, "exit_status", status) ?:
+		      state_set_ll(st, "stopped_at", time(NULL)) ?:
+		      state_set(st, "status", "exited");
+	}
+	if (!ret)
+		ret = state_write(path, st);
+out:
+	state_free(st);
+	free(path);
+	return ret;
+}
+
+/* Reap children until none is left, recording the init's status. */
+static void sup_reap(const struct supervisor_opts *opts, pid_t init)
+{
+	int status;
+	pid_t pid;
+
+	for (;;) {
+		pid = waitpid(-1, &status, __WALL);
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			break;
+		if (pid == init) {
+			pr_info("init %d exited with status 0x%x", init, status);
+			if (sup_record(opts, init, false, status))
+				pr_err("%s: cannot record the exit status", opts->name);
+		}
+	}
+}
+
+/* stderr of the supervisor: STORE/NAME/supervisor.log, or /dev/null. */
+static void sup_setup_stdio(const struct supervisor_opts *opts, int devnull)
+{
+	char *path = NULL;
+	int fd = -1;
+
+	if (opts->store_dir && opts->name)
+		path = xasprintf("%s/%s/supervisor.log", opts->store_dir, opts->name);
+	if (path)
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	free(path);
+	dup2(devnull, 0);
+	dup2(devnull, 1);
+	dup2(fd >= 0 ? fd : devnull, 2);
+	if (fd >= 0)
+		close(fd);
+	ct_log_set_fd(-1);
+}
+
+/* In the supervisor: fail the start before the init ran anything. */
+static void __attribute__((noreturn)) sup_abort(int sync_fd, pid_t init, int err, const char *what)
+{
+	const char *msg = ct_err_msg();
+	char text[512];
+
+	if (!msg) {
+		snprintf(text, sizeof(text), "%s: %s", what, strerror(-err));
+		msg = text;
+	}
+	if (init > 0) {
+		kill(init, SIGKILL);
+		waitpid(init, NULL, __WALL);
+	}
+	sup_send(sync_fd, SUP_MSG_ERROR, err, 0, msg);
+	_exit(1);
+}
+
+/* The supervisor process. */
+static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opts, int sync_fd,
+					       int console_fd, int devnull)
+{
+	int keep[] = { sync_fd, console_fd, devnull };
+	int go[2], execp[2], ret;
+	struct sup_msg m;
+	pid_t init;
+
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	prctl(PR_SET_NAME, "ctswap-sup");
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	sup_close_fds_except(keep, ARRAY_SIZE(keep));
+	sup_setup_stdio(opts, devnull);
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(execp, O_CLOEXEC) < 0)
+		sup_abort(sync_fd, 0, -errno, "pipe");
+	init = sup_clone_init(opts);
+	if (init == 0) {
+		close(sync_fd);
+		close(go[1]);
+		close(execp[0]);
+		sup_init_fd = execp[1];
+		sup_init_main(opts, go[0], console_fd, devnull);
+	}
+	close(go[0]);
+	close(execp[1]);
+	close(console_fd);
+	if (init < 0) {
+		ret = -errno;
+		ct_err(ret, "%s: cannot create the container's init: %s", opts->name ?: "init",
+		       strerror(-ret));
+		sup_abort(sync_fd, 0, ret, "clone3");
+	}
+	ret = opts->cg ? cg_attach(opts->cg, init) : 0;
+	if (!ret)
+		ret = sup_record(opts, init, true, 0);
+	if (ret)
+		sup_abort(sync_fd, init, ret, "start");
+	sup_send(sync_fd, SUP_MSG_INIT_PID, 0, init, NULL);
+	if (write(go[1], "g", 1) != 1)
+		sup_abort(sync_fd, init, -errno, "release the init");
+	close(go[1]);
+	ret = sup_recv(execp[0], &m);
+	close(execp[0]);
+	if (ret != 0) {
+		int status = 0;
+
+		/* reap and record before the caller hears of it and cleans up */
+		waitpid(init, &status, __WALL);
+		sup_record(opts, init, false, status);
+		if (ret < 0)
+			snprintf(m.text, sizeof(m.text), "init: handshake failed: %s", strerror(-ret));
+		sup_send(sync_fd, SUP_MSG_ERROR, ret < 0 ? ret : m.err, 0, m.text);
+		_exit(1);
+	}
+	close(sync_fd);
+	sup_reap(opts, init);
+	_exit(0);
+}
+
+/* Fork the supervisor (twice, see supervisor.h) and wait for the init's report. */
+int supervisor_start(const struct supervisor_opts *opts, pid_t *init_pid)
+{
+	int sync[2], console_fd, devnull, ret, status;
+	const char *err_text = NULL;
+	struct sup_msg m, err_msg;
+	pid_t mid, init = 0;
+
+	console_fd = open(opts->console_path, O_WRONLY | O_CREAT | O_APPEND | O_NOCTTY | O_CLOEXEC,
+			  0600);
+	if (console_fd < 0)
+		return ct_err(-errno, "%s: cannot open console: %m", opts->console_path);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0) {
+		ret = ct_err(-errno, "/dev/null: cannot open: %m");
+		goto out_console;
+	}
+	if (pipe2(sync, O_CLOEXEC) < 0) {
+		ret = ct_err(-errno, "pipe: %m");
+		goto out_devnull;
+	}
+	mid = fork();
+	if (mid < 0) {
+		ret = ct_err(-errno, "fork: %m");
+		close(sync[1]);
+		goto out_sync;
+	}
+	if (mid == 0) {
+		close(sync[0]);
+		if (setsid() < 0)
+			_exit(1);
+		if (fork() == 0)
+			sup_main(opts, sync[1], console_fd, devnull);
+		_exit(0);
+	}
+	close(sync[1]);
+	waitpid(mid, &status, 0);
+	ret = 0;
+	while ((ret = sup_recv(sync[0], &m)) > 0) {
+		if (m.type == SUP_MSG_INIT_PID) {
+			init = m.pid;
+		} else if (m.type == SUP_MSG_ERROR && !err_text) {
+			err_msg = m;
+			err_text = err_msg.text;
+		}
+	}
+	if (err_text)
+		ret = ct_err(err_msg.err ?: -EIO, "%s", err_text);
+	else if (ret < 0)
+		ret = ct_err(ret, "supervisor: handshake failed: %s", strerror(-ret));
+	else if (!init)
+		ret = ct_err(-ECHILD, "supervisor: exited before starting the init");
+	else
+		*init_pid = init;
+out_sync:
+	close(sync[0]);
+out_devnull:
+	close(devnull);
+out_console:
+	close(console_fd);
+	return ret;
+}
+
+/* Wait for the recorded supervisor to exit. */
+int supervisor_wait(const struct ct_state *st, int timeout_ms)
+{
+	long long pid, start;
+	unsigned long long now_start;
+	struct pollfd pfd;
+	int fd, ret;
+
+	if (state_get_ll(st, "supervisor_pid", &pid) || state_get_ll(st, "supervisor_start", &start))
+		return 0;
+	fd = syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (fd < 0)
+		return 0;	/* gone */
+	/* the pid may have been reused: check it is the same process */
+	if (proc_starttime(pid, &now_start) || now_start != (unsigned long long)start) {
+		close(fd);
+		return 0;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	do
+		ret = poll(&pfd, 1, timeout_ms);
+	while (ret < 0 && errno == EINTR);
+	close(fd);
+	return ret > 0 ? 0 : -ETIMEDOUT;
+}
