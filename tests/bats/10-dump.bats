@@ -47,11 +47,18 @@ start_pattern() {
 	wait_until 10 grep -q ' ok$' "$BATS_TEST_TMPDIR/pat/status"
 }
 
+# True once field $2 of status file $1 is above $3.
+field_above() {
+	local v
+	v=$(status_field "$1" "$2")
+	[ -n "$v" ] && [ "$v" -gt "$3" ]
+}
+
 # Wait until pattern has finished a check that began after now, and it passed.
 pattern_checks_again() {
 	local st="$BATS_TEST_TMPDIR/pat/status" n
 	n=$(status_field "$st" checks)
-	wait_until 10 test "$(status_field "$st" checks)" -gt $((n + 1))
+	wait_until 10 field_above "$st" checks $((n + 1))
 	grep -q ' ok$' "$st" || { cat "$st"; return 1; }
 }
 
@@ -185,7 +192,7 @@ summary_count() {
 	assert_output --partial "4 tasks (4 threads)"
 	assert_untraced "$CT"
 	r=$(status_field "$BATS_TEST_TMPDIR/pp/status" rounds)
-	wait_until 10 test "$(status_field "$BATS_TEST_TMPDIR/pp/status" rounds)" -gt "$r"
+	wait_until 10 field_above "$BATS_TEST_TMPDIR/pp/status" rounds "$r"
 	grep -q ' ok$' "$BATS_TEST_TMPDIR/pp/status"
 }
 
