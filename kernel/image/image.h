@@ -99,6 +99,7 @@ struct ct_thread {
 	uint32_t rseq_sig;
 	uint64_t robust_list, robust_len;
 	uint64_t clear_child_tid;
+	char comm[16];			/* thread name (/proc/PID/task/TID/comm), "" if unknown */
 };
 
 /* ---- signals, credentials, misc per-process state ---- */

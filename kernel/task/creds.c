@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: MIT
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 /*
  * Credentials: uids, gids, supplementary groups, capabilities, securebits
  * and no_new_privs.

@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: MIT
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 /*
  * Files: every fd of a task and the open file descriptions behind them.
  *
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -637,14 +641,18 @@ out_close:
 static int fifo_open(const struct ct_file *f, bool allow_changed, int base, struct file_table *ft,
 		     uint32_t i)
 {
-	int holder, fd, ret;
+	int holder, fd, ret, queued = 0;
 
 	holder = open(f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (holder < 0)
 		return ct_err(-errno, "%s: cannot open the fifo: %m", f->path);
 	ret = allow_changed ? 0 : file_check_id(f, holder, false);
-	if (!ret)
+	if (!ret && ioctl(holder, FIONREAD, &queued) == 0 && queued > 0) {
+		/* someone outside kept it open: its data is still there */
+		pr_warn("%s: fifo still holds %d bytes; not refilled", f->path, queued);
+	} else if (!ret) {
 		ret = pipe_refill(holder, f->pipe_size, f->pipe_data, f->pipe_data_len, f->path);
+	}
 	if (ret) {
 		close(holder);
 		return ret;

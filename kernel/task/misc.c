@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: MIT
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 /*
  * The rest of a task's state: rlimits, umask, personality, comm, nice,
  * scheduling, cwd and root, itimers, POSIX timers, exit and parent-death
@@ -541,13 +544,20 @@ int restore_task_misc(struct task_ctx *tc, const struct ct_task *t)
 
 /* ---- per thread ---- */
 
-/* Record the robust futex list (from outside) and clear_child_tid (injected). */
+/* Record the thread's name, robust futex list (from outside) and clear_child_tid (injected). */
 int dump_thread_misc(struct task_ctx *tc, struct ct_thread *th)
 {
 	pid_t tid = tc->inj->tid;
 	unsigned long head = 0;
+	char path[64], buf[64];
 	size_t len = 0;
 	uint64_t ctid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", tc->host_pid, tid);
+	if (read_small_file(path, buf, sizeof(buf)))
+		return ct_err(-EIO, "pid %d: cannot read %s", tid, path);
+	buf[sizeof(th->comm) - 1] = '\0';
+	memcpy(th->comm, buf, sizeof(th->comm));
 
 	if (syscall(SYS_get_robust_list, tid, &head, &len) < 0)
 		return ct_err(-errno, "pid %d: cannot read the robust futex list: %m", tid);
@@ -560,9 +570,15 @@ int dump_thread_misc(struct task_ctx *tc, struct ct_thread *th)
 	return 0;
 }
 
-/* Register the robust list and clear_child_tid again in the thread. */
+/* Name the thread and register its robust list and clear_child_tid again. */
 int restore_thread_misc(struct task_ctx *tc, const struct ct_thread *th)
 {
+	char comm[sizeof(th->comm) + 1];
+
+	snprintf(comm, sizeof(comm), "%s", th->comm);
+	if (comm[0] && (scratch_put(tc, 0, comm, sizeof(comm)) ||
+			misc_call(tc, NULL, "PR_SET_NAME", __NR_prctl, PR_SET_NAME, tc->scratch, 0, 0)))
+		return -EIO;
 	if (th->robust_list &&
 	    misc_call(tc, NULL, "set_robust_list", __NR_set_robust_list, th->robust_list, th->robust_len, 0, 0))
 		return -EINVAL;

@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: MIT
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 /*
  * Signals: handlers, blocked masks, pending signals and sigaltstack.
  *
@@ -84,26 +87,28 @@ static int sig_peek_queue(pid_t tid, bool shared, struct ct_siginfo **out, uint3
 	return 0;
 }
 
-/* Record every handler (injected rt_sigaction) and the shared pending queue. */
+/* Record every handler (injected rt_sigaction, all into scratch, read once) and the shared queue. */
 int dump_task_signals(struct task_ctx *tc, struct ct_task *t)
 {
 	pid_t pid = tc->inj->tid;
+	long ret;
 
+	if (tc->scratch_len < sizeof(t->sigactions))
+		return ct_err(-EINVAL, "pid %d: scratch memory too small for the signal actions", pid);
 	for (int sig = 1; sig <= CT_NSIG; sig++) {
-		struct ct_sigaction *sa = &t->sigactions[sig - 1];
-		long ret;
-
-		memset(sa, 0, sizeof(*sa));
 		if (sig_fixed(sig))
 			continue;
-		ret = inj_syscall(tc->inj, __NR_rt_sigaction, sig, 0, tc->scratch, 8, 0, 0);
+		ret = inj_syscall(tc->inj, __NR_rt_sigaction, sig, 0,
+				  tc->scratch + (sig - 1) * sizeof(struct ct_sigaction), 8, 0, 0);
 		if (ret < 0)
 			return ct_err((int)ret, "pid %d: cannot read the action of signal %d: %s", pid, sig,
 				      inj_strerror(ret));
-		ret = inj_read_mem(pid, tc->scratch, sa, sizeof(*sa));
-		if (ret)
-			return ct_err((int)ret, "pid %d: cannot read scratch memory", pid);
 	}
+	ret = inj_read_mem(pid, tc->scratch, t->sigactions, sizeof(t->sigactions));
+	if (ret)
+		return ct_err((int)ret, "pid %d: cannot read scratch memory", pid);
+	memset(&t->sigactions[SIGKILL - 1], 0, sizeof(struct ct_sigaction));
+	memset(&t->sigactions[SIGSTOP - 1], 0, sizeof(struct ct_sigaction));
 	free(t->shared_pending);
 	t->shared_pending = NULL;
 	return sig_peek_queue(pid, true, &t->shared_pending, &t->nr_shared_pending);
@@ -157,13 +162,16 @@ int restore_task_signals(struct task_ctx *tc, const struct ct_task *t)
 	pid_t tid = tc->inj->tid;
 	long ret, tgid;
 
+	if (tc->scratch_len < sizeof(t->sigactions))
+		return ct_err(-EINVAL, "pid %d: scratch memory too small for the signal actions", tid);
+	ret = inj_write_mem(tid, tc->scratch, t->sigactions, sizeof(t->sigactions));
+	if (ret)
+		return ct_err((int)ret, "pid %d: cannot write scratch memory", tid);
 	for (int sig = 1; sig <= CT_NSIG; sig++) {
 		if (sig_fixed(sig))
 			continue;
-		ret = inj_write_mem(tid, tc->scratch, &t->sigactions[sig - 1], sizeof(struct ct_sigaction));
-		if (ret)
-			return ct_err((int)ret, "pid %d: cannot write scratch memory", tid);
-		ret = inj_syscall(tc->inj, __NR_rt_sigaction, sig, tc->scratch, 0, 8, 0, 0);
+		ret = inj_syscall(tc->inj, __NR_rt_sigaction, sig,
+				  tc->scratch + (sig - 1) * sizeof(struct ct_sigaction), 0, 8, 0, 0);
 		if (ret < 0)
 			return ct_err((int)ret, "pid %d: cannot set the action of signal %d: %s", t->pid, sig,
 				      inj_strerror(ret));

@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: MIT
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 /* Round trip of credentials between two live processes: an unprivileged set restored into root. */
 #include <setjmp.h>
 #include <stdarg.h>

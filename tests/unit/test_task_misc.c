@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: MIT
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 /* Round trip of rlimits, umask, personality, comm, scheduling, cwd, timers, robust list... */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -172,6 +175,8 @@ static void test_misc_roundtrip(void **state)
 	assert_true(t->timers[1].value_nsec > 50000000000LL);
 	assert_int_equal(th->robust_list, (uint64_t)(uintptr_t)&rhead);
 	assert_int_equal(th->clear_child_tid, (uint64_t)(uintptr_t)&ctid);
+	assert_string_equal(th->comm, "misc-one");
+	t->comm[0] = '\0';	/* the thread's own name alone must bring it back */
 
 	tt_fork(&c2, misc_fresh, NULL);
 	tt_seize(&c2);

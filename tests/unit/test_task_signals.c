@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: MIT
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 /* Round trip of handlers, masks, pending signals and sigaltstack between two live processes. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -180,6 +183,9 @@ static void *thread_main(void *arg)
 	TT_CHECK(2, sigtimedwait(&set, &si, &zero) == SIGUSR2 && si.si_pid == sender &&
 		 (si.si_code == SI_TKILL || si.si_code == SI_USER));
 	TT_CHECK(3, sigtimedwait(&set, &si, &zero) < 0);
+	/* not ours to free at thread exit (ASan would try) */
+	ss.ss_flags = SS_DISABLE;
+	sigaltstack(&ss, NULL);
 	thr_result = fails;
 	return NULL;
 }
