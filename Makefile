@@ -5,8 +5,8 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -fPIC -D_GNU_SOURCE
-CPPFLAGS += -Iinclude -Ikernel
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -fPIC -D_GNU_SOURCE
+override CPPFLAGS += -Iinclude -Ikernel
 LDLIBS  := -lcgroup -llzma -lxxhash -ljansson -lpthread
 
 ENGINE_SRCS := $(sort $(shell find kernel -name '*.c'))

@@ -270,6 +270,7 @@ static void write_thread(struct wbuf *w, const struct ct_thread *th)
 	w_u64(w, th->robust_list);
 	w_u64(w, th->robust_len);
 	w_u64(w, th->clear_child_tid);
+	w_bytes(w, th->comm, sizeof(th->comm));
 	w_end(w, at);
 }
 
@@ -296,6 +297,8 @@ static void read_thread(struct rbuf *r, struct ct_thread *th)
 	th->robust_list = r_u64(r);
 	th->robust_len = r_u64(r);
 	th->clear_child_tid = r_u64(r);
+	r_fixed(r, th->comm, sizeof(th->comm));
+	th->comm[sizeof(th->comm) - 1] = '\0';
 }
 
 static void write_vma(struct wbuf *w, const struct ct_vma *v)

@@ -54,6 +54,7 @@ static struct ct_image *sample_image(void)
 			t->threads[j].xstate[7] = 0xe7;
 			t->threads[j].blocked = 1ULL << 9;
 			t->threads[j].rseq_abi = 0x7f0000001000ULL;
+			strcpy(t->threads[j].comm, "thr");
 		}
 		t->threads[0].tid = t->pid;
 		t->mm.nr_vmas = 2;
@@ -118,6 +119,7 @@ static void test_blob_round_trip(void **state)
 			assert_memory_equal(a->threads[j].xstate, b->threads[j].xstate, 64);
 			assert_int_equal(a->threads[j].blocked, b->threads[j].blocked);
 			assert_int_equal(a->threads[j].rseq_abi, b->threads[j].rseq_abi);
+			assert_string_equal(b->threads[j].comm, "thr");
 		}
 		assert_int_equal(b->mm.nr_vmas, 2);
 		assert_string_equal(b->mm.vmas[0].path, "/bin/x");
