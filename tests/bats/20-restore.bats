@@ -162,7 +162,7 @@ pattern_roundtrip() {
 }
 
 @test "restore: original pids busy (no pid namespace) fails clearly, leaves nothing behind" {
-	local st="$BATS_TEST_TMPDIR/pat/status" before pid holder try
+	local st="$BATS_TEST_TMPDIR/pat/status" before pid holder try cgs
 	mkdir -p "$BATS_TEST_TMPDIR/pat"
 	started "$CT"
 	run "$CTSWAP" run --no-pidns "$CT" -- "$WORKLOADS/pattern" --mib 8 --threads 1 --seed 3 \
@@ -191,10 +191,13 @@ pattern_roundtrip() {
 		kill $holder
 	done
 	[ "$holder" = "$pid" ]
+	cgs=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$CT" 2>/dev/null)
 	run "$CTSWAP" restore "$CT"
 	kill $holder
 	assert_failure 1
 	assert_output --partial "pid $pid (pattern) is in use"
 	[ -z "$(ct_pids "$CT")" ]
-	[ -z "$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$CT" 2>/dev/null)" ]
+	[ "$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$CT" 2>/dev/null)" = "$cgs" ]
+	run "$CTSWAP" ps "$CT"
+	refute_output --partial running
 }
