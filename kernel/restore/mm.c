@@ -442,7 +442,12 @@ static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_file *
 
 	switch (v->kind) {
 	case CT_VMA_ANON:
-		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
+		/*
+		 * NORESERVE: the dump does not record it, and huge sparse
+		 * reservations (sanitizer shadows, arenas) would fail commit
+		 * accounting here although they were fine in the original.
+		 */
+		flags |= MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 		break;
 	case CT_VMA_FILE_PRIVATE:
 	case CT_VMA_FILE_SHARED: {
