@@ -37,10 +37,8 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mm/lazy.h"
-#if __has_include("mm/swaparea.h")
 #include "mm/swaparea.h"
-#define LZ_HAVE_SWP 1
-#endif
+#include "container/state.h"
 
 #define LZ_FEATURES (UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | \
 		     UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP)
@@ -79,8 +77,8 @@ struct lz_mm {
 struct lz_server {
 	struct lazy_opts opts;
 	struct lazy_source src;
-	void *sa;		/* struct swp_area, when we opened the swap area */
-	void *rd;		/* struct swp_gen_reader */
+	struct swp_area *sa;	/* when we opened the swap area (no opts.source) */
+	struct swp_gen_reader *rd;
 	pthread_mutex_t lock;	/* mms, nr_mms, stop, work_cond */
 	pthread_cond_t work_cond;	/* signalled when new work arrives or on stop */
 	struct lz_mm **mms;
@@ -97,7 +95,6 @@ struct lz_server {
 
 /* ---------------------------------------------------------------- source */
 
-#ifdef LZ_HAVE_SWP
 /* swp_read through the lazy_source interface. */
 static int lz_swp_read(void *arg, uint32_t task, uint64_t addr, size_t nr, void *buf,
 		       uint8_t *state)
@@ -137,26 +134,14 @@ static int lz_source_open(struct lz_server *srv)
 	srv->src.for_each_run = lz_swp_runs;
 	return 0;
 }
-#else
-static int lz_source_open(struct lz_server *srv)
-{
-	if (srv->opts.source) {
-		srv->src = *srv->opts.source;
-		return 0;
-	}
-	return ct_err(-ENOSYS, "lazy restore: no swap area support built in");
-}
-#endif
 
 /* Close what lz_source_open opened. */
 static void lz_source_close(struct lz_server *srv)
 {
-#ifdef LZ_HAVE_SWP
 	if (srv->rd)
 		swp_gen_close(srv->rd);
 	if (srv->sa)
 		swp_close(srv->sa);
-#endif
 	srv->rd = NULL;
 	srv->sa = NULL;
 }
@@ -887,56 +872,59 @@ static void *lz_prefetch_thread(void *arg)
 
 /* ------------------------------------------------------- progress, state */
 
-/* Write the progress file (aside, then rename: readers see whole files). */
+/*
+ * Write the progress file in the state-file format (container/state.h),
+ * aside then renamed so readers see whole files.  No fsync: it matters only
+ * while we run, and the main thread must not stall on the disk.
+ */
 static void lz_state_write(struct lz_server *srv)
 {
-	char buf[128], tmp[4096];
-	int len;
+	struct ct_state *st;
+	char tmp[4096], *buf = NULL;
+	size_t len;
+	int fd;
 
-	if (!srv->opts.state_path)
+	if (!srv->opts.state_path ||
+	    snprintf(tmp, sizeof(tmp), "%s.tmp", srv->opts.state_path) >= (int)sizeof(tmp))
 		return;
-	len = snprintf(buf, sizeof(buf), "resident=%lu\ntotal=%lu\npid=%d\n",
-		       (unsigned long)__atomic_load_n(&srv->resident, __ATOMIC_SEQ_CST),
-		       (unsigned long)__atomic_load_n(&srv->total, __ATOMIC_SEQ_CST), getpid());
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", srv->opts.state_path) >= (int)sizeof(tmp))
+	st = state_new();
+	if (!st)
 		return;
-	/* progress needs no fsync: it is only for `ctswap ps` while we run */
-	{
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-		if (fd < 0)
-			return;
-		if (write_all(fd, buf, len) || rename(tmp, srv->opts.state_path))
-			pr_perror("%s: cannot write progress", srv->opts.state_path);
-		close(fd);
-	}
+	if (state_set_ll(st, "resident", __atomic_load_n(&srv->resident, __ATOMIC_SEQ_CST)) ||
+	    state_set_ll(st, "total", __atomic_load_n(&srv->total, __ATOMIC_SEQ_CST)) ||
+	    state_set_ll(st, "pid", getpid()) || state_format(st, &buf, &len))
+		goto out_free;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto out_free;
+	if (write_all(fd, buf, len) || rename(tmp, srv->opts.state_path))
+		pr_perror("%s: cannot write progress", srv->opts.state_path);
+	close(fd);
+out_free:
+	free(buf);
+	state_free(st);
 }
 
 /* Read a progress file written by a server. */
 int lazy_progress_read(const char *path, struct lazy_progress *p)
 {
-	char *buf, *line, *save = NULL;
-	size_t len;
-	int ret, seen = 0;
+	struct ct_state *st;
+	long long res, total, pid;
+	int ret;
 
-	ret = read_whole_file(path, &buf, &len);
+	ret = state_read(path, &st);
 	if (ret)
 		return ret;
-	memset(p, 0, sizeof(*p));
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		unsigned long v;
-
-		if (sscanf(line, "resident=%lu", &v) == 1)
-			p->resident = v, seen |= 1;
-		else if (sscanf(line, "total=%lu", &v) == 1)
-			p->total = v, seen |= 2;
-		else if (sscanf(line, "pid=%lu", &v) == 1)
-			p->pid = (pid_t)v, seen |= 4;
+	if (state_get_ll(st, "resident", &res) || state_get_ll(st, "total", &total) ||
+	    state_get_ll(st, "pid", &pid))
+		ret = ct_err(-EBADMSG, "%s: not a lazy progress file", path);
+	else {
+		p->resident = res;
+		p->total = total;
+		p->pid = pid;
 	}
-	free(buf);
-	if (seen != 7)
-		return ct_err(-EINVAL, "%s: not a lazy progress file", path);
-	return 0;
+	state_free(st);
+	return ret;
 }
 
 /* --------------------------------------------------------------- watchdog */

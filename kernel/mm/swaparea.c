@@ -5,6 +5,9 @@
  * statistics in swaparea_stat.c.
  */
 #define LOG_PREFIX "swaparea: "
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* fallocate, preadv: also when CFLAGS is overridden */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -365,7 +368,8 @@ int swp_idx_write(struct swp_area *sa, struct swp_gen **gens, size_t nr_gens,
 	h.gens_off = h.map_off + nr_slots * sizeof(*map);
 	h.file_size = len;
 	h.commit_time = time(NULL);
-	memcpy(buf + h.map_off, map, nr_slots * sizeof(*map));
+	if (nr_slots)
+		memcpy(buf + h.map_off, map, nr_slots * sizeof(*map));
 	dg = (struct swp_disk_gen *)(buf + h.gens_off);
 	off = h.gens_off + nr_gens * sizeof(*dg);
 	for (size_t i = 0; i < nr_gens; i++) {
@@ -546,6 +550,7 @@ int swp_open(const char *path, const struct swp_identity *id, unsigned flags, st
 	sa->fd = sa->lock_fd = -1;
 	sa->open_flags = flags;
 	pthread_mutex_init(&sa->cache_lock, NULL);
+	sa->dec = (lzma_stream)LZMA_STREAM_INIT;
 	for (int i = 0; i < SWP_CL_CACHE; i++)
 		sa->cache[i].head = UINT64_MAX;
 	sa->path = xstrdup(path);
@@ -602,6 +607,7 @@ void swp_close(struct swp_area *sa)
 	for (int i = 0; i < SWP_CL_CACHE; i++)
 		free(sa->cache[i].pages);
 	pthread_mutex_destroy(&sa->cache_lock);
+	lzma_end(&sa->dec);
 	free(sa->map);
 	if (sa->fd >= 0)
 		close(sa->fd);
@@ -680,12 +686,24 @@ unsigned swp_gen_number(const struct swp_gen_reader *r)
 	return r->g->gen;
 }
 
+/* The LZMA2 filter chain of clusters: the preset, with a dictionary of one cluster. */
+void swp_lzma_filters(lzma_filter *filters, lzma_options_lzma *opt)
+{
+	lzma_lzma_preset(opt, SWP_LZMA_PRESET);
+	opt->dict_size = SWP_CLUSTER_PAGES * SWP_PAGE;	/* larger only costs set-up time */
+	filters[0].id = LZMA_FILTER_LZMA2;
+	filters[0].options = opt;
+	filters[1].id = LZMA_VLI_UNKNOWN;
+	filters[1].options = NULL;
+}
+
 /* Read and decompress cluster @head; the cluster's own header is checked first. */
-int swp_cluster_load(struct swp_area *sa, uint64_t head, uint64_t nb, uint8_t *out, unsigned *npages)
+int swp_cluster_load(struct swp_area *sa, lzma_stream *dec, uint64_t head, uint64_t nb, uint8_t *out,
+		     unsigned *npages)
 {
 	struct swp_cluster_header ch;
-	size_t in_pos = 0, out_pos = 0;
 	lzma_filter filters[2];
+	lzma_ret lr;
 	lzma_options_lzma opt;
 	uint8_t *raw;
 	int ret;
@@ -713,13 +731,16 @@ int swp_cluster_load(struct swp_area *sa, uint64_t head, uint64_t nb, uint8_t *o
 			     (unsigned long long)head);
 		goto out;
 	}
-	lzma_lzma_preset(&opt, SWP_LZMA_PRESET);
-	filters[0].id = LZMA_FILTER_LZMA2;
-	filters[0].options = &opt;
-	filters[1].id = LZMA_VLI_UNKNOWN;
-	if (lzma_raw_buffer_decode(filters, NULL, raw + sizeof(ch), &in_pos, ch.clen, out, &out_pos,
-				   (size_t)ch.npages * SWP_PAGE) != LZMA_OK ||
-	    out_pos != (size_t)ch.npages * SWP_PAGE) {
+	swp_lzma_filters(filters, &opt);
+	lr = lzma_raw_decoder(dec, filters);
+	if (lr == LZMA_OK) {
+		dec->next_in = raw + sizeof(ch);
+		dec->avail_in = ch.clen;
+		dec->next_out = out;
+		dec->avail_out = (size_t)ch.npages * SWP_PAGE;
+		lr = lzma_code(dec, LZMA_FINISH);
+	}
+	if ((lr != LZMA_STREAM_END && lr != LZMA_OK) || dec->avail_out) {
 		ret = ct_err(-EUCLEAN, "%s: cluster at slot %llu: does not decompress", sa->path,
 			     (unsigned long long)head);
 		goto out;
@@ -748,7 +769,7 @@ static int cluster_page(struct swp_area *sa, uint64_t head, unsigned idx, void *
 		c->head = UINT64_MAX;
 		if (!c->pages)
 			c->pages = xmalloc(SWP_CLUSTER_PAGES * SWP_PAGE);
-		ret = c->pages ? swp_cluster_load(sa, head, slot_blocks(&sa->map[head]), c->pages, &c->npages) : -ENOMEM;
+		ret = c->pages ? swp_cluster_load(sa, &sa->dec, head, slot_blocks(&sa->map[head]), c->pages, &c->npages) : -ENOMEM;
 		if (!ret)
 			c->head = head;
 	}

@@ -7,6 +7,7 @@
 #ifndef CT_MM_SWAPAREA_INT_H
 #define CT_MM_SWAPAREA_INT_H
 
+#include <lzma.h>
 #include <pthread.h>
 #include <stdint.h>
 
@@ -24,7 +25,7 @@
 #define SWP_MAX_GENS	64u		/* generations kept at most */
 #define SWP_DEFAULT_KEEP 2u
 #define SWP_CLUSTER_PAGES 16u		/* 64 KiB clusters: see SWAPAREA.md */
-#define SWP_LZMA_PRESET	1u
+#define SWP_LZMA_PRESET	0u		/* see SWAPAREA.md for the measurement */
 #define SWP_MAX_SLOTS	(1ull << 40)	/* 4 PiB of slots: refuse anything larger */
 
 /* swap.idx, offset 0: the header (256 bytes). */
@@ -187,12 +188,19 @@ struct swp_area {
 	pthread_mutex_t cache_lock;
 	struct swp_cl_cache cache[SWP_CL_CACHE];
 	uint64_t cache_clock;
+	lzma_stream dec;		/* reused decoder, also under cache_lock */
 };
 
 /* swaparea.c */
 void swp_gen_put(struct swp_gen *g);
-/* Decompress cluster @head of @nb blocks into @out (SWP_CLUSTER_PAGES pages); *@npages its page count. */
-int swp_cluster_load(struct swp_area *sa, uint64_t head, uint64_t nb, uint8_t *out, unsigned *npages);
+/* The LZMA2 filter chain of clusters; @opt is filled in. */
+void swp_lzma_filters(lzma_filter *filters, lzma_options_lzma *opt);
+/*
+ * Decompress cluster @head of @nb blocks into @out (SWP_CLUSTER_PAGES
+ * pages) with decoder @dec (reused between calls); *@npages its page count.
+ */
+int swp_cluster_load(struct swp_area *sa, lzma_stream *dec, uint64_t head, uint64_t nb, uint8_t *out,
+		     unsigned *npages);
 /* Copy the page @ref points to into @page (PAGE or CLUSTER refs), checking nothing else. */
 int swp_ref_load(struct swp_area *sa, uint64_t ref, void *page);
 /* Serialise the area's state with @gens/@map and replace swap.idx (the commit point). */

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* What a swap area holds, page by page, and a full verification of it (ctswap inspect). */
 #define LOG_PREFIX "swaparea: "
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* fallocate, preadv: also when CFLAGS is overridden */
+#endif
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>

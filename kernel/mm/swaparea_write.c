@@ -5,6 +5,9 @@
  * allocation outside everything committed, lzma clusters, and the commit.
  */
 #define LOG_PREFIX "swaparea: "
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* fallocate, preadv: also when CFLAGS is overridden */
+#endif
 #include <errno.h>
 #include <limits.h>
 #include <lzma.h>
@@ -84,6 +87,7 @@ struct swp_gen_writer {
 	uint8_t *cl_buf, *cl_out;
 	XXH128_hash_t cl_hash[SWP_CLUSTER_PAGES];
 	unsigned cl_n;
+	lzma_stream enc, dec;		/* reused: set-up dominates the cost for 64 KiB */
 	uint8_t *dec_buf;		/* the last own cluster decompressed */
 	uint64_t dec_head;
 	unsigned dec_n;
@@ -284,16 +288,23 @@ static int cluster_flush(struct swp_gen_writer *w)
 	lzma_filter filters[2];
 	lzma_options_lzma opt;
 	uint64_t nb, head;
+	lzma_ret lr;
 	int ret;
 
 	if (!w->cl_n)
 		return 0;
-	lzma_lzma_preset(&opt, SWP_LZMA_PRESET);
-	filters[0].id = LZMA_FILTER_LZMA2;
-	filters[0].options = &opt;
-	filters[1].id = LZMA_VLI_UNKNOWN;
-	if (lzma_raw_buffer_encode(filters, NULL, w->cl_buf, in, w->cl_out, &out_pos, cap) != LZMA_OK)
-		out_pos = cap;	/* did not fit: store plain */
+	swp_lzma_filters(filters, &opt);
+	lr = lzma_raw_encoder(&w->enc, filters);
+	if (lr == LZMA_OK) {
+		w->enc.next_in = w->cl_buf;
+		w->enc.avail_in = in;
+		w->enc.next_out = w->cl_out + out_pos;
+		w->enc.avail_out = cap - out_pos;
+		lr = lzma_code(&w->enc, LZMA_FINISH);
+		out_pos = cap - w->enc.avail_out;
+	}
+	if (lr != LZMA_STREAM_END)
+		out_pos = cap;	/* did not fit or failed: store plain */
 	nb = (out_pos + SWP_PAGE - 1) / SWP_PAGE;
 	if (nb >= w->cl_n) {
 		struct iovec iov[SWP_CLUSTER_PAGES];
@@ -380,7 +391,7 @@ static int own_cluster_page(struct swp_gen_writer *w, uint64_t ref, void *page)
 			return ct_err(-EINVAL, "%s: no cluster at slot %llu", w->sa->path,
 				      (unsigned long long)head);
 		w->dec_head = UINT64_MAX;
-		ret = swp_cluster_load(w->sa, head, w->ncl[i - 1].nblocks, w->dec_buf, &w->dec_n);
+		ret = swp_cluster_load(w->sa, &w->dec, head, w->ncl[i - 1].nblocks, w->dec_buf, &w->dec_n);
 		if (ret)
 			return ret;
 		w->dec_head = head;
@@ -634,6 +645,8 @@ int swp_gen_begin(struct swp_area *sa, const struct swp_write_opts *o, struct sw
 	if (!w)
 		return -ENOMEM;
 	w->sa = sa;
+	w->enc = (lzma_stream)LZMA_STREAM_INIT;
+	w->dec = (lzma_stream)LZMA_STREAM_INIT;
 	w->gen = sa->cur_gen + 1;
 	w->keep = o && o->keep ? o->keep : SWP_DEFAULT_KEEP;
 	if (w->keep > SWP_MAX_GENS)
@@ -700,6 +713,8 @@ static void writer_free(struct swp_gen_writer *w)
 	free(w->cl_buf);
 	free(w->cl_out);
 	free(w->dec_buf);
+	lzma_end(&w->enc);
+	lzma_end(&w->dec);
 	free(w->patch);
 	free(w);
 }

@@ -25,6 +25,7 @@
 
 #include "lib/util.h"
 #include "mm/lazy.h"
+#include "mm/swaparea.h"
 
 #define REGION_MIB	16
 #define REGION_LEN	((uint64_t)REGION_MIB << 20)
@@ -34,7 +35,7 @@
 enum { PG_NONE = 0, PG_ZERO = 1, PG_DATA = 2 };	/* SWP_PAGE_* values */
 
 static char tmpdir[256];
-static char state_path[300], log_path[300];
+static char state_path[300], log_path[300], swap_path[300];
 static uint64_t region;		/* the region's address (the same in every child) */
 
 /* ------------------------------------------------------------ page source */
@@ -302,8 +303,11 @@ struct run {
 	int (*child)(void);
 	const char *cgroup;	/* child joins it first, if set */
 	bool eager, no_prefetch;
+	bool swap;		/* pages from the real swap area at swap_path */
 	pid_t child_pid, server;
 	int status;		/* the child's */
+	int progress_ret;	/* lazy_progress_read before the child ran */
+	struct lazy_progress progress;
 };
 
 /*
@@ -316,7 +320,8 @@ static void run_start(struct run *r)
 	struct lazy_mm mm = { .host_pid = 0, .task_key = TASK_KEY, .nr_regions = 1, .regions = &reg };
 	struct lazy_opts opts = {
 		.state_path = state_path, .log_path = log_path, .cgroup_path = r->cgroup,
-		.eager = r->eager, .source = &source, .no_prefetch = r->no_prefetch,
+		.eager = r->eager, .source = r->swap ? NULL : &source,
+		.no_prefetch = r->no_prefetch, .swap_path = swap_path,
 	};
 	int sv[2];
 	char go = 'g';
@@ -358,6 +363,8 @@ static void run_start(struct run *r)
 		assert_int_equal(r->server, 0);
 	else
 		assert_true(r->server > 0);
+	/* no_prefetch: nothing can become resident before the child runs */
+	r->progress_ret = lazy_progress_read(state_path, &r->progress);
 	assert_int_equal(write(sv[0], &go, 1), 1);
 	close(sv[0]);
 }
@@ -386,15 +393,18 @@ static void run_finish(struct run *r)
 static void test_lazy_all_pages(void **state)
 {
 	struct run r = { .child = child_read_all };
-	struct lazy_progress p;
 	char *log;
 	size_t len;
 
 	(void)state;
 	run_start(&r);
-	assert_int_equal(lazy_progress_read(state_path, &p), 0);
-	assert_int_equal(p.pid, r.server);
-	assert_int_equal(p.total, stored_pages());
+	/* prefetch may already be through (then the file is gone: checked below) */
+	if (r.progress_ret != -ENOENT) {
+		assert_int_equal(r.progress_ret, 0);
+		assert_int_equal(r.progress.pid, r.server);
+		assert_int_equal(r.progress.total, stored_pages());
+		assert_true(r.progress.resident <= r.progress.total);
+	}
 	run_finish(&r);
 	assert_int_equal(read_whole_file(log_path, &log, &len), 0);
 	assert_non_null(strstr(log, "done:"));
@@ -408,6 +418,10 @@ static void test_lazy_faults_only(void **state)
 
 	(void)state;
 	run_start(&r);
+	assert_int_equal(r.progress_ret, 0);
+	assert_int_equal(r.progress.pid, r.server);
+	assert_int_equal(r.progress.resident, 0);
+	assert_int_equal(r.progress.total, stored_pages());
 	run_finish(&r);
 }
 
@@ -489,6 +503,71 @@ static void test_lazy_watchdog(void **state)
 	unlink(state_path);
 }
 
+/* swp_for_each_run-style callback: put the run's pages into the generation. */
+static int put_run(uint32_t task, uint64_t mapping, uint64_t addr, size_t nr, void *arg)
+{
+	static uint64_t buf[64 * PAGE_SIZE / 8];
+	size_t done, i;
+	int ret;
+
+	for (done = 0; done < nr; done += i) {
+		for (i = 0; i < 64 && done + i < nr; i++)
+			page_expect(task, addr + (done + i) * PAGE_SIZE, buf + i * PAGE_SIZE / 8);
+		ret = swp_put_pages(arg, task, mapping, addr + done * PAGE_SIZE, buf, i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* The same pages through a real swap area (swp_put_pages, swp_read). */
+static void test_lazy_swap_area(void **state)
+{
+	struct run r = { .child = child_read_all, .swap = true };
+	struct run r2 = { .child = child_fork, .swap = true, .no_prefetch = true };
+	struct swp_gen_writer *w;
+	struct swp_area *sa;
+	unsigned gen;
+
+	(void)state;
+	assert_int_equal(swp_open(swap_path, NULL, SWP_OPEN_CREATE | SWP_OPEN_WRITE, &sa), 0);
+	assert_int_equal(swp_gen_begin(sa, NULL, &w), 0);
+	assert_int_equal(src_runs(NULL, TASK_KEY, put_run, w), 0);
+	assert_int_equal(swp_gen_commit(w, &gen, NULL), 0);
+	swp_close(sa);
+	run_start(&r);
+	run_finish(&r);
+	run_start(&r2);
+	assert_int_equal(r2.progress_ret, 0);
+	assert_int_equal(r2.progress.total, stored_pages());
+	run_finish(&r2);
+}
+
+/* A swap area that is not there: lazy_start fails and says so. */
+static void test_lazy_no_swap_area(void **state)
+{
+	struct lazy_region reg = { .start = region, .end = region + REGION_LEN, .mapping = region };
+	int uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	struct lazy_mm mm = { .uffd = uffd, .task_key = TASK_KEY, .nr_regions = 1, .regions = &reg };
+	struct lazy_opts opts = { .swap_path = "/nonexistent/swap", .log_path = log_path };
+	pid_t server;
+	char *log;
+	size_t len;
+
+	(void)state;
+	assert_true(uffd >= 0);
+	/* API only: a region of our own registered would make our fork wait for the event */
+	assert_int_equal(lazy_uffd_setup(uffd, &reg, 0), 0);
+	assert_true(lazy_start(&opts, &mm, 1, &server) < 0);
+	assert_int_equal(server, 0);
+	assert_int_equal(mm.uffd, uffd);	/* still the caller's */
+	close(uffd);
+	reap_all();
+	assert_int_equal(read_whole_file(log_path, &log, &len), 0);
+	assert_non_null(strstr(log, "cannot start"));
+	free(log);
+}
+
 /* Fresh log and state paths per test. */
 static int setup(void **state)
 {
@@ -508,6 +587,8 @@ int main(void)
 		cmocka_unit_test_setup(test_lazy_mremap, setup),
 		cmocka_unit_test_setup(test_lazy_eager, setup),
 		cmocka_unit_test_setup(test_lazy_watchdog, setup),
+		cmocka_unit_test_setup(test_lazy_swap_area, setup),
+		cmocka_unit_test_setup(test_lazy_no_swap_area, setup),
 	};
 	void *p;
 	int ret;
@@ -517,6 +598,7 @@ int main(void)
 		return 1;
 	snprintf(state_path, sizeof(state_path), "%s/lazy.state", tmpdir);
 	snprintf(log_path, sizeof(log_path), "%s/lazy.log", tmpdir);
+	snprintf(swap_path, sizeof(swap_path), "%s/swap", tmpdir);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* reserve an address for the region, never touched here, so children fault */
 	p = mmap(NULL, REGION_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
