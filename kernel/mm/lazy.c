@@ -14,6 +14,9 @@
  * while an event is read, and the event is applied before the next check.
  * Events still queued (not read) make UFFDIO_COPY fail with EAGAIN.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #define LOG_PREFIX "lazy: "
 
 #include <dirent.h>

@@ -5,6 +5,9 @@
  * passes to us; the server fills it from a page source while the child
  * reads every page and checks it.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
