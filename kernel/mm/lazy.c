@@ -343,10 +343,17 @@ static int lz_mark_run(uint32_t task, uint64_t mapping, uint64_t addr, size_t nr
 
 	(void)task;
 	(void)mapping;
-	for (a = addr; a < end; a += PAGE_SIZE) {
+	/* one region lookup per region the run crosses, not per page */
+	for (a = addr; a < end;) {
 		struct lz_region *r = lz_find(mm, a);
+		uint64_t stop;
 
-		if (r)
+		if (!r) {
+			a += PAGE_SIZE;
+			continue;
+		}
+		stop = min_t(uint64_t, end, r->end);
+		for (; a < stop; a += PAGE_SIZE)
 			lz_todo_set(r, (a - r->start) / PAGE_SIZE);
 	}
 	return 0;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -58,13 +59,26 @@ bool swp_page_is_zero(const void *page)
 	return true;
 }
 
+/* Drop one reference to a mapped index; unmap it with the last. */
+static void idx_map_put(struct swp_idx_map *m)
+{
+	if (!m || --m->refs > 0)
+		return;
+	munmap(m->addr, m->len);
+	free(m);
+}
+
 /* Drop one reference to a generation. */
 void swp_gen_put(struct swp_gen *g)
 {
 	if (!g || --g->refs > 0)
 		return;
-	free(g->ext);
-	free(g->ent);
+	if (g->backing) {
+		idx_map_put(g->backing);
+	} else {
+		free(g->ext);
+		free(g->ent);
+	}
 	free(g);
 }
 
@@ -96,8 +110,29 @@ static bool range_ok(uint64_t off, uint64_t n, uint64_t size, uint64_t len)
 	return true;
 }
 
-/* Validate the extents and entries of one generation read from disk. */
-static int gen_check(struct swp_area *sa, struct swp_gen *g)
+/* True if page reference @r is well formed and names a slot of the right type. */
+static bool ref_ok(const struct swp_area *sa, uint64_t r)
+{
+	uint64_t s;
+
+	switch (ref_type(r)) {
+	case SWP_REF_ZERO:
+		return r == 0;
+	case SWP_REF_PAGE:
+		s = ref_slot(r);
+		return r >> 48 == SWP_REF_PAGE << 12 && s < sa->nr_slots &&
+		       slot_type(&sa->map[s]) == SWP_SLOT_PAGE;
+	case SWP_REF_CLUSTER:
+		s = ref_head(r);
+		return r >> 56 == SWP_REF_CLUSTER << 4 && s < sa->nr_slots &&
+		       slot_type(&sa->map[s]) == SWP_SLOT_CLUSTER && ref_index(r) < SWP_CLUSTER_PAGES;
+	default:
+		return false;
+	}
+}
+
+/* Validate the extents of one generation read from disk: O(extents). */
+static int gen_check_extents(struct swp_area *sa, struct swp_gen *g)
 {
 	uint64_t next = 0;
 
@@ -121,35 +156,16 @@ static int gen_check(struct swp_area *sa, struct swp_gen *g)
 	if (next != g->nr_ent)
 		return ct_err(-EUCLEAN, "%s: generation %u: %zu entries, extents cover %llu", sa->path,
 			      g->gen, g->nr_ent, (unsigned long long)next);
-	for (size_t i = 0; i < g->nr_ent; i++) {
-		uint64_t r = g->ent[i].ref;
-		uint64_t s;
+	return 0;
+}
 
-		switch (ref_type(r)) {
-		case SWP_REF_ZERO:
-			if (r)
-				goto bad_ref;
-			break;
-		case SWP_REF_PAGE:
-			s = ref_slot(r);
-			if (r >> 48 != SWP_REF_PAGE << 12 || s >= sa->nr_slots ||
-			    slot_type(&sa->map[s]) != SWP_SLOT_PAGE)
-				goto bad_ref;
-			break;
-		case SWP_REF_CLUSTER:
-			s = ref_head(r);
-			if (r >> 56 != SWP_REF_CLUSTER << 4 || s >= sa->nr_slots ||
-			    slot_type(&sa->map[s]) != SWP_SLOT_CLUSTER || ref_index(r) >= SWP_CLUSTER_PAGES)
-				goto bad_ref;
-			break;
-		default:
-			goto bad_ref;
-		}
-		continue;
-bad_ref:
-		return ct_err(-EUCLEAN, "%s: generation %u: page %zu: bad slot reference %#llx", sa->path,
-			      g->gen, i, (unsigned long long)r);
-	}
+/* Validate every page reference of one generation: O(pages). */
+static int gen_check_refs(struct swp_area *sa, struct swp_gen *g)
+{
+	for (size_t i = 0; i < g->nr_ent; i++)
+		if (!ref_ok(sa, g->ent[i].ref))
+			return ct_err(-EUCLEAN, "%s: generation %u: page %zu: bad slot reference %#llx",
+				      sa->path, g->gen, i, (unsigned long long)g->ent[i].ref);
 	return 0;
 }
 
@@ -214,7 +230,7 @@ bad_slot:
 	return ret;
 }
 
-/* Copy one generation out of the metadata file buffer and check it. */
+/* Point one generation into the mapped metadata file and check it. */
 static int gen_load(struct swp_area *sa, const char *buf, uint64_t len, const struct swp_disk_gen *dg,
 		    unsigned prev)
 {
@@ -233,14 +249,14 @@ static int gen_load(struct swp_area *sa, const char *buf, uint64_t len, const st
 	g->refs = 1;
 	g->nr_ext = dg->nr_ext;
 	g->nr_ent = dg->nr_ent;
-	g->ext = xmalloc(g->nr_ext * sizeof(*g->ext));
-	g->ent = xmalloc(g->nr_ent * sizeof(*g->ent));
 	sa->gens[sa->nr_gens++] = g;
-	if (!g->ext || !g->ent)
-		return -ENOMEM;
-	memcpy(g->ext, buf + dg->ext_off, g->nr_ext * sizeof(*g->ext));
-	memcpy(g->ent, buf + dg->ent_off, g->nr_ent * sizeof(*g->ent));
-	return gen_check(sa, g);
+	if (dg->ext_off % 8 || dg->ent_off % 8)
+		return ct_err(-EUCLEAN, "%s: generation %u: misaligned index", sa->path, dg->gen);
+	g->ext = (struct swp_extent *)(buf + dg->ext_off);
+	g->ent = (struct swp_entry *)(buf + dg->ent_off);
+	g->backing = sa->idx_map;
+	sa->idx_map->refs++;
+	return gen_check_extents(sa, g);
 }
 
 /* Parse and validate swap.idx held in @buf. */
@@ -285,10 +301,18 @@ static int idx_parse(struct swp_area *sa, const char *buf, uint64_t len)
 	sa->cur_gen = h.cur_gen;
 	sa->hdr_flags = h.flags;
 	sa->nr_slots = h.nr_slots;
-	sa->map = xmalloc(h.nr_slots * sizeof(*sa->map));
-	if (!sa->map)
-		return -ENOMEM;
-	memcpy(sa->map, buf + h.map_off, h.nr_slots * sizeof(*sa->map));
+	if (h.map_off % 8)
+		return ct_err(-EUCLEAN, "%s: index: misaligned slot map", sa->path);
+	if (swp_read_only(sa)) {
+		/* readers never change the map: use it where it lies */
+		sa->map = (struct swp_disk_slot *)(buf + h.map_off);
+		sa->map_borrowed = true;
+	} else {
+		sa->map = xmalloc(h.nr_slots * sizeof(*sa->map));
+		if (!sa->map)
+			return -ENOMEM;
+		memcpy(sa->map, buf + h.map_off, h.nr_slots * sizeof(*sa->map));
+	}
 	dg = (const struct swp_disk_gen *)(buf + h.gens_off);
 	for (uint32_t i = 0; i < h.nr_gens; i++) {
 		struct swp_disk_gen d;
@@ -301,6 +325,25 @@ static int idx_parse(struct swp_area *sa, const char *buf, uint64_t len)
 	if (h.nr_gens && sa->gens[h.nr_gens - 1]->gen != h.cur_gen)
 		return ct_err(-EUCLEAN, "%s: index: current generation %u is not the newest kept", sa->path,
 			      h.cur_gen);
+	/*
+	 * The checksum above already covers every byte.  The O(pages) checks
+	 * of structure are for writers, which build on the map; readers check
+	 * each reference when they use it (swp_read), so that opening an area
+	 * for a lazy restore costs the same whatever the memory size.
+	 */
+	return swp_read_only(sa) ? 0 : swp_check(sa);
+}
+
+/* Check every reference and the slot map's use counts; see swaparea_int.h. */
+int swp_check(struct swp_area *sa)
+{
+	int ret;
+
+	for (size_t i = 0; i < sa->nr_gens; i++) {
+		ret = gen_check_refs(sa, sa->gens[i]);
+		if (ret)
+			return ret;
+	}
 	return map_check(sa);
 }
 
@@ -519,22 +562,58 @@ static int area_lock(struct swp_area *sa)
 	return 0;
 }
 
+/* Map swap.idx read-only (a private mapping: later writes to the file
+ * by rename never show through) and keep it as sa->idx_map. */
+static int idx_map_open(struct swp_area *sa)
+{
+	struct swp_idx_map *m;
+	struct stat st;
+	int fd, ret = 0;
+
+	fd = open(sa->idx_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return ct_err(-ENOENT, "%s: no swap area (index missing)", sa->path);
+	if (fd < 0)
+		return ct_err(-errno, "%s: cannot read index: %m", sa->path);
+	if (fstat(fd, &st) < 0) {
+		ret = ct_err(-errno, "%s: cannot read index: %m", sa->path);
+		goto out;
+	}
+	m = xzalloc(sizeof(*m));
+	if (!m) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	m->len = st.st_size;
+	m->refs = 1;
+	/* an empty file still gets a mapping, so parsing reports "truncated" */
+	m->addr = mmap(NULL, m->len ? m->len : 1, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
+		       m->len ? fd : -1, 0);
+	if (m->addr == MAP_FAILED && !m->len)
+		m->addr = mmap(NULL, 1, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m->addr == MAP_FAILED) {
+		ret = ct_err(-errno, "%s: cannot map index: %m", sa->path);
+		free(m);
+		goto out;
+	}
+	sa->idx_size = m->len;
+	if (!m->len)
+		m->len = 1;
+	sa->idx_map = m;
+out:
+	close(fd);
+	return ret;
+}
+
 /* Load the committed state from swap.idx. */
 static int area_load(struct swp_area *sa)
 {
-	char *buf;
-	size_t len;
 	int ret;
 
-	ret = read_whole_file(sa->idx_path, &buf, &len);
-	if (ret == -ENOENT)
-		return ct_err(-ENOENT, "%s: no swap area (index missing)", sa->path);
+	ret = idx_map_open(sa);
 	if (ret)
-		return ct_err(ret, "%s: cannot read index: %s", sa->path, strerror(-ret));
-	ret = idx_parse(sa, buf, len);
-	sa->idx_size = len;
-	free(buf);
-	return ret;
+		return ret;
+	return idx_parse(sa, sa->idx_map->addr, sa->idx_size);
 }
 
 /* Open the area at @path; see swaparea.h. */
@@ -608,7 +687,9 @@ void swp_close(struct swp_area *sa)
 		free(sa->cache[i].pages);
 	pthread_mutex_destroy(&sa->cache_lock);
 	lzma_end(&sa->dec);
-	free(sa->map);
+	if (!sa->map_borrowed)
+		free(sa->map);
+	idx_map_put(sa->idx_map);
 	if (sa->fd >= 0)
 		close(sa->fd);
 	if (sa->lock_fd >= 0)
@@ -902,6 +983,12 @@ int swp_read(struct swp_gen_reader *r, uint32_t task, uint64_t addr, size_t nr, 
 			continue;
 		}
 		state[i] = SWP_PAGE_DATA;
+		if (!ref_ok(r->sa, e->ref)) {
+			ret = ct_err(-EUCLEAN, "%s: page %#llx of task %u: bad slot reference %#llx",
+				     r->sa->path, (unsigned long long)(addr + i * SWP_PAGE), task,
+				     (unsigned long long)e->ref);
+			break;
+		}
 		if (ref_type(e->ref) == SWP_REF_CLUSTER) {
 			ret = cluster_page(r->sa, ref_head(e->ref), ref_index(e->ref), page);
 			if (!ret) {

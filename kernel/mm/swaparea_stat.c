@@ -105,6 +105,10 @@ int swp_stat(struct swp_area *sa, bool verify, struct ctswap_swap_info *st)
 	int ret;
 
 	memset(st, 0, sizeof(*st));
+	/* the rows below follow every reference: check them all first */
+	ret = swp_read_only(sa) ? swp_check(sa) : 0;
+	if (ret)
+		return ret;
 	st->cur_gen = sa->cur_gen;
 	st->nr_gens = sa->nr_gens;
 	st->slots = sa->nr_slots;
