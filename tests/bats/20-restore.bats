@@ -183,7 +183,8 @@ pattern_roundtrip() {
 	run "$CTSWAP" kill "$CT"
 	assert_success
 	wait_until 5 test ! -e /proc/$pid
-	for try in 1 2 3 4 5; do
+	# other processes on the machine may take the pid first: try a few times
+	for try in $(seq 20); do
 		echo $((pid - 1)) >/proc/sys/kernel/ns_last_pid
 		sleep 30 &
 		holder=$!
