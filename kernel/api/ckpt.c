@@ -32,8 +32,6 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
-/* Present once the restore helper's code has landed in the library. */
-#pragma weak ctswap_restore
 
 /* What the CKPT_ARG_* arguments of one call amount to. */
 struct ckpt_opts {
@@ -425,8 +423,6 @@ ckpt_id_t ckpt_restart(const char *path, struct ckpt_args *args[], size_t nargs)
 	ret = ckpt_opts_get(args, nargs, &o);
 	if (ret)
 		return ckpt_ret(ret);
-	if (!ctswap_restore)
-		return ckpt_ret(ct_err(-ENOSYS, "ckpt: this libctswap has no restore"));
 	ret = ckpt_open_path(path, &dir, &name, &store);
 	if (ret)
 		return ckpt_ret(ret);

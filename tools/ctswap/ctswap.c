@@ -13,6 +13,7 @@ static const struct cmd commands[] = {
 	{ "inspect", cmd_inspect, "ctswap inspect NAME [--json] [--verify]", "show what a container's swap area holds; --verify checks every checksum" },
 	{ "version", cmd_version, "ctswap version", "print the version" },
 	{ "dump", cmd_dump, "ctswap dump NAME [--leave-running] [--compress] [--keep K] [-v]", "checkpoint a container into its swap area" },
+	{ "restore", cmd_restore, "ctswap restore NAME [--eager] [--gen N] [--allow-changed-files] [-v]", "restart a checkpointed container; its memory comes back lazily from the swap area" },
 	{ "run", cmd_run, "ctswap run NAME [--no-pidns] [--log FILE] -- CMD [ARG...]", "start CMD in a new container" },
 	{ "freeze", cmd_freeze, "ctswap freeze NAME [--timeout SEC]", "freeze a container and wait until it is frozen" },
 	{ "thaw", cmd_thaw, "ctswap thaw NAME", "thaw a frozen container" },
