@@ -360,8 +360,8 @@ static int ckpt_run_helper(struct ctswap_store *store, const char *name, ckpt_id
 			   unsigned long type, const struct ckpt_opts *o)
 {
 	pid_t caller = getpid(), helper, w;
+	int status = 0, ret, wait_err;
 	char path[4096];
-	int status, ret;
 
 	helper = fork();
 	if (helper < 0)
@@ -376,10 +376,11 @@ static int ckpt_run_helper(struct ctswap_store *store, const char *name, ckpt_id
 	do
 		w = waitpid(helper, &status, 0);
 	while (w < 0 && errno == EINTR);
+	wait_err = w < 0 ? errno : 0;
 	ckpt_result_path(store, caller, helper, path, sizeof(path));
 	if (!ckpt_read_result(path, &ret))
 		return ret;
-	if (w < 0 && errno == ECHILD)
+	if (wait_err == ECHILD)
 		return 0;	/* restarted from this checkpoint: the helper is not ours */
 	return ct_err(-EIO, "ckpt: helper %d ended without a result (status 0x%x)", helper,
 		      status);

@@ -3,7 +3,7 @@
  * ckpt: the IRIX-style calls of libctswap from the command line, for tests.
  *   ckpt create PATH ID pid|pgid|sid|hid|ctswap [cont] [keep=K]
  *   ckpt stat PATH          one line per process
- *   ckpt restart PATH [gen=N] [eager]
+ *   ckpt restart PATH [gen=N] [eager] [changed]
  *   ckpt remove PATH
  * Exit 0 on success; on failure prints "ckpt: ERRNO-NAME: reason" and exits 1.
  */
@@ -50,6 +50,8 @@ static size_t parse_args(int argc, char **argv, struct ckpt_args *a, struct ckpt
 			*flags |= CKPT_CHECKPOINT_CONT;
 		else if (!strcmp(argv[i], "eager"))
 			*flags |= CKPT_RESTART_EAGER;
+		else if (!strcmp(argv[i], "changed"))
+			*flags |= CKPT_RESTART_CHANGED;
 		else if (!strncmp(argv[i], "keep=", 5)) {
 			*keep = atoi(argv[i] + 5);
 			a[n] = (struct ckpt_args){ CKPT_ARG_KEEP, keep };
