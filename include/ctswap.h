@@ -275,6 +275,9 @@ int ctswap_check(void (*fn)(const struct ctswap_check *c, void *arg), void *arg)
  * Where the semantics differ from IRIX:
  *   - a restarted process gets the container's supervisor as its parent
  *     (IRIX restored the original parent when it was checkpointed too);
+ *   - a restore recreates process groups and sessions only from processes
+ *     inside the container: checkpoint a process that leads its own session
+ *     (setsid), or the whole session (P_SID), or restore fails with EPERM;
  *   - pids are restored only if free (IRIX had the same rule); there is no
  *     "restart with new pids" (CKPT_RESTART_... pid options do not exist);
  *   - after a P_PID/P_PGID/P_SID/P_HID checkpoint the processes stay in the
