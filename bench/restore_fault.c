@@ -12,6 +12,9 @@
  * appends them to bench/results/latest.csv).  BENCH_MIB sets the prefetch
  * size (default 128), BENCH_DIR the scratch directory.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -432,5 +435,7 @@ int main(void)
 	row("fresh_write", fm, "MiB/s", "", 0);
 	row("prefetch", pm, "MiB/s", "fresh_write", fm);
 	remove_tree(dir);
+	free(bare);
+	free(srv);
 	return 0;
 }

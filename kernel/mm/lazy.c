@@ -14,6 +14,9 @@
  * while an event is read, and the event is applied before the next check.
  * Events still queued (not read) make UFFDIO_COPY fail with EAGAIN.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #define LOG_PREFIX "lazy: "
 
 #include <dirent.h>
@@ -397,7 +400,7 @@ static void lz_mm_dead(struct lz_server *srv, struct lz_mm *mm)
 		memset(mm->regions[i].todo, 0, (lz_pages(&mm->regions[i]) + 63) / 64 * 8);
 		mm->regions[i].nr_todo = 0;
 	}
-	mm->dead = true;
+	__atomic_store_n(&mm->dead, true, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&srv->outstanding, dropped, __ATOMIC_SEQ_CST);
 	__atomic_sub_fetch(&srv->total, dropped, __ATOMIC_SEQ_CST);
 	pr_info("pid %d (key %u): address space gone", mm->pid, mm->task_key);
@@ -476,7 +479,9 @@ static int lz_zeropage(struct lz_server *srv, struct lz_mm *mm, uint64_t page)
 	case ESRCH:
 		lz_mm_dead(srv, mm);
 		return 0;
-	case ENOENT:	/* unmapped meanwhile; the thread re-faults if it still cares */
+	case ENOENT:
+		/* unmapped or moved meanwhile: wake the thread, its retry finds out */
+		lz_wake(mm, page);
 		return 0;
 	default:
 		return -errno;
@@ -530,6 +535,8 @@ static int lz_fault(struct lz_server *srv, struct lz_mm *mm, uint64_t addr)
 		lz_defer(mm, page);
 		ret = 0;
 	}
+	if (ret == -ENOENT)
+		lz_wake(mm, page);
 	if (ret == -ENOENT || ret == -ESRCH)
 		ret = 0;
 	return ret;
@@ -680,8 +687,18 @@ static int lz_drain(struct lz_server *srv, struct lz_mm *mm)
 			}
 			break;
 		}
-		for (i = 0; i < n / (ssize_t)sizeof(msgs[0]) && !ret; i++)
-			ret = lz_handle(srv, mm, &msgs[i]);
+		n /= (ssize_t)sizeof(msgs[0]);
+		/*
+		 * Events first: a fault read together with a later REMOVE of its
+		 * page must get a zero page, not swap data (the kernel zaps as
+		 * soon as the event is read, maybe before our copy).
+		 */
+		for (i = 0; i < n && !ret; i++)
+			if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
+				ret = lz_handle(srv, mm, &msgs[i]);
+		for (i = 0; i < n && !ret; i++)
+			if (msgs[i].event == UFFD_EVENT_PAGEFAULT)
+				ret = lz_handle(srv, mm, &msgs[i]);
 		if (ret)
 			break;
 	}
@@ -1114,7 +1131,8 @@ static int lz_serve(struct lz_server *srv)
 		if (xgrow(&pfd, &cap, nr + 1, sizeof(*pfd)))
 			return -ENOMEM;
 		for (i = 0; i < nr; i++) {
-			pfd[i].fd = srv->mms[i]->dead ? -1 : srv->mms[i]->uffd;
+			pfd[i].fd = __atomic_load_n(&srv->mms[i]->dead, __ATOMIC_RELAXED) ? -1 :
+				    srv->mms[i]->uffd;
 			pfd[i].events = POLLIN;
 			pfd[i].revents = 0;
 		}
@@ -1142,6 +1160,22 @@ static int lz_serve(struct lz_server *srv)
 	}
 	free(pfd);
 	return ret;
+}
+
+/* What the server tells lazy_start through the ready pipe, in one write. */
+struct lz_ready_msg {
+	uint32_t magic;
+	int ret;		/* 0: serving */
+	pid_t pid;		/* the server */
+};
+#define LZ_READY_MAGIC 0x6c617a79	/* "lazy" */
+
+/* Report the start result @ret to lazy_start. */
+static int lz_ready(int fd, int ret)
+{
+	struct lz_ready_msg m = { .magic = LZ_READY_MAGIC, .ret = ret, .pid = getpid() };
+
+	return write(fd, &m, sizeof(m)) == sizeof(m) ? 0 : -EPIPE;
 }
 
 /* The server process: never returns. */
@@ -1173,22 +1207,11 @@ static void lz_server_main(struct lz_server *srv, int ready_fd)
 		ret = -errno;
 		goto out_report;
 	}
-	ret = -pthread_create(&thread, NULL, lz_prefetch_thread, srv);
-	if (srv->opts.no_prefetch && !ret) {
-		pthread_mutex_lock(&srv->lock);
-		srv->stop = true;
-		pthread_cond_broadcast(&srv->work_cond);
-		pthread_mutex_unlock(&srv->lock);
-	}
+	ret = srv->opts.no_prefetch ? 0 : -pthread_create(&thread, NULL, lz_prefetch_thread, srv);
 out_report:
 	lz_state_write(srv);
-	{
-		pid_t self = getpid();
-
-		if (write(ready_fd, &ret, sizeof(ret)) != sizeof(ret) ||
-		    (!ret && write(ready_fd, &self, sizeof(self)) != sizeof(self)))
-			ret = -EPIPE;
-	}
+	if (lz_ready(ready_fd, ret))
+		ret = -EPIPE;
 	close(ready_fd);
 	if (ret) {
 		if (srv->wd_sock >= 0 && send(srv->wd_sock, "D", 1, MSG_NOSIGNAL) != 1)
@@ -1207,7 +1230,8 @@ out_report:
 	srv->stop = true;
 	pthread_cond_broadcast(&srv->work_cond);
 	pthread_mutex_unlock(&srv->lock);
-	pthread_join(thread, NULL);
+	if (!srv->opts.no_prefetch)
+		pthread_join(thread, NULL);
 	lz_release(srv);
 	if (srv->opts.state_path)
 		unlink(srv->opts.state_path);
@@ -1259,8 +1283,7 @@ static void lz_server_child(const struct lazy_opts *opts, struct lazy_mm *mms, s
 	ret = lz_server_init(&srv, opts, mms, nr);
 	if (ret) {
 		pr_err("cannot start: %s", ct_err_msg() ? ct_err_msg() : strerror(-ret));
-		if (write(ready_fd, &ret, sizeof(ret)) < 0)
-			_exit(2);
+		lz_ready(ready_fd, ret);
 		_exit(2);
 	}
 	lz_server_main(&srv, ready_fd);
@@ -1345,24 +1368,25 @@ int lazy_start(const struct lazy_opts *opts, struct lazy_mm *mms, size_t nr, pid
 	close(pfd[1]);
 	pfd[1] = -1;
 	waitpid(mid, &status, 0);
-	/* the server writes its start result, then its pid */
+	/* the server writes its start result and pid in one message */
 	{
-		int r;
-		ssize_t n = read(pfd[0], &r, sizeof(r));
+		struct lz_ready_msg m;
+		ssize_t n = read(pfd[0], &m, sizeof(m));
 
-		if (n != sizeof(r)) {
-			ret = ct_err(-ECHILD, "lazy server died while starting (see %s)",
+		if (n != sizeof(m) || m.magic != LZ_READY_MAGIC) {
+			ret = ct_err(-ECHILD, "lazy server died while starting (got %zd bytes%s; see %s)",
+				     n, n == sizeof(m) ? ", garbage" : "",
+				     opts->log_path ? opts->log_path : "its log");
+			if (n > 0)
+				pr_err("ready message: %.*s", (int)n, (char *)&m);
+			goto out_close;
+		}
+		if (m.ret) {
+			ret = ct_err(m.ret, "lazy server cannot start: %s (see %s)", strerror(-m.ret),
 				     opts->log_path ? opts->log_path : "its log");
 			goto out_close;
 		}
-		if (r) {
-			ret = ct_err(r, "lazy server cannot start: %s (see %s)", strerror(-r),
-				     opts->log_path ? opts->log_path : "its log");
-			goto out_close;
-		}
-		n = read(pfd[0], &server, sizeof(server));
-		if (n != sizeof(server))
-			server = 0;
+		server = m.pid;
 	}
 	for (i = 0; i < nr; i++) {
 		close(mms[i].uffd);

@@ -72,7 +72,9 @@ struct lazy_opts {
 	bool eager;		/* fill every page now, in the caller; no server process */
 	/* Additions for tests and benchmarks: */
 	const struct lazy_source *source;	/* NULL: the swap area at swap_path */
-	bool no_prefetch;	/* serve faults only (the server ends once all was touched) */
+	bool no_prefetch;	/* serve faults only: the server ends once every stored page
+				 * was touched (an exited process is noticed by prefetch
+				 * alone, so without it the server then waits forever) */
 };
 
 /* Progress as written to the state file (keys resident, total, pid). */
@@ -98,6 +100,9 @@ int lazy_uffd_setup(int uffd, const struct lazy_region *regions, size_t nr);
  * Eager: copy every stored page now (UFFDIO_COPY in large batches) in the
  * calling process, then unregister and close the uffds; *@server_pid = 0.
  * The target tasks should be stopped in eager mode.
+ * The caller's own memory must not be registered with any of the uffds:
+ * with EVENT_FORK, its fork would wait for a server that is not there yet.
+ * On failure the uffds stay the caller's.
  */
 int lazy_start(const struct lazy_opts *opts, struct lazy_mm *mms, size_t nr, pid_t *server_pid);
 

@@ -5,6 +5,9 @@
  * passes to us; the server fills it from a page source while the child
  * reads every page and checks it.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -333,6 +336,8 @@ static void run_start(struct run *r)
 		char buf[32];
 		int uffd;
 
+		close(sv[0]);	/* so a failing test (our end closed) ends us */
+
 		if (r->cgroup) {
 			char p[512];
 			int fd;
@@ -476,10 +481,29 @@ static void test_lazy_eager(void **state)
 	run_finish(&r);
 }
 
+static char cg[256];
+
+/* Whatever happened in the watchdog test: empty and remove its cgroup. */
+static int teardown_cgroup(void **state)
+{
+	char p[300];
+	int i;
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/cgroup.kill", cg);
+	if (access(cg, F_OK))
+		return 0;
+	write_small_file(p, "1");
+	for (i = 0; i < 200 && rmdir(cg) && errno == EBUSY; i++)
+		usleep(10000);
+	reap_all();
+	return 0;
+}
+
 /* kill -9 of the server: the watchdog kills the cgroup, and says why. */
 static void test_lazy_watchdog(void **state)
 {
-	char cg[256], *log;
+	char *log;
 	struct run r = { .child = child_slow, .no_prefetch = true, .cgroup = cg };
 	size_t len;
 	int status;
@@ -586,7 +610,7 @@ int main(void)
 		cmocka_unit_test_setup(test_lazy_dontneed, setup),
 		cmocka_unit_test_setup(test_lazy_mremap, setup),
 		cmocka_unit_test_setup(test_lazy_eager, setup),
-		cmocka_unit_test_setup(test_lazy_watchdog, setup),
+		cmocka_unit_test_setup_teardown(test_lazy_watchdog, setup, teardown_cgroup),
 		cmocka_unit_test_setup(test_lazy_swap_area, setup),
 		cmocka_unit_test_setup(test_lazy_no_swap_area, setup),
 	};
