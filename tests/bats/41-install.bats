@@ -40,7 +40,10 @@ teardown() { common_teardown; }
 	run pkg-config --cflags --libs ctswap
 	assert_success
 	assert_output --partial "-lctswap"
-	cc -o "$BATS_TEST_TMPDIR/selfckpt" "$TOP/examples/selfckpt.c" $(pkg-config --cflags --libs ctswap) \
+	# A sanitized library (make asan) needs its runtime first in the program too.
+	san=
+	readelf -d "$lib" | grep -q libasan && san="-fsanitize=address,undefined"
+	cc $san -o "$BATS_TEST_TMPDIR/selfckpt" "$TOP/examples/selfckpt.c" $(pkg-config --cflags --libs ctswap) \
 		-Wl,-rpath,"$d/usr/lib"
 	run "$BATS_TEST_TMPDIR/selfckpt"
 	assert_failure 2
