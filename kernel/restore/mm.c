@@ -435,7 +435,8 @@ static void vma_madvise(struct rst_proc *p, const struct ct_vma *v)
 }
 
 /* Map one VMA of the image at its address. */
-static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_file *mf, bool allow)
+static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_file *mf,
+		   const struct rst_mm_opts *o)
 {
 	int flags = MAP_FIXED | (v->flags & MAP_GROWSDOWN);
 	long fd = -1, ret;
@@ -457,7 +458,7 @@ static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_file *
 		if (!v->path)
 			return ct_err(-EINVAL, "pid %d: file mapping at %#lx has no path", p->t->pid,
 				      (unsigned long)v->start);
-		ret = map_file_open(p, mf, v->path, oflags, &v->file, allow);
+		ret = map_file_open(p, mf, v->path, oflags, &v->file, o->allow_changed_files);
 		if (ret)
 			return ret;
 		fd = mf->fd;
@@ -465,9 +466,14 @@ static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_file *
 		break;
 	}
 	case CT_VMA_SHMEM:
-		return ct_err(-ENOTSUP, "pid %d: shared memory at %#lx (%s): not supported by "
-			      "restore yet", p->t->pid, (unsigned long)v->start,
-			      v->path ? v->path : "anonymous");
+		/* the object's memfd, inherited with the transport fds (shm.c) */
+		fd = rst_shm_task_fd(o->shm, v->shm_key);
+		if (fd < 0)
+			return ct_err(-EINVAL, "pid %d: shared memory at %#lx (%s): object %#x not prepared",
+				      p->t->pid, (unsigned long)v->start, v->path ? v->path : "anonymous",
+				      v->shm_key);
+		flags |= MAP_SHARED;
+		break;
 	default:
 		return 0;	/* vdso block moved as a whole; vsyscall is the kernel's */
 	}
@@ -645,7 +651,7 @@ int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o)
 	if (ret)
 		return ret;
 	for (uint32_t i = 0; i < mm->nr_vmas; i++) {
-		ret = map_vma(p, &mm->vmas[i], &mf, o->allow_changed_files);
+		ret = map_vma(p, &mm->vmas[i], &mf, o);
 		if (ret)
 			break;
 	}

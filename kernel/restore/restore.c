@@ -59,6 +59,7 @@ struct rst_ctx {
 	struct file_table ft;		/* transport fds in the restorer */
 	bool ft_open;
 	struct file_table ft_task;	/* the same files at their numbers in the tasks */
+	struct rst_shm_set shm;		/* shared memory objects, passed like the files */
 	struct rst_proc *procs;		/* img->nr_tasks, in image order */
 	size_t nr_procs;		/* initialised so far */
 	char swap_path[4096], state_path[4096], log_path[4096];
@@ -201,11 +202,15 @@ static int rst_fd_pass_map(const struct rst_fd_pass *fp, int fd)
 	return -1;
 }
 
-/* List the transport fds of @ft and make @task_ft, the same table with init-side numbers. */
+/*
+ * List the transport fds of @ft and of the shared memory objects, and make
+ * @task_ft, the same file table with init-side numbers (and each object's
+ * task_fd).
+ */
 static int rst_fd_pass_list(struct rst_fd_pass *fp, const struct file_table *ft,
-			    struct file_table *task_ft)
+			    struct file_table *task_ft, struct rst_shm_set *shm)
 {
-	fp->fds = xzalloc(sizeof(int) * (2 * ft->nr + 1));
+	fp->fds = xzalloc(sizeof(int) * (2 * ft->nr + shm->nr + 1));
 	task_ft->fds = xzalloc(sizeof(int) * (ft->nr + 1));
 	task_ft->peer_fds = xzalloc(sizeof(int) * (ft->nr + 1));
 	if (!fp->fds || !task_ft->fds || !task_ft->peer_fds)
@@ -216,7 +221,11 @@ static int rst_fd_pass_list(struct rst_fd_pass *fp, const struct file_table *ft,
 		if (ft->peer_fds[i] >= 0)
 			fp->fds[fp->nr++] = ft->peer_fds[i];
 	}
+	for (size_t i = 0; i < shm->nr; i++)
+		fp->fds[fp->nr++] = shm->objs[i].fd;
 	fp->base = highest_open_fd() + 16;
+	for (size_t i = 0; i < shm->nr; i++)
+		shm->objs[i].task_fd = rst_fd_pass_map(fp, shm->objs[i].fd);
 	task_ft->nr = ft->nr;
 	for (uint32_t i = 0; i < ft->nr; i++) {
 		task_ft->fds[i] = rst_fd_pass_map(fp, ft->fds[i]);
@@ -362,7 +371,7 @@ static int rst_start_init(struct rst_ctx *c)
 	if (c->img->own_pidns && t->pid != 1)
 		return ct_err(-EINVAL, "%s: the init of a pid namespace has pid %d in the image",
 			      c->name, t->pid);
-	ret = rst_fd_pass_list(&fp, &c->ft, &c->ft_task);
+	ret = rst_fd_pass_list(&fp, &c->ft, &c->ft_task, &c->shm);
 	if (!ret)
 		ret = rst_fd_pass_listen(&fp);
 	if (!ret) {
@@ -484,7 +493,7 @@ static int rst_build_processes(struct rst_ctx *c)
 {
 	struct rst_pages pages = { .read = rst_swp_read, .arg = c->rd };
 	struct rst_mm_opts mo = {
-		.allow_changed_files = c->opts->allow_changed_files, .pages = &pages,
+		.allow_changed_files = c->opts->allow_changed_files, .pages = &pages, .shm = &c->shm,
 	};
 	int ret = 0;
 
@@ -597,6 +606,7 @@ static void rst_ctx_free(struct rst_ctx *c)
 	free(c->procs);
 	if (c->ft_open)
 		restore_files_close(&c->ft);
+	rst_shm_close(&c->shm);
 	free(c->ft_task.fds);
 	free(c->ft_task.peer_fds);
 	if (c->cg)
@@ -645,6 +655,8 @@ int ctswap_restore(struct ctswap_store *store, const char *name,
 		c.ft_open = !ret;
 	}
 	if (!ret)
+		ret = rst_shm_open(&c.shm, c.img, c.rd);
+	if (!ret)
 		ret = rst_build_tree(&c);
 	if (!ret)
 		ret = rst_build_processes(&c);
@@ -652,6 +664,7 @@ int ctswap_restore(struct ctswap_store *store, const char *name,
 		restore_files_close(&c.ft);
 		c.ft_open = false;
 	}
+	rst_shm_close(&c.shm);
 	if (!ret)
 		ret = rst_memory(&c);
 	if (!ret)

@@ -23,6 +23,8 @@
 #include "image/image.h"
 #include "mm/lazy.h"
 
+struct swp_gen_reader;
+
 #define RST_SCRATCH_LEN (16 * 4096UL)	/* clone_args, paths, prctl map, auxv */
 
 /*
@@ -60,10 +62,31 @@ struct rst_proc {
 	uint64_t cur_vdso_start;	/* vdso block before it was moved */
 };
 
+/* One shared memory object: a memfd the restorer fills and hands to the tasks. */
+struct rst_shm {
+	uint32_t key;			/* swap-area key (ct_vma.shm_key) */
+	uint64_t size;			/* bytes: the furthest any mapping reaches */
+	int fd;				/* the memfd in the restorer */
+	int task_fd;			/* the same memfd's number in the tasks */
+};
+
+struct rst_shm_set {
+	size_t nr;
+	struct rst_shm *objs;
+};
+
 struct rst_mm_opts {
 	bool allow_changed_files;	/* map files whose identity changed */
 	const struct rst_pages *pages;	/* COW'd pages of private file mappings */
+	const struct rst_shm_set *shm;	/* shared memory objects, mapped from their memfds */
 };
+
+/* shm.c */
+/* Create and fill one memfd per shared memory object of @img. */
+int rst_shm_open(struct rst_shm_set *set, const struct ct_image *img, struct swp_gen_reader *rd);
+void rst_shm_close(struct rst_shm_set *set);
+/* The tasks' fd number of object @key, -1 if unknown. */
+int rst_shm_task_fd(const struct rst_shm_set *set, uint32_t key);
 
 /* mm.c */
 /* Start injecting into @p's leader: syscall instruction, rseq off, scratch memory. */

@@ -144,6 +144,29 @@ pattern_roundtrip() {
 	[ "$(status_field "$st" pids)" = "$pids" ]
 }
 
+@test "restore: a parent and child sharing anonymous memory share it again" {
+	local d="$BATS_TEST_TMPDIR/shm" p c
+	mkdir -p "$d"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/shmem" --mib 4 --out "$d"
+	assert_success
+	wait_until 10 grep -q ' ok$' "$d/status-parent"
+	wait_until 10 grep -q ' ok$' "$d/status-child"
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	p=$(status_field "$d/status-parent" counter)
+	c=$(status_field "$d/status-child" counter)
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	# each sees the other's counter move: the memory is one object again
+	wait_until 10 field_above counter "$d/status-parent" "$p"
+	wait_until 10 field_above counter "$d/status-child" "$c"
+	sleep 2.5	# the workloads call a peer stuck after 2 s
+	run cat "$d/status-parent" "$d/status-child"
+	refute_output --partial BAD
+	[ "$(grep -c ' ok$' "$d/status-parent" "$d/status-child" | awk -F: '{s+=$2} END {print s}')" = 2 ]
+}
+
 @test "restore: the same checkpoint three times in a row" {
 	local st="$BATS_TEST_TMPDIR/pat/status" counters
 	start_pattern 16 2
