@@ -341,8 +341,12 @@ bool unix_open_late(const struct ct_image *img, uint32_t i)
 		return false;
 	if (f->sk_type == SOCK_DGRAM)
 		return true;
-	/* a stream client its listener had not accepted yet (its peer is in the backlog) */
-	return f->sk_peer_ino && unix_find_ino(img, f->sk_peer_ino) < 0 && unix_peer_listens(img, f);
+	/*
+	 * A stream client its listener had not accepted yet: its peer sits in
+	 * the backlog with no inode of its own (0), and, unlike a peer that is
+	 * gone, it has not shut the client down.
+	 */
+	return !f->sk_peer_ino && (f->sk_shutdown & 3) != 3 && unix_peer_listens(img, f);
 }
 
 /* Remove a stale socket file at the path of @sa (only a socket). */
@@ -497,7 +501,7 @@ int unix_open(const struct ct_image *img, uint32_t i, int base, struct file_tabl
 	bool stream_conn = f->sk_type != SOCK_DGRAM && f->sk_state == CT_SK_ESTABLISHED;
 	int ret;
 
-	if (p >= 0 || (stream_conn && !f->sk_peer_ino))
+	if (p >= 0 || (stream_conn && !f->sk_peer_ino && !unix_open_late(img, i)))
 		return unix_open_pair(img, i, p, base, ft);
 	if (stream_conn && !unix_open_late(img, i))
 		return ct_err(-ENOTSUP, "unix socket %llu: its peer %llu is outside the container",
