@@ -100,6 +100,8 @@ struct ctswap_dump_opts {
 	/* Called now and then while pages are pushed; may be NULL. */
 	void (*progress)(const struct ctswap_progress *p, void *arg);
 	void *progress_arg;
+	/* Established TCP connections: refuse the dump (default), restore them reset, or alive. */
+	enum { CTSWAP_TCP_REFUSE = 0, CTSWAP_TCP_CLOSE, CTSWAP_TCP_ESTABLISHED } tcp;
 };
 
 struct ctswap_dump_stats {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* ctswap dump NAME [--leave-running] [--compress] [-v] */
+/* ctswap dump NAME [--leave-running] [--compress] [--tcp-close|--tcp-established] [-v] */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,6 +35,10 @@ int cmd_dump(struct cli *cli)
 			opts.leave_running = true;
 		else if (!strcmp(a, "--compress"))
 			opts.compress = true;
+		else if (!strcmp(a, "--tcp-close"))
+			opts.tcp = CTSWAP_TCP_CLOSE;
+		else if (!strcmp(a, "--tcp-established"))
+			opts.tcp = CTSWAP_TCP_ESTABLISHED;
 		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
 			verbose++;
 		else if (a[0] == '-')
