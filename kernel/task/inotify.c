@@ -44,7 +44,7 @@ static int inotify_mount_fd(dev_t dev)
 		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min, mnt) != 3 ||
 		    makedev(maj, min) != dev || strchr(mnt, '\\'))
 			continue;
-		fd = open(mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);	/* not O_PATH: open_by_handle_at refuses it */
 	}
 	free(text);
 	return fd;
@@ -120,6 +120,7 @@ int inotify_dump(const struct fd_dump *d, struct ct_file *f)
 			break;
 		}
 		w = &f->watches[f->nr_watches++];
+		w->path = NULL;
 		w->wd = (int32_t)wd;
 		w->mask = mask;
 		ret = inotify_handle_path(sdev, type, p + off, bytes, &w->path);
@@ -157,6 +158,16 @@ static int inotify_skip_to(int fd, int next, int wd)
 		next = got + 1;
 	}
 	rmdir(dir);
+	/* drop the IN_IGNORED events the removals queued: the program never asked for them */
+	{
+		char buf[4096];
+		int fl = fcntl(fd, F_GETFL);
+
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+		while (read(fd, buf, sizeof(buf)) > 0)
+			;
+		fcntl(fd, F_SETFL, fl);
+	}
 	return next == wd ? 0 : -EIO;
 }
 
