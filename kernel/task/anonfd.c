@@ -169,6 +169,13 @@ int timerfd_open(const struct ct_file *f)
 	uint64_t ticks = f->count;
 	int fd, err;
 
+	/*
+	 * A periodic timer that had just expired shows 0 left; 0 would disarm
+	 * it, so it runs one period from now.
+	 */
+	if (!f->value_nsec && f->interval_nsec)
+		its.it_value = its.it_interval;
+
 	fd = timerfd_create(f->clock, TFD_CLOEXEC);
 	if (fd < 0)
 		return ct_err(-errno, "timerfd: cannot create on clock %d: %m", f->clock);

@@ -53,12 +53,13 @@ dump_restore_moves_on() {
 @test "fdkinds: an established TCP connection refuses the dump, naming it" {
 	started "$CT"
 	run "$CTSWAP" run "$CT" -- python3 -c '
-import socket, time
+import socket, sys, time
 l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
 c = socket.create_connection(l.getsockname()); a, _ = l.accept()
-time.sleep(600)'
+open(sys.argv[1], "w").close()
+time.sleep(600)' "$BATS_TEST_TMPDIR/ready"
 	assert_success
-	sleep 0.5
+	wait_until 10 test -e "$BATS_TEST_TMPDIR/ready"
 	run "$CTSWAP" dump "$CT"
 	assert_failure
 	assert_output --regexp "fd [0-9]+: established TCP connection 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:[0-9]+; use --tcp-close or --tcp-established"
