@@ -3,7 +3,7 @@
 # Only calls apt when something is missing, so repeated runs cost nothing.
 set -e
 PKGS="build-essential pkg-config libcgroup-dev liblzma-dev libxxhash-dev libjansson-dev
-      libcmocka-dev bats bats-assert bats-support python3 clang
+      libcmocka-dev bats bats-assert bats-support python3 clang redis-server redis-tools curl
       openssh-server openssh-client rsync man-db iproute2 jq util-linux"
 missing=""
 for p in $PKGS; do

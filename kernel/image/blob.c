@@ -644,7 +644,83 @@ static void write_file(struct wbuf *w, const struct ct_file *f)
 	w_u32(w, f->pipe_id);
 	w_bytes(w, f->pipe_data, f->pipe_data_len);
 	w_u32(w, f->pipe_size);
+	/* issue 6: sockets, eventfd, signalfd, timerfd, epoll, inotify */
+	w_u32(w, f->sk_family);
+	w_u32(w, f->sk_type);
+	w_u32(w, f->sk_proto);
+	w_u32(w, f->sk_state);
+	w_u32(w, f->sk_backlog);
+	w_u32(w, f->sk_shutdown);
+	w_u64(w, f->sk_ino);
+	w_u64(w, f->sk_peer_ino);
+	w_bytes(w, f->sk_addr, f->sk_addr_len);
+	w_bytes(w, f->sk_peer_addr, f->sk_peer_addr_len);
+	w_u32(w, f->sk_opts);
+	w_u32(w, f->sk_rcvbuf);
+	w_u32(w, f->sk_sndbuf);
+	w_bytes(w, f->sk_queue, f->sk_queue_len);
+	w_u64(w, f->count);
+	w_u32(w, f->efd_flags);
+	w_u64(w, f->sigmask);
+	w_u32(w, (uint32_t)f->clock);
+	w_u64(w, (uint64_t)f->value_nsec);
+	w_u64(w, (uint64_t)f->interval_nsec);
+	w_u32(w, f->nr_epoll_tgts);
+	for (uint32_t i = 0; i < f->nr_epoll_tgts; i++) {
+		w_u32(w, (uint32_t)f->epoll_tgts[i].tfd);
+		w_u32(w, f->epoll_tgts[i].events);
+		w_u64(w, f->epoll_tgts[i].data);
+		w_u32(w, f->epoll_tgts[i].file);
+	}
+	w_u32(w, f->nr_watches);
+	for (uint32_t i = 0; i < f->nr_watches; i++) {
+		w_u32(w, (uint32_t)f->watches[i].wd);
+		w_u32(w, f->watches[i].mask);
+		w_str(w, f->watches[i].path);
+	}
 	w_end(w, at);
+}
+
+/* The epoll interest list and inotify watches of a FILE record. */
+static void read_file_lists(struct rbuf *r, struct ct_file *f)
+{
+	uint32_t n = r_u32(r);
+
+	/* each entry takes at least 20 bytes: a count beyond the body is a lie */
+	if (n > (r->len - r->pos) / 20 || n > 1 << 20) {
+		if (n)
+			*r->err = -EBADMSG;
+		return;
+	}
+	f->epoll_tgts = n ? xzalloc(n * sizeof(*f->epoll_tgts)) : NULL;
+	if (n && !f->epoll_tgts) {
+		*r->err = -ENOMEM;
+		return;
+	}
+	f->nr_epoll_tgts = n;
+	for (uint32_t i = 0; i < n; i++) {
+		f->epoll_tgts[i].tfd = r_i32(r);
+		f->epoll_tgts[i].events = r_u32(r);
+		f->epoll_tgts[i].data = r_u64(r);
+		f->epoll_tgts[i].file = r_u32(r);
+	}
+	n = r_u32(r);
+	if (n > (r->len - r->pos) / 16 || n > 1 << 20) {
+		if (n)
+			*r->err = -EBADMSG;
+		return;
+	}
+	f->watches = n ? xzalloc(n * sizeof(*f->watches)) : NULL;
+	if (n && !f->watches) {
+		*r->err = -ENOMEM;
+		return;
+	}
+	f->nr_watches = n;
+	for (uint32_t i = 0; i < n; i++) {
+		f->watches[i].wd = r_i32(r);
+		f->watches[i].mask = r_u32(r);
+		f->watches[i].path = r_str(r);
+	}
 }
 
 static void read_file(struct rbuf *r, struct ct_file *f)
@@ -659,6 +735,27 @@ static void read_file(struct rbuf *r, struct ct_file *f)
 	f->pipe_id = r_u32(r);
 	f->pipe_data = r_bytes(r, &f->pipe_data_len, 1 << 24);
 	f->pipe_size = r_u32(r);
+	f->sk_family = r_u32(r);
+	f->sk_type = r_u32(r);
+	f->sk_proto = r_u32(r);
+	f->sk_state = r_u32(r);
+	f->sk_backlog = r_u32(r);
+	f->sk_shutdown = r_u32(r);
+	f->sk_ino = r_u64(r);
+	f->sk_peer_ino = r_u64(r);
+	f->sk_addr = r_bytes(r, &f->sk_addr_len, 128);
+	f->sk_peer_addr = r_bytes(r, &f->sk_peer_addr_len, 128);
+	f->sk_opts = r_u32(r);
+	f->sk_rcvbuf = r_u32(r);
+	f->sk_sndbuf = r_u32(r);
+	f->sk_queue = r_bytes(r, &f->sk_queue_len, 1 << 28);
+	f->count = r_u64(r);
+	f->efd_flags = r_u32(r);
+	f->sigmask = r_u64(r);
+	f->clock = r_i32(r);
+	f->value_nsec = (int64_t)r_u64(r);
+	f->interval_nsec = (int64_t)r_u64(r);
+	read_file_lists(r, f);
 }
 
 static void write_image(struct wbuf *w, const struct ct_image *img)

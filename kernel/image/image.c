@@ -25,6 +25,21 @@ static void task_free(struct ct_task *t)
 	free(t->timers);
 }
 
+/* Free what one open file description record holds (not the record). */
+void image_file_free(struct ct_file *f)
+{
+	free(f->path);
+	free(f->contents);
+	free(f->pipe_data);
+	free(f->sk_addr);
+	free(f->sk_peer_addr);
+	free(f->sk_queue);
+	free(f->epoll_tgts);
+	for (uint32_t i = 0; i < f->nr_watches; i++)
+		free(f->watches[i].path);
+	free(f->watches);
+}
+
 /* Free the whole image. */
 void image_free(struct ct_image *img)
 {
@@ -33,11 +48,8 @@ void image_free(struct ct_image *img)
 	for (uint32_t i = 0; i < img->nr_tasks; i++)
 		task_free(&img->tasks[i]);
 	free(img->tasks);
-	for (uint32_t i = 0; i < img->nr_files; i++) {
-		free(img->files[i].path);
-		free(img->files[i].contents);
-		free(img->files[i].pipe_data);
-	}
+	for (uint32_t i = 0; i < img->nr_files; i++)
+		image_file_free(&img->files[i]);
 	free(img->files);
 	free(img);
 }

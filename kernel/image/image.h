@@ -139,6 +139,44 @@ enum ct_file_kind {
 	CT_FILE_PIPE,		/* one end of a pipe (pipe_id names the pipe) */
 	CT_FILE_FIFO,		/* a named pipe opened by path */
 	CT_FILE_CHR,		/* /dev/null, /dev/zero, /dev/urandom, ... by path */
+	CT_FILE_UNIX,		/* AF_UNIX socket (sk_* fields) */
+	CT_FILE_INET,		/* TCP or UDP socket over IPv4/IPv6 (sk_* fields) */
+	CT_FILE_EPOLL,		/* epoll instance (epoll_tgts) */
+	CT_FILE_EVENTFD,	/* eventfd (count, efd_flags) */
+	CT_FILE_SIGNALFD,	/* signalfd (sigmask) */
+	CT_FILE_TIMERFD,	/* timerfd (clock, timer values, count = ticks) */
+	CT_FILE_INOTIFY,	/* inotify instance (watches) */
+	CT_FILE_KIND_MAX = CT_FILE_INOTIFY,
+};
+
+/* Socket states (ct_file.sk_state), the kernel's TCP_* numbers for the ones used. */
+#define CT_SK_ESTABLISHED	1	/* connected */
+#define CT_SK_CLOSE		7	/* unconnected (maybe bound) */
+#define CT_SK_LISTEN		10
+
+/* Socket options kept as booleans (ct_file.sk_opts). */
+#define CT_SKOPT_REUSEADDR	(1u << 0)
+#define CT_SKOPT_REUSEPORT	(1u << 1)
+#define CT_SKOPT_NODELAY	(1u << 2)
+#define CT_SKOPT_KEEPALIVE	(1u << 3)
+#define CT_SKOPT_BROADCAST	(1u << 4)
+#define CT_SKOPT_V6ONLY		(1u << 5)
+#define CT_SKOPT_PASSCRED	(1u << 6)
+#define CT_SKOPT_RESET		(1u << 16)	/* INET: restore as a reset connection (--tcp-close) */
+
+/* One entry of an epoll interest list, as /proc/PID/fdinfo shows it. */
+struct ct_epoll_tgt {
+	int32_t tfd;			/* fd number the target was added with */
+	uint32_t events;		/* EPOLL* including EPOLLET/ONESHOT/EXCLUSIVE */
+	uint64_t data;			/* epoll_data as the program set it */
+	uint32_t file;			/* index into ct_image.files of the target */
+};
+
+/* One inotify watch. */
+struct ct_inotify_watch {
+	int32_t wd;			/* watch descriptor the program knows */
+	uint32_t mask;			/* IN_* mask and flags */
+	char *path;			/* path of the watched inode at dump */
 };
 
 /* One open file description; fds share it by index (as dup and fork do). */
@@ -155,6 +193,32 @@ struct ct_file {
 	uint8_t *pipe_data;		/* PIPE/FIFO: unread bytes, stored once per pipe (on one end) */
 	uint64_t pipe_data_len;
 	uint32_t pipe_size;		/* F_GETPIPE_SZ */
+	/* sockets (UNIX, INET): appended fields, blob format rule */
+	uint32_t sk_family, sk_type, sk_proto;	/* socket(2) arguments */
+	uint32_t sk_state;		/* CT_SK_* */
+	uint32_t sk_backlog;		/* CT_SK_LISTEN: listen(2) backlog */
+	uint32_t sk_shutdown;		/* 1 = receive, 2 = send side shut down */
+	uint64_t sk_ino;		/* socket inode at dump (peer matching) */
+	uint64_t sk_peer_ino;		/* UNIX: inode of the peer, 0 none or gone */
+	uint8_t *sk_addr;		/* getsockname(), sk_addr_len bytes */
+	uint64_t sk_addr_len;
+	uint8_t *sk_peer_addr;		/* getpeername(), sk_peer_addr_len bytes */
+	uint64_t sk_peer_addr_len;
+	uint32_t sk_opts;		/* CT_SKOPT_* */
+	uint32_t sk_rcvbuf, sk_sndbuf;	/* SO_RCVBUF/SO_SNDBUF as read (doubled); 0 = default */
+	uint8_t *sk_queue;		/* UNIX: unread messages, each u32 length + bytes */
+	uint64_t sk_queue_len;
+	/* eventfd, signalfd, timerfd */
+	uint64_t count;			/* EVENTFD: counter; TIMERFD: expirations not read */
+	uint32_t efd_flags;		/* EVENTFD: EFD_SEMAPHORE */
+	uint64_t sigmask;		/* SIGNALFD: bit (sig - 1) */
+	int32_t clock;			/* TIMERFD: clock id */
+	int64_t value_nsec, interval_nsec;	/* TIMERFD: remaining time at dump, period */
+	/* epoll, inotify */
+	uint32_t nr_epoll_tgts;
+	struct ct_epoll_tgt *epoll_tgts;
+	uint32_t nr_watches;
+	struct ct_inotify_watch *watches;
 };
 
 struct ct_fd {
@@ -212,6 +276,8 @@ enum { CT_NS_PID = 0, CT_NS_MNT, CT_NS_NET, CT_NS_UTS, CT_NS_IPC, CT_NS_USER, CT
 
 /* Free everything an image holds, and the image itself. */
 void image_free(struct ct_image *img);
+/* Free what one file record holds (not the record itself). */
+void image_file_free(struct ct_file *f);
 /* Find a task by its in-container pid, NULL if none. */
 struct ct_task *image_find_task(const struct ct_image *img, pid_t pid);
 

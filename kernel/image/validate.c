@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 
 #include "image/blob.h"
 #include "lib/log.h"
@@ -118,16 +119,62 @@ static int validate_tree(const struct ct_image *img, const char *what)
 	return 0;
 }
 
+/* Are the queued messages of a unix socket a well-formed list of u32 length + bytes? */
+static bool sk_queue_is_sane(const struct ct_file *f)
+{
+	uint64_t off = 0;
+	uint32_t len;
+
+	while (off < f->sk_queue_len) {
+		if (f->sk_queue_len - off < 4)
+			return false;
+		memcpy(&len, f->sk_queue + off, 4);
+		if (len > f->sk_queue_len - off - 4)
+			return false;
+		off += 4 + (uint64_t)len;
+	}
+	return true;
+}
+
+/* Check the fields of the socket, epoll and inotify kinds; nonzero if bad. */
+static int validate_file_kind(const struct ct_image *img, const struct ct_file *f)
+{
+	switch (f->kind) {
+	case CT_FILE_UNIX:
+		return f->sk_family != AF_UNIX || !sk_queue_is_sane(f);
+	case CT_FILE_INET:
+		return f->sk_family != AF_INET && f->sk_family != AF_INET6;
+	case CT_FILE_EPOLL:
+		for (uint32_t i = 0; i < f->nr_epoll_tgts; i++)
+			if (f->epoll_tgts[i].file >= img->nr_files || f->epoll_tgts[i].tfd < 0)
+				return 1;
+		return 0;
+	case CT_FILE_INOTIFY:
+		for (uint32_t i = 0; i < f->nr_watches; i++)
+			if (!path_is_sane(f->watches[i].path) || f->watches[i].wd <= 0)
+				return 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 /* Check the open file descriptions. */
 static int validate_files(const struct ct_image *img, const char *what)
 {
 	for (uint32_t i = 0; i < img->nr_files; i++) {
 		const struct ct_file *f = &img->files[i];
 
-		if (f->kind > CT_FILE_CHR)
+		bool by_path = f->kind == CT_FILE_REG || f->kind == CT_FILE_FIFO || f->kind == CT_FILE_CHR;
+
+		if (f->kind > CT_FILE_KIND_MAX)
 			return ct_err(-EBADMSG, "%s: file %u has unknown kind %u", what, i, f->kind);
-		if (f->kind != CT_FILE_PIPE && !f->deleted && !path_is_sane(f->path))
+		if (by_path && !f->deleted && !path_is_sane(f->path))
 			return ct_err(-EBADMSG, "%s: file %u has a bad path", what, i);
+		if (validate_file_kind(img, f))
+			return ct_err(-EBADMSG, "%s: file %u: bad %s record", what, i,
+				      f->kind == CT_FILE_EPOLL ? "epoll" : f->kind == CT_FILE_INOTIFY ?
+				      "inotify" : "socket");
 	}
 	return 0;
 }

@@ -227,6 +227,7 @@ static int rst_fd_pass_list(struct rst_fd_pass *fp, const struct file_table *ft,
 	for (size_t i = 0; i < shm->nr; i++)
 		shm->objs[i].task_fd = rst_fd_pass_map(fp, shm->objs[i].fd);
 	task_ft->nr = ft->nr;
+	task_ft->files = ft->files;
 	for (uint32_t i = 0; i < ft->nr; i++) {
 		task_ft->fds[i] = rst_fd_pass_map(fp, ft->fds[i]);
 		task_ft->peer_fds[i] = rst_fd_pass_map(fp, ft->peer_fds[i]);

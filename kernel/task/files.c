@@ -24,12 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/util.h"
+#include "task/fdkinds.h"
 #include "task/task.h"
 
 #ifndef KCMP_FILE
@@ -37,6 +39,12 @@
 #endif
 #ifndef __NR_close_range
 #define __NR_close_range 436
+#endif
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open 434
+#endif
+#ifndef __NR_pidfd_getfd
+#define __NR_pidfd_getfd 438
 #endif
 
 /* Flags that belong to the fd or to opening, not to the description. */
@@ -76,6 +84,31 @@ static int fd_read_info(pid_t pid, int fd, struct fd_info *fi)
 	}
 	free(buf);
 	return ret;
+}
+
+/* /proc/PID/fdinfo/FD into a malloc'd string. */
+int fd_read_fdinfo(pid_t pid, int fd, char **buf)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	return read_whole_file(path, buf, NULL);
+}
+
+/* A duplicate of fd @fd of @pid in this process, O_CLOEXEC; -errno with the message. */
+int fd_grab(pid_t pid, int fd)
+{
+	int pidfd, dup, err;
+
+	pidfd = (int)syscall(__NR_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return ct_err(-errno, "pid %d: pidfd_open: %m", pid);
+	dup = (int)syscall(__NR_pidfd_getfd, pidfd, fd, 0);
+	err = errno;
+	close(pidfd);
+	if (dup < 0)
+		return ct_err(-err, "pid %d: fd %d: pidfd_getfd: %s", pid, fd, strerror(err));
+	return dup;
 }
 
 /* Compare ints for qsort. */
@@ -295,10 +328,61 @@ static uint32_t pipe_next_id(const struct ct_image *img)
 	return id;
 }
 
-/* Fill @f for fd @fd of @pid; -ENOTSUP (with the message) for what we cannot restore. */
-static int file_dump_one(const struct ct_image *img, pid_t pid, int fd, const char *link,
-			 const struct stat *st, const struct fd_info *fi, struct ct_file *f)
+/* A socket: dispatch on its family. */
+static int sock_dump(const struct fd_dump *d, struct ct_file *f)
 {
+	int sk, family = 0, ret;
+	socklen_t len = sizeof(family);
+
+	sk = fd_grab(d->pid, d->fd);
+	if (sk < 0)
+		return sk;
+	if (getsockopt(sk, SOL_SOCKET, SO_DOMAIN, &family, &len) < 0)
+		family = -1;
+	if (family == AF_UNIX)
+		ret = unix_dump(d, sk, f);
+	else if (family == AF_INET || family == AF_INET6)
+		ret = inet_dump(d, sk, f);
+	else
+		ret = -EAFNOSUPPORT;
+	close(sk);
+	return ret;
+}
+
+/* Anonymous-inode kinds and sockets, by their link; -EAFNOSUPPORT: none of ours. */
+static int file_dump_kind(const struct fd_dump *d, struct ct_file *f)
+{
+	static const struct {
+		const char *link;
+		int kind;
+		int (*dump)(const struct fd_dump *d, struct ct_file *f);
+	} kinds[] = {
+		{ "anon_inode:[eventfd]", CT_FILE_EVENTFD, eventfd_dump },
+		{ "anon_inode:[eventpoll]", CT_FILE_EPOLL, epoll_dump },
+		{ "anon_inode:[signalfd]", CT_FILE_SIGNALFD, signalfd_dump },
+		{ "anon_inode:[timerfd]", CT_FILE_TIMERFD, timerfd_dump },
+		{ "anon_inode:inotify", CT_FILE_INOTIFY, inotify_dump },
+	};
+
+	if (S_ISSOCK(d->st->st_mode))
+		return sock_dump(d, f);
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		if (strcmp(d->link, kinds[i].link))
+			continue;
+		f->kind = kinds[i].kind;
+		return kinds[i].dump(d, f);
+	}
+	return -EAFNOSUPPORT;
+}
+
+/* Fill @f for fd @fd of @pid; -ENOTSUP (with the message) for what we cannot restore. */
+static int file_dump_one(const struct fd_dump *d, const struct fd_info *fi, struct ct_file *f)
+{
+	const struct ct_image *img = d->img;
+	const struct stat *st = d->st;
+	const char *link = d->link;
+	pid_t pid = d->pid;
+	int fd = d->fd, ret;
 	char type[PATH_MAX + 32];
 	const struct ct_file *same;
 	size_t len = strlen(link);
@@ -307,6 +391,9 @@ static int file_dump_one(const struct ct_image *img, pid_t pid, int fd, const ch
 	f->flags = fi->flags & ~O_CLOEXEC;
 	f->pos = fi->pos;
 	file_id_from_stat(&f->id, st);
+	ret = file_dump_kind(d, f);
+	if (ret != -EAFNOSUPPORT)
+		return ret;
 	if (S_ISFIFO(st->st_mode) && !strncmp(link, "pipe:[", 6)) {
 		f->kind = CT_FILE_PIPE;
 		same = pipe_find(img, CT_FILE_PIPE, st);
@@ -366,9 +453,7 @@ static int image_add_file(struct ct_image *img, const struct ct_file *f)
 /* Free what file_dump_one() allocated in @f. */
 static void file_release(struct ct_file *f)
 {
-	free(f->path);
-	free(f->contents);
-	free(f->pipe_data);
+	image_file_free(f);
 }
 
 /* Record one fd of the task: a new description or a share of a recorded one. */
@@ -395,7 +480,9 @@ static int fd_dump_one(struct task_ctx *tc, struct ct_image *img, struct ct_task
 
 	idx = file_find_shared(img, t, pid, fd, &st);
 	if (idx < 0) {
-		ret = file_dump_one(img, pid, fd, link, &st, &fi, &f);
+		struct fd_dump d = { .tc = tc, .img = img, .pid = pid, .fd = fd, .link = link, .st = &st };
+
+		ret = file_dump_one(&d, &fi, &f);
 		if (ret) {
 			file_release(&f);
 			return ret;
@@ -417,7 +504,7 @@ static int fd_dump_one(struct task_ctx *tc, struct ct_image *img, struct ct_task
 /* Record every fd of the task and the descriptions not seen before in the image. */
 int dump_task_files(struct task_ctx *tc, struct ct_image *img, struct ct_task *t)
 {
-	uint32_t nr = 0;
+	uint32_t nr = 0, first = img->nr_files;
 	int *fds = NULL, ret = 0;
 
 	ret = fd_list(tc->host_pid, &fds, &nr);
@@ -433,6 +520,8 @@ int dump_task_files(struct task_ctx *tc, struct ct_image *img, struct ct_task *t
 	for (uint32_t i = 0; i < nr && !ret; i++)
 		ret = fd_dump_one(tc, img, t, fds[i]);
 	free(fds);
+	if (!ret)
+		ret = epoll_dump_resolve(img, t, first);
 	return ret;
 }
 
@@ -533,7 +622,7 @@ static int file_open_path(const struct ct_file *f, bool allow_changed)
 }
 
 /* Move @fd to the first free number >= @base; closes the original. */
-static int fd_move_high(int fd, int base, struct file_table *ft)
+int file_place_high(int fd, int base, struct file_table *ft)
 {
 	int nfd;
 
@@ -573,7 +662,7 @@ static int pipe_refill(int wfd, uint32_t size, const uint8_t *data, uint64_t len
 }
 
 /* Set the status flags (O_NONBLOCK, O_APPEND...) of a reopened description. */
-static void file_set_status(int fd, const struct ct_file *f)
+void file_set_status(int fd, const struct ct_file *f)
 {
 	int want = (int)(f->flags & (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME));
 
@@ -621,7 +710,7 @@ static int pipe_open_all(const struct ct_image *img, uint32_t first, int base, s
 			goto out_close;
 		}
 		file_set_status(fd, f);
-		ft->fds[i] = fd_move_high(fd, base, ft);
+		ft->fds[i] = file_place_high(fd, base, ft);
 		if (ft->fds[i] < 0) {
 			ret = ft->fds[i];
 			goto out_close;
@@ -629,7 +718,7 @@ static int pipe_open_all(const struct ct_image *img, uint32_t first, int base, s
 	}
 	/* keep an end nobody holds open until the tasks have theirs */
 	if (!used[0] || !used[1])
-		ft->peer_fds[first] = fd_move_high(fcntl(p[used[0] ? 1 : 0], F_DUPFD_CLOEXEC, 0),
+		ft->peer_fds[first] = file_place_high(fcntl(p[used[0] ? 1 : 0], F_DUPFD_CLOEXEC, 0),
 						   base, ft);
 out_close:
 	close(p[0]);
@@ -664,8 +753,8 @@ static int fifo_open(const struct ct_file *f, bool allow_changed, int base, stru
 		return ret;
 	}
 	file_set_status(fd, f);
-	ft->peer_fds[i] = fd_move_high(holder, base, ft);
-	ft->fds[i] = fd_move_high(fd, base, ft);
+	ft->peer_fds[i] = file_place_high(holder, base, ft);
+	ft->fds[i] = file_place_high(fd, base, ft);
 	return ft->fds[i] < 0 ? ft->fds[i] : 0;
 }
 
@@ -680,6 +769,9 @@ static int files_base(const struct ct_image *img)
 				base = img->tasks[k].fds[j].fd + 1;
 	return base;
 }
+
+static int file_open_kind(const struct ct_image *img, uint32_t i, bool allow_changed, int base,
+			  struct file_table *ft);
 
 /* Open every description of the image in the restorer, above the image's fd numbers. */
 int restore_files_open(const struct ct_image *img, bool allow_changed, struct file_table *ft)
@@ -699,31 +791,70 @@ int restore_files_open(const struct ct_image *img, bool allow_changed, struct fi
 	for (uint32_t i = 0; i < img->nr_files; i++)
 		ft->fds[i] = ft->peer_fds[i] = -1;
 
-	for (uint32_t i = 0; i < img->nr_files && !ret; i++) {
-		const struct ct_file *f = &img->files[i];
+	ft->files = img->files;
+	for (uint32_t i = 0; i < 2 * img->nr_files && !ret; i++) {
+		bool late = i >= img->nr_files;
+		const struct ct_file *f = &img->files[late ? i - img->nr_files : i];
 
-		if (ft->fds[i] >= 0)
+		if (ft->fds[f - img->files] >= 0)
 			continue;
-		switch (f->kind) {
-		case CT_FILE_PIPE:
-			ret = pipe_open_all(img, i, base, ft);
-			break;
-		case CT_FILE_FIFO:
-			ret = fifo_open(f, allow_changed, base, ft, i);
-			break;
-		case CT_FILE_REG:
-		case CT_FILE_CHR:
-			ft->fds[i] = fd_move_high(file_open_path(f, allow_changed), base, ft);
-			ret = ft->fds[i] < 0 ? ft->fds[i] : 0;
-			break;
-		default:
-			ret = ct_err(-EINVAL, "file %u: unknown kind %u in the image", i, f->kind);
-		}
+		/* unix clients of names bound in the image connect once every name is bound */
+		if (f->kind == CT_FILE_UNIX && unix_open_late(img, f - img->files) != late)
+			continue;
+		if (late && f->kind != CT_FILE_UNIX)
+			continue;
+		ret = file_open_kind(img, f - img->files, allow_changed, base, ft);
 	}
 	if (ret)
 		restore_files_close(ft);
 	else
 		pr_debug("%u files open at fds %d..%d", ft->nr, ft->lowest, ft->highest);
+	return ret;
+}
+
+/* Open description @i of the image into @ft by its kind. */
+static int file_open_kind(const struct ct_image *img, uint32_t i, bool allow_changed, int base,
+			  struct file_table *ft)
+{
+	const struct ct_file *f = &img->files[i];
+	int ret = 0, fd = -1;
+
+	switch (f->kind) {
+	case CT_FILE_PIPE:
+		return pipe_open_all(img, i, base, ft);
+	case CT_FILE_FIFO:
+		return fifo_open(f, allow_changed, base, ft, i);
+	case CT_FILE_UNIX:
+		return unix_open(img, i, base, ft);
+	case CT_FILE_REG:
+	case CT_FILE_CHR:
+		fd = file_open_path(f, allow_changed);
+		break;
+	case CT_FILE_INET:
+		fd = inet_open(f);
+		break;
+	case CT_FILE_EPOLL:
+		fd = epoll_open(f);
+		break;
+	case CT_FILE_EVENTFD:
+		fd = eventfd_open(f);
+		break;
+	case CT_FILE_SIGNALFD:
+		fd = signalfd_open(f);
+		break;
+	case CT_FILE_TIMERFD:
+		fd = timerfd_open(f);
+		break;
+	case CT_FILE_INOTIFY:
+		fd = inotify_open(f);
+		break;
+	default:
+		return ct_err(-EINVAL, "file %u: unknown kind %u in the image", i, f->kind);
+	}
+	if (fd >= 0 && f->kind != CT_FILE_REG && f->kind != CT_FILE_CHR)
+		file_set_status(fd, f);
+	ft->fds[i] = file_place_high(fd, base, ft);
+	ret = ft->fds[i] < 0 ? ft->fds[i] : 0;
 	return ret;
 }
 
@@ -739,6 +870,7 @@ void restore_files_close(struct file_table *ft)
 	free(ft->fds);
 	free(ft->peer_fds);
 	ft->fds = ft->peer_fds = NULL;
+	ft->files = NULL;
 	ft->nr = 0;
 }
 
@@ -781,5 +913,5 @@ int restore_task_files(struct task_ctx *tc, const struct ct_task *t, const struc
 	ret = inj_close_range(tc, prev + 1, ~0U);
 	if (ret)
 		return ct_err((int)ret, "pid %d: cannot close fds: %s", t->pid, strerror((int)-ret));
-	return 0;
+	return epoll_restore_task(tc, t, ft);
 }

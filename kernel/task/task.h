@@ -28,9 +28,19 @@ struct task_ctx {
 	pid_t host_pid;			/* host pid of the process (thread group) */
 	unsigned long scratch;		/* scratch memory in the tracee ... */
 	size_t scratch_len;		/* ... of this many bytes (>= 2 pages) */
+	uint32_t tcp_mode;		/* dump: CT_TCP_* for established TCP connections */
 };
 
-/* files.c: fds and open file descriptions (regular files, pipes, fifos, char devices) */
+/* What dump does with an established TCP connection (task_ctx.tcp_mode). */
+#define CT_TCP_REFUSE		0	/* fail the dump naming the connection */
+#define CT_TCP_CLOSE		1	/* restore it as a reset connection */
+#define CT_TCP_ESTABLISHED	2	/* restore it alive (TCP_REPAIR) */
+
+/*
+ * files.c: fds and open file descriptions (regular files, pipes, fifos, char
+ * devices); the other kinds live in unix.c, inet.c, epoll.c, anonfd.c
+ * (eventfd, signalfd, timerfd) and inotify.c, dispatched from files.c.
+ */
 int dump_task_files(struct task_ctx *tc, struct ct_image *img, struct ct_task *t);
 /*
  * The restorer opens every open file description of the image in its own
@@ -44,6 +54,7 @@ struct file_table {
 	int *fds;			/* restorer-side fd for each ct_image.files[i] */
 	int *peer_fds;			/* PIPE: the other end, kept so pipes stay open; -1 */
 	int lowest, highest;		/* range of transport fds, to close them in tasks */
+	const struct ct_file *files;	/* the image's files (epoll targets); copy it along */
 };
 int restore_files_open(const struct ct_image *img, bool allow_changed, struct file_table *ft);
 void restore_files_close(struct file_table *ft);

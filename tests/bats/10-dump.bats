@@ -142,7 +142,7 @@ summary_count() {
 
 @test "an unsupported fd fails the dump cleanly and keeps the previous generation" {
 	started "$CT"
-	run "$CTSWAP" run "$CT" -- sh -c "while [ ! -e $BATS_TEST_TMPDIR/go ]; do sleep 0.05; done; exec python3 -c 'import socket,time; s=socket.socket(); time.sleep(1000)'"
+	run "$CTSWAP" run "$CT" -- sh -c "while [ ! -e $BATS_TEST_TMPDIR/go ]; do sleep 0.05; done; exec python3 -c 'import socket,time; s=socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0); time.sleep(1000)'"
 	assert_success
 	run "$CTSWAP" dump "$CT" --leave-running
 	assert_success

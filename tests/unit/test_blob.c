@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,15 @@
 #include "image/blob.h"
 #include "lib/log.h"
 #include <lzma.h>
+
+/* A malloc'd copy of @n bytes (strdup stops at the first NUL). */
+static uint8_t *dupmem(const void *p, size_t n)
+{
+	uint8_t *d = malloc(n);
+
+	memcpy(d, p, n);
+	return d;
+}
 
 /* Build an image with two tasks, threads, mappings, fds and files. */
 static struct ct_image *sample_image(void)
@@ -25,8 +35,8 @@ static struct ct_image *sample_image(void)
 	img->own_pidns = true;
 	img->ns_ino[CT_NS_PID] = 4026532000ULL;
 	img->dump_time_ns = 1234567890123LL;
-	img->nr_files = 2;
-	img->files = calloc(2, sizeof(*img->files));
+	img->nr_files = 5;
+	img->files = calloc(5, sizeof(*img->files));
 	img->files[0].kind = CT_FILE_REG;
 	img->files[0].path = strdup("/tmp/log");
 	img->files[0].pos = 77;
@@ -35,6 +45,23 @@ static struct ct_image *sample_image(void)
 	img->files[1].pipe_id = 1;
 	img->files[1].pipe_data = (uint8_t *)strdup("queued");
 	img->files[1].pipe_data_len = 6;
+	img->files[2].kind = CT_FILE_UNIX;
+	img->files[2].sk_family = AF_UNIX;
+	img->files[2].sk_type = SOCK_STREAM;
+	img->files[2].sk_state = CT_SK_LISTEN;
+	img->files[2].sk_backlog = 17;
+	img->files[2].sk_addr = dupmem("\1\0@name", 8);
+	img->files[2].sk_addr_len = 8;
+	img->files[2].sk_queue = dupmem("\3\0\0\0abc", 7);
+	img->files[2].sk_queue_len = 7;
+	img->files[3].kind = CT_FILE_EPOLL;
+	img->files[3].nr_epoll_tgts = 1;
+	img->files[3].epoll_tgts = calloc(1, sizeof(struct ct_epoll_tgt));
+	img->files[3].epoll_tgts[0] = (struct ct_epoll_tgt){ .tfd = 7, .events = 0x80000001, .data = 1ULL << 40, .file = 2 };
+	img->files[4].kind = CT_FILE_INOTIFY;
+	img->files[4].nr_watches = 1;
+	img->files[4].watches = calloc(1, sizeof(struct ct_inotify_watch));
+	img->files[4].watches[0] = (struct ct_inotify_watch){ .wd = 3, .mask = 0x300, .path = strdup("/tmp") };
 	img->nr_tasks = 2;
 	img->tasks = calloc(2, sizeof(*img->tasks));
 	for (int i = 0; i < 2; i++) {
@@ -102,10 +129,21 @@ static void test_blob_round_trip(void **state)
 	assert_int_equal(back->generation, 3);
 	assert_true(back->own_pidns);
 	assert_int_equal(back->nr_tasks, 2);
-	assert_int_equal(back->nr_files, 2);
+	assert_int_equal(back->nr_files, 5);
 	assert_string_equal(back->files[0].path, "/tmp/log");
 	assert_int_equal(back->files[0].pos, 77);
 	assert_memory_equal(back->files[1].pipe_data, "queued", 6);
+	assert_int_equal(back->files[2].sk_backlog, 17);
+	assert_int_equal(back->files[2].sk_addr_len, 8);
+	assert_memory_equal(back->files[2].sk_addr, "\1\0@name", 8);
+	assert_memory_equal(back->files[2].sk_queue, "\3\0\0\0abc", 7);
+	assert_int_equal(back->files[3].nr_epoll_tgts, 1);
+	assert_int_equal(back->files[3].epoll_tgts[0].events, 0x80000001);
+	assert_int_equal(back->files[3].epoll_tgts[0].data, 1ULL << 40);
+	assert_int_equal(back->files[3].epoll_tgts[0].file, 2);
+	assert_int_equal(back->files[4].nr_watches, 1);
+	assert_string_equal(back->files[4].watches[0].path, "/tmp");
+	assert_int_equal(back->files[4].watches[0].wd, 3);
 	for (int i = 0; i < 2; i++) {
 		struct ct_task *a = &img->tasks[i], *b = &back->tasks[i];
 
@@ -234,6 +272,16 @@ static void test_blob_crafted_images_refused(void **state)
 	img = sample_image();
 	img->tasks[0].mm.vmas[1].nr_pages = 1 << 20;
 	expect_invalid(img, "more pages");
+	img = sample_image();
+	img->files[3].epoll_tgts[0].file = 9;		/* target beyond the files */
+	expect_invalid(img, "bad epoll record");
+	img = sample_image();
+	img->files[2].sk_queue[0] = 200;		/* message longer than the queue */
+	expect_invalid(img, "bad socket record");
+	img = sample_image();
+	free(img->files[4].watches[0].path);
+	img->files[4].watches[0].path = strdup("relative");
+	expect_invalid(img, "bad inotify record");
 }
 
 static void test_blob_file_atomic_write(void **state)

@@ -498,19 +498,13 @@ static void test_files_changed_refused(void **state)
 	image_free(img);
 }
 
-/* Child 1 for the refusal tests: a socket or an eventfd at fd 20. */
+/* Child 1 for the refusal tests: a netlink socket or a pidfd at fd 20 (kinds not supported). */
 static int unsupported_setup(void *arg, int go_fd)
 {
-	int sv[2];
-
-	if (!strcmp(arg, "socket")) {
-		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
-			return 1;
-		place(sv[0], 20);
-		close(sv[1]);
-	} else {
-		place(eventfd(0, 0), 20);
-	}
+	if (!strcmp(arg, "socket"))
+		place(socket(AF_NETLINK, SOCK_DGRAM, 0), 20);
+	else
+		place((int)syscall(SYS_pidfd_open, getpid(), 0), 20);
 	tt_wait_go(go_fd);
 	return 0;
 }
@@ -542,10 +536,10 @@ static void test_files_socket_refused(void **state)
 	expect_refused("socket", "socket");
 }
 
-static void test_files_eventfd_refused(void **state)
+static void test_files_pidfd_refused(void **state)
 {
 	(void)state;
-	expect_refused("eventfd", "anon_inode:[eventfd]");
+	expect_refused("pidfd", "anon_inode:[pidfd]");
 }
 
 int main(void)
@@ -554,7 +548,7 @@ int main(void)
 		cmocka_unit_test(test_files_roundtrip),
 		cmocka_unit_test(test_files_changed_refused),
 		cmocka_unit_test(test_files_socket_refused),
-		cmocka_unit_test(test_files_eventfd_refused),
+		cmocka_unit_test(test_files_pidfd_refused),
 	};
 
 	ct_log_set_level(CT_LOG_WARN);

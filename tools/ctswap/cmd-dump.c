@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* ctswap dump NAME [--leave-running] [--compress] [--keep K] [-v] */
+/* ctswap dump NAME [--leave-running] [--compress] [--keep K] [--tcp-close] [-v] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +48,8 @@ int cmd_dump(struct cli *cli)
 						       CTSWAP_MAX_GENS);
 			opts.keep = (unsigned int)k;
 		}
+		else if (!strcmp(a, "--tcp-close"))
+			opts.tcp = CTSWAP_TCP_CLOSE;
 		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
 			verbose++;
 		else if (a[0] == '-')

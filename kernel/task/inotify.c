@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: MIT
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+/*
+ * inotify instances and their watches.
+ *
+ * fdinfo gives each watch as (wd, mask, filesystem, file handle); dump opens
+ * the handle on a mount of that filesystem (open_by_handle_at) and records
+ * the path of the watched inode.  Restore adds the watches again in wd
+ * order; the kernel hands out wds one after the other, so a gap in the
+ * numbers is skipped by adding and removing a watch on a scratch directory.
+ * Events queued but not read are lost (a warning says how many bytes).
+ */
+#define LOG_PREFIX "inotify: "
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+#include "task/fdkinds.h"
+
+#define INOTIFY_HANDLE_MAX 128
+
+/* Open a directory of a mounted filesystem with device @dev, -1 if none. */
+static int inotify_mount_fd(dev_t dev)
+{
+	unsigned int maj, min;
+	char *text, *line, *save = NULL, mnt[PATH_MAX];
+	int fd = -1;
+
+	if (read_whole_file("/proc/self/mountinfo", &text, NULL))
+		return -1;
+	for (line = strtok_r(text, "\n", &save); line && fd < 0; line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min, mnt) != 3 ||
+		    makedev(maj, min) != dev || strchr(mnt, '\\'))
+			continue;
+		fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);	/* not O_PATH: open_by_handle_at refuses it */
+	}
+	free(text);
+	return fd;
+}
+
+/* The path of the inode a file handle names on the filesystem @sdev (kernel encoding). */
+static int inotify_handle_path(unsigned long sdev, int type, const char *hex, unsigned int bytes,
+			       char **path)
+{
+	uint64_t hbuf[(sizeof(struct file_handle) + INOTIFY_HANDLE_MAX) / 8 + 1];
+	struct file_handle *fh = (struct file_handle *)hbuf;
+	unsigned char *hb = (unsigned char *)hbuf + sizeof(*fh);
+	char self[64], buf[PATH_MAX];
+	int mfd, fd;
+	ssize_t n;
+
+	if (bytes > INOTIFY_HANDLE_MAX)
+		return -EINVAL;
+	fh->handle_bytes = bytes;
+	fh->handle_type = type;
+	for (unsigned int i = 0; i < bytes; i++)
+		if (sscanf(hex + 2 * i, "%2hhx", &hb[i]) != 1)
+			return -EINVAL;
+	mfd = inotify_mount_fd(makedev(sdev >> 20, sdev & 0xfffff));
+	if (mfd < 0)
+		return -ENOENT;
+	fd = open_by_handle_at(mfd, fh, O_PATH | O_CLOEXEC);
+	close(mfd);
+	if (fd < 0)
+		return -errno;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	n = readlink(self, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -errno;
+	buf[n] = '\0';
+	if (strstr(buf, " (deleted)"))
+		return -ENOENT;
+	*path = xstrdup(buf);
+	return *path ? 0 : -ENOMEM;
+}
+
+/* Compare watches by wd for qsort. */
+static int inotify_wd_cmp(const void *a, const void *b)
+{
+	const struct ct_inotify_watch *x = a, *y = b;
+
+	return (x->wd > y->wd) - (x->wd < y->wd);
+}
+
+/* Record every watch of an inotify instance with the path of what it watches. */
+int inotify_dump(const struct fd_dump *d, struct ct_file *f)
+{
+	char *buf, *p;
+	size_t cap = 0;
+	int ret = fd_read_fdinfo(d->pid, d->fd, &buf);
+
+	if (ret)
+		return ct_err(ret, "pid %d: fd %d: cannot read fdinfo", d->pid, d->fd);
+	for (p = buf; !ret && (p = strstr(p, "inotify wd:")); p++) {
+		unsigned int wd, mask, bytes;
+		unsigned long sdev;
+		int type, off = 0;
+		struct ct_inotify_watch *w;
+
+		if (sscanf(p, "inotify wd:%u ino:%*x sdev:%lx mask:%x ignored_mask:%*x fhandle-bytes:%x fhandle-type:%x f_handle:%n",
+			   &wd, &sdev, &mask, &bytes, &type, &off) != 5 || !off) {
+			ret = ct_err(-EINVAL, "pid %d: fd %d: cannot parse inotify fdinfo", d->pid, d->fd);
+			break;
+		}
+		if (xgrow(&f->watches, &cap, f->nr_watches + 1, sizeof(*f->watches))) {
+			ret = -ENOMEM;
+			break;
+		}
+		w = &f->watches[f->nr_watches++];
+		w->path = NULL;
+		w->wd = (int32_t)wd;
+		w->mask = mask;
+		ret = inotify_handle_path(sdev, type, p + off, bytes, &w->path);
+		if (ret)
+			ret = ct_err(ret, "pid %d: fd %d: inotify watch %u: cannot find the watched file: %s",
+				     d->pid, d->fd, wd, strerror(-ret));
+	}
+	free(buf);
+	if (!ret && f->nr_watches)
+		qsort(f->watches, f->nr_watches, sizeof(*f->watches), inotify_wd_cmp);
+	if (!ret) {
+		int sk = fd_grab(d->pid, d->fd), queued = 0;
+
+		if (sk >= 0 && ioctl(sk, FIONREAD, &queued) == 0 && queued > 0)
+			pr_warn("pid %d: fd %d: %d bytes of unread inotify events are not kept", d->pid, d->fd,
+				queued);
+		if (sk >= 0)
+			close(sk);
+	}
+	return ret;
+}
+
+/* Use up watch descriptors until the next one handed out is @wd. */
+static int inotify_skip_to(int fd, int next, int wd)
+{
+	char dir[] = "/tmp/ctswap-inotify-XXXXXX";
+	int got;
+
+	if (!mkdtemp(dir))
+		return -errno;
+	while (next < wd) {
+		got = inotify_add_watch(fd, dir, IN_ATTRIB);
+		if (got < 0 || inotify_rm_watch(fd, got) < 0)
+			break;
+		next = got + 1;
+	}
+	rmdir(dir);
+	/* drop the IN_IGNORED events the removals queued: the program never asked for them */
+	{
+		char buf[4096];
+		int fl = fcntl(fd, F_GETFL);
+
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+		while (read(fd, buf, sizeof(buf)) > 0)
+			;
+		fcntl(fd, F_SETFL, fl);
+	}
+	return next == wd ? 0 : -EIO;
+}
+
+/* A new inotify instance with the same watches under the same wds. */
+int inotify_open(const struct ct_file *f)
+{
+	int fd, next = 1, got, ret;
+
+	fd = inotify_init1(IN_CLOEXEC);
+	if (fd < 0)
+		return ct_err(-errno, "inotify: cannot create: %m");
+	for (uint32_t i = 0; i < f->nr_watches; i++) {
+		const struct ct_inotify_watch *w = &f->watches[i];
+
+		if (w->wd > next) {
+			ret = inotify_skip_to(fd, next, w->wd);
+			if (ret) {
+				ret = ct_err(ret, "inotify: cannot skip to watch %d: %s", w->wd, strerror(-ret));
+				goto fail;
+			}
+		}
+		got = inotify_add_watch(fd, w->path, w->mask);
+		if (got < 0) {
+			ret = ct_err(-errno, "inotify: cannot watch %s again: %m", w->path);
+			goto fail;
+		}
+		if (got != w->wd) {
+			ret = ct_err(-EIO, "inotify: %s got watch %d, not %d", w->path, got, w->wd);
+			goto fail;
+		}
+		next = got + 1;
+	}
+	return fd;
+fail:
+	close(fd);
+	return ret;
+}
