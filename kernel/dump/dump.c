@@ -8,6 +8,12 @@
  *   -> push pages -> commit the swap generation -> write ckpt-GEN.meta
  *   -> kill the container, or (--leave-running) detach and let it go on.
  *
+ * A snapshot dump (--leave-running, the default there) also injects a fork
+ * into every process while it is stopped (snapshot.h), copies at once what
+ * a fork does not snapshot (shared memory, MADV_DONTFORK/WIPEONFORK), lets
+ * the container go on, and then finds and pushes the other pages from the
+ * snapshot children, which it kills at the end.
+ *
  * A blob only ever names a committed generation: the swap commit comes
  * first.  Every failure goes through one exit path that aborts the
  * generation, ends injections, detaches every thread and thaws the cgroup.
@@ -183,7 +189,9 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 		return ret;
 	tp->host_pid = t->host_pid;
 	tp->task = t;
-	ret = dump_find_pages(tp, &pages);
+	/* a snapshot dump scans the rest in the snapshot child, after the thaw */
+	ret = dump_find_pages_sel(tp, t->host_pid, d->snapshot ? DUMP_PAGES_FROZEN : DUMP_PAGES_ALL,
+				  &pages);
 	if (ret)
 		return ret;
 	d->pages_total += pages;
@@ -210,6 +218,9 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 	ret2 = inj_unmap_scratch(&inj, scratch, DUMP_SCRATCH_LEN);
 	if (ret2 && !ret)
 		ret = ct_err(ret2, "pid %d: cannot unmap scratch memory", t->pid);
+	/* last, so that the snapshot holds no scratch memory */
+	if (!ret && d->snapshot)
+		ret = snap_fork(&inj, &d->snaps[idx]) ?: dump_fault("fork");
 out_end:
 	ret2 = inj_end(&inj);
 	return ret ?: ret2;
@@ -225,6 +236,11 @@ static int dump_collect(struct dump_ctx *d)
 	d->tp = xzalloc(sizeof(*d->tp) * d->img->nr_tasks);
 	if (!d->tp)
 		return -ENOMEM;
+	if (d->snapshot) {
+		d->snaps = xzalloc(sizeof(*d->snaps) * d->img->nr_tasks);
+		if (!d->snaps)
+			return -ENOMEM;
+	}
 	for (uint32_t i = 0; i < d->img->nr_tasks; i++) {
 		ret = dump_one_task(d, i) ?: dump_check_interrupt();
 		if (ret)
@@ -236,25 +252,75 @@ static int dump_collect(struct dump_ctx *d)
 	return 0;
 }
 
-/* Push every task's pages into the generation. */
-static int dump_push(struct dump_ctx *d)
+/*
+ * Push every task's pages of selection @sel into the generation: read from
+ * the tasks themselves, or (DUMP_PAGES_SNAPSHOT) from their snapshot
+ * children, whose page tables are scanned first.
+ */
+static int dump_push(struct dump_ctx *d, enum dump_pages_sel sel)
 {
 	struct dump_pages dp;
+	uint64_t pages;
 	int ret;
 
+	for (uint32_t i = 0; i < d->img->nr_tasks && sel == DUMP_PAGES_SNAPSHOT; i++) {
+		ret = dump_find_pages_sel(&d->tp[i], d->snaps[i].pid, sel, &pages);
+		if (ret)
+			return ret;
+		d->pages_total += pages;
+	}
 	ret = dump_pages_init(&dp, d->w, &d->shm);
 	if (ret)
 		return ret;
 	dp.batch_done = dump_batch_done;
 	dp.arg = d;
+	dp.pages_done = d->stats->pages_frozen;
 	for (uint32_t i = 0; i < d->img->nr_tasks && !ret; i++) {
-		ret = dump_push_pages(&dp, &d->tp[i]);
-		if (!ret && i == 0)
+		pid_t from = sel == DUMP_PAGES_SNAPSHOT ? d->snaps[i].pid : d->tp[i].host_pid;
+
+		ret = dump_push_pages_sel(&dp, &d->tp[i], from, sel);
+		if (!ret && i == 0 && sel != DUMP_PAGES_FROZEN)
 			ret = dump_fault("pages");
 	}
 	dump_progress(d, dp.pages_done, true);
+	if (sel == DUMP_PAGES_FROZEN)
+		d->stats->pages_frozen = dp.pages_done;
 	dump_pages_fini(&dp);
 	return ret;
+}
+
+/*
+ * Snapshot dump, once every process has its snapshot child: copy what the
+ * children do not hold, let the container run, push from the children.
+ */
+static int dump_push_snapshot(struct dump_ctx *d)
+{
+	int ret = dump_push(d, DUMP_PAGES_FROZEN);
+
+	if (ret)
+		return ret;
+	unseize_container(&d->ss);
+	d->seized = false;
+	d->stats->frozen_ms = now_ms() - d->ss.freeze_ms;
+	pr_info("%s: running again after %.1f ms; pushing from the snapshots", d->name,
+		d->stats->frozen_ms);
+	for (uint32_t i = 0; i < d->img->nr_tasks; i++) {
+		ret = snap_isolate(d->cg, &d->snaps[i]);
+		if (ret)
+			return ret;
+	}
+	ret = dump_fault("thawed") ?: dump_push(d, DUMP_PAGES_SNAPSHOT);
+	d->stats->pages_total = d->pages_total;
+	return ret;
+}
+
+/* Kill and reap every snapshot child. */
+static void dump_release_snapshots(struct dump_ctx *d)
+{
+	if (!d->snaps || !d->img)
+		return;
+	for (uint32_t i = 0; i < d->img->nr_tasks; i++)
+		snap_release(&d->snaps[i]);
 }
 
 /* Open the swap area and begin a generation. */
@@ -375,9 +441,12 @@ static int dump_finish(struct dump_ctx *d)
 	int ret = 0;
 
 	if (d->opts && d->opts->leave_running) {
-		unseize_container(&d->ss);
-		d->seized = false;
-		d->stats->frozen_ms = now_ms() - d->ss.freeze_ms;
+		if (d->seized) {
+			unseize_container(&d->ss);
+			d->seized = false;
+			d->stats->frozen_ms = now_ms() - d->ss.freeze_ms;
+		}
+		dump_release_snapshots(d);
 		pr_info("%s: left running", d->name);
 		return 0;
 	}
@@ -419,6 +488,8 @@ static void dump_undo(struct dump_ctx *d)
 		unseize_container(&d->ss);
 		d->seized = false;
 	}
+	/* after the unseize: releasing a child stops its parent for a moment */
+	dump_release_snapshots(d);
 }
 
 /* Free what the context holds. */
@@ -429,6 +500,7 @@ static void dump_release(struct dump_ctx *d)
 			if (d->tp[i].task)
 				dump_task_pages_free(&d->tp[i]);
 	free(d->tp);
+	free(d->snaps);
 	vma_shm_table_free(&d->shm);
 	image_free(d->img);
 	if (d->sa)
@@ -472,8 +544,9 @@ static int dump_run(struct dump_ctx *d)
 	ret = dump_collect(d) ?: dump_fault("collect");
 	if (ret)
 		return ret;
-	pr_info("%s: pushing %llu pages", d->name, (unsigned long long)d->pages_total);
-	ret = dump_push(d);
+	pr_info("%s: pushing %llu pages%s", d->name, (unsigned long long)d->pages_total,
+		d->snapshot ? " copied while stopped" : "");
+	ret = d->snapshot ? dump_push_snapshot(d) : dump_push(d, DUMP_PAGES_ALL);
 	if (ret)
 		return ret;
 	ret = dump_commit(d);
@@ -501,6 +574,8 @@ int ctswap_dump(struct ctswap_store *store, const char *name,
 	d.stats = stats;
 	d.lock_fd = -1;
 	d.t0 = now_ms();
+	d.snapshot = opts && ((opts->leave_running && !opts->no_snapshot) || opts->pre);
+	stats->snapshot = d.snapshot;
 	if (!ctswap_name_valid(name))
 		return ct_err(-EINVAL, "%s: invalid container name", name);
 	dump_block_signals(&d);

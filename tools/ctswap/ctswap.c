@@ -12,7 +12,7 @@ static const struct cmd commands[] = {
 	{ "help", cmd_help, "ctswap help [COMMAND]", "show help for ctswap or one command" },
 	{ "inspect", cmd_inspect, "ctswap inspect NAME [--json] [--verify]", "show what a container's swap area holds; --verify checks every checksum" },
 	{ "version", cmd_version, "ctswap version", "print the version" },
-	{ "dump", cmd_dump, "ctswap dump NAME [--leave-running] [--compress] [-v]", "checkpoint a container into its swap area" },
+	{ "dump", cmd_dump, "ctswap dump NAME [--leave-running] [--no-snapshot] [--pre] [--compress] [-v]", "checkpoint a container into its swap area" },
 	{ "run", cmd_run, "ctswap run NAME [--no-pidns] [--log FILE] -- CMD [ARG...]", "start CMD in a new container" },
 	{ "freeze", cmd_freeze, "ctswap freeze NAME [--timeout SEC]", "freeze a container and wait until it is frozen" },
 	{ "thaw", cmd_thaw, "ctswap thaw NAME", "thaw a frozen container" },
