@@ -19,6 +19,7 @@
  * generation, ends injections, detaches every thread and thaws the cgroup.
  */
 #define LOG_PREFIX "dump: "
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -323,6 +324,34 @@ static void dump_release_snapshots(struct dump_ctx *d)
 		snap_release(&d->snaps[i]);
 }
 
+/* True if generation @gen is a pre-copy: STORE/NAME/pre-GEN exists. */
+static bool dump_gen_is_pre(struct dump_ctx *d, unsigned gen)
+{
+	char file[64], path[4096];
+
+	snprintf(file, sizeof(file), "pre-%u", gen);
+	return !store_path(d->store, d->name, file, path, sizeof(path)) && access(path, F_OK) == 0;
+}
+
+/*
+ * Generations to keep after this commit: the default two checkpoints, plus
+ * every kept pre-copy and this one if it is a pre-copy, so that pre-copies
+ * never push the last checkpoint out.
+ */
+static unsigned dump_keep(struct dump_ctx *d)
+{
+	unsigned gens[CTSWAP_MAX_GENS], keep = 2;
+	size_t nr = 0;
+
+	if (d->opts && d->opts->pre)
+		keep++;
+	if (swp_generations(d->sa, gens, ARRAY_SIZE(gens), &nr))
+		return keep;
+	for (size_t i = 0; i < nr; i++)
+		keep += dump_gen_is_pre(d, gens[i]);
+	return keep;
+}
+
 /* Open the swap area and begin a generation. */
 static int dump_begin_generation(struct dump_ctx *d)
 {
@@ -339,26 +368,59 @@ static int dump_begin_generation(struct dump_ctx *d)
 	ret = swp_open(path, &id, SWP_OPEN_CREATE | SWP_OPEN_WRITE, &d->sa);
 	if (ret)
 		return ret;
+	wo.keep = dump_keep(d);
 	return swp_gen_begin(d->sa, &wo, &d->w);
 }
 
-/* Remove the blobs of generations the swap area no longer keeps (best effort). */
+/*
+ * Remove the blobs and pre-copy markers of generations the swap area no
+ * longer keeps (best effort).
+ */
 static void dump_prune_blobs(struct dump_ctx *d)
 {
-	unsigned gens[64];
-	char file[64], path[4096];
+	unsigned gens[CTSWAP_MAX_GENS], g;
+	char dir[4096], path[4400], tail[8];
+	struct dirent *de;
 	size_t nr = 0;
+	DIR *dh;
 
 	if (swp_generations(d->sa, gens, ARRAY_SIZE(gens), &nr) || !nr)
 		return;
-	for (unsigned g = gens[0]; g-- > 1;) {
-		snprintf(file, sizeof(file), "ckpt-%u.meta", g);
-		if (store_path(d->store, d->name, file, path, sizeof(path)))
-			return;
-		if (unlink(path) < 0)
-			break;		/* older ones went with earlier dumps */
-		pr_info("removed %s (generation no longer kept)", path);
+	if (store_path(d->store, d->name, NULL, dir, sizeof(dir)))
+		return;
+	dh = opendir(dir);
+	if (!dh)
+		return;
+	while ((de = readdir(dh))) {
+		if (!(sscanf(de->d_name, "ckpt-%u%7s", &g, tail) == 2 && !strcmp(tail, ".meta")) &&
+		    !(sscanf(de->d_name, "pre-%u%1s", &g, tail) == 1))
+			continue;
+		if (g >= gens[0])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) == 0)
+			pr_info("removed %s (generation no longer kept)", path);
 	}
+	closedir(dh);
+}
+
+/* Mark the committed generation as a pre-copy: STORE/NAME/pre-GEN, and no blob. */
+static int dump_mark_pre(struct dump_ctx *d, unsigned gen)
+{
+	char file[64], path[4096], text[64];
+	int ret;
+
+	snprintf(file, sizeof(file), "pre-%u", gen);
+	ret = store_path(d->store, d->name, file, path, sizeof(path));
+	if (ret)
+		return ret;
+	snprintf(text, sizeof(text), "pre-copy generation %u\n", gen);
+	ret = write_file_atomic(path, text, strlen(text), 0600);
+	if (ret)
+		return ct_err(ret, "%s: cannot write: %s", path, strerror(-ret));
+	d->stats->pre = true;
+	dump_prune_blobs(d);
+	return 0;
 }
 
 /* Commit the generation, then write the blob naming it. */
@@ -388,6 +450,8 @@ static int dump_commit(struct dump_ctx *d)
 		(unsigned long long)st.zero, (unsigned long long)st.dup,
 		(unsigned long long)st.unchanged);
 
+	if (d->opts && d->opts->pre)
+		return dump_mark_pre(d, gen);
 	ret = dump_fault("blob");
 	if (ret)
 		return ret;
@@ -440,7 +504,7 @@ static int dump_finish(struct dump_ctx *d)
 {
 	int ret = 0;
 
-	if (d->opts && d->opts->leave_running) {
+	if (d->opts && (d->opts->leave_running || d->opts->pre)) {
 		if (d->seized) {
 			unseize_container(&d->ss);
 			d->seized = false;
