@@ -13,7 +13,8 @@
  *   fork_first_M    fork() of a freshly filled process (as a dump meets it)
  *   fork_again_M    fork() of the same process again
  *   frozen_snap_M   frozen time of the snapshot dump
- *   frozen_plain_M  frozen time of the plain dump
+ *   frozen_plain_M  frozen time of the plain dump (pages unchanged: read and compared)
+ *   frozen_plain_first_M  the plain dump that filled the swap area (every page written)
  *   goal_snap_M     frozen_snap / (1.5 x fork_first + 5 ms): the goal is <= 1
  *   plain_over_snap_M  frozen_plain / frozen_snap: the goal is >= 20 at 4 GiB
  *   total_snap_M    whole snapshot dump (push after the thaw included)
@@ -126,7 +127,7 @@ static void bench_size(struct ctswap_store *store, const char *dir, unsigned mib
 	struct ctswap_run_opts ro = { .argv = argv };
 	double snap[MAX_REPS], plain[MAX_REPS], total[MAX_REPS], fork_first = 0, fork_again = 0;
 	struct ctswap_dump_stats st;
-	double deadline;
+	double deadline, first_plain;
 	pid_t pid;
 
 	measure_fork(mib, &fork_first, &fork_again);
@@ -146,6 +147,7 @@ static void bench_size(struct ctswap_store *store, const char *dir, unsigned mib
 		goto out_rm;
 	}
 	dump(store, name, false, &st);		/* fills the swap area */
+	first_plain = st.frozen_ms;
 	for (int i = 0; i < reps; i++) {
 		dump(store, name, true, &st);
 		snap[i] = st.frozen_ms;
@@ -159,6 +161,7 @@ static void bench_size(struct ctswap_store *store, const char *dir, unsigned mib
 	row("fork_again", mib, fork_again, "ms", "fork_first", fork_first);
 	row("frozen_snap", mib, median(snap, reps), "ms", "fork_first", fork_first);
 	row("frozen_plain", mib, median(plain, reps), "ms", "fork_first", fork_first);
+	row("frozen_plain_first", mib, first_plain, "ms", "frozen_snap", median(snap, reps));
 	row("goal_snap", mib, median(snap, reps), "ms", "1.5fork+5ms", 1.5 * fork_first + 5);
 	row("plain_over_snap", mib, median(plain, reps), "ms", "frozen_snap", median(snap, reps));
 	row("total_snap", mib, median(total, reps), "ms", "frozen_snap", median(snap, reps));

@@ -171,6 +171,29 @@ static int dump_task_resources(struct dump_ctx *d, struct task_ctx *tc, struct c
 }
 
 /*
+ * Fork the snapshot child of task @idx.  If the fork itself fails (a pids
+ * limit, no memory), find the rest of its pages now: they are copied while
+ * it is stopped, as in a plain dump.
+ */
+static int dump_snapshot_task(struct dump_ctx *d, uint32_t idx, struct inj_ctx *inj)
+{
+	struct ct_task *t = &d->img->tasks[idx];
+	uint64_t pages;
+	int ret;
+
+	ret = dump_fault("fork-fails") ? -EAGAIN : snap_fork(inj, &d->snaps[idx]);
+	if (ret == -EAGAIN || ret == -ENOMEM) {
+		ct_err_clear();		/* not the dump's failure */
+		pr_warn("pid %d: snapshot fork failed (%s): its pages are copied while stopped",
+			t->pid, strerror(-ret));
+		ret = dump_find_pages_sel(&d->tp[idx], t->host_pid, DUMP_PAGES_SNAPSHOT, &pages);
+		d->pages_total += pages;
+		return ret;
+	}
+	return ret ?: dump_fault("fork");
+}
+
+/*
  * Everything of one process but page contents.  Mappings are read before
  * the scratch memory is mapped, so the scratch never enters the image.
  */
@@ -221,7 +244,7 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 		ret = ct_err(ret2, "pid %d: cannot unmap scratch memory", t->pid);
 	/* last, so that the snapshot holds no scratch memory */
 	if (!ret && d->snapshot)
-		ret = snap_fork(&inj, &d->snaps[idx]) ?: dump_fault("fork");
+		ret = dump_snapshot_task(d, idx, &inj);
 out_end:
 	ret2 = inj_end(&inj);
 	return ret ?: ret2;
@@ -265,6 +288,8 @@ static int dump_push(struct dump_ctx *d, enum dump_pages_sel sel)
 	int ret;
 
 	for (uint32_t i = 0; i < d->img->nr_tasks && sel == DUMP_PAGES_SNAPSHOT; i++) {
+		if (!d->snaps[i].pid)
+			continue;	/* no snapshot: all copied while stopped */
 		ret = dump_find_pages_sel(&d->tp[i], d->snaps[i].pid, sel, &pages);
 		if (ret)
 			return ret;
@@ -278,8 +303,13 @@ static int dump_push(struct dump_ctx *d, enum dump_pages_sel sel)
 	dp.pages_done = d->stats->pages_frozen;
 	for (uint32_t i = 0; i < d->img->nr_tasks && !ret; i++) {
 		pid_t from = sel == DUMP_PAGES_SNAPSHOT ? d->snaps[i].pid : d->tp[i].host_pid;
+		enum dump_pages_sel s = sel;
 
-		ret = dump_push_pages_sel(&dp, &d->tp[i], from, sel);
+		/* a task without a snapshot child has all its pages pushed while stopped */
+		if (d->snaps && !d->snaps[i].pid)
+			s = sel == DUMP_PAGES_FROZEN ? DUMP_PAGES_ALL : DUMP_PAGES_NONE;
+		if (s != DUMP_PAGES_NONE)
+			ret = dump_push_pages_sel(&dp, &d->tp[i], from, s);
 		if (!ret && i == 0 && sel != DUMP_PAGES_FROZEN)
 			ret = dump_fault("pages");
 	}
@@ -306,6 +336,8 @@ static int dump_push_snapshot(struct dump_ctx *d)
 	pr_info("%s: running again after %.1f ms; pushing from the snapshots", d->name,
 		d->stats->frozen_ms);
 	for (uint32_t i = 0; i < d->img->nr_tasks; i++) {
+		if (!d->snaps[i].pid)
+			continue;
 		ret = snap_isolate(d->cg, &d->snaps[i]);
 		if (ret)
 			return ret;

@@ -42,6 +42,8 @@ static bool sel_covers(enum dump_pages_sel sel, const struct ct_vma *vma)
 {
 	if (sel == DUMP_PAGES_ALL)
 		return true;
+	if (sel == DUMP_PAGES_NONE)
+		return false;
 	return vma_fork_snapshots(vma) == (sel == DUMP_PAGES_SNAPSHOT);
 }
 

@@ -47,6 +47,7 @@ enum dump_pages_sel {
 	DUMP_PAGES_ALL,		/* every mapping */
 	DUMP_PAGES_FROZEN,	/* those a fork does not snapshot */
 	DUMP_PAGES_SNAPSHOT,	/* those it does */
+	DUMP_PAGES_NONE,	/* none (the caller skips the push) */
 };
 
 /* Find the runs of every mapping of @tp->task (sets each vma's nr_pages); *@nr_pages their sum. */

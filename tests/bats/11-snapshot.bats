@@ -213,3 +213,75 @@ assert_no_children_but_tasks() {
 	run "$SEQCHECK" "$CTSWAP_STORE/$CT/swap" "$SEQ/info"
 	assert_success
 }
+
+@test "the snapshot child holds the same pages as the process: per-mapping counts match a plain dump" {
+	mkdir -p "$BATS_TEST_TMPDIR/pat"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/pattern" --mib 16 --threads 1 --seed 3 \
+		--out "$BATS_TEST_TMPDIR/pat"
+	assert_success
+	wait_until 10 grep -q ' ok$' "$BATS_TEST_TMPDIR/pat/status"
+	run "$CTSWAP" dump "$CT" --leave-running --no-snapshot
+	assert_success
+	run "$CTSWAP" dump "$CT" --leave-running
+	assert_success
+	assert_output --partial ", snapshot"
+	run "$CTSWAP" inspect "$CT"
+	assert_success
+	# GEN TASK MAPPING PAGES rows of both generations, side by side
+	echo "$output" | awk '$1 == 1 { print $3, $4 }' >"$BATS_TEST_TMPDIR/plain"
+	echo "$output" | awk '$1 == 2 { print $3, $4 }' >"$BATS_TEST_TMPDIR/snap"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/plain")" -gt 5 ]
+	diff "$BATS_TEST_TMPDIR/plain" "$BATS_TEST_TMPDIR/snap"
+	# private file mappings (libc's data) have COW'd pages in both
+	run "$CTSWAP" inspect "$CT"
+	assert_success
+}
+
+@test "--pre: a pre-copy generation is not a checkpoint, the next dump writes only changes" {
+	mkdir -p "$BATS_TEST_TMPDIR/pat"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/pattern" --mib 32 --threads 2 --seed 5 \
+		--out "$BATS_TEST_TMPDIR/pat"
+	assert_success
+	wait_until 10 grep -q ' ok$' "$BATS_TEST_TMPDIR/pat/status"
+	run "$CTSWAP" dump "$CT" --leave-running
+	assert_success
+	run "$CTSWAP" dump "$CT" --pre
+	assert_success
+	assert_output --partial "generation 2"
+	assert_output --partial ", pre-copy"
+	[ -e "$CTSWAP_STORE/$CT/pre-2" ]
+	[ ! -e "$CTSWAP_STORE/$CT/ckpt-2.meta" ]
+	# the newest checkpoint is still generation 1
+	run "$CTSWAP" inspect "$CT" --verify
+	assert_success
+	run "$CTSWAP" dump "$CT" --pre
+	assert_success
+	assert_output --partial "generation 3"
+	# the final dump (killing the container) writes only what changed
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	assert_output --partial "generation 4"
+	written=$(echo "$output" | grep -o '[0-9]* written' | cut -d' ' -f1)
+	[ "$written" -lt 200 ]
+	# the checkpoint before the pre-copies was kept beside the new one
+	[ -e "$CTSWAP_STORE/$CT/ckpt-1.meta" ]
+	[ -e "$CTSWAP_STORE/$CT/ckpt-4.meta" ]
+	run "$CTSWAP" inspect "$CT"
+	assert_success
+	assert_output --partial "generation 4"
+	run "$CTSWAP" inspect "$CT" --verify
+	assert_success
+}
+
+@test "a process whose snapshot fork fails is copied while stopped; the dump still succeeds" {
+	start_seqwrite 16
+	CTSWAP_FAULT=dump:fork-fails run "$CTSWAP" dump "$CT" --leave-running -v
+	assert_success
+	assert_output --partial "snapshot fork failed"
+	run "$SEQCHECK" "$CTSWAP_STORE/$CT/swap" "$SEQ/info"
+	assert_success
+	assert_untraced "$CT"
+	assert_no_children "$SEQPID"
+}
