@@ -125,6 +125,19 @@ int state_set_ll(struct ct_state *st, const char *key, long long val)
 	return state_set(st, key, buf);
 }
 
+/* Remove @key, keeping the order of the others. */
+void state_unset(struct ct_state *st, const char *key)
+{
+	ssize_t i = state_find(st, key);
+
+	if (i < 0)
+		return;
+	free(st->kv[i].key);
+	free(st->kv[i].val);
+	memmove(&st->kv[i], &st->kv[i + 1], (st->nr - i - 1) * sizeof(*st->kv));
+	st->nr--;
+}
+
 size_t state_count(const struct ct_state *st)
 {
 	return st->nr;

@@ -35,6 +35,8 @@ int state_get_ll(const struct ct_state *st, const char *key, long long *val);
 int state_set(struct ct_state *st, const char *key, const char *val);
 /* Set @key to a number. */
 int state_set_ll(struct ct_state *st, const char *key, long long val);
+/* Remove @key if present. */
+void state_unset(struct ct_state *st, const char *key);
 /* Number of keys, and the key and value at @i (for listing). */
 size_t state_count(const struct ct_state *st);
 const char *state_key_at(const struct ct_state *st, size_t i);

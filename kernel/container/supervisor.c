@@ -240,6 +240,9 @@ static int sup_record(const struct supervisor_opts *opts, pid_t init, bool start
 	if (!st)
 		goto out;
 	if (started) {
+		/* a restore reuses the state of an earlier run: forget its end */
+		state_unset(st, "exit_status");
+		state_unset(st, "stopped_at");
 		proc_starttime(getpid(), &start);
 		ret = state_set_ll(st, "supervisor_pid", getpid()) ?:
 		      state_set_ll(st, "supervisor_start", start) ?:

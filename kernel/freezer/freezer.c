@@ -72,7 +72,7 @@ int freezer_state(struct ct_cgroup *cg, bool *frozen)
 	return 0;
 }
 
-/* Write @val to the group's freeze control file. */
+/* Ask the kernel for frozen (@freeze) or thawed. */
 static int freezer_write(struct ct_cgroup *cg, bool freeze)
 {
 	char path[4200];
@@ -126,9 +126,16 @@ static int freezer_wait_v2(struct ct_cgroup *cg, double deadline)
 	return ret;
 }
 
-/* Wait for v1 freezer.state FROZEN; the v1 file cannot be polled. */
+/*
+ * Wait for v1 freezer.state FROZEN; the v1 file cannot be polled.  The v1
+ * freezer visits each task once per write: a task that enters a freezable
+ * sleep just after its visit (a vfork parent starting to wait, seen with
+ * dash) stays unfrozen and the group stays FREEZING.  Writing FROZEN again
+ * visits every task again, so repeat it now and then.
+ */
 static int freezer_wait_v1(struct ct_cgroup *cg, double deadline)
 {
+	double rewrite = now_ms() + 20;
 	unsigned int delay_us = 200;
 	bool frozen;
 	int ret;
@@ -139,6 +146,12 @@ static int freezer_wait_v1(struct ct_cgroup *cg, double deadline)
 			return ret;
 		if (now_ms() > deadline)
 			return -ETIMEDOUT;
+		if (now_ms() > rewrite) {
+			ret = freezer_write(cg, true);
+			if (ret)
+				return ret;
+			rewrite = now_ms() + 50;
+		}
 		usleep(delay_us);
 		if (delay_us < 10000)
 			delay_us *= 2;
@@ -165,8 +178,9 @@ static bool freezer_task_frozen(const struct ct_cgroup *cg, pid_t tid, char *why
 	snprintf(why, size, "%d (%s, state %c in %s)", tid, comm, state, wchan);
 	if (strchr("TtZX", state))
 		return true;
+	/* v1 marks a frozen sleeper TASK_FROZEN in place: state D, any wchan */
 	if (cg_is_v1(cg))
-		return !strcmp(wchan, "__refrigerator");
+		return state == 'D';
 	/* v2 freezer: the trap is do_freezer_trap, inlined into get_signal */
 	return !strcmp(wchan, "do_freezer_trap") || !strcmp(wchan, "get_signal");
 }

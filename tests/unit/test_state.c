@@ -69,6 +69,11 @@ static void test_round_trip(void **state)
 	assert_string_equal(state_key_at(back, 0), "name");
 	assert_string_equal(state_val_at(back, 0), "other");
 	assert_int_equal(state_count(back), 4);
+	state_unset(back, "cmd");
+	state_unset(back, "nope");
+	assert_int_equal(state_count(back), 3);
+	assert_null(state_get(back, "cmd"));
+	assert_string_equal(state_key_at(back, 1), "init_pid");
 	state_free(back);
 	state_free(st);
 }

@@ -111,16 +111,15 @@ int cmd_ps(struct cli *cli)
 		return CLI_FAIL;
 	if (cli_open_store(cli, &store))
 		return CLI_FAIL;
-	if (fn == ps_row)
+	if (name)
+		ret = ctswap_info(store, name, &info);
+	else
+		ret = 0;
+	if (!ret && fn == ps_row)
 		printf("%-20s %-12s %8s %6s %9s %s\n", "NAME", "STATE", "PID", "TASKS", "RSS",
 		       "CGROUP");
-	if (name) {
-		ret = ctswap_info(store, name, &info);
-		if (!ret)
-			ret = fn(&info, NULL);
-	} else {
-		ret = ctswap_list(store, fn, NULL);
-	}
+	if (!ret)
+		ret = name ? fn(&info, NULL) : ctswap_list(store, fn, NULL);
 	ctswap_store_close(store);
 	return ret ? cli_fail(ret, name ? name : "ps") : CLI_OK;
 }
