@@ -39,12 +39,15 @@ status_field() {
 	sed -n "s/.*$2=\([0-9]*\).*/\1/p" "$1"
 }
 
-# Start seqwrite in $CT with $1 MiB and the special regions; files in $SEQ.
+# Start seqwrite in $CT with $1 MiB and the special regions (unless $2 is
+# "plain"); files in $SEQ.
 start_seqwrite() {
+	local special=--special
+	[ "$2" != plain ] || special=
 	SEQ="$BATS_TEST_TMPDIR/seq"
 	mkdir -p "$SEQ"
 	started "$CT"
-	run "$CTSWAP" run "$CT" -- "$WORKLOADS/seqwrite" --mib "$1" --special --out "$SEQ"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/seqwrite" --mib "$1" $special --out "$SEQ"
 	assert_success
 	wait_until 20 grep -q ' ok$' "$SEQ/status"
 	SEQPID=$(ct_pids "$CT")
@@ -284,4 +287,24 @@ assert_no_children_but_tasks() {
 	assert_success
 	assert_untraced "$CT"
 	assert_no_children "$SEQPID"
+}
+
+@test "restore of a snapshot dump: memory is the freeze instant, the writer goes on from there" {
+	start_seqwrite 32 "${SEQ_RESTORE_MODE:-plain}"
+	run "$CTSWAP" dump "$CT" --leave-running
+	assert_success
+	assert_output --partial ", snapshot"
+	run "$SEQCHECK" "$CTSWAP_STORE/$CT/swap" "$SEQ/info"
+	assert_success
+	steps=$(image_steps)
+	run "$CTSWAP" kill "$CT"
+	assert_success
+	# stop the writer as soon as it runs again, and check every page
+	touch "$SEQ/verify"
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	wait_until 30 grep -q verified "$SEQ/status"
+	cat "$SEQ/status"
+	grep -q 'verified ok$' "$SEQ/status"
+	[ "$(status_field "$SEQ/status" steps)" -ge "$steps" ]
 }

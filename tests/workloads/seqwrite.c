@@ -18,6 +18,13 @@
  * DIR/info (written once): "pid=P ctl=ADDR" and one line per region
  * "region KIND ADDR PAGES" (KIND anon, shm, dontfork, wipeonfork, locked).
  * DIR/status (every 10 ms, atomically): "pid=P steps=S ok".
+ *
+ * Once DIR/verify exists (create it before a restore), the writer stops at
+ * the next step boundary and the whole memory is checked against the
+ * control value: status becomes "pid=P steps=S verified ok" or
+ * "... verified BAD page N: ...".  Pages not rewritten since the restore
+ * still hold what the restore put there, so this checks the restored
+ * image (the writer needs a while to go round all pages).
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -43,6 +50,7 @@ static struct region regions[MAX_REGIONS];
 static int nr_regions;
 static size_t total_pages;
 static volatile uint64_t *ctl;
+static volatile int pause_req, paused;
 
 /* Map a region of @mib MiB of the given kind, filled with 0xff. */
 static void add_region(const char *kind, size_t mib, int flags, int advice, int lock)
@@ -82,12 +90,44 @@ static volatile uint64_t *page_at(size_t n)
 static void *writer(void *arg)
 {
 	(void)arg;
-	for (uint64_t k = 0;; k++) {
+	for (uint64_t k = *ctl;; k++) {
 		volatile uint64_t *pg = page_at(k % total_pages);
 
+		if (pause_req) {
+			paused = 1;
+			for (;;)
+				pause();
+		}
 		for (size_t i = 0; i < WORDS; i++)
 			pg[i] = k + 1;
 		__atomic_store_n(ctl, k + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* The value page @n holds once every step before @s is done. */
+static uint64_t expected(uint64_t n, uint64_t s)
+{
+	if (s == 0 || s - 1 < n)
+		return ~0ULL;
+	return n + total_pages * ((s - 1 - n) / total_pages) + 1;
+}
+
+/* With the writer paused at a step boundary: check every page; NULL if all fine. */
+static const char *verify(char *why, size_t size)
+{
+	uint64_t s = *ctl;
+
+	for (size_t n = 0; n < total_pages; n++) {
+		volatile uint64_t *pg = page_at(n);
+
+		for (size_t i = 0; i < WORDS; i++)
+			if (pg[i] != expected(n, s)) {
+				snprintf(why, size, "BAD page %zu word %zu: %llu, want %llu", n, i,
+					 (unsigned long long)pg[i],
+					 (unsigned long long)expected(n, s));
+				return why;
+			}
 	}
 	return NULL;
 }
@@ -150,11 +190,24 @@ int main(int argc, char **argv)
 		return 1;
 	for (;;) {
 		struct timespec ts = { 0, 10000000 };
-		char line[128];
+		char line[512], why[256], vpath[4096];
+		const char *verdict = "";
 
-		snprintf(line, sizeof(line), "pid=%d steps=%llu ok\n", getpid(),
-			 (unsigned long long)__atomic_load_n(ctl, __ATOMIC_ACQUIRE));
-		write_file(out, "status", line);
+		snprintf(vpath, sizeof(vpath), "%s/verify", out);
+		if (!pause_req && access(vpath, F_OK) == 0) {
+			pause_req = 1;
+			while (!paused)
+				usleep(100);
+			verdict = verify(why, sizeof(why)) ?: "ok";
+			snprintf(line, sizeof(line), "pid=%d steps=%llu verified %s\n", getpid(),
+				 (unsigned long long)*ctl, verdict);
+			write_file(out, "status", line);
+		}
+		if (!pause_req) {
+			snprintf(line, sizeof(line), "pid=%d steps=%llu ok\n", getpid(),
+				 (unsigned long long)__atomic_load_n(ctl, __ATOMIC_ACQUIRE));
+			write_file(out, "status", line);
+		}
 		nanosleep(&ts, NULL);
 	}
 }
