@@ -120,6 +120,20 @@ struct ctswap_progress {
 struct ctswap_dump_opts {
 	bool leave_running;	/* thaw instead of kill after the commit */
 	bool compress;		/* lzma clusters in the swap area */
+	/*
+	 * With leave_running, the default is a copy-on-write snapshot: a fork
+	 * injected into every process while stopped holds its memory, the
+	 * container runs on and the pages are pushed from the snapshot.
+	 * no_snapshot keeps the container stopped until every page is pushed.
+	 * A dump that kills the container never snapshots: it stays stopped.
+	 */
+	bool no_snapshot;
+	/*
+	 * Pre-copy: a snapshot dump (implies leave_running) whose generation
+	 * is not a checkpoint (no ckpt-GEN.meta: restore never picks it) but
+	 * lets the next dump find unchanged pages without writing them.
+	 */
+	bool pre;
 	/* Called now and then while pages are pushed; may be NULL. */
 	void (*progress)(const struct ctswap_progress *p, void *arg);
 	void *progress_arg;
@@ -138,6 +152,9 @@ struct ctswap_dump_stats {
 	uint64_t bytes_written;		/* swap area and metadata */
 	uint64_t meta_bytes;		/* the metadata blob on disk */
 	double frozen_ms, total_ms;
+	bool snapshot;			/* pages came from copy-on-write snapshots */
+	bool pre;			/* a pre-copy generation, not a checkpoint */
+	uint64_t pages_frozen;		/* pages copied while stopped (shared, dontfork...) */
 };
 /*
  * Checkpoint container @name into STORE/NAME/swap (a new generation) and

@@ -8,11 +8,18 @@
  *   -> push pages -> commit the swap generation -> write ckpt-GEN.meta
  *   -> kill the container, or (--leave-running) detach and let it go on.
  *
+ * A snapshot dump (--leave-running, the default there) also injects a fork
+ * into every process while it is stopped (snapshot.h), copies at once what
+ * a fork does not snapshot (shared memory, MADV_DONTFORK/WIPEONFORK), lets
+ * the container go on, and then finds and pushes the other pages from the
+ * snapshot children, which it kills at the end.
+ *
  * A blob only ever names a committed generation: the swap commit comes
  * first.  Every failure goes through one exit path that aborts the
  * generation, ends injections, detaches every thread and thaws the cgroup.
  */
 #define LOG_PREFIX "dump: "
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -164,6 +171,29 @@ static int dump_task_resources(struct dump_ctx *d, struct task_ctx *tc, struct c
 }
 
 /*
+ * Fork the snapshot child of task @idx.  If the fork itself fails (a pids
+ * limit, no memory), find the rest of its pages now: they are copied while
+ * it is stopped, as in a plain dump.
+ */
+static int dump_snapshot_task(struct dump_ctx *d, uint32_t idx, struct inj_ctx *inj)
+{
+	struct ct_task *t = &d->img->tasks[idx];
+	uint64_t pages;
+	int ret;
+
+	ret = dump_fault("fork-fails") ? -EAGAIN : snap_fork(inj, &d->snaps[idx]);
+	if (ret == -EAGAIN || ret == -ENOMEM) {
+		ct_err_clear();		/* not the dump's failure */
+		pr_warn("pid %d: snapshot fork failed (%s): its pages are copied while stopped",
+			t->pid, strerror(-ret));
+		ret = dump_find_pages_sel(&d->tp[idx], t->host_pid, DUMP_PAGES_SNAPSHOT, &pages);
+		d->pages_total += pages;
+		return ret;
+	}
+	return ret ?: dump_fault("fork");
+}
+
+/*
  * Everything of one process but page contents.  Mappings are read before
  * the scratch memory is mapped, so the scratch never enters the image.
  */
@@ -183,7 +213,9 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 		return ret;
 	tp->host_pid = t->host_pid;
 	tp->task = t;
-	ret = dump_find_pages(tp, &pages);
+	/* a snapshot dump scans the rest in the snapshot child, after the thaw */
+	ret = dump_find_pages_sel(tp, t->host_pid, d->snapshot ? DUMP_PAGES_FROZEN : DUMP_PAGES_ALL,
+				  &pages);
 	if (ret)
 		return ret;
 	d->pages_total += pages;
@@ -210,6 +242,9 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 	ret2 = inj_unmap_scratch(&inj, scratch, DUMP_SCRATCH_LEN);
 	if (ret2 && !ret)
 		ret = ct_err(ret2, "pid %d: cannot unmap scratch memory", t->pid);
+	/* last, so that the snapshot holds no scratch memory */
+	if (!ret && d->snapshot)
+		ret = dump_snapshot_task(d, idx, &inj);
 out_end:
 	ret2 = inj_end(&inj);
 	return ret ?: ret2;
@@ -225,6 +260,11 @@ static int dump_collect(struct dump_ctx *d)
 	d->tp = xzalloc(sizeof(*d->tp) * d->img->nr_tasks);
 	if (!d->tp)
 		return -ENOMEM;
+	if (d->snapshot) {
+		d->snaps = xzalloc(sizeof(*d->snaps) * d->img->nr_tasks);
+		if (!d->snaps)
+			return -ENOMEM;
+	}
 	for (uint32_t i = 0; i < d->img->nr_tasks; i++) {
 		ret = dump_one_task(d, i) ?: dump_check_interrupt();
 		if (ret)
@@ -236,25 +276,112 @@ static int dump_collect(struct dump_ctx *d)
 	return 0;
 }
 
-/* Push every task's pages into the generation. */
-static int dump_push(struct dump_ctx *d)
+/*
+ * Push every task's pages of selection @sel into the generation: read from
+ * the tasks themselves, or (DUMP_PAGES_SNAPSHOT) from their snapshot
+ * children, whose page tables are scanned first.
+ */
+static int dump_push(struct dump_ctx *d, enum dump_pages_sel sel)
 {
 	struct dump_pages dp;
+	uint64_t pages;
 	int ret;
 
+	for (uint32_t i = 0; i < d->img->nr_tasks && sel == DUMP_PAGES_SNAPSHOT; i++) {
+		if (!d->snaps[i].pid)
+			continue;	/* no snapshot: all copied while stopped */
+		ret = dump_find_pages_sel(&d->tp[i], d->snaps[i].pid, sel, &pages);
+		if (ret)
+			return ret;
+		d->pages_total += pages;
+	}
 	ret = dump_pages_init(&dp, d->w, &d->shm);
 	if (ret)
 		return ret;
 	dp.batch_done = dump_batch_done;
 	dp.arg = d;
+	dp.pages_done = d->stats->pages_frozen;
 	for (uint32_t i = 0; i < d->img->nr_tasks && !ret; i++) {
-		ret = dump_push_pages(&dp, &d->tp[i]);
-		if (!ret && i == 0)
+		pid_t from = sel == DUMP_PAGES_SNAPSHOT ? d->snaps[i].pid : d->tp[i].host_pid;
+		enum dump_pages_sel s = sel;
+
+		/* a task without a snapshot child has all its pages pushed while stopped */
+		if (d->snaps && !d->snaps[i].pid)
+			s = sel == DUMP_PAGES_FROZEN ? DUMP_PAGES_ALL : DUMP_PAGES_NONE;
+		if (s != DUMP_PAGES_NONE)
+			ret = dump_push_pages_sel(&dp, &d->tp[i], from, s);
+		if (!ret && i == 0 && sel != DUMP_PAGES_FROZEN)
 			ret = dump_fault("pages");
 	}
 	dump_progress(d, dp.pages_done, true);
+	if (sel == DUMP_PAGES_FROZEN)
+		d->stats->pages_frozen = dp.pages_done;
 	dump_pages_fini(&dp);
 	return ret;
+}
+
+/*
+ * Snapshot dump, once every process has its snapshot child: copy what the
+ * children do not hold, let the container run, push from the children.
+ */
+static int dump_push_snapshot(struct dump_ctx *d)
+{
+	int ret = dump_push(d, DUMP_PAGES_FROZEN);
+
+	if (ret)
+		return ret;
+	unseize_container(&d->ss);
+	d->seized = false;
+	d->stats->frozen_ms = now_ms() - d->ss.freeze_ms;
+	pr_info("%s: running again after %.1f ms; pushing from the snapshots", d->name,
+		d->stats->frozen_ms);
+	for (uint32_t i = 0; i < d->img->nr_tasks; i++) {
+		if (!d->snaps[i].pid)
+			continue;
+		ret = snap_isolate(d->cg, &d->snaps[i]);
+		if (ret)
+			return ret;
+	}
+	ret = dump_fault("thawed") ?: dump_push(d, DUMP_PAGES_SNAPSHOT);
+	d->stats->pages_total = d->pages_total;
+	return ret;
+}
+
+/* Kill and reap every snapshot child. */
+static void dump_release_snapshots(struct dump_ctx *d)
+{
+	if (!d->snaps || !d->img)
+		return;
+	for (uint32_t i = 0; i < d->img->nr_tasks; i++)
+		snap_release(&d->snaps[i]);
+}
+
+/* True if generation @gen is a pre-copy: STORE/NAME/pre-GEN exists. */
+static bool dump_gen_is_pre(struct dump_ctx *d, unsigned gen)
+{
+	char file[64], path[4096];
+
+	snprintf(file, sizeof(file), "pre-%u", gen);
+	return !store_path(d->store, d->name, file, path, sizeof(path)) && access(path, F_OK) == 0;
+}
+
+/*
+ * Generations to keep after this commit: the default two checkpoints, plus
+ * every kept pre-copy and this one if it is a pre-copy, so that pre-copies
+ * never push the last checkpoint out.
+ */
+static unsigned dump_keep(struct dump_ctx *d)
+{
+	unsigned gens[CTSWAP_MAX_GENS], keep = 2;
+	size_t nr = 0;
+
+	if (d->opts && d->opts->pre)
+		keep++;
+	if (swp_generations(d->sa, gens, ARRAY_SIZE(gens), &nr))
+		return keep;
+	for (size_t i = 0; i < nr; i++)
+		keep += dump_gen_is_pre(d, gens[i]);
+	return keep;
 }
 
 /* Open the swap area and begin a generation. */
@@ -276,26 +403,59 @@ static int dump_begin_generation(struct dump_ctx *d)
 	ret = swp_open(path, &id, SWP_OPEN_CREATE | SWP_OPEN_WRITE, &d->sa);
 	if (ret)
 		return ret;
+	wo.keep = dump_keep(d);
 	return swp_gen_begin(d->sa, &wo, &d->w);
 }
 
-/* Remove the blobs of generations the swap area no longer keeps (best effort). */
+/*
+ * Remove the blobs and pre-copy markers of generations the swap area no
+ * longer keeps (best effort).
+ */
 static void dump_prune_blobs(struct dump_ctx *d)
 {
-	unsigned gens[64];
-	char file[64], path[4096];
+	unsigned gens[CTSWAP_MAX_GENS], g;
+	char dir[4096], path[4400], tail[8];
+	struct dirent *de;
 	size_t nr = 0;
+	DIR *dh;
 
 	if (swp_generations(d->sa, gens, ARRAY_SIZE(gens), &nr) || !nr)
 		return;
-	for (unsigned g = gens[0]; g-- > 1;) {
-		snprintf(file, sizeof(file), "ckpt-%u.meta", g);
-		if (store_path(d->store, d->name, file, path, sizeof(path)))
-			return;
-		if (unlink(path) < 0)
-			break;		/* older ones went with earlier dumps */
-		pr_info("removed %s (generation no longer kept)", path);
+	if (store_path(d->store, d->name, NULL, dir, sizeof(dir)))
+		return;
+	dh = opendir(dir);
+	if (!dh)
+		return;
+	while ((de = readdir(dh))) {
+		if (!(sscanf(de->d_name, "ckpt-%u%7s", &g, tail) == 2 && !strcmp(tail, ".meta")) &&
+		    !(sscanf(de->d_name, "pre-%u%1s", &g, tail) == 1))
+			continue;
+		if (g >= gens[0])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) == 0)
+			pr_info("removed %s (generation no longer kept)", path);
 	}
+	closedir(dh);
+}
+
+/* Mark the committed generation as a pre-copy: STORE/NAME/pre-GEN, and no blob. */
+static int dump_mark_pre(struct dump_ctx *d, unsigned gen)
+{
+	char file[64], path[4096], text[64];
+	int ret;
+
+	snprintf(file, sizeof(file), "pre-%u", gen);
+	ret = store_path(d->store, d->name, file, path, sizeof(path));
+	if (ret)
+		return ret;
+	snprintf(text, sizeof(text), "pre-copy generation %u\n", gen);
+	ret = write_file_atomic(path, text, strlen(text), 0600);
+	if (ret)
+		return ct_err(ret, "%s: cannot write: %s", path, strerror(-ret));
+	d->stats->pre = true;
+	dump_prune_blobs(d);
+	return 0;
 }
 
 /* Commit the generation, then write the blob naming it. */
@@ -325,6 +485,8 @@ static int dump_commit(struct dump_ctx *d)
 		(unsigned long long)st.zero, (unsigned long long)st.dup,
 		(unsigned long long)st.unchanged);
 
+	if (d->opts && d->opts->pre)
+		return dump_mark_pre(d, gen);
 	ret = dump_fault("blob");
 	if (ret)
 		return ret;
@@ -377,10 +539,13 @@ static int dump_finish(struct dump_ctx *d)
 {
 	int ret = 0;
 
-	if (d->opts && d->opts->leave_running) {
-		unseize_container(&d->ss);
-		d->seized = false;
-		d->stats->frozen_ms = now_ms() - d->ss.freeze_ms;
+	if (d->opts && (d->opts->leave_running || d->opts->pre)) {
+		if (d->seized) {
+			unseize_container(&d->ss);
+			d->seized = false;
+			d->stats->frozen_ms = now_ms() - d->ss.freeze_ms;
+		}
+		dump_release_snapshots(d);
 		pr_info("%s: left running", d->name);
 		return 0;
 	}
@@ -422,6 +587,8 @@ static void dump_undo(struct dump_ctx *d)
 		unseize_container(&d->ss);
 		d->seized = false;
 	}
+	/* after the unseize: releasing a child stops its parent for a moment */
+	dump_release_snapshots(d);
 }
 
 /* Free what the context holds. */
@@ -432,6 +599,7 @@ static void dump_release(struct dump_ctx *d)
 			if (d->tp[i].task)
 				dump_task_pages_free(&d->tp[i]);
 	free(d->tp);
+	free(d->snaps);
 	vma_shm_table_free(&d->shm);
 	image_free(d->img);
 	if (d->sa)
@@ -475,8 +643,9 @@ static int dump_run(struct dump_ctx *d)
 	ret = dump_collect(d) ?: dump_fault("collect");
 	if (ret)
 		return ret;
-	pr_info("%s: pushing %llu pages", d->name, (unsigned long long)d->pages_total);
-	ret = dump_push(d);
+	pr_info("%s: pushing %llu pages%s", d->name, (unsigned long long)d->pages_total,
+		d->snapshot ? " copied while stopped" : "");
+	ret = d->snapshot ? dump_push_snapshot(d) : dump_push(d, DUMP_PAGES_ALL);
 	if (ret)
 		return ret;
 	ret = dump_commit(d);
@@ -504,6 +673,8 @@ int ctswap_dump(struct ctswap_store *store, const char *name,
 	d.stats = stats;
 	d.lock_fd = -1;
 	d.t0 = now_ms();
+	d.snapshot = opts && ((opts->leave_running && !opts->no_snapshot) || opts->pre);
+	stats->snapshot = d.snapshot;
 	if (!ctswap_name_valid(name))
 		return ct_err(-EINVAL, "%s: invalid container name", name);
 	dump_block_signals(&d);

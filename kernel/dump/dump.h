@@ -14,6 +14,7 @@
 #include "image/image.h"
 #include "mm/dump_pages.h"
 #include "mm/vma.h"
+#include "dump/snapshot.h"
 
 struct ct_cgroup;
 struct swp_area;
@@ -33,6 +34,8 @@ struct dump_ctx {
 	struct ct_image *img;
 	struct dump_task_pages *tp;	/* one per img->tasks[i] */
 	struct vma_shm_table shm;
+	bool snapshot;			/* copy-on-write snapshot dump (see snapshot.h) */
+	struct snap_child *snaps;	/* one per img->tasks[i] in a snapshot dump */
 	uint64_t pages_total;
 	double t0;			/* now_ms() at the start */
 	double last_progress;		/* now_ms() of the last progress report */

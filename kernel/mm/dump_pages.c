@@ -34,24 +34,47 @@ struct batch {
 	size_t bytes;
 	int mem_fd;			/* /proc/PID/mem, opened when first needed */
 	pid_t pid;
+	bool mem_only;			/* never process_vm_readv (a snapshot child) */
 };
+
+/* True if a push or find selection @sel covers @vma. */
+static bool sel_covers(enum dump_pages_sel sel, const struct ct_vma *vma)
+{
+	if (sel == DUMP_PAGES_ALL)
+		return true;
+	if (sel == DUMP_PAGES_NONE)
+		return false;
+	return vma_fork_snapshots(vma) == (sel == DUMP_PAGES_SNAPSHOT);
+}
 
 /* Find the runs of every mapping of one task. */
 int dump_find_pages(struct dump_task_pages *tp, uint64_t *nr_pages)
 {
+	return dump_find_pages_sel(tp, tp->host_pid, DUMP_PAGES_ALL, nr_pages);
+}
+
+/* Find the runs of the mappings @sel covers in the page tables of @pid. */
+int dump_find_pages_sel(struct dump_task_pages *tp, pid_t pid, enum dump_pages_sel sel,
+			uint64_t *nr_pages)
+{
 	struct ct_mm *mm = &tp->task->mm;
 	struct pagemap pm;
-	int ret;
+	int ret = 0;
 
 	*nr_pages = 0;
-	tp->runs = xzalloc(sizeof(*tp->runs) * (mm->nr_vmas + 1));
-	tp->nr_runs = xzalloc(sizeof(*tp->nr_runs) * (mm->nr_vmas + 1));
+	if (!tp->runs)
+		tp->runs = xzalloc(sizeof(*tp->runs) * (mm->nr_vmas + 1));
+	if (!tp->nr_runs)
+		tp->nr_runs = xzalloc(sizeof(*tp->nr_runs) * (mm->nr_vmas + 1));
 	if (!tp->runs || !tp->nr_runs)
 		return -ENOMEM;
-	ret = pagemap_open(tp->host_pid, &pm);
+	ret = pagemap_open(pid, &pm);
 	if (ret)
 		return ret;
 	for (uint32_t i = 0; i < mm->nr_vmas; i++) {
+		if (!sel_covers(sel, &mm->vmas[i]))
+			continue;
+		free(tp->runs[i]);
 		ret = pagemap_stored_runs(&pm, &mm->vmas[i], &tp->runs[i], &tp->nr_runs[i],
 					  &mm->vmas[i].nr_pages);
 		if (ret)
@@ -139,7 +162,7 @@ static int batch_read(struct dump_pages *dp, struct batch *b)
 		remote[n].iov_len = b->p[n].nr * PAGE_SIZE;
 		readable_bytes += remote[n].iov_len;
 	}
-	if (n) {
+	if (n && !b->mem_only) {
 		local.iov_len = readable_bytes;
 		got = process_vm_readv(b->pid, &local, 1, remote, n, 0);
 		if (got < 0) {
@@ -274,6 +297,13 @@ static int add_shm_run(struct dump_pages *dp, struct batch *b, const struct ct_v
 /* Push every found page of one task. */
 int dump_push_pages(struct dump_pages *dp, struct dump_task_pages *tp)
 {
+	return dump_push_pages_sel(dp, tp, tp->host_pid, DUMP_PAGES_ALL);
+}
+
+/* Push the found pages of the mappings @sel covers, read from @pid. */
+int dump_push_pages_sel(struct dump_pages *dp, struct dump_task_pages *tp, pid_t pid,
+			enum dump_pages_sel sel)
+{
 	struct ct_mm *mm = &tp->task->mm;
 	struct batch *b;
 	int ret = 0;
@@ -282,9 +312,13 @@ int dump_push_pages(struct dump_pages *dp, struct dump_task_pages *tp)
 	if (!b)
 		return -ENOMEM;
 	b->mem_fd = -1;
-	b->pid = tp->host_pid;
+	b->pid = pid;
+	b->mem_only = sel == DUMP_PAGES_SNAPSHOT;
 	for (uint32_t i = 0; i < mm->nr_vmas && !ret; i++) {
 		const struct ct_vma *vma = &mm->vmas[i];
+
+		if (!sel_covers(sel, vma))
+			continue;
 
 		for (size_t j = 0; j < tp->nr_runs[i] && !ret; j++) {
 			const struct page_run *r = &tp->runs[i][j];

@@ -38,8 +38,26 @@ struct dump_pages {
 	void *arg;
 };
 
+/*
+ * Which mappings a find or a push covers.  A snapshot dump copies the
+ * mappings a fork does not snapshot (vma_fork_snapshots() false) while the
+ * container is stopped, then the others from the snapshot child.
+ */
+enum dump_pages_sel {
+	DUMP_PAGES_ALL,		/* every mapping */
+	DUMP_PAGES_FROZEN,	/* those a fork does not snapshot */
+	DUMP_PAGES_SNAPSHOT,	/* those it does */
+	DUMP_PAGES_NONE,	/* none (the caller skips the push) */
+};
+
 /* Find the runs of every mapping of @tp->task (sets each vma's nr_pages); *@nr_pages their sum. */
 int dump_find_pages(struct dump_task_pages *tp, uint64_t *nr_pages);
+/*
+ * The same for the mappings @sel covers, reading the page tables of
+ * @pid (the process itself, or its snapshot child).
+ */
+int dump_find_pages_sel(struct dump_task_pages *tp, pid_t pid, enum dump_pages_sel sel,
+			uint64_t *nr_pages);
 /* Free what dump_find_pages allocated. */
 void dump_task_pages_free(struct dump_task_pages *tp);
 /* Set up the batch buffer. */
@@ -47,5 +65,12 @@ int dump_pages_init(struct dump_pages *dp, struct swp_gen_writer *w, struct vma_
 void dump_pages_fini(struct dump_pages *dp);
 /* Read and push the pages found for one task. */
 int dump_push_pages(struct dump_pages *dp, struct dump_task_pages *tp);
+/*
+ * Push the pages found for the mappings @sel covers, reading them from
+ * @pid.  DUMP_PAGES_SNAPSHOT reads only through /proc/PID/mem: on a
+ * snapshot child, process_vm_readv would break the copy-on-write sharing.
+ */
+int dump_push_pages_sel(struct dump_pages *dp, struct dump_task_pages *tp, pid_t pid,
+			enum dump_pages_sel sel);
 
 #endif

@@ -56,6 +56,14 @@ bool vma_stores_pages(const struct ct_vma *vma)
 	       vma->kind == CT_VMA_SHMEM;
 }
 
+/* True if the child of a fork holds a copy-on-write snapshot of @vma's stored pages. */
+bool vma_fork_snapshots(const struct ct_vma *vma)
+{
+	if (vma->kind != CT_VMA_ANON && vma->kind != CT_VMA_FILE_PRIVATE)
+		return false;
+	return !(vma->madv & (CT_MADV_DONTFORK | CT_MADV_WIPEONFORK));
+}
+
 /* Find the shared object with key @key. */
 struct vma_shm_obj *vma_shm_find(struct vma_shm_table *shm, uint32_t key)
 {

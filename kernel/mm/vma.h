@@ -54,6 +54,15 @@ struct vma_shm_obj *vma_shm_find(struct vma_shm_table *shm, uint32_t key);
 
 /* True if pages of mappings of this kind go into the swap area. */
 bool vma_stores_pages(const struct ct_vma *vma);
+/*
+ * True if a fork() gives the child a copy-on-write copy of @vma's stored
+ * pages: private anonymous and private file mappings, unless marked
+ * MADV_DONTFORK (absent in the child) or MADV_WIPEONFORK (empty in the
+ * child).  Shared memory is shared, not copied.  mlock()ed pages are
+ * copied on write like any other (the child does not inherit the lock);
+ * pages pinned for DMA are copied at fork time, which is a snapshot too.
+ */
+bool vma_fork_snapshots(const struct ct_vma *vma);
 
 /* A reader of one process's page tables (PAGEMAP_SCAN, else /proc/PID/pagemap). */
 struct pagemap {

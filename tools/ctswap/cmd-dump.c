@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* ctswap dump NAME [--leave-running] [--compress] [--keep K] [--tcp-close] [-v] */
+/* ctswap dump NAME [--leave-running] [--no-snapshot] [--pre] [--compress] [--keep K] [--tcp-close] [-v] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +34,12 @@ int cmd_dump(struct cli *cli)
 
 		if (!strcmp(a, "--leave-running"))
 			opts.leave_running = true;
+		else if (!strcmp(a, "--snapshot"))
+			opts.no_snapshot = false;
+		else if (!strcmp(a, "--no-snapshot"))
+			opts.no_snapshot = true;
+		else if (!strcmp(a, "--pre"))
+			opts.pre = opts.leave_running = true;
 		else if (!strcmp(a, "--compress"))
 			opts.compress = true;
 		else if (!strcmp(a, "--keep")) {
@@ -80,11 +86,12 @@ int cmd_dump(struct cli *cli)
 		return cli_fail(ret, name);
 	printf("dumped %s: generation %u, %u tasks (%u threads), %llu pages "
 	       "(%llu written, %llu zero, %llu shared), %llu bytes written (blob %llu), "
-	       "frozen %.1f ms, total %.1f ms%s\n",
+	       "frozen %.1f ms, total %.1f ms%s%s%s\n",
 	       name, st.generation, st.tasks, st.threads, (unsigned long long)st.pages_total,
 	       (unsigned long long)st.pages_written, (unsigned long long)st.pages_zero,
 	       (unsigned long long)st.pages_shared, (unsigned long long)st.bytes_written,
 	       (unsigned long long)st.meta_bytes, st.frozen_ms, st.total_ms,
-	       opts.leave_running ? ", left running" : "");
+	       opts.leave_running ? ", left running" : "",
+	       st.snapshot ? ", snapshot" : "", st.pre ? ", pre-copy" : "");
 	return CLI_OK;
 }

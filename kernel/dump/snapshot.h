@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Copy-on-write snapshots of a seized process: a fork() injected into it
+ * while the container is stopped gives a child whose memory is the
+ * process's memory at that instant, kept by copy-on-write while the
+ * process runs on.  Dump reads the pages from the child afterwards.
+ *
+ * The child never runs user code: it is auto-attached to us (its first
+ * stop is PTRACE_EVENT_STOP) and its registers are set to make an
+ * exit_group() at once should it ever be resumed (if the dumper dies, the
+ * kernel detaches and resumes it).  It is moved out of the container's
+ * cgroup (kill/ps/freeze do not see it) and its descriptors are closed (it
+ * holds no pipe or socket open).  snap_release() kills it without the
+ * parent seeing a child exit: SA_NOCLDWAIT is set on the parent's SIGCHLD
+ * action for the instant of the reap, so it is reaped by the kernel and
+ * not left for the parent's wait() (the parent may see a spurious SIGCHLD
+ * signal if it handles one).
+ */
+#ifndef CT_DUMP_SNAPSHOT_H
+#define CT_DUMP_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct ct_cgroup;
+struct inj_ctx;
+
+struct snap_child {
+	pid_t pid;			/* host pid of the snapshot child, 0 none */
+	pid_t parent;			/* host pid of the process it snapshots */
+	unsigned long syscall_ip;	/* a `syscall` in the (shared) vdso */
+};
+
+/* Fork a snapshot of the process whose leader is stopped under injection @inj. */
+int snap_fork(struct inj_ctx *inj, struct snap_child *sc);
+/* Once the container runs again: move @sc out of @cg into our own cgroup, close its fds. */
+int snap_isolate(struct ct_cgroup *cg, struct snap_child *sc);
+/* Kill and reap @sc (its parent must not be seized by us any more). Never fails. */
+void snap_release(struct snap_child *sc);
+
+#endif
