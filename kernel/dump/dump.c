@@ -366,13 +366,13 @@ static bool dump_gen_is_pre(struct dump_ctx *d, unsigned gen)
 }
 
 /*
- * Generations to keep after this commit: the default two checkpoints, plus
- * every kept pre-copy and this one if it is a pre-copy, so that pre-copies
- * never push the last checkpoint out.
+ * Generations to keep after this commit: the checkpoints asked for (--keep,
+ * default two), plus every kept pre-copy and this one if it is a pre-copy,
+ * so that pre-copies never push the last checkpoint out.
  */
 static unsigned dump_keep(struct dump_ctx *d)
 {
-	unsigned gens[CTSWAP_MAX_GENS], keep = 2;
+	unsigned gens[CTSWAP_MAX_GENS], keep = d->opts && d->opts->keep ? d->opts->keep : 2;
 	size_t nr = 0;
 
 	if (d->opts && d->opts->pre)
@@ -389,7 +389,6 @@ static int dump_begin_generation(struct dump_ctx *d)
 {
 	struct swp_write_opts wo = {
 		.compress = d->opts && d->opts->compress,
-		.keep = d->opts ? d->opts->keep : 0,
 	};
 	struct swp_identity id;
 	char path[4096];
@@ -403,7 +402,7 @@ static int dump_begin_generation(struct dump_ctx *d)
 	ret = swp_open(path, &id, SWP_OPEN_CREATE | SWP_OPEN_WRITE, &d->sa);
 	if (ret)
 		return ret;
-	wo.keep = dump_keep(d);
+	wo.keep = min_t(unsigned, dump_keep(d), CTSWAP_MAX_GENS);
 	return swp_gen_begin(d->sa, &wo, &d->w);
 }
 
