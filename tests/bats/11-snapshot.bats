@@ -290,7 +290,7 @@ assert_no_children_but_tasks() {
 }
 
 @test "restore of a snapshot dump: memory is the freeze instant, the writer goes on from there" {
-	start_seqwrite 32 "${SEQ_RESTORE_MODE:-plain}"
+	start_seqwrite 32 "${SEQ_RESTORE_MODE:-special}"
 	run "$CTSWAP" dump "$CT" --leave-running
 	assert_success
 	assert_output --partial ", snapshot"
