@@ -77,6 +77,8 @@ struct lz_mm {
 };
 
 /* The whole server (also used, threadless, by eager mode). */
+#define LZ_GATE_TIMEOUT_MS 5000	/* prefetch starts anyway after this */
+
 struct lz_server {
 	struct lazy_opts opts;
 	struct lazy_source src;
@@ -92,6 +94,7 @@ struct lz_server {
 	uint64_t total;		/* resident + outstanding + dropped after start (atomic) */
 	int wd_sock;		/* to the watchdog: 'F'+fd, 'D' = done */
 	int wake_fd;		/* eventfd: prefetch tells main it ran out of work */
+	int gate_fd;		/* read end: EOF = the tasks run, prefetch may start; -1 none */
 	void *fault_buf;	/* LZ_RA_MAX pages, main thread */
 	uint8_t fault_state[LZ_RA_MAX];
 };
@@ -860,12 +863,27 @@ static int lz_prefetch_all(struct lz_server *srv, size_t chunk)
 	return ret;
 }
 
+/* Wait until the restorer closes the gate (bounded: a stuck restorer must not stall us). */
+static void lz_gate_wait(struct lz_server *srv)
+{
+	struct pollfd pfd = { .fd = srv->gate_fd, .events = POLLIN };
+
+	if (srv->gate_fd < 0)
+		return;
+	if (poll(&pfd, 1, LZ_GATE_TIMEOUT_MS) == 0)
+		pr_warn("the restorer did not release prefetch in %d ms; starting anyway",
+			LZ_GATE_TIMEOUT_MS);
+	close(srv->gate_fd);
+	srv->gate_fd = -1;
+}
+
 /* The prefetch thread: prefetch, then wait for new work (a fork) or stop. */
 static void *lz_prefetch_thread(void *arg)
 {
 	struct lz_server *srv = arg;
 	uint64_t one = 1;
 
+	lz_gate_wait(srv);
 	for (;;) {
 		if (lz_prefetch_all(srv, LZ_PF_CHUNK)) {
 			/* a broken swap area: die, the watchdog kills the container */
@@ -1099,7 +1117,7 @@ static int lz_server_init(struct lz_server *srv, const struct lazy_opts *opts,
 
 	memset(srv, 0, sizeof(*srv));
 	srv->opts = *opts;
-	srv->wd_sock = srv->wake_fd = -1;
+	srv->wd_sock = srv->wake_fd = srv->gate_fd = -1;
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->work_cond, NULL);
 	srv->fault_buf = xmalloc(LZ_RA_MAX * PAGE_SIZE);
@@ -1251,7 +1269,7 @@ out_report:
 
 /* In the forked child: detach, set up, become the server.  Never returns. */
 static void lz_server_child(const struct lazy_opts *opts, struct lazy_mm *mms, size_t nr,
-			    int ready_fd)
+			    int ready_fd, int gate_fd)
 {
 	struct lz_server srv;
 	int *keep, null, logfd = -1, ret;
@@ -1267,7 +1285,7 @@ static void lz_server_child(const struct lazy_opts *opts, struct lazy_mm *mms, s
 		if (null > 2)
 			close(null);
 	}
-	keep = xmalloc((nr + 4) * sizeof(int));
+	keep = xmalloc((nr + 5) * sizeof(int));
 	if (!keep)
 		_exit(2);
 	for (i = 0; i < nr; i++)
@@ -1276,8 +1294,9 @@ static void lz_server_child(const struct lazy_opts *opts, struct lazy_mm *mms, s
 	keep[nr + 1] = 0;
 	keep[nr + 2] = 1;
 	keep[nr + 3] = 2;
+	keep[nr + 4] = gate_fd;
 	/* the restorer's files (pipe ends of the container...) must not stay open here */
-	lz_close_fds_except(keep, nr + 4);
+	lz_close_fds_except(keep, nr + 5);
 	free(keep);
 	if (opts->log_path) {
 		logfd = open(opts->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -1288,6 +1307,7 @@ static void lz_server_child(const struct lazy_opts *opts, struct lazy_mm *mms, s
 		}
 	}
 	ret = lz_server_init(&srv, opts, mms, nr);
+	srv.gate_fd = gate_fd;
 	if (ret) {
 		pr_err("cannot start: %s", ct_err_msg() ? ct_err_msg() : strerror(-ret));
 		lz_ready(ready_fd, ret);
@@ -1348,15 +1368,22 @@ int lazy_uffd_setup(int uffd, const struct lazy_region *regions, size_t nr)
 
 int lazy_start(const struct lazy_opts *opts, struct lazy_mm *mms, size_t nr, pid_t *server_pid)
 {
-	int pfd[2], ret, status;
+	int pfd[2], gate[2] = { -1, -1 }, ret, status;
 	pid_t mid, server = 0;
 	size_t i;
 
 	*server_pid = 0;
+	if (opts->prefetch_gate)
+		*opts->prefetch_gate = -1;
 	if (opts->eager)
 		return lz_eager(opts, mms, nr);
 	if (pipe2(pfd, O_CLOEXEC))
 		return ct_err(-errno, "lazy server: pipe: %m");
+	if (opts->prefetch_gate && pipe2(gate, O_CLOEXEC)) {
+		ret = ct_err(-errno, "lazy server: pipe: %m");
+		gate[0] = gate[1] = -1;
+		goto out_close;
+	}
 	/* fork twice so the server is nobody's child here and outlives us */
 	mid = fork();
 	if (mid < 0) {
@@ -1367,9 +1394,11 @@ int lazy_start(const struct lazy_opts *opts, struct lazy_mm *mms, size_t nr, pid
 		pid_t s;
 
 		close(pfd[0]);
+		if (gate[1] >= 0)
+			close(gate[1]);
 		s = fork();
 		if (s == 0)
-			lz_server_child(opts, mms, nr, pfd[1]);
+			lz_server_child(opts, mms, nr, pfd[1], gate[0]);
 		_exit(s < 0 ? 1 : 0);
 	}
 	close(pfd[1]);
@@ -1400,10 +1429,18 @@ int lazy_start(const struct lazy_opts *opts, struct lazy_mm *mms, size_t nr, pid
 		mms[i].uffd = -1;
 	}
 	*server_pid = server;
+	if (opts->prefetch_gate) {
+		*opts->prefetch_gate = gate[1];
+		gate[1] = -1;
+	}
 	ret = 0;
 out_close:
 	close(pfd[0]);
 	if (pfd[1] >= 0)
 		close(pfd[1]);
+	if (gate[0] >= 0)
+		close(gate[0]);
+	if (gate[1] >= 0)
+		close(gate[1]);
 	return ret;
 }

@@ -70,6 +70,13 @@ struct lazy_opts {
 	const char *log_path;	/* STORE/NAME/lazy.log: server and watchdog log; may be NULL */
 	const char *cgroup_path;/* the container's cgroup directory, killed if the server dies */
 	bool eager;		/* fill every page now, in the caller; no server process */
+	/*
+	 * Out, optional: an fd the caller closes once the tasks run, to start
+	 * the background prefetch then.  Prefetching while the restorer still
+	 * rebuilds would compete with it for the CPU and lengthen the time to
+	 * running; faults are served from the start either way.  NULL: at once.
+	 */
+	int *prefetch_gate;
 	/* Additions for tests and benchmarks: */
 	const struct lazy_source *source;	/* NULL: the swap area at swap_path */
 	bool no_prefetch;	/* serve faults only: the server ends once every stored page

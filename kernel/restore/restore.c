@@ -60,6 +60,7 @@ struct rst_ctx {
 	bool ft_open;
 	struct file_table ft_task;	/* the same files at their numbers in the tasks */
 	struct rst_shm_set shm;		/* shared memory objects, passed like the files */
+	int prefetch_gate;		/* closed once every task runs: the lazy server prefetches */
 	struct rst_proc *procs;		/* img->nr_tasks, in image order */
 	size_t nr_procs;		/* initialised so far */
 	char swap_path[4096], state_path[4096], log_path[4096];
@@ -526,6 +527,7 @@ static int rst_memory(struct rst_ctx *c)
 		.swap_path = c->swap_path, .generation = c->img->generation,
 		.state_path = c->state_path, .log_path = c->log_path,
 		.cgroup_path = cg_path(c->cg), .eager = c->opts->eager,
+		.prefetch_gate = &c->prefetch_gate,
 	};
 	struct lazy_mm *mms;
 	size_t nr = 0;
@@ -608,6 +610,8 @@ static void rst_ctx_free(struct rst_ctx *c)
 	if (c->ft_open)
 		restore_files_close(&c->ft);
 	rst_shm_close(&c->shm);
+	if (c->prefetch_gate >= 0)	/* the tasks run (or are gone): prefetch away */
+		close(c->prefetch_gate);
 	free(c->ft_task.fds);
 	free(c->ft_task.peer_fds);
 	if (c->cg)
@@ -624,7 +628,7 @@ int ctswap_restore(struct ctswap_store *store, const char *name,
 		   const struct ctswap_restore_opts *opts, struct ctswap_restore_stats *stats)
 {
 	static const struct ctswap_restore_opts defaults;
-	struct rst_ctx c = { .lock_fd = -1, .name = name };
+	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1 };
 	double t0 = now_ms();
 	int ret;
 
