@@ -22,13 +22,19 @@ TOOL_BINS   := $(TOOL_SRCS:.c=)
 BENCH_SRCS  := $(sort $(wildcard bench/*.c))
 BENCH_BINS  := $(BENCH_SRCS:.c=)
 FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+EX_SRCS     := $(sort $(wildcard examples/*.c))
+EX_BINS     := $(EX_SRCS:.c=)
+SCRIPTS     := $(sort $(wildcard tools/scripts/ctswap-*))
+MAN_PAGES   := $(sort $(wildcard man/*.[358]))
+LIB_MAP     := kernel/ctswap.map
+VERSION     := 0.1
 
 LIB_A  := libctswap.a
 LIB_SO := libctswap.so
 CLI    := tools/ctswap/ctswap
 
 .PHONY: all test asan demo bench fuzz install clean deps
-all: $(LIB_A) $(LIB_SO) $(CLI) $(WORK_BINS) $(TOOL_BINS)
+all: $(LIB_A) $(LIB_SO) $(CLI) $(WORK_BINS) $(TOOL_BINS) $(EX_BINS)
 
 %.o: %.c $(wildcard include/*.h) $(shell find kernel -name '*.h')
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -36,8 +42,11 @@ all: $(LIB_A) $(LIB_SO) $(CLI) $(WORK_BINS) $(TOOL_BINS)
 $(LIB_A): $(ENGINE_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(LIB_SO): $(ENGINE_OBJS)
-	$(CC) $(CFLAGS) -shared -Wl,-soname,libctswap.so.1 -o $@ $^ $(LDFLAGS) $(LDLIBS)
+# Only the API of include/ctswap.h is exported, under the version node CTSWAP_1.
+$(LIB_SO): $(ENGINE_OBJS) $(LIB_MAP)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libctswap.so.1 -Wl,--version-script,$(LIB_MAP) \
+		-o $@ $(ENGINE_OBJS) $(LDFLAGS) $(LDLIBS)
+	ln -sf libctswap.so libctswap.so.1
 
 $(CLI): $(CLI_OBJS) $(LIB_A)
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(LIB_A) $(LDFLAGS) $(LDLIBS)
@@ -47,6 +56,10 @@ tests/unit/test_%: tests/unit/test_%.c $(LIB_A)
 
 tests/tools/%: tests/tools/%.c $(LIB_A)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
+
+# Examples use the library as a program would: the public header and the shared library.
+examples/%: examples/%.c include/ctswap.h $(LIB_SO)
+	$(CC) -Iinclude $(CFLAGS) -o $@ $< -L. -lctswap -Wl,-rpath,'$$ORIGIN/..' $(LDFLAGS)
 
 # Workloads are the programs under test, not our code: never sanitized
 # (an ASan process carries terabytes of shadow mappings to dump).
@@ -81,14 +94,25 @@ bench: deps all $(BENCH_BINS)
 fuzz:
 	./tests/fuzz/run.sh
 
+LIBDIR  ?= $(PREFIX)/lib
+MANDIR  ?= $(PREFIX)/share/man
+COMPDIR ?= $(PREFIX)/share/bash-completion/completions
+
+# The CLI, the library (static, shared with its soname link), header, pkg-config file,
+# admin scripts, man pages and bash completion; DESTDIR stages the tree elsewhere.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPDIR)
 	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/ctswap
-	install -m 0644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
-	install -m 0755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libctswap.so.1
-	ln -sf libctswap.so.1 $(DESTDIR)$(PREFIX)/lib/libctswap.so
+	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libctswap.so.1
+	ln -sf libctswap.so.1 $(DESTDIR)$(LIBDIR)/libctswap.so
 	install -m 0644 include/ctswap.h $(DESTDIR)$(PREFIX)/include/
-	for s in tools/scripts/ctswap-*; do [ -f "$$s" ] && install -m 0755 "$$s" $(DESTDIR)$(PREFIX)/bin/ || true; done
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@VERSION@|$(VERSION)|; s|@LIBS@|$(LDLIBS)|' \
+		ctswap.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/ctswap.pc
+	for s in $(SCRIPTS); do install -m 0755 "$$s" $(DESTDIR)$(PREFIX)/bin/; done
+	for m in $(MAN_PAGES); do sec=$${m##*.}; install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man$$sec/; done
+	install -m 0644 completion/ctswap.bash $(DESTDIR)$(COMPDIR)/ctswap
 
 clean:
-	rm -f $(ENGINE_OBJS) $(CLI_OBJS) $(LIB_A) $(LIB_SO) $(CLI) $(UNIT_BINS) $(WORK_BINS) $(TOOL_BINS) $(BENCH_BINS)
+	rm -f $(ENGINE_OBJS) $(CLI_OBJS) $(LIB_A) $(LIB_SO) libctswap.so.1 $(CLI) $(UNIT_BINS) $(WORK_BINS) $(TOOL_BINS) $(BENCH_BINS) $(EX_BINS)

@@ -3,10 +3,17 @@
  * ctswap: checkpoint/restart for Linux containers through a per-container
  * swap area.  This is the public API; the CLI is built on it alone.
  *
- * Conventions: every call returns 0 or a negative errno value.  On failure
- * ctswap_last_error() gives one line "what: why" naming the object and the
- * cause (valid until the next call from the same thread).  Nothing here
- * prints to stdout or exits the process.
+ * Conventions: every ctswap_* call returns 0 or a negative errno value.  On
+ * failure ctswap_last_error() gives one line "what: why" naming the object
+ * and the cause (valid until the next call from the same thread).  Nothing
+ * here prints to stdout or exits the process.  The ckpt_* calls at the end
+ * follow the POSIX convention instead: -1 with errno set.
+ *
+ * ABI: the shared library is libctswap.so.1 (soname); every exported symbol
+ * carries the version node CTSWAP_1 (kernel/ctswap.map), engine internals
+ * are not exported.  Structs passed in are zero-initialised by callers, so a
+ * field added at the end of an options struct defaults to 0.  Build with
+ * `pkg-config --cflags --libs ctswap`.
  */
 #ifndef CTSWAP_H
 #define CTSWAP_H
@@ -14,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/wait.h>	/* P_PID, P_PGID for ckpt_create() */
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,7 +44,9 @@ void ctswap_set_log_fd(int fd);
 struct ctswap_store;
 /* Open (creating it 0700 if needed) the store at @dir; NULL means default. */
 int ctswap_store_open(const char *dir, struct ctswap_store **out);
+/* Release a store handle (NULL is ignored). */
 void ctswap_store_close(struct ctswap_store *store);
+/* The store's directory as given to ctswap_store_open(). */
 const char *ctswap_store_path(const struct ctswap_store *store);
 
 /* True if @name is [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. */
@@ -55,11 +65,21 @@ int ctswap_run(struct ctswap_store *store, const char *name,
 	       const struct ctswap_run_opts *opts, pid_t *init_pid);
 /* Freeze and wait until the kernel reports the cgroup frozen. */
 int ctswap_freeze(struct ctswap_store *store, const char *name, int timeout_ms);
+/* Thaw a frozen container (a running one is left as it is). */
 int ctswap_thaw(struct ctswap_store *store, const char *name);
 /* Kill every task and wait until the cgroup is empty. */
 int ctswap_kill(struct ctswap_store *store, const char *name);
 /* Remove cgroup and store entry; a live container needs @force. */
 int ctswap_rm(struct ctswap_store *store, const char *name, bool force);
+/*
+ * Make a container @name of @nr running processes that are in no ctswap
+ * container: creates STORE/NAME (state: init_pid = @pids[0], no
+ * supervisor) and the cgroup, and moves each process (all its threads) in.
+ * The processes stay in the host pid namespace, so a restore needs their
+ * pids free (they are, once a dump without leave_running killed them).
+ * -EEXIST if @name exists; -EBUSY if a process is in a ctswap container.
+ */
+int ctswap_adopt(struct ctswap_store *store, const char *name, const pid_t *pids, size_t nr);
 
 enum ctswap_state {
 	CTSWAP_STOPPED = 0,
@@ -67,6 +87,7 @@ enum ctswap_state {
 	CTSWAP_FROZEN,
 	CTSWAP_CHECKPOINTED,
 };
+/* "stopped", "running", "frozen", "checkpointed". */
 const char *ctswap_state_name(enum ctswap_state state);
 
 struct ctswap_info {
@@ -81,6 +102,7 @@ struct ctswap_info {
 	uint64_t lazy_resident;		/* restore progress: pages in ... */
 	uint64_t lazy_total;		/* ... of pages to swap in (0: none) */
 };
+/* Describe container @name; -ENOENT if the store has no such entry. */
 int ctswap_info(struct ctswap_store *store, const char *name, struct ctswap_info *info);
 /* Call @fn for every container in the store, in name order. */
 int ctswap_list(struct ctswap_store *store,
@@ -88,6 +110,7 @@ int ctswap_list(struct ctswap_store *store,
 
 /* ---- checkpoint and restart ---- */
 
+/* What a dump has done so far (passed to ctswap_dump_opts.progress). */
 struct ctswap_progress {
 	unsigned int tasks;
 	uint64_t pages_done, pages_total;
@@ -100,6 +123,7 @@ struct ctswap_dump_opts {
 	/* Called now and then while pages are pushed; may be NULL. */
 	void (*progress)(const struct ctswap_progress *p, void *arg);
 	void *progress_arg;
+	unsigned int keep;	/* generations the swap area keeps, 0: default (2) */
 };
 
 struct ctswap_dump_stats {
@@ -112,6 +136,13 @@ struct ctswap_dump_stats {
 	uint64_t meta_bytes;		/* the metadata blob on disk */
 	double frozen_ms, total_ms;
 };
+/*
+ * Checkpoint container @name into STORE/NAME/swap (a new generation) and
+ * STORE/NAME/ckpt-GEN.meta, then kill it (or leave it running).  On
+ * failure the previous generation is untouched and the container runs on.
+ * SIGINT, SIGTERM and SIGHUP are blocked in the calling thread meanwhile
+ * and abort the dump cleanly.  @opts and @stats may be NULL.
+ */
 int ctswap_dump(struct ctswap_store *store, const char *name,
 		const struct ctswap_dump_opts *opts, struct ctswap_dump_stats *stats);
 
@@ -127,6 +158,11 @@ struct ctswap_restore_stats {
 	uint64_t pages_total;		/* pages to swap in */
 	double running_ms;		/* until every task runs again */
 };
+/*
+ * Restart container @name from a checkpoint: same pids, memory swapped in
+ * lazily from the swap area by a server process of its own (or first, with
+ * @opts->eager).  The checkpoint stays as it was and may be restored again.
+ */
 int ctswap_restore(struct ctswap_store *store, const char *name,
 		   const struct ctswap_restore_opts *opts,
 		   struct ctswap_restore_stats *stats);
@@ -168,6 +204,7 @@ struct ctswap_swap_info {
  */
 int ctswap_inspect(struct ctswap_store *store, const char *name, bool verify,
 		   struct ctswap_swap_info *info);
+/* Free what ctswap_inspect() allocated in @info. */
 void ctswap_swap_info_free(struct ctswap_swap_info *info);
 
 /* ---- checkpoint contents (the metadata blob STORE/NAME/ckpt-GEN.meta) ---- */
@@ -201,6 +238,7 @@ struct ctswap_ckpt {
 /* Read checkpoint @gen (0: the newest) of @name. Free with ctswap_ckpt_free(). */
 int ctswap_ckpt_read(struct ctswap_store *store, const char *name, unsigned int gen,
 		     struct ctswap_ckpt **out);
+/* Free a checkpoint description (NULL is ignored). */
 void ctswap_ckpt_free(struct ctswap_ckpt *ckpt);
 
 /* ---- diagnostics ---- */
@@ -213,6 +251,108 @@ struct ctswap_check {
 };
 /* Probe the running kernel; calls @fn per feature. Returns -ENOTSUP if a required one is missing. */
 int ctswap_check(void (*fn)(const struct ctswap_check *c, void *arg), void *arg);
+
+/* ---- POSIX 1003.1m checkpoint/restart, as SGI IRIX offered it ---- */
+/*
+ * IRIX's <ckpt.h> calls, mapped onto containers and generations:
+ *
+ *   path        the directory STORE/NAME: the store is its parent (created
+ *               if needed), the container name its last component.  IRIX
+ *               made a statefile directory; here it is a ctswap store entry,
+ *               so `ctswap ps`, `inspect`, `restore` and `rm` work on it.
+ *   id, type    what to checkpoint: P_PID (a process), P_PGID (a process
+ *               group), P_SID (a session), P_HID (a process and all its
+ *               descendants), P_CTSWAP (the container NAME; id is ignored).
+ *               Processes in no container are first adopted into a new
+ *               container NAME (ctswap_adopt()); processes already in
+ *               container NAME checkpoint that whole container; processes
+ *               in another container are refused (EBUSY).  The processes
+ *               stay in the host pid namespace.
+ *   generations each ckpt_create() on the same path adds a generation (the
+ *               swap area keeps 2 unless CKPT_ARG_KEEP says otherwise);
+ *               IRIX refused an existing statefile instead.
+ *
+ * Where the semantics differ from IRIX:
+ *   - a restarted process gets the container's supervisor as its parent
+ *     (IRIX restored the original parent when it was checkpointed too);
+ *   - a restore recreates process groups and sessions only from processes
+ *     inside the container: checkpoint a process that leads its own session
+ *     (setsid), or the whole session (P_SID), or restore fails with EPERM;
+ *   - pids are restored only if free (IRIX had the same rule); there is no
+ *     "restart with new pids" (CKPT_RESTART_... pid options do not exist);
+ *   - after a P_PID/P_PGID/P_SID/P_HID checkpoint the processes stay in the
+ *     container's cgroup: a later ckpt_create() of any of them (or of
+ *     P_CTSWAP) checkpoints the whole container;
+ *   - open sockets, ttys and other unsupported files refuse the checkpoint
+ *     (IRIX closed some of them); redirect such descriptors first;
+ *   - ckpt_stat() describes the newest generation only.
+ *
+ * A process may checkpoint itself (or a set it belongs to): the dump then
+ * runs in a helper child outside the container's cgroup, since the caller
+ * is frozen and seized during the dump.  With CKPT_CHECKPOINT_KILL (the
+ * default) the caller does not return from a successful ckpt_create();
+ * with CKPT_CHECKPOINT_CONT it returns 0, and after a later ckpt_restart()
+ * the restored process returns 0 from the same call once more.
+ *
+ * All ckpt_* calls return -1 with errno set on failure (ctswap_last_error()
+ * gives the reason), and are not async-signal-safe.
+ */
+typedef int64_t ckpt_id_t;
+
+/* Id types beyond <sys/wait.h>'s P_PID and P_PGID (values as IRIX had none fixed). */
+#define P_SID		0x100	/* the session whose id is @id */
+#define P_HID		0x101	/* process @id and all its descendants */
+#define P_CTSWAP	0x102	/* the container named by the path (ctswap extension) */
+
+/* An argument to ckpt_setup/ckpt_create/ckpt_restart: a type and what it points to. */
+struct ckpt_args {
+	unsigned long ckpt_type;	/* CKPT_ARG_* */
+	void *ckpt_data;		/* points to the value, see each type */
+};
+
+#define CKPT_ARG_FLAGS	1	/* ckpt_data: unsigned long *, CKPT_CHECKPOINT_* | CKPT_RESTART_* */
+#define CKPT_ARG_GEN	2	/* ckpt_data: unsigned int *, generation to restart (0: newest) */
+#define CKPT_ARG_KEEP	3	/* ckpt_data: unsigned int *, generations to keep (0: default 2) */
+
+#define CKPT_CHECKPOINT_KILL	0x0	/* kill the processes after the checkpoint (default) */
+#define CKPT_CHECKPOINT_CONT	0x1	/* let them continue after the checkpoint */
+#define CKPT_CHECKPOINT_COMPRESS 0x2	/* lzma-compress the pages (ctswap extension) */
+#define CKPT_RESTART_EAGER	0x10	/* fill all memory before resuming (ctswap extension) */
+#define CKPT_RESTART_CHANGED	0x20	/* allow mapped files that changed since the checkpoint */
+
+/* One process of a checkpoint, as ckpt_stat() lists them (IRIX's ckpt_stat_t). */
+struct ckpt_stat {
+	struct ckpt_stat *cs_next;	/* the next process, NULL at the end */
+	long cs_revision;		/* CKPT_REVISION */
+	ckpt_id_t cs_id;		/* the id ckpt_create() was given (init pid for P_CTSWAP) */
+	unsigned long cs_type;		/* the type ckpt_create() was given */
+	pid_t cs_pid, cs_ppid;		/* pids inside the container's pid namespace */
+	pid_t cs_pgrp, cs_sid;
+	unsigned int cs_nthreads;
+	unsigned int cs_nfiles;		/* open file descriptors */
+	unsigned int cs_generation;	/* the generation described */
+	char cs_comm[16];		/* command name */
+};
+typedef struct ckpt_stat ckpt_stat_t;
+#define CKPT_REVISION 1
+
+/*
+ * Set defaults for this process's later ckpt_create()/ckpt_restart() calls
+ * from @args (CKPT_ARG_*); the calls' own args override them.  IRIX used it
+ * to prepare the caller; here it only records defaults.  nargs 0 resets.
+ */
+int ckpt_setup(struct ckpt_args *args[], size_t nargs);
+/* Checkpoint what @id and @type name into @path (see above).  0 or -1. */
+int ckpt_create(const char *path, ckpt_id_t id, unsigned long type,
+		struct ckpt_args *args[], size_t nargs);
+/* Restart the checkpoint at @path; returns the restored init's pid, or -1. */
+ckpt_id_t ckpt_restart(const char *path, struct ckpt_args *args[], size_t nargs);
+/* Remove the checkpoint at @path (it must not be running: ctswap rm). */
+int ckpt_remove(const char *path);
+/* List the processes of the newest checkpoint at @path; free with ckpt_stat_free(). */
+int ckpt_stat(const char *path, struct ckpt_stat **sp);
+/* Free a list from ckpt_stat() (each entry is also a single malloc'd block). */
+void ckpt_stat_free(struct ckpt_stat *sp);
 
 #ifdef __cplusplus
 }

@@ -5,7 +5,8 @@
 #   setup-deps.sh bench    those plus what `make bench` needs (plots, redis)
 set -e
 PKGS="build-essential pkg-config libcgroup-dev liblzma-dev libxxhash-dev libjansson-dev
-      libcmocka-dev bats bats-assert bats-support python3 clang"
+      libcmocka-dev bats bats-assert bats-support python3 clang
+      openssh-server openssh-client rsync man-db iproute2 jq util-linux"
 BENCH_PKGS="gnuplot-nox redis-server redis-tools"
 case "${1:-}" in
 "") ;;

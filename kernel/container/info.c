@@ -82,24 +82,6 @@ out_close:
 	return ret;
 }
 
-/* The highest GEN among STORE/NAME/ckpt-GEN.meta, 0 if none. */
-static unsigned int info_generation(const char *dir)
-{
-	unsigned int best = 0, gen;
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	char tail[8];
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)))
-		if (sscanf(de->d_name, "ckpt-%u%7s", &gen, tail) == 2 && !strcmp(tail, ".meta") &&
-		    gen > best)
-			best = gen;
-	closedir(d);
-	return best;
-}
-
 /* Lazy restore progress from STORE/NAME/lazy.state, if the file exists. */
 static int info_lazy(struct ctswap_store *store, const char *name, struct ctswap_info *info)
 {
@@ -153,7 +135,7 @@ int ctswap_info(struct ctswap_store *store, const char *name, struct ctswap_info
 	ret = info_tasks(name, info, init_pid);
 	if (ret)
 		return ret;
-	info->generation = info_generation(dir);
+	info->generation = store_newest_ckpt(dir);
 	if (info->state == CTSWAP_STOPPED && info->generation)
 		info->state = CTSWAP_CHECKPOINTED;
 	return info_lazy(store, name, info);

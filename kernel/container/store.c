@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* The store: a directory holding one sub-directory per container. */
 #define LOG_PREFIX "store: "
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -85,4 +87,22 @@ int store_path(const struct ctswap_store *store, const char *name, const char *f
 	else
 		n = snprintf(buf, size, "%s/%s", store->path, name);
 	return n >= (int)size ? -ENAMETOOLONG : 0;
+}
+
+/* The highest GEN among DIR/ckpt-GEN.meta, 0 if none. */
+unsigned int store_newest_ckpt(const char *dir)
+{
+	unsigned int best = 0, gen;
+	struct dirent *de;
+	char tail[8];
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		if (sscanf(de->d_name, "ckpt-%u%7s", &gen, tail) == 2 && !strcmp(tail, ".meta") &&
+		    gen > best)
+			best = gen;
+	closedir(d);
+	return best;
 }

@@ -18,4 +18,7 @@ static inline int isalnum_ascii(int c)
 int store_path(const struct ctswap_store *store, const char *name, const char *file,
 	       char *buf, size_t size);
 
+/* The newest checkpoint generation in container directory @dir (ckpt-GEN.meta), 0 if none. */
+unsigned int store_newest_ckpt(const char *dir);
+
 #endif

@@ -27,24 +27,6 @@ static const char *ckpt_kind_name(uint32_t kind)
 	return kind < ARRAY_SIZE(names) && names[kind] ? names[kind] : "?";
 }
 
-/* The highest GEN of STORE/NAME/ckpt-GEN.meta, 0 if none. */
-static unsigned ckpt_newest(const char *dir)
-{
-	unsigned best = 0, gen;
-	struct dirent *de;
-	char tail[8];
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)))
-		if (sscanf(de->d_name, "ckpt-%u%7s", &gen, tail) == 2 && !strcmp(tail, ".meta") &&
-		    gen > best)
-			best = gen;
-	closedir(d);
-	return best;
-}
-
 /* Fill the public view of one task. */
 static int ckpt_fill_task(struct ctswap_ckpt_task *out, const struct ct_task *t)
 {
@@ -106,7 +88,7 @@ int ctswap_ckpt_read(struct ctswap_store *store, const char *name, unsigned gen,
 	if (ret)
 		return ret;
 	if (!gen)
-		gen = ckpt_newest(dir);
+		gen = store_newest_ckpt(dir);
 	if (!gen)
 		return ct_err(-ENOENT, "%s: no checkpoint", name);
 	snprintf(file, sizeof(file), "ckpt-%u.meta", gen);

@@ -260,7 +260,10 @@ static int dump_push(struct dump_ctx *d)
 /* Open the swap area and begin a generation. */
 static int dump_begin_generation(struct dump_ctx *d)
 {
-	struct swp_write_opts wo = { .compress = d->opts && d->opts->compress };
+	struct swp_write_opts wo = {
+		.compress = d->opts && d->opts->compress,
+		.keep = d->opts ? d->opts->keep : 0,
+	};
 	struct swp_identity id;
 	char path[4096];
 	int ret;

@@ -72,25 +72,6 @@ static int rst_swp_read(void *arg, uint32_t task, uint64_t addr, size_t nr, void
 	return swp_read(arg, task, addr, nr, buf, state);
 }
 
-/* The newest GEN among STORE/NAME/ckpt-GEN.meta, 0 if none. */
-static unsigned newest_generation(const char *dir)
-{
-	unsigned best = 0, gen;
-	struct dirent *de;
-	char tail[8];
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		if (sscanf(de->d_name, "ckpt-%u%7s", &gen, tail) == 2 && !strcmp(tail, ".meta") &&
-		    gen > best)
-			best = gen;
-	}
-	closedir(d);
-	return best;
-}
-
 /* Read the checkpoint: blob of the generation asked for, and its swap-area generation. */
 static int rst_read_checkpoint(struct rst_ctx *c, struct ctswap_store *store)
 {
@@ -102,7 +83,7 @@ static int rst_read_checkpoint(struct rst_ctx *c, struct ctswap_store *store)
 	if (ret)
 		return ret;
 	if (!gen)
-		gen = newest_generation(dir);
+		gen = store_newest_ckpt(dir);
 	if (!gen)
 		return ct_err(-ENOENT, "%s: no checkpoint to restore", c->name);
 	snprintf(file, sizeof(file), "ckpt-%u.meta", gen);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-/* ctswap dump NAME [--leave-running] [--compress] [-v] */
+/* ctswap dump NAME [--leave-running] [--compress] [--keep K] [-v] */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,6 +36,18 @@ int cmd_dump(struct cli *cli)
 			opts.leave_running = true;
 		else if (!strcmp(a, "--compress"))
 			opts.compress = true;
+		else if (!strcmp(a, "--keep")) {
+			char *end;
+			unsigned long k;
+
+			if (i + 1 >= cli->argc)
+				return cli_usage_error(cmd, "--keep needs a number");
+			k = strtoul(cli->argv[++i], &end, 10);
+			if (*end || !*cli->argv[i] || k < 1 || k > CTSWAP_MAX_GENS)
+				return cli_usage_error(cmd, "--keep %s: want 1 to %d", cli->argv[i],
+						       CTSWAP_MAX_GENS);
+			opts.keep = (unsigned int)k;
+		}
 		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
 			verbose++;
 		else if (a[0] == '-')
