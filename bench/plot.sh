@@ -62,11 +62,12 @@ r=$(val cr growth_swap_area) c=$(val cr growth_changed_pages)
 [ -z "$r" ] || echo "\"growth\" $(awk -v c="$c" -v a="$r" 'BEGIN { print c * 4096 / 1048576, a / 1048576 }')" >> "$tmp/area"
 
 touch "$tmp/fault" "$tmp/area" "$tmp/rates"
-run=$(grep -m 1 '^# run ' "$csv" | sed 's/^# //')
-machine=$(grep -m 1 '^# machine: ' "$csv" | sed 's/^# machine: //')
-load=$(grep -m 1 '^# load at start: ' "$csv" | sed 's/^# //')
+run=$(grep -m 1 '^# run ' "$csv" | sed 's/^# //' || true)
+machine=$(grep -m 1 '^# machine: ' "$csv" | sed 's/^# machine: //' || true)
+load=$(grep -m 1 '^# load at start: ' "$csv" | sed 's/^# //' || true)
 
-gnuplot <<EOF
+rm -f "$png"
+gnuplot 2> "$tmp/gnuplot.err" <<EOF || true
 set terminal pngcairo size 1500,950 font "sans,9"
 set output "$png"
 set datafile separator whitespace
@@ -132,4 +133,11 @@ plot "$tmp/blob" using 1:2 lw 2 title "metadata blob ckpt-GEN.meta", \
      "$tmp/index" using 1:2 lw 2 title "swap area index (swap.idx)"
 unset multiplot
 EOF
+# Panels without data (a partial run) only warn; no PNG at all is a failure.
+if [ ! -s "$png" ]; then
+	cat "$tmp/gnuplot.err" >&2
+	echo "plot: gnuplot drew nothing" >&2
+	exit 1
+fi
+grep -q 'x range is invalid' "$tmp/gnuplot.err" && echo "plot: some panels have no data in $csv" >&2
 echo "plot: $png" >&2
