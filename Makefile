@@ -86,7 +86,9 @@ asan:
 demo: deps all
 	./scripts/demo.sh
 
+# Benchmarks need more than the tests (gnuplot for the plot, redis for a workload).
 bench: deps all $(BENCH_BINS)
+	./scripts/setup-deps.sh bench
 	./bench/run.sh
 
 fuzz:
