@@ -661,10 +661,13 @@ int ctswap_restore(struct ctswap_store *store, const char *name,
 	}
 	if (!ret)
 		ret = rst_shm_open(&c.shm, c.img, c.rd);
+	pr_info("checkpoint read, files open: %.1f ms", now_ms() - t0);
 	if (!ret)
 		ret = rst_build_tree(&c);
+	pr_info("process tree created: %.1f ms", now_ms() - t0);
 	if (!ret)
 		ret = rst_build_processes(&c);
+	pr_info("address spaces, threads, resources rebuilt: %.1f ms", now_ms() - t0);
 	if (c.ft_open) {	/* the lazy server must not hold pipe ends */
 		restore_files_close(&c.ft);
 		c.ft_open = false;
@@ -672,6 +675,8 @@ int ctswap_restore(struct ctswap_store *store, const char *name,
 	rst_shm_close(&c.shm);
 	if (!ret)
 		ret = rst_memory(&c);
+	pr_info("memory handed to the %s: %.1f ms", c.opts->eager ? "eager fill" : "lazy server",
+		now_ms() - t0);
 	if (!ret)
 		ret = rst_resume(&c);
 	if (ret) {
