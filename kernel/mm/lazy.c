@@ -124,6 +124,12 @@ static int lz_source_open(struct lz_server *srv)
 		srv->src = *srv->opts.source;
 		return 0;
 	}
+	if (srv->opts.reader) {	/* the caller's, not ours to close */
+		srv->src.arg = srv->opts.reader;
+		srv->src.read = lz_swp_read;
+		srv->src.for_each_run = lz_swp_runs;
+		return 0;
+	}
 	if (!srv->opts.swap_path)
 		return ct_err(-EINVAL, "lazy restore: no swap area given");
 	ret = swp_open(srv->opts.swap_path, NULL, 0, &srv->sa);
@@ -1285,9 +1291,10 @@ static void lz_server_child(const struct lazy_opts *opts, struct lazy_mm *mms, s
 		if (null > 2)
 			close(null);
 	}
-	keep = xmalloc((nr + 5) * sizeof(int));
+	keep = xmalloc((nr + 6) * sizeof(int));
 	if (!keep)
 		_exit(2);
+	keep[nr + 5] = opts->reader ? swp_reader_fd(opts->reader) : -1;
 	for (i = 0; i < nr; i++)
 		keep[i] = mms[i].uffd;
 	keep[nr] = ready_fd;
@@ -1296,7 +1303,7 @@ static void lz_server_child(const struct lazy_opts *opts, struct lazy_mm *mms, s
 	keep[nr + 3] = 2;
 	keep[nr + 4] = gate_fd;
 	/* the restorer's files (pipe ends of the container...) must not stay open here */
-	lz_close_fds_except(keep, nr + 5);
+	lz_close_fds_except(keep, nr + 6);
 	free(keep);
 	if (opts->log_path) {
 		logfd = open(opts->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

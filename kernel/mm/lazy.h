@@ -63,6 +63,8 @@ struct lazy_source {
 			    void *fnarg);
 };
 
+struct swp_gen_reader;
+
 struct lazy_opts {
 	const char *swap_path;	/* the swap area (STORE/NAME/swap), opened read-only */
 	unsigned generation;	/* generation to read; 0 = the newest */
@@ -77,6 +79,12 @@ struct lazy_opts {
 	 * running; faults are served from the start either way.  NULL: at once.
 	 */
 	int *prefetch_gate;
+	/*
+	 * Optional: the generation, already open in the caller.  The server is
+	 * a fork of the caller and serves from its copy, so the swap area is
+	 * not opened and checked a second time.  NULL: open swap_path.
+	 */
+	struct swp_gen_reader *reader;
 	/* Additions for tests and benchmarks: */
 	const struct lazy_source *source;	/* NULL: the swap area at swap_path */
 	bool no_prefetch;	/* serve faults only: the server ends once every stored page

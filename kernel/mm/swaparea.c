@@ -767,6 +767,12 @@ unsigned swp_gen_number(const struct swp_gen_reader *r)
 	return r->g->gen;
 }
 
+/* The data file a reader reads from. */
+int swp_reader_fd(const struct swp_gen_reader *r)
+{
+	return r->sa->fd;
+}
+
 /* The LZMA2 filter chain of clusters: the preset, with a dictionary of one cluster. */
 void swp_lzma_filters(lzma_filter *filters, lzma_options_lzma *opt)
 {

@@ -109,6 +109,8 @@ int swp_gen_open(struct swp_area *sa, unsigned gen, struct swp_gen_reader **r);
 void swp_gen_close(struct swp_gen_reader *r);
 /* The generation number a reader reads. */
 unsigned swp_gen_number(const struct swp_gen_reader *r);
+/* The data file descriptor a reader reads from (a forked server must keep it open). */
+int swp_reader_fd(const struct swp_gen_reader *r);
 /*
  * Read pages [addr, addr + nr * 4096) of @task into @buf; @state (nr
  * bytes) gets per page SWP_PAGE_NONE (not in the generation; buf left

@@ -527,7 +527,7 @@ static int rst_memory(struct rst_ctx *c)
 		.swap_path = c->swap_path, .generation = c->img->generation,
 		.state_path = c->state_path, .log_path = c->log_path,
 		.cgroup_path = cg_path(c->cg), .eager = c->opts->eager,
-		.prefetch_gate = &c->prefetch_gate,
+		.prefetch_gate = &c->prefetch_gate, .reader = c->rd,
 	};
 	struct lazy_mm *mms;
 	size_t nr = 0;
