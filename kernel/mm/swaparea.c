@@ -626,7 +626,7 @@ int swp_open(const char *path, const struct swp_identity *id, unsigned flags, st
 	sa = xzalloc(sizeof(*sa));
 	if (!sa)
 		return -ENOMEM;
-	sa->fd = sa->lock_fd = -1;
+	sa->fd = sa->lock_fd = sa->direct_fd = -1;
 	sa->open_flags = flags;
 	pthread_mutex_init(&sa->cache_lock, NULL);
 	sa->dec = (lzma_stream)LZMA_STREAM_INIT;
@@ -651,6 +651,8 @@ int swp_open(const char *path, const struct swp_identity *id, unsigned flags, st
 				      : ct_err(-errno, "%s: cannot open: %m", path);
 		goto out_close;
 	}
+	if (flags & SWP_OPEN_WRITE)
+		sa->direct_fd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
 	ret = create ? area_create(sa, id) : area_load(sa);
 	if (ret)
 		goto out_close;
@@ -692,6 +694,8 @@ void swp_close(struct swp_area *sa)
 	idx_map_put(sa->idx_map);
 	if (sa->fd >= 0)
 		close(sa->fd);
+	if (sa->direct_fd >= 0)
+		close(sa->direct_fd);
 	if (sa->lock_fd >= 0)
 		close(sa->lock_fd);	/* releases the flock */
 	free(sa->path);

@@ -202,13 +202,31 @@ static uint64_t alloc_contig(struct swp_gen_writer *w, uint64_t n)
 	return w->tail - n;
 }
 
+/* The fd to write @cnt pages of @iov with: O_DIRECT when every page is page aligned. */
+static int write_fd(struct swp_gen_writer *w, const struct iovec *iov, size_t cnt)
+{
+	if (w->sa->direct_fd < 0)
+		return w->sa->fd;
+	for (size_t i = 0; i < cnt; i++)
+		if ((uintptr_t)iov[i].iov_base % SWP_PAGE)
+			return w->sa->fd;
+	return w->sa->direct_fd;
+}
+
 /* Write @n pages from @iov to consecutive slots, in calls of at most IOV_MAX pages. */
 static int write_slots(struct swp_gen_writer *w, uint64_t slot, struct iovec *iov, size_t n)
 {
 	while (n) {
 		size_t cnt = n < IOV_MAX ? n : IOV_MAX;
-		ssize_t got = pwritev(w->sa->fd, iov, cnt, slot_off(slot));
+		int fd = write_fd(w, iov, cnt);
+		ssize_t got = pwritev(fd, iov, cnt, slot_off(slot));
 
+		if (got < 0 && errno == EINVAL && fd == w->sa->direct_fd) {
+			/* the file system takes O_DIRECT opens but not these writes */
+			close(w->sa->direct_fd);
+			w->sa->direct_fd = -1;
+			continue;
+		}
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0)
