@@ -19,18 +19,10 @@ static int thread_create(struct rst_proc *p, uint32_t i)
 {
 	struct rst_thread *rt = &p->threads[i];
 	pid_t tid = rt->th->tid;
-	struct clone_args ca = { .flags = THREAD_FLAGS, .set_tid_size = 1 };
-	unsigned long tid_addr, ca_addr;
+	struct clone_args ca = { .flags = THREAD_FLAGS };
 	long ret;
 
-	ret = rst_scratch_put(p, CLONE_ARGS_OFF + 128, &tid, sizeof(tid), &tid_addr);
-	if (ret)
-		return ret;
-	ca.set_tid = tid_addr;
-	ret = rst_scratch_put(p, CLONE_ARGS_OFF, &ca, sizeof(ca), &ca_addr);
-	if (ret)
-		return ret;
-	ret = rst_syscall(p, __NR_clone3, ca_addr, sizeof(ca), 0, 0, 0, 0);
+	ret = rst_clone3(p, &ca, tid);
 	if (ret == -EEXIST)
 		return ct_err(-EEXIST, "pid %d: thread id %d is taken, cannot restore it",
 			      p->t->pid, tid);

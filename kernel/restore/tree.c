@@ -98,6 +98,26 @@ int rst_seize(pid_t pid, unsigned long options)
 	}
 }
 
+/*
+ * Inject clone3(@ca) into @p with set_tid = {@tid} (innermost namespace),
+ * both written to @p's scratch memory; returns the raw result.
+ */
+long rst_clone3(struct rst_proc *p, struct clone_args *ca, pid_t tid)
+{
+	unsigned long tid_addr, ca_addr;
+	long ret;
+
+	ret = rst_scratch_put(p, CLONE_ARGS_OFF + 128, &tid, sizeof(tid), &tid_addr);
+	if (ret)
+		return ret;
+	ca->set_tid = tid_addr;
+	ca->set_tid_size = 1;
+	ret = rst_scratch_put(p, CLONE_ARGS_OFF, ca, sizeof(*ca), &ca_addr);
+	if (ret)
+		return ret;
+	return rst_syscall(p, __NR_clone3, ca_addr, sizeof(*ca), 0, 0, 0, 0);
+}
+
 /* Create child @c of @parent with injected clone3 and set_tid = its pid. */
 int rst_tree_fork(struct rst_proc *parent, struct rst_proc *c)
 {
@@ -105,19 +125,10 @@ int rst_tree_fork(struct rst_proc *parent, struct rst_proc *c)
 	struct clone_args ca = {
 		.flags = 0,
 		.exit_signal = c->t->exit_signal > 0 ? (uint64_t)c->t->exit_signal : SIGCHLD,
-		.set_tid_size = 1,
 	};
-	unsigned long tid_addr, ca_addr;
 	long ret;
 
-	ret = rst_scratch_put(parent, CLONE_ARGS_OFF + 128, &tid, sizeof(tid), &tid_addr);
-	if (ret)
-		return ret;
-	ca.set_tid = tid_addr;
-	ret = rst_scratch_put(parent, CLONE_ARGS_OFF, &ca, sizeof(ca), &ca_addr);
-	if (ret)
-		return ret;
-	ret = rst_syscall(parent, __NR_clone3, ca_addr, sizeof(ca), 0, 0, 0, 0);
+	ret = rst_clone3(parent, &ca, tid);
 	if (ret == -EEXIST)
 		return ct_err(-EEXIST, "pid %d: pid is taken by another process, cannot restore it "
 			      "(parent %d)", tid, parent->t->pid);
