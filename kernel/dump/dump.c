@@ -149,6 +149,32 @@ static int dump_inject_window(struct dump_ctx *d, pid_t tid, bool on, bool note)
 	return 0;
 }
 
+/*
+ * After injection @tid sits in the SIGTRAP signal-delivery-stop of its last
+ * single step.  Were we killed now, the kernel would resume it with that
+ * SIGTRAP and kill it (seen: exit status 5).  Move it to a plain
+ * PTRACE_EVENT_STOP instead: interrupt, resume without the signal, and wait
+ * for the stop, which comes before it runs any instruction of its own.
+ */
+static int dump_park_thread(pid_t tid)
+{
+	int status;
+
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0 || ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
+		return ct_err(-errno, "pid %d: cannot stop it again after injection: %m", tid);
+	for (;;) {
+		if (waitpid(tid, &status, __WALL) < 0)
+			return ct_err(-errno, "pid %d: cannot wait for its stop: %m", tid);
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return ct_err(-ESRCH, "pid %d: exited after injection", tid);
+		if (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP)
+			return 0;
+		/* not expected (the trap comes before any signal): pass a signal on */
+		if (ptrace(PTRACE_CONT, tid, NULL, (void *)(long)(status >> 16 ? 0 : WSTOPSIG(status))) < 0)
+			return ct_err(-errno, "pid %d: cannot resume it to its stop: %m", tid);
+	}
+}
+
 /* Per-thread state of @th (registers, and its resources) with injection on it. */
 static int dump_one_thread(struct task_ctx *tc, struct ct_thread *th)
 {
@@ -180,7 +206,7 @@ static int dump_other_threads(struct dump_ctx *d, struct task_ctx *ptc, struct c
 		tc.inj = &inj;
 		ret = dump_one_thread(&tc, th);
 		ret2 = inj_end(&inj);
-		ret = ret ?: ret2;
+		ret = ret ?: ret2 ?: dump_park_thread(th->host_tid);
 		/* registers back in place: the window may close */
 out_window:
 		if (!ret)
@@ -259,7 +285,7 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 		ret = ct_err(ret2, "pid %d: cannot unmap scratch memory", t->pid);
 out_end:
 	ret2 = inj_end(&inj);
-	ret = ret ?: ret2;
+	ret = ret ?: ret2 ?: dump_park_thread(t->host_pid);
 	/* on failure keep EXITKILL: registers may not be the task's own */
 	if (!ret)
 		ret = dump_inject_window(d, t->host_pid, false, true);
