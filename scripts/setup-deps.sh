@@ -3,7 +3,7 @@
 # Only calls apt when something is missing, so repeated runs cost nothing.
 set -e
 PKGS="build-essential pkg-config libcgroup-dev liblzma-dev libxxhash-dev libjansson-dev
-      libcmocka-dev bats bats-assert bats-support python3 clang dosfstools valgrind"
+      libcmocka-dev bats bats-assert bats-support python3 clang valgrind"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -10,9 +10,15 @@ tally() {
 	echo "$1 ${2:-1}" >>"$FAULTS_TALLY"
 }
 
-# Host pids of every process in container $1.
+# Host pids of every process in container $1 (from its v2 or v1 cgroup).
 ct_pids() {
-	grep -l ":/ctswap/$1\$" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3
+	local root
+	for root in $(awk '$9 == "cgroup2" || ($9 == "cgroup" && $NF ~ /freezer/) { print $5 }' /proc/self/mountinfo); do
+		if [ -f "$root/ctswap/$1/cgroup.procs" ]; then
+			cat "$root/ctswap/$1/cgroup.procs"
+			return
+		fi
+	done
 }
 
 # Fail unless no thread of container $1 is traced.
