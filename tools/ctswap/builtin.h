@@ -42,8 +42,9 @@ const struct cmd *cli_find_cmd(const char *name);
 
 int cmd_help(struct cli *cli);
 int cmd_version(struct cli *cli);
-int cmd_dump(struct cli *cli);
 int cmd_inspect(struct cli *cli);
+int cmd_dump(struct cli *cli);
+int cmd_restore(struct cli *cli);
 
 /* inspect-ckpt.c: the checkpoint part of inspect (tasks, threads, mappings of the blob) */
 #include <jansson.h>

@@ -9,17 +9,18 @@
 #include "builtin.h"
 
 static const struct cmd commands[] = {
-	{ "help", cmd_help, "ctswap help [COMMAND]", "show help for ctswap or one command" },
-	{ "inspect", cmd_inspect, "ctswap inspect NAME [--json] [--verify]", "show what a container's swap area holds; --verify checks every checksum" },
-	{ "version", cmd_version, "ctswap version", "print the version" },
-	{ "dump", cmd_dump, "ctswap dump NAME [--leave-running] [--compress] [-v]", "checkpoint a container into its swap area" },
 	{ "run", cmd_run, "ctswap run NAME [--no-pidns] [--log FILE] -- CMD [ARG...]", "start CMD in a new container" },
+	{ "ps", cmd_ps, "ctswap ps [NAME] [--json]", "list containers and their state" },
 	{ "freeze", cmd_freeze, "ctswap freeze NAME [--timeout SEC]", "freeze a container and wait until it is frozen" },
 	{ "thaw", cmd_thaw, "ctswap thaw NAME", "thaw a frozen container" },
+	{ "dump", cmd_dump, "ctswap dump NAME [--leave-running] [--compress] [-v]", "checkpoint a container into its swap area" },
+	{ "restore", cmd_restore, "ctswap restore NAME [--eager] [--gen N] [--allow-changed-files] [-v]", "restart a checkpointed container; its memory comes back lazily from the swap area" },
+	{ "inspect", cmd_inspect, "ctswap inspect NAME [--json] [--verify]", "show what a container's swap area holds; --verify checks every checksum" },
 	{ "kill", cmd_kill, "ctswap kill NAME", "kill every task of a container" },
 	{ "rm", cmd_rm, "ctswap rm NAME [--force]", "remove a container (--force: even a live one)" },
-	{ "ps", cmd_ps, "ctswap ps [NAME] [--json]", "list containers and their state" },
 	{ "check", cmd_check, "ctswap check", "probe the kernel features ctswap relies on" },
+	{ "help", cmd_help, "ctswap help [COMMAND]", "show help for ctswap or one command" },
+	{ "version", cmd_version, "ctswap version", "print the version" },
 };
 
 /* Look a subcommand up by name. */

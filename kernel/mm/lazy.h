@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The lazy swap-in server: after a restore, the container's private
+ * anonymous memory arrives from the swap area on demand.
+ *
+ * The restorer registers every private anonymous VMA of every restored
+ * process with a userfaultfd (lazy_uffd_setup) and hands the descriptors to
+ * lazy_start().  In lazy mode that forks a server process of its own
+ * (setsid, detached, it survives the restorer) which
+ *   - answers each page fault with UFFDIO_COPY from the swap area (a run of
+ *     adjacent pages when the faults look sequential), or UFFDIO_ZEROPAGE
+ *     for a page the swap area does not hold;
+ *   - prefetches every other stored page in the background in large batches;
+ *   - follows fork (the child's uffd is served with the parent's task key),
+ *     mremap, madvise(DONTNEED) (those pages read zero afterwards, never swap
+ *     data) and munmap;
+ *   - writes progress to opts->state_path now and then;
+ *   - exits when every stored page is resident: it unregisters, closes the
+ *     uffds and removes the state file.
+ * A watchdog (the server's own child, holding copies of the uffds so the
+ * container cannot fall through to zero pages) freezes and kills the
+ * container's cgroup if the server dies before it finished, and writes the
+ * reason to opts->log_path.
+ */
+#ifndef CT_MM_LAZY_H
+#define CT_MM_LAZY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A registered private anonymous VMA, at the address it had at dump. */
+struct lazy_region {
+	uint64_t start, end;	/* page-aligned, end exclusive */
+	uint64_t mapping;	/* the VMA's start at dump (the swap-area key part) */
+};
+
+/* One restored address space. */
+struct lazy_mm {
+	int uffd;		/* its userfaultfd, set up by lazy_uffd_setup(); lazy_start
+				 * takes ownership (closes the caller's copy, sets -1) */
+	pid_t host_pid;		/* the process owning it, for logs */
+	uint32_t task_key;	/* swap-area task key (ct_task.pid) */
+	size_t nr_regions;
+	struct lazy_region *regions;	/* sorted by address, not overlapping */
+};
+
+/*
+ * Where pages come from.  NULL in lazy_opts means the swap area at
+ * opts->swap_path; tests and benchmarks may pass their own.  Both calls
+ * have swp_read / swp_for_each_run semantics and must be safe to call from
+ * two threads at once.
+ */
+struct lazy_source {
+	void *arg;
+	/* Pages [addr, addr + nr * 4096) of @task into @buf; @state gets SWP_PAGE_* per page. */
+	int (*read)(void *arg, uint32_t task, uint64_t addr, size_t nr, void *buf, uint8_t *state);
+	/* @fn for every run of stored pages of @task, in address order. */
+	int (*for_each_run)(void *arg, uint32_t task,
+			    int (*fn)(uint32_t task, uint64_t mapping, uint64_t addr, size_t nr,
+				      void *fnarg),
+			    void *fnarg);
+};
+
+struct lazy_opts {
+	const char *swap_path;	/* the swap area (STORE/NAME/swap), opened read-only */
+	unsigned generation;	/* generation to read; 0 = the newest */
+	const char *state_path;	/* STORE/NAME/lazy.state: progress, removed at the end; may be NULL */
+	const char *log_path;	/* STORE/NAME/lazy.log: server and watchdog log; may be NULL */
+	const char *cgroup_path;/* the container's cgroup directory, killed if the server dies */
+	bool eager;		/* fill every page now, in the caller; no server process */
+	/* Additions for tests and benchmarks: */
+	const struct lazy_source *source;	/* NULL: the swap area at swap_path */
+	bool no_prefetch;	/* serve faults only: the server ends once every stored page
+				 * was touched (an exited process is noticed by prefetch
+				 * alone, so without it the server then waits forever) */
+};
+
+/* Progress as written to the state file (keys resident, total, pid). */
+struct lazy_progress {
+	uint64_t resident;	/* stored pages made resident so far */
+	uint64_t total;		/* stored pages to make resident (grows on fork) */
+	pid_t pid;		/* the server */
+};
+
+/*
+ * Prepare @uffd for the restorer: set O_NONBLOCK, UFFDIO_API with
+ * EVENT_FORK|EVENT_REMAP|EVENT_REMOVE|EVENT_UNMAP, then UFFDIO_REGISTER
+ * (MISSING) on each of the @nr regions.  The uffd must have been created
+ * in the target address space and not been API'd yet.
+ */
+int lazy_uffd_setup(int uffd, const struct lazy_region *regions, size_t nr);
+
+/*
+ * Lazy: fork the server process (setsid, detached: it survives the caller),
+ * hand it every uffd of @mms (the caller's copies are closed and set to -1),
+ * and return its pid in *@server_pid once it is serving.  The server's
+ * parent is whatever reaps the caller's orphans (a subreaper, or pid 1).
+ * Eager: copy every stored page now (UFFDIO_COPY in large batches) in the
+ * calling process, then unregister and close the uffds; *@server_pid = 0.
+ * The target tasks should be stopped in eager mode.
+ * The caller's own memory must not be registered with any of the uffds:
+ * with EVENT_FORK, its fork would wait for a server that is not there yet.
+ * On failure the uffds stay the caller's.
+ */
+int lazy_start(const struct lazy_opts *opts, struct lazy_mm *mms, size_t nr, pid_t *server_pid);
+
+/* Read the progress file at @path (written by a running server). */
+int lazy_progress_read(const char *path, struct lazy_progress *p);
+
+#endif

@@ -1,0 +1,789 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Rebuild an address space from outside, by system calls injected into a
+ * stopped task (CR-DESIGN.md "Restore" step 4): scratch range, unmap all
+ * but scratch and the vdso block, move the vdso block to the dumped place,
+ * map every VMA, write COW'd pages of private file mappings, userfaultfd on
+ * the stored anonymous ranges, PR_SET_MM_MAP.
+ */
+#define LOG_PREFIX "restore-mm: "
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+#include "mm/lazy.h"
+#include "restore/rst.h"
+
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+#endif
+#ifndef PR_SET_MM_MAP
+#define PR_SET_MM_MAP 14
+#endif
+
+#define RSEQ_FLAG_UNREGISTER 1
+#define TASK_SIZE_MAX 0x7ffffffff000UL
+#define FILL_CHUNK 512		/* pages read from the store per step: 2 MiB */
+
+struct rseq_config {
+	uint64_t rseq_abi_pointer;
+	uint32_t rseq_abi_size, signature, flags, pad;
+};
+
+/* prctl(PR_SET_MM, PR_SET_MM_MAP) argument: 104 bytes. */
+struct mm_map {
+	uint64_t start_code, end_code, start_data, end_data, start_brk, brk, start_stack;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	uint64_t auxv;
+	uint32_t auxv_size, exe_fd;
+};
+
+/* The [vvar] [vvar_vclock] [vdso] block: index 0, 1, 2. */
+struct vblock {
+	uint64_t start[3], end[3];
+	bool have[3];
+	uint64_t lo, hi;	/* the whole block */
+};
+
+static const char *const vblock_names[3] = { "[vvar]", "[vvar_vclock]", "[vdso]" };
+
+/* Close the block's bounds once its parts are known. */
+static int vblock_bounds(struct vblock *b)
+{
+	b->lo = UINT64_MAX;
+	b->hi = 0;
+	for (int i = 0; i < 3; i++) {
+		if (!b->have[i])
+			continue;
+		b->lo = min_t(uint64_t, b->lo, b->start[i]);
+		b->hi = max_t(uint64_t, b->hi, b->end[i]);
+	}
+	return b->have[2] ? 0 : -ENOENT;
+}
+
+/* Find the vdso block of a live task in /proc/PID/maps. */
+static int vblock_of_task(pid_t pid, struct vblock *b)
+{
+	char path[64], line[512];
+	unsigned long s, e;
+	FILE *f;
+
+	memset(b, 0, sizeof(*b));
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return ct_err(-errno, "pid %d: cannot read maps: %m", pid);
+	while (fgets(line, sizeof(line), f)) {
+		for (int i = 0; i < 3; i++) {
+			size_t n = strlen(vblock_names[i]);
+			char *p = strstr(line, vblock_names[i]);
+
+			if (!p || (p[n] != '\n' && p[n] != '\0'))
+				continue;
+			if (sscanf(line, "%lx-%lx", &s, &e) == 2) {
+				b->start[i] = s;
+				b->end[i] = e;
+				b->have[i] = true;
+			}
+		}
+	}
+	fclose(f);
+	if (vblock_bounds(b))
+		return ct_err(-ENOENT, "pid %d: no [vdso] mapping", pid);
+	return 0;
+}
+
+/* The vdso block the image recorded. */
+static int vblock_of_image(const struct ct_mm *mm, struct vblock *b)
+{
+	memset(b, 0, sizeof(*b));
+	for (uint32_t i = 0; i < mm->nr_vmas; i++) {
+		const struct ct_vma *v = &mm->vmas[i];
+		int k = v->kind == CT_VMA_VVAR ? 0 : v->kind == CT_VMA_VVAR_VCLOCK ? 1 :
+			v->kind == CT_VMA_VDSO ? 2 : -1;
+
+		if (k < 0)
+			continue;
+		b->start[k] = v->start;
+		b->end[k] = v->end;
+		b->have[k] = true;
+	}
+	return vblock_bounds(b);
+}
+
+/* True if both blocks have the same parts, sizes and relative layout. */
+static bool vblock_same_layout(const struct vblock *a, const struct vblock *b)
+{
+	for (int i = 0; i < 3; i++) {
+		if (a->have[i] != b->have[i])
+			return false;
+		if (!a->have[i])
+			continue;
+		if (a->end[i] - a->start[i] != b->end[i] - b->start[i] ||
+		    a->start[i] - a->lo != b->start[i] - b->lo)
+			return false;
+	}
+	return true;
+}
+
+static bool overlaps(uint64_t s1, uint64_t e1, uint64_t s2, uint64_t e2)
+{
+	return s1 < e2 && s2 < e1;
+}
+
+/* True if [s, e) is clear of every image VMA and of the blocks in @avoid. */
+static bool range_clear(const struct ct_mm *mm, const uint64_t (*avoid)[2], int nr_avoid,
+			uint64_t s, uint64_t e)
+{
+	for (uint32_t i = 0; i < mm->nr_vmas; i++)
+		if (overlaps(s, e, mm->vmas[i].start, mm->vmas[i].end))
+			return false;
+	for (int i = 0; i < nr_avoid; i++)
+		if (overlaps(s, e, avoid[i][0], avoid[i][1]))
+			return false;
+	return true;
+}
+
+/* Pick an address for @len bytes that no image VMA and nothing in @avoid uses. */
+static int find_hole(const struct ct_mm *mm, const uint64_t (*avoid)[2], int nr_avoid,
+		     size_t len, uint64_t *addr)
+{
+	/* 1 TiB up, in 1 GiB steps: far from PIE binaries, heaps and libraries */
+	for (uint64_t a = 1ULL << 40; a + len < TASK_SIZE_MAX; a += 1ULL << 30) {
+		if (range_clear(mm, avoid, nr_avoid, a, a + len)) {
+			*addr = a;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* Inject a system call into the leader of @p. */
+long rst_syscall(struct rst_proc *p, long nr, unsigned long a1, unsigned long a2,
+		 unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6)
+{
+	return inj_syscall(&p->threads[0].inj, nr, a1, a2, a3, a4, a5, a6);
+}
+
+/* Copy @data into the scratch range at @off. */
+int rst_scratch_put(struct rst_proc *p, size_t off, const void *data, size_t len,
+		    unsigned long *addr)
+{
+	int ret;
+
+	if (off + len > p->scratch_len)
+		return ct_err(-E2BIG, "pid %d: %zu bytes do not fit in scratch memory",
+			      p->t->pid, len);
+	ret = inj_write_mem(p->host_pid, p->scratch + off, data, len);
+	if (ret)
+		return ct_err(ret, "pid %d: cannot write scratch memory: %s", p->t->pid,
+			      strerror(-ret));
+	*addr = p->scratch + off;
+	return 0;
+}
+
+/* Turn off the rseq registration a fork inherited: its area is about to go. */
+static int rseq_unregister(struct rst_proc *p)
+{
+	struct rseq_config rc = { 0 };
+	long ret;
+
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, p->host_pid, sizeof(rc), &rc) < 0)
+		return 0;	/* no rseq support: nothing registered */
+	if (!rc.rseq_abi_pointer)
+		return 0;
+	ret = rst_syscall(p, __NR_rseq, rc.rseq_abi_pointer, rc.rseq_abi_size,
+			  RSEQ_FLAG_UNREGISTER, rc.signature, 0, 0);
+	if (ret < 0)
+		return ct_err((int)ret, "pid %d: cannot unregister rseq: %s", p->t->pid,
+			      strerror((int)-ret));
+	return 0;
+}
+
+/* Start injecting into @p: find a syscall, turn rseq off, map scratch memory. */
+int rst_mm_begin(struct rst_proc *p)
+{
+	const struct ct_mm *mm = &p->t->mm;
+	struct vblock cur, img;
+	uint64_t avoid[2][2], addr;
+	unsigned long ip;
+	long ret;
+
+	ret = inj_find_syscall_insn(p->host_pid, &ip);
+	if (ret)
+		return ret;
+	ret = inj_begin(&p->threads[0].inj, p->host_pid, ip);
+	if (ret)
+		return ret;
+	ret = rseq_unregister(p);
+	if (ret)
+		return ret;
+	ret = vblock_of_task(p->host_pid, &cur);
+	if (ret)
+		return ret;
+	if (vblock_of_image(mm, &img))
+		return ct_err(-EINVAL, "pid %d: the image has no [vdso] mapping", p->t->pid);
+	if (!vblock_same_layout(&cur, &img))
+		return ct_err(-EINVAL, "pid %d: [vdso]/[vvar] layout differs from the dump's "
+			      "(dumped on another kernel?)", p->t->pid);
+	p->cur_vdso_start = cur.lo;
+	avoid[0][0] = cur.lo;
+	avoid[0][1] = cur.hi;
+	avoid[1][0] = img.lo;
+	avoid[1][1] = img.hi;
+	if (find_hole(mm, (const uint64_t (*)[2])avoid, 2, RST_SCRATCH_LEN, &addr))
+		return ct_err(-ENOSPC, "pid %d: no free address range for scratch memory",
+			      p->t->pid);
+	ret = rst_syscall(p, __NR_mmap, addr, RST_SCRATCH_LEN, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (ret < 0 && ret > -4096)
+		return ct_err((int)ret, "pid %d: cannot map scratch memory: %s", p->t->pid,
+			      strerror((int)-ret));
+	p->scratch = addr;
+	p->scratch_len = RST_SCRATCH_LEN;
+	return 0;
+}
+
+/* munmap [s, e) in the tracee, if not empty. */
+static int unmap_range(struct rst_proc *p, uint64_t s, uint64_t e)
+{
+	long ret;
+
+	if (s >= e)
+		return 0;
+	ret = rst_syscall(p, __NR_munmap, s, e - s, 0, 0, 0, 0);
+	if (ret < 0)
+		return ct_err((int)ret, "pid %d: cannot unmap %#lx-%#lx: %s", p->t->pid,
+			      (unsigned long)s, (unsigned long)e, strerror((int)-ret));
+	return 0;
+}
+
+/* Unmap everything but the scratch range and the current vdso block. */
+static int unmap_all_but_kept(struct rst_proc *p, const struct vblock *cur)
+{
+	uint64_t keep[2][2] = { { p->scratch, p->scratch + p->scratch_len }, { cur->lo, cur->hi } };
+	uint64_t at = 0;
+	int ret;
+
+	if (keep[0][0] > keep[1][0]) {
+		uint64_t t0 = keep[0][0], t1 = keep[0][1];
+
+		keep[0][0] = keep[1][0];
+		keep[0][1] = keep[1][1];
+		keep[1][0] = t0;
+		keep[1][1] = t1;
+	}
+	for (int i = 0; i < 2; i++) {
+		ret = unmap_range(p, at, keep[i][0]);
+		if (ret)
+			return ret;
+		at = keep[i][1];
+	}
+	return unmap_range(p, at, TASK_SIZE_MAX);
+}
+
+/* mremap each part of the vdso block by @delta (new place known to be free). */
+static int vblock_shift(struct rst_proc *p, struct vblock *b, int64_t delta)
+{
+	for (int i = 0; i < 3; i++) {
+		uint64_t len = b->end[i] - b->start[i];
+		long ret;
+
+		if (!b->have[i])
+			continue;
+		ret = rst_syscall(p, __NR_mremap, b->start[i], len, len,
+				  MREMAP_MAYMOVE | MREMAP_FIXED, b->start[i] + delta, 0);
+		if (ret < 0 && ret > -4096)
+			return ct_err((int)ret, "pid %d: cannot move %s: %s", p->t->pid,
+				      vblock_names[i], strerror((int)-ret));
+		if (i == 2)	/* the syscall instruction we use moved with it */
+			p->threads[0].inj.syscall_ip += delta;
+		b->start[i] += delta;
+		b->end[i] += delta;
+	}
+	b->lo += delta;
+	b->hi += delta;
+	return 0;
+}
+
+/* Move the vdso block to where the image had it, keeping its layout. */
+static int vblock_move(struct rst_proc *p, struct vblock *cur, const struct vblock *img)
+{
+	const struct ct_mm *mm = &p->t->mm;
+	uint64_t avoid[3][2] = {
+		{ cur->lo, cur->hi }, { img->lo, img->hi },
+		{ p->scratch, p->scratch + p->scratch_len },
+	};
+	uint64_t tmp;
+	int ret;
+
+	if (cur->lo == img->lo)
+		return 0;
+	if (overlaps(cur->lo, cur->hi, img->lo, img->hi)) {
+		/* parts would land on each other: go through a free place first */
+		if (find_hole(mm, (const uint64_t (*)[2])avoid, 3, cur->hi - cur->lo, &tmp))
+			return ct_err(-ENOSPC, "pid %d: no room to move [vdso]", p->t->pid);
+		ret = vblock_shift(p, cur, (int64_t)(tmp - cur->lo));
+		if (ret)
+			return ret;
+	}
+	return vblock_shift(p, cur, (int64_t)(img->lo - cur->lo));
+}
+
+/* A file kept open in the tracee across consecutive mappings of it. */
+struct map_file {
+	const char *path;
+	int flags;
+	long fd;		/* in the tracee, -1 none */
+};
+
+/* Close the tracee's fd of @mf. */
+static void map_file_close(struct rst_proc *p, struct map_file *mf)
+{
+	if (mf->fd >= 0)
+		rst_syscall(p, __NR_close, mf->fd, 0, 0, 0, 0, 0);
+	mf->fd = -1;
+	mf->path = NULL;
+}
+
+/* True if the file open at tracee fd @fd is still the one the dump saw. */
+static int file_id_check(struct rst_proc *p, long fd, const char *path,
+			 const struct ct_file_id *id, bool allow)
+{
+	char link[64];
+	struct stat st;
+
+	if (!id->dev && !id->ino)
+		return 0;	/* the dump recorded no identity */
+	snprintf(link, sizeof(link), "/proc/%d/fd/%ld", p->host_pid, fd);
+	if (stat(link, &st) < 0)
+		return ct_err(-errno, "pid %d: %s: cannot stat: %m", p->t->pid, path);
+	if (st.st_dev == id->dev && st.st_ino == id->ino && (uint64_t)st.st_size == id->size &&
+	    st.st_mtim.tv_sec == id->mtime_sec && st.st_mtim.tv_nsec == id->mtime_nsec)
+		return 0;
+	if (allow) {
+		pr_warn("pid %d: %s changed since the dump; mapping it anyway", p->t->pid, path);
+		return 0;
+	}
+	return ct_err(-ESTALE, "pid %d: %s: file changed since the dump "
+		      "(--allow-changed-files to map it anyway)", p->t->pid, path);
+}
+
+/* Open @path in the tracee for mapping, reusing the last one if it matches. */
+static int map_file_open(struct rst_proc *p, struct map_file *mf, const char *path, int flags,
+			 const struct ct_file_id *id, bool allow)
+{
+	unsigned long addr;
+	long fd;
+	int ret;
+
+	if (mf->fd >= 0 && mf->flags == flags && !strcmp(mf->path, path))
+		return 0;
+	map_file_close(p, mf);
+	ret = rst_scratch_put(p, 0, path, strlen(path) + 1, &addr);
+	if (ret)
+		return ret;
+	fd = rst_syscall(p, __NR_openat, AT_FDCWD, addr, flags | O_CLOEXEC, 0, 0, 0);
+	if (fd < 0)
+		return ct_err((int)fd, "pid %d: %s: cannot open for mapping: %s", p->t->pid, path,
+			      strerror((int)-fd));
+	mf->fd = fd;
+	mf->path = path;
+	mf->flags = flags;
+	ret = file_id_check(p, fd, path, id, allow);
+	if (ret)
+		map_file_close(p, mf);
+	return ret;
+}
+
+/* Apply the madvise flags smaps showed. */
+static void vma_madvise(struct rst_proc *p, const struct ct_vma *v)
+{
+	static const struct { uint32_t flag; int advice; } adv[] = {
+		{ CT_MADV_DONTFORK, MADV_DONTFORK }, { CT_MADV_WIPEONFORK, MADV_WIPEONFORK },
+		{ CT_MADV_HUGEPAGE, MADV_HUGEPAGE }, { CT_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE },
+		{ CT_MADV_DONTDUMP, MADV_DONTDUMP },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(adv); i++) {
+		long ret;
+
+		if (!(v->madv & adv[i].flag))
+			continue;
+		ret = rst_syscall(p, __NR_madvise, v->start, v->end - v->start, adv[i].advice,
+				  0, 0, 0);
+		if (ret < 0)
+			pr_warn("pid %d: madvise(%#lx, %d): %s", p->t->pid, (unsigned long)v->start,
+				adv[i].advice, strerror((int)-ret));
+	}
+	if (v->madv & CT_MADV_LOCKED)
+		pr_warn("pid %d: %#lx: mlock not restored (it would fault every page in)",
+			p->t->pid, (unsigned long)v->start);
+}
+
+/* Map one VMA of the image at its address. */
+static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_file *mf, bool allow)
+{
+	int flags = MAP_FIXED | (v->flags & MAP_GROWSDOWN);
+	long fd = -1, ret;
+
+	switch (v->kind) {
+	case CT_VMA_ANON:
+		/*
+		 * NORESERVE: the dump does not record it, and huge sparse
+		 * reservations (sanitizer shadows, arenas) would fail commit
+		 * accounting here although they were fine in the original.
+		 */
+		flags |= MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+		break;
+	case CT_VMA_FILE_PRIVATE:
+	case CT_VMA_FILE_SHARED: {
+		bool shared = v->kind == CT_VMA_FILE_SHARED;
+		int oflags = shared && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
+
+		if (!v->path)
+			return ct_err(-EINVAL, "pid %d: file mapping at %#lx has no path", p->t->pid,
+				      (unsigned long)v->start);
+		ret = map_file_open(p, mf, v->path, oflags, &v->file, allow);
+		if (ret)
+			return ret;
+		fd = mf->fd;
+		flags |= shared ? MAP_SHARED : MAP_PRIVATE;
+		break;
+	}
+	case CT_VMA_SHMEM:
+		return ct_err(-ENOTSUP, "pid %d: shared memory at %#lx (%s): not supported by "
+			      "restore yet", p->t->pid, (unsigned long)v->start,
+			      v->path ? v->path : "anonymous");
+	default:
+		return 0;	/* vdso block moved as a whole; vsyscall is the kernel's */
+	}
+	ret = rst_syscall(p, __NR_mmap, v->start, v->end - v->start, v->prot, flags, fd,
+			  v->pgoff);
+	if (ret < 0 && ret > -4096)
+		return ct_err((int)ret, "pid %d: cannot map %#lx-%#lx%s%s: %s", p->t->pid,
+			      (unsigned long)v->start, (unsigned long)v->end, v->path ? " " : "",
+			      v->path ? v->path : "", strerror((int)-ret));
+	if ((uint64_t)ret != v->start)
+		return ct_err(-EFAULT, "pid %d: %#lx mapped at %#lx", p->t->pid,
+			      (unsigned long)v->start, (unsigned long)ret);
+	vma_madvise(p, v);
+	return 0;
+}
+
+/* Write the COW'd pages of a private file mapping straight into the tracee. */
+static int write_cow_pages(struct rst_proc *p, const struct ct_vma *v, const struct rst_pages *pg)
+{
+	uint8_t state[FILL_CHUNK];
+	char *buf;
+	int ret = 0;
+
+	buf = xmalloc(FILL_CHUNK * PAGE_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	for (uint64_t a = v->start; a < v->end; a += FILL_CHUNK * PAGE_SIZE) {
+		size_t nr = min_t(uint64_t, FILL_CHUNK, (v->end - a) / PAGE_SIZE);
+
+		ret = pg->read(pg->arg, (uint32_t)p->t->pid, a, nr, buf, state);
+		if (ret)
+			break;
+		for (size_t i = 0, j; i < nr; i = j) {
+			for (j = i; j < nr && state[j] != RST_PAGE_NONE; j++)
+				;
+			if (j > i) {
+				ret = inj_write_mem(p->host_pid, a + i * PAGE_SIZE,
+						    buf + i * PAGE_SIZE, (j - i) * PAGE_SIZE);
+				if (ret) {
+					ct_err(ret, "pid %d: cannot write pages at %#lx: %s",
+					       p->t->pid, (unsigned long)(a + i * PAGE_SIZE),
+					       strerror(-ret));
+					goto out;
+				}
+			}
+			for (; j < nr && state[j] == RST_PAGE_NONE; j++)
+				;
+		}
+	}
+out:
+	free(buf);
+	return ret;
+}
+
+/* The private anonymous ranges that have stored pages: served by userfaultfd. */
+static int uffd_regions(struct rst_proc *p)
+{
+	const struct ct_mm *mm = &p->t->mm;
+
+	p->uffd_pages = 0;
+	p->nr_regions = 0;
+	free(p->regions);
+	p->regions = xzalloc(sizeof(*p->regions) * (mm->nr_vmas + 1));
+	if (!p->regions)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < mm->nr_vmas; i++) {
+		const struct ct_vma *v = &mm->vmas[i];
+
+		if (v->kind != CT_VMA_ANON || !v->nr_pages)
+			continue;
+		p->regions[p->nr_regions].start = v->start;
+		p->regions[p->nr_regions].end = v->end;
+		p->regions[p->nr_regions].mapping = v->start;
+		p->nr_regions++;
+		p->uffd_pages += v->nr_pages;
+	}
+	return 0;
+}
+
+/* Create a userfaultfd in the tracee, take it, register every stored anon range. */
+static int uffd_setup(struct rst_proc *p)
+{
+	long tfd;
+	int ret;
+
+	ret = uffd_regions(p);
+	if (ret || !p->nr_regions)
+		return ret;
+	tfd = rst_syscall(p, __NR_userfaultfd, O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0, 0);
+	if (tfd < 0)
+		return ct_err((int)tfd, "pid %d: cannot create a userfaultfd: %s", p->t->pid,
+			      strerror((int)-tfd));
+	p->uffd = (int)syscall(SYS_pidfd_getfd, p->pidfd, (int)tfd, 0);
+	if (p->uffd < 0)
+		ret = ct_err(-errno, "pid %d: cannot take its userfaultfd: %m", p->t->pid);
+	rst_syscall(p, __NR_close, tfd, 0, 0, 0, 0, 0);
+	if (ret)
+		return ret;
+	ret = lazy_uffd_setup(p->uffd, p->regions, p->nr_regions);
+	if (ret)
+		ct_err(ret, "pid %d: cannot register its memory with userfaultfd", p->t->pid);
+	return ret;
+}
+
+/* True if the tracee's current executable is the file at tracee fd @fd. */
+static bool same_exe(struct rst_proc *p, long fd)
+{
+	char a[64], b[64];
+	struct stat s1, s2;
+
+	snprintf(a, sizeof(a), "/proc/%d/exe", p->host_pid);
+	snprintf(b, sizeof(b), "/proc/%d/fd/%ld", p->host_pid, fd);
+	return !stat(a, &s1) && !stat(b, &s2) && s1.st_dev == s2.st_dev && s1.st_ino == s2.st_ino;
+}
+
+/* prctl(PR_SET_MM_MAP): mm fields, auxv and the executable link. */
+static int set_mm_map(struct rst_proc *p, bool allow)
+{
+	const struct ct_mm *mm = &p->t->mm;
+	struct mm_map map = {
+		.start_code = mm->start_code, .end_code = mm->end_code,
+		.start_data = mm->start_data, .end_data = mm->end_data,
+		.start_brk = mm->start_brk, .brk = mm->brk, .start_stack = mm->start_stack,
+		.arg_start = mm->arg_start, .arg_end = mm->arg_end,
+		.env_start = mm->env_start, .env_end = mm->env_end,
+		.exe_fd = (uint32_t)-1,
+	};
+	unsigned long auxv_addr = 0, map_addr;
+	struct map_file mf = { .fd = -1 };
+	long ret;
+
+	if (mm->auxv_len) {
+		size_t len = min_t(size_t, mm->auxv_len, 2 * 64) * sizeof(uint64_t);
+
+		ret = rst_scratch_put(p, PAGE_SIZE, mm->auxv, len, &auxv_addr);
+		if (ret)
+			return ret;
+		map.auxv = auxv_addr;
+		map.auxv_size = len;
+	}
+	if (mm->exe_path) {
+		ret = map_file_open(p, &mf, mm->exe_path, O_RDONLY, &mm->exe_id, allow);
+		if (ret)
+			return ret;
+		if (!same_exe(p, mf.fd))
+			map.exe_fd = (uint32_t)mf.fd;
+	}
+	ret = rst_scratch_put(p, 2 * PAGE_SIZE, &map, sizeof(map), &map_addr);
+	if (!ret) {
+		ret = rst_syscall(p, __NR_prctl, PR_SET_MM, PR_SET_MM_MAP, map_addr, sizeof(map), 0, 0);
+		if (ret < 0)
+			ct_err((int)ret, "pid %d: prctl(PR_SET_MM_MAP): %s", p->t->pid,
+			       strerror((int)-ret));
+	}
+	map_file_close(p, &mf);
+	return ret < 0 ? (int)ret : 0;
+}
+
+/* Replace the address space of @p by the image's. */
+int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o)
+{
+	const struct ct_mm *mm = &p->t->mm;
+	struct map_file mf = { .fd = -1 };
+	struct vblock cur, img;
+	int ret;
+
+	ret = vblock_of_task(p->host_pid, &cur);
+	if (ret)
+		return ret;
+	vblock_of_image(mm, &img);
+	ret = unmap_all_but_kept(p, &cur);
+	if (ret)
+		return ret;
+	ret = vblock_move(p, &cur, &img);
+	if (ret)
+		return ret;
+	for (uint32_t i = 0; i < mm->nr_vmas; i++) {
+		ret = map_vma(p, &mm->vmas[i], &mf, o->allow_changed_files);
+		if (ret)
+			break;
+	}
+	map_file_close(p, &mf);
+	if (ret)
+		return ret;
+	for (uint32_t i = 0; i < mm->nr_vmas && o->pages; i++) {
+		const struct ct_vma *v = &mm->vmas[i];
+
+		if (v->kind == CT_VMA_FILE_PRIVATE && v->nr_pages) {
+			ret = write_cow_pages(p, v, o->pages);
+			if (ret)
+				return ret;
+		}
+	}
+	ret = uffd_setup(p);
+	if (ret)
+		return ret;
+	return set_mm_map(p, o->allow_changed_files);
+}
+
+/* UFFDIO_COPY @nr pages from @buf to @addr, retrying while the mm changes. */
+static int uffd_copy(struct rst_proc *p, uint64_t addr, const void *buf, size_t nr)
+{
+	uint64_t done = 0, len = nr * PAGE_SIZE;
+
+	while (done < len) {
+		struct uffdio_copy c = {
+			.dst = addr + done, .src = (uint64_t)(uintptr_t)buf + done, .len = len - done,
+		};
+
+		if (ioctl(p->uffd, UFFDIO_COPY, &c) == 0) {
+			done += c.copy;
+			continue;
+		}
+		if (c.copy > 0)
+			done += c.copy;
+		if (errno == EAGAIN)
+			continue;
+		if (errno == EEXIST) {	/* already there: skip that page */
+			done = (done / PAGE_SIZE + 1) * PAGE_SIZE;
+			continue;
+		}
+		return ct_err(-errno, "pid %d: UFFDIO_COPY at %#lx: %m", p->t->pid,
+			      (unsigned long)(addr + done));
+	}
+	return 0;
+}
+
+/* Fill every stored page of the registered ranges now. */
+int rst_mm_fill_eager(struct rst_proc *p, const struct rst_pages *pg, uint64_t *filled)
+{
+	const struct ct_mm *mm = &p->t->mm;
+	uint8_t state[FILL_CHUNK];
+	char *buf;
+	int ret = 0;
+
+	if (p->uffd < 0)
+		return 0;
+	buf = xmalloc(FILL_CHUNK * PAGE_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < mm->nr_vmas && !ret; i++) {
+		const struct ct_vma *v = &mm->vmas[i];
+
+		if (v->kind != CT_VMA_ANON || !v->nr_pages)
+			continue;
+		for (uint64_t a = v->start; a < v->end && !ret; a += FILL_CHUNK * PAGE_SIZE) {
+			size_t nr = min_t(uint64_t, FILL_CHUNK, (v->end - a) / PAGE_SIZE);
+
+			ret = pg->read(pg->arg, (uint32_t)p->t->pid, a, nr, buf, state);
+			/* zero and absent pages need nothing: they read as zero once the uffd is gone */
+			for (size_t k = 0, j; !ret && k < nr; k = j) {
+				for (j = k; j < nr && state[j] == RST_PAGE_DATA; j++)
+					;
+				if (j > k) {
+					ret = uffd_copy(p, a + k * PAGE_SIZE, buf + k * PAGE_SIZE, j - k);
+					if (filled)
+						*filled += j - k;
+				}
+				for (; j < nr && state[j] != RST_PAGE_DATA; j++)
+					;
+			}
+		}
+	}
+	free(buf);
+	return ret;
+}
+
+/*
+ * Bring in now the pages of [@addr, @addr + @len) that lie in a registered
+ * range: the kernel itself writes some of them while we still inject (the
+ * rseq area at registration), and no server answers faults yet.
+ */
+int rst_mm_populate(struct rst_proc *p, const struct rst_pages *pg, uint64_t addr, uint64_t len)
+{
+	uint64_t first = addr & ~(PAGE_SIZE - 1), last = PAGE_ALIGN(addr + len);
+	uint8_t state;
+	char *buf;
+	int ret = 0;
+
+	if (p->uffd < 0 || !len)
+		return 0;
+	buf = xmalloc(PAGE_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	for (uint64_t a = first; a < last && !ret; a += PAGE_SIZE) {
+		bool registered = false;
+
+		for (size_t i = 0; i < p->nr_regions; i++)
+			if (a >= p->regions[i].start && a < p->regions[i].end)
+				registered = true;
+		if (!registered)
+			continue;
+		ret = pg->read(pg->arg, (uint32_t)p->t->pid, a, 1, buf, &state);
+		if (!ret)	/* zero-filled unless stored: what the page would read anyway */
+			ret = uffd_copy(p, a, buf, 1);
+	}
+	free(buf);
+	return ret;
+}
+
+/* Close our copy of the task's userfaultfd. */
+void rst_mm_close_uffd(struct rst_proc *p)
+{
+	if (p->uffd >= 0)
+		close(p->uffd);
+	p->uffd = -1;
+}
+
+/* Unmap the scratch range: nothing is injected into @p's mm after this. */
+int rst_mm_end(struct rst_proc *p)
+{
+	int ret;
+
+	if (!p->scratch)
+		return 0;
+	ret = unmap_range(p, p->scratch, p->scratch + p->scratch_len);
+	p->scratch = 0;
+	return ret;
+}

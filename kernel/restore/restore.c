@@ -1,0 +1,694 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ctswap_restore: rebuild a checkpointed container (CR-DESIGN.md "Restore").
+ *
+ *   lock -> blob -> cgroup -> files opened in the restorer -> supervisor
+ *   starts the init (which waits) -> seize it -> clone3 every other task in
+ *   its parent-to-be -> sessions, groups -> per process: address space,
+ *   threads, resources, registers -> memory: lazy server or eager fill ->
+ *   detach every thread at once.
+ *
+ * Nothing of the checkpoint is written: the blob and the swap area are only
+ * read, so a failed restore can be tried again and a checkpoint restored
+ * many times.  On failure every task created is killed and the cgroup
+ * removed.
+ */
+#define LOG_PREFIX "restore: "
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ctswap.h"
+#include "container/lock.h"
+#include "container/store.h"
+#include "container/supervisor.h"
+#include "freezer/cgroup.h"
+#include "image/blob.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "mm/lazy.h"
+#include "mm/swaparea.h"
+#include "restore/rst.h"
+#include "task/task.h"
+
+#define RST_PTRACE_OPTS (PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL)
+#define RST_KILL_TIMEOUT_MS 5000
+
+/* Everything one restore holds, for the steps and for cleanup. */
+struct rst_ctx {
+	const struct ctswap_restore_opts *opts;
+	const char *store_dir, *name;
+	int lock_fd;
+	struct ct_image *img;
+	struct swp_area *sa;
+	struct swp_gen_reader *rd;
+	struct ct_cgroup *cg;
+	bool cg_created;
+	struct file_table ft;		/* transport fds in the restorer */
+	bool ft_open;
+	struct file_table ft_task;	/* the same files at their numbers in the tasks */
+	struct rst_proc *procs;		/* img->nr_tasks, in image order */
+	size_t nr_procs;		/* initialised so far */
+	char swap_path[4096], state_path[4096], log_path[4096];
+	uint64_t pages_total;
+};
+
+/* Page source for the COW'd pages of private file mappings: the swap area. */
+static int rst_swp_read(void *arg, uint32_t task, uint64_t addr, size_t nr, void *buf,
+			uint8_t *state)
+{
+	return swp_read(arg, task, addr, nr, buf, state);
+}
+
+/* The newest GEN among STORE/NAME/ckpt-GEN.meta, 0 if none. */
+static unsigned newest_generation(const char *dir)
+{
+	unsigned best = 0, gen;
+	struct dirent *de;
+	char tail[8];
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (sscanf(de->d_name, "ckpt-%u%7s", &gen, tail) == 2 && !strcmp(tail, ".meta") &&
+		    gen > best)
+			best = gen;
+	}
+	closedir(d);
+	return best;
+}
+
+/* Read the checkpoint: blob of the generation asked for, and its swap-area generation. */
+static int rst_read_checkpoint(struct rst_ctx *c, struct ctswap_store *store)
+{
+	char dir[4096], path[4096], file[64];
+	unsigned gen = c->opts->generation;
+	int ret;
+
+	ret = store_path(store, c->name, NULL, dir, sizeof(dir));
+	if (ret)
+		return ret;
+	if (!gen)
+		gen = newest_generation(dir);
+	if (!gen)
+		return ct_err(-ENOENT, "%s: no checkpoint to restore", c->name);
+	snprintf(file, sizeof(file), "ckpt-%u.meta", gen);
+	ret = store_path(store, c->name, file, path, sizeof(path));
+	if (ret)
+		return ret;
+	if (access(path, F_OK))
+		return ct_err(-ENOENT, "%s: no checkpoint generation %u", c->name, gen);
+	ret = blob_read(path, &c->img);
+	if (ret)
+		return ret;
+	if (!c->img->nr_tasks)
+		return ct_err(-EINVAL, "%s: checkpoint %u holds no task", c->name, gen);
+	store_path(store, c->name, "swap", c->swap_path, sizeof(c->swap_path));
+	store_path(store, c->name, "lazy.state", c->state_path, sizeof(c->state_path));
+	store_path(store, c->name, "lazy.log", c->log_path, sizeof(c->log_path));
+	ret = swp_open(c->swap_path, NULL, 0, &c->sa);
+	if (ret)
+		return ret;
+	ret = swp_gen_open(c->sa, c->img->generation, &c->rd);
+	if (ret)
+		return ct_err(ret, "%s: swap generation %u of checkpoint %u is gone", c->name,
+			      c->img->generation, gen);
+	return 0;
+}
+
+/* Without a pid namespace every pid and tid must be free: check before creating anything. */
+static int rst_check_pids_free(struct rst_ctx *c)
+{
+	char path[64];
+
+	if (c->img->own_pidns)
+		return 0;
+	for (uint32_t i = 0; i < c->img->nr_tasks; i++) {
+		const struct ct_task *t = &c->img->tasks[i];
+
+		for (uint32_t k = 0; k < t->nr_threads; k++) {
+			snprintf(path, sizeof(path), "/proc/%d", t->threads[k].tid);
+			if (!access(path, F_OK))
+				return ct_err(-EEXIST, "%s: pid %d (%s) is in use by another process: "
+					      "cannot restore without a pid namespace", c->name,
+					      t->threads[k].tid, t->comm);
+		}
+	}
+	return 0;
+}
+
+/* The cgroup: new, or the empty one a dump left behind. */
+static int rst_cgroup(struct rst_ctx *c)
+{
+	pid_t *pids = NULL;
+	size_t nr = 0;
+	int ret;
+
+	ret = cg_create(c->name, &c->cg);
+	if (ret != -EEXIST) {
+		c->cg_created = !ret;
+		return ret;
+	}
+	ct_err_clear();
+	ret = cg_open(c->name, &c->cg);
+	if (ret)
+		return ret;
+	ret = cg_procs(c->cg, &pids, &nr);
+	free(pids);
+	if (ret)
+		return ret;
+	if (nr)
+		return ct_err(-EBUSY, "%s: the container is running (%zu processes)", c->name, nr);
+	c->cg_created = true;	/* ours to remove on failure */
+	return 0;
+}
+
+/*
+ * The transport fds (restore_files_open) reach the init through an abstract
+ * unix socket: the supervisor closes what it inherits, so the init fetches
+ * them before it reports ready.  It puts them above every fd the restorer
+ * has (so above the image's fds and the supervisor's few), and the tasks
+ * get their fds from those numbers (rst_ctx.ft_task).
+ */
+struct rst_fd_pass {
+	struct sockaddr_un addr;
+	socklen_t addr_len;
+	int listen_fd;
+	int *fds;		/* fd numbers to hand over */
+	int nr;
+	int base;		/* fds[k] becomes base + k in the init */
+	int result;		/* the sending thread's */
+	pthread_t thread;
+	bool started;
+};
+
+/* The highest fd open in this process. */
+static int highest_open_fd(void)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+	int best = 2;
+
+	if (!d)
+		return 1023;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && atoi(de->d_name) > best)
+			best = atoi(de->d_name);
+	closedir(d);
+	return best;
+}
+
+/* The init-side number of restorer fd @fd, -1 stays -1. */
+static int rst_fd_pass_map(const struct rst_fd_pass *fp, int fd)
+{
+	for (int k = 0; k < fp->nr && fd >= 0; k++)
+		if (fp->fds[k] == fd)
+			return fp->base + k;
+	return -1;
+}
+
+/* List the transport fds of @ft and make @task_ft, the same table with init-side numbers. */
+static int rst_fd_pass_list(struct rst_fd_pass *fp, const struct file_table *ft,
+			    struct file_table *task_ft)
+{
+	fp->fds = xzalloc(sizeof(int) * (2 * ft->nr + 1));
+	task_ft->fds = xzalloc(sizeof(int) * (ft->nr + 1));
+	task_ft->peer_fds = xzalloc(sizeof(int) * (ft->nr + 1));
+	if (!fp->fds || !task_ft->fds || !task_ft->peer_fds)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < ft->nr; i++) {
+		if (ft->fds[i] >= 0)
+			fp->fds[fp->nr++] = ft->fds[i];
+		if (ft->peer_fds[i] >= 0)
+			fp->fds[fp->nr++] = ft->peer_fds[i];
+	}
+	fp->base = highest_open_fd() + 16;
+	task_ft->nr = ft->nr;
+	for (uint32_t i = 0; i < ft->nr; i++) {
+		task_ft->fds[i] = rst_fd_pass_map(fp, ft->fds[i]);
+		task_ft->peer_fds[i] = rst_fd_pass_map(fp, ft->peer_fds[i]);
+	}
+	task_ft->lowest = fp->nr ? fp->base : -1;
+	task_ft->highest = fp->nr ? fp->base + fp->nr - 1 : -1;
+	return 0;
+}
+
+/* Listen on a fresh abstract address. */
+static int rst_fd_pass_listen(struct rst_fd_pass *fp)
+{
+	int len;
+
+	fp->addr.sun_family = AF_UNIX;
+	len = snprintf(fp->addr.sun_path + 1, sizeof(fp->addr.sun_path) - 1,
+		       "ctswap-restore-%d-%.0f", getpid(), now_ms() * 1000);
+	fp->addr_len = offsetof(struct sockaddr_un, sun_path) + 1 + len;
+	fp->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fp->listen_fd < 0)
+		return ct_err(-errno, "restore: socket: %m");
+	if (bind(fp->listen_fd, (struct sockaddr *)&fp->addr, fp->addr_len) < 0 ||
+	    listen(fp->listen_fd, 1) < 0)
+		return ct_err(-errno, "restore: cannot listen for the init: %m");
+	return 0;
+}
+
+#define RST_FDS_PER_MSG 200
+
+/* Send @nr fds in one message (with their count as payload). */
+static int rst_send_fds(int sock, const int *fds, int nr)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * RST_FDS_PER_MSG)] = { 0 };
+	struct iovec iov = { &nr, sizeof(nr) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (nr) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nr);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nr);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nr);
+	}
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* The restorer's side: accept the init and send every fd, a batch at a time. */
+static void *rst_fd_pass_thread(void *arg)
+{
+	struct rst_fd_pass *fp = arg;
+	int sock = accept4(fp->listen_fd, NULL, NULL, SOCK_CLOEXEC), ret = 0;
+
+	if (sock < 0) {
+		fp->result = -errno;
+		return NULL;
+	}
+	for (int at = 0; at < fp->nr && !ret; at += RST_FDS_PER_MSG)
+		ret = rst_send_fds(sock, fp->fds + at, min_t(int, RST_FDS_PER_MSG, fp->nr - at));
+	if (!ret)
+		ret = rst_send_fds(sock, NULL, 0);	/* end */
+	close(sock);
+	fp->result = ret;
+	return NULL;
+}
+
+/* In the init: receive the fds and put each at its number (raw calls only). */
+static int rst_fd_pass_receive(struct rst_fd_pass *fp)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * RST_FDS_PER_MSG)];
+	int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), at = 0;
+
+	if (sock < 0 || connect(sock, (struct sockaddr *)&fp->addr, fp->addr_len) < 0)
+		return -errno;
+	for (;;) {
+		struct iovec iov;
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *cm;
+		int nr = 0;
+
+		iov.iov_base = &nr;
+		iov.iov_len = sizeof(nr);
+		if (recvmsg(sock, &mh, MSG_WAITALL) != sizeof(nr))
+			return -EPIPE;
+		if (!nr)
+			break;
+		cm = CMSG_FIRSTHDR(&mh);
+		if (!cm || cm->cmsg_type != SCM_RIGHTS || at + nr > fp->nr)
+			return -EPROTO;
+		for (int i = 0; i < nr; i++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (got != fp->base + at + i) {
+				if (dup2(got, fp->base + at + i) < 0)
+					return -errno;
+				close(got);
+			}
+		}
+		at += nr;
+	}
+	close(sock);
+	return 0;
+}
+
+/* The init fetches the fds, then waits to be taken over and rebuilt from outside. */
+static int rst_init_fn(void *arg)
+{
+	int ret = rst_fd_pass_receive(arg);
+
+	if (ret)
+		return ct_err(ret, "restore: init cannot receive the files: %s", strerror(-ret));
+	supervisor_init_ready();
+	for (;;)
+		pause();
+	return 0;
+}
+
+/* Start the init under the supervisor and seize it. */
+static int rst_start_init(struct rst_ctx *c)
+{
+	const struct ct_task *t = &c->img->tasks[0];
+	struct rst_proc *p = &c->procs[0];
+	char console[4096];
+	struct supervisor_opts so = {
+		.store_dir = c->store_dir, .name = c->name, .cg = c->cg,
+		.new_pidns = c->img->own_pidns,
+		.set_tid = c->img->own_pidns ? 0 : t->pid,
+		.init_fn = rst_init_fn,
+	};
+	pid_t pid;
+	int ret;
+
+	struct rst_fd_pass fp = { .listen_fd = -1 };
+
+	snprintf(console, sizeof(console), "%s/%s/console.log", c->store_dir, c->name);
+	so.console_path = console;
+	so.arg = &fp;
+	if (c->img->own_pidns && t->pid != 1)
+		return ct_err(-EINVAL, "%s: the init of a pid namespace has pid %d in the image",
+			      c->name, t->pid);
+	ret = rst_fd_pass_list(&fp, &c->ft, &c->ft_task);
+	if (!ret)
+		ret = rst_fd_pass_listen(&fp);
+	if (!ret) {
+		ret = -pthread_create(&fp.thread, NULL, rst_fd_pass_thread, &fp);
+		fp.started = !ret;
+	}
+	if (!ret)
+		ret = supervisor_start(&so, &pid);
+	if (fp.started) {
+		if (ret)	/* wake the thread if the init never connected */
+			shutdown(fp.listen_fd, SHUT_RDWR);
+		pthread_join(fp.thread, NULL);
+		if (!ret && fp.result)
+			ret = ct_err(fp.result, "%s: cannot pass the files to the init: %s", c->name,
+				     strerror(-fp.result));
+	}
+	if (fp.listen_fd >= 0)
+		close(fp.listen_fd);
+	free(fp.fds);
+	if (ret)
+		return ret;
+	p->host_pid = pid;
+	p->threads[0].host_tid = pid;
+	ret = rst_seize(pid, RST_PTRACE_OPTS);
+	if (ret)
+		return ret;
+	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (p->pidfd < 0)
+		return ct_err(-errno, "pid %d: pidfd_open: %m", t->pid);
+	return 0;
+}
+
+/* The restore process of the image's task with in-container pid @pid. */
+static struct rst_proc *rst_find(struct rst_ctx *c, pid_t pid)
+{
+	for (size_t i = 0; i < c->nr_procs; i++)
+		if (c->procs[i].t->pid == pid)
+			return &c->procs[i];
+	return NULL;
+}
+
+/* Create every task: init, then each other one in its parent (image order). */
+static int rst_build_tree(struct rst_ctx *c)
+{
+	int ret;
+
+	ret = rst_start_init(c);
+	if (!ret)
+		ret = rst_mm_begin(&c->procs[0]);
+	if (!ret)
+		ret = rst_tree_setsid(&c->procs[0]);
+	for (size_t i = 1; i < c->nr_procs && !ret; i++) {
+		struct rst_proc *p = &c->procs[i], *parent = rst_find(c, p->t->ppid);
+
+		if (!parent || parent >= p || !parent->host_pid) {
+			pr_warn("pid %d: parent %d is not in the image; created by the init",
+				p->t->pid, p->t->ppid);
+			parent = &c->procs[0];
+		}
+		ret = rst_tree_fork(parent, p);
+		if (!ret)
+			ret = rst_mm_begin(p);
+		if (!ret)
+			ret = rst_tree_setsid(p);
+	}
+	if (!ret)
+		ret = rst_tree_sessions(c->procs, c->nr_procs);
+	return ret;
+}
+
+/* A task.h context on thread @i of @p. */
+static struct task_ctx rst_tc(struct rst_proc *p, uint32_t i)
+{
+	struct task_ctx tc = {
+		.inj = &p->threads[i].inj, .host_pid = p->host_pid,
+		.scratch = p->scratch, .scratch_len = p->scratch_len,
+	};
+
+	return tc;
+}
+
+/* Resources of @p in task.h order, then the registers of every thread. */
+static int rst_resources(struct rst_ctx *c, struct rst_proc *p)
+{
+	const struct ct_task *t = p->t;
+	struct task_ctx tc = rst_tc(p, 0);
+	int ret;
+
+	for (uint32_t i = 0; i < t->nr_threads; i++)	/* the mask until resources set it */
+		p->threads[i].inj.saved_sigmask = t->threads[i].blocked;
+	ret = restore_task_files(&tc, t, &c->ft_task);
+	if (!ret)
+		ret = restore_task_misc(&tc, t);
+	if (!ret)
+		ret = restore_task_signals(&tc, t);
+	for (uint32_t i = 0; i < t->nr_threads && !ret; i++) {
+		struct task_ctx ttc = rst_tc(p, i);
+
+		ret = restore_thread_signals(&ttc, &t->threads[i]);
+		if (!ret)
+			ret = restore_thread_misc(&ttc, &t->threads[i]);
+	}
+	/* credentials are per thread, and last: they may drop what the others need */
+	for (uint32_t i = 0; i < t->nr_threads && !ret; i++) {
+		struct task_ctx ttc = rst_tc(p, i);
+
+		ret = restore_task_creds(&ttc, t);
+	}
+	for (uint32_t i = 0; i < t->nr_threads && !ret; i++) {
+		struct task_ctx ttc = rst_tc(p, i);
+
+		ret = restore_thread_regs(&ttc, &t->threads[i]);
+	}
+	return ret;
+}
+
+/* Rebuild every process: memory, threads, resources, registers. */
+static int rst_build_processes(struct rst_ctx *c)
+{
+	struct rst_pages pages = { .read = rst_swp_read, .arg = c->rd };
+	struct rst_mm_opts mo = {
+		.allow_changed_files = c->opts->allow_changed_files, .pages = &pages,
+	};
+	int ret = 0;
+
+	for (size_t i = 0; i < c->nr_procs && !ret; i++) {
+		ret = rst_mm_rebuild(&c->procs[i], &mo);
+		if (!ret)
+			ret = rst_threads_create(&c->procs[i]);
+		c->pages_total += c->procs[i].uffd_pages;
+	}
+	/* the kernel writes the rseq areas when they are registered: they must be there */
+	for (size_t i = 0; i < c->nr_procs && !ret; i++) {
+		const struct ct_task *t = c->procs[i].t;
+
+		for (uint32_t k = 0; k < t->nr_threads && !ret; k++)
+			ret = rst_mm_populate(&c->procs[i], &pages, t->threads[k].rseq_abi,
+					      t->threads[k].rseq_len);
+	}
+	for (size_t i = 0; i < c->nr_procs && !ret; i++)
+		ret = rst_resources(c, &c->procs[i]);
+	for (size_t i = 0; i < c->nr_procs && !ret; i++)
+		ret = rst_mm_end(&c->procs[i]);
+	return ret;
+}
+
+/* Memory contents: start the lazy server with every uffd, or fill all now. */
+static int rst_memory(struct rst_ctx *c)
+{
+	struct lazy_opts lo = {
+		.swap_path = c->swap_path, .generation = c->img->generation,
+		.state_path = c->state_path, .log_path = c->log_path,
+		.cgroup_path = cg_path(c->cg), .eager = c->opts->eager,
+	};
+	struct lazy_mm *mms;
+	size_t nr = 0;
+	pid_t server = 0;
+	int ret;
+
+	mms = xzalloc(sizeof(*mms) * c->nr_procs);
+	if (!mms)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->nr_procs; i++) {
+		struct rst_proc *p = &c->procs[i];
+
+		if (p->uffd < 0)
+			continue;
+		mms[nr].uffd = p->uffd;
+		mms[nr].host_pid = p->host_pid;
+		mms[nr].task_key = (uint32_t)p->t->pid;
+		mms[nr].nr_regions = p->nr_regions;
+		mms[nr].regions = p->regions;
+		nr++;
+		p->uffd = -1;	/* lazy_start owns it now */
+	}
+	if (nr)
+		ret = lazy_start(&lo, mms, nr, &server);
+	else
+		ret = 0;
+	for (size_t i = 0; i < nr; i++)
+		if (mms[i].uffd >= 0)
+			close(mms[i].uffd);
+	free(mms);
+	if (!ret && server)
+		pr_info("lazy server %d serves %lu pages", server, (unsigned long)c->pages_total);
+	return ret;
+}
+
+/* Put back every thread's registers and let them all go. */
+static int rst_resume(struct rst_ctx *c)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < c->nr_procs && !ret; i++)
+		for (uint32_t k = 0; k < c->procs[i].t->nr_threads && !ret; k++)
+			ret = inj_end(&c->procs[i].threads[k].inj);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < c->nr_procs; i++)
+		for (uint32_t k = 0; k < c->procs[i].t->nr_threads; k++)
+			if (ptrace(PTRACE_DETACH, c->procs[i].threads[k].host_tid, NULL, NULL) < 0)
+				pr_warn("tid %d: detach: %m", c->procs[i].threads[k].host_tid);
+	return 0;
+}
+
+/* Failure: kill what was created, reap our tracees, remove the cgroup. */
+static void rst_undo(struct rst_ctx *c)
+{
+	for (size_t i = 0; i < c->nr_procs; i++)
+		if (c->procs[i].host_pid > 0)
+			kill(c->procs[i].host_pid, SIGKILL);
+	/* traced threads are reaped before their leaders */
+	for (size_t i = 0; i < c->nr_procs; i++)
+		for (uint32_t k = 1; k < c->procs[i].t->nr_threads; k++)
+			if (c->procs[i].threads[k].host_tid > 0)
+				waitpid(c->procs[i].threads[k].host_tid, NULL, __WALL);
+	for (size_t i = 0; i < c->nr_procs; i++)
+		if (c->procs[i].host_pid > 0)
+			waitpid(c->procs[i].host_pid, NULL, __WALL);
+	if (c->cg) {
+		cg_kill(c->cg, RST_KILL_TIMEOUT_MS);
+		if (c->cg_created && cg_destroy(c->cg))
+			pr_warn("%s: cgroup left behind", c->name);
+	}
+}
+
+/* Free everything the context holds. */
+static void rst_ctx_free(struct rst_ctx *c)
+{
+	for (size_t i = 0; i < c->nr_procs; i++)
+		rst_proc_free(&c->procs[i]);
+	free(c->procs);
+	if (c->ft_open)
+		restore_files_close(&c->ft);
+	free(c->ft_task.fds);
+	free(c->ft_task.peer_fds);
+	if (c->cg)
+		cg_close(c->cg);
+	if (c->rd)
+		swp_gen_close(c->rd);
+	if (c->sa)
+		swp_close(c->sa);
+	image_free(c->img);
+	ct_unlock(c->lock_fd);
+}
+
+int ctswap_restore(struct ctswap_store *store, const char *name,
+		   const struct ctswap_restore_opts *opts, struct ctswap_restore_stats *stats)
+{
+	static const struct ctswap_restore_opts defaults;
+	struct rst_ctx c = { .lock_fd = -1, .name = name };
+	double t0 = now_ms();
+	int ret;
+
+	ct_err_clear();
+	c.opts = opts ? opts : &defaults;
+	c.store_dir = ctswap_store_path(store);
+	ret = ct_lock(c.store_dir, name, "restore", &c.lock_fd);
+	if (ret)
+		goto out;
+	ret = rst_read_checkpoint(&c, store);
+	if (!ret)
+		ret = rst_check_pids_free(&c);
+	if (ret)
+		goto out;
+	c.procs = xzalloc(sizeof(*c.procs) * c.img->nr_tasks);
+	if (!c.procs) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < c.img->nr_tasks && !ret; i++) {
+		ret = rst_proc_init(&c.procs[i], &c.img->tasks[i]);
+		if (!ret)
+			c.nr_procs++;
+	}
+	if (!ret)
+		ret = rst_cgroup(&c);
+	if (!ret) {
+		ret = restore_files_open(c.img, c.opts->allow_changed_files, &c.ft);
+		c.ft_open = !ret;
+	}
+	if (!ret)
+		ret = rst_build_tree(&c);
+	if (!ret)
+		ret = rst_build_processes(&c);
+	if (c.ft_open) {	/* the lazy server must not hold pipe ends */
+		restore_files_close(&c.ft);
+		c.ft_open = false;
+	}
+	if (!ret)
+		ret = rst_memory(&c);
+	if (!ret)
+		ret = rst_resume(&c);
+	if (ret) {
+		rst_undo(&c);
+		goto out;
+	}
+	if (stats) {
+		memset(stats, 0, sizeof(*stats));
+		stats->init_pid = c.procs[0].host_pid;
+		stats->tasks = c.img->nr_tasks;
+		for (uint32_t i = 0; i < c.img->nr_tasks; i++)
+			stats->threads += c.img->tasks[i].nr_threads;
+		stats->pages_total = c.pages_total;
+		stats->running_ms = now_ms() - t0;
+	}
+out:
+	rst_ctx_free(&c);
+	return ret;
+}

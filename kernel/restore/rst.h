@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Restore internals: rebuilding processes from outside by injected system
+ * calls (CR-DESIGN.md "Restore").  Every process being rebuilt is a task we
+ * created (a fork of the supervisor, or an injected clone3 in its
+ * parent-to-be), PTRACE_SEIZEd and sitting in a ptrace-stop; nothing runs
+ * in it but the system calls we inject, until every task is rebuilt and
+ * all are detached together.
+ *
+ * The layers, bottom up: mm.c (an address space), threads.c (the other
+ * threads of a process), tree.c (the processes, their pids, sessions and
+ * groups), restore.c (ctswap_restore: all of it, and cleanup on failure).
+ */
+#ifndef CT_RESTORE_RST_H
+#define CT_RESTORE_RST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "freezer/inject.h"
+#include "image/image.h"
+#include "mm/lazy.h"
+
+#define RST_SCRATCH_LEN (16 * 4096UL)	/* clone_args, paths, prctl map, auxv */
+
+/*
+ * Where page contents come from: swp_read() of the checkpoint's generation
+ * in ctswap_restore, something else in unit tests.  Same contract as
+ * swp_read: per page SWP_PAGE_NONE (0: not stored), _ZERO (1), _DATA (2).
+ */
+struct rst_pages {
+	int (*read)(void *arg, uint32_t task, uint64_t addr, size_t nr, void *buf,
+		    uint8_t *state);
+	void *arg;
+};
+
+enum { RST_PAGE_NONE = 0, RST_PAGE_ZERO = 1, RST_PAGE_DATA = 2 };
+
+/* One thread being rebuilt. */
+struct rst_thread {
+	const struct ct_thread *th;	/* what the image says */
+	pid_t host_tid;			/* 0 until created */
+	struct inj_ctx inj;		/* active while we own the thread */
+};
+
+/* One process being rebuilt. */
+struct rst_proc {
+	const struct ct_task *t;	/* what the image says */
+	pid_t host_pid;			/* 0 until created */
+	int pidfd;			/* -1 until opened */
+	struct rst_thread *threads;	/* t->nr_threads, [0] the leader */
+	unsigned long scratch;		/* scratch range in the tracee, 0 none */
+	size_t scratch_len;
+	int uffd;			/* restorer's copy of the task's userfaultfd, -1 none */
+	uint64_t uffd_pages;		/* pages stored for the registered ranges */
+	struct lazy_region *regions;	/* the registered ranges */
+	size_t nr_regions;
+	uint64_t cur_vdso_start;	/* vdso block before it was moved */
+};
+
+struct rst_mm_opts {
+	bool allow_changed_files;	/* map files whose identity changed */
+	const struct rst_pages *pages;	/* COW'd pages of private file mappings */
+};
+
+/* mm.c */
+/* Start injecting into @p's leader: syscall instruction, rseq off, scratch memory. */
+int rst_mm_begin(struct rst_proc *p);
+/* Replace @p's address space by the image's (step 4), uffd registered on stored anon ranges. */
+int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o);
+/* Fill every stored anonymous page through @p->uffd now (UFFDIO_COPY). */
+int rst_mm_fill_eager(struct rst_proc *p, const struct rst_pages *pages, uint64_t *filled);
+/* Unmap the scratch range: the last injected call into the process. */
+int rst_mm_end(struct rst_proc *p);
+/* Fill now the registered pages of [@addr, +@len) the kernel touches while we inject. */
+int rst_mm_populate(struct rst_proc *p, const struct rst_pages *pg, uint64_t addr, uint64_t len);
+/* Close the restorer's uffd of @p (when eager, or after handing it over). */
+void rst_mm_close_uffd(struct rst_proc *p);
+/* Write @len bytes to the scratch memory of @p at @off; *@addr is its tracee address. */
+int rst_scratch_put(struct rst_proc *p, size_t off, const void *data, size_t len,
+		    unsigned long *addr);
+/* Inject a system call into @p's leader; failures come back as -errno. */
+long rst_syscall(struct rst_proc *p, long nr, unsigned long a1, unsigned long a2,
+		 unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6);
+
+/* threads.c */
+/* Create the non-leader threads of @p with their tids (stopped, attached). */
+int rst_threads_create(struct rst_proc *p);
+
+/* tree.c */
+/* Create the child @c of @parent by injected clone3 with its pid; attached and stopped. */
+int rst_tree_fork(struct rst_proc *parent, struct rst_proc *c);
+/* Make @p a session leader if the image says so (before it forks children). */
+int rst_tree_setsid(struct rst_proc *p);
+/* Make sessions and process groups what the image says. */
+int rst_tree_sessions(struct rst_proc *procs, size_t nr);
+/* Seize a task we created and wait for its first stop. */
+int rst_seize(pid_t pid, unsigned long options);
+/* Wait for the auto-attach stop of a new child/thread @pid. */
+int rst_wait_new(pid_t pid);
+/* Initialise @p for task @t (no process yet). */
+int rst_proc_init(struct rst_proc *p, const struct ct_task *t);
+/* Free what rst_proc_init allocated (not the process). */
+void rst_proc_free(struct rst_proc *p);
+
+#endif

@@ -1,0 +1,203 @@
+#!/usr/bin/env bats
+# ctswap restore: run, dump, restore, then the workloads check themselves.
+
+setup() { load ../common; common_setup; }
+teardown() { common_teardown; }
+
+# Host pids of every process in container $1.
+ct_pids() {
+	grep -l ":/ctswap/$1\$" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3
+}
+
+# True if container $1 has no process.
+ct_empty() {
+	[ -z "$(ct_pids "$1")" ]
+}
+
+# The field KEY=VALUE of the pattern status file $1.
+status_field() {
+	sed -n "s/.* $2=\([^ ]*\).*/\1/p;s/^$2=\([^ ]*\).*/\1/p" "$1"
+}
+
+# Start pattern in $CT: $1 MiB, $2 threads; status in $BATS_TEST_TMPDIR/pat.
+start_pattern() {
+	mkdir -p "$BATS_TEST_TMPDIR/pat"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/pattern" --mib "$1" --threads "$2" --seed 42 \
+		--out "$BATS_TEST_TMPDIR/pat"
+	assert_success
+	wait_until 10 grep -q ' ok$' "$BATS_TEST_TMPDIR/pat/status"
+}
+
+# Wait until pattern has finished two more checks, and they passed.
+pattern_checks_again() {
+	local st="$BATS_TEST_TMPDIR/pat/status" n
+	n=$(status_field "$st" checks)
+	wait_until 10 field_above checks "$st" $((n + 1))
+	grep -q ' ok$' "$st" || { cat "$st"; return 1; }
+}
+
+# True if file $1 has more than $2 lines (re-read at every call).
+more_lines() {
+	[ "$(lines_of "$1")" -gt "$2" ]
+}
+
+# True if the number field $1 of status file $2 is above $3.
+field_above() {
+	local v
+	v=$(status_field "$2" "$1")
+	[ -n "$v" ] && [ "$v" -gt "$3" ]
+}
+
+# Every counter in status now is >= the one in $1 (comma lists).
+counters_continue() {
+	local before=$1 after i
+	after=$(status_field "$BATS_TEST_TMPDIR/pat/status" counters)
+	IFS=, read -ra b <<<"$before"
+	IFS=, read -ra a <<<"$after"
+	[ ${#a[@]} = ${#b[@]} ] || return 1
+	for i in "${!b[@]}"; do
+		[ "${a[$i]}" -ge "${b[$i]}" ] || { echo "counter $i: ${a[$i]} < ${b[$i]}"; return 1; }
+	done
+}
+
+# Dump pattern, restore it with $1 (extra restore options), check it carries on.
+pattern_roundtrip() {
+	local st="$BATS_TEST_TMPDIR/pat/status" pid tids counters
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	pid=$(status_field "$st" pid)
+	tids=$(status_field "$st" tids)
+	counters=$(status_field "$st" counters)
+	run "$CTSWAP" restore "$CT" "$@"
+	assert_success
+	assert_line --index 0 --regexp '^[0-9]+$'
+	assert_output --regexp "restored $CT: 1 tasks \(5 threads\), [0-9]+ pages to swap in.*running after [0-9.]+ ms"
+	pattern_checks_again
+	[ "$(status_field "$st" pid)" = "$pid" ]
+	[ "$(status_field "$st" tids)" = "$tids" ]
+	counters_continue "$counters"
+}
+
+@test "restore: pattern 64 MiB, 4 threads, lazily: same pid and tids, counters go on, pattern ok" {
+	start_pattern 64 4
+	pattern_roundtrip
+	run "$CTSWAP" ps "$CT"
+	assert_output --partial running
+}
+
+@test "restore --eager: pattern 64 MiB, 4 threads carries on" {
+	start_pattern 64 4
+	pattern_roundtrip --eager
+}
+
+@test "restore: a shell loop appending to a file continues its count" {
+	local f="$BATS_TEST_TMPDIR/count" n
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- sh -c "i=0; while :; do i=\$((i+1)); echo \$i >> $f; sleep 0.05; done"
+	assert_success
+	wait_until 5 more_lines "$f" 5
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	n=$(lines_of "$f")
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	wait_until 5 more_lines "$f" $((n + 5))
+	# one line per number, none lost, none repeated
+	run awk 'NR != $1 { print "line " NR ": " $1; exit 1 }' "$f"
+	assert_success
+}
+
+@test "restore: python3 holding a large dict continues its computation" {
+	local f="$BATS_TEST_TMPDIR/py" n
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- python3 "$WORKLOADS/pydict.py" "$f" 200000
+	assert_success
+	wait_until 20 more_lines "$f" 3
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	n=$(lines_of "$f")
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	wait_until 20 more_lines "$f" $((n + 5))
+	run python3 "$WORKLOADS/pydict_check.py" "$f" 200000
+	assert_success
+	assert_output --partial ok
+}
+
+@test "restore: a parent and three children pass tokens through pipes again" {
+	local st="$BATS_TEST_TMPDIR/pp/status" pids r
+	mkdir -p "$BATS_TEST_TMPDIR/pp"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/pipes" --out "$BATS_TEST_TMPDIR/pp"
+	assert_success
+	wait_until 10 grep -q ' ok$' "$st"
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	pids=$(status_field "$st" pids)
+	r=$(status_field "$st" rounds)
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	assert_output --partial "4 tasks"
+	wait_until 10 field_above rounds "$st" $((r + 10))
+	grep -q ' ok$' "$st" || { cat "$st"; false; }
+	[ "$(status_field "$st" pids)" = "$pids" ]
+}
+
+@test "restore: the same checkpoint three times in a row" {
+	local st="$BATS_TEST_TMPDIR/pat/status" counters
+	start_pattern 16 2
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	counters=$(status_field "$st" counters)
+	for i in 1 2 3; do
+		run "$CTSWAP" restore "$CT"
+		assert_success
+		pattern_checks_again
+		counters_continue "$counters"
+		run "$CTSWAP" kill "$CT"
+		assert_success
+		wait_until 5 ct_empty "$CT"
+	done
+}
+
+@test "restore: original pids busy (no pid namespace) fails clearly, leaves nothing behind" {
+	local st="$BATS_TEST_TMPDIR/pat/status" before pid holder try cgs
+	mkdir -p "$BATS_TEST_TMPDIR/pat"
+	started "$CT"
+	run "$CTSWAP" run --no-pidns "$CT" -- "$WORKLOADS/pattern" --mib 8 --threads 1 --seed 3 \
+		--out "$BATS_TEST_TMPDIR/pat"
+	assert_success
+	wait_until 10 grep -q ' ok$' "$st"
+	run "$CTSWAP" dump --leave-running "$CT"
+	assert_success
+	before=$(ct_pids "$CT" | sort | tr '\n' ' ')
+	run "$CTSWAP" restore "$CT"
+	assert_failure 1
+	assert_output --regexp "ctswap: $CT: pid [0-9]+ \(pattern\) is in use by another process"
+	# the original runs on, alone
+	[ "$(ct_pids "$CT" | sort | tr '\n' ' ')" = "$before" ]
+	pattern_checks_again
+	# once it is gone, take its pid with another process: restore refuses and removes its cgroup
+	pid=$(status_field "$st" pid)
+	run "$CTSWAP" kill "$CT"
+	assert_success
+	wait_until 5 test ! -e /proc/$pid
+	for try in 1 2 3 4 5; do
+		echo $((pid - 1)) >/proc/sys/kernel/ns_last_pid
+		sleep 30 &
+		holder=$!
+		[ "$holder" = "$pid" ] && break
+		kill $holder
+	done
+	[ "$holder" = "$pid" ]
+	cgs=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$CT" 2>/dev/null)
+	run "$CTSWAP" restore "$CT"
+	kill $holder
+	assert_failure 1
+	assert_output --partial "pid $pid (pattern) is in use"
+	[ -z "$(ct_pids "$CT")" ]
+	[ "$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$CT" 2>/dev/null)" = "$cgs" ]
+	run "$CTSWAP" ps "$CT"
+	refute_output --partial running
+}
