@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "ctswap.h"
+#include "container/container.h"
 #include "container/lock.h"
 #include "container/store.h"
 #include "container/supervisor.h"
@@ -639,6 +640,9 @@ int ctswap_restore(struct ctswap_store *store, const char *name,
 	ct_err_clear();
 	c.opts = opts ? opts : &defaults;
 	c.store_dir = ctswap_store_path(store);
+	ret = ct_check_cr_privilege("restore");
+	if (ret)
+		goto out;
 	ret = ct_lock(c.store_dir, name, "restore", &c.lock_fd);
 	if (ret)
 		goto out;
