@@ -21,7 +21,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -105,4 +107,21 @@ void ct_recover(const char *store_dir, const char *name, const char *holder)
 		pr_warn("%s: the dead %s was changing the registers of host pid %ld: the kernel killed that process with it; the last checkpoint is intact",
 			name, what, arg);
 	recover_partial_files(store_dir, name);
+}
+
+/* Test hook: stop this process (SIGSTOP) if $CTSWAP_FAULT lists "@cmd-stop:@point". */
+void ct_fault_stop(const char *cmd, const char *point)
+{
+	const char *env = getenv("CTSWAP_FAULT");
+	char want[96];
+	size_t len;
+
+	if (!env)
+		return;
+	len = (size_t)snprintf(want, sizeof(want), "%s-stop:%s", cmd, point);
+	for (const char *p = env; (p = strstr(p, want)); p += len)
+		if ((p == env || p[-1] == ',') && (p[len] == '\0' || p[len] == ',')) {
+			kill(getpid(), SIGSTOP);
+			return;
+		}
 }

@@ -36,6 +36,7 @@
 #include "container/store.h"
 #include "container/supervisor.h"
 #include "freezer/cgroup.h"
+#include "freezer/freezer.h"
 #include "image/blob.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -154,6 +155,7 @@ static int rst_check_pids_free(struct rst_ctx *c)
 /* The cgroup: new, or the empty one a dump left behind. */
 static int rst_cgroup(struct rst_ctx *c)
 {
+	bool frozen = false;
 	pid_t *pids = NULL;
 	size_t nr = 0;
 	int ret;
@@ -174,7 +176,12 @@ static int rst_cgroup(struct rst_ctx *c)
 	if (nr)
 		return ct_err(-EBUSY, "%s: the container is running (%zu processes)", c->name, nr);
 	c->cg_created = true;	/* ours to remove on failure */
-	return 0;
+	/* the lazy watchdog freezes before it kills: a reused cgroup may be frozen */
+	if (freezer_state(c->cg, &frozen) == 0 && frozen) {
+		pr_warn("%s: its empty cgroup was left frozen: thawing it", c->name);
+		ret = freezer_thaw(c->cg);
+	}
+	return ret;
 }
 
 /*
@@ -646,6 +653,7 @@ int ctswap_restore(struct ctswap_store *store, const char *name,
 	ret = ct_lock(c.store_dir, name, "restore", &c.lock_fd);
 	if (ret)
 		goto out;
+	ct_fault_stop("restore", "locked");
 	ret = rst_read_checkpoint(&c, store);
 	if (!ret)
 		ret = rst_check_pids_free(&c);

@@ -118,9 +118,18 @@ check_after_dump() {
 		fi
 		tally "kill-$OUTCOME"
 		seen[$OUTCOME]=$((${seen[$OUTCOME]:-0} + 1))
-		[ "$OUTCOME" = running ] || [ "$OUTCOME" = done -a "$mode" = leave ] || fresh_container
+		# the container is gone: its newest checkpoint must bring it back
+		if [ "$OUTCOME" != running ] && ! [ "$OUTCOME" = done -a "$mode" = leave ]; then
+			restore_and_check "$CT" "$PAT" || { tally lost; echo "point $i: no restore"; return 1; }
+			tally restored
+		fi
 	done
 	echo "# outcomes: $(for k in "${!seen[@]}"; do printf '%s=%s ' "$k" "${seen[$k]}"; done)" >&3
+	# and the newest checkpoint of a container left running restores too
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	restore_and_check "$CT" "$PAT"
+	tally restored
 	# the schedule must have hit the dump while it worked, not only before or after
 	[ "${seen[running]:-0}" -gt 0 ]
 }
@@ -148,7 +157,7 @@ check_after_dump() {
 			esac
 			# a kill between the swap commit and the blob leaves an unnamed
 			# generation: the next dump must still work and verify
-			[ "$OUTCOME" = running ] || fresh_container
+			[ "$OUTCOME" = running ] || restore_and_check "$CT" "$PAT"
 		done
 	done
 	run "$CTSWAP" dump "$CT" --leave-running

@@ -83,3 +83,16 @@ assert_no_partial_files() {
 assert_lock_clear() {
 	[ ! -s "$CTSWAP_STORE/$1/lock" ] || { echo "lock: $(cat "$CTSWAP_STORE/$1/lock")"; return 1; }
 }
+
+# True if container $1 has no process.
+ct_empty() {
+	[ -z "$(ct_pids "$1")" ]
+}
+
+# Restore container $1 from its newest checkpoint and check pattern (status
+# dir $2) runs on it correctly.
+restore_and_check() {
+	local out
+	out=$("$CTSWAP" restore "$1" 2>&1) || { echo "restore: $out"; return 1; }
+	pattern_checks_again_in "$2"
+}
