@@ -606,7 +606,12 @@ static void rst_undo(struct rst_ctx *c)
 		for (uint32_t k = 1; k < c->procs[i].t->nr_threads; k++)
 			if (c->procs[i].threads[k].host_tid > 0)
 				waitpid(c->procs[i].threads[k].host_tid, NULL, __WALL);
-	for (size_t i = 0; i < c->nr_procs; i++)
+	/*
+	 * Children before parents: a dying pid-namespace init waits for every
+	 * task of its namespace, and a traced child is gone only once we, its
+	 * tracer, reap it (image order here deadlocked: found by the faults suite).
+	 */
+	for (size_t i = c->nr_procs; i-- > 0;)
 		if (c->procs[i].host_pid > 0)
 			waitpid(c->procs[i].host_pid, NULL, __WALL);
 	if (c->cg) {

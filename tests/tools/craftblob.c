@@ -63,8 +63,14 @@ static int mutate(struct ct_image *img, const char *what)
 		set_str(&fv->path, "/etc/passwd");	/* valid form, not the file dumped */
 	else if (!v)
 		return 3;
-	else if (!strcmp(what, "vma-kernel-range"))
-		t->mm.vmas[t->mm.nr_vmas - 1].end = 0xffff888000000000ULL;
+	else if (!strcmp(what, "vma-kernel-range")) {
+		/* the last mapping that is not [vsyscall] reaches into the kernel */
+		uint32_t i = t->mm.nr_vmas;
+
+		while (i-- > 1 && t->mm.vmas[i].kind == CT_VMA_VSYSCALL)
+			;
+		t->mm.vmas[i].end = 0xffff888000000000ULL;
+	}
 	else if (!strcmp(what, "vma-overlap") && t->mm.nr_vmas > 1)
 		t->mm.vmas[1].start = v->start;
 	else if (!strcmp(what, "vma-unaligned"))
@@ -97,8 +103,11 @@ static int mutate(struct ct_image *img, const char *what)
 		t->nr_threads = 0;
 	else if (!strcmp(what, "generation-zero"))
 		img->generation = 0;
-	else if (!strcmp(what, "parent-missing"))
-		t->ppid = 4242;
+	else if (!strcmp(what, "parent-missing")) {
+		if (img->nr_tasks < 2)
+			return 3;
+		img->tasks[img->nr_tasks - 1].ppid = 4242;
+	}
 	else
 		return 2;
 	return 0;
