@@ -242,7 +242,8 @@ static int timers_dump(struct task_ctx *tc, struct ct_task *t)
 	free(buf);
 	if (ret)
 		return ct_err(ret, "pid %d: cannot parse %s", tc->host_pid, path);
-	qsort(t->timers, t->nr_timers, sizeof(*t->timers), timer_cmp);
+	if (t->nr_timers)
+		qsort(t->timers, t->nr_timers, sizeof(*t->timers), timer_cmp);
 	for (uint32_t i = 0; i < t->nr_timers; i++) {
 		ret = timer_dump_value(tc, &t->timers[i]);
 		if (ret)

@@ -44,6 +44,8 @@ fresh_container() {
 # Sets OUTCOME to running, checkpointed, inject or done.
 check_after_dump() {
 	local rc=$1 holder=$2 prev=$3 mode=$4 out state new
+	# a killed process holds its files until the kernel has torn it down
+	wait_until 10 flock -n "$CTSWAP_STORE/$CT/lock" true
 	out=$("$CTSWAP" ps "$CT" 2>&1) || { echo "ps: $out"; return 1; }
 	state=$(echo "$out" | awk -v n="$CT" '$1 == n { print $2 }')
 	new=$(newest_gen "$CT")
