@@ -5,7 +5,7 @@
 #   setup-deps.sh bench    those plus what `make bench` needs (plots, redis)
 set -e
 PKGS="build-essential pkg-config libcgroup-dev liblzma-dev libxxhash-dev libjansson-dev
-      libcmocka-dev bats bats-assert bats-support python3 clang redis-server redis-tools curl
+      libcmocka-dev bats bats-assert bats-support python3 clang valgrind redis-server redis-tools curl
       openssh-server openssh-client rsync man-db iproute2 jq util-linux"
 BENCH_PKGS="gnuplot-nox redis-server redis-tools"
 case "${1:-}" in

@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.." || exit 1
 passed=0 failed=0
 failures=()
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+export FAULTS_TALLY=$(mktemp)	# what tests/faults tried (summary at the end)
+trap 'rm -f "$log" "$FAULTS_TALLY"' EXIT
 
 # Count the TAP lines of one suite's log; a suite that exits non-zero
 # without reporting a failure (a crash, a bad plan) counts as one failure.
@@ -28,7 +29,7 @@ if [ $# -gt 0 ]; then
 	for a in "$@"; do case "$a" in *.bats) batsfiles+=("$a") ;; *) units+=("$a") ;; esac; done
 else
 	for f in tests/unit/test_*.c; do [ -f "$f" ] && units+=("${f%.c}"); done
-	for f in tests/bats/*.bats; do [ -f "$f" ] && batsfiles+=("$f"); done
+	for f in tests/bats/*.bats tests/faults/*.bats; do [ -f "$f" ] && batsfiles+=("$f"); done
 fi
 
 for u in "${units[@]}"; do
@@ -51,5 +52,6 @@ if [ ${#failures[@]} -gt 0 ]; then
 	echo "# failures:"
 	printf '#   %s\n' "${failures[@]}"
 fi
+tests/faults/summary.sh "$FAULTS_TALLY"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ] && [ "$passed" -gt 0 ]

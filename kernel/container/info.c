@@ -11,6 +11,7 @@
 
 #include "ctswap.h"
 #include "container/container.h"
+#include "container/lock.h"
 #include "container/state.h"
 #include "container/store.h"
 #include "freezer/cgroup.h"
@@ -120,6 +121,8 @@ int ctswap_info(struct ctswap_store *store, const char *name, struct ctswap_info
 	store_path(store, name, NULL, dir, sizeof(dir));
 	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
 		return ct_err(-ENOENT, "%s: no such container", name);
+	/* a command that died holding the lock may have left it frozen */
+	ct_lock_recover_stale(store->path, name);
 	memset(info, 0, sizeof(*info));
 	snprintf(info->name, sizeof(info->name), "%s", name);
 	info->state = CTSWAP_STOPPED;

@@ -269,6 +269,9 @@ int state_parse(const char *buf, size_t len, const char *what, struct ct_state *
 	if (*e != '\n')
 		return ct_err(-EBADMSG, "%s: corrupted state file: bad checksum line", what);
 	crc = lzma_crc32((const uint8_t *)buf, endline - buf, 0);
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+	want = crc;	/* the fuzzer reaches the body parser instead of the checksum */
+#endif
 	if (crc != want)
 		return ct_err(-EBADMSG, "%s: corrupted state file: checksum %08x, expected %08x",
 			      what, crc, want);

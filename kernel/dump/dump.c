@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "container/container.h"
 #include "container/lock.h"
 #include "container/store.h"
 #include "dump/dump.h"
@@ -48,20 +49,35 @@
 #define DUMP_SCRATCH_LEN (4 * PAGE_SIZE)
 #define DUMP_PROGRESS_MS 100
 
-/* Fail with -EIO if the test hook $CTSWAP_FAULT holds "dump:@step". */
+/* True if the comma-separated list @env holds the item @want. */
+static bool dump_fault_listed(const char *env, const char *want)
+{
+	size_t len = strlen(want);
+
+	for (const char *p = env; (p = strstr(p, want)); p += len)
+		if ((p == env || p[-1] == ',') && (p[len] == '\0' || p[len] == ','))
+			return true;
+	return false;
+}
+
+/*
+ * Test hooks from $CTSWAP_FAULT at @step: "dump:@step" fails with -EIO;
+ * "dump-stop:@step" stops this process (SIGSTOP) there, so that a test
+ * can kill -9 the dump at exactly that point.
+ */
 int dump_fault(const char *step)
 {
 	const char *env = getenv("CTSWAP_FAULT");
 	char want[64];
-	const char *p;
-	size_t len;
 
 	if (!env)
 		return 0;
-	len = (size_t)snprintf(want, sizeof(want), "dump:%s", step);
-	for (p = env; (p = strstr(p, want)); p += len)
-		if ((p == env || p[-1] == ',') && (p[len] == '\0' || p[len] == ','))
-			return ct_err(-EIO, "fault injected at dump:%s", step);
+	snprintf(want, sizeof(want), "dump-stop:%s", step);
+	if (dump_fault_listed(env, want))
+		kill(getpid(), SIGSTOP);
+	snprintf(want, sizeof(want), "dump:%s", step);
+	if (dump_fault_listed(env, want))
+		return ct_err(-EIO, "fault injected at dump:%s", step);
 	return 0;
 }
 
@@ -120,6 +136,52 @@ static int dump_brk(struct task_ctx *tc, struct ct_task *t)
 	return 0;
 }
 
+/*
+ * While we inject into @tid its registers and signal mask are not its own:
+ * if we die then (kill -9, OOM), the kernel would resume it with them and
+ * it would run on corrupted.  PTRACE_O_EXITKILL makes the kernel kill it
+ * instead, and the lock file's phase note lets the next command say so
+ * (container/recover.c).  @on false ends the window.
+ */
+static int dump_inject_window(struct dump_ctx *d, pid_t tid, bool on, bool note)
+{
+	long opts = on ? PTRACE_O_EXITKILL : 0;
+
+	if (on && note)
+		ct_lock_phase(d->lock_fd, "inject", tid);
+	if (ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)opts) < 0)
+		return ct_err(-errno, "pid %d: cannot set ptrace options: %m", tid);
+	if (!on && note)
+		ct_lock_phase(d->lock_fd, NULL, 0);
+	return 0;
+}
+
+/*
+ * After injection @tid sits in the SIGTRAP signal-delivery-stop of its last
+ * single step.  Were we killed now, the kernel would resume it with that
+ * SIGTRAP and kill it (seen: exit status 5).  Move it to a plain
+ * PTRACE_EVENT_STOP instead: interrupt, resume without the signal, and wait
+ * for the stop, which comes before it runs any instruction of its own.
+ */
+static int dump_park_thread(pid_t tid)
+{
+	int status;
+
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0 || ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
+		return ct_err(-errno, "pid %d: cannot stop it again after injection: %m", tid);
+	for (;;) {
+		if (waitpid(tid, &status, __WALL) < 0)
+			return ct_err(-errno, "pid %d: cannot wait for its stop: %m", tid);
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return ct_err(-ESRCH, "pid %d: exited after injection", tid);
+		if (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP)
+			return 0;
+		/* not expected (the trap comes before any signal): pass a signal on */
+		if (ptrace(PTRACE_CONT, tid, NULL, (void *)(long)(status >> 16 ? 0 : WSTOPSIG(status))) < 0)
+			return ct_err(-errno, "pid %d: cannot resume it to its stop: %m", tid);
+	}
+}
+
 /* Per-thread state of @th (registers, and its resources) with injection on it. */
 static int dump_one_thread(struct task_ctx *tc, struct ct_thread *th)
 {
@@ -134,7 +196,7 @@ static int dump_one_thread(struct task_ctx *tc, struct ct_thread *th)
 }
 
 /* The non-leader threads of @t, each under its own injection. */
-static int dump_other_threads(struct task_ctx *ptc, struct ct_task *t)
+static int dump_other_threads(struct dump_ctx *d, struct task_ctx *ptc, struct ct_task *t)
 {
 	for (uint32_t i = 1; i < t->nr_threads; i++) {
 		struct ct_thread *th = &t->threads[i];
@@ -142,14 +204,22 @@ static int dump_other_threads(struct task_ctx *ptc, struct ct_task *t)
 		struct inj_ctx inj;
 		int ret, ret2;
 
-		ret = inj_begin(&inj, th->host_tid, ptc->inj->syscall_ip);
+		ret = dump_inject_window(d, th->host_tid, true, false);
 		if (ret)
 			return ret;
+		ret = inj_begin(&inj, th->host_tid, ptc->inj->syscall_ip);
+		if (ret)
+			goto out_window;
 		tc.inj = &inj;
 		ret = dump_one_thread(&tc, th);
 		ret2 = inj_end(&inj);
-		if (ret || ret2)
-			return ret ?: ret2;
+		ret = ret ?: ret2 ?: dump_park_thread(th->host_tid);
+		/* registers back in place: the window may close */
+out_window:
+		if (!ret)
+			ret = dump_inject_window(d, th->host_tid, false, false);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -225,6 +295,9 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 	ret = inj_find_syscall_insn(t->host_pid, &ip);
 	if (ret)
 		return ret;
+	ret = dump_inject_window(d, t->host_pid, true, true);
+	if (ret)
+		return ret;
 	ret = inj_begin(&inj, t->host_pid, ip);
 	if (ret)
 		return ret;
@@ -234,11 +307,11 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 		goto out_end;
 	tc.scratch = scratch;
 	tc.scratch_len = DUMP_SCRATCH_LEN;
-	ret = dump_task_resources(d, &tc, t);
+	ret = dump_fault("inject") ?: dump_task_resources(d, &tc, t);
 	if (!ret)
 		ret = dump_one_thread(&tc, &t->threads[0]);
 	if (!ret)
-		ret = dump_other_threads(&tc, t);
+		ret = dump_other_threads(d, &tc, t);
 	ret2 = inj_unmap_scratch(&inj, scratch, DUMP_SCRATCH_LEN);
 	if (ret2 && !ret)
 		ret = ct_err(ret2, "pid %d: cannot unmap scratch memory", t->pid);
@@ -247,7 +320,11 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 		ret = dump_snapshot_task(d, idx, &inj);
 out_end:
 	ret2 = inj_end(&inj);
-	return ret ?: ret2;
+	ret = ret ?: ret2 ?: dump_park_thread(t->host_pid);
+	/* on failure keep EXITKILL: registers may not be the task's own */
+	if (!ret)
+		ret = dump_inject_window(d, t->host_pid, false, true);
+	return ret;
 }
 
 /* Collect the tree and every task's state. */
@@ -676,6 +753,9 @@ int ctswap_dump(struct ctswap_store *store, const char *name,
 	stats->snapshot = d.snapshot;
 	if (!ctswap_name_valid(name))
 		return ct_err(-EINVAL, "%s: invalid container name", name);
+	ret = ct_check_cr_privilege("dump");
+	if (ret)
+		return ret;
 	dump_block_signals(&d);
 	ret = ct_lock(ctswap_store_path(store), name, "dump", &d.lock_fd);
 	if (ret) {

@@ -52,6 +52,25 @@ static int parse_ns_ids(const char *text, const char *key, pid_t *ids)
 	return n;
 }
 
+/*
+ * Refuse a thread under seccomp: its filter cannot be restored yet, and a
+ * restore without it would give the task more than it had.  @status is
+ * the text of its /proc status.
+ */
+static int tree_check_seccomp(const char *status, pid_t tgid, pid_t tid)
+{
+	const char *p = strstr(status, "\nSeccomp:");
+	int mode = p ? atoi(p + 9) : 0;
+
+	if (mode == 0)
+		return 0;
+	if (tid == tgid)
+		return ct_err(-ENOTSUP, "pid %d: seccomp %s: not supported", tgid,
+			      mode == 1 ? "strict mode" : "filter");
+	return ct_err(-ENOTSUP, "pid %d: thread %d: seccomp %s: not supported", tgid, tid,
+		      mode == 1 ? "strict mode" : "filter");
+}
+
 /* Read status and stat of process @pid. */
 static int proc_info_read(pid_t pid, struct proc_info *pi)
 {
@@ -69,7 +88,10 @@ static int proc_info_read(pid_t pid, struct proc_info *pi)
 	pi->levels = parse_ns_ids(text, "\nNSpid:", pi->nspid);
 	parse_ns_ids(text, "\nNSpgid:", pi->nspgid);
 	parse_ns_ids(text, "\nNSsid:", pi->nssid);
+	ret = tree_check_seccomp(text, pid, pid);
 	free(text);
+	if (ret)
+		return ret;
 	if (!pi->levels)
 		return ct_err(-EINVAL, "pid %d: no NSpid in status", pid);
 
@@ -109,7 +131,10 @@ static int thread_ns_tid(pid_t tgid, pid_t tid, int level, pid_t *out)
 		return ct_err(ret, "pid %d: cannot read status of thread %d: %s", tgid, tid,
 			      strerror(-ret));
 	n = parse_ns_ids(text, "\nNSpid:", ids);
+	ret = tree_check_seccomp(text, tgid, tid);
 	free(text);
+	if (ret)
+		return ret;
 	if (n <= level)
 		return ct_err(-EINVAL, "pid %d: thread %d is not in the container's pid namespace",
 			      tgid, tid);

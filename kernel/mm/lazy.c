@@ -1306,7 +1306,7 @@ static void lz_server_child(const struct lazy_opts *opts, struct lazy_mm *mms, s
 	lz_close_fds_except(keep, nr + 6);
 	free(keep);
 	if (opts->log_path) {
-		logfd = open(opts->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		logfd = open(opts->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (logfd >= 0) {
 			ct_log_set_fd(logfd);
 			if (ct_log_get_level() < CT_LOG_INFO)

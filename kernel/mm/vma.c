@@ -450,6 +450,8 @@ static int pagemap_scan_runs(struct pagemap *pm, const struct ct_vma *vma,
 	uint64_t pos = vma->start;
 	int ret;
 
+	/* valgrind does not know PAGEMAP_SCAN fills vec: keep it defined for it */
+	memset(vec, 0, sizeof(vec));
 	while (pos < vma->end) {
 		long n;
 

@@ -31,10 +31,12 @@
 #include <unistd.h>
 
 #include "ctswap.h"
+#include "container/container.h"
 #include "container/lock.h"
 #include "container/store.h"
 #include "container/supervisor.h"
 #include "freezer/cgroup.h"
+#include "freezer/freezer.h"
 #include "image/blob.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -136,6 +138,7 @@ static int rst_check_pids_free(struct rst_ctx *c)
 /* The cgroup: new, or the empty one a dump left behind. */
 static int rst_cgroup(struct rst_ctx *c)
 {
+	bool frozen = false;
 	pid_t *pids = NULL;
 	size_t nr = 0;
 	int ret;
@@ -156,7 +159,12 @@ static int rst_cgroup(struct rst_ctx *c)
 	if (nr)
 		return ct_err(-EBUSY, "%s: the container is running (%zu processes)", c->name, nr);
 	c->cg_created = true;	/* ours to remove on failure */
-	return 0;
+	/* the lazy watchdog freezes before it kills: a reused cgroup may be frozen */
+	if (freezer_state(c->cg, &frozen) == 0 && frozen) {
+		pr_warn("%s: its empty cgroup was left frozen: thawing it", c->name);
+		ret = freezer_thaw(c->cg);
+	}
+	return ret;
 }
 
 /*
@@ -591,7 +599,12 @@ static void rst_undo(struct rst_ctx *c)
 		for (uint32_t k = 1; k < c->procs[i].t->nr_threads; k++)
 			if (c->procs[i].threads[k].host_tid > 0)
 				waitpid(c->procs[i].threads[k].host_tid, NULL, __WALL);
-	for (size_t i = 0; i < c->nr_procs; i++)
+	/*
+	 * Children before parents: a dying pid-namespace init waits for every
+	 * task of its namespace, and a traced child is gone only once we, its
+	 * tracer, reap it (image order here deadlocked: found by the faults suite).
+	 */
+	for (size_t i = c->nr_procs; i-- > 0;)
 		if (c->procs[i].host_pid > 0)
 			waitpid(c->procs[i].host_pid, NULL, __WALL);
 	if (c->cg) {
@@ -635,9 +648,13 @@ int ctswap_restore(struct ctswap_store *store, const char *name,
 	ct_err_clear();
 	c.opts = opts ? opts : &defaults;
 	c.store_dir = ctswap_store_path(store);
+	ret = ct_check_cr_privilege("restore");
+	if (ret)
+		goto out;
 	ret = ct_lock(c.store_dir, name, "restore", &c.lock_fd);
 	if (ret)
 		goto out;
+	ct_fault_stop("restore", "locked");
 	ret = rst_read_checkpoint(&c, store);
 	if (!ret)
 		ret = rst_check_pids_free(&c);

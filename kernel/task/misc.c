@@ -550,7 +550,7 @@ int dump_thread_misc(struct task_ctx *tc, struct ct_thread *th)
 {
 	pid_t tid = tc->inj->tid;
 	unsigned long head = 0;
-	char path[64], buf[64];
+	char path[64], buf[64] = "";
 	size_t len = 0;
 	uint64_t ctid = 0;
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// fuzz-sources: kernel/mm/swaparea*.c kernel/container/store.c kernel/lib/*.c
 /*
  * libFuzzer target for the swap area's read paths.  The input is one
  * area: a 4-byte little-endian length of swap.idx, swap.idx, then the
