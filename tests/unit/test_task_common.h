@@ -166,4 +166,35 @@ static inline void tt_kill(struct tt_child *c)
 /* Tell which checks of a child failed: bit N of its exit code is check N. */
 #define TT_CHECK(bit, cond) do { if (!(cond)) fails |= 1 << (bit); } while (0)
 
+
+/* Move @fd to number @want in the calling process (setup functions). */
+static inline void tt_place(int fd, int want)
+{
+	if (fd != want) {
+		dup2(fd, want);
+		close(fd);
+	}
+}
+
+/* A child body that only waits to be restored into and inspected from outside. */
+static inline int tt_idle(void *arg, int go_fd)
+{
+	(void)arg;
+	tt_wait_go(go_fd);
+	for (;;)
+		pause();
+	return 0;
+}
+
+/* The file record behind fd @fd of @t; fails the test if there is none. */
+static inline const struct ct_file *tt_file_of(const struct ct_image *img, const struct ct_task *t,
+					       int fd)
+{
+	for (uint32_t i = 0; i < t->nr_fds; i++)
+		if (t->fds[i].fd == fd)
+			return &img->files[t->fds[i].file];
+	fail_msg("fd %d not recorded", fd);
+	return NULL;
+}
+
 #endif

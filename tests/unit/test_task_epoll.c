@@ -20,15 +20,6 @@
 #include "lib/util.h"
 #include "task/fdkinds.h"
 
-/* Put @fd at number @want. */
-static void place(int fd, int want)
-{
-	if (fd != want) {
-		dup2(fd, want);
-		close(fd);
-	}
-}
-
 /* Child 1: an epoll watching an eventfd, a timerfd and a pipe; a signalfd; a semaphore eventfd. */
 static int epoll_setup(void *arg, int go_fd)
 {
@@ -39,22 +30,22 @@ static int epoll_setup(void *arg, int go_fd)
 	int p[2];
 
 	(void)arg;
-	place(eventfd(0, EFD_NONBLOCK), 10);
+	tt_place(eventfd(0, EFD_NONBLOCK), 10);
 	if (write(10, &one, 8) != 8)
 		return 1;
-	place(eventfd(3, EFD_SEMAPHORE), 11);
-	place(timerfd_create(CLOCK_MONOTONIC, 0), 12);
+	tt_place(eventfd(3, EFD_SEMAPHORE), 11);
+	tt_place(timerfd_create(CLOCK_MONOTONIC, 0), 12);
 	if (timerfd_settime(12, 0, &its, NULL))
 		return 2;
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGRTMIN + 3);
-	place(signalfd(-1, &set, SFD_NONBLOCK), 13);
+	tt_place(signalfd(-1, &set, SFD_NONBLOCK), 13);
 	if (pipe(p))
 		return 3;
-	place(p[0], 14);
-	place(p[1], 15);
-	place(epoll_create1(0), 16);
+	tt_place(p[0], 14);
+	tt_place(p[1], 15);
+	tt_place(epoll_create1(0), 16);
 	ev.events = EPOLLIN;
 	ev.data.u64 = 0x1122334455667788ULL;
 	if (epoll_ctl(16, EPOLL_CTL_ADD, 10, &ev))
@@ -69,32 +60,13 @@ static int epoll_setup(void *arg, int go_fd)
 		return 6;
 	/* a timerfd that already expired twice without being read */
 	its = (struct itimerspec){ { 0, 1000000 }, { 0, 1000000 } };
-	place(timerfd_create(CLOCK_MONOTONIC, 0), 17);
+	tt_place(timerfd_create(CLOCK_MONOTONIC, 0), 17);
 	if (timerfd_settime(17, 0, &its, NULL))
 		return 7;
 	usleep(5000);
 	its = (struct itimerspec){ { 0, 0 }, { 0, 0 } };
 	tt_wait_go(go_fd);
 	return 0;
-}
-
-static int idle(void *arg, int go_fd)
-{
-	(void)arg;
-	tt_wait_go(go_fd);
-	for (;;)
-		pause();
-	return 0;
-}
-
-/* The file record behind fd @fd of @t. */
-static const struct ct_file *file_of(const struct ct_image *img, const struct ct_task *t, int fd)
-{
-	for (uint32_t i = 0; i < t->nr_fds; i++)
-		if (t->fds[i].fd == fd)
-			return &img->files[t->fds[i].file];
-	fail_msg("fd %d not recorded", fd);
-	return NULL;
 }
 
 /* Read /proc/PID/fdinfo/FD. */
@@ -115,23 +87,23 @@ static void fdinfo(pid_t pid, int fd, char *buf, size_t size)
 
 static void check_dumped(const struct ct_image *img, const struct ct_task *t)
 {
-	const struct ct_file *f = file_of(img, t, 10);
+	const struct ct_file *f = tt_file_of(img, t, 10);
 
 	assert_int_equal(f->kind, CT_FILE_EVENTFD);
 	assert_int_equal(f->count, 7);
-	f = file_of(img, t, 11);
+	f = tt_file_of(img, t, 11);
 	assert_int_equal(f->efd_flags, EFD_SEMAPHORE);
-	f = file_of(img, t, 12);
+	f = tt_file_of(img, t, 12);
 	assert_int_equal(f->kind, CT_FILE_TIMERFD);
 	assert_int_equal(f->interval_nsec, 200000000);
 	assert_true(f->value_nsec > 25000000000LL && f->value_nsec <= 30000000000LL);
-	f = file_of(img, t, 13);
+	f = tt_file_of(img, t, 13);
 	assert_int_equal(f->kind, CT_FILE_SIGNALFD);
 	assert_int_equal(f->sigmask, (1ULL << (SIGUSR1 - 1)) | (1ULL << (SIGRTMIN + 3 - 1)));
-	f = file_of(img, t, 16);
+	f = tt_file_of(img, t, 16);
 	assert_int_equal(f->kind, CT_FILE_EPOLL);
 	assert_int_equal(f->nr_epoll_tgts, 3);
-	assert_true(file_of(img, t, 17)->count >= 1);	/* fdinfo counts one until a read adds the overruns */
+	assert_true(tt_file_of(img, t, 17)->count >= 1);	/* fdinfo counts one until a read adds the overruns */
 }
 
 /* Check child 2 through duplicates of its fds and its fdinfo. */
@@ -205,7 +177,7 @@ static void test_epoll_roundtrip(void **state)
 	ct_err_clear();
 	if (restore_files_open(img, false, &ft))
 		fail_msg("restore_files_open: %s", ct_err_msg());
-	tt_fork(&c2, idle, NULL);
+	tt_fork(&c2, tt_idle, NULL);
 	tt_seize(&c2);
 	if (restore_task_files(&c2.tc, &img->tasks[0], &ft))
 		fail_msg("restore_task_files: %s", ct_err_msg());
@@ -222,8 +194,8 @@ static int closed_target_setup(void *arg, int go_fd)
 	struct epoll_event ev = { .events = EPOLLIN };
 
 	(void)arg;
-	place(eventfd(0, 0), 10);
-	place(epoll_create1(0), 11);
+	tt_place(eventfd(0, 0), 10);
+	tt_place(epoll_create1(0), 11);
 	if (epoll_ctl(11, EPOLL_CTL_ADD, 10, &ev))
 		return 1;
 	dup2(10, 12);

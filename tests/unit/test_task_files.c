@@ -25,29 +25,20 @@ static char tdir[64];
 static char big[BIG_DATA];
 static char tfile[128], tfifo[128], tgone[128];
 
-/* Put @fd at number @want. */
-static void place(int fd, int want)
-{
-	if (fd != want) {
-		dup2(fd, want);
-		close(fd);
-	}
-}
-
 /* Child 1: open a bit of everything at chosen fds, then wait. */
 static int files_setup(void *arg, int go_fd)
 {
 	int p[2], fd;
 
 	(void)arg;
-	place(open(tfile, O_RDWR), 10);
+	tt_place(open(tfile, O_RDWR), 10);
 	lseek(10, 5, SEEK_SET);
 	dup2(10, 11);
-	place(open(tfile, O_WRONLY | O_APPEND), 12);
+	tt_place(open(tfile, O_WRONLY | O_APPEND), 12);
 	if (pipe(p))
 		return 1;
-	place(p[0], 20);
-	place(p[1], 21);
+	tt_place(p[0], 20);
+	tt_place(p[1], 21);
 	dup2(20, 13);
 	dup2(21, 14);
 	close(20);
@@ -55,16 +46,16 @@ static int files_setup(void *arg, int go_fd)
 	if (write(14, "hello pipe", 10) != 10)
 		return 2;
 	fcntl(14, F_SETFL, O_NONBLOCK);
-	place(open("/dev/null", O_RDONLY), 15);
+	tt_place(open("/dev/null", O_RDONLY), 15);
 	fcntl(15, F_SETFD, FD_CLOEXEC);
-	place(open(tdir, O_RDONLY | O_DIRECTORY), 16);
+	tt_place(open(tdir, O_RDONLY | O_DIRECTORY), 16);
 	fd = open(tgone, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (write(fd, "gone data", 9) != 9)
 		return 3;
 	lseek(fd, 2, SEEK_SET);
 	unlink(tgone);
-	place(fd, 17);
-	place(open(tfifo, O_RDWR), 18);
+	tt_place(fd, 17);
+	tt_place(open(tfifo, O_RDWR), 18);
 	if (write(18, "fifo data", 9) != 9)
 		return 4;
 	/* a big pipe of which only the write end is left */
@@ -73,13 +64,13 @@ static int files_setup(void *arg, int go_fd)
 	if (write(p[1], big, BIG_DATA) != BIG_DATA)
 		return 6;
 	close(p[0]);
-	place(p[1], 19);
+	tt_place(p[1], 19);
 	/* a forked child shares every description and has one of its own */
 	if (pipe(p))
 		return 7;
 	if (fork() == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		place(open(tfile, O_RDONLY), 22);
+		tt_place(open(tfile, O_RDONLY), 22);
 		close(p[1]);
 		close(p[0]);
 		for (;;)
@@ -154,16 +145,6 @@ static void fdread(pid_t pid, int fd, char *buf, size_t size)
 	buf[n] = '\0';
 }
 
-/* The file record behind fd @fd of @t. */
-static const struct ct_file *file_of(const struct ct_image *img, const struct ct_task *t, int fd)
-{
-	for (uint32_t i = 0; i < t->nr_fds; i++)
-		if (t->fds[i].fd == fd)
-			return &img->files[t->fds[i].file];
-	fail_msg("fd %d not recorded", fd);
-	return NULL;
-}
-
 static uint32_t file_idx(const struct ct_task *t, int fd)
 {
 	for (uint32_t i = 0; i < t->nr_fds; i++)
@@ -204,42 +185,42 @@ static void check_dumped(const struct ct_image *img, const struct ct_task *t)
 {
 	const struct ct_file *f, *r, *w;
 
-	f = file_of(img, t, 10);
+	f = tt_file_of(img, t, 10);
 	assert_int_equal(f->kind, CT_FILE_REG);
 	assert_string_equal(f->path, tfile);
 	assert_int_equal(f->pos, 5);
 	assert_int_equal(f->flags & O_ACCMODE, O_RDWR);
 	assert_int_equal(file_idx(t, 10), file_idx(t, 11));
 	assert_int_not_equal(file_idx(t, 10), file_idx(t, 12));
-	assert_true(file_of(img, t, 12)->flags & O_APPEND);
-	r = file_of(img, t, 13);
-	w = file_of(img, t, 14);
+	assert_true(tt_file_of(img, t, 12)->flags & O_APPEND);
+	r = tt_file_of(img, t, 13);
+	w = tt_file_of(img, t, 14);
 	assert_int_equal(r->kind, CT_FILE_PIPE);
 	assert_int_equal(w->kind, CT_FILE_PIPE);
 	assert_int_equal(r->pipe_id, w->pipe_id);
 	assert_int_equal(r->pipe_data_len + w->pipe_data_len, 10);
 	assert_memory_equal(r->pipe_data_len ? r->pipe_data : w->pipe_data, "hello pipe", 10);
 	assert_true(w->flags & O_NONBLOCK);
-	f = file_of(img, t, 15);
+	f = tt_file_of(img, t, 15);
 	assert_int_equal(f->kind, CT_FILE_CHR);
 	assert_string_equal(f->path, "/dev/null");
 	for (uint32_t i = 0; i < t->nr_fds; i++)
 		if (t->fds[i].fd >= 10)
 			assert_int_equal(t->fds[i].cloexec, t->fds[i].fd == 15);
-	f = file_of(img, t, 16);
+	f = tt_file_of(img, t, 16);
 	assert_int_equal(f->kind, CT_FILE_REG);
 	assert_string_equal(f->path, tdir);
-	f = file_of(img, t, 17);
+	f = tt_file_of(img, t, 17);
 	assert_true(f->deleted);
 	assert_string_equal(f->path, tgone);
 	assert_int_equal(f->contents_len, 9);
 	assert_memory_equal(f->contents, "gone data", 9);
 	assert_int_equal(f->pos, 2);
-	f = file_of(img, t, 18);
+	f = tt_file_of(img, t, 18);
 	assert_int_equal(f->kind, CT_FILE_FIFO);
 	assert_int_equal(f->pipe_data_len, 9);
 	assert_memory_equal(f->pipe_data, "fifo data", 9);
-	f = file_of(img, t, 19);
+	f = tt_file_of(img, t, 19);
 	assert_int_equal(f->kind, CT_FILE_PIPE);
 	assert_int_equal(f->pipe_size, BIG_PIPE);
 	assert_int_equal(f->pipe_data_len, BIG_DATA);
@@ -459,7 +440,7 @@ static void test_files_roundtrip(void **state)
 static int one_file_setup(void *arg, int go_fd)
 {
 	(void)arg;
-	place(open(tfile, O_RDONLY), 10);
+	tt_place(open(tfile, O_RDONLY), 10);
 	tt_wait_go(go_fd);
 	return 0;
 }
@@ -502,9 +483,9 @@ static void test_files_changed_refused(void **state)
 static int unsupported_setup(void *arg, int go_fd)
 {
 	if (!strcmp(arg, "socket"))
-		place(socket(AF_NETLINK, SOCK_DGRAM, 0), 20);
+		tt_place(socket(AF_NETLINK, SOCK_DGRAM, 0), 20);
 	else
-		place((int)syscall(SYS_pidfd_open, getpid(), 0), 20);
+		tt_place((int)syscall(SYS_pidfd_open, getpid(), 0), 20);
 	tt_wait_go(go_fd);
 	return 0;
 }

@@ -19,15 +19,6 @@
 #include "lib/util.h"
 #include "task/fdkinds.h"
 
-/* Put @fd at number @want. */
-static void place(int fd, int want)
-{
-	if (fd != want) {
-		dup2(fd, want);
-		close(fd);
-	}
-}
-
 static int one = 1;
 
 /* An IPv4 loopback address with @port. */
@@ -54,21 +45,21 @@ static int inet_setup(void *arg, int go_fd)
 	setsockopt(sk, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 	if (bind(sk, (struct sockaddr *)&a, sizeof(a)) || listen(sk, 7))
 		return 1;
-	place(sk, 10);
+	tt_place(sk, 10);
 	sk = socket(AF_INET6, SOCK_STREAM, 0);
 	setsockopt(sk, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	setsockopt(sk, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(sk, (struct sockaddr *)&a6, sizeof(a6)) || listen(sk, 3))
 		return 2;
-	place(sk, 11);
+	tt_place(sk, 11);
 	sk = socket(AF_INET, SOCK_DGRAM, 0);
 	if (bind(sk, (struct sockaddr *)&a, sizeof(a)) || getsockname(sk, (struct sockaddr *)&a, &len))
 		return 3;
-	place(sk, 12);
+	tt_place(sk, 12);
 	sk = socket(AF_INET, SOCK_DGRAM, 0);
 	if (connect(sk, (struct sockaddr *)&a, sizeof(a)))
 		return 4;
-	place(sk, 13);
+	tt_place(sk, 13);
 	/* an established connection between two sockets of its own */
 	len = sizeof(a);
 	if (getsockname(10, (struct sockaddr *)&a, &len))
@@ -76,30 +67,11 @@ static int inet_setup(void *arg, int go_fd)
 	sk = socket(AF_INET, SOCK_STREAM, 0);
 	if (connect(sk, (struct sockaddr *)&a, sizeof(a)))
 		return 6;
-	place(sk, 14);
+	tt_place(sk, 14);
 	usleep(10000);
-	place(accept(10, NULL, NULL), 15);
+	tt_place(accept(10, NULL, NULL), 15);
 	tt_wait_go(go_fd);
 	return 0;
-}
-
-static int idle(void *arg, int go_fd)
-{
-	(void)arg;
-	tt_wait_go(go_fd);
-	for (;;)
-		pause();
-	return 0;
-}
-
-/* The file record behind fd @fd of @t. */
-static const struct ct_file *file_of(const struct ct_image *img, const struct ct_task *t, int fd)
-{
-	for (uint32_t i = 0; i < t->nr_fds; i++)
-		if (t->fds[i].fd == fd)
-			return &img->files[t->fds[i].file];
-	fail_msg("fd %d not recorded", fd);
-	return NULL;
 }
 
 /* An int option of @sk. */
@@ -125,7 +97,7 @@ static void check_restored(pid_t pid, const struct ct_image *img, const struct c
 		assert_true(s[fd] >= 0);
 	}
 	for (int fd = 10; fd <= 13; fd++) {
-		const struct ct_file *f = file_of(img, t, fd);
+		const struct ct_file *f = tt_file_of(img, t, fd);
 
 		len = sizeof(ss);
 		assert_int_equal(getsockname(s[fd], (struct sockaddr *)&ss, &len), 0);
@@ -147,8 +119,8 @@ static void check_restored(pid_t pid, const struct ct_image *img, const struct c
 	{
 		int c = socket(AF_INET, SOCK_STREAM, 0), a;
 
-		assert_int_equal(connect(c, (struct sockaddr *)file_of(img, t, 10)->sk_addr,
-					 (socklen_t)file_of(img, t, 10)->sk_addr_len), 0);
+		assert_int_equal(connect(c, (struct sockaddr *)tt_file_of(img, t, 10)->sk_addr,
+					 (socklen_t)tt_file_of(img, t, 10)->sk_addr_len), 0);
 		a = accept(s[10], NULL, NULL);
 		assert_true(a >= 0);
 		close(a);
@@ -181,16 +153,16 @@ static void test_inet_roundtrip_tcp_close(void **state)
 	img->tasks[0].host_pid = c1.pid;
 	if (dump_task_files(&c1.tc, img, &img->tasks[0]))
 		fail_msg("dump: %s", ct_err_msg());
-	assert_int_equal(file_of(img, &img->tasks[0], 10)->sk_backlog, 7);
-	assert_int_equal(file_of(img, &img->tasks[0], 11)->sk_family, AF_INET6);
-	assert_true(file_of(img, &img->tasks[0], 14)->sk_opts & CT_SKOPT_RESET);
+	assert_int_equal(tt_file_of(img, &img->tasks[0], 10)->sk_backlog, 7);
+	assert_int_equal(tt_file_of(img, &img->tasks[0], 11)->sk_family, AF_INET6);
+	assert_true(tt_file_of(img, &img->tasks[0], 14)->sk_opts & CT_SKOPT_RESET);
 	tt_release(&c1);
 	tt_kill(&c1);
 
 	ct_err_clear();
 	if (restore_files_open(img, false, &ft))
 		fail_msg("restore_files_open: %s", ct_err_msg());
-	tt_fork(&c2, idle, NULL);
+	tt_fork(&c2, tt_idle, NULL);
 	tt_seize(&c2);
 	if (restore_task_files(&c2.tc, &img->tasks[0], &ft))
 		fail_msg("restore_task_files: %s", ct_err_msg());

@@ -37,15 +37,6 @@ static int inotify_setup(void *arg, int go_fd)
 	return 0;
 }
 
-static int idle(void *arg, int go_fd)
-{
-	(void)arg;
-	tt_wait_go(go_fd);
-	for (;;)
-		pause();
-	return 0;
-}
-
 static void test_inotify_roundtrip(void **state)
 {
 	struct ct_image *img = xzalloc(sizeof(*img));
@@ -81,7 +72,7 @@ static void test_inotify_roundtrip(void **state)
 	/* the children's stdout is the test log, which the dump's warning just grew */
 	if (restore_files_open(img, true, &ft))
 		fail_msg("restore_files_open: %s", ct_err_msg());
-	tt_fork(&c2, idle, NULL);
+	tt_fork(&c2, tt_idle, NULL);
 	tt_seize(&c2);
 	if (restore_task_files(&c2.tc, &img->tasks[0], &ft))
 		fail_msg("restore_task_files: %s", ct_err_msg());

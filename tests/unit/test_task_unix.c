@@ -24,15 +24,6 @@
 
 static char tdir[64], tsock[128], tabs[64];
 
-/* Put @fd at number @want. */
-static void place(int fd, int want)
-{
-	if (fd != want) {
-		dup2(fd, want);
-		close(fd);
-	}
-}
-
 /* A sockaddr_un for @path ("@x" = abstract). */
 static socklen_t un_addr(struct sockaddr_un *sa, const char *path)
 {
@@ -51,8 +42,8 @@ static int pair_at(int type, int a, int b)
 
 	if (socketpair(AF_UNIX, type, 0, sv))
 		return -1;
-	place(sv[0], a);
-	place(sv[1], b);
+	tt_place(sv[0], a);
+	tt_place(sv[1], b);
 	return 0;
 }
 
@@ -78,28 +69,28 @@ static int unix_setup(void *arg, int go_fd)
 	sk = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (bind(sk, (struct sockaddr *)&sa, len) || listen(sk, 5))
 		return 5;
-	place(sk, 16);
+	tt_place(sk, 16);
 	sk = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (connect(sk, (struct sockaddr *)&sa, len))
 		return 6;
-	place(sk, 18);
-	place(accept(16, NULL, NULL), 19);
+	tt_place(sk, 18);
+	tt_place(accept(16, NULL, NULL), 19);
 	if (write(18, "hi", 2) != 2)
 		return 7;
 	sk = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (connect(sk, (struct sockaddr *)&sa, len))
 		return 8;
-	place(sk, 17);
+	tt_place(sk, 17);
 	/* a named abstract dgram socket with a connected client and a queued datagram */
 	len = un_addr(&sa, tabs);
 	sk = socket(AF_UNIX, SOCK_DGRAM, 0);
 	if (bind(sk, (struct sockaddr *)&sa, len))
 		return 9;
-	place(sk, 20);
+	tt_place(sk, 20);
 	sk = socket(AF_UNIX, SOCK_DGRAM, 0);
 	if (connect(sk, (struct sockaddr *)&sa, len) || send(sk, "dgram", 5, 0) != 5)
 		return 10;
-	place(sk, 21);
+	tt_place(sk, 21);
 	/* a stream whose peer said bye and left */
 	if (pair_at(SOCK_STREAM, 22, 30) || write(30, "bye", 3) != 3)
 		return 11;
@@ -108,26 +99,6 @@ static int unix_setup(void *arg, int go_fd)
 	fcntl(11, F_SETFL, O_NONBLOCK);
 	tt_wait_go(go_fd);
 	return 0;
-}
-
-/* Child 2: fresh; waits to be restored into and inspected from outside. */
-static int idle(void *arg, int go_fd)
-{
-	(void)arg;
-	tt_wait_go(go_fd);
-	for (;;)
-		pause();
-	return 0;
-}
-
-/* The file record behind fd @fd of @t. */
-static const struct ct_file *file_of(const struct ct_image *img, const struct ct_task *t, int fd)
-{
-	for (uint32_t i = 0; i < t->nr_fds; i++)
-		if (t->fds[i].fd == fd)
-			return &img->files[t->fds[i].file];
-	fail_msg("fd %d not recorded", fd);
-	return NULL;
 }
 
 /* Receive one message from @sk (non-blocking) and compare it with @want. */
@@ -161,17 +132,17 @@ static int remove_fixture(void **state)
 /* What dump recorded for child 1. */
 static void check_dumped(const struct ct_image *img, const struct ct_task *t)
 {
-	const struct ct_file *f = file_of(img, t, 16);
+	const struct ct_file *f = tt_file_of(img, t, 16);
 
 	assert_int_equal(f->kind, CT_FILE_UNIX);
 	assert_int_equal(f->sk_state, CT_SK_LISTEN);
 	assert_int_equal(f->sk_backlog, 5);
-	f = file_of(img, t, 13);
+	f = tt_file_of(img, t, 13);
 	assert_int_equal(f->sk_type, SOCK_DGRAM);
 	assert_int_equal(f->sk_queue_len, 3 * 4 + 6);
-	assert_int_equal(file_of(img, t, 10)->sk_peer_ino, file_of(img, t, 11)->sk_ino);
-	assert_ptr_equal(file_of(img, t, 10), file_of(img, t, 23));
-	assert_int_equal(file_of(img, t, 22)->sk_peer_ino, 0);
+	assert_int_equal(tt_file_of(img, t, 10)->sk_peer_ino, tt_file_of(img, t, 11)->sk_ino);
+	assert_ptr_equal(tt_file_of(img, t, 10), tt_file_of(img, t, 23));
+	assert_int_equal(tt_file_of(img, t, 22)->sk_peer_ino, 0);
 }
 
 /* Check child 2's sockets through duplicates of them. */
@@ -259,7 +230,7 @@ static void test_unix_roundtrip(void **state)
 	ct_err_clear();
 	if (restore_files_open(img, false, &ft))
 		fail_msg("restore_files_open: %s", ct_err_msg());
-	tt_fork(&c2, idle, NULL);
+	tt_fork(&c2, tt_idle, NULL);
 	tt_seize(&c2);
 	if (restore_task_files(&c2.tc, &img->tasks[0], &ft))
 		fail_msg("restore_task_files: %s", ct_err_msg());
