@@ -262,8 +262,9 @@ int state_parse(const char *buf, size_t len, const char *what, struct ct_state *
 	endline = buf + len - 1;
 	while (endline > body && endline[-1] != '\n')
 		endline--;
-	if (endline < body || strncmp(endline, STATE_END, strlen(STATE_END)) ||
-	    buf + len - endline != (ssize_t)strlen(STATE_END) + 9)
+	/* length first: the buffer has no NUL, so compare only bytes that exist */
+	if (endline < body || buf + len - endline != (ssize_t)strlen(STATE_END) + 9 ||
+	    memcmp(endline, STATE_END, strlen(STATE_END)))
 		return ct_err(-EBADMSG, "%s: corrupted state file: no end line", what);
 	want = strtoul(endline + strlen(STATE_END), &e, 16);
 	if (*e != '\n')

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/*
 // fuzz-sources: kernel/container/state.c kernel/lib/*.c
+/*
  * libFuzzer target: the state file parser (STORE/NAME/state, lazy.state).
  * A file that parses must format back to bytes that parse to the same
  * keys and values.
