@@ -5,7 +5,8 @@
 # non-zero if a target fails to build or finds a crash.  A target may name
 # the engine sources it needs on a line "// fuzz-sources: GLOBS" (a much
 # faster build, for the suite's smoke run); otherwise all of kernel/ is used.
-# FUZZ_TARGETS="blob state" limits the run to those targets.
+# FUZZ_TARGETS="blob state" limits the run to those targets.  FUZZ_SEED=N
+# makes the mutations repeatable (0, the default, picks a random seed).
 set -eo pipefail
 cd "$(dirname "$0")/../.."
 secs=${FUZZ_SECONDS:-60}
@@ -32,7 +33,7 @@ for src in tests/fuzz/fuzz_*.c; do
 	mkdir -p "$corpus" "$out/$name"
 	echo "fuzz: running $name for ${secs}s"
 	# new inputs go to a scratch corpus: the seeds under git stay small
-	if ! "$bin" -max_total_time="$secs" -max_len=262144 -timeout=10 \
+	if ! "$bin" -max_total_time="$secs" -max_len=262144 -timeout=10 -seed="${FUZZ_SEED:-0}" \
 		-artifact_prefix="$out/$name-" "$out/$name" "$corpus" >"$out/$name.log" 2>&1; then
 		tail -50 "$out/$name.log"
 		cp "$out/$name"-* tests/fuzz/ 2>/dev/null || true
