@@ -41,6 +41,7 @@
 #include "image/blob.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "mm/lazy.h"
 #include "mm/swaparea.h"
 #include "task/task.h"
 
@@ -731,6 +732,32 @@ static int dump_run(struct dump_ctx *d)
 }
 
 /* Checkpoint container @name (see include/ctswap.h). */
+#define DUMP_LAZY_WAIT_MS 60000	/* how long a dump waits for a lazy restore to finish */
+
+/*
+ * A container whose lazy restore is still swapping in has pages that are
+ * in no page table yet: a dump now would find them absent and leave them
+ * out of the checkpoint.  Wait for the lazy server to finish (it prefetches
+ * at disk speed), and refuse if it does not in time.
+ */
+static int dump_wait_lazy(struct ctswap_store *store, const char *name)
+{
+	struct lazy_progress p;
+	char path[4096];
+	double until = now_ms() + DUMP_LAZY_WAIT_MS;
+
+	if (store_path(store, name, "lazy.state", path, sizeof(path)))
+		return 0;
+	while (!lazy_progress_read(path, &p) && p.pid > 0 && kill(p.pid, 0) == 0) {
+		if (now_ms() > until)
+			return ct_err(-EBUSY, "%s: lazy restore still swapping in (%llu of %llu pages "
+				      "resident); dump again once it is done", name,
+				      (unsigned long long)p.resident, (unsigned long long)p.total);
+		usleep(20 * 1000);
+	}
+	return 0;
+}
+
 int ctswap_dump(struct ctswap_store *store, const char *name,
 		const struct ctswap_dump_opts *opts, struct ctswap_dump_stats *stats)
 {
@@ -762,7 +789,9 @@ int ctswap_dump(struct ctswap_store *store, const char *name,
 		pthread_sigmask(SIG_SETMASK, &d.old_mask, NULL);
 		return ret;
 	}
-	ret = dump_run(&d);
+	ret = dump_wait_lazy(store, name);
+	if (!ret)
+		ret = dump_run(&d);
 	if (ret) {
 		dump_undo(&d);
 		if (d.ss.freeze_ms)

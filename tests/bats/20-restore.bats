@@ -167,6 +167,24 @@ pattern_roundtrip() {
 	[ "$(grep -c ' ok$' "$d/status-parent" "$d/status-child" | awk -F: '{s+=$2} END {print s}')" = 2 ]
 }
 
+@test "restore: a dump taken while memory still swaps in waits for it and keeps every page" {
+	local pages
+	start_pattern 64 2
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	pages=$(echo "$output" | sed -n 's/.* \([0-9]*\) pages (.*/\1/p')
+	[ "$pages" -gt 16000 ]
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	# at once, before the lazy server is done: the dump must not miss absent pages
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	[ "$(echo "$output" | sed -n 's/.* \([0-9]*\) pages (.*/\1/p')" -ge "$pages" ]
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	pattern_checks_again
+}
+
 @test "restore: the same checkpoint three times in a row" {
 	local st="$BATS_TEST_TMPDIR/pat/status" counters
 	start_pattern 16 2
