@@ -430,8 +430,13 @@ static void dump_release_snapshots(struct dump_ctx *d)
 {
 	if (!d->snaps || !d->img)
 		return;
-	for (uint32_t i = 0; i < d->img->nr_tasks; i++)
+	for (uint32_t i = 0; i < d->img->nr_tasks; i++) {
+		/* releasing injects into the parent: the same window as dump_inject_window */
+		if (d->snaps[i].pid)
+			ct_lock_phase(d->lock_fd, "inject", d->snaps[i].parent);
 		snap_release(&d->snaps[i]);
+	}
+	ct_lock_phase(d->lock_fd, NULL, 0);
 }
 
 /* True if generation @gen is a pre-copy: STORE/NAME/pre-GEN exists. */

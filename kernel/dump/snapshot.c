@@ -180,7 +180,12 @@ static int snap_seize_parent(pid_t pid)
 	double deadline = now_ms() + SNAP_WAIT_MS;
 	int status;
 
-	if (ptrace(PTRACE_SEIZE, pid, NULL, NULL) < 0)
+	/*
+	 * EXITKILL: if we die while its registers are ours (snap_quiet_reap),
+	 * the kernel kills it rather than let it run on them; the lock phase
+	 * lets the next command report it (dump_release_snapshots).
+	 */
+	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)PTRACE_O_EXITKILL) < 0)
 		return -errno;
 	if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) < 0)
 		goto out_detach;

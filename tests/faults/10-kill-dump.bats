@@ -60,7 +60,9 @@ check_after_dump() {
 		echo "$out" | grep -q "changing the registers of host pid" ||
 			{ echo "inject window not reported: $out"; return 1; }
 		[ "$state" = checkpointed ] || { echo "inject window: $state"; return 1; }
-		[ "$new" = "$prev" ] || { echo "generation $prev -> $new"; return 1; }
+		# the window is also open while a snapshot dump releases its snapshot
+		# children, after its commit: then the generation is new
+		[ "$new" -ge "$prev" ] || { echo "generation $prev -> $new"; return 1; }
 		OUTCOME=inject
 		"$CTSWAP" inspect "$CT" --verify >/dev/null || return 1
 		return 0
