@@ -197,4 +197,37 @@ static inline const struct ct_file *tt_file_of(const struct ct_image *img, const
 	return NULL;
 }
 
+
+/* A one-task image for child @c, forked running @setup(@arg) and seized. */
+static inline struct ct_image *tt_one_task(struct tt_child *c, int (*setup)(void *arg, int go_fd),
+					   void *arg)
+{
+	struct ct_image *img = calloc(1, sizeof(*img));
+
+	assert_non_null(img);
+	img->nr_tasks = 1;
+	img->tasks = calloc(1, sizeof(*img->tasks));
+	assert_non_null(img->tasks);
+	tt_fork(c, setup, arg);
+	tt_seize(c);
+	img->tasks[0].host_pid = c->pid;
+	return img;
+}
+
+/* Restore task 0's fds of @img into a fresh idle child @c, then let it run. */
+static inline void tt_restore_into_idle(struct ct_image *img, struct tt_child *c, bool allow_changed)
+{
+	struct file_table ft;
+
+	ct_err_clear();
+	if (restore_files_open(img, allow_changed, &ft))
+		fail_msg("restore_files_open: %s", ct_err_msg());
+	tt_fork(c, tt_idle, NULL);
+	tt_seize(c);
+	if (restore_task_files(&c->tc, &img->tasks[0], &ft))
+		fail_msg("restore_task_files: %s", ct_err_msg());
+	restore_files_close(&ft);
+	tt_release(c);
+}
+
 #endif

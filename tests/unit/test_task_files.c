@@ -447,18 +447,14 @@ static int one_file_setup(void *arg, int go_fd)
 
 static void test_files_changed_refused(void **state)
 {
-	struct ct_image *img = xzalloc(sizeof(*img));
+	struct ct_image *img;
 	struct file_table ft;
 	struct tt_child c1;
 	char want[256];
 	FILE *f;
 
 	(void)state;
-	img->nr_tasks = 1;
-	img->tasks = xzalloc(sizeof(*img->tasks));
-	tt_fork(&c1, one_file_setup, NULL);
-	tt_seize(&c1);
-	img->tasks[0].host_pid = c1.pid;
+	img = tt_one_task(&c1, one_file_setup, NULL);
 	assert_int_equal(dump_task_files(&c1.tc, img, &img->tasks[0]), 0);
 	tt_release(&c1);
 	tt_kill(&c1);

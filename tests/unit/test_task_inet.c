@@ -140,17 +140,12 @@ static void check_restored(pid_t pid, const struct ct_image *img, const struct c
 
 static void test_inet_roundtrip_tcp_close(void **state)
 {
-	struct ct_image *img = xzalloc(sizeof(*img));
+	struct ct_image *img;
 	struct tt_child c1, c2;
-	struct file_table ft;
 
 	(void)state;
-	img->nr_tasks = 1;
-	img->tasks = xzalloc(sizeof(*img->tasks));
-	tt_fork(&c1, inet_setup, NULL);
-	tt_seize(&c1);
+	img = tt_one_task(&c1, inet_setup, NULL);
 	c1.tc.tcp_mode = CT_TCP_CLOSE;
-	img->tasks[0].host_pid = c1.pid;
 	if (dump_task_files(&c1.tc, img, &img->tasks[0]))
 		fail_msg("dump: %s", ct_err_msg());
 	assert_int_equal(tt_file_of(img, &img->tasks[0], 10)->sk_backlog, 7);
@@ -159,15 +154,7 @@ static void test_inet_roundtrip_tcp_close(void **state)
 	tt_release(&c1);
 	tt_kill(&c1);
 
-	ct_err_clear();
-	if (restore_files_open(img, false, &ft))
-		fail_msg("restore_files_open: %s", ct_err_msg());
-	tt_fork(&c2, tt_idle, NULL);
-	tt_seize(&c2);
-	if (restore_task_files(&c2.tc, &img->tasks[0], &ft))
-		fail_msg("restore_task_files: %s", ct_err_msg());
-	restore_files_close(&ft);
-	tt_release(&c2);
+	tt_restore_into_idle(img, &c2, false);
 	check_restored(c2.pid, img, &img->tasks[0]);
 	tt_kill(&c2);
 	image_free(img);
@@ -175,16 +162,12 @@ static void test_inet_roundtrip_tcp_close(void **state)
 
 static void test_inet_established_refused(void **state)
 {
-	struct ct_image *img = xzalloc(sizeof(*img));
+	struct ct_image *img;
 	struct tt_child c1;
 	char want[128];
 
 	(void)state;
-	img->nr_tasks = 1;
-	img->tasks = xzalloc(sizeof(*img->tasks));
-	tt_fork(&c1, inet_setup, NULL);
-	tt_seize(&c1);
-	img->tasks[0].host_pid = c1.pid;
+	img = tt_one_task(&c1, inet_setup, NULL);
 	ct_err_clear();
 	assert_int_equal(dump_task_files(&c1.tc, img, &img->tasks[0]), -ENOTSUP);
 	snprintf(want, sizeof(want), "pid %d: fd 14: established TCP connection 127.0.0.1:", c1.pid);

@@ -39,20 +39,15 @@ static int inotify_setup(void *arg, int go_fd)
 
 static void test_inotify_roundtrip(void **state)
 {
-	struct ct_image *img = xzalloc(sizeof(*img));
+	struct ct_image *img;
 	struct tt_child c1, c2;
-	struct file_table ft;
 	const struct ct_file *f;
 	char buf[4096], path[160];
 	struct inotify_event *ev = (struct inotify_event *)buf;
 	int fd;
 
 	(void)state;
-	img->nr_tasks = 1;
-	img->tasks = xzalloc(sizeof(*img->tasks));
-	tt_fork(&c1, inotify_setup, NULL);
-	tt_seize(&c1);
-	img->tasks[0].host_pid = c1.pid;
+	img = tt_one_task(&c1, inotify_setup, NULL);
 	if (dump_task_files(&c1.tc, img, &img->tasks[0]))
 		fail_msg("dump: %s", ct_err_msg());
 	f = NULL;
@@ -68,16 +63,8 @@ static void test_inotify_roundtrip(void **state)
 	tt_release(&c1);
 	tt_kill(&c1);
 
-	ct_err_clear();
 	/* the children's stdout is the test log, which the dump's warning just grew */
-	if (restore_files_open(img, true, &ft))
-		fail_msg("restore_files_open: %s", ct_err_msg());
-	tt_fork(&c2, tt_idle, NULL);
-	tt_seize(&c2);
-	if (restore_task_files(&c2.tc, &img->tasks[0], &ft))
-		fail_msg("restore_task_files: %s", ct_err_msg());
-	restore_files_close(&ft);
-	tt_release(&c2);
+	tt_restore_into_idle(img, &c2, true);
 	fd = fd_grab(c2.pid, 10);
 	assert_true(fd >= 0);
 	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);

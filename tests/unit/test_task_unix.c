@@ -202,18 +202,13 @@ static void check_restored(pid_t pid)
 /* Dump child 1's sockets, kill it, restore them into a fresh process. */
 static void test_unix_roundtrip(void **state)
 {
-	struct ct_image *img = xzalloc(sizeof(*img));
+	struct ct_image *img;
 	struct tt_child c1, c2;
-	struct file_table ft;
 	int sk, off = 0;
 	socklen_t len = sizeof(off);
 
 	(void)state;
-	img->nr_tasks = 1;
-	img->tasks = xzalloc(sizeof(*img->tasks));
-	tt_fork(&c1, unix_setup, NULL);
-	tt_seize(&c1);
-	img->tasks[0].host_pid = c1.pid;
+	img = tt_one_task(&c1, unix_setup, NULL);
 	if (dump_task_files(&c1.tc, img, &img->tasks[0]))
 		fail_msg("dump: %s", ct_err_msg());
 	check_dumped(img, &img->tasks[0]);
@@ -227,15 +222,7 @@ static void test_unix_roundtrip(void **state)
 	tt_kill(&c1);
 	/* dumped with "a" still queued: the image has it */
 
-	ct_err_clear();
-	if (restore_files_open(img, false, &ft))
-		fail_msg("restore_files_open: %s", ct_err_msg());
-	tt_fork(&c2, tt_idle, NULL);
-	tt_seize(&c2);
-	if (restore_task_files(&c2.tc, &img->tasks[0], &ft))
-		fail_msg("restore_task_files: %s", ct_err_msg());
-	restore_files_close(&ft);
-	tt_release(&c2);
+	tt_restore_into_idle(img, &c2, false);
 	check_restored(c2.pid);
 	tt_kill(&c2);
 	image_free(img);
@@ -267,16 +254,12 @@ static int passing_setup(void *arg, int go_fd)
 
 static void test_unix_fds_in_flight_refused(void **state)
 {
-	struct ct_image *img = xzalloc(sizeof(*img));
+	struct ct_image *img;
 	struct tt_child c1;
 	char want[128];
 
 	(void)state;
-	img->nr_tasks = 1;
-	img->tasks = xzalloc(sizeof(*img->tasks));
-	tt_fork(&c1, passing_setup, NULL);
-	tt_seize(&c1);
-	img->tasks[0].host_pid = c1.pid;
+	img = tt_one_task(&c1, passing_setup, NULL);
 	ct_err_clear();
 	assert_int_equal(dump_task_files(&c1.tc, img, &img->tasks[0]), -ENOTSUP);
 	snprintf(want, sizeof(want), "pid %d: fd 20: unix socket has file descriptors in flight", c1.pid);
