@@ -82,6 +82,17 @@ int dump_fault(const char *step)
 	return 0;
 }
 
+/* The signals that mean "stop the dump". */
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
+
+/* True if the process ignores @sig (SIG_IGN). */
+static bool signal_is_ignored(int sig)
+{
+	struct sigaction sa;
+
+	return sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
+}
+
 /* Fail with -EINTR if the user asked us to stop (the signal is consumed). */
 int dump_check_interrupt(void)
 {
@@ -90,12 +101,15 @@ int dump_check_interrupt(void)
 	int sig;
 
 	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sig = sigtimedwait(&set, NULL, &zero);
-	if (sig > 0)
-		return ct_err(-EINTR, "dump interrupted by %s", strsignal(sig));
+	for (size_t i = 0; i < ARRAY_SIZE(stop_signals); i++)
+		sigaddset(&set, stop_signals[i]);
+	/*
+	 * A blocked signal is queued even when its action is SIG_IGN, so one the
+	 * caller chose to ignore (ctswap-periodic does) is consumed, not obeyed.
+	 */
+	while ((sig = sigtimedwait(&set, NULL, &zero)) > 0)
+		if (!signal_is_ignored(sig))
+			return ct_err(-EINTR, "dump interrupted by %s", strsignal(sig));
 	return 0;
 }
 
@@ -652,9 +666,8 @@ static void dump_block_signals(struct dump_ctx *d)
 	sigset_t set;
 
 	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	for (size_t i = 0; i < ARRAY_SIZE(stop_signals); i++)
+		sigaddset(&set, stop_signals[i]);
 	pthread_sigmask(SIG_BLOCK, &set, &d->old_mask);
 }
 

@@ -86,8 +86,9 @@ release() {
 		# neither hung (timeout gives 124), at least one worked, a failure says busy
 		[ $ra != 124 ] && [ $rb != 124 ]
 		[ $ra = 0 ] || [ $rb = 0 ]
-		[ $ra = 0 ] || grep -q "busy: pid [0-9]* is running dump" "$BATS_TEST_TMPDIR/a"
-		[ $rb = 0 ] || grep -q "busy: pid [0-9]* is running dump" "$BATS_TEST_TMPDIR/b"
+		# the holder is named once it has written itself into the lock file
+		[ $ra = 0 ] || grep -Eq "busy: (pid [0-9]* is running dump|another ctswap command)" "$BATS_TEST_TMPDIR/a"
+		[ $rb = 0 ] || grep -Eq "busy: (pid [0-9]* is running dump|another ctswap command)" "$BATS_TEST_TMPDIR/b"
 		tally race
 	done
 	pattern_checks_again_in "$PAT"
@@ -120,7 +121,7 @@ release() {
 		[ ! -e "$CTSWAP_STORE/$CT" ]
 		ct_empty "$CT"
 	else
-		grep -q "busy: pid [0-9]* is running dump" "$BATS_TEST_TMPDIR/b"
+		grep -Eq "busy: (pid [0-9]* is running dump|another ctswap command)" "$BATS_TEST_TMPDIR/b"
 		pattern_checks_again_in "$PAT"
 	fi
 	tally race
