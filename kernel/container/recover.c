@@ -7,10 +7,14 @@
  * What a SIGKILLed dump can leave, and what is done here:
  *   - the cgroup frozen (killed while seizing): thawed.  Its threads were
  *     detached by the kernel when the tracer died;
- *   - a process whose registers it was changing ("phase inject PID"): the
- *     kernel killed that process with the tracer (the dump sets
- *     PTRACE_O_EXITKILL for exactly that window, since resuming it with
+ *   - a process it was injecting system calls into: guarded injections
+ *     (freezer/guard.c) return it to its own state by itself.  Only where
+ *     no guard was possible ("phase inject PID") did the kernel kill that
+ *     process with the tracer (PTRACE_O_EXITKILL, since resuming it with
  *     half-injected registers would corrupt it silently); reported;
+ *   - snapshot children (dump/snapshot.h) the kernel killed with it: they
+ *     stay zombies of the container's processes (no exit signal, so only
+ *     wait(__WALL) would see them) and are reaped here;
  *   - swap.idx.tmp or ckpt-N.meta.tmp half written: removed.  The swap
  *     area itself needs nothing: blocks of an uncommitted generation are
  *     free in its map and are punched by the next commit.
@@ -28,6 +32,7 @@
 #include <unistd.h>
 
 #include "container/lock.h"
+#include "dump/snapshot.h"
 #include "freezer/cgroup.h"
 #include "freezer/freezer.h"
 #include "lib/log.h"
@@ -87,6 +92,29 @@ static void recover_thaw(const char *name, const char *what, int pid)
 	cg_close(cg);
 }
 
+/* Reap the snapshot children a dead dump left as zombies in the container's processes. */
+static void recover_snapshot_strays(const char *name, int pid)
+{
+	struct ct_cgroup *cg;
+	pid_t *pids = NULL;
+	size_t nr = 0;
+	int reaped = 0;
+
+	if (cg_open(name, &cg))
+		return;
+	if (cg_procs(cg, &pids, &nr) == 0)
+		for (size_t i = 0; i < nr; i++) {
+			int r = snap_reap_strays(pids[i]);
+
+			reaped += r > 0 ? r : 0;
+		}
+	free(pids);
+	cg_close(cg);
+	if (reaped)
+		pr_warn("%s: reaped %d snapshot child%s left by the dead dump (pid %d)", name, reaped,
+			reaped == 1 ? "" : "ren", pid);
+}
+
 /* Repair after the dead lock holder whose lock file text is @holder. */
 void ct_recover(const char *store_dir, const char *name, const char *holder)
 {
@@ -103,6 +131,8 @@ void ct_recover(const char *store_dir, const char *name, const char *holder)
 	pr_warn("%s: %s by pid %d did not finish (killed?): recovering", name, what, pid);
 	if (!strcmp(what, "dump") || !strcmp(what, "restore"))
 		recover_thaw(name, what, pid);
+	if (!strcmp(what, "dump"))
+		recover_snapshot_strays(name, pid);
 	if (!strcmp(phase, "inject"))
 		pr_warn("%s: the dead %s was changing the registers of host pid %ld: the kernel killed that process with it; the last checkpoint is intact",
 			name, what, arg);

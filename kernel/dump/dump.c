@@ -152,29 +152,32 @@ static int dump_brk(struct task_ctx *tc, struct ct_task *t)
 }
 
 /*
- * While we inject into @tid its registers and signal mask are not its own:
- * if we die then (kill -9, OOM), the kernel would resume it with them and
- * it would run on corrupted.  PTRACE_O_EXITKILL makes the kernel kill it
+ * Begin injecting into @tid.  Guarded (freezer/guard.c) where its text and
+ * stack allow: if we die now (kill -9, OOM) it returns to its own state by
+ * itself and runs on.  Otherwise its registers would not be its own when
+ * the kernel resumed it, so PTRACE_O_EXITKILL makes the kernel kill it
  * instead, and the lock file's phase note lets the next command say so
- * (container/recover.c).  @on false ends the window.
+ * (container/recover.c).
  */
-static int dump_inject_window(struct dump_ctx *d, pid_t tid, bool on, bool note)
+static int dump_inj_begin(struct dump_ctx *d, struct inj_ctx *inj, pid_t tid,
+			  const struct inj_text *it)
 {
-	long opts = on ? PTRACE_O_EXITKILL : 0;
+	int ret = inj_begin_guarded(inj, tid, it);
 
-	if (on && note)
-		ct_lock_phase(d->lock_fd, "inject", tid);
-	if (ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)opts) < 0)
+	if (ret != -ENOTSUP)
+		return ret;
+	pr_warn("pid %d: cannot guard the injection (no restorer or stack room): it is killed if the dump dies now",
+		tid);
+	ct_lock_phase(d->lock_fd, "inject", tid);
+	if (ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)PTRACE_O_EXITKILL) < 0)
 		return ct_err(-errno, "pid %d: cannot set ptrace options: %m", tid);
-	if (!on && note)
-		ct_lock_phase(d->lock_fd, NULL, 0);
-	return 0;
+	return inj_begin(inj, tid, it->syscall_ip);
 }
 
 /*
- * After injection @tid sits in the SIGTRAP signal-delivery-stop of its last
- * single step.  Were we killed now, the kernel would resume it with that
- * SIGTRAP and kill it (seen: exit status 5).  Move it to a plain
+ * After an unguarded injection @tid sits in the SIGTRAP signal-delivery-stop
+ * of its last single step.  Were we killed now, the kernel would resume it
+ * with that SIGTRAP and kill it (seen: exit status 5).  Move it to a plain
  * PTRACE_EVENT_STOP instead: interrupt, resume without the signal, and wait
  * for the stop, which comes before it runs any instruction of its own.
  */
@@ -197,6 +200,24 @@ static int dump_park_thread(pid_t tid)
 	}
 }
 
+/* End the injection begun by dump_inj_begin(), leaving @inj's task as it was found. */
+static int dump_inj_end(struct dump_ctx *d, struct inj_ctx *inj)
+{
+	bool guarded = inj->frame != 0;
+	int ret = inj_end(inj);
+
+	if (guarded)
+		return ret;
+	ret = ret ?: dump_park_thread(inj->tid);
+	/* on failure keep EXITKILL: registers may not be the task's own */
+	if (ret)
+		return ret;
+	if (ptrace(PTRACE_SETOPTIONS, inj->tid, NULL, NULL) < 0)
+		return ct_err(-errno, "pid %d: cannot set ptrace options: %m", inj->tid);
+	ct_lock_phase(d->lock_fd, NULL, 0);
+	return 0;
+}
+
 /* Per-thread state of @th (registers, and its resources) with injection on it. */
 static int dump_one_thread(struct task_ctx *tc, struct ct_thread *th)
 {
@@ -211,7 +232,8 @@ static int dump_one_thread(struct task_ctx *tc, struct ct_thread *th)
 }
 
 /* The non-leader threads of @t, each under its own injection. */
-static int dump_other_threads(struct dump_ctx *d, struct task_ctx *ptc, struct ct_task *t)
+static int dump_other_threads(struct dump_ctx *d, struct task_ctx *ptc, struct ct_task *t,
+			      const struct inj_text *it)
 {
 	for (uint32_t i = 1; i < t->nr_threads; i++) {
 		struct ct_thread *th = &t->threads[i];
@@ -219,22 +241,14 @@ static int dump_other_threads(struct dump_ctx *d, struct task_ctx *ptc, struct c
 		struct inj_ctx inj;
 		int ret, ret2;
 
-		ret = dump_inject_window(d, th->host_tid, true, false);
+		ret = dump_inj_begin(d, &inj, th->host_tid, it);
 		if (ret)
 			return ret;
-		ret = inj_begin(&inj, th->host_tid, ptc->inj->syscall_ip);
-		if (ret)
-			goto out_window;
 		tc.inj = &inj;
 		ret = dump_one_thread(&tc, th);
-		ret2 = inj_end(&inj);
-		ret = ret ?: ret2 ?: dump_park_thread(th->host_tid);
-		/* registers back in place: the window may close */
-out_window:
-		if (!ret)
-			ret = dump_inject_window(d, th->host_tid, false, false);
-		if (ret)
-			return ret;
+		ret2 = dump_inj_end(d, &inj);
+		if (ret || ret2)
+			return ret ?: ret2;
 	}
 	return 0;
 }
@@ -287,7 +301,8 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 	struct ct_task *t = &d->img->tasks[idx];
 	struct dump_task_pages *tp = &d->tp[idx];
 	struct task_ctx tc = { .host_pid = t->host_pid, .tcp_mode = d->opts ? d->opts->tcp : 0 };
-	unsigned long ip, scratch;
+	struct inj_text it;
+	unsigned long scratch;
 	struct inj_ctx inj;
 	uint64_t pages;
 	int ret, ret2;
@@ -307,13 +322,10 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 	pr_info("pid %d: %u mappings, %llu pages present", t->pid, t->mm.nr_vmas,
 		(unsigned long long)pages);
 
-	ret = inj_find_syscall_insn(t->host_pid, &ip);
+	ret = inj_find_text(t->host_pid, &it);
 	if (ret)
 		return ret;
-	ret = dump_inject_window(d, t->host_pid, true, true);
-	if (ret)
-		return ret;
-	ret = inj_begin(&inj, t->host_pid, ip);
+	ret = dump_inj_begin(d, &inj, t->host_pid, &it);
 	if (ret)
 		return ret;
 	tc.inj = &inj;
@@ -326,7 +338,7 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 	if (!ret)
 		ret = dump_one_thread(&tc, &t->threads[0]);
 	if (!ret)
-		ret = dump_other_threads(d, &tc, t);
+		ret = dump_other_threads(d, &tc, t, &it);
 	ret2 = inj_unmap_scratch(&inj, scratch, DUMP_SCRATCH_LEN);
 	if (ret2 && !ret)
 		ret = ct_err(ret2, "pid %d: cannot unmap scratch memory", t->pid);
@@ -334,12 +346,8 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 	if (!ret && d->snapshot)
 		ret = dump_snapshot_task(d, idx, &inj);
 out_end:
-	ret2 = inj_end(&inj);
-	ret = ret ?: ret2 ?: dump_park_thread(t->host_pid);
-	/* on failure keep EXITKILL: registers may not be the task's own */
-	if (!ret)
-		ret = dump_inject_window(d, t->host_pid, false, true);
-	return ret;
+	ret2 = dump_inj_end(d, &inj);
+	return ret ?: ret2;
 }
 
 /* Collect the tree and every task's state. */
@@ -444,13 +452,9 @@ static void dump_release_snapshots(struct dump_ctx *d)
 {
 	if (!d->snaps || !d->img)
 		return;
-	for (uint32_t i = 0; i < d->img->nr_tasks; i++) {
-		/* releasing injects into the parent: the same window as dump_inject_window */
-		if (d->snaps[i].pid)
-			ct_lock_phase(d->lock_fd, "inject", d->snaps[i].parent);
+	/* releasing injects wait4() into the parent, guarded: see snapshot.h */
+	for (uint32_t i = 0; i < d->img->nr_tasks; i++)
 		snap_release(&d->snaps[i]);
-	}
-	ct_lock_phase(d->lock_fd, NULL, 0);
 }
 
 /* True if generation @gen is a pre-copy: STORE/NAME/pre-GEN exists. */

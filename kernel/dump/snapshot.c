@@ -25,14 +25,6 @@
 #define SNAP_WAIT_MS 5000
 #define SNAP_SCRATCH 4096
 
-/* The kernel's struct sigaction for rt_sigaction on x86_64. */
-struct snap_ksigaction {
-	uint64_t handler;
-	uint64_t flags;
-	uint64_t restorer;
-	uint64_t mask;
-};
-
 /* Wait for the first stop of the auto-attached child @pid. */
 static int snap_wait_stop(pid_t pid)
 {
@@ -73,20 +65,29 @@ static int snap_arm_exit(pid_t pid, unsigned long syscall_ip)
 /* Fork a snapshot child of the process under @inj. */
 int snap_fork(struct inj_ctx *inj, struct snap_child *sc)
 {
+	unsigned long child_sp = 0;	/* unguarded: the parent's stack, as fork() */
 	long r;
 	int ret;
 
 	memset(sc, 0, sizeof(*sc));
-	if (ptrace(PTRACE_SETOPTIONS, inj->tid, NULL, (void *)(long)PTRACE_O_TRACEFORK) < 0)
-		return ct_err(-errno, "pid %d: cannot trace its forks: %m", inj->tid);
-	r = inj_syscall(inj, __NR_fork, 0, 0, 0, 0, 0, 0);
-	if (ptrace(PTRACE_SETOPTIONS, inj->tid, NULL, NULL) < 0 && r >= 0)
-		pr_warn("pid %d: cannot reset ptrace options: %m", inj->tid);
+	if (inj->frame) {
+		ret = inj_guard_child_frame(inj, &child_sp);
+		if (ret)
+			return ct_err(ret, "pid %d: cannot prepare the snapshot child's stack", inj->tid);
+	}
+	ret = inj_trace_clones(inj, true);
+	if (ret)
+		return ret;
+	/* no CLONE_* flag and exit signal 0: a fork the parent's wait() never sees */
+	r = inj_syscall(inj, __NR_clone, 0, child_sp, 0, 0, 0, 0);
+	if (inj_trace_clones(inj, false) && r >= 0)
+		pr_warn("pid %d: cannot reset ptrace options", inj->tid);
 	if (r < 0 && r > -4096)
 		return ct_err((int)r, "pid %d: snapshot fork failed: %s", inj->tid, strerror((int)-r));
 	if (!inj->event_child)
 		return ct_err(-ECHILD, "pid %d: snapshot fork gave no traced child", inj->tid);
 	sc->pid = inj->event_child;
+	sc->ns_pid = (pid_t)r;
 	sc->parent = inj->tid;
 	sc->syscall_ip = inj->syscall_ip;
 	ret = snap_wait_stop(sc->pid);
@@ -174,18 +175,17 @@ int snap_isolate(struct ct_cgroup *cg, struct snap_child *sc)
 	return ret;
 }
 
-/* Seize @pid and wait for its stop; -ESRCH if it is gone. */
-static int snap_seize_parent(pid_t pid)
+/*
+ * Seize @pid and wait for its stop; -ESRCH if it is gone.  With @exitkill
+ * the kernel kills it should we die while its registers are ours (an
+ * unguarded injection).
+ */
+static int snap_seize_parent(pid_t pid, bool exitkill)
 {
 	double deadline = now_ms() + SNAP_WAIT_MS;
 	int status;
 
-	/*
-	 * EXITKILL: if we die while its registers are ours (snap_quiet_reap),
-	 * the kernel kills it rather than let it run on them; the lock phase
-	 * lets the next command report it (dump_release_snapshots).
-	 */
-	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)PTRACE_O_EXITKILL) < 0)
+	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)(exitkill ? PTRACE_O_EXITKILL : 0)) < 0)
 		return -errno;
 	if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) < 0)
 		goto out_detach;
@@ -207,7 +207,7 @@ out_detach:
 	return -ETIMEDOUT;
 }
 
-/* SIGKILL @pid and reap it as its tracer. */
+/* SIGKILL @pid and reap it as its tracer: it stays a zombie for its parent. */
 static void snap_kill_reap(pid_t pid)
 {
 	int status;
@@ -219,76 +219,122 @@ static void snap_kill_reap(pid_t pid)
 }
 
 /*
- * With the parent stopped under injection: set SA_NOCLDWAIT on its SIGCHLD
- * action, kill and reap the child (the kernel then reaps it for the
- * parent), put the action back.  Pending signals are kept: the handler
- * does not change, so nothing is flushed.
+ * Stop @parent and inject wait4() for each of its @nr zombie children
+ * @pids (as its pid namespace numbers them); how many it reaped.  The injection is guarded where it can be;
+ * otherwise the parent has EXITKILL for the instant of the calls.
  */
-static int snap_quiet_reap(struct snap_child *sc, struct inj_ctx *inj)
+static int snap_reap_in_parent(pid_t parent, const pid_t *pids, int nr)
 {
-	struct snap_ksigaction act;
-	unsigned long scratch;
-	long r;
-	int ret, ret2;
+	struct inj_text it;
+	struct inj_ctx inj;
+	int ret, reaped = 0;
 
-	ret = inj_map_scratch(inj, SNAP_SCRATCH, &scratch);
+	ret = inj_find_text(parent, &it);
 	if (ret)
 		return ret;
-	r = inj_syscall(inj, __NR_rt_sigaction, SIGCHLD, 0, scratch, 8, 0, 0);
-	ret = r < 0 ? (int)r : inj_read_mem(sc->parent, scratch, &act, sizeof(act));
+	ret = snap_seize_parent(parent, !it.sigreturn_ip || !it.syscall_ret_ip);
 	if (ret)
-		goto out_unmap;
-	act.flags |= SA_NOCLDWAIT;
-	ret = inj_write_mem(sc->parent, scratch + 64, &act, sizeof(act));
-	if (!ret) {
-		r = inj_syscall(inj, __NR_rt_sigaction, SIGCHLD, scratch + 64, 0, 8, 0, 0);
-		ret = r < 0 ? (int)r : 0;
+		return ret;
+	ret = inj_begin_guarded(&inj, parent, &it);
+	if (ret == -ENOTSUP) {
+		ptrace(PTRACE_SETOPTIONS, parent, NULL, (void *)PTRACE_O_EXITKILL);
+		ret = inj_begin(&inj, parent, it.syscall_ip);
 	}
-	if (ret)
-		goto out_unmap;
-	snap_kill_reap(sc->pid);
-	sc->pid = 0;
-	r = inj_syscall(inj, __NR_rt_sigaction, SIGCHLD, scratch, 0, 8, 0, 0);
-	if (r < 0)
-		pr_err("pid %d: cannot put back its SIGCHLD action: %s", sc->parent,
-		       strerror((int)-r));
-out_unmap:
-	ret2 = inj_unmap_scratch(inj, scratch, SNAP_SCRATCH);
-	return ret ?: ret2;
+	for (int i = 0; !ret && i < nr; i++) {
+		long r = inj_syscall(&inj, __NR_wait4, pids[i], 0, __WALL | WNOHANG, 0, 0, 0);
+
+		pr_debug("pid %d: wait4(%d) = %ld", parent, pids[i], r);
+		reaped += r == pids[i];
+	}
+	if (!ret)
+		ret = inj_end(&inj);
+	if (ptrace(PTRACE_DETACH, parent, NULL, NULL) < 0)
+		pr_perror("pid %d: cannot detach", parent);
+	return ret ?: reaped;
 }
 
 /* Kill and reap the snapshot child. */
 void snap_release(struct snap_child *sc)
 {
-	struct inj_ctx inj;
-	unsigned long ip;
 	int ret;
 
 	if (!sc->pid)
 		return;
-	ret = snap_seize_parent(sc->parent);
-	if (ret) {
+	snap_kill_reap(sc->pid);
+	ret = snap_reap_in_parent(sc->parent, &sc->ns_pid, 1);
+	if (ret == -ESRCH)
 		/* parent gone: the child's new parent is a reaper, which expects strangers */
-		pr_debug("pid %d: cannot stop parent (%s), killing child %d plainly", sc->parent,
-			 strerror(-ret), sc->pid);
-		snap_kill_reap(sc->pid);
-		sc->pid = 0;
-		return;
-	}
-	ret = inj_find_syscall_insn(sc->parent, &ip);
-	if (!ret)
-		ret = inj_begin(&inj, sc->parent, ip);
-	if (!ret) {
-		ret = snap_quiet_reap(sc, &inj);
-		inj_end(&inj);
-	}
-	if (ret) {
-		pr_warn("pid %d: snapshot child %d reaped plainly: the parent may see it exit",
-			sc->parent, sc->pid);
-	}
-	if (sc->pid)
-		snap_kill_reap(sc->pid);
+		pr_debug("pid %d: gone, its snapshot child %d left to the reaper", sc->parent, sc->pid);
+	else if (ret != 1)
+		pr_warn("pid %d: snapshot child %d not reaped (%s): a zombie only wait(__WALL) sees",
+			sc->parent, sc->pid, ret < 0 ? strerror(-ret) : "not a zombie yet");
 	sc->pid = 0;
-	if (ptrace(PTRACE_DETACH, sc->parent, NULL, NULL) < 0)
-		pr_perror("pid %d: cannot detach", sc->parent);
+}
+
+/* The pid of host process @pid in its own (innermost) pid namespace, 0 if unknown. */
+static pid_t snap_ns_pid(pid_t pid)
+{
+	char path[64], *text, *line, *end;
+	pid_t ns_pid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_whole_file(path, &text, NULL))
+		return 0;
+	line = strstr(text, "\nNSpid:");
+	if (line) {
+		end = strchr(line + 1, '\n');
+		if (end)
+			*end = '\0';
+		end = strrchr(line, '\t');
+		ns_pid = end ? (pid_t)atoi(end + 1) : 0;
+	}
+	free(text);
+	return ns_pid;
+}
+
+/* True if /proc/@pid/stat says: a zombie with no exit signal, whose parent is @parent. */
+static bool snap_is_stray(pid_t pid, pid_t parent)
+{
+	char path[64], *text, *p;
+	int field = 2, exit_signal = -1, ppid = 0;
+	char state = 0;
+	bool stray;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_whole_file(path, &text, NULL))
+		return false;
+	p = strrchr(text, ')');
+	for (p = p ? p + 1 : text; p && *p; p = strchr(p + 1, ' ')) {
+		field++;
+		if (field == 3)
+			state = p[1];
+		else if (field == 4)
+			ppid = atoi(p + 1);
+		else if (field == 38)
+			exit_signal = atoi(p + 1);
+	}
+	stray = state == 'Z' && ppid == parent && exit_signal == 0;
+	free(text);
+	return stray;
+}
+
+int snap_reap_strays(pid_t pid)
+{
+	char path[64], *text, *p, *end;
+	pid_t strays[64];
+	int nr = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
+	if (read_whole_file(path, &text, NULL))
+		return 0;
+	for (p = text; nr < 64; p = end) {
+		long child = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (snap_is_stray((pid_t)child, pid) && (strays[nr] = snap_ns_pid((pid_t)child)))
+			nr++;
+	}
+	free(text);
+	return nr ? snap_reap_in_parent(pid, strays, nr) : 0;
 }

@@ -10,11 +10,16 @@
  * exit_group() at once should it ever be resumed (if the dumper dies, the
  * kernel detaches and resumes it).  It is moved out of the container's
  * cgroup (kill/ps/freeze do not see it) and its descriptors are closed (it
- * holds no pipe or socket open).  snap_release() kills it without the
- * parent seeing a child exit: SA_NOCLDWAIT is set on the parent's SIGCHLD
- * action for the instant of the reap, so it is reaped by the kernel and
- * not left for the parent's wait() (the parent may see a spurious SIGCHLD
- * signal if it handles one).
+ * holds no pipe or socket open).
+ *
+ * The fork is a clone() with no exit signal, so the parent never gets a
+ * SIGCHLD for it and its plain wait() never returns it (only __WALL sees
+ * such a child).  snap_release() kills it and reaps the zombie with a
+ * wait4() injected into the parent.  Under a guarded injection the child
+ * gets its own stack, a signal frame leading to exit_group(0): should the
+ * dumper die during the clone, before the child is ours, it exits without
+ * running one instruction of the parent's code.  A zombie left by a dead
+ * dumper is reaped by the next command (snap_reap_strays()).
  */
 #ifndef CT_DUMP_SNAPSHOT_H
 #define CT_DUMP_SNAPSHOT_H
@@ -27,6 +32,7 @@ struct inj_ctx;
 
 struct snap_child {
 	pid_t pid;			/* host pid of the snapshot child, 0 none */
+	pid_t ns_pid;			/* its pid as the parent sees it (its pid namespace) */
 	pid_t parent;			/* host pid of the process it snapshots */
 	unsigned long syscall_ip;	/* a `syscall` in the (shared) vdso */
 };
@@ -37,5 +43,7 @@ int snap_fork(struct inj_ctx *inj, struct snap_child *sc);
 int snap_isolate(struct ct_cgroup *cg, struct snap_child *sc);
 /* Kill and reap @sc (its parent must not be seized by us any more). Never fails. */
 void snap_release(struct snap_child *sc);
+/* Reap the snapshot zombies a dead dump left under process @pid; how many. */
+int snap_reap_strays(pid_t pid);
 
 #endif

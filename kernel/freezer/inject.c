@@ -45,8 +45,8 @@ static int vdso_range(pid_t pid, unsigned long *start, unsigned long *end)
 	return ret;
 }
 
-/* Scan @pid's vdso for the bytes 0f 05 (syscall). */
-int inj_find_syscall_insn(pid_t pid, unsigned long *ip)
+/* Scan @pid's [vdso] for its `syscall` instructions (guard.c: which ones). */
+int inj_scan_own_vdso(pid_t pid, struct inj_text *it)
 {
 	unsigned long start, end;
 	unsigned char *text;
@@ -59,21 +59,42 @@ int inj_find_syscall_insn(pid_t pid, unsigned long *ip)
 	if (!text)
 		return -ENOMEM;
 	ret = inj_read_mem(pid, start, text, end - start);
-	if (ret)
-		goto out;
-	ret = -ENOENT;
-	for (unsigned long i = 0; i + 1 < end - start; i++) {
-		if (text[i] == 0x0f && text[i + 1] == 0x05) {
-			*ip = start + i;
-			ret = 0;
-			break;
-		}
-	}
-	if (ret)
-		ct_err(ret, "pid %d: no syscall instruction in [vdso]", pid);
-out:
+	if (!ret)
+		inj_scan_vdso(it, text, end - start, start);
 	free(text);
+	if (!ret && !it->syscall_ip)
+		ret = ct_err(-ENOENT, "pid %d: no syscall instruction in [vdso]", pid);
 	return ret;
+}
+
+/* Find a `syscall` instruction in @pid's [vdso]. */
+int inj_find_syscall_insn(pid_t pid, unsigned long *ip)
+{
+	struct inj_text it = { 0 };
+	int ret = inj_scan_own_vdso(pid, &it);
+
+	if (!ret)
+		*ip = it.syscall_ip;
+	return ret;
+}
+
+/*
+ * Test hook: $CTSWAP_FAULT "inject-stop:N" stops this process (SIGSTOP) at
+ * the N-th step of guarded injection, counted across the run, so that a
+ * test can kill -9 us at exactly that point.
+ */
+static void inj_fault_step(void)
+{
+	static long step, stop_at = -1;
+	const char *env, *p;
+
+	if (stop_at < 0) {
+		env = getenv("CTSWAP_FAULT");
+		p = env ? strstr(env, "inject-stop:") : NULL;
+		stop_at = p ? strtol(p + 12, NULL, 10) : 0;
+	}
+	if (stop_at && ++step == stop_at)
+		kill(getpid(), SIGSTOP);
 }
 
 /* Save the tracee's registers and mask, then block all its signals. */
@@ -88,6 +109,62 @@ int inj_begin(struct inj_ctx *ctx, pid_t tid, unsigned long syscall_ip)
 		return ct_err(-errno, "pid %d: cannot read registers: %m", tid);
 	if (ptrace(PTRACE_GETSIGMASK, tid, sizeof(uint64_t), &ctx->saved_sigmask) < 0)
 		return ct_err(-errno, "pid %d: cannot read signal mask: %m", tid);
+	if (ptrace(PTRACE_SETSIGMASK, tid, sizeof(uint64_t), &all) < 0)
+		return ct_err(-errno, "pid %d: cannot block signals: %m", tid);
+	ctx->active = true;
+	return 0;
+}
+
+/* Set the ptrace options of the tracee: ours plus @extra. */
+static int inj_set_options(struct inj_ctx *ctx, long extra)
+{
+	if (ptrace(PTRACE_SETOPTIONS, ctx->tid, NULL, (void *)(ctx->options | extra)) < 0)
+		return ct_err(-errno, "pid %d: cannot set ptrace options: %m", ctx->tid);
+	return 0;
+}
+
+int inj_trace_clones(struct inj_ctx *ctx, bool on)
+{
+	return inj_set_options(ctx, on ? PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK : 0);
+}
+
+/*
+ * Registers that, resumed by the kernel without us, return the tracee to
+ * its own state through its guard frame: the restorer, on the frame.
+ */
+static int inj_point_at_frame(struct inj_ctx *ctx)
+{
+	struct user_regs_struct regs = ctx->saved_regs;
+
+	regs.rip = ctx->sigreturn_ip;
+	regs.rsp = ctx->frame + 8;	/* as after a handler's `ret` */
+	regs.orig_rax = -1;
+	if (ptrace(PTRACE_SETREGS, ctx->tid, NULL, &regs) < 0)
+		return ct_err(-errno, "pid %d: cannot set registers: %m", ctx->tid);
+	return 0;
+}
+
+int inj_begin_guarded(struct inj_ctx *ctx, pid_t tid, const struct inj_text *it)
+{
+	uint64_t all = ~0ULL;
+	int ret;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->tid = tid;
+	ctx->options = PTRACE_O_TRACESYSGOOD;
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &ctx->saved_regs) < 0)
+		return ct_err(-errno, "pid %d: cannot read registers: %m", tid);
+	if (ptrace(PTRACE_GETSIGMASK, tid, sizeof(uint64_t), &ctx->saved_sigmask) < 0)
+		return ct_err(-errno, "pid %d: cannot read signal mask: %m", tid);
+	ret = inj_guard_frame(ctx, it);
+	if (ret)
+		return ret;
+	/* frame first, then registers, then the mask: each step is safe to die in */
+	inj_fault_step();
+	ret = inj_set_options(ctx, 0) ?: inj_point_at_frame(ctx);
+	if (ret)
+		return ret;
+	inj_fault_step();
 	if (ptrace(PTRACE_SETSIGMASK, tid, sizeof(uint64_t), &all) < 0)
 		return ct_err(-errno, "pid %d: cannot block signals: %m", tid);
 	ctx->active = true;
@@ -133,6 +210,41 @@ static int step_over_syscall(struct inj_ctx *ctx)
 	}
 }
 
+/*
+ * Guarded: run the tracee from syscall entry to syscall exit.  A death of
+ * ours at either stop is harmless: the stop's code is SIGTRAP | 0x80, not
+ * a signal the kernel could deliver, and the registers lead to the frame.
+ */
+static int run_syscall_guarded(struct inj_ctx *ctx)
+{
+	int status, stops = 0;
+	long sig = 0;
+
+	for (;;) {
+		inj_fault_step();
+		if (ptrace(PTRACE_SYSCALL, ctx->tid, NULL, (void *)sig) < 0)
+			return -errno;
+		sig = 0;
+		if (waitpid(ctx->tid, &status, __WALL) < 0)
+			return -errno;
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return ct_err(-ESRCH, "pid %d: died during an injected system call", ctx->tid);
+		if (!WIFSTOPPED(status))
+			continue;
+		if (status >> 16) {
+			note_event(ctx, status >> 16);
+			continue;
+		}
+		if (WSTOPSIG(status) == (SIGTRAP | 0x80)) {
+			if (++stops == 2)
+				return 0;
+			continue;
+		}
+		/* only unblockable signals get here (all others are blocked) */
+		pr_debug("pid %d: signal %d during injection, dropped", ctx->tid, WSTOPSIG(status));
+	}
+}
+
 /* Execute system call @nr with six arguments inside the tracee. */
 long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a2,
 		 unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6)
@@ -141,6 +253,8 @@ long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a
 	int ret;
 
 	regs.rip = ctx->syscall_ip;
+	if (ctx->frame)
+		regs.rsp = ctx->frame;	/* its `ret` goes to the restorer: see guard.c */
 	regs.rax = nr;
 	regs.orig_rax = -1;	/* not inside a syscall: no restart fix-ups */
 	regs.rdi = a1;
@@ -152,7 +266,7 @@ long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a
 	ctx->event_child = 0;
 	if (ptrace(PTRACE_SETREGS, ctx->tid, NULL, &regs) < 0)
 		return -errno;
-	ret = step_over_syscall(ctx);
+	ret = ctx->frame ? run_syscall_guarded(ctx) : step_over_syscall(ctx);
 	if (ret)
 		return ret;
 	if (ptrace(PTRACE_GETREGS, ctx->tid, NULL, &regs) < 0)
@@ -163,6 +277,49 @@ long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a
 	return (long)regs.rax;
 }
 
+/*
+ * Guarded: bring the tracee from a syscall-exit stop to a
+ * PTRACE_EVENT_STOP, where it was found, before it runs any instruction.
+ * There its own registers can be put back safely: resumed from that stop
+ * the kernel applies the syscall-restart fix-up, as it would have.
+ */
+static int inj_park(struct inj_ctx *ctx)
+{
+	int status;
+
+	inj_fault_step();
+	if (ptrace(PTRACE_INTERRUPT, ctx->tid, NULL, NULL) < 0 ||
+	    ptrace(PTRACE_CONT, ctx->tid, NULL, NULL) < 0)
+		return ct_err(-errno, "pid %d: cannot stop it after injection: %m", ctx->tid);
+	for (;;) {
+		if (waitpid(ctx->tid, &status, __WALL) < 0)
+			return ct_err(-errno, "pid %d: cannot wait for its stop: %m", ctx->tid);
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return ct_err(-ESRCH, "pid %d: exited after injection", ctx->tid);
+		if (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP)
+			return 0;
+		if (ptrace(PTRACE_CONT, ctx->tid, NULL, NULL) < 0)
+			return ct_err(-errno, "pid %d: cannot resume it to its stop: %m", ctx->tid);
+	}
+}
+
+/* Guarded: park, then the mask (the frame holds it too), then the registers. */
+static int inj_end_guarded(struct inj_ctx *ctx)
+{
+	int ret = inj_park(ctx);
+
+	if (ret)
+		return ret;
+	inj_fault_step();
+	if (ptrace(PTRACE_SETSIGMASK, ctx->tid, sizeof(uint64_t), &ctx->saved_sigmask) < 0)
+		return ct_err(-errno, "pid %d: cannot restore signal mask: %m", ctx->tid);
+	inj_fault_step();
+	if (ptrace(PTRACE_SETREGS, ctx->tid, NULL, &ctx->saved_regs) < 0)
+		return ct_err(-errno, "pid %d: cannot restore registers: %m", ctx->tid);
+	ctx->options = 0;
+	return inj_set_options(ctx, 0);
+}
+
 /* Put back what inj_begin() saved. */
 int inj_end(struct inj_ctx *ctx)
 {
@@ -170,6 +327,10 @@ int inj_end(struct inj_ctx *ctx)
 
 	if (!ctx->active)
 		return 0;
+	if (ctx->frame) {
+		ctx->active = false;
+		return inj_end_guarded(ctx);
+	}
 	if (ptrace(PTRACE_SETREGS, ctx->tid, NULL, &ctx->saved_regs) < 0)
 		ret = ct_err(-errno, "pid %d: cannot restore registers: %m", ctx->tid);
 	if (ptrace(PTRACE_SETSIGMASK, ctx->tid, sizeof(uint64_t), &ctx->saved_sigmask) < 0 && !ret)

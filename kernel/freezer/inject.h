@@ -11,6 +11,13 @@
  * sets orig_rax to -1 (so the kernel's syscall-restart logic stays out of
  * the way) and single-steps.  inj_end() puts the saved registers and mask
  * back, leaving the task as it was found.
+ *
+ * inj_begin_guarded() does the same for a task that must survive our death
+ * at any moment (dump): see guard.c.  Its calls stop at syscall entry and
+ * exit (PTRACE_SYSCALL, TRACESYSGOOD) instead of single-stepping, because a
+ * single-step SIGTRAP left pending by a dead tracer would kill the task,
+ * and inj_end() parks it in a PTRACE_EVENT_STOP before giving its own
+ * registers back.
  */
 #ifndef CT_INJECT_H
 #define CT_INJECT_H
@@ -20,9 +27,19 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+/* What the injection uses in the tracee's text. */
+struct inj_text {
+	unsigned long syscall_ip;		/* a `syscall` in [vdso] */
+	unsigned long syscall_ret_ip;		/* one followed by register clears and `ret`, 0 none */
+	unsigned long sigreturn_ip;		/* `mov $15, %rax; syscall` (libc's restorer), 0 none */
+};
+
 struct inj_ctx {
 	pid_t tid;				/* host tid of the stopped tracee */
 	unsigned long syscall_ip;		/* address of a `syscall` in its text */
+	unsigned long frame;			/* guarded: its signal frame (guard.c), else 0 */
+	unsigned long sigreturn_ip;		/* guarded: the restorer that frame returns through */
+	long options;				/* ptrace options we set while injecting */
 	struct user_regs_struct saved_regs;	/* registers at inj_begin() */
 	uint64_t saved_sigmask;			/* blocked mask at inj_begin() */
 	unsigned long event_msg;		/* PTRACE_GETEVENTMSG of the last fork/clone event */
@@ -32,8 +49,23 @@ struct inj_ctx {
 
 /* Find a `syscall` instruction in @pid's [vdso]; *@ip is its address. */
 int inj_find_syscall_insn(pid_t pid, unsigned long *ip);
+/* Find the syscall gadgets of @pid's [vdso] and its rt_sigreturn restorer. */
+int inj_find_text(pid_t pid, struct inj_text *it);
+int inj_scan_own_vdso(pid_t pid, struct inj_text *it);
+void inj_scan_vdso(struct inj_text *it, const unsigned char *text, size_t len, unsigned long start);
 /* Save registers and mask of stopped tracee @tid and block its signals. */
 int inj_begin(struct inj_ctx *ctx, pid_t tid, unsigned long syscall_ip);
+/*
+ * The same, guarded: should we die at any point until inj_end(), @tid
+ * returns to its own registers, mask and FPU state by itself.  -ENOTSUP
+ * (nothing changed) when it cannot be guarded: use inj_begin() then.
+ */
+int inj_begin_guarded(struct inj_ctx *ctx, pid_t tid, const struct inj_text *it);
+/* Trace (or stop tracing) the clones the tracee makes: the next call's child is adopted. */
+int inj_trace_clones(struct inj_ctx *ctx, bool on);
+/* guard.c: the frame that makes a tracee under injection safe from our death. */
+int inj_guard_frame(struct inj_ctx *ctx, const struct inj_text *it);
+int inj_guard_child_frame(struct inj_ctx *ctx, unsigned long *child_sp);
 /* Run one system call in the tracee; returns its raw result (-errno on failure). */
 long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a2,
 		 unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6);

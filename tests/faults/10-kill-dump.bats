@@ -155,10 +155,8 @@ check_after_dump() {
 			check_after_dump 137 "$holder" "$prev" "$mode" ||
 				{ tally lost; echo "step $step mode $mode"; return 1; }
 			tally "kill-$OUTCOME"
-			case $step in
-			inject) [ "$OUTCOME" = inject ] ;;
-			*) [ "$OUTCOME" = running ] ;;
-			esac
+			# injections are guarded: a dump killed inside one leaves it running too
+			[ "$OUTCOME" = running ]
 			# a kill between the swap commit and the blob leaves an unnamed
 			# generation: the next dump must still work and verify
 			[ "$OUTCOME" = running ] || restore_and_check "$CT" "$PAT"
@@ -169,6 +167,62 @@ check_after_dump() {
 	pattern_checks_again_in "$PAT"
 	run "$CTSWAP" inspect "$CT" --verify
 	assert_success
+}
+
+# Start regcheck (threads that check their registers) in $CT.
+start_regcheck_in() {
+	mkdir -p "$2"
+	rm -f "$2/status"
+	started "$1"
+	"$CTSWAP" run "$1" -- "$WORKLOADS/regcheck" --threads 2 --out "$2" >/dev/null || return 1
+	wait_until 30 grep -q 'rounds=[1-9][0-9]* ok$' "$2/status"
+}
+
+# Wait until regcheck (status dir $1) has done 20 more rounds, all of them ok.
+regcheck_goes_on() {
+	local n
+	n=$(grep -o 'rounds=[0-9]*' "$1/status" | cut -d= -f2)
+	wait_until 20 awk -v n="$n" '{ split($1, r, "="); exit !(r[2] >= n + 20) }' "$1/status" ||
+		{ echo "regcheck stalled: $(cat "$1/status")"; return 1; }
+	grep -q ' ok$' "$1/status" || { echo "regcheck: $(cat "$1/status")"; return 1; }
+}
+
+@test "kill -9 at steps of every injection (guarded): each thread gets its exact registers back" {
+	local n pid out st last=0 step=${FAULTS_INJECT_STEP:-4} mode
+	start_regcheck_in "$CT" "$PAT"
+	"$CTSWAP" dump "$CT" --leave-running >/dev/null
+	# every $step-th ptrace step of the guarded injections (CTSWAP_FAULT=inject-stop:N),
+	# from a seeded offset, until a dump runs through: both snapshot and killing dumps
+	for ((n = 1 + ${FAULTS_SEED:-8} % step; ; n += step)); do
+		mode=--leave-running
+		# killing dumps have no snapshot steps at the end: mix them in early only
+		[ $((n % 3)) = 0 ] && [ "$n" -le 60 ] && mode=
+		CTSWAP_FAULT=inject-stop:$n "$CTSWAP" dump "$CT" $mode >"$BATS_TEST_TMPDIR/dump.log" 2>&1 3>&- &
+		pid=$!
+		wait_until 20 eval "proc_stopped $pid || ! kill -0 $pid 2>/dev/null"
+		if ! proc_stopped "$pid"; then
+			wait "$pid" || { cat "$BATS_TEST_TMPDIR/dump.log"; return 1; }
+			[ -n "$mode" ] || { "$CTSWAP" restore "$CT" >/dev/null; regcheck_goes_on "$PAT"; }
+			break
+		fi
+		kill -9 "$pid"
+		wait "$pid" || true
+		wait_until 10 flock -n "$CTSWAP_STORE/$CT/lock" true
+		out=$("$CTSWAP" ps "$CT" 2>&1)
+		st=$(echo "$out" | awk -v n="$CT" '$1 == n { print $2 }')
+		[ "$st" = running ] || { tally lost; echo "step $n: $out"; return 1; }
+		assert_untraced "$CT"
+		regcheck_goes_on "$PAT" || { tally lost; echo "step $n"; return 1; }
+		# no stray snapshot child: the next command reaped it
+		for p in $(ct_pids "$CT"); do
+			[ -z "$(cat /proc/$p/task/*/children 2>/dev/null)" ] ||
+				{ echo "step $n: children of $p: $(cat /proc/$p/task/*/children)"; return 1; }
+		done
+		tally kill-running
+		last=$n
+	done
+	echo "# killed at $(( (last + step - 1) / step )) injection steps (every ${step}th of $last)" >&3
+	[ "$last" -gt 40 ]
 }
 
 @test "a cgroup left frozen by a dead dump is thawed by the next ps, with a message" {
