@@ -105,7 +105,8 @@ static void tcp_repair_resume(struct tcp_repaired *r)
 	/* leaving repair mode clears SO_REUSEADDR: give the program its own back */
 	if (r->repair)
 		setsockopt(r->fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
-	if (r->filtered && setsockopt(r->fd, SOL_SOCKET, SO_DETACH_FILTER, NULL, 0) < 0)
+	/* the kernel wants an int here, unused */
+	if (r->filtered && setsockopt(r->fd, SOL_SOCKET, SO_DETACH_FILTER, &reuse, sizeof(reuse)) < 0)
 		pr_warn("fd %d: cannot detach the drop filter: %m", r->fd);
 }
 

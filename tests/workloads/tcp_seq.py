@@ -7,7 +7,8 @@
 # Each side sends "<tag><seq> <payload>\n" lines (tag S from the server, C
 # from the client; the payload is a function of seq) as fast as its peer
 # takes them, and reads slowly through a small receive buffer, so both
-# directions keep unread data in the receiver and unsent data in the sender.
+# directions keep unread data in the receiver; the client reads slowest, so
+# the server's send queue holds data its peer has no room for.
 # Every line received must be the next one, intact: a gap, a duplicate, a
 # corrupt line, EOF or a reset writes DIR/<role>.err and exits 1.
 # DIR/<role>.status holds the number of lines received so far; DIR/stop ends
@@ -42,7 +43,7 @@ def fail(d, role, msg):
     sys.exit(1)
 
 
-def exchange(sk, d, role, mine, theirs):
+def exchange(sk, d, role, mine, theirs, chunk, wait):
     sk.setblocking(False)
     out = b""
     sent = 0          # lines queued so far
@@ -60,10 +61,10 @@ def exchange(sk, d, role, mine, theirs):
             pass
         except OSError as e:
             fail(d, role, "send: %s" % e)
-        r, _, _ = select.select([sk], [], [], 0.002)
+        r, _, _ = select.select([sk], [], [], wait)
         if r:
             try:
-                data = sk.recv(2048)
+                data = sk.recv(chunk)
             except BlockingIOError:
                 data = None
             except OSError as e:
@@ -97,14 +98,15 @@ def main():
         ls.listen(1)
         put(os.path.join(d, "port"), "%d\n" % ls.getsockname()[1])
         sk, _ = ls.accept()
-        exchange(sk, d, "server", "S", "C")
+        exchange(sk, d, "server", "S", "C", 2048, 0.002)
     else:
         port, d = int(sys.argv[3]), sys.argv[4]
         sk = socket.socket(fam, socket.SOCK_STREAM)
         sk.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
         sk.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
         sk.connect((host, port))
-        exchange(sk, d, "client", "C", "S")
+        # the client reads slowly: the server keeps queued, unsent data
+        exchange(sk, d, "client", "C", "S", 256, 0.005)
 
 
 main()
