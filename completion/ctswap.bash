@@ -66,7 +66,7 @@ _ctswap()
 		done
 		[ "$prev" = --log ] && { COMPREPLY=($(compgen -f -- "$cur")); return; }
 		opts="--no-pidns --log --" ;;
-	dump) opts="--leave-running --compress --keep --verbose" ;;
+	dump) opts="--leave-running --no-snapshot --pre --compress --keep --tcp-close --tcp-established --verbose" ;;
 	restore) opts="--eager --gen --allow-changed-files --verbose" ;;
 	freeze) opts="--timeout" ;;
 	rm) opts="--force" ;;

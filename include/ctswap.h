@@ -138,8 +138,9 @@ struct ctswap_dump_opts {
 	void (*progress)(const struct ctswap_progress *p, void *arg);
 	void *progress_arg;
 	unsigned int keep;	/* generations the swap area keeps, 0: default (2) */
-	/* Established TCP connections: refuse the dump (default) or restore them reset;
-	 * CTSWAP_TCP_ESTABLISHED (alive, through TCP_REPAIR) is refused as not supported yet. */
+	/* Established TCP connections: refuse the dump (default), restore them reset,
+	 * or restore them alive through TCP_REPAIR (CTSWAP_TCP_ESTABLISHED: not with
+	 * leave_running or pre, since the restored connection would be the running one). */
 	enum { CTSWAP_TCP_REFUSE = 0, CTSWAP_TCP_CLOSE, CTSWAP_TCP_ESTABLISHED } tcp;
 };
 

@@ -300,7 +300,8 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 {
 	struct ct_task *t = &d->img->tasks[idx];
 	struct dump_task_pages *tp = &d->tp[idx];
-	struct task_ctx tc = { .host_pid = t->host_pid, .tcp_mode = d->opts ? d->opts->tcp : 0 };
+	struct task_ctx tc = { .host_pid = t->host_pid, .tcp_mode = d->opts ? d->opts->tcp : 0,
+			       .tcp_repair = &d->tcp_repair };
 	struct inj_text it;
 	unsigned long scratch;
 	struct inj_ctx inj;
@@ -646,11 +647,14 @@ static int dump_finish(struct dump_ctx *d)
 			d->stats->frozen_ms = now_ms() - d->ss.freeze_ms;
 		}
 		dump_release_snapshots(d);
+		tcp_repair_end(&d->tcp_repair, true);
 		pr_info("%s: left running", d->name);
 		return 0;
 	}
 	ret = cg_kill(d->cg, DUMP_KILL_TIMEOUT_MS);
 	d->stats->frozen_ms = now_ms() - d->ss.freeze_ms;
+	/* dead or not, the old sockets need the repair mode no more */
+	tcp_repair_end(&d->tcp_repair, ret != 0);
 	if (ret) {
 		/* Could not kill: do not leave it traced either. */
 		unseize_container(&d->ss);
@@ -678,6 +682,7 @@ static void dump_block_signals(struct dump_ctx *d)
 /* Undo everything a failed dump did; the previous generation stays as it was. */
 static void dump_undo(struct dump_ctx *d)
 {
+	tcp_repair_end(&d->tcp_repair, true);
 	if (d->w) {
 		swp_gen_abort(d->w);
 		d->w = NULL;
@@ -802,6 +807,8 @@ int ctswap_dump(struct ctswap_store *store, const char *name,
 	stats->snapshot = d.snapshot;
 	if (!ctswap_name_valid(name))
 		return ct_err(-EINVAL, "%s: invalid container name", name);
+	if (opts && opts->tcp == CTSWAP_TCP_ESTABLISHED && (opts->leave_running || opts->pre))
+		return ct_err(-EINVAL, "%s: --tcp-established cannot be used with --leave-running or --pre: a restore would conflict with the connections left running", name);
 	ret = ct_check_cr_privilege("dump");
 	if (ret)
 		return ret;

@@ -15,6 +15,7 @@
 #include "mm/dump_pages.h"
 #include "mm/vma.h"
 #include "dump/snapshot.h"
+#include "task/task.h"
 
 struct ct_cgroup;
 struct swp_area;
@@ -40,6 +41,7 @@ struct dump_ctx {
 	double t0;			/* now_ms() at the start */
 	double last_progress;		/* now_ms() of the last progress report */
 	sigset_t old_mask;		/* caller's mask; we block SIGINT/SIGTERM/SIGHUP */
+	struct tcp_repair_set tcp_repair;	/* sockets in TCP repair mode (--tcp-established) */
 };
 
 /*

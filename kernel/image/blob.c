@@ -630,6 +630,46 @@ static void read_task(struct rbuf *r, struct ct_task *t)
 	}
 }
 
+/* Appended to FILE: an established TCP connection restored alive (zeros otherwise). */
+static void write_file_tcp(struct wbuf *w, const struct ct_tcp *t)
+{
+	w_u32(w, t->snd_seq);
+	w_u32(w, t->rcv_seq);
+	w_u32(w, t->unsent);
+	w_u32(w, t->mss);
+	w_u32(w, t->opts);
+	w_u32(w, t->snd_wscale);
+	w_u32(w, t->rcv_wscale);
+	w_u32(w, t->timestamp);
+	w_u32(w, t->snd_wl1);
+	w_u32(w, t->snd_wnd);
+	w_u32(w, t->max_window);
+	w_u32(w, t->rcv_wnd);
+	w_u32(w, t->rcv_wup);
+	w_bytes(w, t->sndq, t->sndq_len);
+	w_bytes(w, t->rcvq, t->rcvq_len);
+}
+
+/* The TCP_REPAIR state appended to a FILE record. */
+static void read_file_tcp(struct rbuf *r, struct ct_tcp *t)
+{
+	t->snd_seq = r_u32(r);
+	t->rcv_seq = r_u32(r);
+	t->unsent = r_u32(r);
+	t->mss = r_u32(r);
+	t->opts = r_u32(r);
+	t->snd_wscale = r_u32(r);
+	t->rcv_wscale = r_u32(r);
+	t->timestamp = r_u32(r);
+	t->snd_wl1 = r_u32(r);
+	t->snd_wnd = r_u32(r);
+	t->max_window = r_u32(r);
+	t->rcv_wnd = r_u32(r);
+	t->rcv_wup = r_u32(r);
+	t->sndq = r_bytes(r, &t->sndq_len, 1 << 28);
+	t->rcvq = r_bytes(r, &t->rcvq_len, 1 << 28);
+}
+
 static void write_file(struct wbuf *w, const struct ct_file *f)
 {
 	size_t at = w_begin(w, REC_FILE);
@@ -678,6 +718,7 @@ static void write_file(struct wbuf *w, const struct ct_file *f)
 		w_u32(w, f->watches[i].mask);
 		w_str(w, f->watches[i].path);
 	}
+	write_file_tcp(w, &f->tcp);
 	w_end(w, at);
 }
 
@@ -756,6 +797,7 @@ static void read_file(struct rbuf *r, struct ct_file *f)
 	f->value_nsec = (int64_t)r_u64(r);
 	f->interval_nsec = (int64_t)r_u64(r);
 	read_file_lists(r, f);
+	read_file_tcp(r, &f->tcp);
 }
 
 static void write_image(struct wbuf *w, const struct ct_image *img)

@@ -34,6 +34,8 @@ void image_file_free(struct ct_file *f)
 	free(f->sk_addr);
 	free(f->sk_peer_addr);
 	free(f->sk_queue);
+	free(f->tcp.sndq);
+	free(f->tcp.rcvq);
 	free(f->epoll_tgts);
 	for (uint32_t i = 0; i < f->nr_watches; i++)
 		free(f->watches[i].path);

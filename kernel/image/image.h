@@ -163,6 +163,28 @@ enum ct_file_kind {
 #define CT_SKOPT_V6ONLY		(1u << 5)
 #define CT_SKOPT_PASSCRED	(1u << 6)
 #define CT_SKOPT_RESET		(1u << 16)	/* INET: restore as a reset connection (--tcp-close) */
+#define CT_SKOPT_REPAIR		(1u << 17)	/* INET: restore alive through TCP_REPAIR (ct_file.tcp) */
+
+/*
+ * An established TCP connection as TCP_REPAIR reads it (--tcp-established).
+ * The send queue holds sndq_len bytes ending at snd_seq, the last unsent of
+ * them never sent; the receive queue holds rcvq_len unread bytes ending at
+ * rcv_seq.
+ */
+struct ct_tcp {
+	uint32_t snd_seq;		/* write_seq: after the last byte queued to send */
+	uint32_t rcv_seq;		/* rcv_nxt: after the last byte received */
+	uint32_t unsent;		/* bytes at the end of sndq not yet sent (SIOCOUTQNSD) */
+	uint32_t mss;			/* TCP_MAXSEG */
+	uint32_t opts;			/* TCPI_OPT_* of tcp_info (SACK, WSCALE, TIMESTAMPS) */
+	uint32_t snd_wscale, rcv_wscale;
+	uint32_t timestamp;		/* TCP_TIMESTAMP */
+	uint32_t snd_wl1, snd_wnd, max_window, rcv_wnd, rcv_wup;	/* TCP_REPAIR_WINDOW */
+	uint8_t *sndq;			/* unacknowledged + unsent bytes */
+	uint64_t sndq_len;
+	uint8_t *rcvq;			/* received, unread bytes */
+	uint64_t rcvq_len;
+};
 
 /* One entry of an epoll interest list, as /proc/PID/fdinfo shows it. */
 struct ct_epoll_tgt {
@@ -219,6 +241,8 @@ struct ct_file {
 	struct ct_epoll_tgt *epoll_tgts;
 	uint32_t nr_watches;
 	struct ct_inotify_watch *watches;
+	/* INET with CT_SKOPT_REPAIR: appended fields, blob format rule */
+	struct ct_tcp tcp;
 };
 
 struct ct_fd {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "image/blob.h"
@@ -136,6 +137,33 @@ static bool sk_queue_is_sane(const struct ct_file *f)
 	return true;
 }
 
+/* Is a socket address of @len bytes a full address of @family? */
+static bool sk_addr_is_sane(const uint8_t *addr, uint64_t len, uint32_t family)
+{
+	sa_family_t fam;
+
+	if (!addr || len != (family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)))
+		return false;
+	memcpy(&fam, addr, sizeof(fam));
+	return fam == family;
+}
+
+/* Is an INET record sane, with its TCP_REPAIR state if it has one? */
+static bool inet_is_sane(const struct ct_file *f)
+{
+	const struct ct_tcp *t = &f->tcp;
+
+	if (f->sk_family != AF_INET && f->sk_family != AF_INET6)
+		return false;
+	if (!(f->sk_opts & CT_SKOPT_REPAIR))
+		return !t->sndq_len && !t->rcvq_len;
+	return f->sk_proto == IPPROTO_TCP && f->sk_type == SOCK_STREAM && !(f->sk_opts & CT_SKOPT_RESET) &&
+	       f->sk_state == CT_SK_ESTABLISHED && t->unsent <= t->sndq_len &&
+	       t->snd_wscale <= 14 && t->rcv_wscale <= 14 &&
+	       sk_addr_is_sane(f->sk_addr, f->sk_addr_len, f->sk_family) &&
+	       sk_addr_is_sane(f->sk_peer_addr, f->sk_peer_addr_len, f->sk_family);
+}
+
 /* Check the fields of the socket, epoll and inotify kinds; nonzero if bad. */
 static int validate_file_kind(const struct ct_image *img, const struct ct_file *f)
 {
@@ -143,7 +171,7 @@ static int validate_file_kind(const struct ct_image *img, const struct ct_file *
 	case CT_FILE_UNIX:
 		return f->sk_family != AF_UNIX || !sk_queue_is_sane(f);
 	case CT_FILE_INET:
-		return f->sk_family != AF_INET && f->sk_family != AF_INET6;
+		return !inet_is_sane(f);
 	case CT_FILE_EPOLL:
 		for (uint32_t i = 0; i < f->nr_epoll_tgts; i++)
 			if (f->epoll_tgts[i].file >= img->nr_files || f->epoll_tgts[i].tfd < 0)

@@ -42,6 +42,16 @@ int unix_open(const struct ct_image *img, uint32_t i, int base, struct file_tabl
 /* inet.c */
 int inet_dump(const struct fd_dump *d, int sk, struct ct_file *f);
 int inet_open(const struct ct_file *f);
+/* "addr:port" or "[addr]:port" of a recorded socket address, into @buf. */
+const char *inet_name(const uint8_t *addr, uint64_t len, char *buf, size_t size);
+/* Set the recorded options (reuse flags, nodelay, keepalive, buffer sizes) on a new socket. */
+void inet_set_opts(int sk, const struct ct_file *f);
+
+/* tcprepair.c: established TCP connections restored alive (--tcp-established) */
+/* Put @sk in repair mode (held in d->tc->tcp_repair until the dump ends) and record it. */
+int tcp_repair_dump(const struct fd_dump *d, int sk, struct ct_file *f);
+/* Rebuild a recorded connection (CT_SKOPT_REPAIR); the old socket must be gone. */
+int tcp_repair_open(const struct ct_file *f);
 
 /* epoll.c */
 int epoll_dump(const struct fd_dump *d, struct ct_file *f);

@@ -801,7 +801,10 @@ int restore_files_open(const struct ct_image *img, bool allow_changed, struct fi
 		/* unix clients of names bound in the image connect once every name is bound */
 		if (f->kind == CT_FILE_UNIX && unix_open_late(img, f - img->files) != late)
 			continue;
-		if (late && f->kind != CT_FILE_UNIX)
+		/* live TCP connections after the listeners that share their port */
+		if (f->kind == CT_FILE_INET && !!(f->sk_opts & CT_SKOPT_REPAIR) != late)
+			continue;
+		if (late && f->kind != CT_FILE_UNIX && f->kind != CT_FILE_INET)
 			continue;
 		ret = file_open_kind(img, f - img->files, allow_changed, base, ft);
 	}

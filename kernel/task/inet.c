@@ -13,7 +13,8 @@
  * An established TCP connection refuses the dump by default, naming it.
  * With CT_TCP_CLOSE (--tcp-close) it is recorded as a reset connection and
  * restored as a socket whose connection was reset: its first read or write
- * fails with ECONNRESET, as after a peer's abort.
+ * fails with ECONNRESET, as after a peer's abort.  With CT_TCP_ESTABLISHED
+ * (--tcp-established) it is restored alive through TCP_REPAIR (tcprepair.c).
  */
 #define LOG_PREFIX "inet: "
 #include <arpa/inet.h>
@@ -56,7 +57,7 @@ static int sk_get_int(int sk, int level, int name)
 }
 
 /* "addr:port" or "[addr]:port" of a socket address. */
-static const char *inet_name(const uint8_t *addr, uint64_t len, char *buf, size_t size)
+const char *inet_name(const uint8_t *addr, uint64_t len, char *buf, size_t size)
 {
 	const struct sockaddr *sa = (const struct sockaddr *)addr;
 	char host[INET6_ADDRSTRLEN] = "?";
@@ -126,7 +127,7 @@ static void inet_dump_opts(int sk, struct ct_file *f)
 }
 
 /* A TCP connection (any state but listening or closed): refuse, or record it as reset. */
-static int inet_dump_conn(const struct fd_dump *d, struct ct_file *f, int state)
+static int inet_dump_conn(const struct fd_dump *d, int sk, struct ct_file *f, int state)
 {
 	char a[80], b[80];
 
@@ -134,11 +135,13 @@ static int inet_dump_conn(const struct fd_dump *d, struct ct_file *f, int state)
 		f->sk_opts |= CT_SKOPT_RESET;
 		return 0;
 	}
+	if (d->tc && d->tc->tcp_mode == CT_TCP_ESTABLISHED && state == CT_SK_ESTABLISHED)
+		return tcp_repair_dump(d, sk, f);
 	inet_name(f->sk_addr, f->sk_addr_len, a, sizeof(a));
 	inet_name(f->sk_peer_addr, f->sk_peer_addr_len, b, sizeof(b));
 	if (d->tc && d->tc->tcp_mode == CT_TCP_ESTABLISHED)
-		return ct_err(-ENOTSUP, "pid %d: fd %d: %s TCP connection %s -> %s: restoring it alive (TCP_REPAIR) is not supported yet; use --tcp-close",
-			      d->pid, d->fd, state == CT_SK_ESTABLISHED ? "established" : "closing", a, b);
+		return ct_err(-ENOTSUP, "pid %d: fd %d: closing TCP connection %s -> %s (state %d): only established ones are restored alive; use --tcp-close",
+			      d->pid, d->fd, a, b, state);
 	return ct_err(-ENOTSUP, "pid %d: fd %d: %s TCP connection %s -> %s; use --tcp-close to restore it reset",
 		      d->pid, d->fd, state == CT_SK_ESTABLISHED ? "established" : "closing", a, b);
 }
@@ -183,7 +186,7 @@ int inet_dump(const struct fd_dump *d, int sk, struct ct_file *f)
 	}
 	if (ti.tcpi_state == CT_SK_CLOSE)
 		return 0;
-	return inet_dump_conn(d, f, ti.tcpi_state);
+	return inet_dump_conn(d, sk, f, ti.tcpi_state);
 }
 
 /* ---- restore ---- */
@@ -228,7 +231,7 @@ fail:
 }
 
 /* Set the recorded options on a new socket (reuse flags before bind). */
-static void inet_set_opts(int sk, const struct ct_file *f)
+void inet_set_opts(int sk, const struct ct_file *f)
 {
 	int v;
 
@@ -259,6 +262,8 @@ int inet_open(const struct ct_file *f)
 
 	if (f->sk_opts & CT_SKOPT_RESET)
 		return inet_open_reset(f);
+	if (f->sk_opts & CT_SKOPT_REPAIR)
+		return tcp_repair_open(f);
 	sk = socket((int)f->sk_family, (int)f->sk_type | SOCK_CLOEXEC, (int)f->sk_proto);
 	if (sk < 0)
 		return ct_err(-errno, "socket %llu: cannot create: %m", (unsigned long long)f->sk_ino);
@@ -268,11 +273,12 @@ int inet_open(const struct ct_file *f)
 		setsockopt(sk, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(sk, (const struct sockaddr *)f->sk_addr, (socklen_t)f->sk_addr_len) < 0)
 			goto fail;
-		reuse = !!(f->sk_opts & CT_SKOPT_REUSEADDR);
-		setsockopt(sk, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
 	}
+	/* listen checks the port again: old connections held for the restore still use it */
 	if (f->sk_state == CT_SK_LISTEN && listen(sk, (int)f->sk_backlog) < 0)
 		goto fail;
+	reuse = !!(f->sk_opts & CT_SKOPT_REUSEADDR);
+	setsockopt(sk, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
 	if (f->sk_proto == IPPROTO_UDP && f->sk_peer_addr &&
 	    connect(sk, (const struct sockaddr *)f->sk_peer_addr, (socklen_t)f->sk_peer_addr_len) < 0)
 		goto fail;

@@ -29,12 +29,28 @@ struct task_ctx {
 	unsigned long scratch;		/* scratch memory in the tracee ... */
 	size_t scratch_len;		/* ... of this many bytes (>= 2 pages) */
 	uint32_t tcp_mode;		/* dump: CT_TCP_* for established TCP connections */
+	struct tcp_repair_set *tcp_repair;	/* dump: sockets put in repair mode (CT_TCP_ESTABLISHED) */
 };
 
 /* What dump does with an established TCP connection (task_ctx.tcp_mode). */
 #define CT_TCP_REFUSE		0	/* fail the dump naming the connection */
 #define CT_TCP_CLOSE		1	/* restore it as a reset connection */
 #define CT_TCP_ESTABLISHED	2	/* restore it alive (TCP_REPAIR) */
+
+/*
+ * tcprepair.c: the sockets a dump put in TCP repair mode, each a duplicate
+ * held until the dump ends.  Zero-initialised is empty.
+ */
+struct tcp_repair_set {
+	struct tcp_repaired *sks;
+	uint32_t nr;
+};
+/*
+ * End of a dump.  @resume (failed dump, or the tasks left running): take
+ * repair mode off so the connections go on.  Otherwise the tasks are dead:
+ * closing the duplicates closes the connections silently (no FIN, no RST).
+ */
+void tcp_repair_end(struct tcp_repair_set *rs, bool resume);
 
 /*
  * files.c: fds and open file descriptions (regular files, pipes, fifos, char

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* ctswap dump NAME [--leave-running] [--no-snapshot] [--pre] [--compress] [--keep K] [--tcp-close] [-v] */
+/* ctswap dump NAME [--leave-running] [--no-snapshot] [--pre] [--compress] [--keep K] [--tcp-close | --tcp-established] [-v] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +56,8 @@ int cmd_dump(struct cli *cli)
 		}
 		else if (!strcmp(a, "--tcp-close"))
 			opts.tcp = CTSWAP_TCP_CLOSE;
+		else if (!strcmp(a, "--tcp-established"))
+			opts.tcp = CTSWAP_TCP_ESTABLISHED;
 		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
 			verbose++;
 		else if (a[0] == '-')

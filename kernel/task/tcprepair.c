@@ -1,0 +1,586 @@
+// SPDX-License-Identifier: MIT
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+/*
+ * Established TCP connections restored alive (--tcp-established), through
+ * the kernel's TCP repair mode.  Dump and restore side by side.
+ *
+ * Dump, with the tasks seized: on a duplicate of the socket (repair mode
+ * and socket filters belong to the socket, so they apply to the task's fd
+ * too) attach a socket filter that drops every incoming packet, turn
+ * TCP_REPAIR on, then read the sequence numbers, the send queue (sent but
+ * unacknowledged, then unsent bytes), the unread receive queue, the window
+ * and the negotiated options.  The duplicate is held until the dump ends:
+ * when the tasks are killed the socket, still in repair mode, closes
+ * silently (no FIN, no RST) as the duplicates are closed; when the dump
+ * fails, repair mode and the filter come off and the connection goes on.
+ *
+ * Why the filter: repair mode does not stop the receive path.  A segment
+ * arriving after the receive queue is read would be acknowledged to the
+ * peer, then lost with the old socket.  The filter runs before the TCP
+ * state machine (tcp_filter() in tcp_v4_rcv/tcp_v6_rcv), so a dropped
+ * segment is never acknowledged: the peer sends it again, and the restored
+ * socket gets it.  The peer's acknowledgements are dropped too, so the
+ * saved send queue may hold bytes the peer already has; they go out again
+ * with their original sequence numbers and the peer discards them.  A
+ * membarrier (an RCU grace period) after attaching makes sure no packet
+ * that passed the old filter is still on its way to the queues we read.
+ * This is CRIU's network lock (which uses netfilter rules) narrowed to the
+ * one socket, with nothing to undo on the host.
+ *
+ * Between dump and restore the old sockets must stay: with no socket for
+ * the connection, a segment the peer sends again meets a reset from the
+ * kernel and the connection is lost.  So when the dump has killed the
+ * tasks, a small detached holder process keeps the duplicates (repair mode,
+ * drop filter) and listens on an abstract unix socket named after each
+ * old socket's inode; restore asks it to close one right before it binds
+ * and connects the new socket.  Only the few microseconds between that
+ * close and the connect are uncovered.  The holder gives up after
+ * TCP_HOLD_SECONDS (the connections then close silently, and a peer that
+ * sends later gets a reset).
+ *
+ * Restore (after the old socket is gone: the dump killed its task): a new
+ * socket in repair mode, options, the queue sequence numbers, bind to the
+ * same local address and port, connect (no SYN in repair mode: the socket
+ * is simply established), TCP_REPAIR_OPTIONS and TCP_TIMESTAMP, the
+ * receive queue and the sent part of the send queue written in repair mode
+ * (queued as received, and as sent), the unsent part written normally
+ * with repair mode off, TCP_REPAIR_WINDOW, repair mode off.
+ *
+ * Not handled: connections in other states (closing, half-closed),
+ * urgent data, TCP_MD5SIG, TCP-AO, sockets with a filter of their own.
+ */
+#define LOG_PREFIX "tcp: "
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/membarrier.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+#include "task/fdkinds.h"
+
+#define TCP_SEND_TIMEOUT_MS 5000	/* restore: wait for room in a send buffer */
+#define TCP_HOLD_SECONDS 600		/* how long the holder keeps old sockets for a restore */
+
+/* One socket a dump put in repair mode. */
+struct tcp_repaired {
+	int fd;				/* our duplicate */
+	uint64_t ino;			/* the socket's inode: names it for the holder */
+	bool reuse;			/* the program's SO_REUSEADDR (repair mode changes it) */
+	bool filtered;			/* our drop-all filter is attached */
+	bool repair;			/* TCP_REPAIR is on */
+};
+
+/* Turn repair mode on or off (TCP_REPAIR_ON / TCP_REPAIR_OFF). */
+static int tcp_repair_set_mode(int sk, int on)
+{
+	return setsockopt(sk, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)) < 0 ? -errno : 0;
+}
+
+/* Take repair mode and the filter off one socket: its connection goes on. */
+static void tcp_repair_resume(struct tcp_repaired *r)
+{
+	int reuse = r->reuse;
+
+	if (r->repair && tcp_repair_set_mode(r->fd, TCP_REPAIR_OFF))
+		pr_warn("fd %d: cannot leave repair mode: %m", r->fd);
+	/* leaving repair mode clears SO_REUSEADDR: give the program its own back */
+	if (r->repair)
+		setsockopt(r->fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
+	/* the kernel wants an int here, unused */
+	if (r->filtered && setsockopt(r->fd, SOL_SOCKET, SO_DETACH_FILTER, &reuse, sizeof(reuse)) < 0)
+		pr_warn("fd %d: cannot detach the drop filter: %m", r->fd);
+}
+
+/* The abstract unix address of the holder of old socket @ino. */
+static socklen_t tcp_hold_addr(uint64_t ino, struct sockaddr_un *sun)
+{
+	int n;
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	n = snprintf(sun->sun_path + 1, sizeof(sun->sun_path) - 1, "ctswap-tcp-hold-%llu",
+		     (unsigned long long)ino);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+/*
+ * The holder (async-signal-safe calls only: the dump may be threaded): wait
+ * for restore to ask for each old socket, close it, answer; give up at the
+ * deadline.  @lsk[i] listens for @held[i].
+ */
+static void tcp_hold_serve(const int *lsk, const int *held, uint32_t nr, struct pollfd *pfd)
+{
+	struct timespec now, end;
+	uint32_t left = nr;
+	char c;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += TCP_HOLD_SECONDS;
+	for (uint32_t i = 0; i < nr; i++)
+		pfd[i] = (struct pollfd){ .fd = lsk[i], .events = POLLIN };
+	while (left) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec >= end.tv_sec || poll(pfd, nr, 1000) < 0)
+			break;
+		for (uint32_t i = 0; i < nr; i++) {
+			struct ucred uc;
+			socklen_t len = sizeof(uc);
+			int c_fd;
+
+			if (pfd[i].fd < 0 || !(pfd[i].revents & POLLIN))
+				continue;
+			c_fd = accept4(pfd[i].fd, NULL, NULL, SOCK_CLOEXEC);
+			if (c_fd < 0)
+				continue;
+			/* only root (restore) may end the hold */
+			if (getsockopt(c_fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 && uc.uid == 0 &&
+			    read(c_fd, &c, 1) == 1) {
+				close(held[i]);	/* repair mode: silently */
+				if (write(c_fd, "k", 1) != 1) {
+					/* restore gone: nothing to tell */
+				}
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				left--;
+			}
+			close(c_fd);
+		}
+	}
+}
+
+/* Fork the holder of the old sockets of @rs: detached, it outlives the dump. */
+static void tcp_hold_spawn(struct tcp_repair_set *rs)
+{
+	int *lsk = xzalloc(rs->nr * sizeof(int)), *held = xzalloc(rs->nr * sizeof(int));
+	struct pollfd *pfd = xzalloc(rs->nr * sizeof(*pfd));
+	struct sockaddr_un sun;
+	pid_t pid;
+	int status;
+
+	if (!lsk || !held || !pfd)
+		goto out;
+	for (uint32_t i = 0; i < rs->nr; i++) {
+		socklen_t len = tcp_hold_addr(rs->sks[i].ino, &sun);
+
+		held[i] = rs->sks[i].fd;
+		lsk[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (lsk[i] < 0 || bind(lsk[i], (struct sockaddr *)&sun, len) < 0 || listen(lsk[i], 4) < 0) {
+			pr_warn("socket %llu: cannot hold it for the restore: %m", (unsigned long long)rs->sks[i].ino);
+			goto out_close;
+		}
+	}
+	pid = fork();
+	if (pid < 0) {
+		pr_warn("cannot fork the TCP socket holder: %m");
+		goto out_close;
+	}
+	if (pid == 0) {
+		sigset_t all;
+
+		setsid();
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, NULL);	/* only the deadline ends it */
+		if (fork() != 0)
+			_exit(0);
+		/* keep nothing of the dump's but what it holds */
+		for (int fd = 0; fd < 1024; fd++) {
+			bool keep = false;
+
+			for (uint32_t i = 0; i < rs->nr && !keep; i++)
+				keep = fd == lsk[i] || fd == held[i];
+			if (!keep)
+				close(fd);
+		}
+		tcp_hold_serve(lsk, held, rs->nr, pfd);
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	pr_info("%u TCP connections held for the restore", rs->nr);
+out_close:
+	for (uint32_t i = 0; i < rs->nr; i++)
+		if (lsk[i] > 0)
+			close(lsk[i]);
+out:
+	free(lsk);
+	free(held);
+	free(pfd);
+}
+
+/* Restore: make the holder close old socket @ino now, if it still holds it. */
+static void tcp_hold_release(uint64_t ino)
+{
+	struct sockaddr_un sun;
+	socklen_t len = tcp_hold_addr(ino, &sun);
+	int sk = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char c;
+
+	if (sk < 0)
+		return;
+	if (connect(sk, (struct sockaddr *)&sun, len) == 0 && write(sk, "r", 1) == 1 && read(sk, &c, 1) == 1)
+		pr_debug("socket %llu: the holder closed it", (unsigned long long)ino);
+	close(sk);
+}
+
+/* End of a dump: resume the connections, or hold them for the restore (see task.h). */
+void tcp_repair_end(struct tcp_repair_set *rs, bool resume)
+{
+	if (!resume && rs->nr)
+		tcp_hold_spawn(rs);
+	for (uint32_t i = 0; i < rs->nr; i++) {
+		if (resume)
+			tcp_repair_resume(&rs->sks[i]);
+		close(rs->sks[i].fd);
+	}
+	if (rs->nr && resume)
+		pr_info("%u TCP connections resumed", rs->nr);
+	free(rs->sks);
+	rs->sks = NULL;
+	rs->nr = 0;
+}
+
+/* Wait until no packet that passed the old filter of a socket is still being delivered. */
+static void tcp_wait_delivery(void)
+{
+	/* MEMBARRIER_CMD_GLOBAL waits for an RCU grace period; softirq delivery is a reader */
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) < 0)
+		usleep(2000);
+}
+
+/*
+ * Stop the connection of @sk where it is: hold a duplicate in @rs, drop its
+ * incoming packets, turn repair mode on.
+ */
+static int tcp_lock(const struct fd_dump *d, int sk, const struct ct_file *f, struct tcp_repaired **out)
+{
+	static struct sock_filter drop_all[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
+	struct sock_fprog prog = { ARRAY_SIZE(drop_all), drop_all };
+	struct tcp_repair_set *rs = d->tc->tcp_repair;
+	struct tcp_repaired *r;
+	socklen_t len = 0;
+	int err;
+
+	if (getsockopt(sk, SOL_SOCKET, SO_GET_FILTER, NULL, &len) == 0 && len)
+		return ct_err(-ENOTSUP, "pid %d: fd %d: TCP connection with a socket filter of its own: cannot restore it alive; use --tcp-close",
+			      d->pid, d->fd);
+	r = xrealloc(rs->sks, (rs->nr + 1) * sizeof(*rs->sks));
+	if (!r)
+		return -ENOMEM;
+	rs->sks = r;
+	r = &rs->sks[rs->nr];
+	memset(r, 0, sizeof(*r));
+	r->fd = fcntl(sk, F_DUPFD_CLOEXEC, 3);
+	if (r->fd < 0)
+		return ct_err(-errno, "pid %d: fd %d: dup: %m", d->pid, d->fd);
+	rs->nr++;
+	r->ino = f->sk_ino;
+	r->reuse = !!(f->sk_opts & CT_SKOPT_REUSEADDR);
+	if (setsockopt(sk, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+		return ct_err(-errno, "pid %d: fd %d: cannot stop the TCP connection's input: %m", d->pid, d->fd);
+	r->filtered = true;
+	tcp_wait_delivery();
+	err = tcp_repair_set_mode(sk, TCP_REPAIR_ON);
+	if (err)
+		return ct_err(err, "pid %d: fd %d: TCP_REPAIR: %s", d->pid, d->fd, strerror(-err));
+	r->repair = true;
+	*out = r;
+	return 0;
+}
+
+/* The sequence number at the end of queue @q. */
+static int tcp_queue_seq(int sk, int q, uint32_t *seq)
+{
+	socklen_t len = sizeof(*seq);
+
+	if (setsockopt(sk, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) < 0 ||
+	    getsockopt(sk, IPPROTO_TCP, TCP_QUEUE_SEQ, seq, &len) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Peek the @len bytes of queue @q into a new buffer. */
+static int tcp_peek_queue(int sk, int q, uint32_t len, uint8_t **buf, uint64_t *buf_len)
+{
+	ssize_t n;
+
+	if (!len)
+		return 0;
+	if (setsockopt(sk, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) < 0)
+		return -errno;
+	*buf = xmalloc(len);
+	if (!*buf)
+		return -ENOMEM;
+	n = recv(sk, *buf, len, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0)
+		return -errno;
+	if ((uint32_t)n != len)
+		return -EIO;
+	*buf_len = len;
+	return 0;
+}
+
+/* The window and the options negotiated at connect time. */
+static int tcp_read_params(int sk, struct ct_tcp *t)
+{
+	struct tcp_repair_window w;
+	struct tcp_info ti;
+	socklen_t len;
+	int v;
+
+	len = sizeof(ti);
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(sk, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return -errno;
+	t->opts = ti.tcpi_options & (TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE);
+	t->snd_wscale = ti.tcpi_snd_wscale;
+	t->rcv_wscale = ti.tcpi_rcv_wscale;
+	len = sizeof(v);
+	if (getsockopt(sk, IPPROTO_TCP, TCP_MAXSEG, &v, &len) < 0)
+		return -errno;
+	t->mss = (uint32_t)v;
+	len = sizeof(v);
+	if (getsockopt(sk, IPPROTO_TCP, TCP_TIMESTAMP, &v, &len) < 0)
+		return -errno;
+	t->timestamp = (uint32_t)v;
+	len = sizeof(w);
+	if (getsockopt(sk, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, &len) < 0)
+		return -errno;
+	t->snd_wl1 = w.snd_wl1;
+	t->snd_wnd = w.snd_wnd;
+	t->max_window = w.max_window;
+	t->rcv_wnd = w.rcv_wnd;
+	t->rcv_wup = w.rcv_wup;
+	return 0;
+}
+
+/* Everything TCP_REPAIR gives of a socket in repair mode. */
+static int tcp_read_state(int sk, struct ct_tcp *t)
+{
+	int inq, outq, unsent, ret;
+
+	if (ioctl(sk, SIOCINQ, &inq) < 0 || ioctl(sk, SIOCOUTQ, &outq) < 0 ||
+	    ioctl(sk, SIOCOUTQNSD, &unsent) < 0)
+		return -errno;
+	if (inq < 0 || outq < 0 || unsent < 0 || unsent > outq)
+		return -EIO;
+	t->unsent = (uint32_t)unsent;
+	ret = tcp_queue_seq(sk, TCP_RECV_QUEUE, &t->rcv_seq) ?:
+	      tcp_queue_seq(sk, TCP_SEND_QUEUE, &t->snd_seq) ?:
+	      tcp_peek_queue(sk, TCP_RECV_QUEUE, (uint32_t)inq, &t->rcvq, &t->rcvq_len) ?:
+	      tcp_peek_queue(sk, TCP_SEND_QUEUE, (uint32_t)outq, &t->sndq, &t->sndq_len) ?:
+	      tcp_read_params(sk, t);
+	return ret;
+}
+
+/* An established TCP connection of a seized task, to restore alive. */
+int tcp_repair_dump(const struct fd_dump *d, int sk, struct ct_file *f)
+{
+	struct tcp_repaired *r;
+	int ret;
+
+	if (!d->tc || !d->tc->tcp_repair)
+		return ct_err(-EINVAL, "pid %d: fd %d: TCP repair needs a dump context", d->pid, d->fd);
+	ret = tcp_lock(d, sk, f, &r);
+	if (ret)
+		return ret;
+	ret = tcp_read_state(sk, &f->tcp);
+	if (ret)
+		return ct_err(ret, "pid %d: fd %d: cannot read the TCP connection in repair mode: %s",
+			      d->pid, d->fd, strerror(-ret));
+	f->sk_opts |= CT_SKOPT_REPAIR;
+	pr_debug("pid %d fd %d: snd %u (%llu queued, %u unsent) rcv %u (%llu unread) mss %u opts %#x",
+		 d->pid, d->fd, f->tcp.snd_seq, (unsigned long long)f->tcp.sndq_len, f->tcp.unsent,
+		 f->tcp.rcv_seq, (unsigned long long)f->tcp.rcvq_len, f->tcp.mss, f->tcp.opts);
+	return 0;
+}
+
+/* ---- restore ---- */
+
+/* Select queue @q and set the sequence number of its first byte. */
+static int tcp_set_queue_seq(int sk, int q, uint32_t seq)
+{
+	if (setsockopt(sk, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) < 0 ||
+	    setsockopt(sk, IPPROTO_TCP, TCP_QUEUE_SEQ, &seq, sizeof(seq)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Write all of @buf, waiting for room in the send buffer a while. */
+static int tcp_send_all(int sk, const uint8_t *buf, uint64_t len)
+{
+	struct pollfd pfd = { .fd = sk, .events = POLLOUT };
+	uint64_t off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = send(sk, buf + off, len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			off += (uint64_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 || errno != EAGAIN)
+			return n ? -errno : -EIO;
+		n = poll(&pfd, 1, TCP_SEND_TIMEOUT_MS);
+		if (n == 0)
+			return -ETIMEDOUT;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Refill the receive queue, then the send queue: sent bytes in repair mode, unsent ones not. */
+static int tcp_refill(int sk, const struct ct_tcp *t)
+{
+	uint64_t sent = t->sndq_len - t->unsent;
+	int q, ret;
+
+	q = TCP_RECV_QUEUE;
+	if (setsockopt(sk, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) < 0)
+		return -errno;
+	ret = tcp_send_all(sk, t->rcvq, t->rcvq_len);
+	if (ret)
+		return ret;
+	q = TCP_SEND_QUEUE;
+	if (setsockopt(sk, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) < 0)
+		return -errno;
+	ret = tcp_send_all(sk, t->sndq, sent);
+	if (ret || !t->unsent)
+		return ret;
+	/* never sent: the program's own write, as if made now */
+	ret = tcp_repair_set_mode(sk, TCP_REPAIR_OFF_NO_WP) ?:
+	      tcp_send_all(sk, t->sndq + sent, t->unsent) ?:
+	      tcp_repair_set_mode(sk, TCP_REPAIR_ON);
+	return ret;
+}
+
+/* The options negotiated at connect time, and the timestamp clock. */
+static int tcp_set_options(int sk, const struct ct_tcp *t)
+{
+	struct tcp_repair_opt opts[4];
+	uint32_t n = 0;
+
+	opts[n].opt_code = TCPOPT_MAXSEG;
+	opts[n++].opt_val = t->mss;
+	if (t->opts & TCPI_OPT_WSCALE) {
+		opts[n].opt_code = TCPOPT_WINDOW;
+		opts[n++].opt_val = t->snd_wscale | (t->rcv_wscale << 16);
+	}
+	if (t->opts & TCPI_OPT_SACK) {
+		opts[n].opt_code = TCPOPT_SACK_PERMITTED;
+		opts[n++].opt_val = 0;
+	}
+	if (t->opts & TCPI_OPT_TIMESTAMPS) {
+		opts[n].opt_code = TCPOPT_TIMESTAMP;
+		opts[n++].opt_val = 0;
+	}
+	if (setsockopt(sk, IPPROTO_TCP, TCP_REPAIR_OPTIONS, opts, n * sizeof(opts[0])) < 0)
+		return -errno;
+	if ((t->opts & TCPI_OPT_TIMESTAMPS) &&
+	    setsockopt(sk, IPPROTO_TCP, TCP_TIMESTAMP, &t->timestamp, sizeof(t->timestamp)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The window as it was (after the queues: the kernel checks it against rcv_nxt). */
+static int tcp_set_window(int sk, const struct ct_tcp *t)
+{
+	struct tcp_repair_window w = {
+		.snd_wl1 = t->snd_wl1,
+		.snd_wnd = t->snd_wnd,
+		.max_window = t->max_window,
+		.rcv_wnd = t->rcv_wnd,
+		.rcv_wup = t->rcv_wup,
+	};
+
+	return setsockopt(sk, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, sizeof(w)) < 0 ? -errno : 0;
+}
+
+/* Rebuild the connection on @sk, in repair mode; the step that failed in @step. */
+static int tcp_rebuild(int sk, const struct ct_file *f, const char **step)
+{
+	const struct ct_tcp *t = &f->tcp;
+	int ret;
+
+	*step = "repair mode";
+	ret = tcp_repair_set_mode(sk, TCP_REPAIR_ON);
+	if (ret)
+		return ret;
+	*step = "queue sequence numbers";
+	ret = tcp_set_queue_seq(sk, TCP_RECV_QUEUE, t->rcv_seq - (uint32_t)t->rcvq_len) ?:
+	      tcp_set_queue_seq(sk, TCP_SEND_QUEUE, t->snd_seq - (uint32_t)t->sndq_len);
+	if (ret)
+		return ret;
+	/* from here to connect, nothing guards the connection: be quick */
+	tcp_hold_release(f->sk_ino);
+	*step = "bind";
+	if (bind(sk, (const struct sockaddr *)f->sk_addr, (socklen_t)f->sk_addr_len) < 0)
+		return -errno;
+	*step = "connect";
+	if (connect(sk, (const struct sockaddr *)f->sk_peer_addr, (socklen_t)f->sk_peer_addr_len) < 0)
+		return -errno;
+	*step = "options";
+	ret = tcp_set_options(sk, t);
+	if (ret)
+		return ret;
+	*step = "queues";
+	ret = tcp_refill(sk, t);
+	if (ret)
+		return ret;
+	*step = "window";
+	ret = tcp_set_window(sk, t);
+	if (ret)
+		return ret;
+	*step = "leaving repair mode";
+	return tcp_repair_set_mode(sk, TCP_REPAIR_OFF);
+}
+
+/* A TCP socket whose established connection goes on where the dump left it. */
+int tcp_repair_open(const struct ct_file *f)
+{
+	char a[80], b[80];
+	const char *step = "socket";
+	int sk, ret, reuse = !!(f->sk_opts & CT_SKOPT_REUSEADDR);
+
+	sk = socket((int)f->sk_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (sk < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	/* before repair mode, which forces address reuse until it ends */
+	inet_set_opts(sk, f);
+	ret = tcp_rebuild(sk, f, &step);
+	if (ret)
+		goto fail;
+	/* leaving repair mode cleared SO_REUSEADDR */
+	if (reuse)
+		setsockopt(sk, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
+	return sk;
+fail:
+	if (sk >= 0)
+		close(sk);	/* still in repair mode: closes silently */
+	return ct_err(ret, "TCP connection %s -> %s: cannot restore it alive: %s: %s",
+		      inet_name(f->sk_addr, f->sk_addr_len, a, sizeof(a)),
+		      inet_name(f->sk_peer_addr, f->sk_peer_addr_len, b, sizeof(b)), step, strerror(-ret));
+}
