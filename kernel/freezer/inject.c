@@ -184,13 +184,24 @@ static void note_event(struct inj_ctx *ctx, int event)
 		ctx->event_child = (pid_t)msg;
 }
 
-/* Single-step the tracee until it has executed the syscall instruction. */
-static int step_over_syscall(struct inj_ctx *ctx)
+/*
+ * Run the tracee through the injected `syscall` instruction.  Unguarded:
+ * one single step.  Guarded: from syscall entry to syscall exit, because a
+ * dead tracer's pending single-step SIGTRAP would kill the task, while the
+ * code of a syscall stop (SIGTRAP | 0x80, TRACESYSGOOD) is no signal the
+ * kernel could deliver, and the registers lead to the guard frame.
+ */
+static int run_injected_call(struct inj_ctx *ctx)
 {
-	int status;
+	bool guarded = ctx->frame != 0;
+	int request = guarded ? PTRACE_SYSCALL : PTRACE_SINGLESTEP;
+	int trap = guarded ? SIGTRAP | 0x80 : SIGTRAP;
+	int status, stops_left = guarded ? 2 : 1;
 
 	for (;;) {
-		if (ptrace(PTRACE_SINGLESTEP, ctx->tid, NULL, NULL) < 0)
+		if (guarded)
+			inj_fault_step();
+		if (ptrace(request, ctx->tid, NULL, NULL) < 0)
 			return -errno;
 		if (waitpid(ctx->tid, &status, __WALL) < 0)
 			return -errno;
@@ -203,44 +214,12 @@ static int step_over_syscall(struct inj_ctx *ctx)
 			note_event(ctx, status >> 16);
 			continue;
 		}
-		if (WSTOPSIG(status) == SIGTRAP)
-			return 0;
-		/* Only unblockable signals get here (all others are blocked). */
-		pr_debug("pid %d: signal %d during injection, dropped", ctx->tid, WSTOPSIG(status));
-	}
-}
-
-/*
- * Guarded: run the tracee from syscall entry to syscall exit.  A death of
- * ours at either stop is harmless: the stop's code is SIGTRAP | 0x80, not
- * a signal the kernel could deliver, and the registers lead to the frame.
- */
-static int run_syscall_guarded(struct inj_ctx *ctx)
-{
-	int status, stops = 0;
-	long sig = 0;
-
-	for (;;) {
-		inj_fault_step();
-		if (ptrace(PTRACE_SYSCALL, ctx->tid, NULL, (void *)sig) < 0)
-			return -errno;
-		sig = 0;
-		if (waitpid(ctx->tid, &status, __WALL) < 0)
-			return -errno;
-		if (WIFEXITED(status) || WIFSIGNALED(status))
-			return ct_err(-ESRCH, "pid %d: died during an injected system call", ctx->tid);
-		if (!WIFSTOPPED(status))
-			continue;
-		if (status >> 16) {
-			note_event(ctx, status >> 16);
-			continue;
-		}
-		if (WSTOPSIG(status) == (SIGTRAP | 0x80)) {
-			if (++stops == 2)
+		if (WSTOPSIG(status) == trap) {
+			if (--stops_left == 0)
 				return 0;
 			continue;
 		}
-		/* only unblockable signals get here (all others are blocked) */
+		/* only unblockable signals get here (all others are blocked): dropped */
 		pr_debug("pid %d: signal %d during injection, dropped", ctx->tid, WSTOPSIG(status));
 	}
 }
@@ -266,7 +245,7 @@ long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a
 	ctx->event_child = 0;
 	if (ptrace(PTRACE_SETREGS, ctx->tid, NULL, &regs) < 0)
 		return -errno;
-	ret = ctx->frame ? run_syscall_guarded(ctx) : step_over_syscall(ctx);
+	ret = run_injected_call(ctx);
 	if (ret)
 		return ret;
 	if (ptrace(PTRACE_GETREGS, ctx->tid, NULL, &regs) < 0)
