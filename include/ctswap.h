@@ -58,6 +58,7 @@ struct ctswap_run_opts {
 	char *const *argv;	/* command and arguments, NULL-terminated */
 	bool no_pidns;		/* stay in the host pid namespace */
 	const char *log_path;	/* console file; NULL: STORE/NAME/console.log */
+	bool tty;		/* a pty is the init's stdio and controlling terminal (attach to it) */
 };
 
 /* Start @opts->argv in a new container @name; *@init_pid is its host pid. */
@@ -107,6 +108,20 @@ int ctswap_info(struct ctswap_store *store, const char *name, struct ctswap_info
 /* Call @fn for every container in the store, in name order. */
 int ctswap_list(struct ctswap_store *store,
 		int (*fn)(const struct ctswap_info *info, void *arg), void *arg);
+
+/* ---- console (run --tty) ---- */
+
+/*
+ * Connect to the terminal of running container @name (STORE/NAME/console.sock,
+ * served by its supervisor).  Read *@fd for the terminal's output; send input
+ * with ctswap_console_input().  One connection at a time: -EBUSY while another
+ * is attached; -ENOTTY if the container has no terminal.  Close *@fd to detach.
+ */
+int ctswap_console_open(struct ctswap_store *store, const char *name, int *fd);
+/* Send @len bytes of input to the terminal. */
+int ctswap_console_input(int fd, const void *buf, size_t len);
+/* Set the terminal's window size (the foreground group gets SIGWINCH). */
+int ctswap_console_resize(int fd, unsigned short rows, unsigned short cols);
 
 /* ---- checkpoint and restart ---- */
 
