@@ -19,6 +19,8 @@
 
 #include "ctswap.h"
 #include "container/console.h"
+#include "container/container.h"
+#include "container/state.h"
 #include "container/store.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -274,6 +276,19 @@ static int console_send_frame(int fd, int type, const void *buf, size_t len)
 	return console_send_all(fd, frame, sizeof(h) + len);
 }
 
+/* Did the supervisor record that it serves a terminal? */
+static bool console_expected(struct ctswap_store *store, const char *name)
+{
+	struct ct_state *st = NULL;
+	long long tty = 0;
+
+	if (ct_read_state(store, name, &st) || !st)
+		return false;
+	state_get_ll(st, "tty", &tty);
+	state_free(st);
+	return tty != 0;
+}
+
 /* Connect to the console of a running container. */
 int ctswap_console_open(struct ctswap_store *store, const char *name, int *out)
 {
@@ -291,9 +306,12 @@ int ctswap_console_open(struct ctswap_store *store, const char *name, int *out)
 			      ctswap_state_name(info.state));
 	if (store_path(store, name, CONSOLE_SOCK, path, sizeof(path)) || console_addr(path, &addr))
 		return ct_err(-ENAMETOOLONG, "%s: console socket path too long", name);
-	if (access(path, F_OK))
+	if (access(path, F_OK)) {
+		if (console_expected(store, name))
+			return ct_err(-ENOTCONN, "%s: console socket %s is gone", name, path);
 		return ct_err(-ENOTTY, "%s: container has no console (start it with 'ctswap run --tty')",
 			      name);
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return ct_err(-errno, "%s: socket: %m", name);

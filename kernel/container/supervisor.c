@@ -271,6 +271,9 @@ static int sup_record(const struct supervisor_opts *opts, pid_t init, bool start
 		/* a restore reuses the state of an earlier run: forget its end */
 		state_unset(st, "exit_status");
 		state_unset(st, "stopped_at");
+		state_unset(st, "tty");
+		if (opts->tty)
+			state_set_ll(st, "tty", 1);	/* attach tells "no console" from "socket gone" */
 		proc_starttime(getpid(), &start);
 		ret = state_set_ll(st, "supervisor_pid", getpid()) ?:
 		      state_set_ll(st, "supervisor_start", start) ?:
@@ -515,7 +518,10 @@ static int sup_tty_create(int *master, int *slave)
 		close(m);
 		return ct_err(-errno, "console: cannot set up the pseudo-terminal: %m");
 	}
-	sl = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	/* no O_CLOEXEC here: it would stay in the file's flags (see task/tty.c) */
+	sl = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (sl >= 0)
+		fcntl(sl, F_SETFD, FD_CLOEXEC);
 	if (sl < 0) {
 		close(m);
 		return ct_err(-errno, "console: cannot open the terminal: %m");

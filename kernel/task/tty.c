@@ -204,6 +204,20 @@ static int tty_apply(int fd, const struct ct_file *f)
 	return 0;
 }
 
+/*
+ * A new slave description of @master's pty.  Not O_CLOEXEC in the ioctl: the
+ * kernel would keep that bit in the file's flags, /proc/PID/fdinfo would then
+ * show every fd of it close-on-exec, and the next dump would make them so.
+ */
+static int tty_peer(int master, int flags)
+{
+	int fd = ioctl(master, TIOCGPTPEER, flags | O_NOCTTY);
+
+	if (fd >= 0)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
 /* Create the new console pty: the master into @ft, settings from @f applied. */
 static int tty_create(const struct ct_file *f, struct file_table *ft)
 {
@@ -216,7 +230,7 @@ static int tty_create(const struct ct_file *f, struct file_table *ft)
 		ret = ct_err(-errno, "console: unlockpt: %m");
 		goto out_master;
 	}
-	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	slave = tty_peer(master, O_RDWR);
 	if (slave < 0) {
 		ret = ct_err(-errno, "console: cannot open the new terminal: %m");
 		goto out_master;
@@ -243,7 +257,7 @@ int tty_open(const struct ct_image *img, uint32_t i, int base, struct file_table
 		if (ret)
 			return ret;
 	}
-	fd = ioctl(ft->tty_master, TIOCGPTPEER, (int)(f->flags & O_ACCMODE) | O_NOCTTY | O_CLOEXEC);
+	fd = tty_peer(ft->tty_master, (int)(f->flags & O_ACCMODE));
 	if (fd < 0)
 		return ct_err(-errno, "console: cannot open the new terminal: %m");
 	file_set_status(fd, f);

@@ -8,10 +8,12 @@
  *                 (N: lines read so far; T: /dev/tty opens; F: its group is
  *                 the terminal's foreground; D: the held /dev/tty fd answers)
  *   raw        -> switch off ECHO on its terminal, answer "raw ok"
+ *   size C R   -> set its window size (as stty cols C rows R), answer "size ok"
  *   anything   -> "echo:<line>"
  *
- * It starts a background child in its own process group, so the foreground
- * group differs from some process of the session, and prints "ready" once.
+ * As a job-control shell runs a job: the session leader forks the worker,
+ * which makes its own process group the terminal's foreground group and runs
+ * the loop, while the leader waits in the background.  "ready" once.
  *
  *   ttyecho
  */
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <termios.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Print the terminal state as the program sees it. */
@@ -43,28 +46,47 @@ static void print_state(unsigned long n, int devtty)
 	       tcgetpgrp(0) == getpgrp(), tcgetattr(devtty, &dt) == 0);
 }
 
+/* The leader: wait for the worker in the background, exit as it did. */
+static int leader_wait(pid_t worker)
+{
+	int status = 0;
+
+	while (waitpid(worker, &status, 0) < 0)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
 int main(void)
 {
 	char line[4096];
 	unsigned long n = 0;
-	int devtty = open("/dev/tty", O_RDWR);
-	pid_t child;
+	int devtty;
+	pid_t worker;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	child = fork();
-	if (child == 0) {
-		/* a background group of the same session: never reads the terminal */
-		setpgid(0, 0);
-		for (;;)
-			pause();
-	}
-	setpgid(child, child);
-	printf("ready pid=%d devtty=%d\n", getpid(), devtty >= 0);
+	worker = fork();
+	if (worker > 0)
+		return leader_wait(worker);
+	/* the worker: its own group in front, as a shell puts a job there */
+	signal(SIGTTOU, SIG_IGN);
+	setpgid(0, 0);
+	tcsetpgrp(0, getpgrp());
+	signal(SIGTTOU, SIG_DFL);
+	devtty = open("/dev/tty", O_RDWR);
+	printf("ready pid=%d devtty=%d fg=%d\n", getpid(), devtty >= 0, tcgetpgrp(0) == getpgrp());
 	while (fgets(line, sizeof(line), stdin)) {
 		line[strcspn(line, "\r\n")] = '\0';
 		n++;
 		if (!strcmp(line, "state")) {
 			print_state(n, devtty);
+		} else if (!strncmp(line, "size ", 5)) {
+			struct winsize ws = { 0 };
+			unsigned int c = 0, r = 0;
+
+			sscanf(line + 5, "%u %u", &c, &r);
+			ws.ws_col = (unsigned short)c;
+			ws.ws_row = (unsigned short)r;
+			printf("size %s\n", ioctl(0, TIOCSWINSZ, &ws) == 0 ? "ok" : "failed");
 		} else if (!strcmp(line, "raw")) {
 			struct termios t;
 
@@ -76,6 +98,5 @@ int main(void)
 			printf("echo:%s\n", line);
 		}
 	}
-	kill(child, SIGKILL);
 	return 0;
 }
