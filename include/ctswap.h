@@ -318,7 +318,7 @@ int ctswap_check(void (*fn)(const struct ctswap_check *c, void *arg), void *arg)
  *   - after a P_PID/P_PGID/P_SID/P_HID checkpoint the processes stay in the
  *     container's cgroup: a later ckpt_create() of any of them (or of
  *     P_CTSWAP) checkpoints the whole container;
- *   - open sockets, ttys and other unsupported files refuse the checkpoint
+ *   - unsupported files (a terminal other than one pty slave, a pty master, ...) refuse the checkpoint
  *     (IRIX closed some of them); redirect such descriptors first;
  *   - ckpt_stat() describes the newest generation only.
  *
