@@ -30,7 +30,7 @@ _ctswap_names()
 _ctswap()
 {
 	local cur prev cmd i opts
-	local cmds="help inspect version dump restore run freeze thaw kill rm ps check"
+	local cmds="help inspect version dump restore run attach freeze thaw kill rm ps check"
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 	COMPREPLY=()
@@ -65,7 +65,8 @@ _ctswap()
 			fi
 		done
 		[ "$prev" = --log ] && { COMPREPLY=($(compgen -f -- "$cur")); return; }
-		opts="--no-pidns --log --" ;;
+		opts="--no-pidns --tty --log --" ;;
+	attach) opts="--wait" ;;
 	dump) opts="--leave-running --no-snapshot --pre --compress --keep --tcp-close --tcp-established --verbose" ;;
 	restore) opts="--eager --gen --allow-changed-files --verbose" ;;
 	freeze) opts="--timeout" ;;
@@ -76,7 +77,7 @@ _ctswap()
 	version|check) return ;;
 	esac
 	case "$prev" in
-	--keep|--gen|--timeout) return ;;
+	--keep|--gen|--timeout|--wait) return ;;
 	esac
 	if [[ "$cur" == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts --help" -- "$cur"))

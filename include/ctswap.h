@@ -58,6 +58,7 @@ struct ctswap_run_opts {
 	char *const *argv;	/* command and arguments, NULL-terminated */
 	bool no_pidns;		/* stay in the host pid namespace */
 	const char *log_path;	/* console file; NULL: STORE/NAME/console.log */
+	bool tty;		/* a pty is the init's stdio and controlling terminal (attach to it) */
 };
 
 /* Start @opts->argv in a new container @name; *@init_pid is its host pid. */
@@ -107,6 +108,20 @@ int ctswap_info(struct ctswap_store *store, const char *name, struct ctswap_info
 /* Call @fn for every container in the store, in name order. */
 int ctswap_list(struct ctswap_store *store,
 		int (*fn)(const struct ctswap_info *info, void *arg), void *arg);
+
+/* ---- console (run --tty) ---- */
+
+/*
+ * Connect to the terminal of running container @name (STORE/NAME/console.sock,
+ * served by its supervisor).  Read *@fd for the terminal's output; send input
+ * with ctswap_console_input().  One connection at a time: -EBUSY while another
+ * is attached; -ENOTTY if the container has no terminal.  Close *@fd to detach.
+ */
+int ctswap_console_open(struct ctswap_store *store, const char *name, int *fd);
+/* Send @len bytes of input to the terminal. */
+int ctswap_console_input(int fd, const void *buf, size_t len);
+/* Set the terminal's window size (the foreground group gets SIGWINCH). */
+int ctswap_console_resize(int fd, unsigned short rows, unsigned short cols);
 
 /* ---- checkpoint and restart ---- */
 
@@ -304,7 +319,7 @@ int ctswap_check(void (*fn)(const struct ctswap_check *c, void *arg), void *arg)
  *   - after a P_PID/P_PGID/P_SID/P_HID checkpoint the processes stay in the
  *     container's cgroup: a later ckpt_create() of any of them (or of
  *     P_CTSWAP) checkpoints the whole container;
- *   - open sockets, ttys and other unsupported files refuse the checkpoint
+ *   - unsupported files (a terminal other than one pty slave, a pty master, ...) refuse the checkpoint
  *     (IRIX closed some of them); redirect such descriptors first;
  *   - ckpt_stat() describes the newest generation only.
  *

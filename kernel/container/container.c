@@ -145,6 +145,8 @@ int ctswap_run(struct ctswap_store *store, const char *name, const struct ctswap
 		.cg = cg,
 		.new_pidns = !opts->no_pidns,
 		.console_path = console,
+		.tty = opts->tty,
+		.tty_master = -1,
 		.init_fn = run_exec,
 		.arg = &ra,
 	};

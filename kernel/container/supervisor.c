@@ -22,12 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "container/console.h"
 #include "container/state.h"
 #include "container/supervisor.h"
 #include "freezer/cgroup.h"
@@ -46,6 +49,20 @@ struct sup_msg {
 	pid_t pid;
 	char text[512];
 };
+
+/* The descriptors supervisor_start() hands to the supervisor. */
+struct sup_fds {
+	int sync;		/* handshake to the caller */
+	int console;		/* console.log: the init's stdout (no tty), the terminal's log (tty) */
+	int devnull;
+	int master, slave;	/* tty: the pty; slave -1 when restoring; both -1 without tty */
+};
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+#define SUP_TTY_ROWS 24
+#define SUP_TTY_COLS 80
 
 /* In the init only: the write end of the exec pipe, -1 once reported. */
 static int sup_init_fd = -1;
@@ -161,8 +178,9 @@ static void sup_init_reset_signals(void)
 
 /* The init: wait to be placed, set up namespaces and stdio, run init_fn. */
 static void __attribute__((noreturn)) sup_init_main(const struct supervisor_opts *opts, int go_fd,
-						    int console_fd, int devnull)
+						    const struct sup_fds *fds)
 {
+	int in = fds->devnull, out = fds->console;
 	char c;
 	int ret;
 
@@ -179,10 +197,20 @@ static void __attribute__((noreturn)) sup_init_main(const struct supervisor_opts
 		if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 			sup_init_fail(-errno, "mount /proc");
 	}
-	if (dup2(devnull, 0) < 0 || dup2(console_fd, 1) < 0 || dup2(console_fd, 2) < 0)
+	if (fds->master >= 0)
+		close(fds->master);
+	if (fds->slave >= 0) {
+		/* the terminal: controlling terminal of the new session, and stdio */
+		if (ioctl(fds->slave, TIOCSCTTY, 0) < 0)
+			sup_init_fail(-errno, "make the console the controlling terminal");
+		in = out = fds->slave;
+	}
+	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		sup_init_fail(-errno, "redirect stdio");
-	close(devnull);
-	close(console_fd);
+	close(fds->devnull);
+	close(fds->console);
+	if (fds->slave > 2)
+		close(fds->slave);
 	ct_err_clear();
 	ret = opts->init_fn(opts->arg);
 	if (ret < 0)
@@ -243,6 +271,9 @@ static int sup_record(const struct supervisor_opts *opts, pid_t init, bool start
 		/* a restore reuses the state of an earlier run: forget its end */
 		state_unset(st, "exit_status");
 		state_unset(st, "stopped_at");
+		state_unset(st, "tty");
+		if (opts->tty)
+			state_set_ll(st, "tty", 1);	/* attach tells "no console" from "socket gone" */
 		proc_starttime(getpid(), &start);
 		ret = state_set_ll(st, "supervisor_pid", getpid()) ?:
 		      state_set_ll(st, "supervisor_start", start) ?:
@@ -320,12 +351,85 @@ static void __attribute__((noreturn)) sup_abort(int sync_fd, pid_t init, int err
 	_exit(1);
 }
 
-/* The supervisor process. */
-static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opts, int sync_fd,
-					       int console_fd, int devnull)
+/*
+ * Before the init exists: listen on STORE/NAME/console.sock and block
+ * SIGCHLD into a signalfd (the serving loop wakes on it).  Returns the
+ * signalfd or -errno.
+ */
+static int sup_console_begin(const struct supervisor_opts *opts, const struct sup_fds *fds,
+			     struct console_srv *cs)
 {
-	int keep[] = { sync_fd, console_fd, devnull };
-	int go[2], execp[2], ret;
+	char *path;
+	sigset_t chld;
+	int ret, sigfd;
+
+	if (!opts->store_dir || !opts->name)
+		return ct_err(-EINVAL, "console: a terminal needs a store entry");
+	path = xasprintf("%s/%s/%s", opts->store_dir, opts->name, CONSOLE_SOCK);
+	if (!path)
+		return -ENOMEM;
+	ret = console_listen(cs, path);
+	free(path);
+	if (ret)
+		return ret;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sigfd < 0)
+		return ct_err(-errno, "console: signalfd: %m");
+	cs->master = fds->master;
+	cs->log_fd = fds->console;
+	fcntl(cs->master, F_SETFL, fcntl(cs->master, F_GETFL) | O_NONBLOCK);
+	return sigfd;
+}
+
+/* Reap what has exited; false once no child is left. */
+static bool sup_reap_nohang(const struct supervisor_opts *opts, pid_t init)
+{
+	int status;
+	pid_t pid;
+
+	for (;;) {
+		pid = waitpid(-1, &status, __WALL | WNOHANG);
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			return false;
+		if (pid == 0)
+			return true;
+		if (pid == init) {
+			pr_info("init %d exited with status 0x%x", init, status);
+			if (sup_record(opts, init, false, status))
+				pr_err("%s: cannot record the exit status", opts->name);
+		}
+	}
+}
+
+/* Serve the console and reap children until none is left. */
+static void sup_console_serve(const struct supervisor_opts *opts, pid_t init, struct console_srv *cs,
+			      int sigfd)
+{
+	struct signalfd_siginfo si;
+
+	while (sup_reap_nohang(opts, init)) {
+		console_poll(cs, sigfd, 1000);
+		while (read(sigfd, &si, sizeof(si)) == sizeof(si))
+			;
+	}
+	/* the terminal's last words, then no more console */
+	if (!cs->master_gone)
+		console_poll(cs, sigfd, 0);
+	console_close(cs);
+	close(sigfd);
+}
+
+/* The supervisor process. */
+static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opts, struct sup_fds *fds)
+{
+	int keep[] = { fds->sync, fds->console, fds->devnull, fds->master, fds->slave };
+	int sync_fd = fds->sync, go[2], execp[2], ret, sigfd = -1;
+	struct console_srv cs = { .listen_fd = -1 };
 	struct sup_msg m;
 	pid_t init;
 
@@ -336,7 +440,12 @@ static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opt
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	sup_close_fds_except(keep, ARRAY_SIZE(keep));
-	sup_setup_stdio(opts, devnull);
+	sup_setup_stdio(opts, fds->devnull);
+	if (opts->tty) {
+		sigfd = sup_console_begin(opts, fds, &cs);
+		if (sigfd < 0)
+			sup_abort(sync_fd, 0, sigfd, "console");
+	}
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(execp, O_CLOEXEC) < 0)
 		sup_abort(sync_fd, 0, -errno, "pipe");
 	init = sup_clone_init(opts);
@@ -344,12 +453,19 @@ static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opt
 		close(sync_fd);
 		close(go[1]);
 		close(execp[0]);
+		if (sigfd >= 0)
+			close(sigfd);
+		if (cs.listen_fd >= 0)
+			close(cs.listen_fd);
 		sup_init_fd = execp[1];
-		sup_init_main(opts, go[0], console_fd, devnull);
+		sup_init_main(opts, go[0], fds);
 	}
 	close(go[0]);
 	close(execp[1]);
-	close(console_fd);
+	if (fds->slave >= 0)
+		close(fds->slave);
+	if (!opts->tty)
+		close(fds->console);
 	if (init < 0) {
 		ret = -errno;
 		ct_err(ret, "%s: cannot create the container's init: %s", opts->name ?: "init",
@@ -376,16 +492,48 @@ static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opt
 		if (ret < 0)
 			snprintf(m.text, sizeof(m.text), "init: handshake failed: %s", strerror(-ret));
 		sup_send(sync_fd, SUP_MSG_ERROR, ret < 0 ? ret : m.err, 0, m.text);
+		if (opts->tty)
+			console_close(&cs);
 		_exit(1);
 	}
 	close(sync_fd);
-	sup_reap(opts, init);
+	if (opts->tty)
+		sup_console_serve(opts, init, &cs, sigfd);
+	else
+		sup_reap(opts, init);
 	_exit(0);
 }
 
 /* Fork the supervisor (twice, see supervisor.h) and wait for the init's report. */
+/* For run --tty: a new pty, 24x80; *@master and *@slave. */
+static int sup_tty_create(int *master, int *slave)
+{
+	struct winsize ws = { .ws_row = SUP_TTY_ROWS, .ws_col = SUP_TTY_COLS };
+	int m, sl;
+
+	m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0)
+		return ct_err(-errno, "console: cannot create a pseudo-terminal: %m");
+	if (unlockpt(m) < 0 || ioctl(m, TIOCSWINSZ, &ws) < 0) {
+		close(m);
+		return ct_err(-errno, "console: cannot set up the pseudo-terminal: %m");
+	}
+	/* no O_CLOEXEC here: it would stay in the file's flags (see task/tty.c) */
+	sl = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (sl >= 0)
+		fcntl(sl, F_SETFD, FD_CLOEXEC);
+	if (sl < 0) {
+		close(m);
+		return ct_err(-errno, "console: cannot open the terminal: %m");
+	}
+	*master = m;
+	*slave = sl;
+	return 0;
+}
+
 int supervisor_start(const struct supervisor_opts *opts, pid_t *init_pid)
 {
+	struct sup_fds fds = { .master = -1, .slave = -1 };
 	int sync[2], console_fd, devnull, ret, status;
 	const char *err_text = NULL;
 	struct sup_msg m, err_msg;
@@ -400,10 +548,20 @@ int supervisor_start(const struct supervisor_opts *opts, pid_t *init_pid)
 		ret = ct_err(-errno, "/dev/null: cannot open: %m");
 		goto out_console;
 	}
+	if (opts->tty && opts->tty_master >= 0) {
+		fds.master = opts->tty_master;
+	} else if (opts->tty) {
+		ret = sup_tty_create(&fds.master, &fds.slave);
+		if (ret)
+			goto out_devnull;
+	}
 	if (pipe2(sync, O_CLOEXEC) < 0) {
 		ret = ct_err(-errno, "pipe: %m");
 		goto out_devnull;
 	}
+	fds.sync = sync[1];
+	fds.console = console_fd;
+	fds.devnull = devnull;
 	mid = fork();
 	if (mid < 0) {
 		ret = ct_err(-errno, "fork: %m");
@@ -415,7 +573,7 @@ int supervisor_start(const struct supervisor_opts *opts, pid_t *init_pid)
 		if (setsid() < 0)
 			_exit(1);
 		if (fork() == 0)
-			sup_main(opts, sync[1], console_fd, devnull);
+			sup_main(opts, &fds);
 		_exit(0);
 	}
 	close(sync[1]);
@@ -440,6 +598,10 @@ int supervisor_start(const struct supervisor_opts *opts, pid_t *init_pid)
 out_sync:
 	close(sync[0]);
 out_devnull:
+	if (fds.slave >= 0) {
+		close(fds.slave);
+		close(fds.master);
+	}
 	close(devnull);
 out_console:
 	close(console_fd);

@@ -32,6 +32,15 @@ struct supervisor_opts {
 	pid_t set_tid;			/* 0: any pid; else clone3 set_tid for the init (host pid) */
 	const char *console_path;	/* stdout/stderr of the init; stdin is /dev/null */
 	/*
+	 * A terminal (needs store_dir and name): the supervisor keeps a pty
+	 * master, serves it on STORE/NAME/console.sock and logs its output to
+	 * console_path.  tty_master >= 0: serve that master (restore); -1: create
+	 * a pty whose slave is the init's stdin/stdout/stderr and controlling
+	 * terminal (run).  The caller keeps its copy of tty_master.
+	 */
+	bool tty;
+	int tty_master;
+	/*
 	 * Runs in the init after namespace setup, cgroup placement, setsid and
 	 * stdio redirection, with default signal dispositions and an empty mask.
 	 * Success is reported when the init execs (the sync pipe is O_CLOEXEC)

@@ -719,6 +719,23 @@ static void write_file(struct wbuf *w, const struct ct_file *f)
 		w_str(w, f->watches[i].path);
 	}
 	write_file_tcp(w, &f->tcp);
+	/* issue 6: the console (CT_FILE_TTY) */
+	w_u32(w, f->tty_flags);
+	w_u32(w, f->tty_dev);
+	w_u32(w, f->tty_iflag);
+	w_u32(w, f->tty_oflag);
+	w_u32(w, f->tty_cflag);
+	w_u32(w, f->tty_lflag);
+	w_u32(w, f->tty_line);
+	w_u32(w, f->tty_ispeed);
+	w_u32(w, f->tty_ospeed);
+	w_bytes(w, f->tty_cc, sizeof(f->tty_cc));
+	w_u32(w, f->tty_rows);
+	w_u32(w, f->tty_cols);
+	w_u32(w, f->tty_xpixel);
+	w_u32(w, f->tty_ypixel);
+	w_u32(w, (uint32_t)f->tty_sid);
+	w_u32(w, (uint32_t)f->tty_fg_pgrp);
 	w_end(w, at);
 }
 
@@ -764,6 +781,33 @@ static void read_file_lists(struct rbuf *r, struct ct_file *f)
 	}
 }
 
+/* The terminal fields of a FILE record (absent in older blobs: all zero). */
+static void read_file_tty(struct rbuf *r, struct ct_file *f)
+{
+	uint64_t n = 0;
+	uint8_t *cc;
+
+	f->tty_flags = r_u32(r);
+	f->tty_dev = r_u32(r);
+	f->tty_iflag = r_u32(r);
+	f->tty_oflag = r_u32(r);
+	f->tty_cflag = r_u32(r);
+	f->tty_lflag = r_u32(r);
+	f->tty_line = r_u32(r);
+	f->tty_ispeed = r_u32(r);
+	f->tty_ospeed = r_u32(r);
+	cc = r_bytes(r, &n, sizeof(f->tty_cc));
+	if (cc)
+		memcpy(f->tty_cc, cc, min_t(uint64_t, n, sizeof(f->tty_cc)));
+	free(cc);
+	f->tty_rows = r_u32(r);
+	f->tty_cols = r_u32(r);
+	f->tty_xpixel = r_u32(r);
+	f->tty_ypixel = r_u32(r);
+	f->tty_sid = r_i32(r);
+	f->tty_fg_pgrp = r_i32(r);
+}
+
 static void read_file(struct rbuf *r, struct ct_file *f)
 {
 	f->kind = r_u32(r);
@@ -798,6 +842,7 @@ static void read_file(struct rbuf *r, struct ct_file *f)
 	f->interval_nsec = (int64_t)r_u64(r);
 	read_file_lists(r, f);
 	read_file_tcp(r, &f->tcp);
+	read_file_tty(r, f);
 }
 
 static void write_image(struct wbuf *w, const struct ct_image *img)

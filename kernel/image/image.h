@@ -146,7 +146,8 @@ enum ct_file_kind {
 	CT_FILE_SIGNALFD,	/* signalfd (sigmask) */
 	CT_FILE_TIMERFD,	/* timerfd (clock, timer values, count = ticks) */
 	CT_FILE_INOTIFY,	/* inotify instance (watches) */
-	CT_FILE_KIND_MAX = CT_FILE_INOTIFY,
+	CT_FILE_TTY,		/* the container's console: a pty slave, or /dev/tty naming it (tty_*) */
+	CT_FILE_KIND_MAX = CT_FILE_TTY,
 };
 
 /* Socket states (ct_file.sk_state), the kernel's TCP_* numbers for the ones used. */
@@ -201,6 +202,8 @@ struct ct_inotify_watch {
 	char *path;			/* path of the watched inode at dump */
 };
 
+#define CT_TTY_NCCS 19			/* the kernel's termios2 c_cc[] */
+
 /* One open file description; fds share it by index (as dup and fork do). */
 struct ct_file {
 	uint32_t kind;			/* enum ct_file_kind */
@@ -243,7 +246,18 @@ struct ct_file {
 	struct ct_inotify_watch *watches;
 	/* INET with CT_SKOPT_REPAIR: appended fields, blob format rule */
 	struct ct_tcp tcp;
+	/* TTY (appended): the terminal's settings, shared by every description of it */
+	uint32_t tty_flags;		/* CT_TTY_* */
+	uint32_t tty_dev;		/* device number (as /proc/PID/stat tty_nr) at dump */
+	uint32_t tty_iflag, tty_oflag, tty_cflag, tty_lflag;	/* termios2 */
+	uint32_t tty_line, tty_ispeed, tty_ospeed;
+	uint8_t tty_cc[CT_TTY_NCCS];
+	uint32_t tty_rows, tty_cols, tty_xpixel, tty_ypixel;	/* TIOCGWINSZ */
+	int32_t tty_sid;		/* session whose controlling terminal it is, 0 none */
+	int32_t tty_fg_pgrp;		/* its foreground process group, 0 none */
 };
+
+#define CT_TTY_DEVTTY		(1u << 0)	/* opened as /dev/tty: reopened as the new slave */
 
 struct ct_fd {
 	int32_t fd;

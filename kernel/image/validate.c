@@ -182,6 +182,14 @@ static int validate_file_kind(const struct ct_image *img, const struct ct_file *
 			if (!path_is_sane(f->watches[i].path) || f->watches[i].wd <= 0)
 				return 1;
 		return 0;
+	case CT_FILE_TTY:
+		/* every description of the one console names the same terminal */
+		for (uint32_t i = 0; i < img->nr_files; i++)
+			if (img->files[i].kind == CT_FILE_TTY && img->files[i].tty_dev != f->tty_dev)
+				return 1;
+		return (f->tty_flags & ~CT_TTY_DEVTTY) || f->tty_sid < 0 || f->tty_fg_pgrp < 0 ||
+		       (f->tty_fg_pgrp && !f->tty_sid) || f->tty_rows > 0xffff ||
+		       f->tty_cols > 0xffff || f->tty_xpixel > 0xffff || f->tty_ypixel > 0xffff;
 	default:
 		return 0;
 	}
@@ -202,7 +210,7 @@ static int validate_files(const struct ct_image *img, const char *what)
 		if (validate_file_kind(img, f))
 			return ct_err(-EBADMSG, "%s: file %u: bad %s record", what, i,
 				      f->kind == CT_FILE_EPOLL ? "epoll" : f->kind == CT_FILE_INOTIFY ?
-				      "inotify" : "socket");
+				      "inotify" : f->kind == CT_FILE_TTY ? "terminal" : "socket");
 	}
 	return 0;
 }

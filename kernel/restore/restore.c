@@ -369,6 +369,8 @@ static int rst_start_init(struct rst_ctx *c)
 		.new_pidns = c->img->own_pidns,
 		.set_tid = c->img->own_pidns ? 0 : t->pid,
 		.init_fn = rst_init_fn,
+		.tty = c->ft.tty_master >= 0,	/* the console: the supervisor serves the new pty */
+		.tty_master = c->ft.tty_master,
 	};
 	pid_t pid;
 	int ret;
@@ -423,6 +425,29 @@ static struct rst_proc *rst_find(struct rst_ctx *c, pid_t pid)
 	return NULL;
 }
 
+static struct task_ctx rst_tc(struct rst_proc *p, uint32_t i);
+
+/* A new session leader gets the console back as controlling terminal, before it forks. */
+static int rst_tree_ctty(struct rst_ctx *c, struct rst_proc *p)
+{
+	struct task_ctx tc = rst_tc(p, 0);
+
+	return tty_restore_ctty(&tc, c->img, p->t, &c->ft_task);
+}
+
+/* Every group exists: the console's foreground group is put in front. */
+static int rst_tree_tty_fg(struct rst_ctx *c)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < c->nr_procs && !ret; i++) {
+		struct task_ctx tc = rst_tc(&c->procs[i], 0);
+
+		ret = tty_restore_fg(&tc, c->img, c->procs[i].t, &c->ft_task);
+	}
+	return ret;
+}
+
 /* Create every task: init, then each other one in its parent (image order). */
 static int rst_build_tree(struct rst_ctx *c)
 {
@@ -433,6 +458,8 @@ static int rst_build_tree(struct rst_ctx *c)
 		ret = rst_mm_begin(&c->procs[0]);
 	if (!ret)
 		ret = rst_tree_setsid(&c->procs[0]);
+	if (!ret)
+		ret = rst_tree_ctty(c, &c->procs[0]);
 	for (size_t i = 1; i < c->nr_procs && !ret; i++) {
 		struct rst_proc *p = &c->procs[i], *parent = rst_find(c, p->t->ppid);
 
@@ -446,9 +473,13 @@ static int rst_build_tree(struct rst_ctx *c)
 			ret = rst_mm_begin(p);
 		if (!ret)
 			ret = rst_tree_setsid(p);
+		if (!ret)
+			ret = rst_tree_ctty(c, p);
 	}
 	if (!ret)
 		ret = rst_tree_sessions(c->procs, c->nr_procs);
+	if (!ret)
+		ret = rst_tree_tty_fg(c);
 	return ret;
 }
 

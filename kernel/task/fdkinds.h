@@ -69,6 +69,12 @@ int signalfd_open(const struct ct_file *f);
 int timerfd_dump(const struct fd_dump *d, struct ct_file *f);
 int timerfd_open(const struct ct_file *f);
 
+/* tty.c: is @st a terminal of ours (pty slave, /dev/tty)? */
+bool tty_is_console(const struct stat *st);
+int tty_dump(const struct fd_dump *d, struct ct_file *f);
+/* Open file @i, creating the console pty on the first one (ft->tty_master). */
+int tty_open(const struct ct_image *img, uint32_t i, int base, struct file_table *ft);
+
 /* inotify.c */
 int inotify_dump(const struct fd_dump *d, struct ct_file *f);
 int inotify_open(const struct ct_file *f);

@@ -412,6 +412,12 @@ static int file_dump_one(const struct fd_dump *d, const struct fd_info *fi, stru
 		f->pipe_size = same ? same->pipe_size : 0;
 		return same ? 0 : pipe_peek(pid, fd, f);
 	}
+	if (S_ISCHR(st->st_mode) && tty_is_console(st)) {
+		free(f->path);
+		f->path = NULL;
+		f->kind = CT_FILE_TTY;
+		return tty_dump(d, f);
+	}
 	if (S_ISCHR(st->st_mode)) {
 		if (!chr_is_allowed(link))
 			goto unsupported;
@@ -779,7 +785,7 @@ int restore_files_open(const struct ct_image *img, bool allow_changed, struct fi
 	int base = files_base(img), ret = 0;
 
 	memset(ft, 0, sizeof(*ft));
-	ft->lowest = ft->highest = -1;
+	ft->lowest = ft->highest = ft->tty_master = -1;
 	ft->fds = xmalloc((img->nr_files + 1) * sizeof(int));
 	ft->peer_fds = xmalloc((img->nr_files + 1) * sizeof(int));
 	if (!ft->fds || !ft->peer_fds) {
@@ -829,6 +835,8 @@ static int file_open_kind(const struct ct_image *img, uint32_t i, bool allow_cha
 		return fifo_open(f, allow_changed, base, ft, i);
 	case CT_FILE_UNIX:
 		return unix_open(img, i, base, ft);
+	case CT_FILE_TTY:
+		return tty_open(img, i, base, ft);
 	case CT_FILE_REG:
 	case CT_FILE_CHR:
 		fd = file_open_path(f, allow_changed);
@@ -870,6 +878,9 @@ void restore_files_close(struct file_table *ft)
 		if (ft->peer_fds && ft->peer_fds[i] >= 0)
 			close(ft->peer_fds[i]);
 	}
+	if (ft->tty_master >= 0)
+		close(ft->tty_master);
+	ft->tty_master = -1;
 	free(ft->fds);
 	free(ft->peer_fds);
 	ft->fds = ft->peer_fds = NULL;

@@ -71,10 +71,25 @@ struct file_table {
 	int *peer_fds;			/* PIPE: the other end, kept so pipes stay open; -1 */
 	int lowest, highest;		/* range of transport fds, to close them in tasks */
 	const struct ct_file *files;	/* the image's files (epoll targets); copy it along */
+	int tty_master;			/* restorer: master of the new console pty, -1 none */
 };
 int restore_files_open(const struct ct_image *img, bool allow_changed, struct file_table *ft);
 void restore_files_close(struct file_table *ft);
 int restore_task_files(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft);
+
+/*
+ * tty.c: the console.  The slave descriptions are opened by restore_files_open
+ * (ft->tty_master is the new pty's master, for the supervisor to serve).
+ * tty_restore_ctty: in session leader @t, right after its setsid and before
+ * it forks, make the console its controlling terminal again (TIOCSCTTY on
+ * the transport fd of @ft, so the tasks it forks inherit it).
+ * tty_restore_fg: in that leader, once every process group exists, set the
+ * recorded foreground group (TIOCSPGRP).  Both do nothing for other tasks.
+ */
+int tty_restore_ctty(struct task_ctx *tc, const struct ct_image *img, const struct ct_task *t,
+		     const struct file_table *ft);
+int tty_restore_fg(struct task_ctx *tc, const struct ct_image *img, const struct ct_task *t,
+		   const struct file_table *ft);
 
 /* signals.c: handlers, masks, pending signals, sigaltstack */
 int dump_task_signals(struct task_ctx *tc, struct ct_task *t);

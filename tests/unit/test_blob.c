@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <sys/socket.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -284,6 +285,81 @@ static void test_blob_crafted_images_refused(void **state)
 	expect_invalid(img, "bad inotify record");
 }
 
+/* The sample image plus a console (CT_FILE_TTY) as file 5, held by task 1 at fd 1. */
+static struct ct_image *sample_image_tty(void)
+{
+	struct ct_image *img = sample_image();
+	struct ct_file *f;
+
+	img->files = realloc(img->files, 6 * sizeof(*img->files));
+	f = &img->files[img->nr_files++];
+	memset(f, 0, sizeof(*f));
+	f->kind = CT_FILE_TTY;
+	f->flags = O_RDWR;
+	f->tty_flags = CT_TTY_DEVTTY;
+	f->tty_dev = 0x8800;
+	f->tty_lflag = 0x8a3b;
+	f->tty_cc[2] = 0x7f;
+	f->tty_cc[CT_TTY_NCCS - 1] = 0x11;
+	f->tty_rows = 45;
+	f->tty_cols = 123;
+	f->tty_sid = 1;
+	f->tty_fg_pgrp = 2;
+	img->tasks[0].fds[0].file = 5;
+	return img;
+}
+
+/* The console's settings come back as written. */
+static void test_blob_tty_round_trip(void **state)
+{
+	struct ct_image *img = sample_image_tty(), *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	assert_int_equal(blob_decode(buf, len, "test", &back), 0);
+	assert_int_equal(back->nr_files, 6);
+	assert_int_equal(back->files[5].kind, CT_FILE_TTY);
+	assert_int_equal(back->files[5].tty_flags, CT_TTY_DEVTTY);
+	assert_int_equal(back->files[5].tty_dev, 0x8800);
+	assert_int_equal(back->files[5].tty_lflag, 0x8a3b);
+	assert_memory_equal(back->files[5].tty_cc, img->files[5].tty_cc, CT_TTY_NCCS);
+	assert_int_equal(back->files[5].tty_rows, 45);
+	assert_int_equal(back->files[5].tty_cols, 123);
+	assert_int_equal(back->files[5].tty_sid, 1);
+	assert_int_equal(back->files[5].tty_fg_pgrp, 2);
+	/* the files of older blobs read their terminal fields as zero */
+	assert_int_equal(back->files[0].tty_rows, 0);
+	assert_int_equal(back->files[0].tty_sid, 0);
+	free(buf);
+	image_free(back);
+	image_free(img);
+}
+
+/* Terminal records that restore could not trust are refused. */
+static void test_blob_tty_crafted_refused(void **state)
+{
+	struct ct_image *img;
+
+	(void)state;
+	img = sample_image_tty();
+	img->files[5].tty_rows = 70000;			/* not a window size */
+	expect_invalid(img, "bad terminal record");
+	img = sample_image_tty();
+	img->files[5].tty_sid = -3;
+	expect_invalid(img, "bad terminal record");
+	img = sample_image_tty();
+	img->files[5].tty_flags = 0x80;			/* unknown flag */
+	expect_invalid(img, "bad terminal record");
+	img = sample_image_tty();
+	image_file_free(&img->files[1]);
+	img->files[1] = img->files[5];			/* two terminals */
+	img->files[1].tty_dev = 0x8801;
+	img->files[1].tty_flags = 0;
+	expect_invalid(img, "bad terminal record");
+}
+
 static void test_blob_file_atomic_write(void **state)
 {
 	char dir[] = "/tmp/ctswap-blob-XXXXXX", path[64];
@@ -314,6 +390,8 @@ int main(void)
 		cmocka_unit_test(test_blob_newer_version_refused),
 		cmocka_unit_test(test_blob_crafted_images_refused),
 		cmocka_unit_test(test_blob_file_atomic_write),
+		cmocka_unit_test(test_blob_tty_round_trip),
+		cmocka_unit_test(test_blob_tty_crafted_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,6 +51,7 @@ int cmd_restore(struct cli *cli);
 void inspect_ckpt_text(const struct ctswap_ckpt *c);
 json_t *inspect_ckpt_json(const struct ctswap_ckpt *c);
 int cmd_run(struct cli *cli);
+int cmd_attach(struct cli *cli);
 int cmd_freeze(struct cli *cli);
 int cmd_thaw(struct cli *cli);
 int cmd_kill(struct cli *cli);

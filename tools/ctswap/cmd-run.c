@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* ctswap run NAME [--no-pidns] [--log FILE] -- CMD [ARG...] */
+/* ctswap run NAME [--no-pidns] [--tty] [--log FILE] -- CMD [ARG...] */
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +17,8 @@ int cmd_run(struct cli *cli)
 	for (i = 1; i < cli->argc && strcmp(cli->argv[i], "--"); i++) {
 		if (!strcmp(cli->argv[i], "--no-pidns"))
 			opts.no_pidns = true;
+		else if (!strcmp(cli->argv[i], "--tty") || !strcmp(cli->argv[i], "-t"))
+			opts.tty = true;
 		else if (!strcmp(cli->argv[i], "--log") && i + 1 < cli->argc)
 			opts.log_path = cli->argv[++i];
 		else if (cli->argv[i][0] == '-')

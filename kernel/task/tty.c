@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The container's console: the slave of a pseudo-terminal (`run --tty`, or
+ * any pty slave the tasks hold), and /dev/tty opened on it.
+ *
+ * Dump records, per open file description, the terminal's settings (termios2,
+ * window size) and which session has it as controlling terminal with which
+ * foreground process group.  The pty itself is gone once the container is
+ * killed (its master lived in the supervisor), so restore creates a new pair,
+ * applies the settings, opens one slave description per recorded one (fds
+ * sharing a description keep sharing it), gives the session leader its
+ * controlling terminal back (injected TIOCSCTTY right after its setsid, so
+ * what it forks inherits it) and sets the foreground group (TIOCSPGRP).  The
+ * master goes to the restore's supervisor, which serves STORE/NAME/console.sock.
+ *
+ * Not kept: bytes queued in the terminal (typed but not read, written but not
+ * yet read by the master side) and a second terminal (one console per
+ * container: the dump refuses it).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#define LOG_PREFIX "tty: "
+#include <asm/termbits.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+#include "task/fdkinds.h"
+#include "task/task.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+/* UNIX98 pty slaves: majors 136..143; /dev/tty is 5:0. */
+#define TTY_PTS_MAJOR_FIRST 136
+#define TTY_PTS_MAJOR_LAST 143
+
+/* A device number encoded as the kernel shows tty_nr in /proc/PID/stat. */
+static uint32_t tty_encode_dev(dev_t dev)
+{
+	unsigned int ma = major(dev), mi = minor(dev);
+
+	return (mi & 0xff) | (ma << 8) | ((mi & ~0xffu) << 12);
+}
+
+/* Is @st a pty slave or /dev/tty? */
+bool tty_is_console(const struct stat *st)
+{
+	unsigned int ma = major(st->st_rdev);
+
+	if (ma >= TTY_PTS_MAJOR_FIRST && ma <= TTY_PTS_MAJOR_LAST)
+		return true;
+	return ma == 5 && minor(st->st_rdev) == 0;
+}
+
+/* Fields 5 (pgrp), 7 (tty_nr) and 8 (tpgid) of /proc/PID/stat. */
+static int tty_proc_stat(pid_t pid, int *pgrp, uint32_t *tty_nr, int *tpgid)
+{
+	char path[64], buf[1024], *p;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	ret = read_small_file(path, buf, sizeof(buf));
+	if (ret)
+		return ret;
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %d %*d %u %d", pgrp, tty_nr, tpgid) != 3)
+		return -EINVAL;
+	return 0;
+}
+
+/* The in-container id of host process group @host_pgrp, from a task of the image in it; 0 if none. */
+static pid_t tty_ns_pgrp(const struct ct_image *img, int host_pgrp)
+{
+	uint32_t nr;
+	int pgrp, tpgid;
+
+	for (uint32_t i = 0; i < img->nr_tasks; i++) {
+		const struct ct_task *t = &img->tasks[i];
+
+		if (t->host_pid <= 0 || tty_proc_stat(t->host_pid, &pgrp, &nr, &tpgid))
+			continue;
+		if (pgrp == host_pgrp)
+			return t->pgid;
+	}
+	return 0;
+}
+
+/* Which session of the image has terminal @dev as controlling terminal, and its foreground group. */
+static void tty_dump_owner(const struct ct_image *img, uint32_t dev, struct ct_file *f)
+{
+	uint32_t nr;
+	int pgrp, tpgid;
+
+	for (uint32_t i = 0; i < img->nr_tasks; i++) {
+		const struct ct_task *t = &img->tasks[i];
+
+		if (t->host_pid <= 0 || tty_proc_stat(t->host_pid, &pgrp, &nr, &tpgid))
+			continue;
+		if (nr != dev || t->sid <= 0)
+			continue;
+		f->tty_sid = t->sid;
+		f->tty_fg_pgrp = tpgid > 0 ? tty_ns_pgrp(img, tpgid) : 0;
+		if (tpgid > 0 && !f->tty_fg_pgrp)
+			pr_warn("foreground group %d of the console is outside the container", tpgid);
+		return;
+	}
+}
+
+/* The device a /dev/tty fd of @pid stands for: its controlling terminal. */
+static int tty_ctty_dev(const struct fd_dump *d, uint32_t *dev)
+{
+	int pgrp, tpgid;
+
+	if (tty_proc_stat(d->pid, &pgrp, dev, &tpgid) || !*dev)
+		return ct_err(-ENOTSUP, "pid %d: fd %d: /dev/tty without a controlling terminal",
+			      d->pid, d->fd);
+	return 0;
+}
+
+/* Record a terminal fd: its settings and who owns it. */
+int tty_dump(const struct fd_dump *d, struct ct_file *f)
+{
+	struct termios2 tio;
+	struct winsize ws;
+	uint32_t dev;
+	int fd, ret = 0;
+
+	if (major(d->st->st_rdev) == 5) {
+		f->tty_flags |= CT_TTY_DEVTTY;
+		ret = tty_ctty_dev(d, &dev);
+		if (ret)
+			return ret;
+	} else {
+		dev = tty_encode_dev(d->st->st_rdev);
+	}
+	for (uint32_t i = 0; i < d->img->nr_files; i++) {
+		const struct ct_file *o = &d->img->files[i];
+
+		if (o->kind == CT_FILE_TTY && o->tty_dev != dev)
+			return ct_err(-ENOTSUP, "pid %d: fd %d: a second terminal %s (one console per container)",
+				      d->pid, d->fd, d->link);
+	}
+	f->tty_dev = dev;
+	fd = fd_grab(d->pid, d->fd);
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, TCGETS2, &tio) < 0 || ioctl(fd, TIOCGWINSZ, &ws) < 0) {
+		ret = ct_err(-errno, "pid %d: fd %d: cannot read the terminal settings of %s: %m",
+			     d->pid, d->fd, d->link);
+		goto out;
+	}
+	f->tty_iflag = tio.c_iflag;
+	f->tty_oflag = tio.c_oflag;
+	f->tty_cflag = tio.c_cflag;
+	f->tty_lflag = tio.c_lflag;
+	f->tty_line = tio.c_line;
+	f->tty_ispeed = tio.c_ispeed;
+	f->tty_ospeed = tio.c_ospeed;
+	memcpy(f->tty_cc, tio.c_cc, sizeof(f->tty_cc));
+	f->tty_rows = ws.ws_row;
+	f->tty_cols = ws.ws_col;
+	f->tty_xpixel = ws.ws_xpixel;
+	f->tty_ypixel = ws.ws_ypixel;
+	tty_dump_owner(d->img, dev, f);
+	pr_debug("pid %d: fd %d: %s, %ux%u, session %d, foreground %d", d->pid, d->fd, d->link,
+		 f->tty_cols, f->tty_rows, f->tty_sid, f->tty_fg_pgrp);
+out:
+	close(fd);
+	return ret;
+}
+
+/* ---- restore ---- */
+
+/* Apply @f's recorded termios and window size to the terminal behind @fd. */
+static int tty_apply(int fd, const struct ct_file *f)
+{
+	struct termios2 tio = {
+		.c_iflag = f->tty_iflag, .c_oflag = f->tty_oflag,
+		.c_cflag = f->tty_cflag, .c_lflag = f->tty_lflag,
+		.c_line = (cc_t)f->tty_line,
+		.c_ispeed = f->tty_ispeed, .c_ospeed = f->tty_ospeed,
+	};
+	struct winsize ws = {
+		.ws_row = (unsigned short)f->tty_rows, .ws_col = (unsigned short)f->tty_cols,
+		.ws_xpixel = (unsigned short)f->tty_xpixel, .ws_ypixel = (unsigned short)f->tty_ypixel,
+	};
+
+	memcpy(tio.c_cc, f->tty_cc, sizeof(f->tty_cc));
+	if (ioctl(fd, TCSETS2, &tio) < 0)
+		return ct_err(-errno, "console: cannot set the terminal settings: %m");
+	if (ioctl(fd, TIOCSWINSZ, &ws) < 0)
+		return ct_err(-errno, "console: cannot set the window size: %m");
+	return 0;
+}
+
+/*
+ * A new slave description of @master's pty.  Not O_CLOEXEC in the ioctl: the
+ * kernel would keep that bit in the file's flags, /proc/PID/fdinfo would then
+ * show every fd of it close-on-exec, and the next dump would make them so.
+ */
+static int tty_peer(int master, int flags)
+{
+	int fd = ioctl(master, TIOCGPTPEER, flags | O_NOCTTY);
+
+	if (fd >= 0)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
+/* Create the new console pty: the master into @ft, settings from @f applied. */
+static int tty_create(const struct ct_file *f, struct file_table *ft)
+{
+	int master, slave, ret;
+
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		return ct_err(-errno, "console: cannot create a pseudo-terminal: %m");
+	if (unlockpt(master) < 0) {
+		ret = ct_err(-errno, "console: unlockpt: %m");
+		goto out_master;
+	}
+	slave = tty_peer(master, O_RDWR);
+	if (slave < 0) {
+		ret = ct_err(-errno, "console: cannot open the new terminal: %m");
+		goto out_master;
+	}
+	ret = tty_apply(slave, f);
+	close(slave);
+	if (ret)
+		goto out_master;
+	ft->tty_master = master;
+	return 0;
+out_master:
+	close(master);
+	return ret;
+}
+
+/* Open file @i: a new description of the console's slave, as recorded. */
+int tty_open(const struct ct_image *img, uint32_t i, int base, struct file_table *ft)
+{
+	const struct ct_file *f = &img->files[i];
+	int fd, ret;
+
+	if (ft->tty_master < 0) {
+		ret = tty_create(f, ft);
+		if (ret)
+			return ret;
+	}
+	fd = tty_peer(ft->tty_master, (int)(f->flags & O_ACCMODE));
+	if (fd < 0)
+		return ct_err(-errno, "console: cannot open the new terminal: %m");
+	file_set_status(fd, f);
+	ft->fds[i] = file_place_high(fd, base, ft);
+	return ft->fds[i] < 0 ? ft->fds[i] : 0;
+}
+
+/* The console file whose owning session @t leads, -1 if none. */
+static int tty_owned_by(const struct ct_image *img, const struct ct_task *t,
+			const struct file_table *ft)
+{
+	if (t->sid != t->pid)
+		return -1;
+	for (uint32_t i = 0; i < img->nr_files && i < ft->nr; i++)
+		if (img->files[i].kind == CT_FILE_TTY && img->files[i].tty_sid == t->pid &&
+		    ft->fds[i] >= 0)
+			return (int)i;
+	return -1;
+}
+
+/* In session leader @t: the console becomes its controlling terminal. */
+int tty_restore_ctty(struct task_ctx *tc, const struct ct_image *img, const struct ct_task *t,
+		     const struct file_table *ft)
+{
+	int i = tty_owned_by(img, t, ft);
+	long ret;
+
+	if (i < 0)
+		return 0;
+	ret = inj_syscall(tc->inj, __NR_ioctl, ft->fds[i], TIOCSCTTY, 0, 0, 0, 0);
+	if (ret < 0)
+		return ct_err((int)ret, "pid %d: cannot make the console its controlling terminal: %s",
+			      t->pid, strerror((int)-ret));
+	return 0;
+}
+
+/* In session leader @t: put the recorded foreground group in front. */
+int tty_restore_fg(struct task_ctx *tc, const struct ct_image *img, const struct ct_task *t,
+		   const struct file_table *ft)
+{
+	int i = tty_owned_by(img, t, ft), ret;
+	int32_t pgrp;
+	long r;
+
+	if (i < 0 || img->files[i].tty_fg_pgrp <= 0)
+		return 0;
+	pgrp = img->files[i].tty_fg_pgrp;
+	ret = inj_write_mem(tc->host_pid, tc->scratch, &pgrp, sizeof(pgrp));
+	if (ret)
+		return ct_err(ret, "pid %d: cannot write to its scratch memory", t->pid);
+	r = inj_syscall(tc->inj, __NR_ioctl, ft->fds[i], TIOCSPGRP, tc->scratch, 0, 0, 0);
+	if (r < 0)
+		return ct_err((int)r, "pid %d: cannot make group %d the console's foreground: %s",
+			      t->pid, pgrp, strerror((int)-r));
+	return 0;
+}
