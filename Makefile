@@ -8,35 +8,45 @@ CFLAGS  ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -fPIC -D_GNU_SOURCE
 override CPPFLAGS += -Iinclude -Ikernel
 LDLIBS  := -lcgroup -llzma -lxxhash -ljansson -lpthread
+# O=DIR/ puts every object, library and binary of ours under DIR (a second
+# build beside the normal one, e.g. the sanitized copy `make test` runs);
+# test workloads are never built there.
+override O := $(if $(O),$(patsubst %/,%,$(O))/)
 
 ENGINE_SRCS := $(sort $(shell find kernel -name '*.c'))
-ENGINE_OBJS := $(ENGINE_SRCS:.c=.o)
+ENGINE_OBJS := $(addprefix $(O),$(ENGINE_SRCS:.c=.o))
 CLI_SRCS    := $(sort $(wildcard tools/ctswap/*.c))
-CLI_OBJS    := $(CLI_SRCS:.c=.o)
+CLI_OBJS    := $(addprefix $(O),$(CLI_SRCS:.c=.o))
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
-UNIT_BINS   := $(UNIT_SRCS:.c=)
+UNIT_BINS   := $(addprefix $(O),$(UNIT_SRCS:.c=))
 WORK_SRCS   := $(sort $(wildcard tests/workloads/*.c))
 WORK_BINS   := $(WORK_SRCS:.c=)
 TOOL_SRCS   := $(sort $(wildcard tests/tools/*.c))
-TOOL_BINS   := $(TOOL_SRCS:.c=)
+TOOL_BINS   := $(addprefix $(O),$(TOOL_SRCS:.c=))
 BENCH_SRCS  := $(sort $(wildcard bench/*.c))
-BENCH_BINS  := $(BENCH_SRCS:.c=)
+BENCH_BINS  := $(addprefix $(O),$(BENCH_SRCS:.c=))
 FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 EX_SRCS     := $(sort $(wildcard examples/*.c))
-EX_BINS     := $(EX_SRCS:.c=)
+EX_BINS     := $(addprefix $(O),$(EX_SRCS:.c=))
 SCRIPTS     := $(sort $(wildcard tools/scripts/ctswap-*))
 MAN_PAGES   := $(sort $(wildcard man/*.[358]))
 LIB_MAP     := kernel/ctswap.map
 VERSION     := 0.1
 
-LIB_A  := libctswap.a
-LIB_SO := libctswap.so
-CLI    := tools/ctswap/ctswap
+LIB_A  := $(O)libctswap.a
+LIB_SO := $(O)libctswap.so
+CLI    := $(O)tools/ctswap/ctswap
 
-.PHONY: all test asan demo bench fuzz install clean deps
+# The sanitized copy `make test` builds and runs a part of the suite against.
+ASAN_DIR     := build-asan
+ASAN_CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_LDFLAGS := -fsanitize=address,undefined
+
+.PHONY: all test asan sanitized demo bench fuzz install clean deps
 all: $(LIB_A) $(LIB_SO) $(CLI) $(WORK_BINS) $(TOOL_BINS) $(EX_BINS)
 
-%.o: %.c $(wildcard include/*.h) $(shell find kernel -name '*.h')
+$(O)%.o: %.c $(wildcard include/*.h) $(shell find kernel -name '*.h')
+	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(LIB_A): $(ENGINE_OBJS)
@@ -46,20 +56,23 @@ $(LIB_A): $(ENGINE_OBJS)
 $(LIB_SO): $(ENGINE_OBJS) $(LIB_MAP)
 	$(CC) $(CFLAGS) -shared -Wl,-soname,libctswap.so.1 -Wl,--version-script,$(LIB_MAP) \
 		-o $@ $(ENGINE_OBJS) $(LDFLAGS) $(LDLIBS)
-	ln -sf libctswap.so libctswap.so.1
+	ln -sf libctswap.so $(O)libctswap.so.1
 
 $(CLI): $(CLI_OBJS) $(LIB_A)
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
-tests/unit/test_%: tests/unit/test_%.c $(LIB_A)
+$(O)tests/unit/test_%: tests/unit/test_%.c $(LIB_A)
+	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS) -lcmocka
 
-tests/tools/%: tests/tools/%.c $(LIB_A)
+$(O)tests/tools/%: tests/tools/%.c $(LIB_A)
+	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
 # Examples use the library as a program would: the public header and the shared library.
-examples/%: examples/%.c include/ctswap.h $(LIB_SO)
-	$(CC) -Iinclude $(CFLAGS) -o $@ $< -L. -lctswap -Wl,-rpath,'$$ORIGIN/..' $(LDFLAGS)
+$(O)examples/%: examples/%.c include/ctswap.h $(LIB_SO)
+	@mkdir -p $(@D)
+	$(CC) -Iinclude $(CFLAGS) -o $@ $< -L$(or $(O),.) -lctswap -Wl,-rpath,'$$ORIGIN/..' $(LDFLAGS)
 
 # Workloads are the programs under test, not our code: never sanitized
 # (an ASan process carries terabytes of shadow mappings to dump).
@@ -67,21 +80,28 @@ WORK_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE
 tests/workloads/%: tests/workloads/%.c
 	$(CC) $(WORK_CFLAGS) -o $@ $< -lpthread
 
-bench/%: bench/%.c $(LIB_A)
+$(O)bench/%: bench/%.c $(LIB_A)
+	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
 deps:
 	./scripts/setup-deps.sh
 
-# The README's test command: installs what is missing, builds, runs every test.
+# The README's test command: installs what is missing, builds, runs every test,
+# then a part of the suite again against an ASan+UBSan copy in $(ASAN_DIR)/
+# (tests/run-all.sh: the "# asan:" lines; counted in its last line).
 test: deps all $(UNIT_BINS)
-	./tests/run-all.sh
+	$(MAKE) -j$$(nproc) O=$(ASAN_DIR)/ CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="$(ASAN_LDFLAGS)" sanitized
+	CTSWAP_ASAN_DIR=$(ASAN_DIR) ./tests/run-all.sh
 
+# What the sanitized part of `make test` runs: library, CLI, unit tests (use with O=).
+sanitized: $(LIB_A) $(LIB_SO) $(CLI) $(UNIT_BINS)
+
+# The whole suite against a sanitized in-tree build (`make clean; make` afterwards).
 asan:
 	$(MAKE) clean
-	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-		LDFLAGS="-fsanitize=address,undefined" all $(UNIT_BINS)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./tests/run-all.sh
+	$(MAKE) CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="$(ASAN_LDFLAGS)" all $(UNIT_BINS)
+	CTSWAP_SANITIZED=1 ./tests/run-all.sh
 
 demo: deps all
 	./scripts/demo.sh
@@ -115,4 +135,5 @@ install: all
 	install -m 0644 completion/ctswap.bash $(DESTDIR)$(COMPDIR)/ctswap
 
 clean:
-	rm -f $(ENGINE_OBJS) $(CLI_OBJS) $(LIB_A) $(LIB_SO) libctswap.so.1 $(CLI) $(UNIT_BINS) $(WORK_BINS) $(TOOL_BINS) $(BENCH_BINS) $(EX_BINS)
+	rm -f $(ENGINE_OBJS) $(CLI_OBJS) $(LIB_A) $(LIB_SO) $(O)libctswap.so.1 $(CLI) $(UNIT_BINS) $(WORK_BINS) $(TOOL_BINS) $(BENCH_BINS) $(EX_BINS)
+	rm -rf $(ASAN_DIR)

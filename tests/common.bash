@@ -2,7 +2,9 @@
 # Load with `load common` (bats resolves it next to the test file's folder).
 
 TOP="$(cd "$(dirname "${BATS_TEST_FILENAME}")/../.." && pwd)"
-CTSWAP="$TOP/tools/ctswap/ctswap"
+# CTSWAP_BUILD=DIR (relative to the top) runs the CLI built there by `make O=DIR/`,
+# e.g. the sanitized copy tests/run-all.sh runs a part of the suite against.
+CTSWAP="$TOP/${CTSWAP_BUILD:+$CTSWAP_BUILD/}tools/ctswap/ctswap"
 WORKLOADS="$TOP/tests/workloads"
 
 bats_load_library bats-support
@@ -30,6 +32,23 @@ common_teardown() {
 	for c in "${STARTED[@]}"; do
 		"$CTSWAP" rm --force "$c" >/dev/null 2>&1 || true
 	done
+	san_check
+}
+
+# Under a sanitized build (tests/run-all.sh sets CTSWAP_SAN_LOGS and sends
+# ASan/UBSan reports there): fail the test if any process wrote one, even one
+# whose failure the test expected or never saw (a forked server, rm --force).
+san_check() {
+	local f found=0
+	[ -n "${CTSWAP_SAN_LOGS:-}" ] || return 0
+	for f in "$CTSWAP_SAN_LOGS"/asan.* "$CTSWAP_SAN_LOGS"/ubsan.*; do
+		[ -f "$f" ] || continue
+		found=1
+		echo "sanitizer report $f:"
+		cat "$f"
+		mv "$f" "$CTSWAP_SAN_LOGS/seen/"
+	done
+	[ "$found" = 0 ]
 }
 
 # Wait until a command succeeds, polling every 0.05 s, for at most $1 seconds.

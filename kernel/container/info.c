@@ -174,7 +174,8 @@ static int info_names(struct ctswap_store *store, char ***names, size_t *nr)
 		n++;
 	}
 	closedir(d);
-	qsort(arr, n, sizeof(*arr), info_cmp);
+	if (n)	/* arr is NULL when the store is empty, and qsort's may not be */
+		qsort(arr, n, sizeof(*arr), info_cmp);
 	*names = arr;
 	*nr = n;
 	return 0;

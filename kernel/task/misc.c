@@ -439,6 +439,17 @@ static int injected_dump(struct task_ctx *tc, struct ct_task *t)
 	return 0;
 }
 
+/*
+ * Copy a name read from /proc/.../comm into a comm field of @size bytes,
+ * zero-filled: the whole field is encoded into the image, so no byte after
+ * the name may be left over from an earlier read or never written.
+ */
+static void comm_copy(char *comm, size_t size, const char *name)
+{
+	memset(comm, 0, size);
+	memcpy(comm, name, strnlen(name, size - 1));
+}
+
 /* Record rlimits, umask, personality, comm, scheduling, cwd, root, timers and signals. */
 int dump_task_misc(struct task_ctx *tc, struct ct_task *t)
 {
@@ -459,8 +470,7 @@ int dump_task_misc(struct task_ctx *tc, struct ct_task *t)
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
 	if (read_small_file(path, buf, sizeof(buf)))
 		return ct_err(-EIO, "pid %d: cannot read %s", pid, path);
-	buf[sizeof(t->comm) - 1] = '\0';
-	memcpy(t->comm, buf, sizeof(t->comm));
+	comm_copy(t->comm, sizeof(t->comm), buf);
 	if (stat_field(pid, 38, &exit_sig))
 		return ct_err(-EIO, "pid %d: cannot read the exit signal", pid);
 	t->exit_signal = (int32_t)exit_sig;
@@ -557,8 +567,7 @@ int dump_thread_misc(struct task_ctx *tc, struct ct_thread *th)
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", tc->host_pid, tid);
 	if (read_small_file(path, buf, sizeof(buf)))
 		return ct_err(-EIO, "pid %d: cannot read %s", tid, path);
-	buf[sizeof(th->comm) - 1] = '\0';
-	memcpy(th->comm, buf, sizeof(th->comm));
+	comm_copy(th->comm, sizeof(th->comm), buf);
 
 	if (syscall(SYS_get_robust_list, tid, &head, &len) < 0)
 		return ct_err(-errno, "pid %d: cannot read the robust futex list: %m", tid);

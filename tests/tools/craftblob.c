@@ -99,8 +99,14 @@ static int mutate(struct ct_image *img, const char *what)
 		set_str(&t->cwd, "tmp");
 	else if (!strcmp(what, "pid-zero"))
 		t->pid = 0;
-	else if (!strcmp(what, "no-threads"))
+	else if (!strcmp(what, "no-threads")) {
+		/* image_free() frees only the first nr_threads: free the rest here */
+		for (uint32_t i = 0; i < t->nr_threads; i++) {
+			free(t->threads[i].xstate);
+			free(t->threads[i].pending);
+		}
 		t->nr_threads = 0;
+	}
 	else if (!strcmp(what, "generation-zero"))
 		img->generation = 0;
 	else if (!strcmp(what, "parent-missing")) {
