@@ -15,8 +15,10 @@
 #include "container/state.h"
 #include "container/store.h"
 #include "container/supervisor.h"
+#include "task/task.h"
 #include "freezer/cgroup.h"
 #include "freezer/freezer.h"
+#include "image/blob.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -274,6 +276,31 @@ int ctswap_kill(struct ctswap_store *store, const char *name)
 	return ret;
 }
 
+/*
+ * TCP connections a `--tcp-established` dump left held for the restore of
+ * the newest checkpoint (task/tcprepair.c) end with the container.
+ */
+static void ct_drop_held_connections(struct ctswap_store *store, const char *name)
+{
+	char dir[4096], file[64], path[4096];
+	struct ct_image *img;
+	unsigned int gen;
+	int dropped;
+
+	if (store_path(store, name, NULL, dir, sizeof(dir)) || !(gen = store_newest_ckpt(dir)))
+		return;
+	snprintf(file, sizeof(file), "ckpt-%u.meta", gen);
+	if (store_path(store, name, file, path, sizeof(path)) || blob_read(path, &img)) {
+		ct_err_clear();		/* a bad blob does not stop rm */
+		return;
+	}
+	dropped = tcp_hold_drop(img);
+	if (dropped)
+		pr_info("%s: closed %d TCP connection%s held for its restore", name, dropped,
+			dropped == 1 ? "" : "s");
+	image_free(img);
+}
+
 /* Remove a container's cgroup and store entry. */
 int ctswap_rm(struct ctswap_store *store, const char *name, bool force)
 {
@@ -303,6 +330,7 @@ int ctswap_rm(struct ctswap_store *store, const char *name, bool force)
 		ret = cg_destroy(cg);
 	if (ret)
 		goto out;
+	ct_drop_held_connections(store, name);
 	store_path(store, name, NULL, dir, sizeof(dir));
 	ret = remove_tree(dir);
 	if (ret)

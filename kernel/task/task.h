@@ -51,6 +51,8 @@ struct tcp_repair_set {
  * closing the duplicates closes the connections silently (no FIN, no RST).
  */
 void tcp_repair_end(struct tcp_repair_set *rs, bool resume);
+/* rm: end the connections of @img still held for its restore (FIN to the peer); how many. */
+int tcp_hold_drop(const struct ct_image *img);
 
 /*
  * files.c: fds and open file descriptions (regular files, pipes, fifos, char

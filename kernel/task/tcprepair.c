@@ -123,6 +123,19 @@ static socklen_t tcp_hold_addr(uint64_t ino, struct sockaddr_un *sun)
 }
 
 /*
+ * Leave repair mode and drop the filter of a held socket whose container is
+ * gone for good: its close then ends the connection properly (FIN, or RST
+ * for unread data) instead of leaving the peer waiting on a silent one.
+ */
+static void tcp_hold_hang_up(int sk)
+{
+	int off = TCP_REPAIR_OFF;
+
+	setsockopt(sk, IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off));
+	setsockopt(sk, SOL_SOCKET, SO_DETACH_FILTER, &off, sizeof(off));
+}
+
+/*
  * The holder (async-signal-safe calls only: the dump may be threaded): wait
  * for restore to ask for each old socket, close it, answer; give up at the
  * deadline.  @lsk[i] listens for @held[i].
@@ -151,10 +164,13 @@ static void tcp_hold_serve(const int *lsk, const int *held, uint32_t nr, struct 
 			c_fd = accept4(pfd[i].fd, NULL, NULL, SOCK_CLOEXEC);
 			if (c_fd < 0)
 				continue;
-			/* only root (restore) may end the hold */
+			/* only root (restore, rm) may end the hold */
 			if (getsockopt(c_fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 && uc.uid == 0 &&
 			    read(c_fd, &c, 1) == 1) {
-				close(held[i]);	/* repair mode: silently */
+				/* 'r' (restore takes over): silently, in repair mode; 'c' (rm): tell the peer */
+				if (c == 'c')
+					tcp_hold_hang_up(held[i]);
+				close(held[i]);
 				if (write(c_fd, "k", 1) != 1) {
 					/* restore gone: nothing to tell */
 				}
@@ -226,19 +242,41 @@ out:
 	free(pfd);
 }
 
-/* Restore: make the holder close old socket @ino now, if it still holds it. */
-static void tcp_hold_release(uint64_t ino)
+/*
+ * Make the holder close old socket @ino now, if it still holds it: @how
+ * 'r' silently (restore takes the connection over), 'c' ending the
+ * connection (the container is removed).  True if it did.
+ */
+static bool tcp_hold_release(uint64_t ino, char how)
 {
 	struct sockaddr_un sun;
 	socklen_t len = tcp_hold_addr(ino, &sun);
 	int sk = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool done;
 	char c;
 
 	if (sk < 0)
-		return;
-	if (connect(sk, (struct sockaddr *)&sun, len) == 0 && write(sk, "r", 1) == 1 && read(sk, &c, 1) == 1)
+		return false;
+	done = connect(sk, (struct sockaddr *)&sun, len) == 0 && write(sk, &how, 1) == 1 &&
+	       read(sk, &c, 1) == 1;
+	if (done)
 		pr_debug("socket %llu: the holder closed it", (unsigned long long)ino);
 	close(sk);
+	return done;
+}
+
+/* The connections of @img that are held for its restore end now (rm); how many were. */
+int tcp_hold_drop(const struct ct_image *img)
+{
+	int dropped = 0;
+
+	for (uint32_t i = 0; i < img->nr_files; i++) {
+		const struct ct_file *f = &img->files[i];
+
+		if (f->kind == CT_FILE_INET && (f->sk_opts & CT_SKOPT_REPAIR))
+			dropped += tcp_hold_release(f->sk_ino, 'c');
+	}
+	return dropped;
 }
 
 /* End of a dump: resume the connections, or hold them for the restore (see task.h). */
@@ -533,7 +571,7 @@ static int tcp_rebuild(int sk, const struct ct_file *f, const char **step)
 	if (ret)
 		return ret;
 	/* from here to connect, nothing guards the connection: be quick */
-	tcp_hold_release(f->sk_ino);
+	tcp_hold_release(f->sk_ino, 'r');
 	*step = "bind";
 	if (bind(sk, (const struct sockaddr *)f->sk_addr, (socklen_t)f->sk_addr_len) < 0)
 		return -errno;

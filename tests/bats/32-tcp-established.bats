@@ -95,3 +95,21 @@ alive_across_restore() {
 	# the server's next write or read fails: ECONNRESET
 	wait_until 10 grep -q "Connection reset" "$BATS_TEST_TMPDIR/server.err"
 }
+
+@test "tcp-established: rm of a dumped container ends its held connections (the peer sees them close)" {
+	start_pair 4
+	run "$CTSWAP" dump "$CT" --tcp-established
+	assert_success
+	kill -0 "$CLIENT"
+	ss -xl | grep -q ctswap-tcp-hold-
+	run "$CTSWAP" -v rm "$CT"
+	assert_success
+	assert_output --partial "closed 1 TCP connection held for its restore"
+	# the client gets EOF or a reset instead of waiting on a silent connection
+	wait_until 10 test -e "$BATS_TEST_TMPDIR/client.err"
+	run wait "$CLIENT"
+	assert_failure
+	CLIENT=
+	grep -Eq "EOF|reset|Connection" "$BATS_TEST_TMPDIR/client.err"
+	! ss -xl | grep -q ctswap-tcp-hold-
+}
