@@ -38,7 +38,8 @@
  * and connects the new socket.  Only the few microseconds between that
  * close and the connect are uncovered.  The holder gives up after
  * TCP_HOLD_SECONDS (the connections then close silently, and a peer that
- * sends later gets a reset).
+ * sends later gets a reset).  `ctswap rm` asks it to end them instead:
+ * out of repair mode, their close tells the peer (tcp_hold_drop).
  *
  * Restore (after the old socket is gone: the dump killed its task): a new
  * socket in repair mode, options, the queue sequence numbers, bind to the
