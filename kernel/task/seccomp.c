@@ -71,7 +71,11 @@ static bool seccomp_notifies(const struct ct_seccomp_filter *f)
 	return false;
 }
 
-/* Read filter @idx (0: the newest) of stopped tracee @tid; -ENOENT past the oldest. */
+/*
+ * Read filter @idx of stopped tracee @tid: 0 is the oldest, the first
+ * installed (the kernel walks back count - 1 - @idx from the newest);
+ * -ENOENT past the newest.
+ */
 static int seccomp_get_filter(pid_t tid, unsigned long idx, struct ct_seccomp_filter *f)
 {
 	struct __ptrace_seccomp_metadata md = { .filter_off = idx };
@@ -125,7 +129,7 @@ static int seccomp_intern(struct ct_image *img, struct ct_seccomp_filter *f, uin
 	return 0;
 }
 
-/* Read the whole chain of thread @th, newest first, into indexes oldest first. */
+/* Read the whole chain of thread @th into indexes, oldest first. */
 static int dump_thread_seccomp(struct ct_image *img, pid_t pid, struct ct_thread *th, uint32_t nr)
 {
 	uint32_t *idx, n = 0;
@@ -164,8 +168,8 @@ static int dump_thread_seccomp(struct ct_image *img, pid_t pid, struct ct_thread
 				     pid);
 			break;
 		}
-		/* newest first from the kernel: fill from the end */
-		ret = seccomp_intern(img, &f, &idx[nr - 1 - n]);
+		/* the kernel counts from the oldest (verified: 0 is the first installed) */
+		ret = seccomp_intern(img, &f, &idx[n]);
 		if (ret)
 			break;
 		n++;

@@ -4,9 +4,12 @@
  * and over, that the filters still act.  A restore that dropped a filter,
  * or gave one thread another's, is caught: the round reports BAD.
  *
- *   filter A (TSYNC: both threads):        getppid         -> errno 77
- *   filter B (TSYNC, LOG: both threads):   getitimer, capset -> errno 78
- *   filter C (second thread only):         getsid          -> errno 79
+ *   filter A (TSYNC: both threads):        getppid, getpgid           -> errno 77
+ *   filter B (TSYNC, LOG: both threads):   getitimer, capset, getpgid -> errno 78
+ *   filter C (second thread only):         getsid                     -> errno 79
+ *
+ * getpgid is in A and B: the kernel returns the errno of the newest filter
+ * (78), so filters restored in the wrong order are caught too.
  *
  * Dump injects getitimer and restore injects capset into the tasks: both
  * must pass our filters (PTRACE_O_SUSPEND_SECCOMP), or they fail.
@@ -88,6 +91,7 @@ static void check(const char *who, bool second)
 	expect(who, "getppid", syscall(SYS_getppid), ERR_A);
 	expect(who, "getitimer", syscall(SYS_getitimer, ITIMER_REAL, &it), ERR_B);
 	expect(who, "capset", syscall(SYS_capset, NULL, NULL), ERR_B);
+	expect(who, "getpgid", syscall(SYS_getpgid, 0), ERR_B);
 	expect(who, "getsid", syscall(SYS_getsid, 0), second ? ERR_C : 0);
 	expect(who, "getpid", syscall(SYS_getpid), 0);
 }
@@ -147,8 +151,8 @@ static int run_strict(const char *dir)
 
 int main(int argc, char **argv)
 {
-	static const int a_nrs[] = { SYS_getppid };
-	static const int b_nrs[] = { SYS_getitimer, SYS_capset };
+	static const int a_nrs[] = { SYS_getppid, SYS_getpgid };
+	static const int b_nrs[] = { SYS_getitimer, SYS_capset, SYS_getpgid };
 	struct timespec ts = { 0, 100 * 1000 * 1000 };
 	const char *dir = NULL;
 	bool strict = false;
@@ -171,8 +175,8 @@ int main(int argc, char **argv)
 	if (pthread_create(&th, NULL, second_thread, NULL))
 		return 1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    install(a_nrs, 1, ERR_A, SECCOMP_FILTER_FLAG_TSYNC) ||
-	    install(b_nrs, 2, ERR_B, SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG)) {
+	    install(a_nrs, 2, ERR_A, SECCOMP_FILTER_FLAG_TSYNC) ||
+	    install(b_nrs, 3, ERR_B, SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG)) {
 		perror("seccomp");
 		return 1;
 	}
