@@ -694,6 +694,8 @@ int ctswap_restore(struct ctswap_store *store, const char *name,
 		goto out;
 	ct_fault_stop("restore", "locked");
 	ret = rst_read_checkpoint(&c, store);
+	if (!ret && c.img->nr_seccomp)
+		ret = seccomp_check_tracer("restore");
 	if (!ret)
 		ret = rst_check_pids_free(&c);
 	if (ret)

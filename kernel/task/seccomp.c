@@ -26,6 +26,7 @@
  */
 #define LOG_PREFIX "seccomp: "
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/util.h"
@@ -54,6 +56,30 @@ static int seccomp_status(pid_t pid, pid_t tid, uint32_t *mode, uint32_t *nr)
 	p = strstr(text, "\nSeccomp_filters:");
 	*nr = p ? (uint32_t)atoi(p + 17) : 0;
 	free(text);
+	return 0;
+}
+
+/*
+ * Can we read and suspend other tasks' filters?  The kernel wants
+ * CAP_SYS_ADMIN and a tracer with no seccomp of its own; say so once,
+ * clearly, instead of a bare EPERM from ptrace.
+ */
+int seccomp_check_tracer(const char *what)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct caps[2];
+	uint32_t mode = 0, nr = 0;
+	int ret;
+
+	if (syscall(SYS_capget, &hdr, caps) < 0)
+		return ct_err(-errno, "%s: cannot read own capabilities: %m", what);
+	if (!(caps[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32))))
+		return ct_err(-EPERM, "%s: seccomp filters: permission denied: needs CAP_SYS_ADMIN", what);
+	ret = seccomp_status(getpid(), (pid_t)syscall(SYS_gettid), &mode, &nr);
+	if (ret)
+		return ret;
+	if (mode != SECCOMP_MODE_DISABLED)
+		return ct_err(-EPERM, "%s: seccomp filters: cannot be handled from under seccomp itself", what);
 	return 0;
 }
 
@@ -190,6 +216,8 @@ static int dump_thread_seccomp(struct ct_image *img, pid_t pid, struct ct_thread
 
 int dump_task_seccomp(struct ct_image *img, struct ct_task *t)
 {
+	bool checked = false;
+
 	for (uint32_t i = 0; i < t->nr_threads; i++) {
 		struct ct_thread *th = &t->threads[i];
 		uint32_t mode = 0, nr = 0;
@@ -203,6 +231,12 @@ int dump_task_seccomp(struct ct_image *img, struct ct_task *t)
 		if (mode != SECCOMP_MODE_FILTER)
 			return ct_err(-ENOTSUP, "pid %d: thread %d: seccomp strict mode: not supported",
 				      t->pid, th->tid);
+		if (!checked) {
+			ret = seccomp_check_tracer("dump");
+			if (ret)
+				return ret;
+			checked = true;
+		}
 		ret = dump_thread_seccomp(img, t->pid, th, nr);
 		if (ret)
 			return ret;

@@ -119,6 +119,8 @@ int restore_thread_misc(struct task_ctx *tc, const struct ct_thread *th);
  * the tasks seized with PTRACE_O_SUSPEND_SECCOMP.
  */
 int dump_task_seccomp(struct ct_image *img, struct ct_task *t);
+/* Fail clearly ("@what: seccomp filters: ...") unless we may read and suspend filters. */
+int seccomp_check_tracer(const char *what);
 bool seccomp_task_filtered(const struct ct_task *t);
 int restore_thread_seccomp(struct task_ctx *tc, const struct ct_image *img, const struct ct_task *t,
 			   uint32_t i);

@@ -120,10 +120,19 @@ rounds_past() {
 	[ "$(echo "$before" | grep -c '^Seccomp:[[:space:]]*2$')" = 2 ]
 	echo "$before" | grep -q '^Seccomp_filters:[[:space:]]*2$'
 	echo "$before" | grep -q '^Seccomp_filters:[[:space:]]*3$'
+	# reading and suspending filters takes CAP_SYS_ADMIN: refused clearly, nothing changed
+	run setpriv --bounding-set=-sys_admin "$CTSWAP" dump "$CT"
+	assert_failure 1
+	assert_output --partial "ctswap: dump: seccomp filters: permission denied: needs CAP_SYS_ADMIN"
+	assert_untraced "$CT"
+	[ "$(newest_gen "$CT")" = 0 ]
 	run "$CTSWAP" dump "$CT"
 	assert_success
 	assert_output --partial "2 threads"
 	r=$(rounds_in "$st")
+	run setpriv --bounding-set=-sys_admin "$CTSWAP" restore "$CT"
+	assert_failure 1
+	assert_output --partial "ctswap: restore: seccomp filters: permission denied: needs CAP_SYS_ADMIN"
 	run "$CTSWAP" restore "$CT"
 	assert_success
 	pid=$(ct_pids "$CT" | head -1)
