@@ -169,9 +169,11 @@ static int dump_inj_begin(struct dump_ctx *d, struct inj_ctx *inj, pid_t tid,
 	pr_warn("pid %d: cannot guard the injection (no restorer or stack room): it is killed if the dump dies now",
 		tid);
 	ct_lock_phase(d->lock_fd, "inject", tid);
-	if (ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)PTRACE_O_EXITKILL) < 0)
+	if (ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)(PTRACE_O_EXITKILL | it->extra_options)) < 0)
 		return ct_err(-errno, "pid %d: cannot set ptrace options: %m", tid);
-	return inj_begin(inj, tid, it->syscall_ip);
+	ret = inj_begin(inj, tid, it->syscall_ip);
+	inj->options = PTRACE_O_EXITKILL | it->extra_options;	/* kept by inj_trace_clones() */
+	return ret;
 }
 
 /*
@@ -323,9 +325,11 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 	pr_info("pid %d: %u mappings, %llu pages present", t->pid, t->mm.nr_vmas,
 		(unsigned long long)pages);
 
-	ret = inj_find_text(t->host_pid, &it);
+	ret = dump_task_seccomp(d->img, t) ?: inj_find_text(t->host_pid, &it);
 	if (ret)
 		return ret;
+	/* our injected calls must not meet its filters */
+	it.extra_options = seccomp_task_filtered(t) ? PTRACE_O_SUSPEND_SECCOMP : 0;
 	ret = dump_inj_begin(d, &inj, t->host_pid, &it);
 	if (ret)
 		return ret;

@@ -53,22 +53,20 @@ static int parse_ns_ids(const char *text, const char *key, pid_t *ids)
 }
 
 /*
- * Refuse a thread under seccomp: its filter cannot be restored yet, and a
- * restore without it would give the task more than it had.  @status is
- * the text of its /proc status.
+ * Refuse a thread in seccomp strict mode: it can make none of the calls a
+ * restore injects (filters are dumped: task/seccomp.c).  @status is the
+ * text of its /proc status.
  */
 static int tree_check_seccomp(const char *status, pid_t tgid, pid_t tid)
 {
 	const char *p = strstr(status, "\nSeccomp:");
 	int mode = p ? atoi(p + 9) : 0;
 
-	if (mode == 0)
+	if (mode != 1)
 		return 0;
 	if (tid == tgid)
-		return ct_err(-ENOTSUP, "pid %d: seccomp %s: not supported", tgid,
-			      mode == 1 ? "strict mode" : "filter");
-	return ct_err(-ENOTSUP, "pid %d: thread %d: seccomp %s: not supported", tgid, tid,
-		      mode == 1 ? "strict mode" : "filter");
+		return ct_err(-ENOTSUP, "pid %d: seccomp strict mode: not supported", tgid);
+	return ct_err(-ENOTSUP, "pid %d: thread %d: seccomp strict mode: not supported", tgid, tid);
 }
 
 /* Read status and stat of process @pid. */

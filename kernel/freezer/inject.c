@@ -151,7 +151,7 @@ int inj_begin_guarded(struct inj_ctx *ctx, pid_t tid, const struct inj_text *it)
 
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->tid = tid;
-	ctx->options = PTRACE_O_TRACESYSGOOD;
+	ctx->options = PTRACE_O_TRACESYSGOOD | it->extra_options;
 	if (ptrace(PTRACE_GETREGS, tid, NULL, &ctx->saved_regs) < 0)
 		return ct_err(-errno, "pid %d: cannot read registers: %m", tid);
 	if (ptrace(PTRACE_GETSIGMASK, tid, sizeof(uint64_t), &ctx->saved_sigmask) < 0)

@@ -32,6 +32,7 @@ struct inj_text {
 	unsigned long syscall_ip;		/* a `syscall` in [vdso] */
 	unsigned long syscall_ret_ip;		/* one followed by register clears and `ret`, 0 none */
 	unsigned long sigreturn_ip;		/* `mov $15, %rax; syscall` (libc's restorer), 0 none */
+	long extra_options;			/* ptrace options kept while injecting (PTRACE_O_SUSPEND_SECCOMP) */
 };
 
 struct inj_ctx {

@@ -19,6 +19,7 @@ enum {
 	REC_IMAGE = 1,		/* image-wide fields */
 	REC_TASK = 2,		/* nested: the records below */
 	REC_FILE = 3,		/* one open file description */
+	REC_SECCOMP = 4,	/* one seccomp filter program */
 	REC_TASK_INFO = 10,
 	REC_THREAD = 11,
 	REC_MM = 12,
@@ -271,6 +272,9 @@ static void write_thread(struct wbuf *w, const struct ct_thread *th)
 	w_u64(w, th->robust_len);
 	w_u64(w, th->clear_child_tid);
 	w_bytes(w, th->comm, sizeof(th->comm));
+	/* issue 8: seccomp */
+	w_u32(w, th->seccomp_mode);
+	w_bytes(w, th->seccomp, (uint64_t)th->nr_seccomp * sizeof(uint32_t));
 	w_end(w, at);
 }
 
@@ -299,6 +303,11 @@ static void read_thread(struct rbuf *r, struct ct_thread *th)
 	th->clear_child_tid = r_u64(r);
 	r_fixed(r, th->comm, sizeof(th->comm));
 	th->comm[sizeof(th->comm) - 1] = '\0';
+	th->seccomp_mode = r_u32(r);
+	th->seccomp = r_bytes(r, &n, CT_SECCOMP_MAX_PATH / 5 * sizeof(uint32_t));
+	if (n % sizeof(uint32_t))
+		*r->err = -EBADMSG;
+	th->nr_seccomp = (uint32_t)(n / sizeof(uint32_t));
 }
 
 static void write_vma(struct wbuf *w, const struct ct_vma *v)
@@ -845,6 +854,27 @@ static void read_file(struct rbuf *r, struct ct_file *f)
 	read_file_tty(r, f);
 }
 
+/* One seccomp filter: flags, then its instructions. */
+static void write_seccomp(struct wbuf *w, const struct ct_seccomp_filter *f)
+{
+	size_t at = w_begin(w, REC_SECCOMP);
+
+	w_u32(w, f->flags);
+	w_bytes(w, f->insns, (uint64_t)f->len * sizeof(uint64_t));
+	w_end(w, at);
+}
+
+static void read_seccomp(struct rbuf *r, struct ct_seccomp_filter *f)
+{
+	uint64_t n;
+
+	f->flags = r_u32(r);
+	f->insns = r_bytes(r, &n, CT_BPF_MAXINSNS * sizeof(uint64_t));
+	if (n % sizeof(uint64_t))
+		*r->err = -EBADMSG;
+	f->len = (uint32_t)(n / sizeof(uint64_t));
+}
+
 static void write_image(struct wbuf *w, const struct ct_image *img)
 {
 	size_t at = w_begin(w, REC_IMAGE);
@@ -860,6 +890,8 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 	w_end(w, at);
 	for (uint32_t i = 0; i < img->nr_files; i++)
 		write_file(w, &img->files[i]);
+	for (uint32_t i = 0; i < img->nr_seccomp; i++)
+		write_seccomp(w, &img->seccomp[i]);
 	for (uint32_t i = 0; i < img->nr_tasks; i++)
 		write_task(w, &img->tasks[i]);
 }
@@ -897,6 +929,11 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 			p = r_push(r, &img->files, &img->nr_files, sizeof(*img->files), 1 << 20);
 			if (p)
 				read_file(&body, p);
+			break;
+		case REC_SECCOMP:
+			p = r_push(r, &img->seccomp, &img->nr_seccomp, sizeof(*img->seccomp), 65536);
+			if (p)
+				read_seccomp(&body, p);
 			break;
 		case REC_TASK:
 			p = r_push(r, &img->tasks, &img->nr_tasks, sizeof(*img->tasks), 65536);

@@ -10,6 +10,7 @@ static void task_free(struct ct_task *t)
 	for (uint32_t i = 0; i < t->nr_threads; i++) {
 		free(t->threads[i].xstate);
 		free(t->threads[i].pending);
+		free(t->threads[i].seccomp);
 	}
 	free(t->threads);
 	for (uint32_t i = 0; i < t->mm.nr_vmas; i++)
@@ -53,6 +54,9 @@ void image_free(struct ct_image *img)
 	for (uint32_t i = 0; i < img->nr_files; i++)
 		image_file_free(&img->files[i]);
 	free(img->files);
+	for (uint32_t i = 0; i < img->nr_seccomp; i++)
+		free(img->seccomp[i].insns);
+	free(img->seccomp);
 	free(img);
 }
 

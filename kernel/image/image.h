@@ -100,7 +100,24 @@ struct ct_thread {
 	uint64_t robust_list, robust_len;
 	uint64_t clear_child_tid;
 	char comm[16];			/* thread name (/proc/PID/task/TID/comm), "" if unknown */
+	uint32_t seccomp_mode;		/* SECCOMP_MODE_DISABLED (0) or _FILTER (2) */
+	uint32_t nr_seccomp;		/* filters of its chain ... */
+	uint32_t *seccomp;		/* ... as indexes into ct_image.seccomp, oldest first */
 };
+
+/*
+ * One seccomp filter program (classic BPF).  Threads that have the same
+ * program (inherited, or installed with TSYNC) name the same entry.
+ */
+struct ct_seccomp_filter {
+	uint32_t flags;			/* CT_SECCOMP_* it was installed with, as far as visible */
+	uint32_t len;			/* instructions, 1..CT_BPF_MAXINSNS */
+	uint64_t *insns;		/* struct sock_filter (8 bytes each) */
+};
+
+#define CT_BPF_MAXINSNS		4096	/* the kernel's BPF_MAXINSNS */
+#define CT_SECCOMP_MAX_PATH	32768	/* the kernel's MAX_INSNS_PER_PATH: sum of (len + 4) per chain */
+#define CT_SECCOMP_LOG		(1u << 1)	/* SECCOMP_FILTER_FLAG_LOG */
 
 /* ---- signals, credentials, misc per-process state ---- */
 
@@ -308,6 +325,8 @@ struct ct_image {
 	struct ct_task *tasks;		/* parents before children; tasks[0] is the init */
 	uint32_t nr_files;
 	struct ct_file *files;
+	uint32_t nr_seccomp;
+	struct ct_seccomp_filter *seccomp;	/* filters, each stored once (ct_thread.seccomp) */
 };
 
 enum { CT_NS_PID = 0, CT_NS_MNT, CT_NS_NET, CT_NS_UTS, CT_NS_IPC, CT_NS_USER, CT_NS_CGROUP, CT_NS_TIME };

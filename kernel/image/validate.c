@@ -64,6 +64,45 @@ static int validate_vma(const struct ct_vma *v, const struct ct_vma *prev, pid_t
 	return 0;
 }
 
+/* Check the seccomp chain of thread @th: mode, indexes, the kernel's length limit. */
+static int validate_thread_seccomp(const struct ct_image *img, const struct ct_thread *th,
+				   pid_t pid, const char *what)
+{
+	uint64_t path = 0;
+
+	if (th->seccomp_mode != 0 && th->seccomp_mode != 2)
+		return ct_err(-EBADMSG, "%s: pid %d: thread %d: bad seccomp mode %u", what, pid,
+			      th->tid, th->seccomp_mode);
+	if ((th->seccomp_mode == 2) != (th->nr_seccomp > 0))
+		return ct_err(-EBADMSG, "%s: pid %d: thread %d: seccomp mode and filters disagree", what,
+			      pid, th->tid);
+	for (uint32_t i = 0; i < th->nr_seccomp; i++) {
+		if (th->seccomp[i] >= img->nr_seccomp)
+			return ct_err(-EBADMSG, "%s: pid %d: thread %d: bad seccomp filter index %u", what,
+				      pid, th->tid, th->seccomp[i]);
+		path += img->seccomp[th->seccomp[i]].len + 4;
+	}
+	if (path > CT_SECCOMP_MAX_PATH)
+		return ct_err(-EBADMSG, "%s: pid %d: thread %d: seccomp filters too long", what, pid,
+			      th->tid);
+	return 0;
+}
+
+/* Check the seccomp filter programs: lengths and flags. */
+static int validate_seccomp(const struct ct_image *img, const char *what)
+{
+	for (uint32_t i = 0; i < img->nr_seccomp; i++) {
+		const struct ct_seccomp_filter *f = &img->seccomp[i];
+
+		if (f->len == 0 || f->len > CT_BPF_MAXINSNS || !f->insns)
+			return ct_err(-EBADMSG, "%s: seccomp filter %u has %u instructions", what, i, f->len);
+		if (f->flags & ~CT_SECCOMP_LOG)
+			return ct_err(-EBADMSG, "%s: seccomp filter %u has unknown flags %#x", what, i,
+				      f->flags);
+	}
+	return 0;
+}
+
 /* Check a task's threads, mappings and fds. */
 static int validate_task(const struct ct_image *img, const struct ct_task *t, const char *what)
 {
@@ -71,10 +110,14 @@ static int validate_task(const struct ct_image *img, const struct ct_task *t, co
 
 	if (t->nr_threads == 0 || t->threads[0].tid != t->pid)
 		return ct_err(-EBADMSG, "%s: pid %d: no leader thread", what, t->pid);
-	for (uint32_t i = 0; i < t->nr_threads; i++)
+	for (uint32_t i = 0; i < t->nr_threads; i++) {
 		if (t->threads[i].tid <= 0)
 			return ct_err(-EBADMSG, "%s: pid %d: bad thread id %d", what, t->pid,
 				      t->threads[i].tid);
+		ret = validate_thread_seccomp(img, &t->threads[i], t->pid, what);
+		if (ret)
+			return ret;
+	}
 	if (t->mm.auxv_len % 2)
 		return ct_err(-EBADMSG, "%s: pid %d: odd auxv length", what, t->pid);
 	for (uint32_t i = 0; i < t->mm.nr_vmas; i++) {
@@ -225,7 +268,7 @@ int image_validate(const struct ct_image *img, const char *what)
 	ret = validate_tree(img, what);
 	if (ret)
 		return ret;
-	ret = validate_files(img, what);
+	ret = validate_files(img, what) ?: validate_seccomp(img, what);
 	if (ret)
 		return ret;
 	for (uint32_t i = 0; i < img->nr_tasks; i++) {

@@ -407,7 +407,8 @@ static int rst_start_init(struct rst_ctx *c)
 		return ret;
 	p->host_pid = pid;
 	p->threads[0].host_tid = pid;
-	ret = rst_seize(pid, RST_PTRACE_OPTS);
+	/* inherited by every task and thread it makes: our calls pass their filters */
+	ret = rst_seize(pid, RST_PTRACE_OPTS | (c->img->nr_seccomp ? PTRACE_O_SUSPEND_SECCOMP : 0));
 	if (ret)
 		return ret;
 	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -514,6 +515,12 @@ static int rst_resources(struct rst_ctx *c, struct rst_proc *p)
 		ret = restore_thread_signals(&ttc, &t->threads[i]);
 		if (!ret)
 			ret = restore_thread_misc(&ttc, &t->threads[i]);
+	}
+	/* filters before creds: while not no_new_privs, installing needs CAP_SYS_ADMIN */
+	for (uint32_t i = 0; i < t->nr_threads && !ret; i++) {
+		struct task_ctx ttc = rst_tc(p, i);
+
+		ret = restore_thread_seccomp(&ttc, c->img, t, i);
 	}
 	/* credentials are per thread, and last: they may drop what the others need */
 	for (uint32_t i = 0; i < t->nr_threads && !ret; i++) {
@@ -687,6 +694,8 @@ int ctswap_restore(struct ctswap_store *store, const char *name,
 		goto out;
 	ct_fault_stop("restore", "locked");
 	ret = rst_read_checkpoint(&c, store);
+	if (!ret && c.img->nr_seccomp)
+		ret = seccomp_check_tracer("restore");
 	if (!ret)
 		ret = rst_check_pids_free(&c);
 	if (ret)

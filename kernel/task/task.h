@@ -10,8 +10,8 @@
  *
  * Restore side: the task has been created by the restorer and is stopped
  * under ptrace; @tc is the same kind of context.  Restore functions are
- * called in this order by kernel/restore/: files, misc, signals, creds
- * (last: it may drop the privileges the others need), then registers.
+ * called in this order by kernel/restore/: files, misc, signals, seccomp,
+ * creds (last: it may drop the privileges the others need), then registers.
  *
  * The blocked signal mask is special: inj_begin() saves it and inj_end()
  * writes the saved value back, so restore of the mask sets
@@ -109,6 +109,23 @@ int restore_task_misc(struct task_ctx *tc, const struct ct_task *t);
 /* robust list, clear_child_tid: per thread */
 int dump_thread_misc(struct task_ctx *tc, struct ct_thread *th);
 int restore_thread_misc(struct task_ctx *tc, const struct ct_thread *th);
+
+/*
+ * seccomp.c: seccomp filters.  dump_task_seccomp reads every thread's chain
+ * by ptrace (no injection: call it before injecting, and set
+ * PTRACE_O_SUSPEND_SECCOMP in inj_text.extra_options when
+ * seccomp_task_filtered); programs go once into @img->seccomp.  Refuses
+ * strict mode and user-notification filters.  restore_thread_seccomp
+ * installs the filters of thread @i (call it for i = 0 first: the leader
+ * installs the ones all threads share, with TSYNC), before the creds, with
+ * the tasks seized with PTRACE_O_SUSPEND_SECCOMP.
+ */
+int dump_task_seccomp(struct ct_image *img, struct ct_task *t);
+/* Fail clearly ("@what: seccomp filters: ...") unless we may read and suspend filters. */
+int seccomp_check_tracer(const char *what);
+bool seccomp_task_filtered(const struct ct_task *t);
+int restore_thread_seccomp(struct task_ctx *tc, const struct ct_image *img, const struct ct_task *t,
+			   uint32_t i);
 
 /* regs.c: general registers, xstate (translated by CPUID 0xD), rseq */
 int dump_thread_regs(struct task_ctx *tc, struct ct_thread *th);

@@ -89,18 +89,83 @@ privs() {
 	tally privilege
 }
 
-@test "a task under a seccomp filter: the dump refuses it clearly and leaves it running" {
+# The seccomp state of every thread of process $1, leader first.
+seccomp_of() {
+	local t
+	for t in $(ls /proc/"$1"/task | sort -n); do
+		t=/proc/$1/task/$t
+		grep -E '^(NoNewPrivs|Seccomp|Seccomp_filters):' "$t/status"
+	done
+}
+
+# The round counter in seccomp_check's status file $1.
+rounds_in() {
+	sed -n 's/^rounds=\([0-9]*\) .*/\1/p' "$1"
+}
+
+# True once seccomp_check's status file $1 counts more than $2 rounds.
+rounds_past() {
+	[ "$(rounds_in "$1")" -gt "$2" ]
+}
+
+@test "tasks under stacked seccomp filters: restored with the same filters per thread, still acting" {
+	local st="$BATS_TEST_TMPDIR/status" pid before after r
 	started "$CT"
-	run "$CTSWAP" run "$CT" -- "$WORKLOADS/seccomp_sleep" "$BATS_TEST_TMPDIR/ready"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/seccomp_check" --out "$BATS_TEST_TMPDIR"
 	assert_success
-	wait_until 10 test -s "$BATS_TEST_TMPDIR/ready"
+	wait_until 10 grep -q ' ok$' "$st"
+	pid=$(ct_pids "$CT" | head -1)
+	before=$(seccomp_of "$pid")
+	# two threads in filter mode: two shared filters, and one more in the second
+	[ "$(echo "$before" | grep -c '^Seccomp:[[:space:]]*2$')" = 2 ]
+	echo "$before" | grep -q '^Seccomp_filters:[[:space:]]*2$'
+	echo "$before" | grep -q '^Seccomp_filters:[[:space:]]*3$'
+	# reading and suspending filters takes CAP_SYS_ADMIN: refused clearly, nothing changed
+	run setpriv --bounding-set=-sys_admin "$CTSWAP" dump "$CT"
+	assert_failure 1
+	assert_output --partial "ctswap: dump: seccomp filters: permission denied: needs CAP_SYS_ADMIN"
+	assert_untraced "$CT"
+	[ "$(newest_gen "$CT")" = 0 ]
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	assert_output --partial "2 threads"
+	r=$(rounds_in "$st")
+	run setpriv --bounding-set=-sys_admin "$CTSWAP" restore "$CT"
+	assert_failure 1
+	assert_output --partial "ctswap: restore: seccomp filters: permission denied: needs CAP_SYS_ADMIN"
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	pid=$(ct_pids "$CT" | head -1)
+	after=$(seccomp_of "$pid")
+	[ "$before" = "$after" ] || { diff <(echo "$before") <(echo "$after"); return 1; }
+	# the workload's own checks: filtered calls get their marker errno, others work
+	wait_until 10 rounds_past "$st" $((r + 3))
+	grep -q ' ok$' "$st" || { cat "$st"; return 1; }
+	# a restored container dumps and restores again, filters and all
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	r=$(rounds_in "$st")
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	pid=$(ct_pids "$CT" | head -1)
+	[ "$(seccomp_of "$pid")" = "$before" ]
+	wait_until 10 rounds_past "$st" $((r + 3))
+	grep -q ' ok$' "$st" || { cat "$st"; return 1; }
+	tally privilege
+}
+
+@test "a task in seccomp strict mode: the dump refuses it clearly and leaves it running" {
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/seccomp_check" --strict --out "$BATS_TEST_TMPDIR"
+	assert_success
+	wait_until 10 test -s "$BATS_TEST_TMPDIR/status"
 	run "$CTSWAP" dump "$CT"
 	assert_failure 1
-	assert_output --regexp "ctswap: pid [0-9]+: seccomp filter: not supported"
+	assert_output --regexp "ctswap: pid [0-9]+: seccomp strict mode: not supported"
 	run "$CTSWAP" ps "$CT"
 	assert_output --partial running
 	assert_untraced "$CT"
-	grep -q '^Seccomp:[[:space:]]*2' "/proc/$(ct_pids "$CT" | head -1)/status"
+	grep -q '^Seccomp:[[:space:]]*1' "/proc/$(ct_pids "$CT" | head -1)/status"
 	[ "$(newest_gen "$CT")" = 0 ]
 	tally privilege
 }

@@ -337,6 +337,123 @@ static void test_blob_tty_round_trip(void **state)
 	image_free(img);
 }
 
+
+/* A filter of @len instructions, each a distinct word derived from @seed. */
+static struct ct_seccomp_filter sample_filter(uint32_t len, uint32_t flags, uint64_t seed)
+{
+	struct ct_seccomp_filter f = { .flags = flags, .len = len };
+
+	f.insns = calloc(len, sizeof(uint64_t));
+	for (uint32_t i = 0; i < len; i++)
+		f.insns[i] = seed * 0x9e3779b97f4a7c15ULL + i;
+	return f;
+}
+
+/* The sample image with seccomp: task 1 has [0], task 2's threads [0 1] and [0 1 2]. */
+static struct ct_image *sample_image_seccomp(void)
+{
+	struct ct_image *img = sample_image();
+	static const uint32_t chains[3][3] = { { 0 }, { 0, 1 }, { 0, 1, 2 } };
+	static const uint32_t lens[3] = { 1, 2, 3 };
+	struct ct_thread *ths[3] = { &img->tasks[0].threads[0], &img->tasks[1].threads[0],
+				     &img->tasks[1].threads[1] };
+
+	img->nr_seccomp = 3;
+	img->seccomp = calloc(3, sizeof(*img->seccomp));
+	img->seccomp[0] = sample_filter(4, 0, 1);
+	img->seccomp[1] = sample_filter(CT_BPF_MAXINSNS, CT_SECCOMP_LOG, 2);
+	img->seccomp[2] = sample_filter(1, 0, 3);
+	for (int i = 0; i < 3; i++) {
+		ths[i]->seccomp_mode = 2;
+		ths[i]->nr_seccomp = lens[i];
+		ths[i]->seccomp = calloc(lens[i], sizeof(uint32_t));
+		memcpy(ths[i]->seccomp, chains[i], lens[i] * sizeof(uint32_t));
+	}
+	return img;
+}
+
+/* Filters are written once and every thread gets its chain back, oldest first. */
+static void test_blob_seccomp_round_trip(void **state)
+{
+	struct ct_image *img = sample_image_seccomp(), *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	assert_int_equal(blob_decode(buf, len, "test", &back), 0);
+	assert_int_equal(back->nr_seccomp, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(back->seccomp[i].len, img->seccomp[i].len);
+		assert_int_equal(back->seccomp[i].flags, img->seccomp[i].flags);
+		assert_memory_equal(back->seccomp[i].insns, img->seccomp[i].insns,
+				    img->seccomp[i].len * sizeof(uint64_t));
+	}
+	assert_int_equal(back->tasks[0].threads[0].seccomp_mode, 2);
+	assert_int_equal(back->tasks[0].threads[0].nr_seccomp, 1);
+	assert_int_equal(back->tasks[1].threads[1].nr_seccomp, 3);
+	assert_int_equal(back->tasks[1].threads[1].seccomp[2], 2);
+	assert_int_equal(back->tasks[1].threads[0].seccomp[1], 1);
+	free(buf);
+	image_free(back);
+	image_free(img);
+	/* an image without filters reads its threads as unfiltered */
+	img = sample_image();
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	assert_int_equal(blob_decode(buf, len, "test", &back), 0);
+	assert_int_equal(back->nr_seccomp, 0);
+	assert_int_equal(back->tasks[1].threads[1].seccomp_mode, 0);
+	assert_int_equal(back->tasks[1].threads[1].nr_seccomp, 0);
+	free(buf);
+	image_free(back);
+	image_free(img);
+}
+
+/* Seccomp records restore could not install as dumped are refused. */
+static void test_blob_seccomp_crafted_refused(void **state)
+{
+	struct ct_image *img, *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	img = sample_image_seccomp();
+	img->tasks[1].threads[1].seccomp[2] = 3;	/* no such filter */
+	expect_invalid(img, "bad seccomp filter index");
+	img = sample_image_seccomp();
+	img->tasks[0].threads[0].seccomp_mode = 1;	/* strict mode is never dumped */
+	expect_invalid(img, "bad seccomp mode");
+	img = sample_image_seccomp();
+	img->tasks[1].threads[0].nr_seccomp = 0;	/* filter mode without filters */
+	expect_invalid(img, "seccomp mode and filters disagree");
+	img = sample_image_seccomp();
+	img->tasks[1].threads[1].seccomp_mode = 0;	/* filters without filter mode */
+	expect_invalid(img, "seccomp mode and filters disagree");
+	img = sample_image_seccomp();
+	img->seccomp[0].flags = 1;			/* TSYNC is no filter's flag */
+	expect_invalid(img, "unknown flags");
+	img = sample_image_seccomp();
+	img->seccomp[2].len = 0;
+	expect_invalid(img, "has 0 instructions");
+	/* longer than the kernel's MAX_INSNS_PER_PATH: 9 x (4096 + 4) */
+	img = sample_image_seccomp();
+	free(img->tasks[1].threads[1].seccomp);
+	img->tasks[1].threads[1].nr_seccomp = 9;
+	img->tasks[1].threads[1].seccomp = calloc(9, sizeof(uint32_t));
+	for (int i = 0; i < 9; i++)
+		img->tasks[1].threads[1].seccomp[i] = 1;
+	expect_invalid(img, "seccomp filters too long");
+	/* a program beyond BPF_MAXINSNS does not even decode */
+	img = sample_image_seccomp();
+	free(img->seccomp[1].insns);
+	img->seccomp[1] = sample_filter(CT_BPF_MAXINSNS + 1, 0, 5);
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	ct_err_clear();
+	assert_int_equal(blob_decode(buf, len, "crafted", &back), -EBADMSG);
+	assert_non_null(strstr(ct_err_msg(), "malformed record"));
+	free(buf);
+	image_free(img);
+}
 /* Terminal records that restore could not trust are refused. */
 static void test_blob_tty_crafted_refused(void **state)
 {
@@ -392,6 +509,8 @@ int main(void)
 		cmocka_unit_test(test_blob_file_atomic_write),
 		cmocka_unit_test(test_blob_tty_round_trip),
 		cmocka_unit_test(test_blob_tty_crafted_refused),
+		cmocka_unit_test(test_blob_seccomp_round_trip),
+		cmocka_unit_test(test_blob_seccomp_crafted_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
