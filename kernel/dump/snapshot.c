@@ -218,6 +218,20 @@ static void snap_kill_reap(pid_t pid)
 			break;
 }
 
+/* True if /proc/@pid/status shows a seccomp filter. */
+static bool snap_is_filtered(pid_t pid)
+{
+	char path[64], *text;
+	bool filtered;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_whole_file(path, &text, NULL))
+		return false;
+	filtered = strstr(text, "\nSeccomp:\t2") != NULL;
+	free(text);
+	return filtered;
+}
+
 /*
  * Stop @parent and inject wait4() for each of its @nr zombie children
  * @pids (as its pid namespace numbers them); how many it reaped.  The injection is guarded where it can be;
@@ -232,12 +246,15 @@ static int snap_reap_in_parent(pid_t parent, const pid_t *pids, int nr)
 	ret = inj_find_text(parent, &it);
 	if (ret)
 		return ret;
+	/* its seccomp filter must not see our wait4 */
+	if (snap_is_filtered(parent))
+		it.extra_options = PTRACE_O_SUSPEND_SECCOMP;
 	ret = snap_seize_parent(parent, !it.sigreturn_ip || !it.syscall_ret_ip);
 	if (ret)
 		return ret;
 	ret = inj_begin_guarded(&inj, parent, &it);
 	if (ret == -ENOTSUP) {
-		ptrace(PTRACE_SETOPTIONS, parent, NULL, (void *)PTRACE_O_EXITKILL);
+		ptrace(PTRACE_SETOPTIONS, parent, NULL, (void *)(PTRACE_O_EXITKILL | it.extra_options));
 		ret = inj_begin(&inj, parent, it.syscall_ip);
 	}
 	for (int i = 0; !ret && i < nr; i++) {
