@@ -233,9 +233,10 @@ static int seize_handle_status(struct seized_thread *th, int status, int *signal
 static bool seize_is_zombie(pid_t tid)
 {
 	struct seize_proc_status ps;
+	int ret = seize_read_status(tid, &ps);
 
-	if (seize_read_status(tid, &ps))
-		return true;
+	if (ret)
+		return ret == -ENOENT;
 	if (ps.state == 'Z' || ps.state == 'X')
 		pr_debug("tid %d: exited (state %c) while being seized", tid, ps.state);
 	return ps.state == 'Z' || ps.state == 'X';
@@ -296,8 +297,13 @@ static int seize_wait_all(struct seize_set *ss)
 			}
 			if (p == th->tid)
 				ret = seize_handle_status(th, status, &signals[i]);
-			else if (p == 0 && seize_is_zombie(th->tid))
-				th->gone = true;
+			else if (p == 0 && seize_is_zombie(th->tid)) {
+				/* reaped if it exited just now; a leader with live threads cannot be */
+				if (waitpid(th->tid, &status, __WALL | WNOHANG) == th->tid)
+					ret = seize_handle_status(th, status, &signals[i]);
+				else
+					th->gone = true;
+			}
 			if (!th->stopped && !th->gone)
 				waiting++;
 		}
