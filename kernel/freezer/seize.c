@@ -415,15 +415,51 @@ out:
 	th->gone = true;
 }
 
+/*
+ * True if @th's process waits in vfork for a child of the set that has not
+ * exec'd: it cannot stop, so it cannot be detached; it is let go when the
+ * tracer exits.
+ */
+static bool seize_waits_for_vfork(struct seize_set *ss, struct seized_thread *th)
+{
+	if (th->gone || th->stopped)
+		return false;
+	for (size_t i = 0; i < ss->nr; i++) {
+		struct seized_thread *c = &ss->threads[i];
+
+		if (c->vfork_parent == th->tgid && !c->gone &&
+		    seize_shares_parent_mm(c->tid, th->tgid)) {
+			pr_warn("pid %d: waits in vfork for pid %d, cannot be detached before it execs",
+				th->tid, c->tid);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Detach every thread, thaw the cgroup, free the arrays. */
 void unseize_container(struct seize_set *ss)
 {
-	for (size_t i = 0; i < ss->nr; i++)
-		seize_detach_one(&ss->threads[i]);
+	/*
+	 * Stopped threads first, then thaw, then the rest: a thread that is
+	 * not stopped may wait for one that is (a vfork parent for its child,
+	 * which must run to its exec before the parent can stop).
+	 */
+	for (size_t i = 0; i < ss->nr; i++) {
+		struct seized_thread *th = &ss->threads[i];
+
+		if (!th->gone && th->stopped && ptrace(PTRACE_DETACH, th->tid, NULL, NULL) == 0)
+			th->gone = true;	/* done with it */
+	}
 	/* Thaw even if we think it is thawed: a failure must never leave it frozen. */
 	if (ss->cg && freezer_thaw(ss->cg))
 		pr_err("%s: cannot thaw", cg_name(ss->cg));
 	ss->frozen = false;
+	for (size_t i = 0; i < ss->nr; i++)
+		if (seize_waits_for_vfork(ss, &ss->threads[i]))
+			ss->threads[i].gone = true;
+	for (size_t i = 0; i < ss->nr; i++)
+		seize_detach_one(&ss->threads[i]);
 	seize_forget(ss);
 }
 

@@ -113,6 +113,22 @@ summary_count() {
 	assert_success
 }
 
+# A vfork child that never execs: its parent can never stop.  The dump fails
+# naming the child (after the 10 s stop timeout), not the parent, and leaves
+# both running and untraced.
+@test "dump of a vfork child that never execs fails naming it, leaves the container running" {
+	mkdir -p "$BATS_TEST_TMPDIR/vf"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/vforker" --out "$BATS_TEST_TMPDIR/vf" --child-ms 3600000
+	assert_success
+	wait_until 10 test -n "$(ct_pids "$CT" | sed -n 2p)"
+	run "$CTSWAP" dump "$CT"
+	assert_failure
+	assert_output --regexp "ctswap: pid [0-9]+: vfork child of pid [0-9]+, did not exec or exit within 10000 ms"
+	assert_running "$CT"
+	assert_untraced "$CT"
+}
+
 @test "dump of python3 holding a large dict stores its heap" {
 	started "$CT"
 	run "$CTSWAP" run "$CT" -- python3 "$WORKLOADS/pydict.py" "$BATS_TEST_TMPDIR/steps" 300000
