@@ -7,14 +7,24 @@
  * freezer they sit in D state until the group is thawed, and only then
  * report their stops.  So: freeze, seize + interrupt everything listed,
  * (v1: thaw), wait for every stop, list again until no thread is new, thaw.
+ *
+ * A vfork parent sleeps in the kernel until its child execs or exits, and
+ * a PTRACE_INTERRUPT cannot stop it there.  Its child, frozen or stopped by
+ * us before its exec, would keep the parent from ever stopping (seen with
+ * dash, which vforks every command).  So a vfork child is let run, thawed,
+ * until its exec (PTRACE_O_TRACEEXEC) or exit, and stopped then; the parent
+ * stops on its pending interrupt as soon as vfork returns.  Nothing else
+ * runs meanwhile: every other thread listed is seized and interrupted.
  */
 #define LOG_PREFIX "seize: "
 #include <errno.h>
+#include <linux/kcmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,10 +39,10 @@
 #define SEIZE_MAX_SIGNALS 64		/* signal-delivery-stops let through per thread */
 #define SEIZE_MAX_ROUNDS 100		/* listing rounds before giving up on a forking container */
 
-/* What /proc/TID/status says: state letter, thread group and tracer. */
+/* What /proc/TID/status says: state letter, thread group, parent and tracer. */
 struct seize_proc_status {
 	char state;
-	pid_t tgid, tracer;
+	pid_t tgid, ppid, tracer;
 };
 
 /* Read state, Tgid and TracerPid of @tid; -ENOENT when it is gone. */
@@ -52,11 +62,29 @@ static int seize_read_status(pid_t tid, struct seize_proc_status *ps)
 	p = strstr(text, "\nTgid:");
 	if (p)
 		ps->tgid = atoi(p + 6);
+	p = strstr(text, "\nPPid:");
+	if (p)
+		ps->ppid = atoi(p + 6);
 	p = strstr(text, "\nTracerPid:");
 	if (p)
 		ps->tracer = atoi(p + 11);
 	free(text);
 	return 0;
+}
+
+/* True if process @pid still shares its mm with its parent @ppid: a vfork child before exec. */
+static bool seize_shares_parent_mm(pid_t pid, pid_t ppid)
+{
+	return ppid > 0 && syscall(SYS_kcmp, pid, ppid, KCMP_VM, 0, 0) == 0;
+}
+
+/* True if some thread of the set is a vfork child still to be let run to its exec. */
+static bool seize_has_vfork_child(const struct seize_set *ss)
+{
+	for (size_t i = 0; i < ss->nr; i++)
+		if (ss->threads[i].vfork_parent && !ss->threads[i].gone)
+			return true;
+	return false;
 }
 
 /* Find a thread of the set by host tid. */
@@ -73,6 +101,7 @@ static int seize_one(struct seize_set *ss, pid_t tid, bool *added)
 {
 	struct seize_proc_status ps;
 	struct seized_thread *th;
+	pid_t vfork_parent = 0;
 	int ret;
 
 	*added = false;
@@ -87,7 +116,10 @@ static int seize_one(struct seize_set *ss, pid_t tid, bool *added)
 	}
 	if (ps.tracer)
 		return ct_err(-EBUSY, "pid %d: already traced by pid %d", tid, ps.tracer);
-	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
+	/* checked before seizing: the option must be there when it execs */
+	if (ps.tgid == tid && seize_shares_parent_mm(tid, ps.ppid))
+		vfork_parent = ps.ppid;
+	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)(vfork_parent ? PTRACE_O_TRACEEXEC : 0)) < 0) {
 		if (errno == ESRCH)
 			return 0;
 		return ct_err(-errno, "pid %d: cannot seize: %m", tid);
@@ -101,6 +133,9 @@ static int seize_one(struct seize_set *ss, pid_t tid, bool *added)
 	memset(th, 0, sizeof(*th));
 	th->tid = tid;
 	th->tgid = ps.tgid;
+	th->vfork_parent = vfork_parent;
+	if (vfork_parent)
+		pr_debug("pid %d is a vfork child of %d: let run to its exec", tid, vfork_parent);
 	*added = true;
 	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0 && errno != ESRCH)
 		return ct_err(-errno, "pid %d: cannot interrupt: %m", tid);
@@ -139,10 +174,20 @@ static void seize_sleep_us(long us)
 	nanosleep(&ts, NULL);
 }
 
+/* Resume @th with @sig; a thread that vanished meanwhile is not an error. */
+static int seize_cont(struct seized_thread *th, int sig)
+{
+	if (ptrace(PTRACE_CONT, th->tid, NULL, (void *)(long)sig) < 0 && errno != ESRCH)
+		return ct_err(-errno, "pid %d: cannot resume: %m", th->tid);
+	return 0;
+}
+
 /*
  * Handle one wait status of @th: a ptrace-stop ends the wait, an exit marks
  * it gone, a signal-delivery-stop lets the signal through (the pending
- * interrupt stops the thread right after, as CRIU does).
+ * interrupt stops the thread right after, as CRIU does).  A vfork child is
+ * resumed from its interrupt stop while it still shares its parent's mm,
+ * and interrupted again at its exec.
  */
 static int seize_handle_status(struct seized_thread *th, int status, int *signals)
 {
@@ -153,9 +198,20 @@ static int seize_handle_status(struct seized_thread *th, int status, int *signal
 	}
 	if (!WIFSTOPPED(status))
 		return 0;
+	if ((status >> 16) == PTRACE_EVENT_EXEC) {
+		/* stop it as every other thread, in an interrupt stop */
+		pr_debug("tid %d: exec'd, stopping it", th->tid);
+		th->vfork_parent = 0;
+		if (ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL) < 0 && errno != ESRCH)
+			return ct_err(-errno, "pid %d: cannot interrupt: %m", th->tid);
+		return seize_cont(th, 0);
+	}
 	if ((status >> 16) == PTRACE_EVENT_STOP) {
 		int sig = WSTOPSIG(status);
 
+		if (th->vfork_parent && seize_shares_parent_mm(th->tid, th->vfork_parent))
+			return seize_cont(th, 0);	/* on to its exec or exit */
+		th->vfork_parent = 0;
 		th->stopped = true;
 		th->job_stopped = sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 		return 0;
@@ -167,6 +223,47 @@ static int seize_handle_status(struct seized_thread *th, int status, int *signal
 		return ct_err(-errno, "pid %d: cannot resume after signal %d: %m", th->tid,
 			      WSTOPSIG(status));
 	return 0;
+}
+
+/*
+ * True if @tid is dead but cannot be waited for: a thread group leader
+ * that exited before its other threads stays a zombie its tracer cannot
+ * reap and never reports an exit.  It will never stop either.
+ */
+static bool seize_is_zombie(pid_t tid)
+{
+	struct seize_proc_status ps;
+	int ret = seize_read_status(tid, &ps);
+
+	if (ret)
+		return ret == -ENOENT;
+	if (ps.state == 'Z' || ps.state == 'X')
+		pr_debug("tid %d: exited (state %c) while being seized", tid, ps.state);
+	return ps.state == 'Z' || ps.state == 'X';
+}
+
+/* Record the timeout of the first thread not stopped, and why if it is known. */
+static int seize_report_timeout(struct seize_set *ss)
+{
+	struct seized_thread *th = NULL;
+
+	for (size_t i = 0; i < ss->nr; i++) {
+		struct seized_thread *t = &ss->threads[i];
+
+		if (t->stopped || t->gone)
+			continue;
+		/* a vfork child that did not exec explains its parent */
+		if (!th || t->vfork_parent)
+			th = t;
+		if (t->vfork_parent)
+			break;
+	}
+	if (!th)
+		return 0;
+	if (th->vfork_parent)
+		return ct_err(-ETIMEDOUT, "pid %d: vfork child of pid %d, did not exec or exit within %d ms",
+			      th->tid, th->vfork_parent, SEIZE_STOP_TIMEOUT_MS);
+	return ct_err(-ETIMEDOUT, "pid %d: did not stop within %d ms", th->tid, SEIZE_STOP_TIMEOUT_MS);
 }
 
 /* Wait until every thread of the set is stopped or gone. */
@@ -200,18 +297,20 @@ static int seize_wait_all(struct seize_set *ss)
 			}
 			if (p == th->tid)
 				ret = seize_handle_status(th, status, &signals[i]);
+			else if (p == 0 && seize_is_zombie(th->tid)) {
+				/* reaped if it exited just now; a leader with live threads cannot be */
+				if (waitpid(th->tid, &status, __WALL | WNOHANG) == th->tid)
+					ret = seize_handle_status(th, status, &signals[i]);
+				else
+					th->gone = true;
+			}
 			if (!th->stopped && !th->gone)
 				waiting++;
 		}
 		if (ret || !waiting)
 			break;
 		if (now_ms() > deadline) {
-			for (size_t i = 0; i < ss->nr; i++)
-				if (!ss->threads[i].stopped && !ss->threads[i].gone) {
-					ret = ct_err(-ETIMEDOUT, "pid %d: did not stop within %d ms",
-						     ss->threads[i].tid, SEIZE_STOP_TIMEOUT_MS);
-					break;
-				}
+			ret = seize_report_timeout(ss);
 			break;
 		}
 		seize_sleep_us(delay);
@@ -254,8 +353,11 @@ int seize_container(struct ct_cgroup *cg, int timeout_ms, struct seize_set *ss)
 			goto out_unseize;
 		if (round > 0 && !nr_new)
 			break;
-		/* v1 frozen tasks report their stops only once thawed. */
-		if (cg_is_v1(cg)) {
+		/*
+		 * v1 frozen tasks report their stops only once thawed; a vfork
+		 * child must run to its exec before its parent can stop.
+		 */
+		if (cg_is_v1(cg) || seize_has_vfork_child(ss)) {
 			ret = seize_thaw(ss);
 			if (ret)
 				goto out_unseize;
@@ -289,6 +391,7 @@ static void seize_detach_one(struct seized_thread *th)
 
 	if (th->gone)
 		return;
+	th->vfork_parent = 0;	/* detaching: stop it wherever it is */
 	if (ptrace(PTRACE_DETACH, th->tid, NULL, NULL) == 0 || errno != ESRCH)
 		goto out;
 	/* Running (never waited for) or gone: stop it, then detach. */
@@ -312,15 +415,51 @@ out:
 	th->gone = true;
 }
 
+/*
+ * True if @th's process waits in vfork for a child of the set that has not
+ * exec'd: it cannot stop, so it cannot be detached; it is let go when the
+ * tracer exits.
+ */
+static bool seize_waits_for_vfork(struct seize_set *ss, struct seized_thread *th)
+{
+	if (th->gone || th->stopped)
+		return false;
+	for (size_t i = 0; i < ss->nr; i++) {
+		struct seized_thread *c = &ss->threads[i];
+
+		if (c->vfork_parent == th->tgid && !c->gone &&
+		    seize_shares_parent_mm(c->tid, th->tgid)) {
+			pr_warn("pid %d: waits in vfork for pid %d, cannot be detached before it execs",
+				th->tid, c->tid);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Detach every thread, thaw the cgroup, free the arrays. */
 void unseize_container(struct seize_set *ss)
 {
-	for (size_t i = 0; i < ss->nr; i++)
-		seize_detach_one(&ss->threads[i]);
+	/*
+	 * Stopped threads first, then thaw, then the rest: a thread that is
+	 * not stopped may wait for one that is (a vfork parent for its child,
+	 * which must run to its exec before the parent can stop).
+	 */
+	for (size_t i = 0; i < ss->nr; i++) {
+		struct seized_thread *th = &ss->threads[i];
+
+		if (!th->gone && th->stopped && ptrace(PTRACE_DETACH, th->tid, NULL, NULL) == 0)
+			th->gone = true;	/* done with it */
+	}
 	/* Thaw even if we think it is thawed: a failure must never leave it frozen. */
 	if (ss->cg && freezer_thaw(ss->cg))
 		pr_err("%s: cannot thaw", cg_name(ss->cg));
 	ss->frozen = false;
+	for (size_t i = 0; i < ss->nr; i++)
+		if (seize_waits_for_vfork(ss, &ss->threads[i]))
+			ss->threads[i].gone = true;
+	for (size_t i = 0; i < ss->nr; i++)
+		seize_detach_one(&ss->threads[i]);
 	seize_forget(ss);
 }
 

@@ -5,7 +5,9 @@
  * and thaw the cgroup again so that system calls can be injected (the
  * tasks stay stopped under ptrace).  Threads that appear while seizing
  * (possible on the v1 freezer, which must be thawed before the stops are
- * reported) are seized too; threads that vanish are dropped.
+ * reported) are seized too; threads that vanish are dropped.  A vfork child
+ * that has not exec'd yet is let run until its exec (or exit): its parent
+ * cannot stop before that.
  *
  * unseize_container() is the one way back: it detaches every thread it
  * can find and thaws the cgroup, on success (--leave-running) and on every
@@ -26,6 +28,7 @@ struct seized_thread {
 	bool stopped;		/* reported its ptrace-stop to us */
 	bool gone;		/* exited while seized: nothing to detach */
 	bool job_stopped;	/* was in a group stop (SIGSTOP) when seized */
+	pid_t vfork_parent;	/* a vfork child before its exec: the parent whose mm it shares */
 };
 
 struct seize_set {

@@ -38,7 +38,14 @@ struct tt_child {
 
 static int tt_ready_fd = -1;
 
-/* Tell the parent the set-up is done, then block until it says go (a byte, or EOF). */
+/*
+ * Tell the parent the set-up is done, then block until it says go (a byte,
+ * or EOF).  The parent waits for the ready pipe's EOF, not only for the
+ * byte: until the close the ready fd is still in this process's table, and
+ * a seize in that window would dump it, or restore an fd at its number that
+ * the close below then takes away.  A set-up that forks must close
+ * tt_ready_fd in its child, or the parent never sees that EOF.
+ */
 static inline void tt_wait_go(int fd)
 {
 	char c;
@@ -72,6 +79,8 @@ static inline void tt_fork(struct tt_child *c, int (*fn)(void *arg, int go_fd), 
 	close(c->go[0]);
 	close(c->ready[1]);
 	assert_int_equal(read(c->ready[0], &r, 1), 1);
+	/* EOF: the child has closed its end, its fd table is the set-up's */
+	assert_int_equal(read(c->ready[0], &r, 1), 0);
 	close(c->ready[0]);
 }
 

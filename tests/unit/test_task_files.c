@@ -70,9 +70,10 @@ static int files_setup(void *arg, int go_fd)
 		return 7;
 	if (fork() == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(tt_ready_fd);	/* the parent's EOF on it means child 1 is set up */
 		tt_place(open(tfile, O_RDONLY), 22);
-		close(p[1]);
 		close(p[0]);
+		close(p[1]);		/* last: child 1's EOF means this table is settled */
 		for (;;)
 			pause();
 	}
@@ -307,7 +308,15 @@ static void check_restored(pid_t pid, const struct ct_task *t)
 		snprintf(pa, sizeof(pa), "/proc/%d/fd/%d", pid, fd);
 		for (uint32_t i = 0; i < t->nr_fds; i++)
 			want |= t->fds[i].fd == fd;
-		assert_int_equal(access(pa, F_OK) == 0, want);
+		if ((access(pa, F_OK) == 0) != want) {
+			char link[256] = "";
+			ssize_t n = readlink(pa, link, sizeof(link) - 1);
+
+			if (n > 0)
+				link[n] = '\0';
+			fail_msg("pid %d: fd %d %s (link '%s')", pid, fd,
+				 want ? "missing" : "present but not in the image", link);
+		}
 	}
 }
 
