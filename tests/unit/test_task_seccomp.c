@@ -151,14 +151,33 @@ static int strict_child(void *arg, int go_fd)
 	char c;
 
 	(void)arg;
+	/* ready, and the end closed before strict mode forbids close(): tt_fork waits for EOF */
 	if (write(tt_ready_fd, "r", 1) != 1)
 		return 99;
+	close(tt_ready_fd);
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT))
 		return 100;
 	if (read(go_fd, &c, 1) < 0)
 		syscall(SYS_exit, 1);
 	syscall(SYS_exit, 0);
 	return 0;
+}
+
+/* True once /proc/@pid/status shows seccomp strict mode. */
+static bool strict_mode(pid_t pid)
+{
+	char path[64], line[256];
+	bool strict = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		strict |= !strcmp(line, "Seccomp:\t1\n");
+	fclose(f);
+	return strict;
 }
 
 static void test_seccomp_strict_refused(void **state)
@@ -170,7 +189,8 @@ static void test_seccomp_strict_refused(void **state)
 
 	(void)state;
 	tt_fork(&c, strict_child, NULL);
-	usleep(20 * 1000);	/* let it enter strict mode and block in read() */
+	while (!strict_mode(c.pid))	/* let it enter strict mode */
+		usleep(1000);
 	assert_int_equal(ptrace(PTRACE_SEIZE, c.pid, NULL, NULL), 0);
 	assert_int_equal(ptrace(PTRACE_INTERRUPT, c.pid, NULL, NULL), 0);
 	assert_int_equal(waitpid(c.pid, &status, __WALL), c.pid);
