@@ -42,6 +42,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mm/lazy.h"
+#include "mm/shm.h"
 #include "mm/swaparea.h"
 #include "task/task.h"
 
@@ -358,6 +359,7 @@ out_end:
 /* Collect the tree and every task's state. */
 static int dump_collect(struct dump_ctx *d)
 {
+	uint64_t pages;
 	int ret = dump_collect_tree(d);
 
 	if (ret)
@@ -376,6 +378,11 @@ static int dump_collect(struct dump_ctx *d)
 			return ret;
 		d->stats->threads += d->img->tasks[i].nr_threads;
 	}
+	/* shared memory objects are stored whole, with the pages copied while stopped */
+	ret = shm_count_pages(&d->shm, &pages);
+	if (ret)
+		return ret;
+	d->pages_total += pages;
 	d->stats->tasks = d->img->nr_tasks;
 	d->stats->pages_total = d->pages_total;
 	return 0;
@@ -418,6 +425,9 @@ static int dump_push(struct dump_ctx *d, enum dump_pages_sel sel)
 		if (!ret && i == 0 && sel != DUMP_PAGES_FROZEN)
 			ret = dump_fault("pages");
 	}
+	/* shared memory is not in the snapshots: stored whole while the tasks are stopped */
+	if (!ret && sel != DUMP_PAGES_SNAPSHOT)
+		ret = shm_dump_objects(&dp, d->img);
 	dump_progress(d, dp.pages_done, true);
 	if (sel == DUMP_PAGES_FROZEN)
 		d->stats->pages_frozen = dp.pages_done;

@@ -20,6 +20,7 @@ enum {
 	REC_TASK = 2,		/* nested: the records below */
 	REC_FILE = 3,		/* one open file description */
 	REC_SECCOMP = 4,	/* one seccomp filter program */
+	REC_SHM = 5,		/* one shared memory object */
 	REC_TASK_INFO = 10,
 	REC_THREAD = 11,
 	REC_MM = 12,
@@ -875,6 +876,36 @@ static void read_seccomp(struct rbuf *r, struct ct_seccomp_filter *f)
 	f->len = (uint32_t)(n / sizeof(uint64_t));
 }
 
+/* One shared memory object: key, kind, size, seals, mode, owner, path, pages stored. */
+static void write_shm(struct wbuf *w, const struct ct_shm *o)
+{
+	size_t at = w_begin(w, REC_SHM);
+
+	w_u32(w, o->key);
+	w_u32(w, o->kind);
+	w_u64(w, o->size);
+	w_u32(w, o->seals);
+	w_u32(w, o->mode);
+	w_u32(w, o->uid);
+	w_u32(w, o->gid);
+	w_str(w, o->path);
+	w_u64(w, o->nr_pages);
+	w_end(w, at);
+}
+
+static void read_shm(struct rbuf *r, struct ct_shm *o)
+{
+	o->key = r_u32(r);
+	o->kind = r_u32(r);
+	o->size = r_u64(r);
+	o->seals = r_u32(r);
+	o->mode = r_u32(r);
+	o->uid = r_u32(r);
+	o->gid = r_u32(r);
+	o->path = r_str(r);
+	o->nr_pages = r_u64(r);
+}
+
 static void write_image(struct wbuf *w, const struct ct_image *img)
 {
 	size_t at = w_begin(w, REC_IMAGE);
@@ -892,6 +923,8 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 		write_file(w, &img->files[i]);
 	for (uint32_t i = 0; i < img->nr_seccomp; i++)
 		write_seccomp(w, &img->seccomp[i]);
+	for (uint32_t i = 0; i < img->nr_shm; i++)
+		write_shm(w, &img->shm[i]);
 	for (uint32_t i = 0; i < img->nr_tasks; i++)
 		write_task(w, &img->tasks[i]);
 }
@@ -934,6 +967,11 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 			p = r_push(r, &img->seccomp, &img->nr_seccomp, sizeof(*img->seccomp), 65536);
 			if (p)
 				read_seccomp(&body, p);
+			break;
+		case REC_SHM:
+			p = r_push(r, &img->shm, &img->nr_shm, sizeof(*img->shm), 65536);
+			if (p)
+				read_shm(&body, p);
 			break;
 		case REC_TASK:
 			p = r_push(r, &img->tasks, &img->nr_tasks, sizeof(*img->tasks), 65536);

@@ -24,6 +24,7 @@
 #include <sys/user.h>
 
 #define CT_SHM_KEY_BASE 0x80000000u	/* swap-area task keys for shared memory */
+#define CT_SHM_MAX_SIZE (1ULL << 46)	/* a shared memory object's size, at most */
 #define CT_NSIG 64
 #define CT_MAX_PIDNS_LEVEL 32
 
@@ -33,7 +34,7 @@ enum ct_vma_kind {
 	CT_VMA_ANON = 0,	/* private anonymous (heap, stack, malloc arenas) */
 	CT_VMA_FILE_PRIVATE,	/* private file mapping; COW'd pages are dumped */
 	CT_VMA_FILE_SHARED,	/* shared file mapping: the file is the store */
-	CT_VMA_SHMEM,		/* shared anonymous / SysV / memfd: stored once per object */
+	CT_VMA_SHMEM,		/* shared memory object (struct ct_shm): stored whole, once */
 	CT_VMA_VDSO,		/* [vdso] */
 	CT_VMA_VVAR,		/* [vvar] */
 	CT_VMA_VVAR_VCLOCK,	/* [vvar_vclock] */
@@ -65,6 +66,31 @@ struct ct_vma {
 #define CT_MADV_NOHUGEPAGE	(1u << 3)	/* VmFlags nh */
 #define CT_MADV_DONTDUMP	(1u << 4)	/* VmFlags dd */
 #define CT_MADV_LOCKED		(1u << 5)	/* VmFlags lo */
+#define CT_MADV_MERGEABLE	(1u << 6)	/* VmFlags mg */
+
+/*
+ * A shared memory object: what CT_VMA_SHMEM mappings map (by key).  Its
+ * contents are stored whole, every page the object holds whether or not a
+ * process maps it, under task key @key, mapping 0, address = offset.
+ */
+enum ct_shm_kind {
+	CT_SHM_ANON = 0,	/* MAP_SHARED|MAP_ANONYMOUS ("/dev/zero (deleted)") */
+	CT_SHM_SYSV,		/* a SysV segment ("/SYSV%08x"): contents, not its identity */
+	CT_SHM_MEMFD,		/* memfd_create(): name in @path, seals */
+	CT_SHM_TMPFS,		/* a file on tmpfs mapped shared: @path, written back at restore */
+	CT_SHM_TMPFS_DELETED,	/* the same, unlinked: an unlinked file in @path's directory */
+	CT_SHM_NR_KINDS,
+};
+
+struct ct_shm {
+	uint32_t key;			/* CT_SHM_KEY_BASE + n, unique in the image */
+	uint32_t kind;			/* enum ct_shm_kind */
+	uint64_t size;			/* the object's size (st_size) at dump */
+	uint32_t seals;			/* memfd: F_GET_SEALS */
+	uint32_t mode, uid, gid;	/* st_mode & 07777, owner */
+	char *path;			/* memfd: its name; tmpfs: the file; NULL otherwise */
+	uint64_t nr_pages;		/* pages stored for it */
+};
 
 /* The mm fields prctl(PR_SET_MM_MAP) sets, and what goes with them. */
 struct ct_mm {
@@ -327,6 +353,8 @@ struct ct_image {
 	struct ct_file *files;
 	uint32_t nr_seccomp;
 	struct ct_seccomp_filter *seccomp;	/* filters, each stored once (ct_thread.seccomp) */
+	uint32_t nr_shm;
+	struct ct_shm *shm;		/* shared memory objects (empty in blobs before them) */
 };
 
 enum { CT_NS_PID = 0, CT_NS_MNT, CT_NS_NET, CT_NS_UTS, CT_NS_IPC, CT_NS_USER, CT_NS_CGROUP, CT_NS_TIME };
@@ -335,6 +363,8 @@ enum { CT_NS_PID = 0, CT_NS_MNT, CT_NS_NET, CT_NS_UTS, CT_NS_IPC, CT_NS_USER, CT
 void image_free(struct ct_image *img);
 /* Free what one file record holds (not the record itself). */
 void image_file_free(struct ct_file *f);
+/* The shared memory object with swap-area key @key, NULL if none. */
+struct ct_shm *image_find_shm(const struct ct_image *img, uint32_t key);
 /* Find a task by its in-container pid, NULL if none. */
 struct ct_task *image_find_task(const struct ct_image *img, pid_t pid);
 

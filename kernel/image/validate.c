@@ -103,6 +103,32 @@ static int validate_seccomp(const struct ct_image *img, const char *what)
 	return 0;
 }
 
+/* Check the shared memory objects: kinds, keys unique, sizes, paths and names. */
+static int validate_shm(const struct ct_image *img, const char *what)
+{
+	for (uint32_t i = 0; i < img->nr_shm; i++) {
+		const struct ct_shm *o = &img->shm[i];
+		bool tmpfs = o->kind == CT_SHM_TMPFS || o->kind == CT_SHM_TMPFS_DELETED;
+
+		if (o->kind >= CT_SHM_NR_KINDS)
+			return ct_err(-EBADMSG, "%s: shared memory object %#x has unknown kind %u", what,
+				      o->key, o->kind);
+		if (o->key < CT_SHM_KEY_BASE || image_find_shm(img, o->key) != o)
+			return ct_err(-EBADMSG, "%s: shared memory object %#x: bad or repeated key", what,
+				      o->key);
+		if (o->size > CT_SHM_MAX_SIZE || o->nr_pages > (o->size + PAGE_SIZE - 1) / PAGE_SIZE)
+			return ct_err(-EBADMSG, "%s: shared memory object %#x: bad size", what, o->key);
+		if ((tmpfs && !path_is_sane(o->path)) || (o->mode & ~07777u))
+			return ct_err(-EBADMSG, "%s: shared memory object %#x: bad path or mode", what,
+				      o->key);
+		/* memfd_create() takes at most 249 bytes of name and no '/' */
+		if (o->kind == CT_SHM_MEMFD && o->path && (strlen(o->path) > 249 || strchr(o->path, '/')))
+			return ct_err(-EBADMSG, "%s: shared memory object %#x: bad memfd name", what,
+				      o->key);
+	}
+	return 0;
+}
+
 /* Check a task's threads, mappings and fds. */
 static int validate_task(const struct ct_image *img, const struct ct_task *t, const char *what)
 {
@@ -121,9 +147,15 @@ static int validate_task(const struct ct_image *img, const struct ct_task *t, co
 	if (t->mm.auxv_len % 2)
 		return ct_err(-EBADMSG, "%s: pid %d: odd auxv length", what, t->pid);
 	for (uint32_t i = 0; i < t->mm.nr_vmas; i++) {
-		ret = validate_vma(&t->mm.vmas[i], i ? &t->mm.vmas[i - 1] : NULL, t->pid, what);
+		const struct ct_vma *v = &t->mm.vmas[i];
+
+		ret = validate_vma(v, i ? &t->mm.vmas[i - 1] : NULL, t->pid, what);
 		if (ret)
 			return ret;
+		/* blobs before the SHM records have none: restore sizes by the mappings then */
+		if (v->kind == CT_VMA_SHMEM && img->nr_shm && !image_find_shm(img, v->shm_key))
+			return ct_err(-EBADMSG, "%s: pid %d: mapping %llx names no shared memory object",
+				      what, t->pid, (unsigned long long)v->start);
 	}
 	for (uint32_t i = 0; i < t->nr_fds; i++) {
 		const struct ct_fd *fd = &t->fds[i];
@@ -268,7 +300,7 @@ int image_validate(const struct ct_image *img, const char *what)
 	ret = validate_tree(img, what);
 	if (ret)
 		return ret;
-	ret = validate_files(img, what) ?: validate_seccomp(img, what);
+	ret = validate_files(img, what) ?: validate_seccomp(img, what) ?: validate_shm(img, what);
 	if (ret)
 		return ret;
 	for (uint32_t i = 0; i < img->nr_tasks; i++) {

@@ -49,11 +49,10 @@ struct smaps_entry {
 	bool shared;
 };
 
-/* True if pages of @vma go into the swap area. */
+/* True if pages of @vma go into the swap area from the page tables (shmem: mm/shm.c). */
 bool vma_stores_pages(const struct ct_vma *vma)
 {
-	return vma->kind == CT_VMA_ANON || vma->kind == CT_VMA_FILE_PRIVATE ||
-	       vma->kind == CT_VMA_SHMEM;
+	return vma->kind == CT_VMA_ANON || vma->kind == CT_VMA_FILE_PRIVATE;
 }
 
 /* True if the child of a fork holds a copy-on-write snapshot of @vma's stored pages. */
@@ -73,38 +72,94 @@ struct vma_shm_obj *vma_shm_find(struct vma_shm_table *shm, uint32_t key)
 	return NULL;
 }
 
-/* The key of shared object (@dev, @ino), adding it if new; grows its known size. */
-static int vma_shm_key(struct vma_shm_table *shm, uint64_t dev, uint64_t ino, uint64_t end_off,
-		       uint32_t *key)
+/* The kind of the shmem object behind a shared mapping whose smaps path is @path. */
+static uint32_t vma_shm_kind(const char *path, const struct stat *st)
+{
+	if (path && !strncmp(path, "/dev/zero", 9))
+		return CT_SHM_ANON;
+	if (path && !strncmp(path, "/SYSV", 5))
+		return CT_SHM_SYSV;
+	if (path && !strncmp(path, "/memfd:", 7))
+		return CT_SHM_MEMFD;
+	return st->st_nlink ? CT_SHM_TMPFS : CT_SHM_TMPFS_DELETED;
+}
+
+/* The object's name or path as restore needs it: memfd name, tmpfs path without " (deleted)". */
+static char *vma_shm_path(const char *path, uint32_t kind)
+{
+	static const char deleted[] = " (deleted)";
+	size_t len;
+
+	if (!path || kind == CT_SHM_ANON || kind == CT_SHM_SYSV)
+		return NULL;
+	if (kind == CT_SHM_MEMFD)
+		path += 7;
+	len = strlen(path);
+	if (len >= sizeof(deleted) - 1 && !strcmp(path + len - (sizeof(deleted) - 1), deleted))
+		len -= sizeof(deleted) - 1;
+	return strndup(path, len);
+}
+
+/* Record a new shared object met at @vma of @pid: open it for reading, note what restore needs. */
+static int vma_shm_add(struct vma_shm_table *shm, pid_t pid, const struct ct_vma *vma,
+		       const char *map_file, const struct stat *st, struct vma_shm_obj **out)
+{
+	struct vma_shm_obj *o;
+	int ret;
+
+	ret = xgrow(&shm->objs, &shm->cap, shm->nr + 1, sizeof(*shm->objs));
+	if (ret)
+		return ret;
+	o = &shm->objs[shm->nr];
+	memset(o, 0, sizeof(*o));
+	o->fd = open(map_file, O_RDONLY | O_CLOEXEC);
+	if (o->fd < 0)
+		return ct_err(-errno, "pid %d: shared memory at %llx (%s): cannot open: %m", pid,
+			      (unsigned long long)vma->start, vma->path ? vma->path : "?");
+	o->dev = st->st_dev;
+	o->ino = st->st_ino;
+	o->key = CT_SHM_KEY_BASE + (uint32_t)shm->nr;
+	o->kind = vma_shm_kind(vma->path, st);
+	o->pid = pid;
+	o->size = st->st_size;
+	o->mode = st->st_mode & 07777;
+	o->uid = st->st_uid;
+	o->gid = st->st_gid;
+	o->path = vma_shm_path(vma->path, o->kind);
+	shm->nr++;
+	if (o->kind != CT_SHM_ANON && o->kind != CT_SHM_SYSV && !o->path)
+		return -ENOMEM;
+	*out = o;
+	return 0;
+}
+
+/* The key of the shared object behind @vma, adding the object if new. */
+static int vma_shm_key(struct vma_shm_table *shm, pid_t pid, const struct ct_vma *vma,
+		       const char *map_file, const struct stat *st, uint32_t *key)
 {
 	struct vma_shm_obj *o = NULL;
 	int ret;
 
-	for (size_t i = 0; i < shm->nr; i++)
-		if (shm->objs[i].dev == dev && shm->objs[i].ino == ino)
+	for (size_t i = 0; i < shm->nr && !o; i++)
+		if (shm->objs[i].dev == st->st_dev && shm->objs[i].ino == st->st_ino)
 			o = &shm->objs[i];
 	if (!o) {
-		ret = xgrow(&shm->objs, &shm->cap, shm->nr + 1, sizeof(*shm->objs));
+		ret = vma_shm_add(shm, pid, vma, map_file, st, &o);
 		if (ret)
 			return ret;
-		o = &shm->objs[shm->nr];
-		memset(o, 0, sizeof(*o));
-		o->dev = dev;
-		o->ino = ino;
-		o->key = CT_SHM_KEY_BASE + (uint32_t)shm->nr;
-		shm->nr++;
 	}
-	if (end_off > o->size)
-		o->size = end_off;
 	*key = o->key;
 	return 0;
 }
 
-/* Free the objects' page bitmaps and the table. */
+/* Close the objects and free the table. */
 void vma_shm_table_free(struct vma_shm_table *shm)
 {
-	for (size_t i = 0; i < shm->nr; i++)
-		free(shm->objs[i].stored);
+	for (size_t i = 0; i < shm->nr; i++) {
+		if (shm->objs[i].fd >= 0)
+			close(shm->objs[i].fd);
+		free(shm->objs[i].path);
+	}
 	free(shm->objs);
 	memset(shm, 0, sizeof(*shm));
 }
@@ -115,7 +170,7 @@ static void vma_parse_vmflags(const char *s, struct ct_vma *vma)
 	static const struct { const char *name; uint32_t madv; } map[] = {
 		{ "dc", CT_MADV_DONTFORK }, { "wf", CT_MADV_WIPEONFORK },
 		{ "hg", CT_MADV_HUGEPAGE }, { "nh", CT_MADV_NOHUGEPAGE },
-		{ "dd", CT_MADV_DONTDUMP }, { "lo", CT_MADV_LOCKED },
+		{ "dd", CT_MADV_DONTDUMP }, { "lo", CT_MADV_LOCKED }, { "mg", CT_MADV_MERGEABLE },
 	};
 	char tok[8];
 	int n;
@@ -180,8 +235,7 @@ static int vma_identify_file(pid_t pid, struct smaps_entry *e, struct vma_shm_ta
 	vma->kind = CT_VMA_SHMEM;
 	if (vma->path && !strncmp(vma->path, "/dev/zero", 9))
 		vma->flags |= MAP_ANONYMOUS;
-	return vma_shm_key(shm, st.st_dev, st.st_ino, vma->pgoff + (vma->end - vma->start),
-			   &vma->shm_key);
+	return vma_shm_key(shm, pid, vma, path, &st, &vma->shm_key);
 }
 
 /* Parse one smaps header line into @e; false if it is not a header. */

@@ -8,9 +8,9 @@
  * depends on the kind of the mapping (vma_stores_pages):
  *   CT_VMA_ANON          every present page;
  *   CT_VMA_FILE_PRIVATE  present pages that are anonymous (COW'd copies);
- *   CT_VMA_SHMEM         every present page, once per object for the whole
- *                        container: task key vma->shm_key, mapping 0, page
- *                        address = offset in the object (vma->pgoff + ...);
+ *   CT_VMA_SHMEM         none from the page tables: the object behind it
+ *                        is stored whole, once (mm/shm.c), under task key
+ *                        vma->shm_key, mapping 0, address = offset in it;
  *   others               none (the file is the store; vdso/vvar come from
  *                        the kernel).
  */
@@ -24,13 +24,20 @@
 
 #include "image/image.h"
 
-/* Shared memory objects met so far in one dump, each with its swap-area key. */
+/*
+ * Shared memory objects met so far in one dump, each with its swap-area key
+ * and an open descriptor of the object itself: its contents are read whole
+ * from there (mm/shm.c), not from the tasks' page tables.
+ */
 struct vma_shm_obj {
 	uint64_t dev, ino;
 	uint32_t key;			/* CT_SHM_KEY_BASE + index */
-	uint64_t size;			/* bytes of the object seen so far */
-	uint8_t *stored;		/* one bit per page: already pushed this dump */
-	size_t stored_bytes;
+	uint32_t kind;			/* enum ct_shm_kind */
+	int fd;				/* the object, opened read-only through map_files */
+	pid_t pid;			/* a process mapping it, for messages */
+	char *path;			/* memfd name, tmpfs path, NULL otherwise */
+	uint64_t size;			/* st_size at first sight */
+	uint32_t mode, uid, gid;
 };
 struct vma_shm_table {
 	size_t nr, cap;

@@ -409,29 +409,41 @@ static int map_file_open(struct rst_proc *p, struct map_file *mf, const char *pa
 	return ret;
 }
 
-/* Apply the madvise flags smaps showed. */
-static void vma_madvise(struct rst_proc *p, const struct ct_vma *v)
+/*
+ * Apply the madvise flags and the mlock smaps showed.  A locked range is
+ * locked with MLOCK_ONFAULT: smaps shows "lo" for both kinds of lock, and
+ * populating it now would fault every page in before the lazy server runs
+ * (its pages come in as they are touched or prefetched, and stay locked).
+ */
+static int vma_madvise(struct rst_proc *p, const struct ct_vma *v)
 {
-	static const struct { uint32_t flag; int advice; } adv[] = {
-		{ CT_MADV_DONTFORK, MADV_DONTFORK }, { CT_MADV_WIPEONFORK, MADV_WIPEONFORK },
-		{ CT_MADV_HUGEPAGE, MADV_HUGEPAGE }, { CT_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE },
-		{ CT_MADV_DONTDUMP, MADV_DONTDUMP },
+	static const struct { uint32_t flag; int advice; const char *name; } adv[] = {
+		{ CT_MADV_DONTFORK, MADV_DONTFORK, "MADV_DONTFORK" },
+		{ CT_MADV_WIPEONFORK, MADV_WIPEONFORK, "MADV_WIPEONFORK" },
+		{ CT_MADV_HUGEPAGE, MADV_HUGEPAGE, "MADV_HUGEPAGE" },
+		{ CT_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE, "MADV_NOHUGEPAGE" },
+		{ CT_MADV_DONTDUMP, MADV_DONTDUMP, "MADV_DONTDUMP" },
+		{ CT_MADV_MERGEABLE, MADV_MERGEABLE, "MADV_MERGEABLE" },
 	};
+	long ret;
 
 	for (size_t i = 0; i < ARRAY_SIZE(adv); i++) {
-		long ret;
-
 		if (!(v->madv & adv[i].flag))
 			continue;
 		ret = rst_syscall(p, __NR_madvise, v->start, v->end - v->start, adv[i].advice,
 				  0, 0, 0);
 		if (ret < 0)
-			pr_warn("pid %d: madvise(%#lx, %d): %s", p->t->pid, (unsigned long)v->start,
-				adv[i].advice, strerror((int)-ret));
+			return ct_err((int)ret, "pid %d: mapping %#lx: cannot set %s again: %s",
+				      p->t->pid, (unsigned long)v->start, adv[i].name,
+				      strerror((int)-ret));
 	}
-	if (v->madv & CT_MADV_LOCKED)
-		pr_warn("pid %d: %#lx: mlock not restored (it would fault every page in)",
-			p->t->pid, (unsigned long)v->start);
+	if (!(v->madv & CT_MADV_LOCKED))
+		return 0;
+	ret = rst_syscall(p, __NR_mlock2, v->start, v->end - v->start, MLOCK_ONFAULT, 0, 0, 0);
+	if (ret < 0)
+		return ct_err((int)ret, "pid %d: mapping %#lx: cannot lock it again (mlock): %s",
+			      p->t->pid, (unsigned long)v->start, strerror((int)-ret));
+	return 0;
 }
 
 /* Map one VMA of the image at its address. */
@@ -486,8 +498,7 @@ static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_file *
 	if ((uint64_t)ret != v->start)
 		return ct_err(-EFAULT, "pid %d: %#lx mapped at %#lx", p->t->pid,
 			      (unsigned long)v->start, (unsigned long)ret);
-	vma_madvise(p, v);
-	return 0;
+	return vma_madvise(p, v);
 }
 
 /* Write the COW'd pages of a private file mapping straight into the tracee. */

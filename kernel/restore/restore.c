@@ -723,7 +723,7 @@ int ctswap_restore(struct ctswap_store *store, const char *name,
 		ret = rst_build_tree(&c);
 	pr_info("process tree created: %.1f ms", now_ms() - t0);
 	if (!ret)
-		ret = rst_build_processes(&c);
+		ret = rst_build_processes(&c) ?: rst_shm_seal(&c.shm);
 	pr_info("address spaces, threads, resources rebuilt: %.1f ms", now_ms() - t0);
 	if (c.ft_open) {	/* the lazy server must not hold pipe ends */
 		restore_files_close(&c.ft);

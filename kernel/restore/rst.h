@@ -63,12 +63,20 @@ struct rst_proc {
 	uint64_t cur_vdso_start;	/* vdso block before it was moved */
 };
 
-/* One shared memory object: a memfd the restorer fills and hands to the tasks. */
+/* One shared memory object: made and filled by the restorer, handed to the tasks. */
 struct rst_shm {
 	uint32_t key;			/* swap-area key (ct_vma.shm_key) */
-	uint64_t size;			/* bytes: the furthest any mapping reaches */
-	int fd;				/* the memfd in the restorer */
-	int task_fd;			/* the same memfd's number in the tasks */
+	const struct ct_shm *rec;	/* what the dump recorded; NULL in blobs before it */
+	uint64_t size;			/* bytes: rec->size, else the furthest any mapping reaches */
+	int fd;				/* the object in the restorer */
+	int task_fd;			/* the same object's number in the tasks */
+};
+
+/* Filling one object from the swap area. */
+struct rst_shm_fill {
+	struct rst_shm *o;
+	struct swp_gen_reader *rd;
+	uint8_t *buf;
 };
 
 struct rst_shm_set {
@@ -83,8 +91,10 @@ struct rst_mm_opts {
 };
 
 /* shm.c */
-/* Create and fill one memfd per shared memory object of @img. */
+/* Make and fill every shared memory object of @img (shm.c has how, per kind). */
 int rst_shm_open(struct rst_shm_set *set, const struct ct_image *img, struct swp_gen_reader *rd);
+/* Put back the seals of sealed memfds: after every task mapped them. */
+int rst_shm_seal(const struct rst_shm_set *set);
 void rst_shm_close(struct rst_shm_set *set);
 /* The tasks' fd number of object @key, -1 if unknown. */
 int rst_shm_task_fd(const struct rst_shm_set *set, uint32_t key);
