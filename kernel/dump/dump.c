@@ -296,6 +296,23 @@ static int dump_snapshot_task(struct dump_ctx *d, uint32_t idx, struct inj_ctx *
 }
 
 /*
+ * mlockall(MCL_FUTURE) shows nowhere in /proc but in what it does: the
+ * scratch mapping we just made is locked ("lo"), and "lf" with MCL_ONFAULT.
+ */
+static int dump_mlockall(struct ct_task *t, unsigned long scratch)
+{
+	uint32_t madv;
+	int ret = vma_flags_at(t->host_pid, scratch, &madv);
+
+	if (ret || !(madv & CT_MADV_LOCKED))
+		return ret;
+	t->mm.mlockall = MCL_FUTURE | (madv & CT_MADV_LOCKONFAULT ? MCL_ONFAULT : 0);
+	pr_info("pid %d: mlockall(MCL_FUTURE%s) in force", t->pid,
+		t->mm.mlockall & MCL_ONFAULT ? " | MCL_ONFAULT" : "");
+	return 0;
+}
+
+/*
  * Everything of one process but page contents.  Mappings are read before
  * the scratch memory is mapped, so the scratch never enters the image.
  */
@@ -340,7 +357,7 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 		goto out_end;
 	tc.scratch = scratch;
 	tc.scratch_len = DUMP_SCRATCH_LEN;
-	ret = dump_fault("inject") ?: dump_task_resources(d, &tc, t);
+	ret = dump_fault("inject") ?: dump_mlockall(t, scratch) ?: dump_task_resources(d, &tc, t);
 	if (!ret)
 		ret = dump_one_thread(&tc, &t->threads[0]);
 	if (!ret)

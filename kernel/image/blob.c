@@ -362,6 +362,7 @@ static void write_mm(struct wbuf *w, const struct ct_mm *mm)
 	w_bytes(w, mm->auxv, (uint64_t)mm->auxv_len * sizeof(uint64_t));
 	w_str(w, mm->exe_path);
 	w_file_id(w, &mm->exe_id);
+	w_u32(w, mm->mlockall);
 	w_end(w, at);
 	for (uint32_t i = 0; i < mm->nr_vmas; i++)
 		write_vma(w, &mm->vmas[i]);
@@ -388,6 +389,7 @@ static void read_mm(struct rbuf *r, struct ct_mm *mm)
 	mm->auxv_len = (uint32_t)(n / sizeof(uint64_t));
 	mm->exe_path = r_str(r);
 	r_file_id(r, &mm->exe_id);
+	mm->mlockall = r_u32(r);
 }
 
 static void write_creds(struct wbuf *w, const struct ct_creds *c)

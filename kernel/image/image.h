@@ -67,6 +67,7 @@ struct ct_vma {
 #define CT_MADV_DONTDUMP	(1u << 4)	/* VmFlags dd */
 #define CT_MADV_LOCKED		(1u << 5)	/* VmFlags lo */
 #define CT_MADV_MERGEABLE	(1u << 6)	/* VmFlags mg */
+#define CT_MADV_LOCKONFAULT	(1u << 7)	/* VmFlags lf: mlock2(MLOCK_ONFAULT) */
 
 /*
  * A shared memory object: what CT_VMA_SHMEM mappings map (by key).  Its
@@ -101,6 +102,7 @@ struct ct_mm {
 	uint32_t auxv_len;		/* number of uint64_t in auxv */
 	char *exe_path;			/* /proc/PID/exe at dump */
 	struct ct_file_id exe_id;
+	uint32_t mlockall;		/* MCL_FUTURE [| MCL_ONFAULT] in force, 0 if none */
 	uint32_t nr_vmas;
 	struct ct_vma *vmas;		/* sorted by start */
 };

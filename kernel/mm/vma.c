@@ -171,6 +171,7 @@ static void vma_parse_vmflags(const char *s, struct ct_vma *vma)
 		{ "dc", CT_MADV_DONTFORK }, { "wf", CT_MADV_WIPEONFORK },
 		{ "hg", CT_MADV_HUGEPAGE }, { "nh", CT_MADV_NOHUGEPAGE },
 		{ "dd", CT_MADV_DONTDUMP }, { "lo", CT_MADV_LOCKED }, { "mg", CT_MADV_MERGEABLE },
+		{ "lf", CT_MADV_LOCKONFAULT },
 	};
 	char tok[8];
 	int n;
@@ -347,6 +348,40 @@ out:
 		free(e.vma.path);
 	free(text);
 	return ret;
+}
+
+/* The CT_MADV_* flags of the mapping of @pid that holds @addr (0 if none). */
+int vma_flags_at(pid_t pid, uint64_t addr, uint32_t *madv)
+{
+	char path[64], *text, *line, *next;
+	bool in = false;
+	int ret;
+
+	*madv = 0;
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	ret = read_whole_file(path, &text, NULL);
+	if (ret)
+		return ct_err(ret, "pid %d: cannot read smaps: %s", pid, strerror(-ret));
+	for (line = text; line && *line; line = next) {
+		struct smaps_entry e;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (in && !strncmp(line, "VmFlags:", 8)) {
+			struct ct_vma v = { 0 };
+
+			vma_parse_vmflags(line + 8, &v);
+			*madv = v.madv;
+			break;
+		}
+		if (vma_parse_header(line, &e)) {
+			in = e.vma.start <= addr && addr < e.vma.end;
+			free(e.vma.path);
+		}
+	}
+	free(text);
+	return 0;
 }
 
 /* Take stat fields 26..28 and 45..51 (1-based) into the mm. */

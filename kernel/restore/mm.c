@@ -411,9 +411,8 @@ static int map_file_open(struct rst_proc *p, struct map_file *mf, const char *pa
 
 /*
  * Apply the madvise flags and the mlock smaps showed.  A locked range is
- * locked with MLOCK_ONFAULT: smaps shows "lo" for both kinds of lock, and
- * populating it now would fault every page in before the lazy server runs
- * (its pages come in as they are touched or prefetched, and stay locked).
+ * locked with MLOCK_ONFAULT here: populating it now would fault every page
+ * in before the lazy server runs.  rst_mm_lock() locks it fully later.
  */
 static int vma_madvise(struct rst_proc *p, const struct ct_vma *v)
 {
@@ -791,6 +790,34 @@ void rst_mm_close_uffd(struct rst_proc *p)
 	if (p->uffd >= 0)
 		close(p->uffd);
 	p->uffd = -1;
+}
+
+/*
+ * Lock what was locked without MLOCK_ONFAULT (its pages come in now, from
+ * the lazy server: it must be running), and mlockall(MCL_FUTURE) again.
+ */
+int rst_mm_lock(struct rst_proc *p)
+{
+	const struct ct_mm *mm = &p->t->mm;
+	long ret;
+
+	for (uint32_t i = 0; i < mm->nr_vmas; i++) {
+		const struct ct_vma *v = &mm->vmas[i];
+
+		if (!(v->madv & CT_MADV_LOCKED) || (v->madv & CT_MADV_LOCKONFAULT))
+			continue;
+		ret = rst_syscall(p, __NR_mlock, v->start, v->end - v->start, 0, 0, 0, 0);
+		if (ret < 0)
+			return ct_err((int)ret, "pid %d: mapping %#lx: cannot lock it again (mlock): %s",
+				      p->t->pid, (unsigned long)v->start, strerror((int)-ret));
+	}
+	if (!mm->mlockall)
+		return 0;
+	ret = rst_syscall(p, __NR_mlockall, mm->mlockall, 0, 0, 0, 0, 0);
+	if (ret < 0)
+		return ct_err((int)ret, "pid %d: cannot set mlockall(%#x) again: %s", p->t->pid,
+			      mm->mlockall, strerror((int)-ret));
+	return 0;
 }
 
 /* Unmap the scratch range: nothing is injected into @p's mm after this. */

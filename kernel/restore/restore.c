@@ -732,6 +732,8 @@ int ctswap_restore(struct ctswap_store *store, const char *name,
 	rst_shm_close(&c.shm);
 	if (!ret)
 		ret = rst_memory(&c);
+	for (size_t i = 0; i < c.nr_procs && !ret; i++)
+		ret = rst_mm_lock(&c.procs[i]);
 	pr_info("memory handed to the %s: %.1f ms", c.opts->eager ? "eager fill" : "lazy server",
 		now_ms() - t0);
 	if (!ret)

@@ -108,6 +108,8 @@ int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o);
 int rst_mm_fill_eager(struct rst_proc *p, const struct rst_pages *pages, uint64_t *filled);
 /* Unmap the scratch range: the last injected call into the process. */
 int rst_mm_end(struct rst_proc *p);
+/* Lock fully what was mlock()ed, and mlockall(MCL_FUTURE): once the lazy server runs. */
+int rst_mm_lock(struct rst_proc *p);
 /* Fill now the registered pages of [@addr, +@len) the kernel touches while we inject. */
 int rst_mm_populate(struct rst_proc *p, const struct rst_pages *pg, uint64_t addr, uint64_t len);
 /* Close the restorer's uffd of @p (when eager, or after handing it over). */

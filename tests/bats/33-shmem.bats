@@ -76,3 +76,26 @@ shmobj_two_rounds() {
 @test "shmem: a deleted /dev/shm file mapped shared comes back whole" {
 	shmobj_two_rounds devshm-deleted 4
 }
+
+# Start vmflags with options $@ in $CT; status in $BATS_TEST_TMPDIR/obj.
+start_vmflags() {
+	D="$BATS_TEST_TMPDIR/obj"
+	mkdir -p "$D"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/vmflags" --out "$D" "$@"
+	assert_success
+}
+
+@test "shmem: mlock and madvise state comes back as smaps showed it" {
+	start_vmflags
+	shmobj_round 1
+	shmobj_round 2 --eager
+	shmobj_status done
+}
+
+@test "shmem: mlockall(MCL_FUTURE) is in force again: a new mapping is locked" {
+	start_vmflags --future
+	shmobj_round 1 --eager
+	shmobj_round 2
+	shmobj_status done
+}
