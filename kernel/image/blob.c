@@ -20,7 +20,7 @@ enum {
 	REC_TASK = 2,		/* nested: the records below */
 	REC_FILE = 3,		/* one open file description */
 	REC_SECCOMP = 4,	/* one seccomp filter program */
-	REC_SHM = 5,		/* one shared memory object */
+	REC_SHM = 7,		/* one shared memory object */
 	REC_TASK_INFO = 10,
 	REC_THREAD = 11,
 	REC_MM = 12,

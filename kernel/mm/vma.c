@@ -47,6 +47,7 @@ struct smaps_entry {
 	struct ct_vma vma;
 	uint64_t inode;
 	bool shared;
+	bool maywrite;			/* VmFlags mw: writable now or after mprotect */
 };
 
 /* True if pages of @vma go into the swap area from the page tables (shmem: mm/shm.c). */
@@ -186,6 +187,17 @@ static void vma_parse_vmflags(const char *s, struct ct_vma *vma)
 	}
 }
 
+/* True if the VmFlags letters @s hold @flag. */
+static bool vmflags_has(const char *s, const char *flag)
+{
+	size_t len = strlen(flag);
+
+	for (const char *p = strstr(s, flag); p; p = strstr(p + 1, flag))
+		if (p[-1] == ' ' && (p[len] == ' ' || p[len] == '\0' || p[len] == '\n'))
+			return true;
+	return false;
+}
+
 /* True if @path names memory that only lives in the kernel (shared anon, SysV, memfd). */
 static bool vma_path_is_shmem(const char *path)
 {
@@ -229,7 +241,13 @@ static int vma_identify_file(pid_t pid, struct smaps_entry *e, struct vma_shm_ta
 		vma->kind = CT_VMA_FILE_PRIVATE;
 		return 0;
 	}
-	if (!shmem) {
+	/*
+	 * A tmpfs file mapped shared but never writable through the mapping is
+	 * not changed by the container that way: map the file again, as any
+	 * shared file mapping (its identity is checked at restore), rather than
+	 * put back its contents over what its owner may have written since.
+	 */
+	if (!shmem || (!e->maywrite && st.st_nlink && !vma_path_is_shmem(vma->path ?: ""))) {
 		vma->kind = CT_VMA_FILE_SHARED;
 		return 0;
 	}
@@ -328,8 +346,10 @@ int vma_collect(pid_t pid, struct vma_shm_table *shm, struct ct_mm *mm)
 		if (next)
 			*next++ = '\0';
 		if (!strncmp(line, "VmFlags:", 8)) {
-			if (have)
+			if (have) {
 				vma_parse_vmflags(line + 8, &e.vma);
+				e.maywrite = vmflags_has(line + 8, "mw");
+			}
 			continue;
 		}
 		if (!(line[0] >= '0' && line[0] <= '9') && !(line[0] >= 'a' && line[0] <= 'f'))

@@ -73,6 +73,19 @@ shmobj_two_rounds() {
 	shmobj_status "ok 1"
 }
 
+@test "shmem: a --leave-running (snapshot) dump stores the objects whole too" {
+	start_shmobj memfd 4
+	shmobj_status "ready 1"
+	run "$CTSWAP" dump --leave-running "$CT"
+	assert_success
+	run "$CTSWAP" kill "$CT"
+	assert_success
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	touch "$D/go-1"
+	shmobj_status "ok 1"
+}
+
 @test "shmem: a deleted /dev/shm file mapped shared comes back whole" {
 	shmobj_two_rounds devshm-deleted 4
 }
