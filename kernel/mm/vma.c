@@ -101,6 +101,22 @@ static char *vma_shm_path(const char *path, uint32_t kind)
 	return strndup(path, len);
 }
 
+/*
+ * Restore opens a tmpfs file by its path from outside the container: the
+ * path must lead there to this very file (not so in a tmpfs the container
+ * mounted for itself, which dies with it).
+ */
+static int vma_shm_reachable(pid_t pid, const struct ct_vma *vma, const struct vma_shm_obj *o)
+{
+	struct stat st;
+
+	if (stat(o->path, &st) == 0 && st.st_dev == o->dev && st.st_ino == o->ino)
+		return 0;
+	return ct_err(-EOPNOTSUPP, "pid %d: mapping %llx: tmpfs file %s mapped shared is not that file "
+		      "at that path outside the container (a mount of its own?): not supported", pid,
+		      (unsigned long long)vma->start, o->path);
+}
+
 /* Record a new shared object met at @vma of @pid: open it for reading, note what restore needs. */
 static int vma_shm_add(struct vma_shm_table *shm, pid_t pid, const struct ct_vma *vma,
 		       const char *map_file, const struct stat *st, struct vma_shm_obj **out)
@@ -131,7 +147,7 @@ static int vma_shm_add(struct vma_shm_table *shm, pid_t pid, const struct ct_vma
 	if (o->kind != CT_SHM_ANON && o->kind != CT_SHM_SYSV && !o->path)
 		return -ENOMEM;
 	*out = o;
-	return 0;
+	return o->kind == CT_SHM_TMPFS ? vma_shm_reachable(pid, vma, o) : 0;
 }
 
 /* The key of the shared object behind @vma, adding the object if new. */

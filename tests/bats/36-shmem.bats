@@ -86,6 +86,21 @@ shmobj_two_rounds() {
 	shmobj_status "ok 1"
 }
 
+@test "shmem: a tmpfs file in a mount of the container's own is refused, left running" {
+	D="$BATS_TEST_TMPDIR/obj"
+	mkdir -p "$D" "$BATS_TEST_TMPDIR/mnt"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- sh -c "mount -t tmpfs none '$BATS_TEST_TMPDIR/mnt' && exec '$WORKLOADS/shmobj' --kind devshm --mib 1 --out '$D' --file '$BATS_TEST_TMPDIR/mnt/f'"
+	assert_success
+	shmobj_status "ready 1"
+	run "$CTSWAP" dump "$CT"
+	assert_failure
+	assert_output --partial "mnt/f mapped shared is not that file at that path outside the container"
+	[ "${#lines[@]}" = 1 ]
+	touch "$D/go-1"
+	shmobj_status "ok 1"
+}
+
 @test "shmem: a deleted /dev/shm file mapped shared comes back whole" {
 	shmobj_two_rounds devshm-deleted 4
 }
