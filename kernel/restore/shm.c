@@ -54,36 +54,50 @@ static struct rst_shm *shm_find(struct rst_shm_set *set, uint32_t key)
 	return NULL;
 }
 
-/* Collect every shared object the image maps and the size it must have (old blobs: by the mappings). */
+/* Add an object of key @key to @set (empty, not made yet). */
+static struct rst_shm *shm_add(struct rst_shm_set *set, size_t *cap, uint32_t key)
+{
+	struct rst_shm *o;
+
+	if (xgrow(&set->objs, cap, set->nr + 1, sizeof(*set->objs)))
+		return NULL;
+	o = &set->objs[set->nr++];
+	*o = (struct rst_shm){ .key = key, .fd = -1, .task_fd = -1 };
+	return o;
+}
+
+/*
+ * Collect every shared memory object of the image: its SHM records (those
+ * only a descriptor holds too), or in blobs before them every object the
+ * mappings name, sized by the furthest mapping.
+ */
 static int shm_collect(struct rst_shm_set *set, const struct ct_image *img)
 {
 	size_t cap = 0;
 
-	for (uint32_t i = 0; i < img->nr_tasks; i++) {
+	for (uint32_t i = 0; i < img->nr_shm; i++) {
+		struct rst_shm *o = shm_add(set, &cap, img->shm[i].key);
+
+		if (!o)
+			return -ENOMEM;
+		o->rec = &img->shm[i];
+		o->size = o->rec->size;
+	}
+	for (uint32_t i = 0; i < img->nr_tasks && !img->nr_shm; i++) {
 		const struct ct_mm *mm = &img->tasks[i].mm;
 
 		for (uint32_t k = 0; k < mm->nr_vmas; k++) {
 			const struct ct_vma *v = &mm->vmas[k];
-			uint64_t end = v->pgoff + (v->end - v->start);
 			struct rst_shm *o;
 
 			if (v->kind != CT_VMA_SHMEM)
 				continue;
-			o = shm_find(set, v->shm_key);
-			if (!o) {
-				if (xgrow(&set->objs, &cap, set->nr + 1, sizeof(*set->objs)))
-					return -ENOMEM;
-				o = &set->objs[set->nr++];
-				*o = (struct rst_shm){ .key = v->shm_key, .fd = -1, .task_fd = -1 };
-				o->rec = image_find_shm(img, v->shm_key);
-			}
-			if (!o->rec)
-				o->size = max_t(uint64_t, o->size, end);
+			o = shm_find(set, v->shm_key) ?: shm_add(set, &cap, v->shm_key);
+			if (!o)
+				return -ENOMEM;
+			o->size = max_t(uint64_t, o->size, v->pgoff + (v->end - v->start));
 		}
 	}
-	for (size_t i = 0; i < set->nr; i++)
-		if (set->objs[i].rec)
-			set->objs[i].size = set->objs[i].rec->size;
 	return 0;
 }
 
