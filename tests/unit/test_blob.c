@@ -454,6 +454,87 @@ static void test_blob_seccomp_crafted_refused(void **state)
 	free(buf);
 	image_free(img);
 }
+/* An image with a memfd mapped by task 2 and a shared anonymous object only a fd holds. */
+static struct ct_image *sample_image_shm(void)
+{
+	struct ct_image *img = sample_image();
+	struct ct_mm *mm = &img->tasks[1].mm;
+
+	img->nr_shm = 2;
+	img->shm = calloc(2, sizeof(*img->shm));
+	img->shm[0] = (struct ct_shm){ .key = CT_SHM_KEY_BASE, .kind = CT_SHM_MEMFD,
+				       .size = 3 * 4096 + 100, .seals = 0xc, .mode = 0644,
+				       .path = strdup("pool"), .nr_pages = 2 };
+	img->shm[1] = (struct ct_shm){ .key = CT_SHM_KEY_BASE + 1, .kind = CT_SHM_ANON,
+				       .size = 1 << 20 };
+	mm->vmas = realloc(mm->vmas, 3 * sizeof(*mm->vmas));
+	mm->vmas[2] = (struct ct_vma){ .start = 0x900000, .end = 0x904000, .kind = CT_VMA_SHMEM,
+				       .flags = MAP_SHARED, .prot = PROT_READ | PROT_WRITE,
+				       .shm_key = CT_SHM_KEY_BASE, .madv = CT_MADV_LOCKED,
+				       .path = strdup("/memfd:pool (deleted)") };
+	mm->nr_vmas = 3;
+	mm->mlockall = MCL_FUTURE;
+	return img;
+}
+
+/* Shared memory objects, the mlockall flags and a shmem mapping's key come back. */
+static void test_blob_shm_round_trip(void **state)
+{
+	struct ct_image *img = sample_image_shm(), *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	assert_int_equal(blob_decode(buf, len, "test", &back), 0);
+	assert_int_equal(back->nr_shm, 2);
+	assert_int_equal(back->shm[0].kind, CT_SHM_MEMFD);
+	assert_int_equal(back->shm[0].size, 3 * 4096 + 100);
+	assert_int_equal(back->shm[0].seals, 0xc);
+	assert_int_equal(back->shm[0].mode, 0644);
+	assert_int_equal(back->shm[0].nr_pages, 2);
+	assert_string_equal(back->shm[0].path, "pool");
+	assert_null(back->shm[1].path);
+	assert_ptr_equal(image_find_shm(back, CT_SHM_KEY_BASE + 1), &back->shm[1]);
+	assert_int_equal(back->tasks[1].mm.vmas[2].shm_key, CT_SHM_KEY_BASE);
+	assert_int_equal(back->tasks[1].mm.vmas[2].madv, CT_MADV_LOCKED);
+	assert_int_equal(back->tasks[1].mm.mlockall, MCL_FUTURE);
+	assert_int_equal(back->tasks[0].mm.mlockall, 0);
+	free(buf);
+	image_free(back);
+	image_free(img);
+}
+
+/* Shared memory records restore could not trust are refused. */
+static void test_blob_shm_crafted_refused(void **state)
+{
+	struct ct_image *img;
+
+	(void)state;
+	img = sample_image_shm();
+	img->shm[1].kind = CT_SHM_NR_KINDS;
+	expect_invalid(img, "unknown kind");
+	img = sample_image_shm();
+	img->shm[1].key = CT_SHM_KEY_BASE;		/* twice */
+	expect_invalid(img, "bad or repeated key");
+	img = sample_image_shm();
+	img->shm[1].key = 7;				/* a task's key */
+	expect_invalid(img, "bad or repeated key");
+	img = sample_image_shm();
+	img->shm[0].nr_pages = 5;			/* more than its 4 pages */
+	expect_invalid(img, "bad size");
+	img = sample_image_shm();
+	img->shm[0].kind = CT_SHM_TMPFS;		/* "pool" is no absolute path */
+	expect_invalid(img, "bad path or mode");
+	img = sample_image_shm();
+	free(img->shm[0].path);
+	img->shm[0].path = strdup("a/b");		/* memfd_create() takes no '/' */
+	expect_invalid(img, "bad memfd name");
+	img = sample_image_shm();
+	img->tasks[1].mm.vmas[2].shm_key = CT_SHM_KEY_BASE + 5;
+	expect_invalid(img, "names no shared memory object");
+}
+
 /* Terminal records that restore could not trust are refused. */
 static void test_blob_tty_crafted_refused(void **state)
 {
@@ -511,6 +592,8 @@ int main(void)
 		cmocka_unit_test(test_blob_tty_crafted_refused),
 		cmocka_unit_test(test_blob_seccomp_round_trip),
 		cmocka_unit_test(test_blob_seccomp_crafted_refused),
+		cmocka_unit_test(test_blob_shm_round_trip),
+		cmocka_unit_test(test_blob_shm_crafted_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
