@@ -344,19 +344,31 @@ static int vma_add(struct ct_mm *mm, size_t *cap, struct smaps_entry *e)
 	return 0;
 }
 
+/* Read /proc/@pid/smaps whole into a malloc'd string. */
+static int smaps_read(pid_t pid, char **text)
+{
+	char path[64];
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	ret = read_whole_file(path, text, NULL);
+	if (ret)
+		return ct_err(ret, "pid %d: cannot read smaps: %s", pid, strerror(-ret));
+	return 0;
+}
+
 /* Parse /proc/PID/smaps: one ct_vma per mapping, kinds and madvise flags. */
 int vma_collect(pid_t pid, struct vma_shm_table *shm, struct ct_mm *mm)
 {
 	struct smaps_entry e;
 	bool have = false;
-	char path[64], *text, *line, *next;
+	char *text, *line, *next;
 	size_t cap = 0;
 	int ret;
 
-	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
-	ret = read_whole_file(path, &text, NULL);
+	ret = smaps_read(pid, &text);
 	if (ret)
-		return ct_err(ret, "pid %d: cannot read smaps: %s", pid, strerror(-ret));
+		return ret;
 	for (line = text; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
@@ -389,15 +401,14 @@ out:
 /* The CT_MADV_* flags of the mapping of @pid that holds @addr (0 if none). */
 int vma_flags_at(pid_t pid, uint64_t addr, uint32_t *madv)
 {
-	char path[64], *text, *line, *next;
+	char *text, *line, *next;
 	bool in = false;
 	int ret;
 
 	*madv = 0;
-	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
-	ret = read_whole_file(path, &text, NULL);
+	ret = smaps_read(pid, &text);
 	if (ret)
-		return ct_err(ret, "pid %d: cannot read smaps: %s", pid, strerror(-ret));
+		return ret;
 	for (line = text; line && *line; line = next) {
 		struct smaps_entry e;
 
