@@ -9,8 +9,8 @@
  *   shared anonymous   a MAP_SHARED|MAP_ANONYMOUS object of the restorer,
  *                      reopened through /proc/self/map_files (the tasks'
  *                      maps say "/dev/zero (deleted)" as before);
- *   memfd              memfd_create() with its name, mode and, once every
- *                      task has mapped it, its seals;
+ *   memfd              memfd_create() with its name, mode and seals (see
+ *                      shm_seal() for when);
  *   tmpfs file         the file itself, opened (created again, with its
  *                      mode and owner, if it is gone) and put back as it
  *                      was at the dump: a tmpfs file is memory, and the
@@ -41,6 +41,7 @@
 #ifndef F_ADD_SEALS
 #define F_ADD_SEALS 1033
 #define F_SEAL_SEAL 0x0001
+#define F_SEAL_WRITE 0x0008
 #endif
 
 #define SHM_CHUNK 256	/* pages per swap-area read */
@@ -242,6 +243,26 @@ static int shm_make(struct rst_shm *o)
 	return ret;
 }
 
+/*
+ * Seal object @o again if it was sealed and @before_mapping says it is
+ * time: a memfd sealed against writing (F_SEAL_WRITE) must be sealed
+ * before the tasks map it (a mapping made before keeps it writable, and
+ * the seal is refused), any other seal after (F_SEAL_FUTURE_WRITE refuses
+ * the writable mappings the tasks had).
+ */
+static int shm_seal(const struct rst_shm *o, bool before_mapping)
+{
+	const struct ct_shm *r = o->rec;
+
+	if (!r || r->kind != CT_SHM_MEMFD || !r->seals || r->seals == F_SEAL_SEAL)
+		return 0;
+	if (!!(r->seals & F_SEAL_WRITE) != before_mapping)
+		return 0;
+	if (fcntl(o->fd, F_ADD_SEALS, (int)r->seals) < 0)
+		return ct_err(-errno, "memfd %s: cannot seal it again (%#x): %m", r->path, r->seals);
+	return 0;
+}
+
 /* Create and fill one object per shared memory object of @img. */
 int rst_shm_open(struct rst_shm_set *set, const struct ct_image *img, struct swp_gen_reader *rd)
 {
@@ -250,7 +271,8 @@ int rst_shm_open(struct rst_shm_set *set, const struct ct_image *img, struct swp
 	memset(set, 0, sizeof(*set));
 	ret = shm_collect(set, img);
 	for (size_t i = 0; i < set->nr && !ret; i++)
-		ret = shm_make(&set->objs[i]) ?: shm_fill(&set->objs[i], rd);
+		ret = shm_make(&set->objs[i]) ?: shm_fill(&set->objs[i], rd) ?:
+		      shm_seal(&set->objs[i], true);
 	if (!ret && set->nr)
 		pr_info("%zu shared memory objects filled", set->nr);
 	return ret;
@@ -259,17 +281,11 @@ int rst_shm_open(struct rst_shm_set *set, const struct ct_image *img, struct swp
 /* Seal the memfds that were sealed, now that every task has mapped them. */
 int rst_shm_seal(const struct rst_shm_set *set)
 {
-	for (size_t i = 0; i < set->nr; i++) {
-		const struct rst_shm *o = &set->objs[i];
+	int ret = 0;
 
-		if (!o->rec || o->rec->kind != CT_SHM_MEMFD || o->rec->seals == F_SEAL_SEAL ||
-		    !o->rec->seals)
-			continue;
-		if (fcntl(o->fd, F_ADD_SEALS, (int)o->rec->seals) < 0)
-			return ct_err(-errno, "memfd %s: cannot seal it again (%#x): %m", o->rec->path,
-				      o->rec->seals);
-	}
-	return 0;
+	for (size_t i = 0; i < set->nr && !ret; i++)
+		ret = shm_seal(&set->objs[i], false);
+	return ret;
 }
 
 /* Close the restorer's descriptors (the tasks' mappings keep the memory). */

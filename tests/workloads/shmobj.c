@@ -13,7 +13,8 @@
  * dump the pages live only in the object.  It appends "ready r" to
  * DIR/status and waits for DIR/go-r (made by the test after a restore),
  * then checks every page of the object: through its mapping, the memfd's
- * unmapped half through /proc/self/map_files, the memfd's name and seals,
+ * unmapped half through /proc/self/map_files, the memfd's name and seals
+ * (and a second memfd sealed against writing, mapped read-only),
  * and for a /dev/shm file a word written through the mapping after the
  * restore must be read back from the file opened by its path.  Then
  * "ok r", or "BAD <what>" (sticky); after the last round "done".
@@ -163,6 +164,48 @@ static void wait_go(int r)
 		usleep(20000);
 }
 
+/* A second memfd, sealed against writing and mapped read-only: its words are ~word(0, i). */
+#define RO_SEALS (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+static uint64_t *ro_map;
+
+static void make_sealed_memfd(void)
+{
+	int fd = memfd_create("shmobj-ro", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+	uint64_t w[512];
+
+	if (fd < 0)
+		bad("memfd_create ro: %s", strerror(errno));
+	for (size_t i = 0; i < 512; i++)
+		w[i] = ~word(0, i);
+	if (write(fd, w, sizeof(w)) != sizeof(w) || fcntl(fd, F_ADD_SEALS, RO_SEALS) < 0)
+		bad("fill and seal ro memfd: %s", strerror(errno));
+	ro_map = mmap(NULL, sizeof(w), PROT_READ, MAP_SHARED, fd, 0);
+	if (ro_map == MAP_FAILED)
+		bad("mmap ro memfd: %s", strerror(errno));
+	close(fd);
+}
+
+/* The sealed memfd: contents, seals, and still no way to write it. */
+static void check_sealed_memfd(void)
+{
+	char path[128];
+	int fd;
+
+	for (size_t i = 0; i < 512; i++)
+		if (ro_map[i] != ~word(0, i))
+			bad("sealed memfd word %zu is %#llx", i, (unsigned long long)ro_map[i]);
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)ro_map,
+		 (unsigned long)ro_map + 4096);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		bad("open %s: %s", path, strerror(errno));
+	if (fcntl(fd, F_GET_SEALS) != RO_SEALS)
+		bad("sealed memfd: seals are %#x, want %#x", fcntl(fd, F_GET_SEALS), RO_SEALS);
+	if (pwrite(fd, "x", 1, 0) >= 0 || errno != EPERM)
+		bad("sealed memfd: a write did not fail with EPERM");
+	close(fd);
+}
+
 /* Check the memfd's unmapped half, its name and its seals through map_files. */
 static void check_memfd(uint64_t *map, int r)
 {
@@ -240,6 +283,7 @@ int main(int argc, char **argv)
 		/* the parent keeps only the first half mapped; the child maps it all (inherited) */
 		if (fcntl(fd, F_ADD_SEALS, SEALS) < 0)
 			bad("F_ADD_SEALS: %s", strerror(errno));
+		make_sealed_memfd();
 	}
 	if (!strcmp(kind, "devshm-deleted"))
 		unlink(shm_path);
@@ -257,8 +301,10 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < len / 8; i++)
 			if (map[i] != word(r, i))
 				bad("round %d: word %zu is %#llx", r, i, (unsigned long long)map[i]);
-		if (!strcmp(kind, "memfd"))
+		if (!strcmp(kind, "memfd")) {
 			check_memfd(map, r);
+			check_sealed_memfd();
+		}
 		if (!strcmp(kind, "devshm"))
 			check_devshm_file(map, r);
 		status("ok %d", r);
