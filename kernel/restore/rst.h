@@ -74,7 +74,7 @@ struct rst_shm {
 
 /* Filling one object from the swap area. */
 struct rst_shm_fill {
-	struct rst_shm *o;
+	const struct rst_shm *o;
 	struct swp_gen_reader *rd;
 	uint8_t *buf;
 };
