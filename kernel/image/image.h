@@ -17,6 +17,7 @@
 #define CT_IMAGE_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -249,58 +250,77 @@ struct ct_inotify_watch {
 
 #define CT_TTY_NCCS 19			/* the kernel's termios2 c_cc[] */
 
-/* One open file description; fds share it by index (as dup and fork do). */
+/*
+ * One open file description; fds share it by index (as dup and fork do).
+ * The common part comes first; the rest is the payload of its kind, one
+ * member of the union per kind (kernel/task/fdkinds.h: each kind reads,
+ * writes, checks, opens and frees only its own member).
+ */
 struct ct_file {
 	uint32_t kind;			/* enum ct_file_kind */
 	uint32_t flags;			/* open flags (O_ACCMODE, O_APPEND, O_NONBLOCK, ...) */
 	uint64_t pos;
-	char *path;			/* REG, FIFO, CHR */
-	struct ct_file_id id;
-	bool deleted;			/* REG whose path is gone: contents below */
-	uint8_t *contents;		/* deleted file contents */
-	uint64_t contents_len;
-	uint32_t pipe_id;		/* PIPE: same id = same pipe (both ends) */
-	uint8_t *pipe_data;		/* PIPE/FIFO: unread bytes, stored once per pipe (on one end) */
-	uint64_t pipe_data_len;
-	uint32_t pipe_size;		/* F_GETPIPE_SZ */
-	/* sockets (UNIX, INET): appended fields, blob format rule */
-	uint32_t sk_family, sk_type, sk_proto;	/* socket(2) arguments */
-	uint32_t sk_state;		/* CT_SK_* */
-	uint32_t sk_backlog;		/* CT_SK_LISTEN: listen(2) backlog */
-	uint32_t sk_shutdown;		/* 1 = receive, 2 = send side shut down */
-	uint64_t sk_ino;		/* socket inode at dump (peer matching) */
-	uint64_t sk_peer_ino;		/* UNIX: inode of the peer, 0 none or gone */
-	uint8_t *sk_addr;		/* getsockname(), sk_addr_len bytes */
-	uint64_t sk_addr_len;
-	uint8_t *sk_peer_addr;		/* getpeername(), sk_peer_addr_len bytes */
-	uint64_t sk_peer_addr_len;
-	uint32_t sk_opts;		/* CT_SKOPT_* */
-	uint32_t sk_rcvbuf, sk_sndbuf;	/* SO_RCVBUF/SO_SNDBUF as read (doubled); 0 = default */
-	uint8_t *sk_queue;		/* UNIX: unread messages, each u32 length + bytes */
-	uint64_t sk_queue_len;
-	/* eventfd, signalfd, timerfd */
-	uint64_t count;			/* EVENTFD: counter; TIMERFD: expirations not read */
-	uint32_t efd_flags;		/* EVENTFD: EFD_SEMAPHORE */
-	uint64_t sigmask;		/* SIGNALFD: bit (sig - 1) */
-	int32_t clock;			/* TIMERFD: clock id */
-	int64_t value_nsec, interval_nsec;	/* TIMERFD: remaining time at dump, period */
-	/* epoll, inotify */
-	uint32_t nr_epoll_tgts;
-	struct ct_epoll_tgt *epoll_tgts;
-	uint32_t nr_watches;
-	struct ct_inotify_watch *watches;
-	/* INET with CT_SKOPT_REPAIR: appended fields, blob format rule */
-	struct ct_tcp tcp;
-	/* TTY (appended): the terminal's settings, shared by every description of it */
-	uint32_t tty_flags;		/* CT_TTY_* */
-	uint32_t tty_dev;		/* device number (as /proc/PID/stat tty_nr) at dump */
-	uint32_t tty_iflag, tty_oflag, tty_cflag, tty_lflag;	/* termios2 */
-	uint32_t tty_line, tty_ispeed, tty_ospeed;
-	uint8_t tty_cc[CT_TTY_NCCS];
-	uint32_t tty_rows, tty_cols, tty_xpixel, tty_ypixel;	/* TIOCGWINSZ */
-	int32_t tty_sid;		/* session whose controlling terminal it is, 0 none */
-	int32_t tty_fg_pgrp;		/* its foreground process group, 0 none */
+	char *path;			/* opened by path (REG, FIFO, CHR); NULL otherwise */
+	struct ct_file_id id;		/* the inode at dump (finds descriptions shared between fds) */
+	union {
+		struct {		/* REG */
+			bool deleted;		/* its path is gone: contents below */
+			uint8_t *contents;	/* deleted file contents */
+			uint64_t contents_len;
+		};
+		struct {		/* PIPE, FIFO */
+			uint32_t pipe_id;	/* PIPE: same id = same pipe (both ends) */
+			uint8_t *pipe_data;	/* unread bytes, stored once per pipe (on one end) */
+			uint64_t pipe_data_len;
+			uint32_t pipe_size;	/* F_GETPIPE_SZ */
+		};
+		struct {		/* UNIX, INET */
+			uint32_t sk_family, sk_type, sk_proto;	/* socket(2) arguments */
+			uint32_t sk_state;		/* CT_SK_* */
+			uint32_t sk_backlog;		/* CT_SK_LISTEN: listen(2) backlog */
+			uint32_t sk_shutdown;		/* 1 = receive, 2 = send side shut down */
+			uint64_t sk_ino;		/* socket inode at dump (peer matching) */
+			uint64_t sk_peer_ino;		/* UNIX: inode of the peer, 0 none or gone */
+			uint8_t *sk_addr;		/* getsockname(), sk_addr_len bytes */
+			uint64_t sk_addr_len;
+			uint8_t *sk_peer_addr;		/* getpeername(), sk_peer_addr_len bytes */
+			uint64_t sk_peer_addr_len;
+			uint32_t sk_opts;		/* CT_SKOPT_* */
+			uint32_t sk_rcvbuf, sk_sndbuf;	/* SO_RCVBUF/SO_SNDBUF as read (doubled); 0 = default */
+			uint8_t *sk_queue;		/* UNIX: unread messages, each u32 length + bytes */
+			uint64_t sk_queue_len;
+			struct ct_tcp tcp;		/* INET with CT_SKOPT_REPAIR */
+		};
+		struct {		/* EVENTFD, SIGNALFD, TIMERFD */
+			uint64_t count;			/* EVENTFD: counter; TIMERFD: expirations not read */
+			uint32_t efd_flags;		/* EVENTFD: EFD_SEMAPHORE */
+			uint64_t sigmask;		/* SIGNALFD: bit (sig - 1) */
+			int32_t clock;			/* TIMERFD: clock id */
+			int64_t value_nsec, interval_nsec;	/* TIMERFD: remaining time at dump, period */
+		};
+		struct {		/* EPOLL */
+			uint32_t nr_epoll_tgts;
+			struct ct_epoll_tgt *epoll_tgts;
+		};
+		struct {		/* INOTIFY */
+			uint32_t nr_watches;
+			struct ct_inotify_watch *watches;
+		};
+		struct {		/* TTY: the terminal's settings, shared by every description of it */
+			uint32_t tty_flags;		/* CT_TTY_* */
+			uint32_t tty_dev;		/* device number (as /proc/PID/stat tty_nr) at dump */
+			uint32_t tty_iflag, tty_oflag, tty_cflag, tty_lflag;	/* termios2 */
+			uint32_t tty_line, tty_ispeed, tty_ospeed;
+			uint8_t tty_cc[CT_TTY_NCCS];
+			uint32_t tty_rows, tty_cols, tty_xpixel, tty_ypixel;	/* TIOCGWINSZ */
+			int32_t tty_sid;		/* session whose controlling terminal it is, 0 none */
+			int32_t tty_fg_pgrp;		/* its foreground process group, 0 none */
+		};
+	};
 };
+
+/* Where the kind's payload of a struct ct_file starts (the union after the common part). */
+#define CT_FILE_PAYLOAD offsetof(struct ct_file, deleted)
 
 #define CT_TTY_DEVTTY		(1u << 0)	/* opened as /dev/tty: reopened as the new slave */
 
@@ -367,6 +387,8 @@ void image_free(struct ct_image *img);
 void image_file_free(struct ct_file *f);
 /* The shared memory object with swap-area key @key, NULL if none. */
 struct ct_shm *image_find_shm(const struct ct_image *img, uint32_t key);
+/* Is @path absolute with no ".." component? (image/validate.c) */
+bool image_path_is_sane(const char *path);
 /* Find a task by its in-container pid, NULL if none. */
 struct ct_task *image_find_task(const struct ct_image *img, pid_t pid);
 

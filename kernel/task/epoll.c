@@ -29,8 +29,13 @@
 #include "lib/util.h"
 #include "task/fdkinds.h"
 
+static bool epoll_match(const struct fd_dump *d)
+{
+	return !strcmp(d->link, "anon_inode:[eventpoll]");
+}
+
 /* Parse the "tfd:" lines of an epoll fdinfo into @f's interest list (file = target inode for now). */
-int epoll_dump(const struct fd_dump *d, struct ct_file *f)
+static int epoll_dump(const struct fd_dump *d, struct ct_file *f)
 {
 	char *buf, *p;
 	size_t cap = 0;
@@ -88,38 +93,69 @@ static int epoll_resolve_one(struct ct_image *img, const struct ct_task *t, int 
 	return 0;
 }
 
-/* Name each target of the epoll files recorded from @first on (new in @t) by its file record. */
-int epoll_dump_resolve(struct ct_image *img, const struct ct_task *t, uint32_t first)
+/* Once every fd of @t is recorded: name the targets of epoll file @i, held at @fd, by their records. */
+static int epoll_dump_resolve(struct task_ctx *tc, struct ct_image *img, const struct ct_task *t,
+			      uint32_t i, int fd)
 {
-	bool *done;
-	int ret = 0;
-
-	if (img->nr_files <= first)
-		return 0;
-	done = xzalloc(img->nr_files - first);
-	if (!done)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < t->nr_fds && !ret; i++) {
-		uint32_t idx = t->fds[i].file;
-
-		if (idx < first || img->files[idx].kind != CT_FILE_EPOLL || done[idx - first])
-			continue;
-		done[idx - first] = true;
-		ret = epoll_resolve_one(img, t, t->fds[i].fd, &img->files[idx]);
-	}
-	free(done);
-	return ret;
+	(void)tc;
+	return epoll_resolve_one(img, t, fd, &img->files[i]);
 }
 
+/* ---- blob ---- */
+
+static void epoll_encode(struct wbuf *w, const struct ct_file *f)
+{
+	for (uint32_t i = 0; i < f->nr_epoll_tgts; i++) {
+		const struct ct_epoll_tgt *e = &f->epoll_tgts[i];
+		size_t at = w_begin(w, REC_FILE_EPOLL_TGT);
+
+		w_u32(w, (uint32_t)e->tfd);
+		w_u32(w, e->events);
+		w_u64(w, e->data);
+		w_u32(w, e->file);
+		w_end(w, at);
+	}
+}
+
+static void epoll_decode(uint32_t tag, struct rbuf *r, struct ct_file *f)
+{
+	struct ct_epoll_tgt *e;
+
+	if (tag != REC_FILE_EPOLL_TGT)
+		return;
+	e = r_push(r, &f->epoll_tgts, &f->nr_epoll_tgts, sizeof(*e), 1 << 20);
+	if (!e)
+		return;
+	e->tfd = r_i32(r);
+	e->events = r_u32(r);
+	e->data = r_u64(r);
+	e->file = r_u32(r);
+}
+
+/* Every target names an existing file record by a valid fd number. */
+static bool epoll_is_sane(const struct ct_image *img, const struct ct_file *f)
+{
+	for (uint32_t i = 0; i < f->nr_epoll_tgts; i++)
+		if (f->epoll_tgts[i].file >= img->nr_files || f->epoll_tgts[i].tfd < 0)
+			return false;
+	return true;
+}
+
+static void epoll_free(struct ct_file *f)
+{
+	free(f->epoll_tgts);
+}
+
+/* ---- restore ---- */
+
 /* An empty epoll instance; its items are added in the tasks. */
-int epoll_open(const struct ct_file *f)
+static int epoll_open(struct fd_restore *rs, uint32_t i)
 {
 	int fd = epoll_create1(EPOLL_CLOEXEC);
 
-	(void)f;
 	if (fd < 0)
 		return ct_err(-errno, "epoll: cannot create: %m");
-	return fd;
+	return fd_restore_place(rs, i, fd);
 }
 
 /* Does @t hold every target of @f at the fd number it was added with? */
@@ -152,27 +188,27 @@ static int epoll_add_items(struct task_ctx *tc, const struct ct_task *t, int epf
 	return 0;
 }
 
-/* Add the interest lists of the task's epoll fds (fds already in place). */
-int epoll_restore_task(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft)
+/* In task @t, its fds in place: add the items of epoll file @i held at @fd, if @t holds the targets. */
+static int epoll_install(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft,
+			 uint32_t i, int fd)
 {
-	bool any = false;
+	const struct ct_file *f = &ft->files[i];
 
-	for (uint32_t i = 0; i < t->nr_fds; i++) {
-		const struct ct_file *f;
-		int ret;
-
-		if (!ft->files) {
-			any = true;
-			continue;
-		}
-		f = &ft->files[t->fds[i].file];
-		if (f->kind != CT_FILE_EPOLL || !f->nr_epoll_tgts || !epoll_task_has_targets(t, f))
-			continue;
-		ret = epoll_add_items(tc, t, t->fds[i].fd, f);
-		if (ret)
-			return ret;
-	}
-	if (any && t->nr_fds)
-		pr_debug("pid %d: no image files in the file table: epoll items not checked", t->pid);
-	return 0;
+	if (!f->nr_epoll_tgts || !epoll_task_has_targets(t, f))
+		return 0;
+	return epoll_add_items(tc, t, fd, f);
 }
+
+const struct fd_kind fd_kind_epoll = {
+	.kind = CT_FILE_EPOLL,
+	.name = "epoll",
+	.match = epoll_match,
+	.dump = epoll_dump,
+	.dump_resolve = epoll_dump_resolve,
+	.encode = epoll_encode,
+	.decode = epoll_decode,
+	.is_sane = epoll_is_sane,
+	.open = epoll_open,
+	.install = epoll_install,
+	.free = epoll_free,
+};

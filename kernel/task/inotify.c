@@ -95,8 +95,13 @@ static int inotify_wd_cmp(const void *a, const void *b)
 	return (x->wd > y->wd) - (x->wd < y->wd);
 }
 
+static bool inotify_match(const struct fd_dump *d)
+{
+	return !strcmp(d->link, "anon_inode:inotify");
+}
+
 /* Record every watch of an inotify instance with the path of what it watches. */
-int inotify_dump(const struct fd_dump *d, struct ct_file *f)
+static int inotify_dump(const struct fd_dump *d, struct ct_file *f)
 {
 	char *buf, *p;
 	size_t cap = 0;
@@ -172,7 +177,7 @@ static int inotify_skip_to(int fd, int next, int wd)
 }
 
 /* A new inotify instance with the same watches under the same wds. */
-int inotify_open(const struct ct_file *f)
+static int inotify_create(const struct ct_file *f)
 {
 	int fd, next = 1, got, ret;
 
@@ -205,3 +210,66 @@ fail:
 	close(fd);
 	return ret;
 }
+
+static int inotify_open(struct fd_restore *rs, uint32_t i)
+{
+	return fd_restore_place(rs, i, inotify_create(&rs->img->files[i]));
+}
+
+/* ---- blob ---- */
+
+static void inotify_encode(struct wbuf *w, const struct ct_file *f)
+{
+	for (uint32_t i = 0; i < f->nr_watches; i++) {
+		const struct ct_inotify_watch *iw = &f->watches[i];
+		size_t at = w_begin(w, REC_FILE_INOTIFY_WATCH);
+
+		w_u32(w, (uint32_t)iw->wd);
+		w_u32(w, iw->mask);
+		w_str(w, iw->path);
+		w_end(w, at);
+	}
+}
+
+static void inotify_decode(uint32_t tag, struct rbuf *r, struct ct_file *f)
+{
+	struct ct_inotify_watch *iw;
+
+	if (tag != REC_FILE_INOTIFY_WATCH)
+		return;
+	iw = r_push(r, &f->watches, &f->nr_watches, sizeof(*iw), 1 << 20);
+	if (!iw)
+		return;
+	iw->wd = r_i32(r);
+	iw->mask = r_u32(r);
+	iw->path = r_str(r);
+}
+
+/* Every watch has a positive wd and an absolute path. */
+static bool inotify_is_sane(const struct ct_image *img, const struct ct_file *f)
+{
+	(void)img;
+	for (uint32_t i = 0; i < f->nr_watches; i++)
+		if (!image_path_is_sane(f->watches[i].path) || f->watches[i].wd <= 0)
+			return false;
+	return true;
+}
+
+static void inotify_free(struct ct_file *f)
+{
+	for (uint32_t i = 0; i < f->nr_watches; i++)
+		free(f->watches[i].path);
+	free(f->watches);
+}
+
+const struct fd_kind fd_kind_inotify = {
+	.kind = CT_FILE_INOTIFY,
+	.name = "inotify",
+	.match = inotify_match,
+	.dump = inotify_dump,
+	.encode = inotify_encode,
+	.decode = inotify_decode,
+	.is_sane = inotify_is_sane,
+	.open = inotify_open,
+	.free = inotify_free,
+};

@@ -55,9 +55,9 @@ void tcp_repair_end(struct tcp_repair_set *rs, bool resume);
 int tcp_hold_drop(const struct ct_image *img);
 
 /*
- * files.c: fds and open file descriptions (regular files, pipes, fifos, char
- * devices); the other kinds live in unix.c, inet.c, epoll.c, anonfd.c
- * (eventfd, signalfd, timerfd) and inotify.c, dispatched from files.c.
+ * files.c: fds and the open file descriptions behind them; each kind of
+ * description (regular file, pipe, socket, epoll...) lives in its own file,
+ * found through the table of fdkinds.h.
  */
 int dump_task_files(struct task_ctx *tc, struct ct_image *img, struct ct_task *t);
 /*

@@ -241,15 +241,20 @@ static int unix_dump_queue(const struct fd_dump *d, int sk, struct ct_file *f)
 	return ret;
 }
 
-/* Everything about a unix socket of a seized task, through its duplicate @sk. */
-int unix_dump(const struct fd_dump *d, int sk, struct ct_file *f)
+static bool unix_match(const struct fd_dump *d)
 {
+	return d->sk_family == AF_UNIX;
+}
+
+/* Everything about a unix socket of a seized task, through its duplicate d->sk. */
+static int unix_dump(const struct fd_dump *d, struct ct_file *f)
+{
+	int sk = d->sk;
 	struct sockaddr_un sa;
 	struct unix_diag_info ui = { 0 };
 	socklen_t len;
 	int v = 0, ret;
 
-	f->kind = CT_FILE_UNIX;
 	f->sk_family = AF_UNIX;
 	f->sk_ino = d->st->st_ino;
 	len = sizeof(v);
@@ -456,9 +461,11 @@ fail:
 }
 
 /* Rebuild a mutual pair, or a socket whose stream peer is gone, as a socketpair. */
-static int unix_open_pair(const struct ct_image *img, uint32_t i, int p, int base, struct file_table *ft)
+static int unix_open_pair(struct fd_restore *rs, uint32_t i, int p)
 {
+	const struct ct_image *img = rs->img;
 	const struct ct_file *f = &img->files[i];
+	struct file_table *ft = rs->ft;
 	int sv[2], ret;
 
 	if (socketpair(AF_UNIX, (int)f->sk_type | SOCK_CLOEXEC, 0, sv) < 0)
@@ -480,21 +487,21 @@ static int unix_open_pair(const struct ct_image *img, uint32_t i, int p, int bas
 		if (img->files[p].sk_opts & CT_SKOPT_PASSCRED)
 			setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int));
 		unix_shutdown(&img->files[p], sv[1]);
-		file_set_status(sv[1], &img->files[p]);
-		ft->fds[p] = file_place_high(sv[1], base, ft);
-		if (ft->fds[p] < 0) {
+		ret = fd_restore_place(rs, (uint32_t)p, sv[1]);
+		if (ret) {
 			close(sv[0]);
-			return ft->fds[p];
+			return ret;
 		}
 	}
 	unix_shutdown(f, sv[0]);
-	ft->fds[i] = file_place_high(sv[0], base, ft);
+	ft->fds[i] = file_place_high(sv[0], rs->base, ft);
 	return ft->fds[i] < 0 ? ft->fds[i] : 0;
 }
 
-/* Open unix socket @i of the image (and its pair's other end) into @ft. */
-int unix_open(const struct ct_image *img, uint32_t i, int base, struct file_table *ft)
+/* Open unix socket @i of the image (and its pair's other end). */
+static int unix_open(struct fd_restore *rs, uint32_t i)
 {
+	const struct ct_image *img = rs->img;
 	const struct ct_file *f = &img->files[i];
 	int p = unix_mutual_peer(img, i), sk;
 	char name[128];
@@ -502,7 +509,7 @@ int unix_open(const struct ct_image *img, uint32_t i, int base, struct file_tabl
 	int ret;
 
 	if (p >= 0 || (stream_conn && !f->sk_peer_ino && !unix_open_late(img, i)))
-		return unix_open_pair(img, i, p, base, ft);
+		return unix_open_pair(rs, i, p);
 	if (stream_conn && !unix_open_late(img, i))
 		return ct_err(-ENOTSUP, "unix socket %llu: its peer %llu is outside the container",
 			      (unsigned long long)f->sk_ino, (unsigned long long)f->sk_peer_ino);
@@ -531,7 +538,41 @@ int unix_open(const struct ct_image *img, uint32_t i, int base, struct file_tabl
 		}
 	}
 	unix_shutdown(f, sk);
-	file_set_status(sk, f);
-	ft->fds[i] = file_place_high(sk, base, ft);
-	return ft->fds[i] < 0 ? ft->fds[i] : 0;
+	return fd_restore_place(rs, i, sk);
 }
+
+/* Is the queue of unread messages a well-formed list of u32 length + bytes? */
+static bool unix_queue_is_sane(const struct ct_file *f)
+{
+	uint64_t off = 0;
+	uint32_t len;
+
+	while (off < f->sk_queue_len) {
+		if (f->sk_queue_len - off < 4)
+			return false;
+		memcpy(&len, f->sk_queue + off, 4);
+		if (len > f->sk_queue_len - off - 4)
+			return false;
+		off += 4 + (uint64_t)len;
+	}
+	return true;
+}
+
+static bool unix_is_sane(const struct ct_image *img, const struct ct_file *f)
+{
+	(void)img;
+	return f->sk_family == AF_UNIX && unix_queue_is_sane(f);
+}
+
+const struct fd_kind fd_kind_unix = {
+	.kind = CT_FILE_UNIX,
+	.name = "socket",
+	.match = unix_match,
+	.dump = unix_dump,
+	.encode = sock_encode,
+	.decode = sock_decode,
+	.is_sane = unix_is_sane,
+	.open = unix_open,
+	.open_late = unix_open_late,
+	.free = sock_free,
+};
