@@ -321,7 +321,7 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 	struct ct_task *t = &d->img->tasks[idx];
 	struct dump_task_pages *tp = &d->tp[idx];
 	struct task_ctx tc = { .host_pid = t->host_pid, .tcp_mode = d->opts ? d->opts->tcp : 0,
-			       .tcp_repair = &d->tcp_repair };
+			       .tcp_repair = &d->tcp_repair, .shm = &d->shm };
 	struct inj_text it;
 	unsigned long scratch;
 	struct inj_ctx inj;

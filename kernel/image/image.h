@@ -193,7 +193,8 @@ enum ct_file_kind {
 	CT_FILE_TIMERFD,	/* timerfd (clock, timer values, count = ticks) */
 	CT_FILE_INOTIFY,	/* inotify instance (watches) */
 	CT_FILE_TTY,		/* the container's console: a pty slave, or /dev/tty naming it (tty_*) */
-	CT_FILE_KIND_MAX = CT_FILE_TTY,
+	CT_FILE_MEMFD,		/* a memfd: the shared memory object shm_key (image.shm) */
+	CT_FILE_KIND_MAX = CT_FILE_MEMFD,
 };
 
 /* Socket states (ct_file.sk_state), the kernel's TCP_* numbers for the ones used. */
@@ -315,6 +316,9 @@ struct ct_file {
 			uint32_t tty_rows, tty_cols, tty_xpixel, tty_ypixel;	/* TIOCGWINSZ */
 			int32_t tty_sid;		/* session whose controlling terminal it is, 0 none */
 			int32_t tty_fg_pgrp;		/* its foreground process group, 0 none */
+		};
+		struct {		/* MEMFD */
+			uint32_t shm_key;		/* its object, stored whole (ct_shm) */
 		};
 	};
 };

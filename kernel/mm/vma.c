@@ -106,20 +106,20 @@ static char *vma_shm_path(const char *path, uint32_t kind)
  * path must lead there to this very file (not so in a tmpfs the container
  * mounted for itself, which dies with it).
  */
-static int vma_shm_reachable(pid_t pid, const struct ct_vma *vma, const struct vma_shm_obj *o)
+static int vma_shm_reachable(pid_t pid, const struct vma_shm_obj *o)
 {
 	struct stat st;
 
 	if (stat(o->path, &st) == 0 && st.st_dev == o->dev && st.st_ino == o->ino)
 		return 0;
-	return ct_err(-EOPNOTSUPP, "pid %d: mapping %llx: tmpfs file %s mapped shared is not that file "
+	return ct_err(-EOPNOTSUPP, "pid %d: tmpfs file %s mapped shared is not that file "
 		      "at that path outside the container (a mount of its own?): not supported", pid,
-		      (unsigned long long)vma->start, o->path);
+		      o->path);
 }
 
-/* Record a new shared object met at @vma of @pid: open it for reading, note what restore needs. */
-static int vma_shm_add(struct vma_shm_table *shm, pid_t pid, const struct ct_vma *vma,
-		       const char *map_file, const struct stat *st, struct vma_shm_obj **out)
+/* Record a new shared object @name (as /proc shows it) of @pid: open it, note what restore needs. */
+static int vma_shm_add(struct vma_shm_table *shm, pid_t pid, const char *name,
+		       const char *open_path, const struct stat *st, struct vma_shm_obj **out)
 {
 	struct vma_shm_obj *o;
 	int ret;
@@ -129,30 +129,30 @@ static int vma_shm_add(struct vma_shm_table *shm, pid_t pid, const struct ct_vma
 		return ret;
 	o = &shm->objs[shm->nr];
 	memset(o, 0, sizeof(*o));
-	o->fd = open(map_file, O_RDONLY | O_CLOEXEC);
+	o->fd = open(open_path, O_RDONLY | O_CLOEXEC);
 	if (o->fd < 0)
-		return ct_err(-errno, "pid %d: shared memory at %llx (%s): cannot open: %m", pid,
-			      (unsigned long long)vma->start, vma->path ? vma->path : "?");
+		return ct_err(-errno, "pid %d: shared memory %s: cannot open %s: %m", pid,
+			      name ? name : "?", open_path);
 	o->dev = st->st_dev;
 	o->ino = st->st_ino;
 	o->key = CT_SHM_KEY_BASE + (uint32_t)shm->nr;
-	o->kind = vma_shm_kind(vma->path, st);
+	o->kind = vma_shm_kind(name, st);
 	o->pid = pid;
 	o->size = st->st_size;
 	o->mode = st->st_mode & 07777;
 	o->uid = st->st_uid;
 	o->gid = st->st_gid;
-	o->path = vma_shm_path(vma->path, o->kind);
+	o->path = vma_shm_path(name, o->kind);
 	shm->nr++;
 	if (o->kind != CT_SHM_ANON && o->kind != CT_SHM_SYSV && !o->path)
 		return -ENOMEM;
 	*out = o;
-	return o->kind == CT_SHM_TMPFS ? vma_shm_reachable(pid, vma, o) : 0;
+	return o->kind == CT_SHM_TMPFS ? vma_shm_reachable(pid, o) : 0;
 }
 
-/* The key of the shared object behind @vma, adding the object if new. */
-static int vma_shm_key(struct vma_shm_table *shm, pid_t pid, const struct ct_vma *vma,
-		       const char *map_file, const struct stat *st, uint32_t *key)
+/* The key of shared memory object @st (named @name, opened through @open_path if new). */
+int vma_shm_object(struct vma_shm_table *shm, pid_t pid, const char *name, const char *open_path,
+		   const struct stat *st, uint32_t *key)
 {
 	struct vma_shm_obj *o = NULL;
 	int ret;
@@ -161,7 +161,7 @@ static int vma_shm_key(struct vma_shm_table *shm, pid_t pid, const struct ct_vma
 		if (shm->objs[i].dev == st->st_dev && shm->objs[i].ino == st->st_ino)
 			o = &shm->objs[i];
 	if (!o) {
-		ret = vma_shm_add(shm, pid, vma, map_file, st, &o);
+		ret = vma_shm_add(shm, pid, name, open_path, st, &o);
 		if (ret)
 			return ret;
 	}
@@ -270,7 +270,7 @@ static int vma_identify_file(pid_t pid, struct smaps_entry *e, struct vma_shm_ta
 	vma->kind = CT_VMA_SHMEM;
 	if (vma->path && !strncmp(vma->path, "/dev/zero", 9))
 		vma->flags |= MAP_ANONYMOUS;
-	return vma_shm_key(shm, pid, vma, path, &st, &vma->shm_key);
+	return vma_shm_object(shm, pid, vma->path, path, &st, &vma->shm_key);
 }
 
 /* Parse one smaps header line into @e; false if it is not a header. */

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "image/image.h"
@@ -56,6 +57,13 @@ int vma_collect(pid_t pid, struct vma_shm_table *shm, struct ct_mm *mm);
 int vma_flags_at(pid_t pid, uint64_t addr, uint32_t *madv);
 /* Fill the mm fields of @mm from /proc/@pid/stat, auxv and exe (brk: see dump). */
 int mm_collect(pid_t pid, struct ct_mm *mm);
+/*
+ * The key of the shared memory object @st (@name as /proc shows it: a
+ * mapping's path or an fd's link), adding it, opened through @open_path
+ * (/proc/PID/map_files/..., /proc/PID/fd/N), if it is new.
+ */
+int vma_shm_object(struct vma_shm_table *shm, pid_t pid, const char *name, const char *open_path,
+		   const struct stat *st, uint32_t *key);
 /* Free the per-object state of @shm. */
 void vma_shm_table_free(struct vma_shm_table *shm);
 /* The object of a CT_VMA_SHMEM mapping, NULL if unknown. */

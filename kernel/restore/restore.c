@@ -712,12 +712,15 @@ int ctswap_restore(struct ctswap_store *store, const char *name,
 	}
 	if (!ret)
 		ret = rst_cgroup(&c);
-	if (!ret) {
-		ret = restore_files_open(c.img, c.opts->allow_changed_files, &c.ft);
-		c.ft_open = !ret;
-	}
+	/* shared memory first: memfd descriptions are opened from its objects */
 	if (!ret)
 		ret = rst_shm_open(&c.shm, c.img, c.rd);
+	if (!ret) {
+		struct shm_fds sf = { .fd_of = rst_shm_fd, .arg = &c.shm };
+
+		ret = restore_files_open_shm(c.img, c.opts->allow_changed_files, &sf, &c.ft);
+		c.ft_open = !ret;
+	}
 	pr_info("checkpoint read, files open: %.1f ms", now_ms() - t0);
 	if (!ret)
 		ret = rst_build_tree(&c);

@@ -96,6 +96,8 @@ int rst_shm_open(struct rst_shm_set *set, const struct ct_image *img, struct swp
 /* Put back the seals of sealed memfds: after every task mapped them. */
 int rst_shm_seal(const struct rst_shm_set *set);
 void rst_shm_close(struct rst_shm_set *set);
+/* The restorer's fd of object @key (@arg: the set), -1 if unknown: memfd descriptions. */
+int rst_shm_fd(const void *arg, uint32_t key);
 /* The tasks' fd number of object @key, -1 if unknown. */
 int rst_shm_task_fd(const struct rst_shm_set *set, uint32_t key);
 

@@ -321,3 +321,14 @@ int rst_shm_task_fd(const struct rst_shm_set *set, uint32_t key)
 			return set->objs[i].task_fd;
 	return -1;
 }
+
+/* The restorer's fd of object @key (struct shm_fds for memfd descriptions), -1 if unknown. */
+int rst_shm_fd(const void *arg, uint32_t key)
+{
+	const struct rst_shm_set *set = arg;
+
+	for (size_t i = 0; i < set->nr; i++)
+		if (set->objs[i].key == key)
+			return set->objs[i].fd;
+	return -1;
+}

@@ -44,6 +44,7 @@ struct fd_restore {
 	struct file_table *ft;
 	int base;			/* transport fds go at or above this number */
 	bool allow_changed;		/* --allow-changed-files */
+	const struct shm_fds *shm;	/* the shared memory objects (memfds), NULL if none */
 };
 
 struct fd_kind {

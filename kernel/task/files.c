@@ -463,7 +463,15 @@ static int file_open_kind(struct fd_restore *rs, uint32_t i, bool late)
 /* Open every description of the image in the restorer, above the image's fd numbers. */
 int restore_files_open(const struct ct_image *img, bool allow_changed, struct file_table *ft)
 {
-	struct fd_restore rs = { .img = img, .ft = ft, .base = files_base(img), .allow_changed = allow_changed };
+	return restore_files_open_shm(img, allow_changed, NULL, ft);
+}
+
+/* The same, memfd descriptions opened from the shared memory objects @shm. */
+int restore_files_open_shm(const struct ct_image *img, bool allow_changed, const struct shm_fds *shm,
+			   struct file_table *ft)
+{
+	struct fd_restore rs = { .img = img, .ft = ft, .base = files_base(img),
+				 .allow_changed = allow_changed, .shm = shm };
 	int ret = 0;
 
 	memset(ft, 0, sizeof(*ft));

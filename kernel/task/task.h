@@ -23,6 +23,8 @@
 #include "freezer/inject.h"
 #include "image/image.h"
 
+struct vma_shm_table;
+
 struct task_ctx {
 	struct inj_ctx *inj;		/* active injection on the thread at hand */
 	pid_t host_pid;			/* host pid of the process (thread group) */
@@ -30,6 +32,7 @@ struct task_ctx {
 	size_t scratch_len;		/* ... of this many bytes (>= 2 pages) */
 	uint32_t tcp_mode;		/* dump: CT_TCP_* for established TCP connections */
 	struct tcp_repair_set *tcp_repair;	/* dump: sockets put in repair mode (CT_TCP_ESTABLISHED) */
+	struct vma_shm_table *shm;	/* dump: the shared memory objects (memfds held by fds) */
 };
 
 /* What dump does with an established TCP connection (task_ctx.tcp_mode). */
@@ -76,6 +79,17 @@ struct file_table {
 	int tty_master;			/* restorer: master of the new console pty, -1 none */
 };
 int restore_files_open(const struct ct_image *img, bool allow_changed, struct file_table *ft);
+/*
+ * The shared memory objects' descriptors in the restorer, made before the
+ * files (restore/shm.c): memfd descriptions are opened from them.
+ */
+struct shm_fds {
+	int (*fd_of)(const void *arg, uint32_t key);	/* the object's fd, -1 if unknown */
+	const void *arg;
+};
+/* restore_files_open, with the shared memory objects memfd descriptions open again. */
+int restore_files_open_shm(const struct ct_image *img, bool allow_changed, const struct shm_fds *shm,
+			   struct file_table *ft);
 void restore_files_close(struct file_table *ft);
 int restore_task_files(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft);
 

@@ -127,3 +127,7 @@ start_vmflags() {
 	shmobj_round 2
 	shmobj_status done
 }
+
+@test "shmem: memfd descriptors: shared with the mapping, position kept, an fd-only memfd whole" {
+	shmobj_two_rounds memfd-fd 2
+}

@@ -3,7 +3,7 @@
  * shmobj: shared memory whose pages no live process maps, checked after
  * each restore.
  *
- *   shmobj --kind anon|sysv|memfd|devshm|devshm-deleted --mib N --out DIR [--rounds R]
+ *   shmobj --kind anon|sysv|memfd|memfd-fd|devshm|devshm-deleted --mib N --out DIR [--rounds R]
  *          [--file /dev/shm/NAME]   (devshm kinds: the file to create)
  *
  * Each round r: a child fills the object (2N MiB for memfd, of which the
@@ -16,7 +16,9 @@
  * unmapped half through /proc/self/map_files, the memfd's name and seals
  * (and a second memfd sealed against writing, mapped read-only),
  * and for a /dev/shm file a word written through the mapping after the
- * restore must be read back from the file opened by its path.  Then
+ * restore must be read back from the file opened by its path.  memfd-fd is
+ * memfd keeping its fd open (same object as the mapping, position kept) and
+ * a second memfd only an fd holds, which the child fills with pwrite().  Then
  * "ok r", or "BAD <what>" (sticky); after the last round "done".
  */
 #include <errno.h>
@@ -40,6 +42,9 @@
 static const char *dir, *kind;
 static size_t len, obj_len;	/* mapped by the parent; the whole object */
 static const char *shm_path;
+static bool is_memfd, keep_fd;
+static int fd_only = -1;		/* memfd-fd: a memfd no one maps */
+#define FD_POS (3 * 4096 + 5)
 
 static uint64_t mix(uint64_t x)
 {
@@ -104,7 +109,7 @@ static uint64_t *map_object(int *fd_out)
 		p = shmat(id, NULL, 0);
 		shmctl(id, IPC_RMID, NULL);	/* gone with the last detach, never left behind */
 		return p == (void *)-1 ? NULL : p;
-	} else if (!strcmp(kind, "memfd")) {
+	} else if (is_memfd) {
 		fd = memfd_create("shmobj-test", MFD_ALLOW_SEALING | MFD_CLOEXEC);
 	} else {
 		fd = open(shm_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
@@ -148,6 +153,12 @@ static void child_fills(uint64_t *obj, int r, bool half_mapped)
 			obj = map_whole_memfd(obj, PROT_READ | PROT_WRITE);
 		for (size_t i = 0; i < obj_len / 8; i++)
 			obj[i] = word(r, i);
+		for (size_t i = 0; fd_only >= 0 && i < len / 8; i++) {
+			uint64_t w = word(-r, i);
+
+			if (pwrite(fd_only, &w, 8, (off_t)(i * 8)) != 8)
+				_exit(1);
+		}
 		_exit(0);
 	}
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
@@ -236,6 +247,41 @@ static void check_memfd(uint64_t *map, int r)
 	munmap(whole, obj_len);
 }
 
+/* memfd-fd: the fd is the mapping's memfd, at its position; the fd-only memfd is whole. */
+static void check_memfd_fds(uint64_t *map, int fd, int r)
+{
+	char path[128], link[256];
+	struct stat a, b;
+	uint64_t w;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = '\0';
+	if (strcmp(link, "/memfd:shmobj-test (deleted)"))
+		bad("memfd fd %d is now '%s'", fd, link);
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)map,
+		 (unsigned long)map + len);
+	if (fstat(fd, &a) < 0 || stat(path, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev)
+		bad("memfd fd and mapping are no longer one object");
+	if (lseek(fd, 0, SEEK_CUR) != FD_POS)
+		bad("memfd fd position is %lld, want %d", (long long)lseek(fd, 0, SEEK_CUR), FD_POS);
+	if (pread(fd, &w, 8, (off_t)(obj_len - 8)) != 8 || w != word(r, obj_len / 8 - 1))
+		bad("round %d: memfd fd reads %#llx at its end", r, (unsigned long long)w);
+	w = 0xabcdef;
+	if (pwrite(fd, &w, 8, 8) != 8 || map[1] != 0xabcdef)
+		bad("a write through the memfd fd does not reach its mapping");
+	map[1] = word(r, 1);
+	for (size_t i = 0; i < len / 8; i += 509)
+		if (pread(fd_only, &w, 8, (off_t)(i * 8)) != 8 || w != word(-r, i))
+			bad("round %d: fd-only memfd word %zu is %#llx", r, i, (unsigned long long)w);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd_only);
+	n = readlink(path, link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = '\0';
+	if (strcmp(link, "/memfd:shmobj-fdonly (deleted)"))
+		bad("fd-only memfd is now '%s'", link);
+}
+
 /* A word written through the mapping must be in the file opened by its path. */
 static void check_devshm_file(uint64_t *map, int r)
 {
@@ -275,23 +321,30 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	len = mib << 20;
-	obj_len = !strcmp(kind, "memfd") ? 2 * len : len;
+	is_memfd = !strncmp(kind, "memfd", 5);
+	keep_fd = !strcmp(kind, "memfd-fd");
+	obj_len = is_memfd ? 2 * len : len;
 	map = map_object(&fd);
 	if (!map)
 		bad("cannot set up %s: %s", kind, strerror(errno));
-	if (!strcmp(kind, "memfd")) {
+	if (is_memfd) {
 		/* the parent keeps only the first half mapped; the child maps it all (inherited) */
 		if (fcntl(fd, F_ADD_SEALS, SEALS) < 0)
 			bad("F_ADD_SEALS: %s", strerror(errno));
 		make_sealed_memfd();
 	}
+	if (keep_fd) {
+		fd_only = memfd_create("shmobj-fdonly", MFD_CLOEXEC);
+		if (fd_only < 0 || lseek(fd, FD_POS, SEEK_SET) != FD_POS)
+			bad("memfd-fd set-up: %s", strerror(errno));
+	}
 	if (!strcmp(kind, "devshm-deleted"))
 		unlink(shm_path);
-	if (fd >= 0)
+	if (fd >= 0 && !keep_fd)
 		close(fd);
 	for (int r = 1; r <= rounds; r++) {
-		child_fills(map, r, !strcmp(kind, "memfd") && r > 1);
-		if (!strcmp(kind, "memfd") && r == 1)
+		child_fills(map, r, is_memfd && r > 1);
+		if (is_memfd && r == 1)
 			munmap((char *)map + len, obj_len - len);
 		/* no page-table entry left here: the pages are only in the object */
 		if (madvise(map, len, MADV_DONTNEED) < 0)
@@ -301,10 +354,12 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < len / 8; i++)
 			if (map[i] != word(r, i))
 				bad("round %d: word %zu is %#llx", r, i, (unsigned long long)map[i]);
-		if (!strcmp(kind, "memfd")) {
+		if (is_memfd) {
 			check_memfd(map, r);
 			check_sealed_memfd();
 		}
+		if (keep_fd)
+			check_memfd_fds(map, fd, r);
 		if (!strcmp(kind, "devshm"))
 			check_devshm_file(map, r);
 		status("ok %d", r);
