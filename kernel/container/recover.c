@@ -8,7 +8,7 @@
  *   - the cgroup frozen (killed while seizing): thawed.  Its threads were
  *     detached by the kernel when the tracer died;
  *   - a process it was injecting system calls into: guarded injections
- *     (freezer/guard.c) return it to its own state by itself.  Only where
+ *     (inject/guard.c) return it to its own state by itself.  Only where
  *     no guard was possible ("phase inject PID") did the kernel kill that
  *     process with the tracer (PTRACE_O_EXITKILL, since resuming it with
  *     half-injected registers would corrupt it silently); reported;

@@ -37,7 +37,7 @@
 #include "container/store.h"
 #include "dump/dump.h"
 #include "freezer/cgroup.h"
-#include "freezer/inject.h"
+#include "inject/inject.h"
 #include "image/blob.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -152,7 +152,7 @@ static int dump_brk(struct task_ctx *tc, struct ct_task *t)
 }
 
 /*
- * Begin injecting into @tid.  Guarded (freezer/guard.c) where its text and
+ * Begin injecting into @tid.  Guarded (inject/guard.c) where its text and
  * stack allow: if we die now (kill -9, OOM) it returns to its own state by
  * itself and runs on.  Otherwise its registers would not be its own when
  * the kernel resumed it, so PTRACE_O_EXITKILL makes the kernel kill it

@@ -14,7 +14,7 @@
 
 #include "dump/snapshot.h"
 #include "freezer/cgroup.h"
-#include "freezer/inject.h"
+#include "inject/inject.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -53,10 +53,7 @@ static int snap_arm_exit(pid_t pid, unsigned long syscall_ip)
 
 	if (ptrace(PTRACE_GETREGS, pid, NULL, &regs) < 0)
 		return ct_err(-errno, "snapshot child %d: cannot read registers: %m", pid);
-	regs.rip = syscall_ip;
-	regs.rax = __NR_exit_group;
-	regs.orig_rax = -1;
-	regs.rdi = 0;
+	inj_set_exit_regs(&regs, syscall_ip, 0);
 	if (ptrace(PTRACE_SETREGS, pid, NULL, &regs) < 0)
 		return ct_err(-errno, "snapshot child %d: cannot set registers: %m", pid);
 	return 0;

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "freezer/inject.h"
+#include "inject/inject.h"
 #include "image/image.h"
 #include "mm/lazy.h"
 

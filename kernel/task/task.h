@@ -20,7 +20,7 @@
 #ifndef CT_TASK_H
 #define CT_TASK_H
 
-#include "freezer/inject.h"
+#include "inject/inject.h"
 #include "image/image.h"
 
 struct task_ctx {

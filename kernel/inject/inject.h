@@ -18,6 +18,10 @@
  * single-step SIGTRAP left pending by a dead tracer would kill the task,
  * and inj_end() parks it in a PTRACE_EVENT_STOP before giving its own
  * registers back.
+ *
+ * This header is the whole interface of kernel/inject/.  What depends on the
+ * machine (registers, the `syscall` instruction, the signal frame) is in
+ * arch.h and arch-x86_64.c, the one seam for a second architecture.
  */
 #ifndef CT_INJECT_H
 #define CT_INJECT_H
@@ -70,6 +74,8 @@ int inj_guard_child_frame(struct inj_ctx *ctx, unsigned long *child_sp);
 /* Run one system call in the tracee; returns its raw result (-errno on failure). */
 long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a2,
 		 unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6);
+/* Registers that run exit_group(0) at the `syscall` at @syscall_ip, on stack @sp (0: their own). */
+void inj_set_exit_regs(struct user_regs_struct *regs, unsigned long syscall_ip, unsigned long sp);
 /* Put back the registers and mask saved by inj_begin(). */
 int inj_end(struct inj_ctx *ctx);
 
