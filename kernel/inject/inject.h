@@ -88,4 +88,12 @@ int inj_write_mem(pid_t pid, unsigned long addr, const void *buf, size_t len);
 int inj_map_scratch(struct inj_ctx *ctx, size_t len, unsigned long *addr);
 int inj_unmap_scratch(struct inj_ctx *ctx, unsigned long addr, size_t len);
 
+/*
+ * Stop @parent and inject wait4() for each of its @nr zombie children @pids
+ * (as its pid namespace numbers them); how many it reaped, or -errno.
+ */
+int inj_reap_children(pid_t parent, const pid_t *pids, int nr);
+/* Reap the zombie children without exit signal of @pid (snapshot children of a dead dump). */
+int inj_reap_strays(pid_t pid);
+
 #endif
