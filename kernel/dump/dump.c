@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * ctswap_dump(): checkpoint a running container into its swap area.
+ * dump_container(): checkpoint a running container into its swap area.
  *
  *   lock -> freeze + seize every thread -> thaw (tasks stay in ptrace-stops)
  *   -> tree -> per process: mappings, mm, present pages, then (by injected
@@ -789,7 +789,7 @@ static int dump_wait_lazy(struct ctswap_store *store, const char *name)
 	return 0;
 }
 
-int ctswap_dump(struct ctswap_store *store, const char *name,
+int dump_container(struct ctswap_store *store, const char *name,
 		const struct ctswap_dump_opts *opts, struct ctswap_dump_stats *stats)
 {
 	struct ctswap_dump_stats dummy;
@@ -809,7 +809,7 @@ int ctswap_dump(struct ctswap_store *store, const char *name,
 	d.t0 = now_ms();
 	d.snapshot = opts && ((opts->leave_running && !opts->no_snapshot) || opts->pre);
 	stats->snapshot = d.snapshot;
-	if (!ctswap_name_valid(name))
+	if (!store_name_valid(name))
 		return ct_err(-EINVAL, "%s: invalid container name", name);
 	if (opts && opts->tcp == CTSWAP_TCP_ESTABLISHED && (opts->leave_running || opts->pre))
 		return ct_err(-EINVAL, "%s: --tcp-established cannot be used with --leave-running or --pre: a restore would conflict with the connections left running", name);
@@ -817,7 +817,7 @@ int ctswap_dump(struct ctswap_store *store, const char *name,
 	if (ret)
 		return ret;
 	dump_block_signals(&d);
-	ret = ct_lock(ctswap_store_path(store), name, "dump", &d.lock_fd);
+	ret = ct_lock(store_root(store), name, "dump", &d.lock_fd);
 	if (ret) {
 		pthread_sigmask(SIG_SETMASK, &d.old_mask, NULL);
 		return ret;

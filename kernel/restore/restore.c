@@ -675,7 +675,7 @@ static void rst_ctx_free(struct rst_ctx *c)
 	ct_unlock(c->lock_fd);
 }
 
-int ctswap_restore(struct ctswap_store *store, const char *name,
+int restore_container(struct ctswap_store *store, const char *name,
 		   const struct ctswap_restore_opts *opts, struct ctswap_restore_stats *stats)
 {
 	static const struct ctswap_restore_opts defaults;
@@ -685,7 +685,7 @@ int ctswap_restore(struct ctswap_store *store, const char *name,
 
 	ct_err_clear();
 	c.opts = opts ? opts : &defaults;
-	c.store_dir = ctswap_store_path(store);
+	c.store_dir = store_root(store);
 	ret = ct_check_cr_privilege("restore");
 	if (ret)
 		goto out;

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ctswap.h"
+
 #include "inject/inject.h"
 #include "image/image.h"
 #include "mm/lazy.h"
@@ -130,5 +132,9 @@ int rst_wait_new(pid_t pid);
 int rst_proc_init(struct rst_proc *p, const struct ct_task *t);
 /* Free what rst_proc_init allocated (not the process). */
 void rst_proc_free(struct rst_proc *p);
+
+/* The restore behind ctswap_restore() (kernel/api/restore.c). */
+int restore_container(struct ctswap_store *store, const char *name,
+		      const struct ctswap_restore_opts *opts, struct ctswap_restore_stats *stats);
 
 #endif
