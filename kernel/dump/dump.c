@@ -762,7 +762,6 @@ static int dump_run(struct dump_ctx *d)
 	return dump_finish(d);
 }
 
-/* Checkpoint container @name (see include/ctswap.h). */
 #define DUMP_LAZY_WAIT_MS 60000	/* how long a dump waits for a lazy restore to finish */
 
 /*
@@ -789,6 +788,7 @@ static int dump_wait_lazy(struct ctswap_store *store, const char *name)
 	return 0;
 }
 
+/* Checkpoint container @name: ctswap_dump() of include/ctswap.h. */
 int dump_container(struct ctswap_store *store, const char *name,
 		const struct ctswap_dump_opts *opts, struct ctswap_dump_stats *stats)
 {

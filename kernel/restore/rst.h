@@ -116,9 +116,9 @@ long rst_syscall(struct rst_proc *p, long nr, unsigned long a1, unsigned long a2
 int rst_threads_create(struct rst_proc *p);
 
 /* tree.c */
-/* Create the child @c of @parent by injected clone3 with its pid; attached and stopped. */
 /* Inject clone3(@ca) into @p with set_tid {@tid}; the raw result. */
 long rst_clone3(struct rst_proc *p, struct clone_args *ca, pid_t tid);
+/* Create the child @c of @parent by injected clone3 with its pid; attached and stopped. */
 int rst_tree_fork(struct rst_proc *parent, struct rst_proc *c);
 /* Make @p a session leader if the image says so (before it forks children). */
 int rst_tree_setsid(struct rst_proc *p);
