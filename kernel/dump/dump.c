@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * dump_container(): checkpoint a running container into its swap area.
+ * dump_container(): checkpoint a running container into its swap area
+ * (doc/DESIGN.md "Dump").
  *
  *   lock -> freeze + seize every thread -> thaw (tasks stay in ptrace-stops)
  *   -> tree -> per process: mappings, mm, present pages, then (by injected

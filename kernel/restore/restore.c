@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * ctswap_restore: rebuild a checkpointed container (CR-DESIGN.md "Restore").
+ * restore_container(): rebuild a checkpointed container (doc/DESIGN.md "Restore").
  *
  *   lock -> blob -> cgroup -> files opened in the restorer -> supervisor
  *   starts the init (which waits) -> seize it -> clone3 every other task in

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Restore internals: rebuilding processes from outside by injected system
- * calls (CR-DESIGN.md "Restore").  Every process being rebuilt is a task we
+ * calls (doc/DESIGN.md "Restore").  Every process being rebuilt is a task we
  * created (a fork of the supervisor, or an injected clone3 in its
  * parent-to-be), PTRACE_SEIZEd and sitting in a ptrace-stop; nothing runs
  * in it but the system calls we inject, until every task is rebuilt and
@@ -9,7 +9,7 @@
  *
  * The layers, bottom up: mm.c (an address space), threads.c (the other
  * threads of a process), tree.c (the processes, their pids, sessions and
- * groups), restore.c (ctswap_restore: all of it, and cleanup on failure).
+ * groups), restore.c (restore_container(): all of it, and cleanup on failure).
  */
 #ifndef CT_RESTORE_RST_H
 #define CT_RESTORE_RST_H

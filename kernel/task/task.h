@@ -4,7 +4,7 @@
  * in one file of kernel/task/ (files.c, signals.c, creds.c, misc.c, regs.c).
  *
  * Dump side: the task is seized and in a ptrace-stop, the cgroup thawed
- * (see KERNEL-NOTES), and @tc->inj is an active injection context on the
+ * (doc/KERNEL-FACTS.md, "Freezing"), and @tc->inj is an active injection context on the
  * thread being dumped, with @tc->scratch a read-write page range mapped in
  * the tracee for passing structures to injected calls.
  *
