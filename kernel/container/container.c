@@ -111,7 +111,7 @@ static int run_mkdir(struct ctswap_store *store, const char *name, char *dir, si
 
 /* Start a command in a new container. */
 int ct_run(struct ctswap_store *store, const char *name, const struct ctswap_run_opts *opts,
-	       pid_t *init_pid)
+	   pid_t *init_pid)
 {
 	struct run_arg ra = { .name = name, .argv = opts->argv };
 	char dir[4096], console[4096];

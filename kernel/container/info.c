@@ -183,7 +183,7 @@ static int info_names(struct ctswap_store *store, char ***names, size_t *nr)
 
 /* Call @fn for each container; one that fails is skipped and its error returned at the end. */
 int ct_list(struct ctswap_store *store, int (*fn)(const struct ctswap_info *info, void *arg),
-		void *arg)
+	    void *arg)
 {
 	struct ctswap_info info;
 	char *first_err = NULL;

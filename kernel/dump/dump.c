@@ -791,7 +791,7 @@ static int dump_wait_lazy(struct ctswap_store *store, const char *name)
 
 /* Checkpoint container @name: ctswap_dump() of include/ctswap.h. */
 int dump_container(struct ctswap_store *store, const char *name,
-		const struct ctswap_dump_opts *opts, struct ctswap_dump_stats *stats)
+		   const struct ctswap_dump_opts *opts, struct ctswap_dump_stats *stats)
 {
 	struct ctswap_dump_stats dummy;
 	struct dump_ctx d;

@@ -676,7 +676,7 @@ static void rst_ctx_free(struct rst_ctx *c)
 }
 
 int restore_container(struct ctswap_store *store, const char *name,
-		   const struct ctswap_restore_opts *opts, struct ctswap_restore_stats *stats)
+		      const struct ctswap_restore_opts *opts, struct ctswap_restore_stats *stats)
 {
 	static const struct ctswap_restore_opts defaults;
 	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1 };
