@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// fuzz-sources: kernel/lib/state.c kernel/lib/*.c
+// fuzz-sources: kernel/lib/*.c
 /*
  * libFuzzer target: the state file parser (STORE/NAME/state, lazy.state).
  * A file that parses must format back to bytes that parse to the same
