@@ -296,6 +296,13 @@ static int dump_snapshot_task(struct dump_ctx *d, uint32_t idx, struct inj_ctx *
 	return ret ?: dump_fault("fork");
 }
 
+/* task_ctx.shm_key: a memfd held by an fd joins the shared memory objects. */
+static int dump_shm_key(void *arg, pid_t pid, const char *name, const char *open_path,
+			const struct stat *st, uint32_t *key)
+{
+	return vma_shm_object(arg, pid, name, open_path, st, key);
+}
+
 /*
  * mlockall(MCL_FUTURE) shows nowhere in /proc but in what it does: the
  * scratch mapping we just made is locked ("lo"), and "lf" with MCL_ONFAULT.
@@ -322,7 +329,8 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 	struct ct_task *t = &d->img->tasks[idx];
 	struct dump_task_pages *tp = &d->tp[idx];
 	struct task_ctx tc = { .host_pid = t->host_pid, .tcp_mode = d->opts ? d->opts->tcp : 0,
-			       .tcp_repair = &d->tcp_repair, .shm = &d->shm };
+			       .tcp_repair = &d->tcp_repair, .shm_key = dump_shm_key,
+			       .shm_arg = &d->shm };
 	struct inj_text it;
 	unsigned long scratch;
 	struct inj_ctx inj;

@@ -21,7 +21,6 @@
 
 #include "lib/log.h"
 #include "lib/util.h"
-#include "mm/vma.h"
 #include "task/fdkinds.h"
 
 #ifndef HUGETLBFS_MAGIC
@@ -48,10 +47,10 @@ static int memfd_dump(const struct fd_dump *d, struct ct_file *f)
 	if (sfs.f_type == HUGETLBFS_MAGIC)
 		return ct_err(-EOPNOTSUPP, "pid %d: fd %d: %s: a hugetlbfs memfd is not supported",
 			      d->pid, d->fd, d->link);
-	if (!d->tc->shm)
+	if (!d->tc->shm_key)
 		return ct_err(-EOPNOTSUPP, "pid %d: fd %d: %s: memfd outside a dump", d->pid, d->fd,
 			      d->link);
-	return vma_shm_object(d->tc->shm, d->pid, d->link, path, d->st, &f->shm_key);
+	return d->tc->shm_key(d->tc->shm_arg, d->pid, d->link, path, d->st, &f->shm_key);
 }
 
 static void memfd_encode(struct wbuf *w, const struct ct_file *f)

@@ -20,10 +20,10 @@
 #ifndef CT_TASK_H
 #define CT_TASK_H
 
+#include <sys/stat.h>
+
 #include "inject/inject.h"
 #include "image/image.h"
-
-struct vma_shm_table;
 
 struct task_ctx {
 	struct inj_ctx *inj;		/* active injection on the thread at hand */
@@ -32,7 +32,14 @@ struct task_ctx {
 	size_t scratch_len;		/* ... of this many bytes (>= 2 pages) */
 	uint32_t tcp_mode;		/* dump: CT_TCP_* for established TCP connections */
 	struct tcp_repair_set *tcp_repair;	/* dump: sockets put in repair mode (CT_TCP_ESTABLISHED) */
-	struct vma_shm_table *shm;	/* dump: the shared memory objects (memfds held by fds) */
+	/*
+	 * dump: the swap-area key of the shared memory object @st (named @name,
+	 * opened through @open_path if new) among the dump's objects: memfds
+	 * held by fds are stored whole with the mapped ones (mm/shm.c).
+	 */
+	int (*shm_key)(void *arg, pid_t pid, const char *name, const char *open_path,
+		       const struct stat *st, uint32_t *key);
+	void *shm_arg;
 };
 
 /* What dump does with an established TCP connection (task_ctx.tcp_mode). */
