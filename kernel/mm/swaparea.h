@@ -94,7 +94,7 @@ struct swp_gen_stats {
  * generations beyond opts.keep and punch their unused slots out of the
  * file.  *@gen gets its number and *@stats (may be NULL) the counts.
  * Frees @w either way; on failure the previous generation stays whole.
- * Fault injection: CTSWAP_FAULT=swap-commit:N fails at step N (1..7).
+ * Fault injection: CTSWAP_FAULT=swap-commit:N fails at step N (1..7; doc/FAULTS.md).
  */
 int swp_gen_commit(struct swp_gen_writer *w, unsigned *gen, struct swp_gen_stats *stats);
 /* Drop the generation being written; the previous one stays as it was. */

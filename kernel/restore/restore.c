@@ -38,6 +38,7 @@
 #include "freezer/cgroup.h"
 #include "freezer/freezer.h"
 #include "image/blob.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mm/lazy.h"
@@ -692,7 +693,7 @@ int ctswap_restore(struct ctswap_store *store, const char *name,
 	ret = ct_lock(c.store_dir, name, "restore", &c.lock_fd);
 	if (ret)
 		goto out;
-	ct_fault_stop("restore", "locked");
+	fault_stop("restore-stop", "locked");
 	ret = rst_read_checkpoint(&c, store);
 	if (!ret && c.img->nr_seccomp)
 		ret = seccomp_check_tracer("restore");
