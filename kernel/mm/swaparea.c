@@ -1045,3 +1045,24 @@ int swp_for_each_run(struct swp_gen_reader *r, uint32_t task,
 	}
 	return 0;
 }
+
+/* swp_read through the page_source interface. */
+static int page_source_swp_read(void *arg, uint32_t task, uint64_t addr, size_t nr, void *buf,
+				uint8_t *state)
+{
+	return swp_read(arg, task, addr, nr, buf, state);
+}
+
+/* swp_for_each_run through the page_source interface. */
+static int page_source_swp_runs(void *arg, uint32_t task,
+				int (*fn)(uint32_t, uint64_t, uint64_t, size_t, void *), void *fnarg)
+{
+	return swp_for_each_run(arg, task, fn, fnarg);
+}
+
+struct page_source swp_page_source(struct swp_gen_reader *r)
+{
+	return (struct page_source){
+		.arg = r, .read = page_source_swp_read, .for_each_run = page_source_swp_runs,
+	};
+}

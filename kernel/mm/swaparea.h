@@ -132,6 +132,27 @@ int swp_for_each_run(struct swp_gen_reader *r, uint32_t task,
 		     int (*fn)(uint32_t task, uint64_t mapping, uint64_t addr, size_t nr, void *arg),
 		     void *arg);
 
+/*
+ * Where a restore reads page contents from: one swap-area generation
+ * (swp_page_source), or, in unit tests and benchmarks, something of their
+ * own.  Both calls keep the contracts of swp_read and swp_for_each_run
+ * (same SWP_PAGE_* states, safe from two threads at once).  The eager
+ * restore uses read only; the lazy server both.
+ */
+struct page_source {
+	void *arg;
+	/* Pages [addr, addr + nr * 4096) of @task into @buf; @state gets SWP_PAGE_* per page. */
+	int (*read)(void *arg, uint32_t task, uint64_t addr, size_t nr, void *buf, uint8_t *state);
+	/* @fn for every run of stored pages of @task, in address order. */
+	int (*for_each_run)(void *arg, uint32_t task,
+			    int (*fn)(uint32_t task, uint64_t mapping, uint64_t addr, size_t nr,
+				      void *fnarg),
+			    void *fnarg);
+};
+
+/* The page source that reads generation @r (which must outlive it). */
+struct page_source swp_page_source(struct swp_gen_reader *r);
+
 /* ---- statistics and verification (ctswap inspect) ---- */
 
 /*
