@@ -66,6 +66,9 @@ struct cli_opt {
 	const char *help;	/* one line for --help; NULL: not shown in the usage either */
 };
 
+/* True if @value is a whole number from @min to @max; it goes to *@out. */
+bool cli_parse_ulong(const char *value, unsigned long min, unsigned long max, unsigned long *out);
+
 #define OPT_FLAG(n, a, st, field, v, h) \
 	{ .name = n, .alias = a, .type = OPT_BOOL, .off = offsetof(st, field), .val = v, .help = h }
 #define OPT_SET(n, st, field, v, h) \

@@ -157,15 +157,13 @@ const struct attach_args attach_defaults = { .wait_ms = ATTACH_WAIT_MS };
 /* --wait MS: milliseconds, 0 or more. */
 static int attach_parse_wait(const char *value, void *dst, char *err, size_t errlen)
 {
-	char *end;
-	long ms;
+	unsigned long ms;
 
 	if (!value) {
 		snprintf(err, errlen, "--wait needs a value (milliseconds)");
 		return -1;
 	}
-	ms = strtol(value, &end, 10);
-	if (*end || ms < 0 || ms > INT_MAX) {
+	if (!cli_parse_ulong(value, 0, INT_MAX, &ms)) {
 		snprintf(err, errlen, "%s: --wait wants milliseconds", value);
 		return -1;
 	}

@@ -22,14 +22,12 @@ static void dump_show_progress(const struct ctswap_progress *p, void *arg)
 static int dump_parse_keep(const char *value, void *dst, char *err, size_t errlen)
 {
 	unsigned long k;
-	char *end;
 
 	if (!value) {
 		snprintf(err, errlen, "--keep needs a number");
 		return -1;
 	}
-	k = strtoul(value, &end, 10);
-	if (*end || !*value || k < 1 || k > CTSWAP_MAX_GENS) {
+	if (!cli_parse_ulong(value, 1, CTSWAP_MAX_GENS, &k)) {
 		snprintf(err, errlen, "--keep %s: want 1 to %d", value, CTSWAP_MAX_GENS);
 		return -1;
 	}

@@ -9,15 +9,13 @@
 /* --gen N: a positive generation number. */
 static int restore_parse_gen(const char *value, void *dst, char *err, size_t errlen)
 {
-	const char *s = value ? value : "";
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
+	unsigned long gen;
 
-	if (!*s || *end || !v || v > 0xffffffffUL) {
-		snprintf(err, errlen, "--gen: want a generation number, not '%s'", s);
+	if (!cli_parse_ulong(value, 1, 0xffffffffUL, &gen)) {
+		snprintf(err, errlen, "--gen: want a generation number, not '%s'", value ? value : "");
 		return -1;
 	}
-	*(unsigned int *)dst = (unsigned int)v;
+	*(unsigned int *)dst = (unsigned int)gen;
 	return 0;
 }
 

@@ -4,6 +4,7 @@
  * The dispatcher does for every command what its flags ask (builtin.h):
  * options, container name, -v, -h, store; the command does the rest.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +157,17 @@ int cli_usage_error(const struct cmd *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 	print_usage_line(stderr, cmd);
 	return CLI_USAGE;
+}
+
+bool cli_parse_ulong(const char *value, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (!value || !*value)
+		return false;
+	errno = 0;
+	*out = strtoul(value, &end, 10);
+	return !*end && !errno && *out >= min && *out <= max;
 }
 
 /* True if argv holds -h or --help before any "--". */
