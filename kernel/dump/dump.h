@@ -56,4 +56,8 @@ int dump_check_interrupt(void);
 /* Test hooks at dump step @step: "dump-stop:@step" stops, "dump:@step" gives -EIO (lib/fault.h). */
 int dump_fault(const char *step);
 
+/* The dump behind ctswap_dump() (kernel/api/dump.c). */
+int dump_container(struct ctswap_store *store, const char *name,
+		   const struct ctswap_dump_opts *opts, struct ctswap_dump_stats *stats);
+
 #endif
