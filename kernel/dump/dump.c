@@ -649,6 +649,7 @@ static int dump_finish(struct dump_ctx *d)
 	dump_reap_killed(d);
 	seize_forget(&d->ss);
 	d->seized = false;
+	ct_wait_supervisor(d->store, d->name);
 	pr_info("%s: killed", d->name);
 	return 0;
 }
