@@ -165,7 +165,7 @@ enum ct_file_kind {
 	CT_FILE_TIMERFD,	/* timerfd (clock, timer values, count = ticks) */
 	CT_FILE_INOTIFY,	/* inotify instance (watches) */
 	CT_FILE_TTY,		/* the container's console: a pty slave, or /dev/tty naming it (tty_*) */
-	CT_FILE_KIND_MAX = CT_FILE_TTY,
+	CT_FILE_PIDFD,		/* pidfd of a process of the container (pidfd_pid) */
 };
 
 /* Socket states (ct_file.sk_state), the kernel's TCP_* numbers for the ones used. */
@@ -211,6 +211,9 @@ struct ct_epoll_tgt {
 	uint32_t events;		/* EPOLL* including EPOLLET/ONESHOT/EXCLUSIVE */
 	uint64_t data;			/* epoll_data as the program set it */
 	uint32_t file;			/* index into ct_image.files of the target */
+	/* dump only, not stored: how the kernel names the item */
+	uint64_t ino;			/* the target's inode (fdinfo) */
+	uint32_t toff;			/* items before it added with the same fd number */
 };
 
 /* One inotify watch. */
@@ -287,6 +290,9 @@ struct ct_file {
 			uint32_t tty_rows, tty_cols, tty_xpixel, tty_ypixel;	/* TIOCGWINSZ */
 			int32_t tty_sid;		/* session whose controlling terminal it is, 0 none */
 			int32_t tty_fg_pgrp;		/* its foreground process group, 0 none */
+		};
+		struct {		/* PIDFD */
+			int32_t pidfd_pid;		/* its process, pid inside the container; 0 reaped */
 		};
 	};
 };

@@ -35,6 +35,7 @@ enum {
 	REC_FILE_EPOLL_TGT = 48,	/* one per item of the interest list */
 	REC_FILE_INOTIFY_WATCH = 49,	/* one per watch */
 	REC_FILE_TTY = 50,
+	REC_FILE_PIDFD = 51,
 };
 
 /* ---- writer ---- */

@@ -6,6 +6,7 @@
  *
  *   match, dump          dump: is this fd ours, and fill a struct ct_file from it
  *   dump_resolve         dump: once every fd of the task is recorded (epoll targets)
+ *   dump_finish          dump: once every task is recorded
  *   encode, decode       blob: the kind's nested records inside a FILE record
  *   is_sane              validate: the kind's payload of an untrusted image
  *   open, open_late      restore: rebuild the description in the restorer
@@ -55,6 +56,8 @@ struct fd_kind {
 	/* after every fd of @t is recorded: file @i, new in @t, held at fd @fd (may add files) */
 	int (*dump_resolve)(struct task_ctx *tc, struct ct_image *img, const struct ct_task *t,
 			    uint32_t i, int fd);
+	/* after every task is recorded (dump_files_finish): file @i */
+	int (*dump_finish)(struct ct_image *img, uint32_t i);
 	/* blob: write the nested records of @f; read one of them (unknown tags are skipped) */
 	void (*encode)(struct wbuf *w, const struct ct_file *f);
 	void (*decode)(uint32_t tag, struct rbuf *body, struct ct_file *f);

@@ -60,6 +60,8 @@ int tcp_hold_drop(const struct ct_image *img);
  * found through the table of fdkinds.h.
  */
 int dump_task_files(struct task_ctx *tc, struct ct_image *img, struct ct_task *t);
+/* After dump_task_files of every task (all still seized): what needs them all (epoll targets). */
+int dump_files_finish(struct ct_image *img);
 /*
  * The restorer opens every open file description of the image in its own
  * process, at fd numbers above every fd of the image (so the tasks it forks

@@ -484,19 +484,22 @@ static void test_files_changed_refused(void **state)
 	image_free(img);
 }
 
-/* Child 1 for the refusal tests: a netlink socket or a pidfd at fd 20 (kinds not supported). */
+/*
+ * Child 1 for the refusal tests: a netlink socket (a kind not supported) or
+ * a pidfd of a process outside the image (its parent, the test) at fd 20.
+ */
 static int unsupported_setup(void *arg, int go_fd)
 {
 	if (!strcmp(arg, "socket"))
 		tt_place(socket(AF_NETLINK, SOCK_DGRAM, 0), 20);
 	else
-		tt_place((int)syscall(SYS_pidfd_open, getpid(), 0), 20);
+		tt_place((int)syscall(SYS_pidfd_open, getppid(), 0), 20);
 	tt_wait_go(go_fd);
 	return 0;
 }
 
-/* Dump a child holding @kind and expect the refusal naming @type. */
-static void expect_refused(const char *kind, const char *type)
+/* Dump a child holding @kind and expect the refusal "pid P: fd 20: " + @why. */
+static void expect_refused(const char *kind, const char *why)
 {
 	struct ct_image *img = xzalloc(sizeof(*img));
 	struct tt_child c1;
@@ -509,7 +512,7 @@ static void expect_refused(const char *kind, const char *type)
 	img->tasks[0].host_pid = c1.pid;
 	ct_err_clear();
 	assert_int_equal(dump_task_files(&c1.tc, img, &img->tasks[0]), -ENOTSUP);
-	snprintf(want, sizeof(want), "pid %d: fd 20: unsupported file type %s", c1.pid, type);
+	snprintf(want, sizeof(want), "pid %d: fd 20: %s", c1.pid, why);
 	assert_string_equal(ct_err_msg(), want);
 	tt_release(&c1);
 	assert_int_equal(tt_finish(&c1), 0);
@@ -519,13 +522,17 @@ static void expect_refused(const char *kind, const char *type)
 static void test_files_socket_refused(void **state)
 {
 	(void)state;
-	expect_refused("socket", "socket");
+	expect_refused("socket", "unsupported file type socket");
 }
 
-static void test_files_pidfd_refused(void **state)
+/* A pidfd of a process that is not in the checkpoint is refused, naming it. */
+static void test_files_pidfd_outside_refused(void **state)
 {
+	char why[128];
+
 	(void)state;
-	expect_refused("pidfd", "anon_inode:[pidfd]");
+	snprintf(why, sizeof(why), "pidfd of pid %d, a process outside the container", getpid());
+	expect_refused("pidfd", why);
 }
 
 int main(void)
@@ -534,7 +541,7 @@ int main(void)
 		cmocka_unit_test(test_files_roundtrip),
 		cmocka_unit_test(test_files_changed_refused),
 		cmocka_unit_test(test_files_socket_refused),
-		cmocka_unit_test(test_files_pidfd_refused),
+		cmocka_unit_test(test_files_pidfd_outside_refused),
 	};
 
 	ct_log_set_level(CT_LOG_WARN);
