@@ -220,7 +220,10 @@ struct ct_epoll_tgt {
 struct ct_inotify_watch {
 	int32_t wd;			/* watch descriptor the program knows */
 	uint32_t mask;			/* IN_* mask and flags */
-	char *path;			/* path of the watched inode at dump */
+	char *path;			/* path of the watched inode at dump, NULL if deleted: */
+	uint32_t file;			/* ... the deleted file's record, held open by a task */
+	/* dump only, not stored: the watched inode, as fdinfo names it */
+	uint64_t ino, dev;
 };
 
 #define CT_TTY_NCCS 19			/* the kernel's termios2 c_cc[] */

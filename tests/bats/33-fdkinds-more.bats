@@ -80,3 +80,27 @@ while True:
 	dump_restore_moves_on rounds ""
 	dump_restore_moves_on rounds --eager
 }
+
+# The inotify_deleted workload: wait until it is idle in round $1, then let it go on.
+inotify_idle() {
+	grep -q "rounds=$1 idle ok$" "$W/status"
+}
+
+@test "fdkinds-more: an inotify watch on a deleted, still open file keeps working after restores" {
+	start_workload inotify_deleted
+	local pid
+	pid=$(status_field "$W/status" pid)
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	touch "$W/w/go-0"
+	wait_until 20 inotify_idle 1 || { cat "$W/status"; false; }
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	run "$CTSWAP" restore --eager "$CT"
+	assert_success
+	touch "$W/w/go-1"
+	wait_until 20 inotify_idle 2 || { cat "$W/status"; false; }
+	[ "$(status_field "$W/status" pid)" = "$pid" ]
+}
