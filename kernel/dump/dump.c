@@ -303,7 +303,7 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 	struct ct_task *t = &d->img->tasks[idx];
 	struct dump_task_pages *tp = &d->tp[idx];
 	struct task_ctx tc = { .host_pid = t->host_pid, .tcp_mode = d->opts ? d->opts->tcp : 0,
-			       .tcp_repair = &d->tcp_repair };
+			       .unix_close = d->opts && d->opts->unix_close, .tcp_repair = &d->tcp_repair };
 	struct inj_text it;
 	unsigned long scratch;
 	struct inj_ctx inj;
@@ -376,9 +376,14 @@ static int dump_collect(struct dump_ctx *d)
 			return ret;
 		d->stats->threads += d->img->tasks[i].nr_threads;
 	}
-	ret = dump_files_finish(d->img);
-	if (ret)
-		return ret;
+	{
+		struct task_ctx policy = { .tcp_mode = d->opts ? d->opts->tcp : 0,
+					   .unix_close = d->opts && d->opts->unix_close };
+
+		ret = dump_files_finish(d->img, &policy);
+		if (ret)
+			return ret;
+	}
 	d->stats->tasks = d->img->nr_tasks;
 	d->stats->pages_total = d->pages_total;
 	return 0;

@@ -181,7 +181,8 @@ enum ct_file_kind {
 #define CT_SKOPT_BROADCAST	(1u << 4)
 #define CT_SKOPT_V6ONLY		(1u << 5)
 #define CT_SKOPT_PASSCRED	(1u << 6)
-#define CT_SKOPT_RESET		(1u << 16)	/* INET: restore as a reset connection (--tcp-close) */
+#define CT_SKOPT_RESET		(1u << 16)	/* INET: restore as a reset connection (--tcp-close);
+						   UNIX: restore with its peer gone (--unix-close) */
 #define CT_SKOPT_REPAIR		(1u << 17)	/* INET: restore alive through TCP_REPAIR (ct_file.tcp) */
 
 /*
@@ -268,6 +269,8 @@ struct ct_file {
 			uint8_t *sk_queue;		/* UNIX: unread messages, each u32 length + bytes */
 			uint64_t sk_queue_len;
 			struct ct_tcp tcp;		/* INET with CT_SKOPT_REPAIR */
+			uint32_t sk_file_mode;		/* UNIX bound to a path: its socket file's mode, 0 unknown */
+			uint32_t sk_file_uid, sk_file_gid;	/* ... and owner */
 		};
 		struct {		/* EVENTFD, SIGNALFD, TIMERFD */
 			uint64_t count;			/* EVENTFD: counter; TIMERFD: expirations not read */

@@ -156,12 +156,13 @@ static int epoll_dump_resolve(struct task_ctx *tc, struct ct_image *img, const s
  * Once every task is recorded: name the targets still unresolved, held by a
  * task dumped later; refuse one that no fd of the container holds.
  */
-static int epoll_dump_finish(struct ct_image *img, uint32_t i)
+static int epoll_dump_finish(struct ct_image *img, uint32_t i, const struct task_ctx *policy)
 {
 	struct ct_file *f = &img->files[i];
 	pid_t holder = 0;
 	int epfd = -1;
 
+	(void)policy;
 	for (uint32_t k = 0; k < img->nr_tasks && !holder; k++)
 		for (uint32_t j = 0; j < img->tasks[k].nr_fds && !holder; j++)
 			if (img->tasks[k].fds[j].file == i) {

@@ -56,8 +56,8 @@ struct fd_kind {
 	/* after every fd of @t is recorded: file @i, new in @t, held at fd @fd (may add files) */
 	int (*dump_resolve)(struct task_ctx *tc, struct ct_image *img, const struct ct_task *t,
 			    uint32_t i, int fd);
-	/* after every task is recorded (dump_files_finish): file @i */
-	int (*dump_finish)(struct ct_image *img, uint32_t i);
+	/* after every task is recorded (dump_files_finish): file @i, the dump's @policy */
+	int (*dump_finish)(struct ct_image *img, uint32_t i, const struct task_ctx *policy);
 	/* blob: write the nested records of @f; read one of them (unknown tags are skipped) */
 	void (*encode)(struct wbuf *w, const struct ct_file *f);
 	void (*decode)(uint32_t tag, struct rbuf *body, struct ct_file *f);

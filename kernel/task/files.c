@@ -371,7 +371,7 @@ int dump_task_files(struct task_ctx *tc, struct ct_image *img, struct ct_task *t
 }
 
 /* Let the kinds finish their files once every task's fds are recorded. */
-int dump_files_finish(struct ct_image *img)
+int dump_files_finish(struct ct_image *img, const struct task_ctx *policy)
 {
 	for (uint32_t i = 0; i < img->nr_files; i++) {
 		const struct fd_kind *k = fd_kind_of(img->files[i].kind);
@@ -379,7 +379,7 @@ int dump_files_finish(struct ct_image *img)
 
 		if (!k || !k->dump_finish)
 			continue;
-		ret = k->dump_finish(img, i);
+		ret = k->dump_finish(img, i, policy);
 		if (ret)
 			return ret;
 	}

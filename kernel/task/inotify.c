@@ -202,10 +202,11 @@ static int inotify_dump_resolve(struct task_ctx *tc, struct ct_image *img, const
 }
 
 /* Once every task is recorded: refuse a watch on a deleted file no fd of the container holds. */
-static int inotify_dump_finish(struct ct_image *img, uint32_t i)
+static int inotify_dump_finish(struct ct_image *img, uint32_t i, const struct task_ctx *policy)
 {
 	struct ct_file *f = &img->files[i];
 
+	(void)policy;
 	inotify_resolve(img, f);
 	for (uint32_t k = 0; k < f->nr_watches; k++) {
 		const struct ct_inotify_watch *w = &f->watches[k];

@@ -104,3 +104,62 @@ inotify_idle() {
 	wait_until 20 inotify_idle 2 || { cat "$W/status"; false; }
 	[ "$(status_field "$W/status" pid)" = "$pid" ]
 }
+
+# Start unix_server.py in $CT on $SOCK and an outside client connected to it ($CLIENT, state $CS).
+start_unix_server_and_client() {
+	SOCK="$BATS_TEST_TMPDIR/srv.sock"
+	CS="$BATS_TEST_TMPDIR/client"
+	start_workload unix_server.py --sock "$SOCK"
+	python3 "$TOP/tests/tools/unix_client.py" "$SOCK" "$CS" 3>&- &
+	CLIENT=$!
+	wait_until 10 grep -q "^1 pong$" "$CS"
+}
+
+# Mode and owner of the server's socket file.
+sock_mode() {
+	stat -c '%a %u:%g' "$SOCK"
+}
+
+@test "fdkinds-more: a unix socket connected to a process outside refuses the dump naming both ends; the connection goes on" {
+	start_unix_server_and_client
+	run "$CTSWAP" dump "$CT"
+	assert_failure
+	assert_output --regexp "^ctswap: .*pid [0-9]+: fd [0-9]+: unix socket $SOCK \(inode [0-9]+\) is connected to unix socket \(unnamed\) \(inode [0-9]+, pid $CLIENT fd [0-9]+\) outside the container; use --unix-close to restore it closed$"
+	[ "${#lines[@]}" -eq 1 ]
+	touch "$CS.go2"
+	wait_until 10 grep -q "^2 pong$" "$CS" || { cat "$CS"; false; }
+	kill "$CLIENT"
+}
+
+@test "fdkinds-more: --unix-close: the restored server reads end-of-file from the outside client; its socket file keeps mode and owner" {
+	start_unix_server_and_client
+	[ "$(sock_mode)" = "751 4321:8765" ]
+	run "$CTSWAP" dump --unix-close "$CT"
+	assert_success
+	kill "$CLIENT"
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	wait_until 10 grep -q " eofs=1 ok$" "$W/status" || { cat "$W/status"; false; }
+	[ "$(sock_mode)" = "751 4321:8765" ]
+	# the listener is back: a new client is served, then leaves (eofs=2)
+	start_client_once
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	run "$CTSWAP" restore --eager "$CT"
+	assert_success
+	[ "$(sock_mode)" = "751 4321:8765" ]
+	start_client_once
+	grep -q " eofs=3 ok$" "$W/status" || { cat "$W/status"; false; }
+}
+
+# A new outside client pings the server once and disconnects; wait until the server saw it leave.
+start_client_once() {
+	local eofs
+	eofs=$(status_field "$W/status" eofs)
+	run python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"ping 7\n")
+assert s.recv(64) == b"pong 7\n"' "$SOCK"
+	assert_success
+	wait_until 10 grep -q " eofs=$((eofs + 1)) ok$" "$W/status" || { cat "$W/status"; false; }
+}

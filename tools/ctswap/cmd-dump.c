@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* ctswap dump NAME [--leave-running] [--no-snapshot] [--pre] [--compress] [--keep K] [--tcp-close | --tcp-established] [-v] */
+/* ctswap dump NAME [--leave-running] [--no-snapshot] [--pre] [--compress] [--keep K] [--tcp-close | --tcp-established] [--unix-close] [-v] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +58,8 @@ int cmd_dump(struct cli *cli)
 			opts.tcp = CTSWAP_TCP_CLOSE;
 		else if (!strcmp(a, "--tcp-established"))
 			opts.tcp = CTSWAP_TCP_ESTABLISHED;
+		else if (!strcmp(a, "--unix-close"))
+			opts.unix_close = true;
 		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
 			verbose++;
 		else if (a[0] == '-')
