@@ -242,7 +242,7 @@ static void test_epoll_closed_target_roundtrip(void **state)
 
 	(void)state;
 	img = tt_one_task(&c1, closed_target_setup, NULL);
-	if (dump_task_files(&c1.tc, img, &img->tasks[0]) || dump_files_finish(img))
+	if (dump_task_files(&c1.tc, img, &img->tasks[0]) || dump_files_finish(img, &c1.tc))
 		fail_msg("dump: %s", ct_err_msg());
 	tt_release(&c1);
 	tt_kill(&c1);
@@ -293,7 +293,7 @@ static void test_epoll_unreachable_target_refused(void **state)
 	ct_err_clear();
 	if (dump_task_files(&c1.tc, img, &img->tasks[0]))
 		fail_msg("dump: %s", ct_err_msg());
-	assert_int_equal(dump_files_finish(img), -ENOTSUP);
+	assert_int_equal(dump_files_finish(img, &c1.tc), -ENOTSUP);
 	snprintf(want, sizeof(want), "pid %d: fd 11: epoll target fd 10 (inode %llu) was closed and no fd of the container holds its file (a mapping, a message in flight or a process outside keeps it): the kernel gives no way to reach it",
 		 c1.pid, (unsigned long long)tt_file_of(img, &img->tasks[0], 11)->epoll_tgts[0].ino);
 	assert_string_equal(ct_err_msg(), want);
