@@ -70,7 +70,7 @@ static void write_thread(struct wbuf *w, const struct ct_thread *th)
 	w_u64(w, th->robust_len);
 	w_u64(w, th->clear_child_tid);
 	w_bytes(w, th->comm, sizeof(th->comm));
-	/* issue 8: seccomp */
+	/* appended for seccomp: a reader that predates it reads them as zero (BLOB.md) */
 	w_u32(w, th->seccomp_mode);
 	w_bytes(w, th->seccomp, (uint64_t)th->nr_seccomp * sizeof(uint32_t));
 	w_end(w, at);
