@@ -363,6 +363,25 @@ struct ct_image {
 
 enum { CT_NS_PID = 0, CT_NS_MNT, CT_NS_NET, CT_NS_UTS, CT_NS_IPC, CT_NS_USER, CT_NS_CGROUP, CT_NS_TIME };
 
+/*
+ * How the blob (blob.c) and the validator (validate.c) handle the payload of
+ * one kind of file: the kinds define it (task/fdkinds.h: each kind's record
+ * encoding, checks and freeing live in its own file), image/ only calls it.
+ */
+struct wbuf;
+struct rbuf;
+struct ct_file_format {
+	const char *name;		/* in messages: "pipe", "epoll" */
+	/* write the nested records of @f; read one of them (unknown tags are skipped) */
+	void (*encode)(struct wbuf *w, const struct ct_file *f);
+	void (*decode)(uint32_t tag, struct rbuf *body, struct ct_file *f);
+	/* is the payload of file @f of @img sane (untrusted input)? */
+	bool (*is_sane)(const struct ct_image *img, const struct ct_file *f);
+	void (*free)(struct ct_file *f);	/* what the payload holds */
+};
+/* The format of file kind @kind, NULL if no kind has that number (defined in task/fdkinds.c). */
+const struct ct_file_format *ct_file_format_of(uint32_t kind);
+
 /* Free everything an image holds, and the image itself. */
 void image_free(struct ct_image *img);
 /* Free what one file record holds (not the record itself). */

@@ -327,15 +327,17 @@ static int epoll_install(struct task_ctx *tc, const struct ct_task *t, const str
 
 const struct fd_kind fd_kind_epoll = {
 	.kind = CT_FILE_EPOLL,
-	.name = "epoll",
+	.fmt = {
+		.name = "epoll",
+		.encode = epoll_encode,
+		.decode = epoll_decode,
+		.is_sane = epoll_is_sane,
+		.free = epoll_free,
+	},
 	.match = epoll_match,
 	.dump = epoll_dump,
 	.dump_resolve = epoll_dump_resolve,
 	.dump_finish = epoll_dump_finish,
-	.encode = epoll_encode,
-	.decode = epoll_decode,
-	.is_sane = epoll_is_sane,
 	.open = epoll_open,
 	.install = epoll_install,
-	.free = epoll_free,
 };

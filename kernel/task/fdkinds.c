@@ -38,6 +38,14 @@ const struct fd_kind *fd_kind_of(uint32_t kind)
 	return NULL;
 }
 
+/* The blob's and validator's view of kind @kind (image/image.h), NULL if none. */
+const struct ct_file_format *ct_file_format_of(uint32_t kind)
+{
+	const struct fd_kind *k = fd_kind_of(kind);
+
+	return k ? &k->fmt : NULL;
+}
+
 /* The first kind whose match() takes this fd, NULL if none. */
 const struct fd_kind *fd_kind_match(const struct fd_dump *d)
 {

@@ -362,15 +362,17 @@ static void inotify_free(struct ct_file *f)
 
 const struct fd_kind fd_kind_inotify = {
 	.kind = CT_FILE_INOTIFY,
-	.name = "inotify",
+	.fmt = {
+		.name = "inotify",
+		.encode = inotify_encode,
+		.decode = inotify_decode,
+		.is_sane = inotify_is_sane,
+		.free = inotify_free,
+	},
 	.match = inotify_match,
 	.dump = inotify_dump,
 	.dump_resolve = inotify_dump_resolve,
 	.dump_finish = inotify_dump_finish,
-	.encode = inotify_encode,
-	.decode = inotify_decode,
-	.is_sane = inotify_is_sane,
 	.open = inotify_open,
 	.open_late = inotify_open_late,
-	.free = inotify_free,
 };

@@ -159,12 +159,14 @@ static int pidfd_install(struct task_ctx *tc, const struct ct_task *t, const str
 
 const struct fd_kind fd_kind_pidfd = {
 	.kind = CT_FILE_PIDFD,
-	.name = "pidfd",
+	.fmt = {
+		.name = "pidfd",
+		.encode = pidfd_encode,
+		.decode = pidfd_decode,
+		.is_sane = pidfd_is_sane,
+	},
 	.match = pidfd_match,
 	.dump = pidfd_dump,
-	.encode = pidfd_encode,
-	.decode = pidfd_decode,
-	.is_sane = pidfd_is_sane,
 	.open = pidfd_open_file,
 	.install = pidfd_install,
 };

@@ -694,14 +694,16 @@ static bool unix_is_sane(const struct ct_image *img, const struct ct_file *f)
 
 const struct fd_kind fd_kind_unix = {
 	.kind = CT_FILE_UNIX,
-	.name = "socket",
+	.fmt = {
+		.name = "socket",
+		.encode = sock_encode,
+		.decode = sock_decode,
+		.is_sane = unix_is_sane,
+		.free = sock_free,
+	},
 	.match = unix_match,
 	.dump = unix_dump,
-	.encode = sock_encode,
-	.decode = sock_decode,
-	.is_sane = unix_is_sane,
 	.open = unix_open,
 	.open_late = unix_open_late,
 	.dump_finish = unix_dump_finish,
-	.free = sock_free,
 };

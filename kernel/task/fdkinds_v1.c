@@ -58,7 +58,7 @@ static uint32_t v1_count(struct rbuf *r, uint32_t min)
 /* The epoll interest list and inotify watches of a format-1 record. */
 static void v1_read_lists(struct rbuf *r, struct ct_file *ep, struct ct_file *in)
 {
-	const struct fd_kind *epoll = fd_kind_of(CT_FILE_EPOLL);
+	const struct ct_file_format *epoll = &fd_kind_of(CT_FILE_EPOLL)->fmt;
 	uint32_t n = v1_count(r, 20);
 
 	/* a target there has the fields of an EPOLL_TGT record, inline */
