@@ -12,7 +12,6 @@
 
 #include "image/blob.h"
 #include "image/record.h"
-#include "task/fdkinds.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -442,11 +441,11 @@ static void read_task(struct rbuf *r, struct ct_task *t)
 
 /*
  * One open file description: a FILE record holding the common part, then
- * the records of its kind, written and read by the kind (task/fdkinds.h).
+ * the records of its kind, written and read by the kind (ct_file_format_of).
  */
 static void write_file(struct wbuf *w, const struct ct_file *f)
 {
-	const struct fd_kind *k = fd_kind_of(f->kind);
+	const struct ct_file_format *k = ct_file_format_of(f->kind);
 	size_t at = w_begin(w, REC_FILE), sub;
 
 	sub = w_begin(w, REC_FILE_COMMON);
@@ -463,7 +462,7 @@ static void write_file(struct wbuf *w, const struct ct_file *f)
 
 static void read_file(struct rbuf *r, struct ct_file *f)
 {
-	const struct fd_kind *k = NULL;
+	const struct ct_file_format *k = NULL;
 	struct rbuf body;
 	uint32_t tag;
 
@@ -474,7 +473,7 @@ static void read_file(struct rbuf *r, struct ct_file *f)
 			f->pos = r_u64(&body);
 			f->path = r_str(&body);
 			r_file_id(&body, &f->id);
-			k = fd_kind_of(f->kind);
+			k = ct_file_format_of(f->kind);
 			if (!k)
 				return;	/* the validator names the unknown kind */
 		} else if (k && k->decode) {

@@ -27,7 +27,7 @@ int blob_write(const char *path, const struct ct_image *img, uint64_t *bytes);
 /* Read, check and decode @path. */
 int blob_read(const char *path, struct ct_image **img);
 struct rbuf;
-/* blob_v1.c: read one FILE record of format 1 (tag 3) into @f. */
+/* Read one FILE record of format 1 (tag 3) into @f (the kinds define it: task/fdkinds_v1.c). */
 void blob_read_file_v1(struct rbuf *r, struct ct_file *f);
 /* Check the invariants restore relies on (sizes, ranges, references). */
 int image_validate(const struct ct_image *img, const char *what);

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 
 #include "image/image.h"
-#include "task/fdkinds.h"
 
 /* Free one task's arrays. */
 static void task_free(struct ct_task *t)
@@ -30,7 +29,7 @@ static void task_free(struct ct_task *t)
 /* Free what one open file description record holds (not the record). */
 void image_file_free(struct ct_file *f)
 {
-	const struct fd_kind *k = fd_kind_of(f->kind);
+	const struct ct_file_format *k = ct_file_format_of(f->kind);
 
 	free(f->path);
 	if (k && k->free)

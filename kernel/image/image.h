@@ -194,8 +194,8 @@ enum ct_file_kind {
 	CT_FILE_TIMERFD,	/* timerfd (clock, timer values, count = ticks) */
 	CT_FILE_INOTIFY,	/* inotify instance (watches) */
 	CT_FILE_TTY,		/* the container's console: a pty slave, or /dev/tty naming it (tty_*) */
+	CT_FILE_PIDFD,		/* pidfd of a process of the container (pidfd_pid) */
 	CT_FILE_MEMFD,		/* a memfd: the shared memory object shm_key (image.shm) */
-	CT_FILE_KIND_MAX = CT_FILE_MEMFD,
 };
 
 /* Socket states (ct_file.sk_state), the kernel's TCP_* numbers for the ones used. */
@@ -211,7 +211,8 @@ enum ct_file_kind {
 #define CT_SKOPT_BROADCAST	(1u << 4)
 #define CT_SKOPT_V6ONLY		(1u << 5)
 #define CT_SKOPT_PASSCRED	(1u << 6)
-#define CT_SKOPT_RESET		(1u << 16)	/* INET: restore as a reset connection (--tcp-close) */
+#define CT_SKOPT_RESET		(1u << 16)	/* INET: restore as a reset connection (--tcp-close);
+						   UNIX: restore with its peer gone (--unix-close) */
 #define CT_SKOPT_REPAIR		(1u << 17)	/* INET: restore alive through TCP_REPAIR (ct_file.tcp) */
 
 /*
@@ -241,13 +242,19 @@ struct ct_epoll_tgt {
 	uint32_t events;		/* EPOLL* including EPOLLET/ONESHOT/EXCLUSIVE */
 	uint64_t data;			/* epoll_data as the program set it */
 	uint32_t file;			/* index into ct_image.files of the target */
+	/* dump only, not stored: how the kernel names the item */
+	uint64_t ino;			/* the target's inode (fdinfo) */
+	uint32_t toff;			/* items before it added with the same fd number */
 };
 
 /* One inotify watch. */
 struct ct_inotify_watch {
 	int32_t wd;			/* watch descriptor the program knows */
 	uint32_t mask;			/* IN_* mask and flags */
-	char *path;			/* path of the watched inode at dump */
+	char *path;			/* path of the watched inode at dump, NULL if deleted: */
+	uint32_t file;			/* ... the deleted file's record, held open by a task */
+	/* dump only, not stored: the watched inode, as fdinfo names it */
+	uint64_t ino, dev;
 };
 
 #define CT_TTY_NCCS 19			/* the kernel's termios2 c_cc[] */
@@ -292,6 +299,8 @@ struct ct_file {
 			uint8_t *sk_queue;		/* UNIX: unread messages, each u32 length + bytes */
 			uint64_t sk_queue_len;
 			struct ct_tcp tcp;		/* INET with CT_SKOPT_REPAIR */
+			uint32_t sk_file_mode;		/* UNIX bound to a path: its socket file's mode, 0 unknown */
+			uint32_t sk_file_uid, sk_file_gid;	/* ... and owner */
 		};
 		struct {		/* EVENTFD, SIGNALFD, TIMERFD */
 			uint64_t count;			/* EVENTFD: counter; TIMERFD: expirations not read */
@@ -317,6 +326,9 @@ struct ct_file {
 			uint32_t tty_rows, tty_cols, tty_xpixel, tty_ypixel;	/* TIOCGWINSZ */
 			int32_t tty_sid;		/* session whose controlling terminal it is, 0 none */
 			int32_t tty_fg_pgrp;		/* its foreground process group, 0 none */
+		};
+		struct {		/* PIDFD */
+			int32_t pidfd_pid;		/* its process, pid inside the container; 0 reaped */
 		};
 		struct {		/* MEMFD */
 			uint32_t shm_key;		/* its object, stored whole (ct_shm) */
@@ -385,6 +397,25 @@ struct ct_image {
 };
 
 enum { CT_NS_PID = 0, CT_NS_MNT, CT_NS_NET, CT_NS_UTS, CT_NS_IPC, CT_NS_USER, CT_NS_CGROUP, CT_NS_TIME };
+
+/*
+ * How the blob (blob.c) and the validator (validate.c) handle the payload of
+ * one kind of file: the kinds define it (task/fdkinds.h: each kind's record
+ * encoding, checks and freeing live in its own file), image/ only calls it.
+ */
+struct wbuf;
+struct rbuf;
+struct ct_file_format {
+	const char *name;		/* in messages: "pipe", "epoll" */
+	/* write the nested records of @f; read one of them (unknown tags are skipped) */
+	void (*encode)(struct wbuf *w, const struct ct_file *f);
+	void (*decode)(uint32_t tag, struct rbuf *body, struct ct_file *f);
+	/* is the payload of file @f of @img sane (untrusted input)? */
+	bool (*is_sane)(const struct ct_image *img, const struct ct_file *f);
+	void (*free)(struct ct_file *f);	/* what the payload holds */
+};
+/* The format of file kind @kind, NULL if no kind has that number (defined in task/fdkinds.c). */
+const struct ct_file_format *ct_file_format_of(uint32_t kind);
 
 /* Free everything an image holds, and the image itself. */
 void image_free(struct ct_image *img);

@@ -35,7 +35,8 @@ enum {
 	REC_FILE_EPOLL_TGT = 48,	/* one per item of the interest list */
 	REC_FILE_INOTIFY_WATCH = 49,	/* one per watch */
 	REC_FILE_TTY = 50,
-	REC_FILE_MEMFD = 51,	/* memfd: the key of its shared memory object */
+	REC_FILE_PIDFD = 51,
+	REC_FILE_MEMFD = 52,	/* memfd: the key of its shared memory object */
 };
 
 /* ---- writer ---- */

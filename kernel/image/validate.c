@@ -14,7 +14,6 @@
 #include "image/blob.h"
 #include "lib/log.h"
 #include "lib/util.h"
-#include "task/fdkinds.h"
 
 #define USER_ADDR_MAX (1ULL << 56)	/* above any user address with 5-level paging */
 #define FD_MAX (1 << 20)
@@ -201,7 +200,7 @@ static int validate_files(const struct ct_image *img, const char *what)
 {
 	for (uint32_t i = 0; i < img->nr_files; i++) {
 		const struct ct_file *f = &img->files[i];
-		const struct fd_kind *k = fd_kind_of(f->kind);
+		const struct ct_file_format *k = ct_file_format_of(f->kind);
 
 		if (!k)
 			return ct_err(-EBADMSG, "%s: file %u has unknown kind %u", what, i, f->kind);

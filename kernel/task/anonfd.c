@@ -124,11 +124,13 @@ static int eventfd_open(struct fd_restore *rs, uint32_t i)
 
 const struct fd_kind fd_kind_eventfd = {
 	.kind = CT_FILE_EVENTFD,
-	.name = "eventfd",
+	.fmt = {
+		.name = "eventfd",
+		.encode = eventfd_encode,
+		.decode = eventfd_decode,
+	},
 	.match = eventfd_match,
 	.dump = eventfd_dump,
-	.encode = eventfd_encode,
-	.decode = eventfd_decode,
 	.open = eventfd_open,
 };
 
@@ -191,11 +193,13 @@ static int signalfd_open(struct fd_restore *rs, uint32_t i)
 
 const struct fd_kind fd_kind_signalfd = {
 	.kind = CT_FILE_SIGNALFD,
-	.name = "signalfd",
+	.fmt = {
+		.name = "signalfd",
+		.encode = signalfd_encode,
+		.decode = signalfd_decode,
+	},
 	.match = signalfd_match,
 	.dump = signalfd_dump,
-	.encode = signalfd_encode,
-	.decode = signalfd_decode,
 	.open = signalfd_open,
 };
 
@@ -300,10 +304,12 @@ static int timerfd_open(struct fd_restore *rs, uint32_t i)
 
 const struct fd_kind fd_kind_timerfd = {
 	.kind = CT_FILE_TIMERFD,
-	.name = "timerfd",
+	.fmt = {
+		.name = "timerfd",
+		.encode = timerfd_encode,
+		.decode = timerfd_decode,
+	},
 	.match = timerfd_match,
 	.dump = timerfd_dump,
-	.encode = timerfd_encode,
-	.decode = timerfd_decode,
 	.open = timerfd_open,
 };

@@ -11,7 +11,8 @@
 
 extern const struct fd_kind fd_kind_reg, fd_kind_chr, fd_kind_pipe, fd_kind_fifo, fd_kind_unix,
 	fd_kind_inet, fd_kind_epoll, fd_kind_eventfd, fd_kind_signalfd, fd_kind_timerfd,
-	fd_kind_inotify, fd_kind_tty, fd_kind_memfd;
+	fd_kind_inotify, fd_kind_tty, fd_kind_pidfd,
+	fd_kind_memfd;
 
 static const struct fd_kind *const fd_kinds[] = {
 	&fd_kind_tty,
@@ -22,6 +23,7 @@ static const struct fd_kind *const fd_kinds[] = {
 	&fd_kind_signalfd,
 	&fd_kind_timerfd,
 	&fd_kind_inotify,
+	&fd_kind_pidfd,
 	&fd_kind_memfd,
 	&fd_kind_pipe,
 	&fd_kind_fifo,
@@ -36,6 +38,14 @@ const struct fd_kind *fd_kind_of(uint32_t kind)
 		if (fd_kinds[i]->kind == kind)
 			return fd_kinds[i];
 	return NULL;
+}
+
+/* The blob's and validator's view of kind @kind (image/image.h), NULL if none. */
+const struct ct_file_format *ct_file_format_of(uint32_t kind)
+{
+	const struct fd_kind *k = fd_kind_of(kind);
+
+	return k ? &k->fmt : NULL;
 }
 
 /* The first kind whose match() takes this fd, NULL if none. */

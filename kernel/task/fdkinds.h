@@ -6,11 +6,15 @@
  *
  *   match, dump          dump: is this fd ours, and fill a struct ct_file from it
  *   dump_resolve         dump: once every fd of the task is recorded (epoll targets)
- *   encode, decode       blob: the kind's nested records inside a FILE record
- *   is_sane              validate: the kind's payload of an untrusted image
+ *   dump_finish          dump: once every task is recorded
+ *   fmt.encode, .decode  blob: the kind's nested records inside a FILE record
+ *   fmt.is_sane          validate: the kind's payload of an untrusted image
  *   open, open_late      restore: rebuild the description in the restorer
  *   install              restore: once the task's fds are in place (epoll items)
- *   free                 what the kind's payload holds
+ *   fmt.free             what the kind's payload holds
+ *
+ * The fmt part is what image/ (blob, validator) calls, through
+ * ct_file_format_of(): image/ includes nothing of task/.
  *
  * files.c walks the table in order for each fd (so a more specific kind
  * comes before a general one) and keeps what all kinds share: the fd list,
@@ -49,18 +53,15 @@ struct fd_restore {
 
 struct fd_kind {
 	uint32_t kind;			/* CT_FILE_* */
-	const char *name;		/* in messages: "pipe", "epoll" */
+	struct ct_file_format fmt;	/* name, blob records, checks, free (image/image.h) */
 	/* dump */
 	bool (*match)(const struct fd_dump *d);
 	int (*dump)(const struct fd_dump *d, struct ct_file *f);
 	/* after every fd of @t is recorded: file @i, new in @t, held at fd @fd (may add files) */
 	int (*dump_resolve)(struct task_ctx *tc, struct ct_image *img, const struct ct_task *t,
 			    uint32_t i, int fd);
-	/* blob: write the nested records of @f; read one of them (unknown tags are skipped) */
-	void (*encode)(struct wbuf *w, const struct ct_file *f);
-	void (*decode)(uint32_t tag, struct rbuf *body, struct ct_file *f);
-	/* validate: is the payload of file @f of @img sane? */
-	bool (*is_sane)(const struct ct_image *img, const struct ct_file *f);
+	/* after every task is recorded (dump_files_finish): file @i, the dump's @policy */
+	int (*dump_finish)(struct ct_image *img, uint32_t i, const struct task_ctx *policy);
 	/* restore: open file @i into rs->ft->fds[i] (and whatever else it opens with it) */
 	int (*open)(struct fd_restore *rs, uint32_t i);
 	/* open @i in the second pass, once every other file is open? */
@@ -68,7 +69,6 @@ struct fd_kind {
 	/* in task @t, its fds in place: finish file @i held at fd @fd */
 	int (*install)(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft,
 		       uint32_t i, int fd);
-	void (*free)(struct ct_file *f);
 };
 
 /* fdkinds.c: the table */
@@ -129,6 +129,8 @@ int tcp_repair_open(const struct ct_file *f);
 /* The TCP_REPAIR state as a nested record of a FILE, and back. */
 void tcp_repair_encode(struct wbuf *w, const struct ct_tcp *t);
 void tcp_repair_decode(struct rbuf *r, struct ct_tcp *t);
+
+/* fdkinds_v1.c: blob_read_file_v1 (image/blob.h) reads format-1 FILE records */
 
 /* tty.c: is @st a terminal of ours (pty slave, /dev/tty)? */
 bool tty_is_console(const struct stat *st);

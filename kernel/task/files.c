@@ -370,6 +370,22 @@ int dump_task_files(struct task_ctx *tc, struct ct_image *img, struct ct_task *t
 	return ret ?: fd_dump_resolve(tc, img, t, first);
 }
 
+/* Let the kinds finish their files once every task's fds are recorded. */
+int dump_files_finish(struct ct_image *img, const struct task_ctx *policy)
+{
+	for (uint32_t i = 0; i < img->nr_files; i++) {
+		const struct fd_kind *k = fd_kind_of(img->files[i].kind);
+		int ret;
+
+		if (!k || !k->dump_finish)
+			continue;
+		ret = k->dump_finish(img, i, policy);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* ---- restore ---- */
 
 /* Refuse a file opened by path that is no longer the one dumped, unless allowed. */
@@ -548,8 +564,10 @@ static int restore_task_install(struct task_ctx *tc, const struct ct_task *t, co
 
 /*
  * In the restored task: dup3 every fd of the image from its transport fd,
- * then close every other fd (the transport range and whatever the task
- * inherited from the restorer), so the task holds exactly its image fds.
+ * let the kinds finish what needs the fds in place (the transport fds are
+ * still there), then close every other fd (the transport range and
+ * whatever the task inherited from the restorer), so the task holds
+ * exactly its image fds.
  */
 int restore_task_files(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft)
 {
@@ -566,6 +584,10 @@ int restore_task_files(struct task_ctx *tc, const struct ct_task *t, const struc
 			return ct_err((int)ret, "pid %d: fd %d: cannot install: %s", t->pid, d->fd,
 				      strerror((int)-ret));
 	}
+	/* before the transport fds go: a kind may still need them */
+	ret = restore_task_install(tc, t, ft);
+	if (ret)
+		return ret;
 	for (uint32_t i = 0; i < t->nr_fds; i++) {
 		if (t->fds[i].fd > prev + 1) {
 			ret = inj_close_range(tc, prev + 1, t->fds[i].fd - 1);
@@ -577,5 +599,5 @@ int restore_task_files(struct task_ctx *tc, const struct ct_task *t, const struc
 	ret = inj_close_range(tc, prev + 1, ~0U);
 	if (ret)
 		return ct_err((int)ret, "pid %d: cannot close fds: %s", t->pid, strerror((int)-ret));
-	return restore_task_install(tc, t, ft);
+	return 0;
 }

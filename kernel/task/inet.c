@@ -352,13 +352,15 @@ static void inet_decode(uint32_t tag, struct rbuf *r, struct ct_file *f)
 
 const struct fd_kind fd_kind_inet = {
 	.kind = CT_FILE_INET,
-	.name = "socket",
+	.fmt = {
+		.name = "socket",
+		.encode = inet_encode,
+		.decode = inet_decode,
+		.is_sane = inet_is_sane,
+		.free = sock_free,
+	},
 	.match = inet_match,
 	.dump = inet_dump,
-	.encode = inet_encode,
-	.decode = inet_decode,
-	.is_sane = inet_is_sane,
 	.open = inet_open,
 	.open_late = inet_open_late,
-	.free = sock_free,
 };

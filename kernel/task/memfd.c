@@ -100,11 +100,13 @@ static int memfd_open(struct fd_restore *rs, uint32_t i)
 
 const struct fd_kind fd_kind_memfd = {
 	.kind = CT_FILE_MEMFD,
-	.name = "memfd",
+	.fmt = {
+		.name = "memfd",
+		.encode = memfd_encode,
+		.decode = memfd_decode,
+		.is_sane = memfd_is_sane,
+	},
 	.match = memfd_match,
 	.dump = memfd_dump,
-	.encode = memfd_encode,
-	.decode = memfd_decode,
-	.is_sane = memfd_is_sane,
 	.open = memfd_open,
 };

@@ -271,23 +271,27 @@ static int fifo_open(struct fd_restore *rs, uint32_t i)
 
 const struct fd_kind fd_kind_pipe = {
 	.kind = CT_FILE_PIPE,
-	.name = "pipe",
+	.fmt = {
+		.name = "pipe",
+		.encode = pipe_encode,
+		.decode = pipe_decode,
+		.free = pipe_free,
+	},
 	.match = pipe_match,
 	.dump = pipe_dump,
-	.encode = pipe_encode,
-	.decode = pipe_decode,
 	.open = pipe_open,
-	.free = pipe_free,
 };
 
 const struct fd_kind fd_kind_fifo = {
 	.kind = CT_FILE_FIFO,
-	.name = "fifo",
+	.fmt = {
+		.name = "fifo",
+		.encode = pipe_encode,
+		.decode = pipe_decode,
+		.is_sane = file_has_path,
+		.free = pipe_free,
+	},
 	.match = fifo_match,
 	.dump = fifo_dump,
-	.encode = pipe_encode,
-	.decode = pipe_decode,
-	.is_sane = file_has_path,
 	.open = fifo_open,
-	.free = pipe_free,
 };

@@ -232,21 +232,25 @@ static int chr_open(struct fd_restore *rs, uint32_t i)
 
 const struct fd_kind fd_kind_reg = {
 	.kind = CT_FILE_REG,
-	.name = "file",
+	.fmt = {
+		.name = "file",
+		.encode = reg_encode,
+		.decode = reg_decode,
+		.is_sane = file_has_path,
+		.free = reg_free,
+	},
 	.match = reg_match,
 	.dump = reg_dump,
-	.encode = reg_encode,
-	.decode = reg_decode,
-	.is_sane = file_has_path,
 	.open = reg_open,
-	.free = reg_free,
 };
 
 const struct fd_kind fd_kind_chr = {
 	.kind = CT_FILE_CHR,
-	.name = "character device",
+	.fmt = {
+		.name = "character device",
+		.is_sane = file_has_path,
+	},
 	.match = chr_match,
 	.dump = chr_dump,
-	.is_sane = file_has_path,
 	.open = chr_open,
 };

@@ -25,6 +25,9 @@ void sock_encode(struct wbuf *w, const struct ct_file *f)
 	w_u32(w, f->sk_rcvbuf);
 	w_u32(w, f->sk_sndbuf);
 	w_bytes(w, f->sk_queue, f->sk_queue_len);
+	w_u32(w, f->sk_file_mode);
+	w_u32(w, f->sk_file_uid);
+	w_u32(w, f->sk_file_gid);
 	w_end(w, at);
 }
 
@@ -53,6 +56,9 @@ void sock_decode(uint32_t tag, struct rbuf *r, struct ct_file *f)
 	if (tag != REC_FILE_SOCKET || f->sk_addr || f->sk_peer_addr || f->sk_queue)
 		return;
 	sock_decode_fields(r, f);
+	f->sk_file_mode = r_u32(r);
+	f->sk_file_uid = r_u32(r);
+	f->sk_file_gid = r_u32(r);
 }
 
 void sock_free(struct ct_file *f)

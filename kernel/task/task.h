@@ -31,6 +31,7 @@ struct task_ctx {
 	unsigned long scratch;		/* scratch memory in the tracee ... */
 	size_t scratch_len;		/* ... of this many bytes (>= 2 pages) */
 	uint32_t tcp_mode;		/* dump: CT_TCP_* for established TCP connections */
+	bool unix_close;		/* dump: restore unix sockets with a peer outside closed */
 	struct tcp_repair_set *tcp_repair;	/* dump: sockets put in repair mode (CT_TCP_ESTABLISHED) */
 	/*
 	 * dump: the swap-area key of the shared memory object @st (named @name,
@@ -70,6 +71,12 @@ int tcp_hold_drop(const struct ct_image *img);
  * found through the table of fdkinds.h.
  */
 int dump_task_files(struct task_ctx *tc, struct ct_image *img, struct ct_task *t);
+/*
+ * After dump_task_files of every task (all still seized): what needs them
+ * all (epoll targets, unix peers); @policy carries the dump's choices
+ * (tcp_mode, unix_close).
+ */
+int dump_files_finish(struct ct_image *img, const struct task_ctx *policy);
 /*
  * The restorer opens every open file description of the image in its own
  * process, at fd numbers above every fd of the image (so the tasks it forks

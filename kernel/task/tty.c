@@ -391,11 +391,13 @@ static bool tty_is_sane(const struct ct_image *img, const struct ct_file *f)
 
 const struct fd_kind fd_kind_tty = {
 	.kind = CT_FILE_TTY,
-	.name = "terminal",
+	.fmt = {
+		.name = "terminal",
+		.encode = tty_encode,
+		.decode = tty_decode,
+		.is_sane = tty_is_sane,
+	},
 	.match = tty_match,
 	.dump = tty_dump,
-	.encode = tty_encode,
-	.decode = tty_decode,
-	.is_sane = tty_is_sane,
 	.open = tty_open,
 };

@@ -580,6 +580,45 @@ static void test_blob_file_atomic_write(void **state)
 	image_free(img);
 }
 
+/* The records of issue 14 round-trip, and crafted ones are refused. */
+static void test_blob_issue14_records(void **state)
+{
+	struct ct_image *img = sample_image(), *back = NULL;
+	struct ct_inotify_watch *w = &img->files[4].watches[0];
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	/* a watch on a deleted file held by file 0; a pidfd of task 2; a bound socket's file mode */
+	free(w->path);
+	w->path = NULL;
+	w->file = 0;
+	img->files[3].kind = CT_FILE_PIDFD;	/* was an epoll: its payload is not used */
+	free(img->files[3].epoll_tgts);
+	memset((char *)&img->files[3] + CT_FILE_PAYLOAD, 0, sizeof(struct ct_file) - CT_FILE_PAYLOAD);
+	img->files[3].pidfd_pid = 2;
+	img->files[2].sk_file_mode = 0751;
+	img->files[2].sk_file_uid = 4321;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	if (blob_decode(buf, len, "test", &back))
+		fail_msg("decode: %s", ct_err_msg());
+	assert_null(back->files[4].watches[0].path);
+	assert_int_equal(back->files[4].watches[0].file, 0);
+	assert_int_equal(back->files[3].pidfd_pid, 2);
+	assert_int_equal(back->files[2].sk_file_mode, 0751);
+	assert_int_equal(back->files[2].sk_file_uid, 4321);
+	image_free(back);
+	free(buf);
+	img->files[4].watches[0].file = 1;	/* a pipe, not a regular file */
+	expect_invalid(img, "bad inotify record");
+	img = sample_image();
+	img->files[3].kind = CT_FILE_PIDFD;
+	free(img->files[3].epoll_tgts);
+	memset((char *)&img->files[3] + CT_FILE_PAYLOAD, 0, sizeof(struct ct_file) - CT_FILE_PAYLOAD);
+	img->files[3].pidfd_pid = 77;		/* no such task */
+	expect_invalid(img, "bad pidfd record");
+}
+
 /*
  * A blob written by format 1 (FILE records with every kind's fields flat,
  * tag 3), as ctswap wrote it before the per-kind records: one file of each
@@ -692,6 +731,7 @@ int main(void)
 		cmocka_unit_test(test_blob_shm_round_trip),
 		cmocka_unit_test(test_blob_shm_crafted_refused),
 		cmocka_unit_test(test_blob_format1_still_loads),
+		cmocka_unit_test(test_blob_issue14_records),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

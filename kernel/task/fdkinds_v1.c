@@ -58,18 +58,12 @@ static uint32_t v1_count(struct rbuf *r, uint32_t min)
 /* The epoll interest list and inotify watches of a format-1 record. */
 static void v1_read_lists(struct rbuf *r, struct ct_file *ep, struct ct_file *in)
 {
+	const struct ct_file_format *epoll = &fd_kind_of(CT_FILE_EPOLL)->fmt;
 	uint32_t n = v1_count(r, 20);
 
-	for (uint32_t i = 0; i < n; i++) {
-		struct ct_epoll_tgt *e = r_push(r, &ep->epoll_tgts, &ep->nr_epoll_tgts, sizeof(*e), n);
-
-		if (!e)
-			return;
-		e->tfd = r_i32(r);
-		e->events = r_u32(r);
-		e->data = r_u64(r);
-		e->file = r_u32(r);
-	}
+	/* a target there has the fields of an EPOLL_TGT record, inline */
+	for (uint32_t i = 0; i < n && !*r->err; i++)
+		epoll->decode(REC_FILE_EPOLL_TGT, r, ep);
 	n = v1_count(r, 16);
 	for (uint32_t i = 0; i < n; i++) {
 		struct ct_inotify_watch *w = r_push(r, &in->watches, &in->nr_watches, sizeof(*w), n);
