@@ -68,6 +68,7 @@ struct ct_vma {
 #define CT_MADV_LOCKED		(1u << 5)	/* VmFlags lo */
 #define CT_MADV_MERGEABLE	(1u << 6)	/* VmFlags mg */
 #define CT_MADV_LOCKONFAULT	(1u << 7)	/* VmFlags lf: mlock2(MLOCK_ONFAULT) */
+#define CT_MADV_SEALED		(1u << 8)	/* VmFlags sl: mseal() */
 
 /*
  * A shared memory object: what CT_VMA_SHMEM mappings map (by key).  Its

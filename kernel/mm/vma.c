@@ -188,7 +188,7 @@ static void vma_parse_vmflags(const char *s, struct ct_vma *vma)
 		{ "dc", CT_MADV_DONTFORK }, { "wf", CT_MADV_WIPEONFORK },
 		{ "hg", CT_MADV_HUGEPAGE }, { "nh", CT_MADV_NOHUGEPAGE },
 		{ "dd", CT_MADV_DONTDUMP }, { "lo", CT_MADV_LOCKED }, { "mg", CT_MADV_MERGEABLE },
-		{ "lf", CT_MADV_LOCKONFAULT },
+		{ "lf", CT_MADV_LOCKONFAULT }, { "sl", CT_MADV_SEALED },
 	};
 	char tok[8];
 	int n;

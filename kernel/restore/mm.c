@@ -792,9 +792,12 @@ void rst_mm_close_uffd(struct rst_proc *p)
 	p->uffd = -1;
 }
 
+#define RST_NR_MSEAL 462	/* mseal(2), Linux 6.10: Debian's headers are older */
+
 /*
  * Lock what was locked without MLOCK_ONFAULT (its pages come in now, from
- * the lazy server: it must be running), and mlockall(MCL_FUTURE) again.
+ * the lazy server: it must be running), mlockall(MCL_FUTURE) again, and
+ * seal what was sealed.
  */
 int rst_mm_lock(struct rst_proc *p)
 {
@@ -811,12 +814,23 @@ int rst_mm_lock(struct rst_proc *p)
 			return ct_err((int)ret, "pid %d: mapping %#lx: cannot lock it again (mlock): %s",
 				      p->t->pid, (unsigned long)v->start, strerror((int)-ret));
 	}
-	if (!mm->mlockall)
-		return 0;
-	ret = rst_syscall(p, __NR_mlockall, mm->mlockall, 0, 0, 0, 0, 0);
-	if (ret < 0)
-		return ct_err((int)ret, "pid %d: cannot set mlockall(%#x) again: %s", p->t->pid,
-			      mm->mlockall, strerror((int)-ret));
+	if (mm->mlockall) {
+		ret = rst_syscall(p, __NR_mlockall, mm->mlockall, 0, 0, 0, 0, 0);
+		if (ret < 0)
+			return ct_err((int)ret, "pid %d: cannot set mlockall(%#x) again: %s", p->t->pid,
+				      mm->mlockall, strerror((int)-ret));
+	}
+	/* last: a sealed mapping can no longer be changed, by us either */
+	for (uint32_t i = 0; i < mm->nr_vmas; i++) {
+		const struct ct_vma *v = &mm->vmas[i];
+
+		if (!(v->madv & CT_MADV_SEALED))
+			continue;
+		ret = rst_syscall(p, RST_NR_MSEAL, v->start, v->end - v->start, 0, 0, 0, 0);
+		if (ret < 0)
+			return ct_err((int)ret, "pid %d: mapping %#lx: cannot seal it again (mseal): %s",
+				      p->t->pid, (unsigned long)v->start, strerror((int)-ret));
+	}
 	return 0;
 }
 

@@ -7,7 +7,7 @@
  *
  * Maps one region per state (mlock, mlock2 MLOCK_ONFAULT, MADV_DONTFORK,
  * MADV_DONTDUMP, MADV_WIPEONFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
- * MADV_MERGEABLE, a shared region mlocked), fills them, and records for
+ * MADV_MERGEABLE, a shared region mlocked, one mseal()ed), fills them, and records for
  * each the VmFlags letters of interest and, for the mlocked ones, the
  * "Locked:" size; with --future also mlockall(MCL_FUTURE).  Appends
  * "ready r" to DIR/status and waits for DIR/go-r; then compares, and with
@@ -25,18 +25,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define REGION (4UL << 20)	/* 4 MiB: room for a 2 MiB aligned huge page */
 
 static const char *dir;
 static char smaps[1 << 20];
-static const char *const letters[] = { "lo", "lf", "dc", "dd", "wf", "hg", "nh", "mg" };
+static const char *const letters[] = { "lo", "lf", "dc", "dd", "wf", "hg", "nh", "mg", "sl" };
 
 struct region {
 	const char *name;
 	int advice;		/* madvise, -1 none */
-	int lock;		/* 0, 1 mlock, 2 mlock2(ONFAULT) */
+	int lock;		/* 0, 1 mlock, 2 mlock2(ONFAULT), 3 mseal */
 	bool shared;
 	char *addr;
 	char flags[64];		/* letters of interest, in letters[] order */
@@ -49,7 +50,7 @@ static struct region regions[] = {
 	R("dontfork", MADV_DONTFORK, 0, false), R("dontdump", MADV_DONTDUMP, 0, false),
 	R("wipeonfork", MADV_WIPEONFORK, 0, false), R("hugepage", MADV_HUGEPAGE, 0, false),
 	R("nohugepage", MADV_NOHUGEPAGE, 0, false), R("mergeable", MADV_MERGEABLE, 0, false),
-	R("shared-mlock", -1, 1, true),
+	R("shared-mlock", -1, 1, true), R("sealed", -1, 3, false),
 };
 #define NR_REGIONS (sizeof(regions) / sizeof(regions[0]))
 
@@ -161,6 +162,8 @@ static void setup_region(struct region *r)
 		bad("mlock2 %s: %s", r->name, strerror(errno));
 	for (size_t i = 0; i < REGION; i += 4096)
 		r->addr[i] = (char)(i / 4096 + 1);
+	if (r->lock == 3 && syscall(462, r->addr, REGION, 0) < 0)	/* mseal, Linux 6.10 */
+		bad("mseal %s: %s", r->name, strerror(errno));
 }
 
 /* Compare every region with what was recorded; a new mapping must be locked under --future. */
