@@ -814,6 +814,8 @@ int restore_files_open(const struct ct_image *img, bool allow_changed, struct fi
 			continue;
 		ret = file_open_kind(img, f - img->files, allow_changed, base, ft);
 	}
+	if (!ret)
+		ret = tcp_repair_finish(img, ft);
 	if (ret)
 		restore_files_close(ft);
 	else

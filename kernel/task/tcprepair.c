@@ -489,12 +489,40 @@ static int tcp_send_all(int sk, const uint8_t *buf, uint64_t len)
 	return 0;
 }
 
-/* Refill the receive queue, then the send queue: sent bytes in repair mode, unsent ones not. */
+/*
+ * Make buffer @name (SO_SNDBUF/SO_RCVBUF) of @sk hold @len queued bytes.
+ * A fresh socket's buffers start small and grow only with traffic, but
+ * the queues of a busy connection reach megabytes: writing them would
+ * wait for a peer that, inside the container, is not running yet.  The
+ * FORCE variants pass the system's maximum (we have CAP_NET_ADMIN).
+ */
+static int tcp_make_room(int sk, int name, int force, uint64_t len)
+{
+	socklen_t optlen = sizeof(int);
+	int cur = 0, want;
+
+	if (getsockopt(sk, SOL_SOCKET, name, &cur, &optlen) < 0)
+		return -errno;
+	/* the kernel doubles what it is given; the other half covers skb overhead */
+	if (!len || (uint64_t)cur >= 2 * len + 65536 || len > INT32_MAX / 4)
+		return len > INT32_MAX / 4 ? -EFBIG : 0;
+	want = (int)len + 65536;
+	if (setsockopt(sk, SOL_SOCKET, force, &want, sizeof(want)) < 0 &&
+	    setsockopt(sk, SOL_SOCKET, name, &want, sizeof(want)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Refill the receive queue and the sent part of the send queue, in repair mode. */
 static int tcp_refill(int sk, const struct ct_tcp *t)
 {
 	uint64_t sent = t->sndq_len - t->unsent;
 	int q, ret;
 
+	ret = tcp_make_room(sk, SO_RCVBUF, SO_RCVBUFFORCE, t->rcvq_len) ?:
+	      tcp_make_room(sk, SO_SNDBUF, SO_SNDBUFFORCE, t->sndq_len);
+	if (ret)
+		return ret;
 	q = TCP_RECV_QUEUE;
 	if (setsockopt(sk, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) < 0)
 		return -errno;
@@ -504,14 +532,7 @@ static int tcp_refill(int sk, const struct ct_tcp *t)
 	q = TCP_SEND_QUEUE;
 	if (setsockopt(sk, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) < 0)
 		return -errno;
-	ret = tcp_send_all(sk, t->sndq, sent);
-	if (ret || !t->unsent)
-		return ret;
-	/* never sent: the program's own write, as if made now */
-	ret = tcp_repair_set_mode(sk, TCP_REPAIR_OFF_NO_WP) ?:
-	      tcp_send_all(sk, t->sndq + sent, t->unsent) ?:
-	      tcp_repair_set_mode(sk, TCP_REPAIR_ON);
-	return ret;
+	return tcp_send_all(sk, t->sndq, sent);
 }
 
 /* The options negotiated at connect time, and the timestamp clock. */
@@ -556,7 +577,10 @@ static int tcp_set_window(int sk, const struct ct_tcp *t)
 	return setsockopt(sk, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, sizeof(w)) < 0 ? -errno : 0;
 }
 
-/* Rebuild the connection on @sk, in repair mode; the step that failed in @step. */
+/*
+ * Rebuild the connection on @sk, left in repair mode: it sends nothing
+ * until tcp_repair_finish().  The step that failed in @step.
+ */
 static int tcp_rebuild(int sk, const struct ct_file *f, const char **step)
 {
 	const struct ct_tcp *t = &f->tcp;
@@ -584,23 +608,52 @@ static int tcp_rebuild(int sk, const struct ct_file *f, const char **step)
 	if (ret)
 		return ret;
 	*step = "queues";
-	ret = tcp_refill(sk, t);
-	if (ret)
-		return ret;
+	return tcp_refill(sk, t);
+}
+
+/*
+ * Leave repair mode on @sk: the window, then the never-sent bytes written
+ * as the program's own write.  Done once every connection of the image is
+ * rebuilt: both ends of a connection inside the container are then new
+ * sockets, so neither sends to an old one, nor to a port with no socket
+ * (which would answer with a reset); the step that failed in @step.
+ */
+static int tcp_finish(int sk, const struct ct_file *f, const char **step)
+{
+	const struct ct_tcp *t = &f->tcp;
+	int ret, reuse = !!(f->sk_opts & CT_SKOPT_REUSEADDR);
+
 	*step = "window";
 	ret = tcp_set_window(sk, t);
 	if (ret)
 		return ret;
 	*step = "leaving repair mode";
-	return tcp_repair_set_mode(sk, TCP_REPAIR_OFF);
+	ret = tcp_repair_set_mode(sk, TCP_REPAIR_OFF);
+	if (ret)
+		return ret;
+	/* leaving repair mode cleared SO_REUSEADDR; room made for the queues goes back to the program's sizes */
+	if (reuse)
+		setsockopt(sk, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
+	inet_set_bufs(sk, f);
+	*step = "unsent bytes";
+	return tcp_send_all(sk, t->sndq + (t->sndq_len - t->unsent), t->unsent);
 }
 
-/* A TCP socket whose established connection goes on where the dump left it. */
-int tcp_repair_open(const struct ct_file *f)
+/* Name connection @f and the @step of it that failed with @err. */
+static int tcp_restore_err(const struct ct_file *f, const char *step, int err)
 {
 	char a[80], b[80];
+
+	return ct_err(err, "TCP connection %s -> %s: cannot restore it alive: %s: %s",
+		      inet_name(f->sk_addr, f->sk_addr_len, a, sizeof(a)),
+		      inet_name(f->sk_peer_addr, f->sk_peer_addr_len, b, sizeof(b)), step, strerror(-err));
+}
+
+/* A TCP socket whose established connection is rebuilt, still in repair mode. */
+int tcp_repair_open(const struct ct_file *f)
+{
 	const char *step = "socket";
-	int sk, ret, reuse = !!(f->sk_opts & CT_SKOPT_REUSEADDR);
+	int sk, ret;
 
 	sk = socket((int)f->sk_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (sk < 0) {
@@ -612,14 +665,27 @@ int tcp_repair_open(const struct ct_file *f)
 	ret = tcp_rebuild(sk, f, &step);
 	if (ret)
 		goto fail;
-	/* leaving repair mode cleared SO_REUSEADDR */
-	if (reuse)
-		setsockopt(sk, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
 	return sk;
 fail:
 	if (sk >= 0)
 		close(sk);	/* still in repair mode: closes silently */
-	return ct_err(ret, "TCP connection %s -> %s: cannot restore it alive: %s: %s",
-		      inet_name(f->sk_addr, f->sk_addr_len, a, sizeof(a)),
-		      inet_name(f->sk_peer_addr, f->sk_peer_addr_len, b, sizeof(b)), step, strerror(-ret));
+	return tcp_restore_err(f, step, ret);
+}
+
+/* Every file is open: the rebuilt connections leave repair mode and go on. */
+int tcp_repair_finish(const struct ct_image *img, const struct file_table *ft)
+{
+	const char *step;
+	int ret;
+
+	for (uint32_t i = 0; i < img->nr_files; i++) {
+		const struct ct_file *f = &img->files[i];
+
+		if (f->kind != CT_FILE_INET || !(f->sk_opts & CT_SKOPT_REPAIR) || ft->fds[i] < 0)
+			continue;
+		ret = tcp_finish(ft->fds[i], f, &step);
+		if (ret)
+			return tcp_restore_err(f, step, ret);
+	}
+	return 0;
 }

@@ -12,8 +12,13 @@
 # Every line received must be the next one, intact: a gap, a duplicate, a
 # corrupt line, EOF or a reset writes DIR/<role>.err and exits 1.
 # DIR/<role>.status holds the number of lines received so far; DIR/stop ends
-# both sides cleanly.
+# both sides cleanly.  While DIR/hold exists the server reads nothing; once
+# unread data waits in its receive queue it writes DIR/server.held (a dump
+# then has data queued in both directions, whatever the timing).
+import array
+import fcntl
 import os
+import termios
 import select
 import socket
 import sys
@@ -43,6 +48,12 @@ def fail(d, role, msg):
     sys.exit(1)
 
 
+def unread(sk):
+    n = array.array("i", [0])
+    fcntl.ioctl(sk.fileno(), termios.FIONREAD, n)
+    return n[0]
+
+
 def exchange(sk, d, role, mine, theirs, chunk, wait):
     sk.setblocking(False)
     out = b""
@@ -50,7 +61,9 @@ def exchange(sk, d, role, mine, theirs, chunk, wait):
     expect = 0        # next line we want
     partial = b""
     last = 0.0
+    held = False
     while not os.path.exists(os.path.join(d, "stop")):
+        hold = role == "server" and os.path.exists(os.path.join(d, "hold"))
         if len(out) < 8192:
             out += b"".join(line(mine, sent + i) for i in range(50))
             sent += 50
@@ -61,6 +74,12 @@ def exchange(sk, d, role, mine, theirs, chunk, wait):
             pass
         except OSError as e:
             fail(d, role, "send: %s" % e)
+        if hold:
+            if not held and unread(sk) > 0:
+                held = True
+                put(os.path.join(d, "server.held"), "%d\n" % expect)
+            time.sleep(wait)
+            continue
         r, _, _ = select.select([sk], [], [], wait)
         if r:
             try:
