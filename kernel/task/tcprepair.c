@@ -136,10 +136,26 @@ static void tcp_hold_hang_up(int sk)
 	setsockopt(sk, SOL_SOCKET, SO_DETACH_FILTER, &off, sizeof(off));
 }
 
+/* Send socket @fd with the one-byte answer "k" over @c_fd. */
+static int tcp_hold_send_fd(int c_fd, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { "k", 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(c_fd, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
 /*
  * The holder (async-signal-safe calls only: the dump may be threaded): wait
- * for restore to ask for each old socket, close it, answer; give up at the
- * deadline.  @lsk[i] listens for @held[i].
+ * for restore to ask for each old socket, hand it over or close it, answer;
+ * give up at the deadline.  @lsk[i] listens for @held[i].
  */
 static void tcp_hold_serve(const int *lsk, const int *held, uint32_t nr, struct pollfd *pfd)
 {
@@ -168,13 +184,19 @@ static void tcp_hold_serve(const int *lsk, const int *held, uint32_t nr, struct 
 			/* only root (restore, rm) may end the hold */
 			if (getsockopt(c_fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 && uc.uid == 0 &&
 			    read(c_fd, &c, 1) == 1) {
-				/* 'r' (restore takes over): silently, in repair mode; 'c' (rm): tell the peer */
+				/*
+				 * 'g' (restore takes the socket itself), 'r' (restore
+				 * rebuilds it): closed silently, in repair mode; 'c' (rm):
+				 * tell the peer.
+				 */
 				if (c == 'c')
 					tcp_hold_hang_up(held[i]);
-				close(held[i]);
-				if (write(c_fd, "k", 1) != 1) {
-					/* restore gone: nothing to tell */
+				if (c != 'g' || tcp_hold_send_fd(c_fd, held[i])) {
+					if (write(c_fd, "k", 1) != 1) {
+						/* restore gone: nothing to tell */
+					}
 				}
+				close(held[i]);
 				close(pfd[i].fd);
 				pfd[i].fd = -1;
 				left--;
@@ -264,6 +286,38 @@ static bool tcp_hold_release(uint64_t ino, char how)
 		pr_debug("socket %llu: the holder closed it", (unsigned long long)ino);
 	close(sk);
 	return done;
+}
+
+/*
+ * Take old socket @ino from its holder, -1 if none is held (the holder
+ * gave up, or the checkpoint came from elsewhere).  It is the connection
+ * itself, still in repair mode behind the drop filter, its queues as the
+ * dump read them: nothing to rebuild, and never a moment with no socket
+ * for the connection (a segment of the peer then would meet a reset).
+ */
+static int tcp_hold_take(uint64_t ino)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], c;
+	struct iovec iov = { &c, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct sockaddr_un sun;
+	socklen_t len = tcp_hold_addr(ino, &sun);
+	struct cmsghdr *cm;
+	int sk = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), fd = -1;
+
+	if (sk < 0)
+		return -1;
+	if (connect(sk, (struct sockaddr *)&sun, len) == 0 && write(sk, "g", 1) == 1 &&
+	    recvmsg(sk, &mh, MSG_CMSG_CLOEXEC) == 1) {
+		cm = CMSG_FIRSTHDR(&mh);
+		if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	}
+	close(sk);
+	if (fd >= 0)
+		pr_debug("socket %llu: taken over from the holder", (unsigned long long)ino);
+	return fd;
 }
 
 /* The connections of @img that are held for its restore end now (rm); how many were. */
@@ -622,7 +676,16 @@ static int tcp_finish(int sk, const struct ct_file *f, const char **step)
 {
 	const struct ct_tcp *t = &f->tcp;
 	int ret, reuse = !!(f->sk_opts & CT_SKOPT_REUSEADDR);
+	socklen_t len = 0;
 
+	/* the old socket itself, behind our drop filter (a program's own is refused at dump) */
+	if (getsockopt(sk, SOL_SOCKET, SO_GET_FILTER, NULL, &len) == 0 && len) {
+		struct tcp_repaired r = { .fd = sk, .reuse = reuse, .filtered = true, .repair = true };
+
+		*step = "taking over the held socket";
+		tcp_repair_resume(&r);
+		return 0;
+	}
 	*step = "window";
 	ret = tcp_set_window(sk, t);
 	if (ret)
@@ -649,11 +712,18 @@ static int tcp_restore_err(const struct ct_file *f, const char *step, int err)
 		      inet_name(f->sk_peer_addr, f->sk_peer_addr_len, b, sizeof(b)), step, strerror(-err));
 }
 
-/* A TCP socket whose established connection is rebuilt, still in repair mode. */
+/*
+ * A TCP socket of an established connection, still in repair mode: the
+ * old one taken from its holder, or a new one rebuilt from the checkpoint.
+ */
 int tcp_repair_open(const struct ct_file *f)
 {
 	const char *step = "socket";
 	int sk, ret;
+
+	sk = tcp_hold_take(f->sk_ino);
+	if (sk >= 0)
+		return sk;
 
 	sk = socket((int)f->sk_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (sk < 0) {

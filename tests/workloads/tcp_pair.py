@@ -17,7 +17,7 @@
 # queue and the sender's), then writes DIR/<role>.held.  Once DIR/probe
 # exists the client makes a second connection to the listener, sends
 # "ping", and the server answers "pong" on it: DIR/probe.ok.  DIR/stop ends
-# both sides cleanly.
+# both sides cleanly: DIR/client.done, DIR/server.done.
 import os
 import select
 import socket
@@ -163,6 +163,7 @@ def main():
                 probe(d, fam, host, port)
                 probed = True
         side.report(True)
+        put(side.path("client.done"), "ok\n")
         sys.exit(0)
     sk, _ = ls.accept()
     side = Side(d, "server", sk, "S", "C", 2048)
@@ -172,6 +173,7 @@ def main():
             serve_probe(ls)
     side.report(True)
     os.wait()
+    put(side.path("server.done"), "ok\n")
 
 
 main()
