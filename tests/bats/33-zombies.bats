@@ -52,3 +52,31 @@ reap_check() {
 	dump_restore_check 2
 	reap_check
 }
+
+@test "zombies: one that dumped core is refused at dump, naming it; the container runs on" {
+	local w="$BATS_TEST_TMPDIR/w"
+	mkdir -p "$w"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- python3 -c '
+import os, resource, signal, sys, time
+os.chdir(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+pid = os.fork()
+if pid == 0:
+    os.kill(os.getpid(), signal.SIGQUIT)
+si = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+open("status", "w").write("dumped\n" if si.si_code == os.CLD_DUMPED else "nocore\n")
+while True:
+    open("beat", "w").write("%f\n" % time.time())
+    time.sleep(0.05)' "$w"
+	assert_success
+	wait_until 10 test -s "$w/status"
+	# where a core goes is the host's choice (core_pattern): without one there is nothing to refuse
+	grep -q dumped "$w/status" || skip "this host wrote no core file"
+	run "$CTSWAP" dump "$CT"
+	assert_failure
+	assert_output --regexp "pid [0-9]+: zombie child of pid 1 killed by signal 3 with a core dump: not supported"
+	# left running: it still beats
+	rm -f "$w/beat"
+	wait_until 10 test -s "$w/beat"
+}
