@@ -6,10 +6,12 @@
  */
 #define LOG_PREFIX "dump: "
 #include <errno.h>
+#include <linux/kcmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -367,6 +369,78 @@ static int collect_zombies(struct dump_ctx *d, int level)
 	return ret;
 }
 
+/* True if processes @a and @b (host pids) share resource @type (KCMP_*). */
+static bool procs_share(pid_t a, pid_t b, int type)
+{
+	return syscall(SYS_kcmp, a, b, type, 0, 0) == 0;
+}
+
+/* The task @t got its shared @bit resource from: up its parents while they share it. */
+static const struct ct_task *share_origin(const struct ct_image *img, const struct ct_task *t,
+					  uint32_t bit)
+{
+	const struct ct_task *parent;
+
+	while ((t->share_parent & bit) && (parent = image_find_task(img, t->ppid)))
+		t = parent;
+	return t;
+}
+
+static const struct {
+	int kcmp;
+	uint32_t bit;
+	const char *what;
+} share_kinds[] = {
+	{ KCMP_FILES, CT_SHARE_FILES, "descriptor table (CLONE_FILES)" },
+	{ KCMP_FS, CT_SHARE_FS, "cwd, root and umask (CLONE_FS)" },
+};
+
+/* Refuse processes @a and @b if they share what restore cannot share again. */
+static int check_pair_sharing(const struct ct_image *img, const struct ct_task *a,
+			      const struct ct_task *b)
+{
+	if (procs_share(a->host_pid, b->host_pid, KCMP_VM))
+		return ct_err(-EOPNOTSUPP, "pid %d and pid %d share one address space (CLONE_VM without threads): not supported",
+			      a->pid, b->pid);
+	if (procs_share(a->host_pid, b->host_pid, KCMP_SIGHAND))
+		return ct_err(-EOPNOTSUPP, "pid %d and pid %d share their signal handlers (CLONE_SIGHAND without threads): not supported",
+			      a->pid, b->pid);
+	for (size_t k = 0; k < ARRAY_SIZE(share_kinds); k++)
+		if (procs_share(a->host_pid, b->host_pid, share_kinds[k].kcmp) &&
+		    share_origin(img, a, share_kinds[k].bit) != share_origin(img, b, share_kinds[k].bit))
+			return ct_err(-EOPNOTSUPP, "pid %d and pid %d share a %s that neither got from its parent: not supported",
+				      a->pid, b->pid, share_kinds[k].what);
+	return 0;
+}
+
+/*
+ * What processes share as threads do.  A descriptor table or fs shared
+ * with the parent (clone with CLONE_FILES, CLONE_FS) is recorded: restore
+ * clones the child so again.  Anything else shared is refused.
+ */
+static int collect_sharing(struct dump_ctx *d)
+{
+	struct ct_image *img = d->img;
+	int ret = 0;
+
+	for (uint32_t i = 1; i < img->nr_tasks; i++) {
+		struct ct_task *t = &img->tasks[i];
+		const struct ct_task *parent = image_find_task(img, t->ppid);
+
+		for (size_t k = 0; parent && k < ARRAY_SIZE(share_kinds); k++)
+			if (procs_share(t->host_pid, parent->host_pid, share_kinds[k].kcmp))
+				t->share_parent |= share_kinds[k].bit;
+		if (t->share_parent)
+			pr_info("pid %d shares with its parent %d:%s%s", t->pid, t->ppid,
+				t->share_parent & CT_SHARE_FILES ? " descriptor table" : "",
+				t->share_parent & CT_SHARE_FS ? " fs" : "");
+	}
+	for (uint32_t i = 0; i < img->nr_tasks && !ret; i++)
+		for (uint32_t j = i + 1; j < img->nr_tasks && !ret; j++)
+			ret = check_pair_sharing(img, &img->tasks[i], &img->tasks[j]);
+	return ret;
+}
+
 /* Build the image's task list from the seized threads. */
 int dump_collect_tree(struct dump_ctx *d)
 {
@@ -421,6 +495,8 @@ int dump_collect_tree(struct dump_ctx *d)
 		if (!ret)
 			ret = place_children(d, pi, nr, level);
 	}
+	if (!ret)
+		ret = collect_sharing(d);
 	if (!ret)
 		ret = collect_zombies(d, level);
 	if (!ret)

@@ -487,6 +487,7 @@ static void write_task_info(struct wbuf *w, const struct ct_task *t)
 	w_u32(w, (uint32_t)t->sched_priority);
 	w_u32(w, (uint32_t)t->exit_signal);
 	w_u32(w, (uint32_t)t->pdeath_signal);
+	w_u32(w, t->share_parent);
 	w_end(w, at);
 }
 
@@ -507,6 +508,7 @@ static void read_task_info(struct rbuf *r, struct ct_task *t)
 	t->sched_priority = r_i32(r);
 	t->exit_signal = r_i32(r);
 	t->pdeath_signal = r_i32(r);
+	t->share_parent = r_u32(r);
 }
 
 static void write_task(struct wbuf *w, const struct ct_task *t)

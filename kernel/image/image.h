@@ -310,7 +310,12 @@ struct ct_task {
 	struct ct_posix_timer *timers;
 	int32_t exit_signal;		/* signal the parent gets at exit (SIGCHLD) */
 	int32_t pdeath_signal;
+	uint32_t share_parent;		/* CT_SHARE_*: what it shares with its parent (CLONE_FILES/FS) */
 };
+
+#define CT_SHARE_FILES	(1u << 0)	/* one descriptor table with its parent */
+#define CT_SHARE_FS	(1u << 1)	/* one cwd, root and umask with its parent */
+#define CT_SHARE_ALL	(CT_SHARE_FILES | CT_SHARE_FS)
 
 /*
  * A process that has exited and not been waited for.  The cgroup lists no

@@ -160,6 +160,9 @@ static int validate_tree(const struct ct_image *img, const char *what)
 		if (!parent_seen)
 			return ct_err(-EBADMSG, "%s: pid %d: parent %d is not restored before it", what,
 				      t->pid, t->ppid);
+		if ((t->share_parent & ~CT_SHARE_ALL) || (i == 0 && t->share_parent))
+			return ct_err(-EBADMSG, "%s: pid %d: bad sharing with its parent %#x", what, t->pid,
+				      t->share_parent);
 	}
 	return 0;
 }

@@ -549,11 +549,13 @@ static int rst_resources(struct rst_ctx *c, struct rst_proc *p)
 {
 	const struct ct_task *t = p->t;
 	struct task_ctx tc = rst_tc(p, 0);
-	int ret;
+	int ret = 0;
 
 	for (uint32_t i = 0; i < t->nr_threads; i++)	/* the mask until resources set it */
 		p->threads[i].inj.saved_sigmask = t->threads[i].blocked;
-	ret = restore_task_files(&tc, t, &c->ft_task);
+	/* a table shared with the parent was restored with the parent's fds (same table, same fds) */
+	if (!(t->share_parent & CT_SHARE_FILES))
+		ret = restore_task_files(&tc, t, &c->ft_task);
 	if (!ret)
 		ret = restore_task_misc(&tc, t);
 	if (!ret)

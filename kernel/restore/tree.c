@@ -120,12 +120,17 @@ long rst_clone3(struct rst_proc *p, struct clone_args *ca, pid_t tid)
 	return rst_syscall(p, __NR_clone3, ca_addr, sizeof(*ca), 0, 0, 0, 0);
 }
 
-/* Create child @c of @parent with injected clone3 and set_tid = its pid. */
+/*
+ * Create child @c of @parent with injected clone3 and set_tid = its pid;
+ * sharing the parent's descriptor table or fs if it did (its fds then are
+ * the parent's, already restored: restore_task_files skips it).
+ */
 int rst_tree_fork(struct rst_proc *parent, struct rst_proc *c)
 {
 	pid_t tid = c->t->pid;
 	struct clone_args ca = {
-		.flags = 0,
+		.flags = (c->t->share_parent & CT_SHARE_FILES ? CLONE_FILES : 0) |
+			 (c->t->share_parent & CT_SHARE_FS ? CLONE_FS : 0),
 		.exit_signal = c->t->exit_signal > 0 ? (uint64_t)c->t->exit_signal : SIGCHLD,
 	};
 	long ret;

@@ -694,12 +694,18 @@ static int tcp_finish(int sk, const struct ct_file *f, const char **step)
 	ret = tcp_repair_set_mode(sk, TCP_REPAIR_OFF);
 	if (ret)
 		return ret;
-	/* leaving repair mode cleared SO_REUSEADDR; room made for the queues goes back to the program's sizes */
+	/* leaving repair mode cleared SO_REUSEADDR */
 	if (reuse)
 		setsockopt(sk, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
-	inet_set_bufs(sk, f);
 	*step = "unsent bytes";
-	return tcp_send_all(sk, t->sndq + (t->sndq_len - t->unsent), t->unsent);
+	ret = tcp_send_all(sk, t->sndq + (t->sndq_len - t->unsent), t->unsent);
+	/*
+	 * Only now the recorded sizes again (a smaller buffer than what is
+	 * queued just makes the program wait, as it did): before, the unsent
+	 * bytes would not fit (seen with an auto-tuned 4 MiB send buffer).
+	 */
+	inet_set_bufs(sk, f);
+	return ret;
 }
 
 /* Name connection @f and the @step of it that failed with @err. */

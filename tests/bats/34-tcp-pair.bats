@@ -50,7 +50,7 @@ hold_dump_restore() {
 	local at holder ino
 	rm -f "$D"/*.held
 	touch "$D/hold"
-	wait_until 20 test -e "$D/server.held" -a -e "$D/client.held"
+	wait_until 30 test -e "$D/server.held" -a -e "$D/client.held" || { ls "$D"; no_errors; false; }
 	run "$CTSWAP" -v -v dump "$CT" --tcp-established
 	assert_success
 	# both ends: unsent bytes and unread bytes queued at the dump

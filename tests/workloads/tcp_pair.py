@@ -64,12 +64,14 @@ class Side:
         sys.exit(1)
 
     def send(self, hold):
-        if len(self.out) < 8192:
-            self.out += b"".join(line(self.mine, self.sent + i) for i in range(50))
-            self.sent += 50
+        """Send what fits; true if anything did."""
+        if len(self.out) < 65536:
+            self.out += b"".join(line(self.mine, self.sent + i) for i in range(500))
+            self.sent += 500
         try:
             n = self.sk.send(self.out)
             self.out = self.out[n:]
+            return n > 0
         except BlockingIOError:
             # nothing more fits: with the peer not reading, both queues are full
             if hold and not self.held:
@@ -77,6 +79,7 @@ class Side:
                 put(self.path(self.role + ".held"), "%d\n" % self.expect)
         except OSError as e:
             self.fail("send: %s" % e)
+        return False
 
     def receive(self):
         try:
@@ -105,9 +108,10 @@ class Side:
         hold = os.path.exists(self.path("hold"))
         if not hold:
             self.held = False
-        self.send(hold)
+        sent = self.send(hold)
         watch = [] if hold else [self.sk]
-        r, _, _ = select.select(watch + list(extra), [], [], 0.002)
+        # holding: no wait while the queues still fill
+        r, _, _ = select.select(watch + list(extra), [], [], 0 if hold and sent else 0.002)
         if self.sk in r:
             self.receive()
         self.report()
