@@ -465,6 +465,7 @@ static struct ct_image *sample_image_zombies(void)
 					      .exit_signal = SIGCHLD, .status = 7 << 8, .comm = "exit7" };
 	img->zombies[1] = (struct ct_zombie){ .pid = 41, .ppid = 2, .pgid = 41, .sid = 1,
 					      .exit_signal = SIGCHLD, .status = SIGTERM, .comm = "term" };
+	img->tasks[1].share_parent = CT_SHARE_FILES | CT_SHARE_FS;
 	return img;
 }
 
@@ -481,6 +482,7 @@ static void test_blob_zombie_round_trip(void **state)
 	assert_int_equal(back->nr_zombies, 2);
 	assert_memory_equal(&back->zombies[0], &img->zombies[0], sizeof(img->zombies[0]));
 	assert_memory_equal(&back->zombies[1], &img->zombies[1], sizeof(img->zombies[1]));
+	assert_int_equal(back->tasks[1].share_parent, CT_SHARE_FILES | CT_SHARE_FS);
 	free(buf);
 	image_free(back);
 	image_free(img);
@@ -510,6 +512,13 @@ static void test_blob_zombie_crafted_refused(void **state)
 	img = sample_image_zombies();
 	img->zombies[0].status = (7 << 8) | 0x80;	/* core flag without a signal */
 	expect_invalid(img, "bad exit status");
+	/* sharing with the parent: known kinds only, and the init has none to share with */
+	img = sample_image_zombies();
+	img->tasks[1].share_parent = 4;
+	expect_invalid(img, "bad sharing with its parent");
+	img = sample_image_zombies();
+	img->tasks[0].share_parent = CT_SHARE_FILES;
+	expect_invalid(img, "bad sharing with its parent");
 }
 
 /* Terminal records that restore could not trust are refused. */
