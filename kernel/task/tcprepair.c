@@ -212,11 +212,17 @@ static void tcp_hold_spawn(struct tcp_repair_set *rs)
 	int *lsk = xzalloc(rs->nr * sizeof(int)), *held = xzalloc(rs->nr * sizeof(int));
 	struct pollfd *pfd = xzalloc(rs->nr * sizeof(*pfd));
 	struct sockaddr_un sun;
+	int status, done[2] = { -1, -1 };
+	char c;
 	pid_t pid;
-	int status;
 
 	if (!lsk || !held || !pfd)
 		goto out;
+	/* closed by the holder once it has closed what it inherited (the container's lock too) */
+	if (pipe2(done, O_CLOEXEC) < 0) {
+		pr_warn("cannot start the TCP socket holder: %m");
+		goto out;
+	}
 	for (uint32_t i = 0; i < rs->nr; i++) {
 		socklen_t len = tcp_hold_addr(rs->sks[i].ino, &sun);
 
@@ -246,19 +252,28 @@ static void tcp_hold_spawn(struct tcp_repair_set *rs)
 
 			for (uint32_t i = 0; i < rs->nr && !keep; i++)
 				keep = fd == lsk[i] || fd == held[i];
-			if (!keep)
+			if (!keep && fd != done[1])
 				close(fd);
 		}
+		close(done[1]);
 		tcp_hold_serve(lsk, held, rs->nr, pfd);
 		_exit(0);
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	/* until then it holds the container's lock: a restore right after would find it busy */
+	close(done[1]);
+	done[1] = -1;
+	while (read(done[0], &c, 1) < 0 && errno == EINTR)
 		;
 	pr_info("%u TCP connections held for the restore", rs->nr);
 out_close:
 	for (uint32_t i = 0; i < rs->nr; i++)
 		if (lsk[i] > 0)
 			close(lsk[i]);
+	for (int i = 0; i < 2; i++)
+		if (done[i] >= 0)
+			close(done[i]);
 out:
 	free(lsk);
 	free(held);
