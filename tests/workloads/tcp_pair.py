@@ -17,7 +17,9 @@
 # queue and the sender's), then writes DIR/<role>.held.  Once DIR/probe
 # exists the client makes a second connection to the listener, sends
 # "ping", and the server answers "pong" on it: DIR/probe.ok.  DIR/stop ends
-# both sides cleanly: DIR/client.done, DIR/server.done.
+# both sides cleanly (each shuts its side down and reads to the end before it
+# closes: closing with unread data would reset the peer): DIR/client.done,
+# DIR/server.done.
 import os
 import select
 import socket
@@ -89,6 +91,8 @@ class Side:
         except OSError as e:
             self.fail("recv after %d lines: %s" % (self.expect, e))
         if data == b"":
+            if os.path.exists(self.path("stop")):
+                return  # the peer is finishing: so do we
             self.fail("EOF after %d lines" % self.expect)
         self.partial += data
         *lines, self.partial = self.partial.split(b"\n")
@@ -97,6 +101,18 @@ class Side:
             if ln != want:
                 self.fail("line %d: got %r, want %r" % (self.expect, ln[:40], want[:40]))
             self.expect += 1
+
+    def finish(self):
+        """Shut our side down, read to the peer's end, then close: no reset either way."""
+        try:
+            self.sk.setblocking(True)
+            self.sk.settimeout(30)
+            self.sk.shutdown(socket.SHUT_WR)
+            while self.sk.recv(65536):
+                pass
+        except OSError as e:
+            self.fail("finishing: %s" % e)
+        self.sk.close()
 
     def report(self, force=False):
         now = time.monotonic()
@@ -167,6 +183,7 @@ def main():
                 probe(d, fam, host, port)
                 probed = True
         side.report(True)
+        side.finish()
         put(side.path("client.done"), "ok\n")
         sys.exit(0)
     sk, _ = ls.accept()
@@ -176,6 +193,7 @@ def main():
         if ls in side.step([ls]):
             serve_probe(ls)
     side.report(True)
+    side.finish()
     os.wait()
     put(side.path("server.done"), "ok\n")
 

@@ -12,7 +12,8 @@
 # Every line received must be the next one, intact: a gap, a duplicate, a
 # corrupt line, EOF or a reset writes DIR/<role>.err and exits 1.
 # DIR/<role>.status holds the number of lines received so far; DIR/stop ends
-# both sides cleanly.  While DIR/hold exists the server reads nothing; once
+# both sides cleanly: each stops sending, shuts its side down and reads to
+# the end before it closes (closing with unread data would reset the peer).  While DIR/hold exists the server reads nothing; once
 # unread data waits in its receive queue it writes DIR/server.held (a dump
 # then has data queued in both directions, whatever the timing).
 import array
@@ -54,6 +55,19 @@ def unread(sk):
     return n[0]
 
 
+def finish(sk, d, role):
+    """Shut our side down, read to the peer's end, then close: no reset either way."""
+    try:
+        sk.setblocking(True)
+        sk.settimeout(30)
+        sk.shutdown(socket.SHUT_WR)
+        while sk.recv(65536):
+            pass
+    except OSError as e:
+        fail(d, role, "finishing: %s" % e)
+    sk.close()
+
+
 def exchange(sk, d, role, mine, theirs, chunk, wait):
     sk.setblocking(False)
     out = b""
@@ -89,6 +103,8 @@ def exchange(sk, d, role, mine, theirs, chunk, wait):
             except OSError as e:
                 fail(d, role, "recv after %d lines: %s" % (expect, e))
             if data == b"":
+                if os.path.exists(os.path.join(d, "stop")):
+                    break   # the peer is finishing: so do we
                 fail(d, role, "EOF after %d lines" % expect)
             if data:
                 partial += data
@@ -103,6 +119,7 @@ def exchange(sk, d, role, mine, theirs, chunk, wait):
             put(os.path.join(d, role + ".status"), "%d\n" % expect)
             last = now
     put(os.path.join(d, role + ".status"), "%d\n" % expect)
+    finish(sk, d, role)
 
 
 def main():
