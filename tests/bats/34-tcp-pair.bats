@@ -101,7 +101,7 @@ probe_and_stop() {
 }
 
 @test "tcp pair: with the held sockets gone (as after a migration) both ends are rebuilt from the checkpoint" {
-	start_pair 4 small
+	start_pair 4
 	GONE=1 hold_dump_restore
 	hold_dump_restore --eager
 	probe_and_stop
