@@ -53,6 +53,7 @@ void image_free(struct ct_image *img)
 	for (uint32_t i = 0; i < img->nr_shm; i++)
 		free(img->shm[i].path);
 	free(img->shm);
+	free(img->zombies);
 	free(img);
 }
 
