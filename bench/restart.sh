@@ -7,6 +7,10 @@
 #       cold (page cache dropped) and warm: time to the first instruction
 #       ("running after", every task released) and until every page is
 #       resident, reported separately
+#   python3 with a dict (pydict.py, BENCH_PY_KEYS keys): time until useful (its
+#       next step written) and synchronous faults, at the first lazy restore of
+#       the checkpoint (records the working set) and the next (prefetches it
+#       first), page cache dropped before each
 #   BENCH_PROCS processes (a shell and sleeps): restore until running (warm);
 #       the dump's frozen time beside its freeze + seize phase (from the
 #       dump's own -v log, the same run)
@@ -19,8 +23,9 @@ cd "$(dirname "$0")/.."
 root=$PWD
 CTSWAP=$root/tools/ctswap/ctswap
 LIMIT=$root/bench/spawnlimit
-sizes=${BENCH_SIZES:-256 1024 4096}
-procs=${BENCH_PROCS:-1 10 100}
+sizes=${BENCH_SIZES-256 1024 4096}
+procs=${BENCH_PROCS-1 10 100}
+py_keys=${BENCH_PY_KEYS:-1000000}
 bench_store=${BENCH_STORE:-/var/tmp/ctswap-bench}
 export CTSWAP_STORE=$bench_store/restart.$$
 work=$(mktemp -d /tmp/ctswap-restart.XXXXXX)
@@ -123,12 +128,54 @@ bench_procs() {
 	"$CTSWAP" rm --force "$name" >/dev/null
 }
 
+# Lines of file $1, more than $2?
+more_lines() { [ "$(wc -l <"$1")" -gt "$2" ]; }
+
+# The lazy log of container $1 after its first $2 lines.
+log_after() { tail -n +"$(($2 + 1))" "$CTSWAP_STORE/$1/lazy.log" 2>/dev/null; }
+
+# Lines of the lazy log of container $1.
+log_lines() {
+	if [ -e "$CTSWAP_STORE/$1/lazy.log" ]; then wc -l <"$CTSWAP_STORE/$1/lazy.log"; else echo 0; fi
+}
+
+# The lazy server of $1 logged "done:" after line $2.
+server_done() { log_after "$1" "$2" | grep -q "done:"; }
+
+bench_python() {
+	local name=rpy$$ out=$work/py.out n t0 useful faults round from
+	say "restart: python3 with a dict of $py_keys keys"
+	names+=("$name")
+	"$CTSWAP" run "$name" -- python3 "$root/tests/workloads/pydict.py" "$out" "$py_keys" 0.05 >/dev/null
+	wait_for "python3 to build its dict" 600 test -s "$out"
+	sleep 0.5
+	"$CTSWAP" dump "$name" >/dev/null
+	for round in first_restore with_working_set; do
+		drop_caches
+		n=$(wc -l <"$out")
+		from=$(log_lines "$name")
+		t0=$(now_ms)
+		# its output file grows after the dump: that is expected here
+		"$CTSWAP" restore --allow-changed-files "$name" >/dev/null
+		wait_for "python3 to write a step" 120 more_lines "$out" "$n"
+		useful=$(($(now_ms) - t0))
+		wait_for "the lazy server of $name" 900 server_done "$name" "$from"
+		faults=$(log_after "$name" "$from" | sed -n 's/.*; \([0-9]*\) synchronous faults.*/\1/p')
+		row "python_${round}_useful" "$useful" ms
+		row "python_${round}_sync_faults" "$faults" faults
+		table+=("| python3 dict of $py_keys keys, cold, $round: until its next step | $useful ms | $faults synchronous faults | |")
+		"$CTSWAP" kill "$name" >/dev/null
+	done
+	"$CTSWAP" rm --force "$name" >/dev/null
+}
+
 for mib in $sizes; do
 	bench_size "$mib"
 done
 for n in $procs; do
 	bench_procs "$n"
 done
+bench_python
 echo "# table: | workload | restore until running (first instruction) | until every page is resident | limit (clone3 + mmap, same run) |"
 for line in "${table[@]}"; do
 	echo "# table: $line"
