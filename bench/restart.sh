@@ -79,6 +79,9 @@ restore_lazy() {
 # Tasks of container $1 (ctswap ps: 4th column).
 tasks_of() { "$CTSWAP" ps "$1" | awk 'NR == 2 { print $4 }'; }
 
+# Container $1 has $2 tasks.
+has_tasks() { [ "$(tasks_of "$1")" = "$2" ]; }
+
 bench_size() {
 	local mib=$1 name=rs$$-$1 out=$work/p$1 lim
 	mkdir -p "$out"
@@ -112,7 +115,7 @@ bench_procs() {
 	names+=("$name")
 	"$CTSWAP" run "$name" -- sh -c \
 		"i=1; while [ \$i -lt $n ]; do sleep 100000 & i=\$((i + 1)); done; exec sleep 100000" >/dev/null
-	wait_for "$n processes" 120 test "$(tasks_of "$name")" = "$n"
+	wait_for "$n processes" 120 has_tasks "$name" "$n"
 	"$CTSWAP" -v dump "$name" >"$log" 2>&1
 	frozen=$(sed -n 's/.*frozen \([0-9.]*\) ms, total.*/\1/p' "$log" | tail -n 1)
 	fs=$(calc "($(stamp "$log" "threads seized") - $(stamp "$log" "freezing and seizing")) * 1000")
