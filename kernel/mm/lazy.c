@@ -49,6 +49,7 @@
 		     UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP)
 #define LZ_RA_MAX	32	/* pages copied for one fault at most (sequential faults) */
 #define LZ_PF_BATCH	1024	/* pages read from the source per prefetch batch (4 MiB) */
+#define LZ_WSET_GAP	16	/* working-set pages this close are read together */
 #define LZ_PF_CHUNK	64	/* pages copied per prefetch ioctl, lock held (256 KiB) */
 #define LZ_EAGER_CHUNK	1024	/* pages per ioctl in eager mode (no one else is running) */
 #define LZ_MSGS		16	/* uffd messages read at once */
@@ -919,8 +920,8 @@ static bool lz_wset_batch(struct lz_server *srv, const struct wset_page *p, size
 
 /*
  * Prefetch the working set recorded at the last restore of this generation
- * first (wset.h), in runs of pages consecutive at dump, read with one call
- * each.  False if there is none to use (nothing to do, or a missing, stale
+ * first (wset.h), in address order, pages up to LZ_WSET_GAP apart read with
+ * one call (a random read costs about as much as 64 KiB in a row here).  False if there is none to use (nothing to do, or a missing, stale
  * or damaged file: that only costs the order); *@ret the result otherwise.
  */
 static bool lz_prefetch_wset(struct lz_server *srv, void *buf, uint8_t *state, int *res)
@@ -941,22 +942,29 @@ static bool lz_prefetch_wset(struct lz_server *srv, void *buf, uint8_t *state, i
 	}
 	__atomic_store_n(&srv->wset_pages, nr ? nr : 1, __ATOMIC_SEQ_CST);
 	while (i < nr && !__atomic_load_n(&srv->stop, __ATOMIC_SEQ_CST)) {
-		size_t n = 1;
+		size_t j = i + 1, span;
 
-		while (i + n < nr && n < LZ_PF_BATCH && p[i + n].task == p[i].task &&
-		       p[i + n].addr == p[i].addr + n * PAGE_SIZE)
-			n++;
-		if (lz_wset_batch(srv, &p[i], n, &b)) {
-			ret = srv->src.read(srv->src.arg, b.mm->task_key, b.dump, b.n, buf, state);
-			if (!ret)
-				ret = lz_fill(srv, &b, buf, LZ_PF_CHUNK);
-			if (ret == -EAGAIN)
-				ret = 0;	/* the rest of the run comes with the full prefetch */
-			if (ret)
-				break;
-			n = b.n;
+		/* one read for pages close together: the pages between come with it */
+		while (j < nr && p[j].task == p[i].task &&
+		       p[j].addr - p[j - 1].addr <= LZ_WSET_GAP * PAGE_SIZE &&
+		       (p[j].addr - p[i].addr) / PAGE_SIZE < LZ_PF_BATCH)
+			j++;
+		span = (p[j - 1].addr - p[i].addr) / PAGE_SIZE + 1;
+		if (!lz_wset_batch(srv, &p[i], span, &b)) {
+			i++;
+			continue;
 		}
-		i += n;
+		ret = srv->src.read(srv->src.arg, b.mm->task_key, b.dump, b.n, buf, state);
+		if (!ret)
+			ret = lz_fill(srv, &b, buf, LZ_PF_CHUNK);
+		if (ret == -EAGAIN)
+			ret = 0;	/* the rest of the run comes with the full prefetch */
+		if (ret)
+			break;
+		/* a batch cut at its region's end: the pages after it start the next one */
+		for (j = i + 1; j < nr && p[j].task == p[i].task && p[j].addr < b.dump + b.n * PAGE_SIZE; j++)
+			;
+		i = j;
 	}
 	free(p);
 	*res = ret;
