@@ -68,7 +68,7 @@ struct rst_ctx {
 	size_t nr_procs;		/* tasks initialised so far */
 	struct ct_task *zombie_tasks;	/* what each zombie is created as (img->nr_zombies) */
 	size_t nr_zombies;		/* zombies initialised so far, at procs[img->nr_tasks] */
-	char swap_path[4096], state_path[4096], log_path[4096];
+	char swap_path[4096], state_path[4096], log_path[4096], wset_path[4096];
 	uint64_t pages_total;
 };
 
@@ -100,6 +100,7 @@ static int rst_read_checkpoint(struct rst_ctx *c, struct ctswap_store *store)
 	store_path(store, c->name, "swap", c->swap_path, sizeof(c->swap_path));
 	store_path(store, c->name, "lazy.state", c->state_path, sizeof(c->state_path));
 	store_path(store, c->name, "lazy.log", c->log_path, sizeof(c->log_path));
+	store_path(store, c->name, "wset", c->wset_path, sizeof(c->wset_path));
 	ret = swp_open(c->swap_path, NULL, 0, &c->sa);
 	if (ret)
 		return ret;
@@ -616,7 +617,7 @@ static int rst_memory(struct rst_ctx *c)
 {
 	struct lazy_opts lo = {
 		.swap_path = c->swap_path, .generation = c->img->generation,
-		.state_path = c->state_path, .log_path = c->log_path,
+		.state_path = c->state_path, .log_path = c->log_path, .wset_path = c->wset_path,
 		.cgroup = c->cg, .eager = c->opts->eager,
 		.prefetch_gate = &c->prefetch_gate, .reader = c->rd,
 	};
