@@ -22,6 +22,7 @@ enum {
 	REC_FILE_V1 = 3,	/* format 1: one open file description, every kind's fields flat */
 	REC_SECCOMP = 4,	/* one seccomp filter program */
 	REC_FILE = 5,		/* nested: one open file description (record.h: REC_FILE_*) */
+	REC_ZOMBIE = 6,		/* one zombie process (an old reader skips it: no zombie restored) */
 	REC_TASK_INFO = 10,
 	REC_THREAD = 11,
 	REC_MM = 12,
@@ -283,6 +284,7 @@ static void write_task_info(struct wbuf *w, const struct ct_task *t)
 	w_u32(w, (uint32_t)t->sched_priority);
 	w_u32(w, (uint32_t)t->exit_signal);
 	w_u32(w, (uint32_t)t->pdeath_signal);
+	w_u32(w, t->share_parent);
 	w_end(w, at);
 }
 
@@ -303,6 +305,7 @@ static void read_task_info(struct rbuf *r, struct ct_task *t)
 	t->sched_priority = r_i32(r);
 	t->exit_signal = r_i32(r);
 	t->pdeath_signal = r_i32(r);
+	t->share_parent = r_u32(r);
 }
 
 static void write_task(struct wbuf *w, const struct ct_task *t)
@@ -500,6 +503,35 @@ static void read_seccomp(struct rbuf *r, struct ct_seccomp_filter *f)
 	f->len = (uint32_t)(n / sizeof(uint64_t));
 }
 
+/* A zombie: who it is, and what its parent's wait will read. */
+static void write_zombie(struct wbuf *w, const struct ct_zombie *z)
+{
+	size_t at = w_begin(w, REC_ZOMBIE);
+
+	w_u32(w, (uint32_t)z->pid);
+	w_u32(w, (uint32_t)z->ppid);
+	w_u32(w, (uint32_t)z->pgid);
+	w_u32(w, (uint32_t)z->sid);
+	w_u32(w, (uint32_t)z->host_pid);
+	w_u32(w, (uint32_t)z->exit_signal);
+	w_u32(w, z->status);
+	w_bytes(w, z->comm, sizeof(z->comm));
+	w_end(w, at);
+}
+
+static void read_zombie(struct rbuf *r, struct ct_zombie *z)
+{
+	z->pid = r_i32(r);
+	z->ppid = r_i32(r);
+	z->pgid = r_i32(r);
+	z->sid = r_i32(r);
+	z->host_pid = r_i32(r);
+	z->exit_signal = r_i32(r);
+	z->status = r_u32(r);
+	r_fixed(r, z->comm, sizeof(z->comm));
+	z->comm[sizeof(z->comm) - 1] = '\0';
+}
+
 static void write_image(struct wbuf *w, const struct ct_image *img)
 {
 	size_t at = w_begin(w, REC_IMAGE);
@@ -519,6 +551,8 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 		write_seccomp(w, &img->seccomp[i]);
 	for (uint32_t i = 0; i < img->nr_tasks; i++)
 		write_task(w, &img->tasks[i]);
+	for (uint32_t i = 0; i < img->nr_zombies; i++)
+		write_zombie(w, &img->zombies[i]);
 }
 
 static void read_image_info(struct rbuf *r, struct ct_image *img)
@@ -569,6 +603,11 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 			p = r_push(r, &img->tasks, &img->nr_tasks, sizeof(*img->tasks), 65536);
 			if (p)
 				read_task(&body, p);
+			break;
+		case REC_ZOMBIE:
+			p = r_push(r, &img->zombies, &img->nr_zombies, sizeof(*img->zombies), 65536);
+			if (p)
+				read_zombie(&body, p);
 			break;
 		default:
 			break;

@@ -342,6 +342,25 @@ struct ct_task {
 	struct ct_posix_timer *timers;
 	int32_t exit_signal;		/* signal the parent gets at exit (SIGCHLD) */
 	int32_t pdeath_signal;
+	uint32_t share_parent;		/* CT_SHARE_*: what it shares with its parent (CLONE_FILES/FS) */
+};
+
+#define CT_SHARE_FILES	(1u << 0)	/* one descriptor table with its parent */
+#define CT_SHARE_FS	(1u << 1)	/* one cwd, root and umask with its parent */
+#define CT_SHARE_ALL	(CT_SHARE_FILES | CT_SHARE_FS)
+
+/*
+ * A process that has exited and not been waited for.  The cgroup lists no
+ * zombie: they are found among the children of the dumped processes, and
+ * restored as zombies of the same parent, so its wait sees what it would
+ * have seen.
+ */
+struct ct_zombie {
+	pid_t pid, ppid, pgid, sid;	/* innermost namespace; ppid is a task of the image */
+	pid_t host_pid;			/* at dump, for messages */
+	int32_t exit_signal;		/* signal its parent got at its exit (SIGCHLD), 0 none */
+	uint32_t status;		/* the wait status its parent will read (stat exit_code) */
+	char comm[16];
 };
 
 struct ct_image {
@@ -359,6 +378,8 @@ struct ct_image {
 	struct ct_file *files;
 	uint32_t nr_seccomp;
 	struct ct_seccomp_filter *seccomp;	/* filters, each stored once (ct_thread.seccomp) */
+	uint32_t nr_zombies;
+	struct ct_zombie *zombies;	/* children of tasks, exited and not waited for */
 };
 
 enum { CT_NS_PID = 0, CT_NS_MNT, CT_NS_NET, CT_NS_UTS, CT_NS_IPC, CT_NS_USER, CT_NS_CGROUP, CT_NS_TIME };

@@ -6,6 +6,7 @@
  */
 #define LOG_PREFIX "image: "
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <netinet/in.h>
@@ -159,6 +160,58 @@ static int validate_tree(const struct ct_image *img, const char *what)
 		if (!parent_seen)
 			return ct_err(-EBADMSG, "%s: pid %d: parent %d is not restored before it", what,
 				      t->pid, t->ppid);
+		if ((t->share_parent & ~CT_SHARE_ALL) || (i == 0 && t->share_parent))
+			return ct_err(-EBADMSG, "%s: pid %d: bad sharing with its parent %#x", what, t->pid,
+				      t->share_parent);
+	}
+	return 0;
+}
+
+/* Is pid @pid used by a task, a thread or one of the first @nr_zombies zombies? */
+static bool pid_is_taken(const struct ct_image *img, pid_t pid, uint32_t nr_zombies)
+{
+	for (uint32_t i = 0; i < img->nr_tasks; i++)
+		for (uint32_t k = 0; k < img->tasks[i].nr_threads; k++)
+			if (img->tasks[i].threads[k].tid == pid || img->tasks[i].pid == pid)
+				return true;
+	for (uint32_t i = 0; i < nr_zombies; i++)
+		if (img->zombies[i].pid == pid)
+			return true;
+	return false;
+}
+
+/*
+ * Is @status a wait status of an exit (code << 8) or of a death by a signal
+ * whose default action kills (restore sends it again: one that stops or is
+ * ignored would never end the process)?
+ */
+static bool zombie_status_is_sane(uint32_t status)
+{
+	uint32_t sig = status & 0x7f;
+
+	if (!sig)
+		return status <= 0xff00 && !(status & 0xff);
+	if (sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH || sig == SIGSTOP ||
+	    sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+		return false;
+	return status <= 0xff && sig <= CT_NSIG;
+}
+
+/* Check the zombies: own pids, a parent among the tasks, a status a wait can return. */
+static int validate_zombies(const struct ct_image *img, const char *what)
+{
+	for (uint32_t i = 0; i < img->nr_zombies; i++) {
+		const struct ct_zombie *z = &img->zombies[i];
+
+		if (z->pid <= 0 || pid_is_taken(img, z->pid, i))
+			return ct_err(-EBADMSG, "%s: zombie %d: bad or repeated pid", what, z->pid);
+		if (!image_find_task(img, z->ppid))
+			return ct_err(-EBADMSG, "%s: zombie %d: parent %d is not in the image", what,
+				      z->pid, z->ppid);
+		if (!zombie_status_is_sane(z->status) || z->exit_signal < 0 ||
+		    z->exit_signal > CT_NSIG || z->pgid < 0 || z->sid < 0)
+			return ct_err(-EBADMSG, "%s: zombie %d: bad exit status %#x or signal %d", what,
+				      z->pid, z->status, z->exit_signal);
 	}
 	return 0;
 }
@@ -187,7 +240,7 @@ int image_validate(const struct ct_image *img, const char *what)
 
 	if (img->generation == 0)
 		return ct_err(-EBADMSG, "%s: no swap-area generation", what);
-	ret = validate_tree(img, what);
+	ret = validate_tree(img, what) ?: validate_zombies(img, what);
 	if (ret)
 		return ret;
 	ret = validate_files(img, what) ?: validate_seccomp(img, what);

@@ -499,6 +499,8 @@ int restore_files_open(const struct ct_image *img, bool allow_changed, struct fi
 	/* two passes: what connects to or shares a port with another file opens after it */
 	for (uint32_t i = 0; i < 2 * img->nr_files && !ret; i++)
 		ret = file_open_kind(&rs, i % img->nr_files, i >= img->nr_files);
+	if (!ret)
+		ret = tcp_repair_finish(img, ft);
 	if (ret)
 		restore_files_close(ft);
 	else

@@ -454,6 +454,73 @@ static void test_blob_seccomp_crafted_refused(void **state)
 	free(buf);
 	image_free(img);
 }
+/* An image with zombie children of the init: one exit, one signal death. */
+static struct ct_image *sample_image_zombies(void)
+{
+	struct ct_image *img = sample_image();
+
+	img->nr_zombies = 2;
+	img->zombies = calloc(2, sizeof(*img->zombies));
+	img->zombies[0] = (struct ct_zombie){ .pid = 40, .ppid = 1, .pgid = 1, .sid = 1,
+					      .exit_signal = SIGCHLD, .status = 7 << 8, .comm = "exit7" };
+	img->zombies[1] = (struct ct_zombie){ .pid = 41, .ppid = 2, .pgid = 41, .sid = 1,
+					      .exit_signal = SIGCHLD, .status = SIGTERM, .comm = "term" };
+	img->tasks[1].share_parent = CT_SHARE_FILES | CT_SHARE_FS;
+	return img;
+}
+
+/* Zombies come back with their parent, group and wait status. */
+static void test_blob_zombie_round_trip(void **state)
+{
+	struct ct_image *img = sample_image_zombies(), *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	assert_int_equal(blob_decode(buf, len, "test", &back), 0);
+	assert_int_equal(back->nr_zombies, 2);
+	assert_memory_equal(&back->zombies[0], &img->zombies[0], sizeof(img->zombies[0]));
+	assert_memory_equal(&back->zombies[1], &img->zombies[1], sizeof(img->zombies[1]));
+	assert_int_equal(back->tasks[1].share_parent, CT_SHARE_FILES | CT_SHARE_FS);
+	free(buf);
+	image_free(back);
+	image_free(img);
+}
+
+/* Zombies restore could not make, or that would clash with a task, are refused. */
+static void test_blob_zombie_crafted_refused(void **state)
+{
+	struct ct_image *img;
+
+	(void)state;
+	img = sample_image_zombies();
+	img->zombies[1].pid = 2;			/* a task's pid */
+	expect_invalid(img, "bad or repeated pid");
+	img = sample_image_zombies();
+	img->zombies[1].pid = 40;			/* the other zombie's */
+	expect_invalid(img, "bad or repeated pid");
+	img = sample_image_zombies();
+	img->zombies[0].ppid = 40;			/* a zombie has no children */
+	expect_invalid(img, "is not in the image");
+	img = sample_image_zombies();
+	img->zombies[0].status = SIGSTOP;		/* stops, never kills */
+	expect_invalid(img, "bad exit status");
+	img = sample_image_zombies();
+	img->zombies[0].status = 0x17f;		/* a stopped status */
+	expect_invalid(img, "bad exit status");
+	img = sample_image_zombies();
+	img->zombies[0].status = (7 << 8) | 0x80;	/* core flag without a signal */
+	expect_invalid(img, "bad exit status");
+	/* sharing with the parent: known kinds only, and the init has none to share with */
+	img = sample_image_zombies();
+	img->tasks[1].share_parent = 4;
+	expect_invalid(img, "bad sharing with its parent");
+	img = sample_image_zombies();
+	img->tasks[0].share_parent = CT_SHARE_FILES;
+	expect_invalid(img, "bad sharing with its parent");
+}
+
 /* Terminal records that restore could not trust are refused. */
 static void test_blob_tty_crafted_refused(void **state)
 {
@@ -649,6 +716,8 @@ int main(void)
 		cmocka_unit_test(test_blob_seccomp_crafted_refused),
 		cmocka_unit_test(test_blob_format1_still_loads),
 		cmocka_unit_test(test_blob_issue14_records),
+		cmocka_unit_test(test_blob_zombie_round_trip),
+		cmocka_unit_test(test_blob_zombie_crafted_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
