@@ -12,6 +12,7 @@
 #include "ctswap.h"
 #include "container/container.h"
 #include "container/lock.h"
+#include "container/shape.h"
 #include "container/state.h"
 #include "container/store.h"
 #include "container/supervisor.h"
@@ -117,6 +118,7 @@ int ctswap_run(struct ctswap_store *store, const char *name, const struct ctswap
 	char dir[4096], console[4096];
 	struct ct_cgroup *cg = NULL;
 	struct supervisor_opts so;
+	struct ct_shape shape;
 	int ret, lock = -1;
 
 	ct_err_clear();
@@ -125,9 +127,13 @@ int ctswap_run(struct ctswap_store *store, const char *name, const struct ctswap
 		return ret;
 	if (!opts->argv || !opts->argv[0])
 		return ct_err(-EINVAL, "%s: no command to run", name);
-	ret = run_mkdir(store, name, dir, sizeof(dir));
-	if (ret)
+	ret = shape_prepare(name, opts, &shape);
+	if (!ret)
+		ret = run_mkdir(store, name, dir, sizeof(dir));
+	if (ret) {
+		shape_release(&shape);
 		return ret;
+	}
 	ret = ct_lock(store->path, name, "run", &lock);
 	if (ret)
 		goto out_rmdir;
@@ -141,11 +147,15 @@ int ctswap_run(struct ctswap_store *store, const char *name, const struct ctswap
 	ret = cg_create(name, &cg);
 	if (ret)
 		goto out_rmdir;
+	ret = cg_set_limits(cg, &opts->limits);
+	if (ret)
+		goto out_cgroup;
 	so = (struct supervisor_opts) {
 		.store_dir = store->path,
 		.name = name,
 		.cg = cg,
 		.new_pidns = !opts->no_pidns,
+		.shape = &shape,
 		.console_path = console,
 		.tty = opts->tty,
 		.tty_master = -1,
@@ -158,6 +168,7 @@ int ctswap_run(struct ctswap_store *store, const char *name, const struct ctswap
 	pr_info("%s: init %d runs %s", name, *init_pid, opts->argv[0]);
 	cg_close(cg);
 	ct_unlock(lock);
+	shape_release(&shape);
 	return 0;
 out_cgroup:
 	cg_kill(cg, CT_KILL_TIMEOUT_MS);
@@ -166,6 +177,7 @@ out_cgroup:
 out_rmdir:
 	remove_tree(dir);
 	ct_unlock(lock);
+	shape_release(&shape);
 	return ret;
 }
 

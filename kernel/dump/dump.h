@@ -51,6 +51,9 @@ struct dump_ctx {
  */
 int dump_collect_tree(struct dump_ctx *d);
 
+/* shape.c: refuse namespaces, root filesystem or limits a restore would not give back. */
+int dump_check_shape(struct dump_ctx *d);
+
 /* -EINTR with ct_err if SIGINT, SIGTERM or SIGHUP arrived (consuming it). */
 int dump_check_interrupt(void);
 /* -EIO with ct_err if $CTSWAP_FAULT names "dump:@step" (tests). */

@@ -9,7 +9,7 @@
 #include "builtin.h"
 
 static const struct cmd commands[] = {
-	{ "run", cmd_run, "ctswap run NAME [--no-pidns] [--tty] [--log FILE] -- CMD [ARG...]", "start CMD in a new container (--tty: on a terminal to attach to)" },
+	{ "run", cmd_run, "ctswap run NAME [--no-pidns] [--tty] [--log FILE] [--rootfs DIR] [--hostname H] [--net host|none|ns:PATH] [--mount SRC:DST[:ro]]... [--memory BYTES] [--pids N] [--cpus X] -- CMD [ARG...]", "start CMD in a new container (--tty: on a terminal to attach to)" },
 	{ "attach", cmd_attach, "ctswap attach NAME [--wait MS]", "connect to the terminal of a container run with --tty; Ctrl-] detaches" },
 	{ "ps", cmd_ps, "ctswap ps [NAME] [--json]", "list containers and their state" },
 	{ "freeze", cmd_freeze, "ctswap freeze NAME [--timeout SEC]", "freeze a container and wait until it is frozen" },

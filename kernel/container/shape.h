@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shape of a container beyond its pid namespace: root filesystem and
+ * the mounts a runtime gives it, hostname, network namespace.  The caller
+ * checks and prepares it (shape_prepare), the supervisor clones the init
+ * with shape_clone_flags(), and the init sets it up (shape_enter) before it
+ * runs anything of the container.
+ *
+ * Decision: --rootfs and --hostname give the container new UTS and IPC
+ * namespaces, as container runtimes do; without them the host's are shared.
+ */
+#ifndef CT_SHAPE_H
+#define CT_SHAPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ctswap.h"
+
+struct ct_shape {
+	char *rootfs;			/* absolute; NULL: the host's / */
+	const char *hostname;		/* NULL: unchanged */
+	enum ctswap_net net;
+	int net_fd;			/* CTSWAP_NET_NS: the namespace file, open; else -1 */
+	const struct ctswap_mount *mounts;	/* binds under rootfs */
+	size_t nr_mounts;
+};
+
+/*
+ * Check @opts (rootfs a directory, net namespace file a network namespace,
+ * binds with existing sources and absolute targets) and fill @s.  Nothing
+ * is created; on failure one line names the bad option.  Call
+ * shape_release() afterwards whatever it returned.
+ */
+int shape_prepare(const char *name, const struct ctswap_run_opts *opts, struct ct_shape *s);
+/* Close what shape_prepare() opened. */
+void shape_release(struct ct_shape *s);
+/* The clone3 flags @s needs on top of the pid namespace's (NULL: none). */
+unsigned long shape_clone_flags(const struct ct_shape *s);
+/*
+ * In the init, just cloned (new mount namespace when @new_pidns or a
+ * rootfs): join or set up the network, build the root filesystem and
+ * pivot into it (or mount a private /proc over the host's tree for a pid
+ * namespace), set the hostname.  @s may be NULL.
+ */
+int shape_enter(const struct ct_shape *s, bool new_pidns);
+
+#endif

@@ -1,0 +1,247 @@
+#!/usr/bin/env bats
+# Real container shape: run --rootfs, --hostname, --net, --mount and limits; what dump refuses.
+# The root filesystem is Debian's busybox-static (tests/tools/mkrootfs.sh), no download.
+
+setup_file() {
+	local top
+	top="$(cd "$(dirname "$BATS_TEST_FILENAME")/../.." && pwd)"
+	export ROOTFS_BASE="$BATS_FILE_TMPDIR/rootfs"
+	"$top/tests/tools/mkrootfs.sh" "$ROOTFS_BASE"
+}
+
+setup() {
+	load ../common
+	common_setup
+	ROOTFS="$BATS_TEST_TMPDIR/rootfs"
+	cp -a "$ROOTFS_BASE" "$ROOTFS"
+	NETNS=()
+}
+
+teardown() {
+	local ns
+	common_teardown
+	for ns in "${NETNS[@]}"; do
+		ip netns del "$ns" 2>/dev/null || true
+	done
+}
+
+# The console log of $CT.
+log() {
+	echo "$CTSWAP_STORE/$CT/console.log"
+}
+
+# True once the console log holds a line matching $1.
+logged() {
+	grep -q -- "$1" "$(log)"
+}
+
+# Make a network namespace of this test's own, named ${CT}-$1; prints its name.
+make_netns() {
+	local ns="${CT}-$1"
+	ip netns add "$ns"
+	NETNS+=("$ns")
+	echo "$ns"
+}
+
+# The v1 mount point of cgroup controller $1.
+cg_v1_mount() {
+	awk -v c="$1" '$9 == "cgroup" { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo
+}
+
+# Start $CT with options "$@" up to "--", the command after it; its init pid in $PID.
+start() {
+	started "$CT"
+	run "$CTSWAP" run "$CT" "$@"
+	assert_success
+	PID=$output
+}
+
+# Nothing of a failed run is left: no store entry, no cgroup.
+nothing_left() {
+	[ ! -e "$CTSWAP_STORE/$CT" ]
+	[ -z "$(find /sys/fs/cgroup -maxdepth 4 -path "*/ctswap/$CT" 2>/dev/null)" ]
+}
+
+@test "container: --rootfs --hostname pivot into the rootfs with /proc, read-only /sys, /dev nodes, devpts, shm, mqueue; own UTS and IPC" {
+	start --rootfs "$ROOTFS" --hostname box1 -- /bin/sh -c \
+		'hostname; cat /proc/self/mountinfo; ls -ln /dev; touch /sys/x 2>/dev/null; echo "sys_write=$?"; echo ready; exec sleep 1000'
+	wait_until 5 logged '^ready'
+	run cat "$(log)"
+	assert_line box1
+	assert_line --regexp "^[0-9]+ [0-9]+ [0-9:]+ $ROOTFS / rw"
+	assert_line --regexp ' /proc rw,nosuid,nodev,noexec[^ ]* .*- proc '
+	assert_line --regexp ' /sys ro,nosuid,nodev,noexec[^ ]* .*- sysfs '
+	assert_line --regexp ' /dev rw,nosuid[^ ]* .*- tmpfs .*mode=755'
+	assert_line --regexp ' /dev/pts rw,nosuid,noexec[^ ]* .*- devpts .*ptmxmode=666'
+	assert_line --regexp ' /dev/shm rw,nosuid,nodev[^ ]* .*- tmpfs '
+	assert_line --regexp ' /dev/mqueue rw,nosuid,nodev,noexec[^ ]* .*- mqueue '
+	for node in "null 1, +3" "zero 1, +5" "full 1, +7" "random 1, +8" "urandom 1, +9" "tty 5, +0"; do
+		assert_line --regexp "^crw-rw-rw- .* ${node#* } .* ${node%% *}\$"
+	done
+	assert_line --regexp '^l.* ptmx -> pts/ptmx$'
+	assert_line sys_write=1
+	# nothing else of the host: 7 mounts, the rootfs is /
+	[ "$(grep -cE '^[0-9]+ [0-9]+ ' "$(log)")" = 7 ]
+	[ "$(stat -L -c %d:%i "/proc/$PID/root/")" = "$(stat -c %d:%i "$ROOTFS")" ]
+	for ns in uts ipc mnt pid; do
+		[ "$(readlink "/proc/$PID/ns/$ns")" != "$(readlink /proc/self/ns/$ns)" ]
+	done
+	[ "$(readlink "/proc/$PID/ns/net")" = "$(readlink /proc/self/ns/net)" ]
+	# the host's mount table did not change
+	! grep -q "$ROOTFS" /proc/self/mountinfo
+}
+
+@test "container: --hostname alone gives own UTS and IPC namespaces on the host's root" {
+	start --hostname solo -- /bin/sh -c 'hostname; echo ready; exec sleep 1000'
+	wait_until 5 logged '^ready'
+	run cat "$(log)"
+	assert_line solo
+	[ "$(readlink "/proc/$PID/ns/uts")" != "$(readlink /proc/self/ns/uts)" ]
+	[ "$(readlink "/proc/$PID/ns/ipc")" != "$(readlink /proc/self/ns/ipc)" ]
+	[ "$(stat -L -c %d:%i "/proc/$PID/root/")" = "$(stat -c %d:%i /)" ]
+	[ "$(hostname)" != solo ]
+}
+
+@test "container: --net none gives a network namespace with only lo, up, 127.0.0.1 and ::1" {
+	start --rootfs "$ROOTFS" --net none -- /bin/sh -c \
+		'ls /sys/class/net; ip -o link; ip -o addr; echo ready; exec sleep 1000'
+	wait_until 5 logged '^ready'
+	run cat "$(log)"
+	assert_line lo
+	[ "$(grep -c ': <' "$(log)")" = 1 ]
+	assert_line --regexp '^1: lo: <LOOPBACK,UP,LOWER_UP>'
+	assert_line --regexp 'lo +inet 127\.0\.0\.1/8 '
+	assert_line --regexp 'lo +inet6 ::1/128 '
+	[ "$(readlink "/proc/$PID/ns/net")" != "$(readlink /proc/self/ns/net)" ]
+}
+
+@test "container: --net ns:PATH joins a namespace; a client over a veth reaches httpd inside" {
+	local ns peer
+	ns=$(make_netns c)
+	peer=$(make_netns p)
+	ip link add "v${CT: -6}a" netns "$ns" type veth peer name "v${CT: -6}b" netns "$peer"
+	ip -n "$ns" addr add 10.213.0.2/24 dev "v${CT: -6}a"
+	ip -n "$ns" link set "v${CT: -6}a" up
+	ip -n "$ns" link set lo up
+	ip -n "$peer" addr add 10.213.0.1/24 dev "v${CT: -6}b"
+	ip -n "$peer" link set "v${CT: -6}b" up
+	echo "hello from inside" >"$ROOTFS/www/index.html"
+	start --rootfs "$ROOTFS" --net "ns:/run/netns/$ns" -- /bin/sh -c \
+		'httpd -p 10.213.0.2:8080 -h /www; echo ready; exec sleep 1000'
+	wait_until 5 logged '^ready'
+	[ "$(stat -L -c %i "/proc/$PID/ns/net")" = "$(stat -L -c %i "/run/netns/$ns")" ]
+	run ip netns exec "$peer" busybox wget -q -O - http://10.213.0.2:8080/index.html
+	assert_success
+	assert_output "hello from inside"
+}
+
+@test "container: --mount binds a host directory read-write and a file read-only" {
+	mkdir "$BATS_TEST_TMPDIR/data"
+	echo "from the host" >"$BATS_TEST_TMPDIR/data/in"
+	echo "conf" >"$BATS_TEST_TMPDIR/conf"
+	start --rootfs "$ROOTFS" --mount "$BATS_TEST_TMPDIR/data:/mnt/data" \
+		--mount "$BATS_TEST_TMPDIR/conf:/etc/app.conf:ro" -- /bin/sh -c \
+		'cat /mnt/data/in; echo made >/mnt/data/out; echo x 2>/dev/null >/etc/app.conf; echo "ro_write=$?"; cat /etc/app.conf; echo ready; exec sleep 1000'
+	wait_until 5 logged '^ready'
+	run cat "$(log)"
+	assert_line "from the host"
+	assert_line ro_write=1
+	assert_line conf
+	[ "$(cat "$BATS_TEST_TMPDIR/data/out")" = made ]
+	[ "$(cat "$BATS_TEST_TMPDIR/conf")" = conf ]
+}
+
+@test "container: --memory, --pids, --cpus set the cgroup's limits, and pids.max holds" {
+	local mem pids cpu
+	start --memory 64m --pids 4 --cpus 0.5 -- /bin/sh -c \
+		'sleep 1000 & sleep 1000 & sleep 1000 & echo ready; exec sleep 1000'
+	wait_until 5 logged '^ready'
+	mem=$(cg_v1_mount memory); pids=$(cg_v1_mount pids); cpu=$(cg_v1_mount cpu)
+	[ "$(cat "$mem/ctswap/$CT/memory.limit_in_bytes")" = 67108864 ]
+	[ "$(cat "$pids/ctswap/$CT/pids.max")" = 4 ]
+	[ "$(cat "$cpu/ctswap/$CT/cpu.cfs_quota_us")" = 50000 ]
+	[ "$(cat "$cpu/ctswap/$CT/cpu.cfs_period_us")" = 100000 ]
+	grep -qx "$PID" "$mem/ctswap/$CT/cgroup.procs"
+	grep -qx "$PID" "$cpu/ctswap/$CT/cgroup.procs"
+	[ "$(wc -l <"$pids/ctswap/$CT/cgroup.procs")" = 4 ]
+	# rm removes the limit groups too
+	run "$CTSWAP" rm --force "$CT"
+	assert_success
+	[ ! -e "$mem/ctswap/$CT" ] && [ ! -e "$pids/ctswap/$CT" ] && [ ! -e "$cpu/ctswap/$CT" ]
+	# a third process does not fit in --pids 2
+	start --pids 2 -- /bin/sh -c 'sleep 1000 & echo one; sleep 1000 & echo two; exec sleep 1000'
+	wait_until 5 logged '[Cc]an.*t fork'
+	run cat "$(log)"
+	assert_line one
+	refute_line two
+}
+
+@test "container: bad rootfs, --net, --mount or limit values fail with one line and leave nothing behind" {
+	run "$CTSWAP" run "$CT" --rootfs "$BATS_TEST_TMPDIR/nope" -- /bin/sh
+	assert_failure 1
+	assert_output "ctswap: $BATS_TEST_TMPDIR/nope: rootfs: No such file or directory"
+	nothing_left
+	run "$CTSWAP" run "$CT" --rootfs "$ROOTFS/etc/passwd" -- /bin/sh
+	assert_failure 1
+	assert_output "ctswap: $ROOTFS/etc/passwd: rootfs: not a directory"
+	nothing_left
+	run "$CTSWAP" run "$CT" --net bogus -- /bin/sh
+	assert_failure 2
+	assert_line --index 0 "ctswap: --net bogus: want host, none or ns:PATH"
+	nothing_left
+	run "$CTSWAP" run "$CT" --net "ns:$ROOTFS/etc/passwd" -- /bin/sh
+	assert_failure 1
+	assert_output "ctswap: $ROOTFS/etc/passwd: not a network namespace file"
+	nothing_left
+	run "$CTSWAP" run "$CT" --rootfs "$ROOTFS" --mount "$BATS_TEST_TMPDIR/nope:/x" -- /bin/sh
+	assert_failure 1
+	assert_output "ctswap: $BATS_TEST_TMPDIR/nope: mount source: No such file or directory"
+	nothing_left
+	run "$CTSWAP" run "$CT" --mount "$ROOTFS:/x" -- /bin/sh
+	assert_failure 1
+	assert_output "ctswap: $CT: bind mounts need a root filesystem (--rootfs)"
+	nothing_left
+	run "$CTSWAP" run "$CT" --memory 0 -- /bin/sh
+	assert_failure 2
+	assert_line --index 0 "ctswap: --memory 0: want a positive number"
+	run "$CTSWAP" run "$CT" --cpus lots -- /bin/sh
+	assert_failure 2
+	assert_line --index 0 "ctswap: --cpus lots: want a number of CPUs from 0.001 to 4096"
+	nothing_left
+	# a rootfs without the command: the init's failure, after the namespaces were made
+	run "$CTSWAP" run "$CT" --rootfs "$ROOTFS" --net none --memory 16m -- /nope
+	assert_failure 1
+	assert_output "ctswap: $CT: cannot run /nope: No such file or directory"
+	nothing_left
+}
+
+@test "container: dump refuses a process with a namespace of its own and a nested user namespace, leaving the container running" {
+	start -- /bin/sh -c 'unshare -u sleep 1000 & echo ready; exec sleep 1000'
+	wait_until 5 logged '^ready'
+	wait_until 5 pgrep -P "$PID" -x sleep
+	run "$CTSWAP" dump "$CT"
+	assert_failure 1
+	assert_output --regexp '^ctswap: pid [0-9]+: a UTS \(hostname\) namespace of its own \(not the container.s\): not supported$'
+	run "$CTSWAP" ps "$CT"
+	assert_output --partial running
+	[ "$(awk '/^State:/ { print $2 }' "/proc/$PID/status")" = S ]
+	run "$CTSWAP" rm --force "$CT"
+	assert_success
+	start -- unshare -U -r /bin/sleep 1000
+	run "$CTSWAP" dump "$CT"
+	assert_failure 1
+	assert_output --regexp '^ctswap: pid 1: the container.s own user namespace: not supported$'
+	[ "$(awk '/^State:/ { print $2 }' "/proc/$PID/status")" = S ]
+}
+
+@test "container: dump refuses a container shape it cannot give back yet, leaving it running" {
+	start --rootfs "$ROOTFS" --hostname box2 --net none --memory 32m -- /bin/sh -c 'echo ready; exec sleep 1000'
+	wait_until 5 logged '^ready'
+	run "$CTSWAP" dump "$CT"
+	assert_failure 1
+	assert_output --regexp '^ctswap: pid 1: the container.s own network namespace: not supported$'
+	[ ! -e "$CTSWAP_STORE/$CT/ckpt-1.meta" ]
+	[ "$(awk '/^State:/ { print $2 }' "/proc/$PID/status")" = S ]
+	run "$CTSWAP" ps "$CT"
+	assert_output --partial running
+}
