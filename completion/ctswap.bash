@@ -73,7 +73,9 @@ _ctswap()
 		opts="--no-pidns --tty --log --rootfs --hostname --net --mount --memory --pids --cpus --" ;;
 	attach) opts="--wait" ;;
 	dump) opts="--leave-running --no-snapshot --pre --compress --keep --tcp-close --tcp-established --verbose" ;;
-	restore) opts="--eager --gen --allow-changed-files --verbose" ;;
+	restore)
+		[ "$prev" = --net ] && { COMPREPLY=($(compgen -W "ns:" -- "$cur")); return; }
+		opts="--eager --gen --allow-changed-files --net --verbose" ;;
 	freeze) opts="--timeout" ;;
 	rm) opts="--force" ;;
 	ps) opts="--json" ;;

@@ -221,6 +221,13 @@ struct ctswap_restore_opts {
 	bool eager;			/* fill memory before resuming */
 	unsigned int generation;	/* 0: the newest */
 	bool allow_changed_files;
+	/*
+	 * A network namespace file to restore into (it may differ from the
+	 * one at dump: another host's).  Needed when the container joined one
+	 * at run (run --net ns:PATH); without it a container that had its own
+	 * lo-only namespace gets a new one.
+	 */
+	const char *net_ns;
 };
 
 struct ctswap_restore_stats {

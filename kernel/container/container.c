@@ -89,6 +89,7 @@ static int run_write_state(struct ctswap_store *store, const char *name,
 	ret = state_set(st, "name", name) ?:
 	      state_set(st, "cmd", cmd) ?:
 	      state_set(st, "console", console) ?:
+	      state_set(st, "net", opts->net == CTSWAP_NET_NS ? "ns" : opts->net == CTSWAP_NET_NONE ? "none" : "host") ?:
 	      state_set_ll(st, "created_at", time(NULL)) ?:
 	      state_set(st, "status", "starting") ?:
 	      state_write(path, st);

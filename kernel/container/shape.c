@@ -13,6 +13,7 @@
 #define LOG_PREFIX "shape: "
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <net/if.h>
@@ -65,7 +66,7 @@ static bool shape_path_clean(const char *path)
 }
 
 /* Open the namespace file of --net ns:PATH and check it is a network namespace. */
-static int shape_open_netns(const char *path, int *fd)
+int shape_open_netns(const char *path, int *fd)
 {
 	int nstype;
 
@@ -118,6 +119,7 @@ int shape_prepare(const char *name, const struct ctswap_run_opts *opts, struct c
 		if (!s->rootfs)
 			return ct_err(-errno, "%s: rootfs: %m", opts->rootfs);
 	}
+	s->new_uts = s->new_ipc = opts->rootfs || opts->hostname;
 	if (opts->nr_mounts && !opts->rootfs)
 		return ct_err(-EINVAL, "%s: bind mounts need a root filesystem (--rootfs)", name);
 	for (size_t i = 0; i < opts->nr_mounts; i++) {
@@ -152,8 +154,10 @@ unsigned long shape_clone_flags(const struct ct_shape *s)
 		return 0;
 	if (s->rootfs)
 		flags |= CLONE_NEWNS;
-	if (s->rootfs || s->hostname)
-		flags |= CLONE_NEWUTS | CLONE_NEWIPC;
+	if (s->new_uts)
+		flags |= CLONE_NEWUTS;
+	if (s->new_ipc)
+		flags |= CLONE_NEWIPC;
 	if (s->net == CTSWAP_NET_NONE)
 		flags |= CLONE_NEWNET;
 	return flags;
@@ -342,5 +346,118 @@ int shape_enter(const struct ct_shape *s, bool new_pidns)
 		ret = shape_enter_pidns();
 	if (!ret && s && s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
 		ret = ct_err(-errno, "%s: sethostname: %m", s->hostname);
+	if (!ret && s && s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
+		ret = ct_err(-errno, "%s: setdomainname: %m", s->domainname);
 	return ret;
+}
+
+/* ---- work inside another namespace, from a thread of our own ---- */
+
+/*
+ * Network, UTS and IPC namespaces belong to each thread: a thread that
+ * joins one leaves the rest of the process (the caller may be threaded,
+ * a library user's program) where it was.  ct_err's message is per
+ * thread too: the worker's is carried back.
+ */
+struct shape_ns_work {
+	int fd, nstype;			/* namespace to join; -1: make a new network namespace */
+	bool lo_up;			/* the new network namespace's lo */
+	int (*fn)(void *arg);		/* what to run there; NULL: nothing */
+	void *arg;
+	int new_fd;			/* the new network namespace, open */
+	int ret;
+	char err[512];
+};
+
+/* Make a network namespace for this thread alone, lo up if asked; open it. */
+static int shape_ns_make_net(struct shape_ns_work *w)
+{
+	int ret;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		return ct_err(-errno, "cannot make a network namespace: %m");
+	ret = w->lo_up ? shape_lo_up() : 0;
+	if (ret)
+		return ret;
+	w->new_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (w->new_fd < 0)
+		return ct_err(-errno, "/proc/thread-self/ns/net: %m");
+	return 0;
+}
+
+static void *shape_ns_thread(void *arg)
+{
+	struct shape_ns_work *w = arg;
+	const char *msg;
+
+	ct_err_clear();
+	if (w->fd < 0)
+		w->ret = shape_ns_make_net(w);
+	else if (setns(w->fd, w->nstype) < 0)
+		w->ret = ct_err(-errno, "cannot join namespace: %m");
+	if (!w->ret && w->fn)
+		w->ret = w->fn(w->arg);
+	msg = ct_err_msg();
+	if (w->ret && msg)
+		snprintf(w->err, sizeof(w->err), "%s", msg);
+	return NULL;
+}
+
+/* Run @w in a thread of its own; its result, with its error line. */
+static int shape_ns_run(struct shape_ns_work *w)
+{
+	pthread_t th;
+	int ret;
+
+	w->new_fd = -1;
+	ret = -pthread_create(&th, NULL, shape_ns_thread, w);
+	if (ret)
+		return ct_err(ret, "cannot start a thread: %s", strerror(-ret));
+	pthread_join(th, NULL);
+	if (w->ret && w->err[0])
+		return ct_err(w->ret, "%s", w->err);
+	return w->ret;
+}
+
+int shape_in_ns(int fd, int nstype, int (*fn)(void *arg), void *arg)
+{
+	struct shape_ns_work w = { .fd = fd, .nstype = nstype, .fn = fn, .arg = arg };
+
+	return shape_ns_run(&w);
+}
+
+int shape_in_pid_ns(pid_t pid, const char *ns, int (*fn)(void *arg), void *arg)
+{
+	static const struct { const char *name; int type; } types[] = {
+		{ "net", CLONE_NEWNET }, { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC },
+	};
+	char path[64];
+	int fd, ret, type = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+		if (!strcmp(types[i].name, ns))
+			type = types[i].type;
+	if (!type)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ct_err(-errno, "%s: %m", path);
+	ret = shape_in_ns(fd, type, fn, arg);
+	close(fd);
+	return ret;
+}
+
+int shape_new_netns(bool lo_up, int *fd)
+{
+	struct shape_ns_work w = { .fd = -1, .lo_up = lo_up };
+	int ret = shape_ns_run(&w);
+
+	if (ret) {
+		if (w.new_fd >= 0)
+			close(w.new_fd);
+		return ret;
+	}
+	*fd = w.new_fd;
+	return 0;
 }

@@ -14,12 +14,15 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "ctswap.h"
 
 struct ct_shape {
 	char *rootfs;			/* absolute; NULL: the host's / */
 	const char *hostname;		/* NULL: unchanged */
+	const char *domainname;		/* NULL: unchanged */
+	bool new_uts, new_ipc;		/* own UTS, IPC namespace */
 	enum ctswap_net net;
 	int net_fd;			/* CTSWAP_NET_NS: the namespace file, open; else -1 */
 	const struct ctswap_mount *mounts;	/* binds under rootfs */
@@ -44,5 +47,18 @@ unsigned long shape_clone_flags(const struct ct_shape *s);
  * namespace), set the hostname.  @s may be NULL.
  */
 int shape_enter(const struct ct_shape *s, bool new_pidns);
+
+/*
+ * Run @fn(@arg) in a thread that joined namespace file @fd of type @nstype
+ * (CLONE_NEWNET, CLONE_NEWUTS, CLONE_NEWIPC); the rest of the process stays
+ * where it is.  Returns what @fn returned, its ct_err line carried over.
+ */
+int shape_in_ns(int fd, int nstype, int (*fn)(void *arg), void *arg);
+/* The same in namespace @ns ("net", "uts", "ipc") of process @pid. */
+int shape_in_pid_ns(pid_t pid, const char *ns, int (*fn)(void *arg), void *arg);
+/* Open network namespace file @path (checked to be one) into *@fd. */
+int shape_open_netns(const char *path, int *fd);
+/* A new network namespace holding only lo (up if @lo_up); *@fd is it, open. */
+int shape_new_netns(bool lo_up, int *fd);
 
 #endif

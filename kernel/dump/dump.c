@@ -358,7 +358,7 @@ out_end:
 /* Collect the tree and every task's state. */
 static int dump_collect(struct dump_ctx *d)
 {
-	int ret = dump_collect_tree(d) ?: dump_check_shape(d);
+	int ret = dump_collect_tree(d) ?: dump_shape(d);
 
 	if (ret)
 		return ret;

@@ -51,8 +51,8 @@ struct dump_ctx {
  */
 int dump_collect_tree(struct dump_ctx *d);
 
-/* shape.c: refuse namespaces, root filesystem or limits a restore would not give back. */
-int dump_check_shape(struct dump_ctx *d);
+/* shape.c: record namespaces and limits; refuse what a restore would not give back. */
+int dump_shape(struct dump_ctx *d);
 
 /* -EINTR with ct_err if SIGINT, SIGTERM or SIGHUP arrived (consuming it). */
 int dump_check_interrupt(void);

@@ -5,14 +5,31 @@
  * the process and the resource, before anything is written.
  *
  * Every process must share the init's namespaces (a process that made one
- * of its own is refused), and the init may own a pid and a mount
- * namespace on the host's root: that is what restore rebuilds.
+ * of its own is refused).  The init may own a pid and a mount namespace on
+ * the host's root, a UTS namespace (its names are kept), an IPC namespace
+ * holding no object yet, and a network namespace that holds only lo with
+ * its default addresses (made again at restore, the sockets in it) or that
+ * it joined at run (`run --net ns:PATH`: restore joins the one it is
+ * given).  The cgroup's limits are kept.
  */
 #define LOG_PREFIX "dump: "
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
+#include "container/container.h"
+#include "container/shape.h"
+#include "container/state.h"
 #include "dump/dump.h"
 #include "freezer/cgroup.h"
 #include "lib/log.h"
@@ -52,10 +69,198 @@ static int shape_check_same_ns(const struct ct_image *img)
 	return 0;
 }
 
-/* The init's namespaces beyond pid and mount are the dumper's. */
+/* In the container's UTS namespace: its host and domain names. */
+static int shape_read_uts(void *arg)
+{
+	struct ct_shape_rec *s = arg;
+	struct utsname u;
+
+	if (uname(&u) < 0)
+		return ct_err(-errno, "uname: %m");
+	snprintf(s->hostname, sizeof(s->hostname), "%s", u.nodename);
+	snprintf(s->domainname, sizeof(s->domainname), "%s", u.domainname);
+	return 0;
+}
+
+/* Lines of /proc/sysvipc/@kind past the header (this thread's IPC namespace). */
+static int shape_sysvipc_count(const char *kind)
+{
+	char path[64], *text, *p;
+	int n = -1, ret;
+
+	snprintf(path, sizeof(path), "/proc/sysvipc/%s", kind);
+	ret = read_whole_file(path, &text, NULL);
+	if (ret)
+		return 0;	/* no SysV IPC in this kernel: nothing to keep */
+	for (p = text; (p = strchr(p, '\n')); p++)
+		n++;
+	free(text);
+	return n > 0 ? n : 0;
+}
+
+#ifndef FSCONFIG_CMD_CREATE
+#define FSCONFIG_CMD_CREATE 6
+#endif
+
+/* POSIX message queues of this thread's IPC namespace: a detached mqueue mount of it, listed. */
+static int shape_mqueue_count(void)
+{
+	int fsfd, mnt = -1, n = 0;
+	struct dirent *de;
+	DIR *dir;
+
+	fsfd = (int)syscall(SYS_fsopen, "mqueue", 0);
+	if (fsfd < 0)
+		return ct_err(-errno, "mqueue: fsopen: %m");
+	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		mnt = (int)syscall(SYS_fsmount, fsfd, 0, 0);
+	close(fsfd);
+	if (mnt < 0)
+		return ct_err(-errno, "mqueue: cannot mount the namespace's queues: %m");
+	dir = fdopendir(mnt);
+	if (!dir) {
+		close(mnt);
+		return ct_err(-errno, "mqueue: cannot list: %m");
+	}
+	while ((de = readdir(dir)))
+		n += de->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+/* In the container's IPC namespace: refuse any object (their dump is not written yet). */
+static int shape_check_ipc_empty(void *arg)
+{
+	static const char *const kinds[] = { "shm", "sem", "msg" };
+	static const char *const what[] = { "SysV shared memory segment", "SysV semaphore set",
+					    "SysV message queue" };
+	pid_t pid = *(pid_t *)arg;
+	int n;
+
+	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+		n = shape_sysvipc_count(kinds[k]);
+		if (n)
+			return ct_err(-EOPNOTSUPP, "pid %d: %d %s%s in the container's own IPC namespace: not supported",
+				      pid, n, what[k], n == 1 ? "" : "s");
+	}
+	n = shape_mqueue_count();
+	if (n < 0)
+		return n;
+	if (n)
+		return ct_err(-EOPNOTSUPP, "pid %d: %d POSIX message queue%s in the container's own IPC namespace: not supported",
+			      pid, n, n == 1 ? "" : "s");
+	return 0;
+}
+
+/* What shape_read_net() looks at. */
+struct shape_net {
+	struct ct_shape_rec *s;
+	pid_t pid;
+};
+
+/* True if @a is lo's default address of its family (127.0.0.1/8, ::1/128). */
+static bool shape_lo_default(const struct ifaddrs *a)
+{
+	if (a->ifa_addr->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a->ifa_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK) &&
+		       ((const struct sockaddr_in *)a->ifa_netmask)->sin_addr.s_addr == htonl(0xff000000);
+	if (a->ifa_addr->sa_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)a->ifa_addr)->sin6_addr);
+	return true;	/* AF_PACKET: the link itself */
+}
+
+/* In the container's network namespace: only lo, with its default addresses. */
+static int shape_read_net(void *arg)
+{
+	struct shape_net *sn = arg;
+	struct ifaddrs *list, *a;
+	char addr[INET6_ADDRSTRLEN] = "?";
+	int ret = 0;
+
+	if (getifaddrs(&list) < 0)
+		return ct_err(-errno, "getifaddrs: %m");
+	for (a = list; a && !ret; a = a->ifa_next) {
+		if (strcmp(a->ifa_name, "lo")) {
+			ret = ct_err(-EOPNOTSUPP, "pid %d: interface %s in the container's own network namespace (only lo is made again; run --net ns:PATH joins one): not supported",
+				     sn->pid, a->ifa_name);
+			break;
+		}
+		if (a->ifa_flags & IFF_UP)
+			sn->s->flags |= CT_SHAPE_LO_UP;
+		if (!a->ifa_addr || shape_lo_default(a))
+			continue;
+		inet_ntop(a->ifa_addr->sa_family, a->ifa_addr->sa_family == AF_INET ?
+			  (const void *)&((const struct sockaddr_in *)a->ifa_addr)->sin_addr :
+			  (const void *)&((const struct sockaddr_in6 *)a->ifa_addr)->sin6_addr,
+			  addr, sizeof(addr));
+		ret = ct_err(-EOPNOTSUPP, "pid %d: address %s on lo of the container's own network namespace: not supported",
+			     sn->pid, addr);
+	}
+	freeifaddrs(list);
+	return ret;
+}
+
+/* True if `run --net ns:PATH` made the container join its network namespace. */
+static bool shape_net_joined(struct dump_ctx *d)
+{
+	struct ct_state *st;
+	const char *net;
+	bool joined;
+
+	if (ct_read_state(d->store, d->name, &st) || !st)
+		return false;
+	net = state_get(st, "net");
+	joined = net && !strcmp(net, "ns");
+	state_free(st);
+	return joined;
+}
+
+/* The network namespace: the dumper's, only lo, or joined at run. */
+static int shape_dump_net(struct dump_ctx *d, const struct ct_task *init)
+{
+	struct ct_shape_rec *s = &d->img->shape;
+	struct shape_net sn = { .s = s, .pid = init->pid };
+
+	if (!d->img->ns_ino[CT_NS_NET] || d->img->ns_ino[CT_NS_NET] == shape_ns_ino(getpid(), "net")) {
+		s->net = CT_NET_HOST;
+		return 0;
+	}
+	if (d->opts && d->opts->tcp == CTSWAP_TCP_ESTABLISHED)
+		return ct_err(-EOPNOTSUPP, "pid %d: --tcp-established with the container's own network namespace: not supported",
+			      init->pid);
+	if (shape_net_joined(d)) {
+		s->net = CT_NET_EXTERNAL;
+		return 0;
+	}
+	s->net = CT_NET_LO;
+	return shape_in_pid_ns(init->host_pid, "net", shape_read_net, &sn);
+}
+
+/* Own UTS and IPC namespaces: names kept, IPC empty. */
+static int shape_dump_uts_ipc(struct dump_ctx *d, const struct ct_task *init)
+{
+	struct ct_shape_rec *s = &d->img->shape;
+	pid_t pid = init->pid;
+	int ret = 0;
+
+	if (d->img->ns_ino[CT_NS_UTS] && d->img->ns_ino[CT_NS_UTS] != shape_ns_ino(getpid(), "uts")) {
+		s->flags |= CT_SHAPE_OWN_UTS;
+		ret = shape_in_pid_ns(init->host_pid, "uts", shape_read_uts, s);
+	}
+	if (!ret && d->img->ns_ino[CT_NS_IPC] && d->img->ns_ino[CT_NS_IPC] != shape_ns_ino(getpid(), "ipc")) {
+		s->flags |= CT_SHAPE_OWN_IPC;
+		ret = shape_in_pid_ns(init->host_pid, "ipc", shape_check_ipc_empty, &pid);
+	}
+	return ret;
+}
+
+/* User, cgroup and time namespaces are the dumper's. */
 static int shape_check_init_ns(const struct ct_image *img, pid_t init)
 {
-	for (size_t k = CT_NS_NET; k < ARRAY_SIZE(shape_ns_names); k++) {
+	static const int kinds[] = { CT_NS_USER, CT_NS_CGROUP, CT_NS_TIME };
+
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		int k = kinds[i];
 		uint64_t ours = shape_ns_ino(getpid(), shape_ns_names[k]);
 
 		if (ours && img->ns_ino[k] && ours != img->ns_ino[k])
@@ -80,27 +285,30 @@ static int shape_check_root(pid_t host_pid, pid_t pid)
 	return 0;
 }
 
-/* No cgroup limit that a restore would drop. */
-static int shape_check_limits(struct dump_ctx *d)
+/* The cgroup's limits. */
+static int shape_dump_limits(struct dump_ctx *d)
 {
+	struct ct_shape_rec *s = &d->img->shape;
 	struct ctswap_limits lim;
 	int ret = cg_get_limits(d->cg, &lim);
 
 	if (ret)
 		return ret;
-	if (lim.memory || lim.pids || lim.cpu_millis)
-		return ct_err(-EOPNOTSUPP, "%s: cgroup limits (run --memory, --pids, --cpus): not supported",
-			      d->name);
+	s->limit_memory = lim.memory;
+	s->limit_pids = lim.pids;
+	s->limit_cpu_millis = lim.cpu_millis;
 	return 0;
 }
 
-/* Refuse what of the container's shape a restore could not give back. */
-int dump_check_shape(struct dump_ctx *d)
+/* Record the container's shape; refuse what a restore could not give back. */
+int dump_shape(struct dump_ctx *d)
 {
 	const struct ct_task *init = &d->img->tasks[0];
 
 	return shape_check_same_ns(d->img) ?:
 	       shape_check_init_ns(d->img, init->pid) ?:
 	       shape_check_root(init->host_pid, init->pid) ?:
-	       shape_check_limits(d);
+	       shape_dump_uts_ipc(d, init) ?:
+	       shape_dump_net(d, init) ?:
+	       shape_dump_limits(d);
 }

@@ -535,8 +535,10 @@ static int cg_v1_set_limit(struct ct_cgroup *cg, int k, uint64_t v)
 			     cg_name(cg), cg_lim_ctl[k], cg->name, cgroup_strerror(ret));
 		goto out;
 	}
-	cg->lim_v1[k] = true;	/* cg_destroy() removes it from here on */
-	ret = cgroup_add_controller(cg->lc, cg_lim_ctl[k]) ? 0 : -ENOMEM;
+	if (!cg->lim_v1[k]) {	/* cg_destroy() removes it from here on */
+		cg->lim_v1[k] = true;
+		ret = cgroup_add_controller(cg->lc, cg_lim_ctl[k]) ? 0 : -ENOMEM;
+	}
 out:
 	if (parent)
 		cgroup_free(&parent);

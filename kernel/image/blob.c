@@ -20,6 +20,7 @@ enum {
 	REC_TASK = 2,		/* nested: the records below */
 	REC_FILE = 3,		/* one open file description */
 	REC_SECCOMP = 4,	/* one seccomp filter program */
+	REC_SHAPE = 30,		/* namespaces and limits of the container */
 	REC_TASK_INFO = 10,
 	REC_THREAD = 11,
 	REC_MM = 12,
@@ -875,6 +876,44 @@ static void read_seccomp(struct rbuf *r, struct ct_seccomp_filter *f)
 	f->len = (uint32_t)(n / sizeof(uint64_t));
 }
 
+/* The container's shape (image.h: struct ct_shape_rec). */
+static void write_shape(struct wbuf *w, const struct ct_shape_rec *s)
+{
+	size_t at = w_begin(w, REC_SHAPE);
+
+	w_u32(w, s->flags);
+	w_u32(w, s->net);
+	w_str(w, s->hostname);
+	w_str(w, s->domainname);
+	w_u64(w, s->limit_memory);
+	w_u64(w, s->limit_pids);
+	w_u64(w, s->limit_cpu_millis);
+	w_end(w, at);
+}
+
+/* A string of at most @size - 1 bytes into @dst. */
+static void r_str_into(struct rbuf *r, char *dst, size_t size)
+{
+	char *v = r_str(r);
+
+	if (v && strlen(v) < size)
+		strcpy(dst, v);
+	else if (v)
+		*r->err = -EBADMSG;
+	free(v);
+}
+
+static void read_shape(struct rbuf *r, struct ct_shape_rec *s)
+{
+	s->flags = r_u32(r);
+	s->net = r_u32(r);
+	r_str_into(r, s->hostname, sizeof(s->hostname));
+	r_str_into(r, s->domainname, sizeof(s->domainname));
+	s->limit_memory = r_u64(r);
+	s->limit_pids = r_u64(r);
+	s->limit_cpu_millis = r_u64(r);
+}
+
 static void write_image(struct wbuf *w, const struct ct_image *img)
 {
 	size_t at = w_begin(w, REC_IMAGE);
@@ -888,6 +927,7 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 	w_u64(w, (uint64_t)img->dump_time_ns);
 	w_u64(w, (uint64_t)img->dump_mono_ns);
 	w_end(w, at);
+	write_shape(w, &img->shape);
 	for (uint32_t i = 0; i < img->nr_files; i++)
 		write_file(w, &img->files[i]);
 	for (uint32_t i = 0; i < img->nr_seccomp; i++)
@@ -929,6 +969,9 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 			p = r_push(r, &img->files, &img->nr_files, sizeof(*img->files), 1 << 20);
 			if (p)
 				read_file(&body, p);
+			break;
+		case REC_SHAPE:
+			read_shape(&body, &img->shape);
 			break;
 		case REC_SECCOMP:
 			p = r_push(r, &img->seccomp, &img->nr_seccomp, sizeof(*img->seccomp), 65536);

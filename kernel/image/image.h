@@ -312,6 +312,30 @@ struct ct_task {
 	int32_t pdeath_signal;
 };
 
+/* ct_shape_rec.flags */
+#define CT_SHAPE_OWN_UTS	0x1	/* own UTS namespace: hostname, domainname */
+#define CT_SHAPE_OWN_IPC	0x2	/* own IPC namespace, empty at dump */
+#define CT_SHAPE_LO_UP		0x4	/* CT_NET_LO: lo was up */
+#define CT_SHAPE_FLAGS_KNOWN	0x7
+
+/* ct_shape_rec.net */
+enum {
+	CT_NET_HOST = 0,	/* the dumper's network namespace */
+	CT_NET_LO,		/* its own, holding only lo with its default addresses: made again */
+	CT_NET_EXTERNAL,	/* one it joined (run --net ns:PATH): restore --net ns:PATH gives it */
+	CT_NET_KNOWN,
+};
+
+/* The container's shape beyond its pid and mount namespaces. */
+struct ct_shape_rec {
+	uint32_t flags;			/* CT_SHAPE_* */
+	uint32_t net;			/* CT_NET_* */
+	char hostname[65], domainname[65];	/* with CT_SHAPE_OWN_UTS */
+	uint64_t limit_memory;		/* cgroup limits, 0: none (struct ctswap_limits) */
+	uint64_t limit_pids;
+	uint64_t limit_cpu_millis;
+};
+
 struct ct_image {
 	uint32_t version;		/* blob format version it was read from */
 	char name[65];			/* container name */
@@ -327,6 +351,7 @@ struct ct_image {
 	struct ct_file *files;
 	uint32_t nr_seccomp;
 	struct ct_seccomp_filter *seccomp;	/* filters, each stored once (ct_thread.seccomp) */
+	struct ct_shape_rec shape;	/* namespaces and limits beyond pid and mount (dump/shape.c) */
 };
 
 enum { CT_NS_PID = 0, CT_NS_MNT, CT_NS_NET, CT_NS_UTS, CT_NS_IPC, CT_NS_USER, CT_NS_CGROUP, CT_NS_TIME };

@@ -258,6 +258,25 @@ static int validate_files(const struct ct_image *img, const char *what)
 	return 0;
 }
 
+/* Check the container's shape: known flags and network kind, names for sethostname. */
+static int validate_shape(const struct ct_image *img, const char *what)
+{
+	const struct ct_shape_rec *s = &img->shape;
+
+	if (s->flags & ~CT_SHAPE_FLAGS_KNOWN)
+		return ct_err(-EBADMSG, "%s: unknown container shape flags %#x", what, s->flags);
+	if (s->net >= CT_NET_KNOWN)
+		return ct_err(-EBADMSG, "%s: unknown network kind %u", what, s->net);
+	if ((s->flags & CT_SHAPE_LO_UP) && s->net != CT_NET_LO)
+		return ct_err(-EBADMSG, "%s: lo state without a network namespace of its own", what);
+	if ((s->hostname[0] || s->domainname[0]) && !(s->flags & CT_SHAPE_OWN_UTS))
+		return ct_err(-EBADMSG, "%s: a hostname without a UTS namespace of its own", what);
+	if (s->limit_cpu_millis > 4096 * 1000)
+		return ct_err(-EBADMSG, "%s: cpu limit of %llu thousandths", what,
+			      (unsigned long long)s->limit_cpu_millis);
+	return 0;
+}
+
 /* Check everything restore relies on. */
 int image_validate(const struct ct_image *img, const char *what)
 {
@@ -268,7 +287,7 @@ int image_validate(const struct ct_image *img, const char *what)
 	ret = validate_tree(img, what);
 	if (ret)
 		return ret;
-	ret = validate_files(img, what) ?: validate_seccomp(img, what);
+	ret = validate_files(img, what) ?: validate_seccomp(img, what) ?: validate_shape(img, what);
 	if (ret)
 		return ret;
 	for (uint32_t i = 0; i < img->nr_tasks; i++) {

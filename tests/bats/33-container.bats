@@ -43,6 +43,17 @@ make_netns() {
 	echo "$ns"
 }
 
+# A veth between namespaces $1 (10.213.0.2) and $2 (10.213.0.1), both up; $3 tells pairs apart.
+veth_pair() {
+	local a="v${CT: -5}$3a" b="v${CT: -5}$3b"
+	ip link add "$a" netns "$1" type veth peer name "$b" netns "$2"
+	ip -n "$1" addr add 10.213.0.2/24 dev "$a"
+	ip -n "$1" link set "$a" up
+	ip -n "$1" link set lo up
+	ip -n "$2" addr add 10.213.0.1/24 dev "$b"
+	ip -n "$2" link set "$b" up
+}
+
 # The v1 mount point of cgroup controller $1.
 cg_v1_mount() {
 	awk -v c="$1" '$9 == "cgroup" { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo
@@ -119,12 +130,7 @@ nothing_left() {
 	local ns peer
 	ns=$(make_netns c)
 	peer=$(make_netns p)
-	ip link add "v${CT: -6}a" netns "$ns" type veth peer name "v${CT: -6}b" netns "$peer"
-	ip -n "$ns" addr add 10.213.0.2/24 dev "v${CT: -6}a"
-	ip -n "$ns" link set "v${CT: -6}a" up
-	ip -n "$ns" link set lo up
-	ip -n "$peer" addr add 10.213.0.1/24 dev "v${CT: -6}b"
-	ip -n "$peer" link set "v${CT: -6}b" up
+	veth_pair "$ns" "$peer" x
 	echo "hello from inside" >"$ROOTFS/www/index.html"
 	start --rootfs "$ROOTFS" --net "ns:/run/netns/$ns" -- /bin/sh -c \
 		'httpd -p 10.213.0.2:8080 -h /www; echo ready; exec sleep 1000'
@@ -234,14 +240,118 @@ nothing_left() {
 	[ "$(awk '/^State:/ { print $2 }' "/proc/$PID/status")" = S ]
 }
 
-@test "container: dump refuses a container shape it cannot give back yet, leaving it running" {
-	start --rootfs "$ROOTFS" --hostname box2 --net none --memory 32m -- /bin/sh -c 'echo ready; exec sleep 1000'
+@test "container: dump refuses a root filesystem of its own and IPC objects in its own IPC namespace, leaving it running" {
+	start --rootfs "$ROOTFS" --hostname box2 -- /bin/sh -c 'echo ready; exec sleep 1000'
 	wait_until 5 logged '^ready'
 	run "$CTSWAP" dump "$CT"
 	assert_failure 1
-	assert_output --regexp '^ctswap: pid 1: the container.s own network namespace: not supported$'
+	assert_output 'ctswap: pid 1: a root filesystem of its own (run --rootfs): not supported'
 	[ ! -e "$CTSWAP_STORE/$CT/ckpt-1.meta" ]
+	[ "$(awk '/^State:/ { print $2 }' "/proc/$PID/status")" = S ]
+	run "$CTSWAP" rm --force "$CT"
+	assert_success
+	start --hostname box3 -- /bin/sh -c 'ipcmk -M 4096 >/dev/null && echo ready; exec sleep 1000'
+	wait_until 5 logged '^ready'
+	run "$CTSWAP" dump "$CT"
+	assert_failure 1
+	assert_output "ctswap: pid 1: 1 SysV shared memory segment in the container's own IPC namespace: not supported"
 	[ "$(awk '/^State:/ { print $2 }' "/proc/$PID/status")" = S ]
 	run "$CTSWAP" ps "$CT"
 	assert_output --partial running
+}
+
+# The init pid of $CT now.
+init_pid() {
+	"$CTSWAP" ps "$CT" | awk 'NR == 2 { print $3 }'
+}
+
+# The client loop's count in the log: the last n=.
+last_n() {
+	grep -o '^n=[0-9]*' "$(log)" | tail -1 | cut -d= -f2
+}
+
+# True once the loop has counted $1 more than it had when $2 was read.
+counted_past() {
+	[ "$(last_n)" -ge "$1" ]
+}
+
+# Every n= line of the log counts on from the one before: no gap, no repeat.
+no_gap() {
+	grep -o '^n=[0-9]*' "$(log)" | awk -F= '$2 != NR { print "line " NR ": " $0; bad = 1 } END { exit bad }'
+}
+
+# The restored shape: hostname, only lo (up) in a network namespace of its own, the limits.
+check_shape() {
+	local pid=$1 mem pids
+	[ "$(nsenter -t "$pid" -u hostname)" = box9 ]
+	[ "$(readlink "/proc/$pid/ns/uts")" != "$(readlink /proc/self/ns/uts)" ]
+	[ "$(readlink "/proc/$pid/ns/ipc")" != "$(readlink /proc/self/ns/ipc)" ]
+	[ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/self/ns/net)" ]
+	run nsenter -t "$pid" -n ip -o link
+	assert_output --regexp '^1: lo: <LOOPBACK,UP,LOWER_UP>'
+	[ "${#lines[@]}" = 1 ]
+	run nsenter -t "$pid" -n ip -o addr
+	assert_line --regexp 'lo +inet 127\.0\.0\.1/8 '
+	assert_line --regexp 'lo +inet6 ::1/128 '
+	mem=$(cg_v1_mount memory); pids=$(cg_v1_mount pids)
+	[ "$(cat "$mem/ctswap/$CT/memory.limit_in_bytes")" = 67108864 ]
+	[ "$(cat "$pids/ctswap/$CT/pids.max")" = 40 ]
+	grep -qx "$pid" "$mem/ctswap/$CT/cgroup.procs"
+	run nsenter -t "$pid" -n busybox wget -q -O - http://127.0.0.1:8080/index.html
+	assert_output "served inside"
+}
+
+@test "container: --hostname --net none --memory --pids: httpd and a client loop on lo come back (lazy, eager, again), hostname, lo and limits identical" {
+	local n
+	mkdir "$BATS_TEST_TMPDIR/www"
+	echo "served inside" >"$BATS_TEST_TMPDIR/www/index.html"
+	start --hostname box9 --net none --memory 64m --pids 40 -- /bin/busybox sh -c \
+		"busybox httpd -f -p 127.0.0.1:8080 -h $BATS_TEST_TMPDIR/www & n=0; while :; do if busybox wget -q -O /dev/null http://127.0.0.1:8080/index.html; then n=\$((n + 1)); echo n=\$n; fi; busybox usleep 20000; done"
+	wait_until 10 counted_past 3
+	check_shape "$PID"
+	for how in "" --eager ""; do
+		# a request in flight at the freeze is restored reset (the loop asks again)
+		run "$CTSWAP" dump --tcp-close "$CT"
+		assert_success
+		n=$(last_n)
+		run "$CTSWAP" restore $how "$CT"
+		assert_success
+		wait_until 10 counted_past $((n + 3))
+		check_shape "$(init_pid)"
+	done
+	no_gap
+}
+
+@test "container: --net ns:PATH: a client over a veth reaches httpd inside before and after restore, also in a fresh namespace" {
+	local ns peer ns2 peer2 n
+	ns=$(make_netns c); peer=$(make_netns p); ns2=$(make_netns c2); peer2=$(make_netns p2)
+	veth_pair "$ns" "$peer" a
+	veth_pair "$ns2" "$peer2" b
+	mkdir "$BATS_TEST_TMPDIR/www"
+	echo "hello over veth" >"$BATS_TEST_TMPDIR/www/index.html"
+	start --net "ns:/run/netns/$ns" -- /bin/busybox httpd -f -p 10.213.0.2:8080 -h "$BATS_TEST_TMPDIR/www"
+	wait_until 5 ip netns exec "$peer" busybox wget -q -O /dev/null http://10.213.0.2:8080/index.html
+	run ip netns exec "$peer" busybox wget -q -O - http://10.213.0.2:8080/index.html
+	assert_output "hello over veth"
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	# the namespace it joined is not ours to make again: restore asks for one
+	run "$CTSWAP" restore "$CT"
+	assert_failure 1
+	assert_output "ctswap: $CT: the container joined a network namespace at run: restore needs --net ns:PATH"
+	run "$CTSWAP" ps "$CT"
+	assert_output --partial checkpointed
+	run "$CTSWAP" restore --net "ns:/run/netns/$ns" "$CT"
+	assert_success
+	[ "$(stat -L -c %i "/proc/$(init_pid)/ns/net")" = "$(stat -L -c %i "/run/netns/$ns")" ]
+	run ip netns exec "$peer" busybox wget -q -O - http://10.213.0.2:8080/index.html
+	assert_output "hello over veth"
+	# and into a freshly made namespace with the same address, as on another host
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	run "$CTSWAP" restore --eager --net "ns:/run/netns/$ns2" "$CT"
+	assert_success
+	[ "$(stat -L -c %i "/proc/$(init_pid)/ns/net")" = "$(stat -L -c %i "/run/netns/$ns2")" ]
+	run ip netns exec "$peer2" busybox wget -q -O - http://10.213.0.2:8080/index.html
+	assert_output "hello over veth"
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* ctswap restore NAME [--eager] [--gen N] [--allow-changed-files] [-v] */
+/* ctswap restore NAME [--eager] [--gen N] [--allow-changed-files] [--net ns:PATH] [-v] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +40,12 @@ int cmd_restore(struct cli *cli)
 
 			if (parse_gen(v, &opts.generation))
 				return cli_usage_error(cmd, "--gen: want a generation number, not '%s'", v);
+		} else if (!strcmp(a, "--net")) {
+			const char *v = i + 1 < cli->argc ? cli->argv[++i] : "";
+
+			if (strncmp(v, "ns:", 3) || !v[3])
+				return cli_usage_error(cmd, "--net %s: want ns:PATH", v);
+			opts.net_ns = v + 3;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
 			verbose++;
 		else if (a[0] == '-')
