@@ -75,7 +75,7 @@ _ctswap()
 	dump) opts="--leave-running --no-snapshot --pre --compress --keep --tcp-close --tcp-established --verbose" ;;
 	restore)
 		[ "$prev" = --net ] && { COMPREPLY=($(compgen -W "ns:" -- "$cur")); return; }
-		opts="--eager --gen --allow-changed-files --net --verbose" ;;
+		opts="--eager --gen --allow-changed-files --net --time-ns --verbose" ;;
 	freeze) opts="--timeout" ;;
 	rm) opts="--force" ;;
 	ps) opts="--json" ;;

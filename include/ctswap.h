@@ -228,6 +228,12 @@ struct ctswap_restore_opts {
 	 * lo-only namespace gets a new one.
 	 */
 	const char *net_ns;
+	/*
+	 * Restore into a new time namespace whose offsets continue
+	 * CLOCK_MONOTONIC and CLOCK_BOOTTIME from their values at the dump,
+	 * so the container sees no jump however late (or wherever) it comes back.
+	 */
+	bool time_ns;
 };
 
 struct ctswap_restore_stats {

@@ -351,6 +351,36 @@ int shape_enter(const struct ct_shape *s, bool new_pidns)
 	return ret;
 }
 
+/* "CLOCK SEC NSEC" with 0 <= NSEC < 1e9, as timens_offsets wants it. */
+static int shape_fmt_offset(char *buf, size_t size, const char *clock, int64_t ns)
+{
+	int64_t sec = ns / 1000000000LL, rem = ns % 1000000000LL;
+
+	if (rem < 0) {
+		rem += 1000000000LL;
+		sec--;
+	}
+	return snprintf(buf, size, "%s %lld %lld\n", clock, (long long)sec, (long long)rem);
+}
+
+int shape_time_for_children(const struct ct_shape *s)
+{
+	char buf[128];
+	int n;
+
+	if (!s || !s->new_time)
+		return 0;
+	if (unshare(CLONE_NEWTIME) < 0)
+		return ct_err(-errno, "cannot make a time namespace: %m");
+	/* offsets can be written until the first process enters: the init, cloned next */
+	n = shape_fmt_offset(buf, sizeof(buf), "monotonic", s->mono_off_ns);
+	shape_fmt_offset(buf + n, sizeof(buf) - n, "boottime", s->boot_off_ns);
+	n = write_small_file("/proc/self/timens_offsets", buf);
+	if (n)
+		return ct_err(n, "time namespace: cannot set the offsets: %s", strerror(-n));
+	return 0;
+}
+
 /* ---- work inside another namespace, from a thread of our own ---- */
 
 /*

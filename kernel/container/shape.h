@@ -23,6 +23,8 @@ struct ct_shape {
 	const char *hostname;		/* NULL: unchanged */
 	const char *domainname;		/* NULL: unchanged */
 	bool new_uts, new_ipc;		/* own UTS, IPC namespace */
+	bool new_time;			/* own time namespace with these offsets: */
+	int64_t mono_off_ns, boot_off_ns;
 	enum ctswap_net net;
 	int net_fd;			/* CTSWAP_NET_NS: the namespace file, open; else -1 */
 	const struct ctswap_mount *mounts;	/* binds under rootfs */
@@ -47,6 +49,12 @@ unsigned long shape_clone_flags(const struct ct_shape *s);
  * namespace), set the hostname.  @s may be NULL.
  */
 int shape_enter(const struct ct_shape *s, bool new_pidns);
+
+/*
+ * In the supervisor, before it clones the init: a new time namespace for
+ * its children with @s's offsets (the init is made in it).  @s may be NULL.
+ */
+int shape_time_for_children(const struct ct_shape *s);
 
 /*
  * Run @fn(@arg) in a thread that joined namespace file @fd of type @nstype

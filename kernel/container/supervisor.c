@@ -446,6 +446,9 @@ static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opt
 	}
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(execp, O_CLOEXEC) < 0)
 		sup_abort(sync_fd, 0, -errno, "pipe");
+	ret = shape_time_for_children(opts->shape);
+	if (ret)
+		sup_abort(sync_fd, 0, ret, "time namespace");
 	init = sup_clone_init(opts);
 	if (init == 0) {
 		close(sync_fd);

@@ -254,10 +254,57 @@ static int shape_dump_uts_ipc(struct dump_ctx *d, const struct ct_task *init)
 	return ret;
 }
 
-/* User, cgroup and time namespaces are the dumper's. */
+/* Parse /proc/PID/timens_offsets: "monotonic S NS", "boottime S NS". */
+static int shape_read_time_offsets(pid_t host_pid, int64_t *mono, int64_t *boot)
+{
+	char path[64], name[32], *text, *line, *save = NULL;
+	long long sec, nsec;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/timens_offsets", host_pid);
+	ret = read_whole_file(path, &text, NULL);
+	if (ret)
+		return ct_err(ret, "%s: cannot read: %s", path, strerror(-ret));
+	*mono = *boot = 0;
+	for (line = strtok_r(text, "\n", &save); line && !ret; line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%31s %lld %lld", name, &sec, &nsec) != 3)
+			ret = ct_err(-EINVAL, "%s: cannot parse '%s'", path, line);
+		else if (!strcmp(name, "monotonic") || !strcmp(name, "1"))
+			*mono = sec * 1000000000LL + nsec;
+		else if (!strcmp(name, "boottime") || !strcmp(name, "7"))
+			*boot = sec * 1000000000LL + nsec;
+	}
+	free(text);
+	return ret;
+}
+
+/* An own time namespace (a restore --time-ns made it): the clocks as the container sees them. */
+static int shape_dump_time(struct dump_ctx *d, const struct ct_task *init)
+{
+	struct ct_shape_rec *s = &d->img->shape;
+	int64_t mono = 0, boot = 0;
+	int ret;
+
+	if (!d->img->ns_ino[CT_NS_TIME] || d->img->ns_ino[CT_NS_TIME] == shape_ns_ino(getpid(), "time"))
+		return 0;
+	if (shape_ns_ino(init->host_pid, "time_for_children") != d->img->ns_ino[CT_NS_TIME])
+		return ct_err(-EOPNOTSUPP, "pid %d: a time namespace for its children of its own: not supported",
+			      init->pid);
+	ret = shape_read_time_offsets(init->host_pid, &mono, &boot);
+	if (ret)
+		return ret;
+	s->flags |= CT_SHAPE_OWN_TIME;
+	pr_info("pid %d: time namespace offsets: monotonic %lld ns, boottime %lld ns", init->pid,
+		(long long)mono, (long long)boot);
+	s->mono_ns += mono;
+	s->boot_ns += boot;
+	return 0;
+}
+
+/* User and cgroup namespaces are the dumper's. */
 static int shape_check_init_ns(const struct ct_image *img, pid_t init)
 {
-	static const int kinds[] = { CT_NS_USER, CT_NS_CGROUP, CT_NS_TIME };
+	static const int kinds[] = { CT_NS_USER, CT_NS_CGROUP };
 
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		int k = kinds[i];
@@ -309,6 +356,7 @@ int dump_shape(struct dump_ctx *d)
 	       shape_check_init_ns(d->img, init->pid) ?:
 	       shape_check_root(init->host_pid, init->pid) ?:
 	       shape_dump_uts_ipc(d, init) ?:
+	       shape_dump_time(d, init) ?:
 	       shape_dump_net(d, init) ?:
 	       shape_dump_limits(d);
 }

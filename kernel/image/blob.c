@@ -888,6 +888,8 @@ static void write_shape(struct wbuf *w, const struct ct_shape_rec *s)
 	w_u64(w, s->limit_memory);
 	w_u64(w, s->limit_pids);
 	w_u64(w, s->limit_cpu_millis);
+	w_u64(w, (uint64_t)s->mono_ns);
+	w_u64(w, (uint64_t)s->boot_ns);
 	w_end(w, at);
 }
 
@@ -912,6 +914,8 @@ static void read_shape(struct rbuf *r, struct ct_shape_rec *s)
 	s->limit_memory = r_u64(r);
 	s->limit_pids = r_u64(r);
 	s->limit_cpu_millis = r_u64(r);
+	s->mono_ns = (int64_t)r_u64(r);
+	s->boot_ns = (int64_t)r_u64(r);
 }
 
 static void write_image(struct wbuf *w, const struct ct_image *img)

@@ -316,7 +316,8 @@ struct ct_task {
 #define CT_SHAPE_OWN_UTS	0x1	/* own UTS namespace: hostname, domainname */
 #define CT_SHAPE_OWN_IPC	0x2	/* own IPC namespace, empty at dump */
 #define CT_SHAPE_LO_UP		0x4	/* CT_NET_LO: lo was up */
-#define CT_SHAPE_FLAGS_KNOWN	0x7
+#define CT_SHAPE_OWN_TIME	0x8	/* own time namespace (restore --time-ns made it) */
+#define CT_SHAPE_FLAGS_KNOWN	0xf
 
 /* ct_shape_rec.net */
 enum {
@@ -334,6 +335,7 @@ struct ct_shape_rec {
 	uint64_t limit_memory;		/* cgroup limits, 0: none (struct ctswap_limits) */
 	uint64_t limit_pids;
 	uint64_t limit_cpu_millis;
+	int64_t mono_ns, boot_ns;	/* CLOCK_MONOTONIC, CLOCK_BOOTTIME inside the container at the freeze */
 };
 
 struct ct_image {

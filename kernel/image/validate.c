@@ -271,6 +271,8 @@ static int validate_shape(const struct ct_image *img, const char *what)
 		return ct_err(-EBADMSG, "%s: lo state without a network namespace of its own", what);
 	if ((s->hostname[0] || s->domainname[0]) && !(s->flags & CT_SHAPE_OWN_UTS))
 		return ct_err(-EBADMSG, "%s: a hostname without a UTS namespace of its own", what);
+	if (s->mono_ns < 0 || s->boot_ns < 0)
+		return ct_err(-EBADMSG, "%s: negative clock at the dump", what);
 	if (s->limit_cpu_millis > 4096 * 1000)
 		return ct_err(-EBADMSG, "%s: cpu limit of %llu thousandths", what,
 			      (unsigned long long)s->limit_cpu_millis);

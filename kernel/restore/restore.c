@@ -417,6 +417,20 @@ static int rst_init_fn(void *arg)
 	return 0;
 }
 
+/* restore --time-ns: offsets that continue the dumped clocks from now. */
+static void rst_time_offsets(const struct rst_ctx *c, struct ct_shape *shape)
+{
+	struct timespec mono, boot;
+
+	if (!c->opts->time_ns)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	shape->new_time = true;
+	shape->mono_off_ns = c->img->shape.mono_ns - (mono.tv_sec * 1000000000LL + mono.tv_nsec);
+	shape->boot_off_ns = c->img->shape.boot_ns - (boot.tv_sec * 1000000000LL + boot.tv_nsec);
+}
+
 /* Start the init under the supervisor and seize it. */
 static int rst_start_init(struct rst_ctx *c)
 {
@@ -453,6 +467,8 @@ static int rst_start_init(struct rst_ctx *c)
 		ret = -pthread_create(&fp.thread, NULL, rst_fd_pass_thread, &fp);
 		fp.started = !ret;
 	}
+	if (!ret)
+		rst_time_offsets(c, &shape);
 	if (!ret)
 		ret = supervisor_start(&so, &pid);
 	if (fp.started) {

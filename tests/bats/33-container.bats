@@ -355,3 +355,45 @@ check_shape() {
 	run ip netns exec "$peer2" busybox wget -q -O - http://10.213.0.2:8080/index.html
 	assert_output "hello over veth"
 }
+
+# The last "CLOCK value" the clock loop printed (field $1: mono or boot).
+last_clock() {
+	awk -v c="$1" '$1 == c { v = $2 } END { print v }' "$(log)"
+}
+
+# The host's CLOCK_MONOTONIC, seconds.
+host_mono() {
+	python3 -c 'import time; print(time.clock_gettime(time.CLOCK_MONOTONIC))'
+}
+
+# True once the clock loop has printed more than $1 lines.
+clock_lines_past() {
+	[ "$(grep -c '^mono ' "$(log)")" -gt "$1" ]
+}
+
+@test "container: restore --time-ns keeps CLOCK_MONOTONIC and CLOCK_BOOTTIME continuous over a 6 s pause (lazy, then eager again)" {
+	local m1 b1 h1 m2 b2 h2 n how
+	start -- /bin/sh -c 'while :; do python3 -c "import time; print(\"mono\", time.clock_gettime(time.CLOCK_MONOTONIC)); print(\"boot\", time.clock_gettime(time.CLOCK_BOOTTIME))"; sleep 0.1; done'
+	wait_until 10 clock_lines_past 1
+	for how in "" --eager; do
+		run "$CTSWAP" dump "$CT"
+		assert_success
+		h1=$(host_mono)
+		m1=$(last_clock mono); b1=$(last_clock boot)
+		n=$(grep -c '^mono ' "$(log)")
+		sleep 6	# the pause the clocks inside must not see
+		run "$CTSWAP" restore $how --time-ns "$CT"
+		assert_success
+		wait_until 10 clock_lines_past "$n"
+		h2=$(host_mono)
+		m2=$(awk -v n="$n" '$1 == "mono" && ++k == n + 1 { print $2 }' "$(log)")
+		b2=$(awk -v n="$n" '$1 == "boot" && ++k == n + 1 { print $2 }' "$(log)")
+		echo "inside: monotonic $m1 -> $m2, boottime $b1 -> $b2; host $h1 -> $h2"
+		# never backwards, and the pause (at least 6 s of the host's gap) is not seen inside
+		awk -v a="$m1" -v b="$m2" -v h="$(awk -v x="$h1" -v y="$h2" 'BEGIN { print y - x }')" \
+			'BEGIN { exit !(b >= a && b - a < h - 4) }'
+		awk -v a="$b1" -v b="$b2" -v h="$(awk -v x="$h1" -v y="$h2" 'BEGIN { print y - x }')" \
+			'BEGIN { exit !(b >= a && b - a < h - 4) }'
+		[ "$(readlink "/proc/$(init_pid)/ns/time")" != "$(readlink /proc/self/ns/time)" ]
+	done
+}

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* ctswap restore NAME [--eager] [--gen N] [--allow-changed-files] [--net ns:PATH] [-v] */
+/* ctswap restore NAME [--eager] [--gen N] [--allow-changed-files] [--net ns:PATH] [--time-ns] [-v] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +40,8 @@ int cmd_restore(struct cli *cli)
 
 			if (parse_gen(v, &opts.generation))
 				return cli_usage_error(cmd, "--gen: want a generation number, not '%s'", v);
+		} else if (!strcmp(a, "--time-ns")) {
+			opts.time_ns = true;
 		} else if (!strcmp(a, "--net")) {
 			const char *v = i + 1 < cli->argc ? cli->argv[++i] : "";
 
