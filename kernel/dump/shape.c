@@ -7,7 +7,8 @@
  * Every process must share the init's namespaces (a process that made one
  * of its own is refused).  The init may own a pid and a mount namespace on
  * the host's root, a UTS namespace (its names are kept), an IPC namespace
- * holding no object yet, and a network namespace that holds only lo with
+ * (its semaphore sets and message queues are kept; shared memory segments
+ * and POSIX queues refuse the dump), and a network namespace that holds only lo with
  * its default addresses (made again at restore, the sockets in it) or that
  * it joined at run (`run --net ns:PATH`: restore joins the one it is
  * given).  The cgroup's limits are kept.
@@ -34,6 +35,7 @@
 #include "freezer/cgroup.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "task/sysvipc.h"
 
 /* The namespace kinds, as /proc/PID/ns names them, in CT_NS_* order. */
 static const char *const shape_ns_names[] = { "pid", "mnt", "net", "uts", "ipc", "user", "cgroup",
@@ -128,28 +130,31 @@ static int shape_mqueue_count(void)
 	return n;
 }
 
-/* In the container's IPC namespace: refuse any object (their dump is not written yet). */
-static int shape_check_ipc_empty(void *arg)
-{
-	static const char *const kinds[] = { "shm", "sem", "msg" };
-	static const char *const what[] = { "SysV shared memory segment", "SysV semaphore set",
-					    "SysV message queue" };
-	pid_t pid = *(pid_t *)arg;
-	int n;
+/* What shape_dump_ipc() works on. */
+struct shape_ipc {
+	struct ct_image *img;
+	pid_t pid;
+};
 
-	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
-		n = shape_sysvipc_count(kinds[k]);
-		if (n)
-			return ct_err(-EOPNOTSUPP, "pid %d: %d %s%s in the container's own IPC namespace: not supported",
-				      pid, n, what[k], n == 1 ? "" : "s");
-	}
+/*
+ * In the container's IPC namespace: its semaphore sets and message queues
+ * (task/sysvipc.c); shared memory segments and POSIX queues are refused.
+ */
+static int shape_dump_ipc(void *arg)
+{
+	struct shape_ipc *si = arg;
+	int n = shape_sysvipc_count("shm");
+
+	if (n)
+		return ct_err(-EOPNOTSUPP, "pid %d: %d SysV shared memory segment%s in the container's own IPC namespace: not supported",
+			      si->pid, n, n == 1 ? "" : "s");
 	n = shape_mqueue_count();
 	if (n < 0)
 		return n;
 	if (n)
 		return ct_err(-EOPNOTSUPP, "pid %d: %d POSIX message queue%s in the container's own IPC namespace: not supported",
-			      pid, n, n == 1 ? "" : "s");
-	return 0;
+			      si->pid, n, n == 1 ? "" : "s");
+	return sysvipc_dump(si->img);
 }
 
 /* What shape_read_net() looks at. */
@@ -236,11 +241,11 @@ static int shape_dump_net(struct dump_ctx *d, const struct ct_task *init)
 	return shape_in_pid_ns(init->host_pid, "net", shape_read_net, &sn);
 }
 
-/* Own UTS and IPC namespaces: names kept, IPC empty. */
+/* Own UTS and IPC namespaces: names and SysV semaphores and queues kept. */
 static int shape_dump_uts_ipc(struct dump_ctx *d, const struct ct_task *init)
 {
 	struct ct_shape_rec *s = &d->img->shape;
-	pid_t pid = init->pid;
+	struct shape_ipc si = { .img = d->img, .pid = init->pid };
 	int ret = 0;
 
 	if (d->img->ns_ino[CT_NS_UTS] && d->img->ns_ino[CT_NS_UTS] != shape_ns_ino(getpid(), "uts")) {
@@ -249,7 +254,7 @@ static int shape_dump_uts_ipc(struct dump_ctx *d, const struct ct_task *init)
 	}
 	if (!ret && d->img->ns_ino[CT_NS_IPC] && d->img->ns_ino[CT_NS_IPC] != shape_ns_ino(getpid(), "ipc")) {
 		s->flags |= CT_SHAPE_OWN_IPC;
-		ret = shape_in_pid_ns(init->host_pid, "ipc", shape_check_ipc_empty, &pid);
+		ret = shape_in_pid_ns(init->host_pid, "ipc", shape_dump_ipc, &si);
 	}
 	return ret;
 }

@@ -21,6 +21,7 @@ enum {
 	REC_FILE = 3,		/* one open file description */
 	REC_SECCOMP = 4,	/* one seccomp filter program */
 	REC_SHAPE = 30,		/* namespaces and limits of the container */
+	REC_IPC = 31,		/* one SysV semaphore set or message queue */
 	REC_TASK_INFO = 10,
 	REC_THREAD = 11,
 	REC_MM = 12,
@@ -918,6 +919,36 @@ static void read_shape(struct rbuf *r, struct ct_shape_rec *s)
 	s->boot_ns = (int64_t)r_u64(r);
 }
 
+/* One SysV object of the container's IPC namespace. */
+static void write_ipc(struct wbuf *w, const struct ct_ipc_obj *o)
+{
+	size_t at = w_begin(w, REC_IPC);
+
+	w_u32(w, o->kind);
+	w_u32(w, (uint32_t)o->key);
+	w_u32(w, (uint32_t)o->id);
+	w_u32(w, o->mode);
+	w_u32(w, o->uid);
+	w_u32(w, o->gid);
+	w_u32(w, o->nsems);
+	w_u64(w, o->qbytes);
+	w_bytes(w, o->data, o->data_len);
+	w_end(w, at);
+}
+
+static void read_ipc(struct rbuf *r, struct ct_ipc_obj *o)
+{
+	o->kind = r_u32(r);
+	o->key = (int32_t)r_u32(r);
+	o->id = (int32_t)r_u32(r);
+	o->mode = r_u32(r);
+	o->uid = r_u32(r);
+	o->gid = r_u32(r);
+	o->nsems = r_u32(r);
+	o->qbytes = r_u64(r);
+	o->data = r_bytes(r, &o->data_len, 64ULL << 20);
+}
+
 static void write_image(struct wbuf *w, const struct ct_image *img)
 {
 	size_t at = w_begin(w, REC_IMAGE);
@@ -932,6 +963,8 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 	w_u64(w, (uint64_t)img->dump_mono_ns);
 	w_end(w, at);
 	write_shape(w, &img->shape);
+	for (uint32_t i = 0; i < img->nr_ipc; i++)
+		write_ipc(w, &img->ipc[i]);
 	for (uint32_t i = 0; i < img->nr_files; i++)
 		write_file(w, &img->files[i]);
 	for (uint32_t i = 0; i < img->nr_seccomp; i++)
@@ -976,6 +1009,11 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 			break;
 		case REC_SHAPE:
 			read_shape(&body, &img->shape);
+			break;
+		case REC_IPC:
+			p = r_push(r, &img->ipc, &img->nr_ipc, sizeof(*img->ipc), 65536);
+			if (p)
+				read_ipc(&body, p);
 			break;
 		case REC_SECCOMP:
 			p = r_push(r, &img->seccomp, &img->nr_seccomp, sizeof(*img->seccomp), 65536);

@@ -57,6 +57,9 @@ void image_free(struct ct_image *img)
 	for (uint32_t i = 0; i < img->nr_seccomp; i++)
 		free(img->seccomp[i].insns);
 	free(img->seccomp);
+	for (uint32_t i = 0; i < img->nr_ipc; i++)
+		free(img->ipc[i].data);
+	free(img->ipc);
 	free(img);
 }
 

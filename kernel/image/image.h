@@ -312,6 +312,19 @@ struct ct_task {
 	int32_t pdeath_signal;
 };
 
+/* A SysV semaphore set or message queue of the container's own IPC namespace (task/sysvipc.c). */
+enum { CT_IPC_SEM = 1, CT_IPC_MSG = 2 };
+struct ct_ipc_obj {
+	uint32_t kind;			/* CT_IPC_* */
+	int32_t key, id;		/* its identity: restored as they were */
+	uint32_t mode;			/* permission bits */
+	uint32_t uid, gid;		/* owner */
+	uint32_t nsems;			/* CT_IPC_SEM: semaphores in the set */
+	uint64_t qbytes;		/* CT_IPC_MSG: msg_qbytes */
+	uint8_t *data;			/* SEM: nsems x u32 values; MSG: messages, each u64 mtype, u32 len, bytes */
+	uint64_t data_len;
+};
+
 /* ct_shape_rec.flags */
 #define CT_SHAPE_OWN_UTS	0x1	/* own UTS namespace: hostname, domainname */
 #define CT_SHAPE_OWN_IPC	0x2	/* own IPC namespace, empty at dump */
@@ -354,6 +367,8 @@ struct ct_image {
 	uint32_t nr_seccomp;
 	struct ct_seccomp_filter *seccomp;	/* filters, each stored once (ct_thread.seccomp) */
 	struct ct_shape_rec shape;	/* namespaces and limits beyond pid and mount (dump/shape.c) */
+	uint32_t nr_ipc;
+	struct ct_ipc_obj *ipc;		/* SysV objects of its own IPC namespace */
 };
 
 enum { CT_NS_PID = 0, CT_NS_MNT, CT_NS_NET, CT_NS_UTS, CT_NS_IPC, CT_NS_USER, CT_NS_CGROUP, CT_NS_TIME };

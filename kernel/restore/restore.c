@@ -45,6 +45,7 @@
 #include "mm/lazy.h"
 #include "mm/swaparea.h"
 #include "restore/rst.h"
+#include "task/sysvipc.h"
 #include "task/task.h"
 
 #define RST_PTRACE_OPTS (PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL)
@@ -167,6 +168,12 @@ static int rst_shape(struct rst_ctx *c)
 	if (c->opts->net_ns)
 		return shape_open_netns(c->opts->net_ns, &sh->net_fd);
 	return shape_new_netns(s->flags & CT_SHAPE_LO_UP, &sh->net_fd);
+}
+
+/* In the container's IPC namespace: its semaphore sets and message queues. */
+static int rst_sysvipc(void *arg)
+{
+	return sysvipc_restore(arg);
 }
 
 /* Open the image's files and shared memory objects (in the container's network: sockets). */
@@ -801,6 +808,8 @@ int ctswap_restore(struct ctswap_store *store, const char *name,
 	pr_info("checkpoint read, files open: %.1f ms", now_ms() - t0);
 	if (!ret)
 		ret = rst_build_tree(&c);
+	if (!ret && c.img->nr_ipc)	/* the init made the IPC namespace: fill it */
+		ret = shape_in_pid_ns(c.procs[0].host_pid, "ipc", rst_sysvipc, c.img);
 	pr_info("process tree created: %.1f ms", now_ms() - t0);
 	if (!ret)
 		ret = rst_build_processes(&c);

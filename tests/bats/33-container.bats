@@ -397,3 +397,34 @@ clock_lines_past() {
 		[ "$(readlink "/proc/$(init_pid)/ns/time")" != "$(readlink /proc/self/ns/time)" ]
 	done
 }
+
+# The ok count of the sysvipc workload.
+last_ok() {
+	awk '$1 == "ok" { v = $2 } END { print v + 0 }' "$(log)"
+}
+
+ok_past() {
+	[ "$(last_ok)" -gt "$1" ]
+}
+
+@test "container: SysV semaphores and message queues of its own IPC namespace keep key, id, mode, owner, values and messages (lazy, eager, again)" {
+	local before after n how
+	# two objects made first: the workload's ids are not 0
+	start --hostname ipc1 -- /bin/sh -c "ipcmk -S 2 >/dev/null && ipcmk -Q >/dev/null && exec $WORKLOADS/sysvipc"
+	wait_until 5 ok_past 2
+	before=$(nsenter -t "$PID" -i ipcs -s -q)
+	for how in "" --eager ""; do
+		run "$CTSWAP" dump "$CT"
+		assert_success
+		n=$(last_ok)
+		run "$CTSWAP" restore $how "$CT"
+		assert_success
+		wait_until 5 ok_past $((n + 2))
+		after=$(nsenter -t "$(init_pid)" -i ipcs -s -q)
+		[ "$after" = "$before" ]
+		[ "$(readlink "/proc/$(init_pid)/ns/ipc")" != "$(readlink /proc/self/ns/ipc)" ]
+	done
+	run grep -c BAD "$(log)"
+	assert_output 0
+	grep -q '^ready sem=1 msg=1$' "$(log)"
+}
