@@ -275,6 +275,16 @@ counted_past() {
 	[ "$(last_n)" -ge "$1" ]
 }
 
+# On a failure: the log's end and every process of $CT with its state and wait channel.
+show_procs() {
+	local p
+	tail -5 "$(log)"
+	for p in $(cat "$(cg_v1_mount pids)/ctswap/$CT/cgroup.procs"); do
+		echo "$p $(cat /proc/$p/comm) $(awk '/^State:/ { print $2 }' /proc/$p/status) $(cat /proc/$p/wchan)"
+		cat /proc/$p/net/tcp /proc/$p/net/tcp6 2>/dev/null | tail -n +2
+	done
+}
+
 # Every n= line of the log counts on from the one before: no gap, no repeat.
 no_gap() {
 	grep -o '^n=[0-9]*' "$(log)" | awk -F= '$2 != NR { print "line " NR ": " $0; bad = 1 } END { exit bad }'
@@ -316,7 +326,7 @@ check_shape() {
 		n=$(last_n)
 		run "$CTSWAP" restore $how "$CT"
 		assert_success
-		wait_until 10 counted_past $((n + 3))
+		wait_until 10 counted_past $((n + 3)) || { show_procs; false; }
 		check_shape "$(init_pid)"
 	done
 	no_gap
