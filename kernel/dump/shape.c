@@ -30,7 +30,7 @@
 
 #include "container/container.h"
 #include "container/shape.h"
-#include "container/state.h"
+#include "lib/state.h"
 #include "dump/dump.h"
 #include "freezer/cgroup.h"
 #include "lib/log.h"
