@@ -975,13 +975,7 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 
 static void read_image_info(struct rbuf *r, struct ct_image *img)
 {
-	char *name = r_str(r);
-
-	if (name && strlen(name) < sizeof(img->name))
-		strcpy(img->name, name);
-	else if (name)
-		*r->err = -EBADMSG;
-	free(name);
+	r_str_into(r, img->name, sizeof(img->name));
 	img->generation = r_u32(r);
 	img->own_pidns = r_u32(r) != 0;
 	img->own_mntns = r_u32(r) != 0;
