@@ -463,6 +463,8 @@ static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opt
 	}
 	close(go[0]);
 	close(execp[1]);
+	if (opts->shape && opts->shape->net_fd >= 0)
+		close(opts->shape->net_fd);	/* the init has it */
 	if (fds->slave >= 0)
 		close(fds->slave);
 	if (!opts->tty)
