@@ -40,6 +40,7 @@
 #include "freezer/cgroup.h"
 #include "inject/inject.h"
 #include "image/blob.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mm/lazy.h"
@@ -51,36 +52,15 @@
 #define DUMP_SCRATCH_LEN (4 * PAGE_SIZE)
 #define DUMP_PROGRESS_MS 100
 
-/* True if the comma-separated list @env holds the item @want. */
-static bool dump_fault_listed(const char *env, const char *want)
-{
-	size_t len = strlen(want);
-
-	for (const char *p = env; (p = strstr(p, want)); p += len)
-		if ((p == env || p[-1] == ',') && (p[len] == '\0' || p[len] == ','))
-			return true;
-	return false;
-}
-
 /*
- * Test hooks from $CTSWAP_FAULT at @step: "dump:@step" fails with -EIO;
- * "dump-stop:@step" stops this process (SIGSTOP) there, so that a test
- * can kill -9 the dump at exactly that point.
+ * Test hooks at @step (lib/fault.h): "dump-stop:@step" stops this process
+ * there, so that a test can kill -9 the dump at exactly that point;
+ * "dump:@step" fails it with -EIO.
  */
 int dump_fault(const char *step)
 {
-	const char *env = getenv("CTSWAP_FAULT");
-	char want[64];
-
-	if (!env)
-		return 0;
-	snprintf(want, sizeof(want), "dump-stop:%s", step);
-	if (dump_fault_listed(env, want))
-		kill(getpid(), SIGSTOP);
-	snprintf(want, sizeof(want), "dump:%s", step);
-	if (dump_fault_listed(env, want))
-		return ct_err(-EIO, "fault injected at dump:%s", step);
-	return 0;
+	fault_stop("dump-stop", step);
+	return fault_fail("dump", step);
 }
 
 /* The signals that mean "stop the dump". */
@@ -669,6 +649,7 @@ static int dump_finish(struct dump_ctx *d)
 	dump_reap_killed(d);
 	seize_forget(&d->ss);
 	d->seized = false;
+	ct_wait_supervisor(d->store, d->name);
 	pr_info("%s: killed", d->name);
 	return 0;
 }
