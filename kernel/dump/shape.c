@@ -30,6 +30,7 @@
 
 #include "container/container.h"
 #include "container/shape.h"
+#include "container/supervisor.h"
 #include "lib/state.h"
 #include "dump/dump.h"
 #include "freezer/cgroup.h"
@@ -226,7 +227,7 @@ static int shape_dump_net(struct dump_ctx *d, const struct ct_task *init)
 	struct ct_shape_rec *s = &d->img->shape;
 	struct shape_net sn = { .s = s, .pid = init->pid };
 
-	if (!d->img->ns_ino[CT_NS_NET] || d->img->ns_ino[CT_NS_NET] == shape_ns_ino(getpid(), "net")) {
+	if (!d->img->ns_ino[CT_NS_NET] || d->img->ns_ino[CT_NS_NET] == shape_ns_ino(d->ref_pid, "net")) {
 		s->net = CT_NET_HOST;
 		return 0;
 	}
@@ -248,11 +249,11 @@ static int shape_dump_uts_ipc(struct dump_ctx *d, const struct ct_task *init)
 	struct shape_ipc si = { .img = d->img, .pid = init->pid };
 	int ret = 0;
 
-	if (d->img->ns_ino[CT_NS_UTS] && d->img->ns_ino[CT_NS_UTS] != shape_ns_ino(getpid(), "uts")) {
+	if (d->img->ns_ino[CT_NS_UTS] && d->img->ns_ino[CT_NS_UTS] != shape_ns_ino(d->ref_pid, "uts")) {
 		s->flags |= CT_SHAPE_OWN_UTS;
 		ret = shape_in_pid_ns(init->host_pid, "uts", shape_read_uts, s);
 	}
-	if (!ret && d->img->ns_ino[CT_NS_IPC] && d->img->ns_ino[CT_NS_IPC] != shape_ns_ino(getpid(), "ipc")) {
+	if (!ret && d->img->ns_ino[CT_NS_IPC] && d->img->ns_ino[CT_NS_IPC] != shape_ns_ino(d->ref_pid, "ipc")) {
 		s->flags |= CT_SHAPE_OWN_IPC;
 		ret = shape_in_pid_ns(init->host_pid, "ipc", shape_dump_ipc, &si);
 	}
@@ -290,7 +291,7 @@ static int shape_dump_time(struct dump_ctx *d, const struct ct_task *init)
 	int64_t mono = 0, boot = 0;
 	int ret;
 
-	if (!d->img->ns_ino[CT_NS_TIME] || d->img->ns_ino[CT_NS_TIME] == shape_ns_ino(getpid(), "time"))
+	if (!d->img->ns_ino[CT_NS_TIME] || d->img->ns_ino[CT_NS_TIME] == shape_ns_ino(d->ref_pid, "time"))
 		return 0;
 	if (shape_ns_ino(init->host_pid, "time_for_children") != d->img->ns_ino[CT_NS_TIME])
 		return ct_err(-EOPNOTSUPP, "pid %d: a time namespace for its children of its own: not supported",
@@ -306,14 +307,14 @@ static int shape_dump_time(struct dump_ctx *d, const struct ct_task *init)
 	return 0;
 }
 
-/* User and cgroup namespaces are the dumper's. */
-static int shape_check_init_ns(const struct ct_image *img, pid_t init)
+/* User and cgroup namespaces are those the container was started in. */
+static int shape_check_init_ns(const struct ct_image *img, pid_t ref, pid_t init)
 {
 	static const int kinds[] = { CT_NS_USER, CT_NS_CGROUP };
 
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		int k = kinds[i];
-		uint64_t ours = shape_ns_ino(getpid(), shape_ns_names[k]);
+		uint64_t ours = shape_ns_ino(ref, shape_ns_names[k]);
 
 		if (ours && img->ns_ino[k] && ours != img->ns_ino[k])
 			return ct_err(-EOPNOTSUPP, "pid %d: the container's own %s namespace: not supported",
@@ -352,13 +353,36 @@ static int shape_dump_limits(struct dump_ctx *d)
 	return 0;
 }
 
+/*
+ * The process whose namespaces count as "the host's": the container's
+ * supervisor, which was started in the namespaces of the run or restore
+ * that made it (a dump may run elsewhere, as ctswap-migrate's does), else
+ * the dumper (an adopted container has no supervisor).
+ */
+static pid_t shape_ref_pid(struct dump_ctx *d)
+{
+	unsigned long long start = 0;
+	long long pid = 0, want = -1;
+	struct ct_state *st;
+
+	if (ct_read_state(d->store, d->name, &st) || !st)
+		return getpid();
+	if (state_get_ll(st, "supervisor_pid", &pid) || state_get_ll(st, "supervisor_start", &want) ||
+	    proc_starttime((pid_t)pid, &start) || start != (unsigned long long)want)
+		pid = 0;
+	state_free(st);
+	return pid > 0 ? (pid_t)pid : getpid();
+}
+
 /* Record the container's shape; refuse what a restore could not give back. */
 int dump_shape(struct dump_ctx *d)
 {
 	const struct ct_task *init = &d->img->tasks[0];
 
+	d->ref_pid = shape_ref_pid(d);
+
 	return shape_check_same_ns(d->img) ?:
-	       shape_check_init_ns(d->img, init->pid) ?:
+	       shape_check_init_ns(d->img, d->ref_pid, init->pid) ?:
 	       shape_check_root(init->host_pid, init->pid) ?:
 	       shape_dump_uts_ipc(d, init) ?:
 	       shape_dump_time(d, init) ?:
