@@ -72,7 +72,7 @@ _ctswap()
 		esac
 		opts="--no-pidns --tty --log --rootfs --hostname --net --mount --memory --pids --cpus --" ;;
 	attach) opts="--wait" ;;
-	dump) opts="--leave-running --no-snapshot --pre --compress --keep --tcp-close --tcp-established --verbose" ;;
+	dump) opts="--leave-running --no-snapshot --pre --compress --keep --tcp-close --tcp-established --unix-close --verbose" ;;
 	restore)
 		[ "$prev" = --net ] && { COMPREPLY=($(compgen -W "ns:" -- "$cur")); return; }
 		opts="--eager --gen --allow-changed-files --net --time-ns --verbose" ;;

@@ -275,6 +275,15 @@ static int dump_snapshot_task(struct dump_ctx *d, uint32_t idx, struct inj_ctx *
 	return ret ?: dump_fault("fork");
 }
 
+/* A task context carrying the dump's choices for files (TCP, unix peers outside). */
+static struct task_ctx dump_policy(struct dump_ctx *d)
+{
+	struct task_ctx tc = { .tcp_mode = d->opts ? d->opts->tcp : 0,
+			       .unix_close = d->opts && d->opts->unix_close, .tcp_repair = &d->tcp_repair };
+
+	return tc;
+}
+
 /*
  * Everything of one process but page contents.  Mappings are read before
  * the scratch memory is mapped, so the scratch never enters the image.
@@ -283,14 +292,14 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 {
 	struct ct_task *t = &d->img->tasks[idx];
 	struct dump_task_pages *tp = &d->tp[idx];
-	struct task_ctx tc = { .host_pid = t->host_pid, .tcp_mode = d->opts ? d->opts->tcp : 0,
-			       .tcp_repair = &d->tcp_repair };
+	struct task_ctx tc = dump_policy(d);
 	struct inj_text it;
 	unsigned long scratch;
 	struct inj_ctx inj;
 	uint64_t pages;
 	int ret, ret2;
 
+	tc.host_pid = t->host_pid;
 	pr_info("pid %d (host %d, %s): %u threads", t->pid, t->host_pid, t->comm, t->nr_threads);
 	ret = vma_collect(t->host_pid, &d->shm, &t->mm) ?: mm_collect(t->host_pid, &t->mm);
 	if (ret)
@@ -339,6 +348,7 @@ out_end:
 /* Collect the tree and every task's state. */
 static int dump_collect(struct dump_ctx *d)
 {
+	struct task_ctx policy;
 	int ret = dump_collect_tree(d) ?: dump_shape(d);
 
 	if (ret)
@@ -357,6 +367,10 @@ static int dump_collect(struct dump_ctx *d)
 			return ret;
 		d->stats->threads += d->img->tasks[i].nr_threads;
 	}
+	policy = dump_policy(d);
+	ret = dump_files_finish(d->img, &policy);
+	if (ret)
+		return ret;
 	d->stats->tasks = d->img->nr_tasks;
 	d->stats->pages_total = d->pages_total;
 	return 0;

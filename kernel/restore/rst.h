@@ -116,6 +116,12 @@ int rst_tree_sessions(struct rst_proc *procs, size_t nr);
 int rst_seize(pid_t pid, unsigned long options);
 /* Wait for the auto-attach stop of a new child/thread @pid. */
 int rst_wait_new(pid_t pid);
+/* Fill @t, the task zombie @z is created as (its threads array is allocated). */
+int rst_zombie_task(struct ct_task *t, const struct ct_zombie *z);
+/* Start injecting into zombie-to-be @z, a fresh child of @parent. */
+int rst_zombie_begin(struct rst_proc *z, const struct rst_proc *parent);
+/* Make @z exit so that @parent's wait reads @status; @parent's signal of it is taken back. */
+int rst_zombie_exit(struct rst_proc *z, struct rst_proc *parent, uint32_t status);
 /* Initialise @p for task @t (no process yet). */
 int rst_proc_init(struct rst_proc *p, const struct ct_task *t);
 /* Free what rst_proc_init allocated (not the process). */

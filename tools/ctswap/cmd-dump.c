@@ -51,6 +51,8 @@ const struct cli_opt dump_opts[] = {
 		"restore established TCP connections as reset"),
 	OPT_SET("--tcp-established", struct dump_args, opts.tcp, CTSWAP_TCP_ESTABLISHED,
 		"restore established TCP connections alive (TCP_REPAIR)"),
+	OPT_FLAG("--unix-close", NULL, struct dump_args, opts.unix_close, true,
+		 "restore unix sockets connected outside the container as closed"),
 	OPT_LAST,
 };
 
