@@ -64,11 +64,18 @@ _ctswap()
 				return
 			fi
 		done
-		[ "$prev" = --log ] && { COMPREPLY=($(compgen -f -- "$cur")); return; }
-		opts="--no-pidns --tty --log --" ;;
+		case "$prev" in
+		--log|--mount) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--rootfs) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+		--net) COMPREPLY=($(compgen -W "host none ns:" -- "$cur")); return ;;
+		--hostname|--memory|--pids|--cpus) return ;;
+		esac
+		opts="--no-pidns --tty --log --rootfs --hostname --net --mount --memory --pids --cpus --" ;;
 	attach) opts="--wait" ;;
 	dump) opts="--leave-running --no-snapshot --pre --compress --keep --tcp-close --tcp-established --unix-close --verbose" ;;
-	restore) opts="--eager --gen --allow-changed-files --verbose" ;;
+	restore)
+		[ "$prev" = --net ] && { COMPREPLY=($(compgen -W "ns:" -- "$cur")); return; }
+		opts="--eager --gen --allow-changed-files --net --time-ns --verbose" ;;
 	freeze) opts="--timeout" ;;
 	rm) opts="--force" ;;
 	ps) opts="--json" ;;

@@ -54,11 +54,46 @@ bool ctswap_name_valid(const char *name);
 
 /* ---- lifecycle ---- */
 
+/* A bind mount of host path @src at @dst inside the container's root (run). */
+struct ctswap_mount {
+	const char *src;	/* host file or directory */
+	const char *dst;	/* absolute path inside the container */
+	bool ro;		/* read-only */
+};
+
+/* The container's network: the host's, a new one with only lo, or a given one. */
+enum ctswap_net {
+	CTSWAP_NET_HOST = 0,	/* share the caller's network namespace */
+	CTSWAP_NET_NONE,	/* a new network namespace holding only lo, up */
+	CTSWAP_NET_NS,		/* join the namespace file net_ns (ip netns, /proc/PID/ns/net) */
+};
+
+/* Resource limits of the container's cgroup; 0 means none. */
+struct ctswap_limits {
+	uint64_t memory;	/* bytes: v1 memory.limit_in_bytes, v2 memory.max */
+	uint64_t pids;		/* v1/v2 pids.max */
+	uint64_t cpu_millis;	/* CPUs x 1000: v1 cpu.cfs_quota_us, v2 cpu.max (period 100 ms) */
+};
+
 struct ctswap_run_opts {
 	char *const *argv;	/* command and arguments, NULL-terminated */
 	bool no_pidns;		/* stay in the host pid namespace */
 	const char *log_path;	/* console file; NULL: STORE/NAME/console.log */
 	bool tty;		/* a pty is the init's stdio and controlling terminal (attach to it) */
+	/*
+	 * The container's shape.  With rootfs the init runs with that directory
+	 * as / (pivot_root) and /proc, /sys (read-only), a tmpfs /dev with the
+	 * standard nodes, /dev/pts (new instance), /dev/shm and /dev/mqueue
+	 * mounted, then the binds of mounts.  rootfs or hostname give the
+	 * container new UTS and IPC namespaces.  rootfs needs a pid namespace.
+	 */
+	const char *rootfs;
+	const char *hostname;
+	enum ctswap_net net;
+	const char *net_ns;	/* CTSWAP_NET_NS: path of the namespace file */
+	const struct ctswap_mount *mounts;	/* only with rootfs */
+	size_t nr_mounts;
+	struct ctswap_limits limits;
 };
 
 /* Start @opts->argv in a new container @name; *@init_pid is its host pid. */
@@ -189,6 +224,19 @@ struct ctswap_restore_opts {
 	bool eager;			/* fill memory before resuming */
 	unsigned int generation;	/* 0: the newest */
 	bool allow_changed_files;
+	/*
+	 * A network namespace file to restore into (it may differ from the
+	 * one at dump: another host's).  Needed when the container joined one
+	 * at run (run --net ns:PATH); without it a container that had its own
+	 * lo-only namespace gets a new one.
+	 */
+	const char *net_ns;
+	/*
+	 * Restore into a new time namespace whose offsets continue
+	 * CLOCK_MONOTONIC and CLOCK_BOOTTIME from their values at the dump,
+	 * so the container sees no jump however late (or wherever) it comes back.
+	 */
+	bool time_ns;
 };
 
 struct ctswap_restore_stats {

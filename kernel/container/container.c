@@ -12,6 +12,7 @@
 #include "ctswap.h"
 #include "container/container.h"
 #include "container/lock.h"
+#include "container/shape.h"
 #include "lib/state.h"
 #include "container/store.h"
 #include "container/supervisor.h"
@@ -88,6 +89,7 @@ static int run_write_state(struct ctswap_store *store, const char *name,
 	ret = state_set(st, "name", name) ?:
 	      state_set(st, "cmd", cmd) ?:
 	      state_set(st, "console", console) ?:
+	      state_set(st, "net", opts->net == CTSWAP_NET_NS ? "ns" : opts->net == CTSWAP_NET_NONE ? "none" : "host") ?:
 	      state_set_ll(st, "created_at", time(NULL)) ?:
 	      state_set(st, "status", "starting") ?:
 	      state_write(path, st);
@@ -117,6 +119,7 @@ int ct_run(struct ctswap_store *store, const char *name, const struct ctswap_run
 	char dir[4096], console[4096];
 	struct ct_cgroup *cg = NULL;
 	struct supervisor_opts so;
+	struct ct_shape shape;
 	int ret, lock = -1;
 
 	ct_err_clear();
@@ -125,9 +128,13 @@ int ct_run(struct ctswap_store *store, const char *name, const struct ctswap_run
 		return ret;
 	if (!opts->argv || !opts->argv[0])
 		return ct_err(-EINVAL, "%s: no command to run", name);
-	ret = run_mkdir(store, name, dir, sizeof(dir));
-	if (ret)
+	ret = shape_prepare(name, opts, &shape);
+	if (!ret)
+		ret = run_mkdir(store, name, dir, sizeof(dir));
+	if (ret) {
+		shape_release(&shape);
 		return ret;
+	}
 	ret = ct_lock(store->path, name, "run", &lock);
 	if (ret)
 		goto out_rmdir;
@@ -141,11 +148,15 @@ int ct_run(struct ctswap_store *store, const char *name, const struct ctswap_run
 	ret = cg_create(name, &cg);
 	if (ret)
 		goto out_rmdir;
+	ret = cg_set_limits(cg, &opts->limits);
+	if (ret)
+		goto out_cgroup;
 	so = (struct supervisor_opts) {
 		.store_dir = store->path,
 		.name = name,
 		.cg = cg,
 		.new_pidns = !opts->no_pidns,
+		.shape = &shape,
 		.console_path = console,
 		.tty = opts->tty,
 		.tty_master = -1,
@@ -158,6 +169,7 @@ int ct_run(struct ctswap_store *store, const char *name, const struct ctswap_run
 	pr_info("%s: init %d runs %s", name, *init_pid, opts->argv[0]);
 	cg_close(cg);
 	ct_unlock(lock);
+	shape_release(&shape);
 	return 0;
 out_cgroup:
 	cg_kill(cg, CT_KILL_TIMEOUT_MS);
@@ -166,6 +178,7 @@ out_cgroup:
 out_rmdir:
 	remove_tree(dir);
 	ct_unlock(lock);
+	shape_release(&shape);
 	return ret;
 }
 

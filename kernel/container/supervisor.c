@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -31,6 +30,7 @@
 #include <unistd.h>
 
 #include "container/console.h"
+#include "container/shape.h"
 #include "lib/state.h"
 #include "container/supervisor.h"
 #include "freezer/cgroup.h"
@@ -190,13 +190,9 @@ static void __attribute__((noreturn)) sup_init_main(const struct supervisor_opts
 	sup_init_reset_signals();
 	if (setsid() < 0)
 		sup_init_fail(-errno, "setsid");
-	if (opts->new_pidns) {
-		/* keep our /proc mount out of the host's mount namespace */
-		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-			sup_init_fail(-errno, "make / private");
-		if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-			sup_init_fail(-errno, "mount /proc");
-	}
+	ret = shape_enter(opts->shape, opts->new_pidns);
+	if (ret)
+		sup_init_fail(ret, "set up the container");
 	if (fds->master >= 0)
 		close(fds->master);
 	if (fds->slave >= 0) {
@@ -226,6 +222,7 @@ static pid_t sup_clone_init(const struct supervisor_opts *opts)
 
 	if (opts->new_pidns)
 		args.flags = CLONE_NEWPID | CLONE_NEWNS;
+	args.flags |= shape_clone_flags(opts->shape);
 	if (opts->set_tid) {
 		/* set_tid[0] is the innermost namespace: the init is pid 1 there */
 		if (opts->new_pidns) {
@@ -427,7 +424,8 @@ static void sup_console_serve(const struct supervisor_opts *opts, pid_t init, st
 /* The supervisor process. */
 static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opts, struct sup_fds *fds)
 {
-	int keep[] = { fds->sync, fds->console, fds->devnull, fds->master, fds->slave };
+	int keep[] = { fds->sync, fds->console, fds->devnull, fds->master, fds->slave,
+		       opts->shape ? opts->shape->net_fd : -1 };
 	int sync_fd = fds->sync, go[2], execp[2], ret, sigfd = -1;
 	struct console_srv cs = { .listen_fd = -1 };
 	struct sup_msg m;
@@ -448,6 +446,9 @@ static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opt
 	}
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(execp, O_CLOEXEC) < 0)
 		sup_abort(sync_fd, 0, -errno, "pipe");
+	ret = shape_time_for_children(opts->shape);
+	if (ret)
+		sup_abort(sync_fd, 0, ret, "time namespace");
 	init = sup_clone_init(opts);
 	if (init == 0) {
 		close(sync_fd);
@@ -462,6 +463,8 @@ static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opt
 	}
 	close(go[0]);
 	close(execp[1]);
+	if (opts->shape && opts->shape->net_fd >= 0)
+		close(opts->shape->net_fd);	/* the init has it */
 	if (fds->slave >= 0)
 		close(fds->slave);
 	if (!opts->tty)

@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 struct ct_cgroup;
+struct ct_shape;
 struct ct_state;
 
 struct supervisor_opts {
@@ -30,6 +31,7 @@ struct supervisor_opts {
 	struct ct_cgroup *cg;		/* the init is placed in this cgroup before it runs anything */
 	bool new_pidns;			/* CLONE_NEWPID|CLONE_NEWNS + private /proc */
 	pid_t set_tid;			/* 0: any pid; else clone3 set_tid for the init (host pid) */
+	const struct ct_shape *shape;	/* rootfs, hostname, network (shape.h); NULL: none */
 	const char *console_path;	/* stdout/stderr of the init; stdin is /dev/null */
 	/*
 	 * A terminal (needs store_dir and name): the supervisor keeps a pty

@@ -379,7 +379,7 @@ static int dump_collect(struct dump_ctx *d)
 {
 	struct task_ctx policy;
 	uint64_t pages;
-	int ret = dump_collect_tree(d);
+	int ret = dump_collect_tree(d) ?: dump_shape(d);
 
 	if (ret)
 		return ret;
@@ -773,6 +773,10 @@ static int dump_run(struct dump_ctx *d)
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	d->img->dump_time_ns = rt.tv_sec * 1000000000LL + rt.tv_nsec;
 	d->img->dump_mono_ns = mono.tv_sec * 1000000000LL + mono.tv_nsec;
+	/* the container's clocks at the freeze: dump_shape() adds its time namespace's offsets */
+	d->img->shape.mono_ns = d->img->dump_mono_ns;
+	clock_gettime(CLOCK_BOOTTIME, &mono);
+	d->img->shape.boot_ns = mono.tv_sec * 1000000000LL + mono.tv_nsec;
 	pr_info("%s: freezing and seizing", d->name);
 	ret = seize_container(d->cg, DUMP_FREEZE_TIMEOUT_MS, &d->ss);
 	if (ret)

@@ -42,6 +42,7 @@ struct dump_ctx {
 	double last_progress;		/* now_ms() of the last progress report */
 	sigset_t old_mask;		/* caller's mask; we block SIGINT/SIGTERM/SIGHUP */
 	struct tcp_repair_set tcp_repair;	/* sockets in TCP repair mode (--tcp-established) */
+	pid_t ref_pid;			/* whose namespaces are "the host's" (dump/shape.c) */
 };
 
 /*
@@ -50,6 +51,9 @@ struct dump_ctx {
  * with the leader first, and the image's namespace fields.
  */
 int dump_collect_tree(struct dump_ctx *d);
+
+/* shape.c: record namespaces and limits; refuse what a restore would not give back. */
+int dump_shape(struct dump_ctx *d);
 
 /* -EINTR with ct_err if SIGINT, SIGTERM or SIGHUP arrived (consuming it). */
 int dump_check_interrupt(void);

@@ -20,6 +20,7 @@
 
 #include <libcgroup.h>
 
+#include "ctswap.h"
 #include "freezer/cgroup.h"
 #include "freezer/freezer.h"
 #include "freezer/mountinfo.h"
@@ -31,11 +32,16 @@
 #define CG_V2_CONTROLLER "hugetlb"
 #define CG_V1_CONTROLLER "freezer"
 
+/* The controllers that carry limits, indexed CG_LIM_*. */
+enum { CG_LIM_MEMORY, CG_LIM_PIDS, CG_LIM_CPU, CG_NR_LIM };
+static const char *const cg_lim_ctl[CG_NR_LIM] = { "memory", "pids", "cpu" };
+
 struct ct_cgroup {
 	char *name;		/* "ctswap/NAME", relative to each hierarchy root */
 	char *v2_path;		/* absolute v2 directory, NULL without v2 */
 	char *v1_path;		/* absolute v1 freezer directory, NULL unless used */
 	struct cgroup *lc;	/* libcgroup handle with one controller per hierarchy used */
+	bool lim_v1[CG_NR_LIM];	/* ctswap/NAME exists in that v1 hierarchy (and lc has it) */
 };
 
 static struct cg_mounts cg_mnt;
@@ -114,6 +120,39 @@ static bool cg_want_v1(void)
 	return access(probe, F_OK) < 0;
 }
 
+/* The v1 mount point of limit controller @k, "" when it has none. */
+static const char *cg_lim_mount(int k)
+{
+	static const char *const none = "";
+
+	if (k == CG_LIM_MEMORY)
+		return cg_mnt.memory;
+	if (k == CG_LIM_PIDS)
+		return cg_mnt.pids;
+	if (k == CG_LIM_CPU)
+		return cg_mnt.cpu;
+	return none;
+}
+
+/* Add to @cg's handle the v1 limit groups that exist (made by cg_set_limits()). */
+static int cg_open_limit_groups(struct ct_cgroup *cg)
+{
+	char path[4200];
+	struct stat st;
+
+	for (int k = 0; k < CG_NR_LIM; k++) {
+		if (!cg_lim_mount(k)[0])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", cg_lim_mount(k), cg->name);
+		if (stat(path, &st) < 0)
+			continue;
+		if (!cgroup_add_controller(cg->lc, cg_lim_ctl[k]))
+			return -ENOMEM;
+		cg->lim_v1[k] = true;
+	}
+	return 0;
+}
+
 /* Allocate a handle for ctswap/@name; @v1 says whether the freezer group is used. */
 static int cg_alloc(const char *name, bool v1, struct ct_cgroup **out)
 {
@@ -132,6 +171,8 @@ static int cg_alloc(const char *name, bool v1, struct ct_cgroup **out)
 	if (cg->v2_path && !cgroup_add_controller(cg->lc, CG_V2_CONTROLLER))
 		goto out_free;
 	if (cg->v1_path && !cgroup_add_controller(cg->lc, CG_V1_CONTROLLER))
+		goto out_free;
+	if (cg_open_limit_groups(cg))
 		goto out_free;
 	*out = cg;
 	return 0;
@@ -405,4 +446,170 @@ int cg_kill(struct ct_cgroup *cg, int timeout_ms)
 		if (delay_us < 20000)
 			delay_us *= 2;
 	}
+}
+
+/* ---- limits: memory, pids, cpu ---- */
+
+#define CG_CPU_PERIOD_US 100000
+
+/* True if the v2 hierarchy offers controller @ctl (not the case on hybrid hosts like ours). */
+static bool cg_v2_has(const char *ctl)
+{
+	char path[4200], buf[512];
+	char *tok, *save = NULL;
+
+	if (!cg_mnt.v2[0])
+		return false;
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", cg_mnt.v2);
+	if (read_small_file(path, buf, sizeof(buf)))
+		return false;
+	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+		if (!strcmp(tok, ctl))
+			return true;
+	return false;
+}
+
+/* Limit @k as its v2 file wants it: "memory.max", "pids.max", "cpu.max". */
+static void cg_v2_limit_text(int k, uint64_t v, char *buf, size_t size)
+{
+	if (k == CG_LIM_CPU)
+		snprintf(buf, size, "%llu %d", (unsigned long long)v * CG_CPU_PERIOD_US / 1000,
+			 CG_CPU_PERIOD_US);
+	else
+		snprintf(buf, size, "%llu", (unsigned long long)v);
+}
+
+/* v2: enable @k for the children of the root and of ctswap/, then write its limit. */
+static int cg_v2_set_limit(struct ct_cgroup *cg, int k, uint64_t v)
+{
+	char path[4200], val[64], enable[32];
+	int ret;
+
+	snprintf(enable, sizeof(enable), "+%s", cg_lim_ctl[k]);
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", cg_mnt.v2);
+	write_small_file(path, enable);		/* may be on already; the next write tells */
+	snprintf(path, sizeof(path), "%s/%s/cgroup.subtree_control", cg_mnt.v2, CG_PARENT);
+	ret = write_small_file(path, enable);
+	if (ret)
+		return ct_err(ret, "%s: cannot enable the %s controller: %s", path, cg_lim_ctl[k],
+			      strerror(-ret));
+	snprintf(path, sizeof(path), "%s/%s.max", cg->v2_path, cg_lim_ctl[k]);
+	cg_v2_limit_text(k, v, val, sizeof(val));
+	ret = write_small_file(path, val);
+	if (ret)
+		return ct_err(ret, "%s: cannot write %s: %s", path, val, strerror(-ret));
+	return 0;
+}
+
+/* The v1 files and values of limit @k. */
+static int cg_v1_add_values(struct cgroup_controller *ctl, int k, uint64_t v)
+{
+	if (k == CG_LIM_MEMORY)
+		return cgroup_add_value_uint64(ctl, "memory.limit_in_bytes", v);
+	if (k == CG_LIM_PIDS)
+		return cgroup_add_value_uint64(ctl, "pids.max", v);
+	return cgroup_add_value_int64(ctl, "cpu.cfs_period_us", CG_CPU_PERIOD_US) ?:
+	       cgroup_add_value_int64(ctl, "cpu.cfs_quota_us", (int64_t)(v * CG_CPU_PERIOD_US / 1000));
+}
+
+/* v1: create ctswap/NAME in @k's hierarchy with the limit, and attach through it from now on. */
+static int cg_v1_set_limit(struct ct_cgroup *cg, int k, uint64_t v)
+{
+	struct cgroup *parent = cgroup_new_cgroup(CG_PARENT), *g = cgroup_new_cgroup(cg->name);
+	struct cgroup_controller *ctl;
+	int ret = -ENOMEM;
+
+	if (!cg_lim_mount(k)[0]) {
+		ret = ct_err(-EOPNOTSUPP, "%s: no cgroup %s controller for the limit", cg_name(cg),
+			     cg_lim_ctl[k]);
+		goto out;
+	}
+	if (!parent || !g || !cgroup_add_controller(parent, cg_lim_ctl[k]))
+		goto out;
+	ctl = cgroup_add_controller(g, cg_lim_ctl[k]);
+	if (!ctl || cg_v1_add_values(ctl, k, v))
+		goto out;
+	ret = cgroup_create_cgroup(parent, 0) ?: cgroup_create_cgroup(g, 0);
+	if (ret) {
+		ret = ct_err(cg_errno(ret), "%s: cannot set the %s limit of cgroup %s: %s",
+			     cg_name(cg), cg_lim_ctl[k], cg->name, cgroup_strerror(ret));
+		goto out;
+	}
+	if (!cg->lim_v1[k]) {	/* cg_destroy() removes it from here on */
+		cg->lim_v1[k] = true;
+		ret = cgroup_add_controller(cg->lc, cg_lim_ctl[k]) ? 0 : -ENOMEM;
+	}
+out:
+	if (parent)
+		cgroup_free(&parent);
+	if (g)
+		cgroup_free(&g);
+	return ret;
+}
+
+/* Set the limits of @lim (0: none) on a new, empty group. */
+int cg_set_limits(struct ct_cgroup *cg, const struct ctswap_limits *lim)
+{
+	uint64_t want[CG_NR_LIM] = { lim->memory, lim->pids, lim->cpu_millis };
+	int ret = 0;
+
+	for (int k = 0; k < CG_NR_LIM && !ret; k++) {
+		if (!want[k])
+			continue;
+		if (cg->v2_path && cg_v2_has(cg_lim_ctl[k]))
+			ret = cg_v2_set_limit(cg, k, want[k]);
+		else
+			ret = cg_v1_set_limit(cg, k, want[k]);
+	}
+	return ret;
+}
+
+/* Parse a limit file's number; "max" and v1's "unlimited" values give 0. */
+static uint64_t cg_parse_limit(int k, const char *text, bool v2)
+{
+	unsigned long long a = 0;
+	long long q = -1;
+
+	if (!strncmp(text, "max", 3))
+		return 0;
+	if (k == CG_LIM_CPU) {
+		if (v2 && sscanf(text, "%llu", &a) == 1)
+			return a * 1000 / CG_CPU_PERIOD_US;
+		if (!v2 && sscanf(text, "%lld", &q) == 1 && q > 0)
+			return (uint64_t)q * 1000 / CG_CPU_PERIOD_US;
+		return 0;
+	}
+	if (sscanf(text, "%llu", &a) != 1)
+		return 0;
+	/* v1 memory: PAGE_COUNTER_MAX pages (rounded) means no limit */
+	if (k == CG_LIM_MEMORY && a >= (1ULL << 62))
+		return 0;
+	return a;
+}
+
+/* Read the limits back (0: none). */
+int cg_get_limits(struct ct_cgroup *cg, struct ctswap_limits *lim)
+{
+	static const char *const v1_file[CG_NR_LIM] = {
+		"memory.limit_in_bytes", "pids.max", "cpu.cfs_quota_us" };
+	uint64_t got[CG_NR_LIM] = { 0 };
+	char path[4200], buf[128];
+
+	for (int k = 0; k < CG_NR_LIM; k++) {
+		bool v2 = !cg->lim_v1[k];
+
+		if (v2 && !(cg->v2_path && cg_v2_has(cg_lim_ctl[k])))
+			continue;
+		if (v2)
+			snprintf(path, sizeof(path), "%s/%s.max", cg->v2_path, cg_lim_ctl[k]);
+		else
+			snprintf(path, sizeof(path), "%s/%s/%s", cg_lim_mount(k), cg->name, v1_file[k]);
+		if (read_small_file(path, buf, sizeof(buf)))
+			continue;	/* a cpu group without CFS, a v2 group without the file */
+		got[k] = cg_parse_limit(k, buf, v2);
+	}
+	lim->memory = got[CG_LIM_MEMORY];
+	lim->pids = got[CG_LIM_PIDS];
+	lim->cpu_millis = got[CG_LIM_CPU];
+	return 0;
 }

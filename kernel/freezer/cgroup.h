@@ -42,6 +42,15 @@ const char *cg_v2_path(const struct ct_cgroup *cg);
 bool cg_is_v1(const struct ct_cgroup *cg);
 /* SIGKILL every task, frozen or not; wait up to @timeout_ms until none is left. */
 int cg_kill(struct ct_cgroup *cg, int timeout_ms);
+struct ctswap_limits;
+/*
+ * Set memory, pids and cpu limits (0: none) on a new group before anything
+ * runs in it: v2 files where the v2 hierarchy has the controller, else
+ * ctswap/NAME in the controller's v1 hierarchy (attach and destroy cover it).
+ */
+int cg_set_limits(struct ct_cgroup *cg, const struct ctswap_limits *lim);
+/* Read the limits of the group (0: none). */
+int cg_get_limits(struct ct_cgroup *cg, struct ctswap_limits *lim);
 /* Mount points of the v2 and v1 freezer hierarchies ("" when absent). */
 int cg_mounts(const char **v2, const char **freezer);
 

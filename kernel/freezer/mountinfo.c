@@ -106,13 +106,13 @@ static int mountinfo_take(char *dst, size_t size, const char *path)
 	return 0;
 }
 
-/* Find the cgroup2 and v1 freezer mounts in a whole mountinfo text. */
+/* Find the cgroup2 and v1 freezer (and limit controller) mounts in a whole mountinfo text. */
 int mountinfo_find_cgroups(const char *text, struct cg_mounts *out)
 {
 	char *copy, *line, *save = NULL;
 	int ret = 0;
 
-	out->v2[0] = out->freezer[0] = '\0';
+	out->v2[0] = out->freezer[0] = out->memory[0] = out->pids[0] = out->cpu[0] = '\0';
 	copy = xstrdup(text);
 	if (!copy)
 		return -ENOMEM;
@@ -130,6 +130,12 @@ int mountinfo_find_cgroups(const char *text, struct cg_mounts *out)
 			ret = mountinfo_take(out->v2, sizeof(out->v2), e.mount_point);
 		else if (!strcmp(e.fstype, "cgroup") && mount_opts_has(e.super_opts, "freezer"))
 			ret = mountinfo_take(out->freezer, sizeof(out->freezer), e.mount_point);
+		if (!ret && !strcmp(e.fstype, "cgroup") && mount_opts_has(e.super_opts, "memory"))
+			ret = mountinfo_take(out->memory, sizeof(out->memory), e.mount_point);
+		if (!ret && !strcmp(e.fstype, "cgroup") && mount_opts_has(e.super_opts, "pids"))
+			ret = mountinfo_take(out->pids, sizeof(out->pids), e.mount_point);
+		if (!ret && !strcmp(e.fstype, "cgroup") && mount_opts_has(e.super_opts, "cpu"))
+			ret = mountinfo_take(out->cpu, sizeof(out->cpu), e.mount_point);
 		if (ret)
 			break;
 	}

@@ -17,6 +17,8 @@ struct mountinfo_entry {
 struct cg_mounts {
 	char v2[4096];		/* the cgroup2 mount point */
 	char freezer[4096];	/* the v1 hierarchy with the freezer controller */
+	/* v1 hierarchies of the limit controllers (cgroup.c: cg_set_limits) */
+	char memory[4096], pids[4096], cpu[4096];
 };
 
 /*
@@ -25,7 +27,8 @@ struct cg_mounts {
  */
 int mountinfo_parse_line(char *line, struct mountinfo_entry *e);
 /*
- * Find the cgroup v2 and v1 freezer mount points in the mountinfo @text.
+ * Find the cgroup v2 and v1 freezer, memory, pids and cpu mount points in
+ * the mountinfo @text.
  * The first mount of each whose root is "/" wins (a bind mount of a sub-group
  * is not a hierarchy root).  Returns 0, or -EINVAL on a malformed line.
  */

@@ -24,6 +24,8 @@ enum {
 	REC_FILE = 5,		/* nested: one open file description (record.h: REC_FILE_*) */
 	REC_ZOMBIE = 6,		/* one zombie process (an old reader skips it: no zombie restored) */
 	REC_SHM = 7,		/* one shared memory object */
+	REC_SHAPE = 30,		/* namespaces and limits of the container */
+	REC_IPC = 31,		/* one SysV semaphore set or message queue */
 	REC_TASK_INFO = 10,
 	REC_THREAD = 11,
 	REC_MM = 12,
@@ -536,6 +538,78 @@ static void read_shm(struct rbuf *r, struct ct_shm *o)
 	o->nr_pages = r_u64(r);
 }
 
+/* The container's shape (image.h: struct ct_shape_rec). */
+static void write_shape(struct wbuf *w, const struct ct_shape_rec *s)
+{
+	size_t at = w_begin(w, REC_SHAPE);
+
+	w_u32(w, s->flags);
+	w_u32(w, s->net);
+	w_str(w, s->hostname);
+	w_str(w, s->domainname);
+	w_u64(w, s->limit_memory);
+	w_u64(w, s->limit_pids);
+	w_u64(w, s->limit_cpu_millis);
+	w_u64(w, (uint64_t)s->mono_ns);
+	w_u64(w, (uint64_t)s->boot_ns);
+	w_end(w, at);
+}
+
+/* A string of at most @size - 1 bytes into @dst. */
+static void r_str_into(struct rbuf *r, char *dst, size_t size)
+{
+	char *v = r_str(r);
+
+	if (v && strlen(v) < size)
+		strcpy(dst, v);
+	else if (v)
+		*r->err = -EBADMSG;
+	free(v);
+}
+
+static void read_shape(struct rbuf *r, struct ct_shape_rec *s)
+{
+	s->flags = r_u32(r);
+	s->net = r_u32(r);
+	r_str_into(r, s->hostname, sizeof(s->hostname));
+	r_str_into(r, s->domainname, sizeof(s->domainname));
+	s->limit_memory = r_u64(r);
+	s->limit_pids = r_u64(r);
+	s->limit_cpu_millis = r_u64(r);
+	s->mono_ns = (int64_t)r_u64(r);
+	s->boot_ns = (int64_t)r_u64(r);
+}
+
+/* One SysV object of the container's IPC namespace. */
+static void write_ipc(struct wbuf *w, const struct ct_ipc_obj *o)
+{
+	size_t at = w_begin(w, REC_IPC);
+
+	w_u32(w, o->kind);
+	w_u32(w, (uint32_t)o->key);
+	w_u32(w, (uint32_t)o->id);
+	w_u32(w, o->mode);
+	w_u32(w, o->uid);
+	w_u32(w, o->gid);
+	w_u32(w, o->nsems);
+	w_u64(w, o->qbytes);
+	w_bytes(w, o->data, o->data_len);
+	w_end(w, at);
+}
+
+static void read_ipc(struct rbuf *r, struct ct_ipc_obj *o)
+{
+	o->kind = r_u32(r);
+	o->key = (int32_t)r_u32(r);
+	o->id = (int32_t)r_u32(r);
+	o->mode = r_u32(r);
+	o->uid = r_u32(r);
+	o->gid = r_u32(r);
+	o->nsems = r_u32(r);
+	o->qbytes = r_u64(r);
+	o->data = r_bytes(r, &o->data_len, 64ULL << 20);
+}
+
 /* A zombie: who it is, and what its parent's wait will read. */
 static void write_zombie(struct wbuf *w, const struct ct_zombie *z)
 {
@@ -578,6 +652,9 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 	w_u64(w, (uint64_t)img->dump_time_ns);
 	w_u64(w, (uint64_t)img->dump_mono_ns);
 	w_end(w, at);
+	write_shape(w, &img->shape);
+	for (uint32_t i = 0; i < img->nr_ipc; i++)
+		write_ipc(w, &img->ipc[i]);
 	for (uint32_t i = 0; i < img->nr_files; i++)
 		write_file(w, &img->files[i]);
 	for (uint32_t i = 0; i < img->nr_seccomp; i++)
@@ -592,13 +669,7 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 
 static void read_image_info(struct rbuf *r, struct ct_image *img)
 {
-	char *name = r_str(r);
-
-	if (name && strlen(name) < sizeof(img->name))
-		strcpy(img->name, name);
-	else if (name)
-		*r->err = -EBADMSG;
-	free(name);
+	r_str_into(r, img->name, sizeof(img->name));
 	img->generation = r_u32(r);
 	img->own_pidns = r_u32(r) != 0;
 	img->own_mntns = r_u32(r) != 0;
@@ -623,6 +694,14 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 			p = r_push(r, &img->files, &img->nr_files, sizeof(*img->files), 1 << 20);
 			if (p)
 				read_file(&body, p);
+			break;
+		case REC_SHAPE:
+			read_shape(&body, &img->shape);
+			break;
+		case REC_IPC:
+			p = r_push(r, &img->ipc, &img->nr_ipc, sizeof(*img->ipc), 65536);
+			if (p)
+				read_ipc(&body, p);
 			break;
 		case REC_FILE_V1:
 			p = r_push(r, &img->files, &img->nr_files, sizeof(*img->files), 1 << 20);

@@ -53,6 +53,9 @@ void image_free(struct ct_image *img)
 	for (uint32_t i = 0; i < img->nr_shm; i++)
 		free(img->shm[i].path);
 	free(img->shm);
+	for (uint32_t i = 0; i < img->nr_ipc; i++)
+		free(img->ipc[i].data);
+	free(img->ipc);
 	free(img->zombies);
 	free(img);
 }

@@ -396,6 +396,45 @@ struct ct_zombie {
 	char comm[16];
 };
 
+/* A SysV semaphore set or message queue of the container's own IPC namespace (task/sysvipc.c). */
+enum { CT_IPC_SEM = 1, CT_IPC_MSG = 2 };
+struct ct_ipc_obj {
+	uint32_t kind;			/* CT_IPC_* */
+	int32_t key, id;		/* its identity: restored as they were */
+	uint32_t mode;			/* permission bits */
+	uint32_t uid, gid;		/* owner */
+	uint32_t nsems;			/* CT_IPC_SEM: semaphores in the set */
+	uint64_t qbytes;		/* CT_IPC_MSG: msg_qbytes */
+	uint8_t *data;			/* SEM: nsems x u32 values; MSG: messages, each u64 mtype, u32 len, bytes */
+	uint64_t data_len;
+};
+
+/* ct_shape_rec.flags */
+#define CT_SHAPE_OWN_UTS	0x1	/* own UTS namespace: hostname, domainname */
+#define CT_SHAPE_OWN_IPC	0x2	/* own IPC namespace, empty at dump */
+#define CT_SHAPE_LO_UP		0x4	/* CT_NET_LO: lo was up */
+#define CT_SHAPE_OWN_TIME	0x8	/* own time namespace (restore --time-ns made it) */
+#define CT_SHAPE_FLAGS_KNOWN	0xf
+
+/* ct_shape_rec.net */
+enum {
+	CT_NET_HOST = 0,	/* the dumper's network namespace */
+	CT_NET_LO,		/* its own, holding only lo with its default addresses: made again */
+	CT_NET_EXTERNAL,	/* one it joined (run --net ns:PATH): restore --net ns:PATH gives it */
+	CT_NET_KNOWN,
+};
+
+/* The container's shape beyond its pid and mount namespaces. */
+struct ct_shape_rec {
+	uint32_t flags;			/* CT_SHAPE_* */
+	uint32_t net;			/* CT_NET_* */
+	char hostname[65], domainname[65];	/* with CT_SHAPE_OWN_UTS */
+	uint64_t limit_memory;		/* cgroup limits, 0: none (struct ctswap_limits) */
+	uint64_t limit_pids;
+	uint64_t limit_cpu_millis;
+	int64_t mono_ns, boot_ns;	/* CLOCK_MONOTONIC, CLOCK_BOOTTIME inside the container at the freeze */
+};
+
 struct ct_image {
 	uint32_t version;		/* blob format version it was read from */
 	char name[65];			/* container name */
@@ -413,6 +452,9 @@ struct ct_image {
 	struct ct_seccomp_filter *seccomp;	/* filters, each stored once (ct_thread.seccomp) */
 	uint32_t nr_shm;
 	struct ct_shm *shm;		/* shared memory objects (empty in blobs before them) */
+	struct ct_shape_rec shape;	/* namespaces and limits beyond pid and mount (dump/shape.c) */
+	uint32_t nr_ipc;
+	struct ct_ipc_obj *ipc;		/* SysV objects of its own IPC namespace */
 	uint32_t nr_zombies;
 	struct ct_zombie *zombies;	/* children of tasks, exited and not waited for */
 };

@@ -265,6 +265,56 @@ static int validate_files(const struct ct_image *img, const char *what)
 	return 0;
 }
 
+/* Check the container's shape: known flags and network kind, names for sethostname. */
+static int validate_shape(const struct ct_image *img, const char *what)
+{
+	const struct ct_shape_rec *s = &img->shape;
+
+	if (s->flags & ~CT_SHAPE_FLAGS_KNOWN)
+		return ct_err(-EBADMSG, "%s: unknown container shape flags %#x", what, s->flags);
+	if (s->net >= CT_NET_KNOWN)
+		return ct_err(-EBADMSG, "%s: unknown network kind %u", what, s->net);
+	if ((s->flags & CT_SHAPE_LO_UP) && s->net != CT_NET_LO)
+		return ct_err(-EBADMSG, "%s: lo state without a network namespace of its own", what);
+	if ((s->hostname[0] || s->domainname[0]) && !(s->flags & CT_SHAPE_OWN_UTS))
+		return ct_err(-EBADMSG, "%s: a hostname without a UTS namespace of its own", what);
+	if (s->mono_ns < 0 || s->boot_ns < 0)
+		return ct_err(-EBADMSG, "%s: negative clock at the dump", what);
+	if (s->limit_cpu_millis > 4096 * 1000)
+		return ct_err(-EBADMSG, "%s: cpu limit of %llu thousandths", what,
+			      (unsigned long long)s->limit_cpu_millis);
+	return 0;
+}
+
+/* Check one SysV object: kind, identity, values and messages within the kernel's limits. */
+static int validate_ipc(const struct ct_ipc_obj *o, const char *what)
+{
+	uint64_t at = 0;
+	uint32_t len;
+
+	if (o->id < 0 || o->mode > 0777 || (o->kind != CT_IPC_SEM && o->kind != CT_IPC_MSG))
+		return ct_err(-EBADMSG, "%s: bad SysV object %d (kind %u, mode %#o)", what, o->id, o->kind,
+			      o->mode);
+	if (o->kind == CT_IPC_SEM) {
+		if (!o->nsems || o->nsems > 32000 || o->data_len != 4ULL * o->nsems)
+			return ct_err(-EBADMSG, "%s: semaphore set %d: bad size", what, o->id);
+		for (uint32_t i = 0; i < o->nsems; i++)
+			if (((const uint32_t *)o->data)[i] > 32767)
+				return ct_err(-EBADMSG, "%s: semaphore set %d: bad value", what, o->id);
+		return 0;
+	}
+	while (at < o->data_len) {
+		if (o->data_len - at < 12)
+			return ct_err(-EBADMSG, "%s: message queue %d: cut message", what, o->id);
+		memcpy(&len, o->data + at + 8, 4);
+		at += 12;
+		if (len > 65536 || o->data_len - at < len)
+			return ct_err(-EBADMSG, "%s: message queue %d: bad message length", what, o->id);
+		at += len;
+	}
+	return 0;
+}
+
 /* Check everything restore relies on. */
 int image_validate(const struct ct_image *img, const char *what)
 {
@@ -275,9 +325,17 @@ int image_validate(const struct ct_image *img, const char *what)
 	ret = validate_tree(img, what) ?: validate_zombies(img, what);
 	if (ret)
 		return ret;
-	ret = validate_files(img, what) ?: validate_seccomp(img, what) ?: validate_shm(img, what);
+	ret = validate_files(img, what) ?: validate_seccomp(img, what) ?: validate_shm(img, what) ?:
+	      validate_shape(img, what);
 	if (ret)
 		return ret;
+	if (img->nr_ipc && !(img->shape.flags & CT_SHAPE_OWN_IPC))
+		return ct_err(-EBADMSG, "%s: SysV objects without an IPC namespace of its own", what);
+	for (uint32_t i = 0; i < img->nr_ipc; i++) {
+		ret = validate_ipc(&img->ipc[i], what);
+		if (ret)
+			return ret;
+	}
 	for (uint32_t i = 0; i < img->nr_tasks; i++) {
 		ret = validate_task(img, &img->tasks[i], what);
 		if (ret)

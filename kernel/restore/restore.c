@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@
 #include "ctswap.h"
 #include "container/container.h"
 #include "container/lock.h"
+#include "container/shape.h"
 #include "container/store.h"
 #include "container/supervisor.h"
 #include "freezer/cgroup.h"
@@ -44,6 +46,7 @@
 #include "mm/lazy.h"
 #include "mm/swaparea.h"
 #include "restore/rst.h"
+#include "task/sysvipc.h"
 #include "task/task.h"
 
 #define RST_PTRACE_OPTS (PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL)
@@ -63,6 +66,7 @@ struct rst_ctx {
 	bool ft_open;
 	struct file_table ft_task;	/* the same files at their numbers in the tasks */
 	struct rst_shm_set shm;		/* shared memory objects, passed like the files */
+	struct ct_shape shape;		/* namespaces the init is made in (net_fd: its network) */
 	int prefetch_gate;		/* closed once every task runs: the lazy server prefetches */
 	struct rst_proc *procs;		/* img->nr_tasks, in image order, then the zombies */
 	size_t nr_procs;		/* tasks initialised so far */
@@ -139,8 +143,60 @@ static int rst_check_pids_free(struct rst_ctx *c)
 	return 0;
 }
 
+/*
+ * The namespaces the image asks for: UTS with its names, an empty IPC
+ * namespace, and the network: a new lo-only one, or the one @opts->net_ns
+ * names (which a container that joined one at run needs).
+ */
+static int rst_shape(struct rst_ctx *c)
+{
+	const struct ct_shape_rec *s = &c->img->shape;
+	struct ct_shape *sh = &c->shape;
+
+	sh->net_fd = -1;
+	if (s->flags & CT_SHAPE_OWN_UTS) {
+		sh->new_uts = true;
+		sh->hostname = s->hostname;
+		sh->domainname = s->domainname;
+	}
+	sh->new_ipc = s->flags & CT_SHAPE_OWN_IPC;
+	if (s->net == CT_NET_HOST && c->opts->net_ns)
+		return ct_err(-EINVAL, "%s: the container shared the host's network: --net does not apply",
+			      c->name);
+	if (s->net == CT_NET_EXTERNAL && !c->opts->net_ns)
+		return ct_err(-EINVAL, "%s: the container joined a network namespace at run: restore needs --net ns:PATH",
+			      c->name);
+	if (s->net == CT_NET_HOST)
+		return 0;
+	sh->net = CTSWAP_NET_NS;	/* the init joins net_fd */
+	if (c->opts->net_ns)
+		return shape_open_netns(c->opts->net_ns, &sh->net_fd);
+	return shape_new_netns(s->flags & CT_SHAPE_LO_UP, &sh->net_fd);
+}
+
+/* In the container's IPC namespace: its semaphore sets and message queues. */
+static int rst_sysvipc(void *arg)
+{
+	return sysvipc_restore(arg);
+}
+
+/* Open the image's files and shared memory objects (in the container's network: sockets). */
+static int rst_open_files(void *arg)
+{
+	struct rst_ctx *c = arg;
+	struct shm_fds sf = { .fd_of = rst_shm_fd, .arg = &c->shm };
+	/* shared memory first: memfd descriptions are opened from its objects */
+	int ret = rst_shm_open(&c->shm, c->img, c->rd);
+
+	if (ret)
+		return ret;
+	ret = restore_files_open_shm(c->img, c->opts->allow_changed_files, &sf, &c->ft);
+	c->ft_open = !ret;
+	return ret;
+}
+
 /* The cgroup: new, or the empty one a dump left behind. */
-static int rst_cgroup(struct rst_ctx *c)
+static int rst_cgroup_get(struct rst_ctx *c)
 {
 	bool frozen = false;
 	pid_t *pids = NULL;
@@ -171,6 +227,16 @@ static int rst_cgroup(struct rst_ctx *c)
 	return ret;
 }
 
+/* The cgroup: new, or the empty one a dump left behind; then its limits. */
+static int rst_cgroup(struct rst_ctx *c)
+{
+	const struct ct_shape_rec *s = &c->img->shape;
+	struct ctswap_limits lim = { .memory = s->limit_memory, .pids = s->limit_pids,
+				     .cpu_millis = s->limit_cpu_millis };
+
+	return rst_cgroup_get(c) ?: cg_set_limits(c->cg, &lim);
+}
+
 /*
  * The transport fds (restore_files_open) reach the init through an abstract
  * unix socket: the supervisor closes what it inherits, so the init fetches
@@ -185,6 +251,7 @@ struct rst_fd_pass {
 	int *fds;		/* fd numbers to hand over */
 	int nr;
 	int base;		/* fds[k] becomes base + k in the init */
+	int net_fd;		/* the container's network namespace, joined after the pass; -1 */
 	int result;		/* the sending thread's */
 	pthread_t thread;
 	bool started;
@@ -352,14 +419,32 @@ static int rst_fd_pass_receive(struct rst_fd_pass *fp)
 /* The init fetches the fds, then waits to be taken over and rebuilt from outside. */
 static int rst_init_fn(void *arg)
 {
-	int ret = rst_fd_pass_receive(arg);
+	struct rst_fd_pass *fp = arg;
+	int ret = rst_fd_pass_receive(fp);
 
 	if (ret)
 		return ct_err(ret, "restore: init cannot receive the files: %s", strerror(-ret));
+	/* after the pass: the restorer's abstract socket is in the network it left */
+	if (fp->net_fd >= 0 && setns(fp->net_fd, CLONE_NEWNET) < 0)
+		return ct_err(-errno, "restore: init cannot join the container's network: %m");
 	supervisor_init_ready();
 	for (;;)
 		pause();
 	return 0;
+}
+
+/* restore --time-ns: offsets that continue the dumped clocks from now. */
+static void rst_time_offsets(const struct rst_ctx *c, struct ct_shape *shape)
+{
+	struct timespec mono, boot;
+
+	if (!c->opts->time_ns)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	shape->new_time = true;
+	shape->mono_off_ns = c->img->shape.mono_ns - (mono.tv_sec * 1000000000LL + mono.tv_nsec);
+	shape->boot_off_ns = c->img->shape.boot_ns - (boot.tv_sec * 1000000000LL + boot.tv_nsec);
 }
 
 /* Start the init under the supervisor and seize it. */
@@ -367,11 +452,13 @@ static int rst_start_init(struct rst_ctx *c)
 {
 	const struct ct_task *t = &c->img->tasks[0];
 	struct rst_proc *p = &c->procs[0];
+	struct ct_shape shape = c->shape;	/* the network is joined by rst_init_fn */
 	char console[4096];
 	struct supervisor_opts so = {
 		.store_dir = c->store_dir, .name = c->name, .cg = c->cg,
 		.new_pidns = c->img->own_pidns,
 		.set_tid = c->img->own_pidns ? 0 : t->pid,
+		.shape = &shape,
 		.init_fn = rst_init_fn,
 		.tty = c->ft.tty_master >= 0,	/* the console: the supervisor serves the new pty */
 		.tty_master = c->ft.tty_master,
@@ -379,7 +466,9 @@ static int rst_start_init(struct rst_ctx *c)
 	pid_t pid;
 	int ret;
 
-	struct rst_fd_pass fp = { .listen_fd = -1 };
+	struct rst_fd_pass fp = { .listen_fd = -1, .net_fd = c->shape.net_fd };
+
+	shape.net = CTSWAP_NET_HOST;	/* net_fd stays open in the init for rst_init_fn */
 
 	snprintf(console, sizeof(console), "%s/%s/console.log", c->store_dir, c->name);
 	so.console_path = console;
@@ -394,6 +483,8 @@ static int rst_start_init(struct rst_ctx *c)
 		ret = -pthread_create(&fp.thread, NULL, rst_fd_pass_thread, &fp);
 		fp.started = !ret;
 	}
+	if (!ret)
+		rst_time_offsets(c, &shape);
 	if (!ret)
 		ret = supervisor_start(&so, &pid);
 	if (fp.started) {
@@ -724,6 +815,7 @@ static void rst_ctx_free(struct rst_ctx *c)
 		close(c->prefetch_gate);
 	free(c->ft_task.fds);
 	free(c->ft_task.peer_fds);
+	shape_release(&c->shape);
 	if (c->cg)
 		cg_close(c->cg);
 	if (c->rd)
@@ -738,7 +830,7 @@ int restore_container(struct ctswap_store *store, const char *name,
 		      const struct ctswap_restore_opts *opts, struct ctswap_restore_stats *stats)
 {
 	static const struct ctswap_restore_opts defaults;
-	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1 };
+	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1, .shape.net_fd = -1 };
 	double t0 = now_ms();
 	int ret;
 
@@ -777,19 +869,18 @@ int restore_container(struct ctswap_store *store, const char *name,
 			c.nr_zombies++;
 	}
 	if (!ret)
-		ret = rst_cgroup(&c);
-	/* shared memory first: memfd descriptions are opened from its objects */
+		ret = rst_shape(&c);
 	if (!ret)
-		ret = rst_shm_open(&c.shm, c.img, c.rd);
-	if (!ret) {
-		struct shm_fds sf = { .fd_of = rst_shm_fd, .arg = &c.shm };
-
-		ret = restore_files_open_shm(c.img, c.opts->allow_changed_files, &sf, &c.ft);
-		c.ft_open = !ret;
-	}
+		ret = rst_cgroup(&c);
+	if (!ret && c.shape.net_fd >= 0)
+		ret = shape_in_ns(c.shape.net_fd, CLONE_NEWNET, rst_open_files, &c);
+	else if (!ret)
+		ret = rst_open_files(&c);
 	pr_info("checkpoint read, files open: %.1f ms", now_ms() - t0);
 	if (!ret)
 		ret = rst_build_tree(&c);
+	if (!ret && c.img->nr_ipc)	/* the init made the IPC namespace: fill it */
+		ret = shape_in_pid_ns(c.procs[0].host_pid, "ipc", rst_sysvipc, c.img);
 	pr_info("process tree created: %.1f ms", now_ms() - t0);
 	if (!ret)
 		ret = rst_build_processes(&c) ?: rst_shm_seal(&c.shm);

@@ -111,8 +111,16 @@ struct dump_args {
 struct restore_args {
 	struct ctswap_restore_opts opts;
 };
+/* run --mount: the binds, split from copies of their SRC:DST[:ro] text. */
+#define RUN_MAX_MOUNTS 32
+struct run_mounts {
+	size_t nr;
+	struct ctswap_mount binds[RUN_MAX_MOUNTS];
+	char text[RUN_MAX_MOUNTS][4096];
+};
 struct run_args {
 	struct ctswap_run_opts opts;
+	struct run_mounts mounts;
 };
 struct attach_args {
 	int wait_ms;

@@ -19,6 +19,17 @@ static int restore_parse_gen(const char *value, void *dst, char *err, size_t err
 	return 0;
 }
 
+/* --net ns:PATH: the network namespace file to restore into. */
+static int restore_parse_net(const char *value, void *dst, char *err, size_t errlen)
+{
+	if (!value || strncmp(value, "ns:", 3) || !value[3]) {
+		snprintf(err, errlen, "--net %s: want ns:PATH", value ? value : "");
+		return -1;
+	}
+	*(const char **)dst = value + 3;
+	return 0;
+}
+
 const struct cli_opt restore_opts[] = {
 	OPT_FLAG("--eager", NULL, struct restore_args, opts.eager, true,
 		 "fill every page before the container resumes"),
@@ -26,6 +37,10 @@ const struct cli_opt restore_opts[] = {
 		 "restore generation N instead of the newest"),
 	OPT_FLAG("--allow-changed-files", NULL, struct restore_args, opts.allow_changed_files, true,
 		 "accept mapped files that changed since the dump"),
+	OPT_CALL("--net", "ns:PATH", struct restore_args, opts.net_ns, restore_parse_net,
+		 "restore into the network namespace file PATH (needed if run joined one)"),
+	OPT_FLAG("--time-ns", NULL, struct restore_args, opts.time_ns, true,
+		 "a new time namespace continuing CLOCK_MONOTONIC and CLOCK_BOOTTIME from the dump"),
 	OPT_LAST,
 };
 

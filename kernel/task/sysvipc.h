@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SysV semaphore sets and message queues of a container's own IPC
+ * namespace: dumped with their identity (key, id, mode, owner), values and
+ * messages, and made again with the same ids.  Both sides run in a thread
+ * that joined the namespace (container/shape.h: shape_in_ns).
+ */
+#ifndef CT_SYSVIPC_H
+#define CT_SYSVIPC_H
+
+struct ct_image;
+
+/* In the container's IPC namespace: append its semaphore sets and message queues to @img. */
+int sysvipc_dump(struct ct_image *img);
+/* In the container's new IPC namespace: make @img's objects again. */
+int sysvipc_restore(const struct ct_image *img);
+
+#endif
