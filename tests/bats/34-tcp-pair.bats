@@ -73,7 +73,7 @@ hold_dump_restore() {
 	at=$(received client)
 	[ "$(received server)" -lt "$at" ] || at=$(received server)
 	rm "$D/hold"
-	wait_until 30 both_past $((at + 5000))
+	wait_until 60 both_past $((at + 2000))
 	no_errors
 }
 
