@@ -305,7 +305,9 @@ static int zombie_run_to_death(struct rst_proc *z, int sig, int *status)
  */
 static int zombie_unsignal_parent(struct rst_proc *parent, const struct rst_proc *z)
 {
-	uint64_t set = 1ULL << (z->t->exit_signal - 1);
+	/* rst_tree_fork gives a child with no exit signal SIGCHLD */
+	int sig = z->t->exit_signal > 0 ? z->t->exit_signal : SIGCHLD;
+	uint64_t set = 1ULL << (sig - 1);
 	struct timespec now = { 0, 0 };
 	unsigned long set_addr, ts_addr;
 	long ret;
@@ -317,7 +319,7 @@ static int zombie_unsignal_parent(struct rst_proc *parent, const struct rst_proc
 		ret = rst_syscall(parent, __NR_rt_sigtimedwait, set_addr, 0, ts_addr, sizeof(set), 0, 0);
 	if (ret < 0 && ret != -EAGAIN)
 		return ct_err((int)ret, "pid %d: cannot take back signal %d of zombie %d: %s",
-			      parent->t->pid, z->t->exit_signal, z->t->pid, strerror((int)-ret));
+			      parent->t->pid, sig, z->t->pid, strerror((int)-ret));
 	return 0;
 }
 
@@ -340,7 +342,5 @@ int rst_zombie_exit(struct rst_proc *z, struct rst_proc *parent, uint32_t status
 	if ((uint32_t)got != status)
 		return ct_err(-EIO, "zombie %d: exited with wait status %#x, not %#x", z->t->pid,
 			      (unsigned)got, status);
-	if (z->t->exit_signal > 0 && z->t->exit_signal <= CT_NSIG)
-		return zombie_unsignal_parent(parent, z);
-	return 0;
+	return zombie_unsignal_parent(parent, z);
 }
