@@ -20,6 +20,7 @@ enum {
 	REC_TASK = 2,		/* nested: the records below */
 	REC_FILE = 3,		/* one open file description */
 	REC_SECCOMP = 4,	/* one seccomp filter program */
+	REC_LOCK = 5,		/* one file lock */
 	REC_TASK_INFO = 10,
 	REC_THREAD = 11,
 	REC_MM = 12,
@@ -875,6 +876,32 @@ static void read_seccomp(struct rbuf *r, struct ct_seccomp_filter *f)
 	f->len = (uint32_t)(n / sizeof(uint64_t));
 }
 
+/* One file lock: kind, type, range, the task and fd that take it again, its description. */
+static void write_lock(struct wbuf *w, const struct ct_lock *l)
+{
+	size_t at = w_begin(w, REC_LOCK);
+
+	w_u32(w, l->kind);
+	w_u32(w, l->type);
+	w_u64(w, l->start);
+	w_u64(w, l->end);
+	w_u32(w, (uint32_t)l->pid);
+	w_u32(w, (uint32_t)l->fd);
+	w_u32(w, l->file);
+	w_end(w, at);
+}
+
+static void read_lock(struct rbuf *r, struct ct_lock *l)
+{
+	l->kind = r_u32(r);
+	l->type = r_u32(r);
+	l->start = r_u64(r);
+	l->end = r_u64(r);
+	l->pid = r_i32(r);
+	l->fd = r_i32(r);
+	l->file = r_u32(r);
+}
+
 static void write_image(struct wbuf *w, const struct ct_image *img)
 {
 	size_t at = w_begin(w, REC_IMAGE);
@@ -894,6 +921,8 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 		write_seccomp(w, &img->seccomp[i]);
 	for (uint32_t i = 0; i < img->nr_tasks; i++)
 		write_task(w, &img->tasks[i]);
+	for (uint32_t i = 0; i < img->nr_locks; i++)
+		write_lock(w, &img->locks[i]);
 }
 
 static void read_image_info(struct rbuf *r, struct ct_image *img)
@@ -939,6 +968,11 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 			p = r_push(r, &img->tasks, &img->nr_tasks, sizeof(*img->tasks), 65536);
 			if (p)
 				read_task(&body, p);
+			break;
+		case REC_LOCK:
+			p = r_push(r, &img->locks, &img->nr_locks, sizeof(*img->locks), 1 << 20);
+			if (p)
+				read_lock(&body, p);
 			break;
 		default:
 			break;

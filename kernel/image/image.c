@@ -57,6 +57,7 @@ void image_free(struct ct_image *img)
 	for (uint32_t i = 0; i < img->nr_seccomp; i++)
 		free(img->seccomp[i].insns);
 	free(img->seccomp);
+	free(img->locks);
 	free(img);
 }
 

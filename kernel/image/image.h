@@ -282,6 +282,32 @@ struct ct_fd {
 	bool cloexec;
 };
 
+/* ---- file locks ---- */
+
+enum ct_lock_kind {
+	CT_LOCK_POSIX = 1,	/* fcntl F_SETLK: owned by the process */
+	CT_LOCK_OFD,		/* fcntl F_OFD_SETLK: owned by the open file description */
+	CT_LOCK_FLOCK,		/* flock(2): owned by the open file description */
+	CT_LOCK_KIND_MAX = CT_LOCK_FLOCK,
+};
+
+enum { CT_LOCK_READ = 1, CT_LOCK_WRITE = 2 };
+#define CT_LOCK_EOF UINT64_MAX	/* end of a lock that reaches the end of the file */
+
+/*
+ * One lock the container holds, taken again at restore by task @pid
+ * through its fd @fd (the owner for POSIX locks; for OFD and flock locks
+ * any task holding the description).
+ */
+struct ct_lock {
+	uint32_t kind;			/* enum ct_lock_kind */
+	uint32_t type;			/* CT_LOCK_READ or CT_LOCK_WRITE */
+	uint64_t start, end;		/* bytes [start, end]; end CT_LOCK_EOF; 0, EOF for flock */
+	pid_t pid;			/* task that takes it again */
+	int32_t fd;			/* its fd on the locked description */
+	uint32_t file;			/* index into ct_image.files of that description */
+};
+
 /* ---- processes ---- */
 
 struct ct_task {
@@ -327,6 +353,8 @@ struct ct_image {
 	struct ct_file *files;
 	uint32_t nr_seccomp;
 	struct ct_seccomp_filter *seccomp;	/* filters, each stored once (ct_thread.seccomp) */
+	uint32_t nr_locks;
+	struct ct_lock *locks;		/* file locks held by the container */
 };
 
 enum { CT_NS_PID = 0, CT_NS_MNT, CT_NS_NET, CT_NS_UTS, CT_NS_IPC, CT_NS_USER, CT_NS_CGROUP, CT_NS_TIME };

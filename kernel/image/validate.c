@@ -258,6 +258,29 @@ static int validate_files(const struct ct_image *img, const char *what)
 	return 0;
 }
 
+/* Check the file locks: each names a task's fd on a lockable description. */
+static int validate_locks(const struct ct_image *img, const char *what)
+{
+	for (uint32_t i = 0; i < img->nr_locks; i++) {
+		const struct ct_lock *l = &img->locks[i];
+		const struct ct_task *t = image_find_task(img, l->pid);
+		bool held = false;
+
+		if (l->kind < CT_LOCK_POSIX || l->kind > CT_LOCK_KIND_MAX ||
+		    (l->type != CT_LOCK_READ && l->type != CT_LOCK_WRITE) || l->start > l->end ||
+		    l->start > INT64_MAX || (l->end != CT_LOCK_EOF && l->end > INT64_MAX))
+			return ct_err(-EBADMSG, "%s: lock %u: bad kind, type or range", what, i);
+		if (l->file >= img->nr_files || img->files[l->file].kind != CT_FILE_REG)
+			return ct_err(-EBADMSG, "%s: lock %u: names no regular file", what, i);
+		for (uint32_t j = 0; t && j < t->nr_fds && !held; j++)
+			held = t->fds[j].fd == l->fd && t->fds[j].file == l->file;
+		if (!held)
+			return ct_err(-EBADMSG, "%s: lock %u: pid %d has no fd %d on file %u", what, i,
+				      l->pid, l->fd, l->file);
+	}
+	return 0;
+}
+
 /* Check everything restore relies on. */
 int image_validate(const struct ct_image *img, const char *what)
 {
@@ -268,7 +291,7 @@ int image_validate(const struct ct_image *img, const char *what)
 	ret = validate_tree(img, what);
 	if (ret)
 		return ret;
-	ret = validate_files(img, what) ?: validate_seccomp(img, what);
+	ret = validate_files(img, what) ?: validate_seccomp(img, what) ?: validate_locks(img, what);
 	if (ret)
 		return ret;
 	for (uint32_t i = 0; i < img->nr_tasks; i++) {

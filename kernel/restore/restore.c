@@ -561,6 +561,12 @@ static int rst_build_processes(struct rst_ctx *c)
 	}
 	for (size_t i = 0; i < c->nr_procs && !ret; i++)
 		ret = rst_resources(c, &c->procs[i]);
+	/* every fd in place: closing one no longer drops a POSIX lock taken now */
+	for (size_t i = 0; i < c->nr_procs && !ret; i++) {
+		struct task_ctx tc = rst_tc(&c->procs[i], 0);
+
+		ret = restore_task_locks(&tc, c->img, c->procs[i].t);
+	}
 	for (size_t i = 0; i < c->nr_procs && !ret; i++)
 		ret = rst_mm_end(&c->procs[i]);
 	return ret;

@@ -93,6 +93,16 @@ int tty_restore_ctty(struct task_ctx *tc, const struct ct_image *img, const stru
 int tty_restore_fg(struct task_ctx *tc, const struct ct_image *img, const struct ct_task *t,
 		   const struct file_table *ft);
 
+/*
+ * locks.c: POSIX, OFD and flock locks.  dump_locks: once every task's fds
+ * are recorded, with the tasks stopped; refuses a lock held (or awaited) by
+ * a process outside the container on a file it has open.
+ * restore_task_locks: after restore_task_files of every task, before any
+ * runs; takes the locks task @t took, without waiting.
+ */
+int dump_locks(struct ct_image *img);
+int restore_task_locks(struct task_ctx *tc, const struct ct_image *img, const struct ct_task *t);
+
 /* signals.c: handlers, masks, pending signals, sigaltstack */
 int dump_task_signals(struct task_ctx *tc, struct ct_task *t);
 int dump_thread_signals(struct task_ctx *tc, struct ct_thread *th);
