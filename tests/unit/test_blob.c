@@ -499,6 +499,62 @@ static void test_blob_file_atomic_write(void **state)
 	image_free(img);
 }
 
+/* The sample image plus locks: task 2 holds a POSIX and a flock lock through its fd 5 (file 0). */
+static struct ct_image *sample_image_locks(void)
+{
+	struct ct_image *img = sample_image();
+
+	img->nr_locks = 2;
+	img->locks = calloc(2, sizeof(*img->locks));
+	img->locks[0] = (struct ct_lock){ .kind = CT_LOCK_POSIX, .type = CT_LOCK_WRITE, .start = 100,
+					  .end = 199, .pid = 2, .fd = 5, .file = 0 };
+	img->locks[1] = (struct ct_lock){ .kind = CT_LOCK_FLOCK, .type = CT_LOCK_READ,
+					  .end = CT_LOCK_EOF, .pid = 2, .fd = 5, .file = 0 };
+	return img;
+}
+
+static void test_blob_locks_round_trip(void **state)
+{
+	struct ct_image *img = sample_image_locks(), *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	assert_int_equal(blob_decode(buf, len, "test", &back), 0);
+	assert_int_equal(back->nr_locks, 2);
+	assert_memory_equal(back->locks, img->locks, 2 * sizeof(*img->locks));
+	free(buf);
+	image_free(back);
+	image_free(img);
+}
+
+/* Locks restore could not take as dumped are refused. */
+static void test_blob_locks_crafted_refused(void **state)
+{
+	struct ct_image *img;
+
+	(void)state;
+	img = sample_image_locks();
+	img->locks[0].kind = 4;
+	expect_invalid(img, "lock 0: bad kind");
+	img = sample_image_locks();
+	img->locks[1].type = 0;
+	expect_invalid(img, "lock 1: bad kind, type or range");
+	img = sample_image_locks();
+	img->locks[0].start = 300;			/* after its end */
+	expect_invalid(img, "bad kind, type or range");
+	img = sample_image_locks();
+	img->locks[0].fd = 0;				/* fd 0 of pid 2 is the pipe */
+	expect_invalid(img, "pid 2 has no fd 0 on file 0");
+	img = sample_image_locks();
+	img->locks[1].pid = 7;				/* no such task */
+	expect_invalid(img, "pid 7 has no fd 5");
+	img = sample_image_locks();
+	img->locks[1].file = 1;				/* a pipe */
+	expect_invalid(img, "names no regular file");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -511,6 +567,8 @@ int main(void)
 		cmocka_unit_test(test_blob_tty_crafted_refused),
 		cmocka_unit_test(test_blob_seccomp_round_trip),
 		cmocka_unit_test(test_blob_seccomp_crafted_refused),
+		cmocka_unit_test(test_blob_locks_round_trip),
+		cmocka_unit_test(test_blob_locks_crafted_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
