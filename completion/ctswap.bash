@@ -67,7 +67,7 @@ _ctswap()
 		[ "$prev" = --log ] && { COMPREPLY=($(compgen -f -- "$cur")); return; }
 		opts="--no-pidns --tty --log --" ;;
 	attach) opts="--wait" ;;
-	dump) opts="--leave-running --no-snapshot --pre --compress --keep --tcp-close --tcp-established --verbose" ;;
+	dump) opts="--leave-running --no-snapshot --pre --compress --keep --tcp-close --tcp-established --max-deleted-size --verbose" ;;
 	restore) opts="--eager --gen --allow-changed-files --verbose" ;;
 	freeze) opts="--timeout" ;;
 	rm) opts="--force" ;;
@@ -77,7 +77,7 @@ _ctswap()
 	version|check) return ;;
 	esac
 	case "$prev" in
-	--keep|--gen|--timeout|--wait) return ;;
+	--keep|--gen|--timeout|--wait|--max-deleted-size) return ;;
 	esac
 	if [[ "$cur" == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts --help" -- "$cur"))

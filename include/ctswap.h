@@ -157,6 +157,9 @@ struct ctswap_dump_opts {
 	 * or restore them alive through TCP_REPAIR (CTSWAP_TCP_ESTABLISHED: not with
 	 * leave_running or pre, since the restored connection would be the running one). */
 	enum { CTSWAP_TCP_REFUSE = 0, CTSWAP_TCP_CLOSE, CTSWAP_TCP_ESTABLISHED } tcp;
+	/* Deleted (unlinked) files are stored whole in the checkpoint: a larger one
+	 * refuses the dump.  Bytes; 0: the default, 64 MiB. */
+	uint64_t max_deleted_size;
 };
 
 struct ctswap_dump_stats {

@@ -376,7 +376,7 @@ static int dump_collect(struct dump_ctx *d)
 			return ret;
 		d->stats->threads += d->img->tasks[i].nr_threads;
 	}
-	ret = dump_locks(d->img);
+	ret = dump_locks(d->img) ?: dump_deleted(d->img, d->opts ? d->opts->max_deleted_size : 0);
 	if (ret)
 		return ret;
 	d->stats->tasks = d->img->nr_tasks;

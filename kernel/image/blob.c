@@ -21,6 +21,7 @@ enum {
 	REC_FILE = 3,		/* one open file description */
 	REC_SECCOMP = 4,	/* one seccomp filter program */
 	REC_LOCK = 5,		/* one file lock */
+	REC_DELETED = 6,	/* a deleted file or working directory */
 	REC_TASK_INFO = 10,
 	REC_THREAD = 11,
 	REC_MM = 12,
@@ -902,6 +903,32 @@ static void read_lock(struct rbuf *r, struct ct_lock *l)
 	l->file = r_u32(r);
 }
 
+/* A deleted file or cwd: what, index, mode, uid, gid, size, path. */
+static void write_deleted(struct wbuf *w, const struct ct_deleted *d)
+{
+	size_t at = w_begin(w, REC_DELETED);
+
+	w_u32(w, d->what);
+	w_u32(w, d->index);
+	w_u32(w, d->mode);
+	w_u32(w, d->uid);
+	w_u32(w, d->gid);
+	w_u64(w, d->size);
+	w_str(w, d->path);
+	w_end(w, at);
+}
+
+static void read_deleted(struct rbuf *r, struct ct_deleted *d)
+{
+	d->what = r_u32(r);
+	d->index = r_u32(r);
+	d->mode = r_u32(r);
+	d->uid = r_u32(r);
+	d->gid = r_u32(r);
+	d->size = r_u64(r);
+	d->path = r_str(r);
+}
+
 static void write_image(struct wbuf *w, const struct ct_image *img)
 {
 	size_t at = w_begin(w, REC_IMAGE);
@@ -923,6 +950,8 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 		write_task(w, &img->tasks[i]);
 	for (uint32_t i = 0; i < img->nr_locks; i++)
 		write_lock(w, &img->locks[i]);
+	for (uint32_t i = 0; i < img->nr_deleted; i++)
+		write_deleted(w, &img->deleted[i]);
 }
 
 static void read_image_info(struct rbuf *r, struct ct_image *img)
@@ -973,6 +1002,11 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 			p = r_push(r, &img->locks, &img->nr_locks, sizeof(*img->locks), 1 << 20);
 			if (p)
 				read_lock(&body, p);
+			break;
+		case REC_DELETED:
+			p = r_push(r, &img->deleted, &img->nr_deleted, sizeof(*img->deleted), 1 << 20);
+			if (p)
+				read_deleted(&body, p);
 			break;
 		default:
 			break;

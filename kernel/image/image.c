@@ -58,6 +58,9 @@ void image_free(struct ct_image *img)
 		free(img->seccomp[i].insns);
 	free(img->seccomp);
 	free(img->locks);
+	for (uint32_t i = 0; i < img->nr_deleted; i++)
+		free(img->deleted[i].path);
+	free(img->deleted);
 	free(img);
 }
 

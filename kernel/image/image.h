@@ -308,6 +308,24 @@ struct ct_lock {
 	uint32_t file;			/* index into ct_image.files of that description */
 };
 
+/* ---- deleted files and directories ---- */
+
+enum { CT_DELETED_FILE = 1, CT_DELETED_CWD = 2 };
+
+/*
+ * What the restore gives a file or directory it recreates unlinked: a
+ * deleted description (ct_file.deleted, contents in the FILE record) or a
+ * task's deleted working directory (ct_task.cwd is then NULL).
+ */
+struct ct_deleted {
+	uint32_t what;			/* CT_DELETED_* */
+	uint32_t index;			/* FILE: index into ct_image.files; CWD: the task's pid */
+	uint32_t mode;			/* st_mode: type and permission bits */
+	uint32_t uid, gid;
+	uint64_t size;			/* FILE: st_size */
+	char *path;			/* CWD: where it was */
+};
+
 /* ---- processes ---- */
 
 struct ct_task {
@@ -355,6 +373,8 @@ struct ct_image {
 	struct ct_seccomp_filter *seccomp;	/* filters, each stored once (ct_thread.seccomp) */
 	uint32_t nr_locks;
 	struct ct_lock *locks;		/* file locks held by the container */
+	uint32_t nr_deleted;
+	struct ct_deleted *deleted;	/* deleted files and working directories */
 };
 
 enum { CT_NS_PID = 0, CT_NS_MNT, CT_NS_NET, CT_NS_UTS, CT_NS_IPC, CT_NS_USER, CT_NS_CGROUP, CT_NS_TIME };

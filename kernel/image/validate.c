@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "image/blob.h"
 #include "lib/log.h"
@@ -281,6 +282,31 @@ static int validate_locks(const struct ct_image *img, const char *what)
 	return 0;
 }
 
+/* Check the deleted files and working directories. */
+static int validate_deleted(const struct ct_image *img, const char *what)
+{
+	for (uint32_t i = 0; i < img->nr_deleted; i++) {
+		const struct ct_deleted *d = &img->deleted[i];
+		bool reg = S_ISREG(d->mode), dir = S_ISDIR(d->mode);
+
+		if (d->what == CT_DELETED_FILE) {
+			const struct ct_file *f = d->index < img->nr_files ? &img->files[d->index] : NULL;
+
+			if (!f || !f->deleted || !(reg || dir) || (dir && f->contents_len) ||
+			    f->contents_len > d->size)
+				return ct_err(-EBADMSG, "%s: deleted file record %u: bad file, mode or size",
+					      what, i);
+		} else if (d->what == CT_DELETED_CWD) {
+			if (!image_find_task(img, (pid_t)d->index) || !dir || !path_is_sane(d->path))
+				return ct_err(-EBADMSG, "%s: deleted cwd record %u: bad task, mode or path",
+					      what, i);
+		} else {
+			return ct_err(-EBADMSG, "%s: deleted record %u: unknown kind %u", what, i, d->what);
+		}
+	}
+	return 0;
+}
+
 /* Check everything restore relies on. */
 int image_validate(const struct ct_image *img, const char *what)
 {
@@ -291,7 +317,8 @@ int image_validate(const struct ct_image *img, const char *what)
 	ret = validate_tree(img, what);
 	if (ret)
 		return ret;
-	ret = validate_files(img, what) ?: validate_seccomp(img, what) ?: validate_locks(img, what);
+	ret = validate_files(img, what) ?: validate_seccomp(img, what) ?: validate_locks(img, what) ?:
+	      validate_deleted(img, what);
 	if (ret)
 		return ret;
 	for (uint32_t i = 0; i < img->nr_tasks; i++) {

@@ -506,7 +506,7 @@ static int rst_resources(struct rst_ctx *c, struct rst_proc *p)
 		p->threads[i].inj.saved_sigmask = t->threads[i].blocked;
 	ret = restore_task_files(&tc, t, &c->ft_task);
 	if (!ret)
-		ret = restore_task_misc(&tc, t);
+		ret = restore_task_misc(&tc, t) ?: restore_deleted_cwd(&tc, c->img, t);
 	if (!ret)
 		ret = restore_task_signals(&tc, t);
 	for (uint32_t i = 0; i < t->nr_threads && !ret; i++) {
@@ -542,6 +542,7 @@ static int rst_build_processes(struct rst_ctx *c)
 	struct rst_pages pages = { .read = rst_swp_read, .arg = c->rd };
 	struct rst_mm_opts mo = {
 		.allow_changed_files = c->opts->allow_changed_files, .pages = &pages, .shm = &c->shm,
+		.img = c->img, .ft = &c->ft_task,
 	};
 	int ret = 0;
 

@@ -47,10 +47,8 @@
 #define __NR_pidfd_getfd 438
 #endif
 
-/* Flags that belong to the fd or to opening, not to the description. */
-#define FILE_OPEN_ONLY_FLAGS (O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)
-/* Deleted files larger than this are stored, but with a warning. */
-#define FILE_DELETED_WARN (64ULL << 20)
+/* Flags that belong to the fd or to opening, not to the description (O_TMPFILE: the kernel's bit). */
+#define FILE_OPEN_ONLY_FLAGS (O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | 020000000)
 
 /* Character devices restored by opening their path again. */
 static const char *const file_chr_allowed[] = {
@@ -246,30 +244,6 @@ out_close:
 	return ret;
 }
 
-/* Store the contents of a deleted regular file. */
-static int file_read_deleted(pid_t pid, int fd, struct ct_file *f, uint64_t size)
-{
-	int rfd, ret;
-
-	if (size > FILE_DELETED_WARN)
-		pr_warn("pid %d: fd %d: storing %llu bytes of deleted file %s", pid, fd,
-			(unsigned long long)size, f->path);
-	rfd = fd_reopen(pid, fd, O_RDONLY);
-	if (rfd < 0)
-		return ct_err(-errno, "pid %d: fd %d: cannot read deleted file %s: %m", pid, fd, f->path);
-	f->contents = xmalloc(size ? size : 1);
-	if (!f->contents) {
-		close(rfd);
-		return -ENOMEM;
-	}
-	ret = pread_all(rfd, f->contents, size, 0);
-	close(rfd);
-	if (ret)
-		return ct_err(ret, "pid %d: fd %d: cannot read deleted file %s", pid, fd, f->path);
-	f->contents_len = size;
-	return 0;
-}
-
 /* Does @fd of @host_pid share description @idx? Asks kcmp against one fd already holding it. */
 static bool file_same_description(const struct ct_image *img, const struct ct_task *t, pid_t host_pid,
 				  uint32_t idx, int fd)
@@ -427,13 +401,13 @@ static int file_dump_one(const struct fd_dump *d, const struct fd_info *fi, stru
 	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
 		goto unsupported;
 	f->kind = CT_FILE_REG;
-	if (st->st_nlink == 0 && S_ISREG(st->st_mode)) {
+	if (st->st_nlink == 0) {
+		/* contents, owner and mode: dump_deleted(), once every fd is known */
 		f->deleted = true;
 		if (len > 10 && !strcmp(link + len - 10, " (deleted)"))
 			f->path[len - 10] = '\0';
 		if (f->flags & O_PATH)
 			goto unsupported;
-		return file_read_deleted(pid, fd, f, st->st_size);
 	}
 	return 0;
 
@@ -562,59 +536,15 @@ static int file_open_flags(const struct ct_file *f)
 	return (int)(f->flags & ~FILE_OPEN_ONLY_FLAGS) | O_CLOEXEC;
 }
 
-/* Recreate a deleted file as an unlinked file holding its contents, opened like the original. */
-static int file_open_deleted(const struct ct_file *f)
-{
-	char dir[PATH_MAX], self[64], *slash;
-	int tmp, fd, ret;
-
-	snprintf(dir, sizeof(dir), "%s", f->path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof(dir), "/");
-	tmp = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (tmp < 0)
-		tmp = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (tmp < 0) {
-		char *name = xasprintf("%s.ctswap-XXXXXX", f->path);
-
-		if (!name)
-			return -ENOMEM;
-		tmp = mkostemp(name, O_CLOEXEC);
-		if (tmp >= 0)
-			unlink(name);
-		free(name);
-		if (tmp < 0)
-			return ct_err(-errno, "%s: cannot recreate the deleted file: %m", f->path);
-	}
-	ret = pwrite_all(tmp, f->contents, f->contents_len, 0);
-	if (ret) {
-		close(tmp);
-		return ct_err(ret, "%s: cannot write the deleted file's contents", f->path);
-	}
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", tmp);
-	fd = open(self, file_open_flags(f));
-	ret = -errno;
-	close(tmp);
-	if (fd < 0)
-		return ct_err(ret, "%s: cannot reopen the recreated deleted file: %m", f->path);
-	return fd;
-}
-
 /* Open a regular file, directory or char device by path and place its position. */
 static int file_open_path(const struct ct_file *f, bool allow_changed)
 {
 	int fd, ret;
 
-	if (f->deleted)
-		fd = file_open_deleted(f);
-	else
-		fd = open(f->path, file_open_flags(f));
+	fd = open(f->path, file_open_flags(f));
 	if (fd < 0)
-		return f->deleted ? fd : ct_err(-errno, "%s: cannot open: %m", f->path);
-	if (f->kind == CT_FILE_REG && !f->deleted) {
+		return ct_err(-errno, "%s: cannot open: %m", f->path);
+	if (f->kind == CT_FILE_REG) {
 		ret = file_check_id(f, fd, allow_changed);
 		if (ret) {
 			close(fd);
@@ -839,7 +769,7 @@ static int file_open_kind(const struct ct_image *img, uint32_t i, bool allow_cha
 		return tty_open(img, i, base, ft);
 	case CT_FILE_REG:
 	case CT_FILE_CHR:
-		fd = file_open_path(f, allow_changed);
+		fd = f->deleted ? deleted_open(img, i, ft) : file_open_path(f, allow_changed);
 		break;
 	case CT_FILE_INET:
 		fd = inet_open(f);

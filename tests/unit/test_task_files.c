@@ -402,7 +402,7 @@ static void test_files_roundtrip(void **state)
 	seize_other(&g1, only_child(c1.pid));
 	t0->host_pid = c1.pid;
 	t1->host_pid = g1.pid;
-	if (dump_task_files(&c1.tc, img, t0))
+	if (dump_task_files(&c1.tc, img, t0) || dump_deleted(img, 0))
 		fail_msg("dump: %s", ct_err_msg());
 	check_dumped(img, t0);
 	nr_files = img->nr_files;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* ctswap dump NAME [--leave-running] [--no-snapshot] [--pre] [--compress] [--keep K] [--tcp-close | --tcp-established] [-v] */
+/* ctswap dump NAME [--leave-running] [--no-snapshot] [--pre] [--compress] [--keep K] [--tcp-close | --tcp-established] [--max-deleted-size BYTES] [-v] */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,32 @@ static void dump_show_progress(const struct ctswap_progress *p, void *arg)
 
 	fprintf(stderr, "\r\033[Kdump %s: %u tasks, %llu/%llu pages, %.0f MiB/s", name, p->tasks,
 		(unsigned long long)p->pages_done, (unsigned long long)p->pages_total, rate);
+}
+
+/* "123", "64M", "2G" (binary units) into *@bytes; -1 if it is none of these. */
+static int parse_size(const char *s, uint64_t *bytes)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	if (!*s || *s == '-')
+		return -1;
+	v = strtoull(s, &end, 10);
+	if (*end && end[1])
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	else if (*end)
+		return -1;
+	if (v > (UINT64_MAX >> shift))
+		return -1;
+	*bytes = (uint64_t)v << shift;
+	return 0;
 }
 
 /* ctswap dump: checkpoint a container into its swap area. */
@@ -53,6 +80,13 @@ int cmd_dump(struct cli *cli)
 				return cli_usage_error(cmd, "--keep %s: want 1 to %d", cli->argv[i],
 						       CTSWAP_MAX_GENS);
 			opts.keep = (unsigned int)k;
+		}
+		else if (!strcmp(a, "--max-deleted-size")) {
+			if (i + 1 >= cli->argc)
+				return cli_usage_error(cmd, "--max-deleted-size needs a size in bytes");
+			if (parse_size(cli->argv[++i], &opts.max_deleted_size) || !opts.max_deleted_size)
+				return cli_usage_error(cmd, "--max-deleted-size %s: want a size in bytes "
+						       "(K, M, G suffixes allowed)", cli->argv[i]);
 		}
 		else if (!strcmp(a, "--tcp-close"))
 			opts.tcp = CTSWAP_TCP_CLOSE;

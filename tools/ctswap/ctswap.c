@@ -14,7 +14,7 @@ static const struct cmd commands[] = {
 	{ "ps", cmd_ps, "ctswap ps [NAME] [--json]", "list containers and their state" },
 	{ "freeze", cmd_freeze, "ctswap freeze NAME [--timeout SEC]", "freeze a container and wait until it is frozen" },
 	{ "thaw", cmd_thaw, "ctswap thaw NAME", "thaw a frozen container" },
-	{ "dump", cmd_dump, "ctswap dump NAME [--leave-running] [--no-snapshot] [--pre] [--compress] [--keep K] [--tcp-close | --tcp-established] [-v]", "checkpoint a container into its swap area" },
+	{ "dump", cmd_dump, "ctswap dump NAME [--leave-running] [--no-snapshot] [--pre] [--compress] [--keep K] [--tcp-close | --tcp-established] [--max-deleted-size BYTES] [-v]", "checkpoint a container into its swap area" },
 	{ "restore", cmd_restore, "ctswap restore NAME [--eager] [--gen N] [--allow-changed-files] [-v]", "restart a checkpointed container; its memory comes back lazily from the swap area" },
 	{ "inspect", cmd_inspect, "ctswap inspect NAME [--json] [--verify]", "show what a container's swap area holds; --verify checks every checksum" },
 	{ "kill", cmd_kill, "ctswap kill NAME", "kill every task of a container" },
