@@ -75,6 +75,9 @@ int tty_dump(const struct fd_dump *d, struct ct_file *f);
 /* Open file @i, creating the console pty on the first one (ft->tty_master). */
 int tty_open(const struct ct_image *img, uint32_t i, int base, struct file_table *ft);
 
+/* changed.c: may description @f, open again at @fd, be restored although its file changed? */
+int file_check_changed(const struct ct_file *f, int fd, bool allow_changed);
+
 /* deleted.c: open deleted description @i, sharing the inode an earlier one of it recreated */
 int deleted_open(const struct ct_image *img, uint32_t i, const struct file_table *ft);
 

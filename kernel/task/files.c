@@ -507,29 +507,6 @@ int dump_task_files(struct task_ctx *tc, struct ct_image *img, struct ct_task *t
 
 /* ---- restore ---- */
 
-/* Refuse a file that is no longer the one dumped, unless allowed. */
-static int file_check_id(const struct ct_file *f, int fd, bool allow_changed)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return ct_err(-errno, "%s: cannot stat: %m", f->path);
-	if (allow_changed)
-		return 0;
-	if ((uint64_t)st.st_dev != f->id.dev || (uint64_t)st.st_ino != f->id.ino)
-		return ct_err(-ESTALE, "%s: changed since the dump (inode %llu -> %llu); use --allow-changed-files",
-			      f->path, (unsigned long long)f->id.ino, (unsigned long long)st.st_ino);
-	if (!S_ISREG(st.st_mode))
-		return 0;	/* directories change with their entries: inode is enough */
-	if ((uint64_t)st.st_size != f->id.size)
-		return ct_err(-ESTALE, "%s: changed since the dump (size %llu -> %llu); use --allow-changed-files",
-			      f->path, (unsigned long long)f->id.size, (unsigned long long)st.st_size);
-	if (st.st_mtim.tv_sec != f->id.mtime_sec || st.st_mtim.tv_nsec != f->id.mtime_nsec)
-		return ct_err(-ESTALE, "%s: changed since the dump (modified); use --allow-changed-files",
-			      f->path);
-	return 0;
-}
-
 /* Flags to open a description with again. */
 static int file_open_flags(const struct ct_file *f)
 {
@@ -545,7 +522,7 @@ static int file_open_path(const struct ct_file *f, bool allow_changed)
 	if (fd < 0)
 		return ct_err(-errno, "%s: cannot open: %m", f->path);
 	if (f->kind == CT_FILE_REG) {
-		ret = file_check_id(f, fd, allow_changed);
+		ret = file_check_changed(f, fd, allow_changed);
 		if (ret) {
 			close(fd);
 			return ret;
@@ -671,7 +648,7 @@ static int fifo_open(const struct ct_file *f, bool allow_changed, int base, stru
 	holder = open(f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (holder < 0)
 		return ct_err(-errno, "%s: cannot open the fifo: %m", f->path);
-	ret = allow_changed ? 0 : file_check_id(f, holder, false);
+	ret = file_check_changed(f, holder, allow_changed);
 	if (!ret && ioctl(holder, FIONREAD, &queued) == 0 && queued > 0) {
 		/* someone outside kept it open: its data is still there */
 		pr_warn("%s: fifo still holds %d bytes; not refilled", f->path, queued);
