@@ -24,6 +24,7 @@
  * old.  A deleted directory is a new directory removed again once opened.
  */
 #define LOG_PREFIX "deleted: "
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -218,6 +219,46 @@ static int deleted_check_vma(const struct ct_image *img, const struct ct_task *t
 		return ct_err(-ENOTSUP, "pid %d (%s): mapping %llx-%llx of deleted file %s: the fd "
 			      "holding it is not open for the mapping's access", t->host_pid, t->comm,
 			      (unsigned long long)v->start, (unsigned long long)v->end, v->path);
+	return 0;
+}
+
+/*
+ * The fd names a file "DIR/NAME (deleted)" but the file has links: an
+ * O_TMPFILE file linked with linkat(), whose fd keeps its anonymous name.
+ * Look for its inode in DIR (where such files are usually linked), to open
+ * it by that name at restore; refuse if it is not there.
+ */
+int deleted_find_name(const struct fd_dump *d, struct ct_file *f)
+{
+	char dir[PATH_MAX], *slash, *found = NULL;
+	struct dirent *de;
+	DIR *dp;
+
+	snprintf(dir, sizeof(dir), "%s", f->path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	dp = opendir(slash && slash != dir ? dir : "/");
+	while (dp && !found && (de = readdir(dp))) {
+		char *path;
+		struct stat st;
+
+		if (de->d_ino != d->st->st_ino)
+			continue;
+		path = xasprintf("%s/%s", slash && slash != dir ? dir : "", de->d_name);
+		if (path && stat(path, &st) == 0 && st.st_dev == d->st->st_dev &&
+		    st.st_ino == d->st->st_ino)
+			found = path;
+		else
+			free(path);
+	}
+	if (dp)
+		closedir(dp);
+	if (!found)
+		return ct_err(-ENOTSUP, "pid %d: fd %d: %s is linked again but not in its directory: "
+			      "cannot name it to reopen it", d->pid, d->fd, f->path);
+	free(f->path);
+	f->path = found;
 	return 0;
 }
 

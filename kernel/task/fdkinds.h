@@ -78,6 +78,12 @@ int tty_open(const struct ct_image *img, uint32_t i, int base, struct file_table
 /* changed.c: may description @f, open again at @fd, be restored although its file changed? */
 int file_check_changed(const struct ct_file *f, int fd, bool allow_changed);
 
+/*
+ * deleted.c: a file whose fd names it "... (deleted)" although it has links
+ * (an O_TMPFILE file given a name by linkat): find that name in the same
+ * directory for f->path, or refuse.
+ */
+int deleted_find_name(const struct fd_dump *d, struct ct_file *f);
 /* deleted.c: open deleted description @i, sharing the inode an earlier one of it recreated */
 int deleted_open(const struct ct_image *img, uint32_t i, const struct file_table *ft);
 

@@ -47,8 +47,10 @@
 #define __NR_pidfd_getfd 438
 #endif
 
-/* Flags that belong to the fd or to opening, not to the description (O_TMPFILE: the kernel's bit). */
-#define FILE_OPEN_ONLY_FLAGS (O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | 020000000)
+/* Flags that belong to the fd or to opening, not to the description. */
+#define FILE_OPEN_ONLY_FLAGS (O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC | FILE_TMPFILE_BIT)
+/* The kernel's __O_TMPFILE; O_TMPFILE is this bit and O_DIRECTORY. */
+#define FILE_TMPFILE_BIT 020000000
 
 /* Character devices restored by opening their path again. */
 static const char *const file_chr_allowed[] = {
@@ -401,6 +403,8 @@ static int file_dump_one(const struct fd_dump *d, const struct fd_info *fi, stru
 	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
 		goto unsupported;
 	f->kind = CT_FILE_REG;
+	if (st->st_nlink > 0 && len > 10 && !strcmp(link + len - 10, " (deleted)"))
+		return deleted_find_name(d, f);	/* linked since, under another name */
 	if (st->st_nlink == 0) {
 		/* contents, owner and mode: dump_deleted(), once every fd is known */
 		f->deleted = true;
@@ -510,7 +514,12 @@ int dump_task_files(struct task_ctx *tc, struct ct_image *img, struct ct_task *t
 /* Flags to open a description with again. */
 static int file_open_flags(const struct ct_file *f)
 {
-	return (int)(f->flags & ~FILE_OPEN_ONLY_FLAGS) | O_CLOEXEC;
+	int flags = (int)(f->flags & ~FILE_OPEN_ONLY_FLAGS);
+
+	/* an O_TMPFILE file linked since: a plain file */
+	if (f->flags & FILE_TMPFILE_BIT)
+		flags &= ~O_DIRECTORY;
+	return flags | O_CLOEXEC;
 }
 
 /* Open a regular file, directory or char device by path and place its position. */

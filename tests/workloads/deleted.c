@@ -13,7 +13,8 @@
  *   - a file opened with O_NOFOLLOW, then unlinked;
  *   - an unlinked file of two pages mapped MAP_SHARED, and the same on
  *     /dev/shm (tmpfs);
- *   - a removed directory held open, and a removed working directory.
+ *   - a removed directory held open, and a removed working directory;
+ *   - and, not deleted: an O_TMPFILE file linked into DIR, a file opened O_NOFOLLOW.
  * Each round writes a counter through one description or the mapping and
  * reads it back through the other, and checks contents, positions, link
  * counts, modes and owners: status "pid=P rounds=N ok" or "BAD what".
@@ -143,7 +144,7 @@ static void child(int shared)
 
 int main(int argc, char **argv)
 {
-	int tmpf, mk, mk2, nofollow, mfd, sfd, odir;
+	int tmpf, mk, mk2, nofollow, mfd, sfd, odir, linked, kept;
 	char path[4096], cwd[4096], line[512], want[32];
 	char *map, *smap;
 	pid_t kid;
@@ -177,6 +178,17 @@ int main(int argc, char **argv)
 	nofollow = open(path, O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
 	if (nofollow < 0 || write(nofollow, "nofollow", 8) != 8 || unlink(path))
 		die("O_NOFOLLOW");
+
+	linked = open(dir, O_TMPFILE | O_RDWR, 0600);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", linked);
+	snprintf(cwd, sizeof(cwd), "%s/linked", dir);
+	if (linked < 0 || write(linked, "linked", 6) != 6 ||
+	    linkat(AT_FDCWD, path, AT_FDCWD, cwd, AT_SYMLINK_FOLLOW))
+		die("linked O_TMPFILE");
+	snprintf(path, sizeof(path), "%s/kept", dir);
+	kept = open(path, O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
+	if (kept < 0)
+		die("O_NOFOLLOW kept");
 
 	map = map_unlinked(dir, &mfd);
 	smap = map_unlinked("/dev/shm", &sfd);
@@ -219,6 +231,12 @@ int main(int argc, char **argv)
 		memcpy(smap + PG, want, 8);
 		check_data("mapped on tmpfs", sfd, PG, want);
 		check_data("mapped on tmpfs", sfd, 0, "mapped");
+
+		if (fstat(linked, &st) || st.st_nlink != 1)
+			fail("linked O_TMPFILE: not one link");
+		check_data("linked O_TMPFILE", linked, 0, "linked");
+		if (!(fcntl(kept, F_GETFL) & O_NOFOLLOW))
+			fail("O_NOFOLLOW file lost O_NOFOLLOW");
 
 		check_inode("removed directory", odir, S_IFDIR | 0751, getuid(), getgid());
 		if (getcwd(path, sizeof(path)) || errno != ENOENT)
