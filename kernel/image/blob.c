@@ -20,8 +20,8 @@ enum {
 	REC_TASK = 2,		/* nested: the records below */
 	REC_FILE = 3,		/* one open file description */
 	REC_SECCOMP = 4,	/* one seccomp filter program */
-	REC_LOCK = 5,		/* one file lock */
-	REC_DELETED = 6,	/* a deleted file or working directory */
+	REC_LOCK = 8,		/* one file lock */
+	REC_DELETED = 9,	/* a deleted file or working directory */
 	REC_TASK_INFO = 10,
 	REC_THREAD = 11,
 	REC_MM = 12,
