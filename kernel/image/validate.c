@@ -292,7 +292,8 @@ static int validate_deleted(const struct ct_image *img, const char *what)
 		if (d->what == CT_DELETED_FILE) {
 			const struct ct_file *f = d->index < img->nr_files ? &img->files[d->index] : NULL;
 
-			if (!f || !f->deleted || !(reg || dir) || (dir && f->contents_len) ||
+			if (!f || f->kind != CT_FILE_REG || !f->deleted || !(reg || dir) ||
+			    (dir && f->contents_len) ||
 			    f->contents_len > d->size)
 				return ct_err(-EBADMSG, "%s: deleted file record %u: bad file, mode or size",
 					      what, i);

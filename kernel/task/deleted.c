@@ -44,6 +44,12 @@
 #define DELETED_SUFFIX " (deleted)"
 #define DELETED_CHUNK 4096
 
+/* Is @f a deleted file or directory?  (ct_file.deleted means it only for CT_FILE_REG.) */
+static bool file_is_deleted(const struct ct_file *f)
+{
+	return f->kind == CT_FILE_REG && f->deleted;
+}
+
 /* Append @d to the image's deleted records. */
 static int deleted_add(struct ct_image *img, const struct ct_deleted *d)
 {
@@ -84,7 +90,7 @@ static int deleted_first_of_inode(const struct ct_image *img, uint32_t i)
 	const struct ct_file *f = &img->files[i];
 
 	for (uint32_t j = 0; j < i; j++)
-		if (img->files[j].deleted && img->files[j].id.dev == f->id.dev &&
+		if (file_is_deleted(&img->files[j]) && img->files[j].id.dev == f->id.dev &&
 		    img->files[j].id.ino == f->id.ino)
 			return (int)j;
 	return -1;
@@ -194,7 +200,7 @@ static int deleted_file_of_vma(const struct ct_image *img, const struct ct_vma *
 	for (uint32_t i = 0; i < img->nr_files; i++) {
 		const struct ct_file *f = &img->files[i];
 
-		if (f->deleted && f->kind == CT_FILE_REG && f->id.dev == v->file.dev &&
+		if (file_is_deleted(f) && f->id.dev == v->file.dev &&
 		    f->id.ino == v->file.ino && deleted_find(img, CT_DELETED_FILE, i))
 			return (int)i;
 	}
@@ -270,7 +276,7 @@ int dump_deleted(struct ct_image *img, uint64_t max_size)
 	if (!max_size)
 		max_size = CT_DELETED_MAX_DEFAULT;
 	for (uint32_t i = 0; i < img->nr_files && !ret; i++)
-		if (img->files[i].deleted)
+		if (file_is_deleted(&img->files[i]))
 			ret = deleted_dump_file(img, i, max_size);
 	for (uint32_t k = 0; k < img->nr_tasks && !ret; k++) {
 		const struct ct_task *t = &img->tasks[k];
