@@ -147,3 +147,21 @@ waiter_gets_lock() {
 	assert_success
 	outside_locked_out
 }
+
+@test "locks: a --leave-running dump leaves the locks held; restored once the container is killed" {
+	local n
+	start_locks
+	run "$CTSWAP" dump --leave-running "$CT"
+	assert_success
+	outside_locked_out
+	n=$(status_field checks)
+	wait_until 10 checks_past $((n + 3))
+	run "$CTSWAP" kill "$CT"
+	assert_success
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	outside_locked_out
+	n=$(status_field checks)
+	wait_until 10 checks_past $((n + 5))
+	waiter_gets_lock
+}
