@@ -42,7 +42,12 @@ outside_locked_out() {
 		# shellcheck disable=SC2086
 		set -- $probe
 		run "$WORKLOADS/locks" --probe "$W/$1" "$2" "$3" "$4"
-		[ "$status" -eq 0 ] || { echo "outside $probe got the lock"; return 1; }
+		if [ "$status" -ne 0 ]; then
+			echo "outside $probe: status $status $output"
+			ls -li "$W"
+			cat /proc/locks "$W/status"
+			return 1
+		fi
 	done
 }
 
