@@ -66,3 +66,9 @@ wait_until() {
 lines_of() {
 	[ -f "$1" ] && wc -l <"$1" || echo 0
 }
+
+# The value of field KEY=VALUE $2 of a workload's status file $1 (a line of
+# space-separated fields; the field may start the line).
+status_field() {
+	sed -n "s/.* $2=\([^ ]*\).*/\1/p;s/^$2=\([^ ]*\).*/\1/p" "$1"
+}
