@@ -14,15 +14,10 @@ kill_holders() {
 	done
 }
 
-# The field KEY=VALUE of the workload's status.
-status_field() {
-	sed -n "s/.* $1=\([^ ]*\).*/\1/p" "$W/status"
-}
-
 # True once the workload's checks went past $1, still "ok".
 checks_past() {
 	local n
-	n=$(status_field checks)
+	n=$(status_field "$W/status" checks)
 	[ -n "$n" ] && [ "$n" -gt "$1" ] && grep -q ' ok$' "$W/status"
 }
 
@@ -59,7 +54,7 @@ dump_restore_locked() {
 	run "$CTSWAP" restore $1 "$CT"
 	assert_success
 	outside_locked_out
-	n=$(status_field checks)
+	n=$(status_field "$W/status" checks)
 	wait_until 10 checks_past $((n + 5))
 	grep -q ' ok$' "$W/status" || { cat "$W/status"; false; }
 }
@@ -113,7 +108,7 @@ waiter_gets_lock() {
 	# the container runs on, thawed, its locks held
 	run "$CTSWAP" ps
 	assert_output --regexp "$CT +running"
-	n=$(status_field checks)
+	n=$(status_field "$W/status" checks)
 	wait_until 10 checks_past $((n + 3))
 	outside_locked_out
 }
@@ -159,14 +154,14 @@ waiter_gets_lock() {
 	run "$CTSWAP" dump --leave-running "$CT"
 	assert_success
 	outside_locked_out
-	n=$(status_field checks)
+	n=$(status_field "$W/status" checks)
 	wait_until 10 checks_past $((n + 3))
 	run "$CTSWAP" kill "$CT"
 	assert_success
 	run "$CTSWAP" restore "$CT"
 	assert_success
 	outside_locked_out
-	n=$(status_field checks)
+	n=$(status_field "$W/status" checks)
 	wait_until 10 checks_past $((n + 5))
 	waiter_gets_lock
 }
