@@ -38,6 +38,7 @@
 #include "freezer/cgroup.h"
 #include "freezer/freezer.h"
 #include "image/blob.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mm/lazy.h"
@@ -68,13 +69,6 @@ struct rst_ctx {
 	char swap_path[4096], state_path[4096], log_path[4096];
 	uint64_t pages_total;
 };
-
-/* Page source for the COW'd pages of private file mappings: the swap area. */
-static int rst_swp_read(void *arg, uint32_t task, uint64_t addr, size_t nr, void *buf,
-			uint8_t *state)
-{
-	return swp_read(arg, task, addr, nr, buf, state);
-}
 
 /* Read the checkpoint: blob of the generation asked for, and its swap-area generation. */
 static int rst_read_checkpoint(struct rst_ctx *c, struct ctswap_store *store)
@@ -539,7 +533,7 @@ static int rst_resources(struct rst_ctx *c, struct rst_proc *p)
 /* Rebuild every process: memory, threads, resources, registers. */
 static int rst_build_processes(struct rst_ctx *c)
 {
-	struct rst_pages pages = { .read = rst_swp_read, .arg = c->rd };
+	struct page_source pages = swp_page_source(c->rd);
 	struct rst_mm_opts mo = {
 		.allow_changed_files = c->opts->allow_changed_files, .pages = &pages, .shm = &c->shm,
 		.img = c->img, .ft = &c->ft_task,
@@ -579,7 +573,7 @@ static int rst_memory(struct rst_ctx *c)
 	struct lazy_opts lo = {
 		.swap_path = c->swap_path, .generation = c->img->generation,
 		.state_path = c->state_path, .log_path = c->log_path,
-		.cgroup_path = cg_path(c->cg), .eager = c->opts->eager,
+		.cgroup = c->cg, .eager = c->opts->eager,
 		.prefetch_gate = &c->prefetch_gate, .reader = c->rd,
 	};
 	struct lazy_mm *mms;
@@ -699,7 +693,7 @@ int restore_container(struct ctswap_store *store, const char *name,
 	ret = ct_lock(c.store_dir, name, "restore", &c.lock_fd);
 	if (ret)
 		goto out;
-	ct_fault_stop("restore", "locked");
+	fault_stop("restore-stop", "locked");
 	ret = rst_read_checkpoint(&c, store);
 	if (!ret && c.img->nr_seccomp)
 		ret = seccomp_check_tracer("restore");

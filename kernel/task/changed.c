@@ -30,7 +30,7 @@
 #include "task/fdkinds.h"
 
 /* May description @f, open again at @fd, be restored although its file changed? */
-int file_check_changed(const struct ct_file *f, int fd, bool allow_changed)
+int file_check_id(const struct ct_file *f, int fd, bool allow_changed)
 {
 	bool writable = (f->flags & O_ACCMODE) != O_RDONLY;
 	uint64_t size;

@@ -623,3 +623,48 @@ fail:
 		      inet_name(f->sk_addr, f->sk_addr_len, a, sizeof(a)),
 		      inet_name(f->sk_peer_addr, f->sk_peer_addr_len, b, sizeof(b)), step, strerror(-ret));
 }
+
+/* ---- blob ---- */
+
+/* The TCP_REPAIR state as a nested record of the FILE. */
+void tcp_repair_encode(struct wbuf *w, const struct ct_tcp *t)
+{
+	size_t at = w_begin(w, REC_FILE_TCP);
+
+	w_u32(w, t->snd_seq);
+	w_u32(w, t->rcv_seq);
+	w_u32(w, t->unsent);
+	w_u32(w, t->mss);
+	w_u32(w, t->opts);
+	w_u32(w, t->snd_wscale);
+	w_u32(w, t->rcv_wscale);
+	w_u32(w, t->timestamp);
+	w_u32(w, t->snd_wl1);
+	w_u32(w, t->snd_wnd);
+	w_u32(w, t->max_window);
+	w_u32(w, t->rcv_wnd);
+	w_u32(w, t->rcv_wup);
+	w_bytes(w, t->sndq, t->sndq_len);
+	w_bytes(w, t->rcvq, t->rcvq_len);
+	w_end(w, at);
+}
+
+/* The TCP_REPAIR state (a format-1 FILE record holds it inline). */
+void tcp_repair_decode(struct rbuf *r, struct ct_tcp *t)
+{
+	t->snd_seq = r_u32(r);
+	t->rcv_seq = r_u32(r);
+	t->unsent = r_u32(r);
+	t->mss = r_u32(r);
+	t->opts = r_u32(r);
+	t->snd_wscale = r_u32(r);
+	t->rcv_wscale = r_u32(r);
+	t->timestamp = r_u32(r);
+	t->snd_wl1 = r_u32(r);
+	t->snd_wnd = r_u32(r);
+	t->max_window = r_u32(r);
+	t->rcv_wnd = r_u32(r);
+	t->rcv_wup = r_u32(r);
+	t->sndq = r_bytes(r, &t->sndq_len, 1 << 28);
+	t->rcvq = r_bytes(r, &t->rcvq_len, 1 << 28);
+}
