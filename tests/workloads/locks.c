@@ -87,6 +87,25 @@ static void put_file(const char *name, const char *text)
 		rename(tmp, path);
 }
 
+/*
+ * Write the status in place (the file stays the same, opened once): a
+ * --leave-running dump may catch the workload writing it, and a temporary
+ * file renamed away after the dump could not be opened by the restore.
+ */
+static void put_status(const char *text)
+{
+	static int fd = -1;
+	char path[4096];
+	size_t len = strlen(text);
+
+	if (fd < 0) {
+		snprintf(path, sizeof(path), "%s/status", dir);
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	}
+	if (fd >= 0 && pwrite(fd, text, len, 0) == (ssize_t)len)
+		(void)!ftruncate(fd, (off_t)len);
+}
+
 /* The checker: every lock of the workload must refuse us; exit 0 if so. */
 static int check_all(void)
 {
@@ -185,13 +204,13 @@ static int workload(void)
 		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 			snprintf(line, sizeof(line), "pid=%d checks=%lu BAD check %d\n", getpid(), checks,
 				 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-			put_file("status", line);
+			put_status(line);
 			return 1;
 		}
 		checks++;
 		snprintf(line, sizeof(line), "pid=%d holder=%d waiter=%d checks=%lu ok\n", getpid(),
 			 holder, waiter, checks);
-		put_file("status", line);
+		put_status(line);
 		if (!released && access(release, F_OK) == 0) {
 			struct flock un = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 100 };
 
