@@ -44,6 +44,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mm/lazy.h"
+#include "mm/shm.h"
 #include "mm/swaparea.h"
 #include "task/task.h"
 
@@ -275,11 +276,39 @@ static int dump_snapshot_task(struct dump_ctx *d, uint32_t idx, struct inj_ctx *
 	return ret ?: dump_fault("fork");
 }
 
-/* A task context carrying the dump's choices for files (TCP, unix peers outside). */
+/* task_ctx.shm_key: a memfd held by an fd joins the shared memory objects. */
+static int dump_shm_key(void *arg, pid_t pid, const char *name, const char *open_path,
+			const struct stat *st, uint32_t *key)
+{
+	return vma_shm_object(arg, pid, name, open_path, st, key);
+}
+
+/*
+ * mlockall(MCL_FUTURE) shows nowhere in /proc but in what it does: the
+ * scratch mapping we just made is locked ("lo"), and "lf" with MCL_ONFAULT.
+ */
+static int dump_mlockall(struct ct_task *t, unsigned long scratch)
+{
+	uint32_t madv;
+	int ret = vma_flags_at(t->host_pid, scratch, &madv);
+
+	if (ret || !(madv & CT_MADV_LOCKED))
+		return ret;
+	t->mm.mlockall = MCL_FUTURE | (madv & CT_MADV_LOCKONFAULT ? MCL_ONFAULT : 0);
+	pr_info("pid %d: mlockall(MCL_FUTURE%s) in force", t->pid,
+		t->mm.mlockall & MCL_ONFAULT ? " | MCL_ONFAULT" : "");
+	return 0;
+}
+
+/*
+ * A task context carrying the dump's choices for files (TCP, unix peers
+ * outside) and its table of shared memory objects (memfds held by fds).
+ */
 static struct task_ctx dump_policy(struct dump_ctx *d)
 {
 	struct task_ctx tc = { .tcp_mode = d->opts ? d->opts->tcp : 0,
-			       .unix_close = d->opts && d->opts->unix_close, .tcp_repair = &d->tcp_repair };
+			       .unix_close = d->opts && d->opts->unix_close, .tcp_repair = &d->tcp_repair,
+			       .shm_key = dump_shm_key, .shm_arg = &d->shm };
 
 	return tc;
 }
@@ -329,7 +358,7 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 		goto out_end;
 	tc.scratch = scratch;
 	tc.scratch_len = DUMP_SCRATCH_LEN;
-	ret = dump_fault("inject") ?: dump_task_resources(d, &tc, t);
+	ret = dump_fault("inject") ?: dump_mlockall(t, scratch) ?: dump_task_resources(d, &tc, t);
 	if (!ret)
 		ret = dump_one_thread(&tc, &t->threads[0]);
 	if (!ret)
@@ -349,6 +378,7 @@ out_end:
 static int dump_collect(struct dump_ctx *d)
 {
 	struct task_ctx policy;
+	uint64_t pages;
 	int ret = dump_collect_tree(d);
 
 	if (ret)
@@ -372,6 +402,11 @@ static int dump_collect(struct dump_ctx *d)
 	      dump_deleted(d->img, d->opts ? d->opts->max_deleted_size : 0);
 	if (ret)
 		return ret;
+	/* shared memory objects are stored whole, with the pages copied while stopped */
+	ret = shm_count_pages(&d->shm, &pages);
+	if (ret)
+		return ret;
+	d->pages_total += pages;
 	d->stats->tasks = d->img->nr_tasks;
 	d->stats->pages_total = d->pages_total;
 	return 0;
@@ -414,6 +449,9 @@ static int dump_push(struct dump_ctx *d, enum dump_pages_sel sel)
 		if (!ret && i == 0 && sel != DUMP_PAGES_FROZEN)
 			ret = dump_fault("pages");
 	}
+	/* shared memory is not in the snapshots: stored whole while the tasks are stopped */
+	if (!ret && sel != DUMP_PAGES_SNAPSHOT)
+		ret = shm_dump_objects(&dp, d->img);
 	dump_progress(d, dp.pages_done, true);
 	if (sel == DUMP_PAGES_FROZEN)
 		d->stats->pages_frozen = dp.pages_done;

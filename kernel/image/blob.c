@@ -22,6 +22,8 @@ enum {
 	REC_FILE_V1 = 3,	/* format 1: one open file description, every kind's fields flat */
 	REC_SECCOMP = 4,	/* one seccomp filter program */
 	REC_FILE = 5,		/* nested: one open file description (record.h: REC_FILE_*) */
+	REC_ZOMBIE = 6,		/* one zombie process (an old reader skips it: no zombie restored) */
+	REC_SHM = 7,		/* one shared memory object */
 	REC_LOCK = 8,		/* one file lock */
 	REC_DELETED = 9,	/* a deleted file or working directory */
 	REC_TASK_INFO = 10,
@@ -160,6 +162,7 @@ static void write_mm(struct wbuf *w, const struct ct_mm *mm)
 	w_bytes(w, mm->auxv, (uint64_t)mm->auxv_len * sizeof(uint64_t));
 	w_str(w, mm->exe_path);
 	w_file_id(w, &mm->exe_id);
+	w_u32(w, mm->mlockall);
 	w_end(w, at);
 	for (uint32_t i = 0; i < mm->nr_vmas; i++)
 		write_vma(w, &mm->vmas[i]);
@@ -186,6 +189,7 @@ static void read_mm(struct rbuf *r, struct ct_mm *mm)
 	mm->auxv_len = (uint32_t)(n / sizeof(uint64_t));
 	mm->exe_path = r_str(r);
 	r_file_id(r, &mm->exe_id);
+	mm->mlockall = r_u32(r);
 }
 
 static void write_creds(struct wbuf *w, const struct ct_creds *c)
@@ -285,6 +289,7 @@ static void write_task_info(struct wbuf *w, const struct ct_task *t)
 	w_u32(w, (uint32_t)t->sched_priority);
 	w_u32(w, (uint32_t)t->exit_signal);
 	w_u32(w, (uint32_t)t->pdeath_signal);
+	w_u32(w, t->share_parent);
 	w_end(w, at);
 }
 
@@ -305,6 +310,7 @@ static void read_task_info(struct rbuf *r, struct ct_task *t)
 	t->sched_priority = r_i32(r);
 	t->exit_signal = r_i32(r);
 	t->pdeath_signal = r_i32(r);
+	t->share_parent = r_u32(r);
 }
 
 static void write_task(struct wbuf *w, const struct ct_task *t)
@@ -502,6 +508,65 @@ static void read_seccomp(struct rbuf *r, struct ct_seccomp_filter *f)
 	f->len = (uint32_t)(n / sizeof(uint64_t));
 }
 
+/* One shared memory object: key, kind, size, seals, mode, owner, path, pages stored. */
+static void write_shm(struct wbuf *w, const struct ct_shm *o)
+{
+	size_t at = w_begin(w, REC_SHM);
+
+	w_u32(w, o->key);
+	w_u32(w, o->kind);
+	w_u64(w, o->size);
+	w_u32(w, o->seals);
+	w_u32(w, o->mode);
+	w_u32(w, o->uid);
+	w_u32(w, o->gid);
+	w_str(w, o->path);
+	w_u64(w, o->nr_pages);
+	w_end(w, at);
+}
+
+static void read_shm(struct rbuf *r, struct ct_shm *o)
+{
+	o->key = r_u32(r);
+	o->kind = r_u32(r);
+	o->size = r_u64(r);
+	o->seals = r_u32(r);
+	o->mode = r_u32(r);
+	o->uid = r_u32(r);
+	o->gid = r_u32(r);
+	o->path = r_str(r);
+	o->nr_pages = r_u64(r);
+}
+
+/* A zombie: who it is, and what its parent's wait will read. */
+static void write_zombie(struct wbuf *w, const struct ct_zombie *z)
+{
+	size_t at = w_begin(w, REC_ZOMBIE);
+
+	w_u32(w, (uint32_t)z->pid);
+	w_u32(w, (uint32_t)z->ppid);
+	w_u32(w, (uint32_t)z->pgid);
+	w_u32(w, (uint32_t)z->sid);
+	w_u32(w, (uint32_t)z->host_pid);
+	w_u32(w, (uint32_t)z->exit_signal);
+	w_u32(w, z->status);
+	w_bytes(w, z->comm, sizeof(z->comm));
+	w_end(w, at);
+}
+
+static void read_zombie(struct rbuf *r, struct ct_zombie *z)
+{
+	z->pid = r_i32(r);
+	z->ppid = r_i32(r);
+	z->pgid = r_i32(r);
+	z->sid = r_i32(r);
+	z->host_pid = r_i32(r);
+	z->exit_signal = r_i32(r);
+	z->status = r_u32(r);
+	r_fixed(r, z->comm, sizeof(z->comm));
+	z->comm[sizeof(z->comm) - 1] = '\0';
+}
+
 /* One file lock: kind, type, range, the task and fd that take it again, its description. */
 static void write_lock(struct wbuf *w, const struct ct_lock *l)
 {
@@ -571,8 +636,12 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 		write_file(w, &img->files[i]);
 	for (uint32_t i = 0; i < img->nr_seccomp; i++)
 		write_seccomp(w, &img->seccomp[i]);
+	for (uint32_t i = 0; i < img->nr_shm; i++)
+		write_shm(w, &img->shm[i]);
 	for (uint32_t i = 0; i < img->nr_tasks; i++)
 		write_task(w, &img->tasks[i]);
+	for (uint32_t i = 0; i < img->nr_zombies; i++)
+		write_zombie(w, &img->zombies[i]);
 	for (uint32_t i = 0; i < img->nr_locks; i++)
 		write_lock(w, &img->locks[i]);
 	for (uint32_t i = 0; i < img->nr_deleted; i++)
@@ -623,10 +692,20 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 			if (p)
 				read_seccomp(&body, p);
 			break;
+		case REC_SHM:
+			p = r_push(r, &img->shm, &img->nr_shm, sizeof(*img->shm), 65536);
+			if (p)
+				read_shm(&body, p);
+			break;
 		case REC_TASK:
 			p = r_push(r, &img->tasks, &img->nr_tasks, sizeof(*img->tasks), 65536);
 			if (p)
 				read_task(&body, p);
+			break;
+		case REC_ZOMBIE:
+			p = r_push(r, &img->zombies, &img->nr_zombies, sizeof(*img->zombies), 65536);
+			if (p)
+				read_zombie(&body, p);
 			break;
 		case REC_LOCK:
 			p = r_push(r, &img->locks, &img->nr_locks, sizeof(*img->locks), 1 << 20);

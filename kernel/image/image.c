@@ -50,6 +50,10 @@ void image_free(struct ct_image *img)
 	for (uint32_t i = 0; i < img->nr_seccomp; i++)
 		free(img->seccomp[i].insns);
 	free(img->seccomp);
+	for (uint32_t i = 0; i < img->nr_shm; i++)
+		free(img->shm[i].path);
+	free(img->shm);
+	free(img->zombies);
 	free(img->locks);
 	for (uint32_t i = 0; i < img->nr_deleted; i++)
 		free(img->deleted[i].path);
@@ -63,5 +67,14 @@ struct ct_task *image_find_task(const struct ct_image *img, pid_t pid)
 	for (uint32_t i = 0; i < img->nr_tasks; i++)
 		if (img->tasks[i].pid == pid)
 			return &img->tasks[i];
+	return NULL;
+}
+
+/* Find a shared memory object by its swap-area key. */
+struct ct_shm *image_find_shm(const struct ct_image *img, uint32_t key)
+{
+	for (uint32_t i = 0; i < img->nr_shm; i++)
+		if (img->shm[i].key == key)
+			return &img->shm[i];
 	return NULL;
 }

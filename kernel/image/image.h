@@ -25,6 +25,7 @@
 #include <sys/user.h>
 
 #define CT_SHM_KEY_BASE 0x80000000u	/* swap-area task keys for shared memory */
+#define CT_SHM_MAX_SIZE (1ULL << 46)	/* a shared memory object's size, at most */
 #define CT_NSIG 64
 #define CT_MAX_PIDNS_LEVEL 32
 
@@ -34,7 +35,7 @@ enum ct_vma_kind {
 	CT_VMA_ANON = 0,	/* private anonymous (heap, stack, malloc arenas) */
 	CT_VMA_FILE_PRIVATE,	/* private file mapping; COW'd pages are dumped */
 	CT_VMA_FILE_SHARED,	/* shared file mapping: the file is the store */
-	CT_VMA_SHMEM,		/* shared anonymous / SysV / memfd: stored once per object */
+	CT_VMA_SHMEM,		/* shared memory object (struct ct_shm): stored whole, once */
 	CT_VMA_VDSO,		/* [vdso] */
 	CT_VMA_VVAR,		/* [vvar] */
 	CT_VMA_VVAR_VCLOCK,	/* [vvar_vclock] */
@@ -66,6 +67,33 @@ struct ct_vma {
 #define CT_MADV_NOHUGEPAGE	(1u << 3)	/* VmFlags nh */
 #define CT_MADV_DONTDUMP	(1u << 4)	/* VmFlags dd */
 #define CT_MADV_LOCKED		(1u << 5)	/* VmFlags lo */
+#define CT_MADV_MERGEABLE	(1u << 6)	/* VmFlags mg */
+#define CT_MADV_LOCKONFAULT	(1u << 7)	/* VmFlags lf: mlock2(MLOCK_ONFAULT) */
+#define CT_MADV_SEALED		(1u << 8)	/* VmFlags sl: mseal() */
+
+/*
+ * A shared memory object: what CT_VMA_SHMEM mappings map (by key).  Its
+ * contents are stored whole, every page the object holds whether or not a
+ * process maps it, under task key @key, mapping 0, address = offset.
+ */
+enum ct_shm_kind {
+	CT_SHM_ANON = 0,	/* MAP_SHARED|MAP_ANONYMOUS ("/dev/zero (deleted)") */
+	CT_SHM_SYSV,		/* a SysV segment ("/SYSV%08x"): contents, not its identity */
+	CT_SHM_MEMFD,		/* memfd_create(): name in @path, seals */
+	CT_SHM_TMPFS,		/* a file on tmpfs mapped shared: @path, written back at restore */
+	CT_SHM_TMPFS_DELETED,	/* the same, unlinked: an unlinked file in @path's directory */
+	CT_SHM_NR_KINDS,
+};
+
+struct ct_shm {
+	uint32_t key;			/* CT_SHM_KEY_BASE + n, unique in the image */
+	uint32_t kind;			/* enum ct_shm_kind */
+	uint64_t size;			/* the object's size (st_size) at dump */
+	uint32_t seals;			/* memfd: F_GET_SEALS */
+	uint32_t mode, uid, gid;	/* st_mode & 07777, owner */
+	char *path;			/* memfd: its name; tmpfs: the file; NULL otherwise */
+	uint64_t nr_pages;		/* pages stored for it */
+};
 
 /* The mm fields prctl(PR_SET_MM_MAP) sets, and what goes with them. */
 struct ct_mm {
@@ -76,6 +104,7 @@ struct ct_mm {
 	uint32_t auxv_len;		/* number of uint64_t in auxv */
 	char *exe_path;			/* /proc/PID/exe at dump */
 	struct ct_file_id exe_id;
+	uint32_t mlockall;		/* MCL_FUTURE [| MCL_ONFAULT] in force, 0 if none */
 	uint32_t nr_vmas;
 	struct ct_vma *vmas;		/* sorted by start */
 };
@@ -166,6 +195,7 @@ enum ct_file_kind {
 	CT_FILE_INOTIFY,	/* inotify instance (watches) */
 	CT_FILE_TTY,		/* the container's console: a pty slave, or /dev/tty naming it (tty_*) */
 	CT_FILE_PIDFD,		/* pidfd of a process of the container (pidfd_pid) */
+	CT_FILE_MEMFD,		/* a memfd: the shared memory object shm_key (image.shm) */
 };
 
 /* Socket states (ct_file.sk_state), the kernel's TCP_* numbers for the ones used. */
@@ -300,6 +330,9 @@ struct ct_file {
 		struct {		/* PIDFD */
 			int32_t pidfd_pid;		/* its process, pid inside the container; 0 reaped */
 		};
+		struct {		/* MEMFD */
+			uint32_t shm_key;		/* its object, stored whole (ct_shm) */
+		};
 	};
 };
 
@@ -386,6 +419,25 @@ struct ct_task {
 	struct ct_posix_timer *timers;
 	int32_t exit_signal;		/* signal the parent gets at exit (SIGCHLD) */
 	int32_t pdeath_signal;
+	uint32_t share_parent;		/* CT_SHARE_*: what it shares with its parent (CLONE_FILES/FS) */
+};
+
+#define CT_SHARE_FILES	(1u << 0)	/* one descriptor table with its parent */
+#define CT_SHARE_FS	(1u << 1)	/* one cwd, root and umask with its parent */
+#define CT_SHARE_ALL	(CT_SHARE_FILES | CT_SHARE_FS)
+
+/*
+ * A process that has exited and not been waited for.  The cgroup lists no
+ * zombie: they are found among the children of the dumped processes, and
+ * restored as zombies of the same parent, so its wait sees what it would
+ * have seen.
+ */
+struct ct_zombie {
+	pid_t pid, ppid, pgid, sid;	/* innermost namespace; ppid is a task of the image */
+	pid_t host_pid;			/* at dump, for messages */
+	int32_t exit_signal;		/* signal its parent got at its exit (SIGCHLD), 0 none */
+	uint32_t status;		/* the wait status its parent will read (stat exit_code) */
+	char comm[16];
 };
 
 struct ct_image {
@@ -403,6 +455,10 @@ struct ct_image {
 	struct ct_file *files;
 	uint32_t nr_seccomp;
 	struct ct_seccomp_filter *seccomp;	/* filters, each stored once (ct_thread.seccomp) */
+	uint32_t nr_shm;
+	struct ct_shm *shm;		/* shared memory objects (empty in blobs before them) */
+	uint32_t nr_zombies;
+	struct ct_zombie *zombies;	/* children of tasks, exited and not waited for */
 	uint32_t nr_locks;
 	struct ct_lock *locks;		/* file locks held by the container */
 	uint32_t nr_deleted;
@@ -434,6 +490,8 @@ const struct ct_file_format *ct_file_format_of(uint32_t kind);
 void image_free(struct ct_image *img);
 /* Free what one file record holds (not the record itself). */
 void image_file_free(struct ct_file *f);
+/* The shared memory object with swap-area key @key, NULL if none. */
+struct ct_shm *image_find_shm(const struct ct_image *img, uint32_t key);
 /* Is @path absolute with no ".." component? (image/validate.c) */
 bool image_path_is_sane(const char *path);
 /* Find a task by its in-container pid, NULL if none. */

@@ -36,6 +36,7 @@ enum {
 	REC_FILE_INOTIFY_WATCH = 49,	/* one per watch */
 	REC_FILE_TTY = 50,
 	REC_FILE_PIDFD = 51,
+	REC_FILE_MEMFD = 52,	/* memfd: the key of its shared memory object */
 };
 
 /* ---- writer ---- */

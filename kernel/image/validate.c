@@ -6,6 +6,7 @@
  */
 #define LOG_PREFIX "image: "
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <netinet/in.h>
@@ -104,6 +105,32 @@ static int validate_seccomp(const struct ct_image *img, const char *what)
 	return 0;
 }
 
+/* Check the shared memory objects: kinds, keys unique, sizes, paths and names. */
+static int validate_shm(const struct ct_image *img, const char *what)
+{
+	for (uint32_t i = 0; i < img->nr_shm; i++) {
+		const struct ct_shm *o = &img->shm[i];
+		bool tmpfs = o->kind == CT_SHM_TMPFS || o->kind == CT_SHM_TMPFS_DELETED;
+
+		if (o->kind >= CT_SHM_NR_KINDS)
+			return ct_err(-EBADMSG, "%s: shared memory object %#x has unknown kind %u", what,
+				      o->key, o->kind);
+		if (o->key < CT_SHM_KEY_BASE || image_find_shm(img, o->key) != o)
+			return ct_err(-EBADMSG, "%s: shared memory object %#x: bad or repeated key", what,
+				      o->key);
+		if (o->size > CT_SHM_MAX_SIZE || o->nr_pages > (o->size + PAGE_SIZE - 1) / PAGE_SIZE)
+			return ct_err(-EBADMSG, "%s: shared memory object %#x: bad size", what, o->key);
+		if ((tmpfs && !image_path_is_sane(o->path)) || (o->mode & ~07777u))
+			return ct_err(-EBADMSG, "%s: shared memory object %#x: bad path or mode", what,
+				      o->key);
+		/* memfd_create() takes at most 249 bytes of name and no '/' */
+		if (o->kind == CT_SHM_MEMFD && o->path && (strlen(o->path) > 249 || strchr(o->path, '/')))
+			return ct_err(-EBADMSG, "%s: shared memory object %#x: bad memfd name", what,
+				      o->key);
+	}
+	return 0;
+}
+
 /* Check a task's threads, mappings and fds. */
 static int validate_task(const struct ct_image *img, const struct ct_task *t, const char *what)
 {
@@ -122,9 +149,15 @@ static int validate_task(const struct ct_image *img, const struct ct_task *t, co
 	if (t->mm.auxv_len % 2)
 		return ct_err(-EBADMSG, "%s: pid %d: odd auxv length", what, t->pid);
 	for (uint32_t i = 0; i < t->mm.nr_vmas; i++) {
-		ret = validate_vma(&t->mm.vmas[i], i ? &t->mm.vmas[i - 1] : NULL, t->pid, what);
+		const struct ct_vma *v = &t->mm.vmas[i];
+
+		ret = validate_vma(v, i ? &t->mm.vmas[i - 1] : NULL, t->pid, what);
 		if (ret)
 			return ret;
+		/* blobs before the SHM records have none: restore sizes by the mappings then */
+		if (v->kind == CT_VMA_SHMEM && img->nr_shm && !image_find_shm(img, v->shm_key))
+			return ct_err(-EBADMSG, "%s: pid %d: mapping %llx names no shared memory object",
+				      what, t->pid, (unsigned long long)v->start);
 	}
 	for (uint32_t i = 0; i < t->nr_fds; i++) {
 		const struct ct_fd *fd = &t->fds[i];
@@ -160,6 +193,58 @@ static int validate_tree(const struct ct_image *img, const char *what)
 		if (!parent_seen)
 			return ct_err(-EBADMSG, "%s: pid %d: parent %d is not restored before it", what,
 				      t->pid, t->ppid);
+		if ((t->share_parent & ~CT_SHARE_ALL) || (i == 0 && t->share_parent))
+			return ct_err(-EBADMSG, "%s: pid %d: bad sharing with its parent %#x", what, t->pid,
+				      t->share_parent);
+	}
+	return 0;
+}
+
+/* Is pid @pid used by a task, a thread or one of the first @nr_zombies zombies? */
+static bool pid_is_taken(const struct ct_image *img, pid_t pid, uint32_t nr_zombies)
+{
+	for (uint32_t i = 0; i < img->nr_tasks; i++)
+		for (uint32_t k = 0; k < img->tasks[i].nr_threads; k++)
+			if (img->tasks[i].threads[k].tid == pid || img->tasks[i].pid == pid)
+				return true;
+	for (uint32_t i = 0; i < nr_zombies; i++)
+		if (img->zombies[i].pid == pid)
+			return true;
+	return false;
+}
+
+/*
+ * Is @status a wait status of an exit (code << 8) or of a death by a signal
+ * whose default action kills (restore sends it again: one that stops or is
+ * ignored would never end the process)?
+ */
+static bool zombie_status_is_sane(uint32_t status)
+{
+	uint32_t sig = status & 0x7f;
+
+	if (!sig)
+		return status <= 0xff00 && !(status & 0xff);
+	if (sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH || sig == SIGSTOP ||
+	    sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+		return false;
+	return status <= 0xff && sig <= CT_NSIG;
+}
+
+/* Check the zombies: own pids, a parent among the tasks, a status a wait can return. */
+static int validate_zombies(const struct ct_image *img, const char *what)
+{
+	for (uint32_t i = 0; i < img->nr_zombies; i++) {
+		const struct ct_zombie *z = &img->zombies[i];
+
+		if (z->pid <= 0 || pid_is_taken(img, z->pid, i))
+			return ct_err(-EBADMSG, "%s: zombie %d: bad or repeated pid", what, z->pid);
+		if (!image_find_task(img, z->ppid))
+			return ct_err(-EBADMSG, "%s: zombie %d: parent %d is not in the image", what,
+				      z->pid, z->ppid);
+		if (!zombie_status_is_sane(z->status) || z->exit_signal < 0 ||
+		    z->exit_signal > CT_NSIG || z->pgid < 0 || z->sid < 0)
+			return ct_err(-EBADMSG, "%s: zombie %d: bad exit status %#x or signal %d", what,
+				      z->pid, z->status, z->exit_signal);
 	}
 	return 0;
 }
@@ -237,11 +322,11 @@ int image_validate(const struct ct_image *img, const char *what)
 
 	if (img->generation == 0)
 		return ct_err(-EBADMSG, "%s: no swap-area generation", what);
-	ret = validate_tree(img, what);
+	ret = validate_tree(img, what) ?: validate_zombies(img, what);
 	if (ret)
 		return ret;
 	ret = validate_files(img, what) ?: validate_seccomp(img, what) ?: validate_locks(img, what) ?:
-	      validate_deleted(img, what);
+	      validate_deleted(img, what) ?: validate_shm(img, what);
 	if (ret)
 		return ret;
 	for (uint32_t i = 0; i < img->nr_tasks; i++) {

@@ -235,65 +235,6 @@ static int batch_add(struct dump_pages *dp, struct batch *b, const struct piece 
 	return 0;
 }
 
-/* Make sure the object's stored-page bitmap covers its whole size. */
-static int shm_bitmap(struct vma_shm_obj *o)
-{
-	size_t need = (o->size / PAGE_SIZE + 7) / 8 + 1;
-	uint8_t *bm;
-
-	if (o->stored_bytes >= need)
-		return 0;
-	bm = xrealloc(o->stored, need);
-	if (!bm)
-		return -ENOMEM;
-	memset(bm + o->stored_bytes, 0, need - o->stored_bytes);
-	o->stored = bm;
-	o->stored_bytes = need;
-	return 0;
-}
-
-/* Add a run of a shared-memory mapping: only pages no task has pushed yet. */
-static int add_shm_run(struct dump_pages *dp, struct batch *b, const struct ct_vma *vma,
-		       const struct page_run *r, pid_t pid)
-{
-	struct vma_shm_obj *o = vma_shm_find(dp->shm, vma->shm_key);
-	struct piece p = { 0 };
-	int ret;
-
-	if (!o)
-		return ct_err(-EINVAL, "pid %d: mapping %llx: unknown shared object", pid,
-			      (unsigned long long)vma->start);
-	ret = shm_bitmap(o);
-	if (ret)
-		return ret;
-	for (uint64_t i = 0; i <= r->nr; i++) {
-		uint64_t addr = r->start + i * PAGE_SIZE;
-		uint64_t off = vma->pgoff + (addr - vma->start);
-		uint64_t pg = off / PAGE_SIZE;
-		bool fresh = i < r->nr && !(o->stored[pg / 8] & (1u << (pg % 8)));
-
-		if (fresh) {
-			if (!p.nr) {
-				p.addr = addr;
-				p.key_addr = off;
-				p.key = o->key;
-				p.mapping = 0;
-				p.readable = vma->prot & PROT_READ;
-			}
-			p.nr++;
-			o->stored[pg / 8] |= 1u << (pg % 8);
-			continue;
-		}
-		if (p.nr) {
-			ret = batch_add(dp, b, &p);
-			if (ret)
-				return ret;
-			p.nr = 0;
-		}
-	}
-	return 0;
-}
-
 /* Push every found page of one task. */
 int dump_push_pages(struct dump_pages *dp, struct dump_task_pages *tp)
 {
@@ -328,10 +269,7 @@ int dump_push_pages_sel(struct dump_pages *dp, struct dump_task_pages *tp, pid_t
 				.readable = vma->prot & PROT_READ,
 			};
 
-			if (vma->kind == CT_VMA_SHMEM)
-				ret = add_shm_run(dp, b, vma, r, tp->host_pid);
-			else
-				ret = batch_add(dp, b, &p);
+			ret = batch_add(dp, b, &p);
 		}
 	}
 	if (!ret)

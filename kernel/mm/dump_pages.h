@@ -3,8 +3,8 @@
  * Pushing a seized process's pages into a swap-area generation: present
  * pages only (see mm/vma.h for which ones), read with process_vm_readv in
  * batches of DUMP_PAGES_BATCH bytes, falling back to /proc/PID/mem where a
- * mapping is not readable.  Shared memory goes in once per object under its
- * key, whichever task maps it first.
+ * mapping is not readable.  Shared memory objects are not read here but
+ * whole from the objects themselves (mm/shm.h).
  */
 #ifndef CT_MM_DUMP_PAGES_H
 #define CT_MM_DUMP_PAGES_H

@@ -42,12 +42,14 @@
 #include "lib/util.h"
 #include "mm/lazy.h"
 #include "mm/swaparea.h"
+#include "mm/wset.h"
 #include "lib/state.h"
 
 #define LZ_FEATURES (UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | \
 		     UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP)
 #define LZ_RA_MAX	32	/* pages copied for one fault at most (sequential faults) */
 #define LZ_PF_BATCH	1024	/* pages read from the source per prefetch batch (4 MiB) */
+#define LZ_WSET_GAP	16	/* working-set pages this close are read together */
 #define LZ_PF_CHUNK	64	/* pages copied per prefetch ioctl, lock held (256 KiB) */
 #define LZ_EAGER_CHUNK	1024	/* pages per ioctl in eager mode (no one else is running) */
 #define LZ_MSGS		16	/* uffd messages read at once */
@@ -99,6 +101,12 @@ struct lz_server {
 	int gate_fd;		/* read end: EOF = the tasks run, prefetch may start; -1 none */
 	void *fault_buf;	/* LZ_RA_MAX pages, main thread */
 	uint8_t fault_state[LZ_RA_MAX];
+	/* main thread: the working set being recorded (wset.h) */
+	struct wset_page *rec;
+	size_t nr_rec, cap_rec;
+	uint64_t sync_faults;	/* faults that waited for data from the swap area */
+	/* prefetch thread: */
+	uint64_t wset_pages;	/* recorded pages prefetched first; nonzero: not recording */
 };
 
 /* ---------------------------------------------------------------- source */
@@ -496,6 +504,21 @@ static void lz_defer(struct lz_mm *mm, uint64_t page)
 }
 
 /*
+ * Remember pages a fault fetched, in fault order, for the working-set file
+ * (main thread).  Recording stops quietly at WSET_MAX_PAGES or without memory:
+ * the file is only a hint.
+ */
+static void lz_record(struct lz_server *srv, uint32_t task, uint64_t dump_addr, size_t n)
+{
+	if (!srv->opts.wset_path || srv->nr_rec + n > WSET_MAX_PAGES ||
+	    xgrow(&srv->rec, &srv->cap_rec, srv->nr_rec + n, sizeof(*srv->rec)))
+		return;
+	for (size_t i = 0; i < n; i++)
+		srv->rec[srv->nr_rec++] = (struct wset_page){ .task = task,
+							      .addr = dump_addr + i * PAGE_SIZE };
+}
+
+/*
  * Answer a fault at @addr (lock held): the faulting page and, when faults
  * run sequentially, the todo pages after it, in one UFFDIO_COPY.
  */
@@ -530,6 +553,8 @@ static int lz_fault(struct lz_server *srv, struct lz_mm *mm, uint64_t addr)
 		return ret;
 	}
 	mm->next_seq = page + n * PAGE_SIZE;
+	srv->sync_faults++;
+	lz_record(srv, mm->task_key, r->dump_start + (page - r->start), n);
 	ret = lz_copy(srv, mm, r, page, srv->fault_buf, n, true);
 	if (ret == -EAGAIN) {
 		lz_defer(mm, page);
@@ -814,8 +839,10 @@ static int lz_fill(struct lz_server *srv, const struct lz_batch *b, const char *
 	return ret;
 }
 
-/* Prefetch batches until nothing is left (or stop); 0 or -errno. */
-static int lz_prefetch_all(struct lz_server *srv, size_t chunk)
+static bool lz_prefetch_wset(struct lz_server *srv, void *buf, uint8_t *state, int *ret);
+
+/* Prefetch batches until nothing is left (or stop), the working set first if @wset; 0 or -errno. */
+static int lz_prefetch_all(struct lz_server *srv, size_t chunk, bool wset)
 {
 	uint8_t *state = xmalloc(LZ_PF_BATCH);
 	void *buf = mmap(NULL, LZ_PF_BATCH * PAGE_SIZE, PROT_READ | PROT_WRITE,
@@ -829,7 +856,9 @@ static int lz_prefetch_all(struct lz_server *srv, size_t chunk)
 			munmap(buf, LZ_PF_BATCH * PAGE_SIZE);
 		return -ENOMEM;
 	}
-	while (!__atomic_load_n(&srv->stop, __ATOMIC_SEQ_CST) && lz_pick(srv, LZ_PF_BATCH, &b)) {
+	if (wset)
+		lz_prefetch_wset(srv, buf, state, &ret);
+	while (!ret && !__atomic_load_n(&srv->stop, __ATOMIC_SEQ_CST) && lz_pick(srv, LZ_PF_BATCH, &b)) {
 		ret = srv->src.read(srv->src.arg, b.mm->task_key, b.dump, b.n, buf, state);
 		if (ret) {
 			pr_err("pid %d: reading %zu pages at %#lx from the swap area failed: %d",
@@ -853,6 +882,95 @@ static int lz_prefetch_all(struct lz_server *srv, size_t chunk)
 	return ret;
 }
 
+/*
+ * Turn @n recorded pages of one task from @p (consecutive at dump) into a
+ * batch at their current addresses, cut at the end of their region; false
+ * if no address space or region holds the first page any more.
+ */
+static bool lz_wset_batch(struct lz_server *srv, const struct wset_page *p, size_t n, struct lz_batch *b)
+{
+	struct lz_mm *mm = NULL;
+	bool found = false;
+	size_t i, nr;
+
+	pthread_mutex_lock(&srv->lock);
+	nr = srv->nr_mms;
+	for (i = 0; i < nr && !mm; i++)
+		if (srv->mms[i]->task_key == p->task)
+			mm = srv->mms[i];	/* the first: forked children come later */
+	pthread_mutex_unlock(&srv->lock);
+	if (!mm)
+		return false;
+	pthread_mutex_lock(&mm->lock);
+	for (i = 0; i < mm->nr && !mm->dead && !found; i++) {
+		const struct lz_region *r = &mm->regions[i];
+		uint64_t len = r->end - r->start;
+
+		if (p->addr < r->dump_start || p->addr - r->dump_start >= len)
+			continue;
+		b->mm = mm;
+		b->dump = p->addr;
+		b->addr = r->start + (p->addr - r->dump_start);
+		b->n = min_t(uint64_t, n, (len - (p->addr - r->dump_start)) / PAGE_SIZE);
+		found = true;
+	}
+	pthread_mutex_unlock(&mm->lock);
+	return found;
+}
+
+/*
+ * Prefetch the working set recorded at the last restore of this generation
+ * first (wset.h), in address order, pages up to LZ_WSET_GAP apart read with
+ * one call (a random read costs about as much as 64 KiB in a row here).  False if there is none to use (nothing to do, or a missing, stale
+ * or damaged file: that only costs the order); *@ret the result otherwise.
+ */
+static bool lz_prefetch_wset(struct lz_server *srv, void *buf, uint8_t *state, int *res)
+{
+	struct wset_page *p;
+	struct lz_batch b;
+	size_t nr, i = 0;
+	int ret;
+
+	if (!srv->opts.wset_path)
+		return false;
+	ret = wset_read(srv->opts.wset_path, srv->opts.generation, &p, &nr);
+	if (ret == -ESTALE || ret == -ENOENT)
+		return false;	/* recorded on another generation, or never: record anew */
+	if (ret) {
+		pr_warn("working set ignored: %s", ct_err_msg() ? ct_err_msg() : strerror(-ret));
+		return false;
+	}
+	__atomic_store_n(&srv->wset_pages, nr ? nr : 1, __ATOMIC_SEQ_CST);
+	while (i < nr && !__atomic_load_n(&srv->stop, __ATOMIC_SEQ_CST)) {
+		size_t j = i + 1, span;
+
+		/* one read for pages close together: the pages between come with it */
+		while (j < nr && p[j].task == p[i].task &&
+		       p[j].addr - p[j - 1].addr <= LZ_WSET_GAP * PAGE_SIZE &&
+		       (p[j].addr - p[i].addr) / PAGE_SIZE < LZ_PF_BATCH)
+			j++;
+		span = (p[j - 1].addr - p[i].addr) / PAGE_SIZE + 1;
+		if (!lz_wset_batch(srv, &p[i], span, &b)) {
+			i++;
+			continue;
+		}
+		ret = srv->src.read(srv->src.arg, b.mm->task_key, b.dump, b.n, buf, state);
+		if (!ret)
+			ret = lz_fill(srv, &b, buf, LZ_PF_CHUNK);
+		if (ret == -EAGAIN)
+			ret = 0;	/* the rest of the run comes with the full prefetch */
+		if (ret)
+			break;
+		/* a batch cut at its region's end: the pages after it start the next one */
+		for (j = i + 1; j < nr && p[j].task == p[i].task && p[j].addr < b.dump + b.n * PAGE_SIZE; j++)
+			;
+		i = j;
+	}
+	free(p);
+	*res = ret;
+	return true;
+}
+
 /* Wait until the restorer closes the gate (bounded: a stuck restorer must not stall us). */
 static void lz_gate_wait(struct lz_server *srv)
 {
@@ -873,13 +991,16 @@ static void *lz_prefetch_thread(void *arg)
 	struct lz_server *srv = arg;
 	uint64_t one = 1;
 
+	bool first = true;
+
 	lz_gate_wait(srv);
 	for (;;) {
-		if (lz_prefetch_all(srv, LZ_PF_CHUNK)) {
+		if (lz_prefetch_all(srv, LZ_PF_CHUNK, first)) {
 			/* a broken swap area: die, the watchdog kills the container */
 			pr_err("prefetch failed: the server gives up");
 			_exit(3);
 		}
+		first = false;
 		if (write(srv->wake_fd, &one, sizeof(one)) < 0)
 			pr_perror("eventfd");
 		pthread_mutex_lock(&srv->lock);
@@ -1058,6 +1179,7 @@ static void lz_server_free(struct lz_server *srv)
 		lz_mm_free(srv->mms[i]);
 	free(srv->mms);
 	free(srv->fault_buf);
+	free(srv->rec);
 	lz_source_close(srv);
 	pthread_mutex_destroy(&srv->lock);
 	pthread_cond_destroy(&srv->work_cond);
@@ -1158,6 +1280,21 @@ static int lz_ready(int fd, int ret)
 	return write(fd, &m, sizeof(m)) == sizeof(m) ? 0 : -EPIPE;
 }
 
+/*
+ * Keep the pages this restore faulted in as the working set of its
+ * generation, unless a recorded one was used (its faults are then only
+ * what the prefetch missed, not the working set).
+ */
+static void lz_wset_save(struct lz_server *srv)
+{
+	if (!srv->opts.wset_path || !srv->opts.generation || srv->wset_pages || !srv->nr_rec)
+		return;
+	if (wset_write(srv->opts.wset_path, srv->opts.generation, srv->rec, srv->nr_rec))
+		pr_warn("working set not kept: %s", ct_err_msg());
+	else
+		pr_info("working set of %zu pages kept in %s", srv->nr_rec, srv->opts.wset_path);
+}
+
 /* The server process: never returns. */
 static void lz_server_main(struct lz_server *srv, int ready_fd)
 {
@@ -1217,8 +1354,12 @@ out_report:
 		unlink(srv->opts.state_path);
 	if (send(srv->wd_sock, "D", 1, MSG_NOSIGNAL) != 1)
 		status = 1;
-	pr_info("done: %lu pages made resident in %.1f ms",
-		(unsigned long)__atomic_load_n(&srv->resident, __ATOMIC_SEQ_CST), now_ms() - t0);
+	pr_info("done: %lu pages made resident in %.1f ms; %llu synchronous faults (%zu pages), "
+		"%llu pages of the working set prefetched first",
+		(unsigned long)__atomic_load_n(&srv->resident, __ATOMIC_SEQ_CST), now_ms() - t0,
+		(unsigned long long)srv->sync_faults, srv->nr_rec,
+		(unsigned long long)srv->wset_pages);
+	lz_wset_save(srv);
 	_exit(status);
 }
 
@@ -1281,7 +1422,7 @@ static int lz_eager(const struct lazy_opts *opts, struct lazy_mm *mms, size_t nr
 
 	ret = lz_server_init(&srv, opts, mms, nr);
 	if (!ret)
-		ret = lz_prefetch_all(&srv, LZ_EAGER_CHUNK);
+		ret = lz_prefetch_all(&srv, LZ_EAGER_CHUNK, false);
 	if (!ret && lz_outstanding(&srv))
 		ret = ct_err(-EAGAIN, "eager restore: %lu pages could not be copied",
 			     (unsigned long)lz_outstanding(&srv));

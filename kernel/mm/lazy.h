@@ -70,6 +70,13 @@ struct lazy_opts {
 	 * not opened and checked a second time.  NULL: open swap_path.
 	 */
 	struct swp_gen_reader *reader;
+	/*
+	 * Optional: STORE/NAME/wset (mm/wset.h).  The server prefetches the
+	 * working set recorded there for this generation before everything
+	 * else; without one it records the pages faulted in and writes them
+	 * there when done.  NULL: neither.
+	 */
+	const char *wset_path;
 	/* Additions for tests and benchmarks: */
 	const struct page_source *source;	/* NULL: the swap area at swap_path */
 	bool no_prefetch;	/* serve faults only: the server ends once every stored page

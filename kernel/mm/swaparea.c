@@ -59,7 +59,57 @@ static void idx_map_put(struct swp_idx_map *m)
 	if (!m || --m->refs > 0)
 		return;
 	munmap(m->addr, m->len);
+	free(m->checked);
 	free(m);
+}
+
+/* Check chunk @i of a version 2 index against its sum, once. */
+static int idx_chunk_verify(const struct swp_area *sa, struct swp_idx_map *m, uint64_t i)
+{
+	uint64_t start = m->hdr_size + (i << m->chunk_shift);
+	uint64_t end = start + (1ull << m->chunk_shift);
+
+	if (__atomic_load_n(&m->checked[i], __ATOMIC_ACQUIRE))
+		return 0;
+	if (end > m->chunk_off)
+		end = m->chunk_off;
+	if (!sum_ok(lzma_crc64((const uint8_t *)m->addr + start, end - start, 0), m->sums[i]))
+		return ct_err(-EUCLEAN, "%s: index: checksum mismatch", sa->path);
+	/* two threads may both check a chunk: harmless, they agree */
+	__atomic_store_n(&m->checked[i], 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* See swaparea_int.h. */
+int swp_idx_verify(const struct swp_area *sa, struct swp_idx_map *m, const void *p, size_t len)
+{
+	uint64_t off, first, last;
+	int ret;
+
+	if (!m || !m->sums || !len)
+		return 0;
+	off = (const char *)p - (const char *)m->addr;
+	/* callers pass memory of the body they found through checked tables */
+	if (off < m->hdr_size || off > m->chunk_off || len > m->chunk_off - off)
+		return ct_err(-EUCLEAN, "%s: index: reference outside the checked body", sa->path);
+	first = (off - m->hdr_size) >> m->chunk_shift;
+	last = (off + len - 1 - m->hdr_size) >> m->chunk_shift;
+	for (uint64_t i = first; i <= last; i++) {
+		ret = idx_chunk_verify(sa, m, i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Check every chunk not checked yet (writers, inspect); the index then counts as checked whole. */
+static int idx_verify_all(const struct swp_area *sa, struct swp_idx_map *m)
+{
+	if (!m || !m->sums)
+		return 0;
+	/* one readahead instead of a fault per page (ignored before Linux 5.14) */
+	madvise(m->addr, m->len, MADV_POPULATE_READ);
+	return swp_idx_verify(sa, m, (const char *)m->addr + m->hdr_size, m->chunk_off - m->hdr_size);
 }
 
 /* Drop one reference to a generation. */
@@ -229,6 +279,7 @@ static int gen_load(struct swp_area *sa, const char *buf, uint64_t len, const st
 		    unsigned prev)
 {
 	struct swp_gen *g;
+	int ret;
 
 	if (!dg->gen || dg->gen <= prev || dg->flags)
 		return ct_err(-EUCLEAN, "%s: generation table: bad generation %u", sa->path, dg->gen);
@@ -250,7 +301,45 @@ static int gen_load(struct swp_area *sa, const char *buf, uint64_t len, const st
 	g->ent = (struct swp_entry *)(buf + dg->ent_off);
 	g->backing = sa->idx_map;
 	sa->idx_map->refs++;
-	return gen_check_extents(sa, g);
+	/* extents are O(mappings), checked now; entries when a read first uses them */
+	ret = swp_idx_verify(sa, sa->idx_map, g->ext, g->nr_ext * sizeof(*g->ext));
+	return ret ? ret : gen_check_extents(sa, g);
+}
+
+/* Version 1: one checksum over the whole body, checked at open. */
+static int idx_sum_v1(struct swp_area *sa, const struct swp_disk_header *h, const char *buf, uint64_t len)
+{
+	madvise((void *)buf, len, MADV_POPULATE_READ);
+	if (!sum_ok(lzma_crc64((const uint8_t *)buf + sizeof(*h), len - sizeof(*h), 0), h->body_crc64))
+		return ct_err(-EUCLEAN, "%s: index: checksum mismatch", sa->path);
+	return 0;
+}
+
+/* Version 2: check the chunk table (the body's chunks are checked on first use). */
+static int idx_chunks_load(struct swp_area *sa, const struct swp_disk_header *h, const char *buf,
+			   uint64_t len)
+{
+	struct swp_idx_map *m = sa->idx_map;
+	uint64_t body;
+
+	if (h->chunk_shift < 12 || h->chunk_shift > 30 || h->chunk_off < sizeof(*h) ||
+	    h->chunk_off % 8 || h->chunk_off > len)
+		return ct_err(-EUCLEAN, "%s: index: bad chunk table", sa->path);
+	body = h->chunk_off - sizeof(*h);
+	if (h->nr_chunks != (body >> h->chunk_shift) + !!(body & ((1ull << h->chunk_shift) - 1)) ||
+	    (len - h->chunk_off) / 8 != h->nr_chunks || (len - h->chunk_off) % 8)
+		return ct_err(-EUCLEAN, "%s: index: bad chunk table", sa->path);
+	if (!sum_ok(lzma_crc64((const uint8_t *)buf + h->chunk_off, h->nr_chunks * 8, 0), h->body_crc64))
+		return ct_err(-EUCLEAN, "%s: index: checksum mismatch", sa->path);
+	m->checked = xzalloc(h->nr_chunks ? h->nr_chunks : 1);
+	if (!m->checked)
+		return -ENOMEM;
+	m->sums = (const uint64_t *)(buf + h->chunk_off);
+	m->hdr_size = sizeof(*h);
+	m->chunk_off = h->chunk_off;
+	m->nr_chunks = h->nr_chunks;
+	m->chunk_shift = h->chunk_shift;
+	return 0;
 }
 
 /* Parse and validate swap.idx held in @buf. */
@@ -258,6 +347,7 @@ static int idx_parse(struct swp_area *sa, const char *buf, uint64_t len)
 {
 	struct swp_disk_header h;
 	const struct swp_disk_gen *dg;
+	uint64_t body_end;
 	uint32_t crc;
 	int ret;
 
@@ -270,9 +360,9 @@ static int idx_parse(struct swp_area *sa, const char *buf, uint64_t len)
 	h.header_crc32 = 0;
 	if (!sum_ok(lzma_crc32((const uint8_t *)&h, sizeof(h), 0), crc))
 		return ct_err(-EUCLEAN, "%s: index: header checksum mismatch", sa->path);
-	if (h.version != SWP_VERSION)
-		return ct_err(-EPROTONOSUPPORT, "%s: index: format version %u, this ctswap reads %u",
-			      sa->path, h.version, SWP_VERSION);
+	if (h.version != SWP_IDX_VERSION && h.version != SWP_IDX_V1)
+		return ct_err(-EPROTONOSUPPORT, "%s: index: format version %u, this ctswap reads %u and %u",
+			      sa->path, h.version, SWP_IDX_V1, SWP_IDX_VERSION);
 	if (h.page_size != SWP_PAGE)
 		return ct_err(-EUCLEAN, "%s: index: page size %u, this machine uses %u", sa->path,
 			      h.page_size, SWP_PAGE);
@@ -282,12 +372,15 @@ static int idx_parse(struct swp_area *sa, const char *buf, uint64_t len)
 	if (h.file_size != len)
 		return ct_err(-EUCLEAN, "%s: index truncated: %llu bytes, header says %llu", sa->path,
 			      (unsigned long long)len, (unsigned long long)h.file_size);
-	if (!sum_ok(lzma_crc64((const uint8_t *)buf + sizeof(h), len - sizeof(h), 0), h.body_crc64))
-		return ct_err(-EUCLEAN, "%s: index: checksum mismatch", sa->path);
+	ret = h.version == SWP_IDX_V1 ? idx_sum_v1(sa, &h, buf, len) : idx_chunks_load(sa, &h, buf, len);
+	if (ret)
+		return ret;
+	body_end = h.version == SWP_IDX_V1 ? len : h.chunk_off;
 	if (h.nr_gens > SWP_MAX_GENS || (h.nr_gens == 0) != (h.cur_gen == 0) ||
 	    h.nr_slots > SWP_MAX_SLOTS ||
-	    !range_ok(h.map_off, h.nr_slots, sizeof(struct swp_disk_slot), len) ||
-	    !range_ok(h.gens_off, h.nr_gens, sizeof(struct swp_disk_gen), len))
+	    !range_ok(h.map_off, h.nr_slots, sizeof(struct swp_disk_slot), body_end) ||
+	    !range_ok(h.gens_off, h.nr_gens, sizeof(struct swp_disk_gen), body_end) ||
+	    h.map_off < sizeof(h) || h.gens_off < sizeof(h))
 		return ct_err(-EUCLEAN, "%s: index: bad table bounds", sa->path);
 	memcpy(sa->id.name, h.name, 65);
 	sa->id.uuid_lo = h.uuid_lo;
@@ -298,21 +391,28 @@ static int idx_parse(struct swp_area *sa, const char *buf, uint64_t len)
 	if (h.map_off % 8)
 		return ct_err(-EUCLEAN, "%s: index: misaligned slot map", sa->path);
 	if (swp_read_only(sa)) {
-		/* readers never change the map: use it where it lies */
+		/* readers never change the map: use it where it lies (checked per use) */
 		sa->map = (struct swp_disk_slot *)(buf + h.map_off);
 		sa->map_borrowed = true;
 	} else {
+		/* writers build on all of it: check every chunk now */
+		ret = idx_verify_all(sa, sa->idx_map);
+		if (ret)
+			return ret;
 		sa->map = xmalloc(h.nr_slots * sizeof(*sa->map));
 		if (!sa->map)
 			return -ENOMEM;
 		memcpy(sa->map, buf + h.map_off, h.nr_slots * sizeof(*sa->map));
 	}
 	dg = (const struct swp_disk_gen *)(buf + h.gens_off);
+	ret = swp_idx_verify(sa, sa->idx_map, dg, h.nr_gens * sizeof(*dg));
+	if (ret)
+		return ret;
 	for (uint32_t i = 0; i < h.nr_gens; i++) {
 		struct swp_disk_gen d;
 
 		memcpy(&d, &dg[i], sizeof(d));
-		ret = gen_load(sa, buf, len, &d, i ? sa->gens[i - 1]->gen : 0);
+		ret = gen_load(sa, buf, body_end, &d, i ? sa->gens[i - 1]->gen : 0);
 		if (ret)
 			return ret;
 	}
@@ -320,10 +420,10 @@ static int idx_parse(struct swp_area *sa, const char *buf, uint64_t len)
 		return ct_err(-EUCLEAN, "%s: index: current generation %u is not the newest kept", sa->path,
 			      h.cur_gen);
 	/*
-	 * The checksum above already covers every byte.  The O(pages) checks
-	 * of structure are for writers, which build on the map; readers check
-	 * each reference when they use it (swp_read), so that opening an area
-	 * for a lazy restore costs the same whatever the memory size.
+	 * The O(pages) checks of structure are for writers, which build on the
+	 * map; readers check each chunk of the index and each reference when
+	 * they use it (swp_read), so that opening an area for a lazy restore
+	 * costs the same whatever the memory size.
 	 */
 	return swp_read_only(sa) ? 0 : swp_check(sa);
 }
@@ -333,6 +433,9 @@ int swp_check(struct swp_area *sa)
 {
 	int ret;
 
+	ret = idx_verify_all(sa, sa->idx_map);
+	if (ret)
+		return ret;
 	for (size_t i = 0; i < sa->nr_gens; i++) {
 		ret = gen_check_refs(sa, sa->gens[i]);
 		if (ret)
@@ -359,9 +462,9 @@ static int data_check(struct swp_area *sa)
 		return ct_err(-EUCLEAN, "%s: bad magic (not a ctswap swap area)", sa->path);
 	if (!sum_ok(lzma_crc32((const uint8_t *)&dh, offsetof(struct swp_data_header, crc32), 0), dh.crc32))
 		return ct_err(-EUCLEAN, "%s: data header checksum mismatch", sa->path);
-	if (dh.version != SWP_VERSION)
+	if (dh.version != SWP_DAT_VERSION)
 		return ct_err(-EPROTONOSUPPORT, "%s: format version %u, this ctswap reads %u", sa->path,
-			      dh.version, SWP_VERSION);
+			      dh.version, SWP_DAT_VERSION);
 	if (dh.page_size != SWP_PAGE)
 		return ct_err(-EUCLEAN, "%s: page size %u, this machine uses %u", sa->path, dh.page_size,
 			      SWP_PAGE);
@@ -373,25 +476,44 @@ static int data_check(struct swp_area *sa)
 	return 0;
 }
 
+/* Fill the chunk table at the end of @buf and the header's sum of it. */
+static void idx_chunks_sum(char *buf, struct swp_disk_header *h)
+{
+	uint64_t *sums = (uint64_t *)(buf + h->chunk_off);
+	uint64_t size = 1ull << h->chunk_shift;
+
+	for (uint64_t i = 0; i < h->nr_chunks; i++) {
+		uint64_t start = sizeof(*h) + i * size;
+		uint64_t n = h->chunk_off - start < size ? h->chunk_off - start : size;
+
+		sums[i] = lzma_crc64((const uint8_t *)buf + start, n, 0);
+	}
+	h->body_crc64 = lzma_crc64((const uint8_t *)sums, h->nr_chunks * sizeof(*sums), 0);
+}
+
 /* Serialise the header, map and generations and replace swap.idx atomically. */
 int swp_idx_write(struct swp_area *sa, struct swp_gen **gens, size_t nr_gens,
 		  const struct swp_disk_slot *map, uint64_t nr_slots, uint64_t *bytes)
 {
 	struct swp_disk_header h = { 0 };
 	struct swp_disk_gen *dg;
-	uint64_t off, len;
+	uint64_t off, len, body;
 	char *buf, tmp[PATH_MAX];
 	int fd, ret;
 
-	len = sizeof(h) + nr_slots * sizeof(*map) + nr_gens * sizeof(*dg);
+	body = nr_slots * sizeof(*map) + nr_gens * sizeof(*dg);
 	for (size_t i = 0; i < nr_gens; i++)
-		len += gens[i]->nr_ext * sizeof(struct swp_extent) +
-		       gens[i]->nr_ent * sizeof(struct swp_entry);
+		body += gens[i]->nr_ext * sizeof(struct swp_extent) +
+			gens[i]->nr_ent * sizeof(struct swp_entry);
+	h.chunk_shift = SWP_CHUNK_SHIFT;
+	h.chunk_off = sizeof(h) + body;
+	h.nr_chunks = (body + (1ull << SWP_CHUNK_SHIFT) - 1) >> SWP_CHUNK_SHIFT;
+	len = h.chunk_off + h.nr_chunks * sizeof(uint64_t);
 	buf = xzalloc(len);
 	if (!buf)
 		return -ENOMEM;
 	memcpy(h.magic, SWP_IDX_MAGIC, 8);
-	h.version = SWP_VERSION;
+	h.version = SWP_IDX_VERSION;
 	h.page_size = SWP_PAGE;
 	h.header_size = sizeof(h);
 	h.flags = sa->hdr_flags;
@@ -423,7 +545,7 @@ int swp_idx_write(struct swp_area *sa, struct swp_gen **gens, size_t nr_gens,
 		memcpy(buf + off, g->ent, g->nr_ent * sizeof(*g->ent));
 		off += g->nr_ent * sizeof(*g->ent);
 	}
-	h.body_crc64 = lzma_crc64((const uint8_t *)buf + sizeof(h), len - sizeof(h), 0);
+	idx_chunks_sum(buf, &h);
 	h.header_crc32 = lzma_crc32((const uint8_t *)&h, sizeof(h), 0);
 	memcpy(buf, &h, sizeof(h));
 
@@ -515,7 +637,7 @@ static int area_create(struct swp_area *sa, const struct swp_identity *id)
 		sa->id = *id;
 	sa->id.name[64] = '\0';
 	memcpy(dh->magic, SWP_DAT_MAGIC, 8);
-	dh->version = SWP_VERSION;
+	dh->version = SWP_DAT_VERSION;
 	dh->page_size = SWP_PAGE;
 	dh->uuid_lo = sa->id.uuid_lo;
 	dh->uuid_hi = sa->id.uuid_hi;
@@ -581,8 +703,8 @@ static int idx_map_open(struct swp_area *sa)
 	m->len = st.st_size;
 	m->refs = 1;
 	/* an empty file still gets a mapping, so parsing reports "truncated" */
-	m->addr = mmap(NULL, m->len ? m->len : 1, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
-		       m->len ? fd : -1, 0);
+	/* not populated: a version 2 index is read only where it is used */
+	m->addr = mmap(NULL, m->len ? m->len : 1, PROT_READ, MAP_PRIVATE, m->len ? fd : -1, 0);
 	if (m->addr == MAP_FAILED && !m->len)
 		m->addr = mmap(NULL, 1, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m->addr == MAP_FAILED) {
@@ -959,6 +1081,38 @@ void swp_lookup_range(const struct swp_gen *g, uint32_t task, uint64_t addr, siz
 	}
 }
 
+/*
+ * The entries a read found lie in one stretch of the generation's table
+ * (extents are sorted by address, their entries in the same order): check
+ * the index chunks of that stretch before using any of them.
+ */
+static int ents_verify(struct swp_gen_reader *r, const struct swp_entry **ents, size_t nr)
+{
+	const struct swp_entry *lo = NULL, *hi = NULL;
+
+	for (size_t i = 0; i < nr; i++) {
+		if (!ents[i])
+			continue;
+		if (!lo || ents[i] < lo)
+			lo = ents[i];
+		if (!hi || ents[i] > hi)
+			hi = ents[i];
+	}
+	if (!lo)
+		return 0;
+	return swp_idx_verify(r->sa, r->g->backing, lo, (size_t)(hi - lo + 1) * sizeof(*lo));
+}
+
+/* Check the index chunk holding the slot map entry a reference names (readers use the map in place). */
+static int ref_map_verify(struct swp_area *sa, uint64_t r)
+{
+	uint64_t s = ref_type(r) == SWP_REF_CLUSTER ? ref_head(r) : ref_slot(r);
+
+	if (!sa->map_borrowed || s >= sa->nr_slots)
+		return 0;	/* ref_ok refuses it */
+	return swp_idx_verify(sa, sa->idx_map, &sa->map[s], sizeof(sa->map[s]));
+}
+
 /* Read pages of a task; see swaparea.h. */
 int swp_read(struct swp_gen_reader *r, uint32_t task, uint64_t addr, size_t nr, void *buf,
 	     uint8_t *state)
@@ -976,6 +1130,7 @@ int swp_read(struct swp_gen_reader *r, uint32_t task, uint64_t addr, size_t nr, 
 			return -ENOMEM;
 	}
 	swp_lookup_range(r->g, task, addr, nr, ents);
+	ret = ents_verify(r, ents, nr);
 	run.n = 0;
 	for (size_t i = 0; i < nr && !ret; i++) {
 		char *page = (char *)buf + i * SWP_PAGE;
@@ -987,6 +1142,9 @@ int swp_read(struct swp_gen_reader *r, uint32_t task, uint64_t addr, size_t nr, 
 			continue;
 		}
 		state[i] = SWP_PAGE_DATA;
+		ret = ref_map_verify(r->sa, e->ref);
+		if (ret)
+			break;
 		if (!ref_ok(r->sa, e->ref)) {
 			ret = ct_err(-EUCLEAN, "%s: page %#llx of task %u: bad slot reference %#llx",
 				     r->sa->path, (unsigned long long)(addr + i * SWP_PAGE), task,

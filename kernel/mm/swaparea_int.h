@@ -18,7 +18,10 @@
 #endif
 
 #define SWP_PAGE	4096u
-#define SWP_VERSION	1u
+#define SWP_DAT_VERSION	1u		/* the data file (swap) */
+#define SWP_IDX_VERSION	2u		/* swap.idx written: per-chunk checksums */
+#define SWP_IDX_V1	1u		/* swap.idx still read: one checksum over the body */
+#define SWP_CHUNK_SHIFT	16u		/* 64 KiB index chunks: see SWAPAREA.md */
 #define SWP_IDX_MAGIC	"CTSWPIDX"
 #define SWP_DAT_MAGIC	"CTSWPDAT"
 #define SWP_CL_MAGIC	0x4c435443u	/* "CTCL" */
@@ -31,7 +34,7 @@
 /* swap.idx, offset 0: the header (256 bytes). */
 struct swp_disk_header {
 	char magic[8];		/* "CTSWPIDX" */
-	uint32_t version;	/* SWP_VERSION */
+	uint32_t version;	/* SWP_IDX_VERSION (or SWP_IDX_V1) */
 	uint32_t page_size;	/* 4096 */
 	uint32_t header_size;	/* sizeof(struct swp_disk_header) */
 	uint32_t flags;		/* SWP_HDR_* */
@@ -44,8 +47,11 @@ struct swp_disk_header {
 	uint64_t gens_off;	/* generation table: nr_gens x swp_disk_gen */
 	uint64_t file_size;	/* size of the whole swap.idx */
 	uint64_t commit_time;	/* CLOCK_REALTIME seconds of the commit */
-	uint64_t body_crc64;	/* lzma_crc64 of [header_size, file_size) */
-	uint8_t reserved[84];	/* zero */
+	uint64_t body_crc64;	/* v2: lzma_crc64 of the chunk table; v1: of [header_size, file_size) */
+	uint64_t chunk_off;	/* v2: offset of the chunk table, the end of the checked body */
+	uint64_t nr_chunks;	/* v2: entries in the chunk table */
+	uint32_t chunk_shift;	/* v2: log2 of the chunk size */
+	uint8_t reserved[64];	/* zero */
 	uint32_t header_crc32;	/* lzma_crc32 of the header with this field 0 */
 } __attribute__((packed));
 
@@ -161,6 +167,16 @@ struct swp_idx_map {
 	void *addr;
 	size_t len;
 	int refs;			/* the area + every generation pointing in */
+	/*
+	 * Version 2: the body [hdr_size, chunk_off) is checked chunk by chunk
+	 * when first used (swp_idx_verify), so opening an area for a restore
+	 * reads and sums nothing that grows with memory size.  sums is NULL
+	 * for version 1, whose body is checked whole at open.
+	 */
+	const uint64_t *sums;		/* nr_chunks lzma_crc64, in the file */
+	uint8_t *checked;		/* per chunk: 1 once its sum matched (atomic) */
+	uint64_t hdr_size, chunk_off, nr_chunks;
+	unsigned chunk_shift;
 };
 
 struct swp_gen {
@@ -216,6 +232,12 @@ struct swp_area {
 
 /* swaparea.c */
 void swp_gen_put(struct swp_gen *g);
+/*
+ * Check the index chunks holding [@p, @p + @len) of @m against their sums
+ * unless done already; 0, or -EUCLEAN "index: checksum mismatch".  A NULL
+ * @m (memory the writer built) or a version 1 index costs nothing.
+ */
+int swp_idx_verify(const struct swp_area *sa, struct swp_idx_map *m, const void *p, size_t len);
 /* True for an area opened without SWP_OPEN_WRITE or SWP_OPEN_CREATE. */
 static inline bool swp_read_only(const struct swp_area *sa)
 {

@@ -47,13 +47,13 @@ struct smaps_entry {
 	struct ct_vma vma;
 	uint64_t inode;
 	bool shared;
+	bool maywrite;			/* VmFlags mw: writable now or after mprotect */
 };
 
-/* True if pages of @vma go into the swap area. */
+/* True if pages of @vma go into the swap area from the page tables (shmem: mm/shm.c). */
 bool vma_stores_pages(const struct ct_vma *vma)
 {
-	return vma->kind == CT_VMA_ANON || vma->kind == CT_VMA_FILE_PRIVATE ||
-	       vma->kind == CT_VMA_SHMEM;
+	return vma->kind == CT_VMA_ANON || vma->kind == CT_VMA_FILE_PRIVATE;
 }
 
 /* True if the child of a fork holds a copy-on-write snapshot of @vma's stored pages. */
@@ -73,38 +73,110 @@ struct vma_shm_obj *vma_shm_find(struct vma_shm_table *shm, uint32_t key)
 	return NULL;
 }
 
-/* The key of shared object (@dev, @ino), adding it if new; grows its known size. */
-static int vma_shm_key(struct vma_shm_table *shm, uint64_t dev, uint64_t ino, uint64_t end_off,
-		       uint32_t *key)
+/* The kind of the shmem object behind a shared mapping whose smaps path is @path. */
+static uint32_t vma_shm_kind(const char *path, const struct stat *st)
+{
+	if (path && !strncmp(path, "/dev/zero", 9))
+		return CT_SHM_ANON;
+	if (path && !strncmp(path, "/SYSV", 5))
+		return CT_SHM_SYSV;
+	if (path && !strncmp(path, "/memfd:", 7))
+		return CT_SHM_MEMFD;
+	return st->st_nlink ? CT_SHM_TMPFS : CT_SHM_TMPFS_DELETED;
+}
+
+/* The object's name or path as restore needs it: memfd name, tmpfs path without " (deleted)". */
+static char *vma_shm_path(const char *path, uint32_t kind)
+{
+	static const char deleted[] = " (deleted)";
+	size_t len;
+
+	if (!path || kind == CT_SHM_ANON || kind == CT_SHM_SYSV)
+		return NULL;
+	if (kind == CT_SHM_MEMFD)
+		path += 7;
+	len = strlen(path);
+	if (len >= sizeof(deleted) - 1 && !strcmp(path + len - (sizeof(deleted) - 1), deleted))
+		len -= sizeof(deleted) - 1;
+	return strndup(path, len);
+}
+
+/*
+ * Restore opens a tmpfs file by its path from outside the container: the
+ * path must lead there to this very file (not so in a tmpfs the container
+ * mounted for itself, which dies with it).
+ */
+static int vma_shm_reachable(pid_t pid, const struct vma_shm_obj *o)
+{
+	struct stat st;
+
+	if (stat(o->path, &st) == 0 && st.st_dev == o->dev && st.st_ino == o->ino)
+		return 0;
+	return ct_err(-EOPNOTSUPP, "pid %d: tmpfs file %s mapped shared is not that file "
+		      "at that path outside the container (a mount of its own?): not supported", pid,
+		      o->path);
+}
+
+/* Record a new shared object @name (as /proc shows it) of @pid: open it, note what restore needs. */
+static int vma_shm_add(struct vma_shm_table *shm, pid_t pid, const char *name,
+		       const char *open_path, const struct stat *st, struct vma_shm_obj **out)
+{
+	struct vma_shm_obj *o;
+	int ret;
+
+	ret = xgrow(&shm->objs, &shm->cap, shm->nr + 1, sizeof(*shm->objs));
+	if (ret)
+		return ret;
+	o = &shm->objs[shm->nr];
+	memset(o, 0, sizeof(*o));
+	o->fd = open(open_path, O_RDONLY | O_CLOEXEC);
+	if (o->fd < 0)
+		return ct_err(-errno, "pid %d: shared memory %s: cannot open %s: %m", pid,
+			      name ? name : "?", open_path);
+	o->dev = st->st_dev;
+	o->ino = st->st_ino;
+	o->key = CT_SHM_KEY_BASE + (uint32_t)shm->nr;
+	o->kind = vma_shm_kind(name, st);
+	o->pid = pid;
+	o->size = st->st_size;
+	o->mode = st->st_mode & 07777;
+	o->uid = st->st_uid;
+	o->gid = st->st_gid;
+	o->path = vma_shm_path(name, o->kind);
+	shm->nr++;
+	if (o->kind != CT_SHM_ANON && o->kind != CT_SHM_SYSV && !o->path)
+		return -ENOMEM;
+	*out = o;
+	return o->kind == CT_SHM_TMPFS ? vma_shm_reachable(pid, o) : 0;
+}
+
+/* The key of shared memory object @st (named @name, opened through @open_path if new). */
+int vma_shm_object(struct vma_shm_table *shm, pid_t pid, const char *name, const char *open_path,
+		   const struct stat *st, uint32_t *key)
 {
 	struct vma_shm_obj *o = NULL;
 	int ret;
 
-	for (size_t i = 0; i < shm->nr; i++)
-		if (shm->objs[i].dev == dev && shm->objs[i].ino == ino)
+	for (size_t i = 0; i < shm->nr && !o; i++)
+		if (shm->objs[i].dev == st->st_dev && shm->objs[i].ino == st->st_ino)
 			o = &shm->objs[i];
 	if (!o) {
-		ret = xgrow(&shm->objs, &shm->cap, shm->nr + 1, sizeof(*shm->objs));
+		ret = vma_shm_add(shm, pid, name, open_path, st, &o);
 		if (ret)
 			return ret;
-		o = &shm->objs[shm->nr];
-		memset(o, 0, sizeof(*o));
-		o->dev = dev;
-		o->ino = ino;
-		o->key = CT_SHM_KEY_BASE + (uint32_t)shm->nr;
-		shm->nr++;
 	}
-	if (end_off > o->size)
-		o->size = end_off;
 	*key = o->key;
 	return 0;
 }
 
-/* Free the objects' page bitmaps and the table. */
+/* Close the objects and free the table. */
 void vma_shm_table_free(struct vma_shm_table *shm)
 {
-	for (size_t i = 0; i < shm->nr; i++)
-		free(shm->objs[i].stored);
+	for (size_t i = 0; i < shm->nr; i++) {
+		if (shm->objs[i].fd >= 0)
+			close(shm->objs[i].fd);
+		free(shm->objs[i].path);
+	}
 	free(shm->objs);
 	memset(shm, 0, sizeof(*shm));
 }
@@ -115,7 +187,8 @@ static void vma_parse_vmflags(const char *s, struct ct_vma *vma)
 	static const struct { const char *name; uint32_t madv; } map[] = {
 		{ "dc", CT_MADV_DONTFORK }, { "wf", CT_MADV_WIPEONFORK },
 		{ "hg", CT_MADV_HUGEPAGE }, { "nh", CT_MADV_NOHUGEPAGE },
-		{ "dd", CT_MADV_DONTDUMP }, { "lo", CT_MADV_LOCKED },
+		{ "dd", CT_MADV_DONTDUMP }, { "lo", CT_MADV_LOCKED }, { "mg", CT_MADV_MERGEABLE },
+		{ "lf", CT_MADV_LOCKONFAULT }, { "sl", CT_MADV_SEALED },
 	};
 	char tok[8];
 	int n;
@@ -128,6 +201,17 @@ static void vma_parse_vmflags(const char *s, struct ct_vma *vma)
 			if (!strcmp(tok, map[i].name))
 				vma->madv |= map[i].madv;
 	}
+}
+
+/* True if the VmFlags letters @s hold @flag. */
+static bool vmflags_has(const char *s, const char *flag)
+{
+	size_t len = strlen(flag);
+
+	for (const char *p = strstr(s, flag); p; p = strstr(p + 1, flag))
+		if (p[-1] == ' ' && (p[len] == ' ' || p[len] == '\0' || p[len] == '\n'))
+			return true;
+	return false;
 }
 
 /* True if @path names memory that only lives in the kernel (shared anon, SysV, memfd). */
@@ -173,15 +257,20 @@ static int vma_identify_file(pid_t pid, struct smaps_entry *e, struct vma_shm_ta
 		vma->kind = CT_VMA_FILE_PRIVATE;
 		return 0;
 	}
-	if (!shmem) {
+	/*
+	 * A tmpfs file mapped shared but never writable through the mapping is
+	 * not changed by the container that way: map the file again, as any
+	 * shared file mapping (its identity is checked at restore), rather than
+	 * put back its contents over what its owner may have written since.
+	 */
+	if (!shmem || (!e->maywrite && st.st_nlink && !vma_path_is_shmem(vma->path ?: ""))) {
 		vma->kind = CT_VMA_FILE_SHARED;
 		return 0;
 	}
 	vma->kind = CT_VMA_SHMEM;
 	if (vma->path && !strncmp(vma->path, "/dev/zero", 9))
 		vma->flags |= MAP_ANONYMOUS;
-	return vma_shm_key(shm, st.st_dev, st.st_ino, vma->pgoff + (vma->end - vma->start),
-			   &vma->shm_key);
+	return vma_shm_object(shm, pid, vma->path, path, &st, &vma->shm_key);
 }
 
 /* Parse one smaps header line into @e; false if it is not a header. */
@@ -255,26 +344,40 @@ static int vma_add(struct ct_mm *mm, size_t *cap, struct smaps_entry *e)
 	return 0;
 }
 
+/* Read /proc/@pid/smaps whole into a malloc'd string. */
+static int smaps_read(pid_t pid, char **text)
+{
+	char path[64];
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	ret = read_whole_file(path, text, NULL);
+	if (ret)
+		return ct_err(ret, "pid %d: cannot read smaps: %s", pid, strerror(-ret));
+	return 0;
+}
+
 /* Parse /proc/PID/smaps: one ct_vma per mapping, kinds and madvise flags. */
 int vma_collect(pid_t pid, struct vma_shm_table *shm, struct ct_mm *mm)
 {
 	struct smaps_entry e;
 	bool have = false;
-	char path[64], *text, *line, *next;
+	char *text, *line, *next;
 	size_t cap = 0;
 	int ret;
 
-	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
-	ret = read_whole_file(path, &text, NULL);
+	ret = smaps_read(pid, &text);
 	if (ret)
-		return ct_err(ret, "pid %d: cannot read smaps: %s", pid, strerror(-ret));
+		return ret;
 	for (line = text; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
 		if (!strncmp(line, "VmFlags:", 8)) {
-			if (have)
+			if (have) {
 				vma_parse_vmflags(line + 8, &e.vma);
+				e.maywrite = vmflags_has(line + 8, "mw");
+			}
 			continue;
 		}
 		if (!(line[0] >= '0' && line[0] <= '9') && !(line[0] >= 'a' && line[0] <= 'f'))
@@ -293,6 +396,39 @@ out:
 		free(e.vma.path);
 	free(text);
 	return ret;
+}
+
+/* The CT_MADV_* flags of the mapping of @pid that holds @addr (0 if none). */
+int vma_flags_at(pid_t pid, uint64_t addr, uint32_t *madv)
+{
+	char *text, *line, *next;
+	bool in = false;
+	int ret;
+
+	*madv = 0;
+	ret = smaps_read(pid, &text);
+	if (ret)
+		return ret;
+	for (line = text; line && *line; line = next) {
+		struct smaps_entry e;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (in && !strncmp(line, "VmFlags:", 8)) {
+			struct ct_vma v = { 0 };
+
+			vma_parse_vmflags(line + 8, &v);
+			*madv = v.madv;
+			break;
+		}
+		if (vma_parse_header(line, &e)) {
+			in = e.vma.start <= addr && addr < e.vma.end;
+			free(e.vma.path);
+		}
+	}
+	free(text);
+	return 0;
 }
 
 /* Take stat fields 26..28 and 45..51 (1-based) into the mm. */

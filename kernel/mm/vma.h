@@ -8,9 +8,9 @@
  * depends on the kind of the mapping (vma_stores_pages):
  *   CT_VMA_ANON          every present page;
  *   CT_VMA_FILE_PRIVATE  present pages that are anonymous (COW'd copies);
- *   CT_VMA_SHMEM         every present page, once per object for the whole
- *                        container: task key vma->shm_key, mapping 0, page
- *                        address = offset in the object (vma->pgoff + ...);
+ *   CT_VMA_SHMEM         none from the page tables: the object behind it
+ *                        is stored whole, once (mm/shm.c), under task key
+ *                        vma->shm_key, mapping 0, address = offset in it;
  *   others               none (the file is the store; vdso/vvar come from
  *                        the kernel).
  */
@@ -20,17 +20,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "image/image.h"
 
-/* Shared memory objects met so far in one dump, each with its swap-area key. */
+/*
+ * Shared memory objects met so far in one dump, each with its swap-area key
+ * and an open descriptor of the object itself: its contents are read whole
+ * from there (mm/shm.c), not from the tasks' page tables.
+ */
 struct vma_shm_obj {
 	uint64_t dev, ino;
 	uint32_t key;			/* CT_SHM_KEY_BASE + index */
-	uint64_t size;			/* bytes of the object seen so far */
-	uint8_t *stored;		/* one bit per page: already pushed this dump */
-	size_t stored_bytes;
+	uint32_t kind;			/* enum ct_shm_kind */
+	int fd;				/* the object, opened read-only through map_files */
+	pid_t pid;			/* a process mapping it, for messages */
+	char *path;			/* memfd name, tmpfs path, NULL otherwise */
+	uint64_t size;			/* st_size at first sight */
+	uint32_t mode, uid, gid;
 };
 struct vma_shm_table {
 	size_t nr, cap;
@@ -45,8 +53,17 @@ struct page_run {
 
 /* Parse /proc/@pid/smaps into @mm->vmas (sorted), giving shared objects keys from @shm. */
 int vma_collect(pid_t pid, struct vma_shm_table *shm, struct ct_mm *mm);
+/* The CT_MADV_* flags smaps shows for the mapping of @pid holding @addr (0 if none). */
+int vma_flags_at(pid_t pid, uint64_t addr, uint32_t *madv);
 /* Fill the mm fields of @mm from /proc/@pid/stat, auxv and exe (brk: see dump). */
 int mm_collect(pid_t pid, struct ct_mm *mm);
+/*
+ * The key of the shared memory object @st (@name as /proc shows it: a
+ * mapping's path or an fd's link), adding it, opened through @open_path
+ * (/proc/PID/map_files/..., /proc/PID/fd/N), if it is new.
+ */
+int vma_shm_object(struct vma_shm_table *shm, pid_t pid, const char *name, const char *open_path,
+		   const struct stat *st, uint32_t *key);
 /* Free the per-object state of @shm. */
 void vma_shm_table_free(struct vma_shm_table *shm);
 /* The object of a CT_VMA_SHMEM mapping, NULL if unknown. */

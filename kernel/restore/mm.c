@@ -411,29 +411,40 @@ static int map_file_open(struct rst_proc *p, struct map_file *mf, const char *pa
 	return ret;
 }
 
-/* Apply the madvise flags smaps showed. */
-static void vma_madvise(struct rst_proc *p, const struct ct_vma *v)
+/*
+ * Apply the madvise flags and the mlock smaps showed.  A locked range is
+ * locked with MLOCK_ONFAULT here: populating it now would fault every page
+ * in before the lazy server runs.  rst_mm_lock() locks it fully later.
+ */
+static int vma_madvise(struct rst_proc *p, const struct ct_vma *v)
 {
-	static const struct { uint32_t flag; int advice; } adv[] = {
-		{ CT_MADV_DONTFORK, MADV_DONTFORK }, { CT_MADV_WIPEONFORK, MADV_WIPEONFORK },
-		{ CT_MADV_HUGEPAGE, MADV_HUGEPAGE }, { CT_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE },
-		{ CT_MADV_DONTDUMP, MADV_DONTDUMP },
+	static const struct { uint32_t flag; int advice; const char *name; } adv[] = {
+		{ CT_MADV_DONTFORK, MADV_DONTFORK, "MADV_DONTFORK" },
+		{ CT_MADV_WIPEONFORK, MADV_WIPEONFORK, "MADV_WIPEONFORK" },
+		{ CT_MADV_HUGEPAGE, MADV_HUGEPAGE, "MADV_HUGEPAGE" },
+		{ CT_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE, "MADV_NOHUGEPAGE" },
+		{ CT_MADV_DONTDUMP, MADV_DONTDUMP, "MADV_DONTDUMP" },
+		{ CT_MADV_MERGEABLE, MADV_MERGEABLE, "MADV_MERGEABLE" },
 	};
+	long ret;
 
 	for (size_t i = 0; i < ARRAY_SIZE(adv); i++) {
-		long ret;
-
 		if (!(v->madv & adv[i].flag))
 			continue;
 		ret = rst_syscall(p, __NR_madvise, v->start, v->end - v->start, adv[i].advice,
 				  0, 0, 0);
 		if (ret < 0)
-			pr_warn("pid %d: madvise(%#lx, %d): %s", p->t->pid, (unsigned long)v->start,
-				adv[i].advice, strerror((int)-ret));
+			return ct_err((int)ret, "pid %d: mapping %#lx: cannot set %s again: %s",
+				      p->t->pid, (unsigned long)v->start, adv[i].name,
+				      strerror((int)-ret));
 	}
-	if (v->madv & CT_MADV_LOCKED)
-		pr_warn("pid %d: %#lx: mlock not restored (it would fault every page in)",
-			p->t->pid, (unsigned long)v->start);
+	if (!(v->madv & CT_MADV_LOCKED))
+		return 0;
+	ret = rst_syscall(p, __NR_mlock2, v->start, v->end - v->start, MLOCK_ONFAULT, 0, 0, 0);
+	if (ret < 0)
+		return ct_err((int)ret, "pid %d: mapping %#lx: cannot lock it again (mlock): %s",
+			      p->t->pid, (unsigned long)v->start, strerror((int)-ret));
+	return 0;
 }
 
 /* Map one VMA of the image at its address. */
@@ -494,8 +505,7 @@ static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_file *
 	if ((uint64_t)ret != v->start)
 		return ct_err(-EFAULT, "pid %d: %#lx mapped at %#lx", p->t->pid,
 			      (unsigned long)v->start, (unsigned long)ret);
-	vma_madvise(p, v);
-	return 0;
+	return vma_madvise(p, v);
 }
 
 /* Write the COW'd pages of a private file mapping straight into the tracee. */
@@ -788,6 +798,48 @@ void rst_mm_close_uffd(struct rst_proc *p)
 	if (p->uffd >= 0)
 		close(p->uffd);
 	p->uffd = -1;
+}
+
+#define RST_NR_MSEAL 462	/* mseal(2), Linux 6.10: Debian's headers are older */
+
+/*
+ * Lock what was locked without MLOCK_ONFAULT (its pages come in now, from
+ * the lazy server: it must be running), mlockall(MCL_FUTURE) again, and
+ * seal what was sealed.
+ */
+int rst_mm_lock(struct rst_proc *p)
+{
+	const struct ct_mm *mm = &p->t->mm;
+	long ret;
+
+	for (uint32_t i = 0; i < mm->nr_vmas; i++) {
+		const struct ct_vma *v = &mm->vmas[i];
+
+		if (!(v->madv & CT_MADV_LOCKED) || (v->madv & CT_MADV_LOCKONFAULT))
+			continue;
+		ret = rst_syscall(p, __NR_mlock, v->start, v->end - v->start, 0, 0, 0, 0);
+		if (ret < 0)
+			return ct_err((int)ret, "pid %d: mapping %#lx: cannot lock it again (mlock): %s",
+				      p->t->pid, (unsigned long)v->start, strerror((int)-ret));
+	}
+	if (mm->mlockall) {
+		ret = rst_syscall(p, __NR_mlockall, mm->mlockall, 0, 0, 0, 0, 0);
+		if (ret < 0)
+			return ct_err((int)ret, "pid %d: cannot set mlockall(%#x) again: %s", p->t->pid,
+				      mm->mlockall, strerror((int)-ret));
+	}
+	/* last: a sealed mapping can no longer be changed, by us either */
+	for (uint32_t i = 0; i < mm->nr_vmas; i++) {
+		const struct ct_vma *v = &mm->vmas[i];
+
+		if (!(v->madv & CT_MADV_SEALED))
+			continue;
+		ret = rst_syscall(p, RST_NR_MSEAL, v->start, v->end - v->start, 0, 0, 0, 0);
+		if (ret < 0)
+			return ct_err((int)ret, "pid %d: mapping %#lx: cannot seal it again (mseal): %s",
+				      p->t->pid, (unsigned long)v->start, strerror((int)-ret));
+	}
+	return 0;
 }
 
 /* Unmap the scratch range: nothing is injected into @p's mm after this. */

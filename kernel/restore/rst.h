@@ -54,12 +54,20 @@ struct rst_proc {
 	uint64_t cur_vdso_start;	/* vdso block before it was moved */
 };
 
-/* One shared memory object: a memfd the restorer fills and hands to the tasks. */
+/* One shared memory object: made and filled by the restorer, handed to the tasks. */
 struct rst_shm {
 	uint32_t key;			/* swap-area key (ct_vma.shm_key) */
-	uint64_t size;			/* bytes: the furthest any mapping reaches */
-	int fd;				/* the memfd in the restorer */
-	int task_fd;			/* the same memfd's number in the tasks */
+	const struct ct_shm *rec;	/* what the dump recorded; NULL in blobs before it */
+	uint64_t size;			/* bytes: rec->size, else the furthest any mapping reaches */
+	int fd;				/* the object in the restorer */
+	int task_fd;			/* the same object's number in the tasks */
+};
+
+/* Filling one object from the swap area. */
+struct rst_shm_fill {
+	const struct rst_shm *o;
+	struct swp_gen_reader *rd;
+	uint8_t *buf;
 };
 
 struct rst_shm_set {
@@ -76,9 +84,13 @@ struct rst_mm_opts {
 };
 
 /* shm.c */
-/* Create and fill one memfd per shared memory object of @img. */
+/* Make and fill every shared memory object of @img (shm.c has how, per kind). */
 int rst_shm_open(struct rst_shm_set *set, const struct ct_image *img, struct swp_gen_reader *rd);
+/* Put back the seals of sealed memfds: after every task mapped them. */
+int rst_shm_seal(const struct rst_shm_set *set);
 void rst_shm_close(struct rst_shm_set *set);
+/* The restorer's fd of object @key (@arg: the set), -1 if unknown: memfd descriptions. */
+int rst_shm_fd(const void *arg, uint32_t key);
 /* The tasks' fd number of object @key, -1 if unknown. */
 int rst_shm_task_fd(const struct rst_shm_set *set, uint32_t key);
 
@@ -91,6 +103,8 @@ int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o);
 int rst_mm_fill_eager(struct rst_proc *p, const struct page_source *pages, uint64_t *filled);
 /* Unmap the scratch range: the last injected call into the process. */
 int rst_mm_end(struct rst_proc *p);
+/* Lock fully what was mlock()ed, and mlockall(MCL_FUTURE): once the lazy server runs. */
+int rst_mm_lock(struct rst_proc *p);
 /* Fill now the registered pages of [@addr, +@len) the kernel touches while we inject. */
 int rst_mm_populate(struct rst_proc *p, const struct page_source *pg, uint64_t addr, uint64_t len);
 /* Close the restorer's uffd of @p (when eager, or after handing it over). */
@@ -119,6 +133,12 @@ int rst_tree_sessions(struct rst_proc *procs, size_t nr);
 int rst_seize(pid_t pid, unsigned long options);
 /* Wait for the auto-attach stop of a new child/thread @pid. */
 int rst_wait_new(pid_t pid);
+/* Fill @t, the task zombie @z is created as (its threads array is allocated). */
+int rst_zombie_task(struct ct_task *t, const struct ct_zombie *z);
+/* Start injecting into zombie-to-be @z, a fresh child of @parent. */
+int rst_zombie_begin(struct rst_proc *z, const struct rst_proc *parent);
+/* Make @z exit so that @parent's wait reads @status; @parent's signal of it is taken back. */
+int rst_zombie_exit(struct rst_proc *z, struct rst_proc *parent, uint32_t status);
 /* Initialise @p for task @t (no process yet). */
 int rst_proc_init(struct rst_proc *p, const struct ct_task *t);
 /* Free what rst_proc_init allocated (not the process). */

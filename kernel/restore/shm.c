@@ -1,23 +1,36 @@
 // SPDX-License-Identifier: MIT
 /*
- * Shared memory on restore: shared anonymous mappings, SysV segments and
- * memfds.  The dump stored each object once, under its own swap-area key
- * (CT_SHM_KEY_BASE + n, mapping 0, address = offset in the object).  Here
- * every object becomes one memfd, created and filled by the restorer and
- * handed to the tasks with the other transport fds, so every process that
- * mapped the object maps the same pages again.
+ * Shared memory on restore: shared anonymous mappings, SysV segments,
+ * memfds and tmpfs files mapped shared (dump: mm/shm.c).  The dump stored
+ * each object whole, once, under its own swap-area key (CT_SHM_KEY_BASE +
+ * n, mapping 0, address = offset in the object).  Here every object is made
+ * again and filled by the restorer, and handed to the tasks with the other
+ * transport fds, so every process that mapped it maps the same pages again:
+ *   shared anonymous   a MAP_SHARED|MAP_ANONYMOUS object of the restorer,
+ *                      reopened through /proc/self/map_files (the tasks'
+ *                      maps say "/dev/zero (deleted)" as before);
+ *   memfd              memfd_create() with its name, mode and seals (see
+ *                      shm_seal() for when);
+ *   tmpfs file         the file itself, opened (created again, with its
+ *                      mode and owner, if it is gone) and put back as it
+ *                      was at the dump: a tmpfs file is memory, and the
+ *                      processes' state goes with its contents;
+ *   deleted tmpfs file an unlinked file in the same directory (O_TMPFILE);
+ *   SysV segment       a memfd: pages and sharing, not the SysV identity.
  *
  * The contents are filled before the tasks run (not lazily): userfaultfd
  * on shared memory would need one registration per mapping process, and
- * shared objects are small next to private memory.  A SysV segment comes
- * back as a memfd mapping: its pages and sharing are restored, its SysV
- * identity (shmget key, shmid) is not.
+ * every page of the object must be there, mapped by a process or not.
  */
 #define LOG_PREFIX "restore: shm: "
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -25,7 +38,13 @@
 #include "mm/swaparea.h"
 #include "restore/rst.h"
 
-#define SHM_CHUNK 256	/* pages per swap-area read */
+#ifndef F_ADD_SEALS
+#define F_ADD_SEALS 1033
+#define F_SEAL_SEAL 0x0001
+#define F_SEAL_WRITE 0x0008
+#endif
+
+#define SHM_CHUNK 1024	/* pages per swap-area read (4 MiB) */
 
 /* The object with @key in @set, NULL if none. */
 static struct rst_shm *shm_find(struct rst_shm_set *set, uint32_t key)
@@ -36,86 +55,255 @@ static struct rst_shm *shm_find(struct rst_shm_set *set, uint32_t key)
 	return NULL;
 }
 
-/* Collect every shared object the image maps and the size it must have. */
+/* Add an object of key @key to @set (empty, not made yet). */
+static struct rst_shm *shm_add(struct rst_shm_set *set, size_t *cap, uint32_t key)
+{
+	struct rst_shm *o;
+
+	if (xgrow(&set->objs, cap, set->nr + 1, sizeof(*set->objs)))
+		return NULL;
+	o = &set->objs[set->nr++];
+	*o = (struct rst_shm){ .key = key, .fd = -1, .task_fd = -1 };
+	return o;
+}
+
+/*
+ * Collect every shared memory object of the image: its SHM records (those
+ * only a descriptor holds too), or in blobs before them every object the
+ * mappings name, sized by the furthest mapping.
+ */
 static int shm_collect(struct rst_shm_set *set, const struct ct_image *img)
 {
 	size_t cap = 0;
 
-	for (uint32_t i = 0; i < img->nr_tasks; i++) {
+	for (uint32_t i = 0; i < img->nr_shm; i++) {
+		struct rst_shm *o = shm_add(set, &cap, img->shm[i].key);
+
+		if (!o)
+			return -ENOMEM;
+		o->rec = &img->shm[i];
+		o->size = o->rec->size;
+	}
+	for (uint32_t i = 0; i < img->nr_tasks && !img->nr_shm; i++) {
 		const struct ct_mm *mm = &img->tasks[i].mm;
 
 		for (uint32_t k = 0; k < mm->nr_vmas; k++) {
 			const struct ct_vma *v = &mm->vmas[k];
-			uint64_t end = v->pgoff + (v->end - v->start);
 			struct rst_shm *o;
 
 			if (v->kind != CT_VMA_SHMEM)
 				continue;
-			o = shm_find(set, v->shm_key);
-			if (!o) {
-				if (xgrow(&set->objs, &cap, set->nr + 1, sizeof(*set->objs)))
-					return -ENOMEM;
-				o = &set->objs[set->nr++];
-				*o = (struct rst_shm){ .key = v->shm_key, .fd = -1, .task_fd = -1 };
-			}
-			o->size = max_t(uint64_t, o->size, end);
+			o = shm_find(set, v->shm_key) ?: shm_add(set, &cap, v->shm_key);
+			if (!o)
+				return -ENOMEM;
+			o->size = max_t(uint64_t, o->size, v->pgoff + (v->end - v->start));
 		}
 	}
 	return 0;
 }
 
-/* Copy the object's stored pages from the swap area into its memfd. */
-static int shm_fill(struct rst_shm *o, struct swp_gen_reader *rd)
+/* Write the DATA pages of @n read at offset @off, each run of them in one pwrite. */
+static int shm_write_pages(struct rst_shm_fill *f, uint64_t off, size_t n, const uint8_t *state)
 {
-	uint8_t state[SHM_CHUNK];
-	char *buf;
+	const struct rst_shm *o = f->o;
 	int ret = 0;
 
-	buf = xmalloc(SHM_CHUNK * PAGE_SIZE);
-	if (!buf)
-		return -ENOMEM;
-	for (uint64_t off = 0; off < o->size && !ret; off += SHM_CHUNK * PAGE_SIZE) {
-		size_t nr = min_t(uint64_t, SHM_CHUNK, (o->size - off) / PAGE_SIZE);
+	for (size_t i = 0, j; i < n && !ret; i = j + 1) {
+		uint64_t from = off + i * PAGE_SIZE, len;
 
-		ret = swp_read(rd, o->key, off, nr, buf, state);
-		for (size_t i = 0; i < nr && !ret; i++) {
-			/* the memfd reads zero where nothing is written */
-			if (state[i] != SWP_PAGE_DATA)
-				continue;
-			ret = pwrite_all(o->fd, buf + i * PAGE_SIZE, PAGE_SIZE, off + i * PAGE_SIZE);
-			if (ret)
-				ct_err(ret, "shared memory object %#x: cannot fill: %s", o->key,
-				       strerror(-ret));
-		}
+		/* the object reads zero where nothing is written */
+		for (j = i; j < n && state[j] == SWP_PAGE_DATA; j++)
+			;
+		if (j == i || from >= o->size)
+			continue;
+		len = min_t(uint64_t, (j - i) * PAGE_SIZE, o->size - from);
+		ret = pwrite_all(o->fd, f->buf + i * PAGE_SIZE, len, from);
 	}
-	free(buf);
 	return ret;
 }
 
-/* Create and fill one memfd per shared object of @img. */
+/* Write the stored pages of one run of object @o (swp_for_each_run callback). */
+static int shm_fill_run(uint32_t key, uint64_t mapping, uint64_t addr, size_t nr, void *arg)
+{
+	struct rst_shm_fill *f = arg;
+	uint8_t state[SHM_CHUNK];
+	int ret = 0;
+
+	(void)key;
+	(void)mapping;
+	for (size_t done = 0; done < nr && !ret; done += SHM_CHUNK) {
+		size_t n = min_t(size_t, SHM_CHUNK, nr - done);
+		uint64_t off = addr + done * PAGE_SIZE;
+
+		ret = swp_read(f->rd, f->o->key, off, n, f->buf, state) ?:
+		      shm_write_pages(f, off, n, state);
+	}
+	if (ret)
+		ct_err(ret, "shared memory object %#x: cannot fill: %s", f->o->key, strerror(-ret));
+	return ret;
+}
+
+/* Copy the object's stored pages from the swap area into it. */
+static int shm_fill(struct rst_shm *o, struct swp_gen_reader *rd)
+{
+	struct rst_shm_fill f = { .o = o, .rd = rd };
+	int ret;
+
+	f.buf = xmalloc(SHM_CHUNK * PAGE_SIZE);
+	if (!f.buf)
+		return -ENOMEM;
+	ret = swp_for_each_run(rd, o->key, shm_fill_run, &f);
+	free(f.buf);
+	return ret;
+}
+
+/* A shared anonymous object of @size bytes: mapped here, reopened through map_files. */
+static int shm_make_anon(struct rst_shm *o)
+{
+	char path[96];
+	size_t len = PAGE_ALIGN(o->size ? o->size : PAGE_SIZE);
+	void *p;
+
+	p = mmap(NULL, len, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return ct_err(-errno, "shared memory object %#x: cannot map %zu bytes: %m", o->key, len);
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)p,
+		 (unsigned long)p + len);
+	o->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (o->fd < 0)
+		ct_err(-errno, "shared memory object %#x: cannot open %s: %m", o->key, path);
+	munmap(p, len);
+	return o->fd < 0 ? -errno : 0;
+}
+
+/* A memfd with the dumped name (SysV segments and old blobs: "ctswap-shm"). */
+static int shm_make_memfd(struct rst_shm *o)
+{
+	const struct ct_shm *r = o->rec;
+	unsigned flags = MFD_CLOEXEC;
+
+	/* a memfd made without MFD_ALLOW_SEALING shows just F_SEAL_SEAL */
+	if (r && r->kind == CT_SHM_MEMFD && r->seals != F_SEAL_SEAL)
+		flags |= MFD_ALLOW_SEALING;
+	o->fd = memfd_create(r && r->kind == CT_SHM_MEMFD && r->path ? r->path : "ctswap-shm", flags);
+	if (o->fd < 0)
+		return ct_err(-errno, "shared memory object %#x: memfd_create: %m", o->key);
+	if (r && r->kind == CT_SHM_MEMFD && fchmod(o->fd, r->mode) < 0)
+		return ct_err(-errno, "memfd %s: cannot set mode %o: %m", r->path, r->mode);
+	return 0;
+}
+
+/* The tmpfs file @r->path as it was at the dump: reopened, or created again. */
+static int shm_make_tmpfs(struct rst_shm *o)
+{
+	const struct ct_shm *r = o->rec;
+
+	o->fd = open(r->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (o->fd < 0 && errno == ENOENT) {
+		o->fd = open(r->path, O_RDWR | O_CLOEXEC | O_CREAT | O_EXCL, r->mode);
+		if (o->fd >= 0 && (fchown(o->fd, r->uid, r->gid) < 0 || fchmod(o->fd, r->mode) < 0))
+			return ct_err(-errno, "%s: cannot give it back its owner and mode: %m", r->path);
+		if (o->fd >= 0)
+			pr_info("%s: gone since the dump, created again", r->path);
+	}
+	if (o->fd < 0)
+		return ct_err(-errno, "%s: cannot open the file mapped shared: %m", r->path);
+	/* its contents are the checkpoint's: drop what it holds now, then fill */
+	if (ftruncate(o->fd, 0) < 0)
+		return ct_err(-errno, "%s: cannot reset it to its dumped contents: %m", r->path);
+	return 0;
+}
+
+/* A deleted tmpfs file: an unlinked file in the same directory, with its mode and owner. */
+static int shm_make_deleted(struct rst_shm *o)
+{
+	const struct ct_shm *r = o->rec;
+	char *dir = xstrdup(r->path);
+
+	if (!dir)
+		return -ENOMEM;
+	o->fd = open(dirname(dir), O_TMPFILE | O_RDWR | O_CLOEXEC, r->mode);
+	free(dir);
+	if (o->fd < 0)
+		return ct_err(-errno, "%s (deleted, mapped shared): cannot make an unlinked file in its directory: %m",
+			      r->path);
+	if (fchown(o->fd, r->uid, r->gid) < 0 || fchmod(o->fd, r->mode) < 0)
+		return ct_err(-errno, "%s (deleted): cannot give it back its owner and mode: %m", r->path);
+	return 0;
+}
+
+/* Make object @o again, empty, of its dumped size. */
+static int shm_make(struct rst_shm *o)
+{
+	uint32_t kind = o->rec ? o->rec->kind : CT_SHM_SYSV;
+	int ret;
+
+	switch (kind) {
+	case CT_SHM_ANON:
+		ret = shm_make_anon(o);
+		break;
+	case CT_SHM_TMPFS:
+		ret = shm_make_tmpfs(o);
+		break;
+	case CT_SHM_TMPFS_DELETED:
+		ret = shm_make_deleted(o);
+		break;
+	default:
+		ret = shm_make_memfd(o);
+		break;
+	}
+	if (!ret && ftruncate(o->fd, o->size) < 0)
+		ret = ct_err(-errno, "shared memory object %#x: cannot size it to %llu bytes: %m",
+			     o->key, (unsigned long long)o->size);
+	return ret;
+}
+
+/*
+ * Seal object @o again if it was sealed and @before_mapping says it is
+ * time: a memfd sealed against writing (F_SEAL_WRITE) must be sealed
+ * before the tasks map it (a mapping made before keeps it writable, and
+ * the seal is refused), any other seal after (F_SEAL_FUTURE_WRITE refuses
+ * the writable mappings the tasks had).
+ */
+static int shm_seal(const struct rst_shm *o, bool before_mapping)
+{
+	const struct ct_shm *r = o->rec;
+
+	if (!r || r->kind != CT_SHM_MEMFD || !r->seals || r->seals == F_SEAL_SEAL)
+		return 0;
+	if (!!(r->seals & F_SEAL_WRITE) != before_mapping)
+		return 0;
+	if (fcntl(o->fd, F_ADD_SEALS, (int)r->seals) < 0)
+		return ct_err(-errno, "memfd %s: cannot seal it again (%#x): %m", r->path, r->seals);
+	return 0;
+}
+
+/* Create and fill one object per shared memory object of @img. */
 int rst_shm_open(struct rst_shm_set *set, const struct ct_image *img, struct swp_gen_reader *rd)
 {
 	int ret;
 
 	memset(set, 0, sizeof(*set));
 	ret = shm_collect(set, img);
-	for (size_t i = 0; i < set->nr && !ret; i++) {
-		struct rst_shm *o = &set->objs[i];
-
-		o->fd = memfd_create("ctswap-shm", MFD_CLOEXEC);
-		if (o->fd < 0)
-			return ct_err(-errno, "shared memory object %#x: memfd_create: %m", o->key);
-		if (ftruncate(o->fd, o->size) < 0)
-			return ct_err(-errno, "shared memory object %#x: cannot size it to %llu bytes: %m",
-				      o->key, (unsigned long long)o->size);
-		ret = shm_fill(o, rd);
-	}
+	for (size_t i = 0; i < set->nr && !ret; i++)
+		ret = shm_make(&set->objs[i]) ?: shm_fill(&set->objs[i], rd) ?:
+		      shm_seal(&set->objs[i], true);
 	if (!ret && set->nr)
 		pr_info("%zu shared memory objects filled", set->nr);
 	return ret;
 }
 
-/* Close the restorer's memfds (the tasks' mappings keep the memory). */
+/* Seal the memfds that were sealed, now that every task has mapped them. */
+int rst_shm_seal(const struct rst_shm_set *set)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < set->nr && !ret; i++)
+		ret = shm_seal(&set->objs[i], false);
+	return ret;
+}
+
+/* Close the restorer's descriptors (the tasks' mappings keep the memory). */
 void rst_shm_close(struct rst_shm_set *set)
 {
 	for (size_t i = 0; i < set->nr; i++)
@@ -131,5 +319,16 @@ int rst_shm_task_fd(const struct rst_shm_set *set, uint32_t key)
 	for (size_t i = 0; set && i < set->nr; i++)
 		if (set->objs[i].key == key)
 			return set->objs[i].task_fd;
+	return -1;
+}
+
+/* The restorer's fd of object @key (struct shm_fds for memfd descriptions), -1 if unknown. */
+int rst_shm_fd(const void *arg, uint32_t key)
+{
+	const struct rst_shm_set *set = arg;
+
+	for (size_t i = 0; i < set->nr; i++)
+		if (set->objs[i].key == key)
+			return set->objs[i].fd;
 	return -1;
 }

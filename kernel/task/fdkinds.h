@@ -48,6 +48,7 @@ struct fd_restore {
 	struct file_table *ft;
 	int base;			/* transport fds go at or above this number */
 	bool allow_changed;		/* --allow-changed-files */
+	const struct shm_fds *shm;	/* the shared memory objects (memfds), NULL if none */
 };
 
 struct fd_kind {
@@ -119,15 +120,19 @@ bool unix_open_late(const struct ct_image *img, uint32_t i);
 const char *inet_name(const uint8_t *addr, uint64_t len, char *buf, size_t size);
 /* Set the recorded options (reuse flags, nodelay, keepalive, buffer sizes) on a new socket. */
 void inet_set_opts(int sk, const struct ct_file *f);
+/* Set only the buffer sizes the program had set. */
+void inet_set_bufs(int sk, const struct ct_file *f);
 
 /* tcprepair.c: established TCP connections restored alive (--tcp-established) */
 /* Put @sk in repair mode (held in d->tc->tcp_repair until the dump ends) and record it. */
 int tcp_repair_dump(const struct fd_dump *d, int sk, struct ct_file *f);
-/* Rebuild a recorded connection (CT_SKOPT_REPAIR); the old socket must be gone. */
+/* Rebuild a recorded connection (CT_SKOPT_REPAIR), left in repair mode; the old socket must be gone. */
 int tcp_repair_open(const struct ct_file *f);
 /* The TCP_REPAIR state as a nested record of a FILE, and back. */
 void tcp_repair_encode(struct wbuf *w, const struct ct_tcp *t);
 void tcp_repair_decode(struct rbuf *r, struct ct_tcp *t);
+/* Once every file of @img is open in @ft: the rebuilt connections leave repair mode. */
+int tcp_repair_finish(const struct ct_image *img, const struct file_table *ft);
 
 /* fdkinds_v1.c: blob_read_file_v1 (image/blob.h) reads format-1 FILE records */
 

@@ -456,7 +456,15 @@ static int file_open_kind(struct fd_restore *rs, uint32_t i, bool late)
 /* Open every description of the image in the restorer, above the image's fd numbers. */
 int restore_files_open(const struct ct_image *img, bool allow_changed, struct file_table *ft)
 {
-	struct fd_restore rs = { .img = img, .ft = ft, .base = files_base(img), .allow_changed = allow_changed };
+	return restore_files_open_shm(img, allow_changed, NULL, ft);
+}
+
+/* The same, memfd descriptions opened from the shared memory objects @shm. */
+int restore_files_open_shm(const struct ct_image *img, bool allow_changed, const struct shm_fds *shm,
+			   struct file_table *ft)
+{
+	struct fd_restore rs = { .img = img, .ft = ft, .base = files_base(img),
+				 .allow_changed = allow_changed, .shm = shm };
 	int ret = 0;
 
 	memset(ft, 0, sizeof(*ft));
@@ -476,6 +484,8 @@ int restore_files_open(const struct ct_image *img, bool allow_changed, struct fi
 	/* two passes: what connects to or shares a port with another file opens after it */
 	for (uint32_t i = 0; i < 2 * img->nr_files && !ret; i++)
 		ret = file_open_kind(&rs, i % img->nr_files, i >= img->nr_files);
+	if (!ret)
+		ret = tcp_repair_finish(img, ft);
 	if (ret)
 		restore_files_close(ft);
 	else

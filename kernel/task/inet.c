@@ -250,6 +250,14 @@ void inet_set_opts(int sk, const struct ct_file *f)
 			pr_warn("socket %llu: cannot set option %d/%d: %m", (unsigned long long)f->sk_ino,
 				inet_bool_opts[k].level, inet_bool_opts[k].name);
 	}
+	inet_set_bufs(sk, f);
+}
+
+/* Set the buffer sizes the program had set (0: it left them to the kernel). */
+void inet_set_bufs(int sk, const struct ct_file *f)
+{
+	int v;
+
 	/* the kernel doubles what it is given */
 	v = (int)(f->sk_rcvbuf / 2);
 	if (v && setsockopt(sk, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)) < 0)

@@ -20,6 +20,8 @@
 #ifndef CT_TASK_H
 #define CT_TASK_H
 
+#include <sys/stat.h>
+
 #include "inject/inject.h"
 #include "image/image.h"
 
@@ -31,6 +33,14 @@ struct task_ctx {
 	uint32_t tcp_mode;		/* dump: CT_TCP_* for established TCP connections */
 	bool unix_close;		/* dump: restore unix sockets with a peer outside closed */
 	struct tcp_repair_set *tcp_repair;	/* dump: sockets put in repair mode (CT_TCP_ESTABLISHED) */
+	/*
+	 * dump: the swap-area key of the shared memory object @st (named @name,
+	 * opened through @open_path if new) among the dump's objects: memfds
+	 * held by fds are stored whole with the mapped ones (mm/shm.c).
+	 */
+	int (*shm_key)(void *arg, pid_t pid, const char *name, const char *open_path,
+		       const struct stat *st, uint32_t *key);
+	void *shm_arg;
 };
 
 /* What dump does with an established TCP connection (task_ctx.tcp_mode). */
@@ -83,6 +93,17 @@ struct file_table {
 	int tty_master;			/* restorer: master of the new console pty, -1 none */
 };
 int restore_files_open(const struct ct_image *img, bool allow_changed, struct file_table *ft);
+/*
+ * The shared memory objects' descriptors in the restorer, made before the
+ * files (restore/shm.c): memfd descriptions are opened from them.
+ */
+struct shm_fds {
+	int (*fd_of)(const void *arg, uint32_t key);	/* the object's fd, -1 if unknown */
+	const void *arg;
+};
+/* restore_files_open, with the shared memory objects memfd descriptions open again. */
+int restore_files_open_shm(const struct ct_image *img, bool allow_changed, const struct shm_fds *shm,
+			   struct file_table *ft);
 void restore_files_close(struct file_table *ft);
 int restore_task_files(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft);
 

@@ -197,6 +197,66 @@ pattern_roundtrip() {
 	done
 }
 
+# The lazy log of $CT from line $1 on.
+lazy_log_since() {
+	tail -n +"$1" "$CTSWAP_STORE/$CT/lazy.log"
+}
+
+# Lines in the lazy log of $CT so far.
+lazy_log_lines() {
+	if [ -e "$CTSWAP_STORE/$CT/lazy.log" ]; then wc -l <"$CTSWAP_STORE/$CT/lazy.log"; else echo 0; fi
+}
+
+# Restore $CT lazily, check pattern carries on, wait for the server to finish, then kill it.
+restore_wset_round() {
+	local from=$(($(lazy_log_lines) + 1))
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	pattern_checks_again
+	counters_continue "$1"
+	wait_until 30 sh -c "tail -n +$from '$CTSWAP_STORE/$CT/lazy.log' | grep -q 'lazy: done:'"
+	run "$CTSWAP" kill "$CT"
+	assert_success
+	wait_until 5 ct_empty "$CT"
+	WSET_LOG=$(lazy_log_since "$from")
+}
+
+@test "restore: the pages a lazy restore faulted are kept as the working set and prefetched first next time; a damaged or missing one only loses the order" {
+	local st="$BATS_TEST_TMPDIR/pat/status" ws="$CTSWAP_STORE/$CT/wset" counters
+	start_pattern 64 2
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	counters=$(status_field "$st" counters)
+	# first restore of the generation: records (the first touch after resume faults)
+	restore_wset_round "$counters"
+	[[ $WSET_LOG =~ working\ set\ of\ [1-9][0-9]*\ pages\ kept ]]
+	[ -s "$ws" ]
+	# next restore: prefetches it first, keeps it as it is
+	cp "$ws" "$BATS_TEST_TMPDIR/wset.recorded"
+	restore_wset_round "$counters"
+	[[ $WSET_LOG =~ [1-9][0-9]*\ pages\ of\ the\ working\ set\ prefetched\ first ]]
+	cmp "$ws" "$BATS_TEST_TMPDIR/wset.recorded"
+	# a flipped byte: ignored with a reason, the restore is whole, a new one is recorded
+	printf 'X' | dd of="$ws" bs=1 seek=40 conv=notrunc status=none
+	restore_wset_round "$counters"
+	[[ $WSET_LOG == *"working set ignored: $ws: checksum mismatch"* ]]
+	[[ $WSET_LOG =~ working\ set\ of\ [1-9][0-9]*\ pages\ kept ]]
+	# truncated, then missing: the same
+	head -c 10 "$BATS_TEST_TMPDIR/wset.recorded" >"$ws"
+	restore_wset_round "$counters"
+	[[ $WSET_LOG == *"working set ignored: $ws: truncated"* ]]
+	rm -f "$ws"
+	restore_wset_round "$counters"
+	[[ $WSET_LOG != *"working set ignored"* ]]
+	[ -s "$ws" ]
+	# eager restores neither use nor record it
+	rm -f "$ws"
+	run "$CTSWAP" restore --eager "$CT"
+	assert_success
+	pattern_checks_again
+	[ ! -e "$ws" ]
+}
+
 @test "restore: original pids busy (no pid namespace) fails clearly, leaves nothing behind" {
 	local st="$BATS_TEST_TMPDIR/pat/status" before pid holder try cgs
 	mkdir -p "$BATS_TEST_TMPDIR/pat"

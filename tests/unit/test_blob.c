@@ -455,6 +455,154 @@ static void test_blob_seccomp_crafted_refused(void **state)
 	free(buf);
 	image_free(img);
 }
+/* An image with zombie children of the init: one exit, one signal death. */
+static struct ct_image *sample_image_zombies(void)
+{
+	struct ct_image *img = sample_image();
+
+	img->nr_zombies = 2;
+	img->zombies = calloc(2, sizeof(*img->zombies));
+	img->zombies[0] = (struct ct_zombie){ .pid = 40, .ppid = 1, .pgid = 1, .sid = 1,
+					      .exit_signal = SIGCHLD, .status = 7 << 8, .comm = "exit7" };
+	img->zombies[1] = (struct ct_zombie){ .pid = 41, .ppid = 2, .pgid = 41, .sid = 1,
+					      .exit_signal = SIGCHLD, .status = SIGTERM, .comm = "term" };
+	img->tasks[1].share_parent = CT_SHARE_FILES | CT_SHARE_FS;
+	return img;
+}
+
+/* Zombies come back with their parent, group and wait status. */
+static void test_blob_zombie_round_trip(void **state)
+{
+	struct ct_image *img = sample_image_zombies(), *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	assert_int_equal(blob_decode(buf, len, "test", &back), 0);
+	assert_int_equal(back->nr_zombies, 2);
+	assert_memory_equal(&back->zombies[0], &img->zombies[0], sizeof(img->zombies[0]));
+	assert_memory_equal(&back->zombies[1], &img->zombies[1], sizeof(img->zombies[1]));
+	assert_int_equal(back->tasks[1].share_parent, CT_SHARE_FILES | CT_SHARE_FS);
+	free(buf);
+	image_free(back);
+	image_free(img);
+}
+
+/* Zombies restore could not make, or that would clash with a task, are refused. */
+static void test_blob_zombie_crafted_refused(void **state)
+{
+	struct ct_image *img;
+
+	(void)state;
+	img = sample_image_zombies();
+	img->zombies[1].pid = 2;			/* a task's pid */
+	expect_invalid(img, "bad or repeated pid");
+	img = sample_image_zombies();
+	img->zombies[1].pid = 40;			/* the other zombie's */
+	expect_invalid(img, "bad or repeated pid");
+	img = sample_image_zombies();
+	img->zombies[0].ppid = 40;			/* a zombie has no children */
+	expect_invalid(img, "is not in the image");
+	img = sample_image_zombies();
+	img->zombies[0].status = SIGSTOP;		/* stops, never kills */
+	expect_invalid(img, "bad exit status");
+	img = sample_image_zombies();
+	img->zombies[0].status = 0x17f;		/* a stopped status */
+	expect_invalid(img, "bad exit status");
+	img = sample_image_zombies();
+	img->zombies[0].status = (7 << 8) | 0x80;	/* core flag without a signal */
+	expect_invalid(img, "bad exit status");
+	/* sharing with the parent: known kinds only, and the init has none to share with */
+	img = sample_image_zombies();
+	img->tasks[1].share_parent = 4;
+	expect_invalid(img, "bad sharing with its parent");
+	img = sample_image_zombies();
+	img->tasks[0].share_parent = CT_SHARE_FILES;
+	expect_invalid(img, "bad sharing with its parent");
+}
+
+/* An image with a memfd mapped by task 2 and a shared anonymous object only a fd holds. */
+static struct ct_image *sample_image_shm(void)
+{
+	struct ct_image *img = sample_image();
+	struct ct_mm *mm = &img->tasks[1].mm;
+
+	img->nr_shm = 2;
+	img->shm = calloc(2, sizeof(*img->shm));
+	img->shm[0] = (struct ct_shm){ .key = CT_SHM_KEY_BASE, .kind = CT_SHM_MEMFD,
+				       .size = 3 * 4096 + 100, .seals = 0xc, .mode = 0644,
+				       .path = strdup("pool"), .nr_pages = 2 };
+	img->shm[1] = (struct ct_shm){ .key = CT_SHM_KEY_BASE + 1, .kind = CT_SHM_ANON,
+				       .size = 1 << 20 };
+	mm->vmas = realloc(mm->vmas, 3 * sizeof(*mm->vmas));
+	mm->vmas[2] = (struct ct_vma){ .start = 0x900000, .end = 0x904000, .kind = CT_VMA_SHMEM,
+				       .flags = MAP_SHARED, .prot = PROT_READ | PROT_WRITE,
+				       .shm_key = CT_SHM_KEY_BASE, .madv = CT_MADV_LOCKED,
+				       .path = strdup("/memfd:pool (deleted)") };
+	mm->nr_vmas = 3;
+	mm->mlockall = MCL_FUTURE;
+	return img;
+}
+
+/* Shared memory objects, the mlockall flags and a shmem mapping's key come back. */
+static void test_blob_shm_round_trip(void **state)
+{
+	struct ct_image *img = sample_image_shm(), *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	assert_int_equal(blob_decode(buf, len, "test", &back), 0);
+	assert_int_equal(back->nr_shm, 2);
+	assert_int_equal(back->shm[0].kind, CT_SHM_MEMFD);
+	assert_int_equal(back->shm[0].size, 3 * 4096 + 100);
+	assert_int_equal(back->shm[0].seals, 0xc);
+	assert_int_equal(back->shm[0].mode, 0644);
+	assert_int_equal(back->shm[0].nr_pages, 2);
+	assert_string_equal(back->shm[0].path, "pool");
+	assert_null(back->shm[1].path);
+	assert_ptr_equal(image_find_shm(back, CT_SHM_KEY_BASE + 1), &back->shm[1]);
+	assert_int_equal(back->tasks[1].mm.vmas[2].shm_key, CT_SHM_KEY_BASE);
+	assert_int_equal(back->tasks[1].mm.vmas[2].madv, CT_MADV_LOCKED);
+	assert_int_equal(back->tasks[1].mm.mlockall, MCL_FUTURE);
+	assert_int_equal(back->tasks[0].mm.mlockall, 0);
+	free(buf);
+	image_free(back);
+	image_free(img);
+}
+
+/* Shared memory records restore could not trust are refused. */
+static void test_blob_shm_crafted_refused(void **state)
+{
+	struct ct_image *img;
+
+	(void)state;
+	img = sample_image_shm();
+	img->shm[1].kind = CT_SHM_NR_KINDS;
+	expect_invalid(img, "unknown kind");
+	img = sample_image_shm();
+	img->shm[1].key = CT_SHM_KEY_BASE;		/* twice */
+	expect_invalid(img, "bad or repeated key");
+	img = sample_image_shm();
+	img->shm[1].key = 7;				/* a task's key */
+	expect_invalid(img, "bad or repeated key");
+	img = sample_image_shm();
+	img->shm[0].nr_pages = 5;			/* more than its 4 pages */
+	expect_invalid(img, "bad size");
+	img = sample_image_shm();
+	img->shm[0].kind = CT_SHM_TMPFS;		/* "pool" is no absolute path */
+	expect_invalid(img, "bad path or mode");
+	img = sample_image_shm();
+	free(img->shm[0].path);
+	img->shm[0].path = strdup("a/b");		/* memfd_create() takes no '/' */
+	expect_invalid(img, "bad memfd name");
+	img = sample_image_shm();
+	img->tasks[1].mm.vmas[2].shm_key = CT_SHM_KEY_BASE + 5;
+	expect_invalid(img, "names no shared memory object");
+}
+
 /* Terminal records that restore could not trust are refused. */
 static void test_blob_tty_crafted_refused(void **state)
 {
@@ -770,8 +918,12 @@ int main(void)
 		cmocka_unit_test(test_blob_tty_crafted_refused),
 		cmocka_unit_test(test_blob_seccomp_round_trip),
 		cmocka_unit_test(test_blob_seccomp_crafted_refused),
+		cmocka_unit_test(test_blob_shm_round_trip),
+		cmocka_unit_test(test_blob_shm_crafted_refused),
 		cmocka_unit_test(test_blob_format1_still_loads),
 		cmocka_unit_test(test_blob_issue14_records),
+		cmocka_unit_test(test_blob_zombie_round_trip),
+		cmocka_unit_test(test_blob_zombie_crafted_refused),
 		cmocka_unit_test(test_blob_locks_round_trip),
 		cmocka_unit_test(test_blob_locks_crafted_refused),
 		cmocka_unit_test(test_blob_deleted_round_trip),

@@ -15,6 +15,8 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mm/swaparea.h"
+#include "mm/swaparea_int.h"	/* the index layout, for crafting damaged and old indexes */
+#include <lzma.h>
 
 #define PG 4096
 #define NPAGES 256		/* pages per task mapping in the model */
@@ -621,6 +623,140 @@ static void test_bad_header(void **state)
 	free(orig);
 }
 
+#define CHUNK_PAGES 6000	/* an index of three 64 KiB chunks */
+#define CHUNK_ADDR 0x100000ull
+
+/* An area of one generation of CHUNK_PAGES distinct pages of task 1; returns them. */
+static uint8_t *chunked_area(void)
+{
+	struct swp_write_opts o = { .keep = 2 };
+	struct swp_gen_writer *w;
+	struct swp_area *sa;
+	uint8_t *buf = malloc((size_t)CHUNK_PAGES * PG);
+	unsigned gen;
+
+	assert_non_null(buf);
+	fill_random(buf, (size_t)CHUNK_PAGES * PG);
+	assert_int_equal(swp_open(path, NULL, SWP_OPEN_CREATE | SWP_OPEN_WRITE, &sa), 0);
+	assert_int_equal(swp_gen_begin(sa, &o, &w), 0);
+	assert_int_equal(swp_put_pages(w, 1, CHUNK_ADDR, CHUNK_ADDR, buf, CHUNK_PAGES), 0);
+	assert_int_equal(swp_gen_commit(w, &gen, NULL), 0);
+	swp_close(sa);
+	return buf;
+}
+
+/* Read page @i of the chunked area through a fresh read-only open; 0 if it matches. */
+static int chunked_read(const uint8_t *good, size_t i)
+{
+	static uint8_t page[PG];
+	struct swp_gen_reader *r;
+	struct swp_area *sa;
+	uint8_t st;
+	int ret;
+
+	ct_err_clear();
+	ret = swp_open(path, NULL, 0, &sa);
+	if (ret)
+		return ret;
+	ret = swp_gen_open(sa, 0, &r);
+	if (!ret)
+		ret = swp_read(r, 1, CHUNK_ADDR + i * PG, 1, page, &st);
+	if (!ret)
+		assert_memory_equal(page, good + i * PG, PG);
+	swp_gen_close(r);
+	swp_close(sa);
+	return ret;
+}
+
+/*
+ * Version 2 checks the index per chunk on first use: a damaged chunk of
+ * entries fails the reads that use it (and a full check), not the open or
+ * reads of other chunks.
+ */
+static void test_chunk_lazy(void **state)
+{
+	struct swp_disk_header h;
+	struct swp_disk_gen dg;
+	struct swp_area *sa;
+	char idx[320];
+	uint8_t *good, *orig;
+	size_t len;
+
+	(void)state;
+	good = chunked_area();
+	snprintf(idx, sizeof(idx), "%s.idx", path);
+	orig = slurp(idx, &len);
+	memcpy(&h, orig, sizeof(h));
+	assert_int_equal(h.version, 2);
+	assert_true(h.nr_chunks >= 3);
+	memcpy(&dg, orig + h.gens_off, sizeof(dg));
+	/* damage the hash of the last page: its entry lies in the last chunk */
+	orig[dg.ent_off + (CHUNK_PAGES - 1) * sizeof(struct swp_entry) + 10] ^= 4;
+	spit(idx, orig, len);
+	assert_int_equal(chunked_read(good, 0), 0);
+	assert_int_equal(chunked_read(good, CHUNK_PAGES - 1), -EUCLEAN);
+	assert_non_null(strstr(ct_err_msg(), "index: checksum mismatch"));
+	assert_int_equal(swp_open(path, NULL, 0, &sa), 0);
+	assert_int_equal(swp_check(sa), -EUCLEAN);
+	swp_close(sa);
+	/* a writer checks all of it at open */
+	assert_int_equal(swp_open(path, NULL, SWP_OPEN_WRITE, &sa), -EUCLEAN);
+	free(orig);
+	free(good);
+}
+
+/* Rewrite the index at @idx as version 1 (one checksum over the body, no chunk table). */
+static void index_to_v1(const char *idx)
+{
+	struct swp_disk_header h;
+	uint8_t *b;
+	size_t len;
+
+	b = slurp(idx, &len);
+	memcpy(&h, b, sizeof(h));
+	h.version = 1;
+	h.file_size = h.chunk_off;
+	h.body_crc64 = lzma_crc64(b + sizeof(h), h.chunk_off - sizeof(h), 0);
+	h.chunk_off = h.nr_chunks = 0;
+	h.chunk_shift = 0;
+	h.header_crc32 = 0;
+	h.header_crc32 = lzma_crc32((const uint8_t *)&h, sizeof(h), 0);
+	memcpy(b, &h, sizeof(h));
+	spit(idx, b, h.file_size);
+	free(b);
+}
+
+/* Version 1 indexes stay readable (checked whole at open); an unknown version is refused by name. */
+static void test_index_versions(void **state)
+{
+	struct swp_disk_header h;
+	char idx[320];
+	uint8_t *good, *b;
+	size_t len;
+
+	(void)state;
+	good = chunked_area();
+	snprintf(idx, sizeof(idx), "%s.idx", path);
+	index_to_v1(idx);
+	assert_int_equal(chunked_read(good, 0), 0);
+	assert_int_equal(chunked_read(good, CHUNK_PAGES - 1), 0);
+	b = slurp(idx, &len);
+	b[len - 5] ^= 1;		/* any damage of a v1 body fails the open */
+	spit(idx, b, len);
+	assert_int_equal(chunked_read(good, 0), -EUCLEAN);
+	b[len - 5] ^= 1;
+	memcpy(&h, b, sizeof(h));
+	h.version = 3;
+	h.header_crc32 = 0;
+	h.header_crc32 = lzma_crc32((const uint8_t *)&h, sizeof(h), 0);
+	memcpy(b, &h, sizeof(h));
+	spit(idx, b, len);
+	assert_int_equal(chunked_read(good, 0), -EPROTONOSUPPORT);
+	assert_non_null(strstr(ct_err_msg(), "format version 3"));
+	free(b);
+	free(good);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -632,6 +768,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flip_sweep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chunk_lazy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_versions, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

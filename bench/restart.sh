@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# bench/restart.sh: restart time (issue 17's table), each figure beside the
+# floor measured in the same run by bench/spawnlimit (clone3 of the same
+# number of processes into a new pid namespace + mmap of the same mappings).
+#
+#   one process (pattern, 5 threads) at each of BENCH_SIZES MiB: lazy restore
+#       cold (page cache dropped) and warm: time to the first instruction
+#       ("running after", every task released) and until every page is
+#       resident, reported separately
+#   python3 with a dict (pydict.py, BENCH_PY_KEYS keys): time until useful (its
+#       next step written) and synchronous faults, at the first lazy restore of
+#       the checkpoint (records the working set) and the next (prefetches it
+#       first), page cache dropped before each
+#   BENCH_PROCS processes (a shell and sleeps): restore until running (warm);
+#       the dump's frozen time beside its freeze + seize phase (from the
+#       dump's own -v log, the same run)
+#
+# Prints CSV rows "bench,metric,value,unit,ratio_to,ratio" and a "# table"
+# block.  Environment: BENCH_SIZES ("256 1024 4096"; 8192 works too, bench
+# only), BENCH_PROCS ("1 10 100"), BENCH_STORE (/var/tmp/ctswap-bench).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+CTSWAP=$root/tools/ctswap/ctswap
+LIMIT=$root/bench/spawnlimit
+sizes=${BENCH_SIZES-256 1024 4096}
+procs=${BENCH_PROCS-1 10 100}
+py_keys=${BENCH_PY_KEYS:-1000000}
+bench_store=${BENCH_STORE:-/var/tmp/ctswap-bench}
+export CTSWAP_STORE=$bench_store/restart.$$
+work=$(mktemp -d /tmp/ctswap-restart.XXXXXX)
+names=()
+table=()
+
+cleanup() {
+	local n
+	for n in "${names[@]}"; do
+		"$CTSWAP" rm --force "$n" >/dev/null 2>&1 || true
+	done
+	rm -rf "$work" "$CTSWAP_STORE"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$CTSWAP_STORE"
+[ -x "$LIMIT" ] || { echo "restart: $LIMIT not built (make bench)" >&2; exit 1; }
+
+say() { echo "$*" >&2; }
+calc() { awk "BEGIN { printf \"%.2f\", $* }"; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+row() {	# metric value unit [ratio_to base]
+	awk -v m="$1" -v v="$2" -v u="$3" -v t="${4:-}" -v base="${5:-0}" 'BEGIN {
+		printf "restart,%s,%s,%s,%s,", m, v, u, t
+		if (base > 0) printf "%.3f\n", v / base; else printf "\n" }'
+}
+
+wait_for() {	# what seconds cmd...
+	local what=$1 t=$(($2 * 20))
+	shift 2
+	while ! "$@" >/dev/null 2>&1; do
+		t=$((t - 1))
+		[ "$t" -gt 0 ] || { say "restart: timed out waiting for $what"; return 1; }
+		sleep 0.05
+	done
+}
+
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+
+# ctswap restore NAME (lazy); R_RUNNING: reported time to running; R_FULL: ms until every page is resident.
+restore_lazy() {
+	local out t0 re='running after ([0-9.]+) ms'
+	t0=$(now_ms)
+	out=$("$CTSWAP" restore "$1")
+	[[ $out =~ $re ]] || { say "restart: cannot parse: $out"; return 1; }
+	R_RUNNING=${BASH_REMATCH[1]}
+	wait_for "the lazy server of $1" 900 test ! -e "$CTSWAP_STORE/$1/lazy.state"
+	R_FULL=$(($(now_ms) - t0))
+}
+
+# Tasks of container $1 (ctswap ps: 4th column).
+tasks_of() { "$CTSWAP" ps "$1" | awk 'NR == 2 { print $4 }'; }
+
+# Container $1 has $2 tasks.
+has_tasks() { [ "$(tasks_of "$1")" = "$2" ]; }
+
+bench_size() {
+	local mib=$1 name=rs$$-$1 out=$work/p$1 lim
+	mkdir -p "$out"
+	say "restart: one process, $mib MiB"
+	names+=("$name")
+	"$CTSWAP" run "$name" -- "$root/tests/workloads/pattern" --mib "$mib" --threads 4 --seed 7 \
+		--out "$out" >/dev/null
+	wait_for "pattern $mib MiB to fill" 1200 grep -q ' ok$' "$out/status"
+	"$CTSWAP" dump "$name" >/dev/null
+	lim=$("$LIMIT" 1 20 "$mib")
+	row "limit_1proc_${mib}" "$lim" ms
+	drop_caches
+	restore_lazy "$name"
+	row "cold_${mib}_running" "$R_RUNNING" ms limit "$lim"
+	row "cold_${mib}_all_resident" "$R_FULL" ms
+	table+=("| 1 process, $mib MiB, cold | $R_RUNNING ms | $R_FULL ms | $lim ms |")
+	"$CTSWAP" kill "$name" >/dev/null
+	restore_lazy "$name"	# warm: the previous restore read everything
+	row "warm_${mib}_running" "$R_RUNNING" ms limit "$lim"
+	row "warm_${mib}_all_resident" "$R_FULL" ms
+	table+=("| 1 process, $mib MiB, warm | $R_RUNNING ms | $R_FULL ms | $lim ms |")
+	"$CTSWAP" rm --force "$name" >/dev/null
+}
+
+# Seconds stamp of the first -v log line of $1 matching $2.
+stamp() { sed -n "s/^(\([0-9.]*\)) .*$2.*/\1/p" "$1" | head -n 1; }
+
+bench_procs() {
+	local n=$1 name=rp$$-$1 log=$work/dump$1.log lim frozen fs
+	say "restart: $n processes"
+	names+=("$name")
+	"$CTSWAP" run "$name" -- sh -c \
+		"i=1; while [ \$i -lt $n ]; do sleep 100000 & i=\$((i + 1)); done; exec sleep 100000" >/dev/null
+	wait_for "$n processes" 120 has_tasks "$name" "$n"
+	"$CTSWAP" -v dump "$name" >"$log" 2>&1
+	frozen=$(sed -n 's/.*frozen \([0-9.]*\) ms, total.*/\1/p' "$log" | tail -n 1)
+	fs=$(calc "($(stamp "$log" "threads seized") - $(stamp "$log" "freezing and seizing")) * 1000")
+	row "dump_${n}procs_frozen" "$frozen" ms freeze_seize "$fs"
+	row "dump_${n}procs_freeze_seize" "$fs" ms
+	lim=$("$LIMIT" "$n" 20 1)
+	row "limit_${n}procs" "$lim" ms
+	restore_lazy "$name"
+	row "restore_${n}procs_running" "$R_RUNNING" ms limit "$lim"
+	row "restore_${n}procs_all_resident" "$R_FULL" ms
+	table+=("| $n processes (small), warm | $R_RUNNING ms | $R_FULL ms | $lim ms |")
+	table+=("| dump of $n processes: frozen | $frozen ms | | freeze + seize $fs ms |")
+	"$CTSWAP" rm --force "$name" >/dev/null
+}
+
+# Lines of file $1, more than $2?
+more_lines() { [ "$(wc -l <"$1")" -gt "$2" ]; }
+
+# The lazy log of container $1 after its first $2 lines.
+log_after() { tail -n +"$(($2 + 1))" "$CTSWAP_STORE/$1/lazy.log" 2>/dev/null; }
+
+# Lines of the lazy log of container $1.
+log_lines() {
+	if [ -e "$CTSWAP_STORE/$1/lazy.log" ]; then wc -l <"$CTSWAP_STORE/$1/lazy.log"; else echo 0; fi
+}
+
+# The lazy server of $1 logged "done:" after line $2.
+server_done() { log_after "$1" "$2" | grep -q "done:"; }
+
+bench_python() {
+	local name=rpy$$ out=$work/py.out n t0 useful faults round from
+	say "restart: python3 with a dict of $py_keys keys"
+	names+=("$name")
+	"$CTSWAP" run "$name" -- python3 "$root/tests/workloads/pydict.py" "$out" "$py_keys" 0.05 >/dev/null
+	wait_for "python3 to build its dict" 600 test -s "$out"
+	sleep 0.5
+	"$CTSWAP" dump "$name" >/dev/null
+	for round in first_restore with_working_set; do
+		drop_caches
+		n=$(wc -l <"$out")
+		from=$(log_lines "$name")
+		t0=$(now_ms)
+		# its output file grows after the dump: that is expected here
+		"$CTSWAP" restore --allow-changed-files "$name" >/dev/null
+		wait_for "python3 to write a step" 120 more_lines "$out" "$n"
+		useful=$(($(now_ms) - t0))
+		wait_for "the lazy server of $name" 900 server_done "$name" "$from"
+		faults=$(log_after "$name" "$from" | sed -n 's/.*; \([0-9]*\) synchronous faults.*/\1/p')
+		row "python_${round}_useful" "$useful" ms
+		row "python_${round}_sync_faults" "$faults" faults
+		table+=("| python3 dict of $py_keys keys, cold, $round: until its next step | $useful ms | $faults synchronous faults | |")
+		"$CTSWAP" kill "$name" >/dev/null
+	done
+	"$CTSWAP" rm --force "$name" >/dev/null
+}
+
+for mib in $sizes; do
+	bench_size "$mib"
+done
+for n in $procs; do
+	bench_procs "$n"
+done
+bench_python
+echo "# table: | workload | restore until running (first instruction) | until every page is resident | limit (clone3 + mmap, same run) |"
+for line in "${table[@]}"; do
+	echo "# table: $line"
+done
