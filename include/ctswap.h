@@ -195,6 +195,9 @@ struct ctswap_dump_opts {
 	/* A unix stream socket connected to a process outside the container: refuse
 	 * the dump (default), or restore it closed (unix_close: it reads end-of-file). */
 	bool unix_close;
+	/* Deleted (unlinked) files are stored whole in the checkpoint: a larger one
+	 * refuses the dump.  Bytes; 0: the default, 64 MiB. */
+	uint64_t max_deleted_size;
 };
 
 struct ctswap_dump_stats {

@@ -398,7 +398,8 @@ static int dump_collect(struct dump_ctx *d)
 		d->stats->threads += d->img->tasks[i].nr_threads;
 	}
 	policy = dump_policy(d);
-	ret = dump_files_finish(d->img, &policy);
+	ret = dump_files_finish(d->img, &policy) ?: dump_locks(d->img) ?:
+	      dump_deleted(d->img, d->opts ? d->opts->max_deleted_size : 0);
 	if (ret)
 		return ret;
 	/* shared memory objects are stored whole, with the pages copied while stopped */

@@ -24,6 +24,8 @@ enum {
 	REC_FILE = 5,		/* nested: one open file description (record.h: REC_FILE_*) */
 	REC_ZOMBIE = 6,		/* one zombie process (an old reader skips it: no zombie restored) */
 	REC_SHM = 7,		/* one shared memory object */
+	REC_LOCK = 8,		/* one file lock */
+	REC_DELETED = 9,	/* a deleted file or working directory */
 	REC_SHAPE = 30,		/* namespaces and limits of the container */
 	REC_IPC = 31,		/* one SysV semaphore set or message queue */
 	REC_TASK_INFO = 10,
@@ -639,6 +641,58 @@ static void read_zombie(struct rbuf *r, struct ct_zombie *z)
 	z->comm[sizeof(z->comm) - 1] = '\0';
 }
 
+/* One file lock: kind, type, range, the task and fd that take it again, its description. */
+static void write_lock(struct wbuf *w, const struct ct_lock *l)
+{
+	size_t at = w_begin(w, REC_LOCK);
+
+	w_u32(w, l->kind);
+	w_u32(w, l->type);
+	w_u64(w, l->start);
+	w_u64(w, l->end);
+	w_u32(w, (uint32_t)l->pid);
+	w_u32(w, (uint32_t)l->fd);
+	w_u32(w, l->file);
+	w_end(w, at);
+}
+
+static void read_lock(struct rbuf *r, struct ct_lock *l)
+{
+	l->kind = r_u32(r);
+	l->type = r_u32(r);
+	l->start = r_u64(r);
+	l->end = r_u64(r);
+	l->pid = r_i32(r);
+	l->fd = r_i32(r);
+	l->file = r_u32(r);
+}
+
+/* A deleted file or cwd: what, index, mode, uid, gid, size, path. */
+static void write_deleted(struct wbuf *w, const struct ct_deleted *d)
+{
+	size_t at = w_begin(w, REC_DELETED);
+
+	w_u32(w, d->what);
+	w_u32(w, d->index);
+	w_u32(w, d->mode);
+	w_u32(w, d->uid);
+	w_u32(w, d->gid);
+	w_u64(w, d->size);
+	w_str(w, d->path);
+	w_end(w, at);
+}
+
+static void read_deleted(struct rbuf *r, struct ct_deleted *d)
+{
+	d->what = r_u32(r);
+	d->index = r_u32(r);
+	d->mode = r_u32(r);
+	d->uid = r_u32(r);
+	d->gid = r_u32(r);
+	d->size = r_u64(r);
+	d->path = r_str(r);
+}
+
 static void write_image(struct wbuf *w, const struct ct_image *img)
 {
 	size_t at = w_begin(w, REC_IMAGE);
@@ -665,6 +719,10 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 		write_task(w, &img->tasks[i]);
 	for (uint32_t i = 0; i < img->nr_zombies; i++)
 		write_zombie(w, &img->zombies[i]);
+	for (uint32_t i = 0; i < img->nr_locks; i++)
+		write_lock(w, &img->locks[i]);
+	for (uint32_t i = 0; i < img->nr_deleted; i++)
+		write_deleted(w, &img->deleted[i]);
 }
 
 static void read_image_info(struct rbuf *r, struct ct_image *img)
@@ -727,6 +785,16 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 			p = r_push(r, &img->zombies, &img->nr_zombies, sizeof(*img->zombies), 65536);
 			if (p)
 				read_zombie(&body, p);
+			break;
+		case REC_LOCK:
+			p = r_push(r, &img->locks, &img->nr_locks, sizeof(*img->locks), 1 << 20);
+			if (p)
+				read_lock(&body, p);
+			break;
+		case REC_DELETED:
+			p = r_push(r, &img->deleted, &img->nr_deleted, sizeof(*img->deleted), 1 << 20);
+			if (p)
+				read_deleted(&body, p);
 			break;
 		default:
 			break;

@@ -57,6 +57,10 @@ void image_free(struct ct_image *img)
 		free(img->ipc[i].data);
 	free(img->ipc);
 	free(img->zombies);
+	free(img->locks);
+	for (uint32_t i = 0; i < img->nr_deleted; i++)
+		free(img->deleted[i].path);
+	free(img->deleted);
 	free(img);
 }
 

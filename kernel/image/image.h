@@ -347,6 +347,50 @@ struct ct_fd {
 	bool cloexec;
 };
 
+/* ---- file locks ---- */
+
+enum ct_lock_kind {
+	CT_LOCK_POSIX = 1,	/* fcntl F_SETLK: owned by the process */
+	CT_LOCK_OFD,		/* fcntl F_OFD_SETLK: owned by the open file description */
+	CT_LOCK_FLOCK,		/* flock(2): owned by the open file description */
+	CT_LOCK_KIND_MAX = CT_LOCK_FLOCK,
+};
+
+enum { CT_LOCK_READ = 1, CT_LOCK_WRITE = 2 };
+#define CT_LOCK_EOF UINT64_MAX	/* end of a lock that reaches the end of the file */
+
+/*
+ * One lock the container holds, taken again at restore by task @pid
+ * through its fd @fd (the owner for POSIX locks; for OFD and flock locks
+ * any task holding the description).
+ */
+struct ct_lock {
+	uint32_t kind;			/* enum ct_lock_kind */
+	uint32_t type;			/* CT_LOCK_READ or CT_LOCK_WRITE */
+	uint64_t start, end;		/* bytes [start, end]; end CT_LOCK_EOF; 0, EOF for flock */
+	pid_t pid;			/* task that takes it again */
+	int32_t fd;			/* its fd on the locked description */
+	uint32_t file;			/* index into ct_image.files of that description */
+};
+
+/* ---- deleted files and directories ---- */
+
+enum { CT_DELETED_FILE = 1, CT_DELETED_CWD = 2 };
+
+/*
+ * What the restore gives a file or directory it recreates unlinked: a
+ * deleted description (ct_file.deleted, contents in the FILE record) or a
+ * task's deleted working directory (ct_task.cwd is then NULL).
+ */
+struct ct_deleted {
+	uint32_t what;			/* CT_DELETED_* */
+	uint32_t index;			/* FILE: index into ct_image.files; CWD: the task's pid */
+	uint32_t mode;			/* st_mode: type and permission bits */
+	uint32_t uid, gid;
+	uint64_t size;			/* FILE: st_size */
+	char *path;			/* CWD: where it was */
+};
+
 /* ---- processes ---- */
 
 struct ct_task {
@@ -457,6 +501,10 @@ struct ct_image {
 	struct ct_ipc_obj *ipc;		/* SysV objects of its own IPC namespace */
 	uint32_t nr_zombies;
 	struct ct_zombie *zombies;	/* children of tasks, exited and not waited for */
+	uint32_t nr_locks;
+	struct ct_lock *locks;		/* file locks held by the container */
+	uint32_t nr_deleted;
+	struct ct_deleted *deleted;	/* deleted files and working directories */
 };
 
 enum { CT_NS_PID = 0, CT_NS_MNT, CT_NS_NET, CT_NS_UTS, CT_NS_IPC, CT_NS_USER, CT_NS_CGROUP, CT_NS_TIME };

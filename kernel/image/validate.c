@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "image/blob.h"
 #include "lib/log.h"
@@ -315,6 +316,55 @@ static int validate_ipc(const struct ct_ipc_obj *o, const char *what)
 	return 0;
 }
 
+/* Check the file locks: each names a task's fd on a lockable description. */
+static int validate_locks(const struct ct_image *img, const char *what)
+{
+	for (uint32_t i = 0; i < img->nr_locks; i++) {
+		const struct ct_lock *l = &img->locks[i];
+		const struct ct_task *t = image_find_task(img, l->pid);
+		bool held = false;
+
+		if (l->kind < CT_LOCK_POSIX || l->kind > CT_LOCK_KIND_MAX ||
+		    (l->type != CT_LOCK_READ && l->type != CT_LOCK_WRITE) || l->start > l->end ||
+		    l->start > INT64_MAX || (l->end != CT_LOCK_EOF && l->end > INT64_MAX))
+			return ct_err(-EBADMSG, "%s: lock %u: bad kind, type or range", what, i);
+		if (l->file >= img->nr_files || img->files[l->file].kind != CT_FILE_REG)
+			return ct_err(-EBADMSG, "%s: lock %u: names no regular file", what, i);
+		for (uint32_t j = 0; t && j < t->nr_fds && !held; j++)
+			held = t->fds[j].fd == l->fd && t->fds[j].file == l->file;
+		if (!held)
+			return ct_err(-EBADMSG, "%s: lock %u: pid %d has no fd %d on file %u", what, i,
+				      l->pid, l->fd, l->file);
+	}
+	return 0;
+}
+
+/* Check the deleted files and working directories. */
+static int validate_deleted(const struct ct_image *img, const char *what)
+{
+	for (uint32_t i = 0; i < img->nr_deleted; i++) {
+		const struct ct_deleted *d = &img->deleted[i];
+		bool reg = S_ISREG(d->mode), dir = S_ISDIR(d->mode);
+
+		if (d->what == CT_DELETED_FILE) {
+			const struct ct_file *f = d->index < img->nr_files ? &img->files[d->index] : NULL;
+
+			if (!f || f->kind != CT_FILE_REG || !f->deleted || !(reg || dir) ||
+			    (dir && f->contents_len) ||
+			    f->contents_len > d->size)
+				return ct_err(-EBADMSG, "%s: deleted file record %u: bad file, mode or size",
+					      what, i);
+		} else if (d->what == CT_DELETED_CWD) {
+			if (!image_find_task(img, (pid_t)d->index) || !dir || !image_path_is_sane(d->path))
+				return ct_err(-EBADMSG, "%s: deleted cwd record %u: bad task, mode or path",
+					      what, i);
+		} else {
+			return ct_err(-EBADMSG, "%s: deleted record %u: unknown kind %u", what, i, d->what);
+		}
+	}
+	return 0;
+}
+
 /* Check everything restore relies on. */
 int image_validate(const struct ct_image *img, const char *what)
 {
@@ -325,8 +375,8 @@ int image_validate(const struct ct_image *img, const char *what)
 	ret = validate_tree(img, what) ?: validate_zombies(img, what);
 	if (ret)
 		return ret;
-	ret = validate_files(img, what) ?: validate_seccomp(img, what) ?: validate_shm(img, what) ?:
-	      validate_shape(img, what);
+	ret = validate_files(img, what) ?: validate_seccomp(img, what) ?: validate_locks(img, what) ?:
+	      validate_deleted(img, what) ?: validate_shm(img, what) ?: validate_shape(img, what);
 	if (ret)
 		return ret;
 	if (img->nr_ipc && !(img->shape.flags & CT_SHAPE_OWN_IPC))

@@ -27,6 +27,7 @@
 #include "mm/lazy.h"
 #include "mm/swaparea.h"
 #include "restore/rst.h"
+#include "task/task.h"
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
 #define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
@@ -467,6 +468,11 @@ static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_file *
 		bool shared = v->kind == CT_VMA_FILE_SHARED;
 		int oflags = shared && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
 
+		flags |= shared ? MAP_SHARED : MAP_PRIVATE;
+		/* a deleted file: the inode its fds were given again (deleted.c) */
+		fd = deleted_map_fd(o->img, o->ft, v);
+		if (fd >= 0)
+			break;
 		if (!v->path)
 			return ct_err(-EINVAL, "pid %d: file mapping at %#lx has no path", p->t->pid,
 				      (unsigned long)v->start);
@@ -474,12 +480,13 @@ static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_file *
 		if (ret)
 			return ret;
 		fd = mf->fd;
-		flags |= shared ? MAP_SHARED : MAP_PRIVATE;
 		break;
 	}
 	case CT_VMA_SHMEM:
-		/* the object's memfd, inherited with the transport fds (shm.c) */
-		fd = rst_shm_task_fd(o->shm, v->shm_key);
+		/* the object's memfd, inherited with the transport fds (shm.c), or a deleted file's */
+		fd = deleted_map_fd(o->img, o->ft, v);
+		if (fd < 0)
+			fd = rst_shm_task_fd(o->shm, v->shm_key);
 		if (fd < 0)
 			return ct_err(-EINVAL, "pid %d: shared memory at %#lx (%s): object %#x not prepared",
 				      p->t->pid, (unsigned long)v->start, v->path ? v->path : "anonymous",

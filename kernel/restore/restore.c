@@ -643,7 +643,7 @@ static int rst_resources(struct rst_ctx *c, struct rst_proc *p)
 	if (!(t->share_parent & CT_SHARE_FILES))
 		ret = restore_task_files(&tc, t, &c->ft_task);
 	if (!ret)
-		ret = restore_task_misc(&tc, t);
+		ret = restore_task_misc(&tc, t) ?: restore_deleted_cwd(&tc, c->img, t);
 	if (!ret)
 		ret = restore_task_signals(&tc, t);
 	for (uint32_t i = 0; i < t->nr_threads && !ret; i++) {
@@ -679,6 +679,7 @@ static int rst_build_processes(struct rst_ctx *c)
 	struct page_source pages = swp_page_source(c->rd);
 	struct rst_mm_opts mo = {
 		.allow_changed_files = c->opts->allow_changed_files, .pages = &pages, .shm = &c->shm,
+		.img = c->img, .ft = &c->ft_task,
 	};
 	int ret = 0;
 
@@ -698,6 +699,12 @@ static int rst_build_processes(struct rst_ctx *c)
 	}
 	for (size_t i = 0; i < c->nr_procs && !ret; i++)
 		ret = rst_resources(c, &c->procs[i]);
+	/* every fd in place: closing one no longer drops a POSIX lock taken now */
+	for (size_t i = 0; i < c->nr_procs && !ret; i++) {
+		struct task_ctx tc = rst_tc(&c->procs[i], 0);
+
+		ret = restore_task_locks(&tc, c->img, c->procs[i].t);
+	}
 	for (size_t i = 0; i < c->nr_procs && !ret; i++)
 		ret = rst_mm_end(&c->procs[i]);
 	return ret;

@@ -27,6 +27,7 @@
 
 struct page_source;
 struct swp_gen_reader;
+struct file_table;
 struct clone_args;
 
 #define RST_SCRATCH_LEN (16 * 4096UL)	/* clone_args, paths, prctl map, auxv */
@@ -78,6 +79,8 @@ struct rst_mm_opts {
 	bool allow_changed_files;	/* map files whose identity changed */
 	const struct page_source *pages;	/* COW'd pages of private file mappings */
 	const struct rst_shm_set *shm;	/* shared memory objects, mapped from their memfds */
+	const struct ct_image *img;	/* with @ft: deleted files are mapped from their fds */
+	const struct file_table *ft;	/* the files at the tasks' transport numbers */
 };
 
 /* shm.c */

@@ -90,7 +90,7 @@ void file_set_status(int fd, const struct ct_file *f);
 int file_place_high(int fd, int base, struct file_table *ft);
 /* Set the status flags of @fd (unless -errno) and make it the transport fd of file @i. */
 int fd_restore_place(struct fd_restore *rs, uint32_t i, int fd);
-/* Refuse a file opened by path that is no longer the one dumped (unless allowed). */
+/* changed.c: may description @f, open again at @fd, be restored although its file changed? */
 int file_check_id(const struct ct_file *f, int fd, bool allow_changed);
 /* The "unsupported file type" refusal for fd @d, naming it; -ENOTSUP. */
 int fd_refuse(const struct fd_dump *d);
@@ -140,5 +140,14 @@ int tcp_repair_finish(const struct ct_image *img, const struct file_table *ft);
 bool tty_is_console(const struct stat *st);
 /* The terminal's fields (the format-1 FILE record ends with them). */
 void tty_decode_fields(struct rbuf *r, struct ct_file *f);
+
+/*
+ * deleted.c: a file whose fd names it "... (deleted)" although it has links
+ * (an O_TMPFILE file given a name by linkat): find that name in the same
+ * directory for f->path, or refuse.
+ */
+int deleted_find_name(const struct fd_dump *d, struct ct_file *f);
+/* deleted.c: open deleted description @i, sharing the inode an earlier one of it recreated */
+int deleted_open(const struct ct_image *img, uint32_t i, const struct file_table *ft);
 
 #endif

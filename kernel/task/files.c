@@ -388,29 +388,6 @@ int dump_files_finish(struct ct_image *img, const struct task_ctx *policy)
 
 /* ---- restore ---- */
 
-/* Refuse a file opened by path that is no longer the one dumped, unless allowed. */
-int file_check_id(const struct ct_file *f, int fd, bool allow_changed)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return ct_err(-errno, "%s: cannot stat: %m", f->path);
-	if (allow_changed)
-		return 0;
-	if ((uint64_t)st.st_dev != f->id.dev || (uint64_t)st.st_ino != f->id.ino)
-		return ct_err(-ESTALE, "%s: changed since the dump (inode %llu -> %llu); use --allow-changed-files",
-			      f->path, (unsigned long long)f->id.ino, (unsigned long long)st.st_ino);
-	if (!S_ISREG(st.st_mode))
-		return 0;	/* directories change with their entries: inode is enough */
-	if ((uint64_t)st.st_size != f->id.size)
-		return ct_err(-ESTALE, "%s: changed since the dump (size %llu -> %llu); use --allow-changed-files",
-			      f->path, (unsigned long long)f->id.size, (unsigned long long)st.st_size);
-	if (st.st_mtim.tv_sec != f->id.mtime_sec || st.st_mtim.tv_nsec != f->id.mtime_nsec)
-		return ct_err(-ESTALE, "%s: changed since the dump (modified); use --allow-changed-files",
-			      f->path);
-	return 0;
-}
-
 /* Move @fd to the first free number >= @base; closes the original. */
 int file_place_high(int fd, int base, struct file_table *ft)
 {

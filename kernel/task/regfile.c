@@ -7,9 +7,10 @@
  * devices that are the same wherever they are opened (/dev/null, ...).
  *
  * Dump records the path and the inode's identity; restore opens the path
- * again and refuses a file that changed since (unless allowed), then sets
- * the position.  A deleted regular file has its contents stored and comes
- * back as an unlinked file holding them.
+ * again and refuses a file that changed since in a way the program could
+ * not live with (changed.c; unless allowed), then sets the position.  A
+ * deleted file or directory is marked here; deleted.c stores it and brings
+ * it back unlinked.
  */
 #define LOG_PREFIX "files: "
 #include <errno.h>
@@ -25,9 +26,9 @@
 #include "task/fdkinds.h"
 
 /* Flags that belong to the fd or to opening, not to the description. */
-#define FILE_OPEN_ONLY_FLAGS (O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)
-/* Deleted files larger than this are stored, but with a warning. */
-#define FILE_DELETED_WARN (64ULL << 20)
+#define FILE_OPEN_ONLY_FLAGS (O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC | FILE_TMPFILE_BIT)
+/* The kernel's __O_TMPFILE; O_TMPFILE is this bit and O_DIRECTORY. */
+#define FILE_TMPFILE_BIT 020000000
 
 /* Character devices restored by opening their path again. */
 static const char *const file_chr_allowed[] = {
@@ -51,30 +52,6 @@ static bool link_is_path(const char *link)
 
 /* ---- dump ---- */
 
-/* Store the contents of a deleted regular file. */
-static int file_read_deleted(pid_t pid, int fd, struct ct_file *f, uint64_t size)
-{
-	int rfd, ret;
-
-	if (size > FILE_DELETED_WARN)
-		pr_warn("pid %d: fd %d: storing %llu bytes of deleted file %s", pid, fd,
-			(unsigned long long)size, f->path);
-	rfd = fd_reopen(pid, fd, O_RDONLY);
-	if (rfd < 0)
-		return ct_err(-errno, "pid %d: fd %d: cannot read deleted file %s: %m", pid, fd, f->path);
-	f->contents = xmalloc(size ? size : 1);
-	if (!f->contents) {
-		close(rfd);
-		return -ENOMEM;
-	}
-	ret = pread_all(rfd, f->contents, size, 0);
-	close(rfd);
-	if (ret)
-		return ct_err(ret, "pid %d: fd %d: cannot read deleted file %s", pid, fd, f->path);
-	f->contents_len = size;
-	return 0;
-}
-
 static bool reg_match(const struct fd_dump *d)
 {
 	return link_is_path(d->link) && (S_ISREG(d->st->st_mode) || S_ISDIR(d->st->st_mode));
@@ -88,14 +65,17 @@ static int reg_dump(const struct fd_dump *d, struct ct_file *f)
 	f->path = xstrdup(d->link);
 	if (!f->path)
 		return -ENOMEM;
-	if (d->st->st_nlink != 0 || !S_ISREG(d->st->st_mode))
+	if (d->st->st_nlink > 0 && len > 10 && !strcmp(d->link + len - 10, " (deleted)"))
+		return deleted_find_name(d, f);	/* linked since, under another name */
+	if (d->st->st_nlink != 0)
 		return 0;
+	/* contents, owner and mode: dump_deleted(), once every fd is known */
 	f->deleted = true;
 	if (len > 10 && !strcmp(d->link + len - 10, " (deleted)"))
 		f->path[len - 10] = '\0';
 	if (f->flags & O_PATH)
 		return fd_refuse(d);
-	return file_read_deleted(d->pid, d->fd, f, d->st->st_size);
+	return 0;
 }
 
 static bool chr_match(const struct fd_dump *d)
@@ -148,48 +128,12 @@ static void reg_free(struct ct_file *f)
 /* Flags to open a description with again. */
 static int file_open_flags(const struct ct_file *f)
 {
-	return (int)(f->flags & ~FILE_OPEN_ONLY_FLAGS) | O_CLOEXEC;
-}
+	int flags = (int)(f->flags & ~FILE_OPEN_ONLY_FLAGS);
 
-/* Recreate a deleted file as an unlinked file holding its contents, opened like the original. */
-static int file_open_deleted(const struct ct_file *f)
-{
-	char dir[PATH_MAX], self[64], *slash;
-	int tmp, fd, ret;
-
-	snprintf(dir, sizeof(dir), "%s", f->path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof(dir), "/");
-	tmp = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (tmp < 0)
-		tmp = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (tmp < 0) {
-		char *name = xasprintf("%s.ctswap-XXXXXX", f->path);
-
-		if (!name)
-			return -ENOMEM;
-		tmp = mkostemp(name, O_CLOEXEC);
-		if (tmp >= 0)
-			unlink(name);
-		free(name);
-		if (tmp < 0)
-			return ct_err(-errno, "%s: cannot recreate the deleted file: %m", f->path);
-	}
-	ret = pwrite_all(tmp, f->contents, f->contents_len, 0);
-	if (ret) {
-		close(tmp);
-		return ct_err(ret, "%s: cannot write the deleted file's contents", f->path);
-	}
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", tmp);
-	fd = open(self, file_open_flags(f));
-	ret = -errno;
-	close(tmp);
-	if (fd < 0)
-		return ct_err(ret, "%s: cannot reopen the recreated deleted file: %m", f->path);
-	return fd;
+	/* an O_TMPFILE file linked since: a plain file */
+	if (f->flags & FILE_TMPFILE_BIT)
+		flags &= ~O_DIRECTORY;
+	return flags | O_CLOEXEC;
 }
 
 /* Open a regular file or directory by path and place its position. */
@@ -199,7 +143,7 @@ static int reg_open(struct fd_restore *rs, uint32_t i)
 	int fd, ret;
 
 	if (f->deleted) {
-		fd = file_open_deleted(f);
+		fd = deleted_open(rs->img, i, rs->ft);	/* one inode for its descriptions */
 		if (fd < 0)
 			return fd;
 	} else {

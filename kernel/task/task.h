@@ -121,6 +121,28 @@ int tty_restore_ctty(struct task_ctx *tc, const struct ct_image *img, const stru
 int tty_restore_fg(struct task_ctx *tc, const struct ct_image *img, const struct ct_task *t,
 		   const struct file_table *ft);
 
+/*
+ * locks.c: POSIX, OFD and flock locks.  dump_locks: once every task's fds
+ * are recorded, with the tasks stopped; refuses a lock held (or awaited) by
+ * a process outside the container on a file it has open.
+ * restore_task_locks: after restore_task_files of every task, before any
+ * runs; takes the locks task @t took, without waiting.
+ */
+int dump_locks(struct ct_image *img);
+int restore_task_locks(struct task_ctx *tc, const struct ct_image *img, const struct ct_task *t);
+
+/*
+ * deleted.c: deleted files and removed working directories.  dump_deleted:
+ * after dump_task_files of every task, with the tasks stopped; stores the
+ * contents of each deleted inode once, refusing one beyond @max_size bytes
+ * (0: CT_DELETED_MAX_DEFAULT).  restore_deleted_cwd: after restore_task_misc.
+ */
+#define CT_DELETED_MAX_DEFAULT (64ULL << 20)
+int dump_deleted(struct ct_image *img, uint64_t max_size);
+int restore_deleted_cwd(struct task_ctx *tc, const struct ct_image *img, const struct ct_task *t);
+/* The tasks' fd (in @ft, the tasks' numbers) to map deleted file mapping @v from; -1 if none. */
+int deleted_map_fd(const struct ct_image *img, const struct file_table *ft, const struct ct_vma *v);
+
 /* signals.c: handlers, masks, pending signals, sigaltstack */
 int dump_task_signals(struct task_ctx *tc, struct ct_task *t);
 int dump_thread_signals(struct task_ctx *tc, struct ct_thread *th);

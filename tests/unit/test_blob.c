@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -783,6 +784,128 @@ static void test_blob_format1_still_loads(void **state)
 	image_free(img);
 }
 
+/* The sample image plus locks: task 2 holds a POSIX and a flock lock through its fd 5 (file 0). */
+static struct ct_image *sample_image_locks(void)
+{
+	struct ct_image *img = sample_image();
+
+	img->nr_locks = 2;
+	img->locks = calloc(2, sizeof(*img->locks));
+	img->locks[0] = (struct ct_lock){ .kind = CT_LOCK_POSIX, .type = CT_LOCK_WRITE, .start = 100,
+					  .end = 199, .pid = 2, .fd = 5, .file = 0 };
+	img->locks[1] = (struct ct_lock){ .kind = CT_LOCK_FLOCK, .type = CT_LOCK_READ,
+					  .end = CT_LOCK_EOF, .pid = 2, .fd = 5, .file = 0 };
+	return img;
+}
+
+static void test_blob_locks_round_trip(void **state)
+{
+	struct ct_image *img = sample_image_locks(), *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	assert_int_equal(blob_decode(buf, len, "test", &back), 0);
+	assert_int_equal(back->nr_locks, 2);
+	assert_memory_equal(back->locks, img->locks, 2 * sizeof(*img->locks));
+	free(buf);
+	image_free(back);
+	image_free(img);
+}
+
+/* Locks restore could not take as dumped are refused. */
+static void test_blob_locks_crafted_refused(void **state)
+{
+	struct ct_image *img;
+
+	(void)state;
+	img = sample_image_locks();
+	img->locks[0].kind = 4;
+	expect_invalid(img, "lock 0: bad kind");
+	img = sample_image_locks();
+	img->locks[1].type = 0;
+	expect_invalid(img, "lock 1: bad kind, type or range");
+	img = sample_image_locks();
+	img->locks[0].start = 300;			/* after its end */
+	expect_invalid(img, "bad kind, type or range");
+	img = sample_image_locks();
+	img->locks[0].fd = 0;				/* fd 0 of pid 2 is the pipe */
+	expect_invalid(img, "pid 2 has no fd 0 on file 0");
+	img = sample_image_locks();
+	img->locks[1].pid = 7;				/* no such task */
+	expect_invalid(img, "pid 7 has no fd 5");
+	img = sample_image_locks();
+	img->locks[1].file = 1;				/* a pipe */
+	expect_invalid(img, "names no regular file");
+}
+
+/* The sample image with file 0 deleted (mode 0645, 3 bytes) and task 1's cwd removed. */
+static struct ct_image *sample_image_deleted(void)
+{
+	struct ct_image *img = sample_image();
+
+	img->files[0].deleted = true;
+	img->files[0].contents = dupmem("abc", 3);
+	img->files[0].contents_len = 3;
+	img->nr_deleted = 2;
+	img->deleted = calloc(2, sizeof(*img->deleted));
+	img->deleted[0] = (struct ct_deleted){ .what = CT_DELETED_FILE, .index = 0,
+					       .mode = S_IFREG | 0645, .uid = 7, .gid = 8, .size = 4096 };
+	img->deleted[1] = (struct ct_deleted){ .what = CT_DELETED_CWD, .index = 1,
+					       .mode = S_IFDIR | 0750, .path = strdup("/tmp/gone") };
+	return img;
+}
+
+static void test_blob_deleted_round_trip(void **state)
+{
+	struct ct_image *img = sample_image_deleted(), *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	assert_int_equal(blob_decode(buf, len, "test", &back), 0);
+	assert_int_equal(back->nr_deleted, 2);
+	assert_int_equal(back->deleted[0].mode, S_IFREG | 0645);
+	assert_int_equal(back->deleted[0].uid, 7);
+	assert_int_equal(back->deleted[0].gid, 8);
+	assert_int_equal(back->deleted[0].size, 4096);
+	assert_int_equal(back->deleted[1].what, CT_DELETED_CWD);
+	assert_int_equal(back->deleted[1].index, 1);
+	assert_string_equal(back->deleted[1].path, "/tmp/gone");
+	free(buf);
+	image_free(back);
+	image_free(img);
+}
+
+/* Deleted records restore could not trust are refused. */
+static void test_blob_deleted_crafted_refused(void **state)
+{
+	struct ct_image *img;
+
+	(void)state;
+	img = sample_image_deleted();
+	img->deleted[0].index = 1;			/* a pipe, not a deleted file */
+	expect_invalid(img, "deleted file record 0");
+	img = sample_image_deleted();
+	img->deleted[0].size = 2;			/* contents beyond the size */
+	expect_invalid(img, "bad file, mode or size");
+	img = sample_image_deleted();
+	img->deleted[0].mode = S_IFCHR | 0600;
+	expect_invalid(img, "bad file, mode or size");
+	img = sample_image_deleted();
+	img->deleted[1].index = 9;			/* no such task */
+	expect_invalid(img, "deleted cwd record 1");
+	img = sample_image_deleted();
+	free(img->deleted[1].path);
+	img->deleted[1].path = strdup("/tmp/../etc");
+	expect_invalid(img, "bad task, mode or path");
+	img = sample_image_deleted();
+	img->deleted[1].what = 3;
+	expect_invalid(img, "unknown kind 3");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -801,6 +924,10 @@ int main(void)
 		cmocka_unit_test(test_blob_issue14_records),
 		cmocka_unit_test(test_blob_zombie_round_trip),
 		cmocka_unit_test(test_blob_zombie_crafted_refused),
+		cmocka_unit_test(test_blob_locks_round_trip),
+		cmocka_unit_test(test_blob_locks_crafted_refused),
+		cmocka_unit_test(test_blob_deleted_round_trip),
+		cmocka_unit_test(test_blob_deleted_crafted_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

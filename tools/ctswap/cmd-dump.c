@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* ctswap dump NAME [options]: checkpoint a container (options in dump_opts) */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,36 @@ static int dump_parse_keep(const char *value, void *dst, char *err, size_t errle
 	return 0;
 }
 
+/* --max-deleted-size BYTES: "123", "64M", "2G" (binary units), more than 0. */
+static int dump_parse_size(const char *value, void *dst, char *err, size_t errlen)
+{
+	unsigned long long v;
+	char *end;
+	int shift = 0;
+
+	if (!value || !*value || *value == '-')
+		goto bad;
+	v = strtoull(value, &end, 10);
+	if (*end && end[1])
+		goto bad;
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	else if (*end)
+		goto bad;
+	if (!v || v > (UINT64_MAX >> shift))
+		goto bad;
+	*(uint64_t *)dst = (uint64_t)v << shift;
+	return 0;
+bad:
+	snprintf(err, errlen, "--max-deleted-size %s: want a size in bytes (K, M, G suffixes allowed)",
+		 value ? value : "");
+	return -1;
+}
+
 const struct cli_opt dump_opts[] = {
 	OPT_FLAG("--leave-running", NULL, struct dump_args, opts.leave_running, true,
 		 "checkpoint, then let the container go on"),
@@ -53,6 +84,8 @@ const struct cli_opt dump_opts[] = {
 		"restore established TCP connections alive (TCP_REPAIR)"),
 	OPT_FLAG("--unix-close", NULL, struct dump_args, opts.unix_close, true,
 		 "restore unix sockets connected outside the container as closed"),
+	OPT_CALL("--max-deleted-size", "BYTES", struct dump_args, opts.max_deleted_size, dump_parse_size,
+		 "store deleted files up to BYTES each (default 64M)"),
 	OPT_LAST,
 };
 
