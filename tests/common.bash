@@ -66,3 +66,8 @@ wait_until() {
 lines_of() {
 	[ -f "$1" ] && wc -l <"$1" || echo 0
 }
+
+# A TCP port of 127.0.0.1 that nothing listens on now (for servers a test starts).
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
