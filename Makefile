@@ -6,7 +6,12 @@ DESTDIR ?=
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -fPIC -D_GNU_SOURCE
-override CPPFLAGS += -Iinclude -Ikernel
+# The engine, tests and benchmarks see kernel/ headers; the CLI sees only
+# the public API (include/ctswap.h): the build enforces that boundary.
+override CPPFLAGS += -Iinclude
+ENGINE_CPPFLAGS := $(CPPFLAGS) -Ikernel
+# Header dependencies come from the compiler (-MMD -MP; the .d files sit beside the objects).
+DEPFLAGS := -MMD -MP
 LDLIBS  := -lcgroup -llzma -lxxhash -ljansson -lpthread
 # O=DIR/ puts every object, library and binary of ours under DIR (a second
 # build beside the normal one, e.g. the sanitized copy `make test` runs);
@@ -45,9 +50,13 @@ ASAN_LDFLAGS := -fsanitize=address,undefined
 .PHONY: all test asan sanitized demo bench fuzz install clean deps
 all: $(LIB_A) $(LIB_SO) $(CLI) $(WORK_BINS) $(TOOL_BINS) $(EX_BINS)
 
-$(O)%.o: %.c $(wildcard include/*.h) $(shell find kernel -name '*.h')
+$(O)kernel/%.o: kernel/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ENGINE_CPPFLAGS) $(DEPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(O)tools/ctswap/%.o: tools/ctswap/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(DEPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(LIB_A): $(ENGINE_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -63,11 +72,11 @@ $(CLI): $(CLI_OBJS) $(LIB_A)
 
 $(O)tests/unit/test_%: tests/unit/test_%.c $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS) -lcmocka
+	$(CC) $(ENGINE_CPPFLAGS) $(DEPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS) -lcmocka
 
 $(O)tests/tools/%: tests/tools/%.c $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ENGINE_CPPFLAGS) $(DEPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
 # Examples use the library as a program would: the public header and the shared library.
 $(O)examples/%: examples/%.c include/ctswap.h $(LIB_SO)
@@ -82,7 +91,9 @@ tests/workloads/%: tests/workloads/%.c
 
 $(O)bench/%: bench/%.c $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ENGINE_CPPFLAGS) $(DEPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
+
+-include $(ENGINE_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(addsuffix .d,$(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS))
 
 deps:
 	./scripts/setup-deps.sh
@@ -135,5 +146,6 @@ install: all
 	install -m 0644 completion/ctswap.bash $(DESTDIR)$(COMPDIR)/ctswap
 
 clean:
-	rm -f $(ENGINE_OBJS) $(CLI_OBJS) $(LIB_A) $(LIB_SO) $(O)libctswap.so.1 $(CLI) $(UNIT_BINS) $(WORK_BINS) $(TOOL_BINS) $(BENCH_BINS) $(EX_BINS)
+	rm -f $(ENGINE_OBJS) $(CLI_OBJS) $(ENGINE_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(addsuffix .d,$(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS))
+	rm -f $(LIB_A) $(LIB_SO) $(O)libctswap.so.1 $(CLI) $(UNIT_BINS) $(WORK_BINS) $(TOOL_BINS) $(BENCH_BINS) $(EX_BINS)
 	rm -rf $(ASAN_DIR)

@@ -67,6 +67,12 @@ lines_of() {
 	[ -f "$1" ] && wc -l <"$1" || echo 0
 }
 
+# The value of field KEY=VALUE $2 of a workload's status file $1 (a line of
+# space-separated fields; the field may start the line).
+status_field() {
+	sed -n "s/.* $2=\([^ ]*\).*/\1/p;s/^$2=\([^ ]*\).*/\1/p" "$1"
+}
+
 # A TCP port of 127.0.0.1 that nothing listens on now (for servers a test starts).
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

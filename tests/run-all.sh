@@ -23,7 +23,7 @@ trap 'rm -rf "$log" "$log.tally" "$tally_main" "${sanlogs[@]}"' EXIT
 # area, lazy server, blob and state parsers): the CLI's errors, dump, inspect,
 # restore (lazy and eager) and the fault suite's crafted and corrupted
 # checkpoints (its libFuzzer smoke run is sanitized already: left out).
-ASAN_BATS=(tests/bats/02-errors.bats tests/bats/10-dump.bats tests/bats/20-inspect.bats
+ASAN_BATS=(tests/bats/02-errors.bats tests/bats/10-dump.bats tests/bats/21-inspect.bats
 	tests/bats/20-restore.bats 'tests/faults/40-untrusted.bats@^(crafted|corrupted|a blob)')
 
 prefix=""	# "asan: " in the sanitized part

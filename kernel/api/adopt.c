@@ -18,7 +18,7 @@
 #include "api/api.h"
 #include "container/container.h"
 #include "container/lock.h"
-#include "container/state.h"
+#include "lib/state.h"
 #include "container/store.h"
 #include "freezer/cgroup.h"
 #include "lib/log.h"

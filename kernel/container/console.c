@@ -20,7 +20,7 @@
 #include "ctswap.h"
 #include "container/console.h"
 #include "container/container.h"
-#include "container/state.h"
+#include "lib/state.h"
 #include "container/store.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -290,7 +290,7 @@ static bool console_expected(struct ctswap_store *store, const char *name)
 }
 
 /* Connect to the console of a running container. */
-int ctswap_console_open(struct ctswap_store *store, const char *name, int *out)
+int console_open(struct ctswap_store *store, const char *name, int *out)
 {
 	struct ctswap_info info;
 	struct sockaddr_un addr;
@@ -298,12 +298,12 @@ int ctswap_console_open(struct ctswap_store *store, const char *name, int *out)
 	char path[4096], status = 0;
 	int fd, ret;
 
-	ret = ctswap_info(store, name, &info);
+	ret = ct_info(store, name, &info);
 	if (ret)
 		return ret;
 	if (info.state != CTSWAP_RUNNING && info.state != CTSWAP_FROZEN)
 		return ct_err(-ESRCH, "%s: container is not running (%s)", name,
-			      ctswap_state_name(info.state));
+			      ct_state_name(info.state));
 	if (store_path(store, name, CONSOLE_SOCK, path, sizeof(path)) || console_addr(path, &addr))
 		return ct_err(-ENAMETOOLONG, "%s: console socket path too long", name);
 	if (access(path, F_OK)) {
@@ -341,7 +341,7 @@ int ctswap_console_open(struct ctswap_store *store, const char *name, int *out)
 }
 
 /* Send @len bytes of input to the terminal. */
-int ctswap_console_input(int fd, const void *buf, size_t len)
+int console_input(int fd, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 	int ret;
@@ -359,7 +359,7 @@ int ctswap_console_input(int fd, const void *buf, size_t len)
 }
 
 /* Set the terminal's window size. */
-int ctswap_console_resize(int fd, unsigned short rows, unsigned short cols)
+int console_resize(int fd, unsigned short rows, unsigned short cols)
 {
 	struct console_winsz wz = { .rows = rows, .cols = cols };
 	int ret = console_send_frame(fd, CONSOLE_WINSZ, &wz, sizeof(wz));

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ctswap.h"
+
 #define CONSOLE_SOCK "console.sock"
 #define CONSOLE_ACCEPT 'A'
 #define CONSOLE_BUSY 'B'
@@ -61,5 +63,10 @@ int console_listen(struct console_srv *cs, const char *sock_path);
 void console_poll(struct console_srv *cs, int wake_fd, int timeout_ms);
 /* Close everything and remove the socket. */
 void console_close(struct console_srv *cs);
+
+/* The console behind kernel/api/console.c (include/ctswap.h). */
+int console_open(struct ctswap_store *store, const char *name, int *out);
+int console_input(int fd, const void *buf, size_t len);
+int console_resize(int fd, unsigned short rows, unsigned short cols);
 
 #endif

@@ -12,7 +12,7 @@
 #include "ctswap.h"
 #include "container/container.h"
 #include "container/lock.h"
-#include "container/state.h"
+#include "lib/state.h"
 #include "container/store.h"
 #include "container/supervisor.h"
 #include "task/task.h"
@@ -34,7 +34,7 @@ struct run_arg {
 /* Refuse names that are not [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. */
 int ct_check_name(const char *name)
 {
-	if (ctswap_name_valid(name))
+	if (store_name_valid(name))
 		return 0;
 	return ct_err(-EINVAL, "%s: invalid container name (want [A-Za-z0-9][A-Za-z0-9_.-]{0,63})",
 		      name ? name : "(null)");
@@ -110,8 +110,8 @@ static int run_mkdir(struct ctswap_store *store, const char *name, char *dir, si
 }
 
 /* Start a command in a new container. */
-int ctswap_run(struct ctswap_store *store, const char *name, const struct ctswap_run_opts *opts,
-	       pid_t *init_pid)
+int ct_run(struct ctswap_store *store, const char *name, const struct ctswap_run_opts *opts,
+	   pid_t *init_pid)
 {
 	struct run_arg ra = { .name = name, .argv = opts->argv };
 	char dir[4096], console[4096];
@@ -208,7 +208,7 @@ static int ct_nr_procs(struct ct_cgroup *cg, size_t *nr)
 }
 
 /* Freeze a container and wait for the kernel to report it frozen. */
-int ctswap_freeze(struct ctswap_store *store, const char *name, int timeout_ms)
+int ct_freeze(struct ctswap_store *store, const char *name, int timeout_ms)
 {
 	struct ct_cgroup *cg;
 	int ret, lock;
@@ -229,7 +229,7 @@ int ctswap_freeze(struct ctswap_store *store, const char *name, int timeout_ms)
 }
 
 /* Thaw a container. */
-int ctswap_thaw(struct ctswap_store *store, const char *name)
+int ct_thaw(struct ctswap_store *store, const char *name)
 {
 	struct ct_cgroup *cg;
 	int ret, lock;
@@ -258,7 +258,7 @@ static void ct_wait_supervisor(struct ctswap_store *store, const char *name)
 }
 
 /* Kill every task of a container and wait until its cgroup is empty. */
-int ctswap_kill(struct ctswap_store *store, const char *name)
+int ct_kill(struct ctswap_store *store, const char *name)
 {
 	struct ct_cgroup *cg;
 	int ret, lock;
@@ -302,7 +302,7 @@ static void ct_drop_held_connections(struct ctswap_store *store, const char *nam
 }
 
 /* Remove a container's cgroup and store entry. */
-int ctswap_rm(struct ctswap_store *store, const char *name, bool force)
+int ct_rm(struct ctswap_store *store, const char *name, bool force)
 {
 	struct ct_cgroup *cg;
 	char dir[4096];

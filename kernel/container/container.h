@@ -3,6 +3,8 @@
 #ifndef CT_CONTAINER_H
 #define CT_CONTAINER_H
 
+#include "ctswap.h"
+
 struct ctswap_store;
 struct ct_state;
 
@@ -18,5 +20,17 @@ int ct_read_state(struct ctswap_store *store, const char *name, struct ct_state 
  * CAP_SYS_ADMIN).  In privilege.c.
  */
 int ct_check_cr_privilege(const char *what);
+
+/* The container life cycle behind kernel/api/container.c (include/ctswap.h). */
+int ct_run(struct ctswap_store *store, const char *name, const struct ctswap_run_opts *opts,
+	   pid_t *init_pid);
+int ct_freeze(struct ctswap_store *store, const char *name, int timeout_ms);
+int ct_thaw(struct ctswap_store *store, const char *name);
+int ct_kill(struct ctswap_store *store, const char *name);
+int ct_rm(struct ctswap_store *store, const char *name, bool force);
+const char *ct_state_name(enum ctswap_state state);
+int ct_info(struct ctswap_store *store, const char *name, struct ctswap_info *info);
+int ct_list(struct ctswap_store *store, int (*fn)(const struct ctswap_info *info, void *arg),
+	    void *arg);
 
 #endif

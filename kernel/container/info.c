@@ -12,7 +12,7 @@
 #include "ctswap.h"
 #include "container/container.h"
 #include "container/lock.h"
-#include "container/state.h"
+#include "lib/state.h"
 #include "container/store.h"
 #include "freezer/cgroup.h"
 #include "freezer/freezer.h"
@@ -20,7 +20,7 @@
 #include "lib/util.h"
 
 /* The name of a state. */
-const char *ctswap_state_name(enum ctswap_state state)
+const char *ct_state_name(enum ctswap_state state)
 {
 	switch (state) {
 	case CTSWAP_STOPPED:
@@ -106,7 +106,7 @@ static int info_lazy(struct ctswap_store *store, const char *name, struct ctswap
 }
 
 /* Describe one container. */
-int ctswap_info(struct ctswap_store *store, const char *name, struct ctswap_info *info)
+int ct_info(struct ctswap_store *store, const char *name, struct ctswap_info *info)
 {
 	long long init_pid = 0, status = -1;
 	struct ct_state *st = NULL;
@@ -162,7 +162,7 @@ static int info_names(struct ctswap_store *store, char ***names, size_t *nr)
 	if (!d)
 		return ct_err(-errno, "%s: cannot list: %m", store->path);
 	while ((de = readdir(d))) {
-		if (!ctswap_name_valid(de->d_name) || de->d_type != DT_DIR)
+		if (!store_name_valid(de->d_name) || de->d_type != DT_DIR)
 			continue;
 		if (xgrow(&arr, &cap, n + 1, sizeof(*arr)) || !(arr[n] = xstrdup(de->d_name))) {
 			closedir(d);
@@ -182,8 +182,8 @@ static int info_names(struct ctswap_store *store, char ***names, size_t *nr)
 }
 
 /* Call @fn for each container; one that fails is skipped and its error returned at the end. */
-int ctswap_list(struct ctswap_store *store, int (*fn)(const struct ctswap_info *info, void *arg),
-		void *arg)
+int ct_list(struct ctswap_store *store, int (*fn)(const struct ctswap_info *info, void *arg),
+	    void *arg)
 {
 	struct ctswap_info info;
 	char *first_err = NULL;
@@ -196,7 +196,7 @@ int ctswap_list(struct ctswap_store *store, int (*fn)(const struct ctswap_info *
 	if (ret)
 		return ret;
 	for (i = 0; i < nr; i++) {
-		ret = ctswap_info(store, names[i], &info);
+		ret = ct_info(store, names[i], &info);
 		if (ret == -ENOENT)
 			continue;	/* removed meanwhile */
 		if (ret) {

@@ -8,11 +8,11 @@
  *   - the cgroup frozen (killed while seizing): thawed.  Its threads were
  *     detached by the kernel when the tracer died;
  *   - a process it was injecting system calls into: guarded injections
- *     (freezer/guard.c) return it to its own state by itself.  Only where
+ *     (inject/guard.c) return it to its own state by itself.  Only where
  *     no guard was possible ("phase inject PID") did the kernel kill that
  *     process with the tracer (PTRACE_O_EXITKILL, since resuming it with
  *     half-injected registers would corrupt it silently); reported;
- *   - snapshot children (dump/snapshot.h) the kernel killed with it: they
+ *   - snapshot children (dump/snapshot.h, reaped by inject/reap.c) the kernel killed with it: they
  *     stay zombies of the container's processes (no exit signal, so only
  *     wait(__WALL) would see them) and are reaped here;
  *   - swap.idx.tmp or ckpt-N.meta.tmp half written: removed.  The swap
@@ -32,9 +32,9 @@
 #include <unistd.h>
 
 #include "container/lock.h"
-#include "dump/snapshot.h"
 #include "freezer/cgroup.h"
 #include "freezer/freezer.h"
+#include "inject/inject.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -104,7 +104,7 @@ static void recover_snapshot_strays(const char *name, int pid)
 		return;
 	if (cg_procs(cg, &pids, &nr) == 0)
 		for (size_t i = 0; i < nr; i++) {
-			int r = snap_reap_strays(pids[i]);
+			int r = inj_reap_strays(pids[i]);
 
 			reaped += r > 0 ? r : 0;
 		}

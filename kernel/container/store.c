@@ -15,7 +15,7 @@
 #include "lib/util.h"
 
 /* True if @name is [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. */
-bool ctswap_name_valid(const char *name)
+bool store_name_valid(const char *name)
 {
 	size_t len;
 
@@ -33,7 +33,7 @@ bool ctswap_name_valid(const char *name)
 }
 
 /* Open the store directory, creating it 0700 when it does not exist. */
-int ctswap_store_open(const char *dir, struct ctswap_store **out)
+int store_open(const char *dir, struct ctswap_store **out)
 {
 	struct ctswap_store *store;
 	struct stat st;
@@ -62,7 +62,7 @@ int ctswap_store_open(const char *dir, struct ctswap_store **out)
 }
 
 /* Release a store handle. */
-void ctswap_store_close(struct ctswap_store *store)
+void store_close(struct ctswap_store *store)
 {
 	if (!store)
 		return;
@@ -71,7 +71,7 @@ void ctswap_store_close(struct ctswap_store *store)
 }
 
 /* The store's directory. */
-const char *ctswap_store_path(const struct ctswap_store *store)
+const char *store_root(const struct ctswap_store *store)
 {
 	return store->path;
 }

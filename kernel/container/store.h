@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "ctswap.h"
+
 struct ctswap_store {
 	char *path;	/* the store directory, absolute or as given */
 };
@@ -20,5 +22,11 @@ int store_path(const struct ctswap_store *store, const char *name, const char *f
 
 /* The newest checkpoint generation in container directory @dir (ckpt-GEN.meta), 0 if none. */
 unsigned int store_newest_ckpt(const char *dir);
+
+/* The store as the API (kernel/api/store.c) offers it: include/ctswap.h. */
+bool store_name_valid(const char *name);
+int store_open(const char *dir, struct ctswap_store **out);
+void store_close(struct ctswap_store *store);
+const char *store_root(const struct ctswap_store *store);
 
 #endif

@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "container/console.h"
-#include "container/state.h"
+#include "lib/state.h"
 #include "container/supervisor.h"
 #include "freezer/cgroup.h"
 #include "lib/log.h"

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * ctswap_dump(): checkpoint a running container into its swap area.
+ * dump_container(): checkpoint a running container into its swap area
+ * (doc/DESIGN.md "Dump").
  *
  *   lock -> freeze + seize every thread -> thaw (tasks stay in ptrace-stops)
  *   -> tree -> per process: mappings, mm, present pages, then (by injected
@@ -37,7 +38,7 @@
 #include "container/store.h"
 #include "dump/dump.h"
 #include "freezer/cgroup.h"
-#include "freezer/inject.h"
+#include "inject/inject.h"
 #include "image/blob.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -152,7 +153,7 @@ static int dump_brk(struct task_ctx *tc, struct ct_task *t)
 }
 
 /*
- * Begin injecting into @tid.  Guarded (freezer/guard.c) where its text and
+ * Begin injecting into @tid.  Guarded (inject/guard.c) where its text and
  * stack allow: if we die now (kill -9, OOM) it returns to its own state by
  * itself and runs on.  Otherwise its registers would not be its own when
  * the kernel resumed it, so PTRACE_O_EXITKILL makes the kernel kill it
@@ -765,7 +766,6 @@ static int dump_run(struct dump_ctx *d)
 	return dump_finish(d);
 }
 
-/* Checkpoint container @name (see include/ctswap.h). */
 #define DUMP_LAZY_WAIT_MS 60000	/* how long a dump waits for a lazy restore to finish */
 
 /*
@@ -792,8 +792,9 @@ static int dump_wait_lazy(struct ctswap_store *store, const char *name)
 	return 0;
 }
 
-int ctswap_dump(struct ctswap_store *store, const char *name,
-		const struct ctswap_dump_opts *opts, struct ctswap_dump_stats *stats)
+/* Checkpoint container @name: ctswap_dump() of include/ctswap.h. */
+int dump_container(struct ctswap_store *store, const char *name,
+		   const struct ctswap_dump_opts *opts, struct ctswap_dump_stats *stats)
 {
 	struct ctswap_dump_stats dummy;
 	struct dump_ctx d;
@@ -812,7 +813,7 @@ int ctswap_dump(struct ctswap_store *store, const char *name,
 	d.t0 = now_ms();
 	d.snapshot = opts && ((opts->leave_running && !opts->no_snapshot) || opts->pre);
 	stats->snapshot = d.snapshot;
-	if (!ctswap_name_valid(name))
+	if (!store_name_valid(name))
 		return ct_err(-EINVAL, "%s: invalid container name", name);
 	if (opts && opts->tcp == CTSWAP_TCP_ESTABLISHED && (opts->leave_running || opts->pre))
 		return ct_err(-EINVAL, "%s: --tcp-established cannot be used with --leave-running or --pre: a restore would conflict with the connections left running", name);
@@ -820,7 +821,7 @@ int ctswap_dump(struct ctswap_store *store, const char *name,
 	if (ret)
 		return ret;
 	dump_block_signals(&d);
-	ret = ct_lock(ctswap_store_path(store), name, "dump", &d.lock_fd);
+	ret = ct_lock(store_root(store), name, "dump", &d.lock_fd);
 	if (ret) {
 		pthread_sigmask(SIG_SETMASK, &d.old_mask, NULL);
 		return ret;

@@ -56,4 +56,8 @@ int dump_check_interrupt(void);
 /* -EIO with ct_err if $CTSWAP_FAULT names "dump:@step" (tests). */
 int dump_fault(const char *step);
 
+/* The dump behind ctswap_dump() (kernel/api/dump.c). */
+int dump_container(struct ctswap_store *store, const char *name,
+		   const struct ctswap_dump_opts *opts, struct ctswap_dump_stats *stats);
+
 #endif

@@ -19,7 +19,7 @@
  * gets its own stack, a signal frame leading to exit_group(0): should the
  * dumper die during the clone, before the child is ours, it exits without
  * running one instruction of the parent's code.  A zombie left by a dead
- * dumper is reaped by the next command (snap_reap_strays()).
+ * dumper is reaped by the next command (inj_reap_strays(), inject/reap.c).
  */
 #ifndef CT_DUMP_SNAPSHOT_H
 #define CT_DUMP_SNAPSHOT_H
@@ -43,7 +43,5 @@ int snap_fork(struct inj_ctx *inj, struct snap_child *sc);
 int snap_isolate(struct ct_cgroup *cg, struct snap_child *sc);
 /* Kill and reap @sc (its parent must not be seized by us any more). Never fails. */
 void snap_release(struct snap_child *sc);
-/* Reap the snapshot zombies a dead dump left under process @pid; how many. */
-int snap_reap_strays(pid_t pid);
 
 #endif

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "container/state.h"
+#include "lib/state.h"
 #include "container/store.h"
 #include "dump/dump.h"
 #include "lib/log.h"

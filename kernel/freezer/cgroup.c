@@ -3,7 +3,7 @@
  * Container cgroups through libcgroup.
  *
  * libcgroup 2.0.2 reaches the v2 hierarchy only under the controller name
- * "hugetlb" (KERNEL-NOTES), and always names groups from the hierarchy root.
+ * "hugetlb" (doc/KERNEL-FACTS.md), and always names groups from the hierarchy root.
  * It is used to create, attach, delete and list processes.  Files libcgroup
  * has no call for (cgroup.threads, cgroup.kill, cgroup.events) are read or
  * written directly.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * ctswap_check(): probe, on the running kernel, every feature ctswap relies
+ * check_kernel(): probe, on the running kernel, every feature ctswap relies
  * on.  Each probe really does the thing (in a forked child where it could
  * disturb us) instead of trusting the kernel version.
  */
@@ -476,7 +476,7 @@ static int check_vdso(char *why, size_t size)
 }
 
 /* Probe everything, calling @fn per feature. */
-int ctswap_check(void (*fn)(const struct ctswap_check *c, void *arg), void *arg)
+int check_kernel(void (*fn)(const struct ctswap_check *c, void *arg), void *arg)
 {
 	char why[160] = "";
 	struct check_child c = { 0 };

@@ -2,7 +2,7 @@
 /*
  * Freeze a container's cgroup and bring every thread into a ptrace-stop.
  *
- * The protocol follows KERNEL-NOTES: on cgroup v2, seized and interrupted
+ * The protocol follows doc/KERNEL-FACTS.md "Freezing": on cgroup v2, seized and interrupted
  * threads report PTRACE_EVENT_STOP while the group stays frozen; on the v1
  * freezer they sit in D state until the group is thawed, and only then
  * report their stops.  So: freeze, seize + interrupt everything listed,

@@ -272,7 +272,7 @@ static void write_thread(struct wbuf *w, const struct ct_thread *th)
 	w_u64(w, th->robust_len);
 	w_u64(w, th->clear_child_tid);
 	w_bytes(w, th->comm, sizeof(th->comm));
-	/* issue 8: seccomp */
+	/* appended for seccomp: a reader that predates it reads them as zero (BLOB.md) */
 	w_u32(w, th->seccomp_mode);
 	w_bytes(w, th->seccomp, (uint64_t)th->nr_seccomp * sizeof(uint32_t));
 	w_end(w, at);
@@ -693,7 +693,7 @@ static void write_file(struct wbuf *w, const struct ct_file *f)
 	w_u32(w, f->pipe_id);
 	w_bytes(w, f->pipe_data, f->pipe_data_len);
 	w_u32(w, f->pipe_size);
-	/* issue 6: sockets, eventfd, signalfd, timerfd, epoll, inotify */
+	/* appended for sockets, eventfd, signalfd, timerfd, epoll, inotify (BLOB.md: only append) */
 	w_u32(w, f->sk_family);
 	w_u32(w, f->sk_type);
 	w_u32(w, f->sk_proto);
@@ -728,7 +728,7 @@ static void write_file(struct wbuf *w, const struct ct_file *f)
 		w_str(w, f->watches[i].path);
 	}
 	write_file_tcp(w, &f->tcp);
-	/* issue 6: the console (CT_FILE_TTY) */
+	/* appended for the console (CT_FILE_TTY) */
 	w_u32(w, f->tty_flags);
 	w_u32(w, f->tty_dev);
 	w_u32(w, f->tty_iflag);

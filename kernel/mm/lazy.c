@@ -41,7 +41,7 @@
 #include "lib/util.h"
 #include "mm/lazy.h"
 #include "mm/swaparea.h"
-#include "container/state.h"
+#include "lib/state.h"
 
 #define LZ_FEATURES (UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | \
 		     UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP)
@@ -921,7 +921,7 @@ static void *lz_prefetch_thread(void *arg)
 /* ------------------------------------------------------- progress, state */
 
 /*
- * Write the progress file in the state-file format (container/state.h),
+ * Write the progress file in the state-file format (lib/state.h),
  * aside then renamed so readers see whole files.  No fsync: it matters only
  * while we run, and the main thread must not stall on the disk.
  */

@@ -139,8 +139,11 @@ int swp_for_each_run(struct swp_gen_reader *r, uint32_t task,
  * generations, slot use, bytes on disk and per (generation, task, mapping)
  * page counts.  With @verify, read every page of every kept generation and
  * check its hash and every cluster's checksums.  Free with
- * ctswap_swap_info_free().
+ * swp_info_free().
  */
 int swp_stat(struct swp_area *sa, bool verify, struct ctswap_swap_info *st);
+
+/* Free what swp_stat() filled in (ctswap_swap_info_free()). */
+void swp_info_free(struct ctswap_swap_info *info);
 
 #endif

@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 
 #include "ctswap.h"
-#include "container/store.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mm/swaparea_int.h"
@@ -125,41 +124,18 @@ int swp_stat(struct swp_area *sa, bool verify, struct ctswap_swap_info *st)
 	if (!ret && verify)
 		ret = stat_verify(sa, st);
 	if (ret) {
-		ctswap_swap_info_free(st);
+		swp_info_free(st);
 		return ret;
 	}
 	return 0;
 }
 
-/* Free what swp_stat/ctswap_inspect allocated. */
-void ctswap_swap_info_free(struct ctswap_swap_info *info)
+/* Free what swp_stat allocated. */
+void swp_info_free(struct ctswap_swap_info *info)
 {
 	if (!info)
 		return;
 	free(info->rows);
 	info->rows = NULL;
 	info->nr_rows = 0;
-}
-
-/* Open STORE/NAME/swap read-only and describe it. */
-int ctswap_inspect(struct ctswap_store *store, const char *name, bool verify,
-		   struct ctswap_swap_info *info)
-{
-	struct swp_area *sa;
-	char path[PATH_MAX];
-	int ret;
-
-	ct_err_clear();
-	memset(info, 0, sizeof(*info));
-	if (!ctswap_name_valid(name))
-		return ct_err(-EINVAL, "%s: invalid container name", name ? name : "(null)");
-	ret = store_path(store, name, "swap", path, sizeof(path));
-	if (ret)
-		return ct_err(ret, "%s: %s", name, strerror(-ret));
-	ret = swp_open(path, NULL, 0, &sa);
-	if (ret)
-		return ret;
-	ret = swp_stat(sa, verify, info);
-	swp_close(sa);
-	return ret;
 }

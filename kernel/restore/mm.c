@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Rebuild an address space from outside, by system calls injected into a
- * stopped task (CR-DESIGN.md "Restore" step 4): scratch range, unmap all
+ * stopped task (doc/DESIGN.md "Restore" step 4): scratch range, unmap all
  * but scratch and the vdso block, move the vdso block to the dumped place,
  * map every VMA, write COW'd pages of private file mappings, userfaultfd on
  * the stored anonymous ranges, PR_SET_MM_MAP.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * ctswap_restore: rebuild a checkpointed container (CR-DESIGN.md "Restore").
+ * restore_container(): rebuild a checkpointed container (doc/DESIGN.md "Restore").
  *
  *   lock -> blob -> cgroup -> files opened in the restorer -> supervisor
  *   starts the init (which waits) -> seize it -> clone3 every other task in
@@ -675,8 +675,8 @@ static void rst_ctx_free(struct rst_ctx *c)
 	ct_unlock(c->lock_fd);
 }
 
-int ctswap_restore(struct ctswap_store *store, const char *name,
-		   const struct ctswap_restore_opts *opts, struct ctswap_restore_stats *stats)
+int restore_container(struct ctswap_store *store, const char *name,
+		      const struct ctswap_restore_opts *opts, struct ctswap_restore_stats *stats)
 {
 	static const struct ctswap_restore_opts defaults;
 	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1 };
@@ -685,7 +685,7 @@ int ctswap_restore(struct ctswap_store *store, const char *name,
 
 	ct_err_clear();
 	c.opts = opts ? opts : &defaults;
-	c.store_dir = ctswap_store_path(store);
+	c.store_dir = store_root(store);
 	ret = ct_check_cr_privilege("restore");
 	if (ret)
 		goto out;

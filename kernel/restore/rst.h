@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Restore internals: rebuilding processes from outside by injected system
- * calls (CR-DESIGN.md "Restore").  Every process being rebuilt is a task we
+ * calls (doc/DESIGN.md "Restore").  Every process being rebuilt is a task we
  * created (a fork of the supervisor, or an injected clone3 in its
  * parent-to-be), PTRACE_SEIZEd and sitting in a ptrace-stop; nothing runs
  * in it but the system calls we inject, until every task is rebuilt and
@@ -9,7 +9,7 @@
  *
  * The layers, bottom up: mm.c (an address space), threads.c (the other
  * threads of a process), tree.c (the processes, their pids, sessions and
- * groups), restore.c (ctswap_restore: all of it, and cleanup on failure).
+ * groups), restore.c (restore_container(): all of it, and cleanup on failure).
  */
 #ifndef CT_RESTORE_RST_H
 #define CT_RESTORE_RST_H
@@ -19,7 +19,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "freezer/inject.h"
+#include "ctswap.h"
+
+#include "inject/inject.h"
 #include "image/image.h"
 #include "mm/lazy.h"
 
@@ -114,9 +116,9 @@ long rst_syscall(struct rst_proc *p, long nr, unsigned long a1, unsigned long a2
 int rst_threads_create(struct rst_proc *p);
 
 /* tree.c */
-/* Create the child @c of @parent by injected clone3 with its pid; attached and stopped. */
 /* Inject clone3(@ca) into @p with set_tid {@tid}; the raw result. */
 long rst_clone3(struct rst_proc *p, struct clone_args *ca, pid_t tid);
+/* Create the child @c of @parent by injected clone3 with its pid; attached and stopped. */
 int rst_tree_fork(struct rst_proc *parent, struct rst_proc *c);
 /* Make @p a session leader if the image says so (before it forks children). */
 int rst_tree_setsid(struct rst_proc *p);
@@ -130,5 +132,9 @@ int rst_wait_new(pid_t pid);
 int rst_proc_init(struct rst_proc *p, const struct ct_task *t);
 /* Free what rst_proc_init allocated (not the process). */
 void rst_proc_free(struct rst_proc *p);
+
+/* The restore behind ctswap_restore() (kernel/api/restore.c). */
+int restore_container(struct ctswap_store *store, const char *name,
+		      const struct ctswap_restore_opts *opts, struct ctswap_restore_stats *stats);
 
 #endif

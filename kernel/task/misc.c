@@ -11,7 +11,7 @@
  * the rest (getitimer, timer_gettime, PR_GET_PDEATHSIG, PR_GET_TID_ADDRESS).
  * Restore injects the setters into the task itself.  A hard rlimit above
  * what the restorer may grant (CAP_SYS_RESOURCE can be missing: see
- * KERNEL-NOTES) is restored as high as allowed, with a warning.
+ * doc/KERNEL-FACTS.md) is restored as high as allowed, with a warning.
  */
 #define LOG_PREFIX "misc: "
 #include <errno.h>

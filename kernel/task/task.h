@@ -4,7 +4,7 @@
  * in one file of kernel/task/ (files.c, signals.c, creds.c, misc.c, regs.c).
  *
  * Dump side: the task is seized and in a ptrace-stop, the cgroup thawed
- * (see KERNEL-NOTES), and @tc->inj is an active injection context on the
+ * (doc/KERNEL-FACTS.md, "Freezing"), and @tc->inj is an active injection context on the
  * thread being dumped, with @tc->scratch a read-write page range mapped in
  * the tracee for passing structures to injected calls.
  *
@@ -20,7 +20,7 @@
 #ifndef CT_TASK_H
 #define CT_TASK_H
 
-#include "freezer/inject.h"
+#include "inject/inject.h"
 #include "image/image.h"
 
 struct task_ctx {

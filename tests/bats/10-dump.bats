@@ -32,11 +32,6 @@ assert_running() {
 	[ -n "$(ct_pids "$1")" ]
 }
 
-# The field KEY=VALUE of the pattern status file $1.
-status_field() {
-	sed -n "s/.* $2=\([^ ]*\).*/\1/p" "$1"
-}
-
 # Start the pattern workload in $CT: $1 MiB, $2 threads; status in $BATS_TEST_TMPDIR/pat.
 start_pattern() {
 	mkdir -p "$BATS_TEST_TMPDIR/pat"

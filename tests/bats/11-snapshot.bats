@@ -34,11 +34,6 @@ assert_no_children() {
 	[ -z "$c" ] || { echo "pid $1 has children: $c"; return 1; }
 }
 
-# The field KEY=VALUE of status file $1.
-status_field() {
-	sed -n "s/.*$2=\([0-9]*\).*/\1/p" "$1"
-}
-
 # Start seqwrite in $CT with $1 MiB and the special regions (unless $2 is
 # "plain"); files in $SEQ.
 start_seqwrite() {

@@ -14,11 +14,6 @@ ct_empty() {
 	[ -z "$(ct_pids "$1")" ]
 }
 
-# The field KEY=VALUE of the pattern status file $1.
-status_field() {
-	sed -n "s/.* $2=\([^ ]*\).*/\1/p;s/^$2=\([^ ]*\).*/\1/p" "$1"
-}
-
 # Start pattern in $CT: $1 MiB, $2 threads; status in $BATS_TEST_TMPDIR/pat.
 start_pattern() {
 	mkdir -p "$BATS_TEST_TMPDIR/pat"

@@ -4,11 +4,6 @@
 setup() { load ../common; common_setup; }
 teardown() { common_teardown; }
 
-# The field KEY=VALUE of status file $1.
-status_field() {
-	sed -n "s/.* $2=\([^ ]*\).*/\1/p;s/^$2=\([^ ]*\).*/\1/p" "$1"
-}
-
 # True if the number field $1 of status file $2 is above $3.
 field_above() {
 	local v

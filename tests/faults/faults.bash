@@ -35,11 +35,6 @@ assert_untraced() {
 	done
 }
 
-# The field KEY=VALUE of the pattern status file $1.
-status_field() {
-	sed -n "s/.* $2=\([^ ]*\).*/\1/p" "$1"
-}
-
 # True once field $2 of status file $1 is above $3.
 field_above() {
 	local v

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// fuzz-sources: kernel/container/state.c kernel/lib/*.c
+// fuzz-sources: kernel/lib/*.c
 /*
  * libFuzzer target: the state file parser (STORE/NAME/state, lazy.state).
  * A file that parses must format back to bytes that parse to the same
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "container/state.h"
+#include "lib/state.h"
 #include "lib/log.h"
 
 /* Abort if @a and @b do not hold the same keys and values in the same order. */

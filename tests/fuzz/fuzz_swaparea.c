@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// fuzz-sources: kernel/mm/swaparea*.c kernel/container/store.c kernel/lib/*.c
+// fuzz-sources: kernel/mm/swaparea*.c kernel/lib/*.c
 /*
  * libFuzzer target for the swap area's read paths.  The input is one
  * area: a 4-byte little-endian length of swap.idx, swap.idx, then the
@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		swp_gen_close(r);
 	}
 	if (!swp_stat(sa, true, &info))
-		ctswap_swap_info_free(&info);
+		swp_info_free(&info);
 	swp_close(sa);
 	return 0;
 }

@@ -3,7 +3,7 @@
  * Test helper: write a small swap area at PATH with GENS generations of
  * two tasks (random, zero and duplicate pages, a quarter changed per
  * generation).  Usage: mkarea PATH GENS [--compress]
- * Built by tests/bats/20-inspect.bats; also made the fuzz seeds.
+ * Built by tests/bats/21-inspect.bats; also made the fuzz seeds.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "freezer/inject.h"
+#include "inject/inject.h"
 
 static volatile unsigned long spin_counter;
 

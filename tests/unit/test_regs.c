@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "freezer/inject.h"
+#include "inject/inject.h"
 #include "mm/vma.h"
 #include "task/task.h"
 

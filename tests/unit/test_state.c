@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "container/lock.h"
-#include "container/state.h"
+#include "lib/state.h"
 #include "lib/log.h"
 #include "lib/util.h"
 

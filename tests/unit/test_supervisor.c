@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "container/state.h"
+#include "lib/state.h"
 #include "container/supervisor.h"
 #include "freezer/cgroup.h"
 #include "lib/log.h"

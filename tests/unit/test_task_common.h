@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "freezer/inject.h"
+#include "inject/inject.h"
 #include "lib/log.h"
 #include "task/task.h"
 

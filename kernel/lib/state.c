@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "container/state.h"
+#include "lib/state.h"
 #include "lib/log.h"
 #include "lib/util.h"
 

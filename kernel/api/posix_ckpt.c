@@ -27,7 +27,7 @@
 #include "ctswap.h"
 #include "api/api.h"
 #include "container/container.h"
-#include "container/state.h"
+#include "lib/state.h"
 #include "container/store.h"
 #include "lib/log.h"
 #include "lib/util.h"

@@ -18,6 +18,10 @@
  * single-step SIGTRAP left pending by a dead tracer would kill the task,
  * and inj_end() parks it in a PTRACE_EVENT_STOP before giving its own
  * registers back.
+ *
+ * This header is the whole interface of kernel/inject/.  What depends on the
+ * machine (registers, the `syscall` instruction, the signal frame) is in
+ * arch.h and arch-x86_64.c, the one seam for a second architecture.
  */
 #ifndef CT_INJECT_H
 #define CT_INJECT_H
@@ -70,6 +74,8 @@ int inj_guard_child_frame(struct inj_ctx *ctx, unsigned long *child_sp);
 /* Run one system call in the tracee; returns its raw result (-errno on failure). */
 long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a2,
 		 unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6);
+/* Registers that run exit_group(0) at the `syscall` at @syscall_ip, on stack @sp (0: their own). */
+void inj_set_exit_regs(struct user_regs_struct *regs, unsigned long syscall_ip, unsigned long sp);
 /* Put back the registers and mask saved by inj_begin(). */
 int inj_end(struct inj_ctx *ctx);
 
@@ -81,5 +87,13 @@ int inj_write_mem(pid_t pid, unsigned long addr, const void *buf, size_t len);
 /* Map @len bytes of anonymous read-write scratch memory in the tracee. */
 int inj_map_scratch(struct inj_ctx *ctx, size_t len, unsigned long *addr);
 int inj_unmap_scratch(struct inj_ctx *ctx, unsigned long addr, size_t len);
+
+/*
+ * Stop @parent and inject wait4() for each of its @nr zombie children @pids
+ * (as its pid namespace numbers them); how many it reaped, or -errno.
+ */
+int inj_reap_children(pid_t parent, const pid_t *pids, int nr);
+/* Reap the zombie children without exit signal of @pid (snapshot children of a dead dump). */
+int inj_reap_strays(pid_t pid);
 
 #endif

@@ -14,7 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "freezer/inject.h"
+#include "inject/arch.h"
+#include "inject/inject.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -136,9 +137,7 @@ static int inj_point_at_frame(struct inj_ctx *ctx)
 {
 	struct user_regs_struct regs = ctx->saved_regs;
 
-	regs.rip = ctx->sigreturn_ip;
-	regs.rsp = ctx->frame + 8;	/* as after a handler's `ret` */
-	regs.orig_rax = -1;
+	inj_arch_set_resume(&regs, ctx->sigreturn_ip, ctx->frame + 8);	/* as after a handler's `ret` */
 	if (ptrace(PTRACE_SETREGS, ctx->tid, NULL, &regs) < 0)
 		return ct_err(-errno, "pid %d: cannot set registers: %m", ctx->tid);
 	return 0;
@@ -224,24 +223,24 @@ static int run_injected_call(struct inj_ctx *ctx)
 	}
 }
 
+/* Registers that run exit_group(0) at the `syscall` at @syscall_ip, on stack @sp (0: their own). */
+void inj_set_exit_regs(struct user_regs_struct *regs, unsigned long syscall_ip, unsigned long sp)
+{
+	static const unsigned long status_zero[6];
+
+	inj_arch_set_call(regs, syscall_ip, sp, __NR_exit_group, status_zero);
+}
+
 /* Execute system call @nr with six arguments inside the tracee. */
 long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a2,
 		 unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6)
 {
+	const unsigned long args[6] = { a1, a2, a3, a4, a5, a6 };
 	struct user_regs_struct regs = ctx->saved_regs;
 	int ret;
 
-	regs.rip = ctx->syscall_ip;
-	if (ctx->frame)
-		regs.rsp = ctx->frame;	/* its `ret` goes to the restorer: see guard.c */
-	regs.rax = nr;
-	regs.orig_rax = -1;	/* not inside a syscall: no restart fix-ups */
-	regs.rdi = a1;
-	regs.rsi = a2;
-	regs.rdx = a3;
-	regs.r10 = a4;
-	regs.r8 = a5;
-	regs.r9 = a6;
+	/* guarded: the stack is the frame, whose `ret` goes to the restorer (guard.c) */
+	inj_arch_set_call(&regs, ctx->syscall_ip, ctx->frame, nr, args);
 	ctx->event_child = 0;
 	if (ptrace(PTRACE_SETREGS, ctx->tid, NULL, &regs) < 0)
 		return -errno;
@@ -250,10 +249,10 @@ long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a
 		return ret;
 	if (ptrace(PTRACE_GETREGS, ctx->tid, NULL, &regs) < 0)
 		return -errno;
-	if (regs.rip != ctx->syscall_ip + 2)
-		pr_warn("pid %d: syscall %ld ended at %llx, not after the instruction",
-			ctx->tid, nr, regs.rip);
-	return (long)regs.rax;
+	if (inj_arch_ip(&regs) != inj_arch_after_syscall(ctx->syscall_ip))
+		pr_warn("pid %d: syscall %ld ended at %lx, not after the instruction",
+			ctx->tid, nr, inj_arch_ip(&regs));
+	return inj_arch_retval(&regs);
 }
 
 /*

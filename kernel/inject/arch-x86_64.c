@@ -1,44 +1,22 @@
 // SPDX-License-Identifier: MIT
 /*
- * The guard of an injection: what lets a tracee survive the death of its
- * tracer in the middle of one.
- *
- * While we inject system calls into a task its registers and blocked mask
- * are ours.  If we die then (kill -9, OOM), the kernel detaches the task
- * and resumes it with them.  Instead of killing it then (PTRACE_O_EXITKILL)
- * we make every state we leave it in lead back to its own: before changing
- * anything, a signal frame holding its registers, mask and FPU/xstate is
- * written on its stack below the red zone, exactly as the kernel would
- * deliver a signal, and every register set we give it returns into
- * `rt_sigreturn` on that frame:
- *
- *   between calls:  RIP = a `mov $15, %rax; syscall` in its own text
- *                   (libc's __restore_rt), RSP = frame + 8;
- *   during a call:  RIP = a `syscall` in [vdso] followed only by register
- *                   clears and `ret`, RSP = frame, whose first word (the
- *                   return address of a signal handler) is that restorer.
- *
- * The frame holds the registers with the kernel's syscall-restart fix-up
- * already applied (a task stopped inside an interrupted call resumes by
- * re-issuing it), and an invalid sigaltstack mode so that rt_sigreturn
- * leaves the task's alternate stack as it is (restore_altstack() ignores
- * every error but EFAULT).
+ * x86-64 side of the injection room (arch.h): which registers carry a
+ * system call, the `syscall` instruction (0f 05) and libc's rt_sigreturn
+ * restorer as bytes, and the kernel's rt_sigframe with its XSAVE area,
+ * written exactly as the kernel would deliver a signal (see guard.c).
  */
 #define LOG_PREFIX "inject: "
 #include <errno.h>
 #include <elf.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
-#include <unistd.h>
 
-#include "freezer/inject.h"
-#include "lib/log.h"
+#include "inject/arch.h"
+#include "inject/inject.h"
 #include "lib/util.h"
 
 #ifndef NT_X86_XSTATE
@@ -48,7 +26,6 @@
 #define GUARD_REDZONE 128		/* the x86-64 ABI's red zone below RSP */
 #define GUARD_XSTATE_MAX 16384		/* more than any XSAVE area up to AMX */
 #define GUARD_SW_BYTES_OFF 464		/* sw_reserved of the legacy FXSAVE area */
-#define GUARD_TEXT_MAX (64UL << 20)	/* text scanned for a restorer, at most */
 
 #define FP_XSTATE_MAGIC1 0x46505853U
 #define FP_XSTATE_MAGIC2 0x46505845U
@@ -85,6 +62,49 @@ struct guard_fx_sw_bytes {
 	uint32_t padding[7];
 };
 
+#define SYSCALL_INSN_LEN 2		/* `syscall`: 0f 05 */
+
+unsigned long inj_arch_after_syscall(unsigned long syscall_ip)
+{
+	return syscall_ip + SYSCALL_INSN_LEN;
+}
+
+unsigned long inj_arch_ip(const struct user_regs_struct *r)
+{
+	return r->rip;
+}
+
+unsigned long inj_arch_sp(const struct user_regs_struct *r)
+{
+	return r->rsp;
+}
+
+long inj_arch_retval(const struct user_regs_struct *r)
+{
+	return (long)r->rax;
+}
+
+void inj_arch_set_resume(struct user_regs_struct *r, unsigned long ip, unsigned long sp)
+{
+	r->rip = ip;
+	if (sp)
+		r->rsp = sp;
+	r->orig_rax = -1;	/* not inside a syscall: no restart fix-ups */
+}
+
+void inj_arch_set_call(struct user_regs_struct *r, unsigned long ip, unsigned long sp, long nr,
+		       const unsigned long a[6])
+{
+	inj_arch_set_resume(r, ip, sp);
+	r->rax = nr;
+	r->rdi = a[0];
+	r->rsi = a[1];
+	r->rdx = a[2];
+	r->r10 = a[3];
+	r->r8 = a[4];
+	r->r9 = a[5];
+}
+
 /* Length of a register-only `xor r32, r32` at @p (with or without REX), 0 if none. */
 static int guard_xor_len(const unsigned char *p, size_t left)
 {
@@ -98,7 +118,7 @@ static int guard_xor_len(const unsigned char *p, size_t left)
 /* True if the `syscall` at @p is followed only by register clears and `ret`. */
 static bool guard_syscall_returns(const unsigned char *p, size_t left)
 {
-	size_t i = 2;
+	size_t i = SYSCALL_INSN_LEN;
 	int len;
 
 	while (i < left && (len = guard_xor_len(p + i, left - i)))
@@ -122,7 +142,7 @@ void inj_scan_vdso(struct inj_text *it, const unsigned char *text, size_t len, u
 }
 
 /* Find `mov $15, %rax; syscall` (or the `mov $15, %eax` form) in @buf. */
-static long guard_find_restorer(const unsigned char *buf, size_t len)
+long inj_arch_find_restorer(const unsigned char *buf, size_t len)
 {
 	static const unsigned char rt64[] = { 0x48, 0xc7, 0xc0, 0x0f, 0, 0, 0, 0x0f, 0x05 };
 	static const unsigned char rt32[] = { 0xb8, 0x0f, 0, 0, 0, 0x0f, 0x05 };
@@ -133,79 +153,8 @@ static long guard_find_restorer(const unsigned char *buf, size_t len)
 	return p ? p - buf : -1;
 }
 
-/* Look for a restorer in one executable mapping [@start, @end) of @pid. */
-static int guard_scan_mapping(pid_t pid, unsigned long start, unsigned long end, unsigned long *ip)
-{
-	unsigned char *buf;
-	long off;
-	int ret;
-
-	buf = xmalloc(end - start);
-	if (!buf)
-		return -ENOMEM;
-	ret = inj_read_mem(pid, start, buf, end - start);
-	if (!ret) {
-		off = guard_find_restorer(buf, end - start);
-		ret = off < 0 ? -ENOENT : 0;
-		if (!ret)
-			*ip = start + off;
-	}
-	free(buf);
-	return ret;
-}
-
-/*
- * Find an rt_sigreturn restorer in the executable file mappings of @pid:
- * libc's first (every glibc and musl process has one), then the others.
- */
-static int guard_find_sigreturn(pid_t pid, unsigned long *ip)
-{
-	unsigned long start, end, scanned = 0;
-	char path[64], line[4352], perms[8];
-	int pass, ret = -ENOENT;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	for (pass = 0; pass < 2 && ret; pass++) {
-		f = fopen(path, "re");
-		if (!f)
-			return -errno;
-		while (ret && scanned < GUARD_TEXT_MAX && fgets(line, sizeof(line), f)) {
-			bool libc = strstr(line, "/libc.") || strstr(line, "/libc-") || strstr(line, "ld-musl");
-			int r;
-
-			if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3 || strcmp(perms, "r-xp") ||
-			    !strchr(line, '/') || libc != (pass == 0) || end - start > GUARD_TEXT_MAX)
-				continue;
-			scanned += end - start;
-			r = guard_scan_mapping(pid, start, end, ip);
-			if (r != -ENOENT)
-				ret = r;
-		}
-		fclose(f);
-	}
-	return ret;
-}
-
-/* Find in the address space of @pid what a guarded injection needs. */
-int inj_find_text(pid_t pid, struct inj_text *it)
-{
-	int ret;
-
-	memset(it, 0, sizeof(*it));
-	ret = inj_scan_own_vdso(pid, it);
-	if (ret)
-		return ret;
-	if (!it->syscall_ret_ip)
-		return 0;
-	ret = guard_find_sigreturn(pid, &it->sigreturn_ip);
-	if (ret == -ENOENT)
-		pr_debug("pid %d: no rt_sigreturn restorer in its text", pid);
-	return ret == -ENOENT ? 0 : ret;
-}
-
 /* The registers a resumed task would run with: the syscall-restart fix-up of the kernel. */
-static void guard_restart_fixup(struct user_regs_struct *r)
+void inj_arch_restart_fixup(struct user_regs_struct *r)
 {
 	if ((long)r->orig_rax < 0)
 		return;
@@ -219,7 +168,7 @@ static void guard_restart_fixup(struct user_regs_struct *r)
 		 * the restart block): issue the interrupted call again instead.
 		 */
 		r->rax = r->orig_rax;
-		r->rip -= 2;
+		r->rip -= SYSCALL_INSN_LEN;
 		break;
 	}
 }
@@ -250,7 +199,7 @@ static void guard_fill_mcontext(struct sigcontext *sc, const struct user_regs_st
 }
 
 /* Read the xstate of @tid and make it a signal frame's FPU state (sw bytes, magic2). */
-static int guard_read_fpstate(pid_t tid, uint8_t **out, size_t *len)
+int inj_arch_read_fpstate(pid_t tid, uint8_t **out, size_t *len)
 {
 	struct guard_fx_sw_bytes sw = { .magic1 = FP_XSTATE_MAGIC1 };
 	uint32_t magic2 = FP_XSTATE_MAGIC2;
@@ -282,9 +231,9 @@ static int guard_read_fpstate(pid_t tid, uint8_t **out, size_t *len)
  * returns to registers @r and blocked mask @mask, @fp being the FPU state
  * (@fp NULL: none, the kernel then resets the FPU).
  */
-static int guard_write_frame(pid_t tid, unsigned long frame, const struct user_regs_struct *r,
-			     uint64_t mask, unsigned long pretcode, unsigned long fpstate,
-			     const uint8_t *fp, size_t fp_len)
+int inj_arch_write_frame(pid_t tid, unsigned long frame, const struct user_regs_struct *r,
+			 uint64_t mask, unsigned long pretcode, unsigned long fpstate,
+			 const uint8_t *fp, size_t fp_len)
 {
 	struct guard_sigframe sf;
 	int ret;
@@ -303,7 +252,7 @@ static int guard_write_frame(pid_t tid, unsigned long frame, const struct user_r
 }
 
 /* Where a frame of @extra bytes (plus the sigframe) goes below @sp: its FPU state 64-byte aligned. */
-static unsigned long guard_place(unsigned long sp, size_t extra, unsigned long *fpstate)
+unsigned long inj_arch_place_frame(unsigned long sp, size_t extra, unsigned long *fpstate)
 {
 	sp -= GUARD_REDZONE;
 	sp = (sp - extra) & ~63UL;
@@ -312,57 +261,3 @@ static unsigned long guard_place(unsigned long sp, size_t extra, unsigned long *
 	return (sp & ~15UL) - 8;
 }
 
-/*
- * Write the guard frame of the stopped task under @ctx: everything it
- * needs to get its own state back by itself.  -ENOTSUP if it cannot be
- * guarded (no gadgets, no xstate, no writable stack below RSP).
- */
-int inj_guard_frame(struct inj_ctx *ctx, const struct inj_text *it)
-{
-	struct user_regs_struct own = ctx->saved_regs;
-	unsigned long frame, fpstate;
-	uint8_t *fp;
-	size_t fp_len;
-	int ret;
-
-	if (!it->syscall_ret_ip || !it->sigreturn_ip)
-		return -ENOTSUP;
-	ret = guard_read_fpstate(ctx->tid, &fp, &fp_len);
-	if (ret)
-		return ret;
-	guard_restart_fixup(&own);
-	frame = guard_place(own.rsp, fp_len, &fpstate);
-	ret = guard_write_frame(ctx->tid, frame, &own, ctx->saved_sigmask, it->sigreturn_ip,
-				fpstate, fp, fp_len);
-	free(fp);
-	if (ret) {
-		pr_debug("pid %d: no room for a guard frame below rsp %llx: %s", ctx->tid,
-			 own.rsp, strerror(-ret));
-		return -ENOTSUP;
-	}
-	ctx->frame = frame;
-	ctx->sigreturn_ip = it->sigreturn_ip;
-	ctx->syscall_ip = it->syscall_ret_ip;
-	return 0;
-}
-
-/*
- * Below the guard frame, a second frame for the child of an injected
- * clone whose stack is @*child_sp: should it ever run on its own (its
- * tracer died during the clone) it returns into exit_group(0), never into
- * the parent's code.
- */
-int inj_guard_child_frame(struct inj_ctx *ctx, unsigned long *child_sp)
-{
-	struct user_regs_struct exit_regs = ctx->saved_regs;
-	unsigned long frame, unused;
-
-	frame = guard_place(ctx->frame, 0, &unused);
-	exit_regs.rip = ctx->syscall_ip;
-	exit_regs.rax = __NR_exit_group;
-	exit_regs.rdi = 0;
-	exit_regs.rsp = frame;
-	exit_regs.orig_rax = -1;
-	*child_sp = frame;
-	return guard_write_frame(ctx->tid, frame, &exit_regs, ~0ULL, ctx->sigreturn_ip, 0, NULL, 0);
-}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The guard of an injection: what lets a tracee survive the death of its
+ * tracer in the middle of one.
+ *
+ * While we inject system calls into a task its registers and blocked mask
+ * are ours.  If we die then (kill -9, OOM), the kernel detaches the task
+ * and resumes it with them.  Instead of killing it then (PTRACE_O_EXITKILL)
+ * we make every state we leave it in lead back to its own: before changing
+ * anything, a signal frame holding its registers, mask and FPU/xstate is
+ * written on its stack below the red zone, exactly as the kernel would
+ * deliver a signal, and every register set we give it returns into
+ * `rt_sigreturn` on that frame:
+ *
+ *   between calls:  RIP = a `mov $15, %rax; syscall` in its own text
+ *                   (libc's __restore_rt), RSP = frame + 8;
+ *   during a call:  RIP = a `syscall` in [vdso] followed only by register
+ *                   clears and `ret`, RSP = frame, whose first word (the
+ *                   return address of a signal handler) is that restorer.
+ *
+ * The frame holds the registers with the kernel's syscall-restart fix-up
+ * already applied (a task stopped inside an interrupted call resumes by
+ * re-issuing it), and an invalid sigaltstack mode so that rt_sigreturn
+ * leaves the task's alternate stack as it is (restore_altstack() ignores
+ * every error but EFAULT).
+ */
+#define LOG_PREFIX "inject: "
+#include <errno.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "inject/arch.h"
+#include "inject/inject.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#define GUARD_TEXT_MAX (64UL << 20)	/* text scanned for a restorer, at most */
+
+/* Look for a restorer in one executable mapping [@start, @end) of @pid. */
+static int guard_scan_mapping(pid_t pid, unsigned long start, unsigned long end, unsigned long *ip)
+{
+	unsigned char *buf;
+	long off;
+	int ret;
+
+	buf = xmalloc(end - start);
+	if (!buf)
+		return -ENOMEM;
+	ret = inj_read_mem(pid, start, buf, end - start);
+	if (!ret) {
+		off = inj_arch_find_restorer(buf, end - start);
+		ret = off < 0 ? -ENOENT : 0;
+		if (!ret)
+			*ip = start + off;
+	}
+	free(buf);
+	return ret;
+}
+
+/*
+ * Find an rt_sigreturn restorer in the executable file mappings of @pid:
+ * libc's first (every glibc and musl process has one), then the others.
+ */
+static int guard_find_sigreturn(pid_t pid, unsigned long *ip)
+{
+	unsigned long start, end, scanned = 0;
+	char path[64], line[4352], perms[8];
+	int pass, ret = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	for (pass = 0; pass < 2 && ret; pass++) {
+		f = fopen(path, "re");
+		if (!f)
+			return -errno;
+		while (ret && scanned < GUARD_TEXT_MAX && fgets(line, sizeof(line), f)) {
+			bool libc = strstr(line, "/libc.") || strstr(line, "/libc-") || strstr(line, "ld-musl");
+			int r;
+
+			if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3 || strcmp(perms, "r-xp") ||
+			    !strchr(line, '/') || libc != (pass == 0) || end - start > GUARD_TEXT_MAX)
+				continue;
+			scanned += end - start;
+			r = guard_scan_mapping(pid, start, end, ip);
+			if (r != -ENOENT)
+				ret = r;
+		}
+		fclose(f);
+	}
+	return ret;
+}
+
+/* Find in the address space of @pid what a guarded injection needs. */
+int inj_find_text(pid_t pid, struct inj_text *it)
+{
+	int ret;
+
+	memset(it, 0, sizeof(*it));
+	ret = inj_scan_own_vdso(pid, it);
+	if (ret)
+		return ret;
+	if (!it->syscall_ret_ip)
+		return 0;
+	ret = guard_find_sigreturn(pid, &it->sigreturn_ip);
+	if (ret == -ENOENT)
+		pr_debug("pid %d: no rt_sigreturn restorer in its text", pid);
+	return ret == -ENOENT ? 0 : ret;
+}
+
+/*
+ * Write the guard frame of the stopped task under @ctx: everything it
+ * needs to get its own state back by itself.  -ENOTSUP if it cannot be
+ * guarded (no gadgets, no xstate, no writable stack below RSP).
+ */
+int inj_guard_frame(struct inj_ctx *ctx, const struct inj_text *it)
+{
+	struct user_regs_struct own = ctx->saved_regs;
+	unsigned long frame, fpstate;
+	uint8_t *fp;
+	size_t fp_len;
+	int ret;
+
+	if (!it->syscall_ret_ip || !it->sigreturn_ip)
+		return -ENOTSUP;
+	ret = inj_arch_read_fpstate(ctx->tid, &fp, &fp_len);
+	if (ret)
+		return ret;
+	inj_arch_restart_fixup(&own);
+	frame = inj_arch_place_frame(inj_arch_sp(&own), fp_len, &fpstate);
+	ret = inj_arch_write_frame(ctx->tid, frame, &own, ctx->saved_sigmask, it->sigreturn_ip,
+				fpstate, fp, fp_len);
+	free(fp);
+	if (ret) {
+		pr_debug("pid %d: no room for a guard frame below sp %lx: %s", ctx->tid,
+			 inj_arch_sp(&own), strerror(-ret));
+		return -ENOTSUP;
+	}
+	ctx->frame = frame;
+	ctx->sigreturn_ip = it->sigreturn_ip;
+	ctx->syscall_ip = it->syscall_ret_ip;
+	return 0;
+}
+
+/*
+ * Below the guard frame, a second frame for the child of an injected
+ * clone whose stack is @*child_sp: should it ever run on its own (its
+ * tracer died during the clone) it returns into exit_group(0), never into
+ * the parent's code.
+ */
+int inj_guard_child_frame(struct inj_ctx *ctx, unsigned long *child_sp)
+{
+	struct user_regs_struct exit_regs = ctx->saved_regs;
+	unsigned long frame, unused;
+
+	frame = inj_arch_place_frame(ctx->frame, 0, &unused);
+	inj_set_exit_regs(&exit_regs, ctx->syscall_ip, frame);
+	*child_sp = frame;
+	return inj_arch_write_frame(ctx->tid, frame, &exit_regs, ~0ULL, ctx->sigreturn_ip, 0, NULL, 0);
+}
