@@ -5,11 +5,6 @@
 setup() { load ../common; common_setup; }
 teardown() { common_teardown; }
 
-# The field KEY=VALUE of status file $1.
-status_field() {
-	sed -n "s/.*\<$2=\([^ ]*\).*/\1/p" "$1"
-}
-
 # True once the mp_pool status in $1 is past round $2 and still ok.
 mp_past() {
 	local r
