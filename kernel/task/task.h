@@ -60,8 +60,6 @@ int tcp_hold_drop(const struct ct_image *img);
  * (eventfd, signalfd, timerfd) and inotify.c, dispatched from files.c.
  */
 int dump_task_files(struct task_ctx *tc, struct ct_image *img, struct ct_task *t);
-/* unix.c: after every task's files, refuse a stream connection to a peer outside the container. */
-int dump_unix_peers(const struct ct_image *img);
 /*
  * The restorer opens every open file description of the image in its own
  * process, at fd numbers above every fd of the image (so the tasks it forks

@@ -349,45 +349,6 @@ bool unix_open_late(const struct ct_image *img, uint32_t i)
 	return !f->sk_peer_ino && (f->sk_shutdown & 3) != 3 && unix_peer_listens(img, f);
 }
 
-static const char *unix_name(const uint8_t *addr, uint64_t len, char *buf, size_t size);
-
-/* The host pid and fd of a task holding file @i (for messages). */
-static void unix_holder(const struct ct_image *img, uint32_t i, pid_t *pid, int *fd)
-{
-	for (uint32_t t = 0; t < img->nr_tasks; t++)
-		for (uint32_t k = 0; k < img->tasks[t].nr_fds; k++)
-			if (img->tasks[t].fds[k].file == i) {
-				*pid = img->tasks[t].host_pid;
-				*fd = img->tasks[t].fds[k].fd;
-				return;
-			}
-}
-
-/*
- * Once every task's fds are recorded: a connected stream socket whose peer
- * is a socket of no process of the container (a client outside talking to a
- * server inside) cannot be restored: nobody outside would hold the new peer.
- * Refuse it at dump, naming it, rather than at restore after the kill.
- */
-int dump_unix_peers(const struct ct_image *img)
-{
-	for (uint32_t i = 0; i < img->nr_files; i++) {
-		const struct ct_file *f = &img->files[i];
-		char name[128];
-		pid_t pid = 0;
-		int fd = -1;
-
-		if (f->kind != CT_FILE_UNIX || f->sk_type == SOCK_DGRAM || f->sk_state != CT_SK_ESTABLISHED ||
-		    !f->sk_peer_ino || unix_mutual_peer(img, i) >= 0)
-			continue;
-		unix_holder(img, i, &pid, &fd);
-		return ct_err(-ENOTSUP, "pid %d: fd %d: unix socket %s is connected to a process outside the container (peer socket %llu)",
-			      pid, fd, unix_name(f->sk_addr, f->sk_addr_len, name, sizeof(name)),
-			      (unsigned long long)f->sk_peer_ino);
-	}
-	return 0;
-}
-
 /*
  * Remove a stale socket file at the path of @sa (only a socket); true, with
  * its inode in @old, if there was one.
