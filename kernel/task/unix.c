@@ -349,32 +349,15 @@ bool unix_open_late(const struct ct_image *img, uint32_t i)
 	return !f->sk_peer_ino && (f->sk_shutdown & 3) != 3 && unix_peer_listens(img, f);
 }
 
-/*
- * Remove a stale socket file at the path of @sa (only a socket); true, with
- * its inode in @old, if there was one.
- */
-static bool unix_unlink_stale(const struct sockaddr_un *sa, socklen_t len, struct stat *old)
+/* Remove a stale socket file at the path of @sa (only a socket). */
+static void unix_unlink_stale(const struct sockaddr_un *sa, socklen_t len)
 {
-	if (len <= offsetof(struct sockaddr_un, sun_path) + 1 || sa->sun_path[0] == '\0')
-		return false;
-	if (lstat(sa->sun_path, old) < 0 || !S_ISSOCK(old->st_mode))
-		return false;
-	unlink(sa->sun_path);
-	return true;
-}
+	struct stat st;
 
-/*
- * Give the socket file bound again at @sa the mode and owner of the one it
- * replaces: bind() made it with the restorer's umask and as root, and a
- * server that chmod'ed its socket for other users (PostgreSQL: 0777) would
- * refuse them after restore.
- */
-static int unix_keep_inode(const struct sockaddr_un *sa, const struct stat *old)
-{
-	if (chmod(sa->sun_path, old->st_mode & 07777) < 0 ||
-	    lchown(sa->sun_path, old->st_uid, old->st_gid) < 0)
-		return ct_err(-errno, "unix socket %s: cannot set mode and owner: %m", sa->sun_path);
-	return 0;
+	if (len <= offsetof(struct sockaddr_un, sun_path) + 1 || sa->sun_path[0] == '\0')
+		return;
+	if (lstat(sa->sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(sa->sun_path);
 }
 
 /* Readable form of a socket name for messages. */
@@ -449,8 +432,6 @@ static int unix_socket_named(const struct ct_image *img, uint32_t i)
 {
 	const struct ct_file *f = &img->files[i];
 	const struct sockaddr_un *sa = (const struct sockaddr_un *)f->sk_addr;
-	struct stat old;
-	bool had_file;
 	char name[128];
 	int sk, err;
 
@@ -461,14 +442,9 @@ static int unix_socket_named(const struct ct_image *img, uint32_t i)
 		setsockopt(sk, SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int));
 	if (!unix_owns_name(f))
 		return sk;
-	had_file = unix_unlink_stale(sa, (socklen_t)f->sk_addr_len, &old);
+	unix_unlink_stale(sa, (socklen_t)f->sk_addr_len);
 	if (bind(sk, (const struct sockaddr *)sa, (socklen_t)f->sk_addr_len) < 0)
 		goto fail;
-	err = had_file ? unix_keep_inode(sa, &old) : 0;
-	if (err) {
-		close(sk);
-		return err;
-	}
 	if (f->sk_state == CT_SK_LISTEN && listen(sk, (int)f->sk_backlog) < 0)
 		goto fail;
 	return sk;
