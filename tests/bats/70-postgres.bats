@@ -136,7 +136,7 @@ pg_intact() {
 	wait_until 10 grep -q '^before|100000$' "$out"
 	run timeout 60 "$CTSWAP" dump "$CT"
 	assert_failure
-	assert_output --regexp "^ctswap: pid [0-9]+: fd [0-9]+: unix socket $PGROOT/sock/\.s\.PGSQL\.$PGPORT is connected to a process outside the container \(peer socket [0-9]+\)$"
+	assert_output --regexp "^ctswap: pid [0-9]+: fd [0-9]+: unix socket $PGROOT/sock/\.s\.PGSQL\.$PGPORT \(inode [0-9]+\) is connected to unix socket .* outside the container; use --unix-close"
 	echo "SELECT 'after', count(*) FROM t;" >&"$w"
 	exec {w}>&-
 	wait "$pid"
