@@ -50,7 +50,7 @@ pg_start() {
 	run "$CTSWAP" run "$CT" -- setpriv --reuid postgres --regid postgres --init-groups \
 		"$PGBIN/postgres" -D "$PGROOT/data" -k "$PGROOT/sock" -p "$PGPORT" \
 		-c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=16MB \
-		-c max_connections=20 -c autovacuum=off
+		-c max_connections=20 -c autovacuum=off -c wal_level=minimal -c max_wal_senders=0
 	assert_success
 	wait_until 30 "$PGBIN/pg_isready" -q -U postgres -h "$PGROOT/sock" -p "$PGPORT"
 	run pg_sql "CREATE EXTENSION amcheck;
@@ -111,7 +111,8 @@ pg_intact() {
 	# A periodic checkpoint: the server goes on, answering, and is restored
 	# after it is killed.  Its files must still be those of the dump (ctswap
 	# keeps memory, not the disk): CHECKPOINT first, so that no dirty buffer
-	# is written out in between, and no write after it.
+	# is written out in between, and no write after it (wal_level=minimal:
+	# no standby snapshot record is appended to the WAL every 15 s).
 	run pg_sql CHECKPOINT
 	assert_success
 	run timeout 120 "$CTSWAP" dump --leave-running "$CT"
