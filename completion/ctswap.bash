@@ -67,7 +67,7 @@ _ctswap()
 		[ "$prev" = --log ] && { COMPREPLY=($(compgen -f -- "$cur")); return; }
 		opts="--no-pidns --tty --log --" ;;
 	attach) opts="--wait" ;;
-	dump) opts="--leave-running --no-snapshot --pre --compress --keep --tcp-close --tcp-established --verbose" ;;
+	dump) opts="--leave-running --no-snapshot --pre --compress --keep --tcp-close --tcp-established --unix-close --verbose" ;;
 	restore) opts="--eager --gen --allow-changed-files --verbose" ;;
 	freeze) opts="--timeout" ;;
 	rm) opts="--force" ;;

@@ -157,6 +157,9 @@ struct ctswap_dump_opts {
 	 * or restore them alive through TCP_REPAIR (CTSWAP_TCP_ESTABLISHED: not with
 	 * leave_running or pre, since the restored connection would be the running one). */
 	enum { CTSWAP_TCP_REFUSE = 0, CTSWAP_TCP_CLOSE, CTSWAP_TCP_ESTABLISHED } tcp;
+	/* A unix stream socket connected to a process outside the container: refuse
+	 * the dump (default), or restore it closed (unix_close: it reads end-of-file). */
+	bool unix_close;
 };
 
 struct ctswap_dump_stats {

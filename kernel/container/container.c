@@ -245,8 +245,8 @@ int ct_thaw(struct ctswap_store *store, const char *name)
 	return ret;
 }
 
-/* Wait until the supervisor has recorded the exit and left. */
-static void ct_wait_supervisor(struct ctswap_store *store, const char *name)
+/* Wait until the supervisor has recorded the exit and left; see container.h. */
+void ct_wait_supervisor(struct ctswap_store *store, const char *name)
 {
 	struct ct_state *st;
 

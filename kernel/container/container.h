@@ -14,6 +14,14 @@ int ct_check_name(const char *name);
 int ct_read_state(struct ctswap_store *store, const char *name, struct ct_state **st);
 
 /*
+ * Wait (bounded, with a warning) until the supervisor of a container whose
+ * tasks are dead has recorded the exit and left: until then it still holds
+ * console.sock, which it unlinks on its way out, so a restore started before
+ * would lose its new socket.
+ */
+void ct_wait_supervisor(struct ctswap_store *store, const char *name);
+
+/*
  * Refuse @what ("dump", "restore") with -EPERM "WHAT: permission denied:
  * needs CAP_SYS_PTRACE and CAP_CHECKPOINT_RESTORE (run as root)" unless the
  * caller's effective set has CAP_SYS_PTRACE and CAP_CHECKPOINT_RESTORE (or

@@ -47,11 +47,4 @@ bool ct_lock_recover_stale(const char *store_dir, const char *name);
 /* In recover.c: repair after the dead holder described by @holder (the lock file's text). */
 void ct_recover(const char *store_dir, const char *name, const char *holder);
 
-/*
- * Test hook (recover.c): stop this process with SIGSTOP when $CTSWAP_FAULT
- * lists "@cmd-stop:@point", so a test can hold a command at that point,
- * race another against it, or kill -9 it there.
- */
-void ct_fault_stop(const char *cmd, const char *point);
-
 #endif

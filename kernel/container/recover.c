@@ -138,20 +138,3 @@ void ct_recover(const char *store_dir, const char *name, const char *holder)
 			name, what, arg);
 	recover_partial_files(store_dir, name);
 }
-
-/* Test hook: stop this process (SIGSTOP) if $CTSWAP_FAULT lists "@cmd-stop:@point". */
-void ct_fault_stop(const char *cmd, const char *point)
-{
-	const char *env = getenv("CTSWAP_FAULT");
-	char want[96];
-	size_t len;
-
-	if (!env)
-		return;
-	len = (size_t)snprintf(want, sizeof(want), "%s-stop:%s", cmd, point);
-	for (const char *p = env; (p = strstr(p, want)); p += len)
-		if ((p == env || p[-1] == ',') && (p[len] == '\0' || p[len] == ',')) {
-			kill(getpid(), SIGSTOP);
-			return;
-		}
-}

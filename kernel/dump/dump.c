@@ -40,6 +40,7 @@
 #include "freezer/cgroup.h"
 #include "inject/inject.h"
 #include "image/blob.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mm/lazy.h"
@@ -51,36 +52,15 @@
 #define DUMP_SCRATCH_LEN (4 * PAGE_SIZE)
 #define DUMP_PROGRESS_MS 100
 
-/* True if the comma-separated list @env holds the item @want. */
-static bool dump_fault_listed(const char *env, const char *want)
-{
-	size_t len = strlen(want);
-
-	for (const char *p = env; (p = strstr(p, want)); p += len)
-		if ((p == env || p[-1] == ',') && (p[len] == '\0' || p[len] == ','))
-			return true;
-	return false;
-}
-
 /*
- * Test hooks from $CTSWAP_FAULT at @step: "dump:@step" fails with -EIO;
- * "dump-stop:@step" stops this process (SIGSTOP) there, so that a test
- * can kill -9 the dump at exactly that point.
+ * Test hooks at @step (lib/fault.h): "dump-stop:@step" stops this process
+ * there, so that a test can kill -9 the dump at exactly that point;
+ * "dump:@step" fails it with -EIO.
  */
 int dump_fault(const char *step)
 {
-	const char *env = getenv("CTSWAP_FAULT");
-	char want[64];
-
-	if (!env)
-		return 0;
-	snprintf(want, sizeof(want), "dump-stop:%s", step);
-	if (dump_fault_listed(env, want))
-		kill(getpid(), SIGSTOP);
-	snprintf(want, sizeof(want), "dump:%s", step);
-	if (dump_fault_listed(env, want))
-		return ct_err(-EIO, "fault injected at dump:%s", step);
-	return 0;
+	fault_stop("dump-stop", step);
+	return fault_fail("dump", step);
 }
 
 /* The signals that mean "stop the dump". */
@@ -295,6 +275,15 @@ static int dump_snapshot_task(struct dump_ctx *d, uint32_t idx, struct inj_ctx *
 	return ret ?: dump_fault("fork");
 }
 
+/* A task context carrying the dump's choices for files (TCP, unix peers outside). */
+static struct task_ctx dump_policy(struct dump_ctx *d)
+{
+	struct task_ctx tc = { .tcp_mode = d->opts ? d->opts->tcp : 0,
+			       .unix_close = d->opts && d->opts->unix_close, .tcp_repair = &d->tcp_repair };
+
+	return tc;
+}
+
 /*
  * Everything of one process but page contents.  Mappings are read before
  * the scratch memory is mapped, so the scratch never enters the image.
@@ -303,14 +292,14 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 {
 	struct ct_task *t = &d->img->tasks[idx];
 	struct dump_task_pages *tp = &d->tp[idx];
-	struct task_ctx tc = { .host_pid = t->host_pid, .tcp_mode = d->opts ? d->opts->tcp : 0,
-			       .tcp_repair = &d->tcp_repair };
+	struct task_ctx tc = dump_policy(d);
 	struct inj_text it;
 	unsigned long scratch;
 	struct inj_ctx inj;
 	uint64_t pages;
 	int ret, ret2;
 
+	tc.host_pid = t->host_pid;
 	pr_info("pid %d (host %d, %s): %u threads", t->pid, t->host_pid, t->comm, t->nr_threads);
 	ret = vma_collect(t->host_pid, &d->shm, &t->mm) ?: mm_collect(t->host_pid, &t->mm);
 	if (ret)
@@ -359,6 +348,7 @@ out_end:
 /* Collect the tree and every task's state. */
 static int dump_collect(struct dump_ctx *d)
 {
+	struct task_ctx policy;
 	int ret = dump_collect_tree(d);
 
 	if (ret)
@@ -377,6 +367,10 @@ static int dump_collect(struct dump_ctx *d)
 			return ret;
 		d->stats->threads += d->img->tasks[i].nr_threads;
 	}
+	policy = dump_policy(d);
+	ret = dump_files_finish(d->img, &policy);
+	if (ret)
+		return ret;
 	d->stats->tasks = d->img->nr_tasks;
 	d->stats->pages_total = d->pages_total;
 	return 0;
@@ -669,6 +663,7 @@ static int dump_finish(struct dump_ctx *d)
 	dump_reap_killed(d);
 	seize_forget(&d->ss);
 	d->seized = false;
+	ct_wait_supervisor(d->store, d->name);
 	pr_info("%s: killed", d->name);
 	return 0;
 }

@@ -53,7 +53,7 @@ int dump_collect_tree(struct dump_ctx *d);
 
 /* -EINTR with ct_err if SIGINT, SIGTERM or SIGHUP arrived (consuming it). */
 int dump_check_interrupt(void);
-/* -EIO with ct_err if $CTSWAP_FAULT names "dump:@step" (tests). */
+/* Test hooks at dump step @step: "dump-stop:@step" stops, "dump:@step" gives -EIO (lib/fault.h). */
 int dump_fault(const char *step);
 
 /* The dump behind ctswap_dump() (kernel/api/dump.c). */

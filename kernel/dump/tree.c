@@ -6,10 +6,12 @@
  */
 #define LOG_PREFIX "dump: "
 #include <errno.h>
+#include <linux/kcmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +30,8 @@ struct proc_info {
 	int levels;			/* entries of NSpid */
 	unsigned long long start_time;	/* stat field 22 */
 	int exit_signal;		/* stat field 38 */
+	char state;			/* stat field 3: 'Z' for a zombie */
+	uint32_t exit_code;		/* stat field 52: a zombie's wait status */
 	bool placed;
 };
 
@@ -101,7 +105,10 @@ static int proc_info_read(pid_t pid, struct proc_info *pi)
 	if (p) {
 		/* field 3 starts two characters after ')' */
 		p += 2;
-		for (int field = 3; *p && field <= 38; field++) {
+		pi->state = *p;
+		for (int field = 3; *p && field <= 52; field++) {
+			if (field == 52)
+				pi->exit_code = (uint32_t)strtoul(p, NULL, 10);
 			if (field == 22)
 				pi->start_time = strtoull(p, NULL, 10);
 			if (field == 38)
@@ -273,6 +280,167 @@ static int place_children(struct dump_ctx *d, struct proc_info *pi, size_t nr, i
 	return 0;
 }
 
+/*
+ * Record zombie @z, child of task @parent: its parent's wait must see it
+ * after the restore.  A core dump cannot be made again faithfully (where it
+ * goes is the host's core_pattern): such a zombie is refused.
+ */
+static int add_zombie(struct dump_ctx *d, const struct proc_info *z, const struct ct_task *parent,
+		      int level)
+{
+	struct ct_image *img = d->img;
+	struct ct_zombie *cz;
+	char path[64];
+
+	if (z->levels - level != 1)
+		return ct_err(-EOPNOTSUPP, "pid %d: zombie in a nested pid namespace: not supported",
+			      z->host_pid);
+	if ((z->exit_code & 0x7f) && (z->exit_code & 0x80))
+		return ct_err(-EOPNOTSUPP, "pid %d: zombie child of pid %d killed by signal %u with a core dump: not supported (wait for it first)",
+			      z->nspid[level], parent->pid, z->exit_code & 0x7f);
+	cz = xrealloc(img->zombies, (img->nr_zombies + 1) * sizeof(*img->zombies));
+	if (!cz)
+		return -ENOMEM;
+	img->zombies = cz;
+	cz = &img->zombies[img->nr_zombies++];
+	memset(cz, 0, sizeof(*cz));
+	cz->pid = z->nspid[level];
+	cz->ppid = parent->pid;
+	cz->pgid = z->nspgid[level];
+	cz->sid = z->nssid[level];
+	cz->host_pid = z->host_pid;
+	cz->exit_signal = z->exit_signal;
+	cz->status = z->exit_code;
+	snprintf(path, sizeof(path), "/proc/%d/comm", z->host_pid);
+	read_small_file(path, cz->comm, sizeof(cz->comm));
+	pr_info("pid %d (host %d, %s): zombie child of %d, wait status %#x", cz->pid, cz->host_pid,
+		cz->comm, cz->ppid, cz->status);
+	return 0;
+}
+
+/* True if host pid @pid is a task of the image already. */
+static bool is_image_task(const struct ct_image *img, pid_t pid)
+{
+	for (uint32_t i = 0; i < img->nr_tasks; i++)
+		if (img->tasks[i].host_pid == pid)
+			return true;
+	return false;
+}
+
+/* Look at the children that thread @tid of task @t lists; zombies among them are recorded. */
+static int collect_thread_zombies(struct dump_ctx *d, const struct ct_task *t, pid_t tid, int level)
+{
+	char path[96], *text, *p, *end;
+	struct proc_info z;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", t->host_pid, tid);
+	ret = read_whole_file(path, &text, NULL);
+	if (ret)
+		return ct_err(ret, "pid %d: cannot read its children: %s", t->pid, strerror(-ret));
+	for (p = text; !ret; p = end) {
+		pid_t child = (pid_t)strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (is_image_task(d->img, child))
+			continue;
+		/* a live child is in the cgroup, or not the container's: only zombies are ours */
+		if (proc_info_read(child, &z) || z.state != 'Z') {
+			ct_err_clear();
+			continue;
+		}
+		ret = add_zombie(d, &z, t, level);
+	}
+	free(text);
+	return ret;
+}
+
+/* The cgroup lists no zombie: find them among the children of every task. */
+static int collect_zombies(struct dump_ctx *d, int level)
+{
+	struct ct_image *img = d->img;
+	int ret = 0;
+
+	for (uint32_t i = 0; i < img->nr_tasks && !ret; i++)
+		for (uint32_t k = 0; k < img->tasks[i].nr_threads && !ret; k++)
+			ret = collect_thread_zombies(d, &img->tasks[i], img->tasks[i].threads[k].host_tid,
+						     level);
+	return ret;
+}
+
+/* True if processes @a and @b (host pids) share resource @type (KCMP_*). */
+static bool procs_share(pid_t a, pid_t b, int type)
+{
+	return syscall(SYS_kcmp, a, b, type, 0, 0) == 0;
+}
+
+/* The task @t got its shared @bit resource from: up its parents while they share it. */
+static const struct ct_task *share_origin(const struct ct_image *img, const struct ct_task *t,
+					  uint32_t bit)
+{
+	const struct ct_task *parent;
+
+	while ((t->share_parent & bit) && (parent = image_find_task(img, t->ppid)))
+		t = parent;
+	return t;
+}
+
+static const struct {
+	int kcmp;
+	uint32_t bit;
+	const char *what;
+} share_kinds[] = {
+	{ KCMP_FILES, CT_SHARE_FILES, "descriptor table (CLONE_FILES)" },
+	{ KCMP_FS, CT_SHARE_FS, "cwd, root and umask (CLONE_FS)" },
+};
+
+/* Refuse processes @a and @b if they share what restore cannot share again. */
+static int check_pair_sharing(const struct ct_image *img, const struct ct_task *a,
+			      const struct ct_task *b)
+{
+	if (procs_share(a->host_pid, b->host_pid, KCMP_VM))
+		return ct_err(-EOPNOTSUPP, "pid %d and pid %d share one address space (CLONE_VM without threads): not supported",
+			      a->pid, b->pid);
+	if (procs_share(a->host_pid, b->host_pid, KCMP_SIGHAND))
+		return ct_err(-EOPNOTSUPP, "pid %d and pid %d share their signal handlers (CLONE_SIGHAND without threads): not supported",
+			      a->pid, b->pid);
+	for (size_t k = 0; k < ARRAY_SIZE(share_kinds); k++)
+		if (procs_share(a->host_pid, b->host_pid, share_kinds[k].kcmp) &&
+		    share_origin(img, a, share_kinds[k].bit) != share_origin(img, b, share_kinds[k].bit))
+			return ct_err(-EOPNOTSUPP, "pid %d and pid %d share a %s that neither got from its parent: not supported",
+				      a->pid, b->pid, share_kinds[k].what);
+	return 0;
+}
+
+/*
+ * What processes share as threads do.  A descriptor table or fs shared
+ * with the parent (clone with CLONE_FILES, CLONE_FS) is recorded: restore
+ * clones the child so again.  Anything else shared is refused.
+ */
+static int collect_sharing(struct dump_ctx *d)
+{
+	struct ct_image *img = d->img;
+	int ret = 0;
+
+	for (uint32_t i = 1; i < img->nr_tasks; i++) {
+		struct ct_task *t = &img->tasks[i];
+		const struct ct_task *parent = image_find_task(img, t->ppid);
+
+		for (size_t k = 0; parent && k < ARRAY_SIZE(share_kinds); k++)
+			if (procs_share(t->host_pid, parent->host_pid, share_kinds[k].kcmp))
+				t->share_parent |= share_kinds[k].bit;
+		if (t->share_parent)
+			pr_info("pid %d shares with its parent %d:%s%s", t->pid, t->ppid,
+				t->share_parent & CT_SHARE_FILES ? " descriptor table" : "",
+				t->share_parent & CT_SHARE_FS ? " fs" : "");
+	}
+	for (uint32_t i = 0; i < img->nr_tasks && !ret; i++)
+		for (uint32_t j = i + 1; j < img->nr_tasks && !ret; j++)
+			ret = check_pair_sharing(img, &img->tasks[i], &img->tasks[j]);
+	return ret;
+}
+
 /* Build the image's task list from the seized threads. */
 int dump_collect_tree(struct dump_ctx *d)
 {
@@ -327,6 +495,10 @@ int dump_collect_tree(struct dump_ctx *d)
 		if (!ret)
 			ret = place_children(d, pi, nr, level);
 	}
+	if (!ret)
+		ret = collect_sharing(d);
+	if (!ret)
+		ret = collect_zombies(d, level);
 	if (!ret)
 		collect_namespaces(img, init->host_pid);
 out:

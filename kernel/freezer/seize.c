@@ -17,14 +17,17 @@
  * runs meanwhile: every other thread listed is seized and interrupted.
  */
 #define LOG_PREFIX "seize: "
+#include <dirent.h>
 #include <errno.h>
 #include <linux/kcmp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,6 +81,55 @@ static bool seize_shares_parent_mm(pid_t pid, pid_t ppid)
 	return ppid > 0 && syscall(SYS_kcmp, pid, ppid, KCMP_VM, 0, 0) == 0;
 }
 
+/* True if thread @tid of @pid sits in vfork(), or in clone()/clone3() with CLONE_VFORK. */
+static bool seize_thread_in_vfork(pid_t pid, pid_t tid)
+{
+	unsigned long nr, arg1 = 0;
+	uint64_t flags = 0;
+	char path[96], text[256];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
+	if (read_small_file(path, text, sizeof(text)) ||
+	    sscanf(text, "%lu %lx", &nr, &arg1) != 2)
+		return false;	/* "running", or not in a system call */
+	if (nr == __NR_vfork)
+		return true;
+	if (nr == __NR_clone)
+		return arg1 & CLONE_VFORK;
+	if (nr == __NR_clone3) {
+		struct iovec local = { &flags, sizeof(flags) }, remote = { (void *)arg1, sizeof(flags) };
+
+		return process_vm_readv(pid, &local, 1, &remote, 1, 0) == sizeof(flags) &&
+		       (flags & CLONE_VFORK);
+	}
+	return false;
+}
+
+/*
+ * True if process @pid is a vfork child: it shares its parent's mm and a
+ * thread of the parent waits in vfork.  A child made with CLONE_VM alone
+ * shares the mm for good: it is no vfork child (and the dump refuses it).
+ */
+static bool seize_is_vfork_child(pid_t pid, pid_t ppid)
+{
+	char path[64];
+	struct dirent *de;
+	bool found = false;
+	DIR *dir;
+
+	if (!seize_shares_parent_mm(pid, ppid))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/task", ppid);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while (!found && (de = readdir(dir)))
+		if (de->d_name[0] != '.')
+			found = seize_thread_in_vfork(ppid, atoi(de->d_name));
+	closedir(dir);
+	return found;
+}
+
 /* True if some thread of the set is a vfork child still to be let run to its exec. */
 static bool seize_has_vfork_child(const struct seize_set *ss)
 {
@@ -117,7 +169,7 @@ static int seize_one(struct seize_set *ss, pid_t tid, bool *added)
 	if (ps.tracer)
 		return ct_err(-EBUSY, "pid %d: already traced by pid %d", tid, ps.tracer);
 	/* checked before seizing: the option must be there when it execs */
-	if (ps.tgid == tid && seize_shares_parent_mm(tid, ps.ppid))
+	if (ps.tgid == tid && seize_is_vfork_child(tid, ps.ppid))
 		vfork_parent = ps.ppid;
 	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)(vfork_parent ? PTRACE_O_TRACEEXEC : 0)) < 0) {
 		if (errno == ESRCH)

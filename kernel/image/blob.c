@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "image/blob.h"
+#include "image/record.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -18,8 +19,10 @@
 enum {
 	REC_IMAGE = 1,		/* image-wide fields */
 	REC_TASK = 2,		/* nested: the records below */
-	REC_FILE = 3,		/* one open file description */
+	REC_FILE_V1 = 3,	/* format 1: one open file description, every kind's fields flat */
 	REC_SECCOMP = 4,	/* one seccomp filter program */
+	REC_FILE = 5,		/* nested: one open file description (record.h: REC_FILE_*) */
+	REC_ZOMBIE = 6,		/* one zombie process (an old reader skips it: no zombie restored) */
 	REC_TASK_INFO = 10,
 	REC_THREAD = 11,
 	REC_MM = 12,
@@ -44,211 +47,6 @@ struct blob_hdr {
 	uint32_t reserved;
 	uint32_t hdr_crc32;	/* lzma_crc32 of the bytes above */
 };
-
-/* ---- writer ---- */
-
-struct wbuf {
-	uint8_t *data;
-	size_t len, cap;
-	int err;
-};
-
-static void w_put(struct wbuf *w, const void *p, size_t n)
-{
-	if (w->err)
-		return;
-	if (xgrow(&w->data, &w->cap, w->len + n, 1)) {
-		w->err = -ENOMEM;
-		return;
-	}
-	memcpy(w->data + w->len, p, n);
-	w->len += n;
-}
-
-static void w_u32(struct wbuf *w, uint32_t v) { w_put(w, &v, 4); }
-static void w_u64(struct wbuf *w, uint64_t v) { w_put(w, &v, 8); }
-
-/* A byte string: u64 length, then the bytes. */
-static void w_bytes(struct wbuf *w, const void *p, uint64_t n)
-{
-	w_u64(w, n);
-	if (n)
-		w_put(w, p, n);
-}
-
-static void w_str(struct wbuf *w, const char *s)
-{
-	w_bytes(w, s, s ? strlen(s) + 1 : 0);
-}
-
-/* Open a record: returns where its length goes, patched by w_end(). */
-static size_t w_begin(struct wbuf *w, uint32_t tag)
-{
-	size_t at;
-
-	w_u32(w, tag);
-	at = w->len;
-	w_u32(w, 0);
-	return at;
-}
-
-static void w_end(struct wbuf *w, size_t at)
-{
-	uint32_t len;
-
-	if (w->err)
-		return;
-	if (w->len - at - 4 > UINT32_MAX) {
-		w->err = -EFBIG;
-		return;
-	}
-	len = (uint32_t)(w->len - at - 4);
-	memcpy(w->data + at, &len, 4);
-}
-
-static void w_file_id(struct wbuf *w, const struct ct_file_id *id)
-{
-	w_u64(w, id->dev);
-	w_u64(w, id->ino);
-	w_u64(w, id->size);
-	w_u64(w, (uint64_t)id->mtime_sec);
-	w_u64(w, (uint64_t)id->mtime_nsec);
-}
-
-/* ---- reader: bounds-checked, a missing trailing field reads as zero ---- */
-
-struct rbuf {
-	const uint8_t *p;
-	size_t len, pos;
-	int *err;		/* shared sticky error of the whole decode */
-};
-
-static void r_get(struct rbuf *r, void *out, size_t n)
-{
-	if (r->pos + n > r->len || r->pos + n < r->pos) {
-		memset(out, 0, n);
-		r->pos = r->len;
-		return;
-	}
-	memcpy(out, r->p + r->pos, n);
-	r->pos += n;
-}
-
-static uint32_t r_u32(struct rbuf *r) { uint32_t v; r_get(r, &v, 4); return v; }
-static uint64_t r_u64(struct rbuf *r) { uint64_t v; r_get(r, &v, 8); return v; }
-static int32_t r_i32(struct rbuf *r) { return (int32_t)r_u32(r); }
-
-/* A byte string into a fresh buffer (NULL for empty); @max bounds it. */
-static void *r_bytes(struct rbuf *r, uint64_t *n, uint64_t max)
-{
-	uint64_t len = r_u64(r);
-	void *p;
-
-	*n = 0;
-	if (!len)
-		return NULL;
-	if (len > max || len > r->len - r->pos) {
-		*r->err = -EBADMSG;
-		r->pos = r->len;
-		return NULL;
-	}
-	p = xmalloc(len);
-	if (!p) {
-		*r->err = -ENOMEM;
-		return NULL;
-	}
-	memcpy(p, r->p + r->pos, len);
-	r->pos += len;
-	*n = len;
-	return p;
-}
-
-/* A NUL-terminated string of at most 4096 bytes, or NULL. */
-static char *r_str(struct rbuf *r)
-{
-	uint64_t n;
-	char *s = r_bytes(r, &n, 4096);
-
-	if (s && (s[n - 1] != '\0' || strlen(s) != n - 1)) {
-		*r->err = -EBADMSG;
-		free(s);
-		return NULL;
-	}
-	return s;
-}
-
-/* Copy a byte string into a fixed buffer of exactly @n bytes (absent: zeros). */
-static void r_fixed(struct rbuf *r, void *out, size_t n)
-{
-	uint64_t len = r_u64(r);
-
-	memset(out, 0, n);
-	if (!len)
-		return;
-	if (len != n || len > r->len - r->pos) {
-		*r->err = -EBADMSG;
-		r->pos = r->len;
-		return;
-	}
-	memcpy(out, r->p + r->pos, n);
-	r->pos += n;
-}
-
-/* Next record of @r: its tag and a reader over its body.  False at the end. */
-static bool r_next(struct rbuf *r, uint32_t *tag, struct rbuf *body)
-{
-	uint32_t len;
-
-	if (*r->err || r->pos >= r->len)
-		return false;
-	if (r->len - r->pos < 8) {
-		*r->err = -EBADMSG;
-		return false;
-	}
-	*tag = r_u32(r);
-	len = r_u32(r);
-	if (len > r->len - r->pos) {
-		*r->err = -EBADMSG;
-		return false;
-	}
-	body->p = r->p + r->pos;
-	body->len = len;
-	body->pos = 0;
-	body->err = r->err;
-	r->pos += len;
-	return true;
-}
-
-static void r_file_id(struct rbuf *r, struct ct_file_id *id)
-{
-	id->dev = r_u64(r);
-	id->ino = r_u64(r);
-	id->size = r_u64(r);
-	id->mtime_sec = (int64_t)r_u64(r);
-	id->mtime_nsec = (int64_t)r_u64(r);
-}
-
-/* Append one element to a counted array, bounded by @max elements. */
-static void *r_push(struct rbuf *r, void *arr, uint32_t *nr, size_t elem, uint32_t max)
-{
-	void **parr = arr;
-	void *p;
-
-	if (*nr >= max) {
-		*r->err = -E2BIG;
-		return NULL;
-	}
-	p = xrealloc(*parr, (size_t)(*nr + 1) * elem);
-	if (!p) {
-		*r->err = -ENOMEM;
-		return NULL;
-	}
-	*parr = p;
-	p = (char *)p + (size_t)*nr * elem;
-	memset(p, 0, elem);
-	(*nr)++;
-	return p;
-}
 
 /* ---- records: one writer and one reader per struct, side by side ---- */
 
@@ -486,6 +284,7 @@ static void write_task_info(struct wbuf *w, const struct ct_task *t)
 	w_u32(w, (uint32_t)t->sched_priority);
 	w_u32(w, (uint32_t)t->exit_signal);
 	w_u32(w, (uint32_t)t->pdeath_signal);
+	w_u32(w, t->share_parent);
 	w_end(w, at);
 }
 
@@ -506,6 +305,7 @@ static void read_task_info(struct rbuf *r, struct ct_task *t)
 	t->sched_priority = r_i32(r);
 	t->exit_signal = r_i32(r);
 	t->pdeath_signal = r_i32(r);
+	t->share_parent = r_u32(r);
 }
 
 static void write_task(struct wbuf *w, const struct ct_task *t)
@@ -639,219 +439,47 @@ static void read_task(struct rbuf *r, struct ct_task *t)
 	}
 }
 
-/* Appended to FILE: an established TCP connection restored alive (zeros otherwise). */
-static void write_file_tcp(struct wbuf *w, const struct ct_tcp *t)
-{
-	w_u32(w, t->snd_seq);
-	w_u32(w, t->rcv_seq);
-	w_u32(w, t->unsent);
-	w_u32(w, t->mss);
-	w_u32(w, t->opts);
-	w_u32(w, t->snd_wscale);
-	w_u32(w, t->rcv_wscale);
-	w_u32(w, t->timestamp);
-	w_u32(w, t->snd_wl1);
-	w_u32(w, t->snd_wnd);
-	w_u32(w, t->max_window);
-	w_u32(w, t->rcv_wnd);
-	w_u32(w, t->rcv_wup);
-	w_bytes(w, t->sndq, t->sndq_len);
-	w_bytes(w, t->rcvq, t->rcvq_len);
-}
-
-/* The TCP_REPAIR state appended to a FILE record. */
-static void read_file_tcp(struct rbuf *r, struct ct_tcp *t)
-{
-	t->snd_seq = r_u32(r);
-	t->rcv_seq = r_u32(r);
-	t->unsent = r_u32(r);
-	t->mss = r_u32(r);
-	t->opts = r_u32(r);
-	t->snd_wscale = r_u32(r);
-	t->rcv_wscale = r_u32(r);
-	t->timestamp = r_u32(r);
-	t->snd_wl1 = r_u32(r);
-	t->snd_wnd = r_u32(r);
-	t->max_window = r_u32(r);
-	t->rcv_wnd = r_u32(r);
-	t->rcv_wup = r_u32(r);
-	t->sndq = r_bytes(r, &t->sndq_len, 1 << 28);
-	t->rcvq = r_bytes(r, &t->rcvq_len, 1 << 28);
-}
-
+/*
+ * One open file description: a FILE record holding the common part, then
+ * the records of its kind, written and read by the kind (ct_file_format_of).
+ */
 static void write_file(struct wbuf *w, const struct ct_file *f)
 {
-	size_t at = w_begin(w, REC_FILE);
+	const struct ct_file_format *k = ct_file_format_of(f->kind);
+	size_t at = w_begin(w, REC_FILE), sub;
 
+	sub = w_begin(w, REC_FILE_COMMON);
 	w_u32(w, f->kind);
 	w_u32(w, f->flags);
 	w_u64(w, f->pos);
 	w_str(w, f->path);
 	w_file_id(w, &f->id);
-	w_u32(w, f->deleted);
-	w_bytes(w, f->contents, f->contents_len);
-	w_u32(w, f->pipe_id);
-	w_bytes(w, f->pipe_data, f->pipe_data_len);
-	w_u32(w, f->pipe_size);
-	/* appended for sockets, eventfd, signalfd, timerfd, epoll, inotify (BLOB.md: only append) */
-	w_u32(w, f->sk_family);
-	w_u32(w, f->sk_type);
-	w_u32(w, f->sk_proto);
-	w_u32(w, f->sk_state);
-	w_u32(w, f->sk_backlog);
-	w_u32(w, f->sk_shutdown);
-	w_u64(w, f->sk_ino);
-	w_u64(w, f->sk_peer_ino);
-	w_bytes(w, f->sk_addr, f->sk_addr_len);
-	w_bytes(w, f->sk_peer_addr, f->sk_peer_addr_len);
-	w_u32(w, f->sk_opts);
-	w_u32(w, f->sk_rcvbuf);
-	w_u32(w, f->sk_sndbuf);
-	w_bytes(w, f->sk_queue, f->sk_queue_len);
-	w_u64(w, f->count);
-	w_u32(w, f->efd_flags);
-	w_u64(w, f->sigmask);
-	w_u32(w, (uint32_t)f->clock);
-	w_u64(w, (uint64_t)f->value_nsec);
-	w_u64(w, (uint64_t)f->interval_nsec);
-	w_u32(w, f->nr_epoll_tgts);
-	for (uint32_t i = 0; i < f->nr_epoll_tgts; i++) {
-		w_u32(w, (uint32_t)f->epoll_tgts[i].tfd);
-		w_u32(w, f->epoll_tgts[i].events);
-		w_u64(w, f->epoll_tgts[i].data);
-		w_u32(w, f->epoll_tgts[i].file);
-	}
-	w_u32(w, f->nr_watches);
-	for (uint32_t i = 0; i < f->nr_watches; i++) {
-		w_u32(w, (uint32_t)f->watches[i].wd);
-		w_u32(w, f->watches[i].mask);
-		w_str(w, f->watches[i].path);
-	}
-	write_file_tcp(w, &f->tcp);
-	/* appended for the console (CT_FILE_TTY) */
-	w_u32(w, f->tty_flags);
-	w_u32(w, f->tty_dev);
-	w_u32(w, f->tty_iflag);
-	w_u32(w, f->tty_oflag);
-	w_u32(w, f->tty_cflag);
-	w_u32(w, f->tty_lflag);
-	w_u32(w, f->tty_line);
-	w_u32(w, f->tty_ispeed);
-	w_u32(w, f->tty_ospeed);
-	w_bytes(w, f->tty_cc, sizeof(f->tty_cc));
-	w_u32(w, f->tty_rows);
-	w_u32(w, f->tty_cols);
-	w_u32(w, f->tty_xpixel);
-	w_u32(w, f->tty_ypixel);
-	w_u32(w, (uint32_t)f->tty_sid);
-	w_u32(w, (uint32_t)f->tty_fg_pgrp);
+	w_end(w, sub);
+	if (k && k->encode)
+		k->encode(w, f);
 	w_end(w, at);
-}
-
-/* The epoll interest list and inotify watches of a FILE record. */
-static void read_file_lists(struct rbuf *r, struct ct_file *f)
-{
-	uint32_t n = r_u32(r);
-
-	/* each entry takes at least 20 bytes: a count beyond the body is a lie */
-	if (n > (r->len - r->pos) / 20 || n > 1 << 20) {
-		if (n)
-			*r->err = -EBADMSG;
-		return;
-	}
-	f->epoll_tgts = n ? xzalloc(n * sizeof(*f->epoll_tgts)) : NULL;
-	if (n && !f->epoll_tgts) {
-		*r->err = -ENOMEM;
-		return;
-	}
-	f->nr_epoll_tgts = n;
-	for (uint32_t i = 0; i < n; i++) {
-		f->epoll_tgts[i].tfd = r_i32(r);
-		f->epoll_tgts[i].events = r_u32(r);
-		f->epoll_tgts[i].data = r_u64(r);
-		f->epoll_tgts[i].file = r_u32(r);
-	}
-	n = r_u32(r);
-	if (n > (r->len - r->pos) / 16 || n > 1 << 20) {
-		if (n)
-			*r->err = -EBADMSG;
-		return;
-	}
-	f->watches = n ? xzalloc(n * sizeof(*f->watches)) : NULL;
-	if (n && !f->watches) {
-		*r->err = -ENOMEM;
-		return;
-	}
-	f->nr_watches = n;
-	for (uint32_t i = 0; i < n; i++) {
-		f->watches[i].wd = r_i32(r);
-		f->watches[i].mask = r_u32(r);
-		f->watches[i].path = r_str(r);
-	}
-}
-
-/* The terminal fields of a FILE record (absent in older blobs: all zero). */
-static void read_file_tty(struct rbuf *r, struct ct_file *f)
-{
-	uint64_t n = 0;
-	uint8_t *cc;
-
-	f->tty_flags = r_u32(r);
-	f->tty_dev = r_u32(r);
-	f->tty_iflag = r_u32(r);
-	f->tty_oflag = r_u32(r);
-	f->tty_cflag = r_u32(r);
-	f->tty_lflag = r_u32(r);
-	f->tty_line = r_u32(r);
-	f->tty_ispeed = r_u32(r);
-	f->tty_ospeed = r_u32(r);
-	cc = r_bytes(r, &n, sizeof(f->tty_cc));
-	if (cc)
-		memcpy(f->tty_cc, cc, min_t(uint64_t, n, sizeof(f->tty_cc)));
-	free(cc);
-	f->tty_rows = r_u32(r);
-	f->tty_cols = r_u32(r);
-	f->tty_xpixel = r_u32(r);
-	f->tty_ypixel = r_u32(r);
-	f->tty_sid = r_i32(r);
-	f->tty_fg_pgrp = r_i32(r);
 }
 
 static void read_file(struct rbuf *r, struct ct_file *f)
 {
-	f->kind = r_u32(r);
-	f->flags = r_u32(r);
-	f->pos = r_u64(r);
-	f->path = r_str(r);
-	r_file_id(r, &f->id);
-	f->deleted = r_u32(r) != 0;
-	f->contents = r_bytes(r, &f->contents_len, BLOB_MAX_RAW);
-	f->pipe_id = r_u32(r);
-	f->pipe_data = r_bytes(r, &f->pipe_data_len, 1 << 24);
-	f->pipe_size = r_u32(r);
-	f->sk_family = r_u32(r);
-	f->sk_type = r_u32(r);
-	f->sk_proto = r_u32(r);
-	f->sk_state = r_u32(r);
-	f->sk_backlog = r_u32(r);
-	f->sk_shutdown = r_u32(r);
-	f->sk_ino = r_u64(r);
-	f->sk_peer_ino = r_u64(r);
-	f->sk_addr = r_bytes(r, &f->sk_addr_len, 128);
-	f->sk_peer_addr = r_bytes(r, &f->sk_peer_addr_len, 128);
-	f->sk_opts = r_u32(r);
-	f->sk_rcvbuf = r_u32(r);
-	f->sk_sndbuf = r_u32(r);
-	f->sk_queue = r_bytes(r, &f->sk_queue_len, 1 << 28);
-	f->count = r_u64(r);
-	f->efd_flags = r_u32(r);
-	f->sigmask = r_u64(r);
-	f->clock = r_i32(r);
-	f->value_nsec = (int64_t)r_u64(r);
-	f->interval_nsec = (int64_t)r_u64(r);
-	read_file_lists(r, f);
-	read_file_tcp(r, &f->tcp);
-	read_file_tty(r, f);
+	const struct ct_file_format *k = NULL;
+	struct rbuf body;
+	uint32_t tag;
+
+	while (r_next(r, &tag, &body)) {
+		if (tag == REC_FILE_COMMON && !k) {
+			f->kind = r_u32(&body);
+			f->flags = r_u32(&body);
+			f->pos = r_u64(&body);
+			f->path = r_str(&body);
+			r_file_id(&body, &f->id);
+			k = ct_file_format_of(f->kind);
+			if (!k)
+				return;	/* the validator names the unknown kind */
+		} else if (k && k->decode) {
+			k->decode(tag, &body, f);
+		}
+	}
 }
 
 /* One seccomp filter: flags, then its instructions. */
@@ -875,6 +503,35 @@ static void read_seccomp(struct rbuf *r, struct ct_seccomp_filter *f)
 	f->len = (uint32_t)(n / sizeof(uint64_t));
 }
 
+/* A zombie: who it is, and what its parent's wait will read. */
+static void write_zombie(struct wbuf *w, const struct ct_zombie *z)
+{
+	size_t at = w_begin(w, REC_ZOMBIE);
+
+	w_u32(w, (uint32_t)z->pid);
+	w_u32(w, (uint32_t)z->ppid);
+	w_u32(w, (uint32_t)z->pgid);
+	w_u32(w, (uint32_t)z->sid);
+	w_u32(w, (uint32_t)z->host_pid);
+	w_u32(w, (uint32_t)z->exit_signal);
+	w_u32(w, z->status);
+	w_bytes(w, z->comm, sizeof(z->comm));
+	w_end(w, at);
+}
+
+static void read_zombie(struct rbuf *r, struct ct_zombie *z)
+{
+	z->pid = r_i32(r);
+	z->ppid = r_i32(r);
+	z->pgid = r_i32(r);
+	z->sid = r_i32(r);
+	z->host_pid = r_i32(r);
+	z->exit_signal = r_i32(r);
+	z->status = r_u32(r);
+	r_fixed(r, z->comm, sizeof(z->comm));
+	z->comm[sizeof(z->comm) - 1] = '\0';
+}
+
 static void write_image(struct wbuf *w, const struct ct_image *img)
 {
 	size_t at = w_begin(w, REC_IMAGE);
@@ -894,6 +551,8 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 		write_seccomp(w, &img->seccomp[i]);
 	for (uint32_t i = 0; i < img->nr_tasks; i++)
 		write_task(w, &img->tasks[i]);
+	for (uint32_t i = 0; i < img->nr_zombies; i++)
+		write_zombie(w, &img->zombies[i]);
 }
 
 static void read_image_info(struct rbuf *r, struct ct_image *img)
@@ -930,6 +589,11 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 			if (p)
 				read_file(&body, p);
 			break;
+		case REC_FILE_V1:
+			p = r_push(r, &img->files, &img->nr_files, sizeof(*img->files), 1 << 20);
+			if (p)
+				blob_read_file_v1(&body, p);
+			break;
 		case REC_SECCOMP:
 			p = r_push(r, &img->seccomp, &img->nr_seccomp, sizeof(*img->seccomp), 65536);
 			if (p)
@@ -939,6 +603,11 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 			p = r_push(r, &img->tasks, &img->nr_tasks, sizeof(*img->tasks), 65536);
 			if (p)
 				read_task(&body, p);
+			break;
+		case REC_ZOMBIE:
+			p = r_push(r, &img->zombies, &img->nr_zombies, sizeof(*img->zombies), 65536);
+			if (p)
+				read_zombie(&body, p);
 			break;
 		default:
 			break;

@@ -29,18 +29,11 @@ static void task_free(struct ct_task *t)
 /* Free what one open file description record holds (not the record). */
 void image_file_free(struct ct_file *f)
 {
+	const struct ct_file_format *k = ct_file_format_of(f->kind);
+
 	free(f->path);
-	free(f->contents);
-	free(f->pipe_data);
-	free(f->sk_addr);
-	free(f->sk_peer_addr);
-	free(f->sk_queue);
-	free(f->tcp.sndq);
-	free(f->tcp.rcvq);
-	free(f->epoll_tgts);
-	for (uint32_t i = 0; i < f->nr_watches; i++)
-		free(f->watches[i].path);
-	free(f->watches);
+	if (k && k->free)
+		k->free(f);
 }
 
 /* Free the whole image. */
@@ -57,6 +50,7 @@ void image_free(struct ct_image *img)
 	for (uint32_t i = 0; i < img->nr_seccomp; i++)
 		free(img->seccomp[i].insns);
 	free(img->seccomp);
+	free(img->zombies);
 	free(img);
 }
 

@@ -17,6 +17,7 @@
 #define CT_IMAGE_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -164,7 +165,7 @@ enum ct_file_kind {
 	CT_FILE_TIMERFD,	/* timerfd (clock, timer values, count = ticks) */
 	CT_FILE_INOTIFY,	/* inotify instance (watches) */
 	CT_FILE_TTY,		/* the container's console: a pty slave, or /dev/tty naming it (tty_*) */
-	CT_FILE_KIND_MAX = CT_FILE_TTY,
+	CT_FILE_PIDFD,		/* pidfd of a process of the container (pidfd_pid) */
 };
 
 /* Socket states (ct_file.sk_state), the kernel's TCP_* numbers for the ones used. */
@@ -180,7 +181,8 @@ enum ct_file_kind {
 #define CT_SKOPT_BROADCAST	(1u << 4)
 #define CT_SKOPT_V6ONLY		(1u << 5)
 #define CT_SKOPT_PASSCRED	(1u << 6)
-#define CT_SKOPT_RESET		(1u << 16)	/* INET: restore as a reset connection (--tcp-close) */
+#define CT_SKOPT_RESET		(1u << 16)	/* INET: restore as a reset connection (--tcp-close);
+						   UNIX: restore with its peer gone (--unix-close) */
 #define CT_SKOPT_REPAIR		(1u << 17)	/* INET: restore alive through TCP_REPAIR (ct_file.tcp) */
 
 /*
@@ -210,69 +212,99 @@ struct ct_epoll_tgt {
 	uint32_t events;		/* EPOLL* including EPOLLET/ONESHOT/EXCLUSIVE */
 	uint64_t data;			/* epoll_data as the program set it */
 	uint32_t file;			/* index into ct_image.files of the target */
+	/* dump only, not stored: how the kernel names the item */
+	uint64_t ino;			/* the target's inode (fdinfo) */
+	uint32_t toff;			/* items before it added with the same fd number */
 };
 
 /* One inotify watch. */
 struct ct_inotify_watch {
 	int32_t wd;			/* watch descriptor the program knows */
 	uint32_t mask;			/* IN_* mask and flags */
-	char *path;			/* path of the watched inode at dump */
+	char *path;			/* path of the watched inode at dump, NULL if deleted: */
+	uint32_t file;			/* ... the deleted file's record, held open by a task */
+	/* dump only, not stored: the watched inode, as fdinfo names it */
+	uint64_t ino, dev;
 };
 
 #define CT_TTY_NCCS 19			/* the kernel's termios2 c_cc[] */
 
-/* One open file description; fds share it by index (as dup and fork do). */
+/*
+ * One open file description; fds share it by index (as dup and fork do).
+ * The common part comes first; the rest is the payload of its kind, one
+ * member of the union per kind (kernel/task/fdkinds.h: each kind reads,
+ * writes, checks, opens and frees only its own member).
+ */
 struct ct_file {
 	uint32_t kind;			/* enum ct_file_kind */
 	uint32_t flags;			/* open flags (O_ACCMODE, O_APPEND, O_NONBLOCK, ...) */
 	uint64_t pos;
-	char *path;			/* REG, FIFO, CHR */
-	struct ct_file_id id;
-	bool deleted;			/* REG whose path is gone: contents below */
-	uint8_t *contents;		/* deleted file contents */
-	uint64_t contents_len;
-	uint32_t pipe_id;		/* PIPE: same id = same pipe (both ends) */
-	uint8_t *pipe_data;		/* PIPE/FIFO: unread bytes, stored once per pipe (on one end) */
-	uint64_t pipe_data_len;
-	uint32_t pipe_size;		/* F_GETPIPE_SZ */
-	/* sockets (UNIX, INET): appended fields, blob format rule */
-	uint32_t sk_family, sk_type, sk_proto;	/* socket(2) arguments */
-	uint32_t sk_state;		/* CT_SK_* */
-	uint32_t sk_backlog;		/* CT_SK_LISTEN: listen(2) backlog */
-	uint32_t sk_shutdown;		/* 1 = receive, 2 = send side shut down */
-	uint64_t sk_ino;		/* socket inode at dump (peer matching) */
-	uint64_t sk_peer_ino;		/* UNIX: inode of the peer, 0 none or gone */
-	uint8_t *sk_addr;		/* getsockname(), sk_addr_len bytes */
-	uint64_t sk_addr_len;
-	uint8_t *sk_peer_addr;		/* getpeername(), sk_peer_addr_len bytes */
-	uint64_t sk_peer_addr_len;
-	uint32_t sk_opts;		/* CT_SKOPT_* */
-	uint32_t sk_rcvbuf, sk_sndbuf;	/* SO_RCVBUF/SO_SNDBUF as read (doubled); 0 = default */
-	uint8_t *sk_queue;		/* UNIX: unread messages, each u32 length + bytes */
-	uint64_t sk_queue_len;
-	/* eventfd, signalfd, timerfd */
-	uint64_t count;			/* EVENTFD: counter; TIMERFD: expirations not read */
-	uint32_t efd_flags;		/* EVENTFD: EFD_SEMAPHORE */
-	uint64_t sigmask;		/* SIGNALFD: bit (sig - 1) */
-	int32_t clock;			/* TIMERFD: clock id */
-	int64_t value_nsec, interval_nsec;	/* TIMERFD: remaining time at dump, period */
-	/* epoll, inotify */
-	uint32_t nr_epoll_tgts;
-	struct ct_epoll_tgt *epoll_tgts;
-	uint32_t nr_watches;
-	struct ct_inotify_watch *watches;
-	/* INET with CT_SKOPT_REPAIR: appended fields, blob format rule */
-	struct ct_tcp tcp;
-	/* TTY (appended): the terminal's settings, shared by every description of it */
-	uint32_t tty_flags;		/* CT_TTY_* */
-	uint32_t tty_dev;		/* device number (as /proc/PID/stat tty_nr) at dump */
-	uint32_t tty_iflag, tty_oflag, tty_cflag, tty_lflag;	/* termios2 */
-	uint32_t tty_line, tty_ispeed, tty_ospeed;
-	uint8_t tty_cc[CT_TTY_NCCS];
-	uint32_t tty_rows, tty_cols, tty_xpixel, tty_ypixel;	/* TIOCGWINSZ */
-	int32_t tty_sid;		/* session whose controlling terminal it is, 0 none */
-	int32_t tty_fg_pgrp;		/* its foreground process group, 0 none */
+	char *path;			/* opened by path (REG, FIFO, CHR); NULL otherwise */
+	struct ct_file_id id;		/* the inode at dump (finds descriptions shared between fds) */
+	union {
+		struct {		/* REG */
+			bool deleted;		/* its path is gone: contents below */
+			uint8_t *contents;	/* deleted file contents */
+			uint64_t contents_len;
+		};
+		struct {		/* PIPE, FIFO */
+			uint32_t pipe_id;	/* PIPE: same id = same pipe (both ends) */
+			uint8_t *pipe_data;	/* unread bytes, stored once per pipe (on one end) */
+			uint64_t pipe_data_len;
+			uint32_t pipe_size;	/* F_GETPIPE_SZ */
+		};
+		struct {		/* UNIX, INET */
+			uint32_t sk_family, sk_type, sk_proto;	/* socket(2) arguments */
+			uint32_t sk_state;		/* CT_SK_* */
+			uint32_t sk_backlog;		/* CT_SK_LISTEN: listen(2) backlog */
+			uint32_t sk_shutdown;		/* 1 = receive, 2 = send side shut down */
+			uint64_t sk_ino;		/* socket inode at dump (peer matching) */
+			uint64_t sk_peer_ino;		/* UNIX: inode of the peer, 0 none or gone */
+			uint8_t *sk_addr;		/* getsockname(), sk_addr_len bytes */
+			uint64_t sk_addr_len;
+			uint8_t *sk_peer_addr;		/* getpeername(), sk_peer_addr_len bytes */
+			uint64_t sk_peer_addr_len;
+			uint32_t sk_opts;		/* CT_SKOPT_* */
+			uint32_t sk_rcvbuf, sk_sndbuf;	/* SO_RCVBUF/SO_SNDBUF as read (doubled); 0 = default */
+			uint8_t *sk_queue;		/* UNIX: unread messages, each u32 length + bytes */
+			uint64_t sk_queue_len;
+			struct ct_tcp tcp;		/* INET with CT_SKOPT_REPAIR */
+			uint32_t sk_file_mode;		/* UNIX bound to a path: its socket file's mode, 0 unknown */
+			uint32_t sk_file_uid, sk_file_gid;	/* ... and owner */
+		};
+		struct {		/* EVENTFD, SIGNALFD, TIMERFD */
+			uint64_t count;			/* EVENTFD: counter; TIMERFD: expirations not read */
+			uint32_t efd_flags;		/* EVENTFD: EFD_SEMAPHORE */
+			uint64_t sigmask;		/* SIGNALFD: bit (sig - 1) */
+			int32_t clock;			/* TIMERFD: clock id */
+			int64_t value_nsec, interval_nsec;	/* TIMERFD: remaining time at dump, period */
+		};
+		struct {		/* EPOLL */
+			uint32_t nr_epoll_tgts;
+			struct ct_epoll_tgt *epoll_tgts;
+		};
+		struct {		/* INOTIFY */
+			uint32_t nr_watches;
+			struct ct_inotify_watch *watches;
+		};
+		struct {		/* TTY: the terminal's settings, shared by every description of it */
+			uint32_t tty_flags;		/* CT_TTY_* */
+			uint32_t tty_dev;		/* device number (as /proc/PID/stat tty_nr) at dump */
+			uint32_t tty_iflag, tty_oflag, tty_cflag, tty_lflag;	/* termios2 */
+			uint32_t tty_line, tty_ispeed, tty_ospeed;
+			uint8_t tty_cc[CT_TTY_NCCS];
+			uint32_t tty_rows, tty_cols, tty_xpixel, tty_ypixel;	/* TIOCGWINSZ */
+			int32_t tty_sid;		/* session whose controlling terminal it is, 0 none */
+			int32_t tty_fg_pgrp;		/* its foreground process group, 0 none */
+		};
+		struct {		/* PIDFD */
+			int32_t pidfd_pid;		/* its process, pid inside the container; 0 reaped */
+		};
+	};
 };
+
+/* Where the kind's payload of a struct ct_file starts (the union after the common part). */
+#define CT_FILE_PAYLOAD offsetof(struct ct_file, deleted)
 
 #define CT_TTY_DEVTTY		(1u << 0)	/* opened as /dev/tty: reopened as the new slave */
 
@@ -310,6 +342,25 @@ struct ct_task {
 	struct ct_posix_timer *timers;
 	int32_t exit_signal;		/* signal the parent gets at exit (SIGCHLD) */
 	int32_t pdeath_signal;
+	uint32_t share_parent;		/* CT_SHARE_*: what it shares with its parent (CLONE_FILES/FS) */
+};
+
+#define CT_SHARE_FILES	(1u << 0)	/* one descriptor table with its parent */
+#define CT_SHARE_FS	(1u << 1)	/* one cwd, root and umask with its parent */
+#define CT_SHARE_ALL	(CT_SHARE_FILES | CT_SHARE_FS)
+
+/*
+ * A process that has exited and not been waited for.  The cgroup lists no
+ * zombie: they are found among the children of the dumped processes, and
+ * restored as zombies of the same parent, so its wait sees what it would
+ * have seen.
+ */
+struct ct_zombie {
+	pid_t pid, ppid, pgid, sid;	/* innermost namespace; ppid is a task of the image */
+	pid_t host_pid;			/* at dump, for messages */
+	int32_t exit_signal;		/* signal its parent got at its exit (SIGCHLD), 0 none */
+	uint32_t status;		/* the wait status its parent will read (stat exit_code) */
+	char comm[16];
 };
 
 struct ct_image {
@@ -327,14 +378,37 @@ struct ct_image {
 	struct ct_file *files;
 	uint32_t nr_seccomp;
 	struct ct_seccomp_filter *seccomp;	/* filters, each stored once (ct_thread.seccomp) */
+	uint32_t nr_zombies;
+	struct ct_zombie *zombies;	/* children of tasks, exited and not waited for */
 };
 
 enum { CT_NS_PID = 0, CT_NS_MNT, CT_NS_NET, CT_NS_UTS, CT_NS_IPC, CT_NS_USER, CT_NS_CGROUP, CT_NS_TIME };
+
+/*
+ * How the blob (blob.c) and the validator (validate.c) handle the payload of
+ * one kind of file: the kinds define it (task/fdkinds.h: each kind's record
+ * encoding, checks and freeing live in its own file), image/ only calls it.
+ */
+struct wbuf;
+struct rbuf;
+struct ct_file_format {
+	const char *name;		/* in messages: "pipe", "epoll" */
+	/* write the nested records of @f; read one of them (unknown tags are skipped) */
+	void (*encode)(struct wbuf *w, const struct ct_file *f);
+	void (*decode)(uint32_t tag, struct rbuf *body, struct ct_file *f);
+	/* is the payload of file @f of @img sane (untrusted input)? */
+	bool (*is_sane)(const struct ct_image *img, const struct ct_file *f);
+	void (*free)(struct ct_file *f);	/* what the payload holds */
+};
+/* The format of file kind @kind, NULL if no kind has that number (defined in task/fdkinds.c). */
+const struct ct_file_format *ct_file_format_of(uint32_t kind);
 
 /* Free everything an image holds, and the image itself. */
 void image_free(struct ct_image *img);
 /* Free what one file record holds (not the record itself). */
 void image_file_free(struct ct_file *f);
+/* Is @path absolute with no ".." component? (image/validate.c) */
+bool image_path_is_sane(const char *path);
 /* Find a task by its in-container pid, NULL if none. */
 struct ct_task *image_find_task(const struct ct_image *img, pid_t pid);
 

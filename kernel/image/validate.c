@@ -6,6 +6,7 @@
  */
 #define LOG_PREFIX "image: "
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <netinet/in.h>
@@ -19,7 +20,7 @@
 #define FD_MAX (1 << 20)
 
 /* True if @path is absolute and has no ".." component. */
-static bool path_is_sane(const char *path)
+bool image_path_is_sane(const char *path)
 {
 	const char *p;
 
@@ -52,7 +53,7 @@ static int validate_vma(const struct ct_vma *v, const struct ct_vma *prev, pid_t
 	if (v->prot & ~(uint32_t)(PROT_READ | PROT_WRITE | PROT_EXEC))
 		return ct_err(-EBADMSG, "%s: pid %d: mapping %llx has bad protection %#x", what, pid,
 			      (unsigned long long)v->start, v->prot);
-	if ((v->kind == CT_VMA_FILE_PRIVATE || v->kind == CT_VMA_FILE_SHARED) && !path_is_sane(v->path))
+	if ((v->kind == CT_VMA_FILE_PRIVATE || v->kind == CT_VMA_FILE_SHARED) && !image_path_is_sane(v->path))
 		return ct_err(-EBADMSG, "%s: pid %d: mapping %llx has a bad file path", what, pid,
 			      (unsigned long long)v->start);
 	if (v->pgoff % PAGE_SIZE)
@@ -134,7 +135,7 @@ static int validate_task(const struct ct_image *img, const struct ct_task *t, co
 			return ct_err(-EBADMSG, "%s: pid %d: fds unsorted or repeated at %d", what,
 				      t->pid, fd->fd);
 	}
-	if ((t->cwd && !path_is_sane(t->cwd)) || (t->root && !path_is_sane(t->root)))
+	if ((t->cwd && !image_path_is_sane(t->cwd)) || (t->root && !image_path_is_sane(t->root)))
 		return ct_err(-EBADMSG, "%s: pid %d: bad cwd or root path", what, t->pid);
 	return 0;
 }
@@ -159,101 +160,75 @@ static int validate_tree(const struct ct_image *img, const char *what)
 		if (!parent_seen)
 			return ct_err(-EBADMSG, "%s: pid %d: parent %d is not restored before it", what,
 				      t->pid, t->ppid);
+		if ((t->share_parent & ~CT_SHARE_ALL) || (i == 0 && t->share_parent))
+			return ct_err(-EBADMSG, "%s: pid %d: bad sharing with its parent %#x", what, t->pid,
+				      t->share_parent);
 	}
 	return 0;
 }
 
-/* Are the queued messages of a unix socket a well-formed list of u32 length + bytes? */
-static bool sk_queue_is_sane(const struct ct_file *f)
+/* Is pid @pid used by a task, a thread or one of the first @nr_zombies zombies? */
+static bool pid_is_taken(const struct ct_image *img, pid_t pid, uint32_t nr_zombies)
 {
-	uint64_t off = 0;
-	uint32_t len;
-
-	while (off < f->sk_queue_len) {
-		if (f->sk_queue_len - off < 4)
-			return false;
-		memcpy(&len, f->sk_queue + off, 4);
-		if (len > f->sk_queue_len - off - 4)
-			return false;
-		off += 4 + (uint64_t)len;
-	}
-	return true;
+	for (uint32_t i = 0; i < img->nr_tasks; i++)
+		for (uint32_t k = 0; k < img->tasks[i].nr_threads; k++)
+			if (img->tasks[i].threads[k].tid == pid || img->tasks[i].pid == pid)
+				return true;
+	for (uint32_t i = 0; i < nr_zombies; i++)
+		if (img->zombies[i].pid == pid)
+			return true;
+	return false;
 }
 
-/* Is a socket address of @len bytes a full address of @family? */
-static bool sk_addr_is_sane(const uint8_t *addr, uint64_t len, uint32_t family)
+/*
+ * Is @status a wait status of an exit (code << 8) or of a death by a signal
+ * whose default action kills (restore sends it again: one that stops or is
+ * ignored would never end the process)?
+ */
+static bool zombie_status_is_sane(uint32_t status)
 {
-	sa_family_t fam;
+	uint32_t sig = status & 0x7f;
 
-	if (!addr || len != (family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)))
+	if (!sig)
+		return status <= 0xff00 && !(status & 0xff);
+	if (sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH || sig == SIGSTOP ||
+	    sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
 		return false;
-	memcpy(&fam, addr, sizeof(fam));
-	return fam == family;
+	return status <= 0xff && sig <= CT_NSIG;
 }
 
-/* Is an INET record sane, with its TCP_REPAIR state if it has one? */
-static bool inet_is_sane(const struct ct_file *f)
+/* Check the zombies: own pids, a parent among the tasks, a status a wait can return. */
+static int validate_zombies(const struct ct_image *img, const char *what)
 {
-	const struct ct_tcp *t = &f->tcp;
+	for (uint32_t i = 0; i < img->nr_zombies; i++) {
+		const struct ct_zombie *z = &img->zombies[i];
 
-	if (f->sk_family != AF_INET && f->sk_family != AF_INET6)
-		return false;
-	if (!(f->sk_opts & CT_SKOPT_REPAIR))
-		return !t->sndq_len && !t->rcvq_len;
-	return f->sk_proto == IPPROTO_TCP && f->sk_type == SOCK_STREAM && !(f->sk_opts & CT_SKOPT_RESET) &&
-	       f->sk_state == CT_SK_ESTABLISHED && t->unsent <= t->sndq_len &&
-	       t->snd_wscale <= 14 && t->rcv_wscale <= 14 &&
-	       sk_addr_is_sane(f->sk_addr, f->sk_addr_len, f->sk_family) &&
-	       sk_addr_is_sane(f->sk_peer_addr, f->sk_peer_addr_len, f->sk_family);
-}
-
-/* Check the fields of the socket, epoll and inotify kinds; nonzero if bad. */
-static int validate_file_kind(const struct ct_image *img, const struct ct_file *f)
-{
-	switch (f->kind) {
-	case CT_FILE_UNIX:
-		return f->sk_family != AF_UNIX || !sk_queue_is_sane(f);
-	case CT_FILE_INET:
-		return !inet_is_sane(f);
-	case CT_FILE_EPOLL:
-		for (uint32_t i = 0; i < f->nr_epoll_tgts; i++)
-			if (f->epoll_tgts[i].file >= img->nr_files || f->epoll_tgts[i].tfd < 0)
-				return 1;
-		return 0;
-	case CT_FILE_INOTIFY:
-		for (uint32_t i = 0; i < f->nr_watches; i++)
-			if (!path_is_sane(f->watches[i].path) || f->watches[i].wd <= 0)
-				return 1;
-		return 0;
-	case CT_FILE_TTY:
-		/* every description of the one console names the same terminal */
-		for (uint32_t i = 0; i < img->nr_files; i++)
-			if (img->files[i].kind == CT_FILE_TTY && img->files[i].tty_dev != f->tty_dev)
-				return 1;
-		return (f->tty_flags & ~CT_TTY_DEVTTY) || f->tty_sid < 0 || f->tty_fg_pgrp < 0 ||
-		       (f->tty_fg_pgrp && !f->tty_sid) || f->tty_rows > 0xffff ||
-		       f->tty_cols > 0xffff || f->tty_xpixel > 0xffff || f->tty_ypixel > 0xffff;
-	default:
-		return 0;
+		if (z->pid <= 0 || pid_is_taken(img, z->pid, i))
+			return ct_err(-EBADMSG, "%s: zombie %d: bad or repeated pid", what, z->pid);
+		if (!image_find_task(img, z->ppid))
+			return ct_err(-EBADMSG, "%s: zombie %d: parent %d is not in the image", what,
+				      z->pid, z->ppid);
+		if (!zombie_status_is_sane(z->status) || z->exit_signal < 0 ||
+		    z->exit_signal > CT_NSIG || z->pgid < 0 || z->sid < 0)
+			return ct_err(-EBADMSG, "%s: zombie %d: bad exit status %#x or signal %d", what,
+				      z->pid, z->status, z->exit_signal);
 	}
+	return 0;
 }
 
-/* Check the open file descriptions. */
+/* Check the open file descriptions: a known kind, and what its kind says of its payload. */
 static int validate_files(const struct ct_image *img, const char *what)
 {
 	for (uint32_t i = 0; i < img->nr_files; i++) {
 		const struct ct_file *f = &img->files[i];
+		const struct ct_file_format *k = ct_file_format_of(f->kind);
 
-		bool by_path = f->kind == CT_FILE_REG || f->kind == CT_FILE_FIFO || f->kind == CT_FILE_CHR;
-
-		if (f->kind > CT_FILE_KIND_MAX)
+		if (!k)
 			return ct_err(-EBADMSG, "%s: file %u has unknown kind %u", what, i, f->kind);
-		if (by_path && !f->deleted && !path_is_sane(f->path))
+		if (f->path && !image_path_is_sane(f->path))
 			return ct_err(-EBADMSG, "%s: file %u has a bad path", what, i);
-		if (validate_file_kind(img, f))
-			return ct_err(-EBADMSG, "%s: file %u: bad %s record", what, i,
-				      f->kind == CT_FILE_EPOLL ? "epoll" : f->kind == CT_FILE_INOTIFY ?
-				      "inotify" : f->kind == CT_FILE_TTY ? "terminal" : "socket");
+		if (k->is_sane && !k->is_sane(img, f))
+			return ct_err(-EBADMSG, "%s: file %u: bad %s record", what, i, k->name);
 	}
 	return 0;
 }
@@ -265,7 +240,7 @@ int image_validate(const struct ct_image *img, const char *what)
 
 	if (img->generation == 0)
 		return ct_err(-EBADMSG, "%s: no swap-area generation", what);
-	ret = validate_tree(img, what);
+	ret = validate_tree(img, what) ?: validate_zombies(img, what);
 	if (ret)
 		return ret;
 	ret = validate_files(img, what) ?: validate_seccomp(img, what);

@@ -16,6 +16,7 @@
 
 #include "inject/arch.h"
 #include "inject/inject.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -80,21 +81,15 @@ int inj_find_syscall_insn(pid_t pid, unsigned long *ip)
 }
 
 /*
- * Test hook: $CTSWAP_FAULT "inject-stop:N" stops this process (SIGSTOP) at
+ * Test hook: "inject-stop:N" (lib/fault.h) stops this process (SIGSTOP) at
  * the N-th step of guarded injection, counted across the run, so that a
  * test can kill -9 us at exactly that point.
  */
 static void inj_fault_step(void)
 {
-	static long step, stop_at = -1;
-	const char *env, *p;
+	static unsigned long step;
 
-	if (stop_at < 0) {
-		env = getenv("CTSWAP_FAULT");
-		p = env ? strstr(env, "inject-stop:") : NULL;
-		stop_at = p ? strtol(p + 12, NULL, 10) : 0;
-	}
-	if (stop_at && ++step == stop_at)
+	if (fault_at_num("inject-stop", ++step))
 		kill(getpid(), SIGSTOP);
 }
 

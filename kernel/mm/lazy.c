@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include <linux/userfaultfd.h>
 
+#include "freezer/cgroup.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mm/lazy.h"
@@ -78,10 +79,11 @@ struct lz_mm {
 
 /* The whole server (also used, threadless, by eager mode). */
 #define LZ_GATE_TIMEOUT_MS 5000	/* prefetch starts anyway after this */
+#define LZ_WD_KILL_TIMEOUT_MS 5000	/* the watchdog's wait for the container to be gone */
 
 struct lz_server {
 	struct lazy_opts opts;
-	struct lazy_source src;
+	struct page_source src;
 	struct swp_area *sa;	/* when we opened the swap area (no opts.source) */
 	struct swp_gen_reader *rd;
 	pthread_mutex_t lock;	/* mms, nr_mms, stop, work_cond */
@@ -101,20 +103,6 @@ struct lz_server {
 
 /* ---------------------------------------------------------------- source */
 
-/* swp_read through the lazy_source interface. */
-static int lz_swp_read(void *arg, uint32_t task, uint64_t addr, size_t nr, void *buf,
-		       uint8_t *state)
-{
-	return swp_read(arg, task, addr, nr, buf, state);
-}
-
-/* swp_for_each_run through the lazy_source interface. */
-static int lz_swp_runs(void *arg, uint32_t task,
-		       int (*fn)(uint32_t, uint64_t, uint64_t, size_t, void *), void *fnarg)
-{
-	return swp_for_each_run(arg, task, fn, fnarg);
-}
-
 /* Open the page source: the caller's, or the swap area's generation. */
 static int lz_source_open(struct lz_server *srv)
 {
@@ -125,9 +113,7 @@ static int lz_source_open(struct lz_server *srv)
 		return 0;
 	}
 	if (srv->opts.reader) {	/* the caller's, not ours to close */
-		srv->src.arg = srv->opts.reader;
-		srv->src.read = lz_swp_read;
-		srv->src.for_each_run = lz_swp_runs;
+		srv->src = swp_page_source(srv->opts.reader);
 		return 0;
 	}
 	if (!srv->opts.swap_path)
@@ -141,9 +127,7 @@ static int lz_source_open(struct lz_server *srv)
 		srv->sa = NULL;
 		return ret;
 	}
-	srv->src.arg = srv->rd;
-	srv->src.read = lz_swp_read;
-	srv->src.for_each_run = lz_swp_runs;
+	srv->src = swp_page_source(srv->rd);
 	return 0;
 }
 
@@ -977,46 +961,6 @@ int lazy_progress_read(const char *path, struct lazy_progress *p)
 
 /* --------------------------------------------------------------- watchdog */
 
-/* Freeze and kill every task of the cgroup at @cg, and log how it went. */
-static void lz_cgroup_kill(const char *cg)
-{
-	char path[4096], *procs, *line, *save;
-	size_t len;
-	int round;
-
-	snprintf(path, sizeof(path), "%s/cgroup.freeze", cg);
-	write_small_file(path, "1");
-	snprintf(path, sizeof(path), "%s/freezer.state", cg);
-	write_small_file(path, "FROZEN");
-	snprintf(path, sizeof(path), "%s/cgroup.kill", cg);
-	if (!write_small_file(path, "1")) {
-		pr_err("watchdog: killed cgroup %s (cgroup.kill)", cg);
-		return;
-	}
-	/* No cgroup.kill (v1, old kernel): signal every pid, thaw so they die. */
-	for (round = 0; round < 100; round++) {
-		int nr = 0;
-
-		snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
-		if (read_whole_file(path, &procs, &len))
-			break;
-		save = NULL;
-		for (line = strtok_r(procs, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-			kill(atoi(line), SIGKILL);
-			nr++;
-		}
-		free(procs);
-		if (!nr)
-			break;
-		snprintf(path, sizeof(path), "%s/freezer.state", cg);
-		write_small_file(path, "THAWED");
-		snprintf(path, sizeof(path), "%s/cgroup.freeze", cg);
-		write_small_file(path, "0");
-		usleep(20000);
-	}
-	pr_err("watchdog: killed every task of cgroup %s", cg);
-}
-
 /*
  * The watchdog: holds copies of the uffds (so faulting tasks keep waiting
  * instead of reading zero pages) until the server says done; on EOF without
@@ -1024,6 +968,8 @@ static void lz_cgroup_kill(const char *cg)
  */
 static void lz_watchdog(int sock, const struct lazy_opts *opts, pid_t server)
 {
+	int ret;
+
 	for (;;) {
 		char cbuf[CMSG_SPACE(sizeof(int))], tag;
 		struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
@@ -1040,10 +986,13 @@ static void lz_watchdog(int sock, const struct lazy_opts *opts, pid_t server)
 		break;
 	}
 	pr_err("watchdog: lazy server (pid %d) died before every page was resident", server);
-	if (opts->cgroup_path)
-		lz_cgroup_kill(opts->cgroup_path);
-	else
+	if (!opts->cgroup)
 		pr_err("watchdog: no cgroup to kill");
+	else if ((ret = cg_kill(opts->cgroup, LZ_WD_KILL_TIMEOUT_MS)))
+		pr_err("watchdog: cannot kill cgroup %s: %s", cg_name(opts->cgroup),
+		       ct_err_msg() ?: strerror(-ret));
+	else
+		pr_err("watchdog: killed every task of cgroup %s", cg_name(opts->cgroup));
 	_exit(1);
 }
 

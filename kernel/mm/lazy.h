@@ -46,23 +46,8 @@ struct lazy_mm {
 	struct lazy_region *regions;	/* sorted by address, not overlapping */
 };
 
-/*
- * Where pages come from.  NULL in lazy_opts means the swap area at
- * opts->swap_path; tests and benchmarks may pass their own.  Both calls
- * have swp_read / swp_for_each_run semantics and must be safe to call from
- * two threads at once.
- */
-struct lazy_source {
-	void *arg;
-	/* Pages [addr, addr + nr * 4096) of @task into @buf; @state gets SWP_PAGE_* per page. */
-	int (*read)(void *arg, uint32_t task, uint64_t addr, size_t nr, void *buf, uint8_t *state);
-	/* @fn for every run of stored pages of @task, in address order. */
-	int (*for_each_run)(void *arg, uint32_t task,
-			    int (*fn)(uint32_t task, uint64_t mapping, uint64_t addr, size_t nr,
-				      void *fnarg),
-			    void *fnarg);
-};
-
+struct ct_cgroup;
+struct page_source;
 struct swp_gen_reader;
 
 struct lazy_opts {
@@ -70,7 +55,7 @@ struct lazy_opts {
 	unsigned generation;	/* generation to read; 0 = the newest */
 	const char *state_path;	/* STORE/NAME/lazy.state: progress, removed at the end; may be NULL */
 	const char *log_path;	/* STORE/NAME/lazy.log: server and watchdog log; may be NULL */
-	const char *cgroup_path;/* the container's cgroup directory, killed if the server dies */
+	struct ct_cgroup *cgroup;	/* the container's, killed (cg_kill) if the server dies */
 	bool eager;		/* fill every page now, in the caller; no server process */
 	/*
 	 * Out, optional: an fd the caller closes once the tasks run, to start
@@ -86,7 +71,7 @@ struct lazy_opts {
 	 */
 	struct swp_gen_reader *reader;
 	/* Additions for tests and benchmarks: */
-	const struct lazy_source *source;	/* NULL: the swap area at swap_path */
+	const struct page_source *source;	/* NULL: the swap area at swap_path */
 	bool no_prefetch;	/* serve faults only: the server ends once every stored page
 				 * was touched (an exited process is noticed by prefetch
 				 * alone, so without it the server then waits forever) */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mm/swaparea_int.h"
@@ -34,17 +35,10 @@ _Static_assert(sizeof(struct swp_entry) == 24, "entry size");
 _Static_assert(sizeof(struct swp_data_header) == 64, "data header size");
 _Static_assert(sizeof(struct swp_cluster_header) == 32, "cluster header size");
 
-/* True if CTSWAP_FAULT names swap-commit step @step. */
+/* True if $CTSWAP_FAULT lists swap-commit:@step (lib/fault.h). */
 bool swp_fault(unsigned step)
 {
-	const char *f = getenv("CTSWAP_FAULT");
-	char *end;
-	unsigned long n;
-
-	if (!f || strncmp(f, "swap-commit:", 12))
-		return false;
-	n = strtoul(f + 12, &end, 10);
-	return end != f + 12 && n == step;
+	return fault_at_num("swap-commit", step);
 }
 
 /* True if the page is all zero: a word scan that stops at the first non-zero word. */
@@ -1050,4 +1044,25 @@ int swp_for_each_run(struct swp_gen_reader *r, uint32_t task,
 			return ret;
 	}
 	return 0;
+}
+
+/* swp_read through the page_source interface. */
+static int page_source_swp_read(void *arg, uint32_t task, uint64_t addr, size_t nr, void *buf,
+				uint8_t *state)
+{
+	return swp_read(arg, task, addr, nr, buf, state);
+}
+
+/* swp_for_each_run through the page_source interface. */
+static int page_source_swp_runs(void *arg, uint32_t task,
+				int (*fn)(uint32_t, uint64_t, uint64_t, size_t, void *), void *fnarg)
+{
+	return swp_for_each_run(arg, task, fn, fnarg);
+}
+
+struct page_source swp_page_source(struct swp_gen_reader *r)
+{
+	return (struct page_source){
+		.arg = r, .read = page_source_swp_read, .for_each_run = page_source_swp_runs,
+	};
 }

@@ -94,7 +94,7 @@ struct swp_gen_stats {
  * generations beyond opts.keep and punch their unused slots out of the
  * file.  *@gen gets its number and *@stats (may be NULL) the counts.
  * Frees @w either way; on failure the previous generation stays whole.
- * Fault injection: CTSWAP_FAULT=swap-commit:N fails at step N (1..7).
+ * Fault injection: CTSWAP_FAULT=swap-commit:N fails at step N (1..7; doc/FAULTS.md).
  */
 int swp_gen_commit(struct swp_gen_writer *w, unsigned *gen, struct swp_gen_stats *stats);
 /* Drop the generation being written; the previous one stays as it was. */
@@ -131,6 +131,27 @@ int swp_read(struct swp_gen_reader *r, uint32_t task, uint64_t addr, size_t nr, 
 int swp_for_each_run(struct swp_gen_reader *r, uint32_t task,
 		     int (*fn)(uint32_t task, uint64_t mapping, uint64_t addr, size_t nr, void *arg),
 		     void *arg);
+
+/*
+ * Where a restore reads page contents from: one swap-area generation
+ * (swp_page_source), or, in unit tests and benchmarks, something of their
+ * own.  Both calls keep the contracts of swp_read and swp_for_each_run
+ * (same SWP_PAGE_* states, safe from two threads at once).  The eager
+ * restore uses read only; the lazy server both.
+ */
+struct page_source {
+	void *arg;
+	/* Pages [addr, addr + nr * 4096) of @task into @buf; @state gets SWP_PAGE_* per page. */
+	int (*read)(void *arg, uint32_t task, uint64_t addr, size_t nr, void *buf, uint8_t *state);
+	/* @fn for every run of stored pages of @task, in address order. */
+	int (*for_each_run)(void *arg, uint32_t task,
+			    int (*fn)(uint32_t task, uint64_t mapping, uint64_t addr, size_t nr,
+				      void *fnarg),
+			    void *fnarg);
+};
+
+/* The page source that reads generation @r (which must outlive it). */
+struct page_source swp_page_source(struct swp_gen_reader *r);
 
 /* ---- statistics and verification (ctswap inspect) ---- */
 

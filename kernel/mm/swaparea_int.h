@@ -238,7 +238,7 @@ int swp_idx_write(struct swp_area *sa, struct swp_gen **gens, size_t nr_gens,
 		  const struct swp_disk_slot *map, uint64_t nr_slots, uint64_t *bytes);
 /* Punch every free slot out of the data file and cut trailing free slots. */
 int swp_trim(struct swp_area *sa);
-/* True if CTSWAP_FAULT=swap-commit:@step is set. */
+/* True if $CTSWAP_FAULT lists swap-commit:@step (lib/fault.h, doc/FAULTS.md). */
 bool swp_fault(unsigned step);
 /* Binary search: index of the first extent of @g not wholly before (task, addr). */
 size_t swp_ext_search(const struct swp_gen *g, uint32_t task, uint64_t addr);

@@ -25,6 +25,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mm/lazy.h"
+#include "mm/swaparea.h"
 #include "restore/rst.h"
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
@@ -491,7 +492,7 @@ static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_file *
 }
 
 /* Write the COW'd pages of a private file mapping straight into the tracee. */
-static int write_cow_pages(struct rst_proc *p, const struct ct_vma *v, const struct rst_pages *pg)
+static int write_cow_pages(struct rst_proc *p, const struct ct_vma *v, const struct page_source *pg)
 {
 	uint8_t state[FILL_CHUNK];
 	char *buf;
@@ -507,7 +508,7 @@ static int write_cow_pages(struct rst_proc *p, const struct ct_vma *v, const str
 		if (ret)
 			break;
 		for (size_t i = 0, j; i < nr; i = j) {
-			for (j = i; j < nr && state[j] != RST_PAGE_NONE; j++)
+			for (j = i; j < nr && state[j] != SWP_PAGE_NONE; j++)
 				;
 			if (j > i) {
 				ret = inj_write_mem(p->host_pid, a + i * PAGE_SIZE,
@@ -519,7 +520,7 @@ static int write_cow_pages(struct rst_proc *p, const struct ct_vma *v, const str
 					goto out;
 				}
 			}
-			for (; j < nr && state[j] == RST_PAGE_NONE; j++)
+			for (; j < nr && state[j] == SWP_PAGE_NONE; j++)
 				;
 		}
 	}
@@ -702,7 +703,7 @@ static int uffd_copy(struct rst_proc *p, uint64_t addr, const void *buf, size_t 
 }
 
 /* Fill every stored page of the registered ranges now. */
-int rst_mm_fill_eager(struct rst_proc *p, const struct rst_pages *pg, uint64_t *filled)
+int rst_mm_fill_eager(struct rst_proc *p, const struct page_source *pg, uint64_t *filled)
 {
 	const struct ct_mm *mm = &p->t->mm;
 	uint8_t state[FILL_CHUNK];
@@ -725,14 +726,14 @@ int rst_mm_fill_eager(struct rst_proc *p, const struct rst_pages *pg, uint64_t *
 			ret = pg->read(pg->arg, (uint32_t)p->t->pid, a, nr, buf, state);
 			/* zero and absent pages need nothing: they read as zero once the uffd is gone */
 			for (size_t k = 0, j; !ret && k < nr; k = j) {
-				for (j = k; j < nr && state[j] == RST_PAGE_DATA; j++)
+				for (j = k; j < nr && state[j] == SWP_PAGE_DATA; j++)
 					;
 				if (j > k) {
 					ret = uffd_copy(p, a + k * PAGE_SIZE, buf + k * PAGE_SIZE, j - k);
 					if (filled)
 						*filled += j - k;
 				}
-				for (; j < nr && state[j] != RST_PAGE_DATA; j++)
+				for (; j < nr && state[j] != SWP_PAGE_DATA; j++)
 					;
 			}
 		}
@@ -746,7 +747,7 @@ int rst_mm_fill_eager(struct rst_proc *p, const struct rst_pages *pg, uint64_t *
  * range: the kernel itself writes some of them while we still inject (the
  * rseq area at registration), and no server answers faults yet.
  */
-int rst_mm_populate(struct rst_proc *p, const struct rst_pages *pg, uint64_t addr, uint64_t len)
+int rst_mm_populate(struct rst_proc *p, const struct page_source *pg, uint64_t addr, uint64_t len)
 {
 	uint64_t first = addr & ~(PAGE_SIZE - 1), last = PAGE_ALIGN(addr + len);
 	uint8_t state;

@@ -38,6 +38,7 @@
 #include "freezer/cgroup.h"
 #include "freezer/freezer.h"
 #include "image/blob.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mm/lazy.h"
@@ -63,18 +64,13 @@ struct rst_ctx {
 	struct file_table ft_task;	/* the same files at their numbers in the tasks */
 	struct rst_shm_set shm;		/* shared memory objects, passed like the files */
 	int prefetch_gate;		/* closed once every task runs: the lazy server prefetches */
-	struct rst_proc *procs;		/* img->nr_tasks, in image order */
-	size_t nr_procs;		/* initialised so far */
+	struct rst_proc *procs;		/* img->nr_tasks, in image order, then the zombies */
+	size_t nr_procs;		/* tasks initialised so far */
+	struct ct_task *zombie_tasks;	/* what each zombie is created as (img->nr_zombies) */
+	size_t nr_zombies;		/* zombies initialised so far, at procs[img->nr_tasks] */
 	char swap_path[4096], state_path[4096], log_path[4096];
 	uint64_t pages_total;
 };
-
-/* Page source for the COW'd pages of private file mappings: the swap area. */
-static int rst_swp_read(void *arg, uint32_t task, uint64_t addr, size_t nr, void *buf,
-			uint8_t *state)
-{
-	return swp_read(arg, task, addr, nr, buf, state);
-}
 
 /* Read the checkpoint: blob of the generation asked for, and its swap-area generation. */
 static int rst_read_checkpoint(struct rst_ctx *c, struct ctswap_store *store)
@@ -131,6 +127,13 @@ static int rst_check_pids_free(struct rst_ctx *c)
 					      "cannot restore without a pid namespace", c->name,
 					      t->threads[k].tid, t->comm);
 		}
+	}
+	for (uint32_t i = 0; i < c->img->nr_zombies; i++) {
+		snprintf(path, sizeof(path), "/proc/%d", c->img->zombies[i].pid);
+		if (!access(path, F_OK))
+			return ct_err(-EEXIST, "%s: pid %d (zombie %s) is in use by another process: "
+				      "cannot restore without a pid namespace", c->name,
+				      c->img->zombies[i].pid, c->img->zombies[i].comm);
 	}
 	return 0;
 }
@@ -449,7 +452,42 @@ static int rst_tree_tty_fg(struct rst_ctx *c)
 	return ret;
 }
 
-/* Create every task: init, then each other one in its parent (image order). */
+/* The zombie procs: after the tasks in c->procs. */
+static struct rst_proc *rst_zombie(struct rst_ctx *c, size_t i)
+{
+	return &c->procs[c->img->nr_tasks + i];
+}
+
+/* Create each zombie-to-be in its parent, in its own session if it led one (still alive). */
+static int rst_create_zombies(struct rst_ctx *c)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < c->nr_zombies && !ret; i++) {
+		struct rst_proc *z = rst_zombie(c, i), *parent = rst_find(c, z->t->ppid);
+
+		if (!parent)
+			return ct_err(-EINVAL, "zombie %d: parent %d is not in the image", z->t->pid,
+				      z->t->ppid);
+		ret = rst_tree_fork(parent, z) ?: rst_zombie_begin(z, parent) ?: rst_tree_setsid(z);
+	}
+	return ret;
+}
+
+/* Every group exists: each zombie-to-be exits as the dumped one did. */
+static int rst_finish_zombies(struct rst_ctx *c)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < c->nr_zombies && !ret; i++) {
+		struct rst_proc *z = rst_zombie(c, i);
+
+		ret = rst_zombie_exit(z, rst_find(c, z->t->ppid), c->img->zombies[i].status);
+	}
+	return ret;
+}
+
+/* Create every task: init, then each other one in its parent (image order), then the zombies. */
 static int rst_build_tree(struct rst_ctx *c)
 {
 	int ret;
@@ -478,7 +516,12 @@ static int rst_build_tree(struct rst_ctx *c)
 			ret = rst_tree_ctty(c, p);
 	}
 	if (!ret)
-		ret = rst_tree_sessions(c->procs, c->nr_procs);
+		ret = rst_create_zombies(c);
+	/* a zombie may lead a group live tasks are in: it joins before it dies */
+	if (!ret)
+		ret = rst_tree_sessions(c->procs, c->nr_procs + c->nr_zombies);
+	if (!ret)
+		ret = rst_finish_zombies(c);
 	if (!ret)
 		ret = rst_tree_tty_fg(c);
 	return ret;
@@ -500,11 +543,13 @@ static int rst_resources(struct rst_ctx *c, struct rst_proc *p)
 {
 	const struct ct_task *t = p->t;
 	struct task_ctx tc = rst_tc(p, 0);
-	int ret;
+	int ret = 0;
 
 	for (uint32_t i = 0; i < t->nr_threads; i++)	/* the mask until resources set it */
 		p->threads[i].inj.saved_sigmask = t->threads[i].blocked;
-	ret = restore_task_files(&tc, t, &c->ft_task);
+	/* a table shared with the parent was restored with the parent's fds (same table, same fds) */
+	if (!(t->share_parent & CT_SHARE_FILES))
+		ret = restore_task_files(&tc, t, &c->ft_task);
 	if (!ret)
 		ret = restore_task_misc(&tc, t);
 	if (!ret)
@@ -539,7 +584,7 @@ static int rst_resources(struct rst_ctx *c, struct rst_proc *p)
 /* Rebuild every process: memory, threads, resources, registers. */
 static int rst_build_processes(struct rst_ctx *c)
 {
-	struct rst_pages pages = { .read = rst_swp_read, .arg = c->rd };
+	struct page_source pages = swp_page_source(c->rd);
 	struct rst_mm_opts mo = {
 		.allow_changed_files = c->opts->allow_changed_files, .pages = &pages, .shm = &c->shm,
 	};
@@ -572,7 +617,7 @@ static int rst_memory(struct rst_ctx *c)
 	struct lazy_opts lo = {
 		.swap_path = c->swap_path, .generation = c->img->generation,
 		.state_path = c->state_path, .log_path = c->log_path,
-		.cgroup_path = cg_path(c->cg), .eager = c->opts->eager,
+		.cgroup = c->cg, .eager = c->opts->eager,
 		.prefetch_gate = &c->prefetch_gate, .reader = c->rd,
 	};
 	struct lazy_mm *mms;
@@ -629,6 +674,13 @@ static int rst_resume(struct rst_ctx *c)
 /* Failure: kill what was created, reap our tracees, remove the cgroup. */
 static void rst_undo(struct rst_ctx *c)
 {
+	/* zombies-to-be first: children of the others (a dead one is no longer ours: ECHILD) */
+	for (size_t i = 0; i < c->nr_zombies; i++) {
+		if (rst_zombie(c, i)->host_pid > 0) {
+			kill(rst_zombie(c, i)->host_pid, SIGKILL);
+			waitpid(rst_zombie(c, i)->host_pid, NULL, __WALL);
+		}
+	}
 	for (size_t i = 0; i < c->nr_procs; i++)
 		if (c->procs[i].host_pid > 0)
 			kill(c->procs[i].host_pid, SIGKILL);
@@ -657,6 +709,12 @@ static void rst_ctx_free(struct rst_ctx *c)
 {
 	for (size_t i = 0; i < c->nr_procs; i++)
 		rst_proc_free(&c->procs[i]);
+	for (size_t i = 0; i < c->nr_zombies; i++)
+		rst_proc_free(rst_zombie(c, i));
+	if (c->zombie_tasks)
+		for (uint32_t i = 0; i < c->img->nr_zombies; i++)
+			free(c->zombie_tasks[i].threads);
+	free(c->zombie_tasks);
 	free(c->procs);
 	if (c->ft_open)
 		restore_files_close(&c->ft);
@@ -692,7 +750,7 @@ int restore_container(struct ctswap_store *store, const char *name,
 	ret = ct_lock(c.store_dir, name, "restore", &c.lock_fd);
 	if (ret)
 		goto out;
-	ct_fault_stop("restore", "locked");
+	fault_stop("restore-stop", "locked");
 	ret = rst_read_checkpoint(&c, store);
 	if (!ret && c.img->nr_seccomp)
 		ret = seccomp_check_tracer("restore");
@@ -700,8 +758,9 @@ int restore_container(struct ctswap_store *store, const char *name,
 		ret = rst_check_pids_free(&c);
 	if (ret)
 		goto out;
-	c.procs = xzalloc(sizeof(*c.procs) * c.img->nr_tasks);
-	if (!c.procs) {
+	c.procs = xzalloc(sizeof(*c.procs) * (c.img->nr_tasks + c.img->nr_zombies));
+	c.zombie_tasks = xzalloc(sizeof(*c.zombie_tasks) * (c.img->nr_zombies + 1));
+	if (!c.procs || !c.zombie_tasks) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -709,6 +768,12 @@ int restore_container(struct ctswap_store *store, const char *name,
 		ret = rst_proc_init(&c.procs[i], &c.img->tasks[i]);
 		if (!ret)
 			c.nr_procs++;
+	}
+	for (uint32_t i = 0; i < c.img->nr_zombies && !ret; i++) {
+		ret = rst_zombie_task(&c.zombie_tasks[i], &c.img->zombies[i]) ?:
+		      rst_proc_init(rst_zombie(&c, i), &c.zombie_tasks[i]);
+		if (!ret)
+			c.nr_zombies++;
 	}
 	if (!ret)
 		ret = rst_cgroup(&c);

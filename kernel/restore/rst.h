@@ -25,23 +25,11 @@
 #include "image/image.h"
 #include "mm/lazy.h"
 
+struct page_source;
 struct swp_gen_reader;
 struct clone_args;
 
 #define RST_SCRATCH_LEN (16 * 4096UL)	/* clone_args, paths, prctl map, auxv */
-
-/*
- * Where page contents come from: swp_read() of the checkpoint's generation
- * in ctswap_restore, something else in unit tests.  Same contract as
- * swp_read: per page SWP_PAGE_NONE (0: not stored), _ZERO (1), _DATA (2).
- */
-struct rst_pages {
-	int (*read)(void *arg, uint32_t task, uint64_t addr, size_t nr, void *buf,
-		    uint8_t *state);
-	void *arg;
-};
-
-enum { RST_PAGE_NONE = 0, RST_PAGE_ZERO = 1, RST_PAGE_DATA = 2 };
 
 /* One thread being rebuilt. */
 struct rst_thread {
@@ -80,7 +68,7 @@ struct rst_shm_set {
 
 struct rst_mm_opts {
 	bool allow_changed_files;	/* map files whose identity changed */
-	const struct rst_pages *pages;	/* COW'd pages of private file mappings */
+	const struct page_source *pages;	/* COW'd pages of private file mappings */
 	const struct rst_shm_set *shm;	/* shared memory objects, mapped from their memfds */
 };
 
@@ -97,11 +85,11 @@ int rst_mm_begin(struct rst_proc *p);
 /* Replace @p's address space by the image's (step 4), uffd registered on stored anon ranges. */
 int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o);
 /* Fill every stored anonymous page through @p->uffd now (UFFDIO_COPY). */
-int rst_mm_fill_eager(struct rst_proc *p, const struct rst_pages *pages, uint64_t *filled);
+int rst_mm_fill_eager(struct rst_proc *p, const struct page_source *pages, uint64_t *filled);
 /* Unmap the scratch range: the last injected call into the process. */
 int rst_mm_end(struct rst_proc *p);
 /* Fill now the registered pages of [@addr, +@len) the kernel touches while we inject. */
-int rst_mm_populate(struct rst_proc *p, const struct rst_pages *pg, uint64_t addr, uint64_t len);
+int rst_mm_populate(struct rst_proc *p, const struct page_source *pg, uint64_t addr, uint64_t len);
 /* Close the restorer's uffd of @p (when eager, or after handing it over). */
 void rst_mm_close_uffd(struct rst_proc *p);
 /* Write @len bytes to the scratch memory of @p at @off; *@addr is its tracee address. */
@@ -128,6 +116,12 @@ int rst_tree_sessions(struct rst_proc *procs, size_t nr);
 int rst_seize(pid_t pid, unsigned long options);
 /* Wait for the auto-attach stop of a new child/thread @pid. */
 int rst_wait_new(pid_t pid);
+/* Fill @t, the task zombie @z is created as (its threads array is allocated). */
+int rst_zombie_task(struct ct_task *t, const struct ct_zombie *z);
+/* Start injecting into zombie-to-be @z, a fresh child of @parent. */
+int rst_zombie_begin(struct rst_proc *z, const struct rst_proc *parent);
+/* Make @z exit so that @parent's wait reads @status; @parent's signal of it is taken back. */
+int rst_zombie_exit(struct rst_proc *z, struct rst_proc *parent, uint32_t status);
 /* Initialise @p for task @t (no process yet). */
 int rst_proc_init(struct rst_proc *p, const struct ct_task *t);
 /* Free what rst_proc_init allocated (not the process). */

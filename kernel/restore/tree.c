@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <linux/sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -118,12 +120,17 @@ long rst_clone3(struct rst_proc *p, struct clone_args *ca, pid_t tid)
 	return rst_syscall(p, __NR_clone3, ca_addr, sizeof(*ca), 0, 0, 0, 0);
 }
 
-/* Create child @c of @parent with injected clone3 and set_tid = its pid. */
+/*
+ * Create child @c of @parent with injected clone3 and set_tid = its pid;
+ * sharing the parent's descriptor table or fs if it did (its fds then are
+ * the parent's, already restored: restore_task_files skips it).
+ */
 int rst_tree_fork(struct rst_proc *parent, struct rst_proc *c)
 {
 	pid_t tid = c->t->pid;
 	struct clone_args ca = {
-		.flags = 0,
+		.flags = (c->t->share_parent & CT_SHARE_FILES ? CLONE_FILES : 0) |
+			 (c->t->share_parent & CT_SHARE_FS ? CLONE_FS : 0),
 		.exit_signal = c->t->exit_signal > 0 ? (uint64_t)c->t->exit_signal : SIGCHLD,
 	};
 	long ret;
@@ -203,5 +210,137 @@ int rst_tree_sessions(struct rst_proc *procs, size_t nr)
 			pr_warn("pid %d: session %ld, the dump had %d", procs[i].t->pid, sid,
 				procs[i].t->sid);
 	}
+	return 0;
+}
+
+/* ---- zombies ---- */
+
+#define ZOMBIE_SCRATCH_OFF (CLONE_ARGS_OFF + 256)	/* sigaction, sigset, timespec */
+
+/* The task a zombie is created as: enough for clone3, setsid and setpgid. */
+int rst_zombie_task(struct ct_task *t, const struct ct_zombie *z)
+{
+	memset(t, 0, sizeof(*t));
+	t->threads = xzalloc(sizeof(*t->threads));
+	if (!t->threads)
+		return -ENOMEM;
+	t->nr_threads = 1;
+	t->threads[0].tid = z->pid;
+	t->pid = z->pid;
+	t->ppid = z->ppid;
+	t->pgid = z->pgid;
+	t->sid = z->sid;
+	t->host_pid = z->host_pid;
+	t->exit_signal = z->exit_signal;
+	memcpy(t->comm, z->comm, sizeof(t->comm));
+	return 0;
+}
+
+/* Start injecting into zombie-to-be @z: a fork of @parent, it has the parent's scratch memory. */
+int rst_zombie_begin(struct rst_proc *z, const struct rst_proc *parent)
+{
+	z->scratch = parent->scratch;
+	z->scratch_len = parent->scratch_len;
+	return inj_begin(&z->threads[0].inj, z->host_pid, parent->threads[0].inj.syscall_ip);
+}
+
+/* Point @z at exit_group(@code) or, for a signal death, send it @sig with the default action. */
+static int zombie_arm(struct rst_proc *z, int sig, int code)
+{
+	struct inj_ctx *inj = &z->threads[0].inj;
+	struct user_regs_struct regs = inj->saved_regs;
+	static const struct ct_sigaction dfl;	/* SIG_DFL, no flags, empty mask */
+	unsigned long act;
+	uint64_t none = 0;
+	long ret;
+
+	/* the dumped process left no core file (refused at dump otherwise): no new one either */
+	ret = rst_syscall(z, __NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0, 0);
+	if (ret < 0)
+		return ct_err((int)ret, "zombie %d: PR_SET_DUMPABLE: %s", z->t->pid, strerror((int)-ret));
+	if (!sig) {
+		regs.rip = inj->syscall_ip;
+		regs.rax = __NR_exit_group;
+		regs.rdi = (unsigned long)code;
+		regs.orig_rax = -1;
+		if (ptrace(PTRACE_SETREGS, inj->tid, NULL, &regs) < 0)
+			return ct_err(-errno, "zombie %d: cannot set registers: %m", z->t->pid);
+		return 0;
+	}
+	/* SIGKILL has no action to set */
+	ret = sig == SIGKILL ? 0 : rst_scratch_put(z, ZOMBIE_SCRATCH_OFF, &dfl, sizeof(dfl), &act);
+	if (!ret && sig != SIGKILL)
+		ret = rst_syscall(z, __NR_rt_sigaction, (unsigned long)sig, act, 0, sizeof(uint64_t), 0, 0);
+	if (ret)
+		return ct_err((int)ret, "zombie %d: cannot reset signal %d: %s", z->t->pid, sig,
+			      strerror((int)-ret));
+	if (ptrace(PTRACE_SETSIGMASK, inj->tid, sizeof(none), &none) < 0 ||
+	    syscall(SYS_tgkill, inj->tid, inj->tid, sig) < 0)
+		return ct_err(-errno, "zombie %d: cannot send signal %d: %m", z->t->pid, sig);
+	return 0;
+}
+
+/* Let @z run to its death; *@status is what the kernel reports to us, its tracer. */
+static int zombie_run_to_death(struct rst_proc *z, int sig, int *status)
+{
+	int resume_sig = 0;
+
+	for (;;) {
+		/* ESRCH: SIGKILL needs no resume, it is dying already */
+		if (ptrace(PTRACE_CONT, z->host_pid, NULL, (void *)(long)resume_sig) < 0 && errno != ESRCH)
+			return ct_err(-errno, "zombie %d: cannot resume it: %m", z->t->pid);
+		if (waitpid(z->host_pid, status, __WALL) < 0)
+			return ct_err(-errno, "zombie %d: cannot wait for its exit: %m", z->t->pid);
+		if (WIFEXITED(*status) || WIFSIGNALED(*status))
+			return 0;
+		/* its own signal is delivered; a stop of ours (the step trap) is not */
+		resume_sig = WIFSTOPPED(*status) && !(*status >> 16) && WSTOPSIG(*status) == sig ? sig : 0;
+	}
+}
+
+/*
+ * Take back from @parent the exit signal @z's death just queued (blocked
+ * while we inject): the dumped parent had been told already, and what it
+ * had pending at the dump is queued again with its signals.
+ */
+static int zombie_unsignal_parent(struct rst_proc *parent, const struct rst_proc *z)
+{
+	uint64_t set = 1ULL << (z->t->exit_signal - 1);
+	struct timespec now = { 0, 0 };
+	unsigned long set_addr, ts_addr;
+	long ret;
+
+	ret = rst_scratch_put(parent, ZOMBIE_SCRATCH_OFF, &set, sizeof(set), &set_addr);
+	if (!ret)
+		ret = rst_scratch_put(parent, ZOMBIE_SCRATCH_OFF + 64, &now, sizeof(now), &ts_addr);
+	if (!ret)
+		ret = rst_syscall(parent, __NR_rt_sigtimedwait, set_addr, 0, ts_addr, sizeof(set), 0, 0);
+	if (ret < 0 && ret != -EAGAIN)
+		return ct_err((int)ret, "pid %d: cannot take back signal %d of zombie %d: %s",
+			      parent->t->pid, z->t->exit_signal, z->t->pid, strerror((int)-ret));
+	return 0;
+}
+
+/*
+ * Make zombie-to-be @z (created, in its session and group, injected into)
+ * exit as the dumped process did, so its parent's wait reads @status.
+ */
+int rst_zombie_exit(struct rst_proc *z, struct rst_proc *parent, uint32_t status)
+{
+	int sig = (int)(status & 0x7f), got;
+	int ret;
+
+	ret = zombie_arm(z, sig, (int)(status >> 8));
+	if (ret)
+		return ret;
+	z->threads[0].inj.active = false;	/* its registers are never given back */
+	ret = zombie_run_to_death(z, sig, &got);
+	if (ret)
+		return ret;
+	if ((uint32_t)got != status)
+		return ct_err(-EIO, "zombie %d: exited with wait status %#x, not %#x", z->t->pid,
+			      (unsigned)got, status);
+	if (z->t->exit_signal > 0 && z->t->exit_signal <= CT_NSIG)
+		return zombie_unsignal_parent(parent, z);
 	return 0;
 }

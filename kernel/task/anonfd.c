@@ -53,10 +53,21 @@ static int anon_fdinfo(const struct fd_dump *d, char **buf)
 	return 0;
 }
 
+/* Is the fd an anonymous inode of this name ("[eventfd]")? */
+static bool anon_is(const struct fd_dump *d, const char *name)
+{
+	return !strncmp(d->link, "anon_inode:", 11) && !strcmp(d->link + 11, name);
+}
+
 /* ---- eventfd ---- */
 
+static bool eventfd_match(const struct fd_dump *d)
+{
+	return anon_is(d, "[eventfd]");
+}
+
 /* Counter and semaphore mode of an eventfd. */
-int eventfd_dump(const struct fd_dump *d, struct ct_file *f)
+static int eventfd_dump(const struct fd_dump *d, struct ct_file *f)
 {
 	uint64_t v = 0;
 	char *buf;
@@ -73,7 +84,7 @@ int eventfd_dump(const struct fd_dump *d, struct ct_file *f)
 }
 
 /* A new eventfd holding the dumped counter. */
-int eventfd_open(const struct ct_file *f)
+static int eventfd_new(const struct ct_file *f)
 {
 	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | (f->efd_flags & EFD_SEMAPHORE));
 
@@ -89,10 +100,49 @@ int eventfd_open(const struct ct_file *f)
 	return fd;
 }
 
+static void eventfd_encode(struct wbuf *w, const struct ct_file *f)
+{
+	size_t at = w_begin(w, REC_FILE_EVENTFD);
+
+	w_u64(w, f->count);
+	w_u32(w, f->efd_flags);
+	w_end(w, at);
+}
+
+static void eventfd_decode(uint32_t tag, struct rbuf *r, struct ct_file *f)
+{
+	if (tag != REC_FILE_EVENTFD)
+		return;
+	f->count = r_u64(r);
+	f->efd_flags = r_u32(r);
+}
+
+static int eventfd_open(struct fd_restore *rs, uint32_t i)
+{
+	return fd_restore_place(rs, i, eventfd_new(&rs->img->files[i]));
+}
+
+const struct fd_kind fd_kind_eventfd = {
+	.kind = CT_FILE_EVENTFD,
+	.fmt = {
+		.name = "eventfd",
+		.encode = eventfd_encode,
+		.decode = eventfd_decode,
+	},
+	.match = eventfd_match,
+	.dump = eventfd_dump,
+	.open = eventfd_open,
+};
+
 /* ---- signalfd ---- */
 
+static bool signalfd_match(const struct fd_dump *d)
+{
+	return anon_is(d, "[signalfd]");
+}
+
 /* The signal mask of a signalfd. */
-int signalfd_dump(const struct fd_dump *d, struct ct_file *f)
+static int signalfd_dump(const struct fd_dump *d, struct ct_file *f)
 {
 	char *buf;
 	int ret = anon_fdinfo(d, &buf);
@@ -107,7 +157,7 @@ int signalfd_dump(const struct fd_dump *d, struct ct_file *f)
 }
 
 /* A new signalfd with the dumped mask. */
-int signalfd_open(const struct ct_file *f)
+static int signalfd_new(const struct ct_file *f)
 {
 	sigset_t set;
 	int fd;
@@ -122,7 +172,43 @@ int signalfd_open(const struct ct_file *f)
 	return fd;
 }
 
+static void signalfd_encode(struct wbuf *w, const struct ct_file *f)
+{
+	size_t at = w_begin(w, REC_FILE_SIGNALFD);
+
+	w_u64(w, f->sigmask);
+	w_end(w, at);
+}
+
+static void signalfd_decode(uint32_t tag, struct rbuf *r, struct ct_file *f)
+{
+	if (tag == REC_FILE_SIGNALFD)
+		f->sigmask = r_u64(r);
+}
+
+static int signalfd_open(struct fd_restore *rs, uint32_t i)
+{
+	return fd_restore_place(rs, i, signalfd_new(&rs->img->files[i]));
+}
+
+const struct fd_kind fd_kind_signalfd = {
+	.kind = CT_FILE_SIGNALFD,
+	.fmt = {
+		.name = "signalfd",
+		.encode = signalfd_encode,
+		.decode = signalfd_decode,
+	},
+	.match = signalfd_match,
+	.dump = signalfd_dump,
+	.open = signalfd_open,
+};
+
 /* ---- timerfd ---- */
+
+static bool timerfd_match(const struct fd_dump *d)
+{
+	return anon_is(d, "[timerfd]");
+}
 
 /* "(sec, nsec)" after @key as nanoseconds. */
 static bool info_timespec(const char *buf, const char *key, int64_t *ns)
@@ -137,7 +223,7 @@ static bool info_timespec(const char *buf, const char *key, int64_t *ns)
 }
 
 /* Clock, remaining time, interval and unread expirations of a timerfd. */
-int timerfd_dump(const struct fd_dump *d, struct ct_file *f)
+static int timerfd_dump(const struct fd_dump *d, struct ct_file *f)
 {
 	uint64_t clock = 0;
 	char *buf;
@@ -163,7 +249,7 @@ static struct timespec ns_to_ts(int64_t ns)
 }
 
 /* A new timerfd armed with the time it had left and its expirations not yet read. */
-int timerfd_open(const struct ct_file *f)
+static int timerfd_new(const struct ct_file *f)
 {
 	struct itimerspec its = { ns_to_ts(f->interval_nsec), ns_to_ts(f->value_nsec) };
 	uint64_t ticks = f->count;
@@ -189,3 +275,41 @@ fail:
 	close(fd);
 	return ct_err(err, "timerfd: cannot arm: %s", strerror(-err));
 }
+
+static void timerfd_encode(struct wbuf *w, const struct ct_file *f)
+{
+	size_t at = w_begin(w, REC_FILE_TIMERFD);
+
+	w_u32(w, (uint32_t)f->clock);
+	w_u64(w, (uint64_t)f->value_nsec);
+	w_u64(w, (uint64_t)f->interval_nsec);
+	w_u64(w, f->count);
+	w_end(w, at);
+}
+
+static void timerfd_decode(uint32_t tag, struct rbuf *r, struct ct_file *f)
+{
+	if (tag != REC_FILE_TIMERFD)
+		return;
+	f->clock = r_i32(r);
+	f->value_nsec = (int64_t)r_u64(r);
+	f->interval_nsec = (int64_t)r_u64(r);
+	f->count = r_u64(r);
+}
+
+static int timerfd_open(struct fd_restore *rs, uint32_t i)
+{
+	return fd_restore_place(rs, i, timerfd_new(&rs->img->files[i]));
+}
+
+const struct fd_kind fd_kind_timerfd = {
+	.kind = CT_FILE_TIMERFD,
+	.fmt = {
+		.name = "timerfd",
+		.encode = timerfd_encode,
+		.decode = timerfd_decode,
+	},
+	.match = timerfd_match,
+	.dump = timerfd_dump,
+	.open = timerfd_open,
+};

@@ -1,15 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Between files.c and the rooms of the other kinds of open files (unix.c,
- * inet.c, epoll.c, anonfd.c, inotify.c): each kind has a dump function that
- * fills a struct ct_file from a live fd of a seized task, and an open
- * function that rebuilds the description in the restorer.
+ * Descriptor kinds: one table entry per kind of open file description, each
+ * kind's whole life in its own file of kernel/task/ (regfile.c, pipe.c,
+ * unix.c, inet.c, epoll.c, anonfd.c, inotify.c, tty.c):
+ *
+ *   match, dump          dump: is this fd ours, and fill a struct ct_file from it
+ *   dump_resolve         dump: once every fd of the task is recorded (epoll targets)
+ *   dump_finish          dump: once every task is recorded
+ *   fmt.encode, .decode  blob: the kind's nested records inside a FILE record
+ *   fmt.is_sane          validate: the kind's payload of an untrusted image
+ *   open, open_late      restore: rebuild the description in the restorer
+ *   install              restore: once the task's fds are in place (epoll items)
+ *   fmt.free             what the kind's payload holds
+ *
+ * The fmt part is what image/ (blob, validator) calls, through
+ * ct_file_format_of(): image/ includes nothing of task/.
+ *
+ * files.c walks the table in order for each fd (so a more specific kind
+ * comes before a general one) and keeps what all kinds share: the fd list,
+ * descriptions shared between fds, the transport fds of the restore.
+ * A new kind is one new file plus its line in fd_kinds[] (fdkinds.c), one
+ * CT_FILE_* number (image/image.h) and the tags of its records (record.h).
  */
 #ifndef CT_TASK_FDKINDS_H
 #define CT_TASK_FDKINDS_H
 
 #include <sys/stat.h>
 
+#include "image/record.h"
 #include "task/task.h"
 
 /* What a kind's dumper gets: the fd of a seized task and what files.c already read. */
@@ -20,63 +38,106 @@ struct fd_dump {
 	int fd;
 	const char *link;		/* readlink of /proc/PID/fd/FD */
 	const struct stat *st;
+	int sk;				/* sockets: a duplicate of the fd in this process, else -1 */
+	int sk_family;			/* sockets: SO_DOMAIN, else -1 */
 };
 
-/* files.c: helpers for the rooms */
+/* What a kind's opener gets: the image, where transport fds go, the policy. */
+struct fd_restore {
+	const struct ct_image *img;
+	struct file_table *ft;
+	int base;			/* transport fds go at or above this number */
+	bool allow_changed;		/* --allow-changed-files */
+};
+
+struct fd_kind {
+	uint32_t kind;			/* CT_FILE_* */
+	struct ct_file_format fmt;	/* name, blob records, checks, free (image/image.h) */
+	/* dump */
+	bool (*match)(const struct fd_dump *d);
+	int (*dump)(const struct fd_dump *d, struct ct_file *f);
+	/* after every fd of @t is recorded: file @i, new in @t, held at fd @fd (may add files) */
+	int (*dump_resolve)(struct task_ctx *tc, struct ct_image *img, const struct ct_task *t,
+			    uint32_t i, int fd);
+	/* after every task is recorded (dump_files_finish): file @i, the dump's @policy */
+	int (*dump_finish)(struct ct_image *img, uint32_t i, const struct task_ctx *policy);
+	/* restore: open file @i into rs->ft->fds[i] (and whatever else it opens with it) */
+	int (*open)(struct fd_restore *rs, uint32_t i);
+	/* open @i in the second pass, once every other file is open? */
+	bool (*open_late)(const struct ct_image *img, uint32_t i);
+	/* in task @t, its fds in place: finish file @i held at fd @fd */
+	int (*install)(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft,
+		       uint32_t i, int fd);
+};
+
+/* fdkinds.c: the table */
+/* The kind with number @kind, NULL if none. */
+const struct fd_kind *fd_kind_of(uint32_t kind);
+/* The first kind of the table whose match() takes this fd, NULL if none. */
+const struct fd_kind *fd_kind_match(const struct fd_dump *d);
+
+/* files.c: helpers for the kinds */
 /* A duplicate of fd @fd of @pid in this process (pidfd_getfd), O_CLOEXEC; -errno. */
 int fd_grab(pid_t pid, int fd);
 /* /proc/PID/fdinfo/FD into a malloc'd string. */
 int fd_read_fdinfo(pid_t pid, int fd, char **buf);
+/* Open /proc/PID/fd/FD again: a new description of the same file. */
+int fd_reopen(pid_t pid, int fd, int flags);
 /* Set O_NONBLOCK, O_APPEND... of a rebuilt description as recorded. */
 void file_set_status(int fd, const struct ct_file *f);
 /* Move @fd above @base into the transport range of @ft; closes the original. */
 int file_place_high(int fd, int base, struct file_table *ft);
+/* Set the status flags of @fd (unless -errno) and make it the transport fd of file @i. */
+int fd_restore_place(struct fd_restore *rs, uint32_t i, int fd);
+/* Refuse a file opened by path that is no longer the one dumped (unless allowed). */
+int file_check_id(const struct ct_file *f, int fd, bool allow_changed);
+/* The "unsupported file type" refusal for fd @d, naming it; -ENOTSUP. */
+int fd_refuse(const struct fd_dump *d);
+
+/* regfile.c */
+/* is_sane of the kinds opened by path: they have one. */
+bool file_has_path(const struct ct_image *img, const struct ct_file *f);
+/* Is @path one of the character devices reopened by path? */
+bool chr_is_allowed(const char *path);
+
+/* pipe.c: put @len bytes back into a pipe through its write end @wfd */
+int pipe_refill(int wfd, uint32_t size, const uint8_t *data, uint64_t len, const char *what);
+
+/* socket.c: the socket record of the unix and inet kinds */
+void sock_encode(struct wbuf *w, const struct ct_file *f);
+void sock_decode(uint32_t tag, struct rbuf *r, struct ct_file *f);
+void sock_free(struct ct_file *f);
+/* Its fields alone (the format-1 FILE record holds them inline). */
+void sock_decode_fields(struct rbuf *r, struct ct_file *f);
 
 /* unix.c */
-int unix_dump(const struct fd_dump *d, int sk, struct ct_file *f);
 /* Does file @i connect to a name bound by another file (opened in the second pass)? */
 bool unix_open_late(const struct ct_image *img, uint32_t i);
-/* Open file @i (and its pair's other end, if it is one) into @ft. */
-int unix_open(const struct ct_image *img, uint32_t i, int base, struct file_table *ft);
 
 /* inet.c */
-int inet_dump(const struct fd_dump *d, int sk, struct ct_file *f);
-int inet_open(const struct ct_file *f);
 /* "addr:port" or "[addr]:port" of a recorded socket address, into @buf. */
 const char *inet_name(const uint8_t *addr, uint64_t len, char *buf, size_t size);
 /* Set the recorded options (reuse flags, nodelay, keepalive, buffer sizes) on a new socket. */
 void inet_set_opts(int sk, const struct ct_file *f);
+/* Set only the buffer sizes the program had set. */
+void inet_set_bufs(int sk, const struct ct_file *f);
 
 /* tcprepair.c: established TCP connections restored alive (--tcp-established) */
 /* Put @sk in repair mode (held in d->tc->tcp_repair until the dump ends) and record it. */
 int tcp_repair_dump(const struct fd_dump *d, int sk, struct ct_file *f);
-/* Rebuild a recorded connection (CT_SKOPT_REPAIR); the old socket must be gone. */
+/* Rebuild a recorded connection (CT_SKOPT_REPAIR), left in repair mode; the old socket must be gone. */
 int tcp_repair_open(const struct ct_file *f);
+/* The TCP_REPAIR state as a nested record of a FILE, and back. */
+void tcp_repair_encode(struct wbuf *w, const struct ct_tcp *t);
+void tcp_repair_decode(struct rbuf *r, struct ct_tcp *t);
+/* Once every file of @img is open in @ft: the rebuilt connections leave repair mode. */
+int tcp_repair_finish(const struct ct_image *img, const struct file_table *ft);
 
-/* epoll.c */
-int epoll_dump(const struct fd_dump *d, struct ct_file *f);
-/* After every fd of @t is recorded: name the targets of epolls new since file @first. */
-int epoll_dump_resolve(struct ct_image *img, const struct ct_task *t, uint32_t first);
-int epoll_open(const struct ct_file *f);
-/* Add the interest lists of @t's epoll fds by injection (targets must be in place). */
-int epoll_restore_task(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft);
-
-/* anonfd.c: eventfd, signalfd, timerfd */
-int eventfd_dump(const struct fd_dump *d, struct ct_file *f);
-int eventfd_open(const struct ct_file *f);
-int signalfd_dump(const struct fd_dump *d, struct ct_file *f);
-int signalfd_open(const struct ct_file *f);
-int timerfd_dump(const struct fd_dump *d, struct ct_file *f);
-int timerfd_open(const struct ct_file *f);
+/* fdkinds_v1.c: blob_read_file_v1 (image/blob.h) reads format-1 FILE records */
 
 /* tty.c: is @st a terminal of ours (pty slave, /dev/tty)? */
 bool tty_is_console(const struct stat *st);
-int tty_dump(const struct fd_dump *d, struct ct_file *f);
-/* Open file @i, creating the console pty on the first one (ft->tty_master). */
-int tty_open(const struct ct_image *img, uint32_t i, int base, struct file_table *ft);
-
-/* inotify.c */
-int inotify_dump(const struct fd_dump *d, struct ct_file *f);
-int inotify_open(const struct ct_file *f);
+/* The terminal's fields (the format-1 FILE record ends with them). */
+void tty_decode_fields(struct rbuf *r, struct ct_file *f);
 
 #endif

@@ -9,11 +9,13 @@
  * ct_file is recorded per open file description: fds that share one (dup,
  * fork) are found with kcmp(KCMP_FILE) among the fds already recorded for
  * the same inode, in this task and in the tasks of the image dumped before.
- * Pipe and FIFO contents are copied with tee(2), which leaves them unread.
+ * What a description holds is read by its kind (fdkinds.h), found by
+ * asking each kind of the table in turn.
  *
  * Restore opens every description in the restorer at fd numbers above all
- * of the image's fds (the restored tasks inherit them), then each task
- * dup3()s its fds into place by injection and closes everything else.
+ * of the image's fds (the restored tasks inherit them), each by its kind,
+ * then each task dup3()s its fds into place by injection and closes
+ * everything else.
  */
 #define LOG_PREFIX "files: "
 #include <dirent.h>
@@ -46,16 +48,6 @@
 #ifndef __NR_pidfd_getfd
 #define __NR_pidfd_getfd 438
 #endif
-
-/* Flags that belong to the fd or to opening, not to the description. */
-#define FILE_OPEN_ONLY_FLAGS (O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)
-/* Deleted files larger than this are stored, but with a warning. */
-#define FILE_DELETED_WARN (64ULL << 20)
-
-/* Character devices restored by opening their path again. */
-static const char *const file_chr_allowed[] = {
-	"/dev/null", "/dev/zero", "/dev/urandom", "/dev/random", "/dev/full",
-};
 
 /* What /proc/PID/fdinfo/N says about one fd. */
 struct fd_info {
@@ -163,15 +155,6 @@ static void fd_type_name(const char *link, char *buf, size_t size)
 		snprintf(buf, size, "%s", link);
 }
 
-/* Is @path one of the character devices we reopen by path? */
-static bool chr_is_allowed(const char *path)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(file_chr_allowed); i++)
-		if (!strcmp(path, file_chr_allowed[i]))
-			return true;
-	return false;
-}
-
 /* Fill a file identity from stat. */
 static void file_id_from_stat(struct ct_file_id *id, const struct stat *st)
 {
@@ -183,91 +166,12 @@ static void file_id_from_stat(struct ct_file_id *id, const struct stat *st)
 }
 
 /* Open /proc/PID/fd/FD again, giving a new description of the same file. */
-static int fd_reopen(pid_t pid, int fd, int flags)
+int fd_reopen(pid_t pid, int fd, int flags)
 {
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
 	return open(path, flags | O_CLOEXEC);
-}
-
-/*
- * Copy the unread bytes of a pipe or FIFO without consuming them: open a
- * readable end through /proc (a duplicated write end cannot be tee'd) and
- * tee it into a pipe of our own of the same size.
- */
-static int pipe_peek(pid_t pid, int fd, struct ct_file *f)
-{
-	int rfd, tmp[2] = { -1, -1 }, ret = 0, size;
-	ssize_t n, got = 0;
-
-	rfd = fd_reopen(pid, fd, O_RDONLY | O_NONBLOCK);
-	if (rfd < 0)
-		return ct_err(-errno, "pid %d: fd %d: cannot open the pipe to read its contents: %m",
-			      pid, fd);
-	size = fcntl(rfd, F_GETPIPE_SZ);
-	if (size < 0 || pipe2(tmp, O_CLOEXEC | O_NONBLOCK) < 0) {
-		ret = -errno;
-		goto out_close;
-	}
-	f->pipe_size = size;
-	if (fcntl(tmp[1], F_SETPIPE_SZ, size) < 0) {
-		ret = ct_err(-errno, "pid %d: fd %d: cannot size a pipe to %d bytes: %m", pid, fd, size);
-		goto out_close;
-	}
-	n = tee(rfd, tmp[1], INT_MAX, SPLICE_F_NONBLOCK);
-	if (n < 0 && errno != EAGAIN) {
-		ret = ct_err(-errno, "pid %d: fd %d: tee of the pipe failed: %m", pid, fd);
-		goto out_close;
-	}
-	if (n <= 0)
-		goto out_close;
-	f->pipe_data = xmalloc(n);
-	if (!f->pipe_data) {
-		ret = -ENOMEM;
-		goto out_close;
-	}
-	while (got < n) {
-		ssize_t r = read(tmp[0], f->pipe_data + got, n - got);
-
-		if (r <= 0) {
-			ret = ct_err(-EIO, "pid %d: fd %d: short read of pipe contents", pid, fd);
-			goto out_close;
-		}
-		got += r;
-	}
-	f->pipe_data_len = n;
-out_close:
-	if (tmp[0] >= 0) {
-		close(tmp[0]);
-		close(tmp[1]);
-	}
-	close(rfd);
-	return ret;
-}
-
-/* Store the contents of a deleted regular file. */
-static int file_read_deleted(pid_t pid, int fd, struct ct_file *f, uint64_t size)
-{
-	int rfd, ret;
-
-	if (size > FILE_DELETED_WARN)
-		pr_warn("pid %d: fd %d: storing %llu bytes of deleted file %s", pid, fd,
-			(unsigned long long)size, f->path);
-	rfd = fd_reopen(pid, fd, O_RDONLY);
-	if (rfd < 0)
-		return ct_err(-errno, "pid %d: fd %d: cannot read deleted file %s: %m", pid, fd, f->path);
-	f->contents = xmalloc(size ? size : 1);
-	if (!f->contents) {
-		close(rfd);
-		return -ENOMEM;
-	}
-	ret = pread_all(rfd, f->contents, size, 0);
-	close(rfd);
-	if (ret)
-		return ct_err(ret, "pid %d: fd %d: cannot read deleted file %s", pid, fd, f->path);
-	f->contents_len = size;
-	return 0;
 }
 
 /* Does @fd of @host_pid share description @idx? Asks kcmp against one fd already holding it. */
@@ -305,143 +209,28 @@ static int file_find_shared(const struct ct_image *img, const struct ct_task *t,
 	return -1;
 }
 
-/* Has a pipe or FIFO with this inode already got its contents stored? */
-static const struct ct_file *pipe_find(const struct ct_image *img, uint32_t kind, const struct stat *st)
+/* The "unsupported file type" refusal for fd @d, naming the process, the fd and the type. */
+int fd_refuse(const struct fd_dump *d)
 {
-	for (uint32_t i = 0; i < img->nr_files; i++) {
-		const struct ct_file *f = &img->files[i];
+	char type[PATH_MAX + 32];
 
-		if (f->kind == kind && f->id.dev == (uint64_t)st->st_dev && f->id.ino == (uint64_t)st->st_ino)
-			return f;
-	}
-	return NULL;
+	fd_type_name(d->link, type, sizeof(type));
+	return ct_err(-ENOTSUP, "pid %d: fd %d: unsupported file type %s", d->pid, d->fd, type);
 }
 
-/* Next free pipe id of the image. */
-static uint32_t pipe_next_id(const struct ct_image *img)
-{
-	uint32_t id = 0;
-
-	for (uint32_t i = 0; i < img->nr_files; i++)
-		if (img->files[i].kind == CT_FILE_PIPE && img->files[i].pipe_id >= id)
-			id = img->files[i].pipe_id + 1;
-	return id;
-}
-
-/* A socket: dispatch on its family. */
-static int sock_dump(const struct fd_dump *d, struct ct_file *f)
-{
-	int sk, family = 0, ret;
-	socklen_t len = sizeof(family);
-
-	sk = fd_grab(d->pid, d->fd);
-	if (sk < 0)
-		return sk;
-	if (getsockopt(sk, SOL_SOCKET, SO_DOMAIN, &family, &len) < 0)
-		family = -1;
-	if (family == AF_UNIX)
-		ret = unix_dump(d, sk, f);
-	else if (family == AF_INET || family == AF_INET6)
-		ret = inet_dump(d, sk, f);
-	else
-		ret = -EAFNOSUPPORT;
-	close(sk);
-	return ret;
-}
-
-/* Anonymous-inode kinds and sockets, by their link; -EAFNOSUPPORT: none of ours. */
-static int file_dump_kind(const struct fd_dump *d, struct ct_file *f)
-{
-	static const struct {
-		const char *link;
-		int kind;
-		int (*dump)(const struct fd_dump *d, struct ct_file *f);
-	} kinds[] = {
-		{ "anon_inode:[eventfd]", CT_FILE_EVENTFD, eventfd_dump },
-		{ "anon_inode:[eventpoll]", CT_FILE_EPOLL, epoll_dump },
-		{ "anon_inode:[signalfd]", CT_FILE_SIGNALFD, signalfd_dump },
-		{ "anon_inode:[timerfd]", CT_FILE_TIMERFD, timerfd_dump },
-		{ "anon_inode:inotify", CT_FILE_INOTIFY, inotify_dump },
-	};
-
-	if (S_ISSOCK(d->st->st_mode))
-		return sock_dump(d, f);
-	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
-		if (strcmp(d->link, kinds[i].link))
-			continue;
-		f->kind = kinds[i].kind;
-		return kinds[i].dump(d, f);
-	}
-	return -EAFNOSUPPORT;
-}
-
-/* Fill @f for fd @fd of @pid; -ENOTSUP (with the message) for what we cannot restore. */
+/* Fill @f for the fd of @d by its kind; -ENOTSUP (with the message) for what we cannot restore. */
 static int file_dump_one(const struct fd_dump *d, const struct fd_info *fi, struct ct_file *f)
 {
-	const struct ct_image *img = d->img;
-	const struct stat *st = d->st;
-	const char *link = d->link;
-	pid_t pid = d->pid;
-	int fd = d->fd, ret;
-	char type[PATH_MAX + 32];
-	const struct ct_file *same;
-	size_t len = strlen(link);
+	const struct fd_kind *k = fd_kind_match(d);
 
 	memset(f, 0, sizeof(*f));
+	if (!k)
+		return fd_refuse(d);
+	f->kind = k->kind;
 	f->flags = fi->flags & ~O_CLOEXEC;
 	f->pos = fi->pos;
-	file_id_from_stat(&f->id, st);
-	ret = file_dump_kind(d, f);
-	if (ret != -EAFNOSUPPORT)
-		return ret;
-	if (S_ISFIFO(st->st_mode) && !strncmp(link, "pipe:[", 6)) {
-		f->kind = CT_FILE_PIPE;
-		same = pipe_find(img, CT_FILE_PIPE, st);
-		f->pipe_id = same ? same->pipe_id : pipe_next_id(img);
-		f->pipe_size = same ? same->pipe_size : 0;
-		return same ? 0 : pipe_peek(pid, fd, f);
-	}
-	if (link[0] != '/' || !strncmp(link, "/memfd:", 7))
-		goto unsupported;
-	f->path = xstrdup(link);
-	if (!f->path)
-		return -ENOMEM;
-	if (S_ISFIFO(st->st_mode)) {
-		f->kind = CT_FILE_FIFO;
-		same = pipe_find(img, CT_FILE_FIFO, st);
-		f->pipe_size = same ? same->pipe_size : 0;
-		return same ? 0 : pipe_peek(pid, fd, f);
-	}
-	if (S_ISCHR(st->st_mode) && tty_is_console(st)) {
-		free(f->path);
-		f->path = NULL;
-		f->kind = CT_FILE_TTY;
-		return tty_dump(d, f);
-	}
-	if (S_ISCHR(st->st_mode)) {
-		if (!chr_is_allowed(link))
-			goto unsupported;
-		f->kind = CT_FILE_CHR;
-		return 0;
-	}
-	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
-		goto unsupported;
-	f->kind = CT_FILE_REG;
-	if (st->st_nlink == 0 && S_ISREG(st->st_mode)) {
-		f->deleted = true;
-		if (len > 10 && !strcmp(link + len - 10, " (deleted)"))
-			f->path[len - 10] = '\0';
-		if (f->flags & O_PATH)
-			goto unsupported;
-		return file_read_deleted(pid, fd, f, st->st_size);
-	}
-	return 0;
-
-unsupported:
-	free(f->path);
-	f->path = NULL;
-	fd_type_name(link, type, sizeof(type));
-	return ct_err(-ENOTSUP, "pid %d: fd %d: unsupported file type %s", pid, fd, type);
+	file_id_from_stat(&f->id, d->st);
+	return k->dump(d, f);
 }
 
 /* Append @f to the image's files; returns its index or -ENOMEM. */
@@ -456,10 +245,42 @@ static int image_add_file(struct ct_image *img, const struct ct_file *f)
 	return (int)img->nr_files++;
 }
 
-/* Free what file_dump_one() allocated in @f. */
-static void file_release(struct ct_file *f)
+/* A socket's duplicate and family for the kinds to match on (-1 for other fds). */
+static int fd_dump_socket(struct fd_dump *d)
 {
-	image_file_free(f);
+	socklen_t len = sizeof(d->sk_family);
+
+	d->sk = d->sk_family = -1;
+	if (!S_ISSOCK(d->st->st_mode))
+		return 0;
+	d->sk = fd_grab(d->pid, d->fd);
+	if (d->sk < 0)
+		return d->sk;
+	if (getsockopt(d->sk, SOL_SOCKET, SO_DOMAIN, &d->sk_family, &len) < 0)
+		d->sk_family = -1;
+	return 0;
+}
+
+/* A new description: record it by its kind and add it to the image; its index or -errno. */
+static int fd_dump_new(struct fd_dump *d, struct ct_image *img, const struct fd_info *fi)
+{
+	struct ct_file f;
+	int idx, ret;
+
+	ret = fd_dump_socket(d);
+	if (ret)
+		return ret;
+	ret = file_dump_one(d, fi, &f);
+	if (d->sk >= 0)
+		close(d->sk);
+	if (!ret) {
+		idx = image_add_file(img, &f);
+		if (idx >= 0)
+			return idx;
+		ret = idx;
+	}
+	image_file_free(&f);
+	return ret;
 }
 
 /* Record one fd of the task: a new description or a share of a recorded one. */
@@ -468,7 +289,6 @@ static int fd_dump_one(struct task_ctx *tc, struct ct_image *img, struct ct_task
 	pid_t pid = tc->host_pid;
 	char path[64], link[PATH_MAX];
 	struct fd_info fi = { 0 };
-	struct ct_file f;
 	struct stat st;
 	ssize_t n;
 	int idx, ret;
@@ -488,16 +308,9 @@ static int fd_dump_one(struct task_ctx *tc, struct ct_image *img, struct ct_task
 	if (idx < 0) {
 		struct fd_dump d = { .tc = tc, .img = img, .pid = pid, .fd = fd, .link = link, .st = &st };
 
-		ret = file_dump_one(&d, &fi, &f);
-		if (ret) {
-			file_release(&f);
-			return ret;
-		}
-		idx = image_add_file(img, &f);
-		if (idx < 0) {
-			file_release(&f);
+		idx = fd_dump_new(&d, img, &fi);
+		if (idx < 0)
 			return idx;
-		}
 	}
 	t->fds[t->nr_fds].fd = fd;
 	t->fds[t->nr_fds].file = (uint32_t)idx;
@@ -505,6 +318,34 @@ static int fd_dump_one(struct task_ctx *tc, struct ct_image *img, struct ct_task
 	t->nr_fds++;
 	pr_debug("pid %d: fd %d -> file %d (%s)", pid, fd, idx, link);
 	return 0;
+}
+
+/* Let the kinds of the files new since @first finish them, now that every fd of @t is recorded. */
+static int fd_dump_resolve(struct task_ctx *tc, struct ct_image *img, const struct ct_task *t,
+			   uint32_t first)
+{
+	uint32_t nr = img->nr_files;	/* files a kind adds here are complete already */
+	bool *done;
+	int ret = 0;
+
+	if (nr <= first)
+		return 0;
+	done = xzalloc(nr - first);
+	if (!done)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->nr_fds && !ret; i++) {
+		uint32_t idx = t->fds[i].file;
+		const struct fd_kind *k;
+
+		if (idx < first || idx >= nr || done[idx - first])
+			continue;
+		done[idx - first] = true;
+		k = fd_kind_of(img->files[idx].kind);
+		if (k && k->dump_resolve)
+			ret = k->dump_resolve(tc, img, t, idx, t->fds[i].fd);
+	}
+	free(done);
+	return ret;
 }
 
 /* Record every fd of the task and the descriptions not seen before in the image. */
@@ -526,15 +367,29 @@ int dump_task_files(struct task_ctx *tc, struct ct_image *img, struct ct_task *t
 	for (uint32_t i = 0; i < nr && !ret; i++)
 		ret = fd_dump_one(tc, img, t, fds[i]);
 	free(fds);
-	if (!ret)
-		ret = epoll_dump_resolve(img, t, first);
-	return ret;
+	return ret ?: fd_dump_resolve(tc, img, t, first);
+}
+
+/* Let the kinds finish their files once every task's fds are recorded. */
+int dump_files_finish(struct ct_image *img, const struct task_ctx *policy)
+{
+	for (uint32_t i = 0; i < img->nr_files; i++) {
+		const struct fd_kind *k = fd_kind_of(img->files[i].kind);
+		int ret;
+
+		if (!k || !k->dump_finish)
+			continue;
+		ret = k->dump_finish(img, i, policy);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 /* ---- restore ---- */
 
-/* Refuse a file that is no longer the one dumped, unless allowed. */
-static int file_check_id(const struct ct_file *f, int fd, bool allow_changed)
+/* Refuse a file opened by path that is no longer the one dumped, unless allowed. */
+int file_check_id(const struct ct_file *f, int fd, bool allow_changed)
 {
 	struct stat st;
 
@@ -554,77 +409,6 @@ static int file_check_id(const struct ct_file *f, int fd, bool allow_changed)
 		return ct_err(-ESTALE, "%s: changed since the dump (modified); use --allow-changed-files",
 			      f->path);
 	return 0;
-}
-
-/* Flags to open a description with again. */
-static int file_open_flags(const struct ct_file *f)
-{
-	return (int)(f->flags & ~FILE_OPEN_ONLY_FLAGS) | O_CLOEXEC;
-}
-
-/* Recreate a deleted file as an unlinked file holding its contents, opened like the original. */
-static int file_open_deleted(const struct ct_file *f)
-{
-	char dir[PATH_MAX], self[64], *slash;
-	int tmp, fd, ret;
-
-	snprintf(dir, sizeof(dir), "%s", f->path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof(dir), "/");
-	tmp = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (tmp < 0)
-		tmp = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (tmp < 0) {
-		char *name = xasprintf("%s.ctswap-XXXXXX", f->path);
-
-		if (!name)
-			return -ENOMEM;
-		tmp = mkostemp(name, O_CLOEXEC);
-		if (tmp >= 0)
-			unlink(name);
-		free(name);
-		if (tmp < 0)
-			return ct_err(-errno, "%s: cannot recreate the deleted file: %m", f->path);
-	}
-	ret = pwrite_all(tmp, f->contents, f->contents_len, 0);
-	if (ret) {
-		close(tmp);
-		return ct_err(ret, "%s: cannot write the deleted file's contents", f->path);
-	}
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", tmp);
-	fd = open(self, file_open_flags(f));
-	ret = -errno;
-	close(tmp);
-	if (fd < 0)
-		return ct_err(ret, "%s: cannot reopen the recreated deleted file: %m", f->path);
-	return fd;
-}
-
-/* Open a regular file, directory or char device by path and place its position. */
-static int file_open_path(const struct ct_file *f, bool allow_changed)
-{
-	int fd, ret;
-
-	if (f->deleted)
-		fd = file_open_deleted(f);
-	else
-		fd = open(f->path, file_open_flags(f));
-	if (fd < 0)
-		return f->deleted ? fd : ct_err(-errno, "%s: cannot open: %m", f->path);
-	if (f->kind == CT_FILE_REG && !f->deleted) {
-		ret = file_check_id(f, fd, allow_changed);
-		if (ret) {
-			close(fd);
-			return ret;
-		}
-	}
-	if (f->kind == CT_FILE_REG && !(f->flags & O_PATH) && f->pos &&
-	    lseek(fd, (off_t)f->pos, SEEK_SET) < 0)
-		pr_warn("%s: cannot set position %llu: %m", f->path, (unsigned long long)f->pos);
-	return fd;
 }
 
 /* Move @fd to the first free number >= @base; closes the original. */
@@ -648,25 +432,6 @@ int file_place_high(int fd, int base, struct file_table *ft)
 	return nfd;
 }
 
-/* Put @len bytes back into a pipe through its write end @wfd (which must not block). */
-static int pipe_refill(int wfd, uint32_t size, const uint8_t *data, uint64_t len, const char *what)
-{
-	int fl = fcntl(wfd, F_GETFL);
-	ssize_t n;
-
-	if (size && fcntl(wfd, F_SETPIPE_SZ, size) < 0)
-		pr_warn("%s: cannot size the pipe to %u bytes: %m", what, size);
-	if (!len)
-		return 0;
-	fcntl(wfd, F_SETFL, fl | O_NONBLOCK);
-	n = write(wfd, data, len);
-	fcntl(wfd, F_SETFL, fl);
-	if (n != (ssize_t)len)
-		return ct_err(n < 0 ? -errno : -ENOSPC, "%s: cannot refill %llu bytes of pipe contents",
-			      what, (unsigned long long)len);
-	return 0;
-}
-
 /* Set the status flags (O_NONBLOCK, O_APPEND...) of a reopened description. */
 void file_set_status(int fd, const struct ct_file *f)
 {
@@ -676,92 +441,14 @@ void file_set_status(int fd, const struct ct_file *f)
 		pr_warn("cannot set flags %o on a file: %m", want);
 }
 
-/* Create pipe @pipe_id once and open every description of it listed in the image. */
-static int pipe_open_all(const struct ct_image *img, uint32_t first, int base, struct file_table *ft)
+/* Set the status flags of @fd (unless it is -errno) and make it the transport fd of file @i. */
+int fd_restore_place(struct fd_restore *rs, uint32_t i, int fd)
 {
-	const struct ct_file *f0 = &img->files[first];
-	char what[32], self[64];
-	int p[2], ret = 0;
-	bool used[2] = { false, false };
-
-	snprintf(what, sizeof(what), "pipe %u", f0->pipe_id);
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return ct_err(-errno, "%s: cannot create: %m", what);
-	for (uint32_t i = first; i < img->nr_files; i++) {
-		const struct ct_file *f = &img->files[i];
-
-		if (f->kind != CT_FILE_PIPE || f->pipe_id != f0->pipe_id)
-			continue;
-		if (f->pipe_data_len || f->pipe_size) {
-			ret = pipe_refill(p[1], f->pipe_size, f->pipe_data, f->pipe_data_len, what);
-			if (ret)
-				goto out_close;
-		}
-	}
-	for (uint32_t i = first; i < img->nr_files; i++) {
-		const struct ct_file *f = &img->files[i];
-		int acc = f->flags & O_ACCMODE, end = acc == O_WRONLY ? 1 : 0, fd;
-
-		if (f->kind != CT_FILE_PIPE || f->pipe_id != f0->pipe_id)
-			continue;
-		if (!used[end] && acc != O_RDWR) {
-			fd = fcntl(p[end], F_DUPFD_CLOEXEC, 0);
-			used[end] = true;
-		} else {
-			snprintf(self, sizeof(self), "/proc/self/fd/%d", p[end]);
-			fd = open(self, acc | O_NONBLOCK | O_CLOEXEC);
-		}
-		if (fd < 0) {
-			ret = ct_err(-errno, "%s: cannot open an end: %m", what);
-			goto out_close;
-		}
-		file_set_status(fd, f);
-		ft->fds[i] = file_place_high(fd, base, ft);
-		if (ft->fds[i] < 0) {
-			ret = ft->fds[i];
-			goto out_close;
-		}
-	}
-	/* keep an end nobody holds open until the tasks have theirs */
-	if (!used[0] || !used[1])
-		ft->peer_fds[first] = file_place_high(fcntl(p[used[0] ? 1 : 0], F_DUPFD_CLOEXEC, 0),
-						   base, ft);
-out_close:
-	close(p[0]);
-	close(p[1]);
-	return ret;
-}
-
-/* Open a FIFO by path without blocking, with a holder that keeps it open and refills it. */
-static int fifo_open(const struct ct_file *f, bool allow_changed, int base, struct file_table *ft,
-		     uint32_t i)
-{
-	int holder, fd, ret, queued = 0;
-
-	holder = open(f->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (holder < 0)
-		return ct_err(-errno, "%s: cannot open the fifo: %m", f->path);
-	ret = allow_changed ? 0 : file_check_id(f, holder, false);
-	if (!ret && ioctl(holder, FIONREAD, &queued) == 0 && queued > 0) {
-		/* someone outside kept it open: its data is still there */
-		pr_warn("%s: fifo still holds %d bytes; not refilled", f->path, queued);
-	} else if (!ret) {
-		ret = pipe_refill(holder, f->pipe_size, f->pipe_data, f->pipe_data_len, f->path);
-	}
-	if (ret) {
-		close(holder);
-		return ret;
-	}
-	fd = open(f->path, (f->flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		ret = ct_err(-errno, "%s: cannot open the fifo: %m", f->path);
-		close(holder);
-		return ret;
-	}
-	file_set_status(fd, f);
-	ft->peer_fds[i] = file_place_high(holder, base, ft);
-	ft->fds[i] = file_place_high(fd, base, ft);
-	return ft->fds[i] < 0 ? ft->fds[i] : 0;
+	if (fd < 0)
+		return fd;
+	file_set_status(fd, &rs->img->files[i]);
+	rs->ft->fds[i] = file_place_high(fd, rs->base, rs->ft);
+	return rs->ft->fds[i] < 0 ? rs->ft->fds[i] : 0;
 }
 
 /* The lowest fd number above every fd of the image. */
@@ -776,13 +463,24 @@ static int files_base(const struct ct_image *img)
 	return base;
 }
 
-static int file_open_kind(const struct ct_image *img, uint32_t i, bool allow_changed, int base,
-			  struct file_table *ft);
+/* Open description @i of the image by its kind, in the pass it belongs to. */
+static int file_open_kind(struct fd_restore *rs, uint32_t i, bool late)
+{
+	const struct ct_file *f = &rs->img->files[i];
+	const struct fd_kind *k = fd_kind_of(f->kind);
+
+	if (!k)
+		return ct_err(-EINVAL, "file %u: unknown kind %u in the image", i, f->kind);
+	if (rs->ft->fds[i] >= 0 || (k->open_late ? k->open_late(rs->img, i) : false) != late)
+		return 0;	/* opened with another one already, or in the other pass */
+	return k->open(rs, i);
+}
 
 /* Open every description of the image in the restorer, above the image's fd numbers. */
 int restore_files_open(const struct ct_image *img, bool allow_changed, struct file_table *ft)
 {
-	int base = files_base(img), ret = 0;
+	struct fd_restore rs = { .img = img, .ft = ft, .base = files_base(img), .allow_changed = allow_changed };
+	int ret = 0;
 
 	memset(ft, 0, sizeof(*ft));
 	ft->lowest = ft->highest = ft->tty_master = -1;
@@ -798,74 +496,15 @@ int restore_files_open(const struct ct_image *img, bool allow_changed, struct fi
 		ft->fds[i] = ft->peer_fds[i] = -1;
 
 	ft->files = img->files;
-	for (uint32_t i = 0; i < 2 * img->nr_files && !ret; i++) {
-		bool late = i >= img->nr_files;
-		const struct ct_file *f = &img->files[late ? i - img->nr_files : i];
-
-		if (ft->fds[f - img->files] >= 0)
-			continue;
-		/* unix clients of names bound in the image connect once every name is bound */
-		if (f->kind == CT_FILE_UNIX && unix_open_late(img, f - img->files) != late)
-			continue;
-		/* live TCP connections after the listeners that share their port */
-		if (f->kind == CT_FILE_INET && !!(f->sk_opts & CT_SKOPT_REPAIR) != late)
-			continue;
-		if (late && f->kind != CT_FILE_UNIX && f->kind != CT_FILE_INET)
-			continue;
-		ret = file_open_kind(img, f - img->files, allow_changed, base, ft);
-	}
+	/* two passes: what connects to or shares a port with another file opens after it */
+	for (uint32_t i = 0; i < 2 * img->nr_files && !ret; i++)
+		ret = file_open_kind(&rs, i % img->nr_files, i >= img->nr_files);
+	if (!ret)
+		ret = tcp_repair_finish(img, ft);
 	if (ret)
 		restore_files_close(ft);
 	else
 		pr_debug("%u files open at fds %d..%d", ft->nr, ft->lowest, ft->highest);
-	return ret;
-}
-
-/* Open description @i of the image into @ft by its kind. */
-static int file_open_kind(const struct ct_image *img, uint32_t i, bool allow_changed, int base,
-			  struct file_table *ft)
-{
-	const struct ct_file *f = &img->files[i];
-	int ret = 0, fd = -1;
-
-	switch (f->kind) {
-	case CT_FILE_PIPE:
-		return pipe_open_all(img, i, base, ft);
-	case CT_FILE_FIFO:
-		return fifo_open(f, allow_changed, base, ft, i);
-	case CT_FILE_UNIX:
-		return unix_open(img, i, base, ft);
-	case CT_FILE_TTY:
-		return tty_open(img, i, base, ft);
-	case CT_FILE_REG:
-	case CT_FILE_CHR:
-		fd = file_open_path(f, allow_changed);
-		break;
-	case CT_FILE_INET:
-		fd = inet_open(f);
-		break;
-	case CT_FILE_EPOLL:
-		fd = epoll_open(f);
-		break;
-	case CT_FILE_EVENTFD:
-		fd = eventfd_open(f);
-		break;
-	case CT_FILE_SIGNALFD:
-		fd = signalfd_open(f);
-		break;
-	case CT_FILE_TIMERFD:
-		fd = timerfd_open(f);
-		break;
-	case CT_FILE_INOTIFY:
-		fd = inotify_open(f);
-		break;
-	default:
-		return ct_err(-EINVAL, "file %u: unknown kind %u in the image", i, f->kind);
-	}
-	if (fd >= 0 && f->kind != CT_FILE_REG && f->kind != CT_FILE_CHR)
-		file_set_status(fd, f);
-	ft->fds[i] = file_place_high(fd, base, ft);
-	ret = ft->fds[i] < 0 ? ft->fds[i] : 0;
 	return ret;
 }
 
@@ -896,10 +535,33 @@ static int inj_close_range(struct task_ctx *tc, unsigned int lo, unsigned int hi
 	return ret < 0 ? (int)ret : 0;
 }
 
+/* Let the kinds finish the task's descriptions that need its fds in place (epoll items). */
+static int restore_task_install(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft)
+{
+	if (!ft->files) {
+		if (t->nr_fds)
+			pr_debug("pid %d: no image files in the file table: nothing installed", t->pid);
+		return 0;
+	}
+	for (uint32_t i = 0; i < t->nr_fds; i++) {
+		const struct fd_kind *k = fd_kind_of(ft->files[t->fds[i].file].kind);
+		int ret;
+
+		if (!k || !k->install)
+			continue;
+		ret = k->install(tc, t, ft, t->fds[i].file, t->fds[i].fd);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /*
  * In the restored task: dup3 every fd of the image from its transport fd,
- * then close every other fd (the transport range and whatever the task
- * inherited from the restorer), so the task holds exactly its image fds.
+ * let the kinds finish what needs the fds in place (the transport fds are
+ * still there), then close every other fd (the transport range and
+ * whatever the task inherited from the restorer), so the task holds
+ * exactly its image fds.
  */
 int restore_task_files(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft)
 {
@@ -916,6 +578,10 @@ int restore_task_files(struct task_ctx *tc, const struct ct_task *t, const struc
 			return ct_err((int)ret, "pid %d: fd %d: cannot install: %s", t->pid, d->fd,
 				      strerror((int)-ret));
 	}
+	/* before the transport fds go: a kind may still need them */
+	ret = restore_task_install(tc, t, ft);
+	if (ret)
+		return ret;
 	for (uint32_t i = 0; i < t->nr_fds; i++) {
 		if (t->fds[i].fd > prev + 1) {
 			ret = inj_close_range(tc, prev + 1, t->fds[i].fd - 1);
@@ -927,5 +593,5 @@ int restore_task_files(struct task_ctx *tc, const struct ct_task *t, const struc
 	ret = inj_close_range(tc, prev + 1, ~0U);
 	if (ret)
 		return ct_err((int)ret, "pid %d: cannot close fds: %s", t->pid, strerror((int)-ret));
-	return epoll_restore_task(tc, t, ft);
+	return 0;
 }

@@ -146,14 +146,19 @@ static int inet_dump_conn(const struct fd_dump *d, int sk, struct ct_file *f, in
 		      d->pid, d->fd, state == CT_SK_ESTABLISHED ? "established" : "closing", a, b);
 }
 
-/* Everything about a TCP or UDP socket of a seized task, through its duplicate @sk. */
-int inet_dump(const struct fd_dump *d, int sk, struct ct_file *f)
+static bool inet_match(const struct fd_dump *d)
 {
+	return d->sk_family == AF_INET || d->sk_family == AF_INET6;
+}
+
+/* Everything about a TCP or UDP socket of a seized task, through its duplicate d->sk. */
+static int inet_dump(const struct fd_dump *d, struct ct_file *f)
+{
+	int sk = d->sk;
 	struct sockaddr_storage ss;
 	struct tcp_info ti;
 	socklen_t len;
 
-	f->kind = CT_FILE_INET;
 	f->sk_ino = d->st->st_ino;
 	f->sk_family = (uint32_t)sk_get_int(sk, SOL_SOCKET, SO_DOMAIN);
 	f->sk_type = (uint32_t)sk_get_int(sk, SOL_SOCKET, SO_TYPE);
@@ -245,6 +250,14 @@ void inet_set_opts(int sk, const struct ct_file *f)
 			pr_warn("socket %llu: cannot set option %d/%d: %m", (unsigned long long)f->sk_ino,
 				inet_bool_opts[k].level, inet_bool_opts[k].name);
 	}
+	inet_set_bufs(sk, f);
+}
+
+/* Set the buffer sizes the program had set (0: it left them to the kernel). */
+void inet_set_bufs(int sk, const struct ct_file *f)
+{
+	int v;
+
 	/* the kernel doubles what it is given */
 	v = (int)(f->sk_rcvbuf / 2);
 	if (v && setsockopt(sk, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)) < 0)
@@ -255,7 +268,7 @@ void inet_set_opts(int sk, const struct ct_file *f)
 }
 
 /* A new TCP or UDP socket, bound, listening or connected as recorded. */
-int inet_open(const struct ct_file *f)
+static int inet_create(const struct ct_file *f)
 {
 	char name[80];
 	int sk, err, one = 1, reuse;
@@ -289,3 +302,73 @@ fail:
 	return ct_err(err, "socket %s: cannot bind, listen or connect again: %s",
 		      inet_name(f->sk_addr, f->sk_addr_len, name, sizeof(name)), strerror(-err));
 }
+
+static int inet_open(struct fd_restore *rs, uint32_t i)
+{
+	return fd_restore_place(rs, i, inet_create(&rs->img->files[i]));
+}
+
+/* Live TCP connections open after the listeners that share their port. */
+static bool inet_open_late(const struct ct_image *img, uint32_t i)
+{
+	return !!(img->files[i].sk_opts & CT_SKOPT_REPAIR);
+}
+
+/* Is a socket address of @len bytes a full address of @family? */
+static bool inet_addr_is_sane(const uint8_t *addr, uint64_t len, uint32_t family)
+{
+	sa_family_t fam;
+
+	if (!addr || len != (family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)))
+		return false;
+	memcpy(&fam, addr, sizeof(fam));
+	return fam == family;
+}
+
+/* Is an INET record sane, with its TCP_REPAIR state if it has one? */
+static bool inet_is_sane(const struct ct_image *img, const struct ct_file *f)
+{
+	const struct ct_tcp *t = &f->tcp;
+
+	(void)img;
+	if (f->sk_family != AF_INET && f->sk_family != AF_INET6)
+		return false;
+	if (!(f->sk_opts & CT_SKOPT_REPAIR))
+		return !t->sndq_len && !t->rcvq_len;
+	return f->sk_proto == IPPROTO_TCP && f->sk_type == SOCK_STREAM && !(f->sk_opts & CT_SKOPT_RESET) &&
+	       f->sk_state == CT_SK_ESTABLISHED && t->unsent <= t->sndq_len &&
+	       t->snd_wscale <= 14 && t->rcv_wscale <= 14 &&
+	       inet_addr_is_sane(f->sk_addr, f->sk_addr_len, f->sk_family) &&
+	       inet_addr_is_sane(f->sk_peer_addr, f->sk_peer_addr_len, f->sk_family);
+}
+
+/* The socket record, and the TCP_REPAIR state of a connection restored alive. */
+static void inet_encode(struct wbuf *w, const struct ct_file *f)
+{
+	sock_encode(w, f);
+	if (f->sk_opts & CT_SKOPT_REPAIR)
+		tcp_repair_encode(w, &f->tcp);
+}
+
+static void inet_decode(uint32_t tag, struct rbuf *r, struct ct_file *f)
+{
+	if (tag == REC_FILE_TCP && !f->tcp.sndq && !f->tcp.rcvq)
+		tcp_repair_decode(r, &f->tcp);
+	else
+		sock_decode(tag, r, f);
+}
+
+const struct fd_kind fd_kind_inet = {
+	.kind = CT_FILE_INET,
+	.fmt = {
+		.name = "socket",
+		.encode = inet_encode,
+		.decode = inet_decode,
+		.is_sane = inet_is_sane,
+		.free = sock_free,
+	},
+	.match = inet_match,
+	.dump = inet_dump,
+	.open = inet_open,
+	.open_late = inet_open_late,
+};

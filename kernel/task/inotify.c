@@ -5,12 +5,19 @@
 /*
  * inotify instances and their watches.
  *
- * fdinfo gives each watch as (wd, mask, filesystem, file handle); dump opens
- * the handle on a mount of that filesystem (open_by_handle_at) and records
- * the path of the watched inode.  Restore adds the watches again in wd
- * order; the kernel hands out wds one after the other, so a gap in the
- * numbers is skipped by adding and removing a watch on a scratch directory.
- * Events queued but not read are lost (a warning says how many bytes).
+ * fdinfo gives each watch as (wd, mask, filesystem, inode, file handle);
+ * dump opens the handle on a mount of that filesystem (open_by_handle_at)
+ * and records the path of the watched inode.  A watched file that has been
+ * deleted lives on while an fd holds it (its watch goes only when the
+ * inode does, with IN_DELETE_SELF and IN_IGNORED): the watch then names the
+ * file record of that fd, found by inode in the image (a deleted file's
+ * contents are stored and it comes back as an unlinked file), and restore
+ * watches the new file through its transport fd (/proc/self/fd/N), so
+ * those inotify instances open in the second pass.  Restore adds the
+ * watches again in wd order; the kernel hands out wds one after the other,
+ * so a gap in the numbers is skipped by adding and removing a watch on a
+ * scratch directory.  Events queued but not read are lost (a warning says
+ * how many bytes).
  */
 #define LOG_PREFIX "inotify: "
 #include <errno.h>
@@ -30,6 +37,7 @@
 #include "task/fdkinds.h"
 
 #define INOTIFY_HANDLE_MAX 128
+#define INOTIFY_UNRESOLVED UINT32_MAX	/* ct_inotify_watch.file not found yet */
 
 /* Open a directory of a mounted filesystem with device @dev, -1 if none. */
 static int inotify_mount_fd(dev_t dev)
@@ -95,8 +103,13 @@ static int inotify_wd_cmp(const void *a, const void *b)
 	return (x->wd > y->wd) - (x->wd < y->wd);
 }
 
+static bool inotify_match(const struct fd_dump *d)
+{
+	return !strcmp(d->link, "anon_inode:inotify");
+}
+
 /* Record every watch of an inotify instance with the path of what it watches. */
-int inotify_dump(const struct fd_dump *d, struct ct_file *f)
+static int inotify_dump(const struct fd_dump *d, struct ct_file *f)
 {
 	char *buf, *p;
 	size_t cap = 0;
@@ -110,8 +123,10 @@ int inotify_dump(const struct fd_dump *d, struct ct_file *f)
 		int type, off = 0;
 		struct ct_inotify_watch *w;
 
-		if (sscanf(p, "inotify wd:%u ino:%*x sdev:%lx mask:%x ignored_mask:%*x fhandle-bytes:%x fhandle-type:%x f_handle:%n",
-			   &wd, &sdev, &mask, &bytes, &type, &off) != 5 || !off) {
+		unsigned long ino;
+
+		if (sscanf(p, "inotify wd:%u ino:%lx sdev:%lx mask:%x ignored_mask:%*x fhandle-bytes:%x fhandle-type:%x f_handle:%n",
+			   &wd, &ino, &sdev, &mask, &bytes, &type, &off) != 6 || !off) {
 			ret = ct_err(-EINVAL, "pid %d: fd %d: cannot parse inotify fdinfo", d->pid, d->fd);
 			break;
 		}
@@ -120,11 +135,16 @@ int inotify_dump(const struct fd_dump *d, struct ct_file *f)
 			break;
 		}
 		w = &f->watches[f->nr_watches++];
-		w->path = NULL;
+		memset(w, 0, sizeof(*w));
 		w->wd = (int32_t)wd;
 		w->mask = mask;
+		w->ino = ino;
+		w->dev = makedev(sdev >> 20, sdev & 0xfffff);
+		w->file = INOTIFY_UNRESOLVED;
 		ret = inotify_handle_path(sdev, type, p + off, bytes, &w->path);
-		if (ret)
+		if (ret == -ENOENT || ret == -ESTALE)
+			ret = 0;	/* deleted: by the fd that holds it (inotify_dump_resolve) */
+		else if (ret)
 			ret = ct_err(ret, "pid %d: fd %d: inotify watch %u: cannot find the watched file: %s",
 				     d->pid, d->fd, wd, strerror(-ret));
 	}
@@ -141,6 +161,61 @@ int inotify_dump(const struct fd_dump *d, struct ct_file *f)
 			close(sk);
 	}
 	return ret;
+}
+
+/* The regular file of the image held by an fd with inode (@dev, @ino), -1 if none. */
+static int inotify_find_file(const struct ct_image *img, uint64_t dev, uint64_t ino)
+{
+	for (uint32_t k = 0; k < img->nr_tasks; k++)
+		for (uint32_t j = 0; j < img->tasks[k].nr_fds; j++) {
+			const struct ct_file *o = &img->files[img->tasks[k].fds[j].file];
+
+			if (o->kind == CT_FILE_REG && o->id.ino == ino && o->id.dev == dev)
+				return (int)img->tasks[k].fds[j].file;
+		}
+	return -1;
+}
+
+/* Name the deleted files watched by inotify file @f by the records of the fds holding them. */
+static void inotify_resolve(const struct ct_image *img, struct ct_file *f)
+{
+	for (uint32_t k = 0; k < f->nr_watches; k++) {
+		struct ct_inotify_watch *w = &f->watches[k];
+		int idx;
+
+		if (w->path || w->file != INOTIFY_UNRESOLVED)
+			continue;
+		idx = inotify_find_file(img, w->dev, w->ino);
+		if (idx >= 0)
+			w->file = (uint32_t)idx;
+	}
+}
+
+static int inotify_dump_resolve(struct task_ctx *tc, struct ct_image *img, const struct ct_task *t,
+				uint32_t i, int fd)
+{
+	(void)tc;
+	(void)t;
+	(void)fd;
+	inotify_resolve(img, &img->files[i]);
+	return 0;
+}
+
+/* Once every task is recorded: refuse a watch on a deleted file no fd of the container holds. */
+static int inotify_dump_finish(struct ct_image *img, uint32_t i, const struct task_ctx *policy)
+{
+	struct ct_file *f = &img->files[i];
+
+	(void)policy;
+	inotify_resolve(img, f);
+	for (uint32_t k = 0; k < f->nr_watches; k++) {
+		const struct ct_inotify_watch *w = &f->watches[k];
+
+		if (!w->path && w->file == INOTIFY_UNRESOLVED)
+			return ct_err(-ENOTSUP, "inotify file %u: watch %d: the watched file (inode %llu) was deleted and no fd of the container holds it (a mapping or a process outside keeps it)",
+				      i, w->wd, (unsigned long long)w->ino);
+	}
+	return 0;
 }
 
 /* Use up watch descriptors until the next one handed out is @wd. */
@@ -171,9 +246,21 @@ static int inotify_skip_to(int fd, int next, int wd)
 	return next == wd ? 0 : -EIO;
 }
 
-/* A new inotify instance with the same watches under the same wds. */
-int inotify_open(const struct ct_file *f)
+/* What to watch for @w: its path, or the transport fd of the deleted file (into @buf). */
+static const char *inotify_watch_path(const struct ct_inotify_watch *w, const struct file_table *ft,
+				      char *buf, size_t size)
 {
+	if (w->path)
+		snprintf(buf, size, "%s", w->path);
+	else
+		snprintf(buf, size, "/proc/self/fd/%d", ft->fds[w->file]);
+	return buf;
+}
+
+/* A new inotify instance with the same watches under the same wds. */
+static int inotify_create(const struct ct_file *f, const struct file_table *ft)
+{
+	char self[PATH_MAX + 32];
 	int fd, next = 1, got, ret;
 
 	fd = inotify_init1(IN_CLOEXEC);
@@ -189,13 +276,13 @@ int inotify_open(const struct ct_file *f)
 				goto fail;
 			}
 		}
-		got = inotify_add_watch(fd, w->path, w->mask);
+		got = inotify_add_watch(fd, inotify_watch_path(w, ft, self, sizeof(self)), w->mask);
 		if (got < 0) {
-			ret = ct_err(-errno, "inotify: cannot watch %s again: %m", w->path);
+			ret = ct_err(-errno, "inotify: cannot watch %s again: %m", self);
 			goto fail;
 		}
 		if (got != w->wd) {
-			ret = ct_err(-EIO, "inotify: %s got watch %d, not %d", w->path, got, w->wd);
+			ret = ct_err(-EIO, "inotify: %s got watch %d, not %d", self, got, w->wd);
 			goto fail;
 		}
 		next = got + 1;
@@ -205,3 +292,87 @@ fail:
 	close(fd);
 	return ret;
 }
+
+static int inotify_open(struct fd_restore *rs, uint32_t i)
+{
+	return fd_restore_place(rs, i, inotify_create(&rs->img->files[i], rs->ft));
+}
+
+/* Watches of deleted files need those files open first. */
+static bool inotify_open_late(const struct ct_image *img, uint32_t i)
+{
+	const struct ct_file *f = &img->files[i];
+
+	for (uint32_t k = 0; k < f->nr_watches; k++)
+		if (!f->watches[k].path)
+			return true;
+	return false;
+}
+
+/* ---- blob ---- */
+
+static void inotify_encode(struct wbuf *w, const struct ct_file *f)
+{
+	for (uint32_t i = 0; i < f->nr_watches; i++) {
+		const struct ct_inotify_watch *iw = &f->watches[i];
+		size_t at = w_begin(w, REC_FILE_INOTIFY_WATCH);
+
+		w_u32(w, (uint32_t)iw->wd);
+		w_u32(w, iw->mask);
+		w_str(w, iw->path);
+		w_u32(w, iw->path ? 0 : iw->file + 1);
+		w_end(w, at);
+	}
+}
+
+static void inotify_decode(uint32_t tag, struct rbuf *r, struct ct_file *f)
+{
+	struct ct_inotify_watch *iw;
+
+	if (tag != REC_FILE_INOTIFY_WATCH)
+		return;
+	iw = r_push(r, &f->watches, &f->nr_watches, sizeof(*iw), 1 << 20);
+	if (!iw)
+		return;
+	iw->wd = r_i32(r);
+	iw->mask = r_u32(r);
+	iw->path = r_str(r);
+	iw->file = r_u32(r) - 1;	/* 0 (by path) reads as UINT32_MAX */
+}
+
+/* Every watch has a positive wd and an absolute path or a deleted regular file of the image. */
+static bool inotify_is_sane(const struct ct_image *img, const struct ct_file *f)
+{
+	for (uint32_t i = 0; i < f->nr_watches; i++) {
+		const struct ct_inotify_watch *w = &f->watches[i];
+		bool by_file = !w->path && w->file < img->nr_files && img->files[w->file].kind == CT_FILE_REG;
+
+		if (w->wd <= 0 || !(by_file || image_path_is_sane(w->path)))
+			return false;
+	}
+	return true;
+}
+
+static void inotify_free(struct ct_file *f)
+{
+	for (uint32_t i = 0; i < f->nr_watches; i++)
+		free(f->watches[i].path);
+	free(f->watches);
+}
+
+const struct fd_kind fd_kind_inotify = {
+	.kind = CT_FILE_INOTIFY,
+	.fmt = {
+		.name = "inotify",
+		.encode = inotify_encode,
+		.decode = inotify_decode,
+		.is_sane = inotify_is_sane,
+		.free = inotify_free,
+	},
+	.match = inotify_match,
+	.dump = inotify_dump,
+	.dump_resolve = inotify_dump_resolve,
+	.dump_finish = inotify_dump_finish,
+	.open = inotify_open,
+	.open_late = inotify_open_late,
+};

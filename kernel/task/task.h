@@ -29,6 +29,7 @@ struct task_ctx {
 	unsigned long scratch;		/* scratch memory in the tracee ... */
 	size_t scratch_len;		/* ... of this many bytes (>= 2 pages) */
 	uint32_t tcp_mode;		/* dump: CT_TCP_* for established TCP connections */
+	bool unix_close;		/* dump: restore unix sockets with a peer outside closed */
 	struct tcp_repair_set *tcp_repair;	/* dump: sockets put in repair mode (CT_TCP_ESTABLISHED) */
 };
 
@@ -55,11 +56,17 @@ void tcp_repair_end(struct tcp_repair_set *rs, bool resume);
 int tcp_hold_drop(const struct ct_image *img);
 
 /*
- * files.c: fds and open file descriptions (regular files, pipes, fifos, char
- * devices); the other kinds live in unix.c, inet.c, epoll.c, anonfd.c
- * (eventfd, signalfd, timerfd) and inotify.c, dispatched from files.c.
+ * files.c: fds and the open file descriptions behind them; each kind of
+ * description (regular file, pipe, socket, epoll...) lives in its own file,
+ * found through the table of fdkinds.h.
  */
 int dump_task_files(struct task_ctx *tc, struct ct_image *img, struct ct_task *t);
+/*
+ * After dump_task_files of every task (all still seized): what needs them
+ * all (epoll targets, unix peers); @policy carries the dump's choices
+ * (tcp_mode, unix_close).
+ */
+int dump_files_finish(struct ct_image *img, const struct task_ctx *policy);
 /*
  * The restorer opens every open file description of the image in its own
  * process, at fd numbers above every fd of the image (so the tasks it forks

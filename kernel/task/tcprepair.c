@@ -136,10 +136,26 @@ static void tcp_hold_hang_up(int sk)
 	setsockopt(sk, SOL_SOCKET, SO_DETACH_FILTER, &off, sizeof(off));
 }
 
+/* Send socket @fd with the one-byte answer "k" over @c_fd. */
+static int tcp_hold_send_fd(int c_fd, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { "k", 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(c_fd, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
 /*
  * The holder (async-signal-safe calls only: the dump may be threaded): wait
- * for restore to ask for each old socket, close it, answer; give up at the
- * deadline.  @lsk[i] listens for @held[i].
+ * for restore to ask for each old socket, hand it over or close it, answer;
+ * give up at the deadline.  @lsk[i] listens for @held[i].
  */
 static void tcp_hold_serve(const int *lsk, const int *held, uint32_t nr, struct pollfd *pfd)
 {
@@ -168,13 +184,19 @@ static void tcp_hold_serve(const int *lsk, const int *held, uint32_t nr, struct 
 			/* only root (restore, rm) may end the hold */
 			if (getsockopt(c_fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 && uc.uid == 0 &&
 			    read(c_fd, &c, 1) == 1) {
-				/* 'r' (restore takes over): silently, in repair mode; 'c' (rm): tell the peer */
+				/*
+				 * 'g' (restore takes the socket itself), 'r' (restore
+				 * rebuilds it): closed silently, in repair mode; 'c' (rm):
+				 * tell the peer.
+				 */
 				if (c == 'c')
 					tcp_hold_hang_up(held[i]);
-				close(held[i]);
-				if (write(c_fd, "k", 1) != 1) {
-					/* restore gone: nothing to tell */
+				if (c != 'g' || tcp_hold_send_fd(c_fd, held[i])) {
+					if (write(c_fd, "k", 1) != 1) {
+						/* restore gone: nothing to tell */
+					}
 				}
+				close(held[i]);
 				close(pfd[i].fd);
 				pfd[i].fd = -1;
 				left--;
@@ -190,11 +212,17 @@ static void tcp_hold_spawn(struct tcp_repair_set *rs)
 	int *lsk = xzalloc(rs->nr * sizeof(int)), *held = xzalloc(rs->nr * sizeof(int));
 	struct pollfd *pfd = xzalloc(rs->nr * sizeof(*pfd));
 	struct sockaddr_un sun;
+	int status, done[2] = { -1, -1 };
+	char c;
 	pid_t pid;
-	int status;
 
 	if (!lsk || !held || !pfd)
 		goto out;
+	/* closed by the holder once it has closed what it inherited (the container's lock too) */
+	if (pipe2(done, O_CLOEXEC) < 0) {
+		pr_warn("cannot start the TCP socket holder: %m");
+		goto out;
+	}
 	for (uint32_t i = 0; i < rs->nr; i++) {
 		socklen_t len = tcp_hold_addr(rs->sks[i].ino, &sun);
 
@@ -224,19 +252,28 @@ static void tcp_hold_spawn(struct tcp_repair_set *rs)
 
 			for (uint32_t i = 0; i < rs->nr && !keep; i++)
 				keep = fd == lsk[i] || fd == held[i];
-			if (!keep)
+			if (!keep && fd != done[1])
 				close(fd);
 		}
+		close(done[1]);
 		tcp_hold_serve(lsk, held, rs->nr, pfd);
 		_exit(0);
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	/* until then it holds the container's lock: a restore right after would find it busy */
+	close(done[1]);
+	done[1] = -1;
+	while (read(done[0], &c, 1) < 0 && errno == EINTR)
 		;
 	pr_info("%u TCP connections held for the restore", rs->nr);
 out_close:
 	for (uint32_t i = 0; i < rs->nr; i++)
 		if (lsk[i] > 0)
 			close(lsk[i]);
+	for (int i = 0; i < 2; i++)
+		if (done[i] >= 0)
+			close(done[i]);
 out:
 	free(lsk);
 	free(held);
@@ -264,6 +301,38 @@ static bool tcp_hold_release(uint64_t ino, char how)
 		pr_debug("socket %llu: the holder closed it", (unsigned long long)ino);
 	close(sk);
 	return done;
+}
+
+/*
+ * Take old socket @ino from its holder, -1 if none is held (the holder
+ * gave up, or the checkpoint came from elsewhere).  It is the connection
+ * itself, still in repair mode behind the drop filter, its queues as the
+ * dump read them: nothing to rebuild, and never a moment with no socket
+ * for the connection (a segment of the peer then would meet a reset).
+ */
+static int tcp_hold_take(uint64_t ino)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], c;
+	struct iovec iov = { &c, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct sockaddr_un sun;
+	socklen_t len = tcp_hold_addr(ino, &sun);
+	struct cmsghdr *cm;
+	int sk = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), fd = -1;
+
+	if (sk < 0)
+		return -1;
+	if (connect(sk, (struct sockaddr *)&sun, len) == 0 && write(sk, "g", 1) == 1 &&
+	    recvmsg(sk, &mh, MSG_CMSG_CLOEXEC) == 1) {
+		cm = CMSG_FIRSTHDR(&mh);
+		if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	}
+	close(sk);
+	if (fd >= 0)
+		pr_debug("socket %llu: taken over from the holder", (unsigned long long)ino);
+	return fd;
 }
 
 /* The connections of @img that are held for its restore end now (rm); how many were. */
@@ -489,12 +558,40 @@ static int tcp_send_all(int sk, const uint8_t *buf, uint64_t len)
 	return 0;
 }
 
-/* Refill the receive queue, then the send queue: sent bytes in repair mode, unsent ones not. */
+/*
+ * Make buffer @name (SO_SNDBUF/SO_RCVBUF) of @sk hold @len queued bytes.
+ * A fresh socket's buffers start small and grow only with traffic, but
+ * the queues of a busy connection reach megabytes: writing them would
+ * wait for a peer that, inside the container, is not running yet.  The
+ * FORCE variants pass the system's maximum (we have CAP_NET_ADMIN).
+ */
+static int tcp_make_room(int sk, int name, int force, uint64_t len)
+{
+	socklen_t optlen = sizeof(int);
+	int cur = 0, want;
+
+	if (getsockopt(sk, SOL_SOCKET, name, &cur, &optlen) < 0)
+		return -errno;
+	/* the kernel doubles what it is given; the other half covers skb overhead */
+	if (!len || (uint64_t)cur >= 2 * len + 65536 || len > INT32_MAX / 4)
+		return len > INT32_MAX / 4 ? -EFBIG : 0;
+	want = (int)len + 65536;
+	if (setsockopt(sk, SOL_SOCKET, force, &want, sizeof(want)) < 0 &&
+	    setsockopt(sk, SOL_SOCKET, name, &want, sizeof(want)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Refill the receive queue and the sent part of the send queue, in repair mode. */
 static int tcp_refill(int sk, const struct ct_tcp *t)
 {
 	uint64_t sent = t->sndq_len - t->unsent;
 	int q, ret;
 
+	ret = tcp_make_room(sk, SO_RCVBUF, SO_RCVBUFFORCE, t->rcvq_len) ?:
+	      tcp_make_room(sk, SO_SNDBUF, SO_SNDBUFFORCE, t->sndq_len);
+	if (ret)
+		return ret;
 	q = TCP_RECV_QUEUE;
 	if (setsockopt(sk, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) < 0)
 		return -errno;
@@ -504,14 +601,7 @@ static int tcp_refill(int sk, const struct ct_tcp *t)
 	q = TCP_SEND_QUEUE;
 	if (setsockopt(sk, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q)) < 0)
 		return -errno;
-	ret = tcp_send_all(sk, t->sndq, sent);
-	if (ret || !t->unsent)
-		return ret;
-	/* never sent: the program's own write, as if made now */
-	ret = tcp_repair_set_mode(sk, TCP_REPAIR_OFF_NO_WP) ?:
-	      tcp_send_all(sk, t->sndq + sent, t->unsent) ?:
-	      tcp_repair_set_mode(sk, TCP_REPAIR_ON);
-	return ret;
+	return tcp_send_all(sk, t->sndq, sent);
 }
 
 /* The options negotiated at connect time, and the timestamp clock. */
@@ -556,7 +646,10 @@ static int tcp_set_window(int sk, const struct ct_tcp *t)
 	return setsockopt(sk, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, sizeof(w)) < 0 ? -errno : 0;
 }
 
-/* Rebuild the connection on @sk, in repair mode; the step that failed in @step. */
+/*
+ * Rebuild the connection on @sk, left in repair mode: it sends nothing
+ * until tcp_repair_finish().  The step that failed in @step.
+ */
 static int tcp_rebuild(int sk, const struct ct_file *f, const char **step)
 {
 	const struct ct_tcp *t = &f->tcp;
@@ -584,23 +677,74 @@ static int tcp_rebuild(int sk, const struct ct_file *f, const char **step)
 	if (ret)
 		return ret;
 	*step = "queues";
-	ret = tcp_refill(sk, t);
-	if (ret)
-		return ret;
+	return tcp_refill(sk, t);
+}
+
+/*
+ * Leave repair mode on @sk: the window, then the never-sent bytes written
+ * as the program's own write.  Done once every connection of the image is
+ * rebuilt: both ends of a connection inside the container are then new
+ * sockets, so neither sends to an old one, nor to a port with no socket
+ * (which would answer with a reset); the step that failed in @step.
+ */
+static int tcp_finish(int sk, const struct ct_file *f, const char **step)
+{
+	const struct ct_tcp *t = &f->tcp;
+	int ret, reuse = !!(f->sk_opts & CT_SKOPT_REUSEADDR);
+	socklen_t len = 0;
+
+	/* the old socket itself, behind our drop filter (a program's own is refused at dump) */
+	if (getsockopt(sk, SOL_SOCKET, SO_GET_FILTER, NULL, &len) == 0 && len) {
+		struct tcp_repaired r = { .fd = sk, .reuse = reuse, .filtered = true, .repair = true };
+
+		*step = "taking over the held socket";
+		tcp_repair_resume(&r);
+		return 0;
+	}
 	*step = "window";
 	ret = tcp_set_window(sk, t);
 	if (ret)
 		return ret;
 	*step = "leaving repair mode";
-	return tcp_repair_set_mode(sk, TCP_REPAIR_OFF);
+	ret = tcp_repair_set_mode(sk, TCP_REPAIR_OFF);
+	if (ret)
+		return ret;
+	/* leaving repair mode cleared SO_REUSEADDR */
+	if (reuse)
+		setsockopt(sk, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
+	*step = "unsent bytes";
+	ret = tcp_send_all(sk, t->sndq + (t->sndq_len - t->unsent), t->unsent);
+	/*
+	 * Only now the recorded sizes again (a smaller buffer than what is
+	 * queued just makes the program wait, as it did): before, the unsent
+	 * bytes would not fit (seen with an auto-tuned 4 MiB send buffer).
+	 */
+	inet_set_bufs(sk, f);
+	return ret;
 }
 
-/* A TCP socket whose established connection goes on where the dump left it. */
-int tcp_repair_open(const struct ct_file *f)
+/* Name connection @f and the @step of it that failed with @err. */
+static int tcp_restore_err(const struct ct_file *f, const char *step, int err)
 {
 	char a[80], b[80];
+
+	return ct_err(err, "TCP connection %s -> %s: cannot restore it alive: %s: %s",
+		      inet_name(f->sk_addr, f->sk_addr_len, a, sizeof(a)),
+		      inet_name(f->sk_peer_addr, f->sk_peer_addr_len, b, sizeof(b)), step, strerror(-err));
+}
+
+/*
+ * A TCP socket of an established connection, still in repair mode: the
+ * old one taken from its holder, or a new one rebuilt from the checkpoint.
+ */
+int tcp_repair_open(const struct ct_file *f)
+{
 	const char *step = "socket";
-	int sk, ret, reuse = !!(f->sk_opts & CT_SKOPT_REUSEADDR);
+	int sk, ret;
+
+	sk = tcp_hold_take(f->sk_ino);
+	if (sk >= 0)
+		return sk;
 
 	sk = socket((int)f->sk_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (sk < 0) {
@@ -612,14 +756,72 @@ int tcp_repair_open(const struct ct_file *f)
 	ret = tcp_rebuild(sk, f, &step);
 	if (ret)
 		goto fail;
-	/* leaving repair mode cleared SO_REUSEADDR */
-	if (reuse)
-		setsockopt(sk, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
 	return sk;
 fail:
 	if (sk >= 0)
 		close(sk);	/* still in repair mode: closes silently */
-	return ct_err(ret, "TCP connection %s -> %s: cannot restore it alive: %s: %s",
-		      inet_name(f->sk_addr, f->sk_addr_len, a, sizeof(a)),
-		      inet_name(f->sk_peer_addr, f->sk_peer_addr_len, b, sizeof(b)), step, strerror(-ret));
+	return tcp_restore_err(f, step, ret);
+}
+
+/* Every file is open: the rebuilt connections leave repair mode and go on. */
+int tcp_repair_finish(const struct ct_image *img, const struct file_table *ft)
+{
+	const char *step;
+	int ret;
+
+	for (uint32_t i = 0; i < img->nr_files; i++) {
+		const struct ct_file *f = &img->files[i];
+
+		if (f->kind != CT_FILE_INET || !(f->sk_opts & CT_SKOPT_REPAIR) || ft->fds[i] < 0)
+			continue;
+		ret = tcp_finish(ft->fds[i], f, &step);
+		if (ret)
+			return tcp_restore_err(f, step, ret);
+	}
+	return 0;
+}
+
+/* ---- blob ---- */
+
+/* The TCP_REPAIR state as a nested record of the FILE. */
+void tcp_repair_encode(struct wbuf *w, const struct ct_tcp *t)
+{
+	size_t at = w_begin(w, REC_FILE_TCP);
+
+	w_u32(w, t->snd_seq);
+	w_u32(w, t->rcv_seq);
+	w_u32(w, t->unsent);
+	w_u32(w, t->mss);
+	w_u32(w, t->opts);
+	w_u32(w, t->snd_wscale);
+	w_u32(w, t->rcv_wscale);
+	w_u32(w, t->timestamp);
+	w_u32(w, t->snd_wl1);
+	w_u32(w, t->snd_wnd);
+	w_u32(w, t->max_window);
+	w_u32(w, t->rcv_wnd);
+	w_u32(w, t->rcv_wup);
+	w_bytes(w, t->sndq, t->sndq_len);
+	w_bytes(w, t->rcvq, t->rcvq_len);
+	w_end(w, at);
+}
+
+/* The TCP_REPAIR state (a format-1 FILE record holds it inline). */
+void tcp_repair_decode(struct rbuf *r, struct ct_tcp *t)
+{
+	t->snd_seq = r_u32(r);
+	t->rcv_seq = r_u32(r);
+	t->unsent = r_u32(r);
+	t->mss = r_u32(r);
+	t->opts = r_u32(r);
+	t->snd_wscale = r_u32(r);
+	t->rcv_wscale = r_u32(r);
+	t->timestamp = r_u32(r);
+	t->snd_wl1 = r_u32(r);
+	t->snd_wnd = r_u32(r);
+	t->max_window = r_u32(r);
+	t->rcv_wnd = r_u32(r);
+	t->rcv_wup = r_u32(r);
+	t->sndq = r_bytes(r, &t->sndq_len, 1 << 28);
+	t->rcvq = r_bytes(r, &t->rcvq_len, 1 << 28);
 }

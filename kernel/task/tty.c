@@ -128,8 +128,13 @@ static int tty_ctty_dev(const struct fd_dump *d, uint32_t *dev)
 	return 0;
 }
 
+static bool tty_match(const struct fd_dump *d)
+{
+	return d->link[0] == '/' && S_ISCHR(d->st->st_mode) && tty_is_console(d->st);
+}
+
 /* Record a terminal fd: its settings and who owns it. */
-int tty_dump(const struct fd_dump *d, struct ct_file *f)
+static int tty_dump(const struct fd_dump *d, struct ct_file *f)
 {
 	struct termios2 tio;
 	struct winsize ws;
@@ -247,9 +252,10 @@ out_master:
 }
 
 /* Open file @i: a new description of the console's slave, as recorded. */
-int tty_open(const struct ct_image *img, uint32_t i, int base, struct file_table *ft)
+static int tty_open(struct fd_restore *rs, uint32_t i)
 {
-	const struct ct_file *f = &img->files[i];
+	const struct ct_file *f = &rs->img->files[i];
+	struct file_table *ft = rs->ft;
 	int fd, ret;
 
 	if (ft->tty_master < 0) {
@@ -260,9 +266,7 @@ int tty_open(const struct ct_image *img, uint32_t i, int base, struct file_table
 	fd = tty_peer(ft->tty_master, (int)(f->flags & O_ACCMODE));
 	if (fd < 0)
 		return ct_err(-errno, "console: cannot open the new terminal: %m");
-	file_set_status(fd, f);
-	ft->fds[i] = file_place_high(fd, base, ft);
-	return ft->fds[i] < 0 ? ft->fds[i] : 0;
+	return fd_restore_place(rs, i, fd);
 }
 
 /* The console file whose owning session @t leads, -1 if none. */
@@ -314,3 +318,86 @@ int tty_restore_fg(struct task_ctx *tc, const struct ct_image *img, const struct
 			      t->pid, pgrp, strerror((int)-r));
 	return 0;
 }
+
+/* ---- blob ---- */
+
+static void tty_encode(struct wbuf *w, const struct ct_file *f)
+{
+	size_t at = w_begin(w, REC_FILE_TTY);
+
+	w_u32(w, f->tty_flags);
+	w_u32(w, f->tty_dev);
+	w_u32(w, f->tty_iflag);
+	w_u32(w, f->tty_oflag);
+	w_u32(w, f->tty_cflag);
+	w_u32(w, f->tty_lflag);
+	w_u32(w, f->tty_line);
+	w_u32(w, f->tty_ispeed);
+	w_u32(w, f->tty_ospeed);
+	w_bytes(w, f->tty_cc, sizeof(f->tty_cc));
+	w_u32(w, f->tty_rows);
+	w_u32(w, f->tty_cols);
+	w_u32(w, f->tty_xpixel);
+	w_u32(w, f->tty_ypixel);
+	w_u32(w, (uint32_t)f->tty_sid);
+	w_u32(w, (uint32_t)f->tty_fg_pgrp);
+	w_end(w, at);
+}
+
+/* The terminal's fields (also the tail of a format-1 FILE record: absent there reads as zero). */
+void tty_decode_fields(struct rbuf *r, struct ct_file *f)
+{
+	uint64_t n = 0;
+	uint8_t *cc;
+
+	f->tty_flags = r_u32(r);
+	f->tty_dev = r_u32(r);
+	f->tty_iflag = r_u32(r);
+	f->tty_oflag = r_u32(r);
+	f->tty_cflag = r_u32(r);
+	f->tty_lflag = r_u32(r);
+	f->tty_line = r_u32(r);
+	f->tty_ispeed = r_u32(r);
+	f->tty_ospeed = r_u32(r);
+	cc = r_bytes(r, &n, sizeof(f->tty_cc));
+	if (cc)
+		memcpy(f->tty_cc, cc, min_t(uint64_t, n, sizeof(f->tty_cc)));
+	free(cc);
+	f->tty_rows = r_u32(r);
+	f->tty_cols = r_u32(r);
+	f->tty_xpixel = r_u32(r);
+	f->tty_ypixel = r_u32(r);
+	f->tty_sid = r_i32(r);
+	f->tty_fg_pgrp = r_i32(r);
+}
+
+static void tty_decode(uint32_t tag, struct rbuf *r, struct ct_file *f)
+{
+	if (tag == REC_FILE_TTY)
+		tty_decode_fields(r, f);
+}
+
+/* One console per image, window sizes within 16 bits, known flags, sane owner. */
+static bool tty_is_sane(const struct ct_image *img, const struct ct_file *f)
+{
+	/* every description of the one console names the same terminal */
+	for (uint32_t i = 0; i < img->nr_files; i++)
+		if (img->files[i].kind == CT_FILE_TTY && img->files[i].tty_dev != f->tty_dev)
+			return false;
+	return !((f->tty_flags & ~CT_TTY_DEVTTY) || f->tty_sid < 0 || f->tty_fg_pgrp < 0 ||
+		 (f->tty_fg_pgrp && !f->tty_sid) || f->tty_rows > 0xffff ||
+		 f->tty_cols > 0xffff || f->tty_xpixel > 0xffff || f->tty_ypixel > 0xffff);
+}
+
+const struct fd_kind fd_kind_tty = {
+	.kind = CT_FILE_TTY,
+	.fmt = {
+		.name = "terminal",
+		.encode = tty_encode,
+		.decode = tty_decode,
+		.is_sane = tty_is_sane,
+	},
+	.match = tty_match,
+	.dump = tty_dump,
+	.open = tty_open,
+};

@@ -20,9 +20,16 @@
  * sent from the other end; a socket whose peer is gone gets a pair whose
  * other end is closed after the data; one connected to a name bound in the
  * image (a client not yet accepted, a dgram client of a named socket)
- * connects to that name again.  Shutdown bits are applied last.
+ * connects to that name again.  Shutdown bits are applied last.  A socket
+ * bound to a path gets its socket file's mode and owner back.
+ *
+ * A stream socket whose peer is a socket of no process of the container
+ * refuses the dump (checked once every task is recorded), naming both ends;
+ * with --unix-close it is restored as if that peer had closed: the queued
+ * data, then end-of-file.
  */
 #define LOG_PREFIX "unix: "
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -241,15 +248,71 @@ static int unix_dump_queue(const struct fd_dump *d, int sk, struct ct_file *f)
 	return ret;
 }
 
-/* Everything about a unix socket of a seized task, through its duplicate @sk. */
-int unix_dump(const struct fd_dump *d, int sk, struct ct_file *f)
+static bool unix_match(const struct fd_dump *d)
 {
+	return d->sk_family == AF_UNIX;
+}
+
+/* Does @f bind its name at restore (listening, dgram, or bound and unconnected)? */
+static bool unix_owns_name(const struct ct_file *f)
+{
+	if (!f->sk_addr)
+		return false;
+	if (f->sk_state == CT_SK_LISTEN || f->sk_type == SOCK_DGRAM)
+		return true;
+	return f->sk_state != CT_SK_ESTABLISHED;	/* connected streams: accepted ones carry the listener's name */
+}
+
+/* Readable form of a socket name for messages. */
+static const char *unix_name(const uint8_t *addr, uint64_t len, char *buf, size_t size)
+{
+	const struct sockaddr_un *sa = (const struct sockaddr_un *)addr;
+	size_t plen;
+
+	if (!addr || len <= offsetof(struct sockaddr_un, sun_path))
+		return "(unnamed)";
+	plen = len - offsetof(struct sockaddr_un, sun_path);
+	if (sa->sun_path[0] == '\0')
+		snprintf(buf, size, "@%.*s", (int)(plen - 1), sa->sun_path + 1);
+	else
+		snprintf(buf, size, "%.*s", (int)strnlen(sa->sun_path, plen), sa->sun_path);
+	return buf;
+}
+
+/* The path a socket is bound to, NULL if abstract or unnamed. */
+static const char *unix_path(const struct ct_file *f, char *buf, size_t size)
+{
+	if (!f->sk_addr || f->sk_addr_len <= offsetof(struct sockaddr_un, sun_path) + 1 ||
+	    ((const struct sockaddr_un *)f->sk_addr)->sun_path[0] == '\0')
+		return NULL;
+	return unix_name(f->sk_addr, f->sk_addr_len, buf, size);
+}
+
+/* Mode and owner of the socket file a bound socket made, seen from the task's root. */
+static void unix_dump_file_mode(const struct fd_dump *d, struct ct_file *f)
+{
+	char name[128], path[160];
+	struct stat st;
+
+	if (!unix_path(f, name, sizeof(name)))
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/root%s", d->pid, name);
+	if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return;	/* removed or replaced: restore binds it afresh */
+	f->sk_file_mode = st.st_mode & 07777;
+	f->sk_file_uid = st.st_uid;
+	f->sk_file_gid = st.st_gid;
+}
+
+/* Everything about a unix socket of a seized task, through its duplicate d->sk. */
+static int unix_dump(const struct fd_dump *d, struct ct_file *f)
+{
+	int sk = d->sk;
 	struct sockaddr_un sa;
 	struct unix_diag_info ui = { 0 };
 	socklen_t len;
 	int v = 0, ret;
 
-	f->kind = CT_FILE_UNIX;
 	f->sk_family = AF_UNIX;
 	f->sk_ino = d->st->st_ino;
 	len = sizeof(v);
@@ -270,6 +333,8 @@ int unix_dump(const struct fd_dump *d, int sk, struct ct_file *f)
 	if (getsockname(sk, (struct sockaddr *)&sa, &len) == 0 &&
 	    sk_save_addr(&f->sk_addr, &f->sk_addr_len, &sa, len))
 		return -ENOMEM;
+	if (unix_owns_name(f))
+		unix_dump_file_mode(d, f);
 	len = sizeof(sa);
 	if (getpeername(sk, (struct sockaddr *)&sa, &len) == 0 &&
 	    sk_save_addr(&f->sk_peer_addr, &f->sk_peer_addr_len, &sa, len))
@@ -281,8 +346,6 @@ int unix_dump(const struct fd_dump *d, int sk, struct ct_file *f)
 	return unix_dump_queue(d, sk, f);
 }
 
-/* ---- restore ---- */
-
 /* The file of the image whose socket inode is @ino, -1 if none. */
 static int unix_find_ino(const struct ct_image *img, uint64_t ino)
 {
@@ -292,20 +355,91 @@ static int unix_find_ino(const struct ct_image *img, uint64_t ino)
 	return -1;
 }
 
+/* The host pid and fd of a process holding socket inode @ino, searched in /proc; 0 if none. */
+static pid_t unix_find_holder(uint64_t ino, int *fd)
+{
+	char want[64], path[600], link[64];
+	struct dirent *p, *e;
+	pid_t found = 0;
+	DIR *procs, *fds;
+
+	snprintf(want, sizeof(want), "socket:[%llu]", (unsigned long long)ino);
+	procs = opendir("/proc");
+	while (procs && !found && (p = readdir(procs))) {
+		if (p->d_name[0] < '1' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
+		fds = opendir(path);
+		while (fds && !found && (e = readdir(fds))) {
+			ssize_t n;
+
+			snprintf(path, sizeof(path), "/proc/%s/fd/%s", p->d_name, e->d_name);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = '\0';
+			if (!strcmp(link, want)) {
+				found = atoi(p->d_name);
+				*fd = atoi(e->d_name);
+			}
+		}
+		if (fds)
+			closedir(fds);
+	}
+	if (procs)
+		closedir(procs);
+	return found;
+}
+
+/* A task and fd of the image holding file @i (for messages); pid 0 if none. */
+static pid_t unix_image_holder(const struct ct_image *img, uint32_t i, int *fd)
+{
+	for (uint32_t k = 0; k < img->nr_tasks; k++)
+		for (uint32_t j = 0; j < img->tasks[k].nr_fds; j++)
+			if (img->tasks[k].fds[j].file == i) {
+				*fd = img->tasks[k].fds[j].fd;
+				return img->tasks[k].host_pid;
+			}
+	*fd = -1;
+	return 0;
+}
+
+/*
+ * Once every task is recorded: a connected stream socket whose peer is no
+ * socket of the image is connected to a process outside the container.
+ * Refuse, naming both ends, unless the dump restores such sockets closed.
+ */
+static int unix_dump_finish(struct ct_image *img, uint32_t i, const struct task_ctx *policy)
+{
+	struct ct_file *f = &img->files[i];
+	char name[128], peer[128], who[64] = "no process found";
+	int fd, peer_fd = -1;
+	pid_t holder, peer_pid;
+
+	if (f->sk_type == SOCK_DGRAM || f->sk_state != CT_SK_ESTABLISHED || !f->sk_peer_ino ||
+	    unix_find_ino(img, f->sk_peer_ino) >= 0)
+		return 0;
+	if (policy && policy->unix_close) {
+		f->sk_opts |= CT_SKOPT_RESET;
+		return 0;
+	}
+	holder = unix_image_holder(img, i, &fd);
+	peer_pid = unix_find_holder(f->sk_peer_ino, &peer_fd);
+	if (peer_pid)
+		snprintf(who, sizeof(who), "pid %d fd %d", peer_pid, peer_fd);
+	return ct_err(-ENOTSUP, "pid %d: fd %d: unix socket %s (inode %llu) is connected to unix socket %s (inode %llu, %s) outside the container; use --unix-close to restore it closed",
+		      holder, fd, unix_name(f->sk_addr, f->sk_addr_len, name, sizeof(name)),
+		      (unsigned long long)f->sk_ino,
+		      unix_name(f->sk_peer_addr, f->sk_peer_addr_len, peer, sizeof(peer)),
+		      (unsigned long long)f->sk_peer_ino, who);
+}
+
+/* ---- restore ---- */
+
 /* Do two records carry the same socket address? */
 static bool unix_addr_eq(const uint8_t *a, uint64_t alen, const uint8_t *b, uint64_t blen)
 {
 	return a && b && alen == blen && !memcmp(a, b, alen);
-}
-
-/* Does @f bind its name at restore (listening, dgram, or bound and unconnected)? */
-static bool unix_owns_name(const struct ct_file *f)
-{
-	if (!f->sk_addr)
-		return false;
-	if (f->sk_state == CT_SK_LISTEN || f->sk_type == SOCK_DGRAM)
-		return true;
-	return f->sk_state != CT_SK_ESTABLISHED;	/* connected streams: accepted ones carry the listener's name */
 }
 
 /* Is there a listening socket in the image bound to @f's peer name? */
@@ -360,22 +494,6 @@ static void unix_unlink_stale(const struct sockaddr_un *sa, socklen_t len)
 		unlink(sa->sun_path);
 }
 
-/* Readable form of a socket name for messages. */
-static const char *unix_name(const uint8_t *addr, uint64_t len, char *buf, size_t size)
-{
-	const struct sockaddr_un *sa = (const struct sockaddr_un *)addr;
-	size_t plen;
-
-	if (!addr || len <= offsetof(struct sockaddr_un, sun_path))
-		return "(unnamed)";
-	plen = len - offsetof(struct sockaddr_un, sun_path);
-	if (sa->sun_path[0] == '\0')
-		snprintf(buf, size, "@%.*s", (int)(plen - 1), sa->sun_path + 1);
-	else
-		snprintf(buf, size, "%.*s", (int)plen, sa->sun_path);
-	return buf;
-}
-
 /* Send the queued messages of @f into its socket through @from, its peer. */
 static int unix_refill(const struct ct_file *f, int from)
 {
@@ -427,6 +545,18 @@ static void unix_shutdown(const struct ct_file *f, int sk)
 		pr_warn("unix socket %llu: shutdown: %m", (unsigned long long)f->sk_ino);
 }
 
+/* Give the socket file just bound the mode and owner it had. */
+static void unix_restore_file_mode(const struct ct_file *f)
+{
+	char path[128];
+
+	if (!f->sk_file_mode || !unix_path(f, path, sizeof(path)))
+		return;
+	if (lchown(path, f->sk_file_uid, f->sk_file_gid) < 0 || chmod(path, f->sk_file_mode) < 0)
+		pr_warn("unix socket %s: cannot set mode %o and owner %u:%u again: %m", path,
+			f->sk_file_mode, f->sk_file_uid, f->sk_file_gid);
+}
+
 /* A new socket of @f's type, named if it owns its name. */
 static int unix_socket_named(const struct ct_image *img, uint32_t i)
 {
@@ -445,6 +575,7 @@ static int unix_socket_named(const struct ct_image *img, uint32_t i)
 	unix_unlink_stale(sa, (socklen_t)f->sk_addr_len);
 	if (bind(sk, (const struct sockaddr *)sa, (socklen_t)f->sk_addr_len) < 0)
 		goto fail;
+	unix_restore_file_mode(f);
 	if (f->sk_state == CT_SK_LISTEN && listen(sk, (int)f->sk_backlog) < 0)
 		goto fail;
 	return sk;
@@ -456,9 +587,11 @@ fail:
 }
 
 /* Rebuild a mutual pair, or a socket whose stream peer is gone, as a socketpair. */
-static int unix_open_pair(const struct ct_image *img, uint32_t i, int p, int base, struct file_table *ft)
+static int unix_open_pair(struct fd_restore *rs, uint32_t i, int p)
 {
+	const struct ct_image *img = rs->img;
 	const struct ct_file *f = &img->files[i];
+	struct file_table *ft = rs->ft;
 	int sv[2], ret;
 
 	if (socketpair(AF_UNIX, (int)f->sk_type | SOCK_CLOEXEC, 0, sv) < 0)
@@ -480,29 +613,31 @@ static int unix_open_pair(const struct ct_image *img, uint32_t i, int p, int bas
 		if (img->files[p].sk_opts & CT_SKOPT_PASSCRED)
 			setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int));
 		unix_shutdown(&img->files[p], sv[1]);
-		file_set_status(sv[1], &img->files[p]);
-		ft->fds[p] = file_place_high(sv[1], base, ft);
-		if (ft->fds[p] < 0) {
+		ret = fd_restore_place(rs, (uint32_t)p, sv[1]);
+		if (ret) {
 			close(sv[0]);
-			return ft->fds[p];
+			return ret;
 		}
 	}
 	unix_shutdown(f, sv[0]);
-	ft->fds[i] = file_place_high(sv[0], base, ft);
+	ft->fds[i] = file_place_high(sv[0], rs->base, ft);
 	return ft->fds[i] < 0 ? ft->fds[i] : 0;
 }
 
-/* Open unix socket @i of the image (and its pair's other end) into @ft. */
-int unix_open(const struct ct_image *img, uint32_t i, int base, struct file_table *ft)
+/* Open unix socket @i of the image (and its pair's other end). */
+static int unix_open(struct fd_restore *rs, uint32_t i)
 {
+	const struct ct_image *img = rs->img;
 	const struct ct_file *f = &img->files[i];
 	int p = unix_mutual_peer(img, i), sk;
 	char name[128];
 	bool stream_conn = f->sk_type != SOCK_DGRAM && f->sk_state == CT_SK_ESTABLISHED;
 	int ret;
 
-	if (p >= 0 || (stream_conn && !f->sk_peer_ino && !unix_open_late(img, i)))
-		return unix_open_pair(img, i, p, base, ft);
+	/* a peer gone at the dump, or outside and --unix-close: a pair whose other end closes */
+	if (p >= 0 || (stream_conn && (f->sk_opts & CT_SKOPT_RESET)) ||
+	    (stream_conn && !f->sk_peer_ino && !unix_open_late(img, i)))
+		return unix_open_pair(rs, i, p);
 	if (stream_conn && !unix_open_late(img, i))
 		return ct_err(-ENOTSUP, "unix socket %llu: its peer %llu is outside the container",
 			      (unsigned long long)f->sk_ino, (unsigned long long)f->sk_peer_ino);
@@ -531,7 +666,44 @@ int unix_open(const struct ct_image *img, uint32_t i, int base, struct file_tabl
 		}
 	}
 	unix_shutdown(f, sk);
-	file_set_status(sk, f);
-	ft->fds[i] = file_place_high(sk, base, ft);
-	return ft->fds[i] < 0 ? ft->fds[i] : 0;
+	return fd_restore_place(rs, i, sk);
 }
+
+/* Is the queue of unread messages a well-formed list of u32 length + bytes? */
+static bool unix_queue_is_sane(const struct ct_file *f)
+{
+	uint64_t off = 0;
+	uint32_t len;
+
+	while (off < f->sk_queue_len) {
+		if (f->sk_queue_len - off < 4)
+			return false;
+		memcpy(&len, f->sk_queue + off, 4);
+		if (len > f->sk_queue_len - off - 4)
+			return false;
+		off += 4 + (uint64_t)len;
+	}
+	return true;
+}
+
+static bool unix_is_sane(const struct ct_image *img, const struct ct_file *f)
+{
+	(void)img;
+	return f->sk_family == AF_UNIX && unix_queue_is_sane(f);
+}
+
+const struct fd_kind fd_kind_unix = {
+	.kind = CT_FILE_UNIX,
+	.fmt = {
+		.name = "socket",
+		.encode = sock_encode,
+		.decode = sock_decode,
+		.is_sane = unix_is_sane,
+		.free = sock_free,
+	},
+	.match = unix_match,
+	.dump = unix_dump,
+	.open = unix_open,
+	.open_late = unix_open_late,
+	.dump_finish = unix_dump_finish,
+};

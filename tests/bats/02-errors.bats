@@ -110,3 +110,41 @@ teardown() {
 	assert_output --partial "ctswap: $CT: container is running"
 	[ -d "$CTSWAP_STORE/$CT" ]
 }
+
+@test "every option takes its value as --opt=VALUE or --opt VALUE" {
+	for keep in "--keep=0" "--keep 0"; do
+		run ctswap dump "$CT" $keep
+		assert_failure 2
+		assert_line --index 0 "ctswap: --keep 0: want 1 to 64"
+	done
+	for keep in "--keep=3" "--keep 3"; do
+		run ctswap dump "$CT" $keep
+		assert_failure 1
+		assert_output "ctswap: $CT: no such container"
+	done
+	for gen in "--gen=x" "--gen x"; do
+		run ctswap restore "$CT" $gen
+		assert_failure 2
+		assert_line --index 0 "ctswap: --gen: want a generation number, not 'x'"
+	done
+	run ctswap freeze --timeout=abc "$CT"
+	assert_failure 2
+	assert_line --index 0 "ctswap: abc: bad timeout (seconds)"
+	run ctswap rm --force=yes "$CT"
+	assert_failure 2
+	assert_line --index 0 "ctswap: --force: takes no value"
+	run ctswap run "$CT" --log
+	assert_failure 2
+	assert_line --index 0 "ctswap: --log needs a value"
+	[ ! -d "$CTSWAP_STORE/$CT" ]
+}
+
+@test "a command's --help lists its options from the same table as its usage" {
+	run ctswap dump --help
+	assert_success
+	assert_line --index 0 --partial "usage: ctswap dump NAME [--leave-running]"
+	assert_line --index 0 --partial "[--keep K]"
+	assert_line --regexp "^  --keep K +keep K generations"
+	run ctswap rm --help
+	assert_line --regexp "^  -f, --force +"
+}

@@ -37,6 +37,9 @@ start_pair() {
 alive_across_restore() {
 	local at
 	start_pair "$1"
+	# the server stops reading until unread data waits for it: the dump finds some, always
+	touch "$BATS_TEST_TMPDIR/hold"
+	wait_until 10 test -e "$BATS_TEST_TMPDIR/server.held"
 	run "$CTSWAP" -v -v dump "$CT" --tcp-established
 	assert_success
 	# the connection had data queued at the dump: unread by the server, unacked or unsent to the client
@@ -45,6 +48,7 @@ alive_across_restore() {
 	[ ! -e "$BATS_TEST_TMPDIR/client.err" ]
 	run "$CTSWAP" restore "$CT"
 	assert_success
+	rm "$BATS_TEST_TMPDIR/hold"
 	at=$(received client)
 	wait_until 20 both_past $((at + 2000))
 	touch "$BATS_TEST_TMPDIR/stop"

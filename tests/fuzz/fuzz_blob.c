@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* libFuzzer target: the metadata blob decoder and image validation. */
-// fuzz-sources: kernel/image/*.c kernel/lib/*.c
+// fuzz-sources: kernel/image/*.c kernel/lib/*.c kernel/task/*.c kernel/freezer/*.c kernel/inject/*.c
 #include <stddef.h>
 #include <stdint.h>
 

@@ -454,6 +454,73 @@ static void test_blob_seccomp_crafted_refused(void **state)
 	free(buf);
 	image_free(img);
 }
+/* An image with zombie children of the init: one exit, one signal death. */
+static struct ct_image *sample_image_zombies(void)
+{
+	struct ct_image *img = sample_image();
+
+	img->nr_zombies = 2;
+	img->zombies = calloc(2, sizeof(*img->zombies));
+	img->zombies[0] = (struct ct_zombie){ .pid = 40, .ppid = 1, .pgid = 1, .sid = 1,
+					      .exit_signal = SIGCHLD, .status = 7 << 8, .comm = "exit7" };
+	img->zombies[1] = (struct ct_zombie){ .pid = 41, .ppid = 2, .pgid = 41, .sid = 1,
+					      .exit_signal = SIGCHLD, .status = SIGTERM, .comm = "term" };
+	img->tasks[1].share_parent = CT_SHARE_FILES | CT_SHARE_FS;
+	return img;
+}
+
+/* Zombies come back with their parent, group and wait status. */
+static void test_blob_zombie_round_trip(void **state)
+{
+	struct ct_image *img = sample_image_zombies(), *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	assert_int_equal(blob_decode(buf, len, "test", &back), 0);
+	assert_int_equal(back->nr_zombies, 2);
+	assert_memory_equal(&back->zombies[0], &img->zombies[0], sizeof(img->zombies[0]));
+	assert_memory_equal(&back->zombies[1], &img->zombies[1], sizeof(img->zombies[1]));
+	assert_int_equal(back->tasks[1].share_parent, CT_SHARE_FILES | CT_SHARE_FS);
+	free(buf);
+	image_free(back);
+	image_free(img);
+}
+
+/* Zombies restore could not make, or that would clash with a task, are refused. */
+static void test_blob_zombie_crafted_refused(void **state)
+{
+	struct ct_image *img;
+
+	(void)state;
+	img = sample_image_zombies();
+	img->zombies[1].pid = 2;			/* a task's pid */
+	expect_invalid(img, "bad or repeated pid");
+	img = sample_image_zombies();
+	img->zombies[1].pid = 40;			/* the other zombie's */
+	expect_invalid(img, "bad or repeated pid");
+	img = sample_image_zombies();
+	img->zombies[0].ppid = 40;			/* a zombie has no children */
+	expect_invalid(img, "is not in the image");
+	img = sample_image_zombies();
+	img->zombies[0].status = SIGSTOP;		/* stops, never kills */
+	expect_invalid(img, "bad exit status");
+	img = sample_image_zombies();
+	img->zombies[0].status = 0x17f;		/* a stopped status */
+	expect_invalid(img, "bad exit status");
+	img = sample_image_zombies();
+	img->zombies[0].status = (7 << 8) | 0x80;	/* core flag without a signal */
+	expect_invalid(img, "bad exit status");
+	/* sharing with the parent: known kinds only, and the init has none to share with */
+	img = sample_image_zombies();
+	img->tasks[1].share_parent = 4;
+	expect_invalid(img, "bad sharing with its parent");
+	img = sample_image_zombies();
+	img->tasks[0].share_parent = CT_SHARE_FILES;
+	expect_invalid(img, "bad sharing with its parent");
+}
+
 /* Terminal records that restore could not trust are refused. */
 static void test_blob_tty_crafted_refused(void **state)
 {
@@ -499,6 +566,142 @@ static void test_blob_file_atomic_write(void **state)
 	image_free(img);
 }
 
+/* The records of issue 14 round-trip, and crafted ones are refused. */
+static void test_blob_issue14_records(void **state)
+{
+	struct ct_image *img = sample_image(), *back = NULL;
+	struct ct_inotify_watch *w = &img->files[4].watches[0];
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	/* a watch on a deleted file held by file 0; a pidfd of task 2; a bound socket's file mode */
+	free(w->path);
+	w->path = NULL;
+	w->file = 0;
+	img->files[3].kind = CT_FILE_PIDFD;	/* was an epoll: its payload is not used */
+	free(img->files[3].epoll_tgts);
+	memset((char *)&img->files[3] + CT_FILE_PAYLOAD, 0, sizeof(struct ct_file) - CT_FILE_PAYLOAD);
+	img->files[3].pidfd_pid = 2;
+	img->files[2].sk_file_mode = 0751;
+	img->files[2].sk_file_uid = 4321;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	if (blob_decode(buf, len, "test", &back))
+		fail_msg("decode: %s", ct_err_msg());
+	assert_null(back->files[4].watches[0].path);
+	assert_int_equal(back->files[4].watches[0].file, 0);
+	assert_int_equal(back->files[3].pidfd_pid, 2);
+	assert_int_equal(back->files[2].sk_file_mode, 0751);
+	assert_int_equal(back->files[2].sk_file_uid, 4321);
+	image_free(back);
+	free(buf);
+	img->files[4].watches[0].file = 1;	/* a pipe, not a regular file */
+	expect_invalid(img, "bad inotify record");
+	img = sample_image();
+	img->files[3].kind = CT_FILE_PIDFD;
+	free(img->files[3].epoll_tgts);
+	memset((char *)&img->files[3] + CT_FILE_PAYLOAD, 0, sizeof(struct ct_file) - CT_FILE_PAYLOAD);
+	img->files[3].pidfd_pid = 77;		/* no such task */
+	expect_invalid(img, "bad pidfd record");
+}
+
+/*
+ * A blob written by format 1 (FILE records with every kind's fields flat,
+ * tag 3), as ctswap wrote it before the per-kind records: one file of each
+ * kind, held by one task at fds 0..11.  It must still load, each kind with
+ * its own fields.
+ */
+static const uint8_t blob_v1[] = {
+	0x43, 0x54, 0x53, 0x57, 0x4d, 0x45, 0x54, 0x41, 0x01, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0xbb, 0x1f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0xb0, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x11, 0x3d, 0x00, 0x16,
+	0x31, 0x6e, 0x19, 0xe4, 0x00, 0x00, 0x00, 0x00, 0x33, 0x5f, 0x43, 0x85,
+	0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x00, 0x00, 0xff, 0x12, 0xd9, 0x41,
+	0x03, 0xc0, 0xfb, 0x02, 0xbb, 0x3f, 0x21, 0x01, 0x16, 0x00, 0x00, 0x00,
+	0x2d, 0x8f, 0xed, 0x3a, 0xe0, 0x1f, 0xba, 0x01, 0x73, 0x5d, 0x00, 0x00,
+	0x80, 0x3c, 0x89, 0x67, 0xb8, 0x03, 0x61, 0x7f, 0xce, 0x33, 0x73, 0xf1,
+	0xb9, 0xf7, 0x7a, 0x8d, 0x0f, 0x16, 0xcf, 0x2f, 0xcd, 0x65, 0x90, 0x9b,
+	0xab, 0xa6, 0xeb, 0xc5, 0xec, 0x34, 0x9e, 0x70, 0xf7, 0x90, 0x3d, 0xea,
+	0xf5, 0x9c, 0x5d, 0x57, 0x38, 0x2f, 0xaa, 0x08, 0xfa, 0x94, 0x32, 0xf4,
+	0xa2, 0x99, 0x50, 0xbd, 0x1f, 0xd5, 0xc6, 0x81, 0x07, 0x88, 0x20, 0xf9,
+	0xc5, 0xb5, 0x15, 0xd9, 0x0c, 0x63, 0xf5, 0x43, 0x3c, 0xbb, 0x2c, 0x50,
+	0xda, 0x1e, 0x36, 0x83, 0xd5, 0x97, 0x89, 0x76, 0x37, 0x41, 0x4b, 0x72,
+	0x3a, 0x9e, 0x1b, 0x6d, 0xef, 0x98, 0x6a, 0x65, 0x32, 0x3e, 0x52, 0x56,
+	0x46, 0x48, 0x51, 0xe3, 0xd7, 0xaa, 0xca, 0x3f, 0x1b, 0x46, 0x87, 0x5e,
+	0x8b, 0x80, 0x33, 0x58, 0xed, 0xea, 0x03, 0x12, 0xf4, 0x56, 0x7b, 0x3f,
+	0x5e, 0x5e, 0x63, 0x6f, 0x1c, 0xbc, 0xc2, 0x6a, 0xab, 0x0c, 0x3d, 0x2c,
+	0xeb, 0x47, 0xab, 0x3c, 0x51, 0xee, 0xc8, 0xdf, 0xff, 0xa9, 0x57, 0xb7,
+	0x69, 0x99, 0xe9, 0xcc, 0x38, 0xc0, 0xe6, 0x59, 0xde, 0x3c, 0x7a, 0xaf,
+	0xf8, 0x07, 0x55, 0xca, 0x80, 0x49, 0x9e, 0xe8, 0xd8, 0xc1, 0x15, 0x9d,
+	0x5e, 0xba, 0x09, 0x20, 0xa2, 0x33, 0xd5, 0xd9, 0xd7, 0xb6, 0xde, 0x5b,
+	0x32, 0x2d, 0xc3, 0xb7, 0x6f, 0x3d, 0x84, 0x10, 0x17, 0x4d, 0x7c, 0x4a,
+	0x24, 0x58, 0xb3, 0xb2, 0x1a, 0x59, 0xb3, 0x72, 0x85, 0x47, 0x00, 0xd8,
+	0x0c, 0xa1, 0xe1, 0x48, 0x7b, 0x98, 0xea, 0x5a, 0x1c, 0x72, 0x8f, 0x1c,
+	0xc4, 0x62, 0xeb, 0x31, 0x21, 0x4c, 0x04, 0x13, 0x0d, 0x96, 0x77, 0xe3,
+	0x1e, 0xf4, 0x40, 0xdc, 0x51, 0x6e, 0xd6, 0x06, 0x96, 0x11, 0x33, 0xa7,
+	0x2f, 0x40, 0x0f, 0x17, 0x58, 0x2d, 0xa2, 0xf5, 0xab, 0x4b, 0xf8, 0x3f,
+	0xd7, 0x84, 0x06, 0x52, 0x83, 0xfa, 0xe5, 0xd4, 0xbc, 0xc8, 0x8e, 0x9f,
+	0x68, 0x9b, 0x99, 0x7e, 0x90, 0x3a, 0xd7, 0xa5, 0x5b, 0x99, 0xab, 0x78,
+	0x7f, 0x0f, 0xdb, 0x70, 0x94, 0x5c, 0x94, 0xaf, 0x94, 0x19, 0xb3, 0x59,
+	0x54, 0x35, 0xb2, 0xd9, 0x93, 0xb9, 0x7b, 0x16, 0x00, 0xc1, 0x98, 0xa5,
+	0x16, 0x56, 0x2a, 0x3d, 0x3b, 0x24, 0x28, 0xd9, 0x07, 0x27, 0xa2, 0xd4,
+	0x9f, 0x84, 0x77, 0x12, 0x54, 0xad, 0x5f, 0x35, 0xea, 0x3d, 0x9c, 0xe6,
+	0x39, 0x14, 0xad, 0x00, 0x60, 0xc7, 0x58, 0x3b, 0x03, 0xae, 0x34, 0xb6,
+	0xbe, 0x9c, 0xfe, 0x78, 0xc9, 0xf2, 0xa1, 0x92, 0xa7, 0xd3, 0x45, 0x70,
+	0x4e, 0x60, 0x57, 0x9b, 0x2f, 0xf9, 0x7a, 0x5d, 0xf3, 0x0a, 0xbd, 0x7d,
+	0x62, 0xbd, 0xd5, 0x7c, 0x27, 0x9d, 0x98, 0x22, 0x47, 0x5b, 0x00, 0x00,
+	0x00, 0x01, 0x8b, 0x03, 0xbb, 0x3f, 0x00, 0x00, 0x20, 0x21, 0xc6, 0x15,
+	0xa8, 0x00, 0x0a, 0xfc, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x59, 0x5a,
+};
+
+static void test_blob_format1_still_loads(void **state)
+{
+	struct ct_image *img = NULL;
+	const struct ct_file *f;
+
+	(void)state;
+	if (blob_decode(blob_v1, sizeof(blob_v1), "v1", &img))
+		fail_msg("format 1 refused: %s", ct_err_msg());
+	assert_int_equal(img->version, 1);
+	assert_int_equal(img->nr_files, 12);
+	f = img->files;
+	assert_int_equal(f[0].kind, CT_FILE_REG);
+	assert_string_equal(f[0].path, "/tmp/log");
+	assert_int_equal(f[0].pos, 77);
+	assert_int_equal(f[0].flags, 02001);
+	assert_false(f[0].deleted);
+	assert_true(f[1].deleted);
+	assert_int_equal(f[1].contents_len, 3);
+	assert_memory_equal(f[1].contents, "abc", 3);
+	assert_int_equal(f[2].kind, CT_FILE_PIPE);
+	assert_int_equal(f[2].pipe_id, 4);
+	assert_int_equal(f[2].pipe_size, 65536);
+	assert_memory_equal(f[2].pipe_data, "queued", 6);
+	assert_string_equal(f[3].path, "/tmp/fifo");
+	assert_int_equal(f[3].pipe_size, 4096);
+	assert_int_equal(f[4].kind, CT_FILE_CHR);
+	assert_int_equal(f[5].sk_backlog, 17);
+	assert_int_equal(f[5].sk_ino, 1234);
+	assert_memory_equal(f[5].sk_queue, "\3\0\0\0abc", 7);
+	assert_int_equal(f[6].sk_rcvbuf, 9000);
+	assert_int_equal(f[6].sk_opts, 1);
+	assert_int_equal(f[7].nr_epoll_tgts, 1);
+	assert_int_equal(f[7].epoll_tgts[0].data, 1ULL << 40);
+	assert_int_equal(f[7].epoll_tgts[0].file, 5);
+	assert_int_equal(f[8].count, 42);
+	assert_int_equal(f[8].efd_flags, 1);
+	assert_int_equal(f[9].value_nsec, 5000);
+	assert_int_equal(f[9].interval_nsec, 7000);
+	assert_int_equal(f[9].count, 3);
+	assert_int_equal(f[10].nr_watches, 1);
+	assert_string_equal(f[10].watches[0].path, "/tmp");
+	assert_int_equal(f[11].tty_dev, 0x8801);
+	assert_int_equal(f[11].tty_cols, 80);
+	assert_int_equal(f[11].tty_cc[2], 0x7f);
+	assert_int_equal(f[11].tty_lflag, 0x8a3b);
+	image_free(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -511,6 +714,10 @@ int main(void)
 		cmocka_unit_test(test_blob_tty_crafted_refused),
 		cmocka_unit_test(test_blob_seccomp_round_trip),
 		cmocka_unit_test(test_blob_seccomp_crafted_refused),
+		cmocka_unit_test(test_blob_format1_still_loads),
+		cmocka_unit_test(test_blob_issue14_records),
+		cmocka_unit_test(test_blob_zombie_round_trip),
+		cmocka_unit_test(test_blob_zombie_crafted_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

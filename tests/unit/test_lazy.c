@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "freezer/cgroup.h"
 #include "lib/util.h"
 #include "mm/lazy.h"
 #include "mm/swaparea.h"
@@ -68,7 +69,7 @@ static void page_expect(uint32_t key, uint64_t addr, uint64_t *buf)
 		buf[i] = (addr + i * 8) * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)key << 40) ^ i;
 }
 
-/* lazy_source.read over the generated store. */
+/* page_source.read over the generated store. */
 static int src_read(void *arg, uint32_t task, uint64_t addr, size_t nr, void *buf, uint8_t *state)
 {
 	size_t i;
@@ -83,7 +84,7 @@ static int src_read(void *arg, uint32_t task, uint64_t addr, size_t nr, void *bu
 	return 0;
 }
 
-/* lazy_source.for_each_run: runs of stored pages of the region. */
+/* page_source.for_each_run: runs of stored pages of the region. */
 static int src_runs(void *arg, uint32_t task,
 		    int (*fn)(uint32_t, uint64_t, uint64_t, size_t, void *), void *fnarg)
 {
@@ -104,7 +105,7 @@ static int src_runs(void *arg, uint32_t task,
 	return 0;
 }
 
-static const struct lazy_source source = { .read = src_read, .for_each_run = src_runs };
+static const struct page_source source = { .read = src_read, .for_each_run = src_runs };
 
 /* Stored pages of the region (what the server's total must be). */
 static uint64_t stored_pages(void)
@@ -304,7 +305,7 @@ static void reap_all(void)
 
 struct run {
 	int (*child)(void);
-	const char *cgroup;	/* child joins it first, if set */
+	struct ct_cgroup *cgroup;	/* child joins it first, if set */
 	bool eager, no_prefetch;
 	bool swap;		/* pages from the real swap area at swap_path */
 	pid_t child_pid, server;
@@ -322,7 +323,7 @@ static void run_start(struct run *r)
 	struct lazy_region reg = { .start = region, .end = region + REGION_LEN, .mapping = region };
 	struct lazy_mm mm = { .host_pid = 0, .task_key = TASK_KEY, .nr_regions = 1, .regions = &reg };
 	struct lazy_opts opts = {
-		.state_path = state_path, .log_path = log_path, .cgroup_path = r->cgroup,
+		.state_path = state_path, .log_path = log_path, .cgroup = r->cgroup,
 		.eager = r->eager, .source = r->swap ? NULL : &source,
 		.no_prefetch = r->no_prefetch, .swap_path = swap_path,
 	};
@@ -333,22 +334,12 @@ static void run_start(struct run *r)
 	r->child_pid = fork();
 	assert_true(r->child_pid >= 0);
 	if (r->child_pid == 0) {
-		char buf[32];
 		int uffd;
 
 		close(sv[0]);	/* so a failing test (our end closed) ends us */
 
-		if (r->cgroup) {
-			char p[512];
-			int fd;
-
-			snprintf(p, sizeof(p), "%s/cgroup.procs", r->cgroup);
-			fd = open(p, O_WRONLY);
-			snprintf(buf, sizeof(buf), "%d", getpid());
-			if (fd < 0 || write(fd, buf, strlen(buf)) < 0)
-				_exit(99);
-			close(fd);
-		}
+		if (r->cgroup && cg_attach(r->cgroup, getpid()))
+			_exit(99);
 		uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 		if (uffd < 0 || send_fd(sv[1], uffd))
 			_exit(98);
@@ -481,21 +472,18 @@ static void test_lazy_eager(void **state)
 	run_finish(&r);
 }
 
-static char cg[256];
+static struct ct_cgroup *cg;
 
 /* Whatever happened in the watchdog test: empty and remove its cgroup. */
 static int teardown_cgroup(void **state)
 {
-	char p[300];
-	int i;
-
 	(void)state;
-	snprintf(p, sizeof(p), "%s/cgroup.kill", cg);
-	if (access(cg, F_OK))
+	if (!cg)
 		return 0;
-	write_small_file(p, "1");
-	for (i = 0; i < 200 && rmdir(cg) && errno == EBUSY; i++)
-		usleep(10000);
+	cg_kill(cg, 2000);
+	cg_destroy(cg);
+	cg_close(cg);
+	cg = NULL;
 	reap_all();
 	return 0;
 }
@@ -503,14 +491,15 @@ static int teardown_cgroup(void **state)
 /* kill -9 of the server: the watchdog kills the cgroup, and says why. */
 static void test_lazy_watchdog(void **state)
 {
-	char *log;
-	struct run r = { .child = child_slow, .no_prefetch = true, .cgroup = cg };
+	char *log, name[64];
+	struct run r = { .child = child_slow, .no_prefetch = true };
 	size_t len;
 	int status;
 
 	(void)state;
-	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/unified/ctswap-test-%d", getpid());
-	assert_int_equal(mkdir(cg, 0755), 0);
+	snprintf(name, sizeof(name), "unit-lazy-%d", getpid());
+	assert_int_equal(cg_create(name, &cg), 0);
+	r.cgroup = cg;
 	run_start(&r);
 	usleep(200 * 1000);
 	assert_int_equal(kill(r.server, SIGKILL), 0);
@@ -519,7 +508,7 @@ static void test_lazy_watchdog(void **state)
 	assert_true(WIFSIGNALED(r.status));
 	assert_int_equal(WTERMSIG(r.status), SIGKILL);
 	reap_all();
-	assert_int_equal(rmdir(cg), 0);
+	assert_int_equal(cg_destroy(cg), 0);
 	assert_int_equal(read_whole_file(log_path, &log, &len), 0);
 	assert_non_null(strstr(log, "died before every page was resident"));
 	assert_non_null(strstr(log, "killed"));

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "lib/util.h"
+#include "mm/swaparea.h"
 #include "restore/rst.h"
 
 #define REGION_MIB 16
@@ -234,8 +235,8 @@ static int source_read(void *arg, uint32_t task, uint64_t addr, size_t nr, void 
 	for (size_t i = 0; i < nr && !ret; i++) {
 		bool present = pm[i] >> 63, file = (pm[i] >> 61) & 1;
 
-		state[i] = present && !file ? RST_PAGE_DATA : RST_PAGE_NONE;
-		if (state[i] == RST_PAGE_DATA &&
+		state[i] = present && !file ? SWP_PAGE_DATA : SWP_PAGE_NONE;
+		if (state[i] == SWP_PAGE_DATA &&
 		    pread_all(memfd, (char *)buf + i * 4096, 4096, addr + i * 4096))
 			ret = -EIO;
 	}
@@ -300,7 +301,7 @@ static void compare_memory(pid_t a, pid_t b, const struct ct_mm *mm, size_t *com
 			continue;
 		for (uint64_t addr = v->start; addr < v->end; addr += 4096) {
 			assert_int_equal(source_read(&a, 0, addr, 1, ba, &st), 0);
-			if (st != RST_PAGE_DATA)
+			if (st != SWP_PAGE_DATA)
 				continue;
 			assert_int_equal(inj_read_mem(b, addr, bb, 4096), 0);
 			if (memcmp(ba, bb, 4096))
@@ -334,7 +335,7 @@ static bool read_report(int fd, uint64_t msg[2], int ms)
 /* Rebuild the source's address space into the target, move its registers there, run it. */
 static void test_rebuild_and_continue(void **state)
 {
-	struct rst_pages pages = { .read = source_read };
+	struct page_source pages = { .read = source_read };
 	struct rst_mm_opts o = { .pages = &pages };
 	struct ct_task t;
 	struct rst_proc p;

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -175,33 +177,125 @@ static void test_epoll_roundtrip(void **state)
 	image_free(img);
 }
 
-/* Child 1: an epoll item whose fd number was closed after a dup kept the file. */
+/*
+ * Child 1: epoll items whose fd numbers no longer hold their files: an
+ * eventfd added at fd 10, kept at 12 by a dup, 10 closed; a pipe's read end
+ * added at fd 13, kept at 14, 13 reused for /dev/null.
+ */
 static int closed_target_setup(void *arg, int go_fd)
 {
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0xaa };
+	int p[2];
+
+	(void)arg;
+	tt_place(eventfd(0, 0), 10);
+	tt_place(epoll_create1(0), 11);
+	if (epoll_ctl(11, EPOLL_CTL_ADD, 10, &ev) || pipe(p))
+		return 1;
+	dup2(10, 12);
+	close(10);
+	tt_place(p[0], 13);
+	tt_place(p[1], 15);
+	ev.data.u64 = 0xbb;
+	if (epoll_ctl(11, EPOLL_CTL_ADD, 13, &ev))
+		return 2;
+	dup2(13, 14);
+	tt_place(open("/dev/null", O_RDONLY), 13);
+	tt_wait_go(go_fd);
+	return 0;
+}
+
+/* The restored epoll keeps both items under their old fd numbers, and each delivers. */
+static void check_closed_restored(pid_t pid)
+{
+	char info[1024], path[64], link[64] = "";
+	struct epoll_event ev;
+	int ep = fd_grab(pid, 11), efd = fd_grab(pid, 12), wr = fd_grab(pid, 15);
+
+	assert_true(ep >= 0 && efd >= 0 && wr >= 0);
+	snprintf(path, sizeof(path), "/proc/%d/fd/10", pid);
+	assert_int_equal(access(path, F_OK), -1);	/* still closed */
+	snprintf(path, sizeof(path), "/proc/%d/fd/13", pid);
+	assert_true(readlink(path, link, sizeof(link) - 1) > 0);
+	assert_string_equal(link, "/dev/null");		/* still the file it was reused for */
+	fdinfo(pid, 11, info, sizeof(info));
+	if (!strstr(info, "tfd:       10 events:       19 data:               aa") ||
+	    !strstr(info, "tfd:       13 events:       19 data:               bb"))
+		fail_msg("fdinfo: %s", info);
+	assert_int_equal(epoll_wait(ep, &ev, 1, 0), 0);
+	assert_int_equal(eventfd_write(efd, 1), 0);
+	assert_int_equal(epoll_wait(ep, &ev, 1, 0), 1);
+	assert_int_equal(ev.data.u64, 0xaa);
+	assert_int_equal(eventfd_read(efd, &(eventfd_t){ 0 }), 0);
+	assert_int_equal(write(wr, "x", 1), 1);
+	assert_int_equal(epoll_wait(ep, &ev, 1, 0), 1);
+	assert_int_equal(ev.data.u64, 0xbb);
+	close(ep);
+	close(efd);
+	close(wr);
+}
+
+static void test_epoll_closed_target_roundtrip(void **state)
+{
+	struct ct_image *img;
+	struct tt_child c1, c2;
+
+	(void)state;
+	img = tt_one_task(&c1, closed_target_setup, NULL);
+	if (dump_task_files(&c1.tc, img, &img->tasks[0]) || dump_files_finish(img, &c1.tc))
+		fail_msg("dump: %s", ct_err_msg());
+	tt_release(&c1);
+	tt_kill(&c1);
+	tt_restore_into_idle(img, &c2, false);
+	check_closed_restored(c2.pid);
+	tt_kill(&c2);
+	image_free(img);
+}
+
+/*
+ * Child 1: an epoll item whose fd was closed while a process outside the
+ * image (a child of its own, not dumped) keeps the file.
+ */
+static int unreachable_target_setup(void *arg, int go_fd)
+{
 	struct epoll_event ev = { .events = EPOLLIN };
+	pid_t keeper;
 
 	(void)arg;
 	tt_place(eventfd(0, 0), 10);
 	tt_place(epoll_create1(0), 11);
 	if (epoll_ctl(11, EPOLL_CTL_ADD, 10, &ev))
 		return 1;
-	dup2(10, 12);
+	keeper = fork();
+	if (keeper == 0) {
+		/* only the eventfd: the harness waits for EOF on the pipes it gave us */
+		syscall(SYS_close_range, 0, 9, 0);
+		syscall(SYS_close_range, 11, ~0U, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
 	close(10);
 	tt_wait_go(go_fd);
+	kill(keeper, SIGKILL);
+	waitpid(keeper, NULL, 0);
 	return 0;
 }
 
-static void test_epoll_closed_target_refused(void **state)
+static void test_epoll_unreachable_target_refused(void **state)
 {
 	struct ct_image *img;
 	struct tt_child c1;
-	char want[128];
+	char want[256];
 
 	(void)state;
-	img = tt_one_task(&c1, closed_target_setup, NULL);
+	img = tt_one_task(&c1, unreachable_target_setup, NULL);
 	ct_err_clear();
-	assert_int_equal(dump_task_files(&c1.tc, img, &img->tasks[0]), -ENOTSUP);
-	snprintf(want, sizeof(want), "pid %d: fd 11: epoll target fd 10 was closed or replaced", c1.pid);
+	if (dump_task_files(&c1.tc, img, &img->tasks[0]))
+		fail_msg("dump: %s", ct_err_msg());
+	assert_int_equal(dump_files_finish(img, &c1.tc), -ENOTSUP);
+	snprintf(want, sizeof(want), "pid %d: fd 11: epoll target fd 10 (inode %llu) was closed and no fd of the container holds its file (a mapping, a message in flight or a process outside keeps it): the kernel gives no way to reach it",
+		 c1.pid, (unsigned long long)tt_file_of(img, &img->tasks[0], 11)->epoll_tgts[0].ino);
 	assert_string_equal(ct_err_msg(), want);
 	tt_release(&c1);
 	assert_int_equal(tt_finish(&c1), 0);
@@ -212,7 +306,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_epoll_roundtrip),
-		cmocka_unit_test(test_epoll_closed_target_refused),
+		cmocka_unit_test(test_epoll_closed_target_roundtrip),
+		cmocka_unit_test(test_epoll_unreachable_target_refused),
 	};
 
 	ct_log_set_level(CT_LOG_WARN);

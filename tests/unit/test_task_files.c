@@ -14,9 +14,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <poll.h>
 
 #include "test_task_common.h"
 #include "lib/util.h"
+#include "task/fdkinds.h"
 
 #define BIG_PIPE (256 * 1024)
 #define BIG_DATA 100000
@@ -484,19 +487,22 @@ static void test_files_changed_refused(void **state)
 	image_free(img);
 }
 
-/* Child 1 for the refusal tests: a netlink socket or a pidfd at fd 20 (kinds not supported). */
+/*
+ * Child 1 for the refusal tests: a netlink socket (a kind not supported) or
+ * a pidfd of a process outside the image (its parent, the test) at fd 20.
+ */
 static int unsupported_setup(void *arg, int go_fd)
 {
 	if (!strcmp(arg, "socket"))
 		tt_place(socket(AF_NETLINK, SOCK_DGRAM, 0), 20);
 	else
-		tt_place((int)syscall(SYS_pidfd_open, getpid(), 0), 20);
+		tt_place((int)syscall(SYS_pidfd_open, getppid(), 0), 20);
 	tt_wait_go(go_fd);
 	return 0;
 }
 
-/* Dump a child holding @kind and expect the refusal naming @type. */
-static void expect_refused(const char *kind, const char *type)
+/* Dump a child holding @kind and expect the refusal "pid P: fd 20: " + @why. */
+static void expect_refused(const char *kind, const char *why)
 {
 	struct ct_image *img = xzalloc(sizeof(*img));
 	struct tt_child c1;
@@ -509,7 +515,7 @@ static void expect_refused(const char *kind, const char *type)
 	img->tasks[0].host_pid = c1.pid;
 	ct_err_clear();
 	assert_int_equal(dump_task_files(&c1.tc, img, &img->tasks[0]), -ENOTSUP);
-	snprintf(want, sizeof(want), "pid %d: fd 20: unsupported file type %s", c1.pid, type);
+	snprintf(want, sizeof(want), "pid %d: fd 20: %s", c1.pid, why);
 	assert_string_equal(ct_err_msg(), want);
 	tt_release(&c1);
 	assert_int_equal(tt_finish(&c1), 0);
@@ -519,13 +525,64 @@ static void expect_refused(const char *kind, const char *type)
 static void test_files_socket_refused(void **state)
 {
 	(void)state;
-	expect_refused("socket", "socket");
+	expect_refused("socket", "unsupported file type socket");
 }
 
-static void test_files_pidfd_refused(void **state)
+/* A pidfd of a process that is not in the checkpoint is refused, naming it. */
+static void test_files_pidfd_outside_refused(void **state)
 {
+	char why[128];
+
 	(void)state;
-	expect_refused("pidfd", "anon_inode:[pidfd]");
+	snprintf(why, sizeof(why), "pidfd of pid %d, a process outside the container", getpid());
+	expect_refused("pidfd", why);
+}
+
+/* Child 1: at fd 20 a pidfd of a child of its own that has exited and been reaped. */
+static int reaped_pidfd_setup(void *arg, int go_fd)
+{
+	pid_t pid = fork();
+
+	(void)arg;
+	if (pid == 0)
+		_exit(3);
+	tt_place((int)syscall(SYS_pidfd_open, pid, 0), 20);
+	waitpid(pid, NULL, 0);
+	tt_wait_go(go_fd);
+	return 0;
+}
+
+/* A pidfd whose process was reaped comes back as one: readable, fdinfo Pid -1. */
+static void test_files_reaped_pidfd_roundtrip(void **state)
+{
+	struct pollfd p = { .events = POLLIN };
+	struct tt_child c1, c2;
+	struct ct_image *img;
+	char path[64], info[256] = "";
+	ssize_t n;
+	int f;
+
+	(void)state;
+	img = tt_one_task(&c1, reaped_pidfd_setup, NULL);
+	if (dump_task_files(&c1.tc, img, &img->tasks[0]))
+		fail_msg("dump: %s", ct_err_msg());
+	assert_int_equal(tt_file_of(img, &img->tasks[0], 20)->kind, CT_FILE_PIDFD);
+	assert_int_equal(tt_file_of(img, &img->tasks[0], 20)->pidfd_pid, 0);
+	tt_release(&c1);
+	tt_kill(&c1);
+	tt_restore_into_idle(img, &c2, false);
+	p.fd = fd_grab(c2.pid, 20);
+	assert_true(p.fd >= 0);
+	assert_int_equal(poll(&p, 1, 0), 1);
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/20", c2.pid);
+	f = open(path, O_RDONLY);
+	n = read(f, info, sizeof(info) - 1);
+	close(f);
+	assert_true(n > 0);
+	assert_non_null(strstr(info, "Pid:\t-1"));
+	close(p.fd);
+	tt_kill(&c2);
+	image_free(img);
 }
 
 int main(void)
@@ -534,7 +591,8 @@ int main(void)
 		cmocka_unit_test(test_files_roundtrip),
 		cmocka_unit_test(test_files_changed_refused),
 		cmocka_unit_test(test_files_socket_refused),
-		cmocka_unit_test(test_files_pidfd_refused),
+		cmocka_unit_test(test_files_pidfd_outside_refused),
+		cmocka_unit_test(test_files_reaped_pidfd_roundtrip),
 	};
 
 	ct_log_set_level(CT_LOG_WARN);

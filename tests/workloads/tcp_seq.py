@@ -12,8 +12,14 @@
 # Every line received must be the next one, intact: a gap, a duplicate, a
 # corrupt line, EOF or a reset writes DIR/<role>.err and exits 1.
 # DIR/<role>.status holds the number of lines received so far; DIR/stop ends
-# both sides cleanly.
+# both sides cleanly: each stops sending, shuts its side down and reads to
+# the end before it closes (closing with unread data would reset the peer).  While DIR/hold exists the server reads nothing; once
+# unread data waits in its receive queue it writes DIR/server.held (a dump
+# then has data queued in both directions, whatever the timing).
+import array
+import fcntl
 import os
+import termios
 import select
 import socket
 import sys
@@ -43,6 +49,25 @@ def fail(d, role, msg):
     sys.exit(1)
 
 
+def unread(sk):
+    n = array.array("i", [0])
+    fcntl.ioctl(sk.fileno(), termios.FIONREAD, n)
+    return n[0]
+
+
+def finish(sk, d, role):
+    """Shut our side down, read to the peer's end, then close: no reset either way."""
+    try:
+        sk.setblocking(True)
+        sk.settimeout(30)
+        sk.shutdown(socket.SHUT_WR)
+        while sk.recv(65536):
+            pass
+    except OSError as e:
+        fail(d, role, "finishing: %s" % e)
+    sk.close()
+
+
 def exchange(sk, d, role, mine, theirs, chunk, wait):
     sk.setblocking(False)
     out = b""
@@ -50,7 +75,9 @@ def exchange(sk, d, role, mine, theirs, chunk, wait):
     expect = 0        # next line we want
     partial = b""
     last = 0.0
+    held = False
     while not os.path.exists(os.path.join(d, "stop")):
+        hold = role == "server" and os.path.exists(os.path.join(d, "hold"))
         if len(out) < 8192:
             out += b"".join(line(mine, sent + i) for i in range(50))
             sent += 50
@@ -61,6 +88,12 @@ def exchange(sk, d, role, mine, theirs, chunk, wait):
             pass
         except OSError as e:
             fail(d, role, "send: %s" % e)
+        if hold:
+            if not held and unread(sk) > 0:
+                held = True
+                put(os.path.join(d, "server.held"), "%d\n" % expect)
+            time.sleep(wait)
+            continue
         r, _, _ = select.select([sk], [], [], wait)
         if r:
             try:
@@ -70,6 +103,8 @@ def exchange(sk, d, role, mine, theirs, chunk, wait):
             except OSError as e:
                 fail(d, role, "recv after %d lines: %s" % (expect, e))
             if data == b"":
+                if os.path.exists(os.path.join(d, "stop")):
+                    break   # the peer is finishing: so do we
                 fail(d, role, "EOF after %d lines" % expect)
             if data:
                 partial += data
@@ -84,6 +119,7 @@ def exchange(sk, d, role, mine, theirs, chunk, wait):
             put(os.path.join(d, role + ".status"), "%d\n" % expect)
             last = now
     put(os.path.join(d, role + ".status"), "%d\n" % expect)
+    finish(sk, d, role)
 
 
 def main():

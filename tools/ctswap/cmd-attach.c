@@ -10,6 +10,7 @@
  * exits.  Either way it exits 0 when the console closes (the container ended).
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -151,35 +152,39 @@ static int attach_relay(const char *name, int fd, bool tty, int wait_ms)
 	}
 }
 
+const struct attach_args attach_defaults = { .wait_ms = ATTACH_WAIT_MS };
+
+/* --wait MS: milliseconds, 0 or more. */
+static int attach_parse_wait(const char *value, void *dst, char *err, size_t errlen)
+{
+	unsigned long ms;
+
+	if (!value) {
+		snprintf(err, errlen, "--wait needs a value (milliseconds)");
+		return -1;
+	}
+	if (!cli_parse_ulong(value, 0, INT_MAX, &ms)) {
+		snprintf(err, errlen, "%s: --wait wants milliseconds", value);
+		return -1;
+	}
+	*(int *)dst = (int)ms;
+	return 0;
+}
+
+const struct cli_opt attach_opts[] = {
+	OPT_CALL("--wait", "MS", struct attach_args, wait_ms, attach_parse_wait,
+		 "without a terminal: wait for MS quiet milliseconds after input ends (500)"),
+	OPT_LAST,
+};
+
 int cmd_attach(struct cli *cli)
 {
-	const struct cmd *self = cli_find_cmd("attach");
-	struct ctswap_store *store;
-	const char *name = NULL;
-	int i, fd, ret, wait_ms = ATTACH_WAIT_MS;
+	const struct attach_args *args = cli->args;
+	const char *name = cli->name;
+	int fd, ret;
 	bool tty;
 
-	for (i = 1; i < cli->argc; i++) {
-		if (!strcmp(cli->argv[i], "--wait") && i + 1 < cli->argc) {
-			char *end;
-
-			wait_ms = (int)strtol(cli->argv[++i], &end, 10);
-			if (*end || wait_ms < 0)
-				return cli_usage_error(self, "%s: --wait wants milliseconds", cli->argv[i]);
-		} else if (cli->argv[i][0] == '-') {
-			return cli_usage_error(self, "%s: unknown option", cli->argv[i]);
-		} else if (!name) {
-			name = cli->argv[i];
-		} else {
-			return cli_usage_error(self, "attach: want exactly one container name");
-		}
-	}
-	if (!name)
-		return cli_usage_error(self, "attach: missing container name");
-	if (cli_check_name(name) || cli_open_store(cli, &store))
-		return CLI_FAIL;
-	ret = ctswap_console_open(store, name, &fd);
-	ctswap_store_close(store);
+	ret = ctswap_console_open(cli->store, name, &fd);
 	if (ret)
 		return cli_fail(ret, name);
 	signal(SIGPIPE, SIG_IGN);
@@ -191,7 +196,7 @@ int cmd_attach(struct cli *cli)
 		else
 			fprintf(stderr, "ctswap: attached to %s; Ctrl-] detaches\r\n", name);
 	}
-	ret = attach_relay(name, fd, tty, wait_ms);
+	ret = attach_relay(name, fd, tty, args->wait_ms);
 	attach_restore_tty();
 	close(fd);
 	return ret;

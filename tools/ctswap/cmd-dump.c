@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* ctswap dump NAME [--leave-running] [--no-snapshot] [--pre] [--compress] [--keep K] [--tcp-close | --tcp-established] [-v] */
+/* ctswap dump NAME [options]: checkpoint a container (options in dump_opts) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,72 +18,63 @@ static void dump_show_progress(const struct ctswap_progress *p, void *arg)
 		(unsigned long long)p->pages_done, (unsigned long long)p->pages_total, rate);
 }
 
+/* --keep K: how many generations to keep, 1 to CTSWAP_MAX_GENS. */
+static int dump_parse_keep(const char *value, void *dst, char *err, size_t errlen)
+{
+	unsigned long k;
+
+	if (!value) {
+		snprintf(err, errlen, "--keep needs a number");
+		return -1;
+	}
+	if (!cli_parse_ulong(value, 1, CTSWAP_MAX_GENS, &k)) {
+		snprintf(err, errlen, "--keep %s: want 1 to %d", value, CTSWAP_MAX_GENS);
+		return -1;
+	}
+	*(unsigned int *)dst = (unsigned int)k;
+	return 0;
+}
+
+const struct cli_opt dump_opts[] = {
+	OPT_FLAG("--leave-running", NULL, struct dump_args, opts.leave_running, true,
+		 "checkpoint, then let the container go on"),
+	OPT_FLAG("--snapshot", NULL, struct dump_args, opts.no_snapshot, false, NULL),
+	OPT_FLAG("--no-snapshot", NULL, struct dump_args, opts.no_snapshot, true,
+		 "with --leave-running: keep it stopped until every page is pushed"),
+	OPT_FLAG("--pre", NULL, struct dump_args, opts.pre, true,
+		 "pre-copy: push the pages, leave it running, write no blob"),
+	OPT_FLAG("--compress", NULL, struct dump_args, opts.compress, true,
+		 "lzma-compress the pages in the swap area"),
+	OPT_CALL("--keep", "K", struct dump_args, opts.keep, dump_parse_keep,
+		 "keep K generations (default 2)"),
+	OPT_SET("--tcp-close", struct dump_args, opts.tcp, CTSWAP_TCP_CLOSE,
+		"restore established TCP connections as reset"),
+	OPT_SET("--tcp-established", struct dump_args, opts.tcp, CTSWAP_TCP_ESTABLISHED,
+		"restore established TCP connections alive (TCP_REPAIR)"),
+	OPT_FLAG("--unix-close", NULL, struct dump_args, opts.unix_close, true,
+		 "restore unix sockets connected outside the container as closed"),
+	OPT_LAST,
+};
+
 /* ctswap dump: checkpoint a container into its swap area. */
 int cmd_dump(struct cli *cli)
 {
-	const struct cmd *cmd = cli_find_cmd("dump");
-	struct ctswap_dump_opts opts = { 0 };
+	struct ctswap_dump_opts opts = ((struct dump_args *)cli->args)->opts;
 	struct ctswap_dump_stats st;
-	struct ctswap_store *store;
-	const char *name = NULL;
+	const char *name = cli->name;
 	bool tty = isatty(STDERR_FILENO);
-	int ret, verbose = cli->verbose;
+	int ret;
 
-	for (int i = 1; i < cli->argc; i++) {
-		const char *a = cli->argv[i];
-
-		if (!strcmp(a, "--leave-running"))
-			opts.leave_running = true;
-		else if (!strcmp(a, "--snapshot"))
-			opts.no_snapshot = false;
-		else if (!strcmp(a, "--no-snapshot"))
-			opts.no_snapshot = true;
-		else if (!strcmp(a, "--pre"))
-			opts.pre = opts.leave_running = true;
-		else if (!strcmp(a, "--compress"))
-			opts.compress = true;
-		else if (!strcmp(a, "--keep")) {
-			char *end;
-			unsigned long k;
-
-			if (i + 1 >= cli->argc)
-				return cli_usage_error(cmd, "--keep needs a number");
-			k = strtoul(cli->argv[++i], &end, 10);
-			if (*end || !*cli->argv[i] || k < 1 || k > CTSWAP_MAX_GENS)
-				return cli_usage_error(cmd, "--keep %s: want 1 to %d", cli->argv[i],
-						       CTSWAP_MAX_GENS);
-			opts.keep = (unsigned int)k;
-		}
-		else if (!strcmp(a, "--tcp-close"))
-			opts.tcp = CTSWAP_TCP_CLOSE;
-		else if (!strcmp(a, "--tcp-established"))
-			opts.tcp = CTSWAP_TCP_ESTABLISHED;
-		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
-			verbose++;
-		else if (a[0] == '-')
-			return cli_usage_error(cmd, "%s: unknown option", a);
-		else if (!name)
-			name = a;
-		else
-			return cli_usage_error(cmd, "%s: unexpected argument", a);
-	}
-	if (!name)
-		return cli_usage_error(cmd, "a container name is needed");
-	if (cli_check_name(name))
-		return CLI_FAIL;
-	if (verbose)
-		ctswap_set_log_level(1 + verbose);
+	if (opts.pre)
+		opts.leave_running = true;
 	/* Log lines and the progress line would mix: progress only when quiet. */
-	if (tty && !verbose) {
+	if (tty && !cli->verbose) {
 		opts.progress = dump_show_progress;
 		opts.progress_arg = (void *)name;
 	}
-	if (cli_open_store(cli, &store))
-		return CLI_FAIL;
-	ret = ctswap_dump(store, name, &opts, &st);
+	ret = ctswap_dump(cli->store, name, &opts, &st);
 	if (opts.progress)
 		fputs("\r\033[K", stderr);
-	ctswap_store_close(store);
 	if (ret)
 		return cli_fail(ret, name);
 	printf("dumped %s: generation %u, %u tasks (%u threads), %llu pages "

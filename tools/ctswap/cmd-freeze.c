@@ -1,39 +1,40 @@
 // SPDX-License-Identifier: MIT
 /* ctswap freeze NAME [--timeout SEC] */
+#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "builtin.h"
 
-#define FREEZE_DEFAULT_TIMEOUT_S 10.0
+const struct freeze_args freeze_defaults = { .timeout_s = 10.0 };
+
+/* --timeout SEC: 0 to a day. */
+static int freeze_parse_timeout(const char *value, void *dst, char *err, size_t errlen)
+{
+	double *timeout = dst;
+	char *end;
+
+	if (!value) {
+		snprintf(err, errlen, "--timeout needs a value (seconds)");
+		return -1;
+	}
+	*timeout = strtod(value, &end);
+	if (*end || end == value || *timeout < 0 || *timeout > 86400) {
+		snprintf(err, errlen, "%s: bad timeout (seconds)", value);
+		return -1;
+	}
+	return 0;
+}
+
+const struct cli_opt freeze_opts[] = {
+	OPT_CALL("--timeout", "SEC", struct freeze_args, timeout_s, freeze_parse_timeout,
+		 "give up after SEC seconds (default 10)"),
+	OPT_LAST,
+};
 
 int cmd_freeze(struct cli *cli)
 {
-	const struct cmd *self = cli_find_cmd("freeze");
-	double timeout = FREEZE_DEFAULT_TIMEOUT_S;
-	struct ctswap_store *store;
-	const char *name = NULL;
-	char *end;
-	int ret;
+	const struct freeze_args *args = cli->args;
+	int ret = ctswap_freeze(cli->store, cli->name, (int)(args->timeout_s * 1000));
 
-	for (int i = 1; i < cli->argc; i++) {
-		if (!strcmp(cli->argv[i], "--timeout") && i + 1 < cli->argc) {
-			timeout = strtod(cli->argv[++i], &end);
-			if (*end || end == cli->argv[i] || timeout < 0 || timeout > 86400)
-				return cli_usage_error(self, "%s: bad timeout (seconds)", cli->argv[i]);
-		} else if (cli->argv[i][0] == '-') {
-			return cli_usage_error(self, "%s: unknown option", cli->argv[i]);
-		} else if (!name) {
-			name = cli->argv[i];
-		} else {
-			return cli_usage_error(self, "%s: unexpected argument", cli->argv[i]);
-		}
-	}
-	if (!name)
-		return cli_usage_error(self, "freeze: missing container name");
-	if (cli_check_name(name) || cli_open_store(cli, &store))
-		return CLI_FAIL;
-	ret = ctswap_freeze(store, name, (int)(timeout * 1000));
-	ctswap_store_close(store);
-	return ret ? cli_fail(ret, name) : CLI_OK;
+	return ret ? cli_fail(ret, cli->name) : CLI_OK;
 }

@@ -75,50 +75,34 @@ static int inspect_json(const char *name, const struct ctswap_swap_info *in, boo
 	return ret ? cli_error("%s: cannot print JSON", name) : CLI_OK;
 }
 
+const struct cli_opt inspect_opts[] = {
+	OPT_FLAG("--json", NULL, struct show_args, json, true, "print one JSON object"),
+	OPT_FLAG("--verify", NULL, struct show_args, verify, true,
+		 "read every page of every kept generation and check every checksum"),
+	OPT_LAST,
+};
+
 /* ctswap inspect NAME [--json] [--verify] */
 int cmd_inspect(struct cli *cli)
 {
-	const struct cmd *cmd = cli_find_cmd("inspect");
+	const struct show_args *args = cli->args;
 	struct ctswap_swap_info info;
 	struct ctswap_ckpt *ckpt = NULL;
-	struct ctswap_store *store;
-	const char *name = NULL;
-	bool json = false, verify = false;
+	const char *name = cli->name;
+	bool json = args->json, verify = args->verify;
 	int ret;
 
-	for (int i = 1; i < cli->argc; i++) {
-		if (!strcmp(cli->argv[i], "--json"))
-			json = true;
-		else if (!strcmp(cli->argv[i], "--verify"))
-			verify = true;
-		else if (cli->argv[i][0] == '-')
-			return cli_usage_error(cmd, "%s: unknown option", cli->argv[i]);
-		else if (!name)
-			name = cli->argv[i];
-		else
-			return cli_usage_error(cmd, "%s: unexpected argument", cli->argv[i]);
-	}
-	if (!name)
-		return cli_usage_error(cmd, "missing container name");
-	if (cli_check_name(name))
-		return CLI_FAIL;
-	if (cli_open_store(cli, &store))
-		return CLI_FAIL;
-	ret = ctswap_inspect(store, name, verify, &info);
-	if (ret) {
-		ctswap_store_close(store);
+	ret = ctswap_inspect(cli->store, name, verify, &info);
+	if (ret)
 		return cli_fail(ret, name);
-	}
 	/* The newest blob, when there is one (an area may have no blob yet);
 	 * --verify fails on a blob that exists but does not check out. */
-	ret = info.cur_gen ? ctswap_ckpt_read(store, name, 0, &ckpt) : 0;
+	ret = info.cur_gen ? ctswap_ckpt_read(cli->store, name, 0, &ckpt) : 0;
 	if (ret && ret != -ENOENT && verify) {
-		ctswap_store_close(store);
 		ctswap_swap_info_free(&info);
 		return cli_fail(-EBADMSG, name);
 	}
 	ret = CLI_OK;
-	ctswap_store_close(store);
 	if (json)
 		ret = inspect_json(name, &info, verify, ckpt);
 	else

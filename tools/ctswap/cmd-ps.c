@@ -88,38 +88,27 @@ static int ps_json(const struct ctswap_info *info, void *arg)
 	return 0;
 }
 
+const struct cli_opt ps_opts[] = {
+	OPT_FLAG("--json", NULL, struct show_args, json, true, "one JSON object per line"),
+	OPT_LAST,
+};
+
 int cmd_ps(struct cli *cli)
 {
-	const struct cmd *self = cli_find_cmd("ps");
-	int (*fn)(const struct ctswap_info *, void *) = ps_row;
-	struct ctswap_store *store;
+	const struct show_args *args = cli->args;
+	int (*fn)(const struct ctswap_info *, void *) = args->json ? ps_json : ps_row;
 	struct ctswap_info info;
-	const char *name = NULL;
+	const char *name = cli->name;
 	int ret;
 
-	for (int i = 1; i < cli->argc; i++) {
-		if (!strcmp(cli->argv[i], "--json"))
-			fn = ps_json;
-		else if (cli->argv[i][0] == '-')
-			return cli_usage_error(self, "%s: unknown option", cli->argv[i]);
-		else if (!name)
-			name = cli->argv[i];
-		else
-			return cli_usage_error(self, "%s: unexpected argument", cli->argv[i]);
-	}
-	if (name && cli_check_name(name))
-		return CLI_FAIL;
-	if (cli_open_store(cli, &store))
-		return CLI_FAIL;
 	if (name)
-		ret = ctswap_info(store, name, &info);
+		ret = ctswap_info(cli->store, name, &info);
 	else
 		ret = 0;
 	if (!ret && fn == ps_row)
 		printf("%-20s %-12s %8s %6s %9s %s\n", "NAME", "STATE", "PID", "TASKS", "RSS",
 		       "CGROUP");
 	if (!ret)
-		ret = name ? fn(&info, NULL) : ctswap_list(store, fn, NULL);
-	ctswap_store_close(store);
+		ret = name ? fn(&info, NULL) : ctswap_list(cli->store, fn, NULL);
 	return ret ? cli_fail(ret, name ? name : "ps") : CLI_OK;
 }

@@ -1,69 +1,48 @@
 // SPDX-License-Identifier: MIT
-/* ctswap restore NAME [--eager] [--gen N] [--allow-changed-files] [-v] */
+/* ctswap restore NAME [options]: restart a checkpointed container (options in restore_opts) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "builtin.h"
 
-/* Parse --gen's value: a positive generation number. */
-static int parse_gen(const char *s, unsigned int *gen)
+/* --gen N: a positive generation number. */
+static int restore_parse_gen(const char *value, void *dst, char *err, size_t errlen)
 {
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
+	unsigned long gen;
 
-	if (!*s || *end || !v || v > 0xffffffffUL)
+	if (!cli_parse_ulong(value, 1, 0xffffffffUL, &gen)) {
+		snprintf(err, errlen, "--gen: want a generation number, not '%s'", value ? value : "");
 		return -1;
-	*gen = (unsigned int)v;
+	}
+	*(unsigned int *)dst = (unsigned int)gen;
 	return 0;
 }
+
+const struct cli_opt restore_opts[] = {
+	OPT_FLAG("--eager", NULL, struct restore_args, opts.eager, true,
+		 "fill every page before the container resumes"),
+	OPT_CALL("--gen", "N", struct restore_args, opts.generation, restore_parse_gen,
+		 "restore generation N instead of the newest"),
+	OPT_FLAG("--allow-changed-files", NULL, struct restore_args, opts.allow_changed_files, true,
+		 "accept mapped files that changed since the dump"),
+	OPT_LAST,
+};
 
 /* ctswap restore: restart a checkpointed container; memory comes back lazily. */
 int cmd_restore(struct cli *cli)
 {
-	const struct cmd *cmd = cli_find_cmd("restore");
-	struct ctswap_restore_opts opts = { 0 };
+	const struct ctswap_restore_opts *opts = &((struct restore_args *)cli->args)->opts;
 	struct ctswap_restore_stats st;
-	struct ctswap_store *store;
-	const char *name = NULL;
-	int ret, verbose = cli->verbose;
+	const char *name = cli->name;
+	int ret;
 
-	for (int i = 1; i < cli->argc; i++) {
-		const char *a = cli->argv[i];
-
-		if (!strcmp(a, "--eager"))
-			opts.eager = true;
-		else if (!strcmp(a, "--allow-changed-files"))
-			opts.allow_changed_files = true;
-		else if (!strcmp(a, "--gen") || !strncmp(a, "--gen=", 6)) {
-			const char *v = a[5] == '=' ? a + 6 : (i + 1 < cli->argc ? cli->argv[++i] : "");
-
-			if (parse_gen(v, &opts.generation))
-				return cli_usage_error(cmd, "--gen: want a generation number, not '%s'", v);
-		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
-			verbose++;
-		else if (a[0] == '-')
-			return cli_usage_error(cmd, "%s: unknown option", a);
-		else if (!name)
-			name = a;
-		else
-			return cli_usage_error(cmd, "%s: unexpected argument", a);
-	}
-	if (!name)
-		return cli_usage_error(cmd, "a container name is needed");
-	if (cli_check_name(name))
-		return CLI_FAIL;
-	if (verbose)
-		ctswap_set_log_level(1 + verbose);
-	if (cli_open_store(cli, &store))
-		return CLI_FAIL;
-	ret = ctswap_restore(store, name, &opts, &st);
-	ctswap_store_close(store);
+	ret = ctswap_restore(cli->store, name, opts, &st);
 	if (ret)
 		return cli_fail(ret, name);
 	printf("%d\n", st.init_pid);
 	printf("restored %s: %u tasks (%u threads), %llu pages to swap in%s, running after %.1f ms\n",
 	       name, st.tasks, st.threads, (unsigned long long)st.pages_total,
-	       opts.eager ? " (filled before resuming)" : " lazily", st.running_ms);
+	       opts->eager ? " (filled before resuming)" : " lazily", st.running_ms);
 	return CLI_OK;
 }

@@ -1,49 +1,29 @@
 // SPDX-License-Identifier: MIT
-/* ctswap run NAME [--no-pidns] [--tty] [--log FILE] -- CMD [ARG...] */
+/* ctswap run NAME [options] -- CMD [ARG...]: start CMD in a new container (options in run_opts) */
 #include <stdio.h>
-#include <string.h>
 
 #include "builtin.h"
 
+const struct cli_opt run_opts[] = {
+	OPT_FLAG("--no-pidns", NULL, struct run_args, opts.no_pidns, true,
+		 "stay in the host pid namespace"),
+	OPT_FLAG("--tty", "-t", struct run_args, opts.tty, true,
+		 "run on a new pseudo-terminal, to attach to"),
+	OPT_STR("--log", "FILE", struct run_args, opts.log_path,
+		"standard output and error to FILE instead of console.log"),
+	OPT_LAST,
+};
+
 int cmd_run(struct cli *cli)
 {
-	const struct cmd *self = cli_find_cmd("run");
-	struct ctswap_run_opts opts = { 0 };
-	struct ctswap_store *store;
-	const char *name = NULL;
+	struct ctswap_run_opts *opts = &((struct run_args *)cli->args)->opts;
 	pid_t pid;
-	int i, ret;
+	int ret;
 
-	for (i = 1; i < cli->argc && strcmp(cli->argv[i], "--"); i++) {
-		if (!strcmp(cli->argv[i], "--no-pidns"))
-			opts.no_pidns = true;
-		else if (!strcmp(cli->argv[i], "--tty") || !strcmp(cli->argv[i], "-t"))
-			opts.tty = true;
-		else if (!strcmp(cli->argv[i], "--log") && i + 1 < cli->argc)
-			opts.log_path = cli->argv[++i];
-		else if (cli->argv[i][0] == '-')
-			return cli_usage_error(self, "%s: unknown option", cli->argv[i]);
-		else if (!name)
-			name = cli->argv[i];
-		else
-			return cli_usage_error(self, "run: missing '--' before the command '%s'",
-					       cli->argv[i]);
-	}
-	if (!name)
-		return cli_usage_error(self, "run: missing container name");
-	if (i == cli->argc)
-		return cli_usage_error(self, "run: missing '--' before the command");
-	if (i + 1 == cli->argc)
-		return cli_usage_error(self, "run: missing command after '--'");
-	if (cli_check_name(name))
-		return CLI_FAIL;
-	opts.argv = cli->argv + i + 1;
-	if (cli_open_store(cli, &store))
-		return CLI_FAIL;
-	ret = ctswap_run(store, name, &opts, &pid);
-	ctswap_store_close(store);
+	opts->argv = cli->cmdline;
+	ret = ctswap_run(cli->store, cli->name, opts, &pid);
 	if (ret)
-		return cli_fail(ret, name);
+		return cli_fail(ret, cli->name);
 	printf("%d\n", pid);
 	return CLI_OK;
 }
