@@ -174,6 +174,7 @@ static void tcp_hold_serve(const int *lsk, const int *held, uint32_t nr, struct 
 		for (uint32_t i = 0; i < nr; i++) {
 			struct ucred uc;
 			socklen_t len = sizeof(uc);
+			bool answered;
 			int c_fd;
 
 			if (pfd[i].fd < 0 || !(pfd[i].revents & POLLIN))
@@ -189,16 +190,16 @@ static void tcp_hold_serve(const int *lsk, const int *held, uint32_t nr, struct 
 				 * rebuilds it): closed silently, in repair mode; 'c' (rm):
 				 * tell the peer.
 				 */
-				if (c == 'c')
-					tcp_hold_hang_up(held[i]);
-				if (c != 'g' || tcp_hold_send_fd(c_fd, held[i])) {
-					if (write(c_fd, "k", 1) != 1) {
-						/* restore gone: nothing to tell */
-					}
-				}
-				close(held[i]);
+				/* stop listening before answering: whoever asked finds the name gone */
 				close(pfd[i].fd);
 				pfd[i].fd = -1;
+				if (c == 'c')
+					tcp_hold_hang_up(held[i]);
+				answered = c == 'g' && !tcp_hold_send_fd(c_fd, held[i]);
+				close(held[i]);
+				if (!answered && write(c_fd, "k", 1) != 1) {
+					/* restore gone: nothing to tell */
+				}
 				left--;
 			}
 			close(c_fd);
