@@ -72,3 +72,8 @@ lines_of() {
 status_field() {
 	sed -n "s/.* $2=\([^ ]*\).*/\1/p;s/^$2=\([^ ]*\).*/\1/p" "$1"
 }
+
+# A TCP port of 127.0.0.1 that nothing listens on now (for servers a test starts).
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
