@@ -648,8 +648,8 @@ static void test_blob_file_atomic_write(void **state)
 	image_free(img);
 }
 
-/* The records of issue 14 round-trip, and crafted ones are refused. */
-static void test_blob_issue14_records(void **state)
+/* Closed epoll targets, inotify watches on deleted files, pidfds and socket file modes round-trip; crafted ones are refused. */
+static void test_blob_fd_kind_records(void **state)
 {
 	struct ct_image *img = sample_image(), *back = NULL;
 	struct ct_inotify_watch *w = &img->files[4].watches[0];
@@ -921,7 +921,7 @@ int main(void)
 		cmocka_unit_test(test_blob_shm_round_trip),
 		cmocka_unit_test(test_blob_shm_crafted_refused),
 		cmocka_unit_test(test_blob_format1_still_loads),
-		cmocka_unit_test(test_blob_issue14_records),
+		cmocka_unit_test(test_blob_fd_kind_records),
 		cmocka_unit_test(test_blob_zombie_round_trip),
 		cmocka_unit_test(test_blob_zombie_crafted_refused),
 		cmocka_unit_test(test_blob_locks_round_trip),
