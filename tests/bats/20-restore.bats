@@ -279,14 +279,8 @@ restore_wset_round() {
 	run "$CTSWAP" kill "$CT"
 	assert_success
 	wait_until 5 test ! -e /proc/$pid
-	# other processes on the machine may take the pid first: try a few times
-	for try in $(seq 20); do
-		echo $((pid - 1)) >/proc/sys/kernel/ns_last_pid
-		sleep 30 &
-		holder=$!
-		[ "$holder" = "$pid" ] && break
-		kill $holder
-	done
+	# take exactly that pid (clone3 with set_tid: no race with other forks on the machine)
+	holder=$("$TOP/tests/tools/holdpid" "$pid")
 	[ "$holder" = "$pid" ]
 	cgs=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$CT" 2>/dev/null)
 	run "$CTSWAP" restore "$CT"
