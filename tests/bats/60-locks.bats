@@ -41,6 +41,7 @@ outside_locked_out() {
 			echo "outside $probe: status $status $output"
 			ls -li "$W"
 			cat /proc/locks "$W/status"
+			cat "$CTSWAP_STORE/$CT/console.log" 2>/dev/null || true
 			return 1
 		fi
 	done
@@ -63,7 +64,12 @@ dump_restore_locked() {
 waiter_gets_lock() {
 	[ ! -e "$W/waiter" ]
 	touch "$W/release"
-	wait_until 10 test -e "$W/waiter"
+	wait_until 10 test -e "$W/waiter" || {
+		# is the workload alive? (a dead init takes every lock of the container with it)
+		echo "no waiter file"; cat "$W/status" /proc/locks
+		cat "$CTSWAP_STORE/$CT/console.log" 2>/dev/null || true
+		false
+	}
 	run cat "$W/waiter"
 	assert_output got
 	outside_locked_out
