@@ -92,8 +92,9 @@ static int shape_check_mount(const struct ctswap_mount *m)
 		return ct_err(-EINVAL, "mount: source and target are needed");
 	if (stat(m->src, &st) < 0)
 		return ct_err(-errno, "%s: mount source: %m", m->src);
-	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-		return ct_err(-EINVAL, "%s: mount source: not a directory or regular file", m->src);
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+		return ct_err(-EINVAL, "%s: mount source: not a directory, regular file or character device",
+			      m->src);
 	if (!shape_path_clean(m->dst) || !strcmp(m->dst, "/"))
 		return ct_err(-EINVAL, "%s: mount target: want an absolute path below / without . or ..",
 			      m->dst);

@@ -213,8 +213,12 @@ static int rst_open_files(void *arg)
 {
 	struct rst_ctx *c = arg;
 	struct shm_fds sf = { .fd_of = rst_shm_fd, .arg = &c->shm };
+	int ret;
+
+	if (c->root_fd >= 0)	/* we run in the rebuilt tree: its files are new inodes */
+		mounts_rekey(c->img);
 	/* shared memory first: memfd descriptions are opened from its objects */
-	int ret = rst_shm_open(&c->shm, c->img, c->rd);
+	ret = rst_shm_open(&c->shm, c->img, c->rd);
 
 	if (ret)
 		return ret;

@@ -87,7 +87,7 @@ static int mi_parse_line(char *line, struct mi_entry *e)
 	if (!sep)
 		return -EINVAL;
 	*sep = '\0';
-	for (char *t = strtok_r(line, " ", &save); t && n < 6; t = strtok_r(NULL, " ", &save))
+	for (char *t = strtok_r(line, " ", &save); t; t = n < 6 ? strtok_r(NULL, " ", &save) : NULL)
 		f[n++] = t;
 	if (n < 6 || sscanf(f[0], "%u", &e->id) != 1 || sscanf(f[1], "%u", &e->parent) != 1)
 		return -EINVAL;
@@ -421,7 +421,20 @@ struct mnt_ns_work {
 	char err[512];
 };
 
-/* Open a private copy of tmpfs mount @i alone (no submounts) and record its files. */
+/* Is anything mounted on mount @i? */
+static bool mnt_has_children(const struct ct_image *img, uint32_t i)
+{
+	for (uint32_t j = i + 1; j < img->nr_mounts; j++)
+		if (img->mounts[j].parent == i)
+			return true;
+	return false;
+}
+
+/*
+ * Open a private copy of tmpfs mount @i alone (what is mounted on it hides
+ * none of its files) and record its files.  An unbindable mount cannot be
+ * copied: read in place when nothing is mounted on it.
+ */
 static int mnt_dump_one_tmpfs(struct mnt_dump *d, uint32_t i)
 {
 	const struct ct_mount *m = &d->img->mounts[i];
@@ -431,6 +444,11 @@ static int mnt_dump_one_tmpfs(struct mnt_dump *d, uint32_t i)
 		return ct_err(-EOPNOTSUPP, "pid %d: tmpfs %s is under another mount (its files are out of reach): not supported",
 			      d->pid, m->mountpoint);
 	tree = (int)syscall(SYS_open_tree, AT_FDCWD, m->mountpoint, OPEN_TREE_CLONE | O_CLOEXEC);
+	if (tree < 0 && errno == EINVAL && m->unbindable && !mnt_has_children(d->img, i))
+		tree = open(m->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);	/* no copy: nothing on it hides */
+	else if (tree < 0 && errno == EINVAL && m->unbindable)
+		return ct_err(-EOPNOTSUPP, "pid %d: tmpfs %s: unbindable with mounts on it (its files under them are out of reach): not supported",
+			      d->pid, m->mountpoint);
 	if (tree < 0)
 		return ct_err(-errno, "pid %d: tmpfs %s: cannot open it: %m", d->pid, m->mountpoint);
 	dir = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -955,6 +973,47 @@ out_report:
 	if (report[1] >= 0)
 		close(report[1]);
 	return ret;
+}
+
+/*
+ * @id, recorded at the dump for @path: if @path (resolved in our root, the
+ * rebuilt tree) is another inode of the same size and time, take it as the
+ * same file: the tmpfs files were made again, a runtime mounts its root
+ * again (an overlay: another device), a root or external mount may be a
+ * copy.  Anything else is left for the changed-files checks to refuse.
+ */
+static void mnt_rekey_one(const char *path, struct ct_file_id *id)
+{
+	struct stat st;
+
+	if (!path || path[0] != '/' || (!id->dev && !id->ino) || stat(path, &st) < 0)
+		return;
+	if ((st.st_dev == id->dev && st.st_ino == id->ino) || (uint64_t)st.st_size != id->size ||
+	    st.st_mtim.tv_sec != id->mtime_sec || st.st_mtim.tv_nsec != id->mtime_nsec)
+		return;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+}
+
+void mounts_rekey(struct ct_image *img)
+{
+	for (uint32_t i = 0; i < img->nr_files; i++) {
+		struct ct_file *f = &img->files[i];
+
+		if (f->kind == CT_FILE_REG && !f->deleted && !f->outside)
+			mnt_rekey_one(f->path, &f->id);
+	}
+	for (uint32_t i = 0; i < img->nr_tasks; i++) {
+		struct ct_task *t = &img->tasks[i];
+
+		mnt_rekey_one(t->mm.exe_path, &t->mm.exe_id);
+		for (uint32_t k = 0; k < t->mm.nr_vmas; k++) {
+			struct ct_vma *v = &t->mm.vmas[k];
+
+			if (v->kind == CT_VMA_FILE_PRIVATE || v->kind == CT_VMA_FILE_SHARED)
+				mnt_rekey_one(v->path, &v->file);
+		}
+	}
 }
 
 int mnt_enter(const struct mnt_plan *p, int mnt_fd)

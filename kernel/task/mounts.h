@@ -77,6 +77,15 @@ int mnt_build(const struct mnt_plan *plan, int net_fd, int *mnt_fd, int *root_fd
  */
 int mnt_enter(const struct mnt_plan *plan, int mnt_fd);
 
+/*
+ * Running in the rebuilt tree's root (a thread chrooted into it): take each
+ * file the image names by path (descriptions, mappings, executables) that
+ * is now another inode of the same size and modification time as the same
+ * file (tmpfs files were made again; a root given again may be a copy or
+ * an overlay mounted anew): its recorded identity becomes the new inode's.
+ */
+void mounts_rekey(struct ct_image *img);
+
 /* ---- tmpfs.c ---- */
 
 /* Record every file of tmpfs mount @mount, open at directory @dirfd (its root, no submounts). */
