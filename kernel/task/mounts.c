@@ -196,25 +196,36 @@ static uint32_t mi_mount_flags(const char *opts)
 	return flags;
 }
 
-/* The superblock options to mount with again: all but "rw" (a read-only one keeps "ro"). */
-static char *mi_data(const char *superopts)
+/* @opts (comma-separated) without the option @drop; *@dropped says if it was there. */
+static char *mnt_opts_without(const char *opts, const char *drop, bool *dropped)
 {
-	char *out = xzalloc(strlen(superopts) + 1), *buf = xstrdup(superopts), *save = NULL;
+	char *out = xzalloc(strlen(opts) + 1), *buf = xstrdup(opts), *save = NULL;
 
+	*dropped = false;
 	if (!out || !buf) {
 		free(out);
 		free(buf);
 		return NULL;
 	}
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(t, "rw"))
+		if (!strcmp(t, drop)) {
+			*dropped = true;
 			continue;
+		}
 		if (out[0])
 			strcat(out, ",");
 		strcat(out, t);
 	}
 	free(buf);
 	return out;
+}
+
+/* The superblock options to mount with again: all but "rw" (a read-only one keeps "ro"). */
+static char *mi_data(const char *superopts)
+{
+	bool rw;
+
+	return mnt_opts_without(superopts, "rw", &rw);
 }
 
 /* The host's mount of @dev whose root holds @root (the longest such), or NULL. */
@@ -717,37 +728,13 @@ static int mnt_make_target(const struct ct_mount *m)
 	return 0;
 }
 
-/* @data without a "ro" option (a tmpfs is filled read-write first). */
-static char *mnt_data_rw(const char *data, bool *ro)
-{
-	char *out = xzalloc(data ? strlen(data) + 1 : 1), *buf = xstrdup(data ? data : "");
-	char *save = NULL;
-
-	*ro = false;
-	if (!out || !buf) {
-		free(out);
-		free(buf);
-		return NULL;
-	}
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(t, "ro")) {
-			*ro = true;
-			continue;
-		}
-		if (out[0])
-			strcat(out, ",");
-		strcat(out, t);
-	}
-	free(buf);
-	return out;
-}
-
 /* A new tmpfs at @m's mount point, filled, then read-only if it was. */
 static int mnt_make_tmpfs(const struct ct_image *img, uint32_t i)
 {
 	const struct ct_mount *m = &img->mounts[i];
 	bool ro;
-	char *data = mnt_data_rw(m->data, &ro);
+	/* filled read-write first */
+	char *data = mnt_opts_without(m->data ? m->data : "", "ro", &ro);
 	int ret, dir;
 
 	if (!data)
@@ -831,17 +818,13 @@ static int mnt_make_pass(const struct mnt_plan *p, bool deferred, int *trees)
 	return ret;
 }
 
-/* Bind the root on itself and make it / of this (new) mount namespace. */
-static int mnt_pivot(const char *root)
+int mounts_pivot(const char *root)
 {
-	int ret = mnt_mount(root, root, NULL, MS_BIND, NULL);
-
-	if (ret)
-		return ret;
 	if (chdir(root) < 0)
 		return ct_err(-errno, "%s: chdir: %m", root);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return ct_err(-errno, "%s: pivot_root: %m", root);
+	/* the old root ends up under the new one: detach it */
 	if (umount2(".", MNT_DETACH) < 0)
 		return ct_err(-errno, "%s: cannot detach the old root: %m", root);
 	if (chdir("/") < 0)
@@ -873,7 +856,8 @@ static int mnt_holder_build(const struct mnt_plan *p, int net_fd, int *trees)
 	if (!ret && net_fd >= 0 && setns(net_fd, CLONE_NEWNET) < 0)
 		ret = ct_err(-errno, "cannot join the container's network namespace: %m");
 	if (!ret)
-		ret = mnt_open_trees(p, false, trees) ?: mnt_pivot(p->root);
+		ret = mnt_open_trees(p, false, trees) ?:
+		      mnt_mount(p->root, p->root, NULL, MS_BIND, NULL) ?: mounts_pivot(p->root);
 	if (!ret)
 		ret = mnt_make_pass(p, false, trees) ?: mnt_scaffold_proc();
 	/* last: the root read-only only once every mount point is made */

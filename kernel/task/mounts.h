@@ -48,6 +48,9 @@ int mounts_mark_outside(struct ct_image *img, pid_t host_pid);
 
 /* ---- restore ---- */
 
+/* Make directory @root, a mount point, / of our mount namespace (pivot_root), and go there. */
+int mounts_pivot(const char *root);
+
 /* What restore needs to rebuild the tree: the root and each external mount's source. */
 struct mnt_plan {
 	const struct ct_image *img;

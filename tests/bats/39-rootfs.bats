@@ -208,31 +208,34 @@ nothing_left() {
 	assert_success
 }
 
-# $CT's init is in state S (running, not stopped or traced) and ps says running.
+# $CT's init runs (sleeping or running, neither stopped nor traced) and ps says running.
 left_running() {
-	[ "$(awk '/^State:/ { print $2 }' "/proc/$PID/status")" = S ]
-	! grep -q '^TracerPid:[[:space:]]*[1-9]' "/proc/$PID/status"
+	[[ "$(awk '/^State:/ { print $2 }' "/proc/$PID/status")" == [SR] ]]
+	grep -q '^TracerPid:[[:space:]]*0$' "/proc/$PID/status"
 	run "$CTSWAP" ps "$CT"
 	assert_output --partial running
 }
 
+# Start $CT on the rootfs with shell commands $1, then sleep; wait until it sleeps.
+start_sleeping() {
+	start --rootfs "$ROOTFS" -- /bin/sh -c "$1 && exec sleep 1000"
+	wait_until 5 grep -qx sleep "/proc/$PID/comm"
+}
+
 @test "rootfs: dump refuses a file system the container mounted itself, shared propagation and a tmpfs hidden under another mount, naming the mount point, and leaves it running" {
-	start --rootfs "$ROOTFS" -- /bin/sh -c 'mkdir -p /mnt/r && mount -t ramfs ramfs /mnt/r && echo ready; exec sleep 1000'
-	wait_until 5 grep -q ready "$(log)"
+	start_sleeping 'mkdir -p /mnt/r && mount -t ramfs ramfs /mnt/r'
 	run "$CTSWAP" dump "$CT"
 	assert_failure 1
 	assert_output "ctswap: pid 1: mount /mnt/r (ramfs from ramfs): a file system mounted inside the container, not the host's: not supported"
 	left_running
 	run "$CTSWAP" rm --force "$CT"
-	start --rootfs "$ROOTFS" -- /bin/sh -c 'mount -t tmpfs tmpfs /tmp && mount --make-shared /tmp && echo ready; exec sleep 1000'
-	wait_until 5 grep -q ready "$(log)"
+	start_sleeping 'mount -t tmpfs tmpfs /tmp && mount --make-shared /tmp'
 	run "$CTSWAP" dump "$CT"
 	assert_failure 1
 	assert_output --regexp '^ctswap: pid 1: mount /tmp: shared propagation \(shared:[0-9]+\): not supported$'
 	left_running
 	run "$CTSWAP" rm --force "$CT"
-	start --rootfs "$ROOTFS" -- /bin/sh -c 'mount -t tmpfs tmpfs /tmp && echo x >/tmp/x && mount -t tmpfs tmpfs /tmp && echo ready; exec sleep 1000'
-	wait_until 5 grep -q ready "$(log)"
+	start_sleeping 'mount -t tmpfs tmpfs /tmp && echo x >/tmp/x && mount -t tmpfs tmpfs /tmp'
 	run "$CTSWAP" dump "$CT"
 	assert_failure 1
 	assert_output "ctswap: pid 1: tmpfs /tmp is under another mount (its files are out of reach): not supported"
