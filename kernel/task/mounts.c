@@ -393,12 +393,29 @@ static int mnt_classify(struct mnt_dump *d, size_t i, struct ct_mount *m)
 	return m->ext_id ? 0 : -ENOMEM;
 }
 
-/* Is mount @i's mount point covered by a later mount at the same place (its files out of reach)? */
-static bool mnt_hidden(const struct mnt_dump *d, size_t i)
+/* Is mount @j on mount @i, or on one that is (parents come first)? */
+static bool mnt_is_below(const struct ct_mount *mounts, uint32_t j, uint32_t i)
 {
-	for (size_t j = i + 1; j < d->ct.nr; j++)
-		if (!strcmp(d->order[j]->mp, d->order[i]->mp))
+	while (j > i)
+		j = mounts[j].parent;
+	return j == i;
+}
+
+/*
+ * Is mount @i covered by a later mount (its files out of reach by path):
+ * one at its mount point (on it, or on what is on it), or one above its
+ * mount point that is not on it?
+ */
+static bool mnt_hidden(const struct mnt_dump *d, uint32_t i)
+{
+	const struct ct_mount *mounts = d->img->mounts;
+
+	for (uint32_t j = i + 1; j < d->img->nr_mounts; j++) {
+		if (!path_below(mounts[i].mountpoint, mounts[j].mountpoint))
+			continue;
+		if (!strcmp(mounts[i].mountpoint, mounts[j].mountpoint) || !mnt_is_below(mounts, j, i))
 			return true;
+	}
 	return false;
 }
 
