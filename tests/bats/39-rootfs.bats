@@ -153,6 +153,11 @@ show() {
 	[ "$(cat "/proc/$PID/root/data/in")" = "first side" ]
 	run "$CTSWAP" dump "$CT"
 	assert_success
+	# inspect names what restore needs: the root and each external mount's id and host path
+	run "$CTSWAP" inspect "$CT"
+	assert_line --regexp "^  / +root +[^ ]+ +from $ROOTFS\$"
+	assert_line --regexp "^  /data +external +[^ ]+ +id /data from $DATA\$"
+	assert_line --regexp '^  /dev +tmpfs +tmpfs +[0-9]+ files$'
 	run "$CTSWAP" restore --ext-mount "/data=$other" "$CT"
 	assert_success
 	PID=$(init_pid)
