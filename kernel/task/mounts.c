@@ -483,7 +483,7 @@ static int mnt_dump_one_tmpfs(struct mnt_dump *d, uint32_t i)
 	close(tree);
 	if (dir < 0)
 		return ct_err(-errno, "pid %d: tmpfs %s: cannot open it: %m", d->pid, m->mountpoint);
-	ret = tmpfs_dump(d->img, i, dir, d->o ? d->o->max_file_size : 0);
+	ret = tmpfs_dump(d->img, i, dir, d->o ? d->o->max_file_size : 0, d->pid);
 	close(dir);
 	return ret;
 }

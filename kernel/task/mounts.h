@@ -91,8 +91,11 @@ void mounts_rekey(struct ct_image *img);
 
 /* ---- tmpfs.c ---- */
 
-/* Record every file of tmpfs mount @mount, open at directory @dirfd (its root, no submounts). */
-int tmpfs_dump(struct ct_image *img, uint32_t mount, int dirfd, uint64_t max_file_size);
+/*
+ * Record every file of tmpfs mount @mount, open at directory @dirfd (its
+ * root, no submounts); refusals name the container's init @pid.
+ */
+int tmpfs_dump(struct ct_image *img, uint32_t mount, int dirfd, uint64_t max_file_size, pid_t pid);
 /* Make the files of tmpfs mount @mount again under @dirfd (its fresh root). */
 int tmpfs_fill(const struct ct_image *img, uint32_t mount, int dirfd);
 
