@@ -85,7 +85,7 @@ const struct cli_opt dump_opts[] = {
 	OPT_FLAG("--unix-close", NULL, struct dump_args, opts.unix_close, true,
 		 "restore unix sockets connected outside the container as closed"),
 	OPT_CALL("--max-deleted-size", "BYTES", struct dump_args, opts.max_deleted_size, dump_parse_size,
-		 "store deleted files up to BYTES each (default 64M)"),
+		 "store deleted files and tmpfs files up to BYTES each (default 64M)"),
 	OPT_LAST,
 };
 
