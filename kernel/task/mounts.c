@@ -20,7 +20,6 @@
 #define LOG_PREFIX "mounts: "
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
