@@ -337,25 +337,23 @@ static int mnt_bind_source(const struct mnt_dump *d, size_t i)
 	return best;
 }
 
-/* A new instance of its type? The kind, or 0. */
+/*
+ * A new instance of its type? The kind, or 0.  One the host has too is the
+ * host's bound in (a runtime's /dev/shm; the sysfs of a container on the
+ * host's network shows the host's): external, bound from the host again.
+ */
 static uint32_t mnt_instance_kind(const struct mnt_dump *d, const struct mi_entry *e)
 {
-	static const struct { const char *type; uint32_t kind; bool unless_host; } kinds[] = {
-		{ "proc", CT_MNT_PROC, false }, { "sysfs", CT_MNT_SYSFS, false },
-		{ "mqueue", CT_MNT_MQUEUE, false }, { "devpts", CT_MNT_DEVPTS, true },
-		{ "tmpfs", CT_MNT_TMPFS, true },
+	static const struct { const char *type; uint32_t kind; } kinds[] = {
+		{ "proc", CT_MNT_PROC }, { "sysfs", CT_MNT_SYSFS }, { "mqueue", CT_MNT_MQUEUE },
+		{ "devpts", CT_MNT_DEVPTS }, { "tmpfs", CT_MNT_TMPFS },
 	};
 
-	if (strcmp(e->root, "/"))
+	if (strcmp(e->root, "/") || mi_host_of(&d->host, e->dev, e->root))
 		return 0;
-	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
-		if (strcmp(e->fstype, kinds[i].type))
-			continue;
-		/* the host's devpts or tmpfs bound in (a runtime's /dev/shm): external */
-		if (kinds[i].unless_host && mi_host_of(&d->host, e->dev, e->root))
-			return 0;
-		return kinds[i].kind;
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (!strcmp(e->fstype, kinds[i].type))
+			return kinds[i].kind;
 	return 0;
 }
 
