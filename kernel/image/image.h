@@ -48,6 +48,21 @@ struct ct_file_id {
 	int64_t mtime_sec, mtime_nsec;
 };
 
+/*
+ * What a regular file held open was at dump beyond its identity, so that
+ * restore can tell a file that only grew from one changed in place
+ * (task/changed.c).  flags 0: nothing recorded (a directory, an old blob).
+ */
+struct ct_file_change {
+	uint32_t flags;			/* CT_CHANGE_* */
+	int64_t ctime_sec, ctime_nsec;	/* st_ctim: no write leaves it as it was */
+	uint64_t prefix_hash;		/* CT_CHANGE_HASHED: XXH3-64 of its first id.size bytes */
+};
+
+#define CT_CHANGE_CTIME		1	/* ctime_sec, ctime_nsec recorded */
+#define CT_CHANGE_HASHED	2	/* prefix_hash covers the whole file as dumped */
+#define CT_CHANGE_KNOWN		(CT_CHANGE_CTIME | CT_CHANGE_HASHED)
+
 struct ct_vma {
 	uint64_t start, end;		/* [start, end) */
 	uint64_t pgoff;			/* file offset in bytes */
@@ -276,6 +291,7 @@ struct ct_file {
 			bool deleted;		/* its path is gone: contents below */
 			uint8_t *contents;	/* deleted file contents */
 			uint64_t contents_len;
+			struct ct_file_change change;	/* did it only grow? (task/changed.c) */
 		};
 		struct {		/* PIPE, FIFO */
 			uint32_t pipe_id;	/* PIPE: same id = same pipe (both ends) */
