@@ -105,6 +105,7 @@ int file_change_dump(const struct fd_dump *d, struct ct_file *f)
 {
 	uint64_t max = d->tc->max_checked_size ?: CHANGE_MAX_CHECKED_DEFAULT;
 	const struct ct_file *same = change_same_inode(d->img, &f->id);
+	double start = now_ms();
 	int fd, ret;
 
 	f->change.flags = CT_CHANGE_CTIME;
@@ -129,6 +130,8 @@ int file_change_dump(const struct fd_dump *d, struct ct_file *f)
 		return ct_err(ret, "pid %d: fd %d: cannot read %s to checksum it: %s", d->pid, d->fd,
 			      f->path, strerror(-ret));
 	f->change.flags |= CT_CHANGE_HASHED;
+	pr_debug("%s: %llu bytes checksummed in %.1f ms", f->path, (unsigned long long)f->id.size,
+		 now_ms() - start);
 	return 0;
 }
 
