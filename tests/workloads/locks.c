@@ -18,7 +18,7 @@
  * descriptions of its own, tries each lock and must be refused; DIR/status,
  * appended (common.h): "pid=P checks=N ok" (or "BAD ..." with what was not held).  Once
  * DIR/release exists the parent unlocks bytes 0-99: the waiter must get
- * them, and writes DIR/waiter "got".
+ * them, and writes DIR/waiter "got"; no check runs until it has.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -181,6 +181,12 @@ static int workload(void)
 
 			fcntl(posix, F_SETLK, &un);
 			released = 1;
+			/*
+			 * The waiter is woken but takes bytes 0-99 only once it
+			 * runs: until it says so, a checker would find them free
+			 * (under load it did, and the workload reported BAD).
+			 */
+			wait_file("waiter");
 		}
 		nanosleep(&ts, NULL);
 	}
