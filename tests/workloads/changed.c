@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 		ok &= write(data, rec, RECORD_LEN) == RECORD_LEN;
 		ok &= lseek(data, 0, SEEK_CUR) == (off_t)(n * RECORD_LEN);
 		ok &= memcmp(map, "mapped", 6) == 0;
-		status_put(dir, "n=%010lu %s\n", n, ok ? "ok" : "BAD");
+		status_append(dir, "n=%010lu %s\n", n, ok ? "ok" : "BAD");
 		nanosleep(&ts, NULL);
 	}
 }

@@ -169,12 +169,12 @@ static int workload(void)
 		if (c < 0 || waitpid(c, &status, 0) != c)
 			die("checker");
 		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-			status_put(dir, "pid=%d checks=%lu BAD check %d\n", getpid(), checks,
+			status_append(dir, "pid=%d checks=%lu BAD check %d\n", getpid(), checks,
 				   WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 			return 1;
 		}
 		checks++;
-		status_put(dir, "pid=%d holder=%d waiter=%d checks=%lu ok\n", getpid(), holder, waiter,
+		status_append(dir, "pid=%d holder=%d waiter=%d checks=%lu ok\n", getpid(), holder, waiter,
 			   checks);
 		if (!released && access(release, F_OK) == 0) {
 			struct flock un = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 100 };
