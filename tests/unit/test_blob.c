@@ -906,6 +906,50 @@ static void test_blob_deleted_crafted_refused(void **state)
 	expect_invalid(img, "unknown kind 3");
 }
 
+/* The sample image with file 0 (a regular file) recorded for the changed-files check. */
+static struct ct_image *sample_image_change(void)
+{
+	struct ct_image *img = sample_image();
+
+	img->files[0].change = (struct ct_file_change){ .flags = CT_CHANGE_CTIME | CT_CHANGE_HASHED,
+							.ctime_sec = 1700000000, .ctime_nsec = 999999999,
+							.prefix_hash = 0x0123456789abcdefULL };
+	return img;
+}
+
+static void test_blob_change_round_trip(void **state)
+{
+	struct ct_image *img = sample_image_change(), *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	assert_int_equal(blob_decode(buf, len, "test", &back), 0);
+	assert_memory_equal(&back->files[0].change, &img->files[0].change, sizeof(img->files[0].change));
+	assert_false(back->files[0].deleted);
+	free(buf);
+	image_free(back);
+	image_free(img);
+}
+
+/* A changed-files record restore could not trust is refused. */
+static void test_blob_change_crafted_refused(void **state)
+{
+	struct ct_image *img;
+
+	(void)state;
+	img = sample_image_change();
+	img->files[0].change.flags |= 4;		/* unknown */
+	expect_invalid(img, "file 0: bad file record");
+	img = sample_image_change();
+	img->files[0].change.flags = CT_CHANGE_HASHED;	/* a checksum without the ctime */
+	expect_invalid(img, "file 0: bad file record");
+	img = sample_image_change();
+	img->files[0].change.ctime_nsec = 1000000000;
+	expect_invalid(img, "file 0: bad file record");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -928,6 +972,8 @@ int main(void)
 		cmocka_unit_test(test_blob_locks_crafted_refused),
 		cmocka_unit_test(test_blob_deleted_round_trip),
 		cmocka_unit_test(test_blob_deleted_crafted_refused),
+		cmocka_unit_test(test_blob_change_round_trip),
+		cmocka_unit_test(test_blob_change_crafted_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
