@@ -126,6 +126,11 @@ int file_change_dump(const struct fd_dump *d, struct ct_file *f)
 			      f->path);
 	ret = change_hash_prefix(fd, f->id.size, &f->change.prefix_hash);
 	close(fd);
+	if (ret == -ENODATA) {
+		/* shrunk by a process outside while we read: no checksum, any change refuses */
+		pr_debug("%s: shrank while read: not checksummed", f->path);
+		return 0;
+	}
 	if (ret)
 		return ct_err(ret, "pid %d: fd %d: cannot read %s to checksum it: %s", d->pid, d->fd,
 			      f->path, strerror(-ret));

@@ -178,6 +178,8 @@ static int reg_open(struct fd_restore *rs, uint32_t i)
 			return fd;
 	} else {
 		fd = open(f->path, file_open_flags(f));
+		if (fd < 0 && errno == ENOENT)	/* it was there at the dump */
+			return ct_err(-ENOENT, "%s: removed or renamed since the dump", f->path);
 		if (fd < 0)
 			return ct_err(-errno, "%s: cannot open: %m", f->path);
 		ret = file_check_id(f, fd, rs->allow_changed);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Files that changed between a --leave-running dump and the restore: grown logs are fine,
-# a file truncated below its position, a changed mapped file or executable refuse, naming it.
+# a file truncated, modified in place, renamed away or replaced, a changed mapped file or
+# executable refuse, naming it.
 
 setup() { load ../common; common_setup; D="$BATS_TEST_TMPDIR/d"; mkdir -p "$D"; }
 teardown() { common_teardown; }
@@ -139,6 +140,12 @@ dump_leave_write_kill() {
 	run "$CTSWAP" restore "$CT"
 	assert_failure
 	assert_output --regexp "^ctswap: $D/grows: replaced since the dump \(inode [0-9]+ -> [0-9]+\); use --allow-changed-files$"
+	# renamed away (rotated): refused too
+	mv "$D/grows" "$D/grows.1"
+	run "$CTSWAP" restore "$CT"
+	assert_failure
+	assert_output "ctswap: $D/grows: removed or renamed since the dump"
+	mv "$D/grows.1" "$D/grows"
 	run "$CTSWAP" restore --allow-changed-files "$CT"
 	assert_success
 	run "$CTSWAP" dump "$CT"

@@ -139,7 +139,7 @@ pg_intact() {
 	# memory from before, files from after: refused, naming a changed file ...
 	run timeout 120 "$CTSWAP" restore "$CT"
 	if [ "$status" != 0 ]; then
-		assert_output --regexp "^ctswap: .*: (modified|changed) since the dump"
+		assert_output --regexp "^ctswap: .*: (modified|removed or renamed|changed) since the dump"
 		return 0
 	fi
 	# ... or, if restored, consistent
