@@ -143,6 +143,7 @@ int file_change_dump(const struct fd_dump *d, struct ct_file *f)
 /* Restore: are the first f->id.size bytes of the file at @fd those of the dump? */
 static int change_prefix_same(const struct ct_file *f, int fd, bool *same)
 {
+	double start = now_ms();
 	char path[64];
 	uint64_t hash;
 	int rfd, ret;
@@ -157,6 +158,8 @@ static int change_prefix_same(const struct ct_file *f, int fd, bool *same)
 	if (ret)
 		return ct_err(ret, "%s: cannot read it to compare with the dump: %s", f->path, strerror(-ret));
 	*same = hash == f->change.prefix_hash;
+	pr_debug("%s: %llu bytes compared with the dump in %.1f ms", f->path, (unsigned long long)f->id.size,
+		 now_ms() - start);
 	return 0;
 }
 
