@@ -181,6 +181,9 @@ static int file_check_grown(const struct ct_file *f, int fd, const struct stat *
 	if (!(f->change.flags & CT_CHANGE_HASHED)) {
 		if (!change_stat_differs(f, st))
 			return 0;
+		if (!f->change.flags)	/* a blob of an older ctswap */
+			return ct_err(-ESTALE, "%s: modified since the dump (the checkpoint holds no checksum of it); use --allow-changed-files",
+				      f->path);
 		return ct_err(-ESTALE, "%s: modified since the dump, and at %llu bytes then it was too large to check that it only grew (--max-checked-size); use --allow-changed-files",
 			      f->path, (unsigned long long)f->id.size);
 	}
