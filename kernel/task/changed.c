@@ -103,7 +103,7 @@ static const struct ct_file *change_same_inode(const struct ct_image *img, const
  */
 int file_change_dump(const struct fd_dump *d, struct ct_file *f)
 {
-	uint64_t max = d->tc->max_checked_size ?: CHANGE_MAX_CHECKED_DEFAULT;
+	uint64_t max = d->tc && d->tc->max_checked_size ? d->tc->max_checked_size : CHANGE_MAX_CHECKED_DEFAULT;
 	const struct ct_file *same = change_same_inode(d->img, &f->id);
 	double start = now_ms();
 	int fd, ret;
