@@ -36,6 +36,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -172,8 +173,11 @@ static bool change_stat_differs(const struct ct_file *f, const struct stat *st)
 		(st->st_ctim.tv_sec != f->change.ctime_sec || st->st_ctim.tv_nsec != f->change.ctime_nsec));
 }
 
-/* A regular file @f of size @st that did not shrink: did it only grow? */
-static int file_check_grown(const struct ct_file *f, int fd, const struct stat *st)
+/*
+ * A regular file @f of size @st that did not shrink: did it only grow?
+ * @compared: an earlier description of the inode was compared already.
+ */
+static int file_check_grown(const struct ct_file *f, int fd, const struct stat *st, bool compared)
 {
 	bool same = false;
 	int ret;
@@ -187,6 +191,8 @@ static int file_check_grown(const struct ct_file *f, int fd, const struct stat *
 		return ct_err(-ESTALE, "%s: modified since the dump, and at %llu bytes then it was too large to check that it only grew (--max-checked-size); use --allow-changed-files",
 			      f->path, (unsigned long long)f->id.size);
 	}
+	if (compared)
+		return 0;
 	ret = change_prefix_same(f, fd, &same);
 	if (ret)
 		return ret;
@@ -196,7 +202,7 @@ static int file_check_grown(const struct ct_file *f, int fd, const struct stat *
 }
 
 /* May description @f, open again at @fd, be restored although its file changed? */
-int file_check_id(const struct ct_file *f, int fd, bool allow_changed)
+static int file_check(const struct ct_file *f, int fd, bool allow_changed, bool compared)
 {
 	bool writable = (f->flags & O_ACCMODE) != O_RDONLY;
 	uint64_t size;
@@ -219,5 +225,40 @@ int file_check_id(const struct ct_file *f, int fd, bool allow_changed)
 		return ct_err(-ESTALE, "%s: %s since the dump (size %llu -> %llu); use --allow-changed-files",
 			      f->path, writable ? "truncated" : "shrank", (unsigned long long)f->id.size,
 			      (unsigned long long)size);
-	return file_check_grown(f, fd, &st);
+	return file_check_grown(f, fd, &st, compared);
+}
+
+/* May description @f, open again at @fd, be restored although its file changed? */
+int file_check_id(const struct ct_file *f, int fd, bool allow_changed)
+{
+	return file_check(f, fd, allow_changed, false);
+}
+
+/*
+ * Was the inode of regular file @i compared with the dump already in this
+ * restore, through an earlier description of it that passed?  PostgreSQL's
+ * backends each open the same relation files: read each one once.
+ */
+static bool change_compared_before(const struct fd_restore *rs, uint32_t i)
+{
+	const struct ct_file *f = &rs->img->files[i];
+
+	for (uint32_t j = 0; j < i; j++) {
+		const struct ct_file *o = &rs->img->files[j];
+
+		if (o->kind == CT_FILE_REG && !o->deleted && rs->ft->fds[j] >= 0 &&
+		    (o->change.flags & CT_CHANGE_HASHED) && o->change.prefix_hash == f->change.prefix_hash &&
+		    !memcmp(&o->id, &f->id, sizeof(f->id)))
+			return true;
+	}
+	return false;
+}
+
+/* file_check_id for regular file @i of a restore, its contents compared once per inode. */
+int file_check_restore(const struct fd_restore *rs, uint32_t i, int fd)
+{
+	const struct ct_file *f = &rs->img->files[i];
+
+	return file_check(f, fd, rs->allow_changed,
+			  (f->change.flags & CT_CHANGE_HASHED) && change_compared_before(rs, i));
 }

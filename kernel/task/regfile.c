@@ -182,7 +182,7 @@ static int reg_open(struct fd_restore *rs, uint32_t i)
 			return ct_err(-ENOENT, "%s: removed or renamed since the dump", f->path);
 		if (fd < 0)
 			return ct_err(-errno, "%s: cannot open: %m", f->path);
-		ret = file_check_id(f, fd, rs->allow_changed);
+		ret = file_check_restore(rs, i, fd);
 		if (ret) {
 			close(fd);
 			return ret;
