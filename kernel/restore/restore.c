@@ -67,6 +67,7 @@ struct rst_ctx {
 	struct file_table ft_task;	/* the same files at their numbers in the tasks */
 	struct rst_shm_set shm;		/* shared memory objects, passed like the files */
 	struct ct_shape shape;		/* namespaces the init is made in (net_fd: its network) */
+	int ipc_fd;			/* its own IPC namespace, made and filled here; -1 */
 	int prefetch_gate;		/* closed once every task runs: the lazy server prefetches */
 	struct rst_proc *procs;		/* img->nr_tasks, in image order, then the zombies */
 	size_t nr_procs;		/* tasks initialised so far */
@@ -159,7 +160,12 @@ static int rst_shape(struct rst_ctx *c)
 		sh->hostname = s->hostname;
 		sh->domainname = s->domainname;
 	}
-	sh->new_ipc = s->flags & CT_SHAPE_OWN_IPC;
+	if (s->flags & CT_SHAPE_OWN_IPC) {
+		int ret = shape_new_ipcns(&c->ipc_fd);	/* filled before the init joins it */
+
+		if (ret)
+			return ret;
+	}
 	if (s->net == CT_NET_HOST && c->opts->net_ns)
 		return ct_err(-EINVAL, "%s: the container shared the host's network: --net does not apply",
 			      c->name);
@@ -172,12 +178,6 @@ static int rst_shape(struct rst_ctx *c)
 	if (c->opts->net_ns)
 		return shape_open_netns(c->opts->net_ns, &sh->net_fd);
 	return shape_new_netns(s->flags & CT_SHAPE_LO_UP, &sh->net_fd);
-}
-
-/* In the container's IPC namespace: its semaphore sets and message queues. */
-static int rst_sysvipc(void *arg)
-{
-	return sysvipc_restore(arg);
 }
 
 /* Open the image's files and shared memory objects (in the container's network: sockets). */
@@ -193,6 +193,30 @@ static int rst_open_files(void *arg)
 	ret = restore_files_open_shm(c->img, c->opts->allow_changed_files, &sf, &c->ft);
 	c->ft_open = !ret;
 	return ret;
+}
+
+/*
+ * In the container's new IPC namespace (and its network, if it has one):
+ * its SysV objects and POSIX queues first, then the files and shared
+ * memory, so SysV segments and mqueue descriptors are made in it.
+ */
+static int rst_open_files_ipc(void *arg)
+{
+	struct rst_ctx *c = arg;
+
+	if (c->shape.net_fd >= 0 && setns(c->shape.net_fd, CLONE_NEWNET) < 0)
+		return ct_err(-errno, "cannot join the container's network namespace: %m");
+	return sysvipc_restore(c->img) ?: rst_open_files(c);
+}
+
+/* Open the files, in the namespaces they belong to. */
+static int rst_open_all(struct rst_ctx *c)
+{
+	if (c->ipc_fd >= 0)
+		return shape_in_ns(c->ipc_fd, CLONE_NEWIPC, rst_open_files_ipc, c);
+	if (c->shape.net_fd >= 0)
+		return shape_in_ns(c->shape.net_fd, CLONE_NEWNET, rst_open_files, c);
+	return rst_open_files(c);
 }
 
 /* The cgroup: new, or the empty one a dump left behind. */
@@ -252,6 +276,7 @@ struct rst_fd_pass {
 	int nr;
 	int base;		/* fds[k] becomes base + k in the init */
 	int net_fd;		/* the container's network namespace, joined after the pass; -1 */
+	int ipc_fd;		/* the init's number of its IPC namespace (passed last), joined; -1 */
 	int result;		/* the sending thread's */
 	pthread_t thread;
 	bool started;
@@ -288,9 +313,9 @@ static int rst_fd_pass_map(const struct rst_fd_pass *fp, int fd)
  * task_fd).
  */
 static int rst_fd_pass_list(struct rst_fd_pass *fp, const struct file_table *ft,
-			    struct file_table *task_ft, struct rst_shm_set *shm)
+			    struct file_table *task_ft, struct rst_shm_set *shm, int ipc_fd)
 {
-	fp->fds = xzalloc(sizeof(int) * (2 * ft->nr + shm->nr + 1));
+	fp->fds = xzalloc(sizeof(int) * (2 * ft->nr + shm->nr + 2));
 	task_ft->fds = xzalloc(sizeof(int) * (ft->nr + 1));
 	task_ft->peer_fds = xzalloc(sizeof(int) * (ft->nr + 1));
 	if (!fp->fds || !task_ft->fds || !task_ft->peer_fds)
@@ -303,7 +328,10 @@ static int rst_fd_pass_list(struct rst_fd_pass *fp, const struct file_table *ft,
 	}
 	for (size_t i = 0; i < shm->nr; i++)
 		fp->fds[fp->nr++] = shm->objs[i].fd;
+	if (ipc_fd >= 0)
+		fp->fds[fp->nr++] = ipc_fd;
 	fp->base = highest_open_fd() + 16;
+	fp->ipc_fd = rst_fd_pass_map(fp, ipc_fd);
 	for (size_t i = 0; i < shm->nr; i++)
 		shm->objs[i].task_fd = rst_fd_pass_map(fp, shm->objs[i].fd);
 	task_ft->nr = ft->nr;
@@ -427,6 +455,11 @@ static int rst_init_fn(void *arg)
 	/* after the pass: the restorer's abstract socket is in the network it left */
 	if (fp->net_fd >= 0 && setns(fp->net_fd, CLONE_NEWNET) < 0)
 		return ct_err(-errno, "restore: init cannot join the container's network: %m");
+	/* the IPC namespace the restorer filled: before any task is made in it */
+	if (fp->ipc_fd >= 0 && setns(fp->ipc_fd, CLONE_NEWIPC) < 0)
+		return ct_err(-errno, "restore: init cannot join the container's IPC namespace: %m");
+	if (fp->ipc_fd >= 0)
+		close(fp->ipc_fd);
 	supervisor_init_ready();
 	for (;;)
 		pause();
@@ -466,7 +499,7 @@ static int rst_start_init(struct rst_ctx *c)
 	pid_t pid;
 	int ret;
 
-	struct rst_fd_pass fp = { .listen_fd = -1, .net_fd = c->shape.net_fd };
+	struct rst_fd_pass fp = { .listen_fd = -1, .net_fd = c->shape.net_fd, .ipc_fd = -1 };
 
 	shape.net = CTSWAP_NET_HOST;	/* net_fd stays open in the init for rst_init_fn */
 
@@ -476,7 +509,7 @@ static int rst_start_init(struct rst_ctx *c)
 	if (c->img->own_pidns && t->pid != 1)
 		return ct_err(-EINVAL, "%s: the init of a pid namespace has pid %d in the image",
 			      c->name, t->pid);
-	ret = rst_fd_pass_list(&fp, &c->ft, &c->ft_task, &c->shm);
+	ret = rst_fd_pass_list(&fp, &c->ft, &c->ft_task, &c->shm, c->ipc_fd);
 	if (!ret)
 		ret = rst_fd_pass_listen(&fp);
 	if (!ret) {
@@ -823,6 +856,8 @@ static void rst_ctx_free(struct rst_ctx *c)
 	free(c->ft_task.fds);
 	free(c->ft_task.peer_fds);
 	shape_release(&c->shape);
+	if (c->ipc_fd >= 0)
+		close(c->ipc_fd);
 	if (c->cg)
 		cg_close(c->cg);
 	if (c->rd)
@@ -837,7 +872,8 @@ int restore_container(struct ctswap_store *store, const char *name,
 		      const struct ctswap_restore_opts *opts, struct ctswap_restore_stats *stats)
 {
 	static const struct ctswap_restore_opts defaults;
-	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1, .shape.net_fd = -1 };
+	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1, .shape.net_fd = -1,
+			     .ipc_fd = -1 };
 	double t0 = now_ms();
 	int ret;
 
@@ -879,15 +915,11 @@ int restore_container(struct ctswap_store *store, const char *name,
 		ret = rst_shape(&c);
 	if (!ret)
 		ret = rst_cgroup(&c);
-	if (!ret && c.shape.net_fd >= 0)
-		ret = shape_in_ns(c.shape.net_fd, CLONE_NEWNET, rst_open_files, &c);
-	else if (!ret)
-		ret = rst_open_files(&c);
+	if (!ret)
+		ret = rst_open_all(&c);
 	pr_info("checkpoint read, files open: %.1f ms", now_ms() - t0);
 	if (!ret)
 		ret = rst_build_tree(&c);
-	if (!ret && c.img->nr_ipc)	/* the init made the IPC namespace: fill it */
-		ret = shape_in_pid_ns(c.procs[0].host_pid, "ipc", rst_sysvipc, c.img);
 	pr_info("process tree created: %.1f ms", now_ms() - t0);
 	if (!ret)
 		ret = rst_build_processes(&c) ?: rst_shm_seal(&c.shm);
