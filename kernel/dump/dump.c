@@ -403,7 +403,7 @@ static int dump_collect(struct dump_ctx *d)
 	if (ret)
 		return ret;
 	/* shared memory objects are stored whole, with the pages copied while stopped */
-	ret = shm_count_pages(&d->shm, &pages);
+	ret = shm_check_sysv(d->img, &d->shm) ?: shm_count_pages(&d->shm, &pages);
 	if (ret)
 		return ret;
 	d->pages_total += pages;

@@ -7,8 +7,8 @@
  * Every process must share the init's namespaces (a process that made one
  * of its own is refused).  The init may own a pid and a mount namespace on
  * the host's root, a UTS namespace (its names are kept), an IPC namespace
- * (its semaphore sets and message queues are kept; shared memory segments
- * and POSIX queues refuse the dump), and a network namespace that holds only lo with
+ * (its semaphore sets, message queues and shared memory segments are
+ * kept; POSIX queues refuse the dump), and a network namespace that holds only lo with
  * its default addresses (made again at restore, the sockets in it) or that
  * it joined at run (`run --net ns:PATH`: restore joins the one it is
  * given).  The cgroup's limits are kept.
@@ -36,6 +36,8 @@
 #include "freezer/cgroup.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "mm/shm.h"
+#include "mm/vma.h"
 #include "task/sysvipc.h"
 
 /* The namespace kinds, as /proc/PID/ns names them, in CT_NS_* order. */
@@ -85,22 +87,6 @@ static int shape_read_uts(void *arg)
 	return 0;
 }
 
-/* Lines of /proc/sysvipc/@kind past the header (this thread's IPC namespace). */
-static int shape_sysvipc_count(const char *kind)
-{
-	char path[64], *text, *p;
-	int n = -1, ret;
-
-	snprintf(path, sizeof(path), "/proc/sysvipc/%s", kind);
-	ret = read_whole_file(path, &text, NULL);
-	if (ret)
-		return 0;	/* no SysV IPC in this kernel: nothing to keep */
-	for (p = text; (p = strchr(p, '\n')); p++)
-		n++;
-	free(text);
-	return n > 0 ? n : 0;
-}
-
 #ifndef FSCONFIG_CMD_CREATE
 #define FSCONFIG_CMD_CREATE 6
 #endif
@@ -134,21 +120,23 @@ static int shape_mqueue_count(void)
 /* What shape_dump_ipc() works on. */
 struct shape_ipc {
 	struct ct_image *img;
+	struct vma_shm_table *shm;	/* the dump's shared memory objects */
 	pid_t pid;
 };
 
 /*
  * In the container's IPC namespace: its semaphore sets and message queues
- * (task/sysvipc.c); shared memory segments and POSIX queues are refused.
+ * (task/sysvipc.c) and its shared memory segments with their identity
+ * (mm/shm.c, stored whole with the other shared memory); POSIX queues are
+ * refused.
  */
 static int shape_dump_ipc(void *arg)
 {
 	struct shape_ipc *si = arg;
-	int n = shape_sysvipc_count("shm");
+	int n, ret = shm_dump_sysv(si->shm, si->pid);
 
-	if (n)
-		return ct_err(-EOPNOTSUPP, "pid %d: %d SysV shared memory segment%s in the container's own IPC namespace: not supported",
-			      si->pid, n, n == 1 ? "" : "s");
+	if (ret)
+		return ret;
 	n = shape_mqueue_count();
 	if (n < 0)
 		return n;
@@ -246,7 +234,7 @@ static int shape_dump_net(struct dump_ctx *d, const struct ct_task *init)
 static int shape_dump_uts_ipc(struct dump_ctx *d, const struct ct_task *init)
 {
 	struct ct_shape_rec *s = &d->img->shape;
-	struct shape_ipc si = { .img = d->img, .pid = init->pid };
+	struct shape_ipc si = { .img = d->img, .shm = &d->shm, .pid = init->pid };
 	int ret = 0;
 
 	if (d->img->ns_ino[CT_NS_UTS] && d->img->ns_ino[CT_NS_UTS] != shape_ns_ino(d->ref_pid, "uts")) {

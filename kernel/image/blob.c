@@ -524,6 +524,9 @@ static void write_shm(struct wbuf *w, const struct ct_shm *o)
 	w_u32(w, o->gid);
 	w_str(w, o->path);
 	w_u64(w, o->nr_pages);
+	w_u32(w, (uint32_t)o->sysv_key);
+	w_u32(w, (uint32_t)o->sysv_id);
+	w_u32(w, o->sysv_flags);
 	w_end(w, at);
 }
 
@@ -538,6 +541,9 @@ static void read_shm(struct rbuf *r, struct ct_shm *o)
 	o->gid = r_u32(r);
 	o->path = r_str(r);
 	o->nr_pages = r_u64(r);
+	o->sysv_key = (int32_t)r_u32(r);
+	o->sysv_id = (int32_t)r_u32(r);
+	o->sysv_flags = r_u32(r);
 }
 
 /* The container's shape (image.h: struct ct_shape_rec). */

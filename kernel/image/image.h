@@ -78,7 +78,7 @@ struct ct_vma {
  */
 enum ct_shm_kind {
 	CT_SHM_ANON = 0,	/* MAP_SHARED|MAP_ANONYMOUS ("/dev/zero (deleted)") */
-	CT_SHM_SYSV,		/* a SysV segment ("/SYSV%08x"): contents, not its identity */
+	CT_SHM_SYSV,		/* a SysV segment ("/SYSV%08x"): with its identity if sysv_flags say so */
 	CT_SHM_MEMFD,		/* memfd_create(): name in @path, seals */
 	CT_SHM_TMPFS,		/* a file on tmpfs mapped shared: @path, written back at restore */
 	CT_SHM_TMPFS_DELETED,	/* the same, unlinked: an unlinked file in @path's directory */
@@ -93,7 +93,15 @@ struct ct_shm {
 	uint32_t mode, uid, gid;	/* st_mode & 07777, owner */
 	char *path;			/* memfd: its name; tmpfs: the file; NULL otherwise */
 	uint64_t nr_pages;		/* pages stored for it */
+	/* CT_SHM_SYSV of an own IPC namespace: made again as that segment (restore/shm.c) */
+	int32_t sysv_key, sysv_id;	/* its key (0: IPC_PRIVATE or removed) and id */
+	uint32_t sysv_flags;		/* CT_SHM_SYSV_*; 0: a memfd with its contents only */
 };
+
+#define CT_SHM_SYSV_IDENTITY	0x1	/* key, id, mode and owner kept: a SysV segment again */
+#define CT_SHM_SYSV_DEST	0x2	/* marked for removal (IPC_RMID while attached) */
+#define CT_SHM_SYSV_LOCKED	0x4	/* SHM_LOCK */
+#define CT_SHM_SYSV_KNOWN	0x7
 
 /* The mm fields prctl(PR_SET_MM_MAP) sets, and what goes with them. */
 struct ct_mm {

@@ -105,6 +105,26 @@ static int validate_seccomp(const struct ct_image *img, const char *what)
 	return 0;
 }
 
+/*
+ * A SysV segment made again with its identity: only in an own IPC
+ * namespace, an id shmget can give, a size shmget takes, each id once.
+ */
+static int validate_shm_sysv(const struct ct_image *img, const struct ct_shm *o, const char *what)
+{
+	if (!o->sysv_flags)
+		return 0;
+	if (o->kind != CT_SHM_SYSV || !(o->sysv_flags & CT_SHM_SYSV_IDENTITY) ||
+	    (o->sysv_flags & ~CT_SHM_SYSV_KNOWN) || !(img->shape.flags & CT_SHAPE_OWN_IPC))
+		return ct_err(-EBADMSG, "%s: shared memory object %#x: bad SysV flags %#x", what, o->key,
+			      o->sysv_flags);
+	if (o->sysv_id < 0 || !o->size || o->mode > 0777)
+		return ct_err(-EBADMSG, "%s: SysV segment %d: bad id, size or mode", what, o->sysv_id);
+	for (const struct ct_shm *p = img->shm; p < o; p++)
+		if (p->sysv_flags && p->sysv_id == o->sysv_id)
+			return ct_err(-EBADMSG, "%s: SysV segment %d: twice in the image", what, o->sysv_id);
+	return 0;
+}
+
 /* Check the shared memory objects: kinds, keys unique, sizes, paths and names. */
 static int validate_shm(const struct ct_image *img, const char *what)
 {
@@ -123,6 +143,8 @@ static int validate_shm(const struct ct_image *img, const char *what)
 		if ((tmpfs && !image_path_is_sane(o->path)) || (o->mode & ~07777u))
 			return ct_err(-EBADMSG, "%s: shared memory object %#x: bad path or mode", what,
 				      o->key);
+		if (validate_shm_sysv(img, o, what))
+			return -EBADMSG;
 		/* memfd_create() takes at most 249 bytes of name and no '/' */
 		if (o->kind == CT_SHM_MEMFD && o->path && (strlen(o->path) > 249 || strchr(o->path, '/')))
 			return ct_err(-EBADMSG, "%s: shared memory object %#x: bad memfd name", what,

@@ -209,6 +209,20 @@ static int rst_open_files_ipc(void *arg)
 	return sysvipc_restore(c->img) ?: rst_open_files(c);
 }
 
+/* In the container's IPC namespace (@arg: the shared memory set). */
+static int rst_ipc_remove(void *arg)
+{
+	return rst_shm_sysv_remove(arg);
+}
+
+/* Once every task has attached its SysV segments: those removed at the dump are marked again. */
+static int rst_ipc_finish(struct rst_ctx *c)
+{
+	if (c->ipc_fd < 0 || !rst_shm_sysv_dest(&c->shm))
+		return 0;
+	return shape_in_ns(c->ipc_fd, CLONE_NEWIPC, rst_ipc_remove, &c->shm);
+}
+
 /* Open the files, in the namespaces they belong to. */
 static int rst_open_all(struct rst_ctx *c)
 {
@@ -922,7 +936,7 @@ int restore_container(struct ctswap_store *store, const char *name,
 		ret = rst_build_tree(&c);
 	pr_info("process tree created: %.1f ms", now_ms() - t0);
 	if (!ret)
-		ret = rst_build_processes(&c) ?: rst_shm_seal(&c.shm);
+		ret = rst_build_processes(&c) ?: rst_shm_seal(&c.shm) ?: rst_ipc_finish(&c);
 	pr_info("address spaces, threads, resources rebuilt: %.1f ms", now_ms() - t0);
 	if (c.ft_open) {	/* the lazy server must not hold pipe ends */
 		restore_files_close(&c.ft);
