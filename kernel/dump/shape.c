@@ -7,8 +7,7 @@
  * Every process must share the init's namespaces (a process that made one
  * of its own is refused).  The init may own a pid and a mount namespace on
  * the host's root, a UTS namespace (its names are kept), an IPC namespace
- * (its semaphore sets, message queues and shared memory segments are
- * kept; POSIX queues refuse the dump), and a network namespace that holds only lo with
+ * (its SysV objects and POSIX message queues are kept), and a network namespace that holds only lo with
  * its default addresses (made again at restore, the sockets in it) or that
  * it joined at run (`run --net ns:PATH`: restore joins the one it is
  * given).  The cgroup's limits are kept.
@@ -38,6 +37,7 @@
 #include "lib/util.h"
 #include "mm/shm.h"
 #include "mm/vma.h"
+#include "task/mqueue.h"
 #include "task/sysvipc.h"
 
 /* The namespace kinds, as /proc/PID/ns names them, in CT_NS_* order. */
@@ -87,36 +87,6 @@ static int shape_read_uts(void *arg)
 	return 0;
 }
 
-#ifndef FSCONFIG_CMD_CREATE
-#define FSCONFIG_CMD_CREATE 6
-#endif
-
-/* POSIX message queues of this thread's IPC namespace: a detached mqueue mount of it, listed. */
-static int shape_mqueue_count(void)
-{
-	int fsfd, mnt = -1, n = 0;
-	struct dirent *de;
-	DIR *dir;
-
-	fsfd = (int)syscall(SYS_fsopen, "mqueue", 0);
-	if (fsfd < 0)
-		return ct_err(-errno, "mqueue: fsopen: %m");
-	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
-		mnt = (int)syscall(SYS_fsmount, fsfd, 0, 0);
-	close(fsfd);
-	if (mnt < 0)
-		return ct_err(-errno, "mqueue: cannot mount the namespace's queues: %m");
-	dir = fdopendir(mnt);
-	if (!dir) {
-		close(mnt);
-		return ct_err(-errno, "mqueue: cannot list: %m");
-	}
-	while ((de = readdir(dir)))
-		n += de->d_name[0] != '.';
-	closedir(dir);
-	return n;
-}
-
 /* What shape_dump_ipc() works on. */
 struct shape_ipc {
 	struct ct_image *img;
@@ -126,24 +96,16 @@ struct shape_ipc {
 
 /*
  * In the container's IPC namespace: its semaphore sets and message queues
- * (task/sysvipc.c) and its shared memory segments with their identity
- * (mm/shm.c, stored whole with the other shared memory); POSIX queues are
- * refused.
+ * (task/sysvipc.c), its shared memory segments with their identity
+ * (mm/shm.c, stored whole with the other shared memory) and its POSIX
+ * message queues (task/mqueue.c).
  */
 static int shape_dump_ipc(void *arg)
 {
 	struct shape_ipc *si = arg;
-	int n, ret = shm_dump_sysv(si->shm, si->pid);
 
-	if (ret)
-		return ret;
-	n = shape_mqueue_count();
-	if (n < 0)
-		return n;
-	if (n)
-		return ct_err(-EOPNOTSUPP, "pid %d: %d POSIX message queue%s in the container's own IPC namespace: not supported",
-			      si->pid, n, n == 1 ? "" : "s");
-	return sysvipc_dump(si->img);
+	return shm_dump_sysv(si->shm, si->pid) ?: mqueue_dump(si->img, si->pid) ?:
+	       sysvipc_dump(si->img);
 }
 
 /* What shape_read_net() looks at. */

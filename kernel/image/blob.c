@@ -28,6 +28,8 @@ enum {
 	REC_DELETED = 9,	/* a deleted file or working directory */
 	REC_SHAPE = 30,		/* namespaces and limits of the container */
 	REC_IPC = 31,		/* one SysV semaphore set or message queue */
+	REC_MQUEUE = 36,	/* one POSIX message queue */
+	REC_MQ_LIMITS = 37,	/* the mqueue limits of an own IPC namespace */
 	REC_TASK_INFO = 10,
 	REC_THREAD = 11,
 	REC_MM = 12,
@@ -618,6 +620,53 @@ static void read_ipc(struct rbuf *r, struct ct_ipc_obj *o)
 	o->data = r_bytes(r, &o->data_len, 64ULL << 20);
 }
 
+/* One POSIX message queue with its messages. */
+static void write_mqueue(struct wbuf *w, const struct ct_mqueue *q)
+{
+	size_t at = w_begin(w, REC_MQUEUE);
+
+	w_str(w, q->name);
+	w_u32(w, q->mode);
+	w_u32(w, q->uid);
+	w_u32(w, q->gid);
+	w_u64(w, q->maxmsg);
+	w_u64(w, q->msgsize);
+	w_bytes(w, q->data, q->data_len);
+	w_end(w, at);
+}
+
+static void read_mqueue(struct rbuf *r, struct ct_mqueue *q)
+{
+	q->name = r_str(r);
+	q->mode = r_u32(r);
+	q->uid = r_u32(r);
+	q->gid = r_u32(r);
+	q->maxmsg = r_u64(r);
+	q->msgsize = r_u64(r);
+	q->data = r_bytes(r, &q->data_len, 1ULL << 30);
+}
+
+static void write_mq_limits(struct wbuf *w, const struct ct_mq_limits *l)
+{
+	size_t at = w_begin(w, REC_MQ_LIMITS);
+
+	w_u32(w, l->msg_max);
+	w_u32(w, l->msgsize_max);
+	w_u32(w, l->queues_max);
+	w_u32(w, l->msg_default);
+	w_u32(w, l->msgsize_default);
+	w_end(w, at);
+}
+
+static void read_mq_limits(struct rbuf *r, struct ct_mq_limits *l)
+{
+	l->msg_max = r_u32(r);
+	l->msgsize_max = r_u32(r);
+	l->queues_max = r_u32(r);
+	l->msg_default = r_u32(r);
+	l->msgsize_default = r_u32(r);
+}
+
 /* A zombie: who it is, and what its parent's wait will read. */
 static void write_zombie(struct wbuf *w, const struct ct_zombie *z)
 {
@@ -715,6 +764,10 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 	write_shape(w, &img->shape);
 	for (uint32_t i = 0; i < img->nr_ipc; i++)
 		write_ipc(w, &img->ipc[i]);
+	if (img->mq_limits.msg_max)
+		write_mq_limits(w, &img->mq_limits);
+	for (uint32_t i = 0; i < img->nr_mqueues; i++)
+		write_mqueue(w, &img->mqueues[i]);
 	for (uint32_t i = 0; i < img->nr_files; i++)
 		write_file(w, &img->files[i]);
 	for (uint32_t i = 0; i < img->nr_seccomp; i++)
@@ -766,6 +819,14 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 			p = r_push(r, &img->ipc, &img->nr_ipc, sizeof(*img->ipc), 65536);
 			if (p)
 				read_ipc(&body, p);
+			break;
+		case REC_MQUEUE:
+			p = r_push(r, &img->mqueues, &img->nr_mqueues, sizeof(*img->mqueues), 65536);
+			if (p)
+				read_mqueue(&body, p);
+			break;
+		case REC_MQ_LIMITS:
+			read_mq_limits(&body, &img->mq_limits);
 			break;
 		case REC_FILE_V1:
 			p = r_push(r, &img->files, &img->nr_files, sizeof(*img->files), 1 << 20);

@@ -204,6 +204,7 @@ enum ct_file_kind {
 	CT_FILE_TTY,		/* the container's console: a pty slave, or /dev/tty naming it (tty_*) */
 	CT_FILE_PIDFD,		/* pidfd of a process of the container (pidfd_pid) */
 	CT_FILE_MEMFD,		/* a memfd: the shared memory object shm_key (image.shm) */
+	CT_FILE_MQUEUE,		/* a POSIX message queue descriptor: path is the queue's name */
 };
 
 /* Socket states (ct_file.sk_state), the kernel's TCP_* numbers for the ones used. */
@@ -461,6 +462,21 @@ struct ct_ipc_obj {
 	uint64_t data_len;
 };
 
+/* A POSIX message queue of the container's own IPC namespace (task/mqueue.c). */
+struct ct_mqueue {
+	char *name;			/* "/name", as mq_open takes it */
+	uint32_t mode, uid, gid;	/* its file in the mqueue filesystem */
+	uint64_t maxmsg, msgsize;	/* mq_attr */
+	uint8_t *data;			/* messages as mq_receive gave them: u32 prio, u32 len, bytes */
+	uint64_t data_len;
+	uint64_t dev, ino;		/* dump only: its inode, which mqueue descriptors name */
+};
+
+/* The mqueue limits of an own IPC namespace (/proc/sys/fs/mqueue), 0: not recorded. */
+struct ct_mq_limits {
+	uint32_t msg_max, msgsize_max, queues_max, msg_default, msgsize_default;
+};
+
 /* ct_shape_rec.flags */
 #define CT_SHAPE_OWN_UTS	0x1	/* own UTS namespace: hostname, domainname */
 #define CT_SHAPE_OWN_IPC	0x2	/* own IPC namespace, empty at dump */
@@ -507,6 +523,9 @@ struct ct_image {
 	struct ct_shape_rec shape;	/* namespaces and limits beyond pid and mount (dump/shape.c) */
 	uint32_t nr_ipc;
 	struct ct_ipc_obj *ipc;		/* SysV objects of its own IPC namespace */
+	uint32_t nr_mqueues;
+	struct ct_mqueue *mqueues;	/* its POSIX message queues */
+	struct ct_mq_limits mq_limits;	/* and their limits */
 	uint32_t nr_zombies;
 	struct ct_zombie *zombies;	/* children of tasks, exited and not waited for */
 	uint32_t nr_locks;

@@ -309,6 +309,46 @@ static int validate_shape(const struct ct_image *img, const char *what)
 	return 0;
 }
 
+/* The kernel's own ceilings for a queue (ipc/mqueue.c HARD_MSGMAX, HARD_MSGSIZEMAX, MQ_PRIO_MAX). */
+#define MQ_HARD_MSGMAX 65536
+#define MQ_HARD_MSGSIZEMAX (16 << 20)
+#define MQ_PRIO_MAX_ 32768
+
+/* True if @name is "/" and a file name of at most 255 bytes (no "/", not "." or ".."). */
+static bool mqueue_name_is_sane(const char *name)
+{
+	return name && name[0] == '/' && name[1] && strlen(name) <= 256 && !strchr(name + 1, '/') &&
+	       strcmp(name, "/.") && strcmp(name, "/..");
+}
+
+/* Check one POSIX queue: name once, attributes and messages within the kernel's limits. */
+static int validate_mqueue(const struct ct_image *img, const struct ct_mqueue *q, const char *what)
+{
+	uint64_t at = 0, n = 0;
+	uint32_t prio, len;
+
+	if (!mqueue_name_is_sane(q->name) || q->mode > 0777 || !q->maxmsg ||
+	    q->maxmsg > MQ_HARD_MSGMAX || !q->msgsize || q->msgsize > MQ_HARD_MSGSIZEMAX)
+		return ct_err(-EBADMSG, "%s: bad POSIX message queue %s", what, q->name ? q->name : "?");
+	for (const struct ct_mqueue *p = img->mqueues; p < q; p++)
+		if (!strcmp(p->name, q->name))
+			return ct_err(-EBADMSG, "%s: POSIX message queue %s twice", what, q->name);
+	while (at < q->data_len) {
+		if (q->data_len - at < 8)
+			goto bad_msg;
+		memcpy(&prio, q->data + at, 4);
+		memcpy(&len, q->data + at + 4, 4);
+		at += 8;
+		if (prio >= MQ_PRIO_MAX_ || len > q->msgsize || len > q->data_len - at || ++n > q->maxmsg)
+			goto bad_msg;
+		at += len;
+	}
+	return 0;
+bad_msg:
+	return ct_err(-EBADMSG, "%s: POSIX message queue %s: bad message %llu", what, q->name,
+		      (unsigned long long)n);
+}
+
 /* Check one SysV object: kind, identity, values and messages within the kernel's limits. */
 static int validate_ipc(const struct ct_ipc_obj *o, const char *what)
 {
@@ -405,6 +445,13 @@ int image_validate(const struct ct_image *img, const char *what)
 		return ct_err(-EBADMSG, "%s: SysV objects without an IPC namespace of its own", what);
 	for (uint32_t i = 0; i < img->nr_ipc; i++) {
 		ret = validate_ipc(&img->ipc[i], what);
+		if (ret)
+			return ret;
+	}
+	if ((img->nr_mqueues || img->mq_limits.msg_max) && !(img->shape.flags & CT_SHAPE_OWN_IPC))
+		return ct_err(-EBADMSG, "%s: POSIX message queues without an IPC namespace of its own", what);
+	for (uint32_t i = 0; i < img->nr_mqueues; i++) {
+		ret = validate_mqueue(img, &img->mqueues[i], what);
 		if (ret)
 			return ret;
 	}

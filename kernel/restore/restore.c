@@ -46,6 +46,7 @@
 #include "mm/lazy.h"
 #include "mm/swaparea.h"
 #include "restore/rst.h"
+#include "task/mqueue.h"
 #include "task/sysvipc.h"
 #include "task/task.h"
 
@@ -206,7 +207,7 @@ static int rst_open_files_ipc(void *arg)
 
 	if (c->shape.net_fd >= 0 && setns(c->shape.net_fd, CLONE_NEWNET) < 0)
 		return ct_err(-errno, "cannot join the container's network namespace: %m");
-	return sysvipc_restore(c->img) ?: rst_open_files(c);
+	return sysvipc_restore(c->img) ?: mqueue_restore(c->img) ?: rst_open_files(c);
 }
 
 /* In the container's IPC namespace (@arg: the shared memory set). */
