@@ -3,7 +3,7 @@
  * ipcns: the objects of an IPC namespace of its own must keep their identity
  * and contents across a checkpoint.
  *
- *   ipcns [mq]
+ *   ipcns [mq | notify | hostmq NAME]
  *
  * Makes (in the namespace the container gave it):
  *   segment A  key 0x1bc00001, 3 pages + 100 bytes, mode 0640, attached here
@@ -17,6 +17,10 @@
  *              bytes) sent five messages of priorities 1 5 3 5 0, the first
  *              of priority 5 taken at once, held by an O_RDWR|O_NONBLOCK
  *              descriptor and a blocking O_RDONLY one.
+ * "notify" adds an mq_notify registration on the queue (a dump must refuse
+ * it).  "hostmq NAME" only opens a new queue NAME, removes its name and
+ * prints "ready" (for a container sharing the host's IPC namespace: a dump
+ * must refuse the descriptor; nothing is left behind).
  * Prints "ready shm=A,B,C sem=S", then every 0.1 s checks ids (by key),
  * modes, owners, sizes, nattch, the dest and lock states, every byte of the
  * patterns, the counters, the semaphores, the queue's attributes, and its
@@ -205,16 +209,35 @@ static void run(int who, int mq)
 	}
 }
 
+/* "hostmq NAME": a queue held open, its name gone. */
+static int host_mq(const char *name)
+{
+	struct mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = 16 };
+
+	mq_rw = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	if (mq_rw < 0 || mq_unlink(name) < 0) {
+		printf("BAD mq_open %s: %s\n", name, strerror(errno));
+		return 1;
+	}
+	printf("ready\n");
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
 	unsigned short vals[2] = { 3, 9 };
 	union semun_arg arg = { .array = vals };
-	int mq = argc > 1 && !strcmp(argv[1], "mq");
+	int notify = argc > 1 && !strcmp(argv[1], "notify");
+	int mq = notify || (argc > 1 && !strcmp(argv[1], "mq"));
+	struct sigevent sev = { .sigev_notify = SIGEV_NONE };
 	struct shmid_ds ds = { 0 };
 	unsigned char *b;
 	pid_t child;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 2 && !strcmp(argv[1], "hostmq"))
+		return host_mq(argv[2]);
 	id_a = shmget(KEY_A, SIZE_A, IPC_CREAT | IPC_EXCL | 0640);
 	id_b = shmget(KEY_B, SIZE_B, IPC_CREAT | IPC_EXCL | 0604);
 	id_c = shmget(IPC_PRIVATE, SIZE_C, IPC_CREAT | 0600);
@@ -224,7 +247,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	seg_a = shmat(id_a, NULL, 0);
-	if (seg_a == (void *)-1 || (mq && mq_setup() < 0)) {
+	if (seg_a == (void *)-1 || (mq && mq_setup() < 0) || (notify && mq_notify(mq_rw, &sev) < 0)) {
 		printf("BAD setup: %s\n", strerror(errno));
 		return 1;
 	}
@@ -251,5 +274,5 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("ready shm=%d,%d,%d sem=%d\n", id_a, id_b, id_c, id_sem);
-	run(0, mq);
+	run(0, mq && !notify);	/* a message sent to the emptied queue would end the registration */
 }
