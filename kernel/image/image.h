@@ -479,7 +479,7 @@ struct ct_mq_limits {
 
 /* ct_shape_rec.flags */
 #define CT_SHAPE_OWN_UTS	0x1	/* own UTS namespace: hostname, domainname */
-#define CT_SHAPE_OWN_IPC	0x2	/* own IPC namespace, empty at dump */
+#define CT_SHAPE_OWN_IPC	0x2	/* own IPC namespace: its objects in ipc, shm, mqueues */
 #define CT_SHAPE_LO_UP		0x4	/* CT_NET_LO: lo was up */
 #define CT_SHAPE_OWN_TIME	0x8	/* own time namespace (restore --time-ns made it) */
 #define CT_SHAPE_FLAGS_KNOWN	0xf
