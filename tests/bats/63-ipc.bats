@@ -52,10 +52,12 @@ mqueues_of() {
 		'mount -t mqueue none /mnt && stat -c "%A %u %g %s %n" /mnt/* && cat /mnt/*'
 }
 
-# The process is alive and not stopped or frozen.
+# Process $1 of $CT runs: not stopped, not traced, the container not frozen.
 running() {
-	[ "$(awk '/^State:/ { print $2 }' "/proc/$1/status")" = S ]
+	[[ "$(awk '/^State:/ { print $2 }' "/proc/$1/status")" == [SR] ]]
 	[ "$(awk '/^TracerPid:/ { print $2 }' "/proc/$1/status")" = 0 ]
+	run "$CTSWAP" ps "$CT"
+	assert_output --partial running
 }
 
 @test "ipc: SysV segments (attached twice, unattached, removed), a semaphore and a POSIX queue with its descriptors keep identity and contents (lazy, eager, again)" {
