@@ -236,6 +236,7 @@ static int shm_dump_one_sysv(struct vma_shm_table *shm, pid_t pid, int id)
 	o->sysv_id = id;
 	o->sysv_flags = CT_SHM_SYSV_IDENTITY | (ds.shm_perm.mode & SHM_DEST ? CT_SHM_SYSV_DEST : 0) |
 			(ds.shm_perm.mode & SHM_LOCKED ? CT_SHM_SYSV_LOCKED : 0);
+	o->sysv_attached = ds.shm_nattch > 0;
 	o->mode = ds.shm_perm.mode & 0777;
 	o->uid = ds.shm_perm.uid;
 	o->gid = ds.shm_perm.gid;
@@ -256,6 +257,14 @@ int shm_dump_sysv(struct vma_shm_table *shm, pid_t pid)
 			ret = shm_dump_one_sysv(shm, pid, id);
 	free(text);
 	return ret;
+}
+
+bool shm_sysv_attached(const struct vma_shm_table *shm)
+{
+	for (size_t i = 0; i < shm->nr; i++)
+		if (shm->objs[i].sysv_attached)
+			return true;
+	return false;
 }
 
 /* The SysV segment with identity behind key @key of @shm, NULL if none. */

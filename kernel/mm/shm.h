@@ -32,5 +32,7 @@ int shm_dump_sysv(struct vma_shm_table *shm, pid_t pid);
  * (restore attaches it again with shmat); else refuse, naming it.
  */
 int shm_check_sysv(const struct ct_image *img, const struct vma_shm_table *shm);
+/* Is a SysV segment of the container's own namespace attached by one of its processes? */
+bool shm_sysv_attached(const struct vma_shm_table *shm);
 
 #endif

@@ -60,7 +60,7 @@ running() {
 	assert_output --partial running
 }
 
-@test "ipc: SysV segments (attached twice, unattached, removed), a semaphore and a POSIX queue with its descriptors keep identity and contents (lazy, eager, again)" {
+@test "ipc: SysV segments (attached twice, unattached and locked, removed), a semaphore and a POSIX queue with its descriptors keep identity and contents (leave-running, lazy, eager, again)" {
 	local ipcs_before mq_before n how
 	start --hostname ipc1 -- "$WORKLOADS/ipcns" mq
 	wait_until 5 ok_past 2
@@ -70,7 +70,15 @@ running() {
 	echo "$mq_before"
 	# the workload's own view is checked by itself; the outside view by ipcs and the queue's file
 	[[ "$ipcs_before" == *"0x00000000 2          root       600        4096       1          dest"* ]]
+	[[ "$ipcs_before" == *"0x1bc00002 1          1234       604        8192       0                 locked"* ]]
 	[[ "$mq_before" == "-rw-r----- 1234 1234 80 /mnt/ipcns-q"* ]]
+	# a dump that leaves it running reads the queue and the segments without changing them
+	run "$CTSWAP" dump --leave-running "$CT"
+	assert_success
+	n=$(last_ok)
+	wait_until 5 ok_past $((n + 2))
+	[ "$(ipcs_of "$PID")" = "$ipcs_before" ]
+	[ "$(mqueues_of "$PID")" = "$mq_before" ]
 	for how in "" --eager ""; do
 		run "$CTSWAP" dump "$CT"
 		assert_success

@@ -9,8 +9,8 @@
  *   segment A  key 0x1bc00001, 3 pages + 100 bytes, mode 0640, attached here
  *              and in a child; each writes its own counter into it every tick
  *              and checks the other's never goes back;
- *   segment B  key 0x1bc00002, 2 pages, mode 0604, owner 1234:1234, filled
- *              and attached by no one;
+ *   segment B  key 0x1bc00002, 2 pages, mode 0604, owner 1234:1234, filled,
+ *              locked (SHM_LOCK) and attached by no one;
  *   segment C  IPC_PRIVATE, 1 page, attached here, then IPC_RMID ("dest");
  *   a semaphore set, key 0x1bc00003, values 3 and 9;
  *   with "mq": POSIX queue /ipcns-q (mode 0640, owner 1234:1234, 8 x 64
@@ -87,13 +87,13 @@ static int same(const unsigned char *p, size_t from, size_t len, unsigned seed)
 	return 1;
 }
 
-/* Segment @id as made: its size, mode bits (SHM_DEST too), owner, nattch. */
+/* Segment @id as made: its size, mode bits (SHM_DEST, SHM_LOCKED too), owner, nattch. */
 static int seg_is(int id, size_t size, unsigned mode, uid_t uid, unsigned long nattch)
 {
 	struct shmid_ds ds;
 
 	return shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_segsz == size &&
-	       (ds.shm_perm.mode & (0777 | SHM_DEST)) == mode && ds.shm_perm.uid == uid &&
+	       (ds.shm_perm.mode & (0777 | SHM_DEST | SHM_LOCKED)) == mode && ds.shm_perm.uid == uid &&
 	       ds.shm_nattch == nattch;
 }
 
@@ -171,7 +171,7 @@ static const char *check(int who, uint64_t *seen, int mq)
 		return NULL;	/* the child checks its attachment only */
 	if (shmget(KEY_A, 0, 0) != id_a || shmget(KEY_B, 0, 0) != id_b)
 		return "segment ids";
-	if (!seg_is(id_a, SIZE_A, 0640, 0, 2) || !seg_is(id_b, SIZE_B, 0604, 1234, 0) ||
+	if (!seg_is(id_a, SIZE_A, 0640, 0, 2) || !seg_is(id_b, SIZE_B, 0604 | SHM_LOCKED, 1234, 0) ||
 	    !seg_is(id_c, SIZE_C, 0600 | SHM_DEST, 0, 1))
 		return "segment size, mode, owner or nattch";
 	if (!same(seg_c, 0, SIZE_C, 3))
@@ -269,7 +269,8 @@ int main(int argc, char **argv)
 	ds.shm_perm.uid = 1234;
 	ds.shm_perm.gid = 1234;
 	ds.shm_perm.mode = 0604;
-	if (shmctl(id_b, IPC_SET, &ds) < 0 || shmctl(id_c, IPC_RMID, NULL) < 0) {
+	if (shmctl(id_b, IPC_SET, &ds) < 0 || shmctl(id_b, SHM_LOCK, NULL) < 0 ||
+	    shmctl(id_c, IPC_RMID, NULL) < 0) {
 		printf("BAD setup: %s\n", strerror(errno));
 		return 1;
 	}
