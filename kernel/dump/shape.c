@@ -288,6 +288,25 @@ static int shape_check_root(pid_t host_pid, pid_t pid)
 	return 0;
 }
 
+/*
+ * No cgroup below the container's own: its processes are not listed in
+ * the container's group (the dump would miss them), and its limits and
+ * membership are not kept.
+ */
+static int shape_check_subgroups(struct dump_ctx *d)
+{
+	char child[4200];
+	pid_t pid = 0;
+	int ret = cg_find_child(d->cg, child, sizeof(child), &pid);
+
+	if (ret > 0 && pid)
+		return ct_err(-EOPNOTSUPP, "host pid %d: in cgroup %s, below the container's own: not supported",
+			      pid, child);
+	if (ret > 0)
+		return ct_err(-EOPNOTSUPP, "cgroup %s below the container's own: not supported", child);
+	return ret;
+}
+
 /* The cgroup's limits. */
 static int shape_dump_limits(struct dump_ctx *d)
 {
@@ -331,7 +350,7 @@ int dump_shape(struct dump_ctx *d)
 
 	d->ref_pid = shape_ref_pid(d);
 
-	return shape_check_same_ns(d->img) ?:
+	return shape_check_subgroups(d) ?: shape_check_same_ns(d->img) ?:
 	       shape_check_init_ns(d->img, d->ref_pid, init->pid) ?:
 	       shape_check_root(init->host_pid, init->pid) ?:
 	       shape_dump_uts_ipc(d, init) ?:

@@ -45,11 +45,12 @@ ipcs_of() {
 	nsenter -t "$1" -i ipcs -m -s -q
 }
 
-# The POSIX queues of the IPC namespace of pid $1: names, modes, owners and each queue's
-# state line (QSIZE, NOTIFY...), through an mqueue mount in a mount namespace made for it.
+# The POSIX queues of the IPC namespace of pid $1: names, modes and owners, through an mqueue
+# mount in a mount namespace made for it (their messages: the workload takes and sends them
+# back all the time, and checks them itself).
 mqueues_of() {
 	nsenter -t "$1" -i unshare -m --propagation private sh -c \
-		'mount -t mqueue none /mnt && stat -c "%A %u %g %s %n" /mnt/* && cat /mnt/*'
+		'mount -t mqueue none /mnt && stat -c "%A %u %g %n" /mnt/*'
 }
 
 # Process $1 of $CT runs: not stopped, not traced, the container not frozen.
@@ -71,7 +72,7 @@ running() {
 	# the workload's own view is checked by itself; the outside view by ipcs and the queue's file
 	[[ "$ipcs_before" == *"0x00000000 2          root       600        4096       1          dest"* ]]
 	[[ "$ipcs_before" == *"0x1bc00002 1          1234       604        8192       0                 locked"* ]]
-	[[ "$mq_before" == "-rw-r----- 1234 1234 80 /mnt/ipcns-q"* ]]
+	[ "$mq_before" = "-rw-r----- 1234 1234 /mnt/ipcns-q" ]
 	# a dump that leaves it running reads the queue and the segments without changing them
 	run "$CTSWAP" dump --leave-running "$CT"
 	assert_success
