@@ -288,23 +288,68 @@ static int shape_check_root(pid_t host_pid, pid_t pid)
 	return 0;
 }
 
-/*
- * No cgroup below the container's own: its processes are not listed in
- * the container's group (the dump would miss them), and its limits and
- * membership are not kept.
- */
-static int shape_check_subgroups(struct dump_ctx *d)
-{
-	char child[4200];
-	pid_t pid = 0;
-	int ret = cg_find_child(d->cg, child, sizeof(child), &pid);
+_Static_assert((int)CG_HIER_V2 == (int)CT_CG_V2 && (int)CG_HIER_V1_CPU == (int)CT_CG_V1_CPU &&
+	       (int)CG_HIER_NR == (int)CT_CG_NR_HIER,
+	       "cgroup hierarchy numbers of the image and of freezer/cgroup.h");
 
-	if (ret > 0 && pid)
-		return ct_err(-EOPNOTSUPP, "host pid %d: in cgroup %s, below the container's own: not supported",
-			      pid, child);
-	if (ret > 0)
-		return ct_err(-EOPNOTSUPP, "cgroup %s below the container's own: not supported", child);
-	return ret;
+/* The task of @img whose host pid is @host, NULL if none. */
+static const struct ct_task *shape_task_of(const struct ct_image *img, pid_t host)
+{
+	for (uint32_t i = 0; i < img->nr_tasks; i++)
+		if (img->tasks[i].host_pid == host)
+			return &img->tasks[i];
+	return NULL;
+}
+
+/* One group below the container's (cg_walk_below callback): its limits and processes. */
+static int shape_dump_subgroup(void *arg, int hier, const char *rel, const char *dir)
+{
+	struct ct_image *img = arg;
+	struct ct_cgroup_rec *g, *grown;
+	struct ctswap_limits lim;
+	pid_t *pids = NULL;
+	size_t nr = 0;
+	int ret;
+
+	grown = xrealloc(img->cgroups, sizeof(*grown) * (img->nr_cgroups + 1));
+	if (!grown)
+		return -ENOMEM;
+	img->cgroups = grown;
+	g = &grown[img->nr_cgroups];
+	memset(g, 0, sizeof(*g));
+	g->hier = (uint32_t)hier;
+	g->path = xstrdup(rel);
+	if (!g->path)
+		return -ENOMEM;
+	img->nr_cgroups++;
+	ret = cg_dir_get_limits(hier, dir, &lim) ?: cg_dir_procs(dir, &pids, &nr);
+	if (ret)
+		return ct_err(ret, "cgroup %s: cannot read it: %s", dir, strerror(-ret));
+	g->limit_memory = lim.memory;
+	g->limit_pids = lim.pids;
+	g->limit_cpu_millis = lim.cpu_millis;
+	g->members = xzalloc(sizeof(*g->members) * (nr + 1));
+	for (size_t i = 0; g->members && i < nr && !ret; i++) {
+		const struct ct_task *t = shape_task_of(img, pids[i]);
+
+		if (!t)
+			ret = ct_err(-EOPNOTSUPP, "host pid %d: in cgroup %s of the container, not one of its processes: not supported",
+				     pids[i], dir);
+		else
+			g->members[g->nr_members++] = t->pid;
+	}
+	free(pids);
+	return g->members ? ret : -ENOMEM;
+}
+
+/*
+ * The cgroups the container made below its own, in every hierarchy its
+ * group is in: path, limits and the processes in each (all of them are the
+ * container's: the freezer and the seize count them in).
+ */
+static int shape_dump_subgroups(struct dump_ctx *d)
+{
+	return cg_walk_below(d->cg, shape_dump_subgroup, d->img);
 }
 
 /* The cgroup's limits. */
@@ -350,11 +395,11 @@ int dump_shape(struct dump_ctx *d)
 
 	d->ref_pid = shape_ref_pid(d);
 
-	return shape_check_subgroups(d) ?: shape_check_same_ns(d->img) ?:
+	return shape_check_same_ns(d->img) ?:
 	       shape_check_init_ns(d->img, d->ref_pid, init->pid) ?:
 	       shape_check_root(init->host_pid, init->pid) ?:
 	       shape_dump_uts_ipc(d, init) ?:
 	       shape_dump_time(d, init) ?:
 	       shape_dump_net(d, init) ?:
-	       shape_dump_limits(d);
+	       shape_dump_limits(d) ?: shape_dump_subgroups(d);
 }

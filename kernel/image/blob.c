@@ -29,7 +29,7 @@ enum {
 	REC_SHAPE = 30,		/* namespaces and limits of the container */
 	REC_IPC = 31,		/* one SysV semaphore set or message queue */
 	REC_MQUEUE = 36,	/* one POSIX message queue */
-	REC_MQ_LIMITS = 37,	/* the mqueue limits of an own IPC namespace */
+	REC_CGROUP = 37,	/* one cgroup the container made below its own */
 	REC_TASK_INFO = 10,
 	REC_THREAD = 11,
 	REC_MM = 12,
@@ -562,6 +562,11 @@ static void write_shape(struct wbuf *w, const struct ct_shape_rec *s)
 	w_u64(w, s->limit_cpu_millis);
 	w_u64(w, (uint64_t)s->mono_ns);
 	w_u64(w, (uint64_t)s->boot_ns);
+	w_u32(w, s->mq_limits.msg_max);
+	w_u32(w, s->mq_limits.msgsize_max);
+	w_u32(w, s->mq_limits.queues_max);
+	w_u32(w, s->mq_limits.msg_default);
+	w_u32(w, s->mq_limits.msgsize_default);
 	w_end(w, at);
 }
 
@@ -588,6 +593,11 @@ static void read_shape(struct rbuf *r, struct ct_shape_rec *s)
 	s->limit_cpu_millis = r_u64(r);
 	s->mono_ns = (int64_t)r_u64(r);
 	s->boot_ns = (int64_t)r_u64(r);
+	s->mq_limits.msg_max = r_u32(r);
+	s->mq_limits.msgsize_max = r_u32(r);
+	s->mq_limits.queues_max = r_u32(r);
+	s->mq_limits.msg_default = r_u32(r);
+	s->mq_limits.msgsize_default = r_u32(r);
 }
 
 /* One SysV object of the container's IPC namespace. */
@@ -646,25 +656,33 @@ static void read_mqueue(struct rbuf *r, struct ct_mqueue *q)
 	q->data = r_bytes(r, &q->data_len, 1ULL << 30);
 }
 
-static void write_mq_limits(struct wbuf *w, const struct ct_mq_limits *l)
+/* A cgroup below the container's own: hierarchy, path, limits, member processes. */
+static void write_cgroup(struct wbuf *w, const struct ct_cgroup_rec *g)
 {
-	size_t at = w_begin(w, REC_MQ_LIMITS);
+	size_t at = w_begin(w, REC_CGROUP);
 
-	w_u32(w, l->msg_max);
-	w_u32(w, l->msgsize_max);
-	w_u32(w, l->queues_max);
-	w_u32(w, l->msg_default);
-	w_u32(w, l->msgsize_default);
+	w_u32(w, g->hier);
+	w_str(w, g->path);
+	w_u64(w, g->limit_memory);
+	w_u64(w, g->limit_pids);
+	w_u64(w, g->limit_cpu_millis);
+	w_bytes(w, g->members, sizeof(*g->members) * (uint64_t)g->nr_members);
 	w_end(w, at);
 }
 
-static void read_mq_limits(struct rbuf *r, struct ct_mq_limits *l)
+static void read_cgroup(struct rbuf *r, struct ct_cgroup_rec *g)
 {
-	l->msg_max = r_u32(r);
-	l->msgsize_max = r_u32(r);
-	l->queues_max = r_u32(r);
-	l->msg_default = r_u32(r);
-	l->msgsize_default = r_u32(r);
+	uint64_t n = 0;
+
+	g->hier = r_u32(r);
+	g->path = r_str(r);
+	g->limit_memory = r_u64(r);
+	g->limit_pids = r_u64(r);
+	g->limit_cpu_millis = r_u64(r);
+	g->members = r_bytes(r, &n, 4ULL << 20);
+	if (n % sizeof(*g->members))
+		*r->err = -EBADMSG;
+	g->nr_members = (uint32_t)(n / sizeof(*g->members));
 }
 
 /* A zombie: who it is, and what its parent's wait will read. */
@@ -764,10 +782,10 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 	write_shape(w, &img->shape);
 	for (uint32_t i = 0; i < img->nr_ipc; i++)
 		write_ipc(w, &img->ipc[i]);
-	if (img->mq_limits.msg_max)
-		write_mq_limits(w, &img->mq_limits);
 	for (uint32_t i = 0; i < img->nr_mqueues; i++)
 		write_mqueue(w, &img->mqueues[i]);
+	for (uint32_t i = 0; i < img->nr_cgroups; i++)
+		write_cgroup(w, &img->cgroups[i]);
 	for (uint32_t i = 0; i < img->nr_files; i++)
 		write_file(w, &img->files[i]);
 	for (uint32_t i = 0; i < img->nr_seccomp; i++)
@@ -825,8 +843,10 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 			if (p)
 				read_mqueue(&body, p);
 			break;
-		case REC_MQ_LIMITS:
-			read_mq_limits(&body, &img->mq_limits);
+		case REC_CGROUP:
+			p = r_push(r, &img->cgroups, &img->nr_cgroups, sizeof(*img->cgroups), 4096);
+			if (p)
+				read_cgroup(&body, p);
 			break;
 		case REC_FILE_V1:
 			p = r_push(r, &img->files, &img->nr_files, sizeof(*img->files), 1 << 20);

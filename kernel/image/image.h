@@ -501,6 +501,19 @@ struct ct_shape_rec {
 	uint64_t limit_pids;
 	uint64_t limit_cpu_millis;
 	int64_t mono_ns, boot_ns;	/* CLOCK_MONOTONIC, CLOCK_BOOTTIME inside the container at the freeze */
+	struct ct_mq_limits mq_limits;	/* own IPC namespace: its mqueue limits */
+};
+
+/* The hierarchies a container's cgroup is in (ct_cgroup_rec.hier). */
+enum { CT_CG_V2 = 0, CT_CG_V1_FREEZER, CT_CG_V1_MEMORY, CT_CG_V1_PIDS, CT_CG_V1_CPU, CT_CG_NR_HIER };
+
+/* A cgroup the container made below its own (freezer/cgroup.c, dump/shape.c). */
+struct ct_cgroup_rec {
+	uint32_t hier;			/* CT_CG_* */
+	char *path;			/* relative to the container's group: "a", "a/b" */
+	uint64_t limit_memory, limit_pids, limit_cpu_millis;	/* its own limits, 0: none */
+	uint32_t nr_members;
+	int32_t *members;		/* pids (inside) of the processes in it, not below it */
 };
 
 struct ct_image {
@@ -525,7 +538,8 @@ struct ct_image {
 	struct ct_ipc_obj *ipc;		/* SysV objects of its own IPC namespace */
 	uint32_t nr_mqueues;
 	struct ct_mqueue *mqueues;	/* its POSIX message queues */
-	struct ct_mq_limits mq_limits;	/* and their limits */
+	uint32_t nr_cgroups;
+	struct ct_cgroup_rec *cgroups;	/* cgroups below its own, parents first */
 	uint32_t nr_zombies;
 	struct ct_zombie *zombies;	/* children of tasks, exited and not waited for */
 	uint32_t nr_locks;

@@ -309,6 +309,45 @@ static int validate_shape(const struct ct_image *img, const char *what)
 	return 0;
 }
 
+/* True if @path is relative, of names that are not "." or "..", and not too long. */
+static bool cgroup_path_is_sane(const char *path)
+{
+	size_t len = path ? strlen(path) : 0;
+
+	if (!len || len > 1024 || path[0] == '/' || path[len - 1] == '/' || strstr(path, "//"))
+		return false;
+	for (const char *p = path; p; p = strchr(p, '/') ? strchr(p, '/') + 1 : NULL)
+		if ((p[0] == '.' && (p[1] == '/' || !p[1])) ||
+		    (p[0] == '.' && p[1] == '.' && (p[2] == '/' || !p[2])))
+			return false;
+	return true;
+}
+
+/* Check one cgroup below the container's: hierarchy, path below its parent's record, members. */
+static int validate_cgroup(const struct ct_image *img, const struct ct_cgroup_rec *g, const char *what)
+{
+	const char *slash = g->path ? strrchr(g->path, '/') : NULL;
+	bool parent = !slash;
+
+	if (g->hier >= CT_CG_NR_HIER || !cgroup_path_is_sane(g->path))
+		return ct_err(-EBADMSG, "%s: bad cgroup record (hierarchy %u)", what, g->hier);
+	for (const struct ct_cgroup_rec *p = img->cgroups; p < g; p++) {
+		if (p->hier != g->hier)
+			continue;
+		if (!strcmp(p->path, g->path))
+			return ct_err(-EBADMSG, "%s: cgroup %s twice", what, g->path);
+		parent |= strlen(p->path) == (size_t)(slash - g->path) &&
+			  !strncmp(p->path, g->path, (size_t)(slash - g->path));
+	}
+	if (!parent)
+		return ct_err(-EBADMSG, "%s: cgroup %s before the group above it", what, g->path);
+	for (uint32_t k = 0; k < g->nr_members; k++)
+		if (!image_find_task(img, g->members[k]))
+			return ct_err(-EBADMSG, "%s: cgroup %s: pid %d is no task", what, g->path,
+				      g->members[k]);
+	return 0;
+}
+
 /* The kernel's own ceilings for a queue (ipc/mqueue.c HARD_MSGMAX, HARD_MSGSIZEMAX, MQ_PRIO_MAX). */
 #define MQ_HARD_MSGMAX 65536
 #define MQ_HARD_MSGSIZEMAX (16 << 20)
@@ -448,7 +487,12 @@ int image_validate(const struct ct_image *img, const char *what)
 		if (ret)
 			return ret;
 	}
-	if ((img->nr_mqueues || img->mq_limits.msg_max) && !(img->shape.flags & CT_SHAPE_OWN_IPC))
+	for (uint32_t i = 0; i < img->nr_cgroups; i++) {
+		ret = validate_cgroup(img, &img->cgroups[i], what);
+		if (ret)
+			return ret;
+	}
+	if ((img->nr_mqueues || img->shape.mq_limits.msg_max) && !(img->shape.flags & CT_SHAPE_OWN_IPC))
 		return ct_err(-EBADMSG, "%s: POSIX message queues without an IPC namespace of its own", what);
 	for (uint32_t i = 0; i < img->nr_mqueues; i++) {
 		ret = validate_mqueue(img, &img->mqueues[i], what);

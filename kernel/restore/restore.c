@@ -266,14 +266,71 @@ static int rst_cgroup_get(struct rst_ctx *c)
 	return ret;
 }
 
-/* The cgroup: new, or the empty one a dump left behind; then its limits. */
+static int rst_subgroups_make(struct rst_ctx *c);
+static struct rst_proc *rst_find(struct rst_ctx *c, pid_t pid);
+
+/* The cgroup: new, or the empty one a dump left behind; then its limits and the groups below. */
 static int rst_cgroup(struct rst_ctx *c)
 {
 	const struct ct_shape_rec *s = &c->img->shape;
 	struct ctswap_limits lim = { .memory = s->limit_memory, .pids = s->limit_pids,
 				     .cpu_millis = s->limit_cpu_millis };
 
-	return rst_cgroup_get(c) ?: cg_set_limits(c->cg, &lim);
+	return rst_cgroup_get(c) ?: cg_set_limits(c->cg, &lim) ?: rst_subgroups_make(c);
+}
+
+/* The directory of group @g below the container's. */
+static int rst_subgroup_dir(struct rst_ctx *c, const struct ct_cgroup_rec *g, char *out, size_t size)
+{
+	char top[4096];
+	int ret = cg_hier_dir(c->cg, (int)g->hier, top, sizeof(top));
+
+	if (ret)
+		return ct_err(ret, "%s: cgroup %s: the container has no group in its hierarchy",
+			      c->name, g->path);
+	snprintf(out, size, "%s/%s", top, g->path);
+	return 0;
+}
+
+/* The cgroups the container had made below its own, parents first, with their limits. */
+static int rst_subgroups_make(struct rst_ctx *c)
+{
+	char dir[8192];
+	int ret = 0;
+
+	for (uint32_t i = 0; i < c->img->nr_cgroups && !ret; i++) {
+		const struct ct_cgroup_rec *g = &c->img->cgroups[i];
+		struct ctswap_limits lim = { .memory = g->limit_memory, .pids = g->limit_pids,
+					     .cpu_millis = g->limit_cpu_millis };
+
+		ret = rst_subgroup_dir(c, g, dir, sizeof(dir));
+		if (!ret && mkdir(dir, 0755) < 0 && errno != EEXIST)	/* a dump leaves them */
+			ret = ct_err(-errno, "%s: cannot make cgroup %s: %m", c->name, dir);
+		if (!ret)
+			ret = cg_dir_set_limits((int)g->hier, dir, &lim);
+	}
+	return ret;
+}
+
+/* Once the tasks exist: each into the groups below the container's it was in. */
+static int rst_subgroups_join(struct rst_ctx *c)
+{
+	char dir[8192];
+	int ret = 0;
+
+	for (uint32_t i = 0; i < c->img->nr_cgroups && !ret; i++) {
+		const struct ct_cgroup_rec *g = &c->img->cgroups[i];
+
+		ret = rst_subgroup_dir(c, g, dir, sizeof(dir));
+		for (uint32_t k = 0; k < g->nr_members && !ret; k++) {
+			const struct rst_proc *p = rst_find(c, g->members[k]);
+
+			ret = p ? cg_dir_move(dir, p->host_pid) :
+				  ct_err(-EINVAL, "%s: cgroup %s: pid %d is no task", c->name, g->path,
+					 g->members[k]);
+		}
+	}
+	return ret;
 }
 
 /*
@@ -934,7 +991,7 @@ int restore_container(struct ctswap_store *store, const char *name,
 		ret = rst_open_all(&c);
 	pr_info("checkpoint read, files open: %.1f ms", now_ms() - t0);
 	if (!ret)
-		ret = rst_build_tree(&c);
+		ret = rst_build_tree(&c) ?: rst_subgroups_join(&c);
 	pr_info("process tree created: %.1f ms", now_ms() - t0);
 	if (!ret)
 		ret = rst_build_processes(&c) ?: rst_shm_seal(&c.shm) ?: rst_ipc_finish(&c);

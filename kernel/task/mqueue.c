@@ -248,7 +248,7 @@ int mqueue_dump(struct ct_image *img, pid_t pid)
 	int mnt, ret;
 	DIR *dir;
 
-	ret = mq_read_limits(&img->mq_limits);
+	ret = mq_read_limits(&img->shape.mq_limits);
 	if (ret)
 		return ret;
 	mnt = mq_mount();
@@ -314,10 +314,10 @@ static int mq_restore_one(const struct ct_mqueue *q)
 
 int mqueue_restore(const struct ct_image *img)
 {
-	struct ct_mq_limits room = img->mq_limits;
+	struct ct_mq_limits room = img->shape.mq_limits;
 	int ret = 0;
 
-	if (!img->mq_limits.msg_max)
+	if (!img->shape.mq_limits.msg_max)
 		return 0;
 	/* room for every queue while they are made, then the limits as they were */
 	room.queues_max = max_t(uint32_t, room.queues_max, img->nr_mqueues);
@@ -328,7 +328,7 @@ int mqueue_restore(const struct ct_image *img)
 	ret = mq_write_limits(&room);
 	for (uint32_t i = 0; i < img->nr_mqueues && !ret; i++)
 		ret = mq_restore_one(&img->mqueues[i]);
-	return ret ?: mq_write_limits(&img->mq_limits);
+	return ret ?: mq_write_limits(&img->shape.mq_limits);
 }
 
 /* ---- descriptors ---- */
