@@ -63,6 +63,11 @@ static int shape_check_same_ns(const struct ct_image *img)
 	for (uint32_t i = 1; i < img->nr_tasks; i++) {
 		const struct ct_task *t = &img->tasks[i];
 
+		/* a process put into the container's cgroup (or one below it) from outside */
+		if (t->pid <= 0)
+			return ct_err(-EOPNOTSUPP, "host pid %d: in the container's cgroup but outside its pid namespace: not supported",
+				      t->host_pid);
+
 		for (size_t k = 0; k < ARRAY_SIZE(shape_ns_names); k++) {
 			uint64_t ino = shape_ns_ino(t->host_pid, shape_ns_names[k]);
 
