@@ -378,13 +378,14 @@ static int validate_mqueue(const struct ct_image *img, const struct ct_mqueue *q
 		memcpy(&prio, q->data + at, 4);
 		memcpy(&len, q->data + at + 4, 4);
 		at += 8;
-		if (prio >= MQ_PRIO_MAX_ || len > q->msgsize || len > q->data_len - at || ++n > q->maxmsg)
+		if (prio >= MQ_PRIO_MAX_ || len > q->msgsize || len > q->data_len - at || n >= q->maxmsg)
 			goto bad_msg;
 		at += len;
+		n++;
 	}
 	return 0;
 bad_msg:
-	return ct_err(-EBADMSG, "%s: POSIX message queue %s: bad message %llu", what, q->name,
+	return ct_err(-EBADMSG, "%s: POSIX message queue %s: bad message %llu (from 0)", what, q->name,
 		      (unsigned long long)n);
 }
 
