@@ -7,10 +7,12 @@
  * Every process must share the init's namespaces (a process that made one
  * of its own is refused).  The init may own a pid and a mount namespace on
  * the host's root, a UTS namespace (its names are kept), an IPC namespace
- * (its SysV objects and POSIX message queues are kept), and a network namespace that holds only lo with
- * its default addresses (made again at restore, the sockets in it) or that
- * it joined at run (`run --net ns:PATH`: restore joins the one it is
- * given).  The cgroup's limits are kept.
+ * (its SysV objects and POSIX message queues are kept), and a network
+ * namespace that holds only lo with its default addresses (made again at
+ * restore, the sockets in it) or that it joined at run (`run --net
+ * ns:PATH`: restore joins the one it is given).  The cgroup's limits are
+ * kept, and the groups the container made below its own with theirs and
+ * their processes.
  */
 #define LOG_PREFIX "dump: "
 #include <arpa/inet.h>
