@@ -278,24 +278,19 @@ void cg_close(struct ct_cgroup *cg)
 	free(cg);
 }
 
-static pid_t cg_first_pid_below(const char *dir);
-
 /* Remove an empty group, and the groups made below it, from every hierarchy it is in. */
 int cg_destroy(struct ct_cgroup *cg)
 {
 	size_t nr = 0;
-	pid_t *pids, below;
+	pid_t *pids;
 	int ret;
 
-	ret = cg_procs(cg, &pids, &nr);
+	ret = cg_procs(cg, &pids, &nr);	/* those below it too */
 	if (ret)
 		return ret;
 	free(pids);
 	if (nr)
 		return ct_err(-EBUSY, "%s: cgroup still has %zu processes", cg->name, nr);
-	below = cg_first_pid_below(cg_path(cg));
-	if (below)
-		return ct_err(-EBUSY, "%s: host pid %d is still in a cgroup below it", cg->name, below);
 	ret = cgroup_delete_cgroup_ext(cg->lc, CGFLAG_DELETE_IGNORE_MIGRATION | CGFLAG_DELETE_RECURSIVE);
 	if (ret && ret != ECGROUPNOTEXIST)
 		return ct_err(cg_errno(ret), "%s: cannot remove cgroup: %s", cg->name,
@@ -424,70 +419,6 @@ int cg_threads(struct ct_cgroup *cg, pid_t **tids, size_t *nr)
 		return ct_err(ret, "%s: cannot read: %s", path, strerror(-ret));
 	}
 	return 0;
-}
-
-/* A process in cgroup directory @dir or below it, 0 if none. */
-static pid_t cg_first_pid_below(const char *dir)
-{
-	char path[4200];
-	struct dirent *de;
-	pid_t *pids, pid = 0;
-	size_t nr;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	if (cg_read_ids(path, &pids, &nr) == 0) {
-		pid = nr ? pids[0] : 0;
-		free(pids);
-	}
-	d = opendir(dir);
-	while (d && !pid && (de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		pid = cg_first_pid_below(path);
-	}
-	if (d)
-		closedir(d);
-	return pid;
-}
-
-/* The first cgroup directly below @dir into @out (and a process in it or below), 1; 0 if none. */
-static int cg_child_of(const char *dir, char *out, size_t size, pid_t *pid)
-{
-	struct dirent *de;
-	int found = 0;
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	while (!found && (de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		snprintf(out, size, "%s/%s", dir, de->d_name);
-		*pid = cg_first_pid_below(out);
-		found = 1;
-	}
-	closedir(d);
-	return found;
-}
-
-int cg_find_child(struct ct_cgroup *cg, char *out, size_t size, pid_t *pid)
-{
-	char dir[4200];
-	int ret = 0;
-
-	if (cg->v2_path)
-		ret = cg_child_of(cg->v2_path, out, size, pid);
-	if (!ret && cg->v1_path)
-		ret = cg_child_of(cg->v1_path, out, size, pid);
-	for (int k = 0; k < CG_NR_LIM && !ret; k++) {
-		if (!cg->lim_v1[k])
-			continue;
-		snprintf(dir, sizeof(dir), "%s/%s", cg_lim_mount(k), cg->name);
-		ret = cg_child_of(dir, out, size, pid);
-	}
-	return ret;
 }
 
 /* The container's name (ctswap/NAME without the prefix). */

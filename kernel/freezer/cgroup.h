@@ -24,21 +24,14 @@ int cg_create(const char *name, struct ct_cgroup **out);
 int cg_open(const char *name, struct ct_cgroup **out);
 /* Free the handle (the cgroup stays). */
 void cg_close(struct ct_cgroup *cg);
-/* Remove the group(s); -EBUSY while a process is inside.  Does not free @cg. */
+/* Remove the group(s) and those below; -EBUSY while a process is inside.  Does not free @cg. */
 int cg_destroy(struct ct_cgroup *cg);
 /* Move process @pid (all its threads) into the group(s). */
 int cg_attach(struct ct_cgroup *cg, pid_t pid);
-/* The processes inside (cgroup.procs), in a malloc'd array. */
+/* The processes inside and in the groups below (cgroup.procs), in a malloc'd array. */
 int cg_procs(struct ct_cgroup *cg, pid_t **pids, size_t *nr);
-/* Every thread inside (v2 cgroup.threads, v1 tasks), in a malloc'd array. */
+/* Every thread inside and below (v2 cgroup.threads, v1 tasks), in a malloc'd array. */
 int cg_threads(struct ct_cgroup *cg, pid_t **tids, size_t *nr);
-/*
- * The first cgroup made below the container's own in any hierarchy it uses
- * (v2, v1 freezer, v1 limit groups): its directory into @out and a process
- * in it or below (*@pid, host pid; 0 if it is empty).  1 if found, 0 if
- * none, -errno.
- */
-int cg_find_child(struct ct_cgroup *cg, char *out, size_t size, pid_t *pid);
 /* The container name the group was opened or created for. */
 const char *cg_name(const struct ct_cgroup *cg);
 /* The directory of the group used for freezing (v1 freezer's when used). */
