@@ -106,6 +106,38 @@ inotify_idle() {
 	[ "$(status_field "$W/status" pid)" = "$pid" ]
 }
 
+@test "fdkinds-more: unread inotify events (a watch whose inode is gone) refuse the dump; once read, the gap in the wds survives restores" {
+	W="$BATS_TEST_TMPDIR/w"
+	mkdir -p "$W"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/inotify_gone" --out "$W"
+	assert_success
+	wait_until 10 grep -q ' queued ok$' "$W/status" || { cat "$W/status"; false; }
+	local pid
+	pid=$(status_field "$W/status" pid)
+	# IN_ATTRIB, IN_DELETE_SELF, IN_IGNORED of the gone file: 16 bytes each
+	run "$CTSWAP" dump "$CT"
+	assert_failure
+	assert_output --regexp "^ctswap: .*pid [0-9]+: fd [0-9]+: inotify instance has 48 bytes of events the program has not read \(they cannot be kept: dump again once it has read them\)$"
+	[ "${#lines[@]}" -eq 1 ]
+	# running and thawed, its events all there: it reads exactly those three
+	touch "$W/drain"
+	wait_until 20 inotify_idle 0 || { cat "$W/status"; false; }
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	touch "$W/w/go-0"
+	wait_until 20 inotify_idle 1 || { cat "$W/status"; false; }
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	run "$CTSWAP" restore --eager "$CT"
+	assert_success
+	touch "$W/w/go-1"
+	wait_until 20 inotify_idle 2 || { cat "$W/status"; false; }
+	[ "$(status_field "$W/status" pid)" = "$pid" ]
+}
+
 # Start unix_server.py in $CT on $SOCK and an outside client connected to it ($CLIENT, state $CS).
 start_unix_server_and_client() {
 	SOCK="$BATS_TEST_TMPDIR/srv.sock"
