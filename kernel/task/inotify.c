@@ -21,10 +21,10 @@
  * Events queued but not read yet refuse the dump.  The kernel shows only
  * their size (FIONREAD): reading them is the only way to learn them and
  * takes them from the program, which a refused or --leave-running dump
- * must not do, and a restore could not queue them again anyway: an event
- * is made only by acting on the watched inode (writing a file to get
- * IN_MODIFY changes it) and a wd, once removed, is never handed out again
- * (cyclic allocation), so an event under a removed wd cannot be made.
+ * must not do.  (A restore could make some again: a gone inode's
+ * IN_ATTRIB, IN_DELETE_SELF and IN_IGNORED by watching and deleting a
+ * scratch file under the same wd; but an event under a wd still watched
+ * only by acting on the watched file itself, an IN_MODIFY by changing it.)
  * This covers a watch whose inode is gone (deleted, no longer open): the
  * kernel queues IN_DELETE_SELF and IN_IGNORED and drops the watch; once
  * the program has read them the wd is only a gap, skipped at restore.
