@@ -10,7 +10,8 @@
 # (S from the server, C from the client) and check every line they receive:
 # a gap, a duplicate, a corrupt line, EOF or a reset writes DIR/<role>.err and
 # exits 1.  They read in chunks that do not follow lines, so a message is
-# often half read.  DIR/<role>.status holds the number of lines received.
+# often half read (not too small ones: after a restore each side reads the
+# megabytes queued for it, in Python, on a loaded machine).  DIR/<role>.status holds the number of lines received.
 #
 # While DIR/hold exists neither side reads: each keeps DIR/<role>.room up to
 # date with the room left in its receive buffer (SO_MEMINFO: buffer size less
@@ -210,7 +211,7 @@ def main():
         sk = socket.socket(fam, socket.SOCK_STREAM)
         set_buffers(sk)
         sk.connect((host, port))
-        side = Side(d, "client", "server", sk, "C", "S", 256)
+        side = Side(d, "client", "server", sk, "C", "S", 1500)
         probed = False
         while not os.path.exists(side.path("stop")):
             side.step()
