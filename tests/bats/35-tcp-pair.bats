@@ -43,6 +43,11 @@ held_inode() {
 		grep -o '\[[0-9]*\]' | tr -d '[]'
 }
 
+# No holder listens for the socket with inode $1 any more.
+held_gone() {
+	! ss -xl | grep -q "@ctswap-tcp-hold-$1 "
+}
+
 # Stop both readers until every queue is full, dump, restore with $@, read on.
 # With GONE=1 the holder of the old sockets is killed before the restore, as
 # after a migration: both ends are rebuilt from the checkpoint.
@@ -61,7 +66,8 @@ hold_dump_restore() {
 		holder=$(ss -xlp | grep -m1 "@ctswap-tcp-hold-$ino " | grep -o 'pid=[0-9]*' | cut -d= -f2)
 		[ -n "$holder" ]
 		kill -9 "$holder"
-		wait_until 10 test -z "$(ss -xl | grep "@ctswap-tcp-hold-$ino ")"
+		# asked again each time: SIGKILL takes a moment, and the socket goes with the process
+		wait_until 10 held_gone "$ino"
 	fi
 	run "$CTSWAP" -v -v restore "$@" "$CT"
 	assert_success
