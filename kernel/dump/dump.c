@@ -383,6 +383,16 @@ static int dump_collect(struct dump_ctx *d)
 
 	if (ret)
 		return ret;
+	/*
+	 * A snapshot child would hold the container's SysV segments attached
+	 * while it runs on: its nattch would read high meanwhile.  Copy while
+	 * stopped instead.
+	 */
+	if (d->snapshot && !d->opts->pre && shm_sysv_attached(&d->shm)) {
+		pr_info("SysV segments attached: pages are copied while the container is stopped");
+		d->snapshot = false;
+		d->stats->snapshot = false;
+	}
 	d->tp = xzalloc(sizeof(*d->tp) * d->img->nr_tasks);
 	if (!d->tp)
 		return -ENOMEM;
@@ -403,7 +413,7 @@ static int dump_collect(struct dump_ctx *d)
 	if (ret)
 		return ret;
 	/* shared memory objects are stored whole, with the pages copied while stopped */
-	ret = shm_count_pages(&d->shm, &pages);
+	ret = shm_check_sysv(d->img, &d->shm) ?: shm_count_pages(&d->shm, &pages);
 	if (ret)
 		return ret;
 	d->pages_total += pages;
