@@ -22,6 +22,7 @@
 #endif
 #define LOG_PREFIX "tty: "
 #include <asm/termbits.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -155,18 +156,57 @@ static int tty_ctty_dev(const struct fd_dump *d, uint32_t *dev)
 	return 0;
 }
 
-/*
- * Is pty slave @st the console: on the host's devpts (where the supervisor
- * made it) and the init's controlling terminal?  Any other pty of the host
- * is a terminal of someone outside, which a restore could not give back.
- */
-static int tty_check_console(const struct fd_dump *d, uint32_t dev)
+/* Does the parent of @init (the container's supervisor) hold the master of host pty @index? */
+static bool tty_supervisor_holds(pid_t init, unsigned int index)
 {
+	char path[64], buf[1024], *p;
+	struct dirent *de;
+	int ppid = 0;
+	unsigned int n;
+	bool found = false;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", init);
+	if (read_small_file(path, buf, sizeof(buf)) || !(p = strrchr(buf, ')')) ||
+	    sscanf(p + 2, "%*c %d", &ppid) != 1 || ppid <= 1)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", ppid);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while (!found && (de = readdir(dir))) {
+		ssize_t len = -1;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		fd = openat(dirfd(dir), de->d_name, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			len = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+		}
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';	/* every line: tty-index comes after pos, flags, mnt_id, ino */
+		p = strstr(buf, "tty-index:");
+		found = p && sscanf(p, "tty-index: %u", &n) == 1 && n == index;
+	}
+	closedir(dir);
+	return found;
+}
+
+/*
+ * Is pty slave @st the console: on the host's devpts, its master held by
+ * the container's supervisor?  Any other pty of the host is a terminal of
+ * someone outside, which a restore could not give back.
+ */
+static int tty_check_console(const struct fd_dump *d)
+{
+	unsigned int index = (major(d->st->st_rdev) - TTY_PTS_MAJOR_FIRST) * 256 + minor(d->st->st_rdev);
 	struct stat pts;
-	struct tty_stat ts;
 
 	if (stat("/dev/pts", &pts) == 0 && pts.st_dev == d->st->st_dev &&
-	    !tty_proc_stat(d->img->tasks[0].host_pid, &ts) && ts.tty_nr == dev)
+	    tty_supervisor_holds(d->img->tasks[0].host_pid, index))
 		return 0;
 	return ct_err(-ENOTSUP, "pid %d: fd %d: %s is a pty of the host's devpts, not the container's own (only its console can be kept)",
 		      d->pid, d->fd, d->link);
@@ -190,7 +230,7 @@ static int tty_dump(const struct fd_dump *d, struct ct_file *f)
 			return ret;
 	} else {
 		dev = tty_encode_dev(d->st->st_rdev);
-		ret = tty_check_console(d, dev);
+		ret = tty_check_console(d);
 		if (ret)
 			return ret;
 	}
