@@ -525,13 +525,17 @@ static void pty_decode(uint32_t tag, struct rbuf *r, struct ct_file *f)
 	}
 }
 
-/* Known flags, an index in range, one master per index and one for each slave, sane settings. */
+/*
+ * A container with its own mount namespace (ptys are only dumped from its
+ * own devpts), known flags, an index in range, one master per index and
+ * one for each slave, sane settings.
+ */
 static bool pty_is_sane(const struct ct_image *img, const struct ct_file *f)
 {
 	bool master = f->pty_flags & CT_PTY_MASTER;
 	int mi = pty_master_of(img, f->pty_index);
 
-	if ((f->pty_flags & ~CT_PTY_FLAGS) || f->pty_index >= CT_PTY_MAX_INDEX || mi < 0 ||
+	if (!img->own_pidns || (f->pty_flags & ~CT_PTY_FLAGS) || f->pty_index >= CT_PTY_MAX_INDEX || mi < 0 ||
 	    f->pty_outq_len > PTY_OUTQ_MAX || (f->pty_outq_len && !f->pty_outq))
 		return false;
 	if (!master)

@@ -212,6 +212,18 @@ static int tty_check_console(const struct fd_dump *d)
 		      d->pid, d->fd, d->link);
 }
 
+/* Is /dev/tty fd @d, on terminal @dev (as tty_nr), the console?  Only that one is kept. */
+static int tty_check_devtty(const struct fd_dump *d, uint32_t dev)
+{
+	unsigned int ma = (dev >> 8) & 0xfff, mi = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+
+	if (ma >= TTY_PTS_MAJOR_FIRST && ma <= TTY_PTS_MAJOR_LAST &&
+	    tty_supervisor_holds(d->img->tasks[0].host_pid, (ma - TTY_PTS_MAJOR_FIRST) * 256 + mi))
+		return 0;
+	return ct_err(-ENOTSUP, "pid %d: fd %d: /dev/tty of a terminal other than the console (%u:%u): not supported",
+		      d->pid, d->fd, ma, mi);
+}
+
 static bool tty_match(const struct fd_dump *d)
 {
 	return d->link[0] == '/' && S_ISCHR(d->st->st_mode) && tty_is_console(d->st);
@@ -225,7 +237,7 @@ static int tty_dump(const struct fd_dump *d, struct ct_file *f)
 
 	if (major(d->st->st_rdev) == 5) {
 		f->tty_flags |= CT_TTY_DEVTTY;
-		ret = tty_ctty_dev(d, &dev);
+		ret = tty_ctty_dev(d, &dev) ?: tty_check_devtty(d, dev);
 		if (ret)
 			return ret;
 	} else {

@@ -160,3 +160,25 @@ tmux_round() {
 	tmux_round
 	tmux_round --eager
 }
+
+@test "pty: a /dev/tty descriptor of a pty of the container is refused, naming it; the container runs on" {
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- python3 -c '
+import os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.open("/dev/tty", os.O_RDWR)
+    open(sys.argv[1] + ".tty", "w").close()
+    time.sleep(600)
+while True:
+    open(sys.argv[1], "w").write("%f\n" % time.time())
+    time.sleep(0.05)' "$BATS_TEST_TMPDIR/beat"
+	assert_success
+	wait_until 5 test -s "$BATS_TEST_TMPDIR/beat"
+	wait_until 5 test -e "$BATS_TEST_TMPDIR/beat.tty"
+	run "$CTSWAP" dump "$CT"
+	assert_failure 1
+	assert_output --regexp "^ctswap: .*pid [0-9]+: fd 3: /dev/tty of a terminal other than the console \(136:0\): not supported"
+	rm -f "$BATS_TEST_TMPDIR/beat"
+	wait_until 5 test -s "$BATS_TEST_TMPDIR/beat"
+}
