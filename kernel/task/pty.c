@@ -172,6 +172,19 @@ static int pty_write_back(int m, const uint8_t *data, uint64_t len)
 	return ret;
 }
 
+/* Write @f's queued output back into the live pty @m, unlocked for that moment if it is locked. */
+static int pty_put_back(int m, const struct ct_file *f)
+{
+	int unlock = 0, lock = 1, ret;
+
+	if ((f->pty_flags & CT_PTY_LOCKED) && ioctl(m, TIOCSPTLCK, &unlock) < 0)
+		return -errno;
+	ret = pty_write_back(m, f->pty_outq, f->pty_outq_len);
+	if ((f->pty_flags & CT_PTY_LOCKED) && ioctl(m, TIOCSPTLCK, &lock) < 0 && !ret)
+		ret = -errno;
+	return ret;
+}
+
 /* Read what master @m has to read, without blocking: into @f's pty_outq. */
 static int pty_read_outq(int m, bool packet, struct ct_file *f)
 {
@@ -224,7 +237,7 @@ static int pty_dump_outq(const struct fd_dump *d, int m, struct ct_file *f)
 		return ct_err(ret, "pid %d: fd %d: pty %u: more than %u bytes of unread output",
 			      d->pid, d->fd, f->pty_index, PTY_OUTQ_MAX);
 	if (!ret && f->pty_outq_len)
-		ret = pty_write_back(m, f->pty_outq, f->pty_outq_len);
+		ret = pty_put_back(m, f);
 	if (ret)
 		return ct_err(ret, "pid %d: fd %d: pty %u: cannot read its %llu unread bytes back: %s",
 			      d->pid, d->fd, f->pty_index, (unsigned long long)f->pty_outq_len,

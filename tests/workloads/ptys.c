@@ -9,6 +9,7 @@
  *   B  /dev/pts/2  locked (never unlocked), master only
  *   D  /dev/pts/3  default settings; the workload writes a line on its slave
  *                  and leaves it unread on the master across each dump
+ *   E  /dev/pts/4  the same, locked again after its slave was opened
  *
  * The child leads the session; its child, in front, answers "ping-N" on
  * the terminal with "pong-N", then, asked with "q", writes "queued-N+1"
@@ -211,8 +212,8 @@ static void expect_empty(int m, const char *what)
 }
 
 struct state {
-	int a, b, d, a_slave, d_slave;
-	int ia, ib, id;
+	int a, b, d, e, a_slave, d_slave, e_slave;
+	int ia, ib, id, ie;
 	pid_t child, grandchild;
 	struct termios2 tio;
 	struct winsize ws;
@@ -234,7 +235,8 @@ static void check_settings(struct state *s)
 	if (ioctl(s->a, TIOCGPTN, &idx) < 0 || idx != s->ia || ioctl(s->b, TIOCGPTN, &idx) < 0 ||
 	    idx != s->ib || ioctl(s->d, TIOCGPTN, &idx) < 0 || idx != s->id)
 		FAIL("indexes");
-	if (ioctl(s->a, TIOCGPTLCK, &v) < 0 || v != 0 || ioctl(s->b, TIOCGPTLCK, &v) < 0 || v != 1)
+	if (ioctl(s->a, TIOCGPTLCK, &v) < 0 || v != 0 || ioctl(s->b, TIOCGPTLCK, &v) < 0 || v != 1 ||
+	    ioctl(s->e, TIOCGPTLCK, &v) < 0 || v != 1 || ioctl(s->e, TIOCGPTN, &idx) < 0 || idx != s->ie)
 		FAIL("lock state");
 	if (ioctl(s->a, TIOCGPKT, &v) < 0 || v != 1 || ioctl(s->d, TIOCGPKT, &v) < 0 || v != 0)
 		FAIL("packet mode");
@@ -256,6 +258,7 @@ static void check_gap(void)
 	if (idx != 1)
 		FAIL("a new pty got index %d, not the free 1", idx);
 	close(m);
+	/* (not E's: a failed open of a locked slave sets TTY_IO_ERROR on the slave's open files) */
 	if (open("/dev/pts/2", O_RDWR | O_NOCTTY) >= 0 || errno != EIO)
 		FAIL("the locked pty's slave opened (errno %d)", errno);
 }
@@ -272,6 +275,9 @@ static void round_check(struct state *s, int round)
 	snprintf(text, sizeof(text), "dq-%d\r\n", round);
 	expect(s->d, false, text, "queued output of D");
 	expect_empty(s->d, "D");
+	snprintf(text, sizeof(text), "eq-%d\r\n", round);
+	expect(s->e, false, text, "queued output of E (locked)");
+	expect_empty(s->e, "E");
 	/* both ways through A */
 	snprintf(text, sizeof(text), "ping-%d\n", round);
 	put(s->a, text);
@@ -288,6 +294,8 @@ static void round_check(struct state *s, int round)
 	}
 	snprintf(text, sizeof(text), "dq-%d\n", round + 1);
 	put(s->d_slave, text);
+	snprintf(text, sizeof(text), "eq-%d\n", round + 1);
+	put(s->e_slave, text);
 }
 
 int main(int argc, char **argv)
@@ -305,11 +313,15 @@ int main(int argc, char **argv)
 	gap = new_master(&s.ib, 1);
 	s.b = new_master(&s.ib, 1);
 	s.d = new_master(&s.id, 0);
+	s.e = new_master(&s.ie, 0);
 	close(gap);
 	s.a_slave = open_slave(s.ia, O_RDWR | O_NOCTTY);
 	s.d_slave = open_slave(s.id, O_RDWR | O_NOCTTY);
-	if (s.ia != 0 || s.ib != 2 || s.id != 3) {
-		FAIL("unexpected indexes %d %d %d (not a devpts of its own?)", s.ia, s.ib, s.id);
+	s.e_slave = open_slave(s.ie, O_RDWR | O_NOCTTY);
+	if (ioctl(s.e, TIOCSPTLCK, &one) < 0)
+		return 1;
+	if (s.ia != 0 || s.ib != 2 || s.id != 3 || s.ie != 4) {
+		FAIL("unexpected indexes %d %d %d %d (not a devpts of its own?)", s.ia, s.ib, s.id, s.ie);
 		write_status("");
 		return 1;
 	}
@@ -334,6 +346,8 @@ int main(int argc, char **argv)
 		close(s.d);
 		close(s.d_slave);
 		close(s.a_slave);
+		close(s.e);
+		close(s.e_slave);
 		child_main(s.ia);
 	}
 	/* ready: the child's first line is queued on A, the grandchild in front */
@@ -352,6 +366,7 @@ int main(int argc, char **argv)
 	if (ioctl(s.a_slave, TIOCEXCL) < 0)
 		return 1;
 	put(s.d_slave, "dq-1\n");
+	put(s.e_slave, "eq-1\n");
 	write_status("ready");
 	for (;;) {
 		snprintf(path, sizeof(path), "%s/check-%d", dir, round);
