@@ -144,15 +144,16 @@ tmux_round() {
 	wait_until 10 eval '[ "$(last_count)" -gt $((n + 2)) ]'
 	counts_continuous
 	tm send-keys "$key" Enter
-	wait_until 10 eval 'screen | grep -qx "got:$key"'
+	wait_until 10 eval 'screen | grep -qx "got:$key"' || { screen | tail -5; tm list-panes -a; false; }
 	screen >"$BATS_TEST_TMPDIR/screen"
 }
 
 @test "pty: a tmux server keeps its screen and its program across lazy and eager restores" {
 	started "$CT"
-	# the window's program counts and answers each line typed into it
+	# the window's program counts in the background and answers each line typed into it
+	# (a blocking read: bash's read -t drops what it read of a line when its timeout fires)
 	run "$CTSWAP" run "$CT" -- bash -c "tmux -S $(TMUX_SOCK) -f /dev/null new-session -d -x 80 -y 24 \
-		'bash -c '\''i=0; while :; do if read -r -t 0.1 line; then echo got:\$line; fi; i=\$((i+1)); echo count \$i; done'\''' \
+		'bash -c '\''(i=0; while :; do i=\$((i+1)); echo count \$i; sleep 0.1; done) & while read -r line; do echo got:\$line; done'\''' \
 		&& exec sleep 600"
 	assert_success
 	wait_until 10 eval '[ "$(last_count)" -gt 3 ]'
