@@ -1021,7 +1021,29 @@ void mounts_rekey(struct ct_image *img)
 	}
 }
 
-int mnt_enter(const struct mnt_plan *p, int mnt_fd)
+/*
+ * The ptys restored before us live in a devpts instance of their own
+ * (task/pty.c, @devpts: a detached mount): it takes the place of the one
+ * the holder made at the container's /dev/pts.
+ */
+static int mnt_swap_devpts(const struct mnt_plan *p, int devpts)
+{
+	const struct ct_mount *m = NULL;
+
+	for (uint32_t i = 1; i < p->img->nr_mounts; i++)
+		if (p->img->mounts[i].kind == CT_MNT_DEVPTS &&
+		    (!m || !strcmp(p->img->mounts[i].mountpoint, "/dev/pts")))
+			m = &p->img->mounts[i];
+	if (!m)
+		return ct_err(-EINVAL, "ptys without a devpts instance of the container's own");
+	if (umount2(m->mountpoint, MNT_DETACH) < 0)
+		return ct_err(-errno, "%s: cannot take the new devpts instance off: %m", m->mountpoint);
+	if (syscall(SYS_move_mount, devpts, "", AT_FDCWD, m->mountpoint, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return ct_err(-errno, "%s: cannot attach the restored devpts instance: %m", m->mountpoint);
+	return mnt_mount(NULL, m->mountpoint, NULL, MS_BIND | MS_REMOUNT | m->flags, NULL);
+}
+
+int mnt_enter(const struct mnt_plan *p, int mnt_fd, int devpts)
 {
 	int *trees = xzalloc(sizeof(int) * (p->img->nr_mounts + 1)), ret;
 
@@ -1038,7 +1060,7 @@ int mnt_enter(const struct mnt_plan *p, int mnt_fd)
 	if (!ret && umount2("/proc", MNT_DETACH) < 0)	/* the holder's (mnt_scaffold_proc) */
 		ret = ct_err(-errno, "/proc: cannot take the restorer's proc off: %m");
 	if (!ret)
-		ret = mnt_make_pass(p, true, trees);
+		ret = mnt_make_pass(p, true, trees) ?: devpts >= 0 ? mnt_swap_devpts(p, devpts) : 0;
 	else
 		for (uint32_t i = 0; i < p->img->nr_mounts; i++)
 			if (trees[i] >= 0)

@@ -78,9 +78,10 @@ int mnt_build(const struct mnt_plan *plan, int net_fd, int ipc_fd, int *mnt_fd, 
 /*
  * In the init (single-threaded, in its own pid namespace): join
  * mount namespace @mnt_fd, whose root becomes its /, and mount the deferred
- * mounts.
+ * mounts; @devpts (-1: none) is the restored ptys' devpts instance, a
+ * detached mount, put at the container's /dev/pts.
  */
-int mnt_enter(const struct mnt_plan *plan, int mnt_fd);
+int mnt_enter(const struct mnt_plan *plan, int mnt_fd, int devpts);
 
 /*
  * Running in the rebuilt tree's root (a thread chrooted into it): take each
