@@ -7,7 +7,7 @@ setup_file() {
 	local top
 	top="$(cd "$(dirname "$BATS_TEST_FILENAME")/../.." && pwd)"
 	export ROOTFS_BASE="$BATS_FILE_TMPDIR/rootfs"
-	"$top/tests/tools/mkrootfs.sh" "$ROOTFS_BASE" "$top/tests/workloads/rootfs_files"
+	"$top/tests/tools/mkrootfs.sh" "$ROOTFS_BASE" "$top/tests/workloads/rootfs_files" "$top/tests/workloads/ptys"
 }
 
 setup() {
@@ -175,6 +175,26 @@ show() {
 	[ "$(cat "/proc/$PID/root/www/mark")" = "root two" ]
 	[ "$(cat "/proc/$PID/root/data/in")" = "other side" ]
 	[ "$(stat -L -c %d:%i "/proc/$PID/root/")" = "$(stat -c %d:%i "$root2")" ]
+}
+
+@test "rootfs: ptys made inside come back in the container's own /dev/pts (tests/workloads/ptys.c checks them), lazy and eager" {
+	local round how
+	start --rootfs "$ROOTFS" --mount "$DATA:/out" -- /bin/ptys --out /out
+	wait_until 10 grep -Eqs '^(ready|BAD)' "$DATA/status"
+	grep -qs '^ready' "$DATA/status" || { cat "$DATA/status"; false; }
+	for round in 1 2; do
+		how=""
+		[ "$round" = 2 ] && how=--eager
+		run "$CTSWAP" dump "$CT"
+		assert_success
+		run "$CTSWAP" restore $how "$CT"
+		assert_success
+		touch "$DATA/check-$round"
+		wait_until 15 grep -Eqs "^(round=$round ok|BAD)" "$DATA/status"
+		grep -qs "^round=$round ok" "$DATA/status" || { cat "$DATA/status"; false; }
+		[ "$(grep -c ' - devpts ' "/proc/$(init_pid)/mountinfo")" = 1 ]
+		grep -q ' /dev/pts rw,nosuid,noexec,relatime - devpts ' "/proc/$(init_pid)/mountinfo"
+	done
 }
 
 # Nothing of a failed restore is left: still checkpointed, no process, no mount on the host.
