@@ -25,6 +25,21 @@
 #define PTRACE_SETSIGMASK 0x420b
 #endif
 
+/* Counted for -v profiles; one restore or dump runs its injections from one thread. */
+static struct inj_stats inj_totals;
+
+void inj_get_stats(struct inj_stats *st)
+{
+	*st = inj_totals;
+}
+
+void inj_count(unsigned long calls, double ms)
+{
+	inj_totals.calls += calls;
+	inj_totals.round_trips++;
+	inj_totals.ms += ms;
+}
+
 /* Find the [vdso] range of @pid in /proc/PID/maps. */
 static int vdso_range(pid_t pid, unsigned long *start, unsigned long *end)
 {
@@ -232,6 +247,7 @@ long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a
 {
 	const unsigned long args[6] = { a1, a2, a3, a4, a5, a6 };
 	struct user_regs_struct regs = ctx->saved_regs;
+	double t0 = now_ms();
 	int ret;
 
 	/* guarded: the stack is the frame, whose `ret` goes to the restorer (guard.c) */
@@ -244,6 +260,7 @@ long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a
 		return ret;
 	if (ptrace(PTRACE_GETREGS, ctx->tid, NULL, &regs) < 0)
 		return -errno;
+	inj_count(1, now_ms() - t0);
 	if (inj_arch_ip(&regs) != inj_arch_after_syscall(ctx->syscall_ip))
 		pr_warn("pid %d: syscall %ld ended at %lx, not after the instruction",
 			ctx->tid, nr, inj_arch_ip(&regs));

@@ -624,7 +624,7 @@ static struct task_ctx rst_tc(struct rst_proc *p, uint32_t i)
 {
 	struct task_ctx tc = {
 		.inj = &p->threads[i].inj, .host_pid = p->host_pid,
-		.scratch = p->scratch, .scratch_len = p->scratch_len,
+		.scratch = p->scratch, .scratch_len = p->scratch_len, .batch = &p->batch,
 	};
 
 	return tc;
@@ -833,14 +833,27 @@ static void rst_ctx_free(struct rst_ctx *c)
 	ct_unlock(c->lock_fd);
 }
 
+/* -v: the phase that ended and what injection cost in it. */
+static void rst_phase(const char *what, double t0, struct inj_stats *last)
+{
+	struct inj_stats now;
+
+	inj_get_stats(&now);
+	pr_info("%s: %.1f ms (%lu injected calls, %lu round trips, %.1f ms)", what, now_ms() - t0,
+		now.calls - last->calls, now.round_trips - last->round_trips, now.ms - last->ms);
+	*last = now;
+}
+
 int restore_container(struct ctswap_store *store, const char *name,
 		      const struct ctswap_restore_opts *opts, struct ctswap_restore_stats *stats)
 {
 	static const struct ctswap_restore_opts defaults;
 	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1, .shape.net_fd = -1 };
+	struct inj_stats inj;
 	double t0 = now_ms();
 	int ret;
 
+	inj_get_stats(&inj);
 	ct_err_clear();
 	c.opts = opts ? opts : &defaults;
 	c.store_dir = store_root(store);
@@ -888,10 +901,10 @@ int restore_container(struct ctswap_store *store, const char *name,
 		ret = rst_build_tree(&c);
 	if (!ret && c.img->nr_ipc)	/* the init made the IPC namespace: fill it */
 		ret = shape_in_pid_ns(c.procs[0].host_pid, "ipc", rst_sysvipc, c.img);
-	pr_info("process tree created: %.1f ms", now_ms() - t0);
+	rst_phase("process tree created", t0, &inj);
 	if (!ret)
 		ret = rst_build_processes(&c) ?: rst_shm_seal(&c.shm);
-	pr_info("address spaces, threads, resources rebuilt: %.1f ms", now_ms() - t0);
+	rst_phase("address spaces, threads, resources rebuilt", t0, &inj);
 	if (c.ft_open) {	/* the lazy server must not hold pipe ends */
 		restore_files_close(&c.ft);
 		c.ft_open = false;

@@ -48,6 +48,7 @@ void rst_proc_free(struct rst_proc *p)
 		close(p->uffd);
 	free(p->threads);
 	free(p->regions);
+	inj_batch_free(&p->batch);
 	p->threads = NULL;
 	p->regions = NULL;
 	p->pidfd = p->uffd = -1;

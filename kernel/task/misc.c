@@ -109,33 +109,52 @@ static int rlimits_dump(struct task_ctx *tc, struct ct_task *t)
 	return 0;
 }
 
-/* Set every rlimit in the task; a hard limit we may not raise stays where it is. */
+/* A hard limit we may not raise (no CAP_SYS_RESOURCE): keep the task's, and say so. */
+static int rlimit_keep_hard(struct task_ctx *tc, const struct ct_task *t, int r)
+{
+	struct rlimit want = t->rlimits[r], cur;
+
+	if (misc_call(tc, NULL, "prlimit64", __NR_prlimit64, 0, r, 0, tc->scratch) ||
+	    scratch_get(tc, 0, &cur, sizeof(cur)))
+		return -EIO;
+	pr_warn("pid %d: %s: hard limit %llu cannot be raised from %llu here; kept %llu",
+		t->pid, rlimit_names[r], (unsigned long long)want.rlim_max,
+		(unsigned long long)cur.rlim_max, (unsigned long long)cur.rlim_max);
+	want.rlim_max = cur.rlim_max;
+	if (want.rlim_cur > want.rlim_max)
+		want.rlim_cur = want.rlim_max;
+	if (scratch_put(tc, 0, &want, sizeof(want)) ||
+	    misc_call(tc, NULL, rlimit_names[r], __NR_prlimit64, 0, r, tc->scratch, 0))
+		return -EPERM;
+	return 0;
+}
+
+/* Set every rlimit in the task (one batch); a hard limit we may not raise stays where it is. */
 static int rlimits_restore(struct task_ctx *tc, const struct ct_task *t)
 {
-	for (int r = 0; r < RLIM_NLIMITS; r++) {
-		struct rlimit want = t->rlimits[r], cur;
-		long ret;
+	struct inj_batch *b = tc->batch;
+	unsigned long want;
+	long ret;
 
-		if (scratch_put(tc, 0, &want, sizeof(want)))
-			return -EIO;
-		ret = inj_syscall(tc->inj, __NR_prlimit64, 0, r, tc->scratch, 0, 0, 0);
-		if (ret == 0)
-			continue;
-		if (ret != -EPERM)
+	inj_batch_reset(b);
+	want = inj_batch_put(b, t->rlimits, sizeof(t->rlimits));
+	if (!want || !inj_batch_fits(b, RLIM_NLIMITS, 0))
+		return ct_err(-E2BIG, "pid %d: injected batch too small for the rlimits", t->pid);
+	for (int r = 0; r < RLIM_NLIMITS; r++)
+		inj_batch_add(b, NULL, INJ_CALL_MAY_FAIL, __NR_prlimit64, 0, r,
+			      want + r * sizeof(t->rlimits[0]), 0, 0, 0);
+	ret = inj_batch_run(b, tc->inj);
+	if (ret)
+		return (int)ret;
+	for (int r = 0; r < RLIM_NLIMITS; r++) {
+		ret = inj_batch_ret(b, r);
+		if (ret == -EPERM)
+			ret = rlimit_keep_hard(tc, t, r);
+		else if (ret < 0)
 			return ct_err((int)ret, "pid %d: cannot set %s: %s", t->pid, rlimit_names[r],
 				      strerror((int)-ret));
-		if (misc_call(tc, NULL, "prlimit64", __NR_prlimit64, 0, r, 0, tc->scratch) ||
-		    scratch_get(tc, 0, &cur, sizeof(cur)))
-			return -EIO;
-		pr_warn("pid %d: %s: hard limit %llu cannot be raised from %llu here; kept %llu",
-			t->pid, rlimit_names[r], (unsigned long long)want.rlim_max,
-			(unsigned long long)cur.rlim_max, (unsigned long long)cur.rlim_max);
-		want.rlim_max = cur.rlim_max;
-		if (want.rlim_cur > want.rlim_max)
-			want.rlim_cur = want.rlim_max;
-		if (scratch_put(tc, 0, &want, sizeof(want)) ||
-		    misc_call(tc, NULL, rlimit_names[r], __NR_prlimit64, 0, r, tc->scratch, 0))
-			return -EPERM;
+		if (ret)
+			return (int)ret;
 	}
 	return 0;
 }
