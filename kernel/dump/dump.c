@@ -756,6 +756,7 @@ static void dump_release(struct dump_ctx *d)
 /* The steps between taking the lock and releasing the tasks. */
 static int dump_run(struct dump_ctx *d)
 {
+	struct inj_stats inj0, inj1;
 	struct timespec rt, mono;
 	int ret;
 
@@ -787,9 +788,13 @@ static int dump_run(struct dump_ctx *d)
 	if (ret)
 		return ret;
 	pr_info("%s: %zu threads seized; collecting state", d->name, d->ss.nr);
+	inj_get_stats(&inj0);
 	ret = dump_collect(d) ?: dump_fault("collect");
 	if (ret)
 		return ret;
+	inj_get_stats(&inj1);
+	pr_info("%s: state collected (%lu injected calls, %lu round trips, %.1f ms)", d->name,
+		inj1.calls - inj0.calls, inj1.round_trips - inj0.round_trips, inj1.ms - inj0.ms);
 	pr_info("%s: pushing %llu pages%s", d->name, (unsigned long long)d->pages_total,
 		d->snapshot ? " copied while stopped" : "");
 	ret = d->snapshot ? dump_push_snapshot(d) : dump_push(d, DUMP_PAGES_ALL);

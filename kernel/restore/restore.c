@@ -218,6 +218,19 @@ static int rst_cgroup_get(struct rst_ctx *c)
 		return ret;
 	if (nr)
 		return ct_err(-EBUSY, "%s: the container is running (%zu processes)", c->name, nr);
+	/*
+	 * Made again if it can be: the init is then born in it (supervisor.c),
+	 * where this kernel kills what is cloned into a group once emptied by
+	 * cgroup.kill, and migrating it instead costs an RCU grace period.
+	 */
+	if (!cg_destroy(c->cg)) {
+		cg_close(c->cg);
+		c->cg = NULL;
+		ret = cg_create(c->name, &c->cg);
+		c->cg_created = !ret;
+		return ret;
+	}
+	ct_err_clear();
 	c->cg_created = true;	/* ours to remove on failure */
 	/* the lazy watchdog freezes before it kills: a reused cgroup may be frozen */
 	if (freezer_state(c->cg, &frozen) == 0 && frozen) {
