@@ -53,6 +53,28 @@ int inj_batch_place(struct inj_ctx *ctx, unsigned long code)
 	return 0;
 }
 
+int inj_batch_map(struct inj_batch *b, struct inj_ctx *ctx, size_t len)
+{
+	unsigned long addr;
+	int ret = inj_map_scratch(ctx, BATCH_CODE_LEN + len, &addr);
+
+	if (ret)
+		return ret;
+	ret = inj_batch_place(ctx, addr) ?: inj_batch_init(b, addr, addr + BATCH_CODE_LEN, len);
+	if (ret)
+		inj_unmap_scratch(ctx, addr, BATCH_CODE_LEN + len);
+	return ret;
+}
+
+int inj_batch_unmap(struct inj_batch *b, struct inj_ctx *ctx)
+{
+	size_t len = BATCH_CODE_LEN + b->max * sizeof(struct inj_call) + b->data_len;
+	int ret = b->code ? inj_unmap_scratch(ctx, b->code, len) : 0;
+
+	inj_batch_free(b);
+	return ret;
+}
+
 int inj_batch_init(struct inj_batch *b, unsigned long code, unsigned long area, size_t len)
 {
 	memset(b, 0, sizeof(*b));
@@ -144,8 +166,11 @@ static int batch_write(struct inj_batch *b, pid_t tid)
 	       inj_write_mem(tid, (unsigned long)remote[1].iov_base, b->data, b->data_used);
 }
 
-/* Resume the tracee into the routine and wait for its one trap. */
-static int batch_wait_trap(pid_t tid)
+/*
+ * Resume the tracee into the routine and wait for the stop that ends it:
+ * SIGTRAP (its `int3`), or @stop_sig raised by its last entry (guarded).
+ */
+static int batch_wait_stop(pid_t tid, int stop_sig)
 {
 	int status;
 
@@ -158,8 +183,8 @@ static int batch_wait_trap(pid_t tid)
 			return ct_err(-ESRCH, "pid %d: died during an injected batch", tid);
 		if (!WIFSTOPPED(status))
 			continue;
-		/* the trap is dropped here: the next resume passes no signal */
-		if (!(status >> 16) && WSTOPSIG(status) == SIGTRAP)
+		/* the signal is dropped here: the next resume passes none */
+		if (!(status >> 16) && WSTOPSIG(status) == stop_sig)
 			return 0;
 		/* only unblockable signals get here (all others are blocked): dropped */
 		pr_debug("pid %d: stop %#x during a batch, dropped", tid, status);
@@ -168,41 +193,158 @@ static int batch_wait_trap(pid_t tid)
 	}
 }
 
-int inj_batch_run(struct inj_batch *b, struct inj_ctx *ctx)
+/* A thread's line @key of /proc/TID/status: its last number (NSpid: the innermost), base @base. */
+static unsigned long long status_last(const char *buf, const char *key, int base)
+{
+	const char *p = strstr(buf, key), *end;
+	unsigned long long v = 0;
+
+	if (!p)
+		return 0;
+	p += strlen(key);
+	end = strchr(p, '\n');
+	for (char *next; p && (!end || p < end); p = next) {
+		unsigned long long x = strtoull(p, &next, base);
+
+		if (next == p)
+			break;
+		v = x;
+	}
+	return v;
+}
+
+/*
+ * The signal that stops a guarded batch: one whose every delivery this task
+ * discards anyway (neither caught nor blocked, its default action ignore,
+ * not pending), so raising it changes nothing the task could see: traced,
+ * we stop at it and drop it; should we have died, the kernel discards it
+ * and the routine returns into the guard frame.  0 if none fits; *@tgid and
+ * *@tid are the ids the task knows itself by (its pid namespace's).
+ */
+static int batch_stop_signal(const struct inj_ctx *ctx, pid_t *tgid, pid_t *tid)
+{
+	static const int candidates[] = { SIGURG, SIGWINCH, SIGCHLD };
+	unsigned long long busy;
+	char path[64], *buf;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", ctx->tid);
+	if (read_whole_file(path, &buf, NULL))
+		return 0;
+	busy = status_last(buf, "\nSigCgt:", 16) | status_last(buf, "\nSigPnd:", 16) |
+	       status_last(buf, "\nShdPnd:", 16) | ctx->saved_sigmask;
+	*tgid = (pid_t)status_last(buf, "\nNStgid:", 10);
+	*tid = (pid_t)status_last(buf, "\nNSpid:", 10);
+	free(buf);
+	if (*tgid <= 0 || *tid <= 0)
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(candidates); i++)
+		if (!(busy & (1ULL << (candidates[i] - 1))))
+			return candidates[i];
+	return 0;
+}
+
+/*
+ * Guarded: after the table's calls (all run: a failure does not stop the
+ * routine, which must reach its end), unblock @sig and raise it.
+ */
+static int batch_add_stop(struct inj_batch *b, int sig, pid_t tgid, pid_t tid)
+{
+	uint64_t mask = ~0ULL & ~(1ULL << (sig - 1));
+	unsigned long addr;
+
+	if (!inj_batch_fits(b, 2, sizeof(mask)))
+		return -ENOSPC;
+	addr = inj_batch_put(b, &mask, sizeof(mask));
+	inj_batch_add(b, NULL, INJ_CALL_MAY_FAIL, __NR_rt_sigprocmask, SIG_SETMASK, addr, 0, 8, 0, 0);
+	inj_batch_add(b, NULL, INJ_CALL_MAY_FAIL, __NR_tgkill, tgid, tid, sig, 0, 0, 0);
+	return 0;
+}
+
+/* Run the batch's @nr calls, one injected call each: a guarded task we cannot stop otherwise. */
+static int batch_run_singly(struct inj_batch *b, struct inj_ctx *ctx)
+{
+	for (size_t i = 0; i < b->nr; i++) {
+		const struct inj_call *c = &b->calls[i];
+
+		b->calls[i].ret = inj_syscall(ctx, (uint32_t)c->nr_flags, c->a[0], c->a[1], c->a[2],
+					      c->a[3], c->a[4], c->a[5]);
+	}
+	return 0;
+}
+
+/* The first entry of @b (among @nr) that failed without INJ_CALL_MAY_FAIL, or @nr. */
+static size_t batch_first_failure(const struct inj_batch *b, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++) {
+		const struct inj_call *c = &b->calls[i];
+
+		if ((uint64_t)c->ret >= (uint64_t)-4095 && !((c->nr_flags >> 32) & INJ_CALL_MAY_FAIL))
+			return i;
+	}
+	return nr;
+}
+
+/* Resume into the routine on @ctx until its one stop; *@left: entries it had not finished. */
+static int batch_resume(struct inj_batch *b, struct inj_ctx *ctx, int stop_sig, size_t *left)
 {
 	struct user_regs_struct regs = ctx->saved_regs;
-	double t0 = now_ms();
-	size_t done;
+	uint64_t all = ~0ULL;
 	int ret;
 
-	b->failed = b->nr;
-	if (!b->nr)
-		return 0;
-	if (ctx->frame)
-		return ct_err(-ENOTSUP, "pid %d: no batch on a guarded injection", ctx->tid);
-	ret = batch_write(b, ctx->tid);
-	if (ret)
-		return ct_err(ret, "pid %d: cannot write the batch: %s", ctx->tid, strerror(-ret));
-	inj_arch_set_batch(&regs, b->code, b->area, b->nr);
+	inj_arch_set_batch(&regs, b->code, b->area, b->nr, ctx->frame);
 	if (ptrace(PTRACE_SETREGS, ctx->tid, NULL, &regs) < 0)
 		return ct_err(-errno, "pid %d: cannot set registers: %m", ctx->tid);
-	ret = batch_wait_trap(ctx->tid);
+	if (ctx->frame)
+		inj_fault_step();
+	ret = batch_wait_stop(ctx->tid, stop_sig);
 	if (ret)
 		return ret;
 	if (ptrace(PTRACE_GETREGS, ctx->tid, NULL, &regs) < 0)
 		return ct_err(-errno, "pid %d: cannot read registers: %m", ctx->tid);
-	done = b->nr - min_t(size_t, inj_arch_batch_left(&regs), b->nr);
+	*left = min_t(size_t, inj_arch_batch_left(&regs), b->nr);
+	/* guarded: the routine unblocked the stop signal; every signal is blocked again */
+	if (ctx->frame && ptrace(PTRACE_SETSIGMASK, ctx->tid, sizeof(all), &all) < 0)
+		return ct_err(-errno, "pid %d: cannot block signals: %m", ctx->tid);
+	return 0;
+}
+
+int inj_batch_run(struct inj_batch *b, struct inj_ctx *ctx)
+{
+	size_t done = 0, nr = b->nr, left = 0;
+	double t0 = now_ms();
+	int stop_sig = SIGTRAP, ret;
+	pid_t tgid, tid;
+
+	b->failed = b->nr;
+	if (!b->nr)
+		return 0;
+	if (ctx->frame) {
+		stop_sig = batch_stop_signal(ctx, &tgid, &tid);
+		if (!stop_sig || batch_add_stop(b, stop_sig, tgid, tid)) {
+			ret = batch_write(b, ctx->tid) ?: batch_run_singly(b, ctx);
+			goto out;
+		}
+	}
+	ret = batch_write(b, ctx->tid);
+	if (ret)
+		return ct_err(ret, "pid %d: cannot write the batch: %s", ctx->tid, strerror(-ret));
+	ret = batch_resume(b, ctx, stop_sig, &left);
+	if (ret)
+		return ret;
+	done = b->nr - left;
 	/* the entries run, and the one that stopped it */
-	ret = inj_read_mem(ctx->tid, b->area, b->calls,
-			   min_t(size_t, done + 1, b->nr) * sizeof(struct inj_call));
+	ret = inj_read_mem(ctx->tid, b->area, b->calls, min_t(size_t, done + 1, nr) * sizeof(struct inj_call));
 	if (ret)
 		return ct_err(ret, "pid %d: cannot read the batch's results: %s", ctx->tid,
 			      strerror(-ret));
-	inj_count(done + (done < b->nr), now_ms() - t0);
-	if (done == b->nr)
-		return 0;
-	b->failed = done;
-	return (int)b->calls[done].ret;
+	inj_count(min_t(size_t, done + 1, nr), now_ms() - t0);
+out:
+	b->nr = nr;	/* the stop entries were ours */
+	if (ret)
+		return ret;
+	/* unguarded, the routine stopped at the failure; guarded, every call ran */
+	b->failed = ctx->frame ? batch_first_failure(b, nr) : min_t(size_t, done, nr);
+	return b->failed < nr ? (int)b->calls[b->failed].ret : 0;
 }
 
 long inj_batch_ret(const struct inj_batch *b, size_t i)

@@ -100,7 +100,7 @@ int inj_find_syscall_insn(pid_t pid, unsigned long *ip)
  * the N-th step of guarded injection, counted across the run, so that a
  * test can kill -9 us at exactly that point.
  */
-static void inj_fault_step(void)
+void inj_fault_step(void)
 {
 	static unsigned long step;
 

@@ -84,8 +84,11 @@ int inj_end(struct inj_ctx *ctx);
  * one stop, instead of one round trip each.  A small position-independent
  * routine (arch-ARCH.c) placed in the tracee walks a table of calls in its
  * memory and stops once, at its end or at the first call that failed.
- * Unguarded injection only (restore): it stops with a trap a dead tracer
- * would leave pending.  Calls queued are only run by inj_batch_run().
+ * Unguarded (restore), the routine stops early at a failed call and ends
+ * with a trap.  Guarded (dump), it runs every call and raises a signal the
+ * task discards anyway, then returns into the guard frame: a dead tracer
+ * leaves it running on (batch.c).  Calls queued are only run by
+ * inj_batch_run().
  */
 #define INJ_CALL_MAY_FAIL 1UL	/* go on after this call fails */
 
@@ -110,6 +113,10 @@ struct inj_batch {
 
 /* Place the routine in the tracee of @ctx at @code (a page it maps there, read and execute). */
 int inj_batch_place(struct inj_ctx *ctx, unsigned long code);
+/* Map the routine and @len bytes of table and data anywhere free in the tracee; a batch on them. */
+int inj_batch_map(struct inj_batch *b, struct inj_ctx *ctx, size_t len);
+/* Unmap what inj_batch_map() mapped and free the batch. */
+int inj_batch_unmap(struct inj_batch *b, struct inj_ctx *ctx);
 /* A batch using the routine at @code and the tracee's writable @len bytes at @area. */
 int inj_batch_init(struct inj_batch *b, unsigned long code, unsigned long area, size_t len);
 void inj_batch_free(struct inj_batch *b);
@@ -141,6 +148,8 @@ struct inj_stats {
 void inj_get_stats(struct inj_stats *st);
 /* The injection room counts one round trip that ran @calls calls in @ms. */
 void inj_count(unsigned long calls, double ms);
+/* The injection room's test hook before each guarded step ("inject-stop:N", inject.c). */
+void inj_fault_step(void);
 
 /* Copy memory out of / into the tracee (process_vm_*, falling back to /proc/PID/mem). */
 int inj_read_mem(pid_t pid, unsigned long addr, void *buf, size_t len);
