@@ -216,8 +216,29 @@ static int rseq_unregister(struct rst_proc *p)
 	return 0;
 }
 
-/* Start injecting into @p: find a syscall, turn rseq off, map scratch memory. */
-int rst_mm_begin(struct rst_proc *p)
+/*
+ * A child forked by injected clone3 holds its parent's scratch range and
+ * batch routine at the same place: keep them if the child's image leaves
+ * that range free (children of one program mostly do), saving two calls.
+ */
+static bool scratch_inherited(struct rst_proc *p, const struct rst_proc *parent,
+			      const uint64_t (*avoid)[2])
+{
+	uint64_t len = RST_SCRATCH_LEN + RST_BATCH_LEN;
+
+	if (!parent || !parent->scratch || !parent->batch.code ||
+	    !range_clear(&p->t->mm, avoid, 2, parent->scratch, parent->scratch + len))
+		return false;
+	if (inj_batch_init(&p->batch, parent->batch.code, parent->batch.area,
+			   RST_BATCH_LEN - PAGE_SIZE))
+		return false;
+	p->scratch = parent->scratch;
+	p->scratch_len = RST_SCRATCH_LEN;
+	return true;
+}
+
+/* Start injecting into @p: find a syscall, turn rseq off, map scratch memory and the batch's. */
+int rst_mm_begin(struct rst_proc *p, const struct rst_proc *parent)
 {
 	const struct ct_mm *mm = &p->t->mm;
 	struct vblock cur, img;
@@ -247,6 +268,8 @@ int rst_mm_begin(struct rst_proc *p)
 	avoid[0][1] = cur.hi;
 	avoid[1][0] = img.lo;
 	avoid[1][1] = img.hi;
+	if (scratch_inherited(p, parent, (const uint64_t (*)[2])avoid))
+		return 0;
 	if (find_hole(mm, (const uint64_t (*)[2])avoid, 2, RST_SCRATCH_LEN + RST_BATCH_LEN, &addr))
 		return ct_err(-ENOSPC, "pid %d: no free address range for scratch memory",
 			      p->t->pid);

@@ -599,7 +599,7 @@ static int rst_build_tree(struct rst_ctx *c)
 
 	ret = rst_start_init(c);
 	if (!ret)
-		ret = rst_mm_begin(&c->procs[0]);
+		ret = rst_mm_begin(&c->procs[0], NULL);
 	if (!ret)
 		ret = rst_tree_setsid(&c->procs[0]);
 	if (!ret)
@@ -614,7 +614,7 @@ static int rst_build_tree(struct rst_ctx *c)
 		}
 		ret = rst_tree_fork(parent, p);
 		if (!ret)
-			ret = rst_mm_begin(p);
+			ret = rst_mm_begin(p, parent);
 		if (!ret)
 			ret = rst_tree_setsid(p);
 		if (!ret)

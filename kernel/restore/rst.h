@@ -98,8 +98,8 @@ int rst_shm_fd(const void *arg, uint32_t key);
 int rst_shm_task_fd(const struct rst_shm_set *set, uint32_t key);
 
 /* mm.c */
-/* Start injecting into @p's leader: syscall instruction, rseq off, scratch memory. */
-int rst_mm_begin(struct rst_proc *p);
+/* Start injecting into @p's leader: syscall instruction, rseq off, scratch memory (@parent's if it can). */
+int rst_mm_begin(struct rst_proc *p, const struct rst_proc *parent);
 /* Replace @p's address space by the image's (step 4), uffd registered on stored anon ranges. */
 int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o);
 /* Fill every stored anonymous page through @p->uffd now (UFFDIO_COPY). */
