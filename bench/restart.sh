@@ -151,6 +151,12 @@ log_lines() {
 # The lazy server of $1 logged "done:" after line $2.
 server_done() { log_after "$1" "$2" | grep -q "done:"; }
 
+# Once the lazy server of $1 is done (logged after line $2): its synchronous faults.
+sync_faults() {
+	wait_for "the lazy server of $1" 900 server_done "$1" "$2"
+	log_after "$1" "$2" | sed -n 's/.*; \([0-9]*\) synchronous faults.*/\1/p'
+}
+
 bench_python() {
 	local name=rpy$$ out=$work/py.out n t0 useful faults round from
 	say "restart: python3 with a dict of $py_keys keys"
@@ -168,8 +174,7 @@ bench_python() {
 		"$CTSWAP" restore --allow-changed-files "$name" >/dev/null
 		wait_for "python3 to write a step" 120 more_lines "$out" "$n"
 		useful=$(($(now_ms) - t0))
-		wait_for "the lazy server of $name" 900 server_done "$name" "$from"
-		faults=$(log_after "$name" "$from" | sed -n 's/.*; \([0-9]*\) synchronous faults.*/\1/p')
+		faults=$(sync_faults "$name" "$from")
 		row "python_${round}_useful" "$useful" ms
 		row "python_${round}_sync_faults" "$faults" faults
 		table+=("| python3 dict of $py_keys keys, cold, $round: until its next step | $useful ms | $faults synchronous faults | |")
@@ -224,8 +229,7 @@ bench_redis() {
 				break
 			fi
 		done
-		wait_for "the lazy server of $name" 900 server_done "$name" "$from"
-		faults=$(log_after "$name" "$from" | sed -n 's/.*; \([0-9]*\) synchronous faults.*/\1/p')
+		faults=$(sync_faults "$name" "$from")
 		row "redis_${round}_get_answered" "$first" ms
 		row "redis_${round}_throughput_back" "${back:-0}" ms
 		row "redis_${round}_sync_faults" "$faults" faults
