@@ -989,12 +989,16 @@ int rst_mm_lock(struct rst_proc *p)
 /* Unmap the scratch range: nothing is injected into @p's mm after this. */
 int rst_mm_end(struct rst_proc *p)
 {
-	int ret;
+	long ret;
 
 	if (!p->scratch)
 		return 0;
-	ret = unmap_range(p, p->scratch, scratch_end(p));
+	/* one call of its own: the batch routine cannot unmap itself */
+	ret = rst_syscall(p, __NR_munmap, p->scratch, scratch_end(p) - p->scratch, 0, 0, 0, 0);
+	if (ret < 0)
+		return ct_err((int)ret, "pid %d: cannot unmap its scratch memory: %s", p->t->pid,
+			      strerror((int)-ret));
 	p->scratch = 0;
 	inj_batch_free(&p->batch);
-	return ret;
+	return 0;
 }

@@ -21,6 +21,16 @@ batched() {
 		{ echo "$2: $calls calls in $trips round trips"; return 1; }
 }
 
+# The address ranges mapped by the init of container $1, adjacent ones joined
+# (the restore maps each range alone; the kernel may merge neighbours).
+init_maps() {
+	local pid
+	pid=$("$CTSWAP" ps "$1" | awk 'NR == 2 { print $3 }')
+	awk '{ split($1, r, "-") } r[1] == end { end = r[2]; next }
+		{ if (start != "") print start "-" end; start = r[1]; end = r[2] }
+		END { print start "-" end }' "/proc/$pid/maps"
+}
+
 # Wait until pattern ($BATS_TEST_TMPDIR/pat) has finished two more checks, and they passed.
 pattern_checks_again() {
 	local st="$BATS_TEST_TMPDIR/pat/status" n
@@ -31,7 +41,7 @@ pattern_checks_again() {
 }
 
 @test "batch: 5 threads rebuilt in few round trips, signal actions dumped in one; lazy, eager and again" {
-	local st="$BATS_TEST_TMPDIR/pat/status" pid tids
+	local st="$BATS_TEST_TMPDIR/pat/status" pid tids maps
 	mkdir -p "$BATS_TEST_TMPDIR/pat"
 	started "$CT"
 	run "$CTSWAP" run "$CT" -- "$WORKLOADS/pattern" --mib 16 --threads 4 --seed 9 \
@@ -41,6 +51,7 @@ pattern_checks_again() {
 	pid=$(status_field "$st" pid)
 	tids=$(status_field "$st" tids)
 	for eager in "" --eager ""; do
+		maps=$(init_maps "$CT")
 		run "$CTSWAP" -v dump "$CT"
 		assert_success
 		# 62 signal actions in one batch: far fewer round trips than calls
@@ -49,6 +60,8 @@ pattern_checks_again() {
 		assert_success
 		# mappings, fds, settings, credentials of 5 threads: 5 calls a trip at least
 		batched "$output" "resources rebuilt" 5 150
+		# what it mapped, no more: the batch routine and scratch range are gone
+		[ "$(init_maps "$CT")" = "$maps" ] || { diff <(echo "$maps") <(init_maps "$CT"); false; }
 		pattern_checks_again
 		[ "$(status_field "$st" pid)" = "$pid" ]
 		[ "$(status_field "$st" tids)" = "$tids" ]
