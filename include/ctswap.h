@@ -198,6 +198,11 @@ struct ctswap_dump_opts {
 	/* Deleted (unlinked) files are stored whole in the checkpoint: a larger one
 	 * refuses the dump.  Bytes; 0: the default, 64 MiB. */
 	uint64_t max_deleted_size;
+	/* Regular files held open are checksummed up to this size, so that a
+	 * restore can accept one that only grew since (a log) and refuse one
+	 * changed in place; a larger one refuses the restore if it changed at
+	 * all.  Bytes; 0: the default, 256 MiB. */
+	uint64_t max_checked_size;
 };
 
 struct ctswap_dump_stats {

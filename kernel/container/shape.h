@@ -68,5 +68,11 @@ int shape_in_pid_ns(pid_t pid, const char *ns, int (*fn)(void *arg), void *arg);
 int shape_open_netns(const char *path, int *fd);
 /* A new network namespace holding only lo (up if @lo_up); *@fd is it, open. */
 int shape_new_netns(bool lo_up, int *fd);
+/*
+ * A new, empty IPC namespace; *@fd is it, open.  Restore fills it
+ * (shape_in_ns) before the init joins it, so every IPC object is there
+ * before any task runs or opens one.
+ */
+int shape_new_ipcns(int *fd);
 
 #endif
