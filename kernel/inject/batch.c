@@ -186,6 +186,9 @@ static int batch_wait_stop(pid_t tid, int stop_sig)
 		/* the signal is dropped here: the next resume passes none */
 		if (!(status >> 16) && WSTOPSIG(status) == stop_sig)
 			return 0;
+		if (!(status >> 16) && inj_fault_signal(WSTOPSIG(status)))
+			return ct_err(-EFAULT, "pid %d: signal %d in an injected batch", tid,
+				      WSTOPSIG(status));
 		/* only unblockable signals get here (all others are blocked): dropped */
 		pr_debug("pid %d: stop %#x during a batch, dropped", tid, status);
 		if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)

@@ -180,6 +180,11 @@ int inj_begin_guarded(struct inj_ctx *ctx, pid_t tid, const struct inj_text *it)
 	return 0;
 }
 
+bool inj_fault_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE;
+}
+
 /* Note the child of a fork/clone event so the caller can adopt it. */
 static void note_event(struct inj_ctx *ctx, int event)
 {
@@ -228,6 +233,10 @@ static int run_injected_call(struct inj_ctx *ctx)
 				return 0;
 			continue;
 		}
+		/* a fault in the injected code: resumed, it would fault again forever */
+		if (inj_fault_signal(WSTOPSIG(status)))
+			return ct_err(-EFAULT, "pid %d: signal %d in an injected system call at %#lx",
+				      ctx->tid, WSTOPSIG(status), ctx->syscall_ip);
 		/* only unblockable signals get here (all others are blocked): dropped */
 		pr_debug("pid %d: signal %d during injection, dropped", ctx->tid, WSTOPSIG(status));
 	}

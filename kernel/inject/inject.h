@@ -150,6 +150,8 @@ void inj_get_stats(struct inj_stats *st);
 void inj_count(unsigned long calls, double ms);
 /* The injection room's test hook before each guarded step ("inject-stop:N", inject.c). */
 void inj_fault_step(void);
+/* True for a signal the tracee's own instruction raised (a fault): never dropped and retried. */
+bool inj_fault_signal(int sig);
 
 /* Copy memory out of / into the tracee (process_vm_*, falling back to /proc/PID/mem). */
 int inj_read_mem(pid_t pid, unsigned long addr, void *buf, size_t len);

@@ -638,8 +638,10 @@ static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_files 
 		fd = mfs->f[map_file_find(mfs, v->path, oflags, &v->file)].fd;
 		break;
 	case CT_VMA_SHMEM:
-		/* a SysV segment made again: attached (shm.c) */
-		ret = rst_shm_attach(p, v, o->shm);
+		/* a SysV segment made again: attached (shm.c) by calls of its own, after the queued ones */
+		ret = mm_flush(p);
+		if (!ret)
+			ret = rst_shm_attach(p, v, o->shm);
 		if (ret)
 			return ret < 0 ? (int)ret : vma_madvise(p, v);
 		/* the object's memfd, inherited with the transport fds (shm.c), or a deleted file's */
