@@ -119,12 +119,7 @@ status_field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" "$1"; }
 # The pattern workload's status says ok with more checks than $2.
 pattern_ok_after() { grep -q ' ok$' "$1" && [ "$(status_field "$1" checks)" -gt "$2" ]; }
 
-limits_csv=${BENCH_CSV:-}
-if [ -z "$limits_csv" ] || ! grep -q '^limits,seq_write,' "$limits_csv"; then
-	limits_csv=$work/limits.csv
-	BENCH_STORE=$bench_store "$root/bench/limits" > "$limits_csv"
-	cat "$limits_csv"
-fi
+find_limits "$work"
 memcpy=$(limit memcpy) seq_write=$(limit seq_write) fresh=$(limit fresh_write)
 seq_read=$(limit seq_read)
 [ -n "$seq_read" ] || seq_read=$(limit seq_read_cached)

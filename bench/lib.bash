@@ -1,6 +1,6 @@
 # bench/lib.bash: helpers the bench scripts share (sourced, not run: bench/run.sh
-# runs only bench/*.sh).  The caller sets limits_csv (a CSV holding this run's
-# bench/limits rows) and cold (1: drop the page cache before each restore).
+# runs only bench/*.sh).  The caller sets root (the tree), bench_store, cold
+# (1: drop the page cache before each restore) and calls find_limits.
 
 # Print one CSV row; ratio = value / base when a base is given.
 row() {	# bench metric value unit [ratio_to base]
@@ -14,6 +14,21 @@ calc() { awk "BEGIN { printf \"%.2f\", $* }"; }
 
 # Milliseconds since the epoch.
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# Point limits_csv at this run's bench/limits rows: those of $BENCH_CSV after
+# its last "# run" header (bench/run.sh NAME appends to a file holding older
+# runs, whose limits are another machine state's), else run bench/limits
+# into $1/limits.csv and print its rows too.
+find_limits() {	# work-dir
+	limits_csv=$1/limits.csv
+	if [ -n "${BENCH_CSV:-}" ] && [ -s "$BENCH_CSV" ]; then
+		awk '/^# run / { n = 0; delete rows } /^limits,/ { rows[n++] = $0 }
+			END { for (i = 0; i < n; i++) print rows[i] }' "$BENCH_CSV" > "$limits_csv"
+		grep -q '^limits,seq_write,' "$limits_csv" && return 0
+	fi
+	BENCH_STORE=$bench_store "$root/bench/limits" > "$limits_csv"
+	cat "$limits_csv"
+}
 
 # The value of a limit from this run.
 limit() { awk -F, -v m="$1" '$1 == "limits" && $2 == m { v = $3 } END { print v }' "$limits_csv"; }

@@ -8,9 +8,12 @@
 # frozen time as a ratio to seq_write_time (bytes written / the store's
 # sequential write rate), sizes as ratios to the processes' PSS (shared
 # memory counted once) and RSS (counted in every process that maps it),
-# times to first query as ratios to fresh_write_time (PSS / rate of writing
-# fresh memory).  Limits come from this run's bench/limits rows in
-# $BENCH_CSV (bench/run.sh sets it), else bench/limits is run first.
+# the restore's own "running after" time, and times to the first query and
+# to the first full scan (from the start of `ctswap restore`) as ratios to
+# the same query on the server before the dump (a new psql connection, the
+# page cache dropped the same way): what it costs with no restore at all.  Limits come from this run's
+# bench/limits rows in $BENCH_CSV (bench/run.sh sets it), else bench/limits
+# is run first.
 #
 # Environment: BENCH_PG_SCALE (10), BENCH_PG_SHARED_BUFFERS (128MB, the
 # default), BENCH_STORE (/var/tmp/ctswap-bench; the private CTSWAP_STORE is a
@@ -47,13 +50,8 @@ mkdir -p "$CTSWAP_STORE"
 
 source "$root/bench/lib.bash"
 
-limits_csv=${BENCH_CSV:-}
-if [ -z "$limits_csv" ] || ! grep -q '^limits,seq_write,' "$limits_csv"; then
-	limits_csv=$work/limits.csv
-	BENCH_STORE=$bench_store "$root/bench/limits" > "$limits_csv"
-	cat "$limits_csv"
-fi
-seq_write=$(limit seq_write) fresh=$(limit fresh_write)
+find_limits "$work"
+seq_write=$(limit seq_write)
 
 # One query through the unix socket; its single value on stdout.
 sql() { "$PGBIN/psql" -h "$work/sock" -p 5432 -U postgres -qAtX -v ON_ERROR_STOP=1 -c "$1" postgres; }
@@ -95,6 +93,12 @@ pss_mib=$(calc "$pss / 1024")
 row postgres pg_scale "$scale" pgbench_scale
 row postgres pg_pss "$pss_mib" MiB
 row postgres pg_rss_sum "$(calc "$rss / 1024")" MiB
+drop_caches
+live_query=$(first_answer_ms "$(now_ms)" "SELECT 1")
+drop_caches
+live_scan=$(first_answer_ms "$(now_ms)" "SELECT sum(abalance) + count(*) FROM pgbench_accounts")
+row postgres pg_live_query "$live_query" ms
+row postgres pg_live_scan "$live_scan" ms
 
 out=$("$CTSWAP" dump "$name")
 say "  $out"
@@ -114,10 +118,13 @@ for mode in lazy eager; do
 	t0=$(now_ms)
 	out=$("$CTSWAP" restore "${opts[@]}" "$name")
 	say "  ${out//$'\n'/ }"
-	ms=$(first_answer_ms "$t0" "SELECT 1")
-	row postgres "pg_${mode}_first_query" "$ms" ms fresh_write_time "$(calc "$pss_mib / $fresh * 1000")"
-	ms=$(first_answer_ms "$t0" "SELECT sum(abalance) + count(*) FROM pgbench_accounts")
-	row postgres "pg_${mode}_first_scan" "$ms" ms fresh_write_time "$(calc "$pss_mib / $fresh * 1000")"
+	[[ $out =~ running\ after\ ([0-9.]+)\ ms ]] || { say "postgres: cannot parse: $out"; exit 1; }
+	running=${BASH_REMATCH[1]}
+	query_ms=$(first_answer_ms "$t0" "SELECT 1")
+	scan_ms=$(first_answer_ms "$t0" "SELECT sum(abalance) + count(*) FROM pgbench_accounts")
+	row postgres "pg_${mode}_running" "$running" ms
+	row postgres "pg_${mode}_first_query" "$query_ms" ms live_query "$live_query"
+	row postgres "pg_${mode}_first_scan" "$scan_ms" ms live_scan "$live_scan"
 	[ "$(sql "SELECT sum(abalance) + count(*) FROM pgbench_accounts")" = "$total" ] ||
 		{ say "postgres: pgbench_accounts changed across the $mode restore"; exit 1; }
 done

@@ -9,6 +9,9 @@
  * instance of its own with /dev/ptmx pointing into it, /dev/shm,
  * /dev/mqueue, then the caller's binds; pivot_root(".", ".") and a lazy
  * unmount of the old root leave nothing of the host's tree visible.
+ * A container on the host's tree (no rootfs, own mount namespace) gets a
+ * devpts instance of its own too, so the ptys it makes are its own
+ * (task/pty.c dumps and restores them).
  */
 #define LOG_PREFIX "shape: "
 #include <errno.h>
@@ -31,6 +34,7 @@
 #include "container/shape.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "task/task.h"
 
 /* The device nodes of the container's /dev (major, minor as on every Linux). */
 static const struct {
@@ -105,7 +109,7 @@ int shape_prepare(const char *name, const struct ctswap_run_opts *opts, struct c
 	int ret;
 
 	*s = (struct ct_shape) { .hostname = opts->hostname, .net = opts->net,
-				 .net_fd = -1, .mounts = opts->mounts, .nr_mounts = opts->nr_mounts };
+				 .net_fd = -1, .devpts_fd = -1, .mounts = opts->mounts, .nr_mounts = opts->nr_mounts };
 	if (opts->rootfs) {
 		if (stat(opts->rootfs, &st) < 0)
 			return ct_err(-errno, "%s: rootfs: %m", opts->rootfs);
@@ -247,19 +251,41 @@ static int shape_fill_dev(const char *root)
 	return 0;
 }
 
-/* /proc, /sys, /dev and what is under it, in the new root @root. */
-static int shape_mount_standard(const char *root)
+/* /proc, /sys, /dev and what is under it, in the new root @root (devpts: shape_mount_devpts). */
+static int shape_mount_standard(const char *root, int devpts_fd)
 {
 	const unsigned long nse = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
 	return shape_mount_at(root, "/proc", "proc", nse, NULL) ?:
 	       shape_mount_at(root, "/sys", "sysfs", nse | MS_RDONLY, NULL) ?:
 	       shape_mount_at(root, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") ?:
-	       shape_mount_at(root, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-			      "newinstance,ptmxmode=0666,mode=0620") ?:
+	       shape_mount_devpts(root, devpts_fd) ?:
 	       shape_mount_at(root, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k") ?:
 	       shape_mount_at(root, "/dev/mqueue", "mqueue", nse, NULL) ?:
 	       shape_fill_dev(root);
+}
+
+int shape_mount_devpts(const char *root, int devpts_fd)
+{
+	char pts[4096], ptmx[4096];
+	struct stat st;
+	int ret = shape_path(pts, sizeof(pts), root, "/dev/pts") ?:
+		  shape_path(ptmx, sizeof(ptmx), root, "/dev/ptmx");
+
+	if (ret)
+		return ret;
+	if (mkdir(pts, 0755) < 0 && errno != EEXIST)
+		return ct_err(-errno, "%s: cannot create: %m", pts);
+	if (devpts_fd < 0)
+		ret = shape_mount("devpts", pts, "devpts", MS_NOSUID | MS_NOEXEC, PTY_DEVPTS_OPTS);
+	else if (move_mount(devpts_fd, "", AT_FDCWD, pts, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		ret = ct_err(-errno, "%s: cannot attach the restored devpts instance: %m", pts);
+	if (ret || lstat(ptmx, &st) < 0)	/* a fresh /dev: shape_fill_dev links it */
+		return ret;
+	if (S_ISLNK(st.st_mode))
+		return 0;
+	strncat(pts, "/ptmx", sizeof(pts) - strlen(pts) - 1);
+	return shape_mount(pts, ptmx, NULL, MS_BIND, NULL);
 }
 
 /* The target of a bind: a directory or an empty file like its source. */
@@ -309,7 +335,7 @@ static int shape_enter_rootfs(const struct ct_shape *s)
 	/* nothing we mount may propagate back to the host */
 	ret = shape_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ?:
 	      shape_mount(root, root, NULL, MS_BIND | MS_REC, NULL) ?:
-	      shape_mount_standard(root);
+	      shape_mount_standard(root, s->devpts_fd);
 	for (size_t i = 0; i < s->nr_mounts && !ret; i++)
 		ret = shape_bind(root, &s->mounts[i]);
 	if (ret)
@@ -327,11 +353,12 @@ static int shape_enter_rootfs(const struct ct_shape *s)
 }
 
 /* A pid namespace on the host's tree: a private /proc that shows it. */
-static int shape_enter_pidns(void)
+static int shape_enter_pidns(const struct ct_shape *s)
 {
-	/* keep our /proc mount out of the host's mount namespace */
+	/* keep our /proc and /dev/pts mounts out of the host's mount namespace */
 	return shape_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ?:
-	       shape_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	       shape_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) ?:
+	       shape_mount_devpts("", s ? s->devpts_fd : -1);
 }
 
 int shape_enter(const struct ct_shape *s, bool new_pidns)
@@ -343,7 +370,9 @@ int shape_enter(const struct ct_shape *s, bool new_pidns)
 	if (!ret && s && s->rootfs)
 		ret = shape_enter_rootfs(s);
 	else if (!ret && new_pidns)
-		ret = shape_enter_pidns();
+		ret = shape_enter_pidns(s);
+	if (s && s->devpts_fd >= 0)
+		close(s->devpts_fd);	/* attached, or the init gives up */
 	if (!ret && s && s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
 		ret = ct_err(-errno, "%s: sethostname: %m", s->hostname);
 	if (!ret && s && s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)

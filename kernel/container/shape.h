@@ -27,6 +27,8 @@ struct ct_shape {
 	int64_t mono_off_ns, boot_off_ns;
 	enum ctswap_net net;
 	int net_fd;			/* CTSWAP_NET_NS: the namespace file, open; else -1 */
+	int devpts_fd;			/* restore: the devpts instance the ptys were made in
+					   (a detached mount, task/pty.c); -1: mount a new one */
 	const struct ctswap_mount *mounts;	/* binds under rootfs */
 	size_t nr_mounts;
 };
@@ -64,6 +66,14 @@ int shape_time_for_children(const struct ct_shape *s);
 int shape_in_ns(int fd, int nstype, int (*fn)(void *arg), void *arg);
 /* The same in namespace @ns ("net", "uts", "ipc") of process @pid. */
 int shape_in_pid_ns(pid_t pid, const char *ns, int (*fn)(void *arg), void *arg);
+/*
+ * In the init, in its own mount namespace: the container's /dev/pts, a
+ * devpts instance of its own at @root/dev/pts (@devpts_fd when the restore
+ * made it already, else a new one), and @root/dev/ptmx leading into it
+ * (@root "" for the host's tree: a bind over the host's /dev/ptmx; a fresh
+ * /dev has the pts/ptmx symlink).  The mount tree's rebuild may call it.
+ */
+int shape_mount_devpts(const char *root, int devpts_fd);
 /* Open network namespace file @path (checked to be one) into *@fd. */
 int shape_open_netns(const char *path, int *fd);
 /* A new network namespace holding only lo (up if @lo_up); *@fd is it, open. */

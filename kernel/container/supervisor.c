@@ -457,7 +457,7 @@ static bool sup_killed_at_birth(pid_t pid)
 static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opts, struct sup_fds *fds)
 {
 	int keep[] = { fds->sync, fds->console, fds->devnull, fds->master, fds->slave,
-		       opts->shape ? opts->shape->net_fd : -1 };
+		       opts->shape ? opts->shape->net_fd : -1, opts->shape ? opts->shape->devpts_fd : -1 };
 	int sync_fd = fds->sync, go[2], execp[2], ret, sigfd = -1, cg_fd;
 	struct console_srv cs = { .listen_fd = -1 };
 	struct sup_msg m;
@@ -508,6 +508,8 @@ static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opt
 	close(execp[1]);
 	if (opts->shape && opts->shape->net_fd >= 0)
 		close(opts->shape->net_fd);	/* the init has it */
+	if (opts->shape && opts->shape->devpts_fd >= 0)
+		close(opts->shape->devpts_fd);	/* the init attached it */
 	if (fds->slave >= 0)
 		close(fds->slave);
 	if (!opts->tty)

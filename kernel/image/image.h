@@ -220,6 +220,7 @@ enum ct_file_kind {
 	CT_FILE_PIDFD,		/* pidfd of a process of the container (pidfd_pid) */
 	CT_FILE_MEMFD,		/* a memfd: the shared memory object shm_key (image.shm) */
 	CT_FILE_MQUEUE,		/* a POSIX message queue descriptor: path is the queue's name */
+	CT_FILE_PTY,		/* a pty of the container's own devpts, master or slave (tty_*, pty_*) */
 };
 
 /* Socket states (ct_file.sk_state), the kernel's TCP_* numbers for the ones used. */
@@ -351,6 +352,11 @@ struct ct_file {
 			uint32_t tty_rows, tty_cols, tty_xpixel, tty_ypixel;	/* TIOCGWINSZ */
 			int32_t tty_sid;		/* session whose controlling terminal it is, 0 none */
 			int32_t tty_fg_pgrp;		/* its foreground process group, 0 none */
+			/* PTY only (its master's record holds the settings above) */
+			uint32_t pty_index;		/* N of /dev/pts/N */
+			uint32_t pty_flags;		/* CT_PTY_* */
+			uint8_t *pty_outq;		/* MASTER: written on the slave side, unread */
+			uint64_t pty_outq_len;
 		};
 		struct {		/* PIDFD */
 			int32_t pidfd_pid;		/* its process, pid inside the container; 0 reaped */
@@ -365,6 +371,13 @@ struct ct_file {
 #define CT_FILE_PAYLOAD offsetof(struct ct_file, deleted)
 
 #define CT_TTY_DEVTTY		(1u << 0)	/* opened as /dev/tty: reopened as the new slave */
+
+#define CT_PTY_MASTER		(1u << 0)	/* the master (/dev/ptmx); else a slave /dev/pts/N */
+#define CT_PTY_LOCKED		(1u << 1)	/* MASTER: TIOCGPTLCK */
+#define CT_PTY_PACKET		(1u << 2)	/* MASTER: packet mode (TIOCGPKT) */
+#define CT_PTY_EXCL		(1u << 3)	/* TIOCGEXCL of this side */
+#define CT_PTY_FLAGS		0xfu
+#define CT_PTY_MAX_INDEX	(1u << 20)	/* the kernel's pty limit, far below */
 
 struct ct_fd {
 	int32_t fd;

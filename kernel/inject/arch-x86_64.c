@@ -173,6 +173,22 @@ void inj_arch_restart_fixup(struct user_regs_struct *r)
 	}
 }
 
+/*
+ * A thread stopped in a call the kernel restarts through its restart block
+ * (nanosleep, poll or futex wait with a timeout) cannot be resumed into
+ * restart_syscall: the block went with the old task, and the call would
+ * return EINTR that no signal caused (util-linux script(1) then ends its
+ * session).  Issue the call again with its first arguments: it waits its
+ * whole timeout anew, later than asked, which every such call permits.
+ */
+void inj_reissue_restart_block(struct user_regs_struct *r)
+{
+	if ((long)r->orig_rax < 0 || -(long)r->rax != ERESTART_RESTARTBLOCK)
+		return;
+	r->rax = r->orig_rax;
+	r->rip -= SYSCALL_INSN_LEN;
+}
+
 /* Fill the sigcontext of @uc from registers @r. */
 static void guard_fill_mcontext(struct sigcontext *sc, const struct user_regs_struct *r)
 {

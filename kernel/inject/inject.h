@@ -76,6 +76,8 @@ long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a
 		 unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6);
 /* Registers that run exit_group(0) at the `syscall` at @syscall_ip, on stack @sp (0: their own). */
 void inj_set_exit_regs(struct user_regs_struct *regs, unsigned long syscall_ip, unsigned long sp);
+/* Registers @r resume a call interrupted in its restart block by issuing it again. */
+void inj_reissue_restart_block(struct user_regs_struct *r);
 /* Put back the registers and mask saved by inj_begin(). */
 int inj_end(struct inj_ctx *ctx);
 

@@ -587,6 +587,7 @@ static int rst_start_init(struct rst_ctx *c)
 	struct rst_fd_pass fp = { .listen_fd = -1, .net_fd = c->shape.net_fd, .ipc_fd = -1 };
 
 	shape.net = CTSWAP_NET_HOST;	/* net_fd stays open in the init for rst_init_fn */
+	shape.devpts_fd = c->ft.devpts;	/* the ptys' devpts instance, made with them (task/pty.c) */
 
 	snprintf(console, sizeof(console), "%s/%s/console.log", c->store_dir, c->name);
 	so.console_path = console;
@@ -969,7 +970,7 @@ int restore_container(struct ctswap_store *store, const char *name,
 {
 	static const struct ctswap_restore_opts defaults;
 	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1, .shape.net_fd = -1,
-			     .ipc_fd = -1 };
+			     .shape.devpts_fd = -1, .ipc_fd = -1 };
 	struct inj_stats inj;
 	double t0 = now_ms();
 	int ret;

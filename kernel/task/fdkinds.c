@@ -2,7 +2,8 @@
 /*
  * The table of descriptor kinds (fdkinds.h).  Dump asks each kind's match()
  * in this order, so a kind that takes a subset of another's fds comes first
- * (the console before character devices, pipes before named FIFOs).
+ * (the container's own ptys before the console, the console before
+ * character devices, pipes before named FIFOs).
  */
 #include <stddef.h>
 
@@ -11,10 +12,11 @@
 
 extern const struct fd_kind fd_kind_reg, fd_kind_chr, fd_kind_pipe, fd_kind_fifo, fd_kind_unix,
 	fd_kind_inet, fd_kind_epoll, fd_kind_eventfd, fd_kind_signalfd, fd_kind_timerfd,
-	fd_kind_inotify, fd_kind_tty, fd_kind_pidfd,
+	fd_kind_inotify, fd_kind_tty, fd_kind_pty, fd_kind_pidfd,
 	fd_kind_memfd, fd_kind_mqueue;
 
 static const struct fd_kind *const fd_kinds[] = {
+	&fd_kind_pty,
 	&fd_kind_tty,
 	&fd_kind_unix,
 	&fd_kind_inet,

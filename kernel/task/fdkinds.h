@@ -2,7 +2,7 @@
 /*
  * Descriptor kinds: one table entry per kind of open file description, each
  * kind's whole life in its own file of kernel/task/ (regfile.c, pipe.c,
- * unix.c, inet.c, epoll.c, anonfd.c, inotify.c, tty.c):
+ * unix.c, inet.c, epoll.c, anonfd.c, inotify.c, tty.c, pty.c):
  *
  *   match, dump          dump: is this fd ours, and fill a struct ct_file from it
  *   dump_resolve         dump: once every fd of the task is recorded (epoll targets)
@@ -144,6 +144,22 @@ int tcp_repair_finish(const struct ct_image *img, const struct file_table *ft);
 bool tty_is_console(const struct stat *st);
 /* The terminal's fields (the format-1 FILE record ends with them). */
 void tty_decode_fields(struct rbuf *r, struct ct_file *f);
+/* The terminal's settings as a TTY record nested in a FILE. */
+void tty_encode(struct wbuf *w, const struct ct_file *f);
+/* Flags, window size and owner of a terminal's record within bounds? */
+bool tty_settings_are_sane(const struct ct_file *f);
+/* Read termios2 and the window size of terminal @fd (dump @d's) into @f. */
+int tty_read_settings(const struct fd_dump *d, int fd, struct ct_file *f);
+/* Set @f's termios2 and window size on terminal @fd (a pty master sets its slave's). */
+int tty_apply(int fd, const struct ct_file *f);
+/* A new slave description of pty @master's (TIOCGPTPEER), close-on-exec in this process. */
+int tty_peer(int master, int flags);
+/* The in-container id of host process group @host_pgrp (session @host_sid); 0 if no task has it. */
+pid_t tty_ns_pgrp(const struct ct_image *img, int host_pgrp);
+pid_t tty_ns_sid(const struct ct_image *img, int host_sid);
+
+/* pty.c: the transport fd's file index of a slave of the pty whose master is file @master; -1 none */
+int pty_slave_of(const struct ct_image *img, const struct file_table *ft, uint32_t master);
 
 /*
  * deleted.c: a file whose fd names it "... (deleted)" although it has links

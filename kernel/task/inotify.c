@@ -16,8 +16,18 @@
  * those inotify instances open in the second pass.  Restore adds the
  * watches again in wd order; the kernel hands out wds one after the other,
  * so a gap in the numbers is skipped by adding and removing a watch on a
- * scratch directory.  Events queued but not read are lost (a warning says
- * how many bytes).
+ * scratch directory.
+ *
+ * Events queued but not read yet refuse the dump.  The kernel shows only
+ * their size (FIONREAD): reading them is the only way to learn them and
+ * takes them from the program, which a refused or --leave-running dump
+ * must not do.  (A restore could make some again: a gone inode's
+ * IN_ATTRIB, IN_DELETE_SELF and IN_IGNORED by watching and deleting a
+ * scratch file under the same wd; but an event under a wd still watched
+ * only by acting on the watched file itself, an IN_MODIFY by changing it.)
+ * This covers a watch whose inode is gone (deleted, no longer open): the
+ * kernel queues IN_DELETE_SELF and IN_IGNORED and drops the watch; once
+ * the program has read them the wd is only a gap, skipped at restore.
  */
 #define LOG_PREFIX "inotify: "
 #include <errno.h>
@@ -103,6 +113,26 @@ static int inotify_wd_cmp(const void *a, const void *b)
 	return (x->wd > y->wd) - (x->wd < y->wd);
 }
 
+/* Refuse an instance with events queued that the program has not read (see the top). */
+static int inotify_check_queue(const struct fd_dump *d)
+{
+	int in = fd_grab(d->pid, d->fd), queued = 0;
+
+	if (in < 0)
+		return ct_err(in, "pid %d: fd %d: cannot reach the inotify instance: %s", d->pid, d->fd,
+			      strerror(-in));
+	if (ioctl(in, FIONREAD, &queued) < 0)
+		queued = -errno;
+	close(in);
+	if (queued < 0)
+		return ct_err(queued, "pid %d: fd %d: cannot size the inotify queue: %s", d->pid, d->fd,
+			      strerror(-queued));
+	if (queued > 0)
+		return ct_err(-ENOTSUP, "pid %d: fd %d: inotify instance has %d bytes of events the program has not read (they cannot be kept: dump again once it has read them)",
+			      d->pid, d->fd, queued);
+	return 0;
+}
+
 static bool inotify_match(const struct fd_dump *d)
 {
 	return !strcmp(d->link, "anon_inode:inotify");
@@ -151,16 +181,7 @@ static int inotify_dump(const struct fd_dump *d, struct ct_file *f)
 	free(buf);
 	if (!ret && f->nr_watches)
 		qsort(f->watches, f->nr_watches, sizeof(*f->watches), inotify_wd_cmp);
-	if (!ret) {
-		int sk = fd_grab(d->pid, d->fd), queued = 0;
-
-		if (sk >= 0 && ioctl(sk, FIONREAD, &queued) == 0 && queued > 0)
-			pr_warn("pid %d: fd %d: %d bytes of unread inotify events are not kept", d->pid, d->fd,
-				queued);
-		if (sk >= 0)
-			close(sk);
-	}
-	return ret;
+	return ret ? ret : inotify_check_queue(d);
 }
 
 /* The regular file of the image held by an fd with inode (@dev, @ino), -1 if none. */

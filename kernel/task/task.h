@@ -93,7 +93,12 @@ struct file_table {
 	int lowest, highest;		/* range of transport fds, to close them in tasks */
 	const struct ct_file *files;	/* the image's files (epoll targets); copy it along */
 	int tty_master;			/* restorer: master of the new console pty, -1 none */
+	int devpts;			/* restorer: the container's new devpts instance (pty.c), -1 none */
 };
+
+/* The options of a container's own devpts instance (container/shape.c, pty.c). */
+#define PTY_DEVPTS_OPTS "newinstance,ptmxmode=0666,mode=0620"
+
 int restore_files_open(const struct ct_image *img, bool allow_changed, struct file_table *ft);
 /*
  * The shared memory objects' descriptors in the restorer, made before the

@@ -22,6 +22,7 @@
 #endif
 #define LOG_PREFIX "tty: "
 #include <asm/termbits.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -63,8 +64,13 @@ bool tty_is_console(const struct stat *st)
 	return ma == 5 && minor(st->st_rdev) == 0;
 }
 
-/* Fields 5 (pgrp), 7 (tty_nr) and 8 (tpgid) of /proc/PID/stat. */
-static int tty_proc_stat(pid_t pid, int *pgrp, uint32_t *tty_nr, int *tpgid)
+/* Fields 5 (pgrp), 6 (session), 7 (tty_nr) and 8 (tpgid) of /proc/PID/stat, host pids. */
+struct tty_stat {
+	int pgrp, sid, tpgid;
+	uint32_t tty_nr;
+};
+
+static int tty_proc_stat(pid_t pid, struct tty_stat *ts)
 {
 	char path[64], buf[1024], *p;
 	int ret;
@@ -74,45 +80,66 @@ static int tty_proc_stat(pid_t pid, int *pgrp, uint32_t *tty_nr, int *tpgid)
 	if (ret)
 		return ret;
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %d %*d %u %d", pgrp, tty_nr, tpgid) != 3)
+	if (!p || sscanf(p + 2, "%*c %*d %d %d %u %d", &ts->pgrp, &ts->sid, &ts->tty_nr, &ts->tpgid) != 4)
 		return -EINVAL;
 	return 0;
 }
 
-/* The in-container id of host process group @host_pgrp, from a task of the image in it; 0 if none. */
-static pid_t tty_ns_pgrp(const struct ct_image *img, int host_pgrp)
+/* The in-container id of host process group @host_pgrp (@sid: session), from a task in it; 0 if none. */
+static pid_t tty_ns_id(const struct ct_image *img, int host_id, bool sid)
 {
-	uint32_t nr;
-	int pgrp, tpgid;
+	struct tty_stat ts;
 
 	for (uint32_t i = 0; i < img->nr_tasks; i++) {
 		const struct ct_task *t = &img->tasks[i];
 
-		if (t->host_pid <= 0 || tty_proc_stat(t->host_pid, &pgrp, &nr, &tpgid))
+		if (t->host_pid <= 0 || tty_proc_stat(t->host_pid, &ts))
 			continue;
-		if (pgrp == host_pgrp)
-			return t->pgid;
+		if (sid ? ts.sid == host_id : ts.pgrp == host_id)
+			return sid ? t->sid : t->pgid;
 	}
 	return 0;
 }
 
-/* Which session of the image has terminal @dev as controlling terminal, and its foreground group. */
+pid_t tty_ns_pgrp(const struct ct_image *img, int host_pgrp)
+{
+	return tty_ns_id(img, host_pgrp, false);
+}
+
+pid_t tty_ns_sid(const struct ct_image *img, int host_sid)
+{
+	return tty_ns_id(img, host_sid, true);
+}
+
+/* Is session @sid (in the container) the owner of one of its own ptys (pty.c)? */
+static bool tty_sid_has_pty(const struct ct_image *img, pid_t sid)
+{
+	for (uint32_t i = 0; i < img->nr_files; i++)
+		if (img->files[i].kind == CT_FILE_PTY && img->files[i].tty_sid == sid)
+			return true;
+	return false;
+}
+
+/*
+ * Which session of the image has console @dev as controlling terminal, and
+ * its foreground group.  A pty of the container's own devpts has the same
+ * device numbers as the host's: a session that one of those owns is not it.
+ */
 static void tty_dump_owner(const struct ct_image *img, uint32_t dev, struct ct_file *f)
 {
-	uint32_t nr;
-	int pgrp, tpgid;
+	struct tty_stat ts;
 
 	for (uint32_t i = 0; i < img->nr_tasks; i++) {
 		const struct ct_task *t = &img->tasks[i];
 
-		if (t->host_pid <= 0 || tty_proc_stat(t->host_pid, &pgrp, &nr, &tpgid))
+		if (t->host_pid <= 0 || tty_proc_stat(t->host_pid, &ts))
 			continue;
-		if (nr != dev || t->sid <= 0)
+		if (ts.tty_nr != dev || t->sid <= 0 || tty_sid_has_pty(img, t->sid))
 			continue;
 		f->tty_sid = t->sid;
-		f->tty_fg_pgrp = tpgid > 0 ? tty_ns_pgrp(img, tpgid) : 0;
-		if (tpgid > 0 && !f->tty_fg_pgrp)
-			pr_warn("foreground group %d of the console is outside the container", tpgid);
+		f->tty_fg_pgrp = ts.tpgid > 0 ? tty_ns_pgrp(img, ts.tpgid) : 0;
+		if (ts.tpgid > 0 && !f->tty_fg_pgrp)
+			pr_warn("foreground group %d of the console is outside the container", ts.tpgid);
 		return;
 	}
 }
@@ -120,12 +147,81 @@ static void tty_dump_owner(const struct ct_image *img, uint32_t dev, struct ct_f
 /* The device a /dev/tty fd of @pid stands for: its controlling terminal. */
 static int tty_ctty_dev(const struct fd_dump *d, uint32_t *dev)
 {
-	int pgrp, tpgid;
+	struct tty_stat ts;
 
-	if (tty_proc_stat(d->pid, &pgrp, dev, &tpgid) || !*dev)
+	if (tty_proc_stat(d->pid, &ts) || !ts.tty_nr)
 		return ct_err(-ENOTSUP, "pid %d: fd %d: /dev/tty without a controlling terminal",
 			      d->pid, d->fd);
+	*dev = ts.tty_nr;
 	return 0;
+}
+
+/* Does the parent of @init (the container's supervisor) hold the master of host pty @index? */
+static bool tty_supervisor_holds(pid_t init, unsigned int index)
+{
+	char path[64], buf[1024], *p;
+	struct dirent *de;
+	int ppid = 0;
+	unsigned int n;
+	bool found = false;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", init);
+	if (read_small_file(path, buf, sizeof(buf)) || !(p = strrchr(buf, ')')) ||
+	    sscanf(p + 2, "%*c %d", &ppid) != 1 || ppid <= 1)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", ppid);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while (!found && (de = readdir(dir))) {
+		ssize_t len = -1;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		fd = openat(dirfd(dir), de->d_name, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			len = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+		}
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';	/* every line: tty-index comes after pos, flags, mnt_id, ino */
+		p = strstr(buf, "tty-index:");
+		found = p && sscanf(p, "tty-index: %u", &n) == 1 && n == index;
+	}
+	closedir(dir);
+	return found;
+}
+
+/*
+ * Is pty slave @st the console: on the host's devpts, its master held by
+ * the container's supervisor?  Any other pty of the host is a terminal of
+ * someone outside, which a restore could not give back.
+ */
+static int tty_check_console(const struct fd_dump *d)
+{
+	unsigned int index = (major(d->st->st_rdev) - TTY_PTS_MAJOR_FIRST) * 256 + minor(d->st->st_rdev);
+	struct stat pts;
+
+	if (stat("/dev/pts", &pts) == 0 && pts.st_dev == d->st->st_dev &&
+	    tty_supervisor_holds(d->img->tasks[0].host_pid, index))
+		return 0;
+	return ct_err(-ENOTSUP, "pid %d: fd %d: %s is a pty of the host's devpts, not the container's own (only its console can be kept)",
+		      d->pid, d->fd, d->link);
+}
+
+/* Is /dev/tty fd @d, on terminal @dev (as tty_nr), the console?  Only that one is kept. */
+static int tty_check_devtty(const struct fd_dump *d, uint32_t dev)
+{
+	unsigned int ma = (dev >> 8) & 0xfff, mi = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+
+	if (ma >= TTY_PTS_MAJOR_FIRST && ma <= TTY_PTS_MAJOR_LAST &&
+	    tty_supervisor_holds(d->img->tasks[0].host_pid, (ma - TTY_PTS_MAJOR_FIRST) * 256 + mi))
+		return 0;
+	return ct_err(-ENOTSUP, "pid %d: fd %d: /dev/tty of a terminal other than the console (%u:%u): not supported",
+		      d->pid, d->fd, ma, mi);
 }
 
 static bool tty_match(const struct fd_dump *d)
@@ -136,18 +232,19 @@ static bool tty_match(const struct fd_dump *d)
 /* Record a terminal fd: its settings and who owns it. */
 static int tty_dump(const struct fd_dump *d, struct ct_file *f)
 {
-	struct termios2 tio;
-	struct winsize ws;
-	uint32_t dev;
+	uint32_t dev = 0;
 	int fd, ret = 0;
 
 	if (major(d->st->st_rdev) == 5) {
 		f->tty_flags |= CT_TTY_DEVTTY;
-		ret = tty_ctty_dev(d, &dev);
+		ret = tty_ctty_dev(d, &dev) ?: tty_check_devtty(d, dev);
 		if (ret)
 			return ret;
 	} else {
 		dev = tty_encode_dev(d->st->st_rdev);
+		ret = tty_check_console(d);
+		if (ret)
+			return ret;
 	}
 	for (uint32_t i = 0; i < d->img->nr_files; i++) {
 		const struct ct_file *o = &d->img->files[i];
@@ -160,11 +257,28 @@ static int tty_dump(const struct fd_dump *d, struct ct_file *f)
 	fd = fd_grab(d->pid, d->fd);
 	if (fd < 0)
 		return fd;
-	if (ioctl(fd, TCGETS2, &tio) < 0 || ioctl(fd, TIOCGWINSZ, &ws) < 0) {
-		ret = ct_err(-errno, "pid %d: fd %d: cannot read the terminal settings of %s: %m",
-			     d->pid, d->fd, d->link);
-		goto out;
-	}
+	ret = tty_read_settings(d, fd, f);
+	pr_debug("pid %d: fd %d: %s, %ux%u", d->pid, d->fd, d->link, f->tty_cols, f->tty_rows);
+	close(fd);
+	return ret;
+}
+
+/* After every task: the console's owning session (pty.c has recorded the ptys' ones by then). */
+static int tty_dump_finish(struct ct_image *img, uint32_t i, const struct task_ctx *policy)
+{
+	(void)policy;
+	tty_dump_owner(img, img->files[i].tty_dev, &img->files[i]);
+	return 0;
+}
+
+int tty_read_settings(const struct fd_dump *d, int fd, struct ct_file *f)
+{
+	struct termios2 tio;
+	struct winsize ws;
+
+	if (ioctl(fd, TCGETS2, &tio) < 0 || ioctl(fd, TIOCGWINSZ, &ws) < 0)
+		return ct_err(-errno, "pid %d: fd %d: cannot read the terminal settings of %s: %m",
+			      d->pid, d->fd, d->link);
 	f->tty_iflag = tio.c_iflag;
 	f->tty_oflag = tio.c_oflag;
 	f->tty_cflag = tio.c_cflag;
@@ -177,18 +291,13 @@ static int tty_dump(const struct fd_dump *d, struct ct_file *f)
 	f->tty_cols = ws.ws_col;
 	f->tty_xpixel = ws.ws_xpixel;
 	f->tty_ypixel = ws.ws_ypixel;
-	tty_dump_owner(d->img, dev, f);
-	pr_debug("pid %d: fd %d: %s, %ux%u, session %d, foreground %d", d->pid, d->fd, d->link,
-		 f->tty_cols, f->tty_rows, f->tty_sid, f->tty_fg_pgrp);
-out:
-	close(fd);
-	return ret;
+	return 0;
 }
 
 /* ---- restore ---- */
 
 /* Apply @f's recorded termios and window size to the terminal behind @fd. */
-static int tty_apply(int fd, const struct ct_file *f)
+int tty_apply(int fd, const struct ct_file *f)
 {
 	struct termios2 tio = {
 		.c_iflag = f->tty_iflag, .c_oflag = f->tty_oflag,
@@ -203,9 +312,9 @@ static int tty_apply(int fd, const struct ct_file *f)
 
 	memcpy(tio.c_cc, f->tty_cc, sizeof(f->tty_cc));
 	if (ioctl(fd, TCSETS2, &tio) < 0)
-		return ct_err(-errno, "console: cannot set the terminal settings: %m");
+		return ct_err(-errno, "terminal: cannot set the terminal settings: %m");
 	if (ioctl(fd, TIOCSWINSZ, &ws) < 0)
-		return ct_err(-errno, "console: cannot set the window size: %m");
+		return ct_err(-errno, "terminal: cannot set the window size: %m");
 	return 0;
 }
 
@@ -214,7 +323,7 @@ static int tty_apply(int fd, const struct ct_file *f)
  * kernel would keep that bit in the file's flags, /proc/PID/fdinfo would then
  * show every fd of it close-on-exec, and the next dump would make them so.
  */
-static int tty_peer(int master, int flags)
+int tty_peer(int master, int flags)
 {
 	int fd = ioctl(master, TIOCGPTPEER, flags | O_NOCTTY);
 
@@ -269,16 +378,27 @@ static int tty_open(struct fd_restore *rs, uint32_t i)
 	return fd_restore_place(rs, i, fd);
 }
 
-/* The console file whose owning session @t leads, -1 if none. */
+/*
+ * The terminal whose owning session @t leads: a console file, or a slave
+ * file of the pty whose master records it (pty.c); -1 if none.  *@owner is
+ * the file that holds the settings (the console file, the pty's master).
+ */
 static int tty_owned_by(const struct ct_image *img, const struct ct_task *t,
-			const struct file_table *ft)
+			const struct file_table *ft, int *owner)
 {
 	if (t->sid != t->pid)
 		return -1;
-	for (uint32_t i = 0; i < img->nr_files && i < ft->nr; i++)
-		if (img->files[i].kind == CT_FILE_TTY && img->files[i].tty_sid == t->pid &&
-		    ft->fds[i] >= 0)
+	for (uint32_t i = 0; i < img->nr_files && i < ft->nr; i++) {
+		const struct ct_file *f = &img->files[i];
+
+		if (f->tty_sid != t->pid || (f->kind != CT_FILE_TTY && f->kind != CT_FILE_PTY))
+			continue;
+		*owner = (int)i;
+		if (f->kind == CT_FILE_TTY && ft->fds[i] >= 0)
 			return (int)i;
+		if (f->kind == CT_FILE_PTY)
+			return pty_slave_of(img, ft, i);
+	}
 	return -1;
 }
 
@@ -286,15 +406,16 @@ static int tty_owned_by(const struct ct_image *img, const struct ct_task *t,
 int tty_restore_ctty(struct task_ctx *tc, const struct ct_image *img, const struct ct_task *t,
 		     const struct file_table *ft)
 {
-	int i = tty_owned_by(img, t, ft);
+	int owner, i = tty_owned_by(img, t, ft, &owner);
 	long ret;
 
 	if (i < 0)
 		return 0;
 	ret = inj_syscall(tc->inj, __NR_ioctl, ft->fds[i], TIOCSCTTY, 0, 0, 0, 0);
 	if (ret < 0)
-		return ct_err((int)ret, "pid %d: cannot make the console its controlling terminal: %s",
-			      t->pid, strerror((int)-ret));
+		return ct_err((int)ret, "pid %d: cannot make the %s its controlling terminal: %s",
+			      t->pid, img->files[i].kind == CT_FILE_PTY ? "pty" : "console",
+			      strerror((int)-ret));
 	return 0;
 }
 
@@ -302,26 +423,26 @@ int tty_restore_ctty(struct task_ctx *tc, const struct ct_image *img, const stru
 int tty_restore_fg(struct task_ctx *tc, const struct ct_image *img, const struct ct_task *t,
 		   const struct file_table *ft)
 {
-	int i = tty_owned_by(img, t, ft), ret;
+	int owner, i = tty_owned_by(img, t, ft, &owner), ret;
 	int32_t pgrp;
 	long r;
 
-	if (i < 0 || img->files[i].tty_fg_pgrp <= 0)
+	if (i < 0 || img->files[owner].tty_fg_pgrp <= 0)
 		return 0;
-	pgrp = img->files[i].tty_fg_pgrp;
+	pgrp = img->files[owner].tty_fg_pgrp;
 	ret = inj_write_mem(tc->host_pid, tc->scratch, &pgrp, sizeof(pgrp));
 	if (ret)
 		return ct_err(ret, "pid %d: cannot write to its scratch memory", t->pid);
 	r = inj_syscall(tc->inj, __NR_ioctl, ft->fds[i], TIOCSPGRP, tc->scratch, 0, 0, 0);
 	if (r < 0)
-		return ct_err((int)r, "pid %d: cannot make group %d the console's foreground: %s",
+		return ct_err((int)r, "pid %d: cannot make group %d the terminal's foreground: %s",
 			      t->pid, pgrp, strerror((int)-r));
 	return 0;
 }
 
 /* ---- blob ---- */
 
-static void tty_encode(struct wbuf *w, const struct ct_file *f)
+void tty_encode(struct wbuf *w, const struct ct_file *f)
 {
 	size_t at = w_begin(w, REC_FILE_TTY);
 
@@ -377,6 +498,13 @@ static void tty_decode(uint32_t tag, struct rbuf *r, struct ct_file *f)
 		tty_decode_fields(r, f);
 }
 
+bool tty_settings_are_sane(const struct ct_file *f)
+{
+	return !((f->tty_flags & ~CT_TTY_DEVTTY) || f->tty_sid < 0 || f->tty_fg_pgrp < 0 ||
+		 (f->tty_fg_pgrp && !f->tty_sid) || f->tty_rows > 0xffff ||
+		 f->tty_cols > 0xffff || f->tty_xpixel > 0xffff || f->tty_ypixel > 0xffff);
+}
+
 /* One console per image, window sizes within 16 bits, known flags, sane owner. */
 static bool tty_is_sane(const struct ct_image *img, const struct ct_file *f)
 {
@@ -384,9 +512,7 @@ static bool tty_is_sane(const struct ct_image *img, const struct ct_file *f)
 	for (uint32_t i = 0; i < img->nr_files; i++)
 		if (img->files[i].kind == CT_FILE_TTY && img->files[i].tty_dev != f->tty_dev)
 			return false;
-	return !((f->tty_flags & ~CT_TTY_DEVTTY) || f->tty_sid < 0 || f->tty_fg_pgrp < 0 ||
-		 (f->tty_fg_pgrp && !f->tty_sid) || f->tty_rows > 0xffff ||
-		 f->tty_cols > 0xffff || f->tty_xpixel > 0xffff || f->tty_ypixel > 0xffff);
+	return tty_settings_are_sane(f);
 }
 
 const struct fd_kind fd_kind_tty = {
@@ -399,5 +525,6 @@ const struct fd_kind fd_kind_tty = {
 	},
 	.match = tty_match,
 	.dump = tty_dump,
+	.dump_finish = tty_dump_finish,
 	.open = tty_open,
 };

@@ -10,6 +10,11 @@ ct_pids() {
 	grep -l ":/ctswap/$1\$" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3
 }
 
+# Container $1 has a second process (asked again at each call).
+two_processes() {
+	[ -n "$(ct_pids "$1" | sed -n 2p)" ]
+}
+
 # Fail unless no thread of container $1 is traced (one that exits meanwhile is not).
 assert_untraced() {
 	local p s t
@@ -116,7 +121,7 @@ summary_count() {
 	started "$CT"
 	run "$CTSWAP" run "$CT" -- "$WORKLOADS/vforker" --out "$BATS_TEST_TMPDIR/vf" --child-ms 3600000
 	assert_success
-	wait_until 10 test -n "$(ct_pids "$CT" | sed -n 2p)"
+	wait_until 10 two_processes "$CT"
 	run "$CTSWAP" dump "$CT"
 	assert_failure
 	assert_output --regexp "ctswap: pid [0-9]+: vfork child of pid [0-9]+, did not exec or exit within 10000 ms"

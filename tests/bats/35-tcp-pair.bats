@@ -43,24 +43,31 @@ held_inode() {
 		grep -o '\[[0-9]*\]' | tr -d '[]'
 }
 
+# No holder listens for the socket with inode $1 any more.
+held_gone() {
+	! ss -xl | grep -q "@ctswap-tcp-hold-$1 "
+}
+
 # Stop both readers until every queue is full, dump, restore with $@, read on.
 # With GONE=1 the holder of the old sockets is killed before the restore, as
 # after a migration: both ends are rebuilt from the checkpoint.
 hold_dump_restore() {
 	local at holder ino
-	rm -f "$D"/*.held
+	rm -f "$D"/*.held "$D"/*.room
 	touch "$D/hold"
 	wait_until 30 test -e "$D/server.held" -a -e "$D/client.held" || { ls "$D"; no_errors; false; }
 	run "$CTSWAP" -v -v dump "$CT" --tcp-established
 	assert_success
 	# both ends: unsent bytes and unread bytes queued at the dump
-	[ "$(grep -Ec 'tcp: pid [0-9]+ fd [0-9]+: snd [0-9]+ \([1-9][0-9]* queued, [0-9]+ unsent\) rcv [0-9]+ \([1-9][0-9]* unread\)' <<<"$output")" = 2 ]
+	[ "$(grep -Ec 'tcp: pid [0-9]+ fd [0-9]+: snd [0-9]+ \([1-9][0-9]* queued, [0-9]+ unsent\) rcv [0-9]+ \([1-9][0-9]* unread\)' <<<"$output")" = 2 ] ||
+		{ grep 'tcp: pid' <<<"$output"; false; }
 	if [ "${GONE:-0}" = 1 ]; then
 		ino=$(held_inode <<<"$output")
 		holder=$(ss -xlp | grep -m1 "@ctswap-tcp-hold-$ino " | grep -o 'pid=[0-9]*' | cut -d= -f2)
 		[ -n "$holder" ]
 		kill -9 "$holder"
-		wait_until 10 test -z "$(ss -xl | grep "@ctswap-tcp-hold-$ino ")"
+		# asked again each time: SIGKILL takes a moment, and the socket goes with the process
+		wait_until 10 held_gone "$ino"
 	fi
 	run "$CTSWAP" -v -v restore "$@" "$CT"
 	assert_success

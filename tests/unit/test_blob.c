@@ -341,6 +341,72 @@ static void test_blob_tty_round_trip(void **state)
 }
 
 
+/* The sample image plus pty 3 of the container's devpts: its master as file 5, a slave as file 6. */
+static struct ct_image *sample_image_pty(void)
+{
+	struct ct_image *img = sample_image();
+	struct ct_file *m, *sl;
+
+	img->files = realloc(img->files, 7 * sizeof(*img->files));
+	m = &img->files[img->nr_files++];
+	sl = &img->files[img->nr_files++];
+	memset(m, 0, 2 * sizeof(*m));
+	m->kind = sl->kind = CT_FILE_PTY;
+	m->flags = sl->flags = O_RDWR;
+	m->pty_index = sl->pty_index = 3;
+	m->pty_flags = CT_PTY_MASTER | CT_PTY_PACKET | CT_PTY_LOCKED;
+	m->pty_outq = (uint8_t *)strdup("out\r\n");
+	m->pty_outq_len = 5;
+	m->tty_lflag = 0x8a3b;
+	m->tty_rows = 33;
+	m->tty_sid = 1;
+	m->tty_fg_pgrp = 2;
+	sl->pty_flags = CT_PTY_EXCL;
+	img->tasks[0].fds[0].file = 5;
+	return img;
+}
+
+/* A pty's master and slave come back as written; a lone slave or two masters are refused. */
+static void test_blob_pty_round_trip(void **state)
+{
+	struct ct_image *img = sample_image_pty(), *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	assert_int_equal(blob_decode(buf, len, "test", &back), 0);
+	assert_int_equal(back->nr_files, 7);
+	assert_int_equal(back->files[5].kind, CT_FILE_PTY);
+	assert_int_equal(back->files[5].pty_index, 3);
+	assert_int_equal(back->files[5].pty_flags, CT_PTY_MASTER | CT_PTY_PACKET | CT_PTY_LOCKED);
+	assert_int_equal(back->files[5].pty_outq_len, 5);
+	assert_memory_equal(back->files[5].pty_outq, "out\r\n", 5);
+	assert_int_equal(back->files[5].tty_lflag, 0x8a3b);
+	assert_int_equal(back->files[5].tty_rows, 33);
+	assert_int_equal(back->files[5].tty_sid, 1);
+	assert_int_equal(back->files[5].tty_fg_pgrp, 2);
+	assert_int_equal(back->files[6].pty_index, 3);
+	assert_int_equal(back->files[6].pty_flags, CT_PTY_EXCL);
+	assert_int_equal(back->files[6].pty_outq_len, 0);
+	free(buf);
+	image_free(back);
+	image_free(img);
+
+	img = sample_image_pty();
+	img->files[5].pty_index = 4;		/* the slave's master is gone */
+	expect_invalid(img, "bad pty record");
+	img = sample_image_pty();
+	img->files[6].pty_flags = CT_PTY_MASTER;	/* two masters of pty 3 */
+	expect_invalid(img, "bad pty record");
+	img = sample_image_pty();
+	img->files[5].pty_flags |= 0x100;
+	expect_invalid(img, "bad pty record");
+	img = sample_image_pty();
+	img->own_pidns = false;
+	expect_invalid(img, "bad pty record");
+}
+
 /* A filter of @len instructions, each a distinct word derived from @seed. */
 static struct ct_seccomp_filter sample_filter(uint32_t len, uint32_t flags, uint64_t seed)
 {
@@ -1085,6 +1151,7 @@ int main(void)
 		cmocka_unit_test(test_blob_crafted_images_refused),
 		cmocka_unit_test(test_blob_file_atomic_write),
 		cmocka_unit_test(test_blob_tty_round_trip),
+		cmocka_unit_test(test_blob_pty_round_trip),
 		cmocka_unit_test(test_blob_tty_crafted_refused),
 		cmocka_unit_test(test_blob_seccomp_round_trip),
 		cmocka_unit_test(test_blob_seccomp_crafted_refused),

@@ -10,22 +10,35 @@
 # (S from the server, C from the client) and check every line they receive:
 # a gap, a duplicate, a corrupt line, EOF or a reset writes DIR/<role>.err and
 # exits 1.  They read in chunks that do not follow lines, so a message is
-# often half read.  DIR/<role>.status holds the number of lines received.
+# often half read (not too small ones: after a restore each side reads the
+# megabytes queued for it, in Python, on a loaded machine).  DIR/<role>.status holds the number of lines received.
 #
-# While DIR/hold exists neither side reads: each writes until its send would
-# block, so both directions have full buffers of unread data (the receiver's
-# queue and the sender's), then writes DIR/<role>.held.  Once DIR/probe
+# While DIR/hold exists neither side reads: each keeps DIR/<role>.room up to
+# date with the room left in its receive buffer (SO_MEMINFO: buffer size less
+# what is allocated; it only shrinks while nothing reads), and writes until
+# its send queue holds more than four times the peer's room, so both
+# directions have full buffers of unread data (the receiver's queue and the
+# sender's) that the peer cannot drain while both are frozen; then it writes
+# DIR/<role>.held.  (A first EAGAIN is not enough: it can come while acks
+# wait behind the sender's own send, with megabytes of room left in the
+# peer, and the queue then drains into the peer while both are frozen.)
+# Once DIR/probe
 # exists the client makes a second connection to the listener, sends
 # "ping", and the server answers "pong" on it: DIR/probe.ok.  DIR/stop ends
 # both sides cleanly (each shuts its side down and reads to the end before it
 # closes: closing with unread data would reset the peer): DIR/client.done,
 # DIR/server.done.
+import array
+import fcntl
 import os
 import select
 import socket
+import struct
 import sys
+import termios
 import time
 
+SO_MEMINFO = 55  # u32 [rmem_alloc, rcvbuf, wmem_alloc, sndbuf, fwd_alloc, wmem_queued, optmem, backlog, drops]
 RCVBUF = 4096
 SNDBUF = 16384
 SMALL = True
@@ -47,8 +60,8 @@ def put(path, text):
 
 
 class Side:
-    def __init__(self, d, role, sk, mine, theirs, chunk):
-        self.d, self.role, self.sk = d, role, sk
+    def __init__(self, d, role, peer, sk, mine, theirs, chunk):
+        self.d, self.role, self.peer, self.sk = d, role, peer, sk
         self.mine, self.theirs, self.chunk = mine, theirs, chunk
         self.out = b""
         self.sent = 0
@@ -56,6 +69,7 @@ class Side:
         self.partial = b""
         self.last = 0.0
         self.held = False
+        self.room = None  # the room last written to <role>.room
         sk.setblocking(False)
 
     def path(self, name):
@@ -75,13 +89,32 @@ class Side:
             self.out = self.out[n:]
             return n > 0
         except BlockingIOError:
-            # nothing more fits: with the peer not reading, both queues are full
-            if hold and not self.held:
+            # nothing more fits: full for good once the peer cannot take it
+            if hold and not self.held and self.stuck():
                 self.held = True
                 put(self.path(self.role + ".held"), "%d\n" % self.expect)
         except OSError as e:
             self.fail("send: %s" % e)
         return False
+
+    def stuck(self):
+        """The peer reads no more and has far less room than we have queued."""
+        try:
+            with open(self.path(self.peer + ".room")) as f:
+                room = int(f.read())
+        except (FileNotFoundError, ValueError):
+            return False
+        queued = array.array("i", [0])
+        fcntl.ioctl(self.sk.fileno(), termios.TIOCOUTQ, queued)  # SIOCOUTQ
+        return queued[0] > 4 * room
+
+    def report_room(self):
+        """While holding: the room left in our receive buffer, for the peer."""
+        m = struct.unpack("9I", self.sk.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 36))
+        room = max(0, m[1] - m[0] - m[7])
+        if room != self.room:
+            put(self.path(self.role + ".room"), "%d\n" % room)
+            self.room = room
 
     def receive(self):
         try:
@@ -124,6 +157,9 @@ class Side:
         hold = os.path.exists(self.path("hold"))
         if not hold:
             self.held = False
+            self.room = None
+        else:
+            self.report_room()  # reads no more from here on
         sent = self.send(hold)
         watch = [] if hold else [self.sk]
         # holding: no wait while the queues still fill
@@ -175,7 +211,7 @@ def main():
         sk = socket.socket(fam, socket.SOCK_STREAM)
         set_buffers(sk)
         sk.connect((host, port))
-        side = Side(d, "client", sk, "C", "S", 256)
+        side = Side(d, "client", "server", sk, "C", "S", 1500)
         probed = False
         while not os.path.exists(side.path("stop")):
             side.step()
@@ -187,7 +223,7 @@ def main():
         put(side.path("client.done"), "ok\n")
         sys.exit(0)
     sk, _ = ls.accept()
-    side = Side(d, "server", sk, "S", "C", 2048)
+    side = Side(d, "server", "client", sk, "S", "C", 2048)
     put(os.path.join(d, "port"), "%d\n" % port)
     while not os.path.exists(side.path("stop")):
         if ls in side.step([ls]):
