@@ -11,6 +11,11 @@
 #       next step written) and synchronous faults, at the first lazy restore of
 #       the checkpoint (records the working set) and the next (prefetches it
 #       first), page cache dropped before each
+#   redis-server with BENCH_REDIS_KEYS keys (on a unix socket of its own): time
+#       until it answers GET of a random key and until redis-benchmark (GET,
+#       random keys) is back at its pre-dump throughput, synchronous faults;
+#       first restore, then the next (working set prefetched first), page
+#       cache dropped before each
 #   BENCH_PROCS processes (a shell and sleeps): restore until running (warm);
 #       the dump's frozen time beside its freeze + seize phase (from the
 #       dump's own -v log, the same run)
@@ -26,6 +31,7 @@ LIMIT=$root/bench/spawnlimit
 sizes=${BENCH_SIZES-256 1024 4096}
 procs=${BENCH_PROCS-1 10 100}
 py_keys=${BENCH_PY_KEYS:-1000000}
+redis_keys=${BENCH_REDIS_KEYS:-500000}
 bench_store=${BENCH_STORE:-/var/tmp/ctswap-bench}
 export CTSWAP_STORE=$bench_store/restart.$$
 work=$(mktemp -d /tmp/ctswap-restart.XXXXXX)
@@ -145,6 +151,12 @@ log_lines() {
 # The lazy server of $1 logged "done:" after line $2.
 server_done() { log_after "$1" "$2" | grep -q "done:"; }
 
+# Once the lazy server of $1 is done (logged after line $2): its synchronous faults.
+sync_faults() {
+	wait_for "the lazy server of $1" 900 server_done "$1" "$2"
+	log_after "$1" "$2" | sed -n 's/.*; \([0-9]*\) synchronous faults.*/\1/p'
+}
+
 bench_python() {
 	local name=rpy$$ out=$work/py.out n t0 useful faults round from
 	say "restart: python3 with a dict of $py_keys keys"
@@ -162,11 +174,66 @@ bench_python() {
 		"$CTSWAP" restore --allow-changed-files "$name" >/dev/null
 		wait_for "python3 to write a step" 120 more_lines "$out" "$n"
 		useful=$(($(now_ms) - t0))
-		wait_for "the lazy server of $name" 900 server_done "$name" "$from"
-		faults=$(log_after "$name" "$from" | sed -n 's/.*; \([0-9]*\) synchronous faults.*/\1/p')
+		faults=$(sync_faults "$name" "$from")
 		row "python_${round}_useful" "$useful" ms
 		row "python_${round}_sync_faults" "$faults" faults
 		table+=("| python3 dict of $py_keys keys, cold, $round: until its next step | $useful ms | $faults synchronous faults | |")
+		"$CTSWAP" kill "$name" >/dev/null
+	done
+	"$CTSWAP" rm --force "$name" >/dev/null
+}
+
+# GET throughput of redis on socket $1 (requests per second), a short run of random keys.
+redis_rps() {
+	redis-benchmark -s "$1" -t get -n 20000 -r "$redis_keys" -q --csv 2>/dev/null |
+		awk -F, '/GET/ { gsub(/"/, "", $2); printf "%d\n", $2 }'
+}
+
+# The name redis-benchmark -r gives key $1.
+redis_key() { printf 'key:%012d' "$1"; }
+
+# A GET of a random key answered with its value?
+redis_answers() {
+	local k=$(((RANDOM * 32768 + RANDOM) % redis_keys))
+	[ "$(redis-cli -s "$1" get "$(redis_key "$k")")" = "val:$k" ]
+}
+
+bench_redis() {
+	local name=rrd$$ d=$work/redis n t0 first back before faults from round rps
+	command -v redis-server >/dev/null || { say "restart: no redis-server, skipped"; return 0; }
+	say "restart: redis-server with $redis_keys keys"
+	names+=("$name")
+	mkdir -p "$d"
+	"$CTSWAP" run "$name" -- redis-server --port 0 --unixsocket "$d/sock" --unixsocketperm 700 \
+		--save "" --appendonly no --dir "$d" --daemonize no >/dev/null
+	wait_for "redis to start" 30 redis-cli -s "$d/sock" ping
+	# the keys redis-benchmark -r asks for: key:%012d
+	seq 0 $((redis_keys - 1)) | awk '{ printf "SET key:%012d val:%d\n", $1, $1 }' |
+		redis-cli -s "$d/sock" --pipe >/dev/null
+	redis_rps "$d/sock" >/dev/null	# warm up
+	before=$(redis_rps "$d/sock")
+	row "redis_before_dump_get_rps" "$before" req/s
+	"$CTSWAP" dump "$name" >/dev/null
+	for round in first_restore with_working_set; do
+		drop_caches
+		from=$(log_lines "$name")
+		t0=$(now_ms)
+		"$CTSWAP" restore "$name" >/dev/null
+		wait_for "redis to answer" 120 redis_answers "$d/sock"
+		first=$(($(now_ms) - t0))
+		back=
+		for n in $(seq 1 100); do
+			rps=$(redis_rps "$d/sock")
+			if [ -n "$rps" ] && [ "$rps" -ge "$before" ]; then
+				back=$(($(now_ms) - t0))
+				break
+			fi
+		done
+		faults=$(sync_faults "$name" "$from")
+		row "redis_${round}_get_answered" "$first" ms
+		row "redis_${round}_throughput_back" "${back:-0}" ms
+		row "redis_${round}_sync_faults" "$faults" faults
+		table+=("| redis $redis_keys keys, cold, $round: GET answered / benchmark at pre-dump $before req/s | $first ms / ${back:-not within 100 runs} ms | $faults synchronous faults | |")
 		"$CTSWAP" kill "$name" >/dev/null
 	done
 	"$CTSWAP" rm --force "$name" >/dev/null
@@ -179,6 +246,7 @@ for n in $procs; do
 	bench_procs "$n"
 done
 bench_python
+bench_redis
 echo "# table: | workload | restore until running (first instruction) | until every page is resident | limit (clone3 + mmap, same run) |"
 for line in "${table[@]}"; do
 	echo "# table: $line"

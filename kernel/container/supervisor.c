@@ -214,8 +214,11 @@ static void __attribute__((noreturn)) sup_init_main(const struct supervisor_opts
 	_exit(0);
 }
 
-/* clone3 the init, in new pid and mount namespaces if asked. */
-static pid_t sup_clone_init(const struct supervisor_opts *opts)
+/*
+ * clone3 the init, in new pid and mount namespaces if asked, born in the
+ * v2 group @cg_fd (-1: none, attached after).
+ */
+static pid_t sup_clone_init(const struct supervisor_opts *opts, int cg_fd)
 {
 	struct clone_args args = { .exit_signal = SIGCHLD };
 	pid_t tids[2];
@@ -234,6 +237,10 @@ static pid_t sup_clone_init(const struct supervisor_opts *opts)
 			args.set_tid_size = 1;
 		}
 		args.set_tid = (unsigned long)tids;
+	}
+	if (cg_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cg_fd;
 	}
 	return syscall(SYS_clone3, &args, sizeof(args));
 }
@@ -421,13 +428,38 @@ static void sup_console_serve(const struct supervisor_opts *opts, pid_t init, st
 	close(sigfd);
 }
 
+/*
+ * True if the init @pid was killed as it was cloned into its group.  This
+ * kernel kills a child cloned (CLONE_INTO_CGROUP) into a group that was
+ * once emptied through cgroup.kill (our kill and failed restores do that):
+ * the SIGKILL is sent inside clone3, so it is pending or done by now.
+ */
+static bool sup_killed_at_birth(pid_t pid)
+{
+	const uint64_t kill_bit = 1ULL << (SIGKILL - 1);
+	unsigned long long sig_pnd = 0, shd_pnd = 0;
+	char path[64], *buf, *p, state = 'Z';
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_whole_file(path, &buf, NULL))
+		return true;
+	if ((p = strstr(buf, "\nState:")))
+		sscanf(p + 7, " %c", &state);
+	if ((p = strstr(buf, "\nSigPnd:")))
+		sig_pnd = strtoull(p + 8, NULL, 16);
+	if ((p = strstr(buf, "\nShdPnd:")))
+		shd_pnd = strtoull(p + 8, NULL, 16);
+	free(buf);
+	return state == 'Z' || state == 'X' || ((sig_pnd | shd_pnd) & kill_bit);
+}
+
 /* The supervisor process. */
 static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opts, struct sup_fds *fds)
 {
 	int keep[] = { fds->sync, fds->console, fds->devnull, fds->master, fds->slave,
 		       opts->shape ? opts->shape->net_fd : -1, opts->shape ? opts->shape->devpts_fd : -1,
 		       opts->shape && opts->shape->mnt_plan ? opts->shape->mnt_fd : -1 };
-	int sync_fd = fds->sync, go[2], execp[2], ret, sigfd = -1;
+	int sync_fd = fds->sync, go[2], execp[2], ret, sigfd = -1, cg_fd;
 	struct console_srv cs = { .listen_fd = -1 };
 	struct sup_msg m;
 	pid_t init;
@@ -450,8 +482,19 @@ static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opt
 	ret = shape_time_for_children(opts->shape);
 	if (ret)
 		sup_abort(sync_fd, 0, ret, "time namespace");
-	init = sup_clone_init(opts);
+	cg_fd = opts->cg ? cg_v2_open(opts->cg) : -1;
+	init = sup_clone_init(opts, cg_fd);
+	if (cg_fd >= 0 && (init < 0 || (init > 0 && sup_killed_at_birth(init)))) {
+		/* no birth in the group here: clone as before and migrate the init */
+		if (init > 0)
+			waitpid(init, NULL, __WALL);
+		close(cg_fd);
+		cg_fd = -1;
+		init = sup_clone_init(opts, cg_fd);
+	}
 	if (init == 0) {
+		if (cg_fd >= 0)
+			close(cg_fd);
 		close(sync_fd);
 		close(go[1]);
 		close(execp[0]);
@@ -480,7 +523,10 @@ static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opt
 		       strerror(-ret));
 		sup_abort(sync_fd, 0, ret, "clone3");
 	}
-	ret = opts->cg ? cg_attach(opts->cg, init) : 0;
+	if (cg_fd >= 0)
+		close(cg_fd);
+	/* born in the v2 group: only v1 hierarchies (freezer, limits) are left */
+	ret = !opts->cg ? 0 : cg_fd >= 0 ? cg_attach_v1(opts->cg, init) : cg_attach(opts->cg, init);
 	if (!ret)
 		ret = sup_record(opts, init, true, 0);
 	if (ret)

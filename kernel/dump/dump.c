@@ -52,6 +52,7 @@
 #define DUMP_FREEZE_TIMEOUT_MS 5000
 #define DUMP_KILL_TIMEOUT_MS 5000
 #define DUMP_SCRATCH_LEN (4 * PAGE_SIZE)
+#define DUMP_BATCH_LEN (8 * PAGE_SIZE)	/* a table of 256 calls and 16 KiB of data (inject.h) */
 #define DUMP_PROGRESS_MS 100
 
 /*
@@ -324,6 +325,7 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 	struct ct_task *t = &d->img->tasks[idx];
 	struct dump_task_pages *tp = &d->tp[idx];
 	struct task_ctx tc = dump_policy(d);
+	struct inj_batch batch = { 0 };
 	struct inj_text it;
 	unsigned long scratch;
 	struct inj_ctx inj;
@@ -360,11 +362,17 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 		goto out_end;
 	tc.scratch = scratch;
 	tc.scratch_len = DUMP_SCRATCH_LEN;
-	ret = dump_fault("inject") ?: dump_mlockall(t, scratch) ?: dump_task_resources(d, &tc, t);
+	ret = inj_batch_map(&batch, &inj, DUMP_BATCH_LEN);
+	tc.batch = &batch;
+	if (!ret)
+		ret = dump_fault("inject") ?: dump_mlockall(t, scratch) ?: dump_task_resources(d, &tc, t);
 	if (!ret)
 		ret = dump_one_thread(&tc, &t->threads[0]);
 	if (!ret)
 		ret = dump_other_threads(d, &tc, t, &it);
+	ret2 = inj_batch_unmap(&batch, &inj);
+	if (ret2 && !ret)
+		ret = ct_err(ret2, "pid %d: cannot unmap the injected batch", t->pid);
 	ret2 = inj_unmap_scratch(&inj, scratch, DUMP_SCRATCH_LEN);
 	if (ret2 && !ret)
 		ret = ct_err(ret2, "pid %d: cannot unmap scratch memory", t->pid);
@@ -770,6 +778,7 @@ static void dump_release(struct dump_ctx *d)
 /* The steps between taking the lock and releasing the tasks. */
 static int dump_run(struct dump_ctx *d)
 {
+	struct inj_stats inj0, inj1;
 	struct timespec rt, mono;
 	int ret;
 
@@ -801,9 +810,13 @@ static int dump_run(struct dump_ctx *d)
 	if (ret)
 		return ret;
 	pr_info("%s: %zu threads seized; collecting state", d->name, d->ss.nr);
+	inj_get_stats(&inj0);
 	ret = dump_collect(d) ?: dump_fault("collect");
 	if (ret)
 		return ret;
+	inj_get_stats(&inj1);
+	pr_info("%s: state collected (%lu injected calls, %lu round trips, %.1f ms)", d->name,
+		inj1.calls - inj0.calls, inj1.round_trips - inj0.round_trips, inj1.ms - inj0.ms);
 	pr_info("%s: pushing %llu pages%s", d->name, (unsigned long long)d->pages_total,
 		d->snapshot ? " copied while stopped" : "");
 	ret = d->snapshot ? dump_push_snapshot(d) : dump_push(d, DUMP_PAGES_ALL);

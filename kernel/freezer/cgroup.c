@@ -11,6 +11,7 @@
 #define LOG_PREFIX "cgroup: "
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -307,6 +308,43 @@ int cg_attach(struct ct_cgroup *cg, pid_t pid)
 		return ct_err(cg_errno(ret), "%s: cannot move pid %d into cgroup: %s", cg->name,
 			      pid, cgroup_strerror(ret));
 	return 0;
+}
+
+int cg_v2_open(const struct ct_cgroup *cg)
+{
+	return cg->v2_path ? open(cg->v2_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+}
+
+/* Write @pid into @dir/cgroup.procs. */
+static int cg_procs_write(const struct ct_cgroup *cg, const char *dir, pid_t pid)
+{
+	char path[4200], text[16];
+	int fd, len, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	len = snprintf(text, sizeof(text), "%d", pid);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, text, (size_t)len) != len)
+		ret = ct_err(-errno, "%s: cannot move pid %d into %s: %m", cg->name, pid, dir);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+int cg_attach_v1(struct ct_cgroup *cg, pid_t pid)
+{
+	char dir[4200];
+	int ret = 0;
+
+	if (cg->v1_path)
+		ret = cg_procs_write(cg, cg->v1_path, pid);
+	for (int k = 0; k < CG_NR_LIM && !ret; k++) {
+		if (!cg->lim_v1[k])
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", cg_lim_mount(k), cg->name);
+		ret = cg_procs_write(cg, dir, pid);
+	}
+	return ret;
 }
 
 /* Append the decimal ids, one a line, of the file @path to @arr (@n of @cap used). */

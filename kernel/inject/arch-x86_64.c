@@ -173,6 +173,22 @@ void inj_arch_restart_fixup(struct user_regs_struct *r)
 	}
 }
 
+/*
+ * A thread stopped in a call the kernel restarts through its restart block
+ * (nanosleep, poll or futex wait with a timeout) cannot be resumed into
+ * restart_syscall: the block went with the old task, and the call would
+ * return EINTR that no signal caused (util-linux script(1) then ends its
+ * session).  Issue the call again with its first arguments: it waits its
+ * whole timeout anew, later than asked, which every such call permits.
+ */
+void inj_reissue_restart_block(struct user_regs_struct *r)
+{
+	if ((long)r->orig_rax < 0 || -(long)r->rax != ERESTART_RESTARTBLOCK)
+		return;
+	r->rax = r->orig_rax;
+	r->rip -= SYSCALL_INSN_LEN;
+}
+
 /* Fill the sigcontext of @uc from registers @r. */
 static void guard_fill_mcontext(struct sigcontext *sc, const struct user_regs_struct *r)
 {
@@ -261,3 +277,70 @@ unsigned long inj_arch_place_frame(unsigned long sp, size_t extra, unsigned long
 	return (sp & ~15UL) - 8;
 }
 
+
+/*
+ * The batch routine, entered with %r12 at the first table entry and %r13
+ * the number of entries (batch.c has the entry layout: 64 bytes, number in
+ * the low 32 bits of the first word, INJ_CALL_MAY_FAIL in bit 32, six
+ * arguments, the result).  It uses no memory but the table: for each
+ * entry it loads the registers, runs `syscall`, stores %rax in the entry,
+ * and stops early at a failed call (-4095..-1) unless the entry may fail.
+ * With %r14 zero it ends with `int3`: the one stop the tracer waits for,
+ * where %r13 says how many entries were left.  With %r14 set (guarded) it
+ * ends with `ret` into the guard frame at %rsp, back to the task's own
+ * state: the tracer stops it before, at a signal its last entry raises
+ * (batch.c), so only a task whose tracer died gets there.
+ */
+__asm__(".pushsection .rodata\n"
+	".balign 16\n"
+	".hidden inj_x86_batch_start\n"
+	".hidden inj_x86_batch_end\n"
+	"inj_x86_batch_start:\n"
+	"1:	test %r13, %r13\n"
+	"	jz 3f\n"
+	"	mov (%r12), %eax\n"		/* zero-extends: the system call number */
+	"	mov 8(%r12), %rdi\n"
+	"	mov 16(%r12), %rsi\n"
+	"	mov 24(%r12), %rdx\n"
+	"	mov 32(%r12), %r10\n"
+	"	mov 40(%r12), %r8\n"
+	"	mov 48(%r12), %r9\n"
+	"	syscall\n"
+	"	mov %rax, 56(%r12)\n"
+	"	cmp $-4095, %rax\n"
+	"	jb 2f\n"			/* below -4095 unsigned: a success */
+	"	testb $1, 4(%r12)\n"		/* INJ_CALL_MAY_FAIL */
+	"	jnz 2f\n"
+	"	test %r14, %r14\n"		/* guarded: on to the end, whatever failed */
+	"	jz 3f\n"
+	"2:	add $64, %r12\n"
+	"	dec %r13\n"
+	"	jmp 1b\n"
+	"3:	test %r14, %r14\n"
+	"	jz 4f\n"
+	"	ret\n"
+	"4:	int3\n"
+	"inj_x86_batch_end:\n"
+	".popsection\n");
+
+extern const unsigned char inj_x86_batch_start[], inj_x86_batch_end[];
+
+const unsigned char *inj_arch_batch_code(size_t *len)
+{
+	*len = (size_t)(inj_x86_batch_end - inj_x86_batch_start);
+	return inj_x86_batch_start;
+}
+
+void inj_arch_set_batch(struct user_regs_struct *r, unsigned long code, unsigned long table,
+			size_t nr, unsigned long guard_frame)
+{
+	inj_arch_set_resume(r, code, guard_frame);
+	r->r12 = table;
+	r->r13 = nr;
+	r->r14 = guard_frame != 0;
+}
+
+size_t inj_arch_batch_left(const struct user_regs_struct *r)
+{
+	return (size_t)r->r13;
+}

@@ -46,4 +46,18 @@ int inj_arch_write_frame(pid_t tid, unsigned long frame, const struct user_regs_
 			 uint64_t mask, unsigned long pretcode, unsigned long fpstate,
 			 const uint8_t *fp, size_t fp_len);
 
+/*
+ * The batch routine (batch.c): position-independent code that runs a table
+ * of system calls and stops once.  *@len is its size in bytes.
+ */
+const unsigned char *inj_arch_batch_code(size_t *len);
+/*
+ * Make @r run the routine at @code over @nr table entries at @table; with
+ * @guard_frame (not 0) on that frame, returning into it at the end.
+ */
+void inj_arch_set_batch(struct user_regs_struct *r, unsigned long code, unsigned long table,
+			size_t nr, unsigned long guard_frame);
+/* Entries the routine had not finished when it stopped with registers @r. */
+size_t inj_arch_batch_left(const struct user_regs_struct *r);
+
 #endif

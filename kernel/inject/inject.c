@@ -25,6 +25,21 @@
 #define PTRACE_SETSIGMASK 0x420b
 #endif
 
+/* Counted for -v profiles; one restore or dump runs its injections from one thread. */
+static struct inj_stats inj_totals;
+
+void inj_get_stats(struct inj_stats *st)
+{
+	*st = inj_totals;
+}
+
+void inj_count(unsigned long calls, double ms)
+{
+	inj_totals.calls += calls;
+	inj_totals.round_trips++;
+	inj_totals.ms += ms;
+}
+
 /* Find the [vdso] range of @pid in /proc/PID/maps. */
 static int vdso_range(pid_t pid, unsigned long *start, unsigned long *end)
 {
@@ -85,7 +100,7 @@ int inj_find_syscall_insn(pid_t pid, unsigned long *ip)
  * the N-th step of guarded injection, counted across the run, so that a
  * test can kill -9 us at exactly that point.
  */
-static void inj_fault_step(void)
+void inj_fault_step(void)
 {
 	static unsigned long step;
 
@@ -165,6 +180,11 @@ int inj_begin_guarded(struct inj_ctx *ctx, pid_t tid, const struct inj_text *it)
 	return 0;
 }
 
+bool inj_fault_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE;
+}
+
 /* Note the child of a fork/clone event so the caller can adopt it. */
 static void note_event(struct inj_ctx *ctx, int event)
 {
@@ -213,6 +233,10 @@ static int run_injected_call(struct inj_ctx *ctx)
 				return 0;
 			continue;
 		}
+		/* a fault in the injected code: resumed, it would fault again forever */
+		if (inj_fault_signal(WSTOPSIG(status)))
+			return ct_err(-EFAULT, "pid %d: signal %d in an injected system call at %#lx",
+				      ctx->tid, WSTOPSIG(status), ctx->syscall_ip);
 		/* only unblockable signals get here (all others are blocked): dropped */
 		pr_debug("pid %d: signal %d during injection, dropped", ctx->tid, WSTOPSIG(status));
 	}
@@ -232,6 +256,7 @@ long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a
 {
 	const unsigned long args[6] = { a1, a2, a3, a4, a5, a6 };
 	struct user_regs_struct regs = ctx->saved_regs;
+	double t0 = now_ms();
 	int ret;
 
 	/* guarded: the stack is the frame, whose `ret` goes to the restorer (guard.c) */
@@ -244,6 +269,7 @@ long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a
 		return ret;
 	if (ptrace(PTRACE_GETREGS, ctx->tid, NULL, &regs) < 0)
 		return -errno;
+	inj_count(1, now_ms() - t0);
 	if (inj_arch_ip(&regs) != inj_arch_after_syscall(ctx->syscall_ip))
 		pr_warn("pid %d: syscall %ld ended at %lx, not after the instruction",
 			ctx->tid, nr, inj_arch_ip(&regs));

@@ -76,8 +76,84 @@ long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a
 		 unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6);
 /* Registers that run exit_group(0) at the `syscall` at @syscall_ip, on stack @sp (0: their own). */
 void inj_set_exit_regs(struct user_regs_struct *regs, unsigned long syscall_ip, unsigned long sp);
+/* Registers @r resume a call interrupted in its restart block by issuing it again. */
+void inj_reissue_restart_block(struct user_regs_struct *r);
 /* Put back the registers and mask saved by inj_begin(). */
 int inj_end(struct inj_ctx *ctx);
+
+/*
+ * A batch (batch.c): many system calls run in the tracee by one resume and
+ * one stop, instead of one round trip each.  A small position-independent
+ * routine (arch-ARCH.c) placed in the tracee walks a table of calls in its
+ * memory and stops once, at its end or at the first call that failed.
+ * Unguarded (restore), the routine stops early at a failed call and ends
+ * with a trap.  Guarded (dump), it runs every call and raises a signal the
+ * task discards anyway, then returns into the guard frame: a dead tracer
+ * leaves it running on (batch.c).  Calls queued are only run by
+ * inj_batch_run().
+ */
+#define INJ_CALL_MAY_FAIL 1UL	/* go on after this call fails */
+
+/* One table entry, as the routine reads it in the tracee: 64 bytes. */
+struct inj_call {
+	uint64_t nr_flags;			/* system call number | INJ_CALL_* << 32 */
+	uint64_t a[6];				/* arguments */
+	int64_t ret;				/* its result once run */
+};
+
+struct inj_batch {
+	unsigned long code;			/* the routine in the tracee */
+	unsigned long area;			/* table, then data, in the tracee */
+	size_t max;				/* entries the table holds */
+	size_t nr;				/* entries queued */
+	struct inj_call *calls;			/* our copy of the table */
+	const void **tags;			/* the caller's tag of each entry */
+	uint8_t *data;				/* our copy of the data part */
+	size_t data_len, data_used;
+	size_t failed;				/* entry that stopped the last run, or nr */
+};
+
+/* Place the routine in the tracee of @ctx at @code (a page it maps there, read and execute). */
+int inj_batch_place(struct inj_ctx *ctx, unsigned long code);
+/* Map the routine and @len bytes of table and data anywhere free in the tracee; a batch on them. */
+int inj_batch_map(struct inj_batch *b, struct inj_ctx *ctx, size_t len);
+/* Unmap what inj_batch_map() mapped and free the batch. */
+int inj_batch_unmap(struct inj_batch *b, struct inj_ctx *ctx);
+/* A batch using the routine at @code and the tracee's writable @len bytes at @area. */
+int inj_batch_init(struct inj_batch *b, unsigned long code, unsigned long area, size_t len);
+void inj_batch_free(struct inj_batch *b);
+/* Queue a call; its index, or -ENOSPC when the table is full (run it first). */
+long inj_batch_add(struct inj_batch *b, const void *tag, unsigned long flags, long nr,
+		   unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4,
+		   unsigned long a5, unsigned long a6);
+/* Copy @len bytes to the batch's data in the tracee; their address there, 0 when full. */
+unsigned long inj_batch_put(struct inj_batch *b, const void *data, size_t len);
+/* Room for @calls more calls and @bytes more data? */
+bool inj_batch_fits(const struct inj_batch *b, size_t calls, size_t bytes);
+/*
+ * Run the queued calls on the thread of @ctx.  0: all ran (results in
+ * b->calls[i].ret); -errno of the call b->failed that stopped the routine;
+ * another -errno (b->failed == b->nr) when the tracee could not be run.
+ */
+int inj_batch_run(struct inj_batch *b, struct inj_ctx *ctx);
+/* The result of entry @i of the last run (still there after inj_batch_reset, until the next add). */
+long inj_batch_ret(const struct inj_batch *b, size_t i);
+/* Forget the queued calls and data: an empty batch again. */
+void inj_batch_reset(struct inj_batch *b);
+
+/* Round trips into tracees so far in this process (for -v profiles): stops and calls run. */
+struct inj_stats {
+	unsigned long round_trips;		/* times a tracee was resumed and waited for */
+	unsigned long calls;			/* system calls run in tracees */
+	double ms;				/* wall time spent in them */
+};
+void inj_get_stats(struct inj_stats *st);
+/* The injection room counts one round trip that ran @calls calls in @ms. */
+void inj_count(unsigned long calls, double ms);
+/* The injection room's test hook before each guarded step ("inject-stop:N", inject.c). */
+void inj_fault_step(void);
+/* True for a signal the tracee's own instruction raised (a fault): never dropped and retried. */
+bool inj_fault_signal(int sig);
 
 /* Copy memory out of / into the tracee (process_vm_*, falling back to /proc/PID/mem). */
 int inj_read_mem(pid_t pid, unsigned long addr, void *buf, size_t len);

@@ -9,6 +9,7 @@
 #define LOG_PREFIX "restore-mm: "
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/userfaultfd.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -215,8 +216,29 @@ static int rseq_unregister(struct rst_proc *p)
 	return 0;
 }
 
-/* Start injecting into @p: find a syscall, turn rseq off, map scratch memory. */
-int rst_mm_begin(struct rst_proc *p)
+/*
+ * A child forked by injected clone3 holds its parent's scratch range and
+ * batch routine at the same place: keep them if the child's image leaves
+ * that range free (children of one program mostly do), saving two calls.
+ */
+static bool scratch_inherited(struct rst_proc *p, const struct rst_proc *parent,
+			      const uint64_t (*avoid)[2])
+{
+	uint64_t len = RST_SCRATCH_LEN + RST_BATCH_LEN;
+
+	if (!parent || !parent->scratch || !parent->batch.code ||
+	    !range_clear(&p->t->mm, avoid, 2, parent->scratch, parent->scratch + len))
+		return false;
+	if (inj_batch_init(&p->batch, parent->batch.code, parent->batch.area,
+			   RST_BATCH_LEN - PAGE_SIZE))
+		return false;
+	p->scratch = parent->scratch;
+	p->scratch_len = RST_SCRATCH_LEN;
+	return true;
+}
+
+/* Start injecting into @p: find a syscall, turn rseq off, map scratch memory and the batch's. */
+int rst_mm_begin(struct rst_proc *p, const struct rst_proc *parent)
 {
 	const struct ct_mm *mm = &p->t->mm;
 	struct vblock cur, img;
@@ -246,37 +268,140 @@ int rst_mm_begin(struct rst_proc *p)
 	avoid[0][1] = cur.hi;
 	avoid[1][0] = img.lo;
 	avoid[1][1] = img.hi;
-	if (find_hole(mm, (const uint64_t (*)[2])avoid, 2, RST_SCRATCH_LEN, &addr))
+	if (scratch_inherited(p, parent, (const uint64_t (*)[2])avoid))
+		return 0;
+	if (find_hole(mm, (const uint64_t (*)[2])avoid, 2, RST_SCRATCH_LEN + RST_BATCH_LEN, &addr))
 		return ct_err(-ENOSPC, "pid %d: no free address range for scratch memory",
 			      p->t->pid);
-	ret = rst_syscall(p, __NR_mmap, addr, RST_SCRATCH_LEN, PROT_READ | PROT_WRITE,
+	ret = rst_syscall(p, __NR_mmap, addr, RST_SCRATCH_LEN + RST_BATCH_LEN, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	if (ret < 0 && ret > -4096)
 		return ct_err((int)ret, "pid %d: cannot map scratch memory: %s", p->t->pid,
 			      strerror((int)-ret));
 	p->scratch = addr;
 	p->scratch_len = RST_SCRATCH_LEN;
-	return 0;
+	/* the batch routine's page, then its table and data */
+	addr += RST_SCRATCH_LEN;
+	ret = inj_batch_place(&p->threads[0].inj, addr);
+	if (!ret)
+		ret = inj_batch_init(&p->batch, addr, addr + PAGE_SIZE, RST_BATCH_LEN - PAGE_SIZE);
+	return (int)ret;
 }
 
-/* munmap [s, e) in the tracee, if not empty. */
+/* The whole range rst_mm_begin() mapped: scratch, then the batch's. */
+static uint64_t scratch_end(const struct rst_proc *p)
+{
+	return p->scratch + p->scratch_len + RST_BATCH_LEN;
+}
+
+/*
+ * The rebuild's system calls go through @p's batch (inject.h): queued here,
+ * run when the table is full or the step needs their results, each result
+ * checked by mm_check_call().  A process is rebuilt in three round trips
+ * (open the mapped files; unmap, move the vdso, map, advise; PR_SET_MM_MAP)
+ * where one call each took a round trip of its own.
+ */
+
+static const struct { uint32_t flag; int advice; const char *name; } madv_flags[] = {
+	{ CT_MADV_DONTFORK, MADV_DONTFORK, "MADV_DONTFORK" },
+	{ CT_MADV_WIPEONFORK, MADV_WIPEONFORK, "MADV_WIPEONFORK" },
+	{ CT_MADV_HUGEPAGE, MADV_HUGEPAGE, "MADV_HUGEPAGE" },
+	{ CT_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE, "MADV_NOHUGEPAGE" },
+	{ CT_MADV_DONTDUMP, MADV_DONTDUMP, "MADV_DONTDUMP" },
+	{ CT_MADV_MERGEABLE, MADV_MERGEABLE, "MADV_MERGEABLE" },
+};
+
+/* The name of madvise advice @advice. */
+static const char *madv_name(long advice)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(madv_flags); i++)
+		if (madv_flags[i].advice == advice)
+			return madv_flags[i].name;
+	return "madvise";
+}
+
+/* Say what call @c (tagged @tag) of @p's rebuild was, failed with @err. */
+static int mm_call_failed(struct rst_proc *p, const struct inj_call *c, const void *tag, long err)
+{
+	const struct ct_vma *v = tag;
+	const char *why = strerror((int)-err);
+
+	switch ((long)(uint32_t)c->nr_flags) {
+	case __NR_openat:
+		return ct_err((int)err, "pid %d: %s: cannot open for mapping: %s", p->t->pid,
+			      (const char *)tag, why);
+	case __NR_munmap:
+		return ct_err((int)err, "pid %d: cannot unmap %#lx-%#lx: %s", p->t->pid,
+			      (unsigned long)c->a[0], (unsigned long)(c->a[0] + c->a[1]), why);
+	case __NR_mremap:
+		return ct_err((int)err, "pid %d: cannot move %s: %s", p->t->pid, (const char *)tag, why);
+	case __NR_mmap:
+		return ct_err((int)err, "pid %d: cannot map %#lx-%#lx%s%s: %s", p->t->pid,
+			      (unsigned long)v->start, (unsigned long)v->end, v->path ? " " : "",
+			      v->path ? v->path : "", why);
+	case __NR_madvise:
+		return ct_err((int)err, "pid %d: mapping %#lx: cannot set %s again: %s", p->t->pid,
+			      (unsigned long)v->start, madv_name((long)c->a[2]), why);
+	case __NR_mlock2:
+		return ct_err((int)err, "pid %d: mapping %#lx: cannot lock it again (mlock): %s",
+			      p->t->pid, (unsigned long)v->start, why);
+	case __NR_userfaultfd:
+		return ct_err((int)err, "pid %d: cannot create a userfaultfd: %s", p->t->pid, why);
+	case __NR_prctl:
+		return ct_err((int)err, "pid %d: prctl(PR_SET_MM_MAP): %s", p->t->pid, why);
+	default:
+		return ct_err((int)err, "pid %d: system call %lu: %s", p->t->pid,
+			      (unsigned long)(uint32_t)c->nr_flags, why);
+	}
+}
+
+/* Run what is queued in @p's batch and check every result; the batch is empty after. */
+static int mm_flush(struct rst_proc *p)
+{
+	struct inj_batch *b = &p->batch;
+	int ret = inj_batch_run(b, &p->threads[0].inj);
+
+	if (ret && b->failed < b->nr)
+		ret = mm_call_failed(p, &b->calls[b->failed], b->tags[b->failed], ret);
+	for (size_t i = 0; i < b->nr && !ret; i++) {
+		const struct inj_call *c = &b->calls[i];
+		const struct ct_vma *v = b->tags[i];
+
+		/* MAP_FIXED: anywhere else is a failure too */
+		if ((uint32_t)c->nr_flags == __NR_mmap && v && (uint64_t)c->ret != v->start)
+			ret = ct_err(-EFAULT, "pid %d: %#lx mapped at %#lx", p->t->pid,
+				     (unsigned long)v->start, (unsigned long)c->ret);
+	}
+	inj_batch_reset(b);
+	return ret;
+}
+
+/* Queue a call of the rebuild, running the batch first if it is full. */
+static int mm_queue(struct rst_proc *p, const void *tag, unsigned long flags, long nr,
+		    unsigned long a1, unsigned long a2, unsigned long a3, unsigned long a4,
+		    unsigned long a5, unsigned long a6)
+{
+	int ret = 0;
+
+	if (!inj_batch_fits(&p->batch, 1, 0))
+		ret = mm_flush(p);
+	if (!ret && inj_batch_add(&p->batch, tag, flags, nr, a1, a2, a3, a4, a5, a6) < 0)
+		ret = ct_err(-ENOSPC, "pid %d: injected batch too small", p->t->pid);
+	return ret;
+}
+
+/* munmap [s, e) in the tracee, if not empty (queued). */
 static int unmap_range(struct rst_proc *p, uint64_t s, uint64_t e)
 {
-	long ret;
-
 	if (s >= e)
 		return 0;
-	ret = rst_syscall(p, __NR_munmap, s, e - s, 0, 0, 0, 0);
-	if (ret < 0)
-		return ct_err((int)ret, "pid %d: cannot unmap %#lx-%#lx: %s", p->t->pid,
-			      (unsigned long)s, (unsigned long)e, strerror((int)-ret));
-	return 0;
+	return mm_queue(p, NULL, 0, __NR_munmap, s, e - s, 0, 0, 0, 0);
 }
 
-/* Unmap everything but the scratch range and the current vdso block. */
+/* Unmap everything but the scratch range and the current vdso block (queued). */
 static int unmap_all_but_kept(struct rst_proc *p, const struct vblock *cur)
 {
-	uint64_t keep[2][2] = { { p->scratch, p->scratch + p->scratch_len }, { cur->lo, cur->hi } };
+	uint64_t keep[2][2] = { { p->scratch, scratch_end(p) }, { cur->lo, cur->hi } };
 	uint64_t at = 0;
 	int ret;
 
@@ -297,21 +422,20 @@ static int unmap_all_but_kept(struct rst_proc *p, const struct vblock *cur)
 	return unmap_range(p, at, TASK_SIZE_MAX);
 }
 
-/* mremap each part of the vdso block by @delta (new place known to be free). */
+/* mremap each part of the vdso block by @delta (new place known to be free; queued). */
 static int vblock_shift(struct rst_proc *p, struct vblock *b, int64_t delta)
 {
 	for (int i = 0; i < 3; i++) {
 		uint64_t len = b->end[i] - b->start[i];
-		long ret;
+		int ret;
 
 		if (!b->have[i])
 			continue;
-		ret = rst_syscall(p, __NR_mremap, b->start[i], len, len,
-				  MREMAP_MAYMOVE | MREMAP_FIXED, b->start[i] + delta, 0);
-		if (ret < 0 && ret > -4096)
-			return ct_err((int)ret, "pid %d: cannot move %s: %s", p->t->pid,
-				      vblock_names[i], strerror((int)-ret));
-		if (i == 2)	/* the syscall instruction we use moved with it */
+		ret = mm_queue(p, vblock_names[i], 0, __NR_mremap, b->start[i], len, len,
+			       MREMAP_MAYMOVE | MREMAP_FIXED, b->start[i] + delta, 0);
+		if (ret)
+			return ret;
+		if (i == 2)	/* the syscall instruction single calls use moves with it */
 			p->threads[0].inj.syscall_ip += delta;
 		b->start[i] += delta;
 		b->end[i] += delta;
@@ -321,13 +445,13 @@ static int vblock_shift(struct rst_proc *p, struct vblock *b, int64_t delta)
 	return 0;
 }
 
-/* Move the vdso block to where the image had it, keeping its layout. */
+/* Move the vdso block to where the image had it, keeping its layout (queued). */
 static int vblock_move(struct rst_proc *p, struct vblock *cur, const struct vblock *img)
 {
 	const struct ct_mm *mm = &p->t->mm;
 	uint64_t avoid[3][2] = {
 		{ cur->lo, cur->hi }, { img->lo, img->hi },
-		{ p->scratch, p->scratch + p->scratch_len },
+		{ p->scratch, scratch_end(p) },
 	};
 	uint64_t tmp;
 	int ret;
@@ -345,21 +469,20 @@ static int vblock_move(struct rst_proc *p, struct vblock *cur, const struct vblo
 	return vblock_shift(p, cur, (int64_t)(img->lo - cur->lo));
 }
 
-/* A file kept open in the tracee across consecutive mappings of it. */
+/* A file the tracee opens once for all its mappings (and the executable link). */
 struct map_file {
 	const char *path;
 	int flags;
-	long fd;		/* in the tracee, -1 none */
+	const struct ct_file_id *id;
+	long fd;		/* in the tracee, -1 until opened */
 };
 
-/* Close the tracee's fd of @mf. */
-static void map_file_close(struct rst_proc *p, struct map_file *mf)
-{
-	if (mf->fd >= 0)
-		rst_syscall(p, __NR_close, mf->fd, 0, 0, 0, 0, 0);
-	mf->fd = -1;
-	mf->path = NULL;
-}
+/* The files opened for @p's mappings. */
+struct map_files {
+	struct map_file *f;
+	size_t nr;
+	long exe;		/* index of the executable in f, -1 none */
+};
 
 /* True if the file open at tracee fd @fd is still the one the dump saw. */
 static int file_id_check(struct rst_proc *p, long fd, const char *path,
@@ -384,75 +507,114 @@ static int file_id_check(struct rst_proc *p, long fd, const char *path,
 		      "(--allow-changed-files to map it anyway)", p->t->pid, path);
 }
 
-/* Open @path in the tracee for mapping, reusing the last one if it matches. */
-static int map_file_open(struct rst_proc *p, struct map_file *mf, const char *path, int flags,
-			 const struct ct_file_id *id, bool allow)
+/* The index of @path opened with @flags in @mfs, added if new. */
+static size_t map_file_find(struct map_files *mfs, const char *path, int flags,
+			    const struct ct_file_id *id)
 {
-	unsigned long addr;
-	long fd;
-	int ret;
+	for (size_t i = 0; i < mfs->nr; i++)
+		if (mfs->f[i].flags == flags && !strcmp(mfs->f[i].path, path))
+			return i;
+	mfs->f[mfs->nr] = (struct map_file){ .path = path, .flags = flags, .id = id, .fd = -1 };
+	return mfs->nr++;
+}
 
-	if (mf->fd >= 0 && mf->flags == flags && !strcmp(mf->path, path))
-		return 0;
-	map_file_close(p, mf);
-	ret = rst_scratch_put(p, 0, path, strlen(path) + 1, &addr);
-	if (ret)
-		return ret;
-	fd = rst_syscall(p, __NR_openat, AT_FDCWD, addr, flags | O_CLOEXEC, 0, 0, 0);
-	if (fd < 0)
-		return ct_err((int)fd, "pid %d: %s: cannot open for mapping: %s", p->t->pid, path,
-			      strerror((int)-fd));
-	mf->fd = fd;
-	mf->path = path;
-	mf->flags = flags;
-	ret = file_id_check(p, fd, path, id, allow);
-	if (ret)
-		map_file_close(p, mf);
+/* How a file mapping @v opens its file; false if it needs no open (not a file, or deleted). */
+static bool vma_needs_open(const struct ct_vma *v, const struct rst_mm_opts *o, int *oflags)
+{
+	if (v->kind != CT_VMA_FILE_PRIVATE && v->kind != CT_VMA_FILE_SHARED)
+		return false;
+	if (deleted_map_fd(o->img, o->ft, v) >= 0 || !v->path)
+		return false;
+	*oflags = v->kind == CT_VMA_FILE_SHARED && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
+	return true;
+}
+
+/* Open in the tracee, in one batch, every file the mappings and the exe link need; check them. */
+static int map_files_open(struct rst_proc *p, struct map_files *mfs, const struct rst_mm_opts *o)
+{
+	const struct ct_mm *mm = &p->t->mm;
+	int oflags, ret;
+
+	mfs->f = xzalloc(sizeof(*mfs->f) * (mm->nr_vmas + 1));
+	mfs->exe = -1;
+	if (!mfs->f)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < mm->nr_vmas; i++)
+		if (vma_needs_open(&mm->vmas[i], o, &oflags))
+			map_file_find(mfs, mm->vmas[i].path, oflags, &mm->vmas[i].file);
+	if (mm->exe_path)
+		mfs->exe = (long)map_file_find(mfs, mm->exe_path, O_RDONLY, &mm->exe_id);
+	for (size_t i = 0; i < mfs->nr; i++) {
+		unsigned long path;
+
+		/* the batch holds only these opens, with room for one more path */
+		path = inj_batch_put(&p->batch, mfs->f[i].path, strlen(mfs->f[i].path) + 1);
+		if (!path)
+			return ct_err(-E2BIG, "pid %d: %s: path too long", p->t->pid, mfs->f[i].path);
+		/* the fd numbers come back in the table: read them before the next run */
+		inj_batch_add(&p->batch, mfs->f[i].path, 0, __NR_openat, AT_FDCWD, path,
+			      mfs->f[i].flags | O_CLOEXEC, 0, 0, 0);
+		if (i + 1 == mfs->nr || !inj_batch_fits(&p->batch, 1, PATH_MAX)) {
+			size_t first = i + 1 - p->batch.nr;
+
+			ret = inj_batch_run(&p->batch, &p->threads[0].inj);
+			for (size_t k = 0; k < p->batch.failed; k++)
+				mfs->f[first + k].fd = inj_batch_ret(&p->batch, k);
+			if (ret && p->batch.failed < p->batch.nr)
+				ret = mm_call_failed(p, &p->batch.calls[p->batch.failed],
+						     p->batch.tags[p->batch.failed], ret);
+			inj_batch_reset(&p->batch);
+			if (ret)
+				return ret;
+		}
+	}
+	for (size_t i = 0; i < mfs->nr; i++) {
+		ret = file_id_check(p, mfs->f[i].fd, mfs->f[i].path, mfs->f[i].id,
+				    o->allow_changed_files);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Queue closing every file of @mfs in the tracee. */
+static int map_files_close(struct rst_proc *p, struct map_files *mfs)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < mfs->nr && !ret; i++)
+		if (mfs->f[i].fd >= 0)
+			ret = mm_queue(p, NULL, INJ_CALL_MAY_FAIL, __NR_close, mfs->f[i].fd, 0, 0, 0,
+				       0, 0);
 	return ret;
 }
 
 /*
- * Apply the madvise flags and the mlock smaps showed.  A locked range is
+ * Queue the madvise flags and the mlock smaps showed.  A locked range is
  * locked with MLOCK_ONFAULT here: populating it now would fault every page
  * in before the lazy server runs.  rst_mm_lock() locks it fully later.
  */
 static int vma_madvise(struct rst_proc *p, const struct ct_vma *v)
 {
-	static const struct { uint32_t flag; int advice; const char *name; } adv[] = {
-		{ CT_MADV_DONTFORK, MADV_DONTFORK, "MADV_DONTFORK" },
-		{ CT_MADV_WIPEONFORK, MADV_WIPEONFORK, "MADV_WIPEONFORK" },
-		{ CT_MADV_HUGEPAGE, MADV_HUGEPAGE, "MADV_HUGEPAGE" },
-		{ CT_MADV_NOHUGEPAGE, MADV_NOHUGEPAGE, "MADV_NOHUGEPAGE" },
-		{ CT_MADV_DONTDUMP, MADV_DONTDUMP, "MADV_DONTDUMP" },
-		{ CT_MADV_MERGEABLE, MADV_MERGEABLE, "MADV_MERGEABLE" },
-	};
-	long ret;
+	int ret = 0;
 
-	for (size_t i = 0; i < ARRAY_SIZE(adv); i++) {
-		if (!(v->madv & adv[i].flag))
-			continue;
-		ret = rst_syscall(p, __NR_madvise, v->start, v->end - v->start, adv[i].advice,
-				  0, 0, 0);
-		if (ret < 0)
-			return ct_err((int)ret, "pid %d: mapping %#lx: cannot set %s again: %s",
-				      p->t->pid, (unsigned long)v->start, adv[i].name,
-				      strerror((int)-ret));
-	}
-	if (!(v->madv & CT_MADV_LOCKED))
-		return 0;
-	ret = rst_syscall(p, __NR_mlock2, v->start, v->end - v->start, MLOCK_ONFAULT, 0, 0, 0);
-	if (ret < 0)
-		return ct_err((int)ret, "pid %d: mapping %#lx: cannot lock it again (mlock): %s",
-			      p->t->pid, (unsigned long)v->start, strerror((int)-ret));
-	return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(madv_flags) && !ret; i++)
+		if (v->madv & madv_flags[i].flag)
+			ret = mm_queue(p, v, 0, __NR_madvise, v->start, v->end - v->start,
+				       madv_flags[i].advice, 0, 0, 0);
+	if (!ret && (v->madv & CT_MADV_LOCKED))
+		ret = mm_queue(p, v, 0, __NR_mlock2, v->start, v->end - v->start, MLOCK_ONFAULT,
+			       0, 0, 0);
+	return ret;
 }
 
-/* Map one VMA of the image at its address. */
-static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_file *mf,
+/* Queue mapping one VMA of the image at its address. */
+static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_files *mfs,
 		   const struct rst_mm_opts *o)
 {
-	int flags = MAP_FIXED | (v->flags & MAP_GROWSDOWN);
-	long fd = -1, ret;
+	int flags = MAP_FIXED | (v->flags & MAP_GROWSDOWN), oflags;
+	long fd = -1;
+	int ret;
 
 	switch (v->kind) {
 	case CT_VMA_ANON:
@@ -464,27 +626,22 @@ static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_file *
 		flags |= MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 		break;
 	case CT_VMA_FILE_PRIVATE:
-	case CT_VMA_FILE_SHARED: {
-		bool shared = v->kind == CT_VMA_FILE_SHARED;
-		int oflags = shared && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
-
-		flags |= shared ? MAP_SHARED : MAP_PRIVATE;
+	case CT_VMA_FILE_SHARED:
+		flags |= v->kind == CT_VMA_FILE_SHARED ? MAP_SHARED : MAP_PRIVATE;
 		/* a deleted file: the inode its fds were given again (deleted.c) */
 		fd = deleted_map_fd(o->img, o->ft, v);
 		if (fd >= 0)
 			break;
-		if (!v->path)
+		if (!vma_needs_open(v, o, &oflags))
 			return ct_err(-EINVAL, "pid %d: file mapping at %#lx has no path", p->t->pid,
 				      (unsigned long)v->start);
-		ret = map_file_open(p, mf, v->path, oflags, &v->file, o->allow_changed_files);
-		if (ret)
-			return ret;
-		fd = mf->fd;
+		fd = mfs->f[map_file_find(mfs, v->path, oflags, &v->file)].fd;
 		break;
-	}
 	case CT_VMA_SHMEM:
-		/* a SysV segment made again: attached (shm.c) */
-		ret = rst_shm_attach(p, v, o->shm);
+		/* a SysV segment made again: attached (shm.c) by calls of its own, after the queued ones */
+		ret = mm_flush(p);
+		if (!ret)
+			ret = rst_shm_attach(p, v, o->shm);
 		if (ret)
 			return ret < 0 ? (int)ret : vma_madvise(p, v);
 		/* the object's memfd, inherited with the transport fds (shm.c), or a deleted file's */
@@ -500,16 +657,9 @@ static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_file *
 	default:
 		return 0;	/* vdso block moved as a whole; vsyscall is the kernel's */
 	}
-	ret = rst_syscall(p, __NR_mmap, v->start, v->end - v->start, v->prot, flags, fd,
-			  v->pgoff);
-	if (ret < 0 && ret > -4096)
-		return ct_err((int)ret, "pid %d: cannot map %#lx-%#lx%s%s: %s", p->t->pid,
-			      (unsigned long)v->start, (unsigned long)v->end, v->path ? " " : "",
-			      v->path ? v->path : "", strerror((int)-ret));
-	if ((uint64_t)ret != v->start)
-		return ct_err(-EFAULT, "pid %d: %#lx mapped at %#lx", p->t->pid,
-			      (unsigned long)v->start, (unsigned long)ret);
-	return vma_madvise(p, v);
+	ret = mm_queue(p, v, 0, __NR_mmap, v->start, v->end - v->start, v->prot, flags, fd,
+		       v->pgoff);
+	return ret ?: vma_madvise(p, v);
 }
 
 /* Write the COW'd pages of a private file mapping straight into the tracee. */
@@ -575,29 +725,24 @@ static int uffd_regions(struct rst_proc *p)
 	return 0;
 }
 
-/* Create a userfaultfd in the tracee, take it, register every stored anon range. */
-static int uffd_setup(struct rst_proc *p)
+/*
+ * Take the userfaultfd the tracee created at fd @tfd (the last call of the
+ * mapping batch) and register every stored anon range; closing @tfd in the
+ * tracee is queued.
+ */
+static int uffd_setup(struct rst_proc *p, long tfd)
 {
-	long tfd;
-	int ret;
+	int ret = 0;
 
-	ret = uffd_regions(p);
-	if (ret || !p->nr_regions)
-		return ret;
-	tfd = rst_syscall(p, __NR_userfaultfd, O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0, 0);
-	if (tfd < 0)
-		return ct_err((int)tfd, "pid %d: cannot create a userfaultfd: %s", p->t->pid,
-			      strerror((int)-tfd));
 	p->uffd = (int)syscall(SYS_pidfd_getfd, p->pidfd, (int)tfd, 0);
 	if (p->uffd < 0)
 		ret = ct_err(-errno, "pid %d: cannot take its userfaultfd: %m", p->t->pid);
-	rst_syscall(p, __NR_close, tfd, 0, 0, 0, 0, 0);
-	if (ret)
-		return ret;
-	ret = lazy_uffd_setup(p->uffd, p->regions, p->nr_regions);
-	if (ret)
-		ct_err(ret, "pid %d: cannot register its memory with userfaultfd", p->t->pid);
-	return ret;
+	if (!ret) {
+		ret = lazy_uffd_setup(p->uffd, p->regions, p->nr_regions);
+		if (ret)
+			ct_err(ret, "pid %d: cannot register its memory with userfaultfd", p->t->pid);
+	}
+	return ret ?: mm_queue(p, NULL, INJ_CALL_MAY_FAIL, __NR_close, tfd, 0, 0, 0, 0, 0);
 }
 
 /* True if the tracee's current executable is the file at tracee fd @fd. */
@@ -611,8 +756,8 @@ static bool same_exe(struct rst_proc *p, long fd)
 	return !stat(a, &s1) && !stat(b, &s2) && s1.st_dev == s2.st_dev && s1.st_ino == s2.st_ino;
 }
 
-/* prctl(PR_SET_MM_MAP): mm fields, auxv and the executable link. */
-static int set_mm_map(struct rst_proc *p, bool allow)
+/* Queue prctl(PR_SET_MM_MAP): mm fields, auxv and the executable link (open in @mfs). */
+static int set_mm_map(struct rst_proc *p, const struct map_files *mfs)
 {
 	const struct ct_mm *mm = &p->t->mm;
 	struct mm_map map = {
@@ -623,42 +768,30 @@ static int set_mm_map(struct rst_proc *p, bool allow)
 		.env_start = mm->env_start, .env_end = mm->env_end,
 		.exe_fd = (uint32_t)-1,
 	};
-	unsigned long auxv_addr = 0, map_addr;
-	struct map_file mf = { .fd = -1 };
-	long ret;
+	size_t auxv_len = min_t(size_t, mm->auxv_len, 2 * 64) * sizeof(uint64_t);
+	unsigned long map_addr;
+	int ret = 0;
 
-	if (mm->auxv_len) {
-		size_t len = min_t(size_t, mm->auxv_len, 2 * 64) * sizeof(uint64_t);
-
-		ret = rst_scratch_put(p, PAGE_SIZE, mm->auxv, len, &auxv_addr);
-		if (ret)
-			return ret;
-		map.auxv = auxv_addr;
-		map.auxv_size = len;
+	if (!inj_batch_fits(&p->batch, 1, sizeof(map) + auxv_len))
+		ret = mm_flush(p);
+	if (ret)
+		return ret;
+	if (auxv_len) {
+		map.auxv = inj_batch_put(&p->batch, mm->auxv, auxv_len);
+		map.auxv_size = auxv_len;
 	}
-	if (mm->exe_path) {
-		ret = map_file_open(p, &mf, mm->exe_path, O_RDONLY, &mm->exe_id, allow);
-		if (ret)
-			return ret;
-		if (!same_exe(p, mf.fd))
-			map.exe_fd = (uint32_t)mf.fd;
-	}
-	ret = rst_scratch_put(p, 2 * PAGE_SIZE, &map, sizeof(map), &map_addr);
-	if (!ret) {
-		ret = rst_syscall(p, __NR_prctl, PR_SET_MM, PR_SET_MM_MAP, map_addr, sizeof(map), 0, 0);
-		if (ret < 0)
-			ct_err((int)ret, "pid %d: prctl(PR_SET_MM_MAP): %s", p->t->pid,
-			       strerror((int)-ret));
-	}
-	map_file_close(p, &mf);
-	return ret < 0 ? (int)ret : 0;
+	if (mfs->exe >= 0 && !same_exe(p, mfs->f[mfs->exe].fd))
+		map.exe_fd = (uint32_t)mfs->f[mfs->exe].fd;
+	map_addr = inj_batch_put(&p->batch, &map, sizeof(map));
+	if ((auxv_len && !map.auxv) || !map_addr)
+		return ct_err(-E2BIG, "pid %d: injected batch too small", p->t->pid);
+	return mm_queue(p, NULL, 0, __NR_prctl, PR_SET_MM, PR_SET_MM_MAP, map_addr, sizeof(map), 0, 0);
 }
 
-/* Replace the address space of @p by the image's. */
-int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o)
+/* Queue the mappings of @p's image, with their advice, after clearing the address space. */
+static int mm_queue_maps(struct rst_proc *p, struct map_files *mfs, const struct rst_mm_opts *o)
 {
 	const struct ct_mm *mm = &p->t->mm;
-	struct map_file mf = { .fd = -1 };
 	struct vblock cur, img;
 	int ret;
 
@@ -666,33 +799,46 @@ int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o)
 	if (ret)
 		return ret;
 	vblock_of_image(mm, &img);
-	ret = unmap_all_but_kept(p, &cur);
-	if (ret)
-		return ret;
-	ret = vblock_move(p, &cur, &img);
-	if (ret)
-		return ret;
-	for (uint32_t i = 0; i < mm->nr_vmas; i++) {
-		ret = map_vma(p, &mm->vmas[i], &mf, o);
-		if (ret)
-			break;
+	ret = unmap_all_but_kept(p, &cur) ?: vblock_move(p, &cur, &img);
+	for (uint32_t i = 0; i < mm->nr_vmas && !ret; i++)
+		ret = map_vma(p, &mm->vmas[i], mfs, o);
+	return ret;
+}
+
+/* Replace the address space of @p by the image's. */
+int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o)
+{
+	const struct ct_mm *mm = &p->t->mm;
+	struct map_files mfs = { 0 };
+	size_t uffd_at = 0;
+	int ret;
+
+	inj_batch_reset(&p->batch);
+	ret = map_files_open(p, &mfs, o) ?: mm_queue_maps(p, &mfs, o) ?: uffd_regions(p);
+	/* the userfaultfd last: its number is the batch's last result */
+	if (!ret && p->nr_regions) {
+		ret = mm_queue(p, NULL, 0, __NR_userfaultfd, O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0, 0);
+		uffd_at = p->batch.nr - 1;
 	}
-	map_file_close(p, &mf);
-	if (ret)
-		return ret;
-	for (uint32_t i = 0; i < mm->nr_vmas && o->pages; i++) {
+	if (!ret)
+		ret = mm_flush(p);
+	for (uint32_t i = 0; i < mm->nr_vmas && o->pages && !ret; i++) {
 		const struct ct_vma *v = &mm->vmas[i];
 
-		if (v->kind == CT_VMA_FILE_PRIVATE && v->nr_pages) {
+		if (v->kind == CT_VMA_FILE_PRIVATE && v->nr_pages)
 			ret = write_cow_pages(p, v, o->pages);
-			if (ret)
-				return ret;
-		}
 	}
-	ret = uffd_setup(p);
-	if (ret)
-		return ret;
-	return set_mm_map(p, o->allow_changed_files);
+	/* a reset batch keeps the results of its last run */
+	if (!ret && p->nr_regions)
+		ret = uffd_setup(p, inj_batch_ret(&p->batch, uffd_at));
+	if (!ret)
+		ret = set_mm_map(p, &mfs);
+	if (!ret)
+		ret = map_files_close(p, &mfs);
+	if (!ret)
+		ret = mm_flush(p);
+	free(mfs.f);
+	return ret;
 }
 
 /* UFFDIO_COPY @nr pages from @buf to @addr, retrying while the mm changes. */
@@ -849,11 +995,16 @@ int rst_mm_lock(struct rst_proc *p)
 /* Unmap the scratch range: nothing is injected into @p's mm after this. */
 int rst_mm_end(struct rst_proc *p)
 {
-	int ret;
+	long ret;
 
 	if (!p->scratch)
 		return 0;
-	ret = unmap_range(p, p->scratch, p->scratch + p->scratch_len);
+	/* one call of its own: the batch routine cannot unmap itself */
+	ret = rst_syscall(p, __NR_munmap, p->scratch, scratch_end(p) - p->scratch, 0, 0, 0, 0);
+	if (ret < 0)
+		return ct_err((int)ret, "pid %d: cannot unmap its scratch memory: %s", p->t->pid,
+			      strerror((int)-ret));
 	p->scratch = 0;
-	return ret;
+	inj_batch_free(&p->batch);
+	return 0;
 }

@@ -307,6 +307,19 @@ static int rst_cgroup_get(struct rst_ctx *c)
 		return ret;
 	if (nr)
 		return ct_err(-EBUSY, "%s: the container is running (%zu processes)", c->name, nr);
+	/*
+	 * Made again if it can be: the init is then born in it (supervisor.c),
+	 * where this kernel kills what is cloned into a group once emptied by
+	 * cgroup.kill, and migrating it instead costs an RCU grace period.
+	 */
+	if (!cg_destroy(c->cg)) {
+		cg_close(c->cg);
+		c->cg = NULL;
+		ret = cg_create(c->name, &c->cg);
+		c->cg_created = !ret;
+		return ret;
+	}
+	ct_err_clear();
 	c->cg_created = true;	/* ours to remove on failure */
 	/* the lazy watchdog freezes before it kills: a reused cgroup may be frozen */
 	if (freezer_state(c->cg, &frozen) == 0 && frozen) {
@@ -742,7 +755,7 @@ static int rst_build_tree(struct rst_ctx *c)
 
 	ret = rst_start_init(c);
 	if (!ret)
-		ret = rst_mm_begin(&c->procs[0]);
+		ret = rst_mm_begin(&c->procs[0], NULL);
 	if (!ret)
 		ret = rst_tree_setsid(&c->procs[0]);
 	if (!ret)
@@ -757,7 +770,7 @@ static int rst_build_tree(struct rst_ctx *c)
 		}
 		ret = rst_tree_fork(parent, p);
 		if (!ret)
-			ret = rst_mm_begin(p);
+			ret = rst_mm_begin(p, parent);
 		if (!ret)
 			ret = rst_tree_setsid(p);
 		if (!ret)
@@ -780,7 +793,7 @@ static struct task_ctx rst_tc(struct rst_proc *p, uint32_t i)
 {
 	struct task_ctx tc = {
 		.inj = &p->threads[i].inj, .host_pid = p->host_pid,
-		.scratch = p->scratch, .scratch_len = p->scratch_len,
+		.scratch = p->scratch, .scratch_len = p->scratch_len, .batch = &p->batch,
 	};
 
 	return tc;
@@ -993,15 +1006,28 @@ static void rst_ctx_free(struct rst_ctx *c)
 	ct_unlock(c->lock_fd);
 }
 
+/* -v: the phase that ended and what injection cost in it. */
+static void rst_phase(const char *what, double t0, struct inj_stats *last)
+{
+	struct inj_stats now;
+
+	inj_get_stats(&now);
+	pr_info("%s: %.1f ms (%lu injected calls, %lu round trips, %.1f ms)", what, now_ms() - t0,
+		now.calls - last->calls, now.round_trips - last->round_trips, now.ms - last->ms);
+	*last = now;
+}
+
 int restore_container(struct ctswap_store *store, const char *name,
 		      const struct ctswap_restore_opts *opts, struct ctswap_restore_stats *stats)
 {
 	static const struct ctswap_restore_opts defaults;
 	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1, .shape.net_fd = -1,
 			     .shape.devpts_fd = -1, .root_fd = -1, .host_root = -1, .ipc_fd = -1 };
+	struct inj_stats inj;
 	double t0 = now_ms();
 	int ret;
 
+	inj_get_stats(&inj);
 	ct_err_clear();
 	c.opts = opts ? opts : &defaults;
 	c.store_dir = store_root(store);
@@ -1047,10 +1073,10 @@ int restore_container(struct ctswap_store *store, const char *name,
 	pr_info("checkpoint read, files open: %.1f ms", now_ms() - t0);
 	if (!ret)
 		ret = rst_build_tree(&c) ?: rst_subgroups_join(&c);
-	pr_info("process tree created: %.1f ms", now_ms() - t0);
+	rst_phase("process tree created", t0, &inj);
 	if (!ret)
 		ret = rst_build_processes(&c) ?: rst_shm_seal(&c.shm) ?: rst_ipc_finish(&c);
-	pr_info("address spaces, threads, resources rebuilt: %.1f ms", now_ms() - t0);
+	rst_phase("address spaces, threads, resources rebuilt", t0, &inj);
 	if (c.ft_open) {	/* the lazy server must not hold pipe ends */
 		restore_files_close(&c.ft);
 		c.ft_open = false;

@@ -31,6 +31,8 @@ struct file_table;
 struct clone_args;
 
 #define RST_SCRATCH_LEN (16 * 4096UL)	/* clone_args, paths, prctl map, auxv */
+/* After the scratch range: the batch routine's page, then its table and data (inject.h). */
+#define RST_BATCH_LEN (65 * 4096UL)
 
 /* One thread being rebuilt. */
 struct rst_thread {
@@ -47,6 +49,7 @@ struct rst_proc {
 	struct rst_thread *threads;	/* t->nr_threads, [0] the leader */
 	unsigned long scratch;		/* scratch range in the tracee, 0 none */
 	size_t scratch_len;
+	struct inj_batch batch;		/* calls run together, after the scratch range */
 	int uffd;			/* restorer's copy of the task's userfaultfd, -1 none */
 	uint64_t uffd_pages;		/* pages stored for the registered ranges */
 	struct lazy_region *regions;	/* the registered ranges */
@@ -101,8 +104,8 @@ bool rst_shm_sysv_dest(const struct rst_shm_set *set);
 int rst_shm_sysv_remove(const struct rst_shm_set *set);
 
 /* mm.c */
-/* Start injecting into @p's leader: syscall instruction, rseq off, scratch memory. */
-int rst_mm_begin(struct rst_proc *p);
+/* Start injecting into @p's leader: syscall instruction, rseq off, scratch memory (@parent's if it can). */
+int rst_mm_begin(struct rst_proc *p, const struct rst_proc *parent);
 /* Replace @p's address space by the image's (step 4), uffd registered on stored anon ranges. */
 int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o);
 /* Fill every stored anonymous page through @p->uffd now (UFFDIO_COPY). */

@@ -48,6 +48,7 @@ void rst_proc_free(struct rst_proc *p)
 		close(p->uffd);
 	free(p->threads);
 	free(p->regions);
+	inj_batch_free(&p->batch);
 	p->threads = NULL;
 	p->regions = NULL;
 	p->pidfd = p->uffd = -1;
@@ -172,10 +173,52 @@ int rst_tree_setsid(struct rst_proc *p)
 	return 0;
 }
 
+/* The last (innermost namespace's) number of line @key in @buf, -1 if none. */
+static long status_last_id(const char *buf, const char *key)
+{
+	const char *p = strstr(buf, key);
+	long v = -1;
+	char *next;
+
+	if (!p)
+		return -1;
+	for (p += strlen(key); *p && *p != '\n'; p = next) {
+		long x = strtol(p, &next, 10);
+
+		if (next == p)
+			break;
+		v = x;
+	}
+	return v;
+}
+
+/*
+ * The process group and session of @p as its pid namespace numbers them,
+ * read from outside (/proc/PID/status), not by injected getpgid/getsid.
+ */
+static int proc_group_ids(const struct rst_proc *p, long *pgid, long *sid)
+{
+	char path[64], *buf;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", p->host_pid);
+	ret = read_whole_file(path, &buf, NULL);
+	if (ret)
+		return ct_err(ret, "pid %d: cannot read %s: %s", p->t->pid, path, strerror(-ret));
+	*pgid = status_last_id(buf, "\nNSpgid:");
+	*sid = status_last_id(buf, "\nNSsid:");
+	free(buf);
+	return 0;
+}
+
 /* Join group @pgid if not in it yet. */
 static int set_pgid(struct rst_proc *p)
 {
-	long ret, cur = rst_syscall(p, __NR_getpgid, 0, 0, 0, 0, 0, 0);
+	long ret, cur, sid;
+
+	ret = proc_group_ids(p, &cur, &sid);
+	if (ret)
+		return (int)ret;
 
 	if (cur == p->t->pgid || p->t->pgid <= 0)
 		return 0;
@@ -204,8 +247,11 @@ int rst_tree_sessions(struct rst_proc *procs, size_t nr)
 		}
 	}
 	for (size_t i = 0; i < nr; i++) {
-		long sid = rst_syscall(&procs[i], __NR_getsid, 0, 0, 0, 0, 0, 0);
+		long pgid, sid;
 
+		ret = proc_group_ids(&procs[i], &pgid, &sid);
+		if (ret)
+			return ret;
 		if (procs[i].t->sid > 0 && sid != procs[i].t->sid)
 			pr_warn("pid %d: session %ld, the dump had %d", procs[i].t->pid, sid,
 				procs[i].t->sid);

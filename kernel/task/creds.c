@@ -131,36 +131,34 @@ int dump_task_creds(struct task_ctx *tc, struct ct_task *t)
 	return 0;
 }
 
-/* Run one injected call; on failure record "pid: what: error". */
-static int creds_call(struct task_ctx *tc, const char *what, long nr, unsigned long a1,
-		      unsigned long a2, unsigned long a3, unsigned long a4)
+/*
+ * The restore's calls are queued into one injected batch (inject.h), each
+ * tagged with what to name should it fail, and run in one round trip.
+ */
+static int creds_queue(struct task_ctx *tc, const char *what, long nr, unsigned long a1,
+		       unsigned long a2, unsigned long a3, unsigned long a4)
 {
-	long ret = inj_syscall(tc->inj, nr, a1, a2, a3, a4, 0, 0);
-
-	if (ret < 0 && ret > -4096)
-		return ct_err((int)ret, "pid %d: credentials: %s: %s", tc->inj->tid, what,
-			      strerror((int)-ret));
-	return 0;
+	return inj_batch_add(tc->batch, what, 0, nr, a1, a2, a3, a4, 0, 0) < 0 ? -E2BIG : 0;
 }
 
-/* capset(2) in the task with three 64-bit masks. */
-static int creds_capset(struct task_ctx *tc, uint64_t inh, uint64_t prm, uint64_t eff)
+/* Queue capset(2) with three 64-bit masks. */
+static int creds_queue_capset(struct task_ctx *tc, uint64_t inh, uint64_t prm, uint64_t eff)
 {
 	struct {
 		struct __user_cap_header_struct hdr;
 		struct __user_cap_data_struct data[2];
 	} cs = { .hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 } };
-	int ret;
+	unsigned long addr;
 
 	for (int i = 0; i < 2; i++) {
 		cs.data[i].effective = (uint32_t)(eff >> (32 * i));
 		cs.data[i].permitted = (uint32_t)(prm >> (32 * i));
 		cs.data[i].inheritable = (uint32_t)(inh >> (32 * i));
 	}
-	ret = inj_write_mem(tc->inj->tid, tc->scratch, &cs, sizeof(cs));
-	if (ret)
-		return ret;
-	return creds_call(tc, "capset", __NR_capset, tc->scratch, tc->scratch + sizeof(cs.hdr), 0, 0);
+	addr = inj_batch_put(tc->batch, &cs, sizeof(cs));
+	if (!addr)
+		return -E2BIG;
+	return creds_queue(tc, "capset", __NR_capset, addr, addr + sizeof(cs.hdr), 0, 0);
 }
 
 /* Highest capability number this kernel knows. */
@@ -173,80 +171,113 @@ static int cap_last(void)
 	return atoi(buf);
 }
 
-/* setfsuid/setfsgid return the old value, not an error: check by asking again. */
-static int creds_set_fs(struct task_ctx *tc, long nr, uint32_t id, const char *what)
+/*
+ * Queue setfsuid/setfsgid @id, then the same call asking (-1): it returns
+ * the old value, not an error, so creds_check_fs() compares the answer.
+ */
+static int creds_queue_fs(struct task_ctx *tc, long nr, uint32_t id, const char *what)
 {
-	long now;
-
-	inj_syscall(tc->inj, nr, id, 0, 0, 0, 0, 0);
-	now = inj_syscall(tc->inj, nr, (unsigned long)-1, 0, 0, 0, 0, 0);
-	if (now != (long)id)
-		return ct_err(-EPERM, "pid %d: credentials: %s %u refused (still %ld)", tc->inj->tid, what,
-			      id, now);
-	return 0;
+	return creds_queue(tc, what, nr, id, 0, 0, 0) ?:
+	       creds_queue(tc, what, nr, (unsigned long)-1, 0, 0, 0);
 }
 
-/* Drop from the bounding set every capability not recorded there. */
-static int creds_bounding(struct task_ctx *tc, uint64_t bnd)
+/* After the run: did every setfsuid/setfsgid take? */
+static int creds_check_fs(struct task_ctx *tc)
 {
-	int last = cap_last();
+	const struct inj_batch *b = tc->batch;
 
-	for (int cap = 0; cap <= last && cap < 64; cap++) {
-		long held;
+	for (size_t i = 0; i + 1 < b->nr; i++) {
+		uint32_t nr = (uint32_t)b->calls[i].nr_flags;
 
-		if (bnd & (1ULL << cap))
+		if ((nr != __NR_setfsuid && nr != __NR_setfsgid) || b->calls[i + 1].a[0] != (uint64_t)-1 ||
+		    (uint32_t)b->calls[i + 1].nr_flags != nr)
 			continue;
-		held = inj_syscall(tc->inj, __NR_prctl, PR_CAPBSET_READ, cap, 0, 0, 0, 0);
-		if (held <= 0)
-			continue;
-		if (creds_call(tc, "drop from the bounding set", __NR_prctl, PR_CAPBSET_DROP, cap, 0, 0))
-			return -EPERM;
+		if (b->calls[i + 1].ret != (int64_t)b->calls[i].a[0])
+			return ct_err(-EPERM, "pid %d: credentials: %s %lu refused (still %ld)",
+				      tc->inj->tid, (const char *)b->tags[i], (unsigned long)b->calls[i].a[0],
+				      (long)b->calls[i + 1].ret);
+		i++;
 	}
 	return 0;
 }
 
-/* Give the thread the recorded credentials. */
+/* Queue dropping from the bounding set every capability the thread holds there but the dump did not. */
+static int creds_queue_bounding(struct task_ctx *tc, uint64_t bnd)
+{
+	char path[64], *buf;
+	uint64_t held;
+	int last = cap_last(), ret;
+
+	/* what the thread holds now, read from outside: no injected PR_CAPBSET_READ each */
+	snprintf(path, sizeof(path), "/proc/%d/status", tc->inj->tid);
+	ret = read_whole_file(path, &buf, NULL);
+	if (!ret) {
+		ret = status_cap(buf, "\nCapBnd:", &held);
+		free(buf);
+	}
+	if (ret)
+		return ct_err(-EIO, "pid %d: cannot read its bounding set", tc->inj->tid);
+	for (int cap = 0; cap <= last && cap < 64 && !ret; cap++)
+		if ((held & (1ULL << cap)) && !(bnd & (1ULL << cap)))
+			ret = creds_queue(tc, "drop from the bounding set", __NR_prctl, PR_CAPBSET_DROP,
+					  cap, 0, 0);
+	return ret;
+}
+
+/* Queue the steps of restore_task_creds(), in their order (see the top of this file). */
+static int creds_queue_all(struct task_ctx *tc, const struct ct_creds *c)
+{
+	const uint64_t setpcap = 1ULL << CAP_SETPCAP;
+	unsigned long groups = 0;
+	int ret;
+
+	if (c->nr_groups) {
+		groups = inj_batch_put(tc->batch, c->groups, c->nr_groups * sizeof(uint32_t));
+		if (!groups)
+			return -E2BIG;
+	}
+	/* keep capabilities (and the effective set) across the uid change */
+	ret = creds_queue(tc, "keep capabilities", __NR_prctl, PR_SET_SECUREBITS,
+			  SECBIT_KEEP_CAPS | SECBIT_NO_SETUID_FIXUP, 0, 0) ?:
+	      creds_queue(tc, "setgroups", __NR_setgroups, c->nr_groups, groups, 0, 0) ?:
+	      creds_queue_bounding(tc, c->cap_bnd) ?:
+	      creds_queue(tc, "setresgid", __NR_setresgid, c->gid, c->egid, c->sgid, 0) ?:
+	      creds_queue_fs(tc, __NR_setfsgid, c->fsgid, "setfsgid") ?:
+	      creds_queue(tc, "setresuid", __NR_setresuid, c->uid, c->euid, c->suid, 0) ?:
+	      creds_queue_fs(tc, __NR_setfsuid, c->fsuid, "setfsuid") ?:
+	      /* CAP_SETPCAP stays until the ambient set and securebits are in place */
+	      creds_queue_capset(tc, c->cap_inh, c->cap_prm | setpcap, c->cap_eff | setpcap) ?:
+	      creds_queue(tc, "clear the ambient set", __NR_prctl, PR_CAP_AMBIENT,
+			  PR_CAP_AMBIENT_CLEAR_ALL, 0, 0);
+	for (int cap = 0; cap < 64 && !ret; cap++)
+		if (c->cap_amb & (1ULL << cap))
+			ret = creds_queue(tc, "raise an ambient capability", __NR_prctl, PR_CAP_AMBIENT,
+					  PR_CAP_AMBIENT_RAISE, cap, 0);
+	if (!ret)
+		ret = creds_queue(tc, "set securebits", __NR_prctl, PR_SET_SECUREBITS, c->securebits, 0, 0);
+	if (!ret && c->no_new_privs)
+		ret = creds_queue(tc, "set no_new_privs", __NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0);
+	return ret ?: creds_queue_capset(tc, c->cap_inh, c->cap_prm, c->cap_eff);
+}
+
+/* Give the thread the recorded credentials: one injected batch. */
 int restore_task_creds(struct task_ctx *tc, const struct ct_task *t)
 {
 	const struct ct_creds *c = &t->creds;
-	const uint64_t setpcap = 1ULL << CAP_SETPCAP;
+	struct inj_batch *b = tc->batch;
 	int ret;
 
-	if (c->nr_groups > CREDS_MAX_GROUPS || c->nr_groups * sizeof(uint32_t) > tc->scratch_len)
+	if (c->nr_groups > CREDS_MAX_GROUPS)
 		return ct_err(-E2BIG, "pid %d: %u supplementary groups do not fit", t->pid, c->nr_groups);
-	/* keep capabilities (and the effective set) across the uid change */
-	ret = creds_call(tc, "keep capabilities", __NR_prctl, PR_SET_SECUREBITS,
-			 SECBIT_KEEP_CAPS | SECBIT_NO_SETUID_FIXUP, 0, 0);
+	inj_batch_reset(b);
+	ret = creds_queue_all(tc, c);
+	if (ret == -E2BIG)
+		return ct_err(ret, "pid %d: credentials do not fit in an injected batch", t->pid);
 	if (ret)
 		return ret;
-	if (c->nr_groups) {
-		ret = inj_write_mem(tc->inj->tid, tc->scratch, c->groups, c->nr_groups * sizeof(uint32_t));
-		if (ret)
-			return ret;
-	}
-	ret = creds_call(tc, "setgroups", __NR_setgroups, c->nr_groups, tc->scratch, 0, 0) ?:
-	      creds_bounding(tc, c->cap_bnd) ?:
-	      creds_call(tc, "setresgid", __NR_setresgid, c->gid, c->egid, c->sgid, 0) ?:
-	      creds_set_fs(tc, __NR_setfsgid, c->fsgid, "setfsgid") ?:
-	      creds_call(tc, "setresuid", __NR_setresuid, c->uid, c->euid, c->suid, 0) ?:
-	      creds_set_fs(tc, __NR_setfsuid, c->fsuid, "setfsuid");
-	if (ret)
-		return ret;
-	/* CAP_SETPCAP stays until the ambient set and securebits are in place */
-	ret = creds_capset(tc, c->cap_inh, c->cap_prm | setpcap, c->cap_eff | setpcap);
-	if (ret)
-		return ret;
-	ret = creds_call(tc, "clear the ambient set", __NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0);
-	for (int cap = 0; cap < 64 && !ret; cap++)
-		if (c->cap_amb & (1ULL << cap))
-			ret = creds_call(tc, "raise an ambient capability", __NR_prctl, PR_CAP_AMBIENT,
-					 PR_CAP_AMBIENT_RAISE, cap, 0);
-	if (ret)
-		return ret;
-	ret = creds_call(tc, "set securebits", __NR_prctl, PR_SET_SECUREBITS, c->securebits, 0, 0);
-	if (!ret && c->no_new_privs)
-		ret = creds_call(tc, "set no_new_privs", __NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0);
-	if (ret)
-		return ret;
-	return creds_capset(tc, c->cap_inh, c->cap_prm, c->cap_eff);
+	ret = inj_batch_run(b, tc->inj);
+	if (ret && b->failed < b->nr)
+		return ct_err(ret, "pid %d: credentials: %s: %s", tc->inj->tid,
+			      (const char *)b->tags[b->failed], strerror(-ret));
+	return ret ?: creds_check_fs(tc);
 }

@@ -526,14 +526,6 @@ void restore_files_close(struct file_table *ft)
 	ft->nr = 0;
 }
 
-/* Close fds [@lo, @hi] in the tracee. */
-static int inj_close_range(struct task_ctx *tc, unsigned int lo, unsigned int hi)
-{
-	long ret = inj_syscall(tc->inj, __NR_close_range, lo, hi, 0, 0, 0, 0);
-
-	return ret < 0 ? (int)ret : 0;
-}
-
 /* Let the kinds finish the task's descriptions that need its fds in place (epoll items). */
 static int restore_task_install(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft)
 {
@@ -564,32 +556,39 @@ static int restore_task_install(struct task_ctx *tc, const struct ct_task *t, co
  */
 int restore_task_files(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft)
 {
+	struct inj_batch *b = tc->batch;
 	long prev = -1, ret;
 
+	/* every dup3 in one batch, then every close_range in another (inject.h) */
+	inj_batch_reset(b);
+	if (!inj_batch_fits(b, t->nr_fds + 1, 0))
+		return ct_err(-E2BIG, "pid %d: %u fds: too many for an injected batch", t->pid, t->nr_fds);
 	for (uint32_t i = 0; i < t->nr_fds; i++) {
 		const struct ct_fd *d = &t->fds[i];
 
 		if (d->file >= ft->nr || ft->fds[d->file] < 0)
 			return ct_err(-EINVAL, "pid %d: fd %d: file %u not opened", t->pid, d->fd, d->file);
-		ret = inj_syscall(tc->inj, __NR_dup3, ft->fds[d->file], d->fd,
-				  d->cloexec ? O_CLOEXEC : 0, 0, 0, 0);
-		if (ret < 0)
-			return ct_err((int)ret, "pid %d: fd %d: cannot install: %s", t->pid, d->fd,
-				      strerror((int)-ret));
+		inj_batch_add(b, d, 0, __NR_dup3, ft->fds[d->file], d->fd, d->cloexec ? O_CLOEXEC : 0,
+			      0, 0, 0);
 	}
+	ret = inj_batch_run(b, tc->inj);
+	if (ret && b->failed < b->nr)
+		return ct_err((int)ret, "pid %d: fd %d: cannot install: %s", t->pid,
+			      ((const struct ct_fd *)b->tags[b->failed])->fd, strerror((int)-ret));
+	if (ret)
+		return (int)ret;
 	/* before the transport fds go: a kind may still need them */
 	ret = restore_task_install(tc, t, ft);
 	if (ret)
 		return ret;
+	inj_batch_reset(b);
 	for (uint32_t i = 0; i < t->nr_fds; i++) {
-		if (t->fds[i].fd > prev + 1) {
-			ret = inj_close_range(tc, prev + 1, t->fds[i].fd - 1);
-			if (ret)
-				return ct_err((int)ret, "pid %d: cannot close fds: %s", t->pid, strerror((int)-ret));
-		}
+		if (t->fds[i].fd > prev + 1)
+			inj_batch_add(b, NULL, 0, __NR_close_range, prev + 1, t->fds[i].fd - 1, 0, 0, 0, 0);
 		prev = t->fds[i].fd;
 	}
-	ret = inj_close_range(tc, prev + 1, ~0U);
+	inj_batch_add(b, NULL, 0, __NR_close_range, prev + 1, ~0U, 0, 0, 0, 0);
+	ret = inj_batch_run(b, tc->inj);
 	if (ret)
 		return ct_err((int)ret, "pid %d: cannot close fds: %s", t->pid, strerror((int)-ret));
 	return 0;

@@ -109,33 +109,52 @@ static int rlimits_dump(struct task_ctx *tc, struct ct_task *t)
 	return 0;
 }
 
-/* Set every rlimit in the task; a hard limit we may not raise stays where it is. */
-static int rlimits_restore(struct task_ctx *tc, const struct ct_task *t)
+/* A hard limit we may not raise (no CAP_SYS_RESOURCE): keep the task's, and say so. */
+static int rlimit_keep_hard(struct task_ctx *tc, const struct ct_task *t, int r)
+{
+	struct rlimit want = t->rlimits[r], cur;
+
+	if (misc_call(tc, NULL, "prlimit64", __NR_prlimit64, 0, r, 0, tc->scratch) ||
+	    scratch_get(tc, 0, &cur, sizeof(cur)))
+		return -EIO;
+	pr_warn("pid %d: %s: hard limit %llu cannot be raised from %llu here; kept %llu",
+		t->pid, rlimit_names[r], (unsigned long long)want.rlim_max,
+		(unsigned long long)cur.rlim_max, (unsigned long long)cur.rlim_max);
+	want.rlim_max = cur.rlim_max;
+	if (want.rlim_cur > want.rlim_max)
+		want.rlim_cur = want.rlim_max;
+	if (scratch_put(tc, 0, &want, sizeof(want)) ||
+	    misc_call(tc, NULL, rlimit_names[r], __NR_prlimit64, 0, r, tc->scratch, 0))
+		return -EPERM;
+	return 0;
+}
+
+/* Queue setting every rlimit in restore_task_misc's batch: they may fail (EPERM, see below). */
+static int rlimits_queue(struct task_ctx *tc, const struct ct_task *t)
+{
+	unsigned long want = inj_batch_put(tc->batch, t->rlimits, sizeof(t->rlimits));
+
+	if (!want)
+		return -E2BIG;
+	for (int r = 0; r < RLIM_NLIMITS; r++)
+		inj_batch_add(tc->batch, rlimit_names[r], INJ_CALL_MAY_FAIL, __NR_prlimit64, 0, r,
+			      want + r * sizeof(t->rlimits[0]), 0, 0, 0);
+	return 0;
+}
+
+/* The rlimits queued first in the batch that ran: a hard limit we may not raise stays where it is. */
+static int rlimits_check(struct task_ctx *tc, const struct ct_task *t)
 {
 	for (int r = 0; r < RLIM_NLIMITS; r++) {
-		struct rlimit want = t->rlimits[r], cur;
-		long ret;
+		long ret = inj_batch_ret(tc->batch, r);
 
-		if (scratch_put(tc, 0, &want, sizeof(want)))
-			return -EIO;
-		ret = inj_syscall(tc->inj, __NR_prlimit64, 0, r, tc->scratch, 0, 0, 0);
-		if (ret == 0)
-			continue;
-		if (ret != -EPERM)
+		if (ret == -EPERM)
+			ret = rlimit_keep_hard(tc, t, r);
+		else if (ret < 0)
 			return ct_err((int)ret, "pid %d: cannot set %s: %s", t->pid, rlimit_names[r],
 				      strerror((int)-ret));
-		if (misc_call(tc, NULL, "prlimit64", __NR_prlimit64, 0, r, 0, tc->scratch) ||
-		    scratch_get(tc, 0, &cur, sizeof(cur)))
-			return -EIO;
-		pr_warn("pid %d: %s: hard limit %llu cannot be raised from %llu here; kept %llu",
-			t->pid, rlimit_names[r], (unsigned long long)want.rlim_max,
-			(unsigned long long)cur.rlim_max, (unsigned long long)cur.rlim_max);
-		want.rlim_max = cur.rlim_max;
-		if (want.rlim_cur > want.rlim_max)
-			want.rlim_cur = want.rlim_max;
-		if (scratch_put(tc, 0, &want, sizeof(want)) ||
-		    misc_call(tc, NULL, rlimit_names[r], __NR_prlimit64, 0, r, tc->scratch, 0))
-			return -EPERM;
+		if (ret)
+			return (int)ret;
 	}
 	return 0;
 }
@@ -479,37 +498,45 @@ int dump_task_misc(struct task_ctx *tc, struct ct_task *t)
 	return ret;
 }
 
-/* Write @s (NUL included) into scratch and run @nr(scratch) in the task. */
-static int misc_call_str(struct task_ctx *tc, const char *what, long nr, const char *s)
+/*
+ * restore_task_misc() queues its calls into one injected batch (inject.h),
+ * each tagged with what to name should it fail, and runs them together.
+ */
+static int misc_queue(struct task_ctx *tc, const char *what, long nr, unsigned long a1,
+		      unsigned long a2, unsigned long a3, unsigned long a4)
 {
-	size_t len = strlen(s) + 1;
-
-	if (len > tc->scratch_len)
-		return ct_err(-ENAMETOOLONG, "pid %d: %s: path too long", tc->inj->tid, what);
-	if (scratch_put(tc, 0, s, len))
-		return -EIO;
-	return misc_call(tc, NULL, what, nr, tc->scratch, 0, 0, 0);
+	return inj_batch_add(tc->batch, what, 0, nr, a1, a2, a3, a4, 0, 0) < 0 ? -E2BIG : 0;
 }
 
-/* Set scheduling policy, priority and nice value in the task. */
-static int sched_restore(struct task_ctx *tc, const struct ct_task *t)
+/* Queue @nr(@data copied into the task, @a2), named @what. */
+static int misc_queue_data(struct task_ctx *tc, const char *what, long nr, const void *data,
+			   size_t len, unsigned long a2)
+{
+	unsigned long addr = inj_batch_put(tc->batch, data, len);
+
+	return addr ? misc_queue(tc, what, nr, addr, a2, 0, 0) : -E2BIG;
+}
+
+/* Queue setting scheduling policy, priority and nice value. */
+static int sched_queue(struct task_ctx *tc, const struct ct_task *t)
 {
 	struct sched_param sp = { .sched_priority = t->sched_priority };
 	int pol = t->sched_policy & ~SCHED_RESET_ON_FORK;
+	unsigned long addr;
 
 	if (pol == SCHED_DEADLINE) {
 		pr_warn("pid %d: SCHED_DEADLINE is not restored; the task runs SCHED_OTHER", t->pid);
 	} else {
-		if (scratch_put(tc, 0, &sp, sizeof(sp)) ||
-		    misc_call(tc, NULL, "sched_setscheduler", __NR_sched_setscheduler, 0, t->sched_policy,
-			      tc->scratch, 0))
-			return -EPERM;
+		addr = inj_batch_put(tc->batch, &sp, sizeof(sp));
+		if (!addr || misc_queue(tc, "sched_setscheduler", __NR_sched_setscheduler, 0,
+					t->sched_policy, addr, 0))
+			return -E2BIG;
 	}
-	return misc_call(tc, NULL, "setpriority", __NR_setpriority, PRIO_PROCESS, 0, t->nice, 0);
+	return misc_queue(tc, "setpriority", __NR_setpriority, PRIO_PROCESS, 0, t->nice, 0);
 }
 
-/* Set the three itimers and the parent-death signal. */
-static int injected_restore(struct task_ctx *tc, const struct ct_task *t)
+/* Queue the three itimers and the parent-death signal. */
+static int itimers_queue(struct task_ctx *tc, const struct ct_task *t)
 {
 	for (int w = 0; w < 3; w++) {
 		const struct ct_itimer *it = &t->itimers[w];
@@ -517,40 +544,56 @@ static int injected_restore(struct task_ctx *tc, const struct ct_task *t)
 			.interval_sec = it->interval_usec / 1000000, .interval_sub = it->interval_usec % 1000000,
 			.value_sec = it->value_usec / 1000000, .value_sub = it->value_usec % 1000000,
 		};
+		unsigned long addr = inj_batch_put(tc->batch, &v, sizeof(v));
 
-		if (scratch_put(tc, 0, &v, sizeof(v)) ||
-		    misc_call(tc, NULL, "setitimer", __NR_setitimer, w, tc->scratch, 0, 0))
-			return -EIO;
+		if (!addr || misc_queue(tc, "setitimer", __NR_setitimer, w, addr, 0, 0))
+			return -E2BIG;
 	}
-	return misc_call(tc, NULL, "PR_SET_PDEATHSIG", __NR_prctl, PR_SET_PDEATHSIG, t->pdeath_signal, 0, 0);
+	return misc_queue(tc, "PR_SET_PDEATHSIG", __NR_prctl, PR_SET_PDEATHSIG, t->pdeath_signal, 0, 0);
+}
+
+/* Queue rlimits, umask, personality, comm, scheduling, cwd, root and itimers, in that order. */
+static int misc_queue_all(struct task_ctx *tc, const struct ct_task *t)
+{
+	char comm[sizeof(t->comm) + 1];
+	int ret;
+
+	snprintf(comm, sizeof(comm), "%s", t->comm);
+	ret = rlimits_queue(tc, t) ?:
+	      misc_queue(tc, "umask", __NR_umask, t->umask, 0, 0, 0) ?:
+	      misc_queue(tc, "personality", __NR_personality, t->personality, 0, 0, 0);
+	if (ret)
+		return ret;
+	if (comm[0]) {	/* prctl(PR_SET_NAME, name): the name is the second argument */
+		unsigned long addr = inj_batch_put(tc->batch, comm, sizeof(comm));
+
+		if (!addr || misc_queue(tc, "PR_SET_NAME", __NR_prctl, PR_SET_NAME, addr, 0, 0))
+			return -E2BIG;
+	}
+	ret = sched_queue(tc, t);
+	/* cwd first: it is a path seen from the current root, as dumped */
+	if (!ret && t->cwd)
+		ret = misc_queue_data(tc, t->cwd, __NR_chdir, t->cwd, strlen(t->cwd) + 1, 0);
+	if (!ret && t->root && strcmp(t->root, "/"))
+		ret = misc_queue_data(tc, t->root, __NR_chroot, t->root, strlen(t->root) + 1, 0);
+	return ret ?: itimers_queue(tc, t);
 }
 
 /* Give the task its rlimits, umask, personality, comm, scheduling, cwd, root and timers. */
 int restore_task_misc(struct task_ctx *tc, const struct ct_task *t)
 {
-	char comm[sizeof(t->comm) + 1];
+	struct inj_batch *b = tc->batch;
 	int ret;
 
-	ret = rlimits_restore(tc, t);
+	inj_batch_reset(b);
+	ret = misc_queue_all(tc, t);
 	if (ret)
-		return ret;
-	snprintf(comm, sizeof(comm), "%s", t->comm);
-	ret = misc_call(tc, NULL, "umask", __NR_umask, t->umask, 0, 0, 0) ?:
-	      misc_call(tc, NULL, "personality", __NR_personality, t->personality, 0, 0, 0);
-	if (ret)
-		return ret;
-	if (comm[0] && (scratch_put(tc, 0, comm, sizeof(comm)) ||
-			misc_call(tc, NULL, "PR_SET_NAME", __NR_prctl, PR_SET_NAME, tc->scratch, 0, 0)))
-		return -EIO;
-	ret = sched_restore(tc, t);
-	if (ret)
-		return ret;
-	/* cwd first: it is a path seen from the current root, as dumped */
-	if (t->cwd && (ret = misc_call_str(tc, t->cwd, __NR_chdir, t->cwd)))
-		return ret;
-	if (t->root && strcmp(t->root, "/") && (ret = misc_call_str(tc, t->root, __NR_chroot, t->root)))
-		return ret;
-	return injected_restore(tc, t) ?: timers_restore(tc, t);
+		return ct_err(ret, "pid %d: injected batch too small for its settings", t->pid);
+	ret = inj_batch_run(b, tc->inj);
+	if (ret && b->failed < b->nr)
+		return ct_err(ret, "pid %d: %s: %s", tc->inj->tid, (const char *)b->tags[b->failed],
+			      strerror(-ret));
+	return ret ?: rlimits_check(tc, t) ?: timers_restore(tc, t);
 }
 
 /* ---- per thread ---- */
@@ -584,15 +627,28 @@ int dump_thread_misc(struct task_ctx *tc, struct ct_thread *th)
 int restore_thread_misc(struct task_ctx *tc, const struct ct_thread *th)
 {
 	char comm[sizeof(th->comm) + 1];
+	struct inj_batch *b = tc->batch;
+	unsigned long addr;
+	int ret = 0;
 
+	inj_batch_reset(b);
 	snprintf(comm, sizeof(comm), "%s", th->comm);
-	if (comm[0] && (scratch_put(tc, 0, comm, sizeof(comm)) ||
-			misc_call(tc, NULL, "PR_SET_NAME", __NR_prctl, PR_SET_NAME, tc->scratch, 0, 0)))
-		return -EIO;
-	if (th->robust_list &&
-	    misc_call(tc, NULL, "set_robust_list", __NR_set_robust_list, th->robust_list, th->robust_len, 0, 0))
-		return -EINVAL;
+	if (comm[0]) {
+		addr = inj_batch_put(b, comm, sizeof(comm));
+		ret = addr ? misc_queue(tc, "PR_SET_NAME", __NR_prctl, PR_SET_NAME, addr, 0, 0) : -E2BIG;
+	}
+	if (!ret && th->robust_list)
+		ret = misc_queue(tc, "set_robust_list", __NR_set_robust_list, th->robust_list,
+				 th->robust_len, 0, 0);
 	/* set_tid_address returns the tid, never an error */
-	inj_syscall(tc->inj, __NR_set_tid_address, th->clear_child_tid, 0, 0, 0, 0, 0);
-	return 0;
+	if (!ret)
+		ret = misc_queue(tc, "set_tid_address", __NR_set_tid_address, th->clear_child_tid, 0,
+				 0, 0);
+	if (ret)
+		return ct_err(ret, "pid %d: injected batch too small", tc->inj->tid);
+	ret = inj_batch_run(b, tc->inj);
+	if (ret && b->failed < b->nr)
+		return ct_err(ret, "pid %d: %s: %s", tc->inj->tid, (const char *)b->tags[b->failed],
+			      strerror(-ret));
+	return ret;
 }

@@ -48,7 +48,6 @@ struct ct_rseq_config {
 #define XSAVE_SW_BYTES_OFF 464		/* sw_reserved: ptrace puts XCR0 in its first 8 bytes */
 #define XSAVE_HDR_OFF 512		/* xstate_bv, xcomp_bv, reserved */
 #define XSAVE_EXT_OFF 576		/* first extended component */
-#define ERESTART_RESTARTBLOCK 516
 
 /* Read the features the dumping kernel enabled (XCR0) from the sw_reserved bytes. */
 static uint64_t xstate_xcr0(const uint8_t *x, uint32_t len)
@@ -237,10 +236,9 @@ int restore_thread_regs(struct task_ctx *tc, const struct ct_thread *th)
 	/*
 	 * Other -ERESTART* values are redone by the kernel when the thread
 	 * leaves its ptrace-stop; the restart block of RESTARTBLOCK is lost
-	 * with the old task, so the call returns EINTR instead.
+	 * with the old task, so the call is issued again instead.
 	 */
-	if ((long long)regs.orig_rax >= 0 && (long long)regs.rax == -ERESTART_RESTARTBLOCK)
-		regs.rax = (unsigned long long)-EINTR;
+	inj_reissue_restart_block(&regs);
 	tc->inj->saved_regs = regs;
 	return 0;
 }

@@ -90,23 +90,30 @@ static int sig_peek_queue(pid_t tid, bool shared, struct ct_siginfo **out, uint3
 /* Record every handler (injected rt_sigaction, all into scratch, read once) and the shared queue. */
 int dump_task_signals(struct task_ctx *tc, struct ct_task *t)
 {
+	struct inj_batch *b = tc->batch;
 	pid_t pid = tc->inj->tid;
+	unsigned long acts;
 	long ret;
 
-	if (tc->scratch_len < sizeof(t->sigactions))
-		return ct_err(-EINVAL, "pid %d: scratch memory too small for the signal actions", pid);
-	for (int sig = 1; sig <= CT_NSIG; sig++) {
-		if (sig_fixed(sig))
-			continue;
-		ret = inj_syscall(tc->inj, __NR_rt_sigaction, sig, 0,
-				  tc->scratch + (sig - 1) * sizeof(struct ct_sigaction), 8, 0, 0);
-		if (ret < 0)
-			return ct_err((int)ret, "pid %d: cannot read the action of signal %d: %s", pid, sig,
-				      inj_strerror(ret));
-	}
-	ret = inj_read_mem(pid, tc->scratch, t->sigactions, sizeof(t->sigactions));
+	/* every handler in one batch, read into its data, then out at once */
+	inj_batch_reset(b);
+	memset(t->sigactions, 0, sizeof(t->sigactions));
+	acts = inj_batch_put(b, t->sigactions, sizeof(t->sigactions));
+	if (!acts || !inj_batch_fits(b, CT_NSIG, 0))
+		return ct_err(-E2BIG, "pid %d: injected batch too small for the signal actions", pid);
+	for (int sig = 1; sig <= CT_NSIG; sig++)
+		if (!sig_fixed(sig))
+			inj_batch_add(b, NULL, 0, __NR_rt_sigaction, sig, 0,
+				      acts + (sig - 1) * sizeof(struct ct_sigaction), 8, 0, 0);
+	ret = inj_batch_run(b, tc->inj);
+	if (ret && b->failed < b->nr)
+		return ct_err((int)ret, "pid %d: cannot read the action of signal %lu: %s", pid,
+			      (unsigned long)b->calls[b->failed].a[0], inj_strerror(ret));
 	if (ret)
-		return ct_err((int)ret, "pid %d: cannot read scratch memory", pid);
+		return (int)ret;
+	ret = inj_read_mem(pid, acts, t->sigactions, sizeof(t->sigactions));
+	if (ret)
+		return ct_err((int)ret, "pid %d: cannot read the signal actions", pid);
 	memset(&t->sigactions[SIGKILL - 1], 0, sizeof(struct ct_sigaction));
 	memset(&t->sigactions[SIGSTOP - 1], 0, sizeof(struct ct_sigaction));
 	free(t->shared_pending);
@@ -153,29 +160,31 @@ static int sig_requeue(struct task_ctx *tc, pid_t tgid, pid_t tid, const struct 
 }
 
 /*
- * Set every handler, then queue the shared pending signals again.  Must run
- * on the thread group leader: only the leader may queue a signal with a
- * sender's siginfo to its whole process.
+ * Set every handler (one injected batch), then queue the shared pending
+ * signals again.  Must run on the thread group leader: only the leader may
+ * queue a signal with a sender's siginfo to its whole process.
  */
 int restore_task_signals(struct task_ctx *tc, const struct ct_task *t)
 {
-	pid_t tid = tc->inj->tid;
+	struct inj_batch *b = tc->batch;
+	unsigned long acts;
 	long ret, tgid;
 
-	if (tc->scratch_len < sizeof(t->sigactions))
-		return ct_err(-EINVAL, "pid %d: scratch memory too small for the signal actions", tid);
-	ret = inj_write_mem(tid, tc->scratch, t->sigactions, sizeof(t->sigactions));
+	/* every handler in one batch: 62 calls, one round trip */
+	inj_batch_reset(b);
+	acts = inj_batch_put(b, t->sigactions, sizeof(t->sigactions));
+	if (!acts || !inj_batch_fits(b, CT_NSIG, 0))
+		return ct_err(-E2BIG, "pid %d: injected batch too small for the signal actions", t->pid);
+	for (int sig = 1; sig <= CT_NSIG; sig++)
+		if (!sig_fixed(sig))
+			inj_batch_add(b, NULL, 0, __NR_rt_sigaction, sig,
+				      acts + (sig - 1) * sizeof(struct ct_sigaction), 0, 8, 0, 0);
+	ret = inj_batch_run(b, tc->inj);
+	if (ret && b->failed < b->nr)
+		return ct_err((int)ret, "pid %d: cannot set the action of signal %lu: %s", t->pid,
+			      (unsigned long)b->calls[b->failed].a[0], inj_strerror(ret));
 	if (ret)
-		return ct_err((int)ret, "pid %d: cannot write scratch memory", tid);
-	for (int sig = 1; sig <= CT_NSIG; sig++) {
-		if (sig_fixed(sig))
-			continue;
-		ret = inj_syscall(tc->inj, __NR_rt_sigaction, sig,
-				  tc->scratch + (sig - 1) * sizeof(struct ct_sigaction), 0, 8, 0, 0);
-		if (ret < 0)
-			return ct_err((int)ret, "pid %d: cannot set the action of signal %d: %s", t->pid, sig,
-				      inj_strerror(ret));
-	}
+		return (int)ret;
 	if (!t->nr_shared_pending)
 		return 0;
 	tgid = inj_syscall(tc->inj, __NR_getpid, 0, 0, 0, 0, 0, 0);

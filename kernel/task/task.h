@@ -30,6 +30,7 @@ struct task_ctx {
 	pid_t host_pid;			/* host pid of the process (thread group) */
 	unsigned long scratch;		/* scratch memory in the tracee ... */
 	size_t scratch_len;		/* ... of this many bytes (>= 2 pages) */
+	struct inj_batch *batch;	/* dump and restore: many calls in one round trip (inject.h) */
 	uint32_t tcp_mode;		/* dump: CT_TCP_* for established TCP connections */
 	bool unix_close;		/* dump: restore unix sockets with a peer outside closed */
 	uint64_t max_checked_size;	/* dump: regular files up to this size are checksummed */

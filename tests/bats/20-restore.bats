@@ -257,6 +257,37 @@ restore_wset_round() {
 	[ ! -e "$ws" ]
 }
 
+# True once every counter of the sleepers' last status line is above the one in $1.
+sleepers_moved_on() {
+	local line=$(status_line "$BATS_TEST_TMPDIR/sl/status") k
+	for k in poll sleep clock futex; do
+		[ "$(sed -n "s/.* $k=\([0-9]*\).*/\1/p" <<<"$line")" -gt \
+		  "$(sed -n "s/.* $k=\([0-9]*\).*/\1/p" <<<"$1")" ] || return 1
+	done
+}
+
+# Dump and restore the sleepers with $@; every thread completes its call, none sees EINTR.
+sleepers_round() {
+	local st="$BATS_TEST_TMPDIR/sl/status" before
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	before=$(status_line "$st")
+	run "$CTSWAP" restore "$@" "$CT"
+	assert_success
+	wait_until 15 sleepers_moved_on "$before"
+	status_line "$st" | grep -q ' ok$' || { status_line "$st"; false; }
+}
+
+@test "restore: calls caught by the dump in their restart block (poll, nanosleep, futex with a timeout) resume without EINTR" {
+	mkdir -p "$BATS_TEST_TMPDIR/sl"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/sleepers" --out "$BATS_TEST_TMPDIR/sl"
+	assert_success
+	wait_until 10 sh -c "tail -n1 '$BATS_TEST_TMPDIR/sl/status' | grep -q 'poll=[1-9]'"
+	sleepers_round
+	sleepers_round --eager
+}
+
 @test "restore: original pids busy (no pid namespace) fails clearly, leaves nothing behind" {
 	local st="$BATS_TEST_TMPDIR/pat/status" before pid holder try cgs
 	mkdir -p "$BATS_TEST_TMPDIR/pat"

@@ -162,6 +162,39 @@ tmux_round() {
 	tmux_round --eager
 }
 
+# The last number script's program appended to $1, 0 before the first.
+last_number() {
+	local n
+	n=$(tail -n1 "$1" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+# script(1) in a poll with a timeout at the dump: after restore it must not see EINTR
+# (it ends its session then); its program counts on, and the typescript records it.
+script_round() {
+	local n
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	n=$(last_number "$BATS_TEST_TMPDIR/count")
+	run "$CTSWAP" restore "$@" "$CT"
+	assert_success
+	wait_until 10 eval '[ "$(last_number "$BATS_TEST_TMPDIR/count")" -gt $((n + 5)) ]'
+	! grep -q "Script done" "$BATS_TEST_TMPDIR/typescript"
+}
+
+@test "pty: script(1) records a program on its pty across lazy and eager restores" {
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- script -qfc \
+		"sh -c 'i=0; while :; do i=\$((i+1)); echo \$i >>$BATS_TEST_TMPDIR/count; echo line \$i; sleep 0.1; done'" \
+		"$BATS_TEST_TMPDIR/typescript"
+	assert_success
+	wait_until 10 eval '[ "$(last_number "$BATS_TEST_TMPDIR/count")" -gt 3 ]'
+	script_round
+	script_round --eager
+	n=$(last_number "$BATS_TEST_TMPDIR/count")
+	wait_until 10 grep -q "line $((n + 1))" "$BATS_TEST_TMPDIR/typescript"
+}
+
 @test "pty: a /dev/tty descriptor of a pty of the container is refused, naming it; the container runs on" {
 	started "$CT"
 	run "$CTSWAP" run "$CT" -- python3 -c '

@@ -694,6 +694,10 @@ static struct ct_image *sample_image_ipc(void)
 					      .maxmsg = 4, .msgsize = 16,
 					      .data = dupmem(msgs, sizeof(msgs)),
 					      .data_len = sizeof(msgs) };
+	free(img->files[4].watches[0].path);	/* no longer an inotify instance */
+	free(img->files[4].watches);
+	img->files[4].watches = NULL;
+	img->files[4].nr_watches = 0;
 	img->files[4].kind = CT_FILE_MQUEUE;
 	free(img->files[4].path);
 	img->files[4].path = strdup("/q");

@@ -377,7 +377,7 @@ static void test_rebuild_and_continue(void **state)
 	p.threads[0].host_tid = dst;
 	p.pidfd = (int)syscall(SYS_pidfd_open, dst, 0);
 	assert_true(p.pidfd >= 0);
-	assert_int_equal(rst_mm_begin(&p), 0);
+	assert_int_equal(rst_mm_begin(&p, NULL), 0);
 	assert_int_equal(rst_mm_rebuild(&p, &o), 0);
 	assert_true(p.uffd >= 0);
 	assert_int_equal(rst_mm_fill_eager(&p, &pages, &filled), 0);
@@ -466,7 +466,7 @@ static void test_fork_and_thread_with_ids(void **state)
 	tc.mm = tp.mm;
 	assert_int_equal(rst_proc_init(&pp, &tp), 0);
 	pp.host_pid = parent;
-	assert_int_equal(rst_mm_begin(&pp), 0);
+	assert_int_equal(rst_mm_begin(&pp, NULL), 0);
 	assert_int_equal(rst_proc_init(&pc, &tc), 0);
 	assert_int_equal(rst_tree_fork(&pp, &pc), 0);
 	assert_int_equal(pc.host_pid, tc.pid);
@@ -480,7 +480,9 @@ static void test_fork_and_thread_with_ids(void **state)
 	assert_int_equal(rst_tree_fork(&pp, &busy), -EEXIST);
 	rst_proc_free(&busy);
 
-	assert_int_equal(rst_mm_begin(&pc), 0);
+	/* its image leaves the parent's scratch range free: the child keeps it, and the routine */
+	assert_int_equal(rst_mm_begin(&pc, &pp), 0);
+	assert_true(pc.scratch == pp.scratch && pc.batch.code == pp.batch.code);
 	assert_int_equal(rst_threads_create(&pc), 0);
 	assert_int_equal(pc.threads[1].host_tid, ths[1].tid);
 	snprintf(path, sizeof(path), "/proc/%d/task/%d", tc.pid, ths[1].tid);

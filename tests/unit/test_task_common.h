@@ -26,11 +26,13 @@
 #include "task/task.h"
 
 #define TT_SCRATCH_LEN (4 * 4096UL)
+#define TT_BATCH_LEN (8 * 4096UL)	/* 256 calls, 16 KiB of data */
 
 /* A seized child under injection, as the dump and restore helpers hold one. */
 struct tt_child {
 	pid_t pid;
 	struct inj_ctx inj;
+	struct inj_batch batch;	/* the injected batch restore and dump run calls through */
 	struct task_ctx tc;
 	int go[2];		/* parent writes a byte: child runs its check */
 	int ready[2];		/* child writes a byte: its set-up is done */
@@ -100,6 +102,8 @@ static inline void tt_seize(struct tt_child *c)
 	c->tc.host_pid = c->pid;
 	c->tc.scratch_len = TT_SCRATCH_LEN;
 	assert_int_equal(inj_map_scratch(&c->inj, TT_SCRATCH_LEN, &c->tc.scratch), 0);
+	assert_int_equal(inj_batch_map(&c->batch, &c->inj, TT_BATCH_LEN), 0);
+	c->tc.batch = &c->batch;
 }
 
 /* A second thread of a seized child, under its own injection (scratch shared with the leader). */
@@ -144,6 +148,7 @@ static inline void tt_release_thread(struct tt_thread *t)
 /* Unmap scratch, end injection and detach: the child runs on from where it was. */
 static inline void tt_release(struct tt_child *c)
 {
+	assert_int_equal(inj_batch_unmap(&c->batch, &c->inj), 0);
 	assert_int_equal(inj_unmap_scratch(&c->inj, c->tc.scratch, c->tc.scratch_len), 0);
 	assert_int_equal(inj_end(&c->inj), 0);
 	assert_int_equal(ptrace(PTRACE_DETACH, c->pid, NULL, NULL), 0);

@@ -365,6 +365,8 @@ static void seize_other(struct tt_child *c, pid_t pid)
 	c->tc.host_pid = pid;
 	c->tc.scratch_len = TT_SCRATCH_LEN;
 	assert_int_equal(inj_map_scratch(&c->inj, TT_SCRATCH_LEN, &c->tc.scratch), 0);
+	assert_int_equal(inj_batch_map(&c->batch, &c->inj, TT_BATCH_LEN), 0);
+	c->tc.batch = &c->batch;
 }
 
 /* SIGKILL a process that is not our child and wait until it has let go of its files. */

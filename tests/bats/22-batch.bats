@@ -1,0 +1,94 @@
+#!/usr/bin/env bats
+# Injected batches (kernel/inject/batch.c): restore rebuilds a process, and
+# dump reads its signal actions, by tables of system calls run in the task
+# with one stop each.  `-v` counts the calls and the round trips of each
+# phase; the workloads check their own state after every restore.
+
+setup() { load ../common; common_setup; }
+teardown() { common_teardown; }
+
+# From -v output $1, phase $2: "CALLS TRIPS" ("PHASE...: ... (N injected calls, M round trips").
+phase_counts() {
+	echo "$1" | sed -n "s/.*$2.*(\([0-9]*\) injected calls, \([0-9]*\) round trips.*/\1 \2/p" | tail -n 1
+}
+
+# Phase $2 of -v output $1 ran at least $3 calls per round trip, and at least $4 calls.
+batched() {
+	local calls trips
+	read -r calls trips <<<"$(phase_counts "$1" "$2")"
+	[ -n "$calls" ] && [ -n "$trips" ] || { echo "no counts for '$2' in: $1"; return 1; }
+	[ "$calls" -ge "$4" ] && [ $((trips * $3)) -le "$calls" ] ||
+		{ echo "$2: $calls calls in $trips round trips"; return 1; }
+}
+
+# The address ranges mapped by the init of container $1, adjacent ones joined
+# (the restore maps each range alone; the kernel may merge neighbours).
+init_maps() {
+	local pid
+	pid=$("$CTSWAP" ps "$1" | awk 'NR == 2 { print $3 }')
+	awk '{ split($1, r, "-") } r[1] == end { end = r[2]; next }
+		{ if (start != "") print start "-" end; start = r[1]; end = r[2] }
+		END { print start "-" end }' "/proc/$pid/maps"
+}
+
+# Wait until pattern ($BATS_TEST_TMPDIR/pat) has finished two more checks, and they passed.
+pattern_checks_again() {
+	local st="$BATS_TEST_TMPDIR/pat/status" n
+	n=$(status_field "$st" checks)
+	wait_until 10 awk -v n="$n" '{ for (i = 1; i <= NF; i++) if ($i ~ /^checks=/) {
+		split($i, c, "="); exit !(c[2] > n + 1) } exit 1 }' "$st"
+	grep -q ' ok$' "$st" || { cat "$st"; return 1; }
+}
+
+@test "batch: 5 threads rebuilt in few round trips, signal actions dumped in one; lazy, eager and again" {
+	local st="$BATS_TEST_TMPDIR/pat/status" pid tids maps
+	mkdir -p "$BATS_TEST_TMPDIR/pat"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/pattern" --mib 16 --threads 4 --seed 9 \
+		--out "$BATS_TEST_TMPDIR/pat"
+	assert_success
+	wait_until 10 grep -q ' ok$' "$st"
+	pid=$(status_field "$st" pid)
+	tids=$(status_field "$st" tids)
+	for eager in "" --eager ""; do
+		maps=$(init_maps "$CT")
+		run "$CTSWAP" -v dump "$CT"
+		assert_success
+		# 62 signal actions in one batch: far fewer round trips than calls
+		batched "$output" "state collected" 2 62
+		run "$CTSWAP" -v restore $eager "$CT"
+		assert_success
+		# mappings, fds, settings, credentials of 5 threads: 5 calls a trip at least
+		batched "$output" "resources rebuilt" 5 150
+		# what it mapped, no more: the batch routine and scratch range are gone
+		[ "$(init_maps "$CT")" = "$maps" ] || { diff <(echo "$maps") <(init_maps "$CT"); false; }
+		pattern_checks_again
+		[ "$(status_field "$st" pid)" = "$pid" ]
+		[ "$(status_field "$st" tids)" = "$tids" ]
+	done
+}
+
+@test "batch: 4 processes passing tokens are rebuilt by batches, children reuse their parent's batch routine" {
+	local st="$BATS_TEST_TMPDIR/pp/status" r
+	mkdir -p "$BATS_TEST_TMPDIR/pp"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/pipes" --out "$BATS_TEST_TMPDIR/pp"
+	assert_success
+	wait_until 10 grep -q ' ok$' "$st"
+	for eager in "" --eager; do
+		run "$CTSWAP" -v dump "$CT"
+		assert_success
+		r=$(status_field "$st" rounds)
+		run "$CTSWAP" -v restore $eager "$CT"
+		assert_success
+		assert_output --partial "4 tasks"
+		batched "$output" "resources rebuilt" 5 150
+		# the tree: the init's rseq, scratch and routine, then one clone3 per child
+		batched "$output" "process tree created" 1 3
+		read -r calls trips <<<"$(phase_counts "$output" "process tree created")"
+		[ "$calls" -le 9 ] || { echo "tree: $calls calls"; false; }
+		wait_until 10 awk -v r="$r" '{ for (i = 1; i <= NF; i++) if ($i ~ /^rounds=/) {
+			split($i, c, "="); exit !(c[2] > r + 10) } exit 1 }' "$st"
+		grep -q ' ok$' "$st" || { cat "$st"; false; }
+	done
+}
