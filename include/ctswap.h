@@ -117,6 +117,28 @@ int ctswap_rm(struct ctswap_store *store, const char *name, bool force);
  */
 int ctswap_adopt(struct ctswap_store *store, const char *name, const pid_t *pids, size_t nr);
 
+/* A container a runtime started (ctswap_attach()). */
+struct ctswap_attach_opts {
+	pid_t init_pid;		/* the tree's root, host pid; 0 before a restore */
+	pid_t cgroups_of;	/* the process whose cgroups are the container's (0: init_pid) */
+	const char *freeze_dir;	/* the group to freeze (v1 freezer or v2 dir); NULL: cgroups_of's */
+	bool net_external;	/* its network namespace is the runtime's: a restore is given one */
+	pid_t leave_to;		/* then move the caller into this process's cgroups (0: stay) */
+};
+/*
+ * Make (or point again) container @name of @store at a tree a runtime
+ * started in cgroups of its own: nothing is moved.  The state records the
+ * group of @opts->cgroups_of in every hierarchy and the group that freezes
+ * it; a dump freezes, reads and kills through them and never removes them,
+ * and a restore puts the new init in them (not in ctswap/NAME) and leaves
+ * limits to the runtime.  Before a restore, the runtime has placed the
+ * caller in the container's groups: pass cgroups_of = the caller and
+ * leave_to = the runtime's pid, so that what the restore leaves running
+ * (supervisor, lazy server) is outside them.
+ */
+int ctswap_attach(struct ctswap_store *store, const char *name,
+		  const struct ctswap_attach_opts *opts);
+
 enum ctswap_state {
 	CTSWAP_STOPPED = 0,
 	CTSWAP_RUNNING,
@@ -198,6 +220,13 @@ struct ctswap_dump_opts {
 	/* Deleted (unlinked) files are stored whole in the checkpoint: a larger one
 	 * refuses the dump.  Bytes; 0: the default, 64 MiB. */
 	uint64_t max_deleted_size;
+	/*
+	 * Called once the checkpoint is committed, before the container is
+	 * killed (or left running).  A negative errno fails the dump: the
+	 * container runs on, the checkpoint stays.  May be NULL.
+	 */
+	int (*committed)(void *arg);
+	void *committed_arg;
 };
 
 struct ctswap_dump_stats {

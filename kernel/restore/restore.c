@@ -203,13 +203,18 @@ static int rst_cgroup_get(struct rst_ctx *c)
 	size_t nr = 0;
 	int ret;
 
-	ret = cg_create(c->name, &c->cg);
-	if (ret != -EEXIST) {
-		c->cg_created = !ret;
-		return ret;
+	bool external = ct_cg_external(c->store_dir, c->name);
+
+	if (!external) {
+		ret = cg_create(c->name, &c->cg);
+		if (ret != -EEXIST) {
+			c->cg_created = !ret;
+			return ret;
+		}
+		ct_err_clear();
 	}
-	ct_err_clear();
-	ret = cg_open(c->name, &c->cg);
+	/* an attached container: the runtime's groups, made for this restore */
+	ret = ct_cg_open(c->store_dir, c->name, &c->cg);
 	if (ret)
 		return ret;
 	ret = cg_procs(c->cg, &pids, &nr);
@@ -218,7 +223,7 @@ static int rst_cgroup_get(struct rst_ctx *c)
 		return ret;
 	if (nr)
 		return ct_err(-EBUSY, "%s: the container is running (%zu processes)", c->name, nr);
-	c->cg_created = true;	/* ours to remove on failure */
+	c->cg_created = !external;	/* ours to remove on failure */
 	/* the lazy watchdog freezes before it kills: a reused cgroup may be frozen */
 	if (freezer_state(c->cg, &frozen) == 0 && frozen) {
 		pr_warn("%s: its empty cgroup was left frozen: thawing it", c->name);

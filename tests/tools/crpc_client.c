@@ -14,7 +14,9 @@
  *     server), log_file=NAME, log_level=N, freeze_cgroup=PATH, root=PATH,
  *     ext_mnt=KEY:VAL, cg_root=CTRL:PATH, inherit_fd=KEY:FD, external=S,
  *     empty_ns=N, fail_notify=SCRIPT (answer that one with failure),
- *     truncate=N (send only the first N bytes of the encoded request)
+ *     truncate=N (send only the first N bytes of the encoded request),
+ *     enter_cgroup=DIR (run CRIU in that group, as runc places it before a
+ *     restore; may repeat)
  *
  * Exit: 0 if the reply said success, 1 if it said failure, 3 on a broken
  * exchange (no reply, undecodable reply, timeout).
@@ -33,6 +35,8 @@
 #include "crpc.pb-c.h"
 
 static pid_t child;
+static const char *enter[16];
+static int nr_enter;
 
 static void on_alarm(int sig)
 {
@@ -154,6 +158,8 @@ static void parse_arg(Crpc__Request *req, Crpc__Options *o, char *arg, const cha
 		req->features = &feat;
 	} else if (!strcmp(arg, "fail_notify"))
 		*fail_notify = val;
+	else if (!strcmp(arg, "enter_cgroup") && nr_enter < 16)
+		enter[nr_enter++] = val;
 	else if (!strcmp(arg, "truncate"))
 		*truncate_to = atol(val);
 	else if (!set_bool(o, arg, atoi(val) != 0)) {
@@ -269,6 +275,17 @@ int main(int argc, char **argv)
 		close(sv[0]);
 		if (dup2(sv[1], 3) < 0)
 			_exit(127);
+		for (int i = 0; i < nr_enter; i++) {
+			char path[4096];
+			FILE *f;
+
+			snprintf(path, sizeof(path), "%s/cgroup.procs", enter[i]);
+			f = fopen(path, "w");
+			if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f)) {
+				perror(path);
+				_exit(127);
+			}
+		}
 		execl(argv[1], "criu", "swrk", "3", (char *)NULL);
 		_exit(127);
 	}

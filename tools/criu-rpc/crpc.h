@@ -58,6 +58,11 @@ int crpc_write_stats(struct crpc_conn *c, struct crpc_job *job, const char *name
 		     const Crpc__Stats *st);
 int crpc_write_inventory(struct crpc_conn *c, struct crpc_job *job);
 
+/* dump.c, restore.c */
+int crpc_dump(struct crpc_conn *c, const Crpc__Request *req);
+int crpc_restore(struct crpc_conn *c, const Crpc__Request *req);
+int crpc_check_root(struct crpc_conn *c, const char *what, const Crpc__Options *o);
+
 /* options.c: what a request asks that the engine cannot honour */
 int crpc_check_options(struct crpc_conn *c, Crpc__ReqType type, const Crpc__Options *o);
 

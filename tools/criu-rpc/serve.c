@@ -96,18 +96,6 @@ static int serve_check(struct crpc_conn *c, const Crpc__Request *req)
 	return crpc_send(c, &resp);
 }
 
-static int serve_not_yet(struct crpc_conn *c, const Crpc__Request *req)
-{
-	struct crpc_job job;
-	int ret = crpc_job_open(c, req, &job);
-
-	if (!ret)
-		ret = crpc_fail(c, EOPNOTSUPP, "%s: not supported by this ctswap yet",
-				crpc_type_name(req->type));
-	crpc_job_close(&job);
-	return ret;
-}
-
 /* A request type and what serves it; the function sends the success reply. */
 struct handler {
 	Crpc__ReqType type;
@@ -118,8 +106,8 @@ static const struct handler handlers[] = {
 	{ CRPC__REQ_TYPE__VERSION, serve_version },
 	{ CRPC__REQ_TYPE__FEATURE_CHECK, serve_features },
 	{ CRPC__REQ_TYPE__CHECK, serve_check },
-	{ CRPC__REQ_TYPE__DUMP, serve_not_yet },
-	{ CRPC__REQ_TYPE__RESTORE, serve_not_yet },
+	{ CRPC__REQ_TYPE__DUMP, crpc_dump },
+	{ CRPC__REQ_TYPE__RESTORE, crpc_restore },
 };
 
 /* Serve the one request of this connection; 0 if it succeeded. */
