@@ -61,6 +61,20 @@ struct ctswap_mount {
 	bool ro;		/* read-only */
 };
 
+/*
+ * A mount of a container whose source is outside it (a bind of a host file
+ * or directory): external.  A checkpoint records it by an id, the mount
+ * point inside the container unless the caller names it otherwise (as
+ * runc and podman do with CRIU's ext_mnt), and a restore binds it again
+ * from the host path the dump found, or from the one the caller maps the
+ * id to.
+ */
+struct ctswap_ext_mount {
+	const char *id;
+	/* dump: the mount point inside the container; restore: the host path to bind */
+	const char *path;
+};
+
 /* The container's network: the host's, a new one with only lo, or a given one. */
 enum ctswap_net {
 	CTSWAP_NET_HOST = 0,	/* share the caller's network namespace */
@@ -218,8 +232,14 @@ struct ctswap_dump_opts {
 	 * the dump (default), or restore it closed (unix_close: it reads end-of-file). */
 	bool unix_close;
 	/* Deleted (unlinked) files are stored whole in the checkpoint: a larger one
-	 * refuses the dump.  Bytes; 0: the default, 64 MiB. */
+	 * refuses the dump.  Bytes; 0: the default, 64 MiB.  The same bound holds for
+	 * each file of a tmpfs mounted in the container (its contents are kept too). */
 	uint64_t max_deleted_size;
+	/* Mounts to record as external under the given ids, whatever their kind
+	 * (CRIU's ext_mnt).  Binds of the host's files are external anyway, with
+	 * their mount point as id. */
+	const struct ctswap_ext_mount *ext_mounts;
+	size_t nr_ext_mounts;
 	/*
 	 * Called once the checkpoint is committed, before the container is
 	 * killed (or left running).  A negative errno fails the dump: the
@@ -269,6 +289,15 @@ struct ctswap_restore_opts {
 	 * so the container sees no jump however late (or wherever) it comes back.
 	 */
 	bool time_ns;
+	/*
+	 * A container with a root filesystem of its own: the directory to use
+	 * as its / (a runtime's rootfs or overlay, mounted again); NULL: the
+	 * one it had at the dump.  Its mount tree is rebuilt on it.
+	 */
+	const char *root;
+	/* External mounts bound from other host paths: id -> path (CRIU's ext_mnt). */
+	const struct ctswap_ext_mount *ext_mounts;
+	size_t nr_ext_mounts;
 };
 
 struct ctswap_restore_stats {

@@ -31,6 +31,7 @@
 #include "container/shape.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "task/mounts.h"
 
 /* The device nodes of the container's /dev (major, minor as on every Linux). */
 static const struct {
@@ -340,7 +341,9 @@ int shape_enter(const struct ct_shape *s, bool new_pidns)
 
 	if (s)
 		ret = shape_enter_net(s);	/* first: sysfs shows the network of its mounter */
-	if (!ret && s && s->rootfs)
+	if (!ret && s && s->mnt_plan)
+		ret = mnt_enter(s->mnt_plan, s->mnt_fd);
+	else if (!ret && s && s->rootfs)
 		ret = shape_enter_rootfs(s);
 	else if (!ret && new_pidns)
 		ret = shape_enter_pidns();
@@ -391,6 +394,8 @@ int shape_time_for_children(const struct ct_shape *s)
  */
 struct shape_ns_work {
 	int fd, nstype;			/* namespace to join; -1: make a new network namespace */
+	bool in_root;			/* chroot into root_fd first */
+	int root_fd;
 	bool lo_up;			/* the new network namespace's lo */
 	int (*fn)(void *arg);		/* what to run there; NULL: nothing */
 	void *arg;
@@ -415,15 +420,27 @@ static int shape_ns_make_net(struct shape_ns_work *w)
 	return 0;
 }
 
+/* This thread alone: chroot into @root_fd (it shares root and cwd with the process until it unshares). */
+static int shape_enter_root(int root_fd)
+{
+	if (unshare(CLONE_FS) < 0)
+		return ct_err(-errno, "cannot unshare the root directory: %m");
+	if (fchdir(root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return ct_err(-errno, "cannot enter the container's root: %m");
+	return 0;
+}
+
 static void *shape_ns_thread(void *arg)
 {
 	struct shape_ns_work *w = arg;
 	const char *msg;
 
 	ct_err_clear();
-	if (w->fd < 0)
+	if (w->in_root)		/* then fd -1 means: stay in the caller's network */
+		w->ret = shape_enter_root(w->root_fd);
+	if (!w->ret && !w->in_root && w->fd < 0)
 		w->ret = shape_ns_make_net(w);
-	else if (setns(w->fd, w->nstype) < 0)
+	else if (!w->ret && w->fd >= 0 && setns(w->fd, w->nstype) < 0)
 		w->ret = ct_err(-errno, "cannot join namespace: %m");
 	if (!w->ret && w->fn)
 		w->ret = w->fn(w->arg);
@@ -452,6 +469,14 @@ static int shape_ns_run(struct shape_ns_work *w)
 int shape_in_ns(int fd, int nstype, int (*fn)(void *arg), void *arg)
 {
 	struct shape_ns_work w = { .fd = fd, .nstype = nstype, .fn = fn, .arg = arg };
+
+	return shape_ns_run(&w);
+}
+
+int shape_in_root(int root_fd, int net_fd, int (*fn)(void *arg), void *arg)
+{
+	struct shape_ns_work w = { .fd = net_fd, .nstype = CLONE_NEWNET, .in_root = true,
+				   .root_fd = root_fd, .fn = fn, .arg = arg };
 
 	return shape_ns_run(&w);
 }

@@ -18,6 +18,8 @@
 
 #include "ctswap.h"
 
+struct mnt_plan;
+
 struct ct_shape {
 	char *rootfs;			/* absolute; NULL: the host's / */
 	const char *hostname;		/* NULL: unchanged */
@@ -29,6 +31,9 @@ struct ct_shape {
 	int net_fd;			/* CTSWAP_NET_NS: the namespace file, open; else -1 */
 	const struct ctswap_mount *mounts;	/* binds under rootfs */
 	size_t nr_mounts;
+	/* restore: a mount tree the holder built (task/mounts.h); the init joins it */
+	const struct mnt_plan *mnt_plan;	/* NULL: none (mnt_fd unused) */
+	int mnt_fd;			/* its mount namespace, open */
 };
 
 /*
@@ -45,8 +50,9 @@ unsigned long shape_clone_flags(const struct ct_shape *s);
 /*
  * In the init, just cloned (new mount namespace when @new_pidns or a
  * rootfs): join or set up the network, build the root filesystem and
- * pivot into it (or mount a private /proc over the host's tree for a pid
- * namespace), set the hostname.  @s may be NULL.
+ * pivot into it, or join the mount tree a restore built (mnt_plan), or
+ * mount a private /proc over the host's tree for a pid namespace; set the
+ * hostname.  @s may be NULL.
  */
 int shape_enter(const struct ct_shape *s, bool new_pidns);
 
@@ -62,6 +68,12 @@ int shape_time_for_children(const struct ct_shape *s);
  * where it is.  Returns what @fn returned, its ct_err line carried over.
  */
 int shape_in_ns(int fd, int nstype, int (*fn)(void *arg), void *arg);
+/*
+ * Run @fn(@arg) in a thread chrooted into directory @root_fd (another mount
+ * namespace's root: paths resolve in its tree) and, unless @net_fd is -1,
+ * in that network namespace.
+ */
+int shape_in_root(int root_fd, int net_fd, int (*fn)(void *arg), void *arg);
 /* The same in namespace @ns ("net", "uts", "ipc") of process @pid. */
 int shape_in_pid_ns(pid_t pid, const char *ns, int (*fn)(void *arg), void *arg);
 /* Open network namespace file @path (checked to be one) into *@fd. */

@@ -425,7 +425,8 @@ static void sup_console_serve(const struct supervisor_opts *opts, pid_t init, st
 static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opts, struct sup_fds *fds)
 {
 	int keep[] = { fds->sync, fds->console, fds->devnull, fds->master, fds->slave,
-		       opts->shape ? opts->shape->net_fd : -1 };
+		       opts->shape ? opts->shape->net_fd : -1,
+		       opts->shape && opts->shape->mnt_plan ? opts->shape->mnt_fd : -1 };
 	int sync_fd = fds->sync, go[2], execp[2], ret, sigfd = -1;
 	struct console_srv cs = { .listen_fd = -1 };
 	struct sup_msg m;
@@ -465,6 +466,8 @@ static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opt
 	close(execp[1]);
 	if (opts->shape && opts->shape->net_fd >= 0)
 		close(opts->shape->net_fd);	/* the init has it */
+	if (opts->shape && opts->shape->mnt_plan)
+		close(opts->shape->mnt_fd);
 	if (fds->slave >= 0)
 		close(fds->slave);
 	if (!opts->tty)

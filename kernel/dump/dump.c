@@ -46,6 +46,7 @@
 #include "mm/lazy.h"
 #include "mm/shm.h"
 #include "mm/swaparea.h"
+#include "task/mounts.h"
 #include "task/task.h"
 
 #define DUMP_FREEZE_TIMEOUT_MS 5000
@@ -400,6 +401,8 @@ static int dump_collect(struct dump_ctx *d)
 	policy = dump_policy(d);
 	ret = dump_files_finish(d->img, &policy) ?: dump_locks(d->img) ?:
 	      dump_deleted(d->img, d->opts ? d->opts->max_deleted_size : 0);
+	if (!ret && (d->img->shape.flags & CT_SHAPE_OWN_ROOT))
+		ret = mounts_mark_outside(d->img, d->img->tasks[0].host_pid);
 	if (ret)
 		return ret;
 	/* shared memory objects are stored whole, with the pages copied while stopped */

@@ -11,7 +11,9 @@
  * and POSIX queues refuse the dump), and a network namespace that holds only lo with
  * its default addresses (made again at restore, the sockets in it) or that
  * it joined at run (`run --net ns:PATH`: restore joins the one it is
- * given).  The cgroup's limits are kept.
+ * given).  A root filesystem of its own (run --rootfs, a runtime's
+ * container) is recorded with the whole mount tree (task/mounts.c).  The
+ * cgroup's limits are kept.
  */
 #define LOG_PREFIX "dump: "
 #include <arpa/inet.h>
@@ -36,6 +38,7 @@
 #include "freezer/cgroup.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "task/mounts.h"
 #include "task/sysvipc.h"
 
 /* The namespace kinds, as /proc/PID/ns names them, in CT_NS_* order. */
@@ -323,19 +326,30 @@ static int shape_check_init_ns(const struct ct_image *img, pid_t ref, pid_t init
 	return 0;
 }
 
-/* The init's root is the host's. */
-static int shape_check_root(pid_t host_pid, pid_t pid)
+/* The init's root is the host's, or its own with a mount tree recorded (task/mounts.c). */
+static int shape_dump_root(struct dump_ctx *d, const struct ct_task *init)
 {
+	struct mnt_dump_opts mo = { .max_file_size = d->opts ? d->opts->max_deleted_size : 0 };
 	struct stat ours, theirs;
 	char path[64];
+	int ret;
 
-	snprintf(path, sizeof(path), "/proc/%d/root/", host_pid);
+	snprintf(path, sizeof(path), "/proc/%d/root/", init->host_pid);
 	if (stat("/", &ours) < 0 || stat(path, &theirs) < 0)
-		return ct_err(-errno, "pid %d: cannot read its root directory: %m", pid);
-	if (ours.st_dev != theirs.st_dev || ours.st_ino != theirs.st_ino)
-		return ct_err(-EOPNOTSUPP, "pid %d: a root filesystem of its own (run --rootfs): not supported",
-			      pid);
-	return 0;
+		return ct_err(-errno, "pid %d: cannot read its root directory: %m", init->pid);
+	if (ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino)
+		return 0;
+	if (!d->img->own_mntns)
+		return ct_err(-EOPNOTSUPP, "pid %d: a root directory of its own without a mount namespace of its own (chroot): not supported",
+			      init->pid);
+	if (d->opts) {
+		mo.ext = d->opts->ext_mounts;
+		mo.nr_ext = d->opts->nr_ext_mounts;
+	}
+	ret = mounts_dump(d->img, init->host_pid, init->pid, d->ref_pid, &mo);
+	if (!ret)
+		d->img->shape.flags |= CT_SHAPE_OWN_ROOT;
+	return ret;
 }
 
 /* The cgroup's limits. */
@@ -383,7 +397,7 @@ int dump_shape(struct dump_ctx *d)
 
 	return shape_check_same_ns(d->img) ?:
 	       shape_check_init_ns(d->img, d->ref_pid, init->pid) ?:
-	       shape_check_root(init->host_pid, init->pid) ?:
+	       shape_dump_root(d, init) ?:
 	       shape_dump_uts_ipc(d, init) ?:
 	       shape_dump_time(d, init) ?:
 	       shape_dump_net(d, init) ?:

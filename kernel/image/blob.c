@@ -28,6 +28,8 @@ enum {
 	REC_DELETED = 9,	/* a deleted file or working directory */
 	REC_SHAPE = 30,		/* namespaces and limits of the container */
 	REC_IPC = 31,		/* one SysV semaphore set or message queue */
+	REC_MOUNT = 32,		/* one mount of the container's mount namespace */
+	REC_TMPFS = 33,		/* one file of one of its tmpfs mounts */
 	REC_TASK_INFO = 10,
 	REC_THREAD = 11,
 	REC_MM = 12,
@@ -461,6 +463,7 @@ static void write_file(struct wbuf *w, const struct ct_file *f)
 	w_u64(w, f->pos);
 	w_str(w, f->path);
 	w_file_id(w, &f->id);
+	w_u32(w, f->outside);
 	w_end(w, sub);
 	if (k && k->encode)
 		k->encode(w, f);
@@ -480,6 +483,7 @@ static void read_file(struct rbuf *r, struct ct_file *f)
 			f->pos = r_u64(&body);
 			f->path = r_str(&body);
 			r_file_id(&body, &f->id);
+			f->outside = r_u32(&body);
 			k = ct_file_format_of(f->kind);
 			if (!k)
 				return;	/* the validator names the unknown kind */
@@ -612,6 +616,78 @@ static void read_ipc(struct rbuf *r, struct ct_ipc_obj *o)
 	o->data = r_bytes(r, &o->data_len, 64ULL << 20);
 }
 
+/* One mount of the container's tree. */
+static void write_mount(struct wbuf *w, const struct ct_mount *m)
+{
+	size_t at = w_begin(w, REC_MOUNT);
+
+	w_u32(w, m->kind);
+	w_u32(w, m->parent);
+	w_u32(w, m->flags);
+	w_u32(w, m->unbindable);
+	w_u32(w, m->is_dir);
+	w_u32(w, m->bind_of);
+	w_str(w, m->mountpoint);
+	w_str(w, m->fstype);
+	w_str(w, m->source);
+	w_str(w, m->data);
+	w_str(w, m->root);
+	w_str(w, m->ext_id);
+	w_str(w, m->host_path);
+	w_end(w, at);
+}
+
+static void read_mount(struct rbuf *r, struct ct_mount *m)
+{
+	m->kind = r_u32(r);
+	m->parent = r_u32(r);
+	m->flags = r_u32(r);
+	m->unbindable = r_u32(r);
+	m->is_dir = r_u32(r);
+	m->bind_of = r_u32(r);
+	m->mountpoint = r_str(r);
+	m->fstype = r_str(r);
+	m->source = r_str(r);
+	m->data = r_str(r);
+	m->root = r_str(r);
+	m->ext_id = r_str(r);
+	m->host_path = r_str(r);
+}
+
+/* One file of a tmpfs of the container. */
+static void write_tmpfs(struct wbuf *w, const struct ct_tmpfs_node *n)
+{
+	size_t at = w_begin(w, REC_TMPFS);
+
+	w_u32(w, n->mount);
+	w_bytes(w, n->path, strlen(n->path) + 1);	/* "" (the mount's root) is not absent */
+	w_u32(w, n->mode);
+	w_u32(w, n->uid);
+	w_u32(w, n->gid);
+	w_u64(w, n->rdev);
+	w_u64(w, (uint64_t)n->mtime_sec);
+	w_u64(w, (uint64_t)n->mtime_nsec);
+	w_u32(w, n->link_to);
+	w_u64(w, n->size);
+	w_bytes(w, n->data, n->data_len);
+	w_end(w, at);
+}
+
+static void read_tmpfs(struct rbuf *r, struct ct_tmpfs_node *n)
+{
+	n->mount = r_u32(r);
+	n->path = r_str(r);
+	n->mode = r_u32(r);
+	n->uid = r_u32(r);
+	n->gid = r_u32(r);
+	n->rdev = r_u64(r);
+	n->mtime_sec = (int64_t)r_u64(r);
+	n->mtime_nsec = (int64_t)r_u64(r);
+	n->link_to = r_u32(r);
+	n->size = r_u64(r);
+	n->data = r_bytes(r, &n->data_len, 1ULL << 30);
+}
+
 /* A zombie: who it is, and what its parent's wait will read. */
 static void write_zombie(struct wbuf *w, const struct ct_zombie *z)
 {
@@ -707,6 +783,10 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 	w_u64(w, (uint64_t)img->dump_mono_ns);
 	w_end(w, at);
 	write_shape(w, &img->shape);
+	for (uint32_t i = 0; i < img->nr_mounts; i++)
+		write_mount(w, &img->mounts[i]);
+	for (uint32_t i = 0; i < img->nr_tmpfs; i++)
+		write_tmpfs(w, &img->tmpfs[i]);
 	for (uint32_t i = 0; i < img->nr_ipc; i++)
 		write_ipc(w, &img->ipc[i]);
 	for (uint32_t i = 0; i < img->nr_files; i++)
@@ -760,6 +840,16 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 			p = r_push(r, &img->ipc, &img->nr_ipc, sizeof(*img->ipc), 65536);
 			if (p)
 				read_ipc(&body, p);
+			break;
+		case REC_MOUNT:
+			p = r_push(r, &img->mounts, &img->nr_mounts, sizeof(*img->mounts), 4096);
+			if (p)
+				read_mount(&body, p);
+			break;
+		case REC_TMPFS:
+			p = r_push(r, &img->tmpfs, &img->nr_tmpfs, sizeof(*img->tmpfs), 1 << 20);
+			if (p)
+				read_tmpfs(&body, p);
 			break;
 		case REC_FILE_V1:
 			p = r_push(r, &img->files, &img->nr_files, sizeof(*img->files), 1 << 20);

@@ -37,6 +37,17 @@ void image_file_free(struct ct_file *f)
 }
 
 /* Free the whole image. */
+void image_mount_free(struct ct_mount *m)
+{
+	free(m->mountpoint);
+	free(m->fstype);
+	free(m->source);
+	free(m->data);
+	free(m->root);
+	free(m->ext_id);
+	free(m->host_path);
+}
+
 void image_free(struct ct_image *img)
 {
 	if (!img)
@@ -61,6 +72,14 @@ void image_free(struct ct_image *img)
 	for (uint32_t i = 0; i < img->nr_deleted; i++)
 		free(img->deleted[i].path);
 	free(img->deleted);
+	for (uint32_t i = 0; i < img->nr_mounts; i++)
+		image_mount_free(&img->mounts[i]);
+	free(img->mounts);
+	for (uint32_t i = 0; i < img->nr_tmpfs; i++) {
+		free(img->tmpfs[i].path);
+		free(img->tmpfs[i].data);
+	}
+	free(img->tmpfs);
 	free(img);
 }
 

@@ -270,6 +270,7 @@ struct ct_file {
 	uint32_t flags;			/* open flags (O_ACCMODE, O_APPEND, O_NONBLOCK, ...) */
 	uint64_t pos;
 	char *path;			/* opened by path (REG, FIFO, CHR); NULL otherwise */
+	uint32_t outside;		/* 1: @path is in the dumper's tree, not the container's own root */
 	struct ct_file_id id;		/* the inode at dump (finds descriptions shared between fds) */
 	union {
 		struct {		/* REG */
@@ -391,6 +392,59 @@ struct ct_deleted {
 	char *path;			/* CWD: where it was */
 };
 
+/* ---- the mount tree (task/mounts.c, task/tmpfs.c) ---- */
+
+/* ct_mount.kind: how restore makes the mount again */
+enum {
+	CT_MNT_ROOT = 1,	/* the container's /: the directory restore is given (or the dumped one) */
+	CT_MNT_EXTERNAL,	/* a bind of something outside the container, by id: host path at restore */
+	CT_MNT_BIND,		/* a bind of part of an earlier mount of the container (bind_of, root) */
+	CT_MNT_PROC,		/* a new instance of its type, with its options: */
+	CT_MNT_SYSFS,
+	CT_MNT_DEVPTS,
+	CT_MNT_MQUEUE,
+	CT_MNT_TMPFS,		/* ... and its contents (TMPFS records) */
+	CT_MNT_KNOWN,
+};
+
+/*
+ * ct_mount.flags: the per-mount flags of mountinfo, as mount(2)'s MS_*
+ * values (MS_RDONLY, NOSUID, NODEV, NOEXEC, NOSYMFOLLOW, NOATIME,
+ * NODIRATIME, RELATIME, STRICTATIME; numbers, since <sys/mount.h> and
+ * <linux/mount.h> do not mix).
+ */
+#define CT_MNT_FLAGS_KNOWN 0x1200d0fu
+
+/* One mount of the container's mount namespace, in mountinfo order (parents first). */
+struct ct_mount {
+	uint32_t kind;			/* CT_MNT_* */
+	uint32_t parent;		/* index of the mount it is mounted on (the root: 0, itself) */
+	uint32_t flags;			/* CT_MNT_FLAGS_KNOWN bits */
+	uint32_t unbindable;		/* MS_UNBINDABLE propagation (otherwise private) */
+	uint32_t is_dir;		/* the mount's root is a directory (0: a file) */
+	uint32_t bind_of;		/* CT_MNT_BIND: index of the earlier mount it binds from */
+	char *mountpoint;		/* inside the container, absolute */
+	char *fstype;			/* as mountinfo shows it */
+	char *source;			/* mountinfo's source field */
+	char *data;			/* superblock options to make it again (no rw/ro) */
+	char *root;			/* its root inside its file system (BIND: below bind_of's) */
+	char *ext_id;			/* EXTERNAL: the id restore maps (the mountpoint by default) */
+	char *host_path;		/* ROOT, EXTERNAL: where the dumper's namespace had it (NULL: unknown) */
+};
+
+/* One file of a tmpfs mount of the container, parents before children. */
+struct ct_tmpfs_node {
+	uint32_t mount;			/* index of its CT_MNT_TMPFS mount */
+	char *path;			/* relative to the mount's root ("" for the root itself) */
+	uint32_t mode, uid, gid;	/* st_mode with the type bits */
+	uint64_t rdev;			/* device nodes */
+	int64_t mtime_sec, mtime_nsec;	/* kept for regular files, directories, symlinks */
+	uint32_t link_to;		/* 1 + index of the node it is a hard link of (0: none) */
+	uint8_t *data;			/* regular file: contents; symlink: target (no NUL) */
+	uint64_t data_len;
+	uint64_t size;			/* regular file: st_size (holes past the data read as zero) */
+};
+
 /* ---- processes ---- */
 
 struct ct_task {
@@ -458,7 +512,8 @@ struct ct_ipc_obj {
 #define CT_SHAPE_OWN_IPC	0x2	/* own IPC namespace, empty at dump */
 #define CT_SHAPE_LO_UP		0x4	/* CT_NET_LO: lo was up */
 #define CT_SHAPE_OWN_TIME	0x8	/* own time namespace (restore --time-ns made it) */
-#define CT_SHAPE_FLAGS_KNOWN	0xf
+#define CT_SHAPE_OWN_ROOT	0x10	/* own root filesystem and mount tree: MOUNT records */
+#define CT_SHAPE_FLAGS_KNOWN	0x1f
 
 /* ct_shape_rec.net */
 enum {
@@ -505,6 +560,10 @@ struct ct_image {
 	struct ct_lock *locks;		/* file locks held by the container */
 	uint32_t nr_deleted;
 	struct ct_deleted *deleted;	/* deleted files and working directories */
+	uint32_t nr_mounts;
+	struct ct_mount *mounts;	/* with CT_SHAPE_OWN_ROOT: mounts[0] is the root */
+	uint32_t nr_tmpfs;
+	struct ct_tmpfs_node *tmpfs;	/* contents of its tmpfs mounts */
 };
 
 enum { CT_NS_PID = 0, CT_NS_MNT, CT_NS_NET, CT_NS_UTS, CT_NS_IPC, CT_NS_USER, CT_NS_CGROUP, CT_NS_TIME };
@@ -530,6 +589,8 @@ const struct ct_file_format *ct_file_format_of(uint32_t kind);
 
 /* Free everything an image holds, and the image itself. */
 void image_free(struct ct_image *img);
+/* Free what a mount record holds (not the record). */
+void image_mount_free(struct ct_mount *m);
 /* Free what one file record holds (not the record itself). */
 void image_file_free(struct ct_file *f);
 /* The shared memory object with swap-area key @key, NULL if none. */

@@ -37,6 +37,23 @@ bool image_path_is_sane(const char *path)
 	return true;
 }
 
+/* True if @path is relative (or empty) with no "." or ".." component and no "//". */
+static bool rel_path_is_sane(const char *path)
+{
+	const char *c = path;
+
+	while (*c) {
+		size_t len = strcspn(c, "/");
+
+		if (!len || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += len;
+		if (*c == '/' && !*++c)
+			return false;	/* a trailing slash */
+	}
+	return true;
+}
+
 /* Check one mapping of task @pid. */
 static int validate_vma(const struct ct_vma *v, const struct ct_vma *prev, pid_t pid, const char *what)
 {
@@ -365,6 +382,62 @@ static int validate_deleted(const struct ct_image *img, const char *what)
 	return 0;
 }
 
+/* Check one mount: kind, parent and bind source earlier, sane paths, known flags. */
+static int validate_mount(const struct ct_image *img, uint32_t i, const char *what)
+{
+	const struct ct_mount *m = &img->mounts[i];
+	bool root = m->kind == CT_MNT_ROOT;
+
+	if (!m->kind || m->kind >= CT_MNT_KNOWN || root != (i == 0) || m->flags & ~CT_MNT_FLAGS_KNOWN ||
+	    m->unbindable > 1 || m->is_dir > 1)
+		return ct_err(-EBADMSG, "%s: mount record %u: bad kind, flags or position", what, i);
+	if (!image_path_is_sane(m->mountpoint) || (root && strcmp(m->mountpoint, "/")) ||
+	    (i && m->parent >= i) || (m->root && !image_path_is_sane(m->root)))
+		return ct_err(-EBADMSG, "%s: mount record %u: bad mount point, parent or root", what, i);
+	if (m->kind == CT_MNT_BIND && (m->bind_of >= i || !m->root))
+		return ct_err(-EBADMSG, "%s: mount record %u: a bind of no earlier mount", what, i);
+	if (m->kind == CT_MNT_EXTERNAL && (!m->ext_id || (m->host_path && !image_path_is_sane(m->host_path))))
+		return ct_err(-EBADMSG, "%s: mount record %u: an external mount without a sane id", what, i);
+	if (m->kind >= CT_MNT_PROC && m->data && strlen(m->data) >= 1024)
+		return ct_err(-EBADMSG, "%s: mount record %u: options too long", what, i);
+	return 0;
+}
+
+/* Check one tmpfs file: of a tmpfs mount, a relative clean path, a known type, links backwards. */
+static int validate_tmpfs(const struct ct_image *img, uint32_t i, const char *what)
+{
+	const struct ct_tmpfs_node *n = &img->tmpfs[i];
+	bool reg = S_ISREG(n->mode), lnk = S_ISLNK(n->mode);
+
+	if (n->mount >= img->nr_mounts || img->mounts[n->mount].kind != CT_MNT_TMPFS || !n->path)
+		return ct_err(-EBADMSG, "%s: tmpfs record %u: not of a tmpfs mount", what, i);
+	if (!rel_path_is_sane(n->path) || (n->mode & ~(S_IFMT | 07777)) ||
+	    !(reg || lnk || S_ISDIR(n->mode) || S_ISCHR(n->mode) || S_ISBLK(n->mode) ||
+	      S_ISFIFO(n->mode) || S_ISSOCK(n->mode)) || (!n->path[0] && !S_ISDIR(n->mode)))
+		return ct_err(-EBADMSG, "%s: tmpfs record %u: bad path or mode", what, i);
+	if ((n->data_len && !reg && !lnk) || (reg && n->data_len > n->size) ||
+	    (lnk && (!n->data_len || n->data_len >= 4096)) || n->link_to > i ||
+	    (n->link_to && (!reg || img->tmpfs[n->link_to - 1].mount != n->mount ||
+			    img->tmpfs[n->link_to - 1].link_to || n->data_len)))
+		return ct_err(-EBADMSG, "%s: tmpfs record %u: bad contents or link", what, i);
+	return 0;
+}
+
+/* The mount tree and the tmpfs contents: only with a root of its own, the root first. */
+static int validate_mounts(const struct ct_image *img, const char *what)
+{
+	bool own = img->shape.flags & CT_SHAPE_OWN_ROOT;
+	int ret = 0;
+
+	if (own != (img->nr_mounts > 0) || (img->nr_tmpfs && !own))
+		return ct_err(-EBADMSG, "%s: mount records without a root of its own, or none with one", what);
+	for (uint32_t i = 0; i < img->nr_mounts && !ret; i++)
+		ret = validate_mount(img, i, what);
+	for (uint32_t i = 0; i < img->nr_tmpfs && !ret; i++)
+		ret = validate_tmpfs(img, i, what);
+	return ret;
+}
+
 /* Check everything restore relies on. */
 int image_validate(const struct ct_image *img, const char *what)
 {
@@ -376,7 +449,8 @@ int image_validate(const struct ct_image *img, const char *what)
 	if (ret)
 		return ret;
 	ret = validate_files(img, what) ?: validate_seccomp(img, what) ?: validate_locks(img, what) ?:
-	      validate_deleted(img, what) ?: validate_shm(img, what) ?: validate_shape(img, what);
+	      validate_deleted(img, what) ?: validate_shm(img, what) ?: validate_shape(img, what) ?:
+	      validate_mounts(img, what);
 	if (ret)
 		return ret;
 	if (img->nr_ipc && !(img->shape.flags & CT_SHAPE_OWN_IPC))

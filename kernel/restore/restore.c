@@ -46,6 +46,7 @@
 #include "mm/lazy.h"
 #include "mm/swaparea.h"
 #include "restore/rst.h"
+#include "task/mounts.h"
 #include "task/sysvipc.h"
 #include "task/task.h"
 
@@ -67,6 +68,9 @@ struct rst_ctx {
 	struct file_table ft_task;	/* the same files at their numbers in the tasks */
 	struct rst_shm_set shm;		/* shared memory objects, passed like the files */
 	struct ct_shape shape;		/* namespaces the init is made in (net_fd: its network) */
+	struct mnt_plan *mnt_plan;	/* a root of its own: its mount tree (shape.mnt_fd) */
+	int root_fd;			/* that tree's root, open; -1 */
+	int host_root;			/* our own /, for files outside the container's root; -1 */
 	int prefetch_gate;		/* closed once every task runs: the lazy server prefetches */
 	struct rst_proc *procs;		/* img->nr_tasks, in image order, then the zombies */
 	size_t nr_procs;		/* tasks initialised so far */
@@ -174,6 +178,30 @@ static int rst_shape(struct rst_ctx *c)
 	return shape_new_netns(s->flags & CT_SHAPE_LO_UP, &sh->net_fd);
 }
 
+/*
+ * A root of its own: the mount tree rebuilt on the root directory (the
+ * caller's, or the dumped one) in a new mount namespace, which the init
+ * joins and the files are opened in.
+ */
+static int rst_mounts(struct rst_ctx *c)
+{
+	int ret;
+
+	if (!(c->img->shape.flags & CT_SHAPE_OWN_ROOT))
+		return 0;
+	if (!c->img->own_pidns)
+		return ct_err(-EINVAL, "%s: a root filesystem needs a pid namespace", c->name);
+	ret = mnt_plan_make(c->img, c->name, c->opts->root, c->opts->ext_mounts, c->opts->nr_ext_mounts,
+			    &c->mnt_plan);
+	if (!ret)
+		ret = mnt_build(c->mnt_plan, c->shape.net_fd, &c->shape.mnt_fd, &c->root_fd);
+	if (ret)
+		return ret;
+	c->shape.mnt_plan = c->mnt_plan;
+	c->host_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return c->host_root < 0 ? ct_err(-errno, "/: %m") : 0;
+}
+
 /* In the container's IPC namespace: its semaphore sets and message queues. */
 static int rst_sysvipc(void *arg)
 {
@@ -190,7 +218,7 @@ static int rst_open_files(void *arg)
 
 	if (ret)
 		return ret;
-	ret = restore_files_open_shm(c->img, c->opts->allow_changed_files, &sf, &c->ft);
+	ret = restore_files_open_shm(c->img, c->opts->allow_changed_files, &sf, &c->ft, c->host_root);
 	c->ft_open = !ret;
 	return ret;
 }
@@ -827,7 +855,15 @@ static void rst_ctx_free(struct rst_ctx *c)
 		close(c->prefetch_gate);
 	free(c->ft_task.fds);
 	free(c->ft_task.peer_fds);
+	if (c->shape.mnt_plan)
+		close(c->shape.mnt_fd);
+	c->shape.mnt_plan = NULL;
 	shape_release(&c->shape);
+	mnt_plan_free(c->mnt_plan);
+	if (c->root_fd >= 0)
+		close(c->root_fd);
+	if (c->host_root >= 0)
+		close(c->host_root);
 	if (c->cg)
 		cg_close(c->cg);
 	if (c->rd)
@@ -842,7 +878,8 @@ int restore_container(struct ctswap_store *store, const char *name,
 		      const struct ctswap_restore_opts *opts, struct ctswap_restore_stats *stats)
 {
 	static const struct ctswap_restore_opts defaults;
-	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1, .shape.net_fd = -1 };
+	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1, .shape.net_fd = -1,
+			     .root_fd = -1, .host_root = -1 };
 	double t0 = now_ms();
 	int ret;
 
@@ -883,8 +920,12 @@ int restore_container(struct ctswap_store *store, const char *name,
 	if (!ret)
 		ret = rst_shape(&c);
 	if (!ret)
+		ret = rst_mounts(&c);
+	if (!ret)
 		ret = rst_cgroup(&c);
-	if (!ret && c.shape.net_fd >= 0)
+	if (!ret && c.root_fd >= 0)
+		ret = shape_in_root(c.root_fd, c.shape.net_fd, rst_open_files, &c);
+	else if (!ret && c.shape.net_fd >= 0)
 		ret = shape_in_ns(c.shape.net_fd, CLONE_NEWNET, rst_open_files, &c);
 	else if (!ret)
 		ret = rst_open_files(&c);

@@ -49,6 +49,7 @@ struct fd_restore {
 	int base;			/* transport fds go at or above this number */
 	bool allow_changed;		/* --allow-changed-files */
 	const struct shm_fds *shm;	/* the shared memory objects (memfds), NULL if none */
+	int host_root;			/* the dumper's / when we run in the container's root; -1 */
 };
 
 struct fd_kind {
@@ -90,6 +91,8 @@ void file_set_status(int fd, const struct ct_file *f);
 int file_place_high(int fd, int base, struct file_table *ft);
 /* Set the status flags of @fd (unless -errno) and make it the transport fd of file @i. */
 int fd_restore_place(struct fd_restore *rs, uint32_t i, int fd);
+/* Open the path of @f (ct_file.outside: from rs->host_root). */
+int file_open_path(const struct fd_restore *rs, const struct ct_file *f, int flags);
 /* changed.c: may description @f, open again at @fd, be restored although its file changed? */
 int file_check_id(const struct ct_file *f, int fd, bool allow_changed);
 /* The "unsupported file type" refusal for fd @d, naming it; -ENOTSUP. */

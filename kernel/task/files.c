@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,6 +429,16 @@ int fd_restore_place(struct fd_restore *rs, uint32_t i, int fd)
 	return rs->ft->fds[i] < 0 ? rs->ft->fds[i] : 0;
 }
 
+/* Open @f's path: in the dumper's tree if it was outside the container's root. */
+int file_open_path(const struct fd_restore *rs, const struct ct_file *f, int flags)
+{
+	struct open_how how = { .flags = (uint64_t)flags, .resolve = RESOLVE_IN_ROOT };
+
+	if (f->outside && rs->host_root >= 0)
+		return (int)syscall(SYS_openat2, rs->host_root, f->path, &how, sizeof(how));
+	return open(f->path, flags);
+}
+
 /* The lowest fd number above every fd of the image. */
 static int files_base(const struct ct_image *img)
 {
@@ -456,15 +467,15 @@ static int file_open_kind(struct fd_restore *rs, uint32_t i, bool late)
 /* Open every description of the image in the restorer, above the image's fd numbers. */
 int restore_files_open(const struct ct_image *img, bool allow_changed, struct file_table *ft)
 {
-	return restore_files_open_shm(img, allow_changed, NULL, ft);
+	return restore_files_open_shm(img, allow_changed, NULL, ft, -1);
 }
 
 /* The same, memfd descriptions opened from the shared memory objects @shm. */
 int restore_files_open_shm(const struct ct_image *img, bool allow_changed, const struct shm_fds *shm,
-			   struct file_table *ft)
+			   struct file_table *ft, int host_root)
 {
 	struct fd_restore rs = { .img = img, .ft = ft, .base = files_base(img),
-				 .allow_changed = allow_changed, .shm = shm };
+				 .allow_changed = allow_changed, .shm = shm, .host_root = host_root };
 	int ret = 0;
 
 	memset(ft, 0, sizeof(*ft));

@@ -147,7 +147,7 @@ static int reg_open(struct fd_restore *rs, uint32_t i)
 		if (fd < 0)
 			return fd;
 	} else {
-		fd = open(f->path, file_open_flags(f));
+		fd = file_open_path(rs, f, file_open_flags(f));
 		if (fd < 0)
 			return ct_err(-errno, "%s: cannot open: %m", f->path);
 		ret = file_check_id(f, fd, rs->allow_changed);
@@ -166,7 +166,7 @@ static int reg_open(struct fd_restore *rs, uint32_t i)
 static int chr_open(struct fd_restore *rs, uint32_t i)
 {
 	const struct ct_file *f = &rs->img->files[i];
-	int fd = open(f->path, file_open_flags(f));
+	int fd = file_open_path(rs, f, file_open_flags(f));
 
 	if (fd < 0)
 		return ct_err(-errno, "%s: cannot open: %m", f->path);

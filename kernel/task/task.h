@@ -101,9 +101,14 @@ struct shm_fds {
 	int (*fd_of)(const void *arg, uint32_t key);	/* the object's fd, -1 if unknown */
 	const void *arg;
 };
-/* restore_files_open, with the shared memory objects memfd descriptions open again. */
+/*
+ * restore_files_open, with the shared memory objects memfd descriptions open
+ * again; @host_root (-1: none) is the dumper's / for the descriptions whose
+ * path is outside the container's root (ct_file.outside) when the caller
+ * runs chrooted into that root.
+ */
 int restore_files_open_shm(const struct ct_image *img, bool allow_changed, const struct shm_fds *shm,
-			   struct file_table *ft);
+			   struct file_table *ft, int host_root);
 void restore_files_close(struct file_table *ft);
 int restore_task_files(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft);
 

@@ -108,8 +108,16 @@ int cli_usage_error(const struct cmd *cmd, const char *fmt, ...)
 struct dump_args {
 	struct ctswap_dump_opts opts;
 };
+/* restore --ext-mount ID=HOSTPATH: the map, split from copies of its text. */
+#define RESTORE_MAX_EXT 64
+struct restore_ext {
+	size_t nr;
+	struct ctswap_ext_mount map[RESTORE_MAX_EXT];
+	char text[RESTORE_MAX_EXT][4096];
+};
 struct restore_args {
 	struct ctswap_restore_opts opts;
+	struct restore_ext ext;
 };
 /* run --mount: the binds, split from copies of their SRC:DST[:ro] text. */
 #define RUN_MAX_MOUNTS 32

@@ -30,6 +30,29 @@ static int restore_parse_net(const char *value, void *dst, char *err, size_t err
 	return 0;
 }
 
+/* --ext-mount ID=HOSTPATH, repeatable: bind external mount ID from HOSTPATH. */
+static int restore_parse_ext(const char *value, void *dst, char *err, size_t errlen)
+{
+	struct restore_ext *ext = dst;
+	char *text, *eq;
+
+	if (ext->nr == RESTORE_MAX_EXT) {
+		snprintf(err, errlen, "--ext-mount: at most %d", RESTORE_MAX_EXT);
+		return -1;
+	}
+	text = ext->text[ext->nr];
+	if (!value || strlen(value) >= sizeof(ext->text[0]) || !(eq = strchr(value, '=')) ||
+	    eq == value || eq[1] != '/') {
+		snprintf(err, errlen, "--ext-mount %s: want ID=HOSTPATH with an absolute HOSTPATH",
+			 value ? value : "");
+		return -1;
+	}
+	strcpy(text, value);
+	text[eq - value] = '\0';
+	ext->map[ext->nr++] = (struct ctswap_ext_mount) { .id = text, .path = text + (eq - value) + 1 };
+	return 0;
+}
+
 const struct cli_opt restore_opts[] = {
 	OPT_FLAG("--eager", NULL, struct restore_args, opts.eager, true,
 		 "fill every page before the container resumes"),
@@ -41,17 +64,24 @@ const struct cli_opt restore_opts[] = {
 		 "restore into the network namespace file PATH (needed if run joined one)"),
 	OPT_FLAG("--time-ns", NULL, struct restore_args, opts.time_ns, true,
 		 "a new time namespace continuing CLOCK_MONOTONIC and CLOCK_BOOTTIME from the dump"),
+	OPT_STR("--root", "DIR", struct restore_args, opts.root,
+		"rebuild a container's own root filesystem on DIR (default: the dumped one)"),
+	OPT_CALL("--ext-mount", "ID=HOSTPATH", struct restore_args, ext, restore_parse_ext,
+		 "bind external mount ID from HOSTPATH instead of the dumped one (repeatable)"),
 	OPT_LAST,
 };
 
 /* ctswap restore: restart a checkpointed container; memory comes back lazily. */
 int cmd_restore(struct cli *cli)
 {
-	const struct ctswap_restore_opts *opts = &((struct restore_args *)cli->args)->opts;
+	struct restore_args *ra = cli->args;
+	struct ctswap_restore_opts *opts = &ra->opts;
 	struct ctswap_restore_stats st;
 	const char *name = cli->name;
 	int ret;
 
+	opts->ext_mounts = ra->ext.map;
+	opts->nr_ext_mounts = ra->ext.nr;
 	ret = ctswap_restore(cli->store, name, opts, &st);
 	if (ret)
 		return cli_fail(ret, name);

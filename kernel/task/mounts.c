@@ -1,0 +1,984 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The container's mount tree (see mounts.h): dump reads the init's
+ * /proc/PID/mountinfo and sorts each mount into what restore can make
+ * again; restore rebuilds it under the root directory it is given.
+ *
+ * Kinds (image.h CT_MNT_*): the root (given again by the caller: a runtime
+ * mounts its rootfs or overlay again); new instances of proc, sysfs,
+ * devpts, mqueue and tmpfs (tmpfs with its files, tmpfs.c); binds of part
+ * of an earlier mount of the container; and external mounts, whose file
+ * system the host has mounted too (binds of the host's files and
+ * directories, a runtime's /dev/shm or cgroup binds): recorded by an id,
+ * the mount point unless the caller named it, and bound again from the
+ * host path found at dump or the one restore maps the id to.  A file
+ * system the container mounted itself from elsewhere (a block device, a
+ * FUSE daemon) cannot be made again: refused, naming the mount point.
+ * Propagation: private and unbindable mounts; shared and slave ones are
+ * refused.
+ */
+#define LOG_PREFIX "mounts: "
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+#include "task/mounts.h"
+
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef MS_NOSYMFOLLOW
+#define MS_NOSYMFOLLOW 256
+#endif
+
+/* One line of mountinfo. */
+struct mi_entry {
+	unsigned int id, parent;
+	char dev[32];			/* major:minor */
+	char *root, *mp, *opts, *optional, *fstype, *source, *superopts;
+	char *line;			/* the fields point into it */
+};
+
+struct mi_table {
+	struct mi_entry *e;
+	size_t nr, cap;
+};
+
+/* Undo mountinfo's octal escapes (\040 for a space) in place. */
+static void mi_unescape(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+/* Split one mountinfo line (its own copy) into @e. */
+static int mi_parse_line(char *line, struct mi_entry *e)
+{
+	char *save = NULL, *f[6], *sep;
+	int n = 0;
+
+	e->line = line;
+	sep = strstr(line, " - ");
+	if (!sep)
+		return -EINVAL;
+	*sep = '\0';
+	for (char *t = strtok_r(line, " ", &save); t && n < 6; t = strtok_r(NULL, " ", &save))
+		f[n++] = t;
+	if (n < 6 || sscanf(f[0], "%u", &e->id) != 1 || sscanf(f[1], "%u", &e->parent) != 1)
+		return -EINVAL;
+	snprintf(e->dev, sizeof(e->dev), "%s", f[2]);
+	e->root = f[3];
+	e->mp = f[4];
+	e->opts = f[5];
+	e->optional = strtok_r(NULL, "", &save);
+	save = NULL;
+	e->fstype = strtok_r(sep + 3, " ", &save);
+	e->source = strtok_r(NULL, " ", &save);
+	e->superopts = strtok_r(NULL, " \n", &save);
+	if (!e->fstype || !e->source)
+		return -EINVAL;
+	if (!e->superopts)
+		e->superopts = "";
+	if (!e->optional)
+		e->optional = "";
+	mi_unescape(e->root);
+	mi_unescape(e->mp);
+	mi_unescape(e->source);
+	return 0;
+}
+
+static void mi_free(struct mi_table *t)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		free(t->e[i].line);
+	free(t->e);
+	t->e = NULL;
+	t->nr = t->cap = 0;
+}
+
+/* Read /proc/@pid/mountinfo. */
+static int mi_read(pid_t pid, struct mi_table *t)
+{
+	char path[64], *text, *line, *save = NULL;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	ret = read_whole_file(path, &text, NULL);
+	if (ret)
+		return ct_err(ret, "%s: cannot read: %s", path, strerror(-ret));
+	for (line = strtok_r(text, "\n", &save); line && !ret; line = strtok_r(NULL, "\n", &save)) {
+		char *copy = xstrdup(line);
+
+		if (!copy || xgrow(&t->e, &t->cap, t->nr + 1, sizeof(*t->e))) {
+			free(copy);
+			ret = -ENOMEM;
+			break;
+		}
+		memset(&t->e[t->nr], 0, sizeof(t->e[0]));
+		if (mi_parse_line(copy, &t->e[t->nr])) {
+			free(copy);
+			ret = ct_err(-EINVAL, "%s: cannot parse '%s'", path, line);
+			break;
+		}
+		t->nr++;
+	}
+	free(text);
+	return ret;
+}
+
+/* If @prefix is @path or a directory above it: what follows, as an absolute path ("/" for none). */
+static const char *path_below(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (!strcmp(prefix, "/"))
+		return path;
+	if (strncmp(path, prefix, n) || (path[n] && path[n] != '/'))
+		return NULL;
+	return path[n] ? path + n : "/";
+}
+
+/* @dir joined with absolute @rest ("/" adds nothing). */
+static char *path_join(const char *dir, const char *rest)
+{
+	if (!strcmp(rest, "/"))
+		return xstrdup(dir);
+	if (!strcmp(dir, "/"))
+		return xstrdup(rest);
+	return xasprintf("%s%s", dir, rest);
+}
+
+/* ---- dump ---- */
+
+/* The per-mount flags of mountinfo's options field (MS_* values). */
+static uint32_t mi_mount_flags(const char *opts)
+{
+	static const struct { const char *name; uint32_t flag; } known[] = {
+		{ "ro", MS_RDONLY }, { "nosuid", MS_NOSUID }, { "nodev", MS_NODEV },
+		{ "noexec", MS_NOEXEC }, { "noatime", MS_NOATIME }, { "nodiratime", MS_NODIRATIME },
+		{ "relatime", MS_RELATIME }, { "nosymfollow", MS_NOSYMFOLLOW },
+	};
+	char buf[512], *save = NULL;
+	uint32_t flags = 0;
+
+	snprintf(buf, sizeof(buf), "%s", opts);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+			if (!strcmp(t, known[i].name))
+				flags |= known[i].flag;
+	if (!(flags & (MS_NOATIME | MS_RELATIME)))
+		flags |= MS_STRICTATIME;
+	return flags;
+}
+
+/* The superblock options to mount with again: all but "rw" (a read-only one keeps "ro"). */
+static char *mi_data(const char *superopts)
+{
+	char *out = xzalloc(strlen(superopts) + 1), *buf = xstrdup(superopts), *save = NULL;
+
+	if (!out || !buf) {
+		free(out);
+		free(buf);
+		return NULL;
+	}
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "rw"))
+			continue;
+		if (out[0])
+			strcat(out, ",");
+		strcat(out, t);
+	}
+	free(buf);
+	return out;
+}
+
+/* The host's mount of @dev whose root holds @root (the longest such), or NULL. */
+static const struct mi_entry *mi_host_of(const struct mi_table *host, const char *dev, const char *root)
+{
+	const struct mi_entry *best = NULL;
+
+	for (size_t i = 0; i < host->nr; i++) {
+		const struct mi_entry *h = &host->e[i];
+
+		if (strcmp(h->dev, dev) || !path_below(root, h->root))
+			continue;
+		if (!best || strlen(h->root) > strlen(best->root))
+			best = h;
+	}
+	return best;
+}
+
+/* Where the host has what mount @e shows, or NULL. */
+static char *mi_host_path(const struct mi_table *host, const struct mi_entry *e)
+{
+	const struct mi_entry *h = mi_host_of(host, e->dev, e->root);
+
+	return h ? path_join(h->mp, path_below(e->root, h->root)) : NULL;
+}
+
+/* What one dump works on. */
+struct mnt_dump {
+	struct ct_image *img;
+	pid_t host_pid, pid;
+	const struct mnt_dump_opts *o;
+	struct mi_table ct, host;
+	const struct mi_entry **order;	/* the container's entries, root first, parents before children */
+};
+
+/* The id the caller gave mount point @mp, or NULL. */
+static const char *mnt_declared_ext(const struct mnt_dump *d, const char *mp)
+{
+	for (size_t i = 0; d->o && i < d->o->nr_ext; i++)
+		if (d->o->ext[i].path && !strcmp(d->o->ext[i].path, mp))
+			return d->o->ext[i].id ? d->o->ext[i].id : mp;
+	return NULL;
+}
+
+/* The index in d->order of the entry with mount id @id among the first @n, or -1. */
+static int mnt_index_of(const struct mnt_dump *d, size_t n, unsigned int id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (d->order[i]->id == id)
+			return (int)i;
+	return -1;
+}
+
+/* Put the root first, then every mount after its parent (mountinfo order otherwise). */
+static int mnt_order(struct mnt_dump *d)
+{
+	size_t placed = 0, n = d->ct.nr;
+	bool *done = xzalloc(n + 1);
+
+	d->order = xzalloc(sizeof(*d->order) * (n + 1));
+	if (!done || !d->order) {
+		free(done);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n && !placed; i++)
+		if (!strcmp(d->ct.e[i].mp, "/")) {
+			d->order[placed++] = &d->ct.e[i];
+			done[i] = true;
+		}
+	for (bool more = placed; more;) {
+		more = false;
+		for (size_t i = 0; i < n; i++)
+			if (!done[i] && mnt_index_of(d, placed, d->ct.e[i].parent) >= 0) {
+				d->order[placed++] = &d->ct.e[i];
+				done[i] = more = true;
+			}
+	}
+	free(done);
+	if (!placed || placed != n)
+		return ct_err(-EOPNOTSUPP, "pid %d: its mount tree has %s: not supported", d->pid,
+			      placed ? "mounts outside its root" : "no root");
+	return 0;
+}
+
+/* Propagation: private or unbindable only. */
+static int mnt_propagation(const struct mnt_dump *d, const struct mi_entry *e, struct ct_mount *m)
+{
+	if (strstr(e->optional, "shared:") || strstr(e->optional, "master:"))
+		return ct_err(-EOPNOTSUPP, "pid %d: mount %s: %s propagation (%s): not supported",
+			      d->pid, e->mp, strstr(e->optional, "shared:") ? "shared" : "slave",
+			      e->optional);
+	m->unbindable = strstr(e->optional, "unbindable") != NULL;
+	return 0;
+}
+
+/* A bind of part of an earlier mount of the container (the longest match): its index, or -1. */
+static int mnt_bind_source(const struct mnt_dump *d, size_t i)
+{
+	const struct mi_entry *e = d->order[i];
+	int best = -1;
+
+	for (size_t j = 0; j < i; j++) {
+		const struct mi_entry *s = d->order[j];
+
+		if (strcmp(s->dev, e->dev) || !path_below(e->root, s->root))
+			continue;
+		if (best < 0 || strlen(s->root) > strlen(d->order[best]->root))
+			best = (int)j;
+	}
+	return best;
+}
+
+/* A new instance of its type? The kind, or 0. */
+static uint32_t mnt_instance_kind(const struct mnt_dump *d, const struct mi_entry *e)
+{
+	static const struct { const char *type; uint32_t kind; bool unless_host; } kinds[] = {
+		{ "proc", CT_MNT_PROC, false }, { "sysfs", CT_MNT_SYSFS, false },
+		{ "mqueue", CT_MNT_MQUEUE, false }, { "devpts", CT_MNT_DEVPTS, true },
+		{ "tmpfs", CT_MNT_TMPFS, true },
+	};
+
+	if (strcmp(e->root, "/"))
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		if (strcmp(e->fstype, kinds[i].type))
+			continue;
+		/* the host's devpts or tmpfs bound in (a runtime's /dev/shm): external */
+		if (kinds[i].unless_host && mi_host_of(&d->host, e->dev, e->root))
+			return 0;
+		return kinds[i].kind;
+	}
+	return 0;
+}
+
+/* Sort mount @i (d->order) into @m. */
+static int mnt_classify(struct mnt_dump *d, size_t i, struct ct_mount *m)
+{
+	const struct mi_entry *e = d->order[i];
+	const char *id = mnt_declared_ext(d, e->mp);
+	int src;
+
+	if (i == 0) {
+		m->kind = CT_MNT_ROOT;
+		m->host_path = mi_host_path(&d->host, e);
+		return 0;
+	}
+	m->kind = id ? 0 : mnt_instance_kind(d, e);
+	if (m->kind) {
+		m->data = mi_data(e->superopts);
+		return m->data ? 0 : -ENOMEM;
+	}
+	src = id ? -1 : mnt_bind_source(d, i);
+	if (src >= 0) {
+		m->kind = CT_MNT_BIND;
+		m->bind_of = (uint32_t)src;
+		m->root = xstrdup(path_below(e->root, d->order[src]->root));
+		return m->root ? 0 : -ENOMEM;
+	}
+	m->host_path = mi_host_path(&d->host, e);
+	if (!m->host_path && !id)
+		return ct_err(-EOPNOTSUPP, "pid %d: mount %s (%s from %s): a file system mounted inside the container, not the host's: not supported",
+			      d->pid, e->mp, e->fstype, e->source);
+	m->kind = CT_MNT_EXTERNAL;
+	m->ext_id = xstrdup(id ? id : e->mp);
+	return m->ext_id ? 0 : -ENOMEM;
+}
+
+/* Is mount @i's mount point covered by a later mount at the same place (its files out of reach)? */
+static bool mnt_hidden(const struct mnt_dump *d, size_t i)
+{
+	for (size_t j = i + 1; j < d->ct.nr; j++)
+		if (!strcmp(d->order[j]->mp, d->order[i]->mp))
+			return true;
+	return false;
+}
+
+/* Record mount @i (d->order) as img->mounts[i]. */
+static int mnt_record(struct mnt_dump *d, size_t i)
+{
+	const struct mi_entry *e = d->order[i];
+	struct ct_mount *m = &d->img->mounts[i];
+	char path[4096];
+	struct stat st;
+	int parent = mnt_index_of(d, i, e->parent);
+
+	m->parent = parent < 0 ? 0 : (uint32_t)parent;
+	m->flags = mi_mount_flags(e->opts);
+	m->mountpoint = xstrdup(e->mp);
+	m->fstype = xstrdup(e->fstype);
+	m->source = xstrdup(e->source);
+	if (!m->mountpoint || !m->fstype || !m->source)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%d/root%s", d->host_pid, e->mp);
+	if (stat(path, &st) < 0)
+		return ct_err(-errno, "pid %d: mount %s: %m", d->pid, e->mp);
+	m->is_dir = S_ISDIR(st.st_mode);
+	return mnt_propagation(d, e, m) ?: mnt_classify(d, i, m);
+}
+
+/* A thread of ours in the container's mount namespace, for reading its tmpfs mounts. */
+struct mnt_ns_work {
+	struct mnt_dump *d;
+	int ret;
+	char err[512];
+};
+
+/* Open a private copy of tmpfs mount @i alone (no submounts) and record its files. */
+static int mnt_dump_one_tmpfs(struct mnt_dump *d, uint32_t i)
+{
+	const struct ct_mount *m = &d->img->mounts[i];
+	int tree, dir, ret;
+
+	if (mnt_hidden(d, i))
+		return ct_err(-EOPNOTSUPP, "pid %d: tmpfs %s is under another mount (its files are out of reach): not supported",
+			      d->pid, m->mountpoint);
+	tree = (int)syscall(SYS_open_tree, AT_FDCWD, m->mountpoint, OPEN_TREE_CLONE | O_CLOEXEC);
+	if (tree < 0)
+		return ct_err(-errno, "pid %d: tmpfs %s: cannot open it: %m", d->pid, m->mountpoint);
+	dir = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(tree);
+	if (dir < 0)
+		return ct_err(-errno, "pid %d: tmpfs %s: cannot open it: %m", d->pid, m->mountpoint);
+	ret = tmpfs_dump(d->img, i, dir, d->o ? d->o->max_file_size : 0);
+	close(dir);
+	return ret;
+}
+
+static void *mnt_ns_thread(void *arg)
+{
+	struct mnt_ns_work *w = arg;
+	char path[64];
+	const char *msg;
+	int fd;
+
+	ct_err_clear();
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", w->d->host_pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* a thread shares its root and cwd with the process: unshare them first */
+	if (fd < 0 || unshare(CLONE_FS) < 0 || setns(fd, CLONE_NEWNS) < 0)
+		w->ret = ct_err(-errno, "pid %d: cannot enter its mount namespace: %m", w->d->pid);
+	if (fd >= 0)
+		close(fd);
+	for (uint32_t i = 0; i < w->d->img->nr_mounts && !w->ret; i++)
+		if (w->d->img->mounts[i].kind == CT_MNT_TMPFS)
+			w->ret = mnt_dump_one_tmpfs(w->d, i);
+	msg = ct_err_msg();
+	if (w->ret && msg)
+		snprintf(w->err, sizeof(w->err), "%s", msg);
+	return NULL;
+}
+
+/* The files of every tmpfs mount, read from a thread in the container's mount namespace. */
+static int mnt_dump_tmpfs(struct mnt_dump *d)
+{
+	struct mnt_ns_work w = { .d = d };
+	pthread_t th;
+	int ret;
+
+	ret = -pthread_create(&th, NULL, mnt_ns_thread, &w);
+	if (ret)
+		return ct_err(ret, "cannot start a thread: %s", strerror(-ret));
+	pthread_join(th, NULL);
+	if (w.ret && w.err[0])
+		return ct_err(w.ret, "%s", w.err);
+	return w.ret;
+}
+
+int mounts_dump(struct ct_image *img, pid_t host_pid, pid_t pid, pid_t ref_pid,
+		const struct mnt_dump_opts *o)
+{
+	struct mnt_dump d = { .img = img, .host_pid = host_pid, .pid = pid, .o = o };
+	int ret;
+
+	ret = mi_read(host_pid, &d.ct) ?: mi_read(ref_pid, &d.host) ?: mnt_order(&d);
+	if (ret)
+		goto out;
+	img->mounts = xzalloc(sizeof(*img->mounts) * d.ct.nr);
+	if (!img->mounts) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	img->nr_mounts = (uint32_t)d.ct.nr;
+	for (size_t i = 0; i < d.ct.nr && !ret; i++)
+		ret = mnt_record(&d, i);
+	if (!ret)
+		ret = mnt_dump_tmpfs(&d);
+	if (!ret)
+		pr_info("pid %d: %u mounts, %u tmpfs files", pid, img->nr_mounts, img->nr_tmpfs);
+out:
+	free(d.order);
+	mi_free(&d.ct);
+	mi_free(&d.host);
+	return ret;
+}
+
+/* Does @path (seen from @root, "" for ours) lead to the inode @f had at the dump? */
+static bool mnt_same_inode(const char *root, const struct ct_file *f)
+{
+	char path[4096 + 64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s%s", root, f->path);
+	return stat(path, &st) == 0 && st.st_dev == f->id.dev && st.st_ino == f->id.ino;
+}
+
+int mounts_mark_outside(struct ct_image *img, pid_t host_pid)
+{
+	char root[64];
+
+	snprintf(root, sizeof(root), "/proc/%d/root", host_pid);
+	for (uint32_t i = 0; i < img->nr_files; i++) {
+		struct ct_file *f = &img->files[i];
+
+		if ((f->kind != CT_FILE_REG && f->kind != CT_FILE_CHR) || !f->path ||
+		    (f->kind == CT_FILE_REG && f->deleted))
+			continue;
+		if (!mnt_same_inode(root, f) && mnt_same_inode("", f))
+			f->outside = 1;
+	}
+	return 0;
+}
+
+/* ---- restore ---- */
+
+/* The host path external mount @m is bound from: mapped by the caller, else the dump's. */
+static const char *mnt_ext_source(const struct ct_mount *m, const struct ctswap_ext_mount *ext,
+				  size_t nr_ext)
+{
+	for (size_t k = 0; k < nr_ext; k++)
+		if (ext[k].id && !strcmp(ext[k].id, m->ext_id))
+			return ext[k].path;
+	return m->host_path;
+}
+
+/* Every --ext-mount id names an external mount of the checkpoint. */
+static int mnt_check_ext_ids(const struct ct_image *img, const char *name,
+			     const struct ctswap_ext_mount *ext, size_t nr_ext)
+{
+	for (size_t k = 0; k < nr_ext; k++) {
+		bool found = false;
+
+		for (uint32_t i = 0; i < img->nr_mounts && !found; i++)
+			found = img->mounts[i].kind == CT_MNT_EXTERNAL && ext[k].id &&
+				!strcmp(img->mounts[i].ext_id, ext[k].id);
+		if (!found)
+			return ct_err(-ENOENT, "%s: --ext-mount %s: the checkpoint has no external mount with that id",
+				      name, ext[k].id ? ext[k].id : "");
+		if (!ext[k].path || ext[k].path[0] != '/')
+			return ct_err(-EINVAL, "%s: --ext-mount %s: want an absolute host path", name,
+				      ext[k].id);
+	}
+	return 0;
+}
+
+/* External mount @i: a source of the kind the mount point is (directory or file). */
+static int mnt_check_source(const struct ct_image *img, const char *name, uint32_t i, const char *src)
+{
+	const struct ct_mount *m = &img->mounts[i];
+	struct stat st;
+
+	if (!src)
+		return ct_err(-ENOENT, "%s: external mount %s: no host path known: restore needs --ext-mount %s=HOSTPATH",
+			      name, m->ext_id, m->ext_id);
+	if (stat(src, &st) < 0)
+		return ct_err(-errno, "%s: external mount %s: %s: %m", name, m->ext_id, src);
+	if (!S_ISDIR(st.st_mode) != !m->is_dir)
+		return ct_err(-EINVAL, "%s: external mount %s: %s: not a %s like the mount was", name,
+			      m->ext_id, src, m->is_dir ? "directory" : "file");
+	return 0;
+}
+
+/* Made by the init (in its pid and IPC namespaces), or on something that is? */
+static bool mnt_is_deferred(const struct mnt_plan *p, uint32_t i)
+{
+	const struct ct_mount *m = &p->img->mounts[i];
+
+	if (!i)
+		return false;
+	return m->kind == CT_MNT_PROC || m->kind == CT_MNT_MQUEUE || p->deferred[m->parent] ||
+	       (m->kind == CT_MNT_BIND && p->deferred[m->bind_of]);
+}
+
+void mnt_plan_free(struct mnt_plan *p)
+{
+	if (!p)
+		return;
+	for (uint32_t i = 0; p->src && i < p->img->nr_mounts; i++)
+		free(p->src[i]);
+	free(p->src);
+	free(p->deferred);
+	free(p->root);
+	free(p);
+}
+
+int mnt_plan_make(const struct ct_image *img, const char *name, const char *root,
+		  const struct ctswap_ext_mount *ext, size_t nr_ext, struct mnt_plan **plan)
+{
+	struct mnt_plan *p = xzalloc(sizeof(*p));
+	struct stat st;
+	int ret;
+
+	*plan = NULL;
+	if (!p)
+		return -ENOMEM;
+	p->img = img;
+	p->src = xzalloc(sizeof(*p->src) * (img->nr_mounts + 1));
+	p->deferred = xzalloc(img->nr_mounts + 1);
+	if (!p->src || !p->deferred) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	if (!root)
+		root = img->mounts[0].host_path;
+	if (!root) {
+		ret = ct_err(-ENOENT, "%s: the root filesystem's host path is unknown: restore needs --root DIR", name);
+		goto fail;
+	}
+	if (stat(root, &st) < 0) {
+		ret = ct_err(-errno, "%s: root filesystem %s: %m", name, root);
+		goto fail;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		ret = ct_err(-ENOTDIR, "%s: root filesystem %s: not a directory", name, root);
+		goto fail;
+	}
+	p->root = realpath(root, NULL);
+	ret = p->root ? mnt_check_ext_ids(img, name, ext, nr_ext) : -errno;
+	for (uint32_t i = 0; i < img->nr_mounts && !ret; i++) {
+		const struct ct_mount *m = &img->mounts[i];
+
+		p->deferred[i] = mnt_is_deferred(p, i);
+		if (m->kind != CT_MNT_EXTERNAL)
+			continue;
+		ret = mnt_check_source(img, name, i, mnt_ext_source(m, ext, nr_ext));
+		if (!ret) {
+			p->src[i] = xstrdup(mnt_ext_source(m, ext, nr_ext));
+			ret = p->src[i] ? 0 : -ENOMEM;
+		}
+	}
+	if (ret)
+		goto fail;
+	*plan = p;
+	return 0;
+fail:
+	mnt_plan_free(p);
+	return ret;
+}
+
+/* mount(2) with a one-line error naming the mount point. */
+static int mnt_mount(const char *src, const char *dst, const char *type, unsigned long flags,
+		     const char *data)
+{
+	if (mount(src, dst, type, flags, data) < 0)
+		return ct_err(-errno, "mount %s: %s: %m", dst, type ? type : src ? "bind" : "flags");
+	return 0;
+}
+
+/* The mount point, made if the tree lacks it (a directory, or an empty file for a file bind). */
+static int mnt_make_target(const struct ct_mount *m)
+{
+	char *dir;
+	int ret, fd;
+
+	if (!access(m->mountpoint, F_OK))
+		return 0;
+	if (m->is_dir) {
+		ret = mkdir_p(m->mountpoint, 0755);
+		return ret ? ct_err(ret, "%s: cannot create the mount point: %s", m->mountpoint,
+				    strerror(-ret)) : 0;
+	}
+	dir = xstrdup(m->mountpoint);
+	if (!dir)
+		return -ENOMEM;
+	*strrchr(dir, '/') = '\0';
+	ret = dir[0] ? mkdir_p(dir, 0755) : 0;
+	free(dir);
+	fd = ret ? -1 : open(m->mountpoint, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return ct_err(ret ?: -errno, "%s: cannot create the mount point: %s", m->mountpoint,
+			      strerror(ret ? -ret : errno));
+	close(fd);
+	return 0;
+}
+
+/* @data without a "ro" option (a tmpfs is filled read-write first). */
+static char *mnt_data_rw(const char *data, bool *ro)
+{
+	char *out = xzalloc(data ? strlen(data) + 1 : 1), *buf = xstrdup(data ? data : "");
+	char *save = NULL;
+
+	*ro = false;
+	if (!out || !buf) {
+		free(out);
+		free(buf);
+		return NULL;
+	}
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "ro")) {
+			*ro = true;
+			continue;
+		}
+		if (out[0])
+			strcat(out, ",");
+		strcat(out, t);
+	}
+	free(buf);
+	return out;
+}
+
+/* A new tmpfs at @m's mount point, filled, then read-only if it was. */
+static int mnt_make_tmpfs(const struct ct_image *img, uint32_t i)
+{
+	const struct ct_mount *m = &img->mounts[i];
+	bool ro;
+	char *data = mnt_data_rw(m->data, &ro);
+	int ret, dir;
+
+	if (!data)
+		return -ENOMEM;
+	ret = mnt_mount(m->source, m->mountpoint, "tmpfs", m->flags & ~MS_RDONLY, data);
+	dir = ret ? -1 : open(m->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!ret && dir < 0)
+		ret = ct_err(-errno, "%s: cannot open the new tmpfs: %m", m->mountpoint);
+	if (!ret)
+		ret = tmpfs_fill(img, i, dir);
+	if (dir >= 0)
+		close(dir);
+	if (!ret && ro)
+		ret = mnt_mount(NULL, m->mountpoint, NULL, MS_REMOUNT | MS_RDONLY, data);
+	free(data);
+	return ret;
+}
+
+/* Make mount @i at its mount point (we are in the container's root); @tree: its detached copy. */
+static int mnt_make(const struct mnt_plan *p, uint32_t i, int tree)
+{
+	const struct ct_mount *m = &p->img->mounts[i];
+	const struct ct_mount *from = m->kind == CT_MNT_BIND ? &p->img->mounts[m->bind_of] : NULL;
+	char *src;
+	int ret = mnt_make_target(m);
+
+	if (ret)
+		return ret;
+	switch (m->kind) {
+	case CT_MNT_EXTERNAL:
+		if (syscall(SYS_move_mount, tree, "", AT_FDCWD, m->mountpoint, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return ct_err(-errno, "mount %s: cannot bind external mount %s from %s: %m",
+				      m->mountpoint, m->ext_id, p->src[i]);
+		break;
+	case CT_MNT_BIND:
+		src = path_join(from->mountpoint, m->root);
+		ret = src ? mnt_mount(src, m->mountpoint, NULL, MS_BIND, NULL) : -ENOMEM;
+		free(src);
+		break;
+	case CT_MNT_TMPFS:
+		ret = mnt_make_tmpfs(p->img, i);
+		break;
+	default:
+		ret = mnt_mount(m->source, m->mountpoint, m->fstype, m->flags, m->data);
+		break;
+	}
+	if (!ret)
+		ret = mnt_mount(NULL, m->mountpoint, NULL, MS_BIND | MS_REMOUNT | m->flags, NULL);
+	if (!ret && m->unbindable)
+		ret = mnt_mount(NULL, m->mountpoint, NULL, MS_UNBINDABLE, NULL);
+	return ret;
+}
+
+/* Detached copies of the sources of the external mounts of one pass (-1 for the others). */
+static int mnt_open_trees(const struct mnt_plan *p, bool deferred, int *trees)
+{
+	for (uint32_t i = 0; i < p->img->nr_mounts; i++) {
+		trees[i] = -1;
+		if (p->img->mounts[i].kind != CT_MNT_EXTERNAL || p->deferred[i] != deferred)
+			continue;
+		trees[i] = (int)syscall(SYS_open_tree, AT_FDCWD, p->src[i], OPEN_TREE_CLONE | O_CLOEXEC);
+		if (trees[i] < 0)
+			return ct_err(-errno, "external mount %s: cannot bind %s: %m",
+				      p->img->mounts[i].ext_id, p->src[i]);
+	}
+	return 0;
+}
+
+/* Make every mount of one pass, in order; close the trees. */
+static int mnt_make_pass(const struct mnt_plan *p, bool deferred, int *trees)
+{
+	int ret = 0;
+
+	umask(0);	/* tmpfs files get exactly their modes */
+	for (uint32_t i = 1; i < p->img->nr_mounts && !ret; i++)
+		if (p->deferred[i] == deferred)
+			ret = mnt_make(p, i, trees[i]);
+	for (uint32_t i = 0; i < p->img->nr_mounts; i++)
+		if (trees[i] >= 0)
+			close(trees[i]);
+	return ret;
+}
+
+/* Bind the root on itself and make it / of this (new) mount namespace. */
+static int mnt_pivot(const char *root)
+{
+	int ret = mnt_mount(root, root, NULL, MS_BIND, NULL);
+
+	if (ret)
+		return ret;
+	if (chdir(root) < 0)
+		return ct_err(-errno, "%s: chdir: %m", root);
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return ct_err(-errno, "%s: pivot_root: %m", root);
+	if (umount2(".", MNT_DETACH) < 0)
+		return ct_err(-errno, "%s: cannot detach the old root: %m", root);
+	if (chdir("/") < 0)
+		return ct_err(-errno, "chdir /: %m");
+	return 0;
+}
+
+/*
+ * The restorer opens the container's files from inside this tree, and
+ * reopens some through /proc/self/fd: a proc of ours on top of /proc
+ * serves it until the init, joining, takes it off and mounts its own.
+ */
+static int mnt_scaffold_proc(void)
+{
+	if (mkdir("/proc", 0555) < 0 && errno != EEXIST)
+		return ct_err(-errno, "/proc: cannot create: %m");
+	return mnt_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+}
+
+/* In the holder: a new mount namespace holding the tree but the deferred mounts. */
+static int mnt_holder_build(const struct mnt_plan *p, int net_fd, int *trees)
+{
+	const struct ct_mount *root = &p->img->mounts[0];
+	int ret;
+
+	if (unshare(CLONE_NEWNS) < 0)
+		return ct_err(-errno, "cannot make a mount namespace: %m");
+	ret = mnt_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	if (!ret && net_fd >= 0 && setns(net_fd, CLONE_NEWNET) < 0)
+		ret = ct_err(-errno, "cannot join the container's network namespace: %m");
+	if (!ret)
+		ret = mnt_open_trees(p, false, trees) ?: mnt_pivot(p->root);
+	if (!ret)
+		ret = mnt_make_pass(p, false, trees) ?: mnt_scaffold_proc();
+	/* last: the root read-only only once every mount point is made */
+	if (!ret)
+		ret = mnt_mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | root->flags, NULL);
+	if (!ret && root->unbindable)
+		ret = mnt_mount(NULL, "/", NULL, MS_UNBINDABLE, NULL);
+	return ret;
+}
+
+/* The holder's report. */
+struct mnt_report {
+	int ret;
+	char msg[512];
+};
+
+/* The holder process: build, report, stay until the restorer has opened what it made. */
+static void __attribute__((noreturn)) mnt_holder(const struct mnt_plan *p, int net_fd, int report,
+						 int hold)
+{
+	struct mnt_report r = { 0 };
+	int *trees = xzalloc(sizeof(int) * (p->img->nr_mounts + 1));
+	char c;
+
+	ct_err_clear();
+	for (uint32_t i = 0; trees && i < p->img->nr_mounts; i++)
+		trees[i] = -1;
+	r.ret = trees ? mnt_holder_build(p, net_fd, trees) : -ENOMEM;
+	if (r.ret)
+		snprintf(r.msg, sizeof(r.msg), "%s", ct_err_msg() ? ct_err_msg() : strerror(-r.ret));
+	if (write(report, &r, sizeof(r)) != sizeof(r))
+		_exit(1);
+	while (read(hold, &c, 1) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
+
+/* Open the holder's namespace and root. */
+static int mnt_take(pid_t holder, int *mnt_fd, int *root_fd)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", holder);
+	*mnt_fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/root", holder);
+	*root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*mnt_fd >= 0 && *root_fd >= 0)
+		return 0;
+	return ct_err(-errno, "the container's mount namespace: %m");
+}
+
+int mnt_build(const struct mnt_plan *p, int net_fd, int *mnt_fd, int *root_fd)
+{
+	struct mnt_report r = { .ret = -EPIPE };
+	int report[2], hold[2], ret;
+	pid_t pid;
+
+	*mnt_fd = *root_fd = -1;
+	if (pipe2(report, O_CLOEXEC) < 0)
+		return ct_err(-errno, "pipe: %m");
+	if (pipe2(hold, O_CLOEXEC) < 0) {
+		ret = ct_err(-errno, "pipe: %m");
+		goto out_report;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(report[0]);
+		close(hold[1]);
+		mnt_holder(p, net_fd, report[1], hold[0]);
+	}
+	close(report[1]);
+	close(hold[0]);
+	report[1] = hold[0] = -1;
+	if (pid < 0) {
+		ret = ct_err(-errno, "fork: %m");
+		goto out_hold;
+	}
+	if (read(report[0], &r, sizeof(r)) != sizeof(r))
+		r.ret = -EPIPE;
+	ret = r.ret ? ct_err(r.ret, "%s", r.msg[0] ? r.msg : "the mount tree's maker died") :
+		      mnt_take(pid, mnt_fd, root_fd);
+	close(hold[1]);
+	hold[1] = -1;
+	waitpid(pid, NULL, 0);
+	if (ret) {
+		if (*mnt_fd >= 0)
+			close(*mnt_fd);
+		if (*root_fd >= 0)
+			close(*root_fd);
+		*mnt_fd = *root_fd = -1;
+	}
+out_hold:
+	if (hold[1] >= 0)
+		close(hold[1]);
+out_report:
+	close(report[0]);
+	if (report[1] >= 0)
+		close(report[1]);
+	return ret;
+}
+
+int mnt_enter(const struct mnt_plan *p, int mnt_fd)
+{
+	int *trees = xzalloc(sizeof(int) * (p->img->nr_mounts + 1)), ret;
+
+	if (!trees)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < p->img->nr_mounts; i++)
+		trees[i] = -1;
+	/* the sources are in the tree we leave */
+	ret = mnt_open_trees(p, true, trees);
+	if (!ret && setns(mnt_fd, CLONE_NEWNS) < 0)
+		ret = ct_err(-errno, "cannot join the container's mount namespace: %m");
+	if (!ret && chdir("/") < 0)
+		ret = ct_err(-errno, "chdir /: %m");
+	if (!ret && umount2("/proc", MNT_DETACH) < 0)	/* the holder's (mnt_scaffold_proc) */
+		ret = ct_err(-errno, "/proc: cannot take the restorer's proc off: %m");
+	if (!ret)
+		ret = mnt_make_pass(p, true, trees);
+	else
+		for (uint32_t i = 0; i < p->img->nr_mounts; i++)
+			if (trees[i] >= 0)
+				close(trees[i]);
+	free(trees);
+	return ret;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The container's mount tree (mounts.c) and the contents of its tmpfs
+ * mounts (tmpfs.c): recorded at dump from the init's mountinfo, rebuilt at
+ * restore on the root directory the caller gives.
+ *
+ * Restore builds the tree in two steps.  A short-lived holder process,
+ * forked by the restorer, makes a new mount namespace, binds the root and
+ * mounts everything that does not depend on the container's pid or IPC
+ * namespace (tmpfs filled as soon as it is mounted, before what is mounted
+ * on it), then pivots into it; the restorer keeps the namespace and its
+ * root open, opens the container's files inside it, and the init joins it
+ * (mnt_enter) and mounts the rest: proc and mqueue instances, which show
+ * the namespaces of their mounter, and whatever lies on them.
+ */
+#ifndef CT_TASK_MOUNTS_H
+#define CT_TASK_MOUNTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ctswap.h"
+#include "image/image.h"
+
+/* ---- dump ---- */
+
+struct mnt_dump_opts {
+	const struct ctswap_ext_mount *ext;	/* mounts the caller names external */
+	size_t nr_ext;
+	uint64_t max_file_size;			/* a bigger tmpfs file refuses the dump */
+};
+
+/*
+ * Record the mount tree of the init (@host_pid, @pid inside) in @img->mounts
+ * and the files of its tmpfs mounts in @img->tmpfs.  @ref_pid's mountinfo is
+ * the host's: a mount whose file system it also has is external.  What
+ * cannot be made again is refused with one line naming the mount point.
+ */
+int mounts_dump(struct ct_image *img, pid_t host_pid, pid_t pid, pid_t ref_pid,
+		const struct mnt_dump_opts *o);
+/*
+ * After the files are recorded: mark each description opened by path whose
+ * path leads to its inode in the dumper's tree but not in the container's
+ * (a log the supervisor opened before the pivot: ct_file.outside).
+ */
+int mounts_mark_outside(struct ct_image *img, pid_t host_pid);
+
+/* ---- restore ---- */
+
+/* What restore needs to rebuild the tree: the root and each external mount's source. */
+struct mnt_plan {
+	const struct ct_image *img;
+	char *root;			/* host directory of the container's / */
+	char **src;			/* per mount: EXTERNAL: the host path to bind; else NULL */
+	bool *deferred;			/* per mount: made by the init (mnt_enter), not the holder */
+};
+
+/*
+ * Check and resolve: the root directory (@root, or the one of the dump),
+ * each external mount's source (@ext maps ids to host paths, or the dump's
+ * path).  One line names what is missing; nothing is created.
+ */
+int mnt_plan_make(const struct ct_image *img, const char *name, const char *root,
+		  const struct ctswap_ext_mount *ext, size_t nr_ext, struct mnt_plan **plan);
+void mnt_plan_free(struct mnt_plan *plan);
+/*
+ * Build the tree (but the deferred mounts) in a new mount namespace, from a
+ * holder process that joins @net_fd first (sysfs shows its mounter's
+ * network; -1: ours).  *@mnt_fd is the namespace, *@root_fd its root.
+ */
+int mnt_build(const struct mnt_plan *plan, int net_fd, int *mnt_fd, int *root_fd);
+/*
+ * In the init (single-threaded, in its own pid and IPC namespaces): join
+ * mount namespace @mnt_fd, whose root becomes its /, and mount the deferred
+ * mounts.
+ */
+int mnt_enter(const struct mnt_plan *plan, int mnt_fd);
+
+/* ---- tmpfs.c ---- */
+
+/* Record every file of tmpfs mount @mount, open at directory @dirfd (its root, no submounts). */
+int tmpfs_dump(struct ct_image *img, uint32_t mount, int dirfd, uint64_t max_file_size);
+/* Make the files of tmpfs mount @mount again under @dirfd (its fresh root). */
+int tmpfs_fill(const struct ct_image *img, uint32_t mount, int dirfd);
+
+#endif
