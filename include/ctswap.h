@@ -298,6 +298,22 @@ struct ctswap_restore_opts {
 	/* External mounts bound from other host paths: id -> path (CRIU's ext_mnt). */
 	const struct ctswap_ext_mount *ext_mounts;
 	size_t nr_ext_mounts;
+	/* Ids of ext_mounts the checkpoint does not have are ignored, as CRIU does
+	 * (a runtime maps every bind it might have made); default: refused. */
+	bool ext_mounts_unused_ok;
+	/*
+	 * Pipes the caller hands over (CRIU's inherit_fd "pipe:[INODE]", a
+	 * runtime's stdout and stderr pipes): every description of the dumped
+	 * pipe whose inode was @ino is opened from @fd, an fd of the caller's.
+	 */
+	const struct ctswap_inherit_pipe { uint64_t ino; int fd; } *inherit_pipes;
+	size_t nr_inherit_pipes;
+	/*
+	 * The init becomes the caller's sibling (CLONE_PARENT): the caller's
+	 * parent (a runtime's subreaper) is its parent and keeps its exit
+	 * status; there is no ctswap supervisor, so no console.
+	 */
+	bool sibling;
 };
 
 struct ctswap_restore_stats {

@@ -275,9 +275,6 @@ crpc_restore() {
 	run crpc DUMP images_dir="$IMG" pid="$TREE" freeze_cgroup="$GROUP" leave_running=1 tcp_established=1
 	assert_failure 1
 	assert_line --regexp "^errmsg DUMP: .*--tcp-established cannot be used with --leave-running"
-	run crpc DUMP images_dir="$IMG" pid="$TREE" root=/srv/rootfs
-	assert_failure 1
-	assert_line "errmsg DUMP: root /srv/rootfs: a root file system of its own is not supported yet"
 	run crpc DUMP images_dir="$IMG" pid="$TREE" external=mnt[/etc/hosts]:x
 	assert_line "errmsg DUMP: external mnt[/etc/hosts]:x: only net[INODE]:KEY is supported"
 	run crpc DUMP images_dir="$IMG" pid="$TREE" freeze_cgroup=/sys/fs/cgroup/freezer/no-such-group

@@ -30,6 +30,7 @@ struct crpc_conn {
 	int sk;
 	pid_t peer;		/* SO_PEERCRED: whose fd numbers images_dir_fd names */
 	char errmsg[512];	/* the one-line reason of a failed request */
+	int log_fd;		/* the caller's log file, where the reason is written too; -1 */
 };
 
 /* wire.c: packets, replies and notifications */
@@ -61,7 +62,8 @@ int crpc_write_inventory(struct crpc_conn *c, struct crpc_job *job);
 /* dump.c, restore.c */
 int crpc_dump(struct crpc_conn *c, const Crpc__Request *req);
 int crpc_restore(struct crpc_conn *c, const Crpc__Request *req);
-int crpc_check_root(struct crpc_conn *c, const char *what, const Crpc__Options *o);
+struct ctswap_ext_mount;
+int crpc_ext_mounts(struct crpc_conn *c, const Crpc__Options *o, struct ctswap_ext_mount **out);
 
 /* options.c: what a request asks that the engine cannot honour */
 int crpc_check_options(struct crpc_conn *c, Crpc__ReqType type, const Crpc__Options *o);

@@ -81,15 +81,27 @@ static int check_config_file(struct crpc_conn *c, const char *path)
 	return ret;
 }
 
-/* What DUMP and RESTORE refuse alike until mount trees are supported. */
-int crpc_check_root(struct crpc_conn *c, const char *what, const Crpc__Options *o)
+/*
+ * ext_mnt: at dump key = value = the mount point inside the container (runc
+ * and podman name every bind they made that way), at restore key = that id,
+ * value = the host path to bind now.  Both map onto the engine's external
+ * mounts; the array points into @o.
+ */
+int crpc_ext_mounts(struct crpc_conn *c, const Crpc__Options *o, struct ctswap_ext_mount **out)
 {
-	if (o->root && o->root[0] && strcmp(o->root, "/"))
-		return crpc_fail(c, EOPNOTSUPP, "%s: root %s: a root file system of its own is not supported yet",
-				 what, o->root);
-	if (o->n_ext_mnt)
-		return crpc_fail(c, EOPNOTSUPP, "%s: ext_mnt %s: external mounts are not supported yet",
-				 what, o->ext_mnt[0]->key);
+	struct ctswap_ext_mount *m;
+
+	*out = NULL;
+	if (!o->n_ext_mnt)
+		return 0;
+	m = calloc(o->n_ext_mnt, sizeof(*m));
+	if (!m)
+		return crpc_fail(c, ENOMEM, "ext_mnt: out of memory");
+	for (size_t i = 0; i < o->n_ext_mnt; i++) {
+		m[i].id = o->ext_mnt[i]->key;
+		m[i].path = o->ext_mnt[i]->val;
+	}
+	*out = m;
 	return check_config_file(c, o->config_file);
 }
 
@@ -134,6 +146,7 @@ int crpc_dump(struct crpc_conn *c, const Crpc__Request *req)
 	struct dump_run run = { c, o };
 	Crpc__Response resp = CRPC__RESPONSE__INIT;
 	Crpc__DumpReply dr = CRPC__DUMP_REPLY__INIT;
+	struct ctswap_ext_mount *ext = NULL;
 	struct crpc_job job;
 	int ret;
 
@@ -144,7 +157,7 @@ int crpc_dump(struct crpc_conn *c, const Crpc__Request *req)
 		ret = crpc_fail(c, EINVAL, "DUMP: pid: the root of the tree to dump is needed");
 		goto out;
 	}
-	ret = crpc_check_root(c, "DUMP", o) ?: dump_externals(c, o, &ao.net_external);
+	ret = crpc_ext_mounts(c, o, &ext) ?: dump_externals(c, o, &ao.net_external);
 	if (ret)
 		goto out;
 	ao.init_pid = o->pid;
@@ -161,6 +174,8 @@ int crpc_dump(struct crpc_conn *c, const Crpc__Request *req)
 		dopts.tcp = CTSWAP_TCP_CLOSE;
 	if (o->has_ghost_limit)
 		dopts.max_deleted_size = o->ghost_limit;
+	dopts.ext_mounts = ext;
+	dopts.nr_ext_mounts = o->n_ext_mnt;
 	dopts.committed = dump_committed;
 	dopts.committed_arg = &run;
 	ret = crpc_notify(c, "pre-dump", 0) ?: crpc_notify(c, "network-lock", 0) ?:
@@ -187,6 +202,7 @@ int crpc_dump(struct crpc_conn *c, const Crpc__Request *req)
 	resp.dump = &dr;
 	ret = crpc_send(c, &resp);
 out:
+	free(ext);
 	crpc_job_close(&job);
 	return ret;
 }

@@ -45,9 +45,31 @@ static int dir_path(struct crpc_conn *c, const char *what, int fd, char *buf, si
 	return 0;
 }
 
-/* Open the log file @name in the work dir and send the engine's log there. */
-static int open_log(struct crpc_conn *c, struct crpc_job *job, const Crpc__Options *o)
+/* Write what was asked into the log: the runtime's side of a failure is visible there. */
+static void log_request(int fd, const Crpc__Request *req)
 {
+	const Crpc__Options *o = req->opts;
+
+	dprintf(fd, "ctswap criu-compat: %s pid %d root %s leave_running %d lazy_pages %d rst_sibling %d freeze_cgroup %s\n",
+		crpc_type_name(req->type), o->has_pid ? o->pid : 0, o->root ? o->root : "-",
+		(int)o->leave_running, (int)o->lazy_pages, (int)o->rst_sibling,
+		o->freeze_cgroup ? o->freeze_cgroup : "-");
+	for (size_t i = 0; i < o->n_ext_mnt; i++)
+		dprintf(fd, "  ext_mnt %s = %s\n", o->ext_mnt[i]->key, o->ext_mnt[i]->val);
+	for (size_t i = 0; i < o->n_external; i++)
+		dprintf(fd, "  external %s\n", o->external[i]);
+	for (size_t i = 0; i < o->n_inherit_fd; i++)
+		dprintf(fd, "  inherit_fd %s = %d\n", o->inherit_fd[i]->key, o->inherit_fd[i]->fd);
+	for (size_t i = 0; i < o->n_cg_root; i++)
+		dprintf(fd, "  cg_root %s = %s\n", o->cg_root[i]->ctrl ? o->cg_root[i]->ctrl : "",
+			o->cg_root[i]->path);
+}
+
+/* Open the log file @name in the work dir and send the engine's log there. */
+static int open_log(struct crpc_conn *c, struct crpc_job *job, const Crpc__Request *req)
+{
+	const Crpc__Options *o = req->opts;
+
 	if (!o->log_file || !o->log_file[0])
 		return 0;
 	if (strchr(o->log_file, '/') || !strcmp(o->log_file, "..") || !strcmp(o->log_file, "."))
@@ -56,7 +78,11 @@ static int open_log(struct crpc_conn *c, struct crpc_job *job, const Crpc__Optio
 			     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (job->log_fd < 0)
 		return crpc_fail(c, errno, "log_file %s: cannot open: %s", o->log_file, strerror(errno));
+	log_request(job->log_fd, req);
 	ctswap_set_log_fd(job->log_fd);
+	/* runc shows only "criu failed: type X errno N" and points at this log */
+	if (c->log_fd < 0)
+		c->log_fd = fcntl(job->log_fd, F_DUPFD_CLOEXEC, 0);
 	ctswap_set_log_level(engine_log_level(o));
 	return 0;
 }
@@ -85,7 +111,7 @@ int crpc_job_open(struct crpc_conn *c, const Crpc__Request *req, struct crpc_job
 	ret = dir_path(c, "images_dir_fd", job->images_fd, job->images_dir, sizeof(job->images_dir));
 	if (ret)
 		return ret;
-	ret = open_log(c, job, o);
+	ret = open_log(c, job, req);
 	if (ret)
 		return ret;
 	snprintf(store_dir, sizeof(store_dir), "%s/ctswap", job->images_dir);

@@ -66,7 +66,7 @@ static int swrk_open(struct crpc_conn *c, int fd)
 
 int main(int argc, char **argv)
 {
-	struct crpc_conn conn = { .sk = -1 };
+	struct crpc_conn conn = { .sk = -1, .log_fd = -1 };
 	int fd;
 
 	if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {

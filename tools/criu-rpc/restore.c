@@ -27,21 +27,33 @@
 
 #define NET_KEY "extRootNetNS"
 
-/* inherit_fd: the network namespace to restore into; anything else is refused. */
+/*
+ * inherit_fd: the network namespace to restore into (extRootNetNS) and the
+ * pipes that replace dumped ones by inode ("pipe:[INODE]": the runtime's
+ * stdout and stderr); anything else is refused.  The fds are ours.
+ */
 static int restore_inherited(struct crpc_conn *c, const Crpc__Options *o, char *net_ns,
-			     size_t size)
+			     size_t size, struct ctswap_inherit_pipe *pipes, size_t *nr_pipes)
 {
 	net_ns[0] = '\0';
+	*nr_pipes = 0;
 	for (size_t i = 0; i < o->n_inherit_fd; i++) {
 		const Crpc__InheritedFd *f = o->inherit_fd[i];
+		unsigned long long ino;
+		int len = -1;
 
-		if (strcmp(f->key, NET_KEY))
-			return crpc_fail(c, EOPNOTSUPP, "RESTORE: inherit_fd %s: only %s is supported yet",
-					 f->key, NET_KEY);
 		if (fcntl(f->fd, F_GETFD) < 0)
 			return crpc_fail(c, EBADF, "RESTORE: inherit_fd %s: fd %d is not open", f->key,
 					 f->fd);
-		snprintf(net_ns, size, "/proc/self/fd/%d", f->fd);
+		if (!strcmp(f->key, NET_KEY)) {
+			snprintf(net_ns, size, "/proc/self/fd/%d", f->fd);
+		} else if (sscanf(f->key, "pipe:[%llu]%n", &ino, &len) == 1 && len > 0 && !f->key[len]) {
+			pipes[*nr_pipes].ino = ino;
+			pipes[(*nr_pipes)++].fd = f->fd;
+		} else {
+			return crpc_fail(c, EOPNOTSUPP, "RESTORE: inherit_fd %s: only %s and pipe:[INODE] are supported",
+					 f->key, NET_KEY);
+		}
 	}
 	return 0;
 }
@@ -80,6 +92,9 @@ int crpc_restore(struct crpc_conn *c, const Crpc__Request *req)
 	struct ctswap_restore_stats rs = { 0 };
 	Crpc__Response resp = CRPC__RESPONSE__INIT;
 	Crpc__RestoreReply rr = CRPC__RESTORE_REPLY__INIT;
+	struct ctswap_ext_mount *ext = NULL;
+	struct ctswap_inherit_pipe *pipes = NULL;
+	size_t nr_pipes = 0;
 	char net_ns[64];
 	struct crpc_job job;
 	int ret;
@@ -87,13 +102,15 @@ int crpc_restore(struct crpc_conn *c, const Crpc__Request *req)
 	ret = crpc_job_open(c, req, &job);
 	if (ret)
 		goto out;
-	ret = crpc_check_root(c, "RESTORE", o) ?: restore_inherited(c, o, net_ns, sizeof(net_ns));
-	if (ret)
-		goto out;
-	if (o->has_rst_sibling && o->rst_sibling) {
-		ret = crpc_fail(c, EOPNOTSUPP, "RESTORE: option rst_sibling: the restored tree's parent is ctswap's supervisor (not supported yet)");
+	pipes = calloc(o->n_inherit_fd + 1, sizeof(*pipes));
+	if (!pipes) {
+		ret = crpc_fail(c, ENOMEM, "RESTORE: out of memory");
 		goto out;
 	}
+	ret = crpc_ext_mounts(c, o, &ext) ?:
+	      restore_inherited(c, o, net_ns, sizeof(net_ns), pipes, &nr_pipes);
+	if (ret)
+		goto out;
 	if (faccessat(job.images_fd, "ctswap/" CRPC_CT_NAME "/state", F_OK, 0)) {
 		ret = crpc_fail(c, ENOENT, "RESTORE: %s holds no ctswap checkpoint", job.images_dir);
 		goto out;
@@ -110,6 +127,14 @@ int crpc_restore(struct crpc_conn *c, const Crpc__Request *req)
 		goto out;
 	}
 	ropts.net_ns = net_ns[0] ? net_ns : NULL;
+	ropts.root = o->root && o->root[0] ? o->root : NULL;
+	ropts.ext_mounts = ext;
+	ropts.nr_ext_mounts = o->n_ext_mnt;
+	ropts.ext_mounts_unused_ok = true;	/* runc maps device binds it may not have made */
+	ropts.inherit_pipes = pipes;
+	ropts.nr_inherit_pipes = nr_pipes;
+	/* rst_sibling: the runtime's subreaper (conmon) becomes the init's parent */
+	ropts.sibling = o->has_rst_sibling && o->rst_sibling;
 	ret = ctswap_restore(job.store, CRPC_CT_NAME, &ropts, &rs);
 	if (ret) {
 		ret = crpc_engine_fail(c, ret, "RESTORE");
@@ -126,6 +151,8 @@ int crpc_restore(struct crpc_conn *c, const Crpc__Request *req)
 	resp.restore = &rr;
 	ret = crpc_send(c, &resp);
 out:
+	free(pipes);
+	free(ext);
 	crpc_job_close(&job);
 	return ret;
 }

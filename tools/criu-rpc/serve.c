@@ -4,6 +4,7 @@
  * DUMP and RESTORE by their own files; anything else is refused by name.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "crpc.h"
@@ -137,6 +138,8 @@ int crpc_serve(struct crpc_conn *c)
 		if (!strcmp(crpc_type_name(type), "unknown"))
 			type = CRPC__REQ_TYPE__EMPTY;
 		crpc_send_error(c, type, ret);
+		if (c->log_fd >= 0)
+			dprintf(c->log_fd, "Error (ctswap): %s\n", c->errmsg);
 	}
 	crpc__request__free_unpacked(req, NULL);
 	return ret;
