@@ -961,6 +961,7 @@ int restore_container(struct ctswap_store *store, const char *name,
 	}
 	for (uint32_t i = 0; i < c.img->nr_tasks && !ret; i++) {
 		ret = rst_proc_init(&c.procs[i], &c.img->tasks[i]);
+		c.procs[i].root_given = c.opts->root != NULL;
 		if (!ret)
 			c.nr_procs++;
 	}
