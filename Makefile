@@ -159,13 +159,16 @@ COMPDIR ?= $(PREFIX)/share/bash-completion/completions
 # The CLI, the library (static, shared with its soname link), header, pkg-config file,
 # admin scripts, man pages and bash completion; DESTDIR stages the tree elsewhere.
 # The criu-compatible front end goes to LIBDIR/ctswap/criu-compat/criu, out of
-# PATH: a runtime uses it only when its PATH puts that directory first.
+# PATH: a runtime uses it only when its PATH puts that directory first, or when
+# CRIU_LINK=PATH (e.g. /usr/local/sbin/criu) asks for a link there.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include \
 		$(DESTDIR)$(LIBDIR)/ctswap/criu-compat \
 		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPDIR)
 	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/ctswap
 	install -m 0755 $(CRPC) $(DESTDIR)$(LIBDIR)/ctswap/criu-compat/criu
+	if [ -n "$(CRIU_LINK)" ]; then install -d $(DESTDIR)$$(dirname $(CRIU_LINK)) && \
+		ln -sf $(LIBDIR)/ctswap/criu-compat/criu $(DESTDIR)$(CRIU_LINK); fi
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libctswap.so.1
 	ln -sf libctswap.so.1 $(DESTDIR)$(LIBDIR)/libctswap.so
