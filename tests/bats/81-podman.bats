@@ -172,3 +172,21 @@ pod_counters() {
 	grep -q 'lazy server [0-9]* serves [0-9]* pages' "$dir/restore.log"
 	pod_checks_again "$POD"
 }
+
+@test "podman -t: refused with the reason in dump.log, the container left running" {
+	run pm run -t -d --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+		--network none --name "$POD" "$IMAGE" /bin/pattern --mib 4 --threads 1 --seed 5 --out /tmp
+	assert_success
+	wait_until 30 pod_ok "$POD"
+	run pm container checkpoint --keep "$POD"
+	assert_failure
+	local dir
+	dir=$(pm inspect -f '{{.StaticDir}}' "$POD")
+	grep -q '^Error (ctswap): DUMP: pid [0-9]*: fd 0 is on a terminal (/dev/pts/0): containers with a terminal (podman -t) are not supported yet$' "$dir/dump.log"
+	run pm inspect -f '{{.State.Status}}' "$POD"
+	assert_output running
+	local pid
+	pid=$(pm inspect -f '{{.State.Pid}}' "$POD")
+	grep -q 'TracerPid:.*0$' "/proc/$pid/status"
+	pod_checks_again "$POD"
+}
