@@ -245,6 +245,21 @@ static void print_final(const Crpc__Response *r)
 		printf("errmsg %s\n", r->cr_errmsg);
 }
 
+/* Free what parse_arg() allocated. */
+static void free_opts(Crpc__Options *o)
+{
+	for (size_t i = 0; i < o->n_ext_mnt; i++)
+		free(o->ext_mnt[i]);
+	for (size_t i = 0; i < o->n_cg_root; i++)
+		free(o->cg_root[i]);
+	for (size_t i = 0; i < o->n_inherit_fd; i++)
+		free(o->inherit_fd[i]);
+	free(o->ext_mnt);
+	free(o->cg_root);
+	free(o->inherit_fd);
+	free(o->external);
+}
+
 int main(int argc, char **argv)
 {
 	Crpc__Request req = CRPC__REQUEST__INIT;
@@ -291,6 +306,7 @@ int main(int argc, char **argv)
 	}
 	close(sv[1]);
 	send_req(sv[0], &req, truncate_to);
+	free_opts(&opts);
 	while ((r = recv_resp(sv[0]))) {
 		if (r->type == CRPC__REQ_TYPE__NOTIFY && r->success && r->notify) {
 			const char *s = r->notify->script ? r->notify->script : "";
