@@ -114,7 +114,9 @@ pod_counters() {
 	# conmon is the restored init's parent again (rst_sibling), and it is alone in its cgroup
 	local pid
 	pid=$(pm inspect -f '{{.State.Pid}}' "$POD")
-	[ "$(ps -o comm= -p "$(ps -o ppid= -p "$pid")")" = conmon ]
+	local ppid
+	ppid=$(awk '/^PPid:/ { print $2 }' "/proc/$pid/status")
+	[ "$(cat "/proc/$ppid/comm")" = conmon ]
 	local fz
 	fz=$(sed -n 's/^[0-9]*:freezer://p' "/proc/$pid/cgroup")
 	[ "$(cat "/sys/fs/cgroup/freezer$fz/cgroup.procs")" = "$pid" ]
