@@ -272,6 +272,12 @@ struct ctswap_dump_stats {
 int ctswap_dump(struct ctswap_store *store, const char *name,
 		const struct ctswap_dump_opts *opts, struct ctswap_dump_stats *stats);
 
+/* A pipe a restore takes from the caller (ctswap_restore_opts.inherit_pipes). */
+struct ctswap_inherit_pipe {
+	uint64_t ino;		/* the dumped pipe's inode ("pipe:[INO]") */
+	int fd;			/* the caller's descriptor standing in for it */
+};
+
 struct ctswap_restore_opts {
 	bool eager;			/* fill memory before resuming */
 	unsigned int generation;	/* 0: the newest */
@@ -306,7 +312,7 @@ struct ctswap_restore_opts {
 	 * runtime's stdout and stderr pipes): every description of the dumped
 	 * pipe whose inode was @ino is opened from @fd, an fd of the caller's.
 	 */
-	const struct ctswap_inherit_pipe { uint64_t ino; int fd; } *inherit_pipes;
+	const struct ctswap_inherit_pipe *inherit_pipes;
 	size_t nr_inherit_pipes;
 	/*
 	 * The init becomes the caller's sibling (CLONE_PARENT): the caller's
