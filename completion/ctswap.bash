@@ -75,7 +75,8 @@ _ctswap()
 	dump) opts="--leave-running --no-snapshot --pre --compress --keep --tcp-close --tcp-established --unix-close --max-deleted-size --verbose" ;;
 	restore)
 		[ "$prev" = --net ] && { COMPREPLY=($(compgen -W "ns:" -- "$cur")); return; }
-		opts="--eager --gen --allow-changed-files --net --time-ns --verbose" ;;
+		[ "$prev" = --root ] && { COMPREPLY=($(compgen -d -- "$cur")); return; }
+		opts="--eager --gen --allow-changed-files --net --time-ns --root --ext-mount --verbose" ;;
 	freeze) opts="--timeout" ;;
 	rm) opts="--force" ;;
 	ps) opts="--json" ;;
@@ -84,7 +85,7 @@ _ctswap()
 	version|check) return ;;
 	esac
 	case "$prev" in
-	--keep|--gen|--timeout|--wait|--max-deleted-size) return ;;
+	--keep|--gen|--timeout|--wait|--max-deleted-size|--ext-mount) return ;;
 	esac
 	if [[ "$cur" == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts --help" -- "$cur"))

@@ -397,6 +397,16 @@ struct ctswap_ckpt_task {
 	unsigned int nr_fds;
 };
 
+/* A mount of a container with a root filesystem of its own. */
+struct ctswap_ckpt_mount {
+	const char *mountpoint;		/* inside the container */
+	const char *fstype;
+	const char *kind;		/* root, external, bind, proc, sysfs, devpts, mqueue, tmpfs */
+	const char *ext_id;		/* external: the id restore --ext-mount maps; else NULL */
+	const char *host_path;		/* root, external: the host path at the dump, or NULL */
+	unsigned int tmpfs_files;	/* tmpfs: files stored */
+};
+
 struct ctswap_ckpt {
 	unsigned int generation;
 	uint64_t meta_bytes;		/* size of the blob file */
@@ -404,6 +414,8 @@ struct ctswap_ckpt {
 	unsigned int nr_tasks;
 	struct ctswap_ckpt_task *tasks;	/* parents first; tasks[0] is the init */
 	void *priv;
+	unsigned int nr_mounts;		/* 0: the host's root */
+	struct ctswap_ckpt_mount *mounts;	/* in mount order, the root first */
 };
 /* Read checkpoint @gen (0: the newest) of @name. Free with ctswap_ckpt_free(). */
 int ctswap_ckpt_read(struct ctswap_store *store, const char *name, unsigned int gen,

@@ -73,6 +73,34 @@ static int ckpt_fill_task(struct ctswap_ckpt_task *out, const struct ct_task *t)
 	return 0;
 }
 
+/* The mount tree of @img (its strings stay in @img, freed with it). */
+static int ckpt_fill_mounts(struct ctswap_ckpt *c, const struct ct_image *img)
+{
+	static const char *const kinds[CT_MNT_KNOWN] = {
+		[CT_MNT_ROOT] = "root", [CT_MNT_EXTERNAL] = "external", [CT_MNT_BIND] = "bind",
+		[CT_MNT_PROC] = "proc", [CT_MNT_SYSFS] = "sysfs", [CT_MNT_DEVPTS] = "devpts",
+		[CT_MNT_MQUEUE] = "mqueue", [CT_MNT_TMPFS] = "tmpfs",
+	};
+
+	if (!img->nr_mounts)
+		return 0;
+	c->mounts = xzalloc(sizeof(*c->mounts) * img->nr_mounts);
+	if (!c->mounts)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < img->nr_mounts; i++) {
+		const struct ct_mount *m = &img->mounts[i];
+		struct ctswap_ckpt_mount *o = &c->mounts[i];
+
+		*o = (struct ctswap_ckpt_mount) { .mountpoint = m->mountpoint, .fstype = m->fstype,
+						  .kind = kinds[m->kind], .ext_id = m->ext_id,
+						  .host_path = m->host_path };
+		for (uint32_t k = 0; k < img->nr_tmpfs; k++)
+			o->tmpfs_files += img->tmpfs[k].mount == i;
+	}
+	c->nr_mounts = img->nr_mounts;
+	return 0;
+}
+
 /* Read checkpoint @gen (0: newest) of @name. */
 int ctswap_ckpt_read(struct ctswap_store *store, const char *name, unsigned gen,
 		     struct ctswap_ckpt **out)
@@ -113,6 +141,8 @@ int ctswap_ckpt_read(struct ctswap_store *store, const char *name, unsigned gen,
 			goto out_nomem;
 		c->nr_tasks++;
 	}
+	if (ckpt_fill_mounts(c, img))
+		goto out_nomem;
 	*out = c;
 	return 0;
 out_nomem:
@@ -132,6 +162,7 @@ void ctswap_ckpt_free(struct ctswap_ckpt *c)
 		free((void *)c->tasks[i].vmas);
 	}
 	free(c->tasks);
+	free(c->mounts);
 	image_free(c->priv);
 	free(c);
 }

@@ -92,8 +92,9 @@ static int shape_check_mount(const struct ctswap_mount *m)
 		return ct_err(-EINVAL, "mount: source and target are needed");
 	if (stat(m->src, &st) < 0)
 		return ct_err(-errno, "%s: mount source: %m", m->src);
-	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-		return ct_err(-EINVAL, "%s: mount source: not a directory or regular file", m->src);
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+		return ct_err(-EINVAL, "%s: mount source: not a directory, regular file or character device",
+			      m->src);
 	if (!shape_path_clean(m->dst) || !strcmp(m->dst, "/"))
 		return ct_err(-EINVAL, "%s: mount target: want an absolute path below / without . or ..",
 			      m->dst);
@@ -313,18 +314,7 @@ static int shape_enter_rootfs(const struct ct_shape *s)
 	      shape_mount_standard(root);
 	for (size_t i = 0; i < s->nr_mounts && !ret; i++)
 		ret = shape_bind(root, &s->mounts[i]);
-	if (ret)
-		return ret;
-	if (chdir(root) < 0)
-		return ct_err(-errno, "%s: chdir: %m", root);
-	/* the old root ends up under the new one: detach it */
-	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		return ct_err(-errno, "%s: pivot_root: %m", root);
-	if (umount2(".", MNT_DETACH) < 0)
-		return ct_err(-errno, "%s: cannot detach the old root: %m", root);
-	if (chdir("/") < 0)
-		return ct_err(-errno, "chdir /: %m");
-	return 0;
+	return ret ?: mounts_pivot(root);
 }
 
 /* A pid namespace on the host's tree: a private /proc that shows it. */

@@ -418,6 +418,7 @@ static int validate_tmpfs(const struct ct_image *img, uint32_t i, const char *wh
 	if ((n->data_len && !reg && !lnk) || (reg && n->data_len > n->size) ||
 	    (lnk && (!n->data_len || n->data_len >= 4096)) || n->link_to > i ||
 	    (n->link_to && (!reg || img->tmpfs[n->link_to - 1].mount != n->mount ||
+			    !S_ISREG(img->tmpfs[n->link_to - 1].mode) ||
 			    img->tmpfs[n->link_to - 1].link_to || n->data_len)))
 		return ct_err(-EBADMSG, "%s: tmpfs record %u: bad contents or link", what, i);
 	return 0;

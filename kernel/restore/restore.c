@@ -252,6 +252,19 @@ static int rst_mounts(struct rst_ctx *c)
 	return c->host_root < 0 ? ct_err(-errno, "/: %m") : 0;
 }
 
+/* Close what rst_mounts() opened (the plan stays: the image's view of it). */
+static void rst_mounts_close(struct rst_ctx *c)
+{
+	if (c->shape.mnt_plan)
+		close(c->shape.mnt_fd);
+	c->shape.mnt_plan = NULL;
+	if (c->root_fd >= 0)
+		close(c->root_fd);
+	if (c->host_root >= 0)
+		close(c->host_root);
+	c->root_fd = c->host_root = -1;
+}
+
 /* In the container's IPC namespace: its semaphore sets and message queues. */
 static int rst_sysvipc(void *arg)
 {
@@ -263,8 +276,12 @@ static int rst_open_files(void *arg)
 {
 	struct rst_ctx *c = arg;
 	struct shm_fds sf = { .fd_of = rst_shm_fd, .arg = &c->shm };
+	int ret;
+
+	if (c->root_fd >= 0)	/* we run in the rebuilt tree: its files are new inodes */
+		mounts_rekey(c->img);
 	/* shared memory first: memfd descriptions are opened from its objects */
-	int ret = rst_shm_open(&c->shm, c->img, c->rd);
+	ret = rst_shm_open(&c->shm, c->img, c->rd);
 
 	if (ret)
 		return ret;
@@ -906,15 +923,9 @@ static void rst_ctx_free(struct rst_ctx *c)
 		close(c->prefetch_gate);
 	free(c->ft_task.fds);
 	free(c->ft_task.peer_fds);
-	if (c->shape.mnt_plan)
-		close(c->shape.mnt_fd);
-	c->shape.mnt_plan = NULL;
+	rst_mounts_close(c);
 	shape_release(&c->shape);
 	mnt_plan_free(c->mnt_plan);
-	if (c->root_fd >= 0)
-		close(c->root_fd);
-	if (c->host_root >= 0)
-		close(c->host_root);
 	if (c->cg)
 		cg_close(c->cg);
 	if (c->rd)
@@ -996,6 +1007,7 @@ int restore_container(struct ctswap_store *store, const char *name,
 		restore_files_close(&c.ft);
 		c.ft_open = false;
 	}
+	rst_mounts_close(&c);	/* nor the rebuilt tree: the init holds it */
 	rst_shm_close(&c.shm);
 	if (!ret)
 		ret = rst_memory(&c);

@@ -87,7 +87,7 @@ static int mi_parse_line(char *line, struct mi_entry *e)
 	if (!sep)
 		return -EINVAL;
 	*sep = '\0';
-	for (char *t = strtok_r(line, " ", &save); t && n < 6; t = strtok_r(NULL, " ", &save))
+	for (char *t = strtok_r(line, " ", &save); t; t = n < 6 ? strtok_r(NULL, " ", &save) : NULL)
 		f[n++] = t;
 	if (n < 6 || sscanf(f[0], "%u", &e->id) != 1 || sscanf(f[1], "%u", &e->parent) != 1)
 		return -EINVAL;
@@ -196,25 +196,36 @@ static uint32_t mi_mount_flags(const char *opts)
 	return flags;
 }
 
-/* The superblock options to mount with again: all but "rw" (a read-only one keeps "ro"). */
-static char *mi_data(const char *superopts)
+/* @opts (comma-separated) without the option @drop; *@dropped says if it was there. */
+static char *mnt_opts_without(const char *opts, const char *drop, bool *dropped)
 {
-	char *out = xzalloc(strlen(superopts) + 1), *buf = xstrdup(superopts), *save = NULL;
+	char *out = xzalloc(strlen(opts) + 1), *buf = xstrdup(opts), *save = NULL;
 
+	*dropped = false;
 	if (!out || !buf) {
 		free(out);
 		free(buf);
 		return NULL;
 	}
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(t, "rw"))
+		if (!strcmp(t, drop)) {
+			*dropped = true;
 			continue;
+		}
 		if (out[0])
 			strcat(out, ",");
 		strcat(out, t);
 	}
 	free(buf);
 	return out;
+}
+
+/* The superblock options to mount with again: all but "rw" (a read-only one keeps "ro"). */
+static char *mi_data(const char *superopts)
+{
+	bool rw;
+
+	return mnt_opts_without(superopts, "rw", &rw);
 }
 
 /* The host's mount of @dev whose root holds @root (the longest such), or NULL. */
@@ -382,12 +393,29 @@ static int mnt_classify(struct mnt_dump *d, size_t i, struct ct_mount *m)
 	return m->ext_id ? 0 : -ENOMEM;
 }
 
-/* Is mount @i's mount point covered by a later mount at the same place (its files out of reach)? */
-static bool mnt_hidden(const struct mnt_dump *d, size_t i)
+/* Is mount @j on mount @i, or on one that is (parents come first)? */
+static bool mnt_is_below(const struct ct_mount *mounts, uint32_t j, uint32_t i)
 {
-	for (size_t j = i + 1; j < d->ct.nr; j++)
-		if (!strcmp(d->order[j]->mp, d->order[i]->mp))
+	while (j > i)
+		j = mounts[j].parent;
+	return j == i;
+}
+
+/*
+ * Is mount @i covered by a later mount (its files out of reach by path):
+ * one at its mount point (on it, or on what is on it), or one above its
+ * mount point that is not on it?
+ */
+static bool mnt_hidden(const struct mnt_dump *d, uint32_t i)
+{
+	const struct ct_mount *mounts = d->img->mounts;
+
+	for (uint32_t j = i + 1; j < d->img->nr_mounts; j++) {
+		if (!path_below(mounts[i].mountpoint, mounts[j].mountpoint))
+			continue;
+		if (!strcmp(mounts[i].mountpoint, mounts[j].mountpoint) || !mnt_is_below(mounts, j, i))
 			return true;
+	}
 	return false;
 }
 
@@ -421,7 +449,20 @@ struct mnt_ns_work {
 	char err[512];
 };
 
-/* Open a private copy of tmpfs mount @i alone (no submounts) and record its files. */
+/* Is anything mounted on mount @i? */
+static bool mnt_has_children(const struct ct_image *img, uint32_t i)
+{
+	for (uint32_t j = i + 1; j < img->nr_mounts; j++)
+		if (img->mounts[j].parent == i)
+			return true;
+	return false;
+}
+
+/*
+ * Open a private copy of tmpfs mount @i alone (what is mounted on it hides
+ * none of its files) and record its files.  An unbindable mount cannot be
+ * copied: read in place when nothing is mounted on it.
+ */
 static int mnt_dump_one_tmpfs(struct mnt_dump *d, uint32_t i)
 {
 	const struct ct_mount *m = &d->img->mounts[i];
@@ -431,6 +472,11 @@ static int mnt_dump_one_tmpfs(struct mnt_dump *d, uint32_t i)
 		return ct_err(-EOPNOTSUPP, "pid %d: tmpfs %s is under another mount (its files are out of reach): not supported",
 			      d->pid, m->mountpoint);
 	tree = (int)syscall(SYS_open_tree, AT_FDCWD, m->mountpoint, OPEN_TREE_CLONE | O_CLOEXEC);
+	if (tree < 0 && errno == EINVAL && m->unbindable && !mnt_has_children(d->img, i))
+		tree = open(m->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);	/* no copy: nothing on it hides */
+	else if (tree < 0 && errno == EINVAL && m->unbindable)
+		return ct_err(-EOPNOTSUPP, "pid %d: tmpfs %s: unbindable with mounts on it (its files under them are out of reach): not supported",
+			      d->pid, m->mountpoint);
 	if (tree < 0)
 		return ct_err(-errno, "pid %d: tmpfs %s: cannot open it: %m", d->pid, m->mountpoint);
 	dir = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -699,37 +745,13 @@ static int mnt_make_target(const struct ct_mount *m)
 	return 0;
 }
 
-/* @data without a "ro" option (a tmpfs is filled read-write first). */
-static char *mnt_data_rw(const char *data, bool *ro)
-{
-	char *out = xzalloc(data ? strlen(data) + 1 : 1), *buf = xstrdup(data ? data : "");
-	char *save = NULL;
-
-	*ro = false;
-	if (!out || !buf) {
-		free(out);
-		free(buf);
-		return NULL;
-	}
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(t, "ro")) {
-			*ro = true;
-			continue;
-		}
-		if (out[0])
-			strcat(out, ",");
-		strcat(out, t);
-	}
-	free(buf);
-	return out;
-}
-
 /* A new tmpfs at @m's mount point, filled, then read-only if it was. */
 static int mnt_make_tmpfs(const struct ct_image *img, uint32_t i)
 {
 	const struct ct_mount *m = &img->mounts[i];
 	bool ro;
-	char *data = mnt_data_rw(m->data, &ro);
+	/* filled read-write first */
+	char *data = mnt_opts_without(m->data ? m->data : "", "ro", &ro);
 	int ret, dir;
 
 	if (!data)
@@ -813,17 +835,13 @@ static int mnt_make_pass(const struct mnt_plan *p, bool deferred, int *trees)
 	return ret;
 }
 
-/* Bind the root on itself and make it / of this (new) mount namespace. */
-static int mnt_pivot(const char *root)
+int mounts_pivot(const char *root)
 {
-	int ret = mnt_mount(root, root, NULL, MS_BIND, NULL);
-
-	if (ret)
-		return ret;
 	if (chdir(root) < 0)
 		return ct_err(-errno, "%s: chdir: %m", root);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return ct_err(-errno, "%s: pivot_root: %m", root);
+	/* the old root ends up under the new one: detach it */
 	if (umount2(".", MNT_DETACH) < 0)
 		return ct_err(-errno, "%s: cannot detach the old root: %m", root);
 	if (chdir("/") < 0)
@@ -855,7 +873,8 @@ static int mnt_holder_build(const struct mnt_plan *p, int net_fd, int *trees)
 	if (!ret && net_fd >= 0 && setns(net_fd, CLONE_NEWNET) < 0)
 		ret = ct_err(-errno, "cannot join the container's network namespace: %m");
 	if (!ret)
-		ret = mnt_open_trees(p, false, trees) ?: mnt_pivot(p->root);
+		ret = mnt_open_trees(p, false, trees) ?:
+		      mnt_mount(p->root, p->root, NULL, MS_BIND, NULL) ?: mounts_pivot(p->root);
 	if (!ret)
 		ret = mnt_make_pass(p, false, trees) ?: mnt_scaffold_proc();
 	/* last: the root read-only only once every mount point is made */
@@ -955,6 +974,47 @@ out_report:
 	if (report[1] >= 0)
 		close(report[1]);
 	return ret;
+}
+
+/*
+ * @id, recorded at the dump for @path: if @path (resolved in our root, the
+ * rebuilt tree) is another inode of the same size and time, take it as the
+ * same file: the tmpfs files were made again, a runtime mounts its root
+ * again (an overlay: another device), a root or external mount may be a
+ * copy.  Anything else is left for the changed-files checks to refuse.
+ */
+static void mnt_rekey_one(const char *path, struct ct_file_id *id)
+{
+	struct stat st;
+
+	if (!path || path[0] != '/' || (!id->dev && !id->ino) || stat(path, &st) < 0)
+		return;
+	if ((st.st_dev == id->dev && st.st_ino == id->ino) || (uint64_t)st.st_size != id->size ||
+	    st.st_mtim.tv_sec != id->mtime_sec || st.st_mtim.tv_nsec != id->mtime_nsec)
+		return;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+}
+
+void mounts_rekey(struct ct_image *img)
+{
+	for (uint32_t i = 0; i < img->nr_files; i++) {
+		struct ct_file *f = &img->files[i];
+
+		if (f->kind == CT_FILE_REG && !f->deleted && !f->outside)
+			mnt_rekey_one(f->path, &f->id);
+	}
+	for (uint32_t i = 0; i < img->nr_tasks; i++) {
+		struct ct_task *t = &img->tasks[i];
+
+		mnt_rekey_one(t->mm.exe_path, &t->mm.exe_id);
+		for (uint32_t k = 0; k < t->mm.nr_vmas; k++) {
+			struct ct_vma *v = &t->mm.vmas[k];
+
+			if (v->kind == CT_VMA_FILE_PRIVATE || v->kind == CT_VMA_FILE_SHARED)
+				mnt_rekey_one(v->path, &v->file);
+		}
+	}
 }
 
 int mnt_enter(const struct mnt_plan *p, int mnt_fd)

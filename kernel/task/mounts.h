@@ -48,6 +48,9 @@ int mounts_mark_outside(struct ct_image *img, pid_t host_pid);
 
 /* ---- restore ---- */
 
+/* Make directory @root, a mount point, / of our mount namespace (pivot_root), and go there. */
+int mounts_pivot(const char *root);
+
 /* What restore needs to rebuild the tree: the root and each external mount's source. */
 struct mnt_plan {
 	const struct ct_image *img;
@@ -76,6 +79,15 @@ int mnt_build(const struct mnt_plan *plan, int net_fd, int *mnt_fd, int *root_fd
  * mounts.
  */
 int mnt_enter(const struct mnt_plan *plan, int mnt_fd);
+
+/*
+ * Running in the rebuilt tree's root (a thread chrooted into it): take each
+ * file the image names by path (descriptions, mappings, executables) that
+ * is now another inode of the same size and modification time as the same
+ * file (tmpfs files were made again; a root given again may be a copy or
+ * an overlay mounted anew): its recorded identity becomes the new inode's.
+ */
+void mounts_rekey(struct ct_image *img);
 
 /* ---- tmpfs.c ---- */
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Build a container root filesystem for the tests: Debian's busybox-static
-# (every applet as a symlink in /bin) plus the statically linked programs
-# given, copied into /bin.  No download.  Usage: mkrootfs.sh DIR [PROGRAM...]
+# (every applet as a symlink in /bin) plus the programs given, copied into
+# /bin with the shared libraries they load (at the same paths).  No
+# download.  Usage: mkrootfs.sh DIR [PROGRAM...]
 set -e
 dir=$1
 shift
@@ -15,6 +16,10 @@ for applet in $("$bb" --list); do
 done
 for prog in "$@"; do
 	cp "$prog" "$dir/bin/"
+	for lib in $(ldd "$prog" 2>/dev/null | grep -o '/[^ ]*'); do
+		mkdir -p "$dir$(dirname "$lib")"
+		[ -e "$dir$lib" ] || cp -L "$lib" "$dir$lib"
+	done
 done
 echo "root:x:0:0:root:/:/bin/sh" >"$dir/etc/passwd"
 echo "root:x:0:" >"$dir/etc/group"

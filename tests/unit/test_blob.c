@@ -906,6 +906,101 @@ static void test_blob_deleted_crafted_refused(void **state)
 	expect_invalid(img, "unknown kind 3");
 }
 
+/* The sample image with a root of its own: the root, a tmpfs /tmp holding a directory, a file and a link. */
+static struct ct_image *sample_image_mounts(void)
+{
+	struct ct_image *img = sample_image();
+
+	img->shape.flags |= CT_SHAPE_OWN_ROOT;
+	img->nr_mounts = 3;
+	img->mounts = calloc(3, sizeof(*img->mounts));
+	img->mounts[0] = (struct ct_mount){ .kind = CT_MNT_ROOT, .is_dir = 1, .mountpoint = strdup("/"),
+					    .fstype = strdup("ext4"), .source = strdup("/dev/vda"),
+					    .host_path = strdup("/srv/root") };
+	img->mounts[1] = (struct ct_mount){ .kind = CT_MNT_TMPFS, .is_dir = 1, .flags = 0x6,
+					    .mountpoint = strdup("/tmp"), .fstype = strdup("tmpfs"),
+					    .source = strdup("tmpfs"), .data = strdup("size=8192k") };
+	img->mounts[2] = (struct ct_mount){ .kind = CT_MNT_EXTERNAL, .parent = 0, .is_dir = 1,
+					    .mountpoint = strdup("/data"), .fstype = strdup("ext4"),
+					    .source = strdup("/dev/vda"), .ext_id = strdup("/data"),
+					    .host_path = strdup("/srv/data") };
+	img->nr_tmpfs = 4;
+	img->tmpfs = calloc(4, sizeof(*img->tmpfs));
+	img->tmpfs[0] = (struct ct_tmpfs_node){ .mount = 1, .path = strdup(""), .mode = S_IFDIR | 01777 };
+	img->tmpfs[1] = (struct ct_tmpfs_node){ .mount = 1, .path = strdup("d"), .mode = S_IFDIR | 0711,
+						.uid = 5, .gid = 6, .mtime_sec = 77, .mtime_nsec = 88 };
+	img->tmpfs[2] = (struct ct_tmpfs_node){ .mount = 1, .path = strdup("d/f"), .mode = S_IFREG | 0640,
+						.size = 4096, .data = dupmem("xyz", 3), .data_len = 3 };
+	img->tmpfs[3] = (struct ct_tmpfs_node){ .mount = 1, .path = strdup("f2"), .mode = S_IFREG | 0640,
+						.link_to = 3 };
+	return img;
+}
+
+static void test_blob_mounts_round_trip(void **state)
+{
+	struct ct_image *img = sample_image_mounts(), *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	assert_int_equal(blob_decode(buf, len, "test", &back), 0);
+	assert_int_equal(back->nr_mounts, 3);
+	assert_int_equal(back->mounts[1].kind, CT_MNT_TMPFS);
+	assert_int_equal(back->mounts[1].flags, 0x6);
+	assert_string_equal(back->mounts[1].data, "size=8192k");
+	assert_string_equal(back->mounts[0].host_path, "/srv/root");
+	assert_string_equal(back->mounts[2].ext_id, "/data");
+	assert_int_equal(back->nr_tmpfs, 4);
+	assert_string_equal(back->tmpfs[0].path, "");
+	assert_int_equal(back->tmpfs[1].mode, S_IFDIR | 0711);
+	assert_int_equal(back->tmpfs[1].mtime_nsec, 88);
+	assert_int_equal(back->tmpfs[2].size, 4096);
+	assert_memory_equal(back->tmpfs[2].data, "xyz", 3);
+	assert_int_equal(back->tmpfs[3].link_to, 3);
+	free(buf);
+	image_free(back);
+	image_free(img);
+}
+
+/* Mount and tmpfs records restore could not trust are refused. */
+static void test_blob_mounts_crafted_refused(void **state)
+{
+	struct ct_image *img;
+
+	(void)state;
+	img = sample_image_mounts();
+	img->shape.flags &= ~CT_SHAPE_OWN_ROOT;
+	expect_invalid(img, "mount records without a root of its own");
+	img = sample_image_mounts();
+	img->mounts[1].kind = CT_MNT_ROOT;		/* a second root */
+	expect_invalid(img, "mount record 1: bad kind");
+	img = sample_image_mounts();
+	free(img->mounts[1].mountpoint);
+	img->mounts[1].mountpoint = strdup("/tmp/../etc");
+	expect_invalid(img, "mount record 1: bad mount point");
+	img = sample_image_mounts();
+	img->mounts[2].parent = 2;			/* on itself */
+	expect_invalid(img, "mount record 2: bad mount point");
+	img = sample_image_mounts();
+	free(img->mounts[2].ext_id);
+	img->mounts[2].ext_id = NULL;
+	expect_invalid(img, "external mount without a sane id");
+	img = sample_image_mounts();
+	free(img->tmpfs[2].path);
+	img->tmpfs[2].path = strdup("d/../../etc/passwd");
+	expect_invalid(img, "tmpfs record 2: bad path");
+	img = sample_image_mounts();
+	img->tmpfs[2].size = 2;				/* contents beyond the size */
+	expect_invalid(img, "tmpfs record 2: bad contents");
+	img = sample_image_mounts();
+	img->tmpfs[3].link_to = 2;			/* a hard link to a directory */
+	expect_invalid(img, "tmpfs record 3: bad contents or link");
+	img = sample_image_mounts();
+	img->tmpfs[1].mount = 2;			/* of the external mount */
+	expect_invalid(img, "tmpfs record 1: not of a tmpfs mount");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -928,6 +1023,8 @@ int main(void)
 		cmocka_unit_test(test_blob_locks_crafted_refused),
 		cmocka_unit_test(test_blob_deleted_round_trip),
 		cmocka_unit_test(test_blob_deleted_crafted_refused),
+		cmocka_unit_test(test_blob_mounts_round_trip),
+		cmocka_unit_test(test_blob_mounts_crafted_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
 /* The checkpoint part of ctswap inspect: tasks, threads and mappings of the newest blob. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "builtin.h"
@@ -14,6 +15,25 @@ static const char *prot_str(uint32_t prot, char *buf)
 	buf[2] = prot & PROT_EXEC ? 'x' : '-';
 	buf[3] = '\0';
 	return buf;
+}
+
+/* The mount tree of a container with a root of its own: kind, and what restore needs for it. */
+static void inspect_mounts_text(const struct ctswap_ckpt *c)
+{
+	for (unsigned i = 0; i < c->nr_mounts; i++) {
+		const struct ctswap_ckpt_mount *m = &c->mounts[i];
+
+		if (!i)
+			printf("mounts: %u\n", c->nr_mounts);
+		printf("  %-24s %-8s %-10s", m->mountpoint, m->kind, m->fstype);
+		if (m->ext_id)
+			printf(" id %s", m->ext_id);
+		if (m->host_path)
+			printf(" from %s", m->host_path);
+		if (!strcmp(m->kind, "tmpfs"))
+			printf(" %u files", m->tmpfs_files);
+		printf("\n");
+	}
 }
 
 void inspect_ckpt_text(const struct ctswap_ckpt *c)
@@ -40,11 +60,12 @@ void inspect_ckpt_text(const struct ctswap_ckpt *c)
 			       v->end, prot_str(v->prot, prot), v->kind, v->pages, v->path ? v->path : "");
 		}
 	}
+	inspect_mounts_text(c);
 }
 
 json_t *inspect_ckpt_json(const struct ctswap_ckpt *c)
 {
-	json_t *o = json_object(), *tasks = json_array();
+	json_t *o = json_object(), *tasks = json_array(), *mounts = NULL;
 	char prot[4], addr[32];
 
 	for (unsigned i = 0; i < c->nr_tasks; i++) {
@@ -70,5 +91,15 @@ json_t *inspect_ckpt_json(const struct ctswap_ckpt *c)
 	json_object_set_new(o, "meta_bytes", json_integer((json_int_t)c->meta_bytes));
 	json_object_set_new(o, "own_pidns", json_boolean(c->own_pidns));
 	json_object_set_new(o, "tasks", tasks);
+	for (unsigned i = 0; i < c->nr_mounts; i++) {
+		const struct ctswap_ckpt_mount *m = &c->mounts[i];
+
+		if (!i)
+			json_object_set_new(o, "mounts", mounts = json_array());
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:i}",
+			"mountpoint", m->mountpoint, "fstype", m->fstype, "kind", m->kind,
+			"ext_id", m->ext_id, "host_path", m->host_path, "tmpfs_files",
+			(int)m->tmpfs_files));
+	}
 	return o;
 }
