@@ -171,7 +171,10 @@ pod_counters() {
 	# memory came through ctswap's lazy server, and the whole pattern verifies
 	local dir
 	dir=$(pm inspect -f '{{.StaticDir}}' "$POD")
-	grep -q 'lazy server [0-9]* serves [0-9]* pages' "$dir/restore.log"
+	# (the reply came before the memory: the lazy server had all 256 MiB to serve)
+	local served
+	served=$(sed -n 's/.*lazy server [0-9]* serves \([0-9]*\) pages.*/\1/p' "$dir/restore.log")
+	[ "$served" -ge 65536 ]
 	pod_checks_again "$POD"
 }
 
