@@ -159,8 +159,12 @@ int crpc_notify_fd(struct crpc_conn *c, const char *script, pid_t pid, int fd)
 	if (ret)
 		return ret;
 	ret = crpc_recv(c, &ans);
-	if (ret)
-		return crpc_fail(c, -ret, "notification %s: no answer: %s", script, c->errmsg);
+	if (ret) {
+		char why[sizeof(c->errmsg)];
+
+		snprintf(why, sizeof(why), "%s", c->errmsg);
+		return crpc_fail(c, -ret, "notification %s: no answer: %s", script, why);
+	}
 	if (ans->type != CRPC__REQ_TYPE__NOTIFY)
 		ret = crpc_fail(c, EPROTO, "notification %s: answered with %s", script,
 				crpc_type_name(ans->type));
