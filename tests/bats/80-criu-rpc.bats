@@ -254,8 +254,14 @@ crpc_restore() {
 	[ "${BASH_REMATCH[1]}" -le "$pages" ]
 	kill -9 "$TREE"
 	wait_until 10 group_empty
-	crpc_restore
+	# rst_sibling: no ctswap supervisor, the caller's parent becomes the init's parent
+	crpc_restore rst_sibling=1
 	pattern_checks_again
+	local ppid
+	ppid=$(awk '/^PPid:/ { print $2 }' "/proc/$TREE/status")
+	[ "$(cat "/proc/$ppid/comm")" != ctswap-sup ]
+	run ctswap --store "$IMG/ctswap" ps ct
+	assert_output --regexp "ct +running +$TREE "
 }
 
 @test "a caller that fails post-dump gets the tree back running, thawed and untraced" {
