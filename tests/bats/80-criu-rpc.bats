@@ -95,6 +95,13 @@ crpc() {
 	assert_line --index 1 "errmsg DUMP: option lazy_pages: a dump always writes every page; the restore is lazy by itself"
 	run crpc DUMP images_dir="$IMG" pid="$pid" ext_unix_sk=1
 	assert_line --index 1 --partial "errmsg DUMP: option ext_unix_sk: "
+	# runc's config file: absent or only comments is fine, options in it are not read
+	printf '# none\n' >"$BATS_TEST_TMPDIR/runc.conf"
+	run crpc DUMP images_dir="$IMG" pid="$pid" ps=1 config_file="$BATS_TEST_TMPDIR/runc.conf"
+	assert_line --index 1 --partial "errmsg DUMP: option ps: "
+	printf 'tcp-established\n' >"$BATS_TEST_TMPDIR/runc.conf"
+	run crpc DUMP images_dir="$IMG" pid="$pid" config_file="$BATS_TEST_TMPDIR/runc.conf"
+	assert_line --index 1 "errmsg config_file $BATS_TEST_TMPDIR/runc.conf: its options are not read by ctswap"
 	run ctswap ps "$CT"
 	assert_output --regexp "$CT +running"
 	grep -q 'State:.*[RS]' "/proc/$pid/status"

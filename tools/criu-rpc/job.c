@@ -87,6 +87,50 @@ static int open_log(struct crpc_conn *c, struct crpc_job *job, const Crpc__Reque
 	return 0;
 }
 
+/* A config file with options in it would change what is done: refuse it. */
+static int check_config_file(struct crpc_conn *c, const char *path)
+{
+	char line[512];
+	FILE *f;
+	int ret = 0;
+
+	if (!path || !(f = fopen(path, "re")))
+		return 0;
+	while (!ret && fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " \t\r\n");
+
+		if (*p && *p != '#')
+			ret = crpc_fail(c, EOPNOTSUPP, "config_file %s: its options are not read by ctswap",
+					path);
+	}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * ext_mnt: at dump key = value = the mount point inside the container (runc
+ * and podman name every bind they made that way), at restore key = that id,
+ * value = the host path to bind now.  Both map onto the engine's external
+ * mounts; the array points into @o.
+ */
+int crpc_ext_mounts(struct crpc_conn *c, const Crpc__Options *o, struct ctswap_ext_mount **out)
+{
+	struct ctswap_ext_mount *m;
+
+	*out = NULL;
+	if (!o->n_ext_mnt)
+		return 0;
+	m = calloc(o->n_ext_mnt, sizeof(*m));
+	if (!m)
+		return crpc_fail(c, ENOMEM, "ext_mnt: out of memory");
+	for (size_t i = 0; i < o->n_ext_mnt; i++) {
+		m[i].id = o->ext_mnt[i]->key;
+		m[i].path = o->ext_mnt[i]->val;
+	}
+	*out = m;
+	return 0;
+}
+
 /* Open what the request names; on failure the reason is in @c. */
 int crpc_job_open(struct crpc_conn *c, const Crpc__Request *req, struct crpc_job *job)
 {
@@ -96,7 +140,7 @@ int crpc_job_open(struct crpc_conn *c, const Crpc__Request *req, struct crpc_job
 
 	memset(job, 0, sizeof(*job));
 	job->images_fd = job->work_fd = job->log_fd = -1;
-	ret = crpc_check_options(c, req->type, o);
+	ret = crpc_check_options(c, req->type, o) ?: check_config_file(c, o->config_file);
 	if (ret)
 		return ret;
 	job->images_fd = crpc_open_caller_fd(c, "images_dir_fd", o->images_dir_fd,
