@@ -113,7 +113,7 @@ $(O)examples/%: examples/%.c include/ctswap.h $(LIB_SO)
 # Workloads are the programs under test, not our code: never sanitized
 # (an ASan process carries terabytes of shadow mappings to dump).
 WORK_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE
-tests/workloads/%: tests/workloads/%.c
+tests/workloads/%: tests/workloads/%.c tests/workloads/common.h
 	$(CC) $(WORK_CFLAGS) -o $@ $< -lpthread
 
 $(O)bench/%: bench/%.c $(LIB_A)

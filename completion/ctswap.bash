@@ -72,7 +72,7 @@ _ctswap()
 		esac
 		opts="--no-pidns --tty --log --rootfs --hostname --net --mount --memory --pids --cpus --" ;;
 	attach) opts="--wait" ;;
-	dump) opts="--leave-running --no-snapshot --pre --compress --keep --tcp-close --tcp-established --unix-close --max-deleted-size --verbose" ;;
+	dump) opts="--leave-running --no-snapshot --pre --compress --keep --tcp-close --tcp-established --unix-close --max-deleted-size --max-checked-size --verbose" ;;
 	restore)
 		[ "$prev" = --net ] && { COMPREPLY=($(compgen -W "ns:" -- "$cur")); return; }
 		[ "$prev" = --root ] && { COMPREPLY=($(compgen -d -- "$cur")); return; }
@@ -85,7 +85,7 @@ _ctswap()
 	version|check) return ;;
 	esac
 	case "$prev" in
-	--keep|--gen|--timeout|--wait|--max-deleted-size|--ext-mount) return ;;
+	--keep|--gen|--timeout|--wait|--max-deleted-size|--max-checked-size|--ext-mount) return ;;
 	esac
 	if [[ "$cur" == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts --help" -- "$cur"))

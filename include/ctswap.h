@@ -240,6 +240,11 @@ struct ctswap_dump_opts {
 	 * their mount point as id. */
 	const struct ctswap_ext_mount *ext_mounts;
 	size_t nr_ext_mounts;
+	/* Regular files held open are checksummed up to this size, so that a
+	 * restore can accept one that only grew since (a log) and refuse one
+	 * changed in place; a larger one refuses the restore if it changed at
+	 * all.  Bytes; 0: the default, 256 MiB. */
+	uint64_t max_checked_size;
 	/*
 	 * Called once the checkpoint is committed, before the container is
 	 * killed (or left running).  A negative errno fails the dump: the

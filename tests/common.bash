@@ -67,10 +67,26 @@ lines_of() {
 	[ -f "$1" ] && wc -l <"$1" || echo 0
 }
 
-# The value of field KEY=VALUE $2 of a workload's status file $1 (a line of
-# space-separated fields; the field may start the line).
+# The last complete line of a workload's status file $1.  Workloads append
+# their status, one line at a time (tests/workloads/common.h), or rewrite a
+# one-line file: a line being appended at this instant has no newline yet
+# and is skipped.
+status_line() {
+	local text
+	text=$(tail -c 4096 "$1" 2>/dev/null; echo .)
+	text=${text%.}
+	if [[ $text == *$'\n' ]]; then
+		text=${text%$'\n'}
+	elif [[ $text == *$'\n'* ]]; then
+		text=${text%$'\n'*}
+	fi
+	printf '%s\n' "${text##*$'\n'}"
+}
+
+# The value of field KEY=VALUE $2 of a workload's status file $1 (its last
+# line: space-separated fields; the field may start the line).
 status_field() {
-	sed -n "s/.* $2=\([^ ]*\).*/\1/p;s/^$2=\([^ ]*\).*/\1/p" "$1"
+	status_line "$1" | sed -n "s/.* $2=\([^ ]*\).*/\1/p;s/^$2=\([^ ]*\).*/\1/p"
 }
 
 # A TCP port of 127.0.0.1 that nothing listens on now (for servers a test starts).

@@ -383,30 +383,32 @@ int shape_time_for_children(const struct ct_shape *s)
  * thread too: the worker's is carried back.
  */
 struct shape_ns_work {
-	int fd, nstype;			/* namespace to join; -1: make a new network namespace */
-	bool in_root;			/* chroot into root_fd first */
+	int fd, nstype;			/* namespace to join; -1: make a new one of type nstype */
+	bool in_root;			/* chroot into root_fd first (then fd -1: join nothing) */
 	int root_fd;
-	bool lo_up;			/* the new network namespace's lo */
+	bool lo_up;			/* a new network namespace's lo */
 	int (*fn)(void *arg);		/* what to run there; NULL: nothing */
 	void *arg;
-	int new_fd;			/* the new network namespace, open */
+	int new_fd;			/* the new namespace, open */
 	int ret;
 	char err[512];
 };
 
-/* Make a network namespace for this thread alone, lo up if asked; open it. */
-static int shape_ns_make_net(struct shape_ns_work *w)
+/* Make a network (lo up if asked) or IPC namespace for this thread alone; open it. */
+static int shape_ns_make(struct shape_ns_work *w)
 {
+	bool net = w->nstype == CLONE_NEWNET;
+	const char *path = net ? "/proc/thread-self/ns/net" : "/proc/thread-self/ns/ipc";
 	int ret;
 
-	if (unshare(CLONE_NEWNET) < 0)
-		return ct_err(-errno, "cannot make a network namespace: %m");
-	ret = w->lo_up ? shape_lo_up() : 0;
+	if (unshare(w->nstype) < 0)
+		return ct_err(-errno, "cannot make a%s namespace: %m", net ? " network" : "n IPC");
+	ret = net && w->lo_up ? shape_lo_up() : 0;
 	if (ret)
 		return ret;
-	w->new_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	w->new_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (w->new_fd < 0)
-		return ct_err(-errno, "/proc/thread-self/ns/net: %m");
+		return ct_err(-errno, "%s: %m", path);
 	return 0;
 }
 
@@ -426,10 +428,10 @@ static void *shape_ns_thread(void *arg)
 	const char *msg;
 
 	ct_err_clear();
-	if (w->in_root)		/* then fd -1 means: stay in the caller's network */
+	if (w->in_root)
 		w->ret = shape_enter_root(w->root_fd);
 	if (!w->ret && !w->in_root && w->fd < 0)
-		w->ret = shape_ns_make_net(w);
+		w->ret = shape_ns_make(w);
 	else if (!w->ret && w->fd >= 0 && setns(w->fd, w->nstype) < 0)
 		w->ret = ct_err(-errno, "cannot join namespace: %m");
 	if (!w->ret && w->fn)
@@ -463,9 +465,9 @@ int shape_in_ns(int fd, int nstype, int (*fn)(void *arg), void *arg)
 	return shape_ns_run(&w);
 }
 
-int shape_in_root(int root_fd, int net_fd, int (*fn)(void *arg), void *arg)
+int shape_in_root(int root_fd, int fd, int nstype, int (*fn)(void *arg), void *arg)
 {
-	struct shape_ns_work w = { .fd = net_fd, .nstype = CLONE_NEWNET, .in_root = true,
+	struct shape_ns_work w = { .fd = fd, .nstype = nstype, .in_root = true,
 				   .root_fd = root_fd, .fn = fn, .arg = arg };
 
 	return shape_ns_run(&w);
@@ -493,9 +495,10 @@ int shape_in_pid_ns(pid_t pid, const char *ns, int (*fn)(void *arg), void *arg)
 	return ret;
 }
 
-int shape_new_netns(bool lo_up, int *fd)
+/* A new namespace of type @nstype (@lo_up: see shape_new_netns) into *@fd. */
+static int shape_new_ns(int nstype, bool lo_up, int *fd)
 {
-	struct shape_ns_work w = { .fd = -1, .lo_up = lo_up };
+	struct shape_ns_work w = { .fd = -1, .nstype = nstype, .lo_up = lo_up };
 	int ret = shape_ns_run(&w);
 
 	if (ret) {
@@ -505,4 +508,14 @@ int shape_new_netns(bool lo_up, int *fd)
 	}
 	*fd = w.new_fd;
 	return 0;
+}
+
+int shape_new_netns(bool lo_up, int *fd)
+{
+	return shape_new_ns(CLONE_NEWNET, lo_up, fd);
+}
+
+int shape_new_ipcns(int *fd)
+{
+	return shape_new_ns(CLONE_NEWIPC, false, fd);
 }

@@ -70,15 +70,21 @@ int shape_time_for_children(const struct ct_shape *s);
 int shape_in_ns(int fd, int nstype, int (*fn)(void *arg), void *arg);
 /*
  * Run @fn(@arg) in a thread chrooted into directory @root_fd (another mount
- * namespace's root: paths resolve in its tree) and, unless @net_fd is -1,
- * in that network namespace.
+ * namespace's root: paths resolve in its tree) and, unless @fd is -1, in
+ * that namespace of type @nstype.
  */
-int shape_in_root(int root_fd, int net_fd, int (*fn)(void *arg), void *arg);
+int shape_in_root(int root_fd, int fd, int nstype, int (*fn)(void *arg), void *arg);
 /* The same in namespace @ns ("net", "uts", "ipc") of process @pid. */
 int shape_in_pid_ns(pid_t pid, const char *ns, int (*fn)(void *arg), void *arg);
 /* Open network namespace file @path (checked to be one) into *@fd. */
 int shape_open_netns(const char *path, int *fd);
 /* A new network namespace holding only lo (up if @lo_up); *@fd is it, open. */
 int shape_new_netns(bool lo_up, int *fd);
+/*
+ * A new, empty IPC namespace; *@fd is it, open.  Restore fills it
+ * (shape_in_ns) before the init joins it, so every IPC object is there
+ * before any task runs or opens one.
+ */
+int shape_new_ipcns(int *fd);
 
 #endif

@@ -309,6 +309,7 @@ static struct task_ctx dump_policy(struct dump_ctx *d)
 {
 	struct task_ctx tc = { .tcp_mode = d->opts ? d->opts->tcp : 0,
 			       .unix_close = d->opts && d->opts->unix_close, .tcp_repair = &d->tcp_repair,
+			       .max_checked_size = d->opts ? d->opts->max_checked_size : 0,
 			       .shm_key = dump_shm_key, .shm_arg = &d->shm };
 
 	return tc;
@@ -384,6 +385,16 @@ static int dump_collect(struct dump_ctx *d)
 
 	if (ret)
 		return ret;
+	/*
+	 * A snapshot child would hold the container's SysV segments attached
+	 * while it runs on: its nattch would read high meanwhile.  Copy while
+	 * stopped instead.
+	 */
+	if (d->snapshot && !d->opts->pre && shm_sysv_attached(&d->shm)) {
+		pr_info("SysV segments attached: pages are copied while the container is stopped");
+		d->snapshot = false;
+		d->stats->snapshot = false;
+	}
 	d->tp = xzalloc(sizeof(*d->tp) * d->img->nr_tasks);
 	if (!d->tp)
 		return -ENOMEM;
@@ -406,7 +417,7 @@ static int dump_collect(struct dump_ctx *d)
 	if (ret)
 		return ret;
 	/* shared memory objects are stored whole, with the pages copied while stopped */
-	ret = shm_count_pages(&d->shm, &pages);
+	ret = shm_check_sysv(d->img, &d->shm) ?: shm_count_pages(&d->shm, &pages);
 	if (ret)
 		return ret;
 	d->pages_total += pages;

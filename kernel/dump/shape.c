@@ -7,13 +7,12 @@
  * Every process must share the init's namespaces (a process that made one
  * of its own is refused).  The init may own a pid and a mount namespace on
  * the host's root, a UTS namespace (its names are kept), an IPC namespace
- * (its semaphore sets and message queues are kept; shared memory segments
- * and POSIX queues refuse the dump), and a network namespace that holds only lo with
- * its default addresses (made again at restore, the sockets in it) or that
- * it joined at run (`run --net ns:PATH`: restore joins the one it is
- * given).  A root filesystem of its own (run --rootfs, a runtime's
- * container) is recorded with the whole mount tree (task/mounts.c).  The
- * cgroup's limits are kept.
+ * (its SysV objects and POSIX message queues are kept), and a network
+ * namespace that holds only lo with its default addresses (made again at
+ * restore, the sockets in it) or that it joined at run (`run --net
+ * ns:PATH`: restore joins the one it is given).  The cgroup's limits are
+ * kept, and the groups the container made below its own with theirs and
+ * their processes.
  */
 #define LOG_PREFIX "dump: "
 #include <arpa/inet.h>
@@ -39,6 +38,9 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "task/mounts.h"
+#include "mm/shm.h"
+#include "mm/vma.h"
+#include "task/mqueue.h"
 #include "task/sysvipc.h"
 
 /* The namespace kinds, as /proc/PID/ns names them, in CT_NS_* order. */
@@ -64,6 +66,11 @@ static int shape_check_same_ns(const struct ct_image *img)
 	for (uint32_t i = 1; i < img->nr_tasks; i++) {
 		const struct ct_task *t = &img->tasks[i];
 
+		/* a process put into the container's cgroup (or one below it) from outside */
+		if (t->pid <= 0)
+			return ct_err(-EOPNOTSUPP, "host pid %d: in the container's cgroup but outside its pid namespace: not supported",
+				      t->host_pid);
+
 		for (size_t k = 0; k < ARRAY_SIZE(shape_ns_names); k++) {
 			uint64_t ino = shape_ns_ino(t->host_pid, shape_ns_names[k]);
 
@@ -88,77 +95,25 @@ static int shape_read_uts(void *arg)
 	return 0;
 }
 
-/* Lines of /proc/sysvipc/@kind past the header (this thread's IPC namespace). */
-static int shape_sysvipc_count(const char *kind)
-{
-	char path[64], *text, *p;
-	int n = -1, ret;
-
-	snprintf(path, sizeof(path), "/proc/sysvipc/%s", kind);
-	ret = read_whole_file(path, &text, NULL);
-	if (ret)
-		return 0;	/* no SysV IPC in this kernel: nothing to keep */
-	for (p = text; (p = strchr(p, '\n')); p++)
-		n++;
-	free(text);
-	return n > 0 ? n : 0;
-}
-
-#ifndef FSCONFIG_CMD_CREATE
-#define FSCONFIG_CMD_CREATE 6
-#endif
-
-/* POSIX message queues of this thread's IPC namespace: a detached mqueue mount of it, listed. */
-static int shape_mqueue_count(void)
-{
-	int fsfd, mnt = -1, n = 0;
-	struct dirent *de;
-	DIR *dir;
-
-	fsfd = (int)syscall(SYS_fsopen, "mqueue", 0);
-	if (fsfd < 0)
-		return ct_err(-errno, "mqueue: fsopen: %m");
-	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
-		mnt = (int)syscall(SYS_fsmount, fsfd, 0, 0);
-	close(fsfd);
-	if (mnt < 0)
-		return ct_err(-errno, "mqueue: cannot mount the namespace's queues: %m");
-	dir = fdopendir(mnt);
-	if (!dir) {
-		close(mnt);
-		return ct_err(-errno, "mqueue: cannot list: %m");
-	}
-	while ((de = readdir(dir)))
-		n += de->d_name[0] != '.';
-	closedir(dir);
-	return n;
-}
-
 /* What shape_dump_ipc() works on. */
 struct shape_ipc {
 	struct ct_image *img;
+	struct vma_shm_table *shm;	/* the dump's shared memory objects */
 	pid_t pid;
 };
 
 /*
  * In the container's IPC namespace: its semaphore sets and message queues
- * (task/sysvipc.c); shared memory segments and POSIX queues are refused.
+ * (task/sysvipc.c), its shared memory segments with their identity
+ * (mm/shm.c, stored whole with the other shared memory) and its POSIX
+ * message queues (task/mqueue.c).
  */
 static int shape_dump_ipc(void *arg)
 {
 	struct shape_ipc *si = arg;
-	int n = shape_sysvipc_count("shm");
 
-	if (n)
-		return ct_err(-EOPNOTSUPP, "pid %d: %d SysV shared memory segment%s in the container's own IPC namespace: not supported",
-			      si->pid, n, n == 1 ? "" : "s");
-	n = shape_mqueue_count();
-	if (n < 0)
-		return n;
-	if (n)
-		return ct_err(-EOPNOTSUPP, "pid %d: %d POSIX message queue%s in the container's own IPC namespace: not supported",
-			      si->pid, n, n == 1 ? "" : "s");
-	return sysvipc_dump(si->img);
+	return shm_dump_sysv(si->shm, si->pid) ?: mqueue_dump(si->img, si->pid) ?:
+	       sysvipc_dump(si->img);
 }
 
 /* What shape_read_net() looks at. */
@@ -249,7 +204,7 @@ static int shape_dump_net(struct dump_ctx *d, const struct ct_task *init)
 static int shape_dump_uts_ipc(struct dump_ctx *d, const struct ct_task *init)
 {
 	struct ct_shape_rec *s = &d->img->shape;
-	struct shape_ipc si = { .img = d->img, .pid = init->pid };
+	struct shape_ipc si = { .img = d->img, .shm = &d->shm, .pid = init->pid };
 	int ret = 0;
 
 	if (d->img->ns_ino[CT_NS_UTS] && d->img->ns_ino[CT_NS_UTS] != shape_ns_ino(d->ref_pid, "uts")) {
@@ -352,6 +307,70 @@ static int shape_dump_root(struct dump_ctx *d, const struct ct_task *init)
 	return ret;
 }
 
+_Static_assert((int)CG_HIER_V2 == (int)CT_CG_V2 && (int)CG_HIER_V1_CPU == (int)CT_CG_V1_CPU &&
+	       (int)CG_HIER_NR == (int)CT_CG_NR_HIER,
+	       "cgroup hierarchy numbers of the image and of freezer/cgroup.h");
+
+/* The task of @img whose host pid is @host, NULL if none. */
+static const struct ct_task *shape_task_of(const struct ct_image *img, pid_t host)
+{
+	for (uint32_t i = 0; i < img->nr_tasks; i++)
+		if (img->tasks[i].host_pid == host)
+			return &img->tasks[i];
+	return NULL;
+}
+
+/* One group below the container's (cg_walk_below callback): its limits and processes. */
+static int shape_dump_subgroup(void *arg, int hier, const char *rel, const char *dir)
+{
+	struct ct_image *img = arg;
+	struct ct_cgroup_rec *g, *grown;
+	struct ctswap_limits lim;
+	pid_t *pids = NULL;
+	size_t nr = 0;
+	int ret;
+
+	grown = xrealloc(img->cgroups, sizeof(*grown) * (img->nr_cgroups + 1));
+	if (!grown)
+		return -ENOMEM;
+	img->cgroups = grown;
+	g = &grown[img->nr_cgroups];
+	memset(g, 0, sizeof(*g));
+	g->hier = (uint32_t)hier;
+	g->path = xstrdup(rel);
+	if (!g->path)
+		return -ENOMEM;
+	img->nr_cgroups++;
+	ret = cg_dir_get_limits(hier, dir, &lim) ?: cg_dir_procs(dir, &pids, &nr);
+	if (ret)
+		return ct_err(ret, "cgroup %s: cannot read it: %s", dir, strerror(-ret));
+	g->limit_memory = lim.memory;
+	g->limit_pids = lim.pids;
+	g->limit_cpu_millis = lim.cpu_millis;
+	g->members = xzalloc(sizeof(*g->members) * (nr + 1));
+	for (size_t i = 0; g->members && i < nr && !ret; i++) {
+		const struct ct_task *t = shape_task_of(img, pids[i]);
+
+		if (!t)
+			ret = ct_err(-EOPNOTSUPP, "host pid %d: in cgroup %s of the container, not one of its processes: not supported",
+				     pids[i], dir);
+		else
+			g->members[g->nr_members++] = t->pid;
+	}
+	free(pids);
+	return g->members ? ret : -ENOMEM;
+}
+
+/*
+ * The cgroups the container made below its own, in every hierarchy its
+ * group is in: path, limits and the processes in each (all of them are the
+ * container's: the freezer and the seize count them in).
+ */
+static int shape_dump_subgroups(struct dump_ctx *d)
+{
+	return cg_walk_below(d->cg, shape_dump_subgroup, d->img);
+}
+
 /* The cgroup's limits. */
 static int shape_dump_limits(struct dump_ctx *d)
 {
@@ -401,5 +420,5 @@ int dump_shape(struct dump_ctx *d)
 	       shape_dump_uts_ipc(d, init) ?:
 	       shape_dump_time(d, init) ?:
 	       shape_dump_net(d, init) ?:
-	       shape_dump_limits(d);
+	       shape_dump_limits(d) ?: shape_dump_subgroups(d);
 }

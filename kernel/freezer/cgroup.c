@@ -9,6 +9,7 @@
  * written directly.
  */
 #define LOG_PREFIX "cgroup: "
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -337,14 +338,14 @@ void cg_close(struct ct_cgroup *cg)
 	free(cg);
 }
 
-/* Remove an empty group from every hierarchy it is in. */
+/* Remove an empty group, and the groups made below it, from every hierarchy it is in. */
 int cg_destroy(struct ct_cgroup *cg)
 {
 	size_t nr = 0;
 	pid_t *pids;
 	int ret;
 
-	ret = cg_procs(cg, &pids, &nr);
+	ret = cg_procs(cg, &pids, &nr);	/* those below it too */
 	if (ret)
 		return ret;
 	free(pids);
@@ -352,7 +353,7 @@ int cg_destroy(struct ct_cgroup *cg)
 		return ct_err(-EBUSY, "%s: cgroup still has %zu processes", cg->name, nr);
 	if (cg->external)
 		return 0;	/* the runtime's, not ours to remove */
-	ret = cgroup_delete_cgroup_ext(cg->lc, CGFLAG_DELETE_IGNORE_MIGRATION);
+	ret = cgroup_delete_cgroup_ext(cg->lc, CGFLAG_DELETE_IGNORE_MIGRATION | CGFLAG_DELETE_RECURSIVE);
 	if (ret && ret != ECGROUPNOTEXIST)
 		return ct_err(cg_errno(ret), "%s: cannot remove cgroup: %s", cg->name,
 			      cgroup_strerror(ret));
@@ -393,41 +394,76 @@ int cg_attach(struct ct_cgroup *cg, pid_t pid)
 	return 0;
 }
 
-/* Parse a list of decimal ids, one a line, from the file @path. */
-static int cg_read_ids(const char *path, pid_t **ids, size_t *nr)
+/* Append the decimal ids, one a line, of the file @path to @arr (@n of @cap used). */
+static int cg_append_ids(const char *path, pid_t **arr, size_t *n, size_t *cap)
 {
-	size_t cap = 0, n = 0;
-	pid_t *arr = NULL;
 	char *text, *p, *end;
 	int ret;
 
 	ret = read_whole_file(path, &text, NULL);
 	if (ret)
 		return ret;
-	for (p = text; *p; p = end) {
+	for (p = text; *p && !ret; p = end) {
 		long v = strtol(p, &end, 10);
 
 		if (end == p)
 			break;
-		ret = xgrow(&arr, &cap, n + 1, sizeof(*arr));
-		if (ret) {
-			free(arr);
-			free(text);
-			return ret;
-		}
-		arr[n++] = (pid_t)v;
+		ret = xgrow(arr, cap, *n + 1, sizeof(**arr));
+		if (!ret)
+			(*arr)[(*n)++] = (pid_t)v;
 	}
 	free(text);
+	return ret;
+}
+
+/* Parse a list of decimal ids, one a line, from the file @path. */
+static int cg_read_ids(const char *path, pid_t **ids, size_t *nr)
+{
+	size_t cap = 0, n = 0;
+	pid_t *arr = NULL;
+	int ret = cg_append_ids(path, &arr, &n, &cap);
+
+	if (ret) {
+		free(arr);
+		return ret;
+	}
 	*ids = arr;
 	*nr = n;
 	return 0;
 }
 
-/* The processes in the group. */
+/*
+ * Append the ids of file @name of every cgroup below @dir (not @dir's own):
+ * the groups a container made below its own hold its processes too.
+ */
+static int cg_append_ids_below(const char *dir, const char *name, pid_t **arr, size_t *n,
+			       size_t *cap)
+{
+	char path[4200];
+	struct dirent *de;
+	int ret = 0;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while (!ret && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/%s", dir, de->d_name, name);
+		ret = cg_append_ids(path, arr, n, cap);
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		ret = ret == -ENOENT ? 0 : ret ?: cg_append_ids_below(path, name, arr, n, cap);
+	}
+	closedir(d);
+	return ret;
+}
+
+/* The processes in the group and in the groups below it. */
 int cg_procs(struct ct_cgroup *cg, pid_t **pids, size_t *nr)
 {
 	const char *controller = cg->v2_path ? CG_V2_CONTROLLER : CG_V1_CONTROLLER;
 	int ret, size = 0;
+	size_t n, cap;
 
 	*pids = NULL;
 	ret = cgroup_get_procs(cg->name, (char *)controller, pids, &size);
@@ -436,23 +472,37 @@ int cg_procs(struct ct_cgroup *cg, pid_t **pids, size_t *nr)
 	if (ret)
 		return ct_err(cg_errno(ret), "%s: cannot list processes: %s", cg->name,
 			      cgroup_strerror(ret));
-	*nr = size;
+	n = cap = (size_t)size;
+	ret = cg_append_ids_below(cg->v2_path ? cg->v2_path : cg->v1_path, "cgroup.procs", pids, &n,
+				  &cap);
+	if (ret) {
+		free(*pids);
+		*pids = NULL;
+		return ct_err(ret, "%s: cannot list the processes of the groups below it: %s", cg->name,
+			      strerror(-ret));
+	}
+	*nr = n;
 	return 0;
 }
 
-/* Every thread in the group (libcgroup has no call for cgroup.threads). */
+/* Every thread in the group and below it (libcgroup has no call for cgroup.threads). */
 int cg_threads(struct ct_cgroup *cg, pid_t **tids, size_t *nr)
 {
+	const char *dir = cg->v2_path ? cg->v2_path : cg->v1_path;
+	const char *file = cg->v2_path ? "cgroup.threads" : "tasks";
+	size_t cap = 0;
 	char path[4200];
 	int ret;
 
-	if (cg->v2_path)
-		snprintf(path, sizeof(path), "%s/cgroup.threads", cg->v2_path);
-	else
-		snprintf(path, sizeof(path), "%s/tasks", cg->v1_path);
-	ret = cg_read_ids(path, tids, nr);
-	if (ret)
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	*tids = NULL;
+	*nr = 0;
+	ret = cg_append_ids(path, tids, nr, &cap) ?: cg_append_ids_below(dir, file, tids, nr, &cap);
+	if (ret) {
+		free(*tids);
+		*tids = NULL;
 		return ct_err(ret, "%s: cannot read: %s", path, strerror(-ret));
+	}
 	return 0;
 }
 
@@ -702,4 +752,154 @@ int cg_get_limits(struct ct_cgroup *cg, struct ctswap_limits *lim)
 	lim->pids = got[CG_LIM_PIDS];
 	lim->cpu_millis = got[CG_LIM_CPU];
 	return 0;
+}
+
+/* ---- groups the container made below its own ---- */
+
+/* The hierarchy numbers of cgroup.h (CG_HIER_*) as limit controllers, -1 for none. */
+static int cg_hier_limit(int hier)
+{
+	return hier == CG_HIER_V1_MEMORY ? CG_LIM_MEMORY : hier == CG_HIER_V1_PIDS ? CG_LIM_PIDS :
+	       hier == CG_HIER_V1_CPU ? CG_LIM_CPU : -1;
+}
+
+int cg_hier_dir(const struct ct_cgroup *cg, int hier, char *out, size_t size)
+{
+	int k = cg_hier_limit(hier);
+	const char *dir = hier == CG_HIER_V2 ? cg->v2_path : hier == CG_HIER_V1_FREEZER ? cg->v1_path : NULL;
+
+	if (k >= 0 && cg->lim_v1[k]) {
+		snprintf(out, size, "%s/%s", cg_lim_mount(k), cg->name);
+		return 0;
+	}
+	if (!dir)
+		return -ENOENT;
+	snprintf(out, size, "%s", dir);
+	return 0;
+}
+
+/* Call @fn for every group below @dir, parents first; @rel is @dir's path below the container's. */
+static int cg_walk_dir(int hier, const char *dir, const char *rel,
+		       int (*fn)(void *arg, int hier, const char *rel, const char *dir), void *arg)
+{
+	char sub[4200], sub_rel[2048];
+	struct dirent *de;
+	int ret = 0;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while (!ret && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+		snprintf(sub_rel, sizeof(sub_rel), "%s%s%s", rel, rel[0] ? "/" : "", de->d_name);
+		ret = fn(arg, hier, sub_rel, sub) ?: cg_walk_dir(hier, sub, sub_rel, fn, arg);
+	}
+	closedir(d);
+	return ret;
+}
+
+int cg_walk_below(struct ct_cgroup *cg, int (*fn)(void *arg, int hier, const char *rel, const char *dir),
+		  void *arg)
+{
+	char dir[4200];
+	int ret = 0;
+
+	for (int hier = 0; hier < CG_HIER_NR && !ret; hier++)
+		if (cg_hier_dir(cg, hier, dir, sizeof(dir)) == 0)
+			ret = cg_walk_dir(hier, dir, "", fn, arg);
+	return ret;
+}
+
+int cg_dir_procs(const char *dir, pid_t **pids, size_t *nr)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	return cg_read_ids(path, pids, nr);
+}
+
+/* The file of limit @k in a group of hierarchy @hier ("" if that hierarchy has none of it). */
+static const char *cg_dir_limit_file(int hier, int k)
+{
+	static const char *const v1[CG_NR_LIM] = { "memory.limit_in_bytes", "pids.max", "cpu.cfs_quota_us" };
+	static const char *const v2[CG_NR_LIM] = { "memory.max", "pids.max", "cpu.max" };
+
+	if (hier == CG_HIER_V2)
+		return v2[k];
+	return cg_hier_limit(hier) == k ? v1[k] : "";
+}
+
+int cg_dir_get_limits(int hier, const char *dir, struct ctswap_limits *lim)
+{
+	uint64_t got[CG_NR_LIM] = { 0 };
+	char path[4200], buf[128];
+
+	for (int k = 0; k < CG_NR_LIM; k++) {
+		const char *file = cg_dir_limit_file(hier, k);
+
+		if (!file[0])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, file);
+		if (read_small_file(path, buf, sizeof(buf)))
+			continue;	/* a v2 group without the controller, a cpu group without CFS */
+		got[k] = cg_parse_limit(k, buf, hier == CG_HIER_V2);
+	}
+	*lim = (struct ctswap_limits){ .memory = got[CG_LIM_MEMORY], .pids = got[CG_LIM_PIDS],
+				       .cpu_millis = got[CG_LIM_CPU] };
+	return 0;
+}
+
+/* Write limit @k (@v, not 0) of group @dir of hierarchy @hier. */
+static int cg_dir_set_limit(int hier, const char *dir, int k, uint64_t v)
+{
+	char path[4200], val[64], enable[32];
+	int ret;
+
+	if (hier == CG_HIER_V2) {
+		/* the controller must be on for the children of the group above */
+		snprintf(enable, sizeof(enable), "+%s", cg_lim_ctl[k]);
+		snprintf(path, sizeof(path), "%s/../cgroup.subtree_control", dir);
+		write_small_file(path, enable);		/* the limit's write tells */
+		cg_v2_limit_text(k, v, val, sizeof(val));
+	} else if (k == CG_LIM_CPU) {
+		snprintf(path, sizeof(path), "%s/cpu.cfs_period_us", dir);
+		snprintf(val, sizeof(val), "%d", CG_CPU_PERIOD_US);
+		ret = write_small_file(path, val);
+		if (ret)
+			return ct_err(ret, "%s: cannot write %s: %s", path, val, strerror(-ret));
+		snprintf(val, sizeof(val), "%llu", (unsigned long long)(v * CG_CPU_PERIOD_US / 1000));
+	} else {
+		snprintf(val, sizeof(val), "%llu", (unsigned long long)v);
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, cg_dir_limit_file(hier, k));
+	ret = write_small_file(path, val);
+	return ret ? ct_err(ret, "%s: cannot write %s: %s", path, val, strerror(-ret)) : 0;
+}
+
+int cg_dir_set_limits(int hier, const char *dir, const struct ctswap_limits *lim)
+{
+	uint64_t want[CG_NR_LIM] = { lim->memory, lim->pids, lim->cpu_millis };
+	int ret = 0;
+
+	for (int k = 0; k < CG_NR_LIM && !ret; k++) {
+		if (!want[k])
+			continue;
+		if (!cg_dir_limit_file(hier, k)[0])
+			return ct_err(-EINVAL, "%s: no %s limit in this hierarchy", dir, cg_lim_ctl[k]);
+		ret = cg_dir_set_limit(hier, dir, k, want[k]);
+	}
+	return ret;
+}
+
+int cg_dir_move(const char *dir, pid_t pid)
+{
+	char path[4200], num[16];
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(num, sizeof(num), "%d", pid);
+	ret = write_small_file(path, num);
+	return ret ? ct_err(ret, "%s: cannot move pid %d into it: %s", dir, pid, strerror(-ret)) : 0;
 }

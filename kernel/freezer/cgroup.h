@@ -43,13 +43,13 @@ int cg_placement_enter(const struct cg_placement *p, pid_t pid);
 void cg_placement_free(struct cg_placement *p);
 /* Free the handle (the cgroup stays). */
 void cg_close(struct ct_cgroup *cg);
-/* Remove the group(s); -EBUSY while a process is inside.  Does not free @cg. */
+/* Remove the group(s) and those below; -EBUSY while a process is inside.  Does not free @cg. */
 int cg_destroy(struct ct_cgroup *cg);
 /* Move process @pid (all its threads) into the group(s). */
 int cg_attach(struct ct_cgroup *cg, pid_t pid);
-/* The processes inside (cgroup.procs), in a malloc'd array. */
+/* The processes inside and in the groups below (cgroup.procs), in a malloc'd array. */
 int cg_procs(struct ct_cgroup *cg, pid_t **pids, size_t *nr);
-/* Every thread inside (v2 cgroup.threads, v1 tasks), in a malloc'd array. */
+/* Every thread inside and below (v2 cgroup.threads, v1 tasks), in a malloc'd array. */
 int cg_threads(struct ct_cgroup *cg, pid_t **tids, size_t *nr);
 /* The container name the group was opened or created for. */
 const char *cg_name(const struct ct_cgroup *cg);
@@ -70,6 +70,26 @@ struct ctswap_limits;
 int cg_set_limits(struct ct_cgroup *cg, const struct ctswap_limits *lim);
 /* Read the limits of the group (0: none). */
 int cg_get_limits(struct ct_cgroup *cg, struct ctswap_limits *lim);
+/*
+ * Groups a container made below its own, in each hierarchy its group is
+ * in: v2, the v1 freezer (when it freezes through it), the v1 memory, pids
+ * and cpu groups of its limits.  The numbers are image/image.h's CT_CG_*.
+ */
+enum { CG_HIER_V2, CG_HIER_V1_FREEZER, CG_HIER_V1_MEMORY, CG_HIER_V1_PIDS, CG_HIER_V1_CPU,
+       CG_HIER_NR };
+/* The container's group directory in hierarchy @hier; -ENOENT if it is not in it. */
+int cg_hier_dir(const struct ct_cgroup *cg, int hier, char *out, size_t size);
+/* Call @fn for every group below the container's, parents first, @rel its path below it. */
+int cg_walk_below(struct ct_cgroup *cg, int (*fn)(void *arg, int hier, const char *rel, const char *dir),
+		  void *arg);
+/* The processes of group directory @dir alone (not below it). */
+int cg_dir_procs(const char *dir, pid_t **pids, size_t *nr);
+/* The limits of group directory @dir of hierarchy @hier (0: none). */
+int cg_dir_get_limits(int hier, const char *dir, struct ctswap_limits *lim);
+/* Set them (0: leave); the group is new and empty. */
+int cg_dir_set_limits(int hier, const char *dir, const struct ctswap_limits *lim);
+/* Move process @pid (host pid) into group directory @dir. */
+int cg_dir_move(const char *dir, pid_t pid);
 /* Mount points of the v2 and v1 freezer hierarchies ("" when absent). */
 int cg_mounts(const char **v2, const char **freezer);
 

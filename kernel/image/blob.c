@@ -30,6 +30,8 @@ enum {
 	REC_IPC = 31,		/* one SysV semaphore set or message queue */
 	REC_MOUNT = 32,		/* one mount of the container's mount namespace */
 	REC_TMPFS = 33,		/* one file of one of its tmpfs mounts */
+	REC_MQUEUE = 36,	/* one POSIX message queue */
+	REC_CGROUP = 37,	/* one cgroup the container made below its own */
 	REC_TASK_INFO = 10,
 	REC_THREAD = 11,
 	REC_MM = 12,
@@ -528,6 +530,9 @@ static void write_shm(struct wbuf *w, const struct ct_shm *o)
 	w_u32(w, o->gid);
 	w_str(w, o->path);
 	w_u64(w, o->nr_pages);
+	w_u32(w, (uint32_t)o->sysv_key);
+	w_u32(w, (uint32_t)o->sysv_id);
+	w_u32(w, o->sysv_flags);
 	w_end(w, at);
 }
 
@@ -542,6 +547,9 @@ static void read_shm(struct rbuf *r, struct ct_shm *o)
 	o->gid = r_u32(r);
 	o->path = r_str(r);
 	o->nr_pages = r_u64(r);
+	o->sysv_key = (int32_t)r_u32(r);
+	o->sysv_id = (int32_t)r_u32(r);
+	o->sysv_flags = r_u32(r);
 }
 
 /* The container's shape (image.h: struct ct_shape_rec). */
@@ -558,6 +566,11 @@ static void write_shape(struct wbuf *w, const struct ct_shape_rec *s)
 	w_u64(w, s->limit_cpu_millis);
 	w_u64(w, (uint64_t)s->mono_ns);
 	w_u64(w, (uint64_t)s->boot_ns);
+	w_u32(w, s->mq_limits.msg_max);
+	w_u32(w, s->mq_limits.msgsize_max);
+	w_u32(w, s->mq_limits.queues_max);
+	w_u32(w, s->mq_limits.msg_default);
+	w_u32(w, s->mq_limits.msgsize_default);
 	w_end(w, at);
 }
 
@@ -584,6 +597,11 @@ static void read_shape(struct rbuf *r, struct ct_shape_rec *s)
 	s->limit_cpu_millis = r_u64(r);
 	s->mono_ns = (int64_t)r_u64(r);
 	s->boot_ns = (int64_t)r_u64(r);
+	s->mq_limits.msg_max = r_u32(r);
+	s->mq_limits.msgsize_max = r_u32(r);
+	s->mq_limits.queues_max = r_u32(r);
+	s->mq_limits.msg_default = r_u32(r);
+	s->mq_limits.msgsize_default = r_u32(r);
 }
 
 /* One SysV object of the container's IPC namespace. */
@@ -688,6 +706,61 @@ static void read_tmpfs(struct rbuf *r, struct ct_tmpfs_node *n)
 	n->data = r_bytes(r, &n->data_len, 1ULL << 30);
 }
 
+/* One POSIX message queue with its messages. */
+static void write_mqueue(struct wbuf *w, const struct ct_mqueue *q)
+{
+	size_t at = w_begin(w, REC_MQUEUE);
+
+	w_str(w, q->name);
+	w_u32(w, q->mode);
+	w_u32(w, q->uid);
+	w_u32(w, q->gid);
+	w_u64(w, q->maxmsg);
+	w_u64(w, q->msgsize);
+	w_bytes(w, q->data, q->data_len);
+	w_end(w, at);
+}
+
+static void read_mqueue(struct rbuf *r, struct ct_mqueue *q)
+{
+	q->name = r_str(r);
+	q->mode = r_u32(r);
+	q->uid = r_u32(r);
+	q->gid = r_u32(r);
+	q->maxmsg = r_u64(r);
+	q->msgsize = r_u64(r);
+	q->data = r_bytes(r, &q->data_len, 1ULL << 30);
+}
+
+/* A cgroup below the container's own: hierarchy, path, limits, member processes. */
+static void write_cgroup(struct wbuf *w, const struct ct_cgroup_rec *g)
+{
+	size_t at = w_begin(w, REC_CGROUP);
+
+	w_u32(w, g->hier);
+	w_str(w, g->path);
+	w_u64(w, g->limit_memory);
+	w_u64(w, g->limit_pids);
+	w_u64(w, g->limit_cpu_millis);
+	w_bytes(w, g->members, sizeof(*g->members) * (uint64_t)g->nr_members);
+	w_end(w, at);
+}
+
+static void read_cgroup(struct rbuf *r, struct ct_cgroup_rec *g)
+{
+	uint64_t n = 0;
+
+	g->hier = r_u32(r);
+	g->path = r_str(r);
+	g->limit_memory = r_u64(r);
+	g->limit_pids = r_u64(r);
+	g->limit_cpu_millis = r_u64(r);
+	g->members = r_bytes(r, &n, 4ULL << 20);
+	if (n % sizeof(*g->members))
+		*r->err = -EBADMSG;
+	g->nr_members = (uint32_t)(n / sizeof(*g->members));
+}
+
 /* A zombie: who it is, and what its parent's wait will read. */
 static void write_zombie(struct wbuf *w, const struct ct_zombie *z)
 {
@@ -789,6 +862,10 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 		write_tmpfs(w, &img->tmpfs[i]);
 	for (uint32_t i = 0; i < img->nr_ipc; i++)
 		write_ipc(w, &img->ipc[i]);
+	for (uint32_t i = 0; i < img->nr_mqueues; i++)
+		write_mqueue(w, &img->mqueues[i]);
+	for (uint32_t i = 0; i < img->nr_cgroups; i++)
+		write_cgroup(w, &img->cgroups[i]);
 	for (uint32_t i = 0; i < img->nr_files; i++)
 		write_file(w, &img->files[i]);
 	for (uint32_t i = 0; i < img->nr_seccomp; i++)
@@ -850,6 +927,16 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 			p = r_push(r, &img->tmpfs, &img->nr_tmpfs, sizeof(*img->tmpfs), 1 << 20);
 			if (p)
 				read_tmpfs(&body, p);
+			break;
+		case REC_MQUEUE:
+			p = r_push(r, &img->mqueues, &img->nr_mqueues, sizeof(*img->mqueues), 65536);
+			if (p)
+				read_mqueue(&body, p);
+			break;
+		case REC_CGROUP:
+			p = r_push(r, &img->cgroups, &img->nr_cgroups, sizeof(*img->cgroups), 4096);
+			if (p)
+				read_cgroup(&body, p);
 			break;
 		case REC_FILE_V1:
 			p = r_push(r, &img->files, &img->nr_files, sizeof(*img->files), 1 << 20);

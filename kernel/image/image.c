@@ -67,6 +67,16 @@ void image_free(struct ct_image *img)
 	for (uint32_t i = 0; i < img->nr_ipc; i++)
 		free(img->ipc[i].data);
 	free(img->ipc);
+	for (uint32_t i = 0; i < img->nr_mqueues; i++) {
+		free(img->mqueues[i].name);
+		free(img->mqueues[i].data);
+	}
+	free(img->mqueues);
+	for (uint32_t i = 0; i < img->nr_cgroups; i++) {
+		free(img->cgroups[i].path);
+		free(img->cgroups[i].members);
+	}
+	free(img->cgroups);
 	free(img->zombies);
 	free(img->locks);
 	for (uint32_t i = 0; i < img->nr_deleted; i++)

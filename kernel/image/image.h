@@ -48,6 +48,21 @@ struct ct_file_id {
 	int64_t mtime_sec, mtime_nsec;
 };
 
+/*
+ * What a regular file held open was at dump beyond its identity, so that
+ * restore can tell a file that only grew from one changed in place
+ * (task/changed.c).  flags 0: nothing recorded (a directory, an old blob).
+ */
+struct ct_file_change {
+	uint32_t flags;			/* CT_CHANGE_* */
+	int64_t ctime_sec, ctime_nsec;	/* st_ctim: no write leaves it as it was */
+	uint64_t prefix_hash;		/* CT_CHANGE_HASHED: XXH3-64 of its first id.size bytes */
+};
+
+#define CT_CHANGE_CTIME		1	/* ctime_sec, ctime_nsec recorded */
+#define CT_CHANGE_HASHED	2	/* prefix_hash covers the whole file as dumped */
+#define CT_CHANGE_KNOWN		(CT_CHANGE_CTIME | CT_CHANGE_HASHED)
+
 struct ct_vma {
 	uint64_t start, end;		/* [start, end) */
 	uint64_t pgoff;			/* file offset in bytes */
@@ -78,7 +93,7 @@ struct ct_vma {
  */
 enum ct_shm_kind {
 	CT_SHM_ANON = 0,	/* MAP_SHARED|MAP_ANONYMOUS ("/dev/zero (deleted)") */
-	CT_SHM_SYSV,		/* a SysV segment ("/SYSV%08x"): contents, not its identity */
+	CT_SHM_SYSV,		/* a SysV segment ("/SYSV%08x"): with its identity if sysv_flags say so */
 	CT_SHM_MEMFD,		/* memfd_create(): name in @path, seals */
 	CT_SHM_TMPFS,		/* a file on tmpfs mapped shared: @path, written back at restore */
 	CT_SHM_TMPFS_DELETED,	/* the same, unlinked: an unlinked file in @path's directory */
@@ -93,7 +108,15 @@ struct ct_shm {
 	uint32_t mode, uid, gid;	/* st_mode & 07777, owner */
 	char *path;			/* memfd: its name; tmpfs: the file; NULL otherwise */
 	uint64_t nr_pages;		/* pages stored for it */
+	/* CT_SHM_SYSV of an own IPC namespace: made again as that segment (restore/shm.c) */
+	int32_t sysv_key, sysv_id;	/* its key (0: IPC_PRIVATE or removed) and id */
+	uint32_t sysv_flags;		/* CT_SHM_SYSV_*; 0: a memfd with its contents only */
 };
+
+#define CT_SHM_SYSV_IDENTITY	0x1	/* key, id, mode and owner kept: a SysV segment again */
+#define CT_SHM_SYSV_DEST	0x2	/* marked for removal (IPC_RMID while attached) */
+#define CT_SHM_SYSV_LOCKED	0x4	/* SHM_LOCK */
+#define CT_SHM_SYSV_KNOWN	0x7
 
 /* The mm fields prctl(PR_SET_MM_MAP) sets, and what goes with them. */
 struct ct_mm {
@@ -196,6 +219,7 @@ enum ct_file_kind {
 	CT_FILE_TTY,		/* the container's console: a pty slave, or /dev/tty naming it (tty_*) */
 	CT_FILE_PIDFD,		/* pidfd of a process of the container (pidfd_pid) */
 	CT_FILE_MEMFD,		/* a memfd: the shared memory object shm_key (image.shm) */
+	CT_FILE_MQUEUE,		/* a POSIX message queue descriptor: path is the queue's name */
 };
 
 /* Socket states (ct_file.sk_state), the kernel's TCP_* numbers for the ones used. */
@@ -277,6 +301,7 @@ struct ct_file {
 			bool deleted;		/* its path is gone: contents below */
 			uint8_t *contents;	/* deleted file contents */
 			uint64_t contents_len;
+			struct ct_file_change change;	/* did it only grow? (task/changed.c) */
 		};
 		struct {		/* PIPE, FIFO */
 			uint32_t pipe_id;	/* PIPE: same id = same pipe (both ends) */
@@ -510,9 +535,24 @@ struct ct_ipc_obj {
 	uint64_t data_len;
 };
 
+/* A POSIX message queue of the container's own IPC namespace (task/mqueue.c). */
+struct ct_mqueue {
+	char *name;			/* "/name", as mq_open takes it */
+	uint32_t mode, uid, gid;	/* its file in the mqueue filesystem */
+	uint64_t maxmsg, msgsize;	/* mq_attr */
+	uint8_t *data;			/* messages as mq_receive gave them: u32 prio, u32 len, bytes */
+	uint64_t data_len;
+	uint64_t dev, ino;		/* dump only: its inode, which mqueue descriptors name */
+};
+
+/* The mqueue limits of an own IPC namespace (/proc/sys/fs/mqueue), 0: not recorded. */
+struct ct_mq_limits {
+	uint32_t msg_max, msgsize_max, queues_max, msg_default, msgsize_default;
+};
+
 /* ct_shape_rec.flags */
 #define CT_SHAPE_OWN_UTS	0x1	/* own UTS namespace: hostname, domainname */
-#define CT_SHAPE_OWN_IPC	0x2	/* own IPC namespace, empty at dump */
+#define CT_SHAPE_OWN_IPC	0x2	/* own IPC namespace: its objects in ipc, shm, mqueues */
 #define CT_SHAPE_LO_UP		0x4	/* CT_NET_LO: lo was up */
 #define CT_SHAPE_OWN_TIME	0x8	/* own time namespace (restore --time-ns made it) */
 #define CT_SHAPE_OWN_ROOT	0x10	/* own root filesystem and mount tree: MOUNT records */
@@ -535,6 +575,19 @@ struct ct_shape_rec {
 	uint64_t limit_pids;
 	uint64_t limit_cpu_millis;
 	int64_t mono_ns, boot_ns;	/* CLOCK_MONOTONIC, CLOCK_BOOTTIME inside the container at the freeze */
+	struct ct_mq_limits mq_limits;	/* own IPC namespace: its mqueue limits */
+};
+
+/* The hierarchies a container's cgroup is in (ct_cgroup_rec.hier). */
+enum { CT_CG_V2 = 0, CT_CG_V1_FREEZER, CT_CG_V1_MEMORY, CT_CG_V1_PIDS, CT_CG_V1_CPU, CT_CG_NR_HIER };
+
+/* A cgroup the container made below its own (freezer/cgroup.c, dump/shape.c). */
+struct ct_cgroup_rec {
+	uint32_t hier;			/* CT_CG_* */
+	char *path;			/* relative to the container's group: "a", "a/b" */
+	uint64_t limit_memory, limit_pids, limit_cpu_millis;	/* its own limits, 0: none */
+	uint32_t nr_members;
+	int32_t *members;		/* pids (inside) of the processes in it, not below it */
 };
 
 struct ct_image {
@@ -557,6 +610,10 @@ struct ct_image {
 	struct ct_shape_rec shape;	/* namespaces and limits beyond pid and mount (dump/shape.c) */
 	uint32_t nr_ipc;
 	struct ct_ipc_obj *ipc;		/* SysV objects of its own IPC namespace */
+	uint32_t nr_mqueues;
+	struct ct_mqueue *mqueues;	/* its POSIX message queues */
+	uint32_t nr_cgroups;
+	struct ct_cgroup_rec *cgroups;	/* cgroups below its own, parents first */
 	uint32_t nr_zombies;
 	struct ct_zombie *zombies;	/* children of tasks, exited and not waited for */
 	uint32_t nr_locks;

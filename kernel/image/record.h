@@ -37,6 +37,7 @@ enum {
 	REC_FILE_TTY = 50,
 	REC_FILE_PIDFD = 51,
 	REC_FILE_MEMFD = 52,	/* memfd: the key of its shared memory object */
+	REC_FILE_CHANGE = 56,	/* regular file: ctime, checksum of its contents (did it only grow?) */
 };
 
 /* ---- writer ---- */

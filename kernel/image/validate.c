@@ -122,6 +122,26 @@ static int validate_seccomp(const struct ct_image *img, const char *what)
 	return 0;
 }
 
+/*
+ * A SysV segment made again with its identity: only in an own IPC
+ * namespace, an id shmget can give, a size shmget takes, each id once.
+ */
+static int validate_shm_sysv(const struct ct_image *img, const struct ct_shm *o, const char *what)
+{
+	if (!o->sysv_flags)
+		return 0;
+	if (o->kind != CT_SHM_SYSV || !(o->sysv_flags & CT_SHM_SYSV_IDENTITY) ||
+	    (o->sysv_flags & ~CT_SHM_SYSV_KNOWN) || !(img->shape.flags & CT_SHAPE_OWN_IPC))
+		return ct_err(-EBADMSG, "%s: shared memory object %#x: bad SysV flags %#x", what, o->key,
+			      o->sysv_flags);
+	if (o->sysv_id < 0 || !o->size || o->mode > 0777)
+		return ct_err(-EBADMSG, "%s: SysV segment %d: bad id, size or mode", what, o->sysv_id);
+	for (const struct ct_shm *p = img->shm; p < o; p++)
+		if (p->sysv_flags && p->sysv_id == o->sysv_id)
+			return ct_err(-EBADMSG, "%s: SysV segment %d: twice in the image", what, o->sysv_id);
+	return 0;
+}
+
 /* Check the shared memory objects: kinds, keys unique, sizes, paths and names. */
 static int validate_shm(const struct ct_image *img, const char *what)
 {
@@ -140,6 +160,8 @@ static int validate_shm(const struct ct_image *img, const char *what)
 		if ((tmpfs && !image_path_is_sane(o->path)) || (o->mode & ~07777u))
 			return ct_err(-EBADMSG, "%s: shared memory object %#x: bad path or mode", what,
 				      o->key);
+		if (validate_shm_sysv(img, o, what))
+			return -EBADMSG;
 		/* memfd_create() takes at most 249 bytes of name and no '/' */
 		if (o->kind == CT_SHM_MEMFD && o->path && (strlen(o->path) > 249 || strchr(o->path, '/')))
 			return ct_err(-EBADMSG, "%s: shared memory object %#x: bad memfd name", what,
@@ -304,6 +326,86 @@ static int validate_shape(const struct ct_image *img, const char *what)
 	return 0;
 }
 
+/* True if @path is relative, of names that are not "." or "..", and not too long. */
+static bool cgroup_path_is_sane(const char *path)
+{
+	size_t len = path ? strlen(path) : 0;
+
+	if (!len || len > 1024 || path[0] == '/' || path[len - 1] == '/' || strstr(path, "//"))
+		return false;
+	for (const char *p = path; p; p = strchr(p, '/') ? strchr(p, '/') + 1 : NULL)
+		if ((p[0] == '.' && (p[1] == '/' || !p[1])) ||
+		    (p[0] == '.' && p[1] == '.' && (p[2] == '/' || !p[2])))
+			return false;
+	return true;
+}
+
+/* Check one cgroup below the container's: hierarchy, path below its parent's record, members. */
+static int validate_cgroup(const struct ct_image *img, const struct ct_cgroup_rec *g, const char *what)
+{
+	const char *slash = g->path ? strrchr(g->path, '/') : NULL;
+	bool parent = !slash;
+
+	if (g->hier >= CT_CG_NR_HIER || !cgroup_path_is_sane(g->path))
+		return ct_err(-EBADMSG, "%s: bad cgroup record (hierarchy %u)", what, g->hier);
+	for (const struct ct_cgroup_rec *p = img->cgroups; p < g; p++) {
+		if (p->hier != g->hier)
+			continue;
+		if (!strcmp(p->path, g->path))
+			return ct_err(-EBADMSG, "%s: cgroup %s twice", what, g->path);
+		parent |= strlen(p->path) == (size_t)(slash - g->path) &&
+			  !strncmp(p->path, g->path, (size_t)(slash - g->path));
+	}
+	if (!parent)
+		return ct_err(-EBADMSG, "%s: cgroup %s before the group above it", what, g->path);
+	for (uint32_t k = 0; k < g->nr_members; k++)
+		if (!image_find_task(img, g->members[k]))
+			return ct_err(-EBADMSG, "%s: cgroup %s: pid %d is no task", what, g->path,
+				      g->members[k]);
+	return 0;
+}
+
+/* The kernel's own ceilings for a queue (ipc/mqueue.c HARD_MSGMAX, HARD_MSGSIZEMAX, MQ_PRIO_MAX). */
+#define MQ_HARD_MSGMAX 65536
+#define MQ_HARD_MSGSIZEMAX (16 << 20)
+#define MQ_PRIO_MAX_ 32768
+
+/* True if @name is "/" and a file name of at most 255 bytes (no "/", not "." or ".."). */
+static bool mqueue_name_is_sane(const char *name)
+{
+	return name && name[0] == '/' && name[1] && strlen(name) <= 256 && !strchr(name + 1, '/') &&
+	       strcmp(name, "/.") && strcmp(name, "/..");
+}
+
+/* Check one POSIX queue: name once, attributes and messages within the kernel's limits. */
+static int validate_mqueue(const struct ct_image *img, const struct ct_mqueue *q, const char *what)
+{
+	uint64_t at = 0, n = 0;
+	uint32_t prio, len;
+
+	if (!mqueue_name_is_sane(q->name) || q->mode > 0777 || !q->maxmsg ||
+	    q->maxmsg > MQ_HARD_MSGMAX || !q->msgsize || q->msgsize > MQ_HARD_MSGSIZEMAX)
+		return ct_err(-EBADMSG, "%s: bad POSIX message queue %s", what, q->name ? q->name : "?");
+	for (const struct ct_mqueue *p = img->mqueues; p < q; p++)
+		if (!strcmp(p->name, q->name))
+			return ct_err(-EBADMSG, "%s: POSIX message queue %s twice", what, q->name);
+	while (at < q->data_len) {
+		if (q->data_len - at < 8)
+			goto bad_msg;
+		memcpy(&prio, q->data + at, 4);
+		memcpy(&len, q->data + at + 4, 4);
+		at += 8;
+		if (prio >= MQ_PRIO_MAX_ || len > q->msgsize || len > q->data_len - at || n >= q->maxmsg)
+			goto bad_msg;
+		at += len;
+		n++;
+	}
+	return 0;
+bad_msg:
+	return ct_err(-EBADMSG, "%s: POSIX message queue %s: bad message %llu (from 0)", what, q->name,
+		      (unsigned long long)n);
+}
+
 /* Check one SysV object: kind, identity, values and messages within the kernel's limits. */
 static int validate_ipc(const struct ct_ipc_obj *o, const char *what)
 {
@@ -458,6 +560,18 @@ int image_validate(const struct ct_image *img, const char *what)
 		return ct_err(-EBADMSG, "%s: SysV objects without an IPC namespace of its own", what);
 	for (uint32_t i = 0; i < img->nr_ipc; i++) {
 		ret = validate_ipc(&img->ipc[i], what);
+		if (ret)
+			return ret;
+	}
+	for (uint32_t i = 0; i < img->nr_cgroups; i++) {
+		ret = validate_cgroup(img, &img->cgroups[i], what);
+		if (ret)
+			return ret;
+	}
+	if ((img->nr_mqueues || img->shape.mq_limits.msg_max) && !(img->shape.flags & CT_SHAPE_OWN_IPC))
+		return ct_err(-EBADMSG, "%s: POSIX message queues without an IPC namespace of its own", what);
+	for (uint32_t i = 0; i < img->nr_mqueues; i++) {
+		ret = validate_mqueue(img, &img->mqueues[i], what);
 		if (ret)
 			return ret;
 	}

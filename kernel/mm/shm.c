@@ -15,8 +15,10 @@
 #define LOG_PREFIX "shm: "
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -147,6 +149,11 @@ static int shm_record(struct ct_image *img, const struct vma_shm_obj *o, uint64_
 	struct ct_shm *rec, *grown;
 	int seals = 0;
 
+	/* every segment of an own namespace was listed first (shm_dump_sysv) */
+	if (o->kind == CT_SHM_SYSV && !o->sysv_flags && (img->shape.flags & CT_SHAPE_OWN_IPC))
+		return ct_err(-EOPNOTSUPP, "pid %d: SysV segment %s of another IPC namespace mapped: not supported",
+			      o->pid, o->path ? o->path : "?");
+
 	if (o->kind == CT_SHM_MEMFD) {
 		seals = fcntl(o->fd, F_GET_SEALS);
 		if (seals < 0)
@@ -161,6 +168,7 @@ static int shm_record(struct ct_image *img, const struct vma_shm_obj *o, uint64_
 	*rec = (struct ct_shm){
 		.key = o->key, .kind = o->kind, .size = size, .seals = (uint32_t)seals,
 		.mode = o->mode, .uid = o->uid, .gid = o->gid, .nr_pages = nr_pages,
+		.sysv_key = o->sysv_key, .sysv_id = o->sysv_id, .sysv_flags = o->sysv_flags,
 	};
 	if (o->path) {
 		rec->path = xstrdup(o->path);
@@ -189,5 +197,115 @@ int shm_dump_objects(struct dump_pages *dp, struct ct_image *img)
 	if (!ret && dp->shm->nr)
 		pr_info("%zu shared memory objects, %llu pages", dp->shm->nr,
 			(unsigned long long)total);
+	return ret;
+}
+
+/* ---- SysV segments of the container's own IPC namespace ---- */
+
+/*
+ * Segment @id of this thread's IPC namespace into @shm with its identity:
+ * attached read-only here for a moment to open its object through
+ * /proc/self/map_files (a segment no process maps has no other door), so
+ * the mappings vma_collect() finds later name the same object.
+ */
+static int shm_dump_one_sysv(struct vma_shm_table *shm, pid_t pid, int id)
+{
+	struct vma_shm_obj *o = NULL;
+	char name[32], path[96];
+	struct shmid_ds ds;
+	struct stat st;
+	uint32_t key;
+	void *at;
+	int ret;
+
+	if (shmctl(id, IPC_STAT, &ds) < 0)
+		return ct_err(-errno, "pid %d: SysV segment %d: IPC_STAT: %m", pid, id);
+	at = shmat(id, NULL, SHM_RDONLY);
+	if (at == (void *)-1)
+		return ct_err(-errno, "pid %d: SysV segment %d: cannot attach it to read it: %m", pid, id);
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)at,
+		 (unsigned long)at + PAGE_ALIGN(ds.shm_segsz));
+	snprintf(name, sizeof(name), "/SYSV%08x", (unsigned)ds.shm_perm.__key);
+	ret = stat(path, &st) < 0 ? ct_err(-errno, "pid %d: SysV segment %d: %s: %m", pid, id, path) :
+				    vma_shm_object(shm, pid, name, path, &st, &key);
+	shmdt(at);
+	if (ret)
+		return ret;
+	o = vma_shm_find(shm, key);
+	o->sysv_key = ds.shm_perm.__key;
+	o->sysv_id = id;
+	o->sysv_flags = CT_SHM_SYSV_IDENTITY | (ds.shm_perm.mode & SHM_DEST ? CT_SHM_SYSV_DEST : 0) |
+			(ds.shm_perm.mode & SHM_LOCKED ? CT_SHM_SYSV_LOCKED : 0);
+	o->sysv_attached = ds.shm_nattch > 0;
+	o->mode = ds.shm_perm.mode & 0777;
+	o->uid = ds.shm_perm.uid;
+	o->gid = ds.shm_perm.gid;
+	return 0;
+}
+
+int shm_dump_sysv(struct vma_shm_table *shm, pid_t pid)
+{
+	char *text, *line, *save = NULL;
+	int ret, key, id;
+
+	ret = read_whole_file("/proc/sysvipc/shm", &text, NULL);
+	if (ret)
+		return ret == -ENOENT ? 0 : ct_err(ret, "/proc/sysvipc/shm: cannot read: %s", strerror(-ret));
+	line = strtok_r(text, "\n", &save);	/* the header */
+	while (!ret && (line = strtok_r(NULL, "\n", &save)))
+		if (sscanf(line, "%d %d", &key, &id) == 2)
+			ret = shm_dump_one_sysv(shm, pid, id);
+	free(text);
+	return ret;
+}
+
+bool shm_sysv_attached(const struct vma_shm_table *shm)
+{
+	for (size_t i = 0; i < shm->nr; i++)
+		if (shm->objs[i].sysv_attached)
+			return true;
+	return false;
+}
+
+/* The SysV segment with identity behind key @key of @shm, NULL if none. */
+static const struct vma_shm_obj *shm_sysv_of(const struct vma_shm_table *shm, uint32_t key)
+{
+	for (size_t i = 0; i < shm->nr; i++)
+		if (shm->objs[i].key == key)
+			return shm->objs[i].sysv_flags ? &shm->objs[i] : NULL;
+	return NULL;
+}
+
+/* Task @t's mappings of segments with identity: whole attachments, made again by shmat. */
+static int shm_check_task_sysv(const struct ct_task *t, const struct vma_shm_table *shm)
+{
+	const struct ct_mm *mm = &t->mm;
+
+	for (uint32_t i = 0; i < mm->nr_vmas; i++) {
+		const struct ct_vma *v = &mm->vmas[i];
+		const struct vma_shm_obj *o = v->kind == CT_VMA_SHMEM ? shm_sysv_of(shm, v->shm_key) : NULL;
+		uint32_t j = i;
+
+		if (!o)
+			continue;
+		/* the parts of one attachment follow each other, offsets running on */
+		while (v->pgoff == 0 && j + 1 < mm->nr_vmas && mm->vmas[j + 1].shm_key == v->shm_key &&
+		       mm->vmas[j + 1].kind == CT_VMA_SHMEM && mm->vmas[j + 1].start == mm->vmas[j].end &&
+		       mm->vmas[j + 1].pgoff == mm->vmas[j + 1].start - v->start)
+			j++;
+		if (v->pgoff || mm->vmas[j].end != v->start + PAGE_ALIGN(o->size))
+			return ct_err(-EOPNOTSUPP, "pid %d: SysV segment %d partly unmapped or moved at %#llx: not supported",
+				      t->pid, o->sysv_id, (unsigned long long)v->start);
+		i = j;
+	}
+	return 0;
+}
+
+int shm_check_sysv(const struct ct_image *img, const struct vma_shm_table *shm)
+{
+	int ret = 0;
+
+	for (uint32_t i = 0; i < img->nr_tasks && !ret; i++)
+		ret = shm_check_task_sysv(&img->tasks[i], shm);
 	return ret;
 }

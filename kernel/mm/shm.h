@@ -21,4 +21,18 @@ int shm_count_pages(const struct vma_shm_table *shm, uint64_t *nr_pages);
  */
 int shm_dump_objects(struct dump_pages *dp, struct ct_image *img);
 
+/*
+ * In the container's own IPC namespace (a thread that joined it): add every
+ * SysV segment to @shm with its identity (key, id, mode, owner, removed,
+ * locked), attached to a process or not; @pid names the container in errors.
+ */
+int shm_dump_sysv(struct vma_shm_table *shm, pid_t pid);
+/*
+ * Every mapping of such a segment in @img's tasks is a whole attachment
+ * (restore attaches it again with shmat); else refuse, naming it.
+ */
+int shm_check_sysv(const struct ct_image *img, const struct vma_shm_table *shm);
+/* Is a SysV segment of the container's own namespace attached by one of its processes? */
+bool shm_sysv_attached(const struct vma_shm_table *shm);
+
 #endif

@@ -317,7 +317,8 @@ static int vma_classify(pid_t pid, struct smaps_entry *e, struct vma_shm_table *
 			return 0;
 		}
 	}
-	if (!e->inode) {
+	/* a SysV segment's inode number is its id: segment 0 shows inode 0 */
+	if (!e->inode && !(e->shared && vma->path && !strncmp(vma->path, "/SYSV", 5))) {
 		/* heap, stack, [anon:...], plain anonymous memory */
 		vma->kind = CT_VMA_ANON;
 		vma->flags |= MAP_ANONYMOUS;

@@ -39,6 +39,10 @@ struct vma_shm_obj {
 	char *path;			/* memfd name, tmpfs path, NULL otherwise */
 	uint64_t size;			/* st_size at first sight */
 	uint32_t mode, uid, gid;
+	/* a SysV segment of the container's own IPC namespace (mm/shm.c: shm_dump_sysv) */
+	int32_t sysv_key, sysv_id;
+	uint32_t sysv_flags;		/* CT_SHM_SYSV_* (0: found through a mapping only) */
+	bool sysv_attached;		/* some process had it attached (shm_nattch) */
 };
 struct vma_shm_table {
 	size_t nr, cap;

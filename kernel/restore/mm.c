@@ -484,6 +484,10 @@ static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_file *
 		break;
 	}
 	case CT_VMA_SHMEM:
+		/* a SysV segment made again: attached (shm.c) */
+		ret = rst_shm_attach(p, v, o->shm);
+		if (ret)
+			return ret < 0 ? (int)ret : vma_madvise(p, v);
 		/* the object's memfd, inherited with the transport fds (shm.c), or a deleted file's */
 		fd = deleted_map_fd(o->img, o->ft, v);
 		if (fd < 0)

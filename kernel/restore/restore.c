@@ -47,6 +47,7 @@
 #include "mm/swaparea.h"
 #include "restore/rst.h"
 #include "task/mounts.h"
+#include "task/mqueue.h"
 #include "task/sysvipc.h"
 #include "task/task.h"
 
@@ -71,6 +72,7 @@ struct rst_ctx {
 	struct mnt_plan *mnt_plan;	/* a root of its own: its mount tree (shape.mnt_fd) */
 	int root_fd;			/* that tree's root, open; -1 */
 	int host_root;			/* our own /, for files outside the container's root; -1 */
+	int ipc_fd;			/* its own IPC namespace, made and filled here; -1 */
 	int prefetch_gate;		/* closed once every task runs: the lazy server prefetches */
 	struct rst_proc *procs;		/* img->nr_tasks, in image order, then the zombies */
 	size_t nr_procs;		/* tasks initialised so far */
@@ -182,7 +184,12 @@ static int rst_shape(struct rst_ctx *c)
 		sh->hostname = s->hostname;
 		sh->domainname = s->domainname;
 	}
-	sh->new_ipc = s->flags & CT_SHAPE_OWN_IPC;
+	if (s->flags & CT_SHAPE_OWN_IPC) {
+		int ret = shape_new_ipcns(&c->ipc_fd);	/* filled before the init joins it */
+
+		if (ret)
+			return ret;
+	}
 	if (s->net == CT_NET_HOST && c->opts->net_ns)
 		return ct_err(-EINVAL, "%s: the container shared the host's network: --net does not apply",
 			      c->name);
@@ -244,7 +251,7 @@ static int rst_mounts(struct rst_ctx *c)
 	ret = mnt_plan_make(c->img, c->name, c->opts->root, ext, nr_ext, &c->mnt_plan);
 	free(used);
 	if (!ret)
-		ret = mnt_build(c->mnt_plan, c->shape.net_fd, &c->shape.mnt_fd, &c->root_fd);
+		ret = mnt_build(c->mnt_plan, c->shape.net_fd, c->ipc_fd, &c->shape.mnt_fd, &c->root_fd);
 	if (ret)
 		return ret;
 	c->shape.mnt_plan = c->mnt_plan;
@@ -265,12 +272,6 @@ static void rst_mounts_close(struct rst_ctx *c)
 	c->root_fd = c->host_root = -1;
 }
 
-/* In the container's IPC namespace: its semaphore sets and message queues. */
-static int rst_sysvipc(void *arg)
-{
-	return sysvipc_restore(arg);
-}
-
 /* Open the image's files and shared memory objects (in the container's network: sockets). */
 static int rst_open_files(void *arg)
 {
@@ -288,6 +289,49 @@ static int rst_open_files(void *arg)
 	ret = restore_files_open_shm(c->img, c->opts->allow_changed_files, &sf, &c->ft, c->host_root);
 	c->ft_open = !ret;
 	return ret;
+}
+
+/*
+ * In the container's new IPC namespace (and its network, if it has one):
+ * its SysV objects and POSIX queues first, then the files and shared
+ * memory, so SysV segments and mqueue descriptors are made in it.
+ */
+static int rst_open_files_ipc(void *arg)
+{
+	struct rst_ctx *c = arg;
+
+	if (c->shape.net_fd >= 0 && setns(c->shape.net_fd, CLONE_NEWNET) < 0)
+		return ct_err(-errno, "cannot join the container's network namespace: %m");
+	return sysvipc_restore(c->img) ?: mqueue_restore(c->img) ?: rst_open_files(c);
+}
+
+/* In the container's IPC namespace (@arg: the shared memory set). */
+static int rst_ipc_remove(void *arg)
+{
+	return rst_shm_sysv_remove(arg);
+}
+
+/* Once every task has attached its SysV segments: those removed at the dump are marked again. */
+static int rst_ipc_finish(struct rst_ctx *c)
+{
+	if (c->ipc_fd < 0 || !rst_shm_sysv_dest(&c->shm))
+		return 0;
+	return shape_in_ns(c->ipc_fd, CLONE_NEWIPC, rst_ipc_remove, &c->shm);
+}
+
+/* Open the files, in the namespaces they belong to. */
+static int rst_open_all(struct rst_ctx *c)
+{
+	/* in a root of its own: from a thread chrooted into the rebuilt tree */
+	if (c->root_fd >= 0 && c->ipc_fd >= 0)
+		return shape_in_root(c->root_fd, c->ipc_fd, CLONE_NEWIPC, rst_open_files_ipc, c);
+	if (c->root_fd >= 0)
+		return shape_in_root(c->root_fd, c->shape.net_fd, CLONE_NEWNET, rst_open_files, c);
+	if (c->ipc_fd >= 0)
+		return shape_in_ns(c->ipc_fd, CLONE_NEWIPC, rst_open_files_ipc, c);
+	if (c->shape.net_fd >= 0)
+		return shape_in_ns(c->shape.net_fd, CLONE_NEWNET, rst_open_files, c);
+	return rst_open_files(c);
 }
 
 /* The cgroup: new, or the empty one a dump left behind. */
@@ -327,14 +371,71 @@ static int rst_cgroup_get(struct rst_ctx *c)
 	return ret;
 }
 
-/* The cgroup: new, or the empty one a dump left behind; then its limits. */
+static int rst_subgroups_make(struct rst_ctx *c);
+static struct rst_proc *rst_find(struct rst_ctx *c, pid_t pid);
+
+/* The cgroup: new, or the empty one a dump left behind; then its limits and the groups below. */
 static int rst_cgroup(struct rst_ctx *c)
 {
 	const struct ct_shape_rec *s = &c->img->shape;
 	struct ctswap_limits lim = { .memory = s->limit_memory, .pids = s->limit_pids,
 				     .cpu_millis = s->limit_cpu_millis };
 
-	return rst_cgroup_get(c) ?: cg_set_limits(c->cg, &lim);
+	return rst_cgroup_get(c) ?: cg_set_limits(c->cg, &lim) ?: rst_subgroups_make(c);
+}
+
+/* The directory of group @g below the container's. */
+static int rst_subgroup_dir(struct rst_ctx *c, const struct ct_cgroup_rec *g, char *out, size_t size)
+{
+	char top[4096];
+	int ret = cg_hier_dir(c->cg, (int)g->hier, top, sizeof(top));
+
+	if (ret)
+		return ct_err(ret, "%s: cgroup %s: the container has no group in its hierarchy",
+			      c->name, g->path);
+	snprintf(out, size, "%s/%s", top, g->path);
+	return 0;
+}
+
+/* The cgroups the container had made below its own, parents first, with their limits. */
+static int rst_subgroups_make(struct rst_ctx *c)
+{
+	char dir[8192];
+	int ret = 0;
+
+	for (uint32_t i = 0; i < c->img->nr_cgroups && !ret; i++) {
+		const struct ct_cgroup_rec *g = &c->img->cgroups[i];
+		struct ctswap_limits lim = { .memory = g->limit_memory, .pids = g->limit_pids,
+					     .cpu_millis = g->limit_cpu_millis };
+
+		ret = rst_subgroup_dir(c, g, dir, sizeof(dir));
+		if (!ret && mkdir(dir, 0755) < 0 && errno != EEXIST)	/* a dump leaves them */
+			ret = ct_err(-errno, "%s: cannot make cgroup %s: %m", c->name, dir);
+		if (!ret)
+			ret = cg_dir_set_limits((int)g->hier, dir, &lim);
+	}
+	return ret;
+}
+
+/* Once the tasks exist: each into the groups below the container's it was in. */
+static int rst_subgroups_join(struct rst_ctx *c)
+{
+	char dir[8192];
+	int ret = 0;
+
+	for (uint32_t i = 0; i < c->img->nr_cgroups && !ret; i++) {
+		const struct ct_cgroup_rec *g = &c->img->cgroups[i];
+
+		ret = rst_subgroup_dir(c, g, dir, sizeof(dir));
+		for (uint32_t k = 0; k < g->nr_members && !ret; k++) {
+			const struct rst_proc *p = rst_find(c, g->members[k]);
+
+			ret = p ? cg_dir_move(dir, p->host_pid) :
+				  ct_err(-EINVAL, "%s: cgroup %s: pid %d is no task", c->name, g->path,
+					 g->members[k]);
+		}
+	}
+	return ret;
 }
 
 /*
@@ -352,6 +453,7 @@ struct rst_fd_pass {
 	int nr;
 	int base;		/* fds[k] becomes base + k in the init */
 	int net_fd;		/* the container's network namespace, joined after the pass; -1 */
+	int ipc_fd;		/* the init's number of its IPC namespace (passed last), joined; -1 */
 	int result;		/* the sending thread's */
 	pthread_t thread;
 	bool started;
@@ -388,9 +490,9 @@ static int rst_fd_pass_map(const struct rst_fd_pass *fp, int fd)
  * task_fd).
  */
 static int rst_fd_pass_list(struct rst_fd_pass *fp, const struct file_table *ft,
-			    struct file_table *task_ft, struct rst_shm_set *shm)
+			    struct file_table *task_ft, struct rst_shm_set *shm, int ipc_fd)
 {
-	fp->fds = xzalloc(sizeof(int) * (2 * ft->nr + shm->nr + 1));
+	fp->fds = xzalloc(sizeof(int) * (2 * ft->nr + shm->nr + 2));
 	task_ft->fds = xzalloc(sizeof(int) * (ft->nr + 1));
 	task_ft->peer_fds = xzalloc(sizeof(int) * (ft->nr + 1));
 	if (!fp->fds || !task_ft->fds || !task_ft->peer_fds)
@@ -403,7 +505,10 @@ static int rst_fd_pass_list(struct rst_fd_pass *fp, const struct file_table *ft,
 	}
 	for (size_t i = 0; i < shm->nr; i++)
 		fp->fds[fp->nr++] = shm->objs[i].fd;
+	if (ipc_fd >= 0)
+		fp->fds[fp->nr++] = ipc_fd;
 	fp->base = highest_open_fd() + 16;
+	fp->ipc_fd = rst_fd_pass_map(fp, ipc_fd);
 	for (size_t i = 0; i < shm->nr; i++)
 		shm->objs[i].task_fd = rst_fd_pass_map(fp, shm->objs[i].fd);
 	task_ft->nr = ft->nr;
@@ -527,6 +632,11 @@ static int rst_init_fn(void *arg)
 	/* after the pass: the restorer's abstract socket is in the network it left */
 	if (fp->net_fd >= 0 && setns(fp->net_fd, CLONE_NEWNET) < 0)
 		return ct_err(-errno, "restore: init cannot join the container's network: %m");
+	/* the IPC namespace the restorer filled: before any task is made in it */
+	if (fp->ipc_fd >= 0 && setns(fp->ipc_fd, CLONE_NEWIPC) < 0)
+		return ct_err(-errno, "restore: init cannot join the container's IPC namespace: %m");
+	if (fp->ipc_fd >= 0)
+		close(fp->ipc_fd);
 	supervisor_init_ready();
 	for (;;)
 		pause();
@@ -567,7 +677,7 @@ static int rst_start_init(struct rst_ctx *c)
 	pid_t pid;
 	int ret;
 
-	struct rst_fd_pass fp = { .listen_fd = -1, .net_fd = c->shape.net_fd };
+	struct rst_fd_pass fp = { .listen_fd = -1, .net_fd = c->shape.net_fd, .ipc_fd = -1 };
 
 	shape.net = CTSWAP_NET_HOST;	/* net_fd stays open in the init for rst_init_fn */
 
@@ -577,7 +687,7 @@ static int rst_start_init(struct rst_ctx *c)
 	if (c->img->own_pidns && t->pid != 1)
 		return ct_err(-EINVAL, "%s: the init of a pid namespace has pid %d in the image",
 			      c->name, t->pid);
-	ret = rst_fd_pass_list(&fp, &c->ft, &c->ft_task, &c->shm);
+	ret = rst_fd_pass_list(&fp, &c->ft, &c->ft_task, &c->shm, c->ipc_fd);
 	if (!ret)
 		ret = rst_fd_pass_listen(&fp);
 	if (!ret) {
@@ -926,6 +1036,8 @@ static void rst_ctx_free(struct rst_ctx *c)
 	rst_mounts_close(c);
 	shape_release(&c->shape);
 	mnt_plan_free(c->mnt_plan);
+	if (c->ipc_fd >= 0)
+		close(c->ipc_fd);
 	if (c->cg)
 		cg_close(c->cg);
 	if (c->rd)
@@ -941,7 +1053,7 @@ int restore_container(struct ctswap_store *store, const char *name,
 {
 	static const struct ctswap_restore_opts defaults;
 	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1, .shape.net_fd = -1,
-			     .root_fd = -1, .host_root = -1 };
+			     .root_fd = -1, .host_root = -1, .ipc_fd = -1 };
 	double t0 = now_ms();
 	int ret;
 
@@ -988,20 +1100,14 @@ int restore_container(struct ctswap_store *store, const char *name,
 		ret = rst_mounts(&c);
 	if (!ret)
 		ret = rst_cgroup(&c);
-	if (!ret && c.root_fd >= 0)
-		ret = shape_in_root(c.root_fd, c.shape.net_fd, rst_open_files, &c);
-	else if (!ret && c.shape.net_fd >= 0)
-		ret = shape_in_ns(c.shape.net_fd, CLONE_NEWNET, rst_open_files, &c);
-	else if (!ret)
-		ret = rst_open_files(&c);
+	if (!ret)
+		ret = rst_open_all(&c);
 	pr_info("checkpoint read, files open: %.1f ms", now_ms() - t0);
 	if (!ret)
-		ret = rst_build_tree(&c);
-	if (!ret && c.img->nr_ipc)	/* the init made the IPC namespace: fill it */
-		ret = shape_in_pid_ns(c.procs[0].host_pid, "ipc", rst_sysvipc, c.img);
+		ret = rst_build_tree(&c) ?: rst_subgroups_join(&c);
 	pr_info("process tree created: %.1f ms", now_ms() - t0);
 	if (!ret)
-		ret = rst_build_processes(&c) ?: rst_shm_seal(&c.shm);
+		ret = rst_build_processes(&c) ?: rst_shm_seal(&c.shm) ?: rst_ipc_finish(&c);
 	pr_info("address spaces, threads, resources rebuilt: %.1f ms", now_ms() - t0);
 	if (c.ft_open) {	/* the lazy server must not hold pipe ends */
 		restore_files_close(&c.ft);

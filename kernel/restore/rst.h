@@ -99,6 +99,12 @@ void rst_shm_close(struct rst_shm_set *set);
 int rst_shm_fd(const void *arg, uint32_t key);
 /* The tasks' fd number of object @key, -1 if unknown. */
 int rst_shm_task_fd(const struct rst_shm_set *set, uint32_t key);
+/* Map @v in @p if its object is a SysV segment made again (shmat): 1 done, 0 not one, -errno. */
+int rst_shm_attach(struct rst_proc *p, const struct ct_vma *v, const struct rst_shm_set *set);
+/* Is a SysV segment to be marked removed again once attached? */
+bool rst_shm_sysv_dest(const struct rst_shm_set *set);
+/* In the container's IPC namespace: mark those segments removed again. */
+int rst_shm_sysv_remove(const struct rst_shm_set *set);
 
 /* mm.c */
 /* Start injecting into @p's leader: syscall instruction, rseq off, scratch memory. */

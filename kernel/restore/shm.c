@@ -16,7 +16,13 @@
  *                      was at the dump: a tmpfs file is memory, and the
  *                      processes' state goes with its contents;
  *   deleted tmpfs file an unlinked file in the same directory (O_TMPFILE);
- *   SysV segment       a memfd: pages and sharing, not the SysV identity.
+ *   SysV segment       in a container with its own IPC namespace (made
+ *                      beforehand, this thread in it): the segment again,
+ *                      same key, id, size, mode, owner, lock, made with
+ *                      shmget and opened through an attachment of ours
+ *                      that is gone before the tasks attach it themselves
+ *                      (rst_shm_attach: nattch counts their mappings);
+ *                      otherwise a memfd: pages and sharing, no identity.
  *
  * The contents are filled before the tasks run (not lazily): userfaultfd
  * on shared memory would need one registration per mapping process, and
@@ -30,13 +36,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/util.h"
 #include "mm/swaparea.h"
 #include "restore/rst.h"
+#include "task/sysvipc.h"
 
 #ifndef F_ADD_SEALS
 #define F_ADD_SEALS 1033
@@ -232,12 +241,63 @@ static int shm_make_deleted(struct rst_shm *o)
 	return 0;
 }
 
+/* True if @o comes back as a SysV segment with its identity. */
+static bool shm_is_sysv(const struct rst_shm *o)
+{
+	return o->rec && o->rec->kind == CT_SHM_SYSV && (o->rec->sysv_flags & CT_SHM_SYSV_IDENTITY);
+}
+
+/* Open segment @id's object through a moment's attachment of ours. */
+static int shm_open_sysv(struct rst_shm *o, int id)
+{
+	char path[96];
+	void *at = shmat(id, NULL, 0);
+
+	if (at == (void *)-1)
+		return ct_err(-errno, "SysV segment %d: cannot attach it to fill it: %m", id);
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)at,
+		 (unsigned long)at + PAGE_ALIGN(o->size));
+	o->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (o->fd < 0)
+		ct_err(-errno, "SysV segment %d: cannot open %s: %m", id, path);
+	shmdt(at);
+	return o->fd < 0 ? -EIO : 0;
+}
+
+/* In the container's new IPC namespace: segment @o with its key, id, size, mode, owner, lock. */
+static int shm_make_sysv(struct rst_shm *o)
+{
+	const struct ct_shm *r = o->rec;
+	struct shmid_ds ds = { 0 };
+	int id, ret;
+
+	ret = sysvipc_next_id("shm", r->sysv_id);
+	if (ret)
+		return ret;
+	id = shmget(r->sysv_key, o->size, IPC_CREAT | IPC_EXCL | 0600);
+	if (id < 0)
+		return ct_err(-errno, "SysV segment %d (key %#x, %llu bytes): cannot make it again: %m",
+			      r->sysv_id, r->sysv_key, (unsigned long long)o->size);
+	if (id != r->sysv_id)
+		return ct_err(-EEXIST, "SysV segment %d: came back as %d", r->sysv_id, id);
+	ds.shm_perm.uid = r->uid;
+	ds.shm_perm.gid = r->gid;
+	ds.shm_perm.mode = (unsigned short)r->mode;
+	if (shmctl(id, IPC_SET, &ds) < 0)
+		return ct_err(-errno, "SysV segment %d: IPC_SET: %m", id);
+	if ((r->sysv_flags & CT_SHM_SYSV_LOCKED) && shmctl(id, SHM_LOCK, NULL) < 0)
+		return ct_err(-errno, "SysV segment %d: cannot lock it again (SHM_LOCK): %m", id);
+	return shm_open_sysv(o, id);
+}
+
 /* Make object @o again, empty, of its dumped size. */
 static int shm_make(struct rst_shm *o)
 {
 	uint32_t kind = o->rec ? o->rec->kind : CT_SHM_SYSV;
 	int ret;
 
+	if (shm_is_sysv(o))
+		return shm_make_sysv(o);	/* shmget gave it its size */
 	switch (kind) {
 	case CT_SHM_ANON:
 		ret = shm_make_anon(o);
@@ -301,6 +361,84 @@ int rst_shm_seal(const struct rst_shm_set *set)
 	for (size_t i = 0; i < set->nr && !ret; i++)
 		ret = shm_seal(&set->objs[i], false);
 	return ret;
+}
+
+/*
+ * Segments marked for removal at the dump: removed again, now that every
+ * task has attached them (in the container's IPC namespace).
+ */
+int rst_shm_sysv_remove(const struct rst_shm_set *set)
+{
+	for (size_t i = 0; i < set->nr; i++) {
+		const struct rst_shm *o = &set->objs[i];
+
+		if (!shm_is_sysv(o) || !(o->rec->sysv_flags & CT_SHM_SYSV_DEST))
+			continue;
+		if (shmctl(o->rec->sysv_id, IPC_RMID, NULL) < 0)
+			return ct_err(-errno, "SysV segment %d: cannot mark it removed again: %m",
+				      o->rec->sysv_id);
+	}
+	return 0;
+}
+
+/* True if a segment of @set is to be removed again once attached. */
+bool rst_shm_sysv_dest(const struct rst_shm_set *set)
+{
+	for (size_t i = 0; i < set->nr; i++)
+		if (shm_is_sysv(&set->objs[i]) && (set->objs[i].rec->sysv_flags & CT_SHM_SYSV_DEST))
+			return true;
+	return false;
+}
+
+/*
+ * Attachment @v of SysV segment @o in @p: an injected shmat at its address
+ * for the part at offset 0 (the kernel's attachment: shmdt, nattch and
+ * IPC_STAT see it), writable if any part of it was, then each part's
+ * protection as it was.
+ */
+static int shm_attach(struct rst_proc *p, const struct ct_vma *v, const struct rst_shm *o)
+{
+	const struct ct_mm *mm = &p->t->mm;
+	uint64_t end = v->start + PAGE_ALIGN(o->size);
+	uint32_t prot = 0, got = PROT_READ;
+	long ret;
+
+	if (v->pgoff == 0) {
+		for (uint32_t i = 0; i < mm->nr_vmas; i++)
+			if (mm->vmas[i].shm_key == o->key && mm->vmas[i].start >= v->start &&
+			    mm->vmas[i].end <= end)
+				prot |= mm->vmas[i].prot;
+		got |= prot & (PROT_WRITE | PROT_EXEC);
+		ret = rst_syscall(p, __NR_shmat, (unsigned long)o->rec->sysv_id, v->start,
+				  (prot & PROT_WRITE ? 0 : SHM_RDONLY) | (prot & PROT_EXEC ? SHM_EXEC : 0),
+				  0, 0, 0);
+		if (ret < 0 && ret > -4096)
+			return ct_err((int)ret, "pid %d: cannot attach SysV segment %d at %#lx: %s",
+				      p->t->pid, o->rec->sysv_id, (unsigned long)v->start,
+				      strerror((int)-ret));
+		if ((uint64_t)ret != v->start)
+			return ct_err(-EFAULT, "pid %d: SysV segment %d attached at %#lx, not %#lx",
+				      p->t->pid, o->rec->sysv_id, (unsigned long)ret,
+				      (unsigned long)v->start);
+	} else {
+		got = ~0u;	/* a later part: attached with the first */
+	}
+	if (got == v->prot)
+		return 0;
+	ret = rst_syscall(p, __NR_mprotect, v->start, v->end - v->start, v->prot, 0, 0, 0);
+	if (ret < 0)
+		return ct_err((int)ret, "pid %d: SysV segment %d at %#lx: mprotect: %s", p->t->pid,
+			      o->rec->sysv_id, (unsigned long)v->start, strerror((int)-ret));
+	return 0;
+}
+
+/* Map @v if it is a SysV segment made again: 1 done, 0 not one, -errno. */
+int rst_shm_attach(struct rst_proc *p, const struct ct_vma *v, const struct rst_shm_set *set)
+{
+	for (size_t i = 0; set && i < set->nr; i++)
+		if (set->objs[i].key == v->shm_key)
+			return shm_is_sysv(&set->objs[i]) ? shm_attach(p, v, &set->objs[i]) ?: 1 : 0;
+	return 0;
 }
 
 /* Close the restorer's descriptors (the tasks' mappings keep the memory). */

@@ -6,16 +6,26 @@
  * A file is restored by opening its path again, so the path must still
  * lead to the same inode: a file replaced (renamed over, rotated away and
  * created anew) would give the program another file, and is refused.  The
- * same inode may have changed, as it could have while the program ran:
+ * same inode may have changed since (after a --leave-running dump the
+ * program goes on writing it).  One rule for every regular file held open:
  *
- *  - open for writing or appending (a log, a database): any change is
- *    accepted as long as the file still reaches the position the
- *    description had, where the restored description is put back (O_APPEND
- *    writes go to the end anyway).  A file truncated below that position is
- *    refused: the program's next write would leave a hole of zeros.
- *  - open read-only: a file that only grew is accepted (a log being read);
- *    one that shrank, or was rewritten at the same size, is refused: the
- *    program may hold what it read of the old contents.
+ *  - a file that only grew is accepted: its first bytes, as many as it had
+ *    at the dump, are what they were.  The description is put back at its
+ *    dumped position (O_APPEND writes go to the end anyway): a log, or a
+ *    file read as it grows.
+ *  - anything else is refused, naming the file and what changed: truncated
+ *    (below the restored position, the program's next write would leave a
+ *    hole), shrunk, or modified in place.  The program holds in memory what
+ *    it read or wrote of the old contents: a database whose pages were
+ *    written after the dump would come back with memory from before and
+ *    files from after, silently inconsistent.
+ *
+ * "Only grew" is established by content, not by timestamps: the dump
+ * checksums (XXH3-64) the whole file, and restore checksums the same
+ * prefix again.  The dump reads while the container is stopped, so the
+ * cost is frozen time (PostgreSQL: its open relation files and the WAL
+ * segment); a file larger than --max-checked-size (task_ctx) is not read,
+ * and then any change of its size, mtime or ctime refuses it.
  *
  * Mapped files and executables are checked strictly elsewhere (restore/mm.c):
  * any change refuses them, since their pages would mix old and new contents.
@@ -24,13 +34,175 @@
 #define LOG_PREFIX "files: "
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
 
 #include "lib/log.h"
+#include "lib/util.h"
 #include "task/fdkinds.h"
 
+/* Files held open are checksummed up to this size by default (bytes). */
+#define CHANGE_MAX_CHECKED_DEFAULT (256ULL << 20)
+/* Read this much at a time to checksum. */
+#define CHANGE_CHUNK (1U << 20)
+
+/* XXH3-64 of the first @len bytes of @fd into @hash; -errno (-ENODATA: shorter than @len). */
+static int change_hash_prefix(int fd, uint64_t len, uint64_t *hash)
+{
+	XXH3_state_t *state = XXH3_createState();
+	uint8_t *buf = xmalloc(CHANGE_CHUNK);
+	uint64_t off = 0;
+	int ret = 0;
+
+	if (!state || !buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	XXH3_64bits_reset(state);
+	while (off < len) {
+		size_t want = len - off < CHANGE_CHUNK ? (size_t)(len - off) : CHANGE_CHUNK;
+		ssize_t n = pread(fd, buf, want, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -ENODATA;
+			goto out;
+		}
+		XXH3_64bits_update(state, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	*hash = XXH3_64bits_digest(state);
+out:
+	free(buf);
+	XXH3_freeState(state);
+	return ret;
+}
+
+/* An earlier regular file of @img on inode @id, with what the dump recorded of it; NULL if none. */
+static const struct ct_file *change_same_inode(const struct ct_image *img, const struct ct_file_id *id)
+{
+	for (uint32_t i = 0; i < img->nr_files; i++) {
+		const struct ct_file *o = &img->files[i];
+
+		if (o->kind == CT_FILE_REG && !o->deleted && o->change.flags && o->id.dev == id->dev &&
+		    o->id.ino == id->ino && o->id.size == id->size)
+			return o;
+	}
+	return NULL;
+}
+
+/*
+ * Dump: record what restore needs to tell whether regular file @f (fd
+ * d->fd of the stopped task, not deleted) only grew: its ctime, and the
+ * checksum of its contents if it is not larger than the dump's limit.
+ * Each inode is read once, however many descriptions it has.
+ */
+int file_change_dump(const struct fd_dump *d, struct ct_file *f)
+{
+	uint64_t max = d->tc && d->tc->max_checked_size ? d->tc->max_checked_size : CHANGE_MAX_CHECKED_DEFAULT;
+	const struct ct_file *same = change_same_inode(d->img, &f->id);
+	double start = now_ms();
+	int fd, ret;
+
+	f->change.flags = CT_CHANGE_CTIME;
+	f->change.ctime_sec = d->st->st_ctim.tv_sec;
+	f->change.ctime_nsec = d->st->st_ctim.tv_nsec;
+	if (same) {
+		f->change = same->change;
+		return 0;
+	}
+	if (f->id.size > max) {
+		pr_debug("%s: %llu bytes, over the %llu checksummed: any change will refuse the restore",
+			 f->path, (unsigned long long)f->id.size, (unsigned long long)max);
+		return 0;
+	}
+	fd = fd_reopen(d->pid, d->fd, O_RDONLY);
+	if (fd < 0)
+		return ct_err(-errno, "pid %d: fd %d: cannot read %s to checksum it: %m", d->pid, d->fd,
+			      f->path);
+	ret = change_hash_prefix(fd, f->id.size, &f->change.prefix_hash);
+	close(fd);
+	if (ret == -ENODATA) {
+		/* shrunk by a process outside while we read: no checksum, any change refuses */
+		pr_debug("%s: shrank while read: not checksummed", f->path);
+		return 0;
+	}
+	if (ret)
+		return ct_err(ret, "pid %d: fd %d: cannot read %s to checksum it: %s", d->pid, d->fd,
+			      f->path, strerror(-ret));
+	f->change.flags |= CT_CHANGE_HASHED;
+	pr_debug("%s: %llu bytes checksummed in %.1f ms", f->path, (unsigned long long)f->id.size,
+		 now_ms() - start);
+	return 0;
+}
+
+/* Restore: are the first f->id.size bytes of the file at @fd those of the dump? */
+static int change_prefix_same(const struct ct_file *f, int fd, bool *same)
+{
+	double start = now_ms();
+	char path[64];
+	uint64_t hash;
+	int rfd, ret;
+
+	/* @fd may be write-only: read through a new description */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	rfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (rfd < 0)
+		return ct_err(-errno, "%s: cannot read it to compare with the dump: %m", f->path);
+	ret = change_hash_prefix(rfd, f->id.size, &hash);
+	close(rfd);
+	if (ret)
+		return ct_err(ret, "%s: cannot read it to compare with the dump: %s", f->path, strerror(-ret));
+	*same = hash == f->change.prefix_hash;
+	pr_debug("%s: %llu bytes compared with the dump in %.1f ms", f->path, (unsigned long long)f->id.size,
+		 now_ms() - start);
+	return 0;
+}
+
+/* Did anything of the file of @st change since the dump, by size and timestamps? */
+static bool change_stat_differs(const struct ct_file *f, const struct stat *st)
+{
+	return (uint64_t)st->st_size != f->id.size || st->st_mtim.tv_sec != f->id.mtime_sec ||
+	       st->st_mtim.tv_nsec != f->id.mtime_nsec ||
+	       ((f->change.flags & CT_CHANGE_CTIME) &&
+		(st->st_ctim.tv_sec != f->change.ctime_sec || st->st_ctim.tv_nsec != f->change.ctime_nsec));
+}
+
+/*
+ * A regular file @f of size @st that did not shrink: did it only grow?
+ * @compared: an earlier description of the inode was compared already.
+ */
+static int file_check_grown(const struct ct_file *f, int fd, const struct stat *st, bool compared)
+{
+	bool same = false;
+	int ret;
+
+	if (!(f->change.flags & CT_CHANGE_HASHED)) {
+		if (!change_stat_differs(f, st))
+			return 0;
+		if (!f->change.flags)	/* a blob of an older ctswap */
+			return ct_err(-ESTALE, "%s: modified since the dump (the checkpoint holds no checksum of it); use --allow-changed-files",
+				      f->path);
+		return ct_err(-ESTALE, "%s: modified since the dump, and at %llu bytes then it was too large to check that it only grew (--max-checked-size); use --allow-changed-files",
+			      f->path, (unsigned long long)f->id.size);
+	}
+	if (compared)
+		return 0;
+	ret = change_prefix_same(f, fd, &same);
+	if (ret)
+		return ret;
+	if (!same)
+		return ct_err(-ESTALE, "%s: modified since the dump; use --allow-changed-files", f->path);
+	return 0;
+}
+
 /* May description @f, open again at @fd, be restored although its file changed? */
-int file_check_id(const struct ct_file *f, int fd, bool allow_changed)
+static int file_check(const struct ct_file *f, int fd, bool allow_changed, bool compared)
 {
 	bool writable = (f->flags & O_ACCMODE) != O_RDONLY;
 	uint64_t size;
@@ -43,18 +215,50 @@ int file_check_id(const struct ct_file *f, int fd, bool allow_changed)
 	if ((uint64_t)st.st_dev != f->id.dev || (uint64_t)st.st_ino != f->id.ino)
 		return ct_err(-ESTALE, "%s: replaced since the dump (inode %llu -> %llu); use --allow-changed-files",
 			      f->path, (unsigned long long)f->id.ino, (unsigned long long)st.st_ino);
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(st.st_mode) || f->kind != CT_FILE_REG)
 		return 0;	/* directories change with their entries: inode is enough */
 	size = (uint64_t)st.st_size;
 	if (writable && size < f->pos)
 		return ct_err(-ESTALE, "%s: truncated since the dump to %llu bytes, below the position %llu it is restored at; use --allow-changed-files",
 			      f->path, (unsigned long long)size, (unsigned long long)f->pos);
-	if (writable || size > f->id.size)
-		return 0;
 	if (size < f->id.size)
-		return ct_err(-ESTALE, "%s: shrank since the dump (size %llu -> %llu); use --allow-changed-files",
-			      f->path, (unsigned long long)f->id.size, (unsigned long long)size);
-	if (st.st_mtim.tv_sec != f->id.mtime_sec || st.st_mtim.tv_nsec != f->id.mtime_nsec)
-		return ct_err(-ESTALE, "%s: modified since the dump; use --allow-changed-files", f->path);
-	return 0;
+		return ct_err(-ESTALE, "%s: %s since the dump (size %llu -> %llu); use --allow-changed-files",
+			      f->path, writable ? "truncated" : "shrank", (unsigned long long)f->id.size,
+			      (unsigned long long)size);
+	return file_check_grown(f, fd, &st, compared);
+}
+
+/* May description @f, open again at @fd, be restored although its file changed? */
+int file_check_id(const struct ct_file *f, int fd, bool allow_changed)
+{
+	return file_check(f, fd, allow_changed, false);
+}
+
+/*
+ * Was the inode of regular file @i compared with the dump already in this
+ * restore, through an earlier description of it that passed?  PostgreSQL's
+ * backends each open the same relation files: read each one once.
+ */
+static bool change_compared_before(const struct fd_restore *rs, uint32_t i)
+{
+	const struct ct_file *f = &rs->img->files[i];
+
+	for (uint32_t j = 0; j < i; j++) {
+		const struct ct_file *o = &rs->img->files[j];
+
+		if (o->kind == CT_FILE_REG && !o->deleted && rs->ft->fds[j] >= 0 &&
+		    (o->change.flags & CT_CHANGE_HASHED) && o->change.prefix_hash == f->change.prefix_hash &&
+		    !memcmp(&o->id, &f->id, sizeof(f->id)))
+			return true;
+	}
+	return false;
+}
+
+/* file_check_id for regular file @i of a restore, its contents compared once per inode. */
+int file_check_restore(const struct fd_restore *rs, uint32_t i, int fd)
+{
+	const struct ct_file *f = &rs->img->files[i];
+
+	return file_check(f, fd, rs->allow_changed,
+			  (f->change.flags & CT_CHANGE_HASHED) && change_compared_before(rs, i));
 }

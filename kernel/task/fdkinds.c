@@ -12,7 +12,7 @@
 extern const struct fd_kind fd_kind_reg, fd_kind_chr, fd_kind_pipe, fd_kind_fifo, fd_kind_unix,
 	fd_kind_inet, fd_kind_epoll, fd_kind_eventfd, fd_kind_signalfd, fd_kind_timerfd,
 	fd_kind_inotify, fd_kind_tty, fd_kind_pidfd,
-	fd_kind_memfd;
+	fd_kind_memfd, fd_kind_mqueue;
 
 static const struct fd_kind *const fd_kinds[] = {
 	&fd_kind_tty,
@@ -24,6 +24,7 @@ static const struct fd_kind *const fd_kinds[] = {
 	&fd_kind_timerfd,
 	&fd_kind_inotify,
 	&fd_kind_pidfd,
+	&fd_kind_mqueue,	/* its files look regular */
 	&fd_kind_memfd,
 	&fd_kind_pipe,
 	&fd_kind_fifo,

@@ -95,6 +95,10 @@ int fd_restore_place(struct fd_restore *rs, uint32_t i, int fd);
 int file_open_path(const struct fd_restore *rs, const struct ct_file *f, int flags);
 /* changed.c: may description @f, open again at @fd, be restored although its file changed? */
 int file_check_id(const struct ct_file *f, int fd, bool allow_changed);
+/* changed.c: the same for regular file @i of a restore, each inode's contents compared once. */
+int file_check_restore(const struct fd_restore *rs, uint32_t i, int fd);
+/* changed.c: record what tells at restore whether regular file @f only grew (ctime, checksum). */
+int file_change_dump(const struct fd_dump *d, struct ct_file *f);
 /* The "unsupported file type" refusal for fd @d, naming it; -ENOTSUP. */
 int fd_refuse(const struct fd_dump *d);
 

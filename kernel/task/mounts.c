@@ -20,7 +20,6 @@
 #define LOG_PREFIX "mounts: "
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -338,25 +337,23 @@ static int mnt_bind_source(const struct mnt_dump *d, size_t i)
 	return best;
 }
 
-/* A new instance of its type? The kind, or 0. */
+/*
+ * A new instance of its type? The kind, or 0.  One the host has too is the
+ * host's bound in (a runtime's /dev/shm; the sysfs of a container on the
+ * host's network shows the host's): external, bound from the host again.
+ */
 static uint32_t mnt_instance_kind(const struct mnt_dump *d, const struct mi_entry *e)
 {
-	static const struct { const char *type; uint32_t kind; bool unless_host; } kinds[] = {
-		{ "proc", CT_MNT_PROC, false }, { "sysfs", CT_MNT_SYSFS, false },
-		{ "mqueue", CT_MNT_MQUEUE, false }, { "devpts", CT_MNT_DEVPTS, true },
-		{ "tmpfs", CT_MNT_TMPFS, true },
+	static const struct { const char *type; uint32_t kind; } kinds[] = {
+		{ "proc", CT_MNT_PROC }, { "sysfs", CT_MNT_SYSFS }, { "mqueue", CT_MNT_MQUEUE },
+		{ "devpts", CT_MNT_DEVPTS }, { "tmpfs", CT_MNT_TMPFS },
 	};
 
-	if (strcmp(e->root, "/"))
+	if (strcmp(e->root, "/") || mi_host_of(&d->host, e->dev, e->root))
 		return 0;
-	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
-		if (strcmp(e->fstype, kinds[i].type))
-			continue;
-		/* the host's devpts or tmpfs bound in (a runtime's /dev/shm): external */
-		if (kinds[i].unless_host && mi_host_of(&d->host, e->dev, e->root))
-			return 0;
-		return kinds[i].kind;
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (!strcmp(e->fstype, kinds[i].type))
+			return kinds[i].kind;
 	return 0;
 }
 
@@ -483,7 +480,7 @@ static int mnt_dump_one_tmpfs(struct mnt_dump *d, uint32_t i)
 	close(tree);
 	if (dir < 0)
 		return ct_err(-errno, "pid %d: tmpfs %s: cannot open it: %m", d->pid, m->mountpoint);
-	ret = tmpfs_dump(d->img, i, dir, d->o ? d->o->max_file_size : 0);
+	ret = tmpfs_dump(d->img, i, dir, d->o ? d->o->max_file_size : 0, d->pid);
 	close(dir);
 	return ret;
 }
@@ -632,14 +629,14 @@ static int mnt_check_source(const struct ct_image *img, const char *name, uint32
 	return 0;
 }
 
-/* Made by the init (in its pid and IPC namespaces), or on something that is? */
+/* Made by the init (in its pid namespace: proc), or on something that is? */
 static bool mnt_is_deferred(const struct mnt_plan *p, uint32_t i)
 {
 	const struct ct_mount *m = &p->img->mounts[i];
 
 	if (!i)
 		return false;
-	return m->kind == CT_MNT_PROC || m->kind == CT_MNT_MQUEUE || p->deferred[m->parent] ||
+	return m->kind == CT_MNT_PROC || p->deferred[m->parent] ||
 	       (m->kind == CT_MNT_BIND && p->deferred[m->bind_of]);
 }
 
@@ -862,7 +859,7 @@ static int mnt_scaffold_proc(void)
 }
 
 /* In the holder: a new mount namespace holding the tree but the deferred mounts. */
-static int mnt_holder_build(const struct mnt_plan *p, int net_fd, int *trees)
+static int mnt_holder_build(const struct mnt_plan *p, int net_fd, int ipc_fd, int *trees)
 {
 	const struct ct_mount *root = &p->img->mounts[0];
 	int ret;
@@ -870,8 +867,15 @@ static int mnt_holder_build(const struct mnt_plan *p, int net_fd, int *trees)
 	if (unshare(CLONE_NEWNS) < 0)
 		return ct_err(-errno, "cannot make a mount namespace: %m");
 	ret = mnt_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	/* sysfs shows its mounter's network, mqueue its IPC namespace */
 	if (!ret && net_fd >= 0 && setns(net_fd, CLONE_NEWNET) < 0)
 		ret = ct_err(-errno, "cannot join the container's network namespace: %m");
+	if (!ret && ipc_fd >= 0 && setns(ipc_fd, CLONE_NEWIPC) < 0)
+		ret = ct_err(-errno, "cannot join the container's IPC namespace: %m");
+	for (uint32_t i = 1; i < p->img->nr_mounts && !ret && ipc_fd < 0; i++)
+		if (p->img->mounts[i].kind == CT_MNT_MQUEUE)
+			ret = ct_err(-EINVAL, "mount %s: an mqueue instance without an IPC namespace of its own",
+				     p->img->mounts[i].mountpoint);
 	if (!ret)
 		ret = mnt_open_trees(p, false, trees) ?:
 		      mnt_mount(p->root, p->root, NULL, MS_BIND, NULL) ?: mounts_pivot(p->root);
@@ -892,8 +896,8 @@ struct mnt_report {
 };
 
 /* The holder process: build, report, stay until the restorer has opened what it made. */
-static void __attribute__((noreturn)) mnt_holder(const struct mnt_plan *p, int net_fd, int report,
-						 int hold)
+static void __attribute__((noreturn)) mnt_holder(const struct mnt_plan *p, int net_fd, int ipc_fd,
+						 int report, int hold)
 {
 	struct mnt_report r = { 0 };
 	int *trees = xzalloc(sizeof(int) * (p->img->nr_mounts + 1));
@@ -902,7 +906,7 @@ static void __attribute__((noreturn)) mnt_holder(const struct mnt_plan *p, int n
 	ct_err_clear();
 	for (uint32_t i = 0; trees && i < p->img->nr_mounts; i++)
 		trees[i] = -1;
-	r.ret = trees ? mnt_holder_build(p, net_fd, trees) : -ENOMEM;
+	r.ret = trees ? mnt_holder_build(p, net_fd, ipc_fd, trees) : -ENOMEM;
 	if (r.ret)
 		snprintf(r.msg, sizeof(r.msg), "%s", ct_err_msg() ? ct_err_msg() : strerror(-r.ret));
 	if (write(report, &r, sizeof(r)) != sizeof(r))
@@ -926,7 +930,7 @@ static int mnt_take(pid_t holder, int *mnt_fd, int *root_fd)
 	return ct_err(-errno, "the container's mount namespace: %m");
 }
 
-int mnt_build(const struct mnt_plan *p, int net_fd, int *mnt_fd, int *root_fd)
+int mnt_build(const struct mnt_plan *p, int net_fd, int ipc_fd, int *mnt_fd, int *root_fd)
 {
 	struct mnt_report r = { .ret = -EPIPE };
 	int report[2], hold[2], ret;
@@ -943,7 +947,7 @@ int mnt_build(const struct mnt_plan *p, int net_fd, int *mnt_fd, int *root_fd)
 	if (pid == 0) {
 		close(report[0]);
 		close(hold[1]);
-		mnt_holder(p, net_fd, report[1], hold[0]);
+		mnt_holder(p, net_fd, ipc_fd, report[1], hold[0]);
 	}
 	close(report[1]);
 	close(hold[0]);

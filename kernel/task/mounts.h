@@ -5,13 +5,14 @@
  * restore on the root directory the caller gives.
  *
  * Restore builds the tree in two steps.  A short-lived holder process,
- * forked by the restorer, makes a new mount namespace, binds the root and
- * mounts everything that does not depend on the container's pid or IPC
- * namespace (tmpfs filled as soon as it is mounted, before what is mounted
- * on it), then pivots into it; the restorer keeps the namespace and its
- * root open, opens the container's files inside it, and the init joins it
- * (mnt_enter) and mounts the rest: proc and mqueue instances, which show
- * the namespaces of their mounter, and whatever lies on them.
+ * forked by the restorer, joins the container's network and IPC
+ * namespaces, makes a new mount namespace, binds the root and pivots into
+ * it, and mounts everything but what depends on the container's pid
+ * namespace (each tmpfs filled as soon as it is mounted, before what is
+ * mounted on it); the restorer keeps the namespace and its root open,
+ * opens the container's files inside it, and the init joins it
+ * (mnt_enter) and mounts the rest: proc instances, which show the pid
+ * namespace of their mounter, and whatever lies on them.
  */
 #ifndef CT_TASK_MOUNTS_H
 #define CT_TASK_MOUNTS_H
@@ -69,12 +70,13 @@ int mnt_plan_make(const struct ct_image *img, const char *name, const char *root
 void mnt_plan_free(struct mnt_plan *plan);
 /*
  * Build the tree (but the deferred mounts) in a new mount namespace, from a
- * holder process that joins @net_fd first (sysfs shows its mounter's
- * network; -1: ours).  *@mnt_fd is the namespace, *@root_fd its root.
+ * holder process that joins network namespace @net_fd and IPC namespace
+ * @ipc_fd first (sysfs and mqueue show their mounter's; -1: ours).
+ * *@mnt_fd is the namespace, *@root_fd its root.
  */
-int mnt_build(const struct mnt_plan *plan, int net_fd, int *mnt_fd, int *root_fd);
+int mnt_build(const struct mnt_plan *plan, int net_fd, int ipc_fd, int *mnt_fd, int *root_fd);
 /*
- * In the init (single-threaded, in its own pid and IPC namespaces): join
+ * In the init (single-threaded, in its own pid namespace): join
  * mount namespace @mnt_fd, whose root becomes its /, and mount the deferred
  * mounts.
  */
@@ -91,8 +93,11 @@ void mounts_rekey(struct ct_image *img);
 
 /* ---- tmpfs.c ---- */
 
-/* Record every file of tmpfs mount @mount, open at directory @dirfd (its root, no submounts). */
-int tmpfs_dump(struct ct_image *img, uint32_t mount, int dirfd, uint64_t max_file_size);
+/*
+ * Record every file of tmpfs mount @mount, open at directory @dirfd (its
+ * root, no submounts); refusals name the container's init @pid.
+ */
+int tmpfs_dump(struct ct_image *img, uint32_t mount, int dirfd, uint64_t max_file_size, pid_t pid);
 /* Make the files of tmpfs mount @mount again under @dirfd (its fresh root). */
 int tmpfs_fill(const struct ct_image *img, uint32_t mount, int dirfd);
 

@@ -61,14 +61,18 @@ static bool reg_match(const struct fd_dump *d)
 static int reg_dump(const struct fd_dump *d, struct ct_file *f)
 {
 	size_t len = strlen(d->link);
+	int ret;
 
 	f->path = xstrdup(d->link);
 	if (!f->path)
 		return -ENOMEM;
-	if (d->st->st_nlink > 0 && len > 10 && !strcmp(d->link + len - 10, " (deleted)"))
-		return deleted_find_name(d, f);	/* linked since, under another name */
+	if (d->st->st_nlink > 0 && len > 10 && !strcmp(d->link + len - 10, " (deleted)")) {
+		ret = deleted_find_name(d, f);	/* linked since, under another name */
+		if (ret)
+			return ret;
+	}
 	if (d->st->st_nlink != 0)
-		return 0;
+		return S_ISREG(d->st->st_mode) ? file_change_dump(d, f) : 0;
 	/* contents, owner and mode: dump_deleted(), once every fd is known */
 	f->deleted = true;
 	if (len > 10 && !strcmp(d->link + len - 10, " (deleted)"))
@@ -95,6 +99,14 @@ static void reg_encode(struct wbuf *w, const struct ct_file *f)
 {
 	size_t at;
 
+	if (f->change.flags) {
+		at = w_begin(w, REC_FILE_CHANGE);
+		w_u32(w, f->change.flags);
+		w_u64(w, (uint64_t)f->change.ctime_sec);
+		w_u64(w, (uint64_t)f->change.ctime_nsec);
+		w_u64(w, f->change.prefix_hash);
+		w_end(w, at);
+	}
 	if (!f->deleted)
 		return;
 	at = w_begin(w, REC_FILE_REG);
@@ -105,6 +117,12 @@ static void reg_encode(struct wbuf *w, const struct ct_file *f)
 
 static void reg_decode(uint32_t tag, struct rbuf *r, struct ct_file *f)
 {
+	if (tag == REC_FILE_CHANGE && !f->change.flags) {
+		f->change.flags = r_u32(r);
+		f->change.ctime_sec = (int64_t)r_u64(r);
+		f->change.ctime_nsec = (int64_t)r_u64(r);
+		f->change.prefix_hash = r_u64(r);
+	}
 	if (tag != REC_FILE_REG || f->contents)
 		return;
 	f->deleted = r_u32(r) != 0;
@@ -116,6 +134,18 @@ bool file_has_path(const struct ct_image *img, const struct ct_file *f)
 {
 	(void)img;
 	return f->path != NULL;
+}
+
+/* A path, and what the dump recorded to tell whether it only grew is well-formed. */
+static bool reg_is_sane(const struct ct_image *img, const struct ct_file *f)
+{
+	const struct ct_file_change *c = &f->change;
+
+	if (c->flags & ~CT_CHANGE_KNOWN)
+		return false;
+	if (c->flags && (!(c->flags & CT_CHANGE_CTIME) || c->ctime_nsec < 0 || c->ctime_nsec >= 1000000000))
+		return false;
+	return file_has_path(img, f);
 }
 
 static void reg_free(struct ct_file *f)
@@ -148,9 +178,11 @@ static int reg_open(struct fd_restore *rs, uint32_t i)
 			return fd;
 	} else {
 		fd = file_open_path(rs, f, file_open_flags(f));
+		if (fd < 0 && errno == ENOENT)	/* it was there at the dump */
+			return ct_err(-ENOENT, "%s: removed or renamed since the dump", f->path);
 		if (fd < 0)
 			return ct_err(-errno, "%s: cannot open: %m", f->path);
-		ret = file_check_id(f, fd, rs->allow_changed);
+		ret = file_check_restore(rs, i, fd);
 		if (ret) {
 			close(fd);
 			return ret;
@@ -180,7 +212,7 @@ const struct fd_kind fd_kind_reg = {
 		.name = "file",
 		.encode = reg_encode,
 		.decode = reg_decode,
-		.is_sane = file_has_path,
+		.is_sane = reg_is_sane,
 		.free = reg_free,
 	},
 	.match = reg_match,

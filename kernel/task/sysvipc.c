@@ -158,8 +158,7 @@ int sysvipc_dump(struct ct_image *img)
 
 /* ---- restore ---- */
 
-/* Make the next object of @kind ("sem", "msg") get id @id. */
-static int ipc_next_id(const char *kind, int id)
+int sysvipc_next_id(const char *kind, int id)
 {
 	char path[64], val[16];
 	int ret;
@@ -178,7 +177,7 @@ static int ipc_restore_sem(const struct ct_ipc_obj *o)
 	unsigned short *vals;
 	int id, ret;
 
-	ret = ipc_next_id("sem", o->id);
+	ret = sysvipc_next_id("sem", o->id);
 	if (ret)
 		return ret;
 	id = semget(o->key, (int)o->nsems, IPC_CREAT | IPC_EXCL | 0600);
@@ -214,7 +213,7 @@ static int ipc_restore_msg(const struct ct_ipc_obj *o)
 	uint32_t len;
 	int id, ret;
 
-	ret = ipc_next_id("msg", o->id);
+	ret = sysvipc_next_id("msg", o->id);
 	if (ret)
 		return ret;
 	id = msgget(o->key, IPC_CREAT | IPC_EXCL | 0600);

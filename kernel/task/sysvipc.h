@@ -15,4 +15,7 @@ int sysvipc_dump(struct ct_image *img);
 /* In the container's new IPC namespace: make @img's objects again. */
 int sysvipc_restore(const struct ct_image *img);
 
+/* In the namespace: make the next object of @kind ("sem", "msg", "shm") get id @id. */
+int sysvipc_next_id(const char *kind, int id);
+
 #endif

@@ -32,6 +32,7 @@ struct task_ctx {
 	size_t scratch_len;		/* ... of this many bytes (>= 2 pages) */
 	uint32_t tcp_mode;		/* dump: CT_TCP_* for established TCP connections */
 	bool unix_close;		/* dump: restore unix sockets with a peer outside closed */
+	uint64_t max_checked_size;	/* dump: regular files up to this size are checksummed */
 	struct tcp_repair_set *tcp_repair;	/* dump: sockets put in repair mode (CT_TCP_ESTABLISHED) */
 	/*
 	 * dump: the swap-area key of the shared memory object @st (named @name,

@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -30,16 +32,19 @@
 
 #define TMPFS_DEFAULT_MAX (64ULL << 20)
 #define TMPFS_MAX_NODES (1 << 20)
+#define TMPFS_MAX_TOTAL (512ULL << 20)	/* the blob holds at most 1 GiB */
 
 /* What one tmpfs dump works on. */
 struct tmpfs_walk {
 	struct ct_image *img;
 	uint32_t mount;
 	uint64_t max;			/* largest file kept */
+	uint64_t total;			/* bytes kept so far, every tmpfs */
 	size_t cap;			/* of img->tmpfs */
 	uint64_t *inos;			/* inode of each node of img->tmpfs (other mounts' never match) */
 	size_t inos_cap;
 	const char *where;		/* the mount point, for messages */
+	pid_t pid;			/* the container's init, for messages */
 };
 
 /* The node recorded for inode @ino of this mount, as 1 + index, or 0. */
@@ -49,6 +54,33 @@ static uint32_t tmpfs_find_ino(const struct tmpfs_walk *w, ino_t ino)
 		if (w->img->tmpfs[i].mount == w->mount && w->inos[i] == ino && !w->img->tmpfs[i].link_to)
 			return i + 1;
 	return 0;
+}
+
+#ifndef __NR_listxattrat
+#define __NR_listxattrat 465	/* x86_64, Linux 6.13 */
+#endif
+
+/*
+ * Does @name (under @dirfd, not a symlink) carry extended attributes
+ * (user.*, security.*: not kept)?  listxattrat(); before Linux 6.13, a
+ * regular file or directory is opened and asked (the others are not: a
+ * device or FIFO is not opened for this).
+ */
+static bool tmpfs_has_xattrs(int dirfd, const char *name, mode_t mode)
+{
+	ssize_t n = syscall(__NR_listxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW, NULL, 0);
+	int fd;
+
+	if (n >= 0 || errno != ENOSYS)
+		return n > 0;
+	if (!S_ISREG(mode) && !S_ISDIR(mode))
+		return false;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = flistxattr(fd, NULL, 0);
+	close(fd);
+	return n > 0;
 }
 
 /* Read the whole regular file @name (under @dirfd) into @n. */
@@ -83,7 +115,8 @@ static int tmpfs_record(struct tmpfs_walk *w, int dirfd, const char *name,
 	ssize_t len;
 
 	if (w->img->nr_tmpfs >= TMPFS_MAX_NODES)
-		return ct_err(-EFBIG, "tmpfs %s: more than %d files: not supported", w->where, TMPFS_MAX_NODES);
+		return ct_err(-EFBIG, "pid %d: tmpfs %s: more than %d files: not supported", w->pid, w->where,
+			      TMPFS_MAX_NODES);
 	if (xgrow(&w->img->tmpfs, &w->cap, w->img->nr_tmpfs + 1, sizeof(*w->img->tmpfs)) ||
 	    xgrow(&w->inos, &w->inos_cap, w->img->nr_tmpfs + 1, sizeof(*w->inos)))
 		return -ENOMEM;
@@ -105,10 +138,17 @@ static int tmpfs_record(struct tmpfs_walk *w, int dirfd, const char *name,
 		n->link_to = link;
 		return 0;
 	}
+	if (!S_ISLNK(st->st_mode) && tmpfs_has_xattrs(dirfd, name, st->st_mode))
+		return ct_err(-EOPNOTSUPP, "pid %d: tmpfs %s: file %s has extended attributes: not supported",
+			      w->pid, w->where, path);
 	if (S_ISREG(st->st_mode)) {
+		w->total += (uint64_t)st->st_size;
+		if (w->total > TMPFS_MAX_TOTAL)
+			return ct_err(-EFBIG, "pid %d: tmpfs %s: more than %llu MiB of files in the container's tmpfs mounts: not supported",
+				      w->pid, w->where, TMPFS_MAX_TOTAL >> 20);
 		if ((uint64_t)st->st_size > w->max)
-			return ct_err(-EFBIG, "tmpfs %s: file %s of %lld bytes is above the limit of %llu bytes (--max-deleted-size): not supported",
-				      w->where, path, (long long)st->st_size, (unsigned long long)w->max);
+			return ct_err(-EFBIG, "pid %d: tmpfs %s: file %s of %lld bytes is above the limit of %llu bytes (--max-deleted-size): not supported",
+				      w->pid, w->where, path, (long long)st->st_size, (unsigned long long)w->max);
 		n->size = (uint64_t)st->st_size;
 		return tmpfs_read_file(w, dirfd, name, n);
 	}
@@ -163,14 +203,16 @@ static int tmpfs_walk_dir(struct tmpfs_walk *w, int dirfd, const char *path)
 	return ret;
 }
 
-int tmpfs_dump(struct ct_image *img, uint32_t mount, int dirfd, uint64_t max_file_size)
+int tmpfs_dump(struct ct_image *img, uint32_t mount, int dirfd, uint64_t max_file_size, pid_t pid)
 {
-	struct tmpfs_walk w = { .img = img, .mount = mount, .cap = img->nr_tmpfs,
+	struct tmpfs_walk w = { .img = img, .mount = mount, .cap = img->nr_tmpfs, .pid = pid,
 				.max = max_file_size ? max_file_size : TMPFS_DEFAULT_MAX,
 				.where = img->mounts[mount].mountpoint };
 	struct stat st;
 	int ret;
 
+	for (uint32_t i = 0; i < img->nr_tmpfs; i++)	/* the tmpfs mounts recorded before */
+		w.total += img->tmpfs[i].data_len;
 	if (fstat(dirfd, &st) < 0)
 		ret = ct_err(-errno, "tmpfs %s: %m", w.where);
 	else

@@ -227,7 +227,7 @@ start_sleeping() {
 	wait_until 5 grep -qx sleep "/proc/$PID/comm"
 }
 
-@test "rootfs: dump refuses a file system the container mounted itself, shared propagation and a tmpfs hidden under another mount, naming the mount point, and leaves it running" {
+@test "rootfs: dump refuses a file system the container mounted itself, shared propagation, a tmpfs hidden under another mount, a tmpfs file too big or with extended attributes, and leaves it running" {
 	start_sleeping 'mkdir -p /mnt/r && mount -t ramfs ramfs /mnt/r'
 	run "$CTSWAP" dump "$CT"
 	assert_failure 1
@@ -244,6 +244,17 @@ start_sleeping() {
 	run "$CTSWAP" dump "$CT"
 	assert_failure 1
 	assert_output "ctswap: pid 1: tmpfs /tmp is under another mount (its files are out of reach): not supported"
+	left_running
+	run "$CTSWAP" rm --force "$CT"
+	start_sleeping 'mount -t tmpfs tmpfs /tmp && head -c 4096 /dev/zero >/tmp/big && echo x >/tmp/x'
+	run "$CTSWAP" dump --max-deleted-size 1k "$CT"
+	assert_failure 1
+	assert_output "ctswap: pid 1: tmpfs /tmp: file big of 4096 bytes is above the limit of 1024 bytes (--max-deleted-size): not supported"
+	left_running
+	python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.k", b"1")' "/proc/$PID/root/tmp/x"
+	run "$CTSWAP" dump "$CT"
+	assert_failure 1
+	assert_output "ctswap: pid 1: tmpfs /tmp: file x has extended attributes: not supported"
 	left_running
 	[ ! -e "$CTSWAP_STORE/$CT/ckpt-1.meta" ]
 }

@@ -18,7 +18,7 @@ kill_holders() {
 checks_past() {
 	local n
 	n=$(status_field "$W/status" checks)
-	[ -n "$n" ] && [ "$n" -gt "$1" ] && grep -q ' ok$' "$W/status"
+	[ -n "$n" ] && [ "$n" -gt "$1" ] && status_line "$W/status" | grep -q ' ok$'
 }
 
 start_locks() {
@@ -40,7 +40,7 @@ outside_locked_out() {
 		if [ "$status" -ne 0 ]; then
 			echo "outside $probe: status $status $output"
 			ls -li "$W"
-			cat /proc/locks "$W/status"
+			cat /proc/locks; tail -n 3 "$W/status"
 			cat "$CTSWAP_STORE/$CT/console.log" 2>/dev/null || true
 			return 1
 		fi
@@ -57,7 +57,7 @@ dump_restore_locked() {
 	outside_locked_out
 	n=$(status_field "$W/status" checks)
 	wait_until 10 checks_past $((n + 5))
-	grep -q ' ok$' "$W/status" || { cat "$W/status"; false; }
+	status_line "$W/status" | grep -q ' ok$' || { tail -n 3 "$W/status"; false; }
 }
 
 # The waiter, re-queued by the restore, gets the lock once the parent releases it.
@@ -66,7 +66,7 @@ waiter_gets_lock() {
 	touch "$W/release"
 	wait_until 10 test -e "$W/waiter" || {
 		# is the workload alive? (a dead init takes every lock of the container with it)
-		echo "no waiter file"; cat "$W/status" /proc/locks
+		echo "no waiter file"; tail -n 3 "$W/status"; cat /proc/locks
 		cat "$CTSWAP_STORE/$CT/console.log" 2>/dev/null || true
 		false
 	}

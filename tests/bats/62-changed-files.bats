@@ -1,48 +1,40 @@
 #!/usr/bin/env bats
 # Files that changed between a --leave-running dump and the restore: grown logs are fine,
-# a file truncated below its position, a changed mapped file or executable refuse, naming it.
+# a file truncated, modified in place, renamed away or replaced, a changed mapped file or
+# executable refuse, naming it.
 
 setup() { load ../common; common_setup; D="$BATS_TEST_TMPDIR/d"; mkdir -p "$D"; }
 teardown() { common_teardown; }
 
-# The writer: appends to a log (O_APPEND), writes records in sequence into data (O_RDWR, its
-# position checked after each), reads a growing file (read-only), maps map.bin, and reports
-# "n=N ok" through a status written in place.
+# The writer (workloads/changed.c): appends to a log (O_APPEND), writes records in sequence
+# into data (O_RDWR, its position checked after each), reads a growing file (read-only),
+# maps map.bin, and appends "n=N ok" to its status.
 start_writer() {
 	printf 'mapped contents\n' >"$D/map.bin"
 	printf 'first\n' >"$D/grows"
 	started "$CT"
-	run "$CTSWAP" run "$CT" -- python3 -c '
-import mmap, os, sys, time
-d = sys.argv[1]
-log = os.open(d + "/log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-data = os.open(d + "/data", os.O_RDWR | os.O_CREAT, 0o644)
-grows = os.open(d + "/grows", os.O_RDONLY)
-mf = open(d + "/map.bin", "rb"); m = mmap.mmap(mf.fileno(), 0, prot=mmap.PROT_READ)
-st = os.open(d + "/status", os.O_WRONLY | os.O_CREAT, 0o644)
-n = 0
-while True:
-    n += 1
-    os.write(log, b"line %010d\n" % n)
-    os.write(data, b"record %010d\n" % n)
-    ok = os.lseek(data, 0, os.SEEK_CUR) == n * 18 and m[:6] == b"mapped"
-    os.pwrite(st, b"n=%010d %s\n" % (n, b"ok" if ok else b"BAD"), 0)
-    time.sleep(0.02)
-' "$D"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/changed" --out "$D"
 	assert_success
 	wait_until 10 past 3
 }
 
 # The counter of the status, without leading zeros.
 counter() {
-	sed -n 's/^n=0*\([0-9][0-9]*\) .*/\1/p' "$D/status"
+	status_line "$D/status" | sed -n 's/^n=0*\([0-9][0-9]*\) .*/\1/p'
 }
 
 # True once the counter went past $1, still "ok".
 past() {
 	local n
 	n=$(counter)
-	[ -n "$n" ] && [ "$n" -gt "$1" ] && grep -q ' ok$' "$D/status"
+	[ -n "$n" ] && [ "$n" -gt "$1" ] && status_line "$D/status" | grep -q ' ok$'
+}
+
+# Every record of data is "record N" at its place, N from 1 on, none missing (whole
+# records only: the workload may be writing the last one now).
+data_in_sequence() {
+	head -c $(($(stat -c %s "$D/data") / 18 * 18)) "$D/data" |
+		awk '$0 != sprintf("record %010d", NR) { print "data line " NR ": " $0; bad = 1 } END { exit bad }'
 }
 
 # Dump leaving it running, let it write on, then kill it.
@@ -69,7 +61,60 @@ dump_leave_write_kill() {
 		wait_until 10 past $((n + 5))
 		# O_APPEND writes went on at the end of the log
 		[ "$(stat -c %s "$D/log")" -gt "$size" ]
+		[ "$(status_line "$D/log")" \> "$(printf 'line %012d' "$n")" ]
+		# data was written on at the dumped position: the same records again, none missing
+		data_in_sequence
 	done
+}
+
+@test "changed files: a log or data file modified in place refuses the restore, naming it (lazy, eager)" {
+	local size
+	start_writer
+	for opt in "" --eager; do
+		dump_leave_write_kill
+		cp "$D/data" "$D/data.keep"
+		printf 'X' | dd of="$D/data" bs=1 seek=7 conv=notrunc status=none
+		run "$CTSWAP" restore $opt "$CT"
+		assert_failure
+		assert_output "ctswap: $D/data: modified since the dump; use --allow-changed-files"
+		cat "$D/data.keep" >"$D/data"
+		# a log emptied and written anew, longer than it was (copytruncate)
+		cp "$D/log" "$D/log.keep"
+		size=$(stat -c %s "$D/log")
+		head -c $((size + 100)) /dev/zero >"$D/log"
+		run "$CTSWAP" restore $opt "$CT"
+		assert_failure
+		assert_output "ctswap: $D/log: modified since the dump; use --allow-changed-files"
+		cat "$D/log.keep" >"$D/log"
+		# put back as they were (grown only): restored, and the workload checks itself
+		run "$CTSWAP" restore $opt "$CT"
+		assert_success
+		wait_until 10 past "$(($(counter) + 5))"
+		data_in_sequence
+	done
+}
+
+@test "changed files: over --max-checked-size a file that changed refuses the restore, one that did not restores" {
+	local n
+	start_writer
+	wait_until 10 past 60	# data and log over 1 KiB
+	run "$CTSWAP" dump --max-checked-size 1K "$CT"
+	assert_success
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	wait_until 10 past "$(($(counter) + 5))"
+	run "$CTSWAP" dump --leave-running --max-checked-size 1K "$CT"
+	assert_success
+	n=$(counter)
+	wait_until 10 past $((n + 5))
+	run "$CTSWAP" kill "$CT"
+	assert_success
+	run "$CTSWAP" restore "$CT"
+	assert_failure
+	assert_output --regexp "^ctswap: $D/(log|data): modified since the dump, and at [0-9]+ bytes then it was too large to check that it only grew \(--max-checked-size\); use --allow-changed-files$"
+	run "$CTSWAP" dump --max-checked-size 1x "$CT"
+	assert_failure 2
+	assert_output --partial "ctswap: --max-checked-size 1x: want a size in bytes"
 }
 
 @test "changed files: a file truncated below its position refuses the restore, naming it" {
@@ -97,6 +142,12 @@ dump_leave_write_kill() {
 	run "$CTSWAP" restore "$CT"
 	assert_failure
 	assert_output --regexp "^ctswap: $D/grows: replaced since the dump \(inode [0-9]+ -> [0-9]+\); use --allow-changed-files$"
+	# renamed away (rotated): refused too
+	mv "$D/grows" "$D/grows.1"
+	run "$CTSWAP" restore "$CT"
+	assert_failure
+	assert_output "ctswap: $D/grows: removed or renamed since the dump"
+	mv "$D/grows.1" "$D/grows"
 	run "$CTSWAP" restore --allow-changed-files "$CT"
 	assert_success
 	run "$CTSWAP" dump "$CT"

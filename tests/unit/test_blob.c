@@ -245,6 +245,8 @@ static void expect_invalid(struct ct_image *img, const char *needle)
 	assert_int_equal(blob_encode(img, &buf, &len), 0);
 	ct_err_clear();
 	assert_int_equal(blob_decode(buf, len, "crafted", &back), -EBADMSG);
+	if (!strstr(ct_err_msg(), needle))
+		print_error("expected \"%s\" in: %s\n", needle, ct_err_msg());
 	assert_non_null(strstr(ct_err_msg(), needle));
 	free(buf);
 	image_free(img);
@@ -603,6 +605,130 @@ static void test_blob_shm_crafted_refused(void **state)
 	expect_invalid(img, "names no shared memory object");
 }
 
+/*
+ * An own IPC namespace with a SysV segment kept with its identity, a POSIX
+ * queue of two messages held by a descriptor, its limits, and a cgroup below
+ * the container's two levels deep holding task 2.
+ */
+static struct ct_image *sample_image_ipc(void)
+{
+	static const uint8_t msgs[] = { 5, 0, 0, 0, 2, 0, 0, 0, 'h', 'i', 0, 0, 0, 0, 1, 0, 0, 0, '!' };
+	struct ct_image *img = sample_image_shm();
+
+	img->shape.flags |= CT_SHAPE_OWN_IPC;
+	img->shape.mq_limits = (struct ct_mq_limits){ 10, 8192, 256, 10, 8192 };
+	img->shm[1].kind = CT_SHM_SYSV;
+	img->shm[1].sysv_key = 0x1bc00001;
+	img->shm[1].sysv_id = 3;
+	img->shm[1].sysv_flags = CT_SHM_SYSV_IDENTITY | CT_SHM_SYSV_DEST;
+	img->shm[1].mode = 0640;
+	img->nr_mqueues = 1;
+	img->mqueues = calloc(1, sizeof(*img->mqueues));
+	img->mqueues[0] = (struct ct_mqueue){ .name = strdup("/q"), .mode = 0640, .uid = 7,
+					      .maxmsg = 4, .msgsize = 16,
+					      .data = dupmem(msgs, sizeof(msgs)),
+					      .data_len = sizeof(msgs) };
+	img->files[4].kind = CT_FILE_MQUEUE;
+	free(img->files[4].path);
+	img->files[4].path = strdup("/q");
+	img->nr_cgroups = 2;
+	img->cgroups = calloc(2, sizeof(*img->cgroups));
+	img->cgroups[0] = (struct ct_cgroup_rec){ .hier = CT_CG_V1_MEMORY, .path = strdup("a"),
+						  .limit_memory = 1 << 25 };
+	img->cgroups[1] = (struct ct_cgroup_rec){ .hier = CT_CG_V1_MEMORY, .path = strdup("a/b"),
+						  .nr_members = 1, .members = calloc(1, sizeof(int32_t)) };
+	img->cgroups[1].members[0] = 2;
+	return img;
+}
+
+/* The IPC namespace's objects, its queue limits and the cgroups below come back. */
+static void test_blob_ipc_round_trip(void **state)
+{
+	struct ct_image *img = sample_image_ipc(), *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	assert_int_equal(blob_decode(buf, len, "test", &back), 0);
+	assert_int_equal(back->shm[1].sysv_id, 3);
+	assert_int_equal(back->shm[1].sysv_key, 0x1bc00001);
+	assert_int_equal(back->shm[1].sysv_flags, CT_SHM_SYSV_IDENTITY | CT_SHM_SYSV_DEST);
+	assert_int_equal(back->nr_mqueues, 1);
+	assert_string_equal(back->mqueues[0].name, "/q");
+	assert_int_equal(back->mqueues[0].maxmsg, 4);
+	assert_int_equal(back->mqueues[0].msgsize, 16);
+	assert_int_equal(back->mqueues[0].uid, 7);
+	assert_int_equal(back->mqueues[0].data_len, img->mqueues[0].data_len);
+	assert_memory_equal(back->mqueues[0].data, img->mqueues[0].data, img->mqueues[0].data_len);
+	assert_int_equal(back->shape.mq_limits.queues_max, 256);
+	assert_int_equal(back->files[4].kind, CT_FILE_MQUEUE);
+	assert_string_equal(back->files[4].path, "/q");
+	assert_int_equal(back->nr_cgroups, 2);
+	assert_string_equal(back->cgroups[1].path, "a/b");
+	assert_int_equal(back->cgroups[0].limit_memory, 1 << 25);
+	assert_int_equal(back->cgroups[1].nr_members, 1);
+	assert_int_equal(back->cgroups[1].members[0], 2);
+	free(buf);
+	image_free(back);
+	image_free(img);
+}
+
+/* IPC and cgroup records restore could not trust are refused. */
+static void test_blob_ipc_crafted_refused(void **state)
+{
+	struct ct_image *img;
+
+	(void)state;
+	img = sample_image_ipc();
+	img->shape.flags &= ~CT_SHAPE_OWN_IPC;
+	expect_invalid(img, "bad SysV flags");
+	img = sample_image_ipc();
+	img->shm[1].sysv_flags = CT_SHM_SYSV_DEST;		/* no identity */
+	expect_invalid(img, "bad SysV flags");
+	img = sample_image_ipc();
+	img->shm[0].kind = CT_SHM_SYSV;			/* the same segment id twice */
+	img->shm[0].sysv_flags = CT_SHM_SYSV_IDENTITY;
+	img->shm[0].sysv_id = 3;
+	free(img->shm[0].path);
+	img->shm[0].path = NULL;
+	expect_invalid(img, "twice in the image");
+	img = sample_image_ipc();
+	free(img->mqueues[0].name);
+	img->mqueues[0].name = strdup("/a/b");		/* one component only */
+	free(img->files[4].path);
+	img->files[4].path = strdup("/a/b");
+	expect_invalid(img, "bad POSIX message queue");
+	img = sample_image_ipc();
+	img->mqueues[0].maxmsg = 1;				/* two messages queued */
+	expect_invalid(img, "bad message 1");
+	img = sample_image_ipc();
+	img->mqueues[0].data[0] = 0xff;			/* priority 65535: at most 32767 */
+	img->mqueues[0].data[1] = 0xff;
+	expect_invalid(img, "bad message 0");
+	img = sample_image_ipc();
+	img->mqueues[0].data_len--;				/* the last message cut */
+	expect_invalid(img, "bad message 1");
+	img = sample_image_ipc();
+	free(img->files[4].path);
+	img->files[4].path = strdup("/other");
+	expect_invalid(img, "mqueue");
+	img = sample_image_ipc();
+	free(img->cgroups[1].path);
+	img->cgroups[1].path = strdup("a/../../etc");
+	expect_invalid(img, "bad cgroup record");
+	img = sample_image_ipc();
+	free(img->cgroups[0].path);
+	img->cgroups[0].path = strdup("z");			/* a/b before a */
+	expect_invalid(img, "before the group above it");
+	img = sample_image_ipc();
+	img->cgroups[1].members[0] = 9;
+	expect_invalid(img, "is no task");
+	img = sample_image_ipc();
+	img->cgroups[1].hier = CT_CG_NR_HIER;
+	expect_invalid(img, "bad cgroup record");
+}
+
 /* Terminal records that restore could not trust are refused. */
 static void test_blob_tty_crafted_refused(void **state)
 {
@@ -906,6 +1032,50 @@ static void test_blob_deleted_crafted_refused(void **state)
 	expect_invalid(img, "unknown kind 3");
 }
 
+/* The sample image with file 0 (a regular file) recorded for the changed-files check. */
+static struct ct_image *sample_image_change(void)
+{
+	struct ct_image *img = sample_image();
+
+	img->files[0].change = (struct ct_file_change){ .flags = CT_CHANGE_CTIME | CT_CHANGE_HASHED,
+							.ctime_sec = 1700000000, .ctime_nsec = 999999999,
+							.prefix_hash = 0x0123456789abcdefULL };
+	return img;
+}
+
+static void test_blob_change_round_trip(void **state)
+{
+	struct ct_image *img = sample_image_change(), *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	assert_int_equal(blob_decode(buf, len, "test", &back), 0);
+	assert_memory_equal(&back->files[0].change, &img->files[0].change, sizeof(img->files[0].change));
+	assert_false(back->files[0].deleted);
+	free(buf);
+	image_free(back);
+	image_free(img);
+}
+
+/* A changed-files record restore could not trust is refused. */
+static void test_blob_change_crafted_refused(void **state)
+{
+	struct ct_image *img;
+
+	(void)state;
+	img = sample_image_change();
+	img->files[0].change.flags |= 4;		/* unknown */
+	expect_invalid(img, "file 0: bad file record");
+	img = sample_image_change();
+	img->files[0].change.flags = CT_CHANGE_HASHED;	/* a checksum without the ctime */
+	expect_invalid(img, "file 0: bad file record");
+	img = sample_image_change();
+	img->files[0].change.ctime_nsec = 1000000000;
+	expect_invalid(img, "file 0: bad file record");
+}
+
 /* The sample image with a root of its own: the root, a tmpfs /tmp holding a directory, a file and a link. */
 static struct ct_image *sample_image_mounts(void)
 {
@@ -1023,8 +1193,12 @@ int main(void)
 		cmocka_unit_test(test_blob_locks_crafted_refused),
 		cmocka_unit_test(test_blob_deleted_round_trip),
 		cmocka_unit_test(test_blob_deleted_crafted_refused),
+		cmocka_unit_test(test_blob_change_round_trip),
+		cmocka_unit_test(test_blob_change_crafted_refused),
 		cmocka_unit_test(test_blob_mounts_round_trip),
 		cmocka_unit_test(test_blob_mounts_crafted_refused),
+		cmocka_unit_test(test_blob_ipc_round_trip),
+		cmocka_unit_test(test_blob_ipc_crafted_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

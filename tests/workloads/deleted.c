@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define PG 4096
 
 static const char *dir;
@@ -56,21 +58,6 @@ static void fail(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Write @text to DIR/@name through a temporary file and a rename. */
-static void put_file(const char *name, const char *text)
-{
-	char tmp[4096], path[4096];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fputs(text, f);
-	if (fclose(f) == 0)
-		rename(tmp, path);
-}
 
 /* Check that @fd is an unlinked file of @mode (type and bits) and owner. */
 static void check_inode(const char *what, int fd, mode_t mode, uid_t uid, gid_t gid)
@@ -137,7 +124,7 @@ static void child(int shared)
 		check_data("child", shared, 200, want);
 		check_data("child: mkstemp data", shared, 0, "mkstemp data");
 		snprintf(line, sizeof(line), "child=%lu %s\n", n, bad[0] ? bad : "ok");
-		put_file("child", line);
+		put_file(dir, "child", line);
 		nanosleep(&ts, NULL);
 	}
 }
@@ -153,7 +140,7 @@ int main(int argc, char **argv)
 		dir = argv[2];
 		map_unlinked(dir, &mfd);
 		close(mfd);
-		put_file("ready", "");
+		put_file(dir, "ready", "");
 		for (;;)
 			pause();
 	}
@@ -245,7 +232,7 @@ int main(int argc, char **argv)
 			fail("cwd: not a removed directory of mode 0755");
 
 		snprintf(line, sizeof(line), "pid=%d rounds=%lu %s\n", getpid(), n, bad[0] ? bad : "ok");
-		put_file("status", line);
+		put_file(dir, "status", line);
 		if (bad[0])
 			return 1;
 		nanosleep(&ts, NULL);

@@ -26,20 +26,16 @@
 #include <time.h>
 #include <unistd.h>
 
-static char status_path[4096], tmp_path[4096];
+#include "common.h"
+
+static const char *dir;
 static char bad[160];
 
 #define FAIL(...) do { if (!bad[0]) snprintf(bad, sizeof(bad), "BAD " __VA_ARGS__); } while (0)
 
 static void write_status(unsigned long rounds)
 {
-	FILE *f = fopen(tmp_path, "w");
-
-	if (!f)
-		return;
-	fprintf(f, "pid=%d rounds=%lu %s\n", getpid(), rounds, bad[0] ? bad : "ok");
-	fclose(f);
-	rename(tmp_path, status_path);
+	put_status(dir, "pid=%d rounds=%lu %s\n", getpid(), rounds, bad[0] ? bad : "ok");
 }
 
 /* The child: holds the pipe's read end; reads one byte of it per token, acknowledges each. */
@@ -87,8 +83,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: epoll_closed --out DIR\n");
 		return 2;
 	}
-	snprintf(status_path, sizeof(status_path), "%s/status", argv[2]);
-	snprintf(tmp_path, sizeof(tmp_path), "%s/status.tmp", argv[2]);
+	dir = argv[2];
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	efd = eventfd(0, EFD_NONBLOCK);
 	if (ep < 0 || efd < 0 || pipe(p) || pipe(tok) || pipe(ack))

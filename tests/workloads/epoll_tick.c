@@ -20,19 +20,15 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-static char status_path[4096], tmp_path[4096];
+#include "common.h"
+
+static const char *dir;
 static char bad[128];
 
 /* Write the status line through a temporary file and a rename. */
 static void write_status(uint64_t ticks)
 {
-	FILE *f = fopen(tmp_path, "w");
-
-	if (!f)
-		return;
-	fprintf(f, "pid=%d ticks=%llu %s\n", getpid(), (unsigned long long)ticks, bad[0] ? bad : "ok");
-	fclose(f);
-	rename(tmp_path, status_path);
+	put_status(dir, "pid=%d ticks=%llu %s\n", getpid(), (unsigned long long)ticks, bad[0] ? bad : "ok");
 }
 
 int main(int argc, char **argv)
@@ -46,8 +42,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: epoll_tick --out DIR\n");
 		return 2;
 	}
-	snprintf(status_path, sizeof(status_path), "%s/status", argv[2]);
-	snprintf(tmp_path, sizeof(tmp_path), "%s/status.tmp", argv[2]);
+	dir = argv[2];
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
 	efd = eventfd(0, EFD_NONBLOCK);

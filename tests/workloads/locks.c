@@ -15,10 +15,10 @@
  *     the first child.
  *   flock.db: flock LOCK_EX.
  * Every 20 ms the parent forks a checker that, as a process of its own with
- * descriptions of its own, tries each lock and must be refused; status
- * "pid=P checks=N ok" (or "BAD ..." with what was not held).  Once
+ * descriptions of its own, tries each lock and must be refused; DIR/status,
+ * appended (common.h): "pid=P checks=N ok" (or "BAD ..." with what was not held).  Once
  * DIR/release exists the parent unlocks bytes 0-99: the waiter must get
- * them, and writes DIR/waiter "got".
+ * them, and writes DIR/waiter "got"; no check runs until it has.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +30,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common.h"
 
 #ifndef F_OFD_SETLK
 #define F_OFD_SETLK 37
@@ -69,41 +71,6 @@ static int try_lock(int fd, const char *kind, short type, off_t start, off_t len
 	else
 		ret = fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl);
 	return ret ? -errno : 0;
-}
-
-/* Write @text to DIR/@name through a temporary file and a rename. */
-static void put_file(const char *name, const char *text)
-{
-	char tmp[4096], path[4096];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fputs(text, f);
-	if (fclose(f) == 0)
-		rename(tmp, path);
-}
-
-/*
- * Write the status in place (the file stays the same, opened once): a
- * --leave-running dump may catch the workload writing it, and a temporary
- * file renamed away after the dump could not be opened by the restore.
- */
-static void put_status(const char *text)
-{
-	static int fd = -1;
-	char path[4096];
-	size_t len = strlen(text);
-
-	if (fd < 0) {
-		snprintf(path, sizeof(path), "%s/status", dir);
-		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-	}
-	if (fd >= 0 && pwrite(fd, text, len, 0) == (ssize_t)len)
-		(void)!ftruncate(fd, (off_t)len);
 }
 
 /* The checker: every lock of the workload must refuse us; exit 0 if so. */
@@ -146,7 +113,7 @@ static void child_holder(int ofd_fd)
 	(void)ofd_fd;
 	if (try_lock(fd, "posix", F_WRLCK, 100, 100, 0))
 		die("child lock");
-	put_file("child", "locked\n");
+	put_file(dir, "child", "locked\n");
 	for (;;)
 		pause();
 }
@@ -158,7 +125,7 @@ static void child_waiter(void)
 
 	if (try_lock(fd, "posix", F_WRLCK, 0, 100, 1))
 		die("waiter lock");
-	put_file("waiter", "got\n");
+	put_file(dir, "waiter", "got\n");
 	for (;;)
 		pause();
 }
@@ -177,7 +144,7 @@ static int workload(void)
 {
 	int posix = open_in("posix.db"), ofd = open_in("ofd.db"), fl = open_in("flock.db");
 	unsigned long checks = 0;
-	char release[4096], line[256];
+	char release[4096];
 	int released = 0;
 	pid_t holder, waiter;
 
@@ -202,20 +169,24 @@ static int workload(void)
 		if (c < 0 || waitpid(c, &status, 0) != c)
 			die("checker");
 		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-			snprintf(line, sizeof(line), "pid=%d checks=%lu BAD check %d\n", getpid(), checks,
-				 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-			put_status(line);
+			status_append(dir, "pid=%d checks=%lu BAD check %d\n", getpid(), checks,
+				   WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 			return 1;
 		}
 		checks++;
-		snprintf(line, sizeof(line), "pid=%d holder=%d waiter=%d checks=%lu ok\n", getpid(),
-			 holder, waiter, checks);
-		put_status(line);
+		status_append(dir, "pid=%d holder=%d waiter=%d checks=%lu ok\n", getpid(), holder, waiter,
+			   checks);
 		if (!released && access(release, F_OK) == 0) {
 			struct flock un = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 100 };
 
 			fcntl(posix, F_SETLK, &un);
 			released = 1;
+			/*
+			 * The waiter is woken but takes bytes 0-99 only once it
+			 * runs: until it says so, a checker would find them free
+			 * (under load it did, and the workload reported BAD).
+			 */
+			wait_file("waiter");
 		}
 		nanosleep(&ts, NULL);
 	}

@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define PAGE		4096UL
 #define WORDS		(PAGE / 8)
 #define NR_SOURCES	64	/* random pages that duplicates copy */
@@ -140,19 +142,9 @@ static void check(void)
 /* Write DIR/status atomically. */
 static void write_status(const char *dir)
 {
-	char tmp[4096], path[4096];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s/status.tmp", dir);
-	snprintf(path, sizeof(path), "%s/status", dir);
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fprintf(f, "pid=%d pages=%zu zero=%zu dup=%zu random=%zu round=%u changed=%zu checks=%lu %s%s\n",
-		getpid(), nr_pages, counts[KIND_ZERO], counts[KIND_DUP], counts[KIND_RANDOM], round_nr,
-		changed, checks, bad[0] ? "BAD " : "ok", bad);
-	if (fclose(f) == 0)
-		rename(tmp, path);
+	put_status(dir, "pid=%d pages=%zu zero=%zu dup=%zu random=%zu round=%u changed=%zu checks=%lu %s%s\n",
+		   getpid(), nr_pages, counts[KIND_ZERO], counts[KIND_DUP], counts[KIND_RANDOM], round_nr,
+		   changed, checks, bad[0] ? "BAD " : "ok", bad);
 }
 
 static void on_signal(int sig)

@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define MIB (1024UL * 1024UL)
 #define MAX_THREADS 64
 
@@ -152,9 +154,8 @@ static void *worker(void *arg)
 /* Write DIR/status atomically: a reader sees the old or the new line. */
 static void write_status(const char *dir, unsigned long checks)
 {
-	char line[8192], tmp[4096], path[4096];
+	char line[8192];
 	size_t off = 0;
-	FILE *f;
 	int i;
 
 	off += snprintf(line + off, sizeof(line) - off, "pid=%d tids=", getpid());
@@ -168,15 +169,7 @@ static void write_status(const char *dir, unsigned long checks)
 	off += snprintf(line + off, sizeof(line) - off, " checks=%lu %s%s\n", checks,
 			bad[0] ? "BAD " : "ok", bad);
 	pthread_mutex_unlock(&bad_lock);
-
-	snprintf(tmp, sizeof(tmp), "%s/status.tmp", dir);
-	snprintf(path, sizeof(path), "%s/status", dir);
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fputs(line, f);
-	if (fclose(f) == 0)
-		rename(tmp, path);
+	put_file(dir, "status", line);
 }
 
 static void on_usr1(int sig)

@@ -27,22 +27,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
 
-static char status_path[4096], tmp_path[4096];
+static const char *dir;
 static char bad[160];
 
 static void write_status(unsigned long rounds)
 {
-	FILE *f = fopen(tmp_path, "w");
-
-	if (!f)
-		return;
-	fprintf(f, "pid=%d rounds=%lu %s\n", getpid(), rounds, bad[0] ? bad : "ok");
-	fclose(f);
-	rename(tmp_path, status_path);
+	put_status(dir, "pid=%d rounds=%lu %s\n", getpid(), rounds, bad[0] ? bad : "ok");
 }
 
 #define FAIL(...) do { if (!bad[0]) snprintf(bad, sizeof(bad), "BAD " __VA_ARGS__); } while (0)
@@ -147,8 +143,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: pidfd_wait --out DIR\n");
 		return 2;
 	}
-	snprintf(status_path, sizeof(status_path), "%s/status", argv[2]);
-	snprintf(tmp_path, sizeof(tmp_path), "%s/status.tmp", argv[2]);
+	dir = argv[2];
 	sfd = sentinel_start();
 	if (sfd < 0)
 		FAIL("sentinel %d", errno);

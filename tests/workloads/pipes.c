@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define NR_CHILDREN 3
 
 /* Read exactly one token; exits the process on EOF (the ring is broken). */
@@ -59,18 +61,8 @@ static void child_loop(int in, int out)
 /* Write DIR/status atomically. */
 static void write_status(const char *dir, pid_t *pids, unsigned long rounds, const char *bad)
 {
-	char tmp[4096], path[4096];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s/status.tmp", dir);
-	snprintf(path, sizeof(path), "%s/status", dir);
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fprintf(f, "pids=%d,%d,%d,%d rounds=%lu %s%s\n", pids[0], pids[1], pids[2], pids[3],
-		rounds, bad[0] ? "BAD " : "ok", bad);
-	if (fclose(f) == 0)
-		rename(tmp, path);
+	put_status(dir, "pids=%d,%d,%d,%d rounds=%lu %s%s\n", pids[0], pids[1], pids[2], pids[3],
+		   rounds, bad[0] ? "BAD " : "ok", bad);
 }
 
 int main(int argc, char **argv)

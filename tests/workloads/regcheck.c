@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define SPIN 20000000UL
 
 static volatile unsigned long rounds;
@@ -132,21 +134,15 @@ static void *spinner(void *arg)
 	return NULL;
 }
 
+/* Write DIR/status atomically. */
 static void write_status(const char *dir)
 {
-	char tmp[4096], path[4096];
-	FILE *f;
+	char line[512];
 
-	snprintf(tmp, sizeof(tmp), "%s/status.tmp", dir);
-	snprintf(path, sizeof(path), "%s/status", dir);
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
 	pthread_mutex_lock(&bad_lock);
-	fprintf(f, "rounds=%lu %s%s\n", rounds, bad[0] ? "BAD " : "ok", bad);
+	snprintf(line, sizeof(line), "rounds=%lu %s%s\n", rounds, bad[0] ? "BAD " : "ok", bad);
 	pthread_mutex_unlock(&bad_lock);
-	if (fclose(f) == 0)
-		rename(tmp, path);
+	put_file(dir, "status", line);
 }
 
 int main(int argc, char **argv)

@@ -37,6 +37,8 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include "common.h"
+
 #define ERR_A 77
 #define ERR_B 78
 #define ERR_C 79
@@ -117,17 +119,7 @@ static void *second_thread(void *arg)
 /* Write DIR/status atomically. */
 static void write_status(const char *dir, const char *text)
 {
-	char tmp[4096], path[4096];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s/status.tmp", dir);
-	snprintf(path, sizeof(path), "%s/status", dir);
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fputs(text, f);
-	fclose(f);
-	rename(tmp, path);
+	put_file(dir, "status", text);
 }
 
 /* Strict mode: only read, write, exit and sigreturn from here on. */

@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define PG 4096UL
 #define WORDS (PG / 8)
 #define MAX_REGIONS 5
@@ -132,21 +134,6 @@ static const char *verify(char *why, size_t size)
 	return NULL;
 }
 
-/* Write @text to DIR/@name through a temporary file and a rename. */
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char tmp[4096], path[4096];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fputs(text, f);
-	if (fclose(f) == 0)
-		rename(tmp, path);
-}
 
 int main(int argc, char **argv)
 {
@@ -185,7 +172,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nr_regions; i++)
 		off += snprintf(info + off, sizeof(info) - off, "region %s %p %zu\n", regions[i].kind,
 				(void *)regions[i].addr, regions[i].pages);
-	write_file(out, "info", info);
+	put_file(out, "info", info);
 	if (pthread_create(&th, NULL, writer, NULL))
 		return 1;
 	for (;;) {
@@ -201,12 +188,12 @@ int main(int argc, char **argv)
 			verdict = verify(why, sizeof(why)) ?: "ok";
 			snprintf(line, sizeof(line), "pid=%d steps=%llu verified %s\n", getpid(),
 				 (unsigned long long)*ctl, verdict);
-			write_file(out, "status", line);
+			put_file(out, "status", line);
 		}
 		if (!pause_req) {
 			snprintf(line, sizeof(line), "pid=%d steps=%llu ok\n", getpid(),
 				 (unsigned long long)__atomic_load_n(ctl, __ATOMIC_ACQUIRE));
-			write_file(out, "status", line);
+			put_file(out, "status", line);
 		}
 		nanosleep(&ts, NULL);
 	}

@@ -37,25 +37,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 enum { FILES, FS, PLAIN, NR_KIDS };
 
 static char dir[2048], sub[2100], mark[2100], bad[200];
 static int cmd[NR_KIDS][2], reply[NR_KIDS][2];
 
-/* Write DIR/status atomically. */
-static void put_status(const char *text)
+/* Write DIR/status atomically: @text, or the first failure once there is one. */
+static void report(const char *text)
 {
-	char path[2200], tmp[2200];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/status", dir);
-	snprintf(tmp, sizeof(tmp), "%s/status.tmp", dir);
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fprintf(f, "%s\n", bad[0] ? bad : text);
-	fclose(f);
-	rename(tmp, path);
+	put_status(dir, "%s\n", bad[0] ? bad : text);
 }
 
 static void fail(const char *what, long got)
@@ -216,7 +208,7 @@ static int vm_main(void)
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 
 		snprintf(text, sizeof(text), "beat=%ld", beat);
-		put_status(text);
+		report(text);
 		nanosleep(&ts, NULL);
 	}
 }
@@ -243,10 +235,10 @@ int main(int argc, char **argv)
 	umask(022);
 	if (start_child(FILES, CLONE_FILES) || start_child(FS, CLONE_FS) || start_child(PLAIN, 0)) {
 		fail("clone", errno);
-		put_status("");
+		report("");
 		return 1;
 	}
-	put_status("ready");
+	report("ready");
 	for (;;) {
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 
@@ -254,7 +246,7 @@ int main(int argc, char **argv)
 		if (exists(name)) {
 			check_round();
 			snprintf(text, sizeof(text), "round=%d ok", ++round);
-			put_status(text);
+			report(text);
 		}
 		nanosleep(&ts, NULL);
 	}

@@ -20,25 +20,20 @@
 #include <time.h>
 #include <unistd.h>
 
-static char status_path[4096], tmp_path[4096];
+#include "common.h"
+
+static const char *dir;
 static char bad[128];
 static unsigned long rounds;	/* static: the vfork child must not see it clobbered */
 
 /* Write the status line through a temporary file and a rename. */
 static void write_status(void)
 {
-	FILE *f = fopen(tmp_path, "w");
-
-	if (!f)
-		return;
-	fprintf(f, "pid=%d rounds=%lu %s\n", getpid(), rounds, bad[0] ? bad : "ok");
-	fclose(f);
-	rename(tmp_path, status_path);
+	put_status(dir, "pid=%d rounds=%lu %s\n", getpid(), rounds, bad[0] ? bad : "ok");
 }
 
 int main(int argc, char **argv)
 {
-	const char *dir = NULL;
 	long child_ms = 100;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -51,8 +46,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: vforker --out DIR [--child-ms MS]\n");
 		return 2;
 	}
-	snprintf(status_path, sizeof(status_path), "%s/status", dir);
-	snprintf(tmp_path, sizeof(tmp_path), "%s/status.tmp", dir);
 	for (;;) {
 		struct timespec ts = { child_ms / 1000, (child_ms % 1000) * 1000000 };
 		char *const args[] = { "true", NULL };

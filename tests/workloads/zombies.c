@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define NR_ZOMBIES 5
 
 struct child {
@@ -53,20 +55,10 @@ static struct child zombies[NR_ZOMBIES] = {
 static pid_t member;
 static char dir[4096], bad[160];
 
-/* Write DIR/status atomically. */
-static void put_status(const char *text)
+/* Write DIR/status atomically: @text, or the first failure once there is one. */
+static void report(const char *text)
 {
-	char path[4200], tmp[4200];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/status", dir);
-	snprintf(tmp, sizeof(tmp), "%s/status.tmp", dir);
-	f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fprintf(f, "%s\n", bad[0] ? bad : text);
-	fclose(f);
-	rename(tmp, path);
+	put_status(dir, "%s\n", bad[0] ? bad : text);
 }
 
 /* Note the first failure; the status keeps it. */
@@ -241,22 +233,22 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	if (make_zombies()) {
 		snprintf(bad, sizeof(bad), "BAD setup: %s", strerror(errno));
-		put_status("");
+		report("");
 		return 1;
 	}
 	snprintf(text, sizeof(text), "ready pids=%d,%d,%d,%d,%d,%d", zombies[0].pid, zombies[1].pid,
 		 zombies[2].pid, zombies[3].pid, zombies[4].pid, member);
-	put_status(text);
+	report(text);
 	for (;;) {
 		snprintf(name, sizeof(name), "check-%d", round + 1);
 		if (exists(name)) {
 			check_round();
 			snprintf(text, sizeof(text), "round=%d ok", ++round);
-			put_status(text);
+			report(text);
 		}
 		if (exists("final")) {
 			reap_all();
-			put_status("final ok");
+			report("final ok");
 			for (;;)
 				pause();
 		}

@@ -36,8 +36,8 @@ static int dump_parse_keep(const char *value, void *dst, char *err, size_t errle
 	return 0;
 }
 
-/* --max-deleted-size BYTES: "123", "64M", "2G" (binary units), more than 0. */
-static int dump_parse_size(const char *value, void *dst, char *err, size_t errlen)
+/* A size option @opt BYTES: "123", "64M", "2G" (binary units), more than 0. */
+static int dump_parse_size(const char *opt, const char *value, void *dst, char *err, size_t errlen)
 {
 	unsigned long long v;
 	char *end;
@@ -61,9 +61,21 @@ static int dump_parse_size(const char *value, void *dst, char *err, size_t errle
 	*(uint64_t *)dst = (uint64_t)v << shift;
 	return 0;
 bad:
-	snprintf(err, errlen, "--max-deleted-size %s: want a size in bytes (K, M, G suffixes allowed)",
+	snprintf(err, errlen, "%s %s: want a size in bytes (K, M, G suffixes allowed)", opt,
 		 value ? value : "");
 	return -1;
+}
+
+/* --max-deleted-size BYTES */
+static int dump_parse_deleted_size(const char *value, void *dst, char *err, size_t errlen)
+{
+	return dump_parse_size("--max-deleted-size", value, dst, err, errlen);
+}
+
+/* --max-checked-size BYTES */
+static int dump_parse_checked_size(const char *value, void *dst, char *err, size_t errlen)
+{
+	return dump_parse_size("--max-checked-size", value, dst, err, errlen);
 }
 
 const struct cli_opt dump_opts[] = {
@@ -84,8 +96,10 @@ const struct cli_opt dump_opts[] = {
 		"restore established TCP connections alive (TCP_REPAIR)"),
 	OPT_FLAG("--unix-close", NULL, struct dump_args, opts.unix_close, true,
 		 "restore unix sockets connected outside the container as closed"),
-	OPT_CALL("--max-deleted-size", "BYTES", struct dump_args, opts.max_deleted_size, dump_parse_size,
-		 "store deleted files up to BYTES each (default 64M)"),
+	OPT_CALL("--max-deleted-size", "BYTES", struct dump_args, opts.max_deleted_size,
+		 dump_parse_deleted_size, "store deleted files up to BYTES each (default 64M)"),
+	OPT_CALL("--max-checked-size", "BYTES", struct dump_args, opts.max_checked_size,
+		 dump_parse_checked_size, "checksum open files up to BYTES each (default 256M)"),
 	OPT_LAST,
 };
 
