@@ -22,6 +22,14 @@ ENGINE_SRCS := $(sort $(shell find kernel -name '*.c'))
 ENGINE_OBJS := $(addprefix $(O),$(ENGINE_SRCS:.c=.o))
 CLI_SRCS    := $(sort $(wildcard tools/ctswap/*.c))
 CLI_OBJS    := $(addprefix $(O),$(CLI_SRCS:.c=.o))
+# The criu-compatible RPC front end (tools/criu-rpc/): a tool like the CLI,
+# plus the C code protoc-c generates from its .proto (into the build tree).
+CRPC_SRCS   := $(sort $(wildcard tools/criu-rpc/*.c))
+CRPC_GEN    := $(O)tools/criu-rpc/gen
+CRPC_PB_O   := $(CRPC_GEN)/crpc.pb-c.o
+CRPC_OBJS   := $(addprefix $(O),$(CRPC_SRCS:.c=.o)) $(CRPC_PB_O)
+CRPC        := $(O)tools/criu-rpc/criu
+CRPC_CLIENT := $(O)tests/tools/crpc_client
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(addprefix $(O),$(UNIT_SRCS:.c=))
 WORK_SRCS   := $(sort $(wildcard tests/workloads/*.c))
@@ -48,7 +56,7 @@ ASAN_CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno
 ASAN_LDFLAGS := -fsanitize=address,undefined
 
 .PHONY: all test asan sanitized demo bench fuzz install clean deps
-all: $(LIB_A) $(LIB_SO) $(CLI) $(WORK_BINS) $(TOOL_BINS) $(EX_BINS)
+all: $(LIB_A) $(LIB_SO) $(CLI) $(CRPC) $(WORK_BINS) $(TOOL_BINS) $(EX_BINS)
 
 $(O)kernel/%.o: kernel/%.c
 	@mkdir -p $(@D)
@@ -57,6 +65,25 @@ $(O)kernel/%.o: kernel/%.c
 $(O)tools/ctswap/%.o: tools/ctswap/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(DEPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(CRPC_GEN)/crpc.pb-c.c $(CRPC_GEN)/crpc.pb-c.h: tools/criu-rpc/crpc.proto
+	@mkdir -p $(CRPC_GEN)
+	protoc-c --proto_path=tools/criu-rpc --c_out=$(CRPC_GEN) $<
+
+$(CRPC_PB_O): $(CRPC_GEN)/crpc.pb-c.c $(CRPC_GEN)/crpc.pb-c.h
+	$(CC) $(CPPFLAGS) -I$(CRPC_GEN) $(CFLAGS) -c -o $@ $<
+
+$(O)tools/criu-rpc/%.o: tools/criu-rpc/%.c | $(CRPC_GEN)/crpc.pb-c.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -I$(CRPC_GEN) $(DEPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(CRPC): $(CRPC_OBJS) $(LIB_A)
+	$(CC) $(CFLAGS) -o $@ $(CRPC_OBJS) $(LIB_A) $(LDFLAGS) $(LDLIBS) -lprotobuf-c
+
+# The test client of the front end speaks the same protocol (tests/bats/80-criu-rpc.bats).
+$(CRPC_CLIENT): tests/tools/crpc_client.c $(CRPC_PB_O)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -I$(CRPC_GEN) $(DEPFLAGS) $(CFLAGS) -o $@ $< $(CRPC_PB_O) $(LDFLAGS) -lprotobuf-c
 
 $(LIB_A): $(ENGINE_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -93,7 +120,7 @@ $(O)bench/%: bench/%.c $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ENGINE_CPPFLAGS) $(DEPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
--include $(ENGINE_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(addsuffix .d,$(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS))
+-include $(ENGINE_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(CRPC_OBJS:.o=.d) $(addsuffix .d,$(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS))
 
 deps:
 	./scripts/setup-deps.sh
@@ -106,7 +133,7 @@ test: deps all $(UNIT_BINS)
 	CTSWAP_ASAN_DIR=$(ASAN_DIR) ./tests/run-all.sh
 
 # What the sanitized part of `make test` runs: library, CLI, unit tests (use with O=).
-sanitized: $(LIB_A) $(LIB_SO) $(CLI) $(UNIT_BINS)
+sanitized: $(LIB_A) $(LIB_SO) $(CLI) $(CRPC) $(CRPC_CLIENT) $(UNIT_BINS)
 
 # The whole suite against a sanitized in-tree build (`make clean; make` afterwards).
 asan:
@@ -131,10 +158,17 @@ COMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
 # The CLI, the library (static, shared with its soname link), header, pkg-config file,
 # admin scripts, man pages and bash completion; DESTDIR stages the tree elsewhere.
+# The criu-compatible front end goes to LIBDIR/ctswap/criu-compat/criu, out of
+# PATH: a runtime uses it only when its PATH puts that directory first, or when
+# CRIU_LINK=PATH (e.g. /usr/local/sbin/criu) asks for a link there.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(LIBDIR)/ctswap/criu-compat \
 		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPDIR)
 	install -m 0755 $(CLI) $(DESTDIR)$(PREFIX)/bin/ctswap
+	install -m 0755 $(CRPC) $(DESTDIR)$(LIBDIR)/ctswap/criu-compat/criu
+	if [ -n "$(CRIU_LINK)" ]; then install -d $(DESTDIR)$$(dirname $(CRIU_LINK)) && \
+		ln -sf $(LIBDIR)/ctswap/criu-compat/criu $(DESTDIR)$(CRIU_LINK); fi
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libctswap.so.1
 	ln -sf libctswap.so.1 $(DESTDIR)$(LIBDIR)/libctswap.so
@@ -146,6 +180,7 @@ install: all
 	install -m 0644 completion/ctswap.bash $(DESTDIR)$(COMPDIR)/ctswap
 
 clean:
+	rm -f $(CRPC_OBJS) $(CRPC_OBJS:.o=.d) $(CRPC) && rm -rf $(CRPC_GEN)
 	rm -f $(ENGINE_OBJS) $(CLI_OBJS) $(ENGINE_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(addsuffix .d,$(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS))
 	rm -f $(LIB_A) $(LIB_SO) $(O)libctswap.so.1 $(CLI) $(UNIT_BINS) $(WORK_BINS) $(TOOL_BINS) $(BENCH_BINS) $(EX_BINS)
 	rm -rf $(ASAN_DIR)

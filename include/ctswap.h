@@ -131,6 +131,28 @@ int ctswap_rm(struct ctswap_store *store, const char *name, bool force);
  */
 int ctswap_adopt(struct ctswap_store *store, const char *name, const pid_t *pids, size_t nr);
 
+/* A container a runtime started (ctswap_attach()). */
+struct ctswap_attach_opts {
+	pid_t init_pid;		/* the tree's root, host pid; 0 before a restore */
+	pid_t cgroups_of;	/* the process whose cgroups are the container's (0: init_pid) */
+	const char *freeze_dir;	/* the group to freeze (v1 freezer or v2 dir); NULL: cgroups_of's */
+	bool net_external;	/* its network namespace is the runtime's: a restore is given one */
+	pid_t leave_to;		/* then move the caller into this process's cgroups (0: stay) */
+};
+/*
+ * Make (or point again) container @name of @store at a tree a runtime
+ * started in cgroups of its own: nothing is moved.  The state records the
+ * group of @opts->cgroups_of in every hierarchy and the group that freezes
+ * it; a dump freezes, reads and kills through them and never removes them,
+ * and a restore puts the new init in them (not in ctswap/NAME) and leaves
+ * limits to the runtime.  Before a restore, the runtime has placed the
+ * caller in the container's groups: pass cgroups_of = the caller and
+ * leave_to = the runtime's pid, so that what the restore leaves running
+ * (supervisor, lazy server) is outside them.
+ */
+int ctswap_attach(struct ctswap_store *store, const char *name,
+		  const struct ctswap_attach_opts *opts);
+
 enum ctswap_state {
 	CTSWAP_STOPPED = 0,
 	CTSWAP_RUNNING,
@@ -223,6 +245,13 @@ struct ctswap_dump_opts {
 	 * changed in place; a larger one refuses the restore if it changed at
 	 * all.  Bytes; 0: the default, 256 MiB. */
 	uint64_t max_checked_size;
+	/*
+	 * Called once the checkpoint is committed, before the container is
+	 * killed (or left running).  A negative errno fails the dump: the
+	 * container runs on, the checkpoint stays.  May be NULL.
+	 */
+	int (*committed)(void *arg);
+	void *committed_arg;
 };
 
 struct ctswap_dump_stats {
@@ -247,6 +276,12 @@ struct ctswap_dump_stats {
  */
 int ctswap_dump(struct ctswap_store *store, const char *name,
 		const struct ctswap_dump_opts *opts, struct ctswap_dump_stats *stats);
+
+/* A pipe a restore takes from the caller (ctswap_restore_opts.inherit_pipes). */
+struct ctswap_inherit_pipe {
+	uint64_t ino;		/* the dumped pipe's inode ("pipe:[INO]") */
+	int fd;			/* the caller's descriptor standing in for it */
+};
 
 struct ctswap_restore_opts {
 	bool eager;			/* fill memory before resuming */
@@ -274,6 +309,22 @@ struct ctswap_restore_opts {
 	/* External mounts bound from other host paths: id -> path (CRIU's ext_mnt). */
 	const struct ctswap_ext_mount *ext_mounts;
 	size_t nr_ext_mounts;
+	/* Ids of ext_mounts the checkpoint does not have are ignored, as CRIU does
+	 * (a runtime maps every bind it might have made); default: refused. */
+	bool ext_mounts_unused_ok;
+	/*
+	 * Pipes the caller hands over (CRIU's inherit_fd "pipe:[INODE]", a
+	 * runtime's stdout and stderr pipes): every description of the dumped
+	 * pipe whose inode was @ino is opened from @fd, an fd of the caller's.
+	 */
+	const struct ctswap_inherit_pipe *inherit_pipes;
+	size_t nr_inherit_pipes;
+	/*
+	 * The init becomes the caller's sibling (CLONE_PARENT): the caller's
+	 * parent (a runtime's subreaper) is its parent and keeps its exit
+	 * status; there is no ctswap supervisor, so no console.
+	 */
+	bool sibling;
 };
 
 struct ctswap_restore_stats {

@@ -7,7 +7,8 @@
 set -e
 PKGS="build-essential pkg-config libcgroup-dev liblzma-dev libxxhash-dev libjansson-dev
       libcmocka-dev bats bats-assert bats-support python3 clang valgrind redis-server redis-tools curl
-      openssh-server openssh-client rsync man-db iproute2 jq util-linux busybox-static postgresql-15 nginx tmux"
+      openssh-server openssh-client rsync man-db iproute2 jq util-linux busybox-static postgresql-15 nginx tmux
+      protobuf-c-compiler libprotobuf-c-dev podman runc conmon"
 BENCH_PKGS="gnuplot-nox redis-server redis-tools"
 case "${1:-}" in
 "") ;;

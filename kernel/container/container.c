@@ -55,6 +55,45 @@ int ct_read_state(struct ctswap_store *store, const char *name, struct ct_state 
 	return ret == -ENOENT ? 0 : ret;
 }
 
+/* STORE/NAME/state if it records a runtime's cgroup ("cgroup"), else NULL. */
+static struct ct_state *ct_cg_external_state(const char *store_dir, const char *name)
+{
+	struct ct_state *st = NULL;
+	char path[4096];
+	const char *dir;
+
+	if (snprintf(path, sizeof(path), "%s/%s/state", store_dir, name) >= (int)sizeof(path) ||
+	    state_read(path, &st) || !st)
+		return NULL;
+	dir = state_get(st, "cgroup");
+	if (dir && dir[0] == '/')
+		return st;
+	state_free(st);
+	return NULL;
+}
+
+/* Open @name's cgroup: the runtime's one recorded by ctswap_attach(), else ctswap/NAME. */
+int ct_cg_open(const char *store_dir, const char *name, struct ct_cgroup **cg)
+{
+	struct ct_state *st = ct_cg_external_state(store_dir, name);
+	int ret;
+
+	if (!st)
+		return cg_open(name, cg);
+	ret = cg_open_dir(name, state_get(st, "cgroup"), state_get(st, "cgroup_attach"), cg);
+	state_free(st);
+	return ret;
+}
+
+/* True if @name's tasks live in a runtime's cgroup. */
+bool ct_cg_external(const char *store_dir, const char *name)
+{
+	struct ct_state *st = ct_cg_external_state(store_dir, name);
+
+	state_free(st);
+	return st != NULL;
+}
+
 /* In the init: exec the command. */
 static int run_exec(void *arg)
 {
@@ -195,7 +234,7 @@ static int ct_begin(struct ctswap_store *store, const char *name, const char *wh
 	ret = ct_lock(store->path, name, what, lock);
 	if (ret)
 		return ret;
-	ret = cg_open(name, cg);
+	ret = ct_cg_open(store->path, name, cg);
 	if (ret == -ENOENT) {
 		*cg = NULL;
 		ret = 0;

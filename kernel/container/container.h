@@ -12,6 +12,14 @@ struct ct_state;
 int ct_check_name(const char *name);
 /* Read STORE/NAME/state; *@st is NULL (and 0 returned) when there is none. */
 int ct_read_state(struct ctswap_store *store, const char *name, struct ct_state **st);
+struct ct_cgroup;
+/*
+ * Open @name's cgroup: the runtime's group STORE_DIR/NAME/state records ("cgroup", set
+ * by ctswap_attach()), else ctswap/NAME.  -ENOENT when there is none.
+ */
+int ct_cg_open(const char *store_dir, const char *name, struct ct_cgroup **cg);
+/* True if @name lives in a runtime's cgroup (ctswap_attach()). */
+bool ct_cg_external(const char *store_dir, const char *name);
 
 /*
  * Wait (bounded, with a warning) until the supervisor of a container whose

@@ -49,7 +49,8 @@ static uint64_t info_rss(pid_t pid)
 }
 
 /* Count processes and memory in the cgroup; set running or frozen. */
-static int info_tasks(const char *name, struct ctswap_info *info, long long init_pid)
+static int info_tasks(const char *store_dir, const char *name, struct ctswap_info *info,
+		      long long init_pid)
 {
 	struct ct_cgroup *cg;
 	bool frozen = false;
@@ -57,7 +58,7 @@ static int info_tasks(const char *name, struct ctswap_info *info, long long init
 	size_t nr;
 	int ret;
 
-	ret = cg_open(name, &cg);
+	ret = ct_cg_open(store_dir, name, &cg);
 	if (ret == -ENOENT)
 		return 0;
 	if (ret)
@@ -135,7 +136,7 @@ int ct_info(struct ctswap_store *store, const char *name, struct ctswap_info *in
 		state_free(st);
 	}
 	info->exit_status = (int)status;
-	ret = info_tasks(name, info, init_pid);
+	ret = info_tasks(store->path, name, info, init_pid);
 	if (ret)
 		return ret;
 	info->generation = store_newest_ckpt(dir);

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "container/container.h"
 #include "container/lock.h"
 #include "freezer/cgroup.h"
 #include "freezer/freezer.h"
@@ -74,12 +75,12 @@ static void recover_partial_files(const char *store_dir, const char *name)
 }
 
 /* Thaw the cgroup a dead dump or restore left frozen. */
-static void recover_thaw(const char *name, const char *what, int pid)
+static void recover_thaw(const char *store_dir, const char *name, const char *what, int pid)
 {
 	struct ct_cgroup *cg;
 	bool frozen = false;
 
-	if (cg_open(name, &cg))
+	if (ct_cg_open(store_dir, name, &cg))
 		return;
 	if (freezer_state(cg, &frozen) == 0 && frozen) {
 		if (freezer_thaw(cg) == 0)
@@ -93,14 +94,14 @@ static void recover_thaw(const char *name, const char *what, int pid)
 }
 
 /* Reap the snapshot children a dead dump left as zombies in the container's processes. */
-static void recover_snapshot_strays(const char *name, int pid)
+static void recover_snapshot_strays(const char *store_dir, const char *name, int pid)
 {
 	struct ct_cgroup *cg;
 	pid_t *pids = NULL;
 	size_t nr = 0;
 	int reaped = 0;
 
-	if (cg_open(name, &cg))
+	if (ct_cg_open(store_dir, name, &cg))
 		return;
 	if (cg_procs(cg, &pids, &nr) == 0)
 		for (size_t i = 0; i < nr; i++) {
@@ -130,9 +131,9 @@ void ct_recover(const char *store_dir, const char *name, const char *holder)
 		phase[0] = '\0';
 	pr_warn("%s: %s by pid %d did not finish (killed?): recovering", name, what, pid);
 	if (!strcmp(what, "dump") || !strcmp(what, "restore"))
-		recover_thaw(name, what, pid);
+		recover_thaw(store_dir, name, what, pid);
 	if (!strcmp(what, "dump"))
-		recover_snapshot_strays(name, pid);
+		recover_snapshot_strays(store_dir, name, pid);
 	if (!strcmp(phase, "inject"))
 		pr_warn("%s: the dead %s was changing the registers of host pid %ld: the kernel killed that process with it; the last checkpoint is intact",
 			name, what, arg);

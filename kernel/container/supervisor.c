@@ -225,6 +225,11 @@ static pid_t sup_clone_init(const struct supervisor_opts *opts, int cg_fd)
 
 	if (opts->new_pidns)
 		args.flags = CLONE_NEWPID | CLONE_NEWNS;
+	if (opts->sibling) {
+		/* clone3 wants no exit_signal with it: the child gets our own */
+		args.flags |= CLONE_PARENT;
+		args.exit_signal = 0;
+	}
 	args.flags |= shape_clone_flags(opts->shape);
 	if (opts->set_tid) {
 		/* set_tid[0] is the innermost namespace: the init is pid 1 there */
@@ -279,8 +284,12 @@ static int sup_record(const struct supervisor_opts *opts, pid_t init, bool start
 		if (opts->tty)
 			state_set_ll(st, "tty", 1);	/* attach tells "no console" from "socket gone" */
 		proc_starttime(getpid(), &start);
-		ret = state_set_ll(st, "supervisor_pid", getpid()) ?:
-		      state_set_ll(st, "supervisor_start", start) ?:
+		state_unset(st, "supervisor_pid");
+		state_unset(st, "supervisor_start");
+		ret = opts->sibling ? 0 :
+		      state_set_ll(st, "supervisor_pid", getpid()) ?:
+		      state_set_ll(st, "supervisor_start", start);
+		ret = ret ?:
 		      state_set_ll(st, "init_pid", init) ?:
 		      state_set_ll(st, "pidns", opts->new_pidns) ?:
 		      state_set_ll(st, "started_at", time(NULL)) ?:
@@ -558,6 +567,68 @@ static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opt
 	_exit(0);
 }
 
+/*
+ * supervisor_opts.sibling: no supervisor; clone the init from here with
+ * CLONE_PARENT (our parent reaps it), place it, release it and wait for
+ * its report.  On failure it is killed (its reaper is not us).
+ */
+static int sup_start_sibling(const struct supervisor_opts *opts, const struct sup_fds *fds,
+			     pid_t *init_pid)
+{
+	int go[2], execp[2], ret;
+	struct sup_msg m;
+	pid_t init;
+
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return ct_err(-errno, "pipe: %m");
+	if (pipe2(execp, O_CLOEXEC) < 0) {
+		ret = ct_err(-errno, "pipe: %m");
+		goto out_go;
+	}
+	ret = shape_time_for_children(opts->shape);
+	if (ret)
+		goto out_execp;
+	init = sup_clone_init(opts, -1);	/* placed in the runtime's groups below */
+	if (init == 0) {
+		int keep[] = { go[0], execp[1], fds->console, fds->devnull,
+			       opts->shape ? opts->shape->net_fd : -1,
+			       opts->shape ? opts->shape->devpts_fd : -1,
+			       opts->shape && opts->shape->mnt_plan ? opts->shape->mnt_fd : -1 };
+
+		sup_close_fds_except(keep, ARRAY_SIZE(keep));
+		sup_init_fd = execp[1];
+		sup_init_main(opts, go[0], fds);
+	}
+	if (init < 0) {
+		ret = ct_err(-errno, "%s: cannot create the container's init: %m", opts->name ?: "init");
+		goto out_execp;
+	}
+	close(execp[1]);
+	execp[1] = -1;
+	ret = (opts->cg ? cg_attach(opts->cg, init) : 0) ?: sup_record(opts, init, true, 0);
+	if (!ret && write(go[1], "g", 1) != 1)
+		ret = ct_err(-errno, "%s: cannot release the init: %m", opts->name ?: "init");
+	if (!ret) {
+		ret = sup_recv(execp[0], &m);
+		if (ret > 0)
+			ret = ct_err(m.err ?: -EIO, "%s", m.text);
+		else if (ret < 0)
+			ret = ct_err(ret, "init: handshake failed: %s", strerror(-ret));
+	}
+	if (ret)
+		kill(init, SIGKILL);
+	else
+		*init_pid = init;
+out_execp:
+	close(execp[0]);
+	if (execp[1] >= 0)
+		close(execp[1]);
+out_go:
+	close(go[0]);
+	close(go[1]);
+	return ret;
+}
+
 /* Fork the supervisor (twice, see supervisor.h) and wait for the init's report. */
 /* For run --tty: a new pty, 24x80; *@master and *@slave. */
 static int sup_tty_create(int *master, int *slave)
@@ -616,6 +687,12 @@ int supervisor_start(const struct supervisor_opts *opts, pid_t *init_pid)
 	fds.sync = sync[1];
 	fds.console = console_fd;
 	fds.devnull = devnull;
+	if (opts->sibling) {
+		close(sync[1]);
+		ret = opts->tty ? ct_err(-EINVAL, "%s: a console needs the supervisor", opts->name ?: "init") :
+		      sup_start_sibling(opts, &fds, init_pid);
+		goto out_sync;
+	}
 	mid = fork();
 	if (mid < 0) {
 		ret = ct_err(-errno, "fork: %m");

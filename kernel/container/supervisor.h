@@ -52,6 +52,12 @@ struct supervisor_opts {
 	 */
 	int (*init_fn)(void *arg);
 	void *arg;
+	/*
+	 * No supervisor: the caller clones the init with CLONE_PARENT, so the
+	 * caller's parent (a runtime's subreaper, as runc's rst_sibling asks)
+	 * is its parent, reaper and keeper of its exit status.  Not with tty.
+	 */
+	bool sibling;
 };
 
 /*

@@ -700,6 +700,13 @@ static int dump_finish(struct dump_ctx *d)
 {
 	int ret = 0;
 
+	/* the caller's last word (a runtime's post-dump): a refusal resumes the container */
+	if (d->opts && d->opts->committed) {
+		ret = d->opts->committed(d->opts->committed_arg);
+		if (ret)
+			return ret < 0 ? ret : -ECANCELED;
+	}
+
 	if (d->opts && (d->opts->leave_running || d->opts->pre)) {
 		if (d->seized) {
 			unseize_container(&d->ss);
@@ -782,7 +789,7 @@ static int dump_run(struct dump_ctx *d)
 	struct timespec rt, mono;
 	int ret;
 
-	ret = cg_open(d->name, &d->cg);
+	ret = ct_cg_open(store_root(d->store), d->name, &d->cg);
 	if (ret)
 		return ret == -ENOENT ? ct_err(ret, "%s: not running", d->name) : ret;
 	ret = dump_begin_generation(d);

@@ -44,6 +44,9 @@ struct ct_cgroup {
 	char *v1_path;		/* absolute v1 freezer directory, NULL unless used */
 	struct cgroup *lc;	/* libcgroup handle with one controller per hierarchy used */
 	bool lim_v1[CG_NR_LIM];	/* ctswap/NAME exists in that v1 hierarchy (and lc has it) */
+	char *label;		/* external: the container name for messages */
+	char *attach;		/* external: ':'-separated groups a process is moved into */
+	bool external;		/* a runtime's group (cg_open_dir()): never removed */
 };
 
 static struct cg_mounts cg_mnt;
@@ -266,6 +269,61 @@ int cg_open(const char *name, struct ct_cgroup **out)
 	return cg_alloc(name, v1, out);
 }
 
+/* @path below mount point @mnt: the part after "MNT/", or NULL. */
+static const char *cg_below(const char *path, const char *mnt)
+{
+	size_t len = strlen(mnt);
+
+	if (!len || strncmp(path, mnt, len) || path[len] != '/' || !path[len + 1])
+		return NULL;
+	return path + len + 1;
+}
+
+/*
+ * Open the existing group at absolute directory @dir of the v1 freezer or
+ * the v2 hierarchy, made by someone else (a container runtime): freezing,
+ * listing and killing act on it, attach moves into it, cg_destroy() leaves
+ * it in place.  @label names it in messages (the container's name); @attach
+ * lists the groups (':'-separated) a process joins in every hierarchy.
+ */
+int cg_open_dir(const char *label, const char *dir, const char *attach, struct ct_cgroup **out)
+{
+	const char *rel_v1, *rel_v2;
+	struct ct_cgroup *cg;
+	struct stat st;
+	int ret;
+
+	ret = cg_init();
+	if (ret)
+		return ret;
+	rel_v1 = cg_below(dir, cg_mnt.freezer);
+	rel_v2 = cg_below(dir, cg_mnt.v2);
+	if (!rel_v1 && !rel_v2)
+		return ct_err(-EINVAL, "%s: cgroup %s is in neither the v1 freezer nor the v2 hierarchy",
+			      label, dir);
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return ct_err(-ENOENT, "%s: cgroup %s: no such group", label, dir);
+	cg = xzalloc(sizeof(*cg));
+	if (!cg)
+		return -ENOMEM;
+	cg->external = true;
+	cg->label = xstrdup(label);
+	cg->attach = xstrdup(attach ? attach : dir);
+	cg->name = xstrdup(rel_v1 ? rel_v1 : rel_v2);
+	if (rel_v1)
+		cg->v1_path = xstrdup(dir);
+	else
+		cg->v2_path = xstrdup(dir);
+	cg->lc = cg->name ? cgroup_new_cgroup(cg->name) : NULL;
+	if (!cg->label || !cg->attach || !cg->name || !(cg->v1_path || cg->v2_path) || !cg->lc ||
+	    !cgroup_add_controller(cg->lc, rel_v1 ? CG_V1_CONTROLLER : CG_V2_CONTROLLER)) {
+		cg_close(cg);
+		return ct_err(-ENOMEM, "%s: cannot set up a libcgroup handle", label);
+	}
+	*out = cg;
+	return 0;
+}
+
 /* Free a handle. */
 void cg_close(struct ct_cgroup *cg)
 {
@@ -273,6 +331,8 @@ void cg_close(struct ct_cgroup *cg)
 		return;
 	if (cg->lc)
 		cgroup_free(&cg->lc);
+	free(cg->label);
+	free(cg->attach);
 	free(cg->name);
 	free(cg->v2_path);
 	free(cg->v1_path);
@@ -292,6 +352,8 @@ int cg_destroy(struct ct_cgroup *cg)
 	free(pids);
 	if (nr)
 		return ct_err(-EBUSY, "%s: cgroup still has %zu processes", cg->name, nr);
+	if (cg->external)
+		return 0;	/* the runtime's, not ours to remove */
 	ret = cgroup_delete_cgroup_ext(cg->lc, CGFLAG_DELETE_IGNORE_MIGRATION | CGFLAG_DELETE_RECURSIVE);
 	if (ret && ret != ECGROUPNOTEXIST)
 		return ct_err(cg_errno(ret), "%s: cannot remove cgroup: %s", cg->name,
@@ -299,10 +361,33 @@ int cg_destroy(struct ct_cgroup *cg)
 	return 0;
 }
 
+/* Move @pid into each of the ':'-separated groups @dirs. */
+static int cg_attach_dirs(const struct ct_cgroup *cg, const char *dirs, pid_t pid)
+{
+	char path[4200], val[32];
+	const char *p = dirs, *end;
+	int ret;
+
+	snprintf(val, sizeof(val), "%d", pid);
+	for (; *p; p = *end ? end + 1 : end) {
+		end = p + strcspn(p, ":");
+		snprintf(path, sizeof(path), "%.*s/cgroup.procs", (int)(end - p), p);
+		ret = write_small_file(path, val);
+		if (ret)
+			return ct_err(ret, "%s: cannot move pid %d into cgroup %.*s: %s", cg_name(cg),
+				      pid, (int)(end - p), p, strerror(-ret));
+	}
+	return 0;
+}
+
 /* Move @pid into the group in every hierarchy. */
 int cg_attach(struct ct_cgroup *cg, pid_t pid)
 {
-	int ret = cgroup_attach_task_pid(cg->lc, pid);
+	int ret;
+
+	if (cg->external)
+		return cg_attach_dirs(cg, cg->attach, pid);
+	ret = cgroup_attach_task_pid(cg->lc, pid);
 
 	if (ret)
 		return ct_err(cg_errno(ret), "%s: cannot move pid %d into cgroup: %s", cg->name,
@@ -462,6 +547,8 @@ int cg_threads(struct ct_cgroup *cg, pid_t **tids, size_t *nr)
 /* The container's name (ctswap/NAME without the prefix). */
 const char *cg_name(const struct ct_cgroup *cg)
 {
+	if (cg->label)
+		return cg->label;
 	return cg->name + sizeof(CG_PARENT);
 }
 
@@ -640,6 +727,9 @@ int cg_set_limits(struct ct_cgroup *cg, const struct ctswap_limits *lim)
 {
 	uint64_t want[CG_NR_LIM] = { lim->memory, lim->pids, lim->cpu_millis };
 	int ret = 0;
+
+	if (cg->external)
+		return 0;	/* a runtime's group: it sets the limits */
 
 	for (int k = 0; k < CG_NR_LIM && !ret; k++) {
 		if (!want[k])

@@ -22,6 +22,25 @@ struct ct_cgroup;
 int cg_create(const char *name, struct ct_cgroup **out);
 /* Open the existing ctswap/@name; -ENOENT if it is absent. */
 int cg_open(const char *name, struct ct_cgroup **out);
+/*
+ * Open a runtime's existing group at absolute directory @dir (v1 freezer or
+ * v2 hierarchy); cg_destroy() never removes it.  @label names it in messages.
+ * @attach (NULL: @dir alone) lists, ':'-separated, every group cg_attach()
+ * moves a process into: the container's place in each hierarchy.
+ */
+int cg_open_dir(const char *label, const char *dir, const char *attach, struct ct_cgroup **out);
+
+/* Where a process is: its group's directory in every mounted hierarchy (placement.c). */
+struct cg_placement {
+	char **dirs;		/* absolute directories, one per hierarchy */
+	size_t nr, cap;
+	int freezer;		/* index of the v1 freezer's (else v2's) directory, -1 none */
+};
+/* Read the placement of @pid from /proc/PID/cgroup. */
+int cg_placement_of(pid_t pid, struct cg_placement *p);
+/* Move process @pid into every group of @p. */
+int cg_placement_enter(const struct cg_placement *p, pid_t pid);
+void cg_placement_free(struct cg_placement *p);
 /* Free the handle (the cgroup stays). */
 void cg_close(struct ct_cgroup *cg);
 /* Remove the group(s) and those below; -EBUSY while a process is inside.  Does not free @cg. */

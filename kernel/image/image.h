@@ -309,6 +309,9 @@ struct ct_file {
 			uint8_t *pipe_data;	/* unread bytes, stored once per pipe (on one end) */
 			uint64_t pipe_data_len;
 			uint32_t pipe_size;	/* F_GETPIPE_SZ */
+			/* restore only, never in the blob: the caller's pipe stands in */
+			bool pipe_inherited;
+			int pipe_inherit_fd;	/* ... open in the restorer */
 		};
 		struct {		/* UNIX, INET */
 			uint32_t sk_family, sk_type, sk_proto;	/* socket(2) arguments */

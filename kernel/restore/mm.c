@@ -496,7 +496,8 @@ static int file_id_check(struct rst_proc *p, long fd, const char *path,
 	snprintf(link, sizeof(link), "/proc/%d/fd/%ld", p->host_pid, fd);
 	if (stat(link, &st) < 0)
 		return ct_err(-errno, "pid %d: %s: cannot stat: %m", p->t->pid, path);
-	if (st.st_dev == id->dev && st.st_ino == id->ino && (uint64_t)st.st_size == id->size &&
+	if ((p->root_given || (st.st_dev == id->dev && st.st_ino == id->ino)) &&
+	    (uint64_t)st.st_size == id->size &&
 	    st.st_mtim.tv_sec == id->mtime_sec && st.st_mtim.tv_nsec == id->mtime_nsec)
 		return 0;
 	if (allow) {

@@ -121,6 +121,25 @@ static int rst_read_checkpoint(struct rst_ctx *c, struct ctswap_store *store)
 	return 0;
 }
 
+/* The pipes the caller hands over stand in for the dumped pipes of the same inode. */
+static void rst_inherit_pipes(struct rst_ctx *c)
+{
+	for (size_t k = 0; k < c->opts->nr_inherit_pipes; k++) {
+		const struct ctswap_inherit_pipe *ip = &c->opts->inherit_pipes[k];
+
+		for (uint32_t i = 0; i < c->img->nr_files; i++) {
+			struct ct_file *f = &c->img->files[i];
+
+			if (f->kind != CT_FILE_PIPE || f->id.ino != ip->ino)
+				continue;
+			f->pipe_inherited = true;
+			f->pipe_inherit_fd = ip->fd;
+			pr_info("%s: pipe:[%llu] comes from the caller's fd %d", c->name,
+				(unsigned long long)ip->ino, ip->fd);
+		}
+	}
+}
+
 /* Without a pid namespace every pid and tid must be free: check before creating anything. */
 static int rst_check_pids_free(struct rst_ctx *c)
 {
@@ -190,16 +209,47 @@ static int rst_shape(struct rst_ctx *c)
  * caller's, or the dumped one) in a new mount namespace, which the init
  * joins and the files are opened in.
  */
+/* ext_mounts_unused_ok: the caller's external mounts the checkpoint has (into @out). */
+static size_t rst_used_ext_mounts(const struct rst_ctx *c, struct ctswap_ext_mount *out)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < c->opts->nr_ext_mounts; k++) {
+		const struct ctswap_ext_mount *e = &c->opts->ext_mounts[k];
+		bool found = false;
+
+		for (uint32_t i = 0; i < c->img->nr_mounts && !found; i++)
+			found = c->img->mounts[i].kind == CT_MNT_EXTERNAL && e->id &&
+				!strcmp(c->img->mounts[i].ext_id, e->id);
+		if (found)
+			out[n++] = *e;
+		else
+			pr_info("%s: external mount %s: not in the checkpoint, ignored", c->name,
+				e->id ? e->id : "?");
+	}
+	return n;
+}
+
 static int rst_mounts(struct rst_ctx *c)
 {
+	const struct ctswap_ext_mount *ext = c->opts->ext_mounts;
+	size_t nr_ext = c->opts->nr_ext_mounts;
+	struct ctswap_ext_mount *used = NULL;
 	int ret;
 
 	if (!(c->img->shape.flags & CT_SHAPE_OWN_ROOT))
 		return 0;
 	if (!c->img->own_pidns)
 		return ct_err(-EINVAL, "%s: a root filesystem needs a pid namespace", c->name);
-	ret = mnt_plan_make(c->img, c->name, c->opts->root, c->opts->ext_mounts, c->opts->nr_ext_mounts,
-			    &c->mnt_plan);
+	if (c->opts->ext_mounts_unused_ok && nr_ext) {
+		used = xmalloc(nr_ext * sizeof(*used));
+		if (!used)
+			return -ENOMEM;
+		nr_ext = rst_used_ext_mounts(c, used);
+		ext = used;
+	}
+	ret = mnt_plan_make(c->img, c->name, c->opts->root, ext, nr_ext, &c->mnt_plan);
+	free(used);
 	if (!ret)
 		ret = mnt_build(c->mnt_plan, c->shape.net_fd, c->ipc_fd, &c->shape.mnt_fd, &c->root_fd);
 	if (ret)
@@ -292,13 +342,18 @@ static int rst_cgroup_get(struct rst_ctx *c)
 	size_t nr = 0;
 	int ret;
 
-	ret = cg_create(c->name, &c->cg);
-	if (ret != -EEXIST) {
-		c->cg_created = !ret;
-		return ret;
+	bool external = ct_cg_external(c->store_dir, c->name);
+
+	if (!external) {
+		ret = cg_create(c->name, &c->cg);
+		if (ret != -EEXIST) {
+			c->cg_created = !ret;
+			return ret;
+		}
+		ct_err_clear();
 	}
-	ct_err_clear();
-	ret = cg_open(c->name, &c->cg);
+	/* an attached container: the runtime's groups, made for this restore */
+	ret = ct_cg_open(c->store_dir, c->name, &c->cg);
 	if (ret)
 		return ret;
 	ret = cg_procs(c->cg, &pids, &nr);
@@ -308,11 +363,12 @@ static int rst_cgroup_get(struct rst_ctx *c)
 	if (nr)
 		return ct_err(-EBUSY, "%s: the container is running (%zu processes)", c->name, nr);
 	/*
-	 * Made again if it can be: the init is then born in it (supervisor.c),
-	 * where this kernel kills what is cloned into a group once emptied by
-	 * cgroup.kill, and migrating it instead costs an RCU grace period.
+	 * A runtime's group is never ours to remove.  Our own is made again if
+	 * it can be: the init is then born in it (supervisor.c), where this
+	 * kernel kills what is cloned into a group once emptied by cgroup.kill,
+	 * and migrating it instead costs an RCU grace period.
 	 */
-	if (!cg_destroy(c->cg)) {
+	if (!external && !cg_destroy(c->cg)) {
 		cg_close(c->cg);
 		c->cg = NULL;
 		ret = cg_create(c->name, &c->cg);
@@ -320,7 +376,7 @@ static int rst_cgroup_get(struct rst_ctx *c)
 		return ret;
 	}
 	ct_err_clear();
-	c->cg_created = true;	/* ours to remove on failure */
+	c->cg_created = !external;	/* ours to remove on failure */
 	/* the lazy watchdog freezes before it kills: a reused cgroup may be frozen */
 	if (freezer_state(c->cg, &frozen) == 0 && frozen) {
 		pr_warn("%s: its empty cgroup was left frozen: thawing it", c->name);
@@ -630,6 +686,7 @@ static int rst_start_init(struct rst_ctx *c)
 		.init_fn = rst_init_fn,
 		.tty = c->ft.tty_master >= 0,	/* the console: the supervisor serves the new pty */
 		.tty_master = c->ft.tty_master,
+		.sibling = c->opts->sibling,
 	};
 	pid_t pid;
 	int ret;
@@ -1039,6 +1096,8 @@ int restore_container(struct ctswap_store *store, const char *name,
 		goto out;
 	fault_stop("restore-stop", "locked");
 	ret = rst_read_checkpoint(&c, store);
+	if (!ret)
+		rst_inherit_pipes(&c);
 	if (!ret && c.img->nr_seccomp)
 		ret = seccomp_check_tracer("restore");
 	if (!ret)
@@ -1053,6 +1112,7 @@ int restore_container(struct ctswap_store *store, const char *name,
 	}
 	for (uint32_t i = 0; i < c.img->nr_tasks && !ret; i++) {
 		ret = rst_proc_init(&c.procs[i], &c.img->tasks[i]);
+		c.procs[i].root_given = c.opts->root != NULL;
 		if (!ret)
 			c.nr_procs++;
 	}

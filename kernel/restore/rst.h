@@ -55,6 +55,12 @@ struct rst_proc {
 	struct lazy_region *regions;	/* the registered ranges */
 	size_t nr_regions;
 	uint64_t cur_vdso_start;	/* vdso block before it was moved */
+	/*
+	 * Restored on a root the caller gave (another mount of the same image,
+	 * as podman's restore --import makes): a mapped file there has another
+	 * device and inode, so its size and mtime say whether it is the same.
+	 */
+	bool root_given;
 };
 
 /* One shared memory object: made and filled by the restorer, handed to the tasks. */

@@ -184,6 +184,42 @@ int pipe_refill(int wfd, uint32_t size, const uint8_t *data, uint64_t len, const
 	return 0;
 }
 
+/*
+ * A pipe the caller hands over (a runtime's stdout/stderr pipe, CRIU's
+ * inherit_fd "pipe:[INODE]"): every description of the dumped one is opened
+ * from it, the first of an end as the given description itself.  Its other
+ * end and its contents are the caller's.
+ */
+static int pipe_open_inherited(struct fd_restore *rs, uint32_t first)
+{
+	const struct ct_image *img = rs->img;
+	const struct ct_file *f0 = &img->files[first];
+	bool used = false;
+	char self[64];
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", f0->pipe_inherit_fd);
+	for (uint32_t i = first; i < img->nr_files; i++) {
+		const struct ct_file *f = &img->files[i];
+		int fd, ret;
+
+		if (f->kind != CT_FILE_PIPE || f->pipe_id != f0->pipe_id)
+			continue;
+		if (!used) {
+			fd = fcntl(f0->pipe_inherit_fd, F_DUPFD_CLOEXEC, 0);
+			used = true;
+		} else {
+			fd = open(self, (f->flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC);
+		}
+		if (fd < 0)
+			return ct_err(-errno, "pipe %u: cannot open the inherited fd %d: %m", f0->pipe_id,
+				      f0->pipe_inherit_fd);
+		ret = fd_restore_place(rs, i, fd);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* Create pipe @pipe_id of file @first once and open every description of it listed in the image. */
 static int pipe_open(struct fd_restore *rs, uint32_t first)
 {
@@ -194,6 +230,8 @@ static int pipe_open(struct fd_restore *rs, uint32_t first)
 	int p[2], ret = 0;
 	bool used[2] = { false, false };
 
+	if (f0->pipe_inherited)
+		return pipe_open_inherited(rs, first);
 	snprintf(what, sizeof(what), "pipe %u", f0->pipe_id);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return ct_err(-errno, "%s: cannot create: %m", what);

@@ -19,6 +19,12 @@ teardown() { common_teardown; }
 	[ "$(readlink "$d/usr/lib/libctswap.so")" = libctswap.so.1 ]
 	run "$d/usr/bin/ctswap" version
 	assert_output --partial "abi 1"
+	# the criu front end, out of PATH: no criu in bin or sbin unless CRIU_LINK asks
+	[ -x "$d/usr/lib/ctswap/criu-compat/criu" ]
+	[ ! -e "$d/usr/bin/criu" ] && [ ! -e "$d/usr/sbin/criu" ] && [ ! -e "$d/usr/local/sbin/criu" ]
+	run make -C "$TOP" install DESTDIR="$d" PREFIX=/usr CRIU_LINK=/usr/local/sbin/criu
+	assert_success
+	[ "$(readlink "$d/usr/local/sbin/criu")" = /usr/lib/ctswap/criu-compat/criu ]
 }
 
 @test "libctswap.so.1 exports only the API, versioned CTSWAP_1; pkg-config builds the example" {

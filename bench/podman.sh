@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# bench/podman.sh: `podman container restore` through ctswap's criu front end
+# (tools/criu-rpc) for the pattern workload at each of BENCH_SIZES MiB, beside
+# `podman start` of an idle container of the same image in the same run.
+# "restore" is the whole command (podman, runc, the engine): it returns once
+# every task runs, before the memory is resident (lazy); "resident" is when
+# the lazy server has every page in place (ctswap ps of the images dir).
+#
+# Prints CSV rows "bench,metric,value,unit,ratio_to,ratio" (ratio to the
+# podman start of this run) and a "# table" block.  Needs podman and runc
+# (scripts/setup-deps.sh); prints a comment and nothing else without them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+. bench/lib.bash
+sizes=${BENCH_SIZES-256 1024 4096}
+export PATH=$root/tools/criu-rpc:$PATH
+if ! command -v podman >/dev/null || ! command -v runc >/dev/null; then
+	echo "# podman: podman or runc not installed, not measured"
+	exit 0
+fi
+work=$(mktemp -d /tmp/ctswap-podman.XXXXXX)
+image=localhost/ctswap-bench-$$
+pods=()
+cleanup() {
+	local p
+	for p in "${pods[@]}"; do timeout 120 podman rm -f "$p" >/dev/null 2>&1 || true; done
+	timeout 60 podman rmi -f "$image" >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+say() { echo "$*" >&2; }
+pm() { timeout 600 podman "$@"; }
+run_opts=(--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none)
+
+cc -static -O2 -o "$work/pattern" tests/workloads/pattern.c -lpthread
+tests/tools/mkrootfs.sh "$work/rootfs" "$work/pattern"
+tar -C "$work/rootfs" -c . | pm import -q - "$image" >/dev/null
+
+# podman start of an idle container: the floor a restore is compared with.
+idle=ctswap-bench-idle-$$
+pods+=("$idle")
+pm create "${run_opts[@]}" --name "$idle" "$image" /bin/sleep 100000 >/dev/null
+t0=$(now_ms)
+pm start "$idle" >/dev/null
+start_ms=$(($(now_ms) - t0))
+pm rm -f "$idle" >/dev/null
+row podman start_idle "$start_ms" ms
+table=("podman start (idle): $start_ms ms")
+
+for mib in $sizes; do
+	pod=ctswap-bench-$mib-$$
+	pods+=("$pod")
+	pm run -d "${run_opts[@]}" --name "$pod" "$image" /bin/pattern --mib "$mib" --threads 2 \
+		--seed 1 --out /tmp >/dev/null
+	for _ in $(seq 1200); do
+		timeout 30 podman exec "$pod" cat /tmp/status 2>/dev/null | grep -q ' ok$' && break
+		sleep 0.5
+	done
+	t0=$(now_ms)
+	pm container checkpoint "$pod" >/dev/null
+	ckpt_ms=$(($(now_ms) - t0))
+	dir=$(pm inspect -f '{{.StaticDir}}' "$pod")
+	t0=$(now_ms)
+	# --keep: podman deletes the checkpoint dir after a restore, and with it the lazy
+	# server's progress file (the server goes on from the files it holds open)
+	pm container restore --keep "$pod" >/dev/null
+	restore_ms=$(($(now_ms) - t0))
+	# until the lazy server is done: ctswap ps of the images dir shows no progress left
+	for _ in $(seq 6000); do
+		"$root/tools/ctswap/ctswap" --store "$dir/checkpoint/ctswap" ps ct 2>/dev/null |
+			grep -q 'lazy' || break
+		sleep 0.05
+	done
+	resident_ms=$(($(now_ms) - t0))
+	# the workload checks its whole memory again after the restore
+	checks=$(timeout 30 podman exec "$pod" cat /tmp/status | sed -n 's/.* checks=\([0-9]*\).*/\1/p')
+	for _ in $(seq 600); do
+		now=$(timeout 30 podman exec "$pod" cat /tmp/status | sed -n 's/.* checks=\([0-9]*\).*/\1/p')
+		[ -n "$now" ] && [ "$now" -gt $((checks + 1)) ] && break
+		sleep 0.2
+	done
+	timeout 30 podman exec "$pod" cat /tmp/status | grep -q ' ok$' || say "podman: $mib MiB: pattern not ok after restore"
+	row podman "checkpoint_${mib}MiB" "$ckpt_ms" ms start_idle "$start_ms"
+	row podman "restore_${mib}MiB" "$restore_ms" ms start_idle "$start_ms"
+	row podman "resident_${mib}MiB" "$resident_ms" ms start_idle "$start_ms"
+	table+=("$mib MiB: checkpoint $ckpt_ms ms, restore $restore_ms ms ($(calc "$restore_ms / $start_ms")x podman start), every page resident after $resident_ms ms")
+	pm rm -f "$pod" >/dev/null
+done
+echo "# table podman"
+for l in "${table[@]}"; do echo "#   $l"; done
