@@ -45,6 +45,21 @@ void *xrealloc(void *ptr, size_t size)
 	return p;
 }
 
+/* Append @head then @body to the byte buffer *@buf of *@len bytes (one record). */
+int bytes_append(uint8_t **buf, uint64_t *len, const void *head, size_t head_len,
+		 const void *body, size_t body_len)
+{
+	uint8_t *d = xrealloc(*buf, *len + head_len + body_len);
+
+	if (!d)
+		return -ENOMEM;
+	memcpy(d + *len, head, head_len);
+	memcpy(d + *len + head_len, body, body_len);
+	*buf = d;
+	*len += head_len + body_len;
+	return 0;
+}
+
 /* strdup that logs failure. */
 char *xstrdup(const char *s)
 {

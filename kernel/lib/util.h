@@ -23,6 +23,9 @@ void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
 /* asprintf that logs failure and returns NULL. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Append @head then @body to the byte buffer *@buf of *@len bytes (one record). */
+int bytes_append(uint8_t **buf, uint64_t *len, const void *head, size_t head_len,
+		 const void *body, size_t body_len);
 /* Grow *@arr (of @elem bytes each) to hold at least @need, doubling *@cap. */
 int xgrow(void *arr, size_t *cap, size_t need, size_t elem);
 

@@ -132,16 +132,9 @@ static pid_t mq_blocked_sender(const struct ct_image *img, uint64_t ino)
 /* Append one message to @q's data. */
 static int mq_put_msg(struct ct_mqueue *q, uint32_t prio, const void *text, uint32_t len)
 {
-	uint8_t *d = xrealloc(q->data, q->data_len + 8 + len);
+	uint32_t head[2] = { prio, len };
 
-	if (!d)
-		return -ENOMEM;
-	memcpy(d + q->data_len, &prio, 4);
-	memcpy(d + q->data_len + 4, &len, 4);
-	memcpy(d + q->data_len + 8, text, len);
-	q->data = d;
-	q->data_len += 8 + len;
-	return 0;
+	return bytes_append(&q->data, &q->data_len, head, sizeof(head), text, len);
 }
 
 /* Send @q's messages to @qfd in order (the dump's own put-back, and restore). */

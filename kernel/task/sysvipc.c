@@ -89,16 +89,11 @@ static int ipc_dump_sem(struct ct_image *img, int key, int id)
 /* Append one message (mtype, length, text) to @o's data. */
 static int ipc_put_msg(struct ct_ipc_obj *o, uint64_t mtype, const void *text, uint32_t len)
 {
-	uint8_t *d = xrealloc(o->data, o->data_len + 12 + len);
+	uint8_t head[12];
 
-	if (!d)
-		return -ENOMEM;
-	memcpy(d + o->data_len, &mtype, 8);
-	memcpy(d + o->data_len + 8, &len, 4);
-	memcpy(d + o->data_len + 12, text, len);
-	o->data = d;
-	o->data_len += 12 + len;
-	return 0;
+	memcpy(head, &mtype, 8);
+	memcpy(head + 8, &len, 4);
+	return bytes_append(&o->data, &o->data_len, head, sizeof(head), text, len);
 }
 
 /* One message queue: owner, mode, limit and every message, copied in place. */
