@@ -652,6 +652,7 @@ static void write_mount(struct wbuf *w, const struct ct_mount *m)
 	w_str(w, m->root);
 	w_str(w, m->ext_id);
 	w_str(w, m->host_path);
+	w_u32(w, m->rank);
 	w_end(w, at);
 }
 
@@ -670,6 +671,7 @@ static void read_mount(struct rbuf *r, struct ct_mount *m)
 	m->root = r_str(r);
 	m->ext_id = r_str(r);
 	m->host_path = r_str(r);
+	m->rank = r_u32(r);
 }
 
 /* One file of a tmpfs of the container. */
@@ -688,6 +690,8 @@ static void write_tmpfs(struct wbuf *w, const struct ct_tmpfs_node *n)
 	w_u32(w, n->link_to);
 	w_u64(w, n->size);
 	w_bytes(w, n->data, n->data_len);
+	w_u64(w, (uint64_t)n->atime_sec);
+	w_u64(w, (uint64_t)n->atime_nsec);
 	w_end(w, at);
 }
 
@@ -704,6 +708,8 @@ static void read_tmpfs(struct rbuf *r, struct ct_tmpfs_node *n)
 	n->link_to = r_u32(r);
 	n->size = r_u64(r);
 	n->data = r_bytes(r, &n->data_len, 1ULL << 30);
+	n->atime_sec = (int64_t)r_u64(r);
+	n->atime_nsec = (int64_t)r_u64(r);
 }
 
 /* One POSIX message queue with its messages. */

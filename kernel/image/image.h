@@ -471,6 +471,8 @@ struct ct_mount {
 	char *root;			/* its root inside its file system (BIND: below bind_of's) */
 	char *ext_id;			/* EXTERNAL: the id restore maps (the mountpoint by default) */
 	char *host_path;		/* ROOT, EXTERNAL: where the dumper's namespace had it (NULL: unknown) */
+	uint32_t rank;			/* its place in the mountinfo listing: the order the mounts
+					   were made in (older blobs: 0 for all, made in record order) */
 };
 
 /* One file of a tmpfs mount of the container, parents before children. */
@@ -480,6 +482,7 @@ struct ct_tmpfs_node {
 	uint32_t mode, uid, gid;	/* st_mode with the type bits */
 	uint64_t rdev;			/* device nodes */
 	int64_t mtime_sec, mtime_nsec;	/* kept for regular files, directories, symlinks */
+	int64_t atime_sec, atime_nsec;	/* the same (older blobs: 0 and 0, not recorded) */
 	uint32_t link_to;		/* 1 + index of the node it is a hard link of (0: none) */
 	uint8_t *data;			/* regular file: contents; symlink: target (no NUL) */
 	uint64_t data_len;

@@ -484,7 +484,7 @@ static int validate_deleted(const struct ct_image *img, const char *what)
 	return 0;
 }
 
-/* Check one mount: kind, parent and bind source earlier, sane paths, known flags. */
+/* Check one mount: kind, parent and bind source earlier, sane paths, known flags, its place. */
 static int validate_mount(const struct ct_image *img, uint32_t i, const char *what)
 {
 	const struct ct_mount *m = &img->mounts[i];
@@ -502,6 +502,9 @@ static int validate_mount(const struct ct_image *img, uint32_t i, const char *wh
 		return ct_err(-EBADMSG, "%s: mount record %u: an external mount without a sane id", what, i);
 	if (m->kind >= CT_MNT_PROC && m->data && strlen(m->data) >= 1024)
 		return ct_err(-EBADMSG, "%s: mount record %u: options too long", what, i);
+	if (m->rank >= img->nr_mounts)
+		return ct_err(-EBADMSG, "%s: mount record %u: its place in the listing (%u) is past the last mount",
+			      what, i, m->rank);
 	return 0;
 }
 
@@ -523,6 +526,9 @@ static int validate_tmpfs(const struct ct_image *img, uint32_t i, const char *wh
 			    !S_ISREG(img->tmpfs[n->link_to - 1].mode) ||
 			    img->tmpfs[n->link_to - 1].link_to || n->data_len)))
 		return ct_err(-EBADMSG, "%s: tmpfs record %u: bad contents or link", what, i);
+	if (n->mtime_nsec < 0 || n->mtime_nsec >= 1000000000 || n->atime_nsec < 0 ||
+	    n->atime_nsec >= 1000000000)
+		return ct_err(-EBADMSG, "%s: tmpfs record %u: bad times", what, i);
 	return 0;
 }
 

@@ -1159,16 +1159,17 @@ static struct ct_image *sample_image_mounts(void)
 					    .host_path = strdup("/srv/root") };
 	img->mounts[1] = (struct ct_mount){ .kind = CT_MNT_TMPFS, .is_dir = 1, .flags = 0x6,
 					    .mountpoint = strdup("/tmp"), .fstype = strdup("tmpfs"),
-					    .source = strdup("tmpfs"), .data = strdup("size=8192k") };
+					    .source = strdup("tmpfs"), .data = strdup("size=8192k"), .rank = 2 };
 	img->mounts[2] = (struct ct_mount){ .kind = CT_MNT_EXTERNAL, .parent = 0, .is_dir = 1,
 					    .mountpoint = strdup("/data"), .fstype = strdup("ext4"),
 					    .source = strdup("/dev/vda"), .ext_id = strdup("/data"),
-					    .host_path = strdup("/srv/data") };
+					    .host_path = strdup("/srv/data"), .rank = 1 };
 	img->nr_tmpfs = 4;
 	img->tmpfs = calloc(4, sizeof(*img->tmpfs));
 	img->tmpfs[0] = (struct ct_tmpfs_node){ .mount = 1, .path = strdup(""), .mode = S_IFDIR | 01777 };
 	img->tmpfs[1] = (struct ct_tmpfs_node){ .mount = 1, .path = strdup("d"), .mode = S_IFDIR | 0711,
-						.uid = 5, .gid = 6, .mtime_sec = 77, .mtime_nsec = 88 };
+						.uid = 5, .gid = 6, .mtime_sec = 77, .mtime_nsec = 88,
+						.atime_sec = 99, .atime_nsec = 111 };
 	img->tmpfs[2] = (struct ct_tmpfs_node){ .mount = 1, .path = strdup("d/f"), .mode = S_IFREG | 0640,
 						.size = 4096, .data = dupmem("xyz", 3), .data_len = 3 };
 	img->tmpfs[3] = (struct ct_tmpfs_node){ .mount = 1, .path = strdup("f2"), .mode = S_IFREG | 0640,
@@ -1191,10 +1192,14 @@ static void test_blob_mounts_round_trip(void **state)
 	assert_string_equal(back->mounts[1].data, "size=8192k");
 	assert_string_equal(back->mounts[0].host_path, "/srv/root");
 	assert_string_equal(back->mounts[2].ext_id, "/data");
+	assert_int_equal(back->mounts[1].rank, 2);
+	assert_int_equal(back->mounts[2].rank, 1);
 	assert_int_equal(back->nr_tmpfs, 4);
 	assert_string_equal(back->tmpfs[0].path, "");
 	assert_int_equal(back->tmpfs[1].mode, S_IFDIR | 0711);
 	assert_int_equal(back->tmpfs[1].mtime_nsec, 88);
+	assert_int_equal(back->tmpfs[1].atime_sec, 99);
+	assert_int_equal(back->tmpfs[1].atime_nsec, 111);
 	assert_int_equal(back->tmpfs[2].size, 4096);
 	assert_memory_equal(back->tmpfs[2].data, "xyz", 3);
 	assert_int_equal(back->tmpfs[3].link_to, 3);
@@ -1239,6 +1244,12 @@ static void test_blob_mounts_crafted_refused(void **state)
 	img = sample_image_mounts();
 	img->tmpfs[1].mount = 2;			/* of the external mount */
 	expect_invalid(img, "tmpfs record 1: not of a tmpfs mount");
+	img = sample_image_mounts();
+	img->mounts[1].rank = 3;			/* past the last of 3 */
+	expect_invalid(img, "mount record 1: its place in the listing (3) is past the last mount");
+	img = sample_image_mounts();
+	img->tmpfs[1].atime_nsec = 1000000000;
+	expect_invalid(img, "tmpfs record 1: bad times");
 }
 
 int main(void)
