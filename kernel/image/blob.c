@@ -30,6 +30,7 @@ enum {
 	REC_IPC = 31,		/* one SysV semaphore set or message queue */
 	REC_MOUNT = 32,		/* one mount of the container's mount namespace */
 	REC_TMPFS = 33,		/* one file of one of its tmpfs mounts */
+	REC_IPC_LIMITS = 34,	/* the SysV limits of its IPC namespace */
 	REC_MQUEUE = 36,	/* one POSIX message queue */
 	REC_CGROUP = 37,	/* one cgroup the container made below its own */
 	REC_TASK_INFO = 10,
@@ -712,6 +713,27 @@ static void read_tmpfs(struct rbuf *r, struct ct_tmpfs_node *n)
 	n->atime_nsec = (int64_t)r_u64(r);
 }
 
+/* The SysV limits of the container's IPC namespace, if recorded. */
+static void write_ipc_limits(struct wbuf *w, char *const *limits)
+{
+	size_t at;
+
+	if (!limits[0])
+		return;
+	at = w_begin(w, REC_IPC_LIMITS);
+	for (int i = 0; i < CT_IPC_NR_LIMITS; i++)
+		w_str(w, limits[i]);
+	w_end(w, at);
+}
+
+static void read_ipc_limits(struct rbuf *r, char **limits)
+{
+	for (int i = 0; i < CT_IPC_NR_LIMITS; i++) {
+		free(limits[i]);	/* a second record: the last counts */
+		limits[i] = r_str(r);
+	}
+}
+
 /* One POSIX message queue with its messages. */
 static void write_mqueue(struct wbuf *w, const struct ct_mqueue *q)
 {
@@ -868,6 +890,7 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 		write_tmpfs(w, &img->tmpfs[i]);
 	for (uint32_t i = 0; i < img->nr_ipc; i++)
 		write_ipc(w, &img->ipc[i]);
+	write_ipc_limits(w, img->ipc_limits);
 	for (uint32_t i = 0; i < img->nr_mqueues; i++)
 		write_mqueue(w, &img->mqueues[i]);
 	for (uint32_t i = 0; i < img->nr_cgroups; i++)
@@ -923,6 +946,9 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 			p = r_push(r, &img->ipc, &img->nr_ipc, sizeof(*img->ipc), 65536);
 			if (p)
 				read_ipc(&body, p);
+			break;
+		case REC_IPC_LIMITS:
+			read_ipc_limits(&body, img->ipc_limits);
 			break;
 		case REC_MOUNT:
 			p = r_push(r, &img->mounts, &img->nr_mounts, sizeof(*img->mounts), 4096);

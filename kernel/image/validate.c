@@ -547,6 +547,28 @@ static int validate_mounts(const struct ct_image *img, const char *what)
 	return ret;
 }
 
+/*
+ * The SysV limits: only with an own IPC namespace, all or none, each what
+ * its /proc/sys/kernel file takes (digits, the sem file's four separated).
+ */
+static int validate_ipc_limits(const struct ct_image *img, const char *what)
+{
+	bool some = false, all = true;
+
+	for (int i = 0; i < CT_IPC_NR_LIMITS; i++) {
+		const char *v = img->ipc_limits[i];
+
+		some |= v != NULL;
+		all &= v != NULL;
+		if (v && (!v[0] || strlen(v) >= 64 || strspn(v, "0123456789 \t") != strlen(v)))
+			return ct_err(-EBADMSG, "%s: SysV limit %d: not a number", what, i);
+	}
+	if (some && (!all || !(img->shape.flags & CT_SHAPE_OWN_IPC)))
+		return ct_err(-EBADMSG, "%s: SysV limits without an IPC namespace of its own, or some missing",
+			      what);
+	return 0;
+}
+
 /* Check everything restore relies on. */
 int image_validate(const struct ct_image *img, const char *what)
 {
@@ -564,6 +586,9 @@ int image_validate(const struct ct_image *img, const char *what)
 		return ret;
 	if (img->nr_ipc && !(img->shape.flags & CT_SHAPE_OWN_IPC))
 		return ct_err(-EBADMSG, "%s: SysV objects without an IPC namespace of its own", what);
+	ret = validate_ipc_limits(img, what);
+	if (ret)
+		return ret;
 	for (uint32_t i = 0; i < img->nr_ipc; i++) {
 		ret = validate_ipc(&img->ipc[i], what);
 		if (ret)

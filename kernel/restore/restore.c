@@ -302,7 +302,8 @@ static int rst_open_files_ipc(void *arg)
 
 	if (c->shape.net_fd >= 0 && setns(c->shape.net_fd, CLONE_NEWNET) < 0)
 		return ct_err(-errno, "cannot join the container's network namespace: %m");
-	return sysvipc_restore(c->img) ?: mqueue_restore(c->img) ?: rst_open_files(c);
+	return sysvipc_restore(c->img) ?: mqueue_restore(c->img) ?: rst_open_files(c) ?:
+	       sysvipc_restore_limits(c->img);
 }
 
 /* In the container's IPC namespace (@arg: the shared memory set). */

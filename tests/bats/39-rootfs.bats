@@ -95,7 +95,7 @@ shape_of() {
 
 # The IPC objects of pid $1's namespace as ipcs shows them (key, id, owner, mode, size, nattch,
 # state), each semaphore set's owner, mode and values, the POSIX queues' modes and owners in the
-# container's /dev/mqueue.  Their contents (the segments' bytes, the queue's messages in order)
+# container's /dev/mqueue, the namespace's SysV limits.  Their contents (the segments' bytes, the queue's messages in order)
 # are checked by the workload itself (tests/workloads/ipcns.c), which takes and sends back the
 # messages all the time.
 ipc_of() {
@@ -105,6 +105,7 @@ ipc_of() {
 		nsenter -t "$1" -i ipcs -s -i "$id" | awk '/^(uid|mode|nsems)/ { print } /^[0-9]/ { print "sem", $1, $2 }'
 	done
 	stat -c '%A %u %g %n' "/proc/$1/root/dev/mqueue/"* | sed "s|^\(.*\) /proc/$1/root|\1 |"
+	nsenter -t "$1" -i sh -c 'cd /proc/sys/kernel && grep . shmmax shmall shmmni shm_rmid_forced msgmax msgmnb msgmni sem'
 }
 
 # The IPC workload's checks so far (fails on a BAD one).
@@ -128,7 +129,7 @@ show() {
 	local n r i before after ipc_before restored mem
 	echo "served from the rootfs" >"$ROOTFS/www/index.html"
 	start --rootfs "$ROOTFS" --hostname box39 --net none --memory 64m --mount "$DATA:/data" -- /bin/sh -c \
-		'mount -t tmpfs -o size=8m,mode=1777 tmpfs /tmp || exit 1; rootfs_files /tmp /data & ipcns mq & httpd -f -p 127.0.0.1:8080 -h /www & n=0; while :; do if wget -q -O /dev/null http://127.0.0.1:8080/index.html; then n=$((n + 1)); echo n=$n; echo $n >/tmp/count; fi; usleep 20000; done'
+		'mount -t tmpfs -o size=8m,mode=1777 tmpfs /tmp || exit 1; echo 12345678 >/proc/sys/kernel/shmmax && echo 4001 >/proc/sys/kernel/msgmax && echo "251 32001 33 129" >/proc/sys/kernel/sem || exit 1; rootfs_files /tmp /data & ipcns mq & httpd -f -p 127.0.0.1:8080 -h /www & n=0; while :; do if wget -q -O /dev/null http://127.0.0.1:8080/index.html; then n=$((n + 1)); echo n=$n; echo $n >/tmp/count; fi; usleep 20000; done'
 	wait_until 10 counted_past 3
 	wait_until 10 rounds_past 2 || { show; false; }
 	wait_until 10 ipc_rounds_past 2 || { show; false; }
@@ -149,6 +150,7 @@ show() {
 	[[ "$ipc_before" == *"0x00000000 2          root       600        4096       1          dest"* ]]
 	[[ "$ipc_before" == *$'sem 0 3\nsem 1 9'* ]]
 	[[ "$ipc_before" == *"-rw-r----- 1234 1234 /dev/mqueue/ipcns-q"* ]]
+	[[ "$ipc_before" == *$'shmmax:12345678\n'*$'msgmax:4001\n'*$'sem:251\t32001\t33\t129'* ]]
 	for how in "" --eager ""; do
 		run "$CTSWAP" dump --tcp-close "$CT"
 		assert_success

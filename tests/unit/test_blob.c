@@ -683,6 +683,8 @@ static struct ct_image *sample_image_ipc(void)
 
 	img->shape.flags |= CT_SHAPE_OWN_IPC;
 	img->shape.mq_limits = (struct ct_mq_limits){ 10, 8192, 256, 10, 8192 };
+	for (int i = 0; i < CT_IPC_NR_LIMITS; i++)
+		img->ipc_limits[i] = strdup(i == CT_IPC_LIM_SEM ? "250\t32000\t32\t128" : "4001");
 	img->shm[1].kind = CT_SHM_SYSV;
 	img->shm[1].sysv_key = 0x1bc00001;
 	img->shm[1].sysv_id = 3;
@@ -732,6 +734,8 @@ static void test_blob_ipc_round_trip(void **state)
 	assert_int_equal(back->mqueues[0].data_len, img->mqueues[0].data_len);
 	assert_memory_equal(back->mqueues[0].data, img->mqueues[0].data, img->mqueues[0].data_len);
 	assert_int_equal(back->shape.mq_limits.queues_max, 256);
+	assert_string_equal(back->ipc_limits[CT_IPC_LIM_MSGMAX], "4001");
+	assert_string_equal(back->ipc_limits[CT_IPC_LIM_SEM], "250\t32000\t32\t128");
 	assert_int_equal(back->files[4].kind, CT_FILE_MQUEUE);
 	assert_string_equal(back->files[4].path, "/q");
 	assert_int_equal(back->nr_cgroups, 2);
@@ -783,6 +787,14 @@ static void test_blob_ipc_crafted_refused(void **state)
 	free(img->files[4].path);
 	img->files[4].path = strdup("/other");
 	expect_invalid(img, "mqueue");
+	img = sample_image_ipc();
+	free(img->ipc_limits[CT_IPC_LIM_SHMMAX]);
+	img->ipc_limits[CT_IPC_LIM_SHMMAX] = strdup("1; reboot");
+	expect_invalid(img, "SysV limit 0: not a number");
+	img = sample_image_ipc();
+	free(img->ipc_limits[CT_IPC_LIM_SEM]);
+	img->ipc_limits[CT_IPC_LIM_SEM] = NULL;
+	expect_invalid(img, "SysV limits without an IPC namespace of its own, or some missing");
 	img = sample_image_ipc();
 	free(img->cgroups[1].path);
 	img->cgroups[1].path = strdup("a/../../etc");
