@@ -15,7 +15,8 @@
  * system the container mounted itself from elsewhere (a block device, a
  * FUSE daemon) cannot be made again: refused, naming the mount point.
  * Propagation: private and unbindable mounts; shared and slave ones are
- * refused.
+ * refused.  Order: each mount's place in the mountinfo listing (the order
+ * the mounts were made in) is recorded, and restore makes them in it.
  */
 #define LOG_PREFIX "mounts: "
 #include <errno.h>
