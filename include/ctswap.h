@@ -48,6 +48,14 @@ int ctswap_store_open(const char *dir, struct ctswap_store **out);
 void ctswap_store_close(struct ctswap_store *store);
 /* The store's directory as given to ctswap_store_open(). */
 const char *ctswap_store_path(const struct ctswap_store *store);
+/*
+ * Move container @name, with its swap area, checkpoints and pre-copies,
+ * from store @from into @store (one rename: both on one file system).
+ * -EEXIST if @store has a container of that name, -ENOENT if @from has
+ * none, -EBUSY if a command holds it.  A pre-copy made in one directory
+ * (a runtime's pre-dump dir) is continued by a dump in another this way.
+ */
+int ctswap_store_take(struct ctswap_store *store, const char *name, struct ctswap_store *from);
 
 /* True if @name is [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. */
 bool ctswap_name_valid(const char *name);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ctswap.h"
+#include "container/lock.h"
 #include "container/store.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -87,6 +88,38 @@ int store_path(const struct ctswap_store *store, const char *name, const char *f
 	else
 		n = snprintf(buf, size, "%s/%s", store->path, name);
 	return n >= (int)size ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * Move STORE-FROM/NAME to STORE/NAME: one rename, under NAME's lock in
+ * @from so that no dump or restore is half-way through it.  Nothing in a
+ * container's directory names the store it is in (the console log path of
+ * a ctswap-run container does: such a container is not taken while it runs
+ * under its supervisor, whose lock it is not; a runtime's has no console).
+ */
+int store_take(struct ctswap_store *store, const char *name, struct ctswap_store *from)
+{
+	char src[4096], dst[4096];
+	struct stat st;
+	int lock = -1, ret;
+
+	ct_err_clear();
+	if (!store_name_valid(name))
+		return ct_err(-EINVAL, "%s: not a valid container name", name ? name : "(null)");
+	if (store_path(from, name, NULL, src, sizeof(src)) ||
+	    store_path(store, name, NULL, dst, sizeof(dst)))
+		return ct_err(-ENAMETOOLONG, "%s: store path too long", name);
+	if (lstat(dst, &st) == 0)
+		return ct_err(-EEXIST, "%s: already exists", dst);
+	ret = ct_lock(from->path, name, "take", &lock);
+	if (ret)
+		return ret;
+	if (rename(src, dst) < 0)
+		ret = ct_err(-errno, "%s: cannot move to %s: %m", src, dst);
+	else
+		ret = fsync_parent_dir(dst) ?: fsync_parent_dir(src);
+	ct_unlock(lock);
+	return ret;
 }
 
 /* The highest GEN among DIR/ckpt-GEN.meta, 0 if none. */

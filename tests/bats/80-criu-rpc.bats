@@ -44,7 +44,8 @@ crpc() {
 	# lazy restore works exactly when ctswap check finds userfaultfd usable
 	local uffd=0
 	ctswap check | grep -q '^userfaultfd (restore) *ok' && uffd=1
-	assert_line --index 0 "reply FEATURE_CHECK success=1 mem_track=1/0 lazy_pages=1/$uffd"
+	# mem_track: a DUMP after a PRE_DUMP writes only the pages that changed
+	assert_line --index 0 "reply FEATURE_CHECK success=1 mem_track=1/1 lazy_pages=1/$uffd"
 	run crpc FEATURE_CHECK feature=lazy_pages
 	assert_success
 	assert_line --index 0 "reply FEATURE_CHECK success=1 mem_track=0/0 lazy_pages=1/$uffd"
@@ -269,6 +270,63 @@ crpc_restore() {
 	[ "$(cat "/proc/$ppid/comm")" != ctswap-sup ]
 	run ctswap --store "$IMG/ctswap" ps ct
 	assert_output --regexp "ct +running +$TREE "
+}
+
+# The pages generation $1 of the dump log $2 wrote, of how many.
+gen_written() {
+	sed -n "s/.*generation $1: \([0-9]*\) pages, \([0-9]*\) written.*/\2 \1/p" "$2"
+}
+
+@test "PRE_DUMP leaves the tree running; a DUMP naming it parent_img writes only what changed, and restores" {
+	start_tree 32
+	local pre="$BATS_TEST_TMPDIR/pre" pre2="$BATS_TEST_TMPDIR/pre2"
+	mkdir -p "$pre" "$pre2"
+	run crpc PRE_DUMP images_dir="$pre" pid="$TREE" freeze_cgroup="$GROUP" log_file=dump.log \
+		log_level=4 notify_scripts=1
+	assert_success
+	# no notifications for a pre-dump, as CRIU: the tree was never meant to stop
+	assert_line --index 0 "reply PRE_DUMP success=1"
+	assert_line --index 1 "exit 0"
+	tree_runs
+	# a pre-copy generation: pages in the swap area, no checkpoint to restore
+	[ -e "$pre/ctswap/ct/pre-1" ]
+	[ ! -e "$pre/ctswap/ct/ckpt-1.meta" ]
+	[ -s "$pre/inventory.img" ]
+	# pre-dumps chain: parent_img is relative to the images dir; the swap area moves on
+	run crpc PRE_DUMP images_dir="$pre2" pid="$TREE" freeze_cgroup="$GROUP" parent_img=../pre \
+		track_mem=1 log_file=dump.log log_level=4
+	assert_success
+	[ ! -e "$pre/ctswap/ct" ]
+	[ -e "$pre2/ctswap/ct/pre-2" ]
+	tree_runs
+	crpc_dump parent_img=../pre2 track_mem=1
+	wait_until 10 group_empty
+	local before
+	before=$(status_field "$BATS_TEST_TMPDIR/pat/status" counters)
+	# pattern rewrites none of its 32 MiB: the checkpoint wrote a few pages, not 8192
+	local w
+	read -ra w <<<"$(gen_written 3 "$IMG/dump.log")"
+	[ "${w[1]}" -ge 8192 ]
+	[ "${w[0]}" -lt 200 ] || { echo "written ${w[0]} of ${w[1]}"; return 1; }
+	[ -s "$IMG/ctswap/ct/ckpt-3.meta" ]
+	# the checkpoint dir is whole by itself: its parent may go
+	rm -rf "$pre" "$pre2"
+	crpc_restore
+	pattern_checks_again
+	grep -q '^pid=1 tids=1,2,3 ' "$BATS_TEST_TMPDIR/pat/status"
+	counters_continue "$before"
+}
+
+@test "a parent_img that is missing or holds no pre-dump is refused, the tree left running" {
+	start_tree 8
+	mkdir -p "$BATS_TEST_TMPDIR/empty"
+	run crpc DUMP images_dir="$IMG" pid="$TREE" freeze_cgroup="$GROUP" parent_img=../none
+	assert_failure 1
+	assert_line --index 1 "errmsg DUMP: parent_img ../none: cannot open: No such file or directory"
+	run crpc PRE_DUMP images_dir="$IMG" pid="$TREE" freeze_cgroup="$GROUP" parent_img=../empty
+	assert_failure 1
+	assert_line --index 1 "errmsg PRE_DUMP: parent_img ../empty holds no ctswap pre-dump"
+	tree_runs
 }
 
 @test "a caller that fails post-dump gets the tree back running, thawed and untraced" {

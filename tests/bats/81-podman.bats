@@ -159,6 +159,50 @@ pod_counters() {
 	pod_checks_again "$POD"
 }
 
+# The number $1 of podman's --print-stats output in $output.
+stat_of() {
+	sed -n "s/.*\"$1\": *\([0-9]*\).*/\1/p" <<<"$output" | head -1
+}
+
+@test "podman checkpoint -P, then --with-previous: only what changed is written, and it restores exactly" {
+	start_pod 64
+	run pm container checkpoint -P --print-stats "$POD"
+	assert_success
+	local pre_written
+	pre_written=$(stat_of pages_written)
+	[ "$pre_written" -ge 16384 ]
+	# a pre-checkpoint leaves it running
+	run pm inspect -f '{{.State.Status}}' "$POD"
+	assert_output running
+	pod_checks_again "$POD"
+	local dir
+	dir=$(pm inspect -f '{{.StaticDir}}' "$POD")
+	[ -e "$dir/pre-checkpoint/ctswap/ct/pre-1" ]
+	local before
+	before=$(pod_counters "$POD")
+	run pm container checkpoint --with-previous --print-stats "$POD"
+	assert_success
+	# pattern rewrites none of its 64 MiB: a few pages written, not 16384
+	local written
+	written=$(stat_of pages_written)
+	[ "$written" -lt 500 ] || { echo "written $written"; return 1; }
+	run pm inspect -f '{{.State.Status}}' "$POD"
+	assert_output exited
+	run pm container restore "$POD"
+	assert_success
+	pod_checks_again "$POD"
+	pod_status "$POD" | grep -q '^pid=1 tids=1,[0-9]*,[0-9]* '
+	pod_counters_continue "$POD" "$before"
+	# and once more, a pre-checkpoint of the restored container
+	run pm container checkpoint -P "$POD"
+	assert_success
+	run pm container checkpoint --with-previous "$POD"
+	assert_success
+	run pm container restore "$POD"
+	assert_success
+	pod_checks_again "$POD"
+}
+
 @test "podman restore of 256 MiB is lazy and verifies; --print-stats shows ctswap's figures" {
 	start_pod 256
 	run pm container checkpoint --print-stats "$POD"

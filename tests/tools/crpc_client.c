@@ -11,7 +11,7 @@
  *     images_dir=PATH work_dir=PATH (opened here; their fd numbers are sent)
  *     images_dir_fd=N work_dir_fd=N (raw numbers), pid=N, feature=mem_track|lazy_pages,
  *     a bool option name=1 (leave_running, lazy_pages, ...), config_file=PATH, ps=1 (a page
- *     server), log_file=NAME, log_level=N, freeze_cgroup=PATH, root=PATH,
+ *     server), log_file=NAME, log_level=N, freeze_cgroup=PATH, root=PATH, parent_img=PATH,
  *     ext_mnt=KEY:VAL, cg_root=CTRL:PATH, inherit_fd=KEY:FD, external=S,
  *     empty_ns=N, fail_notify=SCRIPT (answer that one with failure),
  *     truncate=N (send only the first N bytes of the encoded request),
@@ -128,6 +128,8 @@ static void parse_arg(Crpc__Request *req, Crpc__Options *o, char *arg, const cha
 		o->root = val;
 	else if (!strcmp(arg, "config_file"))
 		o->config_file = val;
+	else if (!strcmp(arg, "parent_img"))
+		o->parent_img = val;
 	else if (!strcmp(arg, "external"))
 		PUSH(o->external, o->n_external, val);
 	else if (!strcmp(arg, "ps")) {
