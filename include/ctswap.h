@@ -181,6 +181,7 @@ struct ctswap_info {
 	unsigned int generation;	/* newest committed checkpoint, 0 none */
 	uint64_t lazy_resident;		/* restore progress: pages in ... */
 	uint64_t lazy_total;		/* ... of pages to swap in (0: none) */
+	pid_t lazy_pid;			/* the lazy server that reported them, 0: none */
 };
 /* Describe container @name; -ENOENT if the store has no such entry. */
 int ctswap_info(struct ctswap_store *store, const char *name, struct ctswap_info *info);
@@ -333,6 +334,15 @@ struct ctswap_restore_opts {
 	 * status; there is no ctswap supervisor, so no console.
 	 */
 	bool sibling;
+	/*
+	 * Called once every task is rebuilt and still stopped, memory handed
+	 * to the lazy server (whose prefetch waits), just before they are all
+	 * let go; @init_pid is the new init's host pid.  A non-zero return
+	 * fails the restore: the tree is killed.  May be NULL.  (A runtime's
+	 * post-restore and pre-resume hooks run here, as CRIU runs them.)
+	 */
+	int (*before_resume)(pid_t init_pid, void *arg);
+	void *before_resume_arg;
 };
 
 struct ctswap_restore_stats {

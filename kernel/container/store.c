@@ -91,6 +91,26 @@ int store_path(const struct ctswap_store *store, const char *name, const char *f
 }
 
 /*
+ * Remove @dir if it is no container, only what a lazy server left when the
+ * directory was removed under it (a runtime deletes a checkpoint dir after
+ * the restore while the server still writes its progress file there): no
+ * state file, nothing but lazy.state.  0 if @dir is gone now.
+ */
+static int store_clear_debris(const char *dir)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/state", dir);
+	if (!access(path, F_OK))
+		return -EEXIST;
+	snprintf(path, sizeof(path), "%s/lazy.state", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/lazy.state.tmp", dir);
+	unlink(path);
+	return rmdir(dir) < 0 ? -errno : 0;
+}
+
+/*
  * Move STORE-FROM/NAME to STORE/NAME: one rename, under NAME's lock in
  * @from so that no dump or restore is half-way through it.  Nothing in a
  * container's directory names the store it is in (the console log path of
@@ -109,7 +129,7 @@ int store_take(struct ctswap_store *store, const char *name, struct ctswap_store
 	if (store_path(from, name, NULL, src, sizeof(src)) ||
 	    store_path(store, name, NULL, dst, sizeof(dst)))
 		return ct_err(-ENAMETOOLONG, "%s: store path too long", name);
-	if (lstat(dst, &st) == 0)
+	if (lstat(dst, &st) == 0 && store_clear_debris(dst))
 		return ct_err(-EEXIST, "%s: already exists", dst);
 	ret = ct_lock(from->path, name, "take", &lock);
 	if (ret)

@@ -1149,6 +1149,8 @@ int restore_container(struct ctswap_store *store, const char *name,
 		ret = rst_mm_lock(&c.procs[i]);
 	pr_info("memory handed to the %s: %.1f ms", c.opts->eager ? "eager fill" : "lazy server",
 		now_ms() - t0);
+	if (!ret && c.opts->before_resume)
+		ret = c.opts->before_resume(c.procs[0].host_pid, c.opts->before_resume_arg);
 	if (!ret)
 		ret = rst_resume(&c);
 	if (ret) {

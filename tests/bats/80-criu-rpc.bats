@@ -208,9 +208,11 @@ crpc_restore() {
 	assert_line --index 3 "notify post-restore $TREE"
 	assert_line --index 4 "notify network-unlock 0"
 	assert_line --index 5 "notify pre-resume 0"
-	assert_line --index 6 "notify post-resume 0"
-	assert_line --index 7 "reply RESTORE success=1 pid=$TREE"
-	assert_line --index 8 "exit 0"
+	# (what a run_at pre-resume command printed comes here)
+	local n=$((${#lines[@]} - 3))
+	assert_line --index $n "notify post-resume 0"
+	assert_line --index $((n + 1)) "reply RESTORE success=1 pid=$TREE"
+	assert_line --index $((n + 2)) "exit 0"
 }
 
 @test "DUMP and RESTORE a runc-like tree: it goes on exactly, same pids inside, in the runtime's cgroup" {
@@ -270,6 +272,76 @@ crpc_restore() {
 	[ "$(cat "/proc/$ppid/comm")" != ctswap-sup ]
 	run ctswap --store "$IMG/ctswap" ps ct
 	assert_output --regexp "ct +running +$TREE "
+}
+
+# What the caller sees at pre-resume (run by crpc_client before it answers):
+# the state of every thread of the tree, its counters, then the lazy server
+# is stopped (its tasks will wait on their first fault) and lazy-status shown.
+write_at_resume() {
+	cat >"$BATS_TEST_TMPDIR/at-resume.sh" <<EOF
+for p in \$(cat "$GROUP/cgroup.procs"); do
+	for t in /proc/\$p/task/*/stat; do echo "thread \$(sed 's/.*) //' "\$t" | cut -d' ' -f1)"; done
+done
+echo "counters \$(sed -n 's/.* counters=\([0-9,]*\).*/\1/p' "$BATS_TEST_TMPDIR/pat/status")"
+srv=\$(sed -n 's/.*lazy server \([0-9]*\) serves.*/\1/p' "$IMG/restore.log" | tail -1)
+kill -STOP "\$srv" && echo "server \$srv stopped"
+"$CTSWAP" lazy-status "$IMG"
+EOF
+}
+
+# lazy-status of $IMG shows no server any more.
+lazy_none() {
+	[ "$(ctswap lazy-status "$IMG")" = "ct: none" ]
+}
+
+@test "RESTORE: the tree stays stopped until pre-resume is answered; lazy-status shows its lazy server" {
+	start_tree 64
+	crpc_dump
+	wait_until 10 group_empty
+	local before
+	before=$(status_field "$BATS_TEST_TMPDIR/pat/status" counters)
+	write_at_resume
+	crpc_restore run_at="pre-resume:sh $BATS_TEST_TMPDIR/at-resume.sh"
+	# output: 6 notifications, then what the script saw at pre-resume
+	local at=("${lines[@]:6}")
+	# 3 threads, each stopped by the restorer (t), none ran: the counters are the dump's
+	[ "$(printf '%s\n' "${at[@]}" | grep -c '^thread t$')" = 3 ]
+	[ "$(printf '%s\n' "${at[@]}" | grep -c '^thread ')" = 3 ]
+	printf '%s\n' "${at[@]}" | grep -qx "counters $before"
+	[[ "${at[4]}" =~ ^server\ ([0-9]+)\ stopped$ ]]
+	local srv=${BASH_REMATCH[1]}
+	# the server holds every page (its prefetch waits for the resume): 16384 and more left
+	[[ "${at[5]}" =~ ^ct:\ $srv\ stopped\ 0/([0-9]+)\ pages\ resident,\ ([0-9]+)\ left$ ]]
+	[ "${BASH_REMATCH[1]}" -ge 16384 ]
+	assert_line --index 12 "notify post-resume 0"
+	# running now, but waiting on the stopped server: lazy-status says so
+	run ctswap lazy-status "$IMG"
+	assert_success
+	assert_output --regexp "^ct: $srv stopped [0-9]+/[0-9]+ pages resident, [0-9]+ left$"
+	[[ "$output" =~ ,\ ([0-9]+)\ left$ ]]
+	[ "${BASH_REMATCH[1]}" -gt 0 ]
+	kill -CONT "$srv"
+	wait_until 30 lazy_none
+	pattern_checks_again
+	counters_continue "$before"
+	# a server killed with pages left: "gone", and its watchdog killed the tree
+	kill -9 "$TREE"
+	wait_until 10 group_empty
+	crpc_restore run_at="pre-resume:sh $BATS_TEST_TMPDIR/at-resume.sh"
+	[[ "${lines[10]}" =~ ^server\ ([0-9]+)\ stopped$ ]]
+	srv=${BASH_REMATCH[1]}
+	kill -9 "$srv"
+	wait_until 10 group_empty
+	run ctswap lazy-status "$IMG"
+	assert_output --regexp "^ct: $srv gone 0/[0-9]+ pages resident, [0-9]+ left$"
+	# bad input: one line, non-zero exit
+	run ctswap lazy-status "$BATS_TEST_TMPDIR/none"
+	assert_failure 1
+	assert_output "ctswap: $BATS_TEST_TMPDIR/none: No such file or directory"
+	run ctswap lazy-status "$BATS_TEST_TMPDIR"
+	assert_output "ctswap: $BATS_TEST_TMPDIR: holds no ctswap checkpoint images"
+	run ctswap lazy-status
+	assert_failure 2
 }
 
 # The pages generation $1 of the dump log $2 wrote, of how many.
