@@ -93,20 +93,29 @@ int store_path(const struct ctswap_store *store, const char *name, const char *f
 /*
  * Remove @dir if it is no container, only what a lazy server left when the
  * directory was removed under it (a runtime deletes a checkpoint dir after
- * the restore while the server still writes its progress file there): no
- * state file, nothing but lazy.state.  0 if @dir is gone now.
+ * the restore while the server still writes there: its progress file keeps
+ * the directory from going, and at its end it writes the working set):
+ * no state file, nothing but lazy.* and wset* files.  0 if @dir is gone now.
  */
 static int store_clear_debris(const char *dir)
 {
-	char path[4200];
+	char path[4096 + 264];
+	struct dirent *de;
+	DIR *d;
 
 	snprintf(path, sizeof(path), "%s/state", dir);
 	if (!access(path, F_OK))
 		return -EEXIST;
-	snprintf(path, sizeof(path), "%s/lazy.state", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/lazy.state.tmp", dir);
-	unlink(path);
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "lazy.", 5) && strncmp(de->d_name, "wset", 4))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
 	return rmdir(dir) < 0 ? -errno : 0;
 }
 

@@ -285,6 +285,8 @@ done
 echo "counters \$(sed -n 's/.* counters=\([0-9,]*\).*/\1/p' "$BATS_TEST_TMPDIR/pat/status")"
 srv=\$(sed -n 's/.*lazy server \([0-9]*\) serves.*/\1/p' "$IMG/restore.log" | tail -1)
 kill -STOP "\$srv" && echo "server \$srv stopped"
+# (a stop signal is taken by its target a moment after kill returns)
+until grep -q '^State:.*T' "/proc/\$srv/status"; do sleep 0.01; done
 "$CTSWAP" lazy-status "$IMG"
 EOF
 }
@@ -311,7 +313,8 @@ lazy_none() {
 	[[ "${at[4]}" =~ ^server\ ([0-9]+)\ stopped$ ]]
 	local srv=${BASH_REMATCH[1]}
 	# the server holds every page (its prefetch waits for the resume): 16384 and more left
-	[[ "${at[5]}" =~ ^ct:\ $srv\ stopped\ 0/([0-9]+)\ pages\ resident,\ ([0-9]+)\ left$ ]]
+	[[ "${at[5]}" =~ ^ct:\ $srv\ stopped\ 0/([0-9]+)\ pages\ resident,\ ([0-9]+)\ left$ ]] ||
+		{ printf '%s\n' "${at[@]}"; return 1; }
 	[ "${BASH_REMATCH[1]}" -ge 16384 ]
 	assert_line --index 12 "notify post-resume 0"
 	# running now, but waiting on the stopped server: lazy-status says so

@@ -159,6 +159,38 @@ pod_counters() {
 	pod_checks_again "$POD"
 }
 
+# The page busybox httpd serves on container IP $1 is the container's name.
+http_ok() {
+	[ "$(curl -s -m 10 "http://$1:8080/")" = "$POD" ]
+}
+
+@test "podman with the default bridge network: a server inside answers a host client on the container's IP after restore" {
+	[ "$(podman info --format '{{.Host.NetworkBackend}}')" = netavark ] || skip "podman's network backend is not netavark"
+	command -v curl >/dev/null || skip "curl not installed"
+	# no --network: podman's bridge (podman0, 10.88.0.0/16), a new netns at restore (extRootNetNS)
+	run pm run -d --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+		--stop-timeout 1 --name "$POD" "$IMAGE" sh -c "echo $POD >/www/index.html; exec httpd -f -p 8080 -h /www"
+	assert_success
+	local ip
+	ip=$(pm inspect -f '{{.NetworkSettings.IPAddress}}' "$POD")
+	[[ "$ip" =~ ^10\.88\. ]]
+	wait_until 30 http_ok "$ip"
+	local round
+	for round in 1 2; do
+		run pm container checkpoint "$POD"
+		assert_success
+		run pm container restore "$POD"
+		assert_success
+		ip=$(pm inspect -f '{{.NetworkSettings.IPAddress}}' "$POD")
+		[[ "$ip" =~ ^10\.88\. ]]
+		http_ok "$ip"
+	done
+	# the restored server runs in the namespace podman made for the restore, on eth0
+	local pid
+	pid=$(pm inspect -f '{{.State.Pid}}' "$POD")
+	nsenter -t "$pid" -n ip -4 -o addr show eth0 | grep -q "inet $ip/"
+}
+
 # The number $1 of podman's --print-stats output in $output.
 stat_of() {
 	sed -n "s/.*\"$1\": *\([0-9]*\).*/\1/p" <<<"$output" | head -1
