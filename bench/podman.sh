@@ -51,15 +51,20 @@ pm rm -f "$idle" >/dev/null
 row podman start_idle "$start_ms" ms
 table=("podman start (idle): $start_ms ms")
 
-for mib in $sizes; do
-	pod=ctswap-bench-$mib-$$
-	pods+=("$pod")
-	pm run -d "${run_opts[@]}" --name "$pod" "$image" /bin/pattern --mib "$mib" --threads 2 \
+# Start pattern of $2 MiB in container $1 and wait until its first check passed.
+start_pattern() {
+	pods+=("$1")
+	pm run -d "${run_opts[@]}" --name "$1" "$image" /bin/pattern --mib "$2" --threads 2 \
 		--seed 1 --out /tmp >/dev/null
 	for _ in $(seq 1200); do
-		timeout 30 podman exec "$pod" cat /tmp/status 2>/dev/null | grep -q ' ok$' && break
+		timeout 30 podman exec "$1" cat /tmp/status 2>/dev/null | grep -q ' ok$' && break
 		sleep 0.5
 	done
+}
+
+for mib in $sizes; do
+	pod=ctswap-bench-$mib-$$
+	start_pattern "$pod" "$mib"
 	t0=$(now_ms)
 	pm container checkpoint "$pod" >/dev/null
 	ckpt_ms=$(($(now_ms) - t0))
@@ -98,13 +103,7 @@ pre_mib=${PREDUMP_MIB-256}
 for mode in plain pre; do
 	[ -n "$pre_mib" ] || break
 	pod=ctswap-bench-$mode-$$
-	pods+=("$pod")
-	pm run -d "${run_opts[@]}" --name "$pod" "$image" /bin/pattern --mib "$pre_mib" --threads 2 \
-		--seed 1 --out /tmp >/dev/null
-	for _ in $(seq 1200); do
-		timeout 30 podman exec "$pod" cat /tmp/status 2>/dev/null | grep -q ' ok$' && break
-		sleep 0.5
-	done
+	start_pattern "$pod" "$pre_mib"
 	args=()
 	if [ "$mode" = pre ]; then
 		pm container checkpoint -P "$pod" >/dev/null

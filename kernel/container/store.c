@@ -121,10 +121,10 @@ static int store_clear_debris(const char *dir)
 
 /*
  * Move STORE-FROM/NAME to STORE/NAME: one rename, under NAME's lock in
- * @from so that no dump or restore is half-way through it.  Nothing in a
- * container's directory names the store it is in (the console log path of
- * a ctswap-run container does: such a container is not taken while it runs
- * under its supervisor, whose lock it is not; a runtime's has no console).
+ * @from so that no dump or restore is half-way through it.  Meant for the
+ * containers a runtime attached (ctswap_attach()), whose files name no
+ * store; the state of one started by `ctswap run` names its console log by
+ * path, which would still lead into @from.
  */
 int store_take(struct ctswap_store *store, const char *name, struct ctswap_store *from)
 {

@@ -96,6 +96,18 @@ pod_counters() {
 	pod_status "$1" | sed -n 's/.* counters=\([0-9,]*\).*/\1/p'
 }
 
+# $POD was checkpointed (exited): restore it; it goes on exactly, same pids
+# inside, every counter at least what it was at $1 (before the checkpoint).
+restore_goes_on() {
+	run pm inspect -f '{{.State.Status}}' "$POD"
+	assert_output exited
+	run pm container restore "$POD"
+	assert_success
+	pod_checks_again "$POD"
+	pod_status "$POD" | grep -q '^pid=1 tids=1,[0-9]*,[0-9]* '
+	pod_counters_continue "$POD" "$1"
+}
+
 @test "podman checkpoint and restore: the workload goes on exactly, same pids inside, twice" {
 	start_pod 16
 	local before
@@ -103,13 +115,7 @@ pod_counters() {
 		before=$(pod_counters "$POD")
 		run pm container checkpoint "$POD"
 		assert_success
-		run pm inspect -f '{{.State.Status}}' "$POD"
-		assert_output exited
-		run pm container restore "$POD"
-		assert_success
-		pod_checks_again "$POD"
-		pod_status "$POD" | grep -q '^pid=1 tids=1,[0-9]*,[0-9]* '
-		pod_counters_continue "$POD" "$before"
+		restore_goes_on "$before"
 	done
 	# conmon is the restored init's parent again (rst_sibling), and it is alone in its cgroup
 	local pid
@@ -218,13 +224,7 @@ stat_of() {
 	local written
 	written=$(stat_of pages_written)
 	[ "$written" -lt 500 ] || { echo "written $written"; return 1; }
-	run pm inspect -f '{{.State.Status}}' "$POD"
-	assert_output exited
-	run pm container restore "$POD"
-	assert_success
-	pod_checks_again "$POD"
-	pod_status "$POD" | grep -q '^pid=1 tids=1,[0-9]*,[0-9]* '
-	pod_counters_continue "$POD" "$before"
+	restore_goes_on "$before"
 	# and once more, a pre-checkpoint of the restored container
 	run pm container checkpoint -P "$POD"
 	assert_success
