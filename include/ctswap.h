@@ -292,6 +292,7 @@ struct ctswap_inherit_pipe {
 	int fd;			/* the caller's descriptor standing in for it */
 };
 
+struct ctswap_restore_stats;
 struct ctswap_restore_opts {
 	bool eager;			/* fill memory before resuming */
 	unsigned int generation;	/* 0: the newest */
@@ -337,11 +338,12 @@ struct ctswap_restore_opts {
 	/*
 	 * Called once every task is rebuilt and still stopped, memory handed
 	 * to the lazy server (whose prefetch waits), just before they are all
-	 * let go; @init_pid is the new init's host pid.  A non-zero return
-	 * fails the restore: the tree is killed.  May be NULL.  (A runtime's
-	 * post-restore and pre-resume hooks run here, as CRIU runs them.)
+	 * let go, with the stats so far (all but running_ms).  A non-zero
+	 * return fails the restore: the tree is killed.  May be NULL.  (A
+	 * runtime's post-restore and pre-resume hooks run here, as CRIU runs
+	 * them.)
 	 */
-	int (*before_resume)(pid_t init_pid, void *arg);
+	int (*before_resume)(const struct ctswap_restore_stats *so_far, void *arg);
 	void *before_resume_arg;
 };
 

@@ -79,9 +79,10 @@ static int restore_write_stats(struct crpc_conn *c, struct crpc_job *job,
  * its hooks on setup-namespaces and writes its state on post-restore).
  * Failing one kills the tree.  post-resume follows once they run.
  */
-static int restore_notify_stopped(pid_t pid, void *arg)
+static int restore_notify_stopped(const struct ctswap_restore_stats *rs, void *arg)
 {
 	struct crpc_conn *c = arg;
+	pid_t pid = rs->init_pid;
 
 	return crpc_notify(c, "setup-namespaces", pid) ?:
 	       crpc_notify(c, "post-setup-namespaces", 0) ?:
