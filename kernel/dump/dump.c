@@ -350,7 +350,8 @@ static struct task_ctx dump_policy(struct dump_ctx *d)
 	struct task_ctx tc = { .tcp_mode = d->opts ? d->opts->tcp : 0,
 			       .unix_close = d->opts && d->opts->unix_close, .tcp_repair = &d->tcp_repair,
 			       .max_checked_size = d->opts ? d->opts->max_checked_size : 0,
-			       .shm_key = dump_shm_key, .shm_arg = &d->shm };
+			       .shm_key = dump_shm_key, .shm_arg = &d->shm,
+			       .holders = &d->fd_holders };
 
 	return tc;
 }
@@ -838,6 +839,7 @@ static void dump_release(struct dump_ctx *d)
 	free(d->tp);
 	free(d->snaps);
 	vma_shm_table_free(&d->shm);
+	fd_holders_free(&d->fd_holders);
 	image_free(d->img);
 	if (d->sa)
 		swp_close(d->sa);

@@ -44,7 +44,25 @@ struct task_ctx {
 		       const struct stat *st, uint32_t *key);
 	void *shm_arg;
 	struct dump_reads *reads;	/* dump: the process's reads, run in one batch (below); NULL: inject each */
+	struct fd_holders *holders;	/* dump: descriptions in kcmp order (files.c); NULL: compare each */
 };
+
+/*
+ * dump (files.c): one fd of each description recorded so far, in the order
+ * kcmp(KCMP_FILE) gives descriptions, so that the one an fd shares is found
+ * in log n calls.  Zero-initialised is empty; broken once kcmp gave no order.
+ */
+struct fd_holder {
+	pid_t pid;
+	int fd;
+	uint32_t file;			/* index into ct_image.files */
+};
+struct fd_holders {
+	struct fd_holder *h;
+	size_t nr, cap;
+	bool broken;			/* compare with every description instead */
+};
+void fd_holders_free(struct fd_holders *hs);
 
 /*
  * dump (reads.c): what only injected calls can read of a process and its
