@@ -764,6 +764,7 @@ static void dump_reap_killed(struct dump_ctx *d)
 /* The dump is committed: kill the container, or let it run on. */
 static int dump_finish(struct dump_ctx *d)
 {
+	double t_kill;
 	int ret = 0;
 
 	/* the caller's last word (a runtime's post-dump): a refusal resumes the container */
@@ -784,8 +785,13 @@ static int dump_finish(struct dump_ctx *d)
 		pr_info("%s: left running", d->name);
 		return 0;
 	}
+	/*
+	 * The checkpoint is durable: the frozen window ends here.  What follows
+	 * only takes down a container that will never run again as it is.
+	 */
+	t_kill = now_ms();
+	d->stats->frozen_ms = t_kill - d->ss.freeze_ms;
 	ret = cg_kill(d->cg, DUMP_KILL_TIMEOUT_MS);
-	d->stats->frozen_ms = now_ms() - d->ss.freeze_ms;
 	/* dead or not, the old sockets need the repair mode no more */
 	tcp_repair_end(&d->tcp_repair, ret != 0);
 	if (ret) {
@@ -798,7 +804,7 @@ static int dump_finish(struct dump_ctx *d)
 	seize_forget(&d->ss);
 	d->seized = false;
 	ct_wait_supervisor(d->store, d->name);
-	pr_info("%s: killed", d->name);
+	pr_info("%s: killed in %.1f ms", d->name, now_ms() - t_kill);
 	return 0;
 }
 
