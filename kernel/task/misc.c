@@ -441,7 +441,7 @@ static int sched_dump(pid_t pid, struct ct_task *t)
 int dump_task_misc_queue(struct task_ctx *tc)
 {
 	static const struct misc_timeval none[3];
-	static const int32_t no_signal;
+	static const int64_t no_signal;	/* an int is written: 8 bytes keep the batch's data whole */
 	struct dump_reads *r = tc->reads;
 	unsigned long v = dump_read_out(tc, &r->itimers, none, sizeof(none));
 	unsigned long sig = dump_read_out(tc, &r->pdeath, &no_signal, sizeof(no_signal));
@@ -467,6 +467,7 @@ static int misc_take(struct task_ctx *tc, const struct dump_read *r, uint32_t k,
 static int injected_dump(struct task_ctx *tc, struct ct_task *t)
 {
 	struct misc_timeval v[3];
+	int64_t pdeath_out = 0;		/* tc->reads: its first 4 bytes are the int */
 	int32_t pdeath = 0;
 
 	for (int w = 0; w < 3; w++) {
@@ -477,10 +478,12 @@ static int injected_dump(struct task_ctx *tc, struct ct_task *t)
 		t->itimers[w].interval_usec = v[w].interval_sec * 1000000LL + v[w].interval_sub;
 		t->itimers[w].value_usec = v[w].value_sec * 1000000LL + v[w].value_sub;
 	}
-	if (tc->reads ? misc_take(tc, &tc->reads->pdeath, 0, &pdeath, "PR_GET_PDEATHSIG") :
+	if (tc->reads ? misc_take(tc, &tc->reads->pdeath, 0, &pdeath_out, "PR_GET_PDEATHSIG") :
 	    misc_call(tc, NULL, "PR_GET_PDEATHSIG", __NR_prctl, PR_GET_PDEATHSIG, tc->scratch, 0, 0) ||
 	    scratch_get(tc, 0, &pdeath, sizeof(pdeath)))
 		return -EIO;
+	if (tc->reads)
+		memcpy(&pdeath, &pdeath_out, sizeof(pdeath));
 	t->pdeath_signal = pdeath;
 	return 0;
 }
