@@ -484,7 +484,7 @@ static int dump_collect(struct dump_ctx *d)
 		d->stats->threads += d->img->tasks[i].nr_threads;
 	}
 	policy = dump_policy(d);
-	ret = dump_files_finish(d->img, &policy) ?: dump_locks(d->img) ?:
+	ret = dump_files_finish(d->img, &policy) ?: dump_locks(d->img, &d->locks) ?:
 	      dump_deleted(d->img, d->opts ? d->opts->max_deleted_size : 0);
 	if (!ret && (d->img->shape.flags & CT_SHAPE_OWN_ROOT))
 		ret = mounts_mark_outside(d->img, d->img->tasks[0].host_pid);
@@ -846,6 +846,7 @@ static void dump_release(struct dump_ctx *d)
 	free(d->snaps);
 	vma_shm_table_free(&d->shm);
 	fd_holders_free(&d->fd_holders);
+	lock_table_free(&d->locks);
 	image_free(d->img);
 	if (d->sa)
 		swp_close(d->sa);
@@ -886,6 +887,8 @@ static int dump_run(struct dump_ctx *d)
 	if (ret)
 		return ret;
 	d->seized = true;
+	/* the tasks are stopped: their locks are as they will be checkpointed */
+	lock_table_start(&d->locks);
 	ret = dump_fault("seize") ?: dump_check_interrupt();
 	if (ret)
 		return ret;

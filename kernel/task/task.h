@@ -20,6 +20,7 @@
 #ifndef CT_TASK_H
 #define CT_TASK_H
 
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "inject/inject.h"
@@ -188,11 +189,27 @@ int tty_restore_fg(struct task_ctx *tc, const struct ct_image *img, const struct
 /*
  * locks.c: POSIX, OFD and flock locks.  dump_locks: once every task's fds
  * are recorded, with the tasks stopped; refuses a lock held (or awaited) by
- * a process outside the container on a file it has open.
+ * a process outside the container on a file it has open.  It works from
+ * @lt, the system's lock table read while the tasks were stopped: reading
+ * /proc/locks waits for an RCU grace period (the kernel write-locks a
+ * per-cpu rwsem: 9-17 ms here), so lock_table_start() reads it on a thread
+ * of its own while the dump collects the processes.
  * restore_task_locks: after restore_task_files of every task, before any
  * runs; takes the locks task @t took, without waiting.
  */
-int dump_locks(struct ct_image *img);
+struct lock_line;
+struct lock_table {
+	struct lock_line *lines;
+	size_t nr;
+	int err;			/* reading it failed: -errno */
+	pthread_t thread;
+	bool reading;			/* the thread is to be joined */
+};
+/* Read /proc/locks into @lt, on a thread if one can be started (zero @lt first). */
+void lock_table_start(struct lock_table *lt);
+/* Wait for the read (if any) and free the table. */
+void lock_table_free(struct lock_table *lt);
+int dump_locks(struct ct_image *img, struct lock_table *lt);
 int restore_task_locks(struct task_ctx *tc, const struct ct_image *img, const struct ct_task *t);
 
 /*
