@@ -271,6 +271,7 @@ struct ctswap_dump_stats {
 	uint64_t pages_zero, pages_shared;
 	uint64_t bytes_written;		/* swap area and metadata */
 	uint64_t meta_bytes;		/* the metadata blob on disk */
+	/* frozen: from the freeze until the tasks ran again, or (killed) until the checkpoint was durable */
 	double frozen_ms, total_ms;
 	bool snapshot;			/* pages came from copy-on-write snapshots */
 	bool pre;			/* a pre-copy generation, not a checkpoint */

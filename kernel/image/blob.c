@@ -1013,6 +1013,14 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 
 /* ---- whole blob ---- */
 
+/*
+ * The xz preset of the blob.  The payload is small and very repetitive (a
+ * 100-process container: 1.1 MB raw, 38 KB at preset 0, 36 KB at preset
+ * 6), and it is written while the container is frozen: preset 6 took
+ * 120-180 ms there, preset 0 takes 8-13 ms.  Any reader reads any preset.
+ */
+#define BLOB_XZ_PRESET 0
+
 /* Compress @raw and prepend the header. */
 static int pack(const uint8_t *raw, size_t raw_len, uint8_t **out, size_t *out_len)
 {
@@ -1024,7 +1032,7 @@ static int pack(const uint8_t *raw, size_t raw_len, uint8_t **out, size_t *out_l
 	buf = xmalloc(sizeof(hdr) + bound);
 	if (!buf)
 		return -ENOMEM;
-	lr = lzma_easy_buffer_encode(6, LZMA_CHECK_NONE, NULL, raw, raw_len,
+	lr = lzma_easy_buffer_encode(BLOB_XZ_PRESET, LZMA_CHECK_NONE, NULL, raw, raw_len,
 				     buf + sizeof(hdr), &xz_len, bound);
 	if (lr != LZMA_OK) {
 		free(buf);
