@@ -34,6 +34,13 @@ struct clone_args;
 /* After the scratch range: the batch routine's page, then its table and data (inject.h). */
 #define RST_BATCH_LEN (65 * 4096UL)
 
+/* The [vvar] [vvar_vclock] [vdso] block: index 0, 1, 2. */
+struct rst_vblock {
+	uint64_t start[3], end[3];
+	bool have[3];
+	uint64_t lo, hi;	/* the whole block */
+};
+
 /* One thread being rebuilt. */
 struct rst_thread {
 	const struct ct_thread *th;	/* what the image says */
@@ -54,7 +61,7 @@ struct rst_proc {
 	uint64_t uffd_pages;		/* pages stored for the registered ranges */
 	struct lazy_region *regions;	/* the registered ranges */
 	size_t nr_regions;
-	uint64_t cur_vdso_start;	/* vdso block before it was moved */
+	struct rst_vblock vdso;		/* the vdso block as rst_mm_begin() found it */
 	/*
 	 * Restored on a root the caller gave (another mount of the same image,
 	 * as podman's restore --import makes): a mapped file there has another
