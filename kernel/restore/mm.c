@@ -21,6 +21,7 @@
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -180,10 +181,14 @@ int rst_scratch_put(struct rst_proc *p, size_t off, const void *data, size_t len
 {
 	int ret;
 
+	struct iovec local = { (void *)data, len }, remote = { (void *)(p->scratch + off), len };
+
 	if (off + len > p->scratch_len)
 		return ct_err(-E2BIG, "pid %d: %zu bytes do not fit in scratch memory",
 			      p->t->pid, len);
-	ret = inj_write_mem(p->host_pid, p->scratch + off, data, len);
+	/* scratch is our own writable memory in the tracee: no /proc/PID/mem to open */
+	ret = process_vm_writev(p->host_pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 :
+	      inj_write_mem(p->host_pid, p->scratch + off, data, len);
 	if (ret)
 		return ct_err(ret, "pid %d: cannot write scratch memory: %s", p->t->pid,
 			      strerror(-ret));

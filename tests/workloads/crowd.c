@@ -55,30 +55,6 @@ static uint64_t mix(uint64_t x)
 	return x;
 }
 
-static uint64_t get_token(int fd)
-{
-	uint64_t v;
-	ssize_t n;
-
-	do
-		n = read(fd, &v, sizeof(v));
-	while (n < 0 && errno == EINTR);
-	if (n != sizeof(v))
-		exit(3);	/* the ring broke */
-	return v;
-}
-
-static void put_token(int fd, uint64_t v)
-{
-	ssize_t n;
-
-	do
-		n = write(fd, &v, sizeof(v));
-	while (n < 0 && errno == EINTR);
-	if (n != sizeof(v))
-		exit(3);
-}
-
 /* What process @i started as: its ids, and its private buffer seeded by them. */
 struct self {
 	int i;
