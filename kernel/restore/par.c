@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -162,7 +163,11 @@ static void *par_worker_main(void *arg)
 	struct par_worker *w = arg;
 	struct rst_pool *pl = w->pool;
 	unsigned long seen = 0;
+	sigset_t all;
 
+	/* the caller's signals stay the caller's: handlers run where they always ran */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	rst_cpu_pin(pl->cpus, 0, w->id);	/* refused, it only costs speed */
 	pthread_mutex_lock(&pl->lock);
 	for (;;) {
