@@ -835,6 +835,21 @@ static int mm_queue_maps(struct rst_proc *p, struct map_files *mfs, const struct
 	return ret;
 }
 
+/*
+ * Unmap now all that @p holds but scratch and the vdso block: what the init
+ * inherited from the supervisor.  Its children are forked after this, so
+ * each clone3 copies almost nothing and no child unmaps it again (they all
+ * hung off the init's anon_vma, whose lock their unmaps would share).
+ */
+int rst_mm_clear(struct rst_proc *p)
+{
+	int ret;
+
+	inj_batch_reset(&p->batch);
+	ret = unmap_all_but_kept(p, &p->vdso);
+	return ret ?: mm_flush(p);
+}
+
 /* Replace the address space of @p by the image's. */
 int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o)
 {

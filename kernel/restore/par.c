@@ -30,7 +30,7 @@
 #include "lib/util.h"
 #include "restore/rst.h"
 
-#define PAR_MIN_PROCS 4		/* fewer processes per thread do not pay for the handover */
+#define PAR_MIN_PROCS 2		/* a thread for one process would not pay for the handover */
 
 struct par_worker {
 	struct rst_pool *pool;
@@ -118,10 +118,10 @@ void rst_cpu_end(struct rst_cpus *cpus)
 	cpus->self_pinned = false;
 }
 
-/* How many threads: one per CPU we may run on (taskset, cpuset), none idle for want of processes. */
-static unsigned par_threads(const struct rst_cpus *cpus, size_t nr)
+/* How many threads: @want at most, one per CPU we may run on (taskset, cpuset), none idle for want of processes. */
+static unsigned par_threads(const struct rst_cpus *cpus, size_t nr, unsigned want)
 {
-	unsigned n = max_t(unsigned, cpus->nr, 1);
+	unsigned n = min_t(unsigned, max_t(unsigned, cpus->nr, 1), max_t(unsigned, want, 1));
 
 	return max_t(unsigned, 1, min_t(size_t, n, nr / PAR_MIN_PROCS));
 }
@@ -272,9 +272,9 @@ static int par_hand_over(struct rst_pool *pl)
 }
 
 int rst_pool_start(struct rst_pool **out, struct rst_proc *procs, size_t nr, long ptrace_opts,
-		   const struct rst_cpus *cpus)
+		   const struct rst_cpus *cpus, unsigned want)
 {
-	unsigned threads = par_threads(cpus, nr), started = 0;
+	unsigned threads = par_threads(cpus, nr, want), started = 0;
 	struct rst_pool *pl;
 	int ret = 0;
 

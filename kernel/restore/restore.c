@@ -816,7 +816,7 @@ static int rst_build_tree(struct rst_ctx *c)
 	if (!ret)
 		rst_cpu_begin(&c->cpus, c->procs[0].host_pid);
 	if (!ret)
-		ret = rst_mm_begin(&c->procs[0], NULL);
+		ret = rst_mm_begin(&c->procs[0], NULL) ?: rst_mm_clear(&c->procs[0]);
 	if (!ret)
 		ret = rst_tree_setsid(&c->procs[0]);
 	if (!ret)
@@ -968,7 +968,7 @@ static int rst_build_processes(struct rst_ctx *c)
 		},
 	};
 	long opts = RST_PTRACE_OPTS | (c->img->nr_seccomp ? PTRACE_O_SUSPEND_SECCOMP : 0);
-	int ret = rst_pool_start(&c->pool, c->procs, c->nr_procs, opts, &c->cpus);
+	int ret = rst_pool_start(&c->pool, c->procs, c->nr_procs, opts, &c->cpus, c->opts->threads);
 
 	for (size_t i = 0; i < ARRAY_SIZE(steps) && !ret; i++)
 		ret = rst_pool_each(c->pool, c->nr_procs, c->procs, steps[i], &b);

@@ -121,6 +121,8 @@ int rst_shm_sysv_remove(const struct rst_shm_set *set);
 /* mm.c */
 /* Start injecting into @p's leader: syscall instruction, rseq off, scratch memory (@parent's if it can). */
 int rst_mm_begin(struct rst_proc *p, const struct rst_proc *parent);
+/* Unmap all of @p but scratch and the vdso block, before it forks children. */
+int rst_mm_clear(struct rst_proc *p);
 /* Replace @p's address space by the image's (step 4), uffd registered on stored anon ranges. */
 int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o);
 /* Fill every stored anonymous page through @p->uffd now (UFFDIO_COPY). */
@@ -169,13 +171,13 @@ struct rst_pool;
 /* One step of the rebuild for process @p (@arg: the caller's). */
 typedef int rst_each_fn(void *arg, struct rst_proc *p);
 /*
- * Share the rebuild of @procs (all created, none rebuilt yet) among threads,
+ * Share the rebuild of @procs (all created, none rebuilt yet) among @want threads at most,
  * each the tracer of its share; *@pool stays NULL when one thread is best.
  * @ptrace_opts: what the workers seize with; worker k runs on CPU k of @cpus.  Failing, *@pool may be set
  * all the same: kill the processes, then rst_pool_stop().
  */
 int rst_pool_start(struct rst_pool **pool, struct rst_proc *procs, size_t nr, long ptrace_opts,
-		   const struct rst_cpus *cpus);
+		   const struct rst_cpus *cpus, unsigned want);
 /*
  * Run @fn on each of the @nr @procs, each on the thread that traces it,
  * all at once; back when every thread is done; the first failure.  @pool
