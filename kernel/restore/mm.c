@@ -179,9 +179,8 @@ long rst_syscall(struct rst_proc *p, long nr, unsigned long a1, unsigned long a2
 int rst_scratch_put(struct rst_proc *p, size_t off, const void *data, size_t len,
 		    unsigned long *addr)
 {
-	int ret;
-
 	struct iovec local = { (void *)data, len }, remote = { (void *)(p->scratch + off), len };
+	int ret;
 
 	if (off + len > p->scratch_len)
 		return ct_err(-E2BIG, "pid %d: %zu bytes do not fit in scratch memory",
