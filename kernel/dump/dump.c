@@ -310,6 +310,7 @@ static struct task_ctx dump_policy(struct dump_ctx *d)
 {
 	struct task_ctx tc = { .tcp_mode = d->opts ? d->opts->tcp : 0,
 			       .unix_close = d->opts && d->opts->unix_close, .tcp_repair = &d->tcp_repair,
+			       .orphan_pts = d->opts && d->opts->orphan_pts,
 			       .max_checked_size = d->opts ? d->opts->max_checked_size : 0,
 			       .shm_key = dump_shm_key, .shm_arg = &d->shm };
 

@@ -74,6 +74,7 @@ struct rst_ctx {
 	int host_root;			/* our own /, for files outside the container's root; -1 */
 	int ipc_fd;			/* its own IPC namespace, made and filled here; -1 */
 	int prefetch_gate;		/* closed once every task runs: the lazy server prefetches */
+	int pts_master;			/* the new master of the pty whose master was outside, for the caller; -1 */
 	struct rst_proc *procs;		/* img->nr_tasks, in image order, then the zombies */
 	size_t nr_procs;		/* tasks initialised so far */
 	struct ct_task *zombie_tasks;	/* what each zombie is created as (img->nr_zombies) */
@@ -1046,6 +1047,8 @@ static void rst_ctx_free(struct rst_ctx *c)
 	rst_shm_close(&c->shm);
 	if (c->prefetch_gate >= 0)	/* the tasks run (or are gone): prefetch away */
 		close(c->prefetch_gate);
+	if (c->pts_master >= 0)
+		close(c->pts_master);
 	free(c->ft_task.fds);
 	free(c->ft_task.peer_fds);
 	rst_mounts_close(c);
@@ -1063,6 +1066,21 @@ static void rst_ctx_free(struct rst_ctx *c)
 	ct_unlock(c->lock_fd);
 }
 
+/*
+ * A terminal whose master was outside the container at the dump (a
+ * runtime's console) comes back only to a caller that takes the new
+ * master: refused before anything starts otherwise.
+ */
+static int rst_check_pts(const struct rst_ctx *c, const struct ctswap_restore_stats *stats)
+{
+	int index = pty_orphan_index(c->img);
+
+	if (index < 0 || (c->opts->take_pts_master && stats))
+		return 0;
+	return ct_err(-ENOTSUP, "%s: its tasks had /dev/pts/%d with the master outside the container (a runtime's terminal): only a restore that takes the new master can give it back (the criu front end's orphan-pts-master)",
+		      c->name, index);
+}
+
 /* -v: the phase that ended and what injection cost in it. */
 static void rst_phase(const char *what, double t0, struct inj_stats *last)
 {
@@ -1078,7 +1096,8 @@ int restore_container(struct ctswap_store *store, const char *name,
 		      const struct ctswap_restore_opts *opts, struct ctswap_restore_stats *stats)
 {
 	static const struct ctswap_restore_opts defaults;
-	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1, .shape.net_fd = -1,
+	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1, .pts_master = -1,
+			     .shape.net_fd = -1,
 			     .shape.devpts_fd = -1, .root_fd = -1, .host_root = -1, .ipc_fd = -1 };
 	struct inj_stats inj;
 	double t0 = now_ms();
@@ -1098,6 +1117,8 @@ int restore_container(struct ctswap_store *store, const char *name,
 	ret = rst_read_checkpoint(&c, store);
 	if (!ret)
 		rst_inherit_pipes(&c);
+	if (!ret)
+		ret = rst_check_pts(&c, stats);
 	if (!ret && c.img->nr_seccomp)
 		ret = seccomp_check_tracer("restore");
 	if (!ret)
@@ -1138,6 +1159,8 @@ int restore_container(struct ctswap_store *store, const char *name,
 		ret = rst_build_processes(&c) ?: rst_shm_seal(&c.shm) ?: rst_ipc_finish(&c);
 	rst_phase("address spaces, threads, resources rebuilt", t0, &inj);
 	if (c.ft_open) {	/* the lazy server must not hold pipe ends */
+		c.pts_master = c.ft.pts_master;	/* the caller's, once every task runs */
+		c.ft.pts_master = -1;
 		restore_files_close(&c.ft);
 		c.ft_open = false;
 	}
@@ -1158,6 +1181,8 @@ int restore_container(struct ctswap_store *store, const char *name,
 	if (stats) {
 		memset(stats, 0, sizeof(*stats));
 		stats->init_pid = c.procs[0].host_pid;
+		stats->pts_master = c.pts_master;
+		c.pts_master = -1;
 		stats->tasks = c.img->nr_tasks;
 		for (uint32_t i = 0; i < c.img->nr_tasks; i++)
 			stats->threads += c.img->tasks[i].nr_threads;

@@ -629,7 +629,12 @@ static int mnt_check_source(const struct ct_image *img, const char *name, uint32
 	return 0;
 }
 
-/* Made by the init (in its pid namespace: proc), or on something that is? */
+/*
+ * Made by the init (in its pid namespace: proc), or on something that is?
+ * A bind of a devpts file (a runtime's /dev/console, bound from the
+ * terminal's /dev/pts/N) is too: the restored pty exists only in the
+ * devpts instance the init puts at /dev/pts (mnt_enter).
+ */
 static bool mnt_is_deferred(const struct mnt_plan *p, uint32_t i)
 {
 	const struct ct_mount *m = &p->img->mounts[i];
@@ -637,7 +642,8 @@ static bool mnt_is_deferred(const struct mnt_plan *p, uint32_t i)
 	if (!i)
 		return false;
 	return m->kind == CT_MNT_PROC || p->deferred[m->parent] ||
-	       (m->kind == CT_MNT_BIND && p->deferred[m->bind_of]);
+	       (m->kind == CT_MNT_BIND && (p->deferred[m->bind_of] ||
+					   p->img->mounts[m->bind_of].kind == CT_MNT_DEVPTS));
 }
 
 void mnt_plan_free(struct mnt_plan *p)
@@ -1059,8 +1065,11 @@ int mnt_enter(const struct mnt_plan *p, int mnt_fd, int devpts)
 		ret = ct_err(-errno, "chdir /: %m");
 	if (!ret && umount2("/proc", MNT_DETACH) < 0)	/* the holder's (mnt_scaffold_proc) */
 		ret = ct_err(-errno, "/proc: cannot take the restorer's proc off: %m");
+	/* the restored devpts first: binds of its files are deferred (mnt_is_deferred) */
+	if (!ret && devpts >= 0)
+		ret = mnt_swap_devpts(p, devpts);
 	if (!ret)
-		ret = mnt_make_pass(p, true, trees) ?: devpts >= 0 ? mnt_swap_devpts(p, devpts) : 0;
+		ret = mnt_make_pass(p, true, trees);
 	else
 		for (uint32_t i = 0; i < p->img->nr_mounts; i++)
 			if (trees[i] >= 0)

@@ -11,9 +11,18 @@
  * shows in `ctswap --store IMAGES/ctswap ps`.
  *
  * The engine restores in one call: the notifications (pre-restore, then
- * setup-namespaces, post-setup-namespaces, post-restore, network-unlock,
- * pre-resume, post-resume) come in CRIU's order, but all but the first
- * after the tasks run.  A caller that fails one gets the tree killed.
+ * setup-namespaces, post-setup-namespaces, orphan-pts-master for a -t
+ * container, post-restore, network-unlock, pre-resume, post-resume) come in
+ * CRIU's order, but all but the first after the tasks run.  A caller that
+ * fails one gets the tree killed.
+ *
+ * orphan-pts-master: the container's terminal (podman -t) was a pty whose
+ * master the runtime held; the engine made a new one of the same index in
+ * the container's new devpts and gives us its master, which goes to the
+ * caller with the notification, attached by SCM_RIGHTS (runc passes it on
+ * to conmon through the console socket).  Until conmon reads it, what the
+ * tasks write waits in the pty (a full one blocks the writer, as on any
+ * terminal nobody reads).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -72,11 +81,12 @@ static int restore_write_stats(struct crpc_conn *c, struct crpc_job *job,
 	return crpc_write_stats(c, job, "stats-restore", &st);
 }
 
-/* The notifications after the tasks run, in CRIU's order. */
-static int restore_notify_after(struct crpc_conn *c, pid_t pid)
+/* The notifications after the tasks run, in CRIU's order; @pts_master: -1 none. */
+static int restore_notify_after(struct crpc_conn *c, pid_t pid, int pts_master)
 {
 	return crpc_notify(c, "setup-namespaces", pid) ?:
 	       crpc_notify(c, "post-setup-namespaces", 0) ?:
+	       (pts_master >= 0 ? crpc_notify_fd(c, "orphan-pts-master", 0, pts_master) : 0) ?:
 	       crpc_notify(c, "post-restore", pid) ?:
 	       crpc_notify(c, "network-unlock", 0) ?:
 	       crpc_notify(c, "pre-resume", 0) ?:
@@ -135,12 +145,15 @@ int crpc_restore(struct crpc_conn *c, const Crpc__Request *req)
 	ropts.nr_inherit_pipes = nr_pipes;
 	/* rst_sibling: the runtime's subreaper (conmon) becomes the init's parent */
 	ropts.sibling = o->has_rst_sibling && o->rst_sibling;
+	ropts.take_pts_master = o->has_orphan_pts_master && o->orphan_pts_master;
 	ret = ctswap_restore(job.store, CRPC_CT_NAME, &ropts, &rs);
 	if (ret) {
 		ret = crpc_engine_fail(c, ret, "RESTORE");
 		goto out;
 	}
-	ret = restore_notify_after(c, rs.init_pid) ?: restore_write_stats(c, &job, &rs);
+	ret = restore_notify_after(c, rs.init_pid, rs.pts_master) ?: restore_write_stats(c, &job, &rs);
+	if (rs.pts_master >= 0)
+		close(rs.pts_master);	/* the caller has its own now */
 	if (ret) {
 		ctswap_kill(job.store, CRPC_CT_NAME);
 		goto out;
