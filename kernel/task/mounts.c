@@ -991,16 +991,24 @@ out_report:
  * rebuilt tree) is another inode of the same size and time, take it as the
  * same file: the tmpfs files were made again, a runtime mounts its root
  * again (an overlay: another device), a root or external mount may be a
- * copy.  Anything else is left for the changed-files checks to refuse.
+ * copy.  With @grown_ok (a file held open, which changed.c compares with
+ * the dump's checksum) also the same inode number on another device, grown
+ * since: a log the container wrote on after a --leave-running dump, on an
+ * overlay mounted again.  Anything else is left for the changed-files
+ * checks to refuse.
  */
-static void mnt_rekey_one(const char *path, struct ct_file_id *id)
+static void mnt_rekey_one(const char *path, struct ct_file_id *id, bool grown_ok)
 {
+	bool grown;
 	struct stat st;
 
 	if (!path || path[0] != '/' || (!id->dev && !id->ino) || stat(path, &st) < 0)
 		return;
-	if ((st.st_dev == id->dev && st.st_ino == id->ino) || (uint64_t)st.st_size != id->size ||
-	    st.st_mtim.tv_sec != id->mtime_sec || st.st_mtim.tv_nsec != id->mtime_nsec)
+	if (st.st_dev == id->dev && st.st_ino == id->ino)
+		return;
+	grown = grown_ok && st.st_ino == id->ino && (uint64_t)st.st_size >= id->size;
+	if (!grown && ((uint64_t)st.st_size != id->size || st.st_mtim.tv_sec != id->mtime_sec ||
+		       st.st_mtim.tv_nsec != id->mtime_nsec))
 		return;
 	id->dev = st.st_dev;
 	id->ino = st.st_ino;
@@ -1012,17 +1020,17 @@ void mounts_rekey(struct ct_image *img)
 		struct ct_file *f = &img->files[i];
 
 		if (f->kind == CT_FILE_REG && !f->deleted && !f->outside)
-			mnt_rekey_one(f->path, &f->id);
+			mnt_rekey_one(f->path, &f->id, true);
 	}
 	for (uint32_t i = 0; i < img->nr_tasks; i++) {
 		struct ct_task *t = &img->tasks[i];
 
-		mnt_rekey_one(t->mm.exe_path, &t->mm.exe_id);
+		mnt_rekey_one(t->mm.exe_path, &t->mm.exe_id, false);
 		for (uint32_t k = 0; k < t->mm.nr_vmas; k++) {
 			struct ct_vma *v = &t->mm.vmas[k];
 
 			if (v->kind == CT_VMA_FILE_PRIVATE || v->kind == CT_VMA_FILE_SHARED)
-				mnt_rekey_one(v->path, &v->file);
+				mnt_rekey_one(v->path, &v->file, false);
 		}
 	}
 }

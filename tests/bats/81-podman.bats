@@ -280,7 +280,8 @@ tty_line_read() {
 	tty_attach_works kept
 	run pm stop -t 1 "$POD"
 	assert_success
-	run pm container restore "$POD"
+	run pm container restore --keep "$POD"
+	[ "$status" = 0 ] || cat "$(pm inspect -f '{{.StaticDir}}' "$POD")/restore.log"
 	assert_success
 	tty_ticks_again
 	[ "$(tty_field pid)" = 1 ]
