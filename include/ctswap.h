@@ -231,14 +231,6 @@ struct ctswap_dump_opts {
 	/* A unix stream socket connected to a process outside the container: refuse
 	 * the dump (default), or restore it closed (unix_close: it reads end-of-file). */
 	bool unix_close;
-	/*
-	 * A pty slave of the container's own devpts whose master a process
-	 * outside holds (a runtime's console: podman -t, runc's
-	 * orphan_pts_master): refuse the dump (default), or record the slave
-	 * side (index, settings, owning session) so that a restore makes a new
-	 * pty and hands its master to the caller (take_pts_master below).
-	 */
-	bool orphan_pts;
 	/* Deleted (unlinked) files are stored whole in the checkpoint: a larger one
 	 * refuses the dump.  Bytes; 0: the default, 64 MiB.  The same bound holds for
 	 * each file of a tmpfs mounted in the container (its contents are kept too). */
@@ -260,6 +252,14 @@ struct ctswap_dump_opts {
 	 */
 	int (*committed)(void *arg);
 	void *committed_arg;
+	/*
+	 * A pty slave of the container's own devpts whose master a process
+	 * outside holds (a runtime's console: podman -t, runc's
+	 * orphan_pts_master): refuse the dump (default), or record the slave
+	 * side (index, settings, owning session) so that a restore makes a new
+	 * pty and hands its master to the caller (ctswap_restore_opts.take_pts_master).
+	 */
+	bool orphan_pts;
 };
 
 struct ctswap_dump_stats {
@@ -346,10 +346,10 @@ struct ctswap_restore_opts {
 
 struct ctswap_restore_stats {
 	pid_t init_pid;
-	int pts_master;			/* take_pts_master: the new master, the caller's to close; -1 none */
 	unsigned int tasks, threads;
 	uint64_t pages_total;		/* pages to swap in */
 	double running_ms;		/* until every task runs again */
+	int pts_master;			/* take_pts_master: the new master, the caller's to close; -1 none */
 };
 /*
  * Restart container @name from a checkpoint: same pids, memory swapped in
