@@ -419,7 +419,7 @@ static int dump_collect(struct dump_ctx *d)
 		d->stats->threads += d->img->tasks[i].nr_threads;
 	}
 	policy = dump_policy(d);
-	ret = dump_files_finish(d->img, &policy) ?: dump_locks(d->img) ?:
+	ret = dump_files_finish(d->img, &policy) ?: pty_check_binds(d->img) ?: dump_locks(d->img) ?:
 	      dump_deleted(d->img, d->opts ? d->opts->max_deleted_size : 0);
 	if (!ret && (d->img->shape.flags & CT_SHAPE_OWN_ROOT))
 		ret = mounts_mark_outside(d->img, d->img->tasks[0].host_pid);

@@ -438,6 +438,32 @@ static int pty_dump_finish(struct ct_image *img, uint32_t i, const struct task_c
 	return 0;
 }
 
+/* Does @img hold pty @index (a master, or a slave whose master was outside)? */
+static bool pty_in_image(const struct ct_image *img, uint32_t index)
+{
+	return pty_master_of(img, index) >= 0 || pty_orphan_index(img) == (int)index;
+}
+
+int pty_check_binds(const struct ct_image *img)
+{
+	for (uint32_t i = 0; i < img->nr_mounts; i++) {
+		const struct ct_mount *m = &img->mounts[i];
+		const char *root = m->root ? m->root + strspn(m->root, "/") : "";
+		char *end;
+		unsigned long index;
+
+		if (m->kind != CT_MNT_BIND || img->mounts[m->bind_of].kind != CT_MNT_DEVPTS ||
+		    *root < '0' || *root > '9')
+			continue;
+		index = strtoul(root, &end, 10);
+		if (*end || index >= CT_PTY_MAX_INDEX || pty_in_image(img, (uint32_t)index))
+			continue;
+		return ct_err(-ENOTSUP, "mount %s: a bind of /dev/pts/%lu, a pty no process of the container holds: it cannot be made again",
+			      m->mountpoint, index);
+	}
+	return 0;
+}
+
 /* ---- restore ---- */
 
 /* The container's new devpts instance, a detached mount (shape.c attaches it in the init). */

@@ -104,6 +104,12 @@ struct file_table {
  * ft->pts_master after restore_files_open, for the caller to take.
  */
 int pty_orphan_index(const struct ct_image *img);
+/*
+ * pty.c, at dump once the files and mounts are recorded: a bind of a pty
+ * of the container's devpts (a runtime's /dev/console) needs that pty in
+ * the image, or restore could not bind it again: refused, naming the mount.
+ */
+int pty_check_binds(const struct ct_image *img);
 
 /* The options of a container's own devpts instance (container/shape.c, pty.c). */
 #define PTY_DEVPTS_OPTS "newinstance,ptmxmode=0666,mode=0620"

@@ -293,3 +293,22 @@ tty_line_read() {
 	[ -n "$first" ] && [ "$first" -gt "$b0" ] && [ "$first" -le $((b1 + 1)) ]
 	tty_attach_works restored
 }
+
+@test "podman -t whose program closed its terminal: refused, naming /dev/console bound to it; left running" {
+	run pm run -dit --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+		--network none --name "$POD" "$IMAGE" /bin/sh -c \
+		'exec /bin/pattern --mib 4 --threads 1 --seed 5 --out /tmp </dev/null >/dev/null 2>&1'
+	assert_success
+	wait_until 30 pod_ok "$POD"
+	run pm container checkpoint --keep "$POD"
+	assert_failure
+	local dir
+	dir=$(pm inspect -f '{{.StaticDir}}' "$POD")
+	grep -q '^Error (ctswap): DUMP: mount /dev/console: a bind of /dev/pts/0, a pty no process of the container holds: it cannot be made again$' "$dir/dump.log"
+	run pm inspect -f '{{.State.Status}}' "$POD"
+	assert_output running
+	local pid
+	pid=$(pm inspect -f '{{.State.Pid}}' "$POD")
+	grep -q 'TracerPid:.*0$' "/proc/$pid/status"
+	pod_checks_again "$POD"
+}
