@@ -466,21 +466,64 @@ int pty_check_binds(const struct ct_image *img)
 
 /* ---- restore ---- */
 
-/* The container's new devpts instance, a detached mount (shape.c attaches it in the init). */
-static int pty_devpts(struct file_table *ft)
+/* The container's devpts mount in @img (the one at /dev/pts first), NULL if none was recorded. */
+static const struct ct_mount *pty_devpts_mount(const struct ct_image *img)
 {
-	int fs, mnt;
+	const struct ct_mount *m = NULL;
+
+	for (uint32_t i = 0; i < img->nr_mounts; i++)
+		if (img->mounts[i].kind == CT_MNT_DEVPTS &&
+		    (!m || !strcmp(img->mounts[i].mountpoint, "/dev/pts")))
+			m = &img->mounts[i];
+	return m;
+}
+
+/*
+ * Configure new devpts instance @fs as the container's was (its source and
+ * superblock options: gid=5 of a runtime's); without a recorded mount
+ * (container/shape.c made it) as shape.c makes one.
+ */
+static int pty_devpts_config(int fs, const struct ct_mount *m)
+{
+	char *opts, *opt, *save = NULL;
+	int ret = 0;
+
+	if (!m || !m->data)
+		return fsconfig(fs, FSCONFIG_SET_STRING, "ptmxmode", "0666", 0) < 0 ||
+		       fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0620", 0) < 0 ? -errno : 0;
+	if (m->source && m->source[0] && fsconfig(fs, FSCONFIG_SET_STRING, "source", m->source, 0) < 0)
+		return -errno;
+	opts = xstrdup(m->data);
+	if (!opts)
+		return -ENOMEM;
+	for (opt = strtok_r(opts, ",", &save); opt && !ret; opt = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(opt, '=');
+
+		if (val)
+			*val++ = '\0';
+		if (fsconfig(fs, val ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, opt, val, 0) < 0)
+			ret = -errno;
+	}
+	free(opts);
+	return ret;
+}
+
+/* The container's new devpts instance, a detached mount (shape.c or mounts.c attaches it in the init). */
+static int pty_devpts(const struct ct_image *img, struct file_table *ft)
+{
+	int fs, mnt, ret;
 
 	if (ft->devpts >= 0)
 		return ft->devpts;
 	fs = fsopen("devpts", FSOPEN_CLOEXEC);
 	if (fs < 0)
 		return ct_err(-errno, "cannot make a devpts instance: %m");
-	if (fsconfig(fs, FSCONFIG_SET_STRING, "ptmxmode", "0666", 0) < 0 ||
-	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0620", 0) < 0 ||
-	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+	ret = pty_devpts_config(fs, pty_devpts_mount(img));
+	if (!ret && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		ret = -errno;
+	if (ret) {
 		close(fs);
-		return ct_err(-errno, "cannot make a devpts instance: %m");
+		return ct_err(ret, "cannot make a devpts instance: %s", strerror(-ret));
 	}
 	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
 	close(fs);
@@ -547,7 +590,7 @@ static int pty_set_modes(int m, const struct ct_file *f)
 static int pty_open_master(struct fd_restore *rs, uint32_t i)
 {
 	const struct ct_file *f = &rs->img->files[i];
-	int devpts = pty_devpts(rs->ft), unlock = 0, packet = 1, m, ret;
+	int devpts = pty_devpts(rs->img, rs->ft), unlock = 0, packet = 1, m, ret;
 
 	if (devpts < 0)
 		return devpts;
@@ -585,7 +628,7 @@ static int pty_orphan_master(struct fd_restore *rs, const struct ct_file *f)
 
 	if (rs->ft->pts_master >= 0)
 		return rs->ft->pts_master;
-	devpts = pty_devpts(rs->ft);
+	devpts = pty_devpts(rs->img, rs->ft);
 	if (devpts < 0)
 		return devpts;
 	m = pty_alloc(devpts, f->pty_index);

@@ -238,6 +238,14 @@ tty_attach_works() {
 	tty_ok
 }
 
+# The container's devpts and /dev/console mounts (but their ids and device) and its terminal's owner and mode.
+tty_pts_shape() {
+	local pid
+	pid=$(pm inspect -f '{{.State.Pid}}' "$POD")
+	awk '$5 == "/dev/pts" || $5 == "/dev/console" { $1 = $2 = $3 = ""; print }' "/proc/$pid/mountinfo" | sort
+	stat -c '%u %g %a' "/proc/$pid/root/dev/pts/0" "/proc/$pid/root/dev/console"
+}
+
 tty_line_read() {
 	[ "$(tty_field lines)" = "$1" ] && [ "$(tty_field last)" = "$2" ]
 }
@@ -245,7 +253,9 @@ tty_line_read() {
 @test "podman -t: checkpoint and restore keep the terminal; attach and logs see it; twice" {
 	start_tty_pod
 	tty_attach_works before
-	local before round
+	local before round shape
+	shape=$(tty_pts_shape)
+	[[ "$shape" == *"/dev/console "*"gid=5"* ]]
 	for round in 1 2; do
 		before=$(tty_field ticks)
 		run pm container checkpoint "$POD"
@@ -258,6 +268,8 @@ tty_line_read() {
 		[ "$(tty_field pid)" = 1 ]
 		[ "$(tty_field ticks)" -gt "$before" ]
 		tty_ticks_consecutive
+		# the same devpts (runc's gid=5), /dev/console bound to the terminal, its owner and mode
+		assert_equal "$(tty_pts_shape)" "$shape"
 		tty_attach_works "round-$round"
 		# the log goes on with what the restored terminal printed
 		run pm logs "$POD"
