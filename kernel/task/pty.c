@@ -23,7 +23,8 @@
  * FIONREAD at all; no interface shows it, and it is not kept.)
  *
  * Restore makes a new devpts instance (a detached mount, fsopen) before the
- * files are opened; the container's init attaches it at /dev/pts.  A fresh
+ * files are opened; the container's init attaches it at /dev/pts.  In a
+ * root of its own, the rebuilt tree's /dev/pts is that new instance.  A fresh
  * instance hands out the lowest free index, so ptmx is opened until the
  * wanted index comes up and the spare ones are closed.  The queued output
  * is written in through a slave with output processing off, then the
@@ -466,64 +467,35 @@ int pty_check_binds(const struct ct_image *img)
 
 /* ---- restore ---- */
 
-/* The container's devpts mount in @img (the one at /dev/pts first), NULL if none was recorded. */
-static const struct ct_mount *pty_devpts_mount(const struct ct_image *img)
-{
-	const struct ct_mount *m = NULL;
-
-	for (uint32_t i = 0; i < img->nr_mounts; i++)
-		if (img->mounts[i].kind == CT_MNT_DEVPTS &&
-		    (!m || !strcmp(img->mounts[i].mountpoint, "/dev/pts")))
-			m = &img->mounts[i];
-	return m;
-}
-
 /*
- * Configure new devpts instance @fs as the container's was (its source and
- * superblock options: gid=5 of a runtime's); without a recorded mount
- * (container/shape.c made it) as shape.c makes one.
+ * The container's new devpts instance.  In a root of its own (we run in
+ * the rebuilt tree: rs->host_root), the one the tree has at /dev/pts, made
+ * in its place in the container's mount order (task/mounts.c); else a new
+ * detached mount, which shape.c attaches in the init.
  */
-static int pty_devpts_config(int fs, const struct ct_mount *m)
+static int pty_devpts(struct fd_restore *rs)
 {
-	char *opts, *opt, *save = NULL;
-	int ret = 0;
-
-	if (!m || !m->data)
-		return fsconfig(fs, FSCONFIG_SET_STRING, "ptmxmode", "0666", 0) < 0 ||
-		       fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0620", 0) < 0 ? -errno : 0;
-	if (m->source && m->source[0] && fsconfig(fs, FSCONFIG_SET_STRING, "source", m->source, 0) < 0)
-		return -errno;
-	opts = xstrdup(m->data);
-	if (!opts)
-		return -ENOMEM;
-	for (opt = strtok_r(opts, ",", &save); opt && !ret; opt = strtok_r(NULL, ",", &save)) {
-		char *val = strchr(opt, '=');
-
-		if (val)
-			*val++ = '\0';
-		if (fsconfig(fs, val ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, opt, val, 0) < 0)
-			ret = -errno;
-	}
-	free(opts);
-	return ret;
-}
-
-/* The container's new devpts instance, a detached mount (shape.c or mounts.c attaches it in the init). */
-static int pty_devpts(const struct ct_image *img, struct file_table *ft)
-{
-	int fs, mnt, ret;
+	struct file_table *ft = rs->ft;
+	struct statfs sfs;
+	int fs, mnt;
 
 	if (ft->devpts >= 0)
 		return ft->devpts;
+	if (rs->host_root >= 0) {
+		mnt = open("/dev/pts", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (mnt >= 0 && fstatfs(mnt, &sfs) == 0 && sfs.f_type == DEVPTS_SUPER_MAGIC)
+			return ft->devpts = mnt;
+		if (mnt >= 0)
+			close(mnt);
+	}
 	fs = fsopen("devpts", FSOPEN_CLOEXEC);
 	if (fs < 0)
 		return ct_err(-errno, "cannot make a devpts instance: %m");
-	ret = pty_devpts_config(fs, pty_devpts_mount(img));
-	if (!ret && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		ret = -errno;
-	if (ret) {
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "ptmxmode", "0666", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0620", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
 		close(fs);
-		return ct_err(ret, "cannot make a devpts instance: %s", strerror(-ret));
+		return ct_err(-errno, "cannot make a devpts instance: %m");
 	}
 	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
 	close(fs);
@@ -590,7 +562,7 @@ static int pty_set_modes(int m, const struct ct_file *f)
 static int pty_open_master(struct fd_restore *rs, uint32_t i)
 {
 	const struct ct_file *f = &rs->img->files[i];
-	int devpts = pty_devpts(rs->img, rs->ft), unlock = 0, packet = 1, m, ret;
+	int devpts = pty_devpts(rs), unlock = 0, packet = 1, m, ret;
 
 	if (devpts < 0)
 		return devpts;
@@ -628,7 +600,7 @@ static int pty_orphan_master(struct fd_restore *rs, const struct ct_file *f)
 
 	if (rs->ft->pts_master >= 0)
 		return rs->ft->pts_master;
-	devpts = pty_devpts(rs->img, rs->ft);
+	devpts = pty_devpts(rs);
 	if (devpts < 0)
 		return devpts;
 	m = pty_alloc(devpts, f->pty_index);

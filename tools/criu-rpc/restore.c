@@ -10,11 +10,12 @@
  * is sent once every task runs, before the memory is resident; progress
  * shows in `ctswap --store IMAGES/ctswap ps`.
  *
- * The engine restores in one call: the notifications (pre-restore, then
+ * Notifications in CRIU's order: pre-restore before anything is made;
  * setup-namespaces, post-setup-namespaces, orphan-pts-master for a -t
- * container, post-restore, network-unlock, pre-resume, post-resume) come in
- * CRIU's order, but all but the first after the tasks run.  A caller that
- * fails one gets the tree killed.
+ * container, post-restore, network-unlock and pre-resume once every task
+ * is rebuilt and still stopped (the engine calls back before it lets them
+ * go); post-resume once they run.  A caller that fails one gets the tree
+ * killed.
  *
  * orphan-pts-master: the container's terminal (podman -t) was a pty whose
  * master the runtime held; the engine made a new one of the same index in
@@ -81,16 +82,24 @@ static int restore_write_stats(struct crpc_conn *c, struct crpc_job *job,
 	return crpc_write_stats(c, job, "stats-restore", &st);
 }
 
-/* The notifications after the tasks run, in CRIU's order; @pts_master: -1 none. */
-static int restore_notify_after(struct crpc_conn *c, pid_t pid, int pts_master)
+/*
+ * Every task is rebuilt and stopped: the notifications CRIU sends before
+ * the tasks run, in its order, each answered before the next (runc runs
+ * its hooks on setup-namespaces, passes a terminal's master to conmon on
+ * orphan-pts-master, writes its state on post-restore).  Failing one kills
+ * the tree.  post-resume follows once they run.
+ */
+static int restore_notify_stopped(const struct ctswap_restore_stats *rs, void *arg)
 {
+	struct crpc_conn *c = arg;
+	pid_t pid = rs->init_pid;
+
 	return crpc_notify(c, "setup-namespaces", pid) ?:
 	       crpc_notify(c, "post-setup-namespaces", 0) ?:
-	       (pts_master >= 0 ? crpc_notify_fd(c, "orphan-pts-master", 0, pts_master) : 0) ?:
+	       (rs->pts_master >= 0 ? crpc_notify_fd(c, "orphan-pts-master", 0, rs->pts_master) : 0) ?:
 	       crpc_notify(c, "post-restore", pid) ?:
 	       crpc_notify(c, "network-unlock", 0) ?:
-	       crpc_notify(c, "pre-resume", 0) ?:
-	       crpc_notify(c, "post-resume", 0);
+	       crpc_notify(c, "pre-resume", 0);
 }
 
 /* Serve RESTORE: the reply is sent here on success. */
@@ -146,14 +155,18 @@ int crpc_restore(struct crpc_conn *c, const Crpc__Request *req)
 	/* rst_sibling: the runtime's subreaper (conmon) becomes the init's parent */
 	ropts.sibling = o->has_rst_sibling && o->rst_sibling;
 	ropts.take_pts_master = o->has_orphan_pts_master && o->orphan_pts_master;
+	ropts.before_resume = restore_notify_stopped;
+	ropts.before_resume_arg = c;
 	ret = ctswap_restore(job.store, CRPC_CT_NAME, &ropts, &rs);
 	if (ret) {
-		ret = crpc_engine_fail(c, ret, "RESTORE");
+		/* a failed notification already says why */
+		if (!c->errmsg[0])
+			ret = crpc_engine_fail(c, ret, "RESTORE");
 		goto out;
 	}
-	ret = restore_notify_after(c, rs.init_pid, rs.pts_master) ?: restore_write_stats(c, &job, &rs);
 	if (rs.pts_master >= 0)
-		close(rs.pts_master);	/* the caller has its own now */
+		close(rs.pts_master);	/* the caller has its own since orphan-pts-master */
+	ret = crpc_notify(c, "post-resume", 0) ?: restore_write_stats(c, &job, &rs);
 	if (ret) {
 		ctswap_kill(job.store, CRPC_CT_NAME);
 		goto out;
