@@ -76,6 +76,7 @@ struct rst_ctx {
 	int prefetch_gate;		/* closed once every task runs: the lazy server prefetches */
 	struct rst_pool *pool;		/* threads rebuilding processes at once (par.c); NULL: ours alone */
 	struct rst_cpus cpus;		/* where they and their tasks run while injecting */
+	int pts_master;			/* the new master of the pty whose master was outside, for the caller; -1 */
 	struct rst_proc *procs;		/* img->nr_tasks, in image order, then the zombies */
 	size_t nr_procs;		/* tasks initialised so far */
 	struct ct_task *zombie_tasks;	/* what each zombie is created as (img->nr_zombies) */
@@ -1105,6 +1106,8 @@ static void rst_ctx_free(struct rst_ctx *c)
 	rst_shm_close(&c->shm);
 	if (c->prefetch_gate >= 0)	/* the tasks run (or are gone): prefetch away */
 		close(c->prefetch_gate);
+	if (c->pts_master >= 0)
+		close(c->pts_master);
 	free(c->ft_task.fds);
 	free(c->ft_task.peer_fds);
 	rst_mounts_close(c);
@@ -1122,7 +1125,25 @@ static void rst_ctx_free(struct rst_ctx *c)
 	ct_unlock(c->lock_fd);
 }
 
-/* What the restore made, for the caller (running_ms is set once the tasks run). */
+/*
+ * A terminal whose master was outside the container at the dump (a
+ * runtime's console) comes back only to a caller that takes the new
+ * master: refused before anything starts otherwise.
+ */
+static int rst_check_pts(const struct rst_ctx *c, const struct ctswap_restore_stats *stats)
+{
+	int index = pty_orphan_index(c->img);
+
+	if (index < 0 || (c->opts->take_pts_master && stats))
+		return 0;
+	return ct_err(-ENOTSUP, "%s: its tasks had /dev/pts/%d with the master outside the container (a runtime's terminal): only a restore that takes the new master can give it back (the criu front end's orphan-pts-master)",
+		      c->name, index);
+}
+
+/*
+ * What the restore made, for the caller (running_ms is set once the tasks
+ * run; pts_master stays ours until the restore succeeds).
+ */
 static void rst_stats(const struct rst_ctx *c, struct ctswap_restore_stats *st)
 {
 	st->init_pid = c->procs[0].host_pid;
@@ -1130,6 +1151,7 @@ static void rst_stats(const struct rst_ctx *c, struct ctswap_restore_stats *st)
 	for (uint32_t i = 0; i < c->img->nr_tasks; i++)
 		st->threads += c->img->tasks[i].nr_threads;
 	st->pages_total = c->pages_total;
+	st->pts_master = c->pts_master;
 }
 
 /* -v: the phase that ended and what injection cost in it. */
@@ -1147,7 +1169,8 @@ int restore_container(struct ctswap_store *store, const char *name,
 		      const struct ctswap_restore_opts *opts, struct ctswap_restore_stats *stats)
 {
 	static const struct ctswap_restore_opts defaults;
-	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1, .shape.net_fd = -1,
+	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1, .pts_master = -1,
+			     .shape.net_fd = -1,
 			     .shape.devpts_fd = -1, .root_fd = -1, .host_root = -1, .ipc_fd = -1 };
 	struct ctswap_restore_stats st = { 0 };
 	struct inj_stats inj;
@@ -1168,6 +1191,8 @@ int restore_container(struct ctswap_store *store, const char *name,
 	ret = rst_read_checkpoint(&c, store);
 	if (!ret)
 		rst_inherit_pipes(&c);
+	if (!ret)
+		ret = rst_check_pts(&c, stats);
 	if (!ret && c.img->nr_seccomp)
 		ret = seccomp_check_tracer("restore");
 	if (!ret)
@@ -1209,6 +1234,8 @@ int restore_container(struct ctswap_store *store, const char *name,
 	rst_phase("address spaces, threads, resources rebuilt", t0, &inj);
 	rst_cpu_end(&c.cpus);	/* before the lazy server is forked from us */
 	if (c.ft_open) {	/* the lazy server must not hold pipe ends */
+		c.pts_master = c.ft.pts_master;	/* the caller's, once every task runs */
+		c.ft.pts_master = -1;
 		restore_files_close(&c.ft);
 		c.ft_open = false;
 	}
@@ -1232,8 +1259,10 @@ int restore_container(struct ctswap_store *store, const char *name,
 		goto out;
 	}
 	st.running_ms = now_ms() - t0;
-	if (stats)
+	if (stats) {
 		*stats = st;
+		c.pts_master = -1;	/* the caller's now */
+	}
 out:
 	rst_ctx_free(&c);
 	return ret;
