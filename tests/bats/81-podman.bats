@@ -130,6 +130,40 @@ restore_goes_on() {
 	[ "$(cat "/sys/fs/cgroup/freezer$fz/cgroup.procs")" = "$pid" ]
 }
 
+# The cgroup mounts container $1's init sees: root and mount point, one a line.
+pod_cgroup_mounts() {
+	timeout 30 podman exec "$1" cat /proc/1/mountinfo |
+		awk '{ for (i = 7; $i != "-"; i++); if ($(i + 1) == "cgroup") print $4, $5 }'
+}
+
+# runc names the host directories of these binds from its own cgroups at
+# restore (the caller's, conmon's): they must show the container's again.
+@test "podman restore: the /sys/fs/cgroup binds are the container's own cgroups again, twice" {
+	run pm run -d --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+		--pids-limit 777 --network none --name "$POD" "$IMAGE" /bin/pattern --mib 4 \
+		--threads 2 --seed 5 --out /tmp
+	assert_success
+	wait_until 30 pod_ok "$POD"
+	local mounts pid cg before
+	mounts=$(pod_cgroup_mounts "$POD")
+	pid=$(pm inspect -f '{{.State.Pid}}' "$POD")
+	cg=$(sed -n 's/^[0-9]*:pids://p' "/proc/$pid/cgroup")
+	[ -n "$cg" ] && [ "$cg" != / ]
+	echo "$mounts" | grep -qxF "$cg /sys/fs/cgroup/pids"
+	run pm exec "$POD" cat /sys/fs/cgroup/pids/pids.max
+	assert_output 777
+	for round in 1 2; do
+		before=$(pod_counters "$POD")
+		run pm container checkpoint "$POD"
+		assert_success
+		restore_goes_on "$before"
+		run pod_cgroup_mounts "$POD"
+		assert_output "$mounts"
+		run pm exec "$POD" cat /sys/fs/cgroup/pids/pids.max
+		assert_output 777
+	done
+}
+
 @test "podman checkpoint --leave-running: it runs on, and restores from the checkpoint later" {
 	start_pod 16
 	run pm container checkpoint --leave-running "$POD"

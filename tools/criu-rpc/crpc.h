@@ -68,6 +68,8 @@ int crpc_dump(struct crpc_conn *c, const Crpc__Request *req);
 int crpc_restore(struct crpc_conn *c, const Crpc__Request *req);
 struct ctswap_ext_mount;
 int crpc_ext_mounts(struct crpc_conn *c, const Crpc__Options *o, struct ctswap_ext_mount **out);
+/* cgbind.c: runc's cgroup binds named from its own cgroups at restore */
+int crpc_cgroup_binds(struct crpc_conn *c, struct ctswap_ext_mount *ext, size_t nr, char **owned);
 
 /* options.c: what a request asks that the engine cannot honour */
 int crpc_check_options(struct crpc_conn *c, Crpc__ReqType type, const Crpc__Options *o);

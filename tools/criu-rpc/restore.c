@@ -113,6 +113,7 @@ int crpc_restore(struct crpc_conn *c, const Crpc__Request *req)
 	Crpc__RestoreReply rr = CRPC__RESTORE_REPLY__INIT;
 	struct ctswap_ext_mount *ext = NULL;
 	struct ctswap_inherit_pipe *pipes = NULL;
+	char **cg_paths = NULL;		/* ext paths crpc_cgroup_binds() made */
 	size_t nr_pipes = 0;
 	char net_ns[64];
 	struct crpc_job job;
@@ -122,11 +123,14 @@ int crpc_restore(struct crpc_conn *c, const Crpc__Request *req)
 	if (ret)
 		goto out;
 	pipes = calloc(o->n_inherit_fd + 1, sizeof(*pipes));
-	if (!pipes) {
+	cg_paths = calloc(o->n_ext_mnt + 1, sizeof(*cg_paths));
+	if (!pipes || !cg_paths) {
 		ret = crpc_fail(c, ENOMEM, "RESTORE: out of memory");
 		goto out;
 	}
+	/* before ctswap_attach(): we are in the container's cgroups until then */
 	ret = crpc_ext_mounts(c, o, &ext) ?:
+	      crpc_cgroup_binds(c, ext, o->n_ext_mnt, cg_paths) ?:
 	      restore_inherited(c, o, net_ns, sizeof(net_ns), pipes, &nr_pipes);
 	if (ret)
 		goto out;
@@ -177,6 +181,9 @@ int crpc_restore(struct crpc_conn *c, const Crpc__Request *req)
 	resp.restore = &rr;
 	ret = crpc_send(c, &resp);
 out:
+	for (size_t i = 0; cg_paths && i < o->n_ext_mnt; i++)
+		free(cg_paths[i]);
+	free(cg_paths);
 	free(pipes);
 	free(ext);
 	crpc_job_close(&job);
