@@ -236,6 +236,10 @@ enum ct_file_kind {
 #define CT_SKOPT_BROADCAST	(1u << 4)
 #define CT_SKOPT_V6ONLY		(1u << 5)
 #define CT_SKOPT_PASSCRED	(1u << 6)
+#define CT_SKOPT_SNDBUF_LOCK	(1u << 7)	/* the program fixed SO_SNDBUF (SOCK_SNDBUF_LOCK) */
+#define CT_SKOPT_RCVBUF_LOCK	(1u << 8)	/* ... SO_RCVBUF (SOCK_RCVBUF_LOCK): no autotuning */
+#define CT_SKOPT_BUF_LOCKS	(1u << 9)	/* the two above were recorded (SO_BUF_LOCK), and
+						   sk_rcvbuf/sk_sndbuf are the sizes as they were */
 #define CT_SKOPT_RESET		(1u << 16)	/* INET: restore as a reset connection (--tcp-close);
 						   UNIX: restore with its peer gone (--unix-close) */
 #define CT_SKOPT_REPAIR		(1u << 17)	/* INET: restore alive through TCP_REPAIR (ct_file.tcp) */

@@ -716,11 +716,12 @@ static int tcp_finish(int sk, const struct ct_file *f, const char **step)
 	*step = "unsent bytes";
 	ret = tcp_send_all(sk, t->sndq + (t->sndq_len - t->unsent), t->unsent);
 	/*
-	 * Only now the recorded sizes again (a smaller buffer than what is
-	 * queued just makes the program wait, as it did): before, the unsent
-	 * bytes would not fit (seen with an auto-tuned 4 MiB send buffer).
+	 * Only now the recorded sizes and locks again (a smaller buffer than
+	 * what is queued just makes the program wait, as it did): before, the
+	 * unsent bytes would not fit (seen with an auto-tuned 4 MiB send
+	 * buffer), and tcp_make_room() locked what it grew.
 	 */
-	inet_set_bufs(sk, f);
+	sock_restore_bufs(sk, f);
 	return ret;
 }
 
