@@ -9,30 +9,11 @@
 setup() { load ../common; common_setup; D="$BATS_TEST_TMPDIR/w"; }
 teardown() { common_teardown; }
 
-# The patterns of the holders' names of the container's TCP sockets (inodes in $D/inodes).
-holder_names() {
-	sed 's/^/@ctswap-tcp-hold-/; s/$/ /' "$D/inodes"
-}
-
-# No holder listens for any of them.
-holders_gone() {
-	! ss -xl | grep -qf <(holder_names)
-}
-
-# Kill the holders of the container's TCP sockets (one serves every socket of a dump).
-kill_holders() {
-	local pids
-	pids=$(ss -xlp | grep -f <(holder_names) | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
-	[ -n "$pids" ]
-	kill -9 $pids
-	wait_until 10 holders_gone
-}
-
 # Dump, rebuild every connection from the checkpoint with restore $@, and have the workload compare.
 dump_restore_check() {
 	run "$CTSWAP" dump "$CT" --tcp-established
 	assert_success
-	kill_holders
+	kill_tcp_holders $(cat "$D/inodes")
 	run "$CTSWAP" -v -v restore "$@" "$CT"
 	assert_success
 	refute_output --partial "taken over from the holder"
