@@ -334,7 +334,8 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 
 	tc.host_pid = t->host_pid;
 	pr_info("pid %d (host %d, %s): %u threads", t->pid, t->host_pid, t->comm, t->nr_threads);
-	ret = vma_collect(t->host_pid, &d->shm, &t->mm) ?: mm_collect(t->host_pid, &t->mm);
+	ret = vma_collect(t->host_pid, &d->shm, &t->mm) ?: mm_collect(t->host_pid, &t->mm) ?:
+	      map_change_dump(t->host_pid, &t->mm, d->opts ? d->opts->max_checked_size : 0, d->map_seen);
 	if (ret)
 		return ret;
 	tp->host_pid = t->host_pid;
@@ -773,6 +774,7 @@ static void dump_release(struct dump_ctx *d)
 	free(d->tp);
 	free(d->snaps);
 	vma_shm_table_free(&d->shm);
+	change_cache_free(d->map_seen);
 	image_free(d->img);
 	if (d->sa)
 		swp_close(d->sa);
@@ -895,7 +897,8 @@ int dump_container(struct ctswap_store *store, const char *name,
 		pthread_sigmask(SIG_SETMASK, &d.old_mask, NULL);
 		return ret;
 	}
-	ret = dump_wait_lazy(store, name);
+	d.map_seen = change_cache_new();
+	ret = d.map_seen ? dump_wait_lazy(store, name) : -ENOMEM;
 	if (!ret)
 		ret = dump_run(&d);
 	if (ret) {

@@ -43,6 +43,7 @@ struct dump_ctx {
 	sigset_t old_mask;		/* caller's mask; we block SIGINT/SIGTERM/SIGHUP */
 	struct tcp_repair_set tcp_repair;	/* sockets in TCP repair mode (--tcp-established) */
 	pid_t ref_pid;			/* whose namespaces are "the host's" (dump/shape.c) */
+	struct change_cache *map_seen;	/* mapped files checksummed so far (task/changed.c) */
 };
 
 /*

@@ -905,9 +905,9 @@ static int rst_build_processes(struct rst_ctx *c)
 	struct page_source pages = swp_page_source(c->rd);
 	struct rst_mm_opts mo = {
 		.allow_changed_files = c->opts->allow_changed_files, .pages = &pages, .shm = &c->shm,
-		.img = c->img, .ft = &c->ft_task,
+		.img = c->img, .ft = &c->ft_task, .seen = change_cache_new(),
 	};
-	int ret = 0;
+	int ret = mo.seen ? 0 : -ENOMEM;
 
 	for (size_t i = 0; i < c->nr_procs && !ret; i++) {
 		ret = rst_mm_rebuild(&c->procs[i], &mo);
@@ -915,6 +915,7 @@ static int rst_build_processes(struct rst_ctx *c)
 			ret = rst_threads_create(&c->procs[i]);
 		c->pages_total += c->procs[i].uffd_pages;
 	}
+	change_cache_free(mo.seen);
 	/* the kernel writes the rseq areas when they are registered: they must be there */
 	for (size_t i = 0; i < c->nr_procs && !ret; i++) {
 		const struct ct_task *t = c->procs[i].t;
