@@ -350,8 +350,8 @@ out:
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* The checksum of the whole file at @path, version @id, @ch: from @c, or read once. */
-static int change_hash_file(struct change_cache *c, const char *path, const struct ct_file_id *id,
+/* The checksum of the whole file @name open at @path, version @id, @ch: from @c, or read once. */
+static int change_hash_file(struct change_cache *c, const char *path, const char *name, const struct ct_file_id *id,
 			    const struct ct_file_change *ch, uint64_t *hash)
 {
 	double start = now_ms();
@@ -368,7 +368,7 @@ static int change_hash_file(struct change_cache *c, const char *path, const stru
 		return ret;
 	if (c)
 		change_cache_put(c, id, ch, *hash);
-	pr_debug("%s: %llu bytes checksummed in %.1f ms", path, (unsigned long long)id->size, now_ms() - start);
+	pr_debug("%s: %llu bytes checksummed in %.1f ms", name, (unsigned long long)id->size, now_ms() - start);
 	return 0;
 }
 
@@ -380,7 +380,7 @@ static int map_change_dump_one(pid_t pid, const char *path, const char *name, co
 
 	if (!(ch->flags & CT_CHANGE_CTIME) || id->size > max)
 		return 0;	/* no identity recorded, or too large: any change refuses */
-	ret = change_hash_file(c, path, id, ch, &ch->prefix_hash);
+	ret = change_hash_file(c, path, name, id, ch, &ch->prefix_hash);
 	if (ret == -ENODATA) {
 		pr_debug("pid %d: %s: shrank while read: not checksummed", pid, name);
 		return 0;
@@ -455,7 +455,7 @@ int map_change_check(pid_t pid, const char *path, const char *open_path, const s
 	if (!map_stat_differs(id, ch, st))
 		return 0;
 	if (now.size == id->size && (ch->flags & CT_CHANGE_HASHED)) {
-		ret = change_hash_file(c, open_path, &now, &now_ch, &hash);
+		ret = change_hash_file(c, open_path, path, &now, &now_ch, &hash);
 		if (ret && ret != -ENODATA)
 			return ct_err(ret, "pid %d: %s: cannot read it to compare with the dump: %s", pid, path,
 				      strerror(-ret));
