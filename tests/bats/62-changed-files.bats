@@ -190,16 +190,21 @@ rewrite_keep_mtime() {
 	[ "$(stat -c %y "$D/mapped.bin")" = "$2" ]
 }
 
-@test "changed files: a file only mapped, rewritten in place with its size and mtime kept, refuses the restore; its own bytes back restore" {
-	local mtime n pid
+# The mapping workload on $D/mapped.bin (64 KiB, a copy of $D/orig.bin; $D/other.bin: other bytes).
+start_mapper() {
 	head -c 65536 /dev/urandom >"$D/orig.bin"
 	head -c 65536 /dev/urandom >"$D/other.bin"
 	cp "$D/orig.bin" "$D/mapped.bin"
-	mtime=$(stat -c %y "$D/mapped.bin")
 	started "$CT"
 	run "$CTSWAP" run "$CT" -- "$WORKLOADS/mapped_file" "$D/mapped.bin" "$D"
 	assert_success
 	wait_until 10 mapped_past 2
+}
+
+@test "changed files: a file only mapped, rewritten in place with its size and mtime kept, refuses the restore; its own bytes back restore" {
+	local mtime n pid
+	start_mapper
+	mtime=$(stat -c %y "$D/mapped.bin")
 	# only a mapping holds it, no descriptor
 	pid=$(pgrep -f "^$WORKLOADS/mapped_file $D/mapped.bin")
 	grep -q " $D/mapped.bin\$" "/proc/$pid/maps"
@@ -222,14 +227,8 @@ rewrite_keep_mtime() {
 
 @test "changed files: over --max-checked-size a mapped file rewritten with its size and mtime kept refuses the restore" {
 	local mtime n
-	head -c 65536 /dev/urandom >"$D/orig.bin"
-	head -c 65536 /dev/urandom >"$D/other.bin"
-	cp "$D/orig.bin" "$D/mapped.bin"
+	start_mapper
 	mtime=$(stat -c %y "$D/mapped.bin")
-	started "$CT"
-	run "$CTSWAP" run "$CT" -- "$WORKLOADS/mapped_file" "$D/mapped.bin" "$D"
-	assert_success
-	wait_until 10 mapped_past 2
 	run "$CTSWAP" dump --max-checked-size 1K "$CT"
 	assert_success
 	rewrite_keep_mtime "$D/orig.bin" "$mtime"
