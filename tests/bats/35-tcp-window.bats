@@ -2,8 +2,8 @@
 # TCP windows across dump and restore (--tcp-established): connections whose
 # receiver stopped reading, the sender stalled on a zero window with data
 # waiting (tests/workloads/tcp_window.py: 4 KiB buffers set by the program,
-# and the kernel's own).  After the restore every socket must count the same
-# windows as at the dump, before anything is read: a receiver that counts
+# and the kernel's own).  After the restore, before anything is read, the two
+# ends of each connection must agree on the windows: a receiver that counts
 # more room as advertised than its sender saw sends no update when it reads,
 # and the sender waits for its own zero-window probe.  Then the data flows,
 # every byte checked.  Rebuilt from the checkpoint (holders killed) in a lazy
@@ -38,7 +38,7 @@ round() {
 	touch "$D/next.$n"
 }
 
-@test "tcp window: a sender stalled on a zero window sees the same windows after restores, then sends on" {
+@test "tcp window: both ends of connections stalled on a zero window agree on the windows after restores, then send on" {
 	mkdir -p "$D"
 	started "$CT"
 	run "$CTSWAP" run "$CT" -- python3 "$WORKLOADS/tcp_window.py" "$D"

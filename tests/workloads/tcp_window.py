@@ -12,13 +12,17 @@
 # advertised one, tcpi_rcv_wnd, and the peer's, tcpi_snd_wnd) and writes
 # DIR/ready.N for round N (from 1), then waits for DIR/check.N.
 #
-# A restored connection must see the windows as they were: a socket that
-# counted more room as advertised than its peer saw sends no window update
-# when its program reads (the kernel sends one only when the window at least
-# doubles), and the peer, stalled on its zero window, waits for its own
-# zero-window probe, seconds after a few backoffs.  So at DIR/check.N it reads
-# the windows again before reading anything, and writes DIR/check.N.ok or
-# DIR/check.N.err (what differs).  Then the servers read on while the
+# The two ends of a restored connection must agree on the windows: a socket
+# that counted more room as advertised than its peer saw sends no window
+# update when its program reads (the kernel sends one only when the window at
+# least doubles), and the peer, stalled on its zero window, waits for its own
+# zero-window probe, seconds after a few backoffs.  So at DIR/check.N, before
+# reading anything, it reads the windows of both ends of each connection (again
+# until two reads match: a segment may pass between them) and writes
+# DIR/check.N.ok, or DIR/check.N.err where an end's advertised window is not
+# the one its peer sees.  (Not the windows of the dump themselves: a rebuilt
+# receive queue may take less memory than the original one did, and the
+# receiver then rightly offers room in its answer to a probe.)  Then the servers read on while the
 # clients send 1 MiB more each, every byte checked: DIR/round.N.ok, or
 # DIR/round.N.err.  DIR/next.N starts the next round, DIR/stop ends it.
 import os
@@ -93,7 +97,22 @@ class Conn:
         return windows(self.s)[0] == 0 and windows(self.c)[1] == 0
 
     def state(self):
-        return {self.name + ".client": windows(self.c), self.name + ".server": windows(self.s)}
+        """Both ends' windows, read again until no segment changed them between the reads."""
+        while True:
+            c1, s1 = windows(self.c), windows(self.s)
+            c2, s2 = windows(self.c), windows(self.s)
+            if (c1, s1) == (c2, s2):
+                return {self.name + ".client": c1, self.name + ".server": s1}
+
+    def disagree(self, st):
+        """Where one end counts as advertised a window its peer does not see."""
+        c, s = st[self.name + ".client"], st[self.name + ".server"]
+        bad = []
+        if s[0] != c[1]:
+            bad.append("%s: the server advertised %d, the client sees %d" % (self.name, s[0], c[1]))
+        if c[0] != s[1]:
+            bad.append("%s: the client advertised %d, the server sees %d" % (self.name, c[0], s[1]))
+        return bad
 
 
 def wait_file(path, stop=None):
@@ -115,13 +134,17 @@ def main():
         before = {}
         for c in conns:
             before.update(c.state())
+            # the test's own premise: at the dump both ends agree
+            assert not c.disagree(c.state()), c.state()
         put(os.path.join(d, "ready.%d" % rnd), "".join("%s %s\n" % kv for kv in sorted(before.items())))
         wait_file(os.path.join(d, "check.%d" % rnd))
-        now = {}
+        diff = []
         for c in conns:
-            now.update(c.state())
-        diff = ["%s: before %s, now %s (advertised window, peer's window)" % (k, before[k], now[k])
-                for k in sorted(before) if now[k] != before[k]]
+            now = c.state()
+            bad = c.disagree(now)
+            if bad:
+                diff += bad + ["%s: at the dump %s, now %s (advertised window, peer's window)" %
+                               (k, before[k], now[k]) for k in sorted(now)]
         put(os.path.join(d, "check.%d.%s" % (rnd, "err" if diff else "ok")), "\n".join(diff) + "\n")
         # go on: 1 MiB more each way it was stalled, every byte checked
         target = {c.name: c.sent + (1 << 20) for c in conns}
