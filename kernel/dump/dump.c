@@ -863,6 +863,31 @@ static int dump_wait_lazy(struct ctswap_store *store, const char *name)
 	return 0;
 }
 
+/*
+ * The mapped files the newest checkpoint of the container checksummed
+ * (libraries, executables): a version it saw is not read again while the
+ * container is stopped.  Before the freeze; a missing or bad checkpoint
+ * only means reading them.
+ */
+static struct change_cache *dump_map_cache(struct dump_ctx *d)
+{
+	struct change_cache *c = change_cache_new();
+	char dir[4096], file[64], path[4096];
+	struct ct_image *img;
+	unsigned int gen;
+
+	if (!c || store_path(d->store, d->name, NULL, dir, sizeof(dir)) || !(gen = store_newest_ckpt(dir)))
+		return c;
+	snprintf(file, sizeof(file), "ckpt-%u.meta", gen);
+	if (store_path(d->store, d->name, file, path, sizeof(path)) || blob_read(path, &img)) {
+		ct_err_clear();
+		return c;
+	}
+	map_change_seed(c, img);
+	image_free(img);
+	return c;
+}
+
 /* Checkpoint container @name: ctswap_dump() of include/ctswap.h. */
 int dump_container(struct ctswap_store *store, const char *name,
 		   const struct ctswap_dump_opts *opts, struct ctswap_dump_stats *stats)
@@ -897,7 +922,7 @@ int dump_container(struct ctswap_store *store, const char *name,
 		pthread_sigmask(SIG_SETMASK, &d.old_mask, NULL);
 		return ret;
 	}
-	d.map_seen = change_cache_new();
+	d.map_seen = dump_map_cache(&d);
 	ret = d.map_seen ? dump_wait_lazy(store, name) : -ENOMEM;
 	if (!ret)
 		ret = dump_run(&d);

@@ -372,6 +372,24 @@ static int change_hash_file(struct change_cache *c, const char *path, const char
 	return 0;
 }
 
+/*
+ * Dump: remember the checksums of the files @img (an earlier checkpoint)
+ * mapped: a version seen then (inode, size, mtime, ctime) is not read again.
+ */
+void map_change_seed(struct change_cache *c, const struct ct_image *img)
+{
+	for (uint32_t i = 0; i < img->nr_tasks; i++) {
+		const struct ct_mm *mm = &img->tasks[i].mm;
+
+		for (uint32_t k = 0; k < mm->nr_vmas; k++)
+			if (mm->vmas[k].change.flags & CT_CHANGE_HASHED)
+				change_cache_put(c, &mm->vmas[k].file, &mm->vmas[k].change,
+						 mm->vmas[k].change.prefix_hash);
+		if (mm->exe_change.flags & CT_CHANGE_HASHED)
+			change_cache_put(c, &mm->exe_id, &mm->exe_change, mm->exe_change.prefix_hash);
+	}
+}
+
 /* Dump: checksum the file mapped through @path (its ctime recorded in @ch) if within @max bytes. */
 static int map_change_dump_one(pid_t pid, const char *path, const char *name, const struct ct_file_id *id,
 			       struct ct_file_change *ch, uint64_t max, struct change_cache *c)

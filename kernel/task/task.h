@@ -163,6 +163,8 @@ int deleted_map_fd(const struct ct_image *img, const struct file_table *ft, cons
 struct change_cache;
 struct change_cache *change_cache_new(void);
 void change_cache_free(struct change_cache *c);
+/* Dump: take the checksums of mapped files from @img, an earlier checkpoint of the container. */
+void map_change_seed(struct change_cache *c, const struct ct_image *img);
 /* Dump: checksum the files @mm of stopped process @pid maps, and its executable (0: default limit). */
 int map_change_dump(pid_t pid, struct ct_mm *mm, uint64_t max_size, struct change_cache *c);
 /* Restore: may the file open at @open_path (@st) be mapped again as @path, unchanged since the dump? */
