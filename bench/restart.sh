@@ -18,7 +18,8 @@
 #       cache dropped before each
 #   BENCH_PROCS processes (a shell and sleeps): restore until running (warm);
 #       the dump's frozen time beside its freeze + seize phase (from the
-#       dump's own -v log, the same run)
+#       dump's own -v log, the same run), what the frozen time is made of,
+#       and the same for a --leave-running dump of the restored container
 #
 # Prints CSV rows "bench,metric,value,unit,ratio_to,ratio" and a "# table"
 # block.  Environment: BENCH_SIZES ("256 1024 4096"; 8192 works too, bench
@@ -115,6 +116,27 @@ bench_size() {
 # Seconds stamp of the first -v log line of $1 matching $2.
 stamp() { sed -n "s/^(\([0-9.]*\)) .*$2.*/\1/p" "$1" | head -n 1; }
 
+# Milliseconds between the first lines of -v log $1 matching $2 and $3.
+span() { calc "($(stamp "$1" "$3") - $(stamp "$1" "$2")) * 1000"; }
+
+# Dump -v log $1: D_FROZEN, D_FS (freeze + seize) and D_PARTS, what the frozen time is made of.
+dump_parts() {
+	local rt end=wrote
+	D_FROZEN=$(sed -n 's/.*frozen \([0-9.]*\) ms, total.*/\1/p' "$1" | tail -n 1)
+	D_FS=$(span "$1" "freezing and seizing" "threads seized")
+	rt=$(sed -n 's/.*state collected (.*, \([0-9]*\) round trips.*/\1/p' "$1")
+	grep -q "running again after" "$1" && end="running again after"
+	D_PARTS="freeze + seize $D_FS ms, tree $(span "$1" "threads seized" "pid 1 (host") ms"
+	D_PARTS+=", processes $(span "$1" "pid 1 (host" "state collected") ms ($rt round trips)"
+	if [ "$end" = wrote ]; then
+		D_PARTS+=", pages + commit $(span "$1" "state collected" "generation [0-9]*:") ms"
+		D_PARTS+=", blob $(span "$1" "generation [0-9]*:" "$end") ms"
+		D_PARTS+="; then killed in $(sed -n 's/.*killed in \([0-9.]*\) ms.*/\1/p' "$1") ms"
+	else
+		D_PARTS+=", copy while stopped + thaw $(span "$1" "state collected" "$end") ms"
+	fi
+}
+
 bench_procs() {
 	local n=$1 name=rp$$-$1 log=$work/dump$1.log lim frozen fs
 	say "restart: $n processes"
@@ -123,8 +145,8 @@ bench_procs() {
 		"i=1; while [ \$i -lt $n ]; do sleep 100000 & i=\$((i + 1)); done; exec sleep 100000" >/dev/null
 	wait_for "$n processes" 120 has_tasks "$name" "$n"
 	"$CTSWAP" -v dump "$name" >"$log" 2>&1
-	frozen=$(sed -n 's/.*frozen \([0-9.]*\) ms, total.*/\1/p' "$log" | tail -n 1)
-	fs=$(calc "($(stamp "$log" "threads seized") - $(stamp "$log" "freezing and seizing")) * 1000")
+	dump_parts "$log"
+	frozen=$D_FROZEN fs=$D_FS
 	row "dump_${n}procs_frozen" "$frozen" ms freeze_seize "$fs"
 	row "dump_${n}procs_freeze_seize" "$fs" ms
 	lim=$("$LIMIT" "$n" 20 1)
@@ -134,6 +156,12 @@ bench_procs() {
 	row "restore_${n}procs_all_resident" "$R_FULL" ms
 	table+=("| $n processes (small), warm | $R_RUNNING ms | $R_FULL ms | $lim ms |")
 	table+=("| dump of $n processes: frozen | $frozen ms | | freeze + seize $fs ms |")
+	table+=("| - made of | $D_PARTS | | |")
+	"$CTSWAP" -v dump --leave-running "$name" >"$log.lr" 2>&1
+	dump_parts "$log.lr"
+	row "dump_${n}procs_leave_running_frozen" "$D_FROZEN" ms freeze_seize "$D_FS"
+	table+=("| dump --leave-running of $n processes: frozen | $D_FROZEN ms | | freeze + seize $D_FS ms |")
+	table+=("| - made of | $D_PARTS | | |")
 	"$CTSWAP" rm --force "$name" >/dev/null
 }
 

@@ -30,7 +30,7 @@ _ctswap_names()
 _ctswap()
 {
 	local cur prev cmd i opts
-	local cmds="help inspect version dump restore run attach freeze thaw kill rm ps check"
+	local cmds="help inspect version dump restore run attach freeze thaw kill rm ps lazy-status check"
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 	COMPREPLY=()
@@ -82,6 +82,7 @@ _ctswap()
 	ps) opts="--json" ;;
 	inspect) opts="--json --verify" ;;
 	help) COMPREPLY=($(compgen -W "$cmds" -- "$cur")); return ;;
+	lazy-status) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	version|check) return ;;
 	esac
 	case "$prev" in

@@ -48,6 +48,14 @@ int ctswap_store_open(const char *dir, struct ctswap_store **out);
 void ctswap_store_close(struct ctswap_store *store);
 /* The store's directory as given to ctswap_store_open(). */
 const char *ctswap_store_path(const struct ctswap_store *store);
+/*
+ * Move container @name, with its swap area, checkpoints and pre-copies,
+ * from store @from into @store (one rename: both on one file system).
+ * -EEXIST if @store has a container of that name, -ENOENT if @from has
+ * none, -EBUSY if a command holds it.  A pre-copy made in one directory
+ * (a runtime's pre-dump dir) is continued by a dump in another this way.
+ */
+int ctswap_store_take(struct ctswap_store *store, const char *name, struct ctswap_store *from);
 
 /* True if @name is [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. */
 bool ctswap_name_valid(const char *name);
@@ -173,6 +181,7 @@ struct ctswap_info {
 	unsigned int generation;	/* newest committed checkpoint, 0 none */
 	uint64_t lazy_resident;		/* restore progress: pages in ... */
 	uint64_t lazy_total;		/* ... of pages to swap in (0: none) */
+	pid_t lazy_pid;			/* the lazy server that reported them, 0: none */
 };
 /* Describe container @name; -ENOENT if the store has no such entry. */
 int ctswap_info(struct ctswap_store *store, const char *name, struct ctswap_info *info);
@@ -262,6 +271,7 @@ struct ctswap_dump_stats {
 	uint64_t pages_zero, pages_shared;
 	uint64_t bytes_written;		/* swap area and metadata */
 	uint64_t meta_bytes;		/* the metadata blob on disk */
+	/* frozen: from the freeze until the tasks ran again, or (killed) until the checkpoint was durable */
 	double frozen_ms, total_ms;
 	bool snapshot;			/* pages came from copy-on-write snapshots */
 	bool pre;			/* a pre-copy generation, not a checkpoint */
@@ -283,6 +293,7 @@ struct ctswap_inherit_pipe {
 	int fd;			/* the caller's descriptor standing in for it */
 };
 
+struct ctswap_restore_stats;
 struct ctswap_restore_opts {
 	bool eager;			/* fill memory before resuming */
 	unsigned int generation;	/* 0: the newest */
@@ -325,6 +336,16 @@ struct ctswap_restore_opts {
 	 * status; there is no ctswap supervisor, so no console.
 	 */
 	bool sibling;
+	/*
+	 * Called once every task is rebuilt and still stopped, memory handed
+	 * to the lazy server (whose prefetch waits), just before they are all
+	 * let go, with the stats so far (all but running_ms).  A non-zero
+	 * return fails the restore: the tree is killed.  May be NULL.  (A
+	 * runtime's post-restore and pre-resume hooks run here, as CRIU runs
+	 * them.)
+	 */
+	int (*before_resume)(const struct ctswap_restore_stats *so_far, void *arg);
+	void *before_resume_arg;
 };
 
 struct ctswap_restore_stats {

@@ -26,3 +26,8 @@ const char *ctswap_store_path(const struct ctswap_store *store)
 {
 	return store_root(store);
 }
+
+int ctswap_store_take(struct ctswap_store *store, const char *name, struct ctswap_store *from)
+{
+	return store_take(store, name, from);
+}

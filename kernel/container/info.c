@@ -88,7 +88,7 @@ out_close:
 static int info_lazy(struct ctswap_store *store, const char *name, struct ctswap_info *info)
 {
 	struct ct_state *st;
-	long long resident = 0, total = 0;
+	long long resident = 0, total = 0, pid = 0;
 	char path[4096];
 	int ret;
 
@@ -100,8 +100,10 @@ static int info_lazy(struct ctswap_store *store, const char *name, struct ctswap
 		return ret;
 	state_get_ll(st, "resident", &resident);
 	state_get_ll(st, "total", &total);
+	state_get_ll(st, "pid", &pid);
 	info->lazy_resident = resident;
 	info->lazy_total = total;
+	info->lazy_pid = (pid_t)pid;
 	state_free(st);
 	return 0;
 }

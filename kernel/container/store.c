@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ctswap.h"
+#include "container/lock.h"
 #include "container/store.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -87,6 +88,67 @@ int store_path(const struct ctswap_store *store, const char *name, const char *f
 	else
 		n = snprintf(buf, size, "%s/%s", store->path, name);
 	return n >= (int)size ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * Remove @dir if it is no container, only what a lazy server left when the
+ * directory was removed under it (a runtime deletes a checkpoint dir after
+ * the restore while the server still writes there: its progress file keeps
+ * the directory from going, and at its end it writes the working set):
+ * no state file, nothing but lazy.* and wset* files.  0 if @dir is gone now.
+ */
+static int store_clear_debris(const char *dir)
+{
+	char path[4096 + 264];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/state", dir);
+	if (!access(path, F_OK))
+		return -EEXIST;
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "lazy.", 5) && strncmp(de->d_name, "wset", 4))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	return rmdir(dir) < 0 ? -errno : 0;
+}
+
+/*
+ * Move STORE-FROM/NAME to STORE/NAME: one rename, under NAME's lock in
+ * @from so that no dump or restore is half-way through it.  Meant for the
+ * containers a runtime attached (ctswap_attach()), whose files name no
+ * store; the state of one started by `ctswap run` names its console log by
+ * path, which would still lead into @from.
+ */
+int store_take(struct ctswap_store *store, const char *name, struct ctswap_store *from)
+{
+	char src[4096], dst[4096];
+	struct stat st;
+	int lock = -1, ret;
+
+	ct_err_clear();
+	if (!store_name_valid(name))
+		return ct_err(-EINVAL, "%s: not a valid container name", name ? name : "(null)");
+	if (store_path(from, name, NULL, src, sizeof(src)) ||
+	    store_path(store, name, NULL, dst, sizeof(dst)))
+		return ct_err(-ENAMETOOLONG, "%s: store path too long", name);
+	if (lstat(dst, &st) == 0 && store_clear_debris(dst))
+		return ct_err(-EEXIST, "%s: already exists", dst);
+	ret = ct_lock(from->path, name, "take", &lock);
+	if (ret)
+		return ret;
+	if (rename(src, dst) < 0)
+		ret = ct_err(-errno, "%s: cannot move to %s: %m", src, dst);
+	else
+		ret = fsync_parent_dir(dst) ?: fsync_parent_dir(src);
+	ct_unlock(lock);
+	return ret;
 }
 
 /* The highest GEN among DIR/ckpt-GEN.meta, 0 if none. */

@@ -28,5 +28,6 @@ bool store_name_valid(const char *name);
 int store_open(const char *dir, struct ctswap_store **out);
 void store_close(struct ctswap_store *store);
 const char *store_root(const struct ctswap_store *store);
+int store_take(struct ctswap_store *store, const char *name, struct ctswap_store *from);
 
 #endif

@@ -52,7 +52,10 @@
 #define DUMP_FREEZE_TIMEOUT_MS 5000
 #define DUMP_KILL_TIMEOUT_MS 5000
 #define DUMP_SCRATCH_LEN (4 * PAGE_SIZE)
+#define DUMP_BATCH_CODE_LEN PAGE_SIZE	/* the batch routine's page (inj_batch_place) */
 #define DUMP_BATCH_LEN (8 * PAGE_SIZE)	/* a table of 256 calls and 16 KiB of data (inject.h) */
+/* scratch, then the routine, then the table: one mapping */
+#define DUMP_INJ_LEN (DUMP_SCRATCH_LEN + DUMP_BATCH_CODE_LEN + DUMP_BATCH_LEN)
 #define DUMP_PROGRESS_MS 100
 
 /*
@@ -124,10 +127,10 @@ static int dump_batch_done(struct dump_pages *dp, void *arg)
 	return dump_check_interrupt();
 }
 
-/* brk(0) by injection: the one mm field /proc does not show. */
+/* brk(0) by injection (in the process's reads): the one mm field /proc does not show. */
 static int dump_brk(struct task_ctx *tc, struct ct_task *t)
 {
-	long r = inj_syscall(tc->inj, __NR_brk, 0, 0, 0, 0, 0, 0);
+	long r = dump_read_take(tc, &tc->reads->brk, 0, NULL);
 
 	if (r < 0 && r > -4096)
 		return ct_err((int)r, "pid %d: brk(0) failed: %s", t->pid, strerror((int)-r));
@@ -227,6 +230,7 @@ static int dump_other_threads(struct dump_ctx *d, struct task_ctx *ptc, struct c
 		struct inj_ctx inj;
 		int ret, ret2;
 
+		tc.reads = NULL;	/* the process's reads were its leader's: inject for this one */
 		ret = dump_inj_begin(d, &inj, th->host_tid, it);
 		if (ret)
 			return ret;
@@ -237,6 +241,21 @@ static int dump_other_threads(struct dump_ctx *d, struct task_ctx *ptc, struct c
 			return ret ?: ret2;
 	}
 	return 0;
+}
+
+/*
+ * Everything of the process and its leader thread that only injected calls
+ * read, queued by each module and run as one batch (task.h: dump_reads).
+ */
+static int dump_prefetch(struct task_ctx *tc)
+{
+	int ret;
+
+	inj_batch_reset(tc->batch);
+	ret = dump_read_add(tc, &tc->reads->brk, __NR_brk, 0, 0, 0, 0) ?:
+	      dump_task_signals_queue(tc) ?: dump_task_creds_queue(tc) ?: dump_task_misc_queue(tc) ?:
+	      dump_thread_signals_queue(tc) ?: dump_thread_misc_queue(tc);
+	return ret ?: dump_reads_run(tc);
 }
 
 /* The process-wide resources of task.h. */
@@ -285,15 +304,35 @@ static int dump_shm_key(void *arg, pid_t pid, const char *name, const char *open
 	return vma_shm_object(arg, pid, name, open_path, st, key);
 }
 
+/* True if @pid has no locked memory at all ("VmLck: 0 kB"), the scratch mapping included. */
+static bool dump_locks_nothing(pid_t pid)
+{
+	char path[64], *text, *p;
+	bool none;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_whole_file(path, &text, NULL))
+		return false;
+	p = strstr(text, "\nVmLck:");
+	none = p && strtoull(p + 7, NULL, 10) == 0;
+	free(text);
+	return none;
+}
+
 /*
  * mlockall(MCL_FUTURE) shows nowhere in /proc but in what it does: the
  * scratch mapping we just made is locked ("lo"), and "lf" with MCL_ONFAULT.
+ * Nothing locked at all (the usual case) says as much without reading
+ * smaps a second time.
  */
 static int dump_mlockall(struct ct_task *t, unsigned long scratch)
 {
 	uint32_t madv;
-	int ret = vma_flags_at(t->host_pid, scratch, &madv);
+	int ret;
 
+	if (dump_locks_nothing(t->host_pid))
+		return 0;
+	ret = vma_flags_at(t->host_pid, scratch, &madv);
 	if (ret || !(madv & CT_MADV_LOCKED))
 		return ret;
 	t->mm.mlockall = MCL_FUTURE | (madv & CT_MADV_LOCKONFAULT ? MCL_ONFAULT : 0);
@@ -311,9 +350,37 @@ static struct task_ctx dump_policy(struct dump_ctx *d)
 	struct task_ctx tc = { .tcp_mode = d->opts ? d->opts->tcp : 0,
 			       .unix_close = d->opts && d->opts->unix_close, .tcp_repair = &d->tcp_repair,
 			       .max_checked_size = d->opts ? d->opts->max_checked_size : 0,
-			       .shm_key = dump_shm_key, .shm_arg = &d->shm };
+			       .shm_key = dump_shm_key, .shm_arg = &d->shm,
+			       .holders = &d->fd_holders };
 
 	return tc;
+}
+
+/*
+ * Map the scratch memory and the batch of the process under @inj in one
+ * mapping: one mmap (and one munmap), where each took a round trip of its
+ * own.  The routine's page is mapped over it read and execute.
+ */
+static int dump_map_inject(struct inj_ctx *inj, struct inj_batch *batch, unsigned long *scratch)
+{
+	unsigned long code;
+	int ret = inj_map_scratch(inj, DUMP_INJ_LEN, scratch);
+
+	if (ret)
+		return ret;
+	code = *scratch + DUMP_SCRATCH_LEN;
+	ret = inj_batch_place(inj, code) ?:
+	      inj_batch_init(batch, code, code + DUMP_BATCH_CODE_LEN, DUMP_BATCH_LEN);
+	if (ret)
+		inj_unmap_scratch(inj, *scratch, DUMP_INJ_LEN);
+	return ret;
+}
+
+/* Unmap what dump_map_inject() mapped. */
+static int dump_unmap_inject(struct inj_ctx *inj, struct inj_batch *batch, unsigned long scratch)
+{
+	inj_batch_free(batch);
+	return inj_unmap_scratch(inj, scratch, DUMP_INJ_LEN);
 }
 
 /*
@@ -326,6 +393,7 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 	struct dump_task_pages *tp = &d->tp[idx];
 	struct task_ctx tc = dump_policy(d);
 	struct inj_batch batch = { 0 };
+	struct dump_reads reads = { 0 };
 	struct inj_text it;
 	unsigned long scratch;
 	struct inj_ctx inj;
@@ -358,23 +426,21 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 	if (ret)
 		return ret;
 	tc.inj = &inj;
-	ret = inj_map_scratch(&inj, DUMP_SCRATCH_LEN, &scratch);
+	ret = dump_map_inject(&inj, &batch, &scratch);
 	if (ret)
 		goto out_end;
 	tc.scratch = scratch;
 	tc.scratch_len = DUMP_SCRATCH_LEN;
-	ret = inj_batch_map(&batch, &inj, DUMP_BATCH_LEN);
 	tc.batch = &batch;
-	if (!ret)
-		ret = dump_fault("inject") ?: dump_mlockall(t, scratch) ?: dump_task_resources(d, &tc, t);
+	tc.reads = &reads;
+	ret = dump_fault("inject") ?: dump_mlockall(t, scratch) ?: dump_prefetch(&tc) ?:
+	      dump_task_resources(d, &tc, t);
 	if (!ret)
 		ret = dump_one_thread(&tc, &t->threads[0]);
 	if (!ret)
 		ret = dump_other_threads(d, &tc, t, &it);
-	ret2 = inj_batch_unmap(&batch, &inj);
-	if (ret2 && !ret)
-		ret = ct_err(ret2, "pid %d: cannot unmap the injected batch", t->pid);
-	ret2 = inj_unmap_scratch(&inj, scratch, DUMP_SCRATCH_LEN);
+	dump_reads_free(&reads);
+	ret2 = dump_unmap_inject(&inj, &batch, scratch);
 	if (ret2 && !ret)
 		ret = ct_err(ret2, "pid %d: cannot unmap scratch memory", t->pid);
 	/* last, so that the snapshot holds no scratch memory */
@@ -419,7 +485,7 @@ static int dump_collect(struct dump_ctx *d)
 		d->stats->threads += d->img->tasks[i].nr_threads;
 	}
 	policy = dump_policy(d);
-	ret = dump_files_finish(d->img, &policy) ?: dump_locks(d->img) ?:
+	ret = dump_files_finish(d->img, &policy) ?: dump_locks(d->img, &d->locks) ?:
 	      dump_deleted(d->img, d->opts ? d->opts->max_deleted_size : 0);
 	if (!ret && (d->img->shape.flags & CT_SHAPE_OWN_ROOT))
 		ret = mounts_mark_outside(d->img, d->img->tasks[0].host_pid);
@@ -699,6 +765,7 @@ static void dump_reap_killed(struct dump_ctx *d)
 /* The dump is committed: kill the container, or let it run on. */
 static int dump_finish(struct dump_ctx *d)
 {
+	double t_kill;
 	int ret = 0;
 
 	/* the caller's last word (a runtime's post-dump): a refusal resumes the container */
@@ -719,8 +786,13 @@ static int dump_finish(struct dump_ctx *d)
 		pr_info("%s: left running", d->name);
 		return 0;
 	}
+	/*
+	 * The checkpoint is durable: the frozen window ends here.  What follows
+	 * only takes down a container that will never run again as it is.
+	 */
+	t_kill = now_ms();
+	d->stats->frozen_ms = t_kill - d->ss.freeze_ms;
 	ret = cg_kill(d->cg, DUMP_KILL_TIMEOUT_MS);
-	d->stats->frozen_ms = now_ms() - d->ss.freeze_ms;
 	/* dead or not, the old sockets need the repair mode no more */
 	tcp_repair_end(&d->tcp_repair, ret != 0);
 	if (ret) {
@@ -733,7 +805,7 @@ static int dump_finish(struct dump_ctx *d)
 	seize_forget(&d->ss);
 	d->seized = false;
 	ct_wait_supervisor(d->store, d->name);
-	pr_info("%s: killed", d->name);
+	pr_info("%s: killed in %.1f ms", d->name, now_ms() - t_kill);
 	return 0;
 }
 
@@ -775,6 +847,8 @@ static void dump_release(struct dump_ctx *d)
 	free(d->snaps);
 	vma_shm_table_free(&d->shm);
 	change_cache_free(d->map_seen);
+	fd_holders_free(&d->fd_holders);
+	lock_table_free(&d->locks);
 	image_free(d->img);
 	if (d->sa)
 		swp_close(d->sa);
@@ -815,6 +889,8 @@ static int dump_run(struct dump_ctx *d)
 	if (ret)
 		return ret;
 	d->seized = true;
+	/* the tasks are stopped: their locks are as they will be checkpointed */
+	lock_table_start(&d->locks);
 	ret = dump_fault("seize") ?: dump_check_interrupt();
 	if (ret)
 		return ret;

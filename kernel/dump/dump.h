@@ -42,6 +42,8 @@ struct dump_ctx {
 	double last_progress;		/* now_ms() of the last progress report */
 	sigset_t old_mask;		/* caller's mask; we block SIGINT/SIGTERM/SIGHUP */
 	struct tcp_repair_set tcp_repair;	/* sockets in TCP repair mode (--tcp-established) */
+	struct fd_holders fd_holders;	/* the descriptions recorded, in kcmp order (task.h) */
+	struct lock_table locks;	/* /proc/locks, read on a thread once the tasks are stopped */
 	pid_t ref_pid;			/* whose namespaces are "the host's" (dump/shape.c) */
 	struct change_cache *map_seen;	/* mapped files checksummed so far (task/changed.c) */
 };

@@ -113,7 +113,7 @@ static int shape_dump_ipc(void *arg)
 	struct shape_ipc *si = arg;
 
 	return shm_dump_sysv(si->shm, si->pid) ?: mqueue_dump(si->img, si->pid) ?:
-	       sysvipc_dump(si->img);
+	       sysvipc_dump(si->img, si->pid);
 }
 
 /* What shape_read_net() looks at. */

@@ -30,6 +30,7 @@ enum {
 	REC_IPC = 31,		/* one SysV semaphore set or message queue */
 	REC_MOUNT = 32,		/* one mount of the container's mount namespace */
 	REC_TMPFS = 33,		/* one file of one of its tmpfs mounts */
+	REC_IPC_LIMITS = 34,	/* the SysV limits of its IPC namespace */
 	REC_MQUEUE = 36,	/* one POSIX message queue */
 	REC_CGROUP = 37,	/* one cgroup the container made below its own */
 	REC_TASK_INFO = 10,
@@ -656,6 +657,7 @@ static void write_mount(struct wbuf *w, const struct ct_mount *m)
 	w_str(w, m->root);
 	w_str(w, m->ext_id);
 	w_str(w, m->host_path);
+	w_u32(w, m->rank);
 	w_end(w, at);
 }
 
@@ -674,6 +676,7 @@ static void read_mount(struct rbuf *r, struct ct_mount *m)
 	m->root = r_str(r);
 	m->ext_id = r_str(r);
 	m->host_path = r_str(r);
+	m->rank = r_u32(r);
 }
 
 /* One file of a tmpfs of the container. */
@@ -692,6 +695,8 @@ static void write_tmpfs(struct wbuf *w, const struct ct_tmpfs_node *n)
 	w_u32(w, n->link_to);
 	w_u64(w, n->size);
 	w_bytes(w, n->data, n->data_len);
+	w_u64(w, (uint64_t)n->atime_sec);
+	w_u64(w, (uint64_t)n->atime_nsec);
 	w_end(w, at);
 }
 
@@ -708,6 +713,29 @@ static void read_tmpfs(struct rbuf *r, struct ct_tmpfs_node *n)
 	n->link_to = r_u32(r);
 	n->size = r_u64(r);
 	n->data = r_bytes(r, &n->data_len, 1ULL << 30);
+	n->atime_sec = (int64_t)r_u64(r);
+	n->atime_nsec = (int64_t)r_u64(r);
+}
+
+/* The SysV limits of the container's IPC namespace, if recorded. */
+static void write_ipc_limits(struct wbuf *w, char *const *limits)
+{
+	size_t at;
+
+	if (!limits[0])
+		return;
+	at = w_begin(w, REC_IPC_LIMITS);
+	for (int i = 0; i < CT_IPC_NR_LIMITS; i++)
+		w_str(w, limits[i]);
+	w_end(w, at);
+}
+
+static void read_ipc_limits(struct rbuf *r, char **limits)
+{
+	for (int i = 0; i < CT_IPC_NR_LIMITS; i++) {
+		free(limits[i]);	/* a second record: the last counts */
+		limits[i] = r_str(r);
+	}
 }
 
 /* One POSIX message queue with its messages. */
@@ -866,6 +894,7 @@ static void write_image(struct wbuf *w, const struct ct_image *img)
 		write_tmpfs(w, &img->tmpfs[i]);
 	for (uint32_t i = 0; i < img->nr_ipc; i++)
 		write_ipc(w, &img->ipc[i]);
+	write_ipc_limits(w, img->ipc_limits);
 	for (uint32_t i = 0; i < img->nr_mqueues; i++)
 		write_mqueue(w, &img->mqueues[i]);
 	for (uint32_t i = 0; i < img->nr_cgroups; i++)
@@ -921,6 +950,9 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 			p = r_push(r, &img->ipc, &img->nr_ipc, sizeof(*img->ipc), 65536);
 			if (p)
 				read_ipc(&body, p);
+			break;
+		case REC_IPC_LIMITS:
+			read_ipc_limits(&body, img->ipc_limits);
 			break;
 		case REC_MOUNT:
 			p = r_push(r, &img->mounts, &img->nr_mounts, sizeof(*img->mounts), 4096);
@@ -985,6 +1017,14 @@ static void read_image(struct rbuf *r, struct ct_image *img)
 
 /* ---- whole blob ---- */
 
+/*
+ * The xz preset of the blob.  The payload is small and very repetitive (a
+ * 100-process container: 1.1 MB raw, 38 KB at preset 0, 36 KB at preset
+ * 6), and it is written while the container is frozen: preset 6 took
+ * 120-180 ms there, preset 0 takes 8-13 ms.  Any reader reads any preset.
+ */
+#define BLOB_XZ_PRESET 0
+
 /* Compress @raw and prepend the header. */
 static int pack(const uint8_t *raw, size_t raw_len, uint8_t **out, size_t *out_len)
 {
@@ -996,7 +1036,7 @@ static int pack(const uint8_t *raw, size_t raw_len, uint8_t **out, size_t *out_l
 	buf = xmalloc(sizeof(hdr) + bound);
 	if (!buf)
 		return -ENOMEM;
-	lr = lzma_easy_buffer_encode(6, LZMA_CHECK_NONE, NULL, raw, raw_len,
+	lr = lzma_easy_buffer_encode(BLOB_XZ_PRESET, LZMA_CHECK_NONE, NULL, raw, raw_len,
 				     buf + sizeof(hdr), &xz_len, bound);
 	if (lr != LZMA_OK) {
 		free(buf);

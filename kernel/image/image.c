@@ -72,6 +72,8 @@ void image_free(struct ct_image *img)
 		free(img->mqueues[i].data);
 	}
 	free(img->mqueues);
+	for (int i = 0; i < CT_IPC_NR_LIMITS; i++)
+		free(img->ipc_limits[i]);
 	for (uint32_t i = 0; i < img->nr_cgroups; i++) {
 		free(img->cgroups[i].path);
 		free(img->cgroups[i].members);

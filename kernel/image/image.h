@@ -485,6 +485,8 @@ struct ct_mount {
 	char *root;			/* its root inside its file system (BIND: below bind_of's) */
 	char *ext_id;			/* EXTERNAL: the id restore maps (the mountpoint by default) */
 	char *host_path;		/* ROOT, EXTERNAL: where the dumper's namespace had it (NULL: unknown) */
+	uint32_t rank;			/* its place in the mountinfo listing: the order the mounts
+					   were made in (older blobs: 0 for all, made in record order) */
 };
 
 /* One file of a tmpfs mount of the container, parents before children. */
@@ -494,6 +496,7 @@ struct ct_tmpfs_node {
 	uint32_t mode, uid, gid;	/* st_mode with the type bits */
 	uint64_t rdev;			/* device nodes */
 	int64_t mtime_sec, mtime_nsec;	/* kept for regular files, directories, symlinks */
+	int64_t atime_sec, atime_nsec;	/* the same (older blobs: 0 and 0, not recorded) */
 	uint32_t link_to;		/* 1 + index of the node it is a hard link of (0: none) */
 	uint8_t *data;			/* regular file: contents; symlink: target (no NUL) */
 	uint64_t data_len;
@@ -577,6 +580,13 @@ struct ct_mq_limits {
 	uint32_t msg_max, msgsize_max, queues_max, msg_default, msgsize_default;
 };
 
+/*
+ * The SysV limits of an own IPC namespace, as its /proc/sys/kernel files
+ * show them (task/sysvipc.c), in this order; NULL: not recorded.
+ */
+enum { CT_IPC_LIM_SHMMAX, CT_IPC_LIM_SHMALL, CT_IPC_LIM_SHMMNI, CT_IPC_LIM_MSGMAX, CT_IPC_LIM_MSGMNB,
+       CT_IPC_LIM_MSGMNI, CT_IPC_LIM_SEM, CT_IPC_NR_LIMITS };
+
 /* ct_shape_rec.flags */
 #define CT_SHAPE_OWN_UTS	0x1	/* own UTS namespace: hostname, domainname */
 #define CT_SHAPE_OWN_IPC	0x2	/* own IPC namespace: its objects in ipc, shm, mqueues */
@@ -639,6 +649,7 @@ struct ct_image {
 	struct ct_ipc_obj *ipc;		/* SysV objects of its own IPC namespace */
 	uint32_t nr_mqueues;
 	struct ct_mqueue *mqueues;	/* its POSIX message queues */
+	char *ipc_limits[CT_IPC_NR_LIMITS];	/* its SysV limits ("32000", "250 32000 32 128") */
 	uint32_t nr_cgroups;
 	struct ct_cgroup_rec *cgroups;	/* cgroups below its own, parents first */
 	uint32_t nr_zombies;

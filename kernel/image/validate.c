@@ -489,7 +489,7 @@ static int validate_deleted(const struct ct_image *img, const char *what)
 	return 0;
 }
 
-/* Check one mount: kind, parent and bind source earlier, sane paths, known flags. */
+/* Check one mount: kind, parent and bind source earlier, sane paths, known flags, its place. */
 static int validate_mount(const struct ct_image *img, uint32_t i, const char *what)
 {
 	const struct ct_mount *m = &img->mounts[i];
@@ -507,6 +507,9 @@ static int validate_mount(const struct ct_image *img, uint32_t i, const char *wh
 		return ct_err(-EBADMSG, "%s: mount record %u: an external mount without a sane id", what, i);
 	if (m->kind >= CT_MNT_PROC && m->data && strlen(m->data) >= 1024)
 		return ct_err(-EBADMSG, "%s: mount record %u: options too long", what, i);
+	if (m->rank >= img->nr_mounts)
+		return ct_err(-EBADMSG, "%s: mount record %u: its place in the listing (%u) is past the last mount",
+			      what, i, m->rank);
 	return 0;
 }
 
@@ -528,6 +531,9 @@ static int validate_tmpfs(const struct ct_image *img, uint32_t i, const char *wh
 			    !S_ISREG(img->tmpfs[n->link_to - 1].mode) ||
 			    img->tmpfs[n->link_to - 1].link_to || n->data_len)))
 		return ct_err(-EBADMSG, "%s: tmpfs record %u: bad contents or link", what, i);
+	if (n->mtime_nsec < 0 || n->mtime_nsec >= 1000000000 || n->atime_nsec < 0 ||
+	    n->atime_nsec >= 1000000000)
+		return ct_err(-EBADMSG, "%s: tmpfs record %u: bad times", what, i);
 	return 0;
 }
 
@@ -544,6 +550,28 @@ static int validate_mounts(const struct ct_image *img, const char *what)
 	for (uint32_t i = 0; i < img->nr_tmpfs && !ret; i++)
 		ret = validate_tmpfs(img, i, what);
 	return ret;
+}
+
+/*
+ * The SysV limits: only with an own IPC namespace, all or none, each what
+ * its /proc/sys/kernel file takes (digits, the sem file's four separated).
+ */
+static int validate_ipc_limits(const struct ct_image *img, const char *what)
+{
+	bool some = false, all = true;
+
+	for (int i = 0; i < CT_IPC_NR_LIMITS; i++) {
+		const char *v = img->ipc_limits[i];
+
+		some |= v != NULL;
+		all &= v != NULL;
+		if (v && (!v[0] || strlen(v) >= 64 || strspn(v, "0123456789 \t") != strlen(v)))
+			return ct_err(-EBADMSG, "%s: SysV limit %d: not a number", what, i);
+	}
+	if (some && (!all || !(img->shape.flags & CT_SHAPE_OWN_IPC)))
+		return ct_err(-EBADMSG, "%s: SysV limits without an IPC namespace of its own, or some missing",
+			      what);
+	return 0;
 }
 
 /* Check everything restore relies on. */
@@ -563,6 +591,9 @@ int image_validate(const struct ct_image *img, const char *what)
 		return ret;
 	if (img->nr_ipc && !(img->shape.flags & CT_SHAPE_OWN_IPC))
 		return ct_err(-EBADMSG, "%s: SysV objects without an IPC namespace of its own", what);
+	ret = validate_ipc_limits(img, what);
+	if (ret)
+		return ret;
 	for (uint32_t i = 0; i < img->nr_ipc; i++) {
 		ret = validate_ipc(&img->ipc[i], what);
 		if (ret)

@@ -186,15 +186,19 @@ static int batch_flush(struct dump_pages *dp, struct batch *b)
 	ret = batch_read(dp, b);
 	if (ret)
 		return ret;
+	/* dp->buf holds every piece until the flush: one write per run of slots */
 	for (size_t i = 0; i < b->nr; i++) {
 		struct piece *p = &b->p[i];
 
-		ret = swp_put_pages(dp->w, p->key, p->mapping, p->key_addr, dp->buf + off, p->nr);
+		ret = swp_put_pages_held(dp->w, p->key, p->mapping, p->key_addr, dp->buf + off, p->nr);
 		if (ret)
 			return ret;
 		off += p->nr * PAGE_SIZE;
 		dp->pages_done += p->nr;
 	}
+	ret = swp_flush_held(dp->w);
+	if (ret)
+		return ret;
 	dp->pages_read += b->bytes / PAGE_SIZE;
 	b->nr = 0;
 	b->bytes = 0;

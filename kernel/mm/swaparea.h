@@ -78,6 +78,15 @@ int swp_gen_begin(struct swp_area *sa, const struct swp_write_opts *o,
  */
 int swp_put_pages(struct swp_gen_writer *w, uint32_t task, uint64_t mapping, uint64_t addr,
 		  const void *data, size_t nr);
+/*
+ * The same, but @data must stay as it is until swp_flush_held(): the pages
+ * of many puts then go out in one write per run of slots, where each put
+ * wrote its own (direct I/O: each write waits for the disk).
+ */
+int swp_put_pages_held(struct swp_gen_writer *w, uint32_t task, uint64_t mapping, uint64_t addr,
+		       const void *data, size_t nr);
+/* Write what the held puts queued; the caller may reuse their data then. */
+int swp_flush_held(struct swp_gen_writer *w);
 
 struct swp_gen_stats {
 	uint64_t pages;		/* pages put */

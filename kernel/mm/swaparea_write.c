@@ -77,7 +77,7 @@ struct swp_gen_writer {
 	uint8_t *rbuf;
 	struct iovec *wiov;
 	uint64_t *wslot;
-	size_t nr_w;
+	size_t nr_w, cap_w;		/* queued writes (held ones stay across puts) */
 
 	/* pages read back from the file for comparisons */
 	uint64_t vc_ref[VCACHE];
@@ -268,6 +268,31 @@ static int wqueue_flush(struct swp_gen_writer *w)
 	return 0;
 }
 
+/* Room in the write queue for @nr more pages (queued ones are kept). */
+static int wqueue_reserve(struct swp_gen_writer *w, size_t nr)
+{
+	size_t cap = w->cap_w;
+
+	if (w->nr_w + nr <= w->cap_w)
+		return 0;
+	if (xgrow(&w->wiov, &cap, w->nr_w + nr, sizeof(*w->wiov)))
+		return -ENOMEM;
+	cap = w->cap_w;
+	if (xgrow(&w->wslot, &cap, w->nr_w + nr, sizeof(*w->wslot)))
+		return -ENOMEM;
+	w->cap_w = cap;
+	return 0;
+}
+
+/* A page queued for slot @slot and not written yet (held by the caller), or NULL. */
+static const uint8_t *wqueue_find(const struct swp_gen_writer *w, uint64_t slot)
+{
+	for (size_t i = w->nr_w; i > 0; i--)
+		if (w->wslot[i - 1] == slot)
+			return w->wiov[i - 1].iov_base;
+	return NULL;
+}
+
 /* Queue a page for writing into a new slot; returns its slot. */
 static uint64_t wqueue_add(struct swp_gen_writer *w, const void *page)
 {
@@ -428,6 +453,9 @@ static const uint8_t *stored_page(struct swp_gen_writer *w, uint64_t ref)
 
 	if (ref_type(ref) == SWP_REF_PENDING)
 		return w->cl_buf + ref_index(ref) * SWP_PAGE;
+	/* queued by an earlier held put: not on disk yet */
+	if (ref_type(ref) == SWP_REF_PAGE && w->nr_w && wqueue_find(w, ref_slot(ref)))
+		return wqueue_find(w, ref_slot(ref));
 	if (w->vc_ref[b] == ref)
 		return p;
 	w->vc_ref[b] = 0;
@@ -467,16 +495,12 @@ static int batch_reserve(struct swp_gen_writer *w, size_t nr)
 	free(w->hash);
 	free(w->pe);
 	free(w->rbuf);
-	free(w->wiov);
-	free(w->wslot);
 	w->zero = xmalloc(nr);
 	w->same = xmalloc(nr);
 	w->hash = xmalloc(nr * sizeof(*w->hash));
 	w->pe = xmalloc(nr * sizeof(*w->pe));
 	w->rbuf = xmalloc(nr * SWP_PAGE);
-	w->wiov = xmalloc(nr * sizeof(*w->wiov));
-	w->wslot = xmalloc(nr * sizeof(*w->wslot));
-	if (!w->zero || !w->same || !w->hash || !w->pe || !w->rbuf || !w->wiov || !w->wslot) {
+	if (!w->zero || !w->same || !w->hash || !w->pe || !w->rbuf) {
 		w->cap_batch = 0;
 		return -ENOMEM;
 	}
@@ -581,8 +605,9 @@ static int place_page(struct swp_gen_writer *w, const uint8_t *data, size_t i, s
 }
 
 /* Store pages; see swaparea.h. */
-int swp_put_pages(struct swp_gen_writer *w, uint32_t task, uint64_t mapping, uint64_t addr,
-		  const void *data, size_t nr)
+/* Store pages, their writes queued: see swaparea.h (swp_put_pages, swp_put_pages_held). */
+static int put_pages(struct swp_gen_writer *w, uint32_t task, uint64_t mapping, uint64_t addr,
+		     const void *data, size_t nr)
 {
 	const uint8_t *pages = data;
 	size_t base;
@@ -595,7 +620,7 @@ int swp_put_pages(struct swp_gen_writer *w, uint32_t task, uint64_t mapping, uin
 			      (unsigned long long)addr, nr, (unsigned long long)mapping);
 	if (!nr)
 		return 0;
-	ret = batch_reserve(w, nr);
+	ret = batch_reserve(w, nr) ?: wqueue_reserve(w, nr);
 	if (!ret && xgrow(&w->ent, &w->cap_ent, w->nr_ent + nr, sizeof(*w->ent)))
 		ret = -ENOMEM;
 	if (!ret)
@@ -636,13 +661,31 @@ int swp_put_pages(struct swp_gen_writer *w, uint32_t task, uint64_t mapping, uin
 		if (ret)
 			goto out_fail;
 	}
-	ret = wqueue_flush(w);
-	if (ret)
-		goto out_fail;
 	return 0;
 
 out_fail:
 	w->err = ret;
+	return ret;
+}
+
+int swp_put_pages(struct swp_gen_writer *w, uint32_t task, uint64_t mapping, uint64_t addr,
+		  const void *data, size_t nr)
+{
+	return put_pages(w, task, mapping, addr, data, nr) ?: swp_flush_held(w);
+}
+
+int swp_put_pages_held(struct swp_gen_writer *w, uint32_t task, uint64_t mapping, uint64_t addr,
+		       const void *data, size_t nr)
+{
+	return put_pages(w, task, mapping, addr, data, nr);
+}
+
+int swp_flush_held(struct swp_gen_writer *w)
+{
+	int ret = w->err ?: wqueue_flush(w);
+
+	if (ret)
+		w->err = ret;
 	return ret;
 }
 
@@ -868,6 +911,9 @@ int swp_gen_commit(struct swp_gen_writer *w, unsigned *gen, struct swp_gen_stats
 	uint64_t nr_slots = 0;
 	int ret = w->err;
 
+	if (!ret && w->nr_w)
+		ret = ct_err(-EINVAL, "%s: %zu held pages not flushed before the commit", sa->path,
+			     w->nr_w);
 	if (!ret)
 		ret = cluster_flush(w);
 	if (!ret && swp_fault(1))

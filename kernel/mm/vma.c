@@ -45,7 +45,8 @@ struct pm_scan_arg {
 /* The vma being parsed, with what smaps says beyond the header. */
 struct smaps_entry {
 	struct ct_vma vma;
-	uint64_t inode;
+	unsigned int maj, min;		/* device ... */
+	uint64_t inode;			/* ... and inode, as smaps shows them */
 	bool shared;
 	bool maywrite;			/* VmFlags mw: writable now or after mprotect */
 };
@@ -178,6 +179,7 @@ void vma_shm_table_free(struct vma_shm_table *shm)
 		free(shm->objs[i].path);
 	}
 	free(shm->objs);
+	free(shm->seen);
 	memset(shm, 0, sizeof(*shm));
 }
 
@@ -221,15 +223,47 @@ static bool vma_path_is_shmem(const char *path)
 	       !strncmp(path, "/memfd:", 7);
 }
 
+/* The file of private mapping @e if stat'ed before in this dump, or NULL. */
+static const struct vma_file_seen *vma_seen_find(const struct vma_shm_table *shm,
+						 const struct smaps_entry *e)
+{
+	for (size_t i = 0; i < shm->nr_seen; i++) {
+		const struct vma_file_seen *s = &shm->seen[i];
+
+		if (s->ino == e->inode && s->maj == e->maj && s->min == e->min)
+			return s;
+	}
+	return NULL;
+}
+
+/* Note the file of private mapping @e, identified (best effort: a miss only costs a stat). */
+static void vma_seen_add(struct vma_shm_table *shm, const struct smaps_entry *e)
+{
+	if (xgrow(&shm->seen, &shm->cap_seen, shm->nr_seen + 1, sizeof(*shm->seen))) {
+		ct_err_clear();
+		return;
+	}
+	shm->seen[shm->nr_seen++] = (struct vma_file_seen){
+		.maj = e->maj, .min = e->min, .ino = e->inode, .file = e->vma.file,
+	};
+}
+
 /* Identify the file behind a mapping through /proc/PID/map_files; sets kind and file id. */
 static int vma_identify_file(pid_t pid, struct smaps_entry *e, struct vma_shm_table *shm)
 {
+	const struct vma_file_seen *seen = e->shared ? NULL : vma_seen_find(shm, e);
 	struct ct_vma *vma = &e->vma;
 	struct statfs sfs;
 	struct stat st;
 	char path[96];
 	bool shmem;
 	int fd, ret;
+
+	if (seen) {
+		vma->file = seen->file;
+		vma->kind = CT_VMA_FILE_PRIVATE;
+		return 0;
+	}
 
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
 		 (unsigned long long)vma->start, (unsigned long long)vma->end);
@@ -257,6 +291,7 @@ static int vma_identify_file(pid_t pid, struct smaps_entry *e, struct vma_shm_ta
 	shmem = sfs.f_type == TMPFS_MAGIC || (vma->path && vma_path_is_shmem(vma->path));
 	if (!e->shared) {
 		vma->kind = CT_VMA_FILE_PRIVATE;
+		vma_seen_add(shm, e);
 		return 0;
 	}
 	/*
@@ -290,6 +325,8 @@ static bool vma_parse_header(const char *line, struct smaps_entry *e)
 	e->vma.start = start;
 	e->vma.end = end;
 	e->vma.pgoff = pgoff;
+	e->maj = maj;
+	e->min = min;
 	e->inode = ino;
 	e->shared = perms[3] == 's';
 	e->vma.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |

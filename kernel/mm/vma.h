@@ -44,9 +44,18 @@ struct vma_shm_obj {
 	uint32_t sysv_flags;		/* CT_SHM_SYSV_* (0: found through a mapping only) */
 	bool sysv_attached;		/* some process had it attached (shm_nattch) */
 };
+/* A file of a private mapping, stat'ed once per dump: by the device and inode smaps shows. */
+struct vma_file_seen {
+	unsigned int maj, min;
+	uint64_t ino;
+	struct ct_file_id file;
+};
 struct vma_shm_table {
 	size_t nr, cap;
 	struct vma_shm_obj *objs;
+	/* the files of private mappings (libc in every process): one open and stat each */
+	size_t nr_seen, cap_seen;
+	struct vma_file_seen *seen;
 };
 
 /* A run of pages [start, start + nr * PAGE_SIZE). */

@@ -302,7 +302,8 @@ static int rst_open_files_ipc(void *arg)
 
 	if (c->shape.net_fd >= 0 && setns(c->shape.net_fd, CLONE_NEWNET) < 0)
 		return ct_err(-errno, "cannot join the container's network namespace: %m");
-	return sysvipc_restore(c->img) ?: mqueue_restore(c->img) ?: rst_open_files(c);
+	return sysvipc_restore(c->img) ?: mqueue_restore(c->img) ?: rst_open_files(c) ?:
+	       sysvipc_restore_limits(c->img);
 }
 
 /* In the container's IPC namespace (@arg: the shared memory set). */
@@ -1064,6 +1065,16 @@ static void rst_ctx_free(struct rst_ctx *c)
 	ct_unlock(c->lock_fd);
 }
 
+/* What the restore made, for the caller (running_ms is set once the tasks run). */
+static void rst_stats(const struct rst_ctx *c, struct ctswap_restore_stats *st)
+{
+	st->init_pid = c->procs[0].host_pid;
+	st->tasks = c->img->nr_tasks;
+	for (uint32_t i = 0; i < c->img->nr_tasks; i++)
+		st->threads += c->img->tasks[i].nr_threads;
+	st->pages_total = c->pages_total;
+}
+
 /* -v: the phase that ended and what injection cost in it. */
 static void rst_phase(const char *what, double t0, struct inj_stats *last)
 {
@@ -1081,6 +1092,7 @@ int restore_container(struct ctswap_store *store, const char *name,
 	static const struct ctswap_restore_opts defaults;
 	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1, .shape.net_fd = -1,
 			     .shape.devpts_fd = -1, .root_fd = -1, .host_root = -1, .ipc_fd = -1 };
+	struct ctswap_restore_stats st = { 0 };
 	struct inj_stats inj;
 	double t0 = now_ms();
 	int ret;
@@ -1150,21 +1162,20 @@ int restore_container(struct ctswap_store *store, const char *name,
 		ret = rst_mm_lock(&c.procs[i]);
 	pr_info("memory handed to the %s: %.1f ms", c.opts->eager ? "eager fill" : "lazy server",
 		now_ms() - t0);
+	if (!ret) {
+		rst_stats(&c, &st);
+		if (c.opts->before_resume)
+			ret = c.opts->before_resume(&st, c.opts->before_resume_arg);
+	}
 	if (!ret)
 		ret = rst_resume(&c);
 	if (ret) {
 		rst_undo(&c);
 		goto out;
 	}
-	if (stats) {
-		memset(stats, 0, sizeof(*stats));
-		stats->init_pid = c.procs[0].host_pid;
-		stats->tasks = c.img->nr_tasks;
-		for (uint32_t i = 0; i < c.img->nr_tasks; i++)
-			stats->threads += c.img->tasks[i].nr_threads;
-		stats->pages_total = c.pages_total;
-		stats->running_ms = now_ms() - t0;
-	}
+	st.running_ms = now_ms() - t0;
+	if (stats)
+		*stats = st;
 out:
 	rst_ctx_free(&c);
 	return ret;

@@ -94,6 +94,12 @@ static int status_groups(const char *buf, struct ct_creds *c)
 }
 
 /* Record the credentials of the task (as its thread tc->inj->tid has them). */
+/* Queue the read of the securebits (tc->reads). */
+int dump_task_creds_queue(struct task_ctx *tc)
+{
+	return dump_read_add(tc, &tc->reads->securebits, __NR_prctl, PR_GET_SECUREBITS, 0, 0, 0);
+}
+
 int dump_task_creds(struct task_ctx *tc, struct ct_task *t)
 {
 	struct ct_creds *c = &t->creds;
@@ -124,7 +130,8 @@ int dump_task_creds(struct task_ctx *tc, struct ct_task *t)
 	if (ret)
 		return ct_err(ret, "pid %d: cannot parse credentials in %s", tid, path);
 	c->no_new_privs = nnp;
-	sb = inj_syscall(tc->inj, __NR_prctl, PR_GET_SECUREBITS, 0, 0, 0, 0, 0);
+	sb = tc->reads ? dump_read_take(tc, &tc->reads->securebits, 0, NULL) :
+	     inj_syscall(tc->inj, __NR_prctl, PR_GET_SECUREBITS, 0, 0, 0, 0, 0);
 	if (sb < 0)
 		return ct_err((int)sb, "pid %d: cannot read securebits: %s", tid, strerror((int)-sb));
 	c->securebits = (uint32_t)sb;

@@ -210,6 +210,56 @@ static int file_find_shared(const struct ct_image *img, const struct ct_task *t,
 	return -1;
 }
 
+/*
+ * Find the description of @fd of @pid among the holders (a binary search:
+ * kcmp orders descriptions).  Its file index, or -1 with *@pos where it
+ * goes; -2 if the holders cannot say (none kept, or kcmp gave no order).
+ * Asking every recorded description of the same file instead took n^2
+ * calls when 100 processes had each opened /dev/null for themselves.
+ */
+static int holders_find(struct fd_holders *hs, pid_t pid, int fd, size_t *pos)
+{
+	size_t lo = 0, hi;
+
+	if (!hs || hs->broken)
+		return -2;
+	hi = hs->nr;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		long r = syscall(SYS_kcmp, pid, hs->h[mid].pid, KCMP_FILE, fd, hs->h[mid].fd);
+
+		if (r == 0)
+			return (int)hs->h[mid].file;
+		if (r == 1)
+			hi = mid;
+		else if (r == 2)
+			lo = mid + 1;
+		else {
+			hs->broken = true;
+			return -2;
+		}
+	}
+	*pos = lo;
+	return -1;
+}
+
+/* Keep @fd of @pid at @pos as the holder of new description @file. */
+static int holders_insert(struct fd_holders *hs, size_t pos, pid_t pid, int fd, uint32_t file)
+{
+	if (xgrow(&hs->h, &hs->cap, hs->nr + 1, sizeof(*hs->h)))
+		return -ENOMEM;
+	memmove(&hs->h[pos + 1], &hs->h[pos], (hs->nr - pos) * sizeof(*hs->h));
+	hs->h[pos] = (struct fd_holder){ .pid = pid, .fd = fd, .file = file };
+	hs->nr++;
+	return 0;
+}
+
+void fd_holders_free(struct fd_holders *hs)
+{
+	free(hs->h);
+	memset(hs, 0, sizeof(*hs));
+}
+
 /* The "unsupported file type" refusal for fd @d, naming the process, the fd and the type. */
 int fd_refuse(const struct fd_dump *d)
 {
@@ -291,6 +341,7 @@ static int fd_dump_one(struct task_ctx *tc, struct ct_image *img, struct ct_task
 	char path[64], link[PATH_MAX];
 	struct fd_info fi = { 0 };
 	struct stat st;
+	size_t pos = 0;
 	ssize_t n;
 	int idx, ret;
 
@@ -305,13 +356,18 @@ static int fd_dump_one(struct task_ctx *tc, struct ct_image *img, struct ct_task
 	if (ret)
 		return ct_err(ret, "pid %d: fd %d: cannot read fdinfo", pid, fd);
 
-	idx = file_find_shared(img, t, pid, fd, &st);
+	idx = holders_find(tc->holders, pid, fd, &pos);
+	if (idx == -2)
+		idx = file_find_shared(img, t, pid, fd, &st);
 	if (idx < 0) {
 		struct fd_dump d = { .tc = tc, .img = img, .pid = pid, .fd = fd, .link = link, .st = &st };
+		bool indexed = tc->holders && !tc->holders->broken;
 
 		idx = fd_dump_new(&d, img, &fi);
 		if (idx < 0)
 			return idx;
+		if (indexed && holders_insert(tc->holders, pos, pid, fd, (uint32_t)idx))
+			return -ENOMEM;
 	}
 	t->fds[t->nr_fds].fd = fd;
 	t->fds[t->nr_fds].file = (uint32_t)idx;

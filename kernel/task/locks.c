@@ -114,9 +114,10 @@ static int locks_read_all(struct lock_line **lines, size_t *nr)
 	struct lock_line *arr = NULL;
 	int ret;
 
+	/* no message here: lock_table_start() runs this on a thread of its own */
 	ret = read_whole_file("/proc/locks", &buf, NULL);
 	if (ret)
-		return ct_err(ret, "cannot read /proc/locks: %s", strerror(-ret));
+		return ret;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		struct lock_line ll;
 
@@ -324,16 +325,53 @@ static int locks_check_outside(const struct ct_image *img, struct lock_line *lin
 	return 0;
 }
 
-/* Record every lock the container holds; refuse locks of outside processes on its files. */
-int dump_locks(struct ct_image *img)
+/* The thread of lock_table_start(). */
+static void *lock_table_read(void *arg)
 {
-	struct lock_line *lines = NULL;
-	size_t nr = 0;
-	int ret;
+	struct lock_table *lt = arg;
 
-	ret = locks_read_all(&lines, &nr);
-	if (ret || !nr)
-		return ret;
+	lt->err = locks_read_all(&lt->lines, &lt->nr);
+	return NULL;
+}
+
+void lock_table_start(struct lock_table *lt)
+{
+	if (pthread_create(&lt->thread, NULL, lock_table_read, lt) == 0)
+		lt->reading = true;
+	else
+		lock_table_read(lt);
+}
+
+/* Wait for the thread reading @lt, if one is. */
+static void lock_table_wait(struct lock_table *lt)
+{
+	if (lt->reading)
+		pthread_join(lt->thread, NULL);
+	lt->reading = false;
+}
+
+void lock_table_free(struct lock_table *lt)
+{
+	lock_table_wait(lt);
+	free(lt->lines);
+	lt->lines = NULL;
+	lt->nr = 0;
+}
+
+/* Record every lock the container holds; refuse locks of outside processes on its files. */
+int dump_locks(struct ct_image *img, struct lock_table *lt)
+{
+	struct lock_line *lines;
+	size_t nr;
+	int ret = 0;
+
+	lock_table_wait(lt);
+	if (lt->err)
+		return ct_err(lt->err, "cannot read /proc/locks: %s", strerror(-lt->err));
+	lines = lt->lines;
+	nr = lt->nr;
+	if (!nr)
+		return 0;
 	for (uint32_t k = 0; k < img->nr_tasks && !ret; k++) {
 		const struct ct_task *t = &img->tasks[k];
 
@@ -345,7 +383,6 @@ int dump_locks(struct ct_image *img)
 		ret = locks_check_outside(img, lines, nr);
 	if (!ret && img->nr_locks)
 		pr_info("%u file locks", img->nr_locks);
-	free(lines);
 	return ret;
 }
 

@@ -437,23 +437,53 @@ static int sched_dump(pid_t pid, struct ct_task *t)
 	return 0;
 }
 
-/* Read the three itimers and the parent-death signal by injection. */
+/* Queue the reads of the three itimers and the parent-death signal (tc->reads). */
+int dump_task_misc_queue(struct task_ctx *tc)
+{
+	static const struct misc_timeval none[3];
+	static const int64_t no_signal;	/* an int is written: 8 bytes keep the batch's data whole */
+	struct dump_reads *r = tc->reads;
+	unsigned long v = dump_read_out(tc, &r->itimers, none, sizeof(none));
+	unsigned long sig = dump_read_out(tc, &r->pdeath, &no_signal, sizeof(no_signal));
+	int ret = v && sig ? 0 : ct_err(-E2BIG, "pid %d: injected batch too small", tc->inj->tid);
+
+	for (int w = 0; w < 3 && !ret; w++)
+		ret = dump_read_add(tc, &r->itimers, __NR_getitimer, w, v + w * sizeof(none[0]), 0, 0);
+	return ret ?: dump_read_add(tc, &r->pdeath, __NR_prctl, PR_GET_PDEATHSIG, sig, 0, 0);
+}
+
+/* A read of tc->reads taken, or a failed one recorded naming @what. */
+static int misc_take(struct task_ctx *tc, const struct dump_read *r, uint32_t k, void *buf,
+		     const char *what)
+{
+	long ret = dump_read_take(tc, r, k, buf);
+
+	if (ret < 0 && ret > -4096)
+		return ct_err((int)ret, "pid %d: %s: %s", tc->inj->tid, what, strerror((int)-ret));
+	return 0;
+}
+
+/* The three itimers and the parent-death signal: from tc->reads, or injected one by one. */
 static int injected_dump(struct task_ctx *tc, struct ct_task *t)
 {
+	struct misc_timeval v[3];
+	int64_t pdeath_out = 0;		/* tc->reads: its first 4 bytes are the int */
 	int32_t pdeath = 0;
 
 	for (int w = 0; w < 3; w++) {
-		struct misc_timeval v;
-
-		if (misc_call(tc, NULL, "getitimer", __NR_getitimer, w, tc->scratch, 0, 0) ||
-		    scratch_get(tc, 0, &v, sizeof(v)))
+		if (tc->reads ? misc_take(tc, &tc->reads->itimers, (uint32_t)w, w ? NULL : v, "getitimer") :
+		    misc_call(tc, NULL, "getitimer", __NR_getitimer, w, tc->scratch, 0, 0) ||
+		    scratch_get(tc, 0, &v[w], sizeof(v[w])))
 			return -EIO;
-		t->itimers[w].interval_usec = v.interval_sec * 1000000LL + v.interval_sub;
-		t->itimers[w].value_usec = v.value_sec * 1000000LL + v.value_sub;
+		t->itimers[w].interval_usec = v[w].interval_sec * 1000000LL + v[w].interval_sub;
+		t->itimers[w].value_usec = v[w].value_sec * 1000000LL + v[w].value_sub;
 	}
-	if (misc_call(tc, NULL, "PR_GET_PDEATHSIG", __NR_prctl, PR_GET_PDEATHSIG, tc->scratch, 0, 0) ||
+	if (tc->reads ? misc_take(tc, &tc->reads->pdeath, 0, &pdeath_out, "PR_GET_PDEATHSIG") :
+	    misc_call(tc, NULL, "PR_GET_PDEATHSIG", __NR_prctl, PR_GET_PDEATHSIG, tc->scratch, 0, 0) ||
 	    scratch_get(tc, 0, &pdeath, sizeof(pdeath)))
 		return -EIO;
+	if (tc->reads)
+		memcpy(&pdeath, &pdeath_out, sizeof(pdeath));
 	t->pdeath_signal = pdeath;
 	return 0;
 }
@@ -598,6 +628,18 @@ int restore_task_misc(struct task_ctx *tc, const struct ct_task *t)
 
 /* ---- per thread ---- */
 
+/* Queue the read of the leader thread's clear_child_tid (tc->reads). */
+int dump_thread_misc_queue(struct task_ctx *tc)
+{
+	static const uint64_t none;
+	struct dump_read *r = &tc->reads->tid_address;
+	unsigned long out = dump_read_out(tc, r, &none, sizeof(none));
+
+	if (!out)
+		return ct_err(-E2BIG, "pid %d: injected batch too small", tc->inj->tid);
+	return dump_read_add(tc, r, __NR_prctl, PR_GET_TID_ADDRESS, out, 0, 0);
+}
+
 /* Record the thread's name, robust futex list (from outside) and clear_child_tid (injected). */
 int dump_thread_misc(struct task_ctx *tc, struct ct_thread *th)
 {
@@ -616,7 +658,8 @@ int dump_thread_misc(struct task_ctx *tc, struct ct_thread *th)
 		return ct_err(-errno, "pid %d: cannot read the robust futex list: %m", tid);
 	th->robust_list = head;
 	th->robust_len = len;
-	if (misc_call(tc, NULL, "PR_GET_TID_ADDRESS", __NR_prctl, PR_GET_TID_ADDRESS, tc->scratch, 0, 0) ||
+	if (tc->reads ? misc_take(tc, &tc->reads->tid_address, 0, &ctid, "PR_GET_TID_ADDRESS") :
+	    misc_call(tc, NULL, "PR_GET_TID_ADDRESS", __NR_prctl, PR_GET_TID_ADDRESS, tc->scratch, 0, 0) ||
 	    scratch_get(tc, 0, &ctid, sizeof(ctid)))
 		return -EIO;
 	th->clear_child_tid = ctid;

@@ -15,11 +15,13 @@
  * system the container mounted itself from elsewhere (a block device, a
  * FUSE daemon) cannot be made again: refused, naming the mount point.
  * Propagation: private and unbindable mounts; shared and slave ones are
- * refused.
+ * refused.  Order: each mount's place in the mountinfo listing (the order
+ * the mounts were made in) is recorded, and restore makes them in it.
  */
 #define LOG_PREFIX "mounts: "
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -320,7 +322,21 @@ static int mnt_propagation(const struct mnt_dump *d, const struct mi_entry *e, s
 	return 0;
 }
 
-/* A bind of part of an earlier mount of the container (the longest match): its index, or -1. */
+/*
+ * As the source of bind @e: is @s better than @best?  One made before @e
+ * (a bind is a copy of a mount that was there: restore then makes them in
+ * the same order), then the one closest to @e's root.  Entries are in
+ * mountinfo order, the order they were made in.
+ */
+static bool mnt_better_source(const struct mi_entry *e, const struct mi_entry *s,
+			      const struct mi_entry *best)
+{
+	if ((s < e) != (best < e))
+		return s < e;
+	return strlen(s->root) > strlen(best->root);
+}
+
+/* A bind of part of an earlier mount of the container: its index, or -1. */
 static int mnt_bind_source(const struct mnt_dump *d, size_t i)
 {
 	const struct mi_entry *e = d->order[i];
@@ -331,7 +347,7 @@ static int mnt_bind_source(const struct mnt_dump *d, size_t i)
 
 		if (strcmp(s->dev, e->dev) || !path_below(e->root, s->root))
 			continue;
-		if (best < 0 || strlen(s->root) > strlen(d->order[best]->root))
+		if (best < 0 || mnt_better_source(e, s, d->order[best]))
 			best = (int)j;
 	}
 	return best;
@@ -426,6 +442,7 @@ static int mnt_record(struct mnt_dump *d, size_t i)
 	int parent = mnt_index_of(d, i, e->parent);
 
 	m->parent = parent < 0 ? 0 : (uint32_t)parent;
+	m->rank = (uint32_t)(e - d->ct.e);
 	m->flags = mi_mount_flags(e->opts);
 	m->mountpoint = xstrdup(e->mp);
 	m->fstype = xstrdup(e->fstype);
@@ -476,7 +493,7 @@ static int mnt_dump_one_tmpfs(struct mnt_dump *d, uint32_t i)
 			      d->pid, m->mountpoint);
 	if (tree < 0)
 		return ct_err(-errno, "pid %d: tmpfs %s: cannot open it: %m", d->pid, m->mountpoint);
-	dir = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dir = tmpfs_open_noatime(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	close(tree);
 	if (dir < 0)
 		return ct_err(-errno, "pid %d: tmpfs %s: cannot open it: %m", d->pid, m->mountpoint);
@@ -629,7 +646,11 @@ static int mnt_check_source(const struct ct_image *img, const char *name, uint32
 	return 0;
 }
 
-/* Made by the init (in its pid namespace: proc), or on something that is? */
+/*
+ * Made by the init: a proc instance (it shows its mounter's pid namespace,
+ * which has no process before the init: doc/KERNEL-FACTS.md "Mount
+ * trees"), or a mount on or of one that is.
+ */
 static bool mnt_is_deferred(const struct mnt_plan *p, uint32_t i)
 {
 	const struct ct_mount *m = &p->img->mounts[i];
@@ -742,59 +763,233 @@ static int mnt_make_target(const struct ct_mount *m)
 	return 0;
 }
 
-/* A new tmpfs at @m's mount point, filled, then read-only if it was. */
-static int mnt_make_tmpfs(const struct ct_image *img, uint32_t i)
+/* fsconfig(2) each option of @data ("key=value" or "flag", comma-separated) onto @fs. */
+static int mnt_fs_options(int fs, const char *data, const char *where)
 {
-	const struct ct_mount *m = &img->mounts[i];
-	bool ro;
-	/* filled read-write first */
-	char *data = mnt_opts_without(m->data ? m->data : "", "ro", &ro);
-	int ret, dir;
+	char *buf = xstrdup(data ? data : ""), *save = NULL;
+	int ret = buf ? 0 : -ENOMEM;
 
-	if (!data)
-		return -ENOMEM;
-	ret = mnt_mount(m->source, m->mountpoint, "tmpfs", m->flags & ~MS_RDONLY, data);
-	dir = ret ? -1 : open(m->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (!ret && dir < 0)
-		ret = ct_err(-errno, "%s: cannot open the new tmpfs: %m", m->mountpoint);
-	if (!ret)
-		ret = tmpfs_fill(img, i, dir);
-	if (dir >= 0)
-		close(dir);
-	if (!ret && ro)
-		ret = mnt_mount(NULL, m->mountpoint, NULL, MS_REMOUNT | MS_RDONLY, data);
-	free(data);
+	for (char *t = buf ? strtok_r(buf, ",", &save) : NULL; t && !ret; t = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(t, '=');
+
+		if (eq)
+			*eq = '\0';
+		if (fsconfig(fs, eq ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, t, eq ? eq + 1 : NULL, 0) < 0)
+			ret = ct_err(-errno, "mount %s: option %s: %m", where, t);
+	}
+	free(buf);
 	return ret;
 }
 
-/* Make mount @i at its mount point (we are in the container's root); @tree: its detached copy. */
-static int mnt_make(const struct mnt_plan *p, uint32_t i, int tree)
+/* A new instance of @m's file system with options @data, detached: its fd, or -errno. */
+static int mnt_new_instance(const struct ct_mount *m, const char *data)
+{
+	int fs = fsopen(m->fstype, FSOPEN_CLOEXEC), mnt = -1, ret;
+
+	if (fs < 0)
+		return ct_err(-errno, "mount %s: %s: %m", m->mountpoint, m->fstype);
+	ret = fsconfig(fs, FSCONFIG_SET_STRING, "source", m->source, 0) < 0 ?
+	      ct_err(-errno, "mount %s: source %s: %m", m->mountpoint, m->source) :
+	      mnt_fs_options(fs, data, m->mountpoint);
+	if (!ret && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		ret = ct_err(-errno, "mount %s: %s: %m", m->mountpoint, m->fstype);
+	if (!ret && (mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0)) < 0)
+		ret = ct_err(-errno, "mount %s: %s: %m", m->mountpoint, m->fstype);
+	close(fs);
+	return ret ?: mnt;
+}
+
+/* Was tmpfs @m read-only?  Its options but "ro" into *@data (made, filled, then made read-only). */
+static int mnt_tmpfs_data(const struct ct_mount *m, char **data, bool *ro)
+{
+	*data = mnt_opts_without(m->data ? m->data : "", "ro", ro);
+	return *data ? 0 : -ENOMEM;
+}
+
+/* A new tmpfs for mount @i, detached, filled with its files. */
+static int mnt_new_tmpfs(const struct ct_image *img, uint32_t i)
+{
+	const struct ct_mount *m = &img->mounts[i];
+	char *data;
+	bool ro;
+	int mnt, dir, ret = mnt_tmpfs_data(m, &data, &ro);
+
+	if (ret)
+		return ret;
+	mnt = mnt_new_instance(m, data);
+	free(data);
+	if (mnt < 0)
+		return mnt;
+	dir = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ret = dir < 0 ? ct_err(-errno, "%s: cannot open the new tmpfs: %m", m->mountpoint) :
+			tmpfs_fill(img, i, dir);
+	if (dir >= 0)
+		close(dir);
+	if (ret) {
+		close(mnt);
+		return ret;
+	}
+	return mnt;
+}
+
+/* A detached copy of the mount at host path @path (the root, an external mount). */
+static int mnt_clone_host(const struct ct_mount *m, const char *path)
+{
+	int mnt = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+
+	if (mnt >= 0)
+		return mnt;
+	if (m->kind == CT_MNT_ROOT)
+		return ct_err(-errno, "%s: cannot bind the root filesystem: %m", path);
+	return ct_err(-errno, "external mount %s: cannot bind %s: %m", m->ext_id, path);
+}
+
+/* A detached copy of part @m->root of the mount made for @m->bind_of (@src), resolved inside it. */
+static int mnt_clone_part(const struct ct_mount *m, int src)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	const char *rel = m->root + 1;	/* absolute: checked by the validator */
+	int at = rel[0] ? (int)syscall(SYS_openat2, src, rel, &how, sizeof(how)) : src, mnt;
+
+	if (at < 0)
+		return ct_err(-errno, "mount %s: its source %s: %m", m->mountpoint, m->root);
+	mnt = open_tree(at, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (mnt < 0)
+		mnt = ct_err(-errno, "mount %s: cannot bind %s: %m", m->mountpoint, m->root);
+	if (at != src)
+		close(at);
+	return mnt;
+}
+
+/*
+ * A detached copy of part of mount @m->bind_of, which the holder made: we
+ * are in the tree (the init, joined): taken at its mount point.
+ */
+static int mnt_clone_in_tree(const struct mnt_plan *p, const struct ct_mount *m)
+{
+	const char *from = p->img->mounts[m->bind_of].mountpoint;
+	int src = open(from, O_PATH | O_CLOEXEC), mnt;
+
+	if (src < 0)
+		return ct_err(-errno, "mount %s: its source %s: %m", m->mountpoint, from);
+	mnt = mnt_clone_part(m, src);
+	close(src);
+	return mnt;
+}
+
+/* Make mount @i detached (@mnts: those made before). */
+static int mnt_create(const struct mnt_plan *p, uint32_t i, const int *mnts)
 {
 	const struct ct_mount *m = &p->img->mounts[i];
-	const struct ct_mount *from = m->kind == CT_MNT_BIND ? &p->img->mounts[m->bind_of] : NULL;
-	char *src;
+
+	switch (m->kind) {
+	case CT_MNT_ROOT:
+		return mnt_clone_host(m, p->root);
+	case CT_MNT_EXTERNAL:
+		return mnt_clone_host(m, p->src[i]);
+	case CT_MNT_BIND:
+		if (mnts[m->bind_of] < 0)
+			return mnt_clone_in_tree(p, m);
+		return mnt_clone_part(m, mnts[m->bind_of]);
+	case CT_MNT_TMPFS:
+		return mnt_new_tmpfs(p->img, i);
+	default:	/* proc: made in the init, it shows the init's pid namespace */
+		return mnt_new_instance(m, m->data);
+	}
+}
+
+/* The mounts' indexes in the order the dump saw them made: rank, then record order. */
+static uint32_t *mnt_by_rank(const struct ct_image *img)
+{
+	uint32_t *by = xmalloc(sizeof(*by) * (img->nr_mounts + 1));
+
+	for (uint32_t k = 0; by && k < img->nr_mounts; k++) {
+		uint32_t i = k, j = k;
+
+		for (; j > 0 && img->mounts[by[j - 1]].rank > img->mounts[i].rank; j--)
+			by[j] = by[j - 1];
+		by[j] = i;
+	}
+	return by;
+}
+
+/*
+ * Can mount @i be made now?  A bind needs its source made before, or,
+ * @in_tree (the init, in the tree the holder built), one the holder made.
+ */
+static bool mnt_can_create(const struct mnt_plan *p, uint32_t i, const int *mnts, bool in_tree)
+{
+	const struct ct_mount *m = &p->img->mounts[i];
+
+	return m->kind != CT_MNT_BIND || mnts[m->bind_of] >= 0 ||
+	       (in_tree && !p->deferred[m->bind_of]);
+}
+
+/*
+ * Make the mounts of one pass (the holder's, or the init's: @deferred)
+ * detached, in the order they were made at the dump, as far as they can
+ * be made (mnt_can_create; a bind made before its source waits for it): a
+ * mount namespace lists its mounts in the order they were made, wherever
+ * they were attached later (doc/KERNEL-FACTS.md "Mount trees"), so the
+ * container's listing comes back as it was, but for what the init makes
+ * (after the rest).  Each tmpfs is filled before anything is on it.
+ * Returns the number left to make, or -errno.
+ */
+static int mnt_create_pass(const struct mnt_plan *p, bool deferred, bool in_tree, int *mnts)
+{
+	uint32_t n = p->img->nr_mounts, left = 0, *by = mnt_by_rank(p->img);
+	bool progress = true;
+	int ret = by ? 0 : -ENOMEM;
+
+	for (uint32_t i = 0; i < n; i++)
+		left += p->deferred[i] == deferred && mnts[i] < 0;
+	umask(0);	/* tmpfs files get exactly their modes */
+	while (left && progress && !ret) {
+		progress = false;
+		for (uint32_t k = 0; k < n && !ret; k++) {
+			uint32_t i = by[k];
+
+			if (p->deferred[i] != deferred || mnts[i] >= 0 ||
+			    !mnt_can_create(p, i, mnts, in_tree))
+				continue;
+			ret = mnt_create(p, i, mnts);
+			mnts[i] = ret < 0 ? -1 : ret;
+			ret = ret < 0 ? ret : 0;
+			progress = true;
+			left--;
+		}
+	}
+	free(by);
+	return ret ?: (int)left;
+}
+
+/* The mounts of one pass all made?  Else name the first left. */
+static int mnt_created_all(const struct mnt_plan *p, bool deferred, const int *mnts)
+{
+	for (uint32_t i = 0; i < p->img->nr_mounts; i++)
+		if (p->deferred[i] == deferred && mnts[i] < 0)
+			return ct_err(-EINVAL, "mount %s: its bind source cannot be made before it",
+				      p->img->mounts[i].mountpoint);
+	return 0;
+}
+
+/* Attach mount @m, made as @mnt, at its mount point (we are in the container's root); its flags. */
+static int mnt_attach(const struct ct_mount *m, int mnt)
+{
+	char *data = NULL;
+	bool ro = false;
 	int ret = mnt_make_target(m);
 
 	if (ret)
 		return ret;
-	switch (m->kind) {
-	case CT_MNT_EXTERNAL:
-		if (syscall(SYS_move_mount, tree, "", AT_FDCWD, m->mountpoint, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-			return ct_err(-errno, "mount %s: cannot bind external mount %s from %s: %m",
-				      m->mountpoint, m->ext_id, p->src[i]);
-		break;
-	case CT_MNT_BIND:
-		src = path_join(from->mountpoint, m->root);
-		ret = src ? mnt_mount(src, m->mountpoint, NULL, MS_BIND, NULL) : -ENOMEM;
-		free(src);
-		break;
-	case CT_MNT_TMPFS:
-		ret = mnt_make_tmpfs(p->img, i);
-		break;
-	default:
-		ret = mnt_mount(m->source, m->mountpoint, m->fstype, m->flags, m->data);
-		break;
-	}
+	if (move_mount(mnt, "", AT_FDCWD, m->mountpoint, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return ct_err(-errno, "mount %s: cannot attach it: %m", m->mountpoint);
+	if (m->kind == CT_MNT_TMPFS)
+		ret = mnt_tmpfs_data(m, &data, &ro);
+	if (!ret && ro)
+		ret = mnt_mount(NULL, m->mountpoint, NULL, MS_REMOUNT | MS_RDONLY, data);
+	free(data);
 	if (!ret)
 		ret = mnt_mount(NULL, m->mountpoint, NULL, MS_BIND | MS_REMOUNT | m->flags, NULL);
 	if (!ret && m->unbindable)
@@ -802,33 +997,19 @@ static int mnt_make(const struct mnt_plan *p, uint32_t i, int tree)
 	return ret;
 }
 
-/* Detached copies of the sources of the external mounts of one pass (-1 for the others). */
-static int mnt_open_trees(const struct mnt_plan *p, bool deferred, int *trees)
-{
-	for (uint32_t i = 0; i < p->img->nr_mounts; i++) {
-		trees[i] = -1;
-		if (p->img->mounts[i].kind != CT_MNT_EXTERNAL || p->deferred[i] != deferred)
-			continue;
-		trees[i] = (int)syscall(SYS_open_tree, AT_FDCWD, p->src[i], OPEN_TREE_CLONE | O_CLOEXEC);
-		if (trees[i] < 0)
-			return ct_err(-errno, "external mount %s: cannot bind %s: %m",
-				      p->img->mounts[i].ext_id, p->src[i]);
-	}
-	return 0;
-}
-
-/* Make every mount of one pass, in order; close the trees. */
-static int mnt_make_pass(const struct mnt_plan *p, bool deferred, int *trees)
+/* Attach every mount of one pass (mnt_create_pass) but the root, parents first; close them. */
+static int mnt_attach_pass(const struct mnt_plan *p, bool deferred, int *mnts)
 {
 	int ret = 0;
 
-	umask(0);	/* tmpfs files get exactly their modes */
 	for (uint32_t i = 1; i < p->img->nr_mounts && !ret; i++)
 		if (p->deferred[i] == deferred)
-			ret = mnt_make(p, i, trees[i]);
-	for (uint32_t i = 0; i < p->img->nr_mounts; i++)
-		if (trees[i] >= 0)
-			close(trees[i]);
+			ret = mnt_attach(&p->img->mounts[i], mnts[i]);
+	for (uint32_t i = 0; i < p->img->nr_mounts; i++) {
+		if (mnts[i] >= 0)
+			close(mnts[i]);
+		mnts[i] = -1;
+	}
 	return ret;
 }
 
@@ -858,8 +1039,8 @@ static int mnt_scaffold_proc(void)
 	return mnt_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 }
 
-/* In the holder: a new mount namespace holding the tree but the deferred mounts. */
-static int mnt_holder_build(const struct mnt_plan *p, int net_fd, int ipc_fd, int *trees)
+/* In the holder: a new mount namespace holding the tree but the deferred mounts (@mnts: -1 each). */
+static int mnt_holder_build(const struct mnt_plan *p, int net_fd, int ipc_fd, int *mnts)
 {
 	const struct ct_mount *root = &p->img->mounts[0];
 	int ret;
@@ -877,10 +1058,13 @@ static int mnt_holder_build(const struct mnt_plan *p, int net_fd, int ipc_fd, in
 			ret = ct_err(-EINVAL, "mount %s: an mqueue instance without an IPC namespace of its own",
 				     p->img->mounts[i].mountpoint);
 	if (!ret)
-		ret = mnt_open_trees(p, false, trees) ?:
-		      mnt_mount(p->root, p->root, NULL, MS_BIND, NULL) ?: mounts_pivot(p->root);
+		ret = mnt_create_pass(p, false, false, mnts);
+	if (ret >= 0)	/* every bind's source is the holder's too: all made */
+		ret = mnt_created_all(p, false, mnts);
+	if (!ret && move_mount(mnts[0], "", AT_FDCWD, p->root, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		ret = ct_err(-errno, "%s: cannot bind the root filesystem: %m", p->root);
 	if (!ret)
-		ret = mnt_make_pass(p, false, trees) ?: mnt_scaffold_proc();
+		ret = mounts_pivot(p->root) ?: mnt_attach_pass(p, false, mnts) ?: mnt_scaffold_proc();
 	/* last: the root read-only only once every mount point is made */
 	if (!ret)
 		ret = mnt_mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | root->flags, NULL);
@@ -900,13 +1084,14 @@ static void __attribute__((noreturn)) mnt_holder(const struct mnt_plan *p, int n
 						 int report, int hold)
 {
 	struct mnt_report r = { 0 };
-	int *trees = xzalloc(sizeof(int) * (p->img->nr_mounts + 1));
+	int *mnts = xzalloc(sizeof(int) * (p->img->nr_mounts + 1));
 	char c;
 
 	ct_err_clear();
-	for (uint32_t i = 0; trees && i < p->img->nr_mounts; i++)
-		trees[i] = -1;
-	r.ret = trees ? mnt_holder_build(p, net_fd, ipc_fd, trees) : -ENOMEM;
+	for (uint32_t i = 0; mnts && i < p->img->nr_mounts; i++)
+		mnts[i] = -1;
+	/* the mounts not attached go with their fds when we exit */
+	r.ret = mnts ? mnt_holder_build(p, net_fd, ipc_fd, mnts) : -ENOMEM;
 	if (r.ret)
 		snprintf(r.msg, sizeof(r.msg), "%s", ct_err_msg() ? ct_err_msg() : strerror(-r.ret));
 	if (write(report, &r, sizeof(r)) != sizeof(r))
@@ -1021,6 +1206,14 @@ void mounts_rekey(struct ct_image *img)
 	}
 }
 
+/* Is the file system at @path the one of fd @fd (each devpts instance has a device of its own)? */
+static bool mnt_same_fs(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev;
+}
+
 /*
  * The ptys restored before us live in a devpts instance of their own
  * (task/pty.c, @devpts: a detached mount): it takes the place of the one
@@ -1036,6 +1229,8 @@ static int mnt_swap_devpts(const struct mnt_plan *p, int devpts)
 			m = &p->img->mounts[i];
 	if (!m)
 		return ct_err(-EINVAL, "ptys without a devpts instance of the container's own");
+	if (mnt_same_fs(devpts, m->mountpoint))
+		return 0;	/* the ptys were made in the one the holder made */
 	if (umount2(m->mountpoint, MNT_DETACH) < 0)
 		return ct_err(-errno, "%s: cannot take the new devpts instance off: %m", m->mountpoint);
 	if (syscall(SYS_move_mount, devpts, "", AT_FDCWD, m->mountpoint, MOVE_MOUNT_F_EMPTY_PATH) < 0)
@@ -1045,26 +1240,32 @@ static int mnt_swap_devpts(const struct mnt_plan *p, int devpts)
 
 int mnt_enter(const struct mnt_plan *p, int mnt_fd, int devpts)
 {
-	int *trees = xzalloc(sizeof(int) * (p->img->nr_mounts + 1)), ret;
+	int *mnts = xmalloc(sizeof(int) * (p->img->nr_mounts + 1)), ret;
 
-	if (!trees)
+	if (!mnts)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < p->img->nr_mounts; i++)
-		trees[i] = -1;
-	/* the sources are in the tree we leave */
-	ret = mnt_open_trees(p, true, trees);
-	if (!ret && setns(mnt_fd, CLONE_NEWNS) < 0)
+		mnts[i] = -1;
+	/*
+	 * Made here, in the tree we leave (the external ones are copies of the
+	 * host's), but the binds of what the holder made: in the tree, after.
+	 */
+	ret = mnt_create_pass(p, true, false, mnts);
+	if (ret >= 0 && setns(mnt_fd, CLONE_NEWNS) < 0)
 		ret = ct_err(-errno, "cannot join the container's mount namespace: %m");
+	if (ret > 0)
+		ret = mnt_create_pass(p, true, true, mnts);
+	if (ret >= 0)
+		ret = mnt_created_all(p, true, mnts);
 	if (!ret && chdir("/") < 0)
 		ret = ct_err(-errno, "chdir /: %m");
 	if (!ret && umount2("/proc", MNT_DETACH) < 0)	/* the holder's (mnt_scaffold_proc) */
 		ret = ct_err(-errno, "/proc: cannot take the restorer's proc off: %m");
 	if (!ret)
-		ret = mnt_make_pass(p, true, trees) ?: devpts >= 0 ? mnt_swap_devpts(p, devpts) : 0;
-	else
-		for (uint32_t i = 0; i < p->img->nr_mounts; i++)
-			if (trees[i] >= 0)
-				close(trees[i]);
-	free(trees);
+		ret = mnt_attach_pass(p, true, mnts) ?: devpts >= 0 ? mnt_swap_devpts(p, devpts) : 0;
+	for (uint32_t i = 0; i < p->img->nr_mounts; i++)
+		if (mnts[i] >= 0)
+			close(mnts[i]);
+	free(mnts);
 	return ret;
 }

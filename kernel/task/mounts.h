@@ -4,15 +4,18 @@
  * mounts (tmpfs.c): recorded at dump from the init's mountinfo, rebuilt at
  * restore on the root directory the caller gives.
  *
- * Restore builds the tree in two steps.  A short-lived holder process,
- * forked by the restorer, joins the container's network and IPC
- * namespaces, makes a new mount namespace, binds the root and pivots into
- * it, and mounts everything but what depends on the container's pid
- * namespace (each tmpfs filled as soon as it is mounted, before what is
- * mounted on it); the restorer keeps the namespace and its root open,
- * opens the container's files inside it, and the init joins it
- * (mnt_enter) and mounts the rest: proc instances, which show the pid
- * namespace of their mounter, and whatever lies on them.
+ * Restore builds the tree in two steps, each making its mounts detached
+ * in the order the dump saw them made (a mount namespace lists its mounts
+ * in that order), then attaching them, parents first.  A short-lived
+ * holder process, forked by the restorer, joins the container's network
+ * and IPC namespaces, makes a new mount namespace, makes everything but
+ * what depends on the container's pid namespace (each tmpfs filled as it
+ * is made), attaches the root, pivots into it and attaches the rest; the
+ * restorer keeps the namespace and its root open, opens the container's
+ * files inside it, and the init joins it (mnt_enter) and makes the rest:
+ * proc instances, which show the pid namespace of their mounter (which
+ * has no process before the init), and whatever lies on them.  These come
+ * last in the container's listing.
  */
 #ifndef CT_TASK_MOUNTS_H
 #define CT_TASK_MOUNTS_H
@@ -76,10 +79,10 @@ void mnt_plan_free(struct mnt_plan *plan);
  */
 int mnt_build(const struct mnt_plan *plan, int net_fd, int ipc_fd, int *mnt_fd, int *root_fd);
 /*
- * In the init (single-threaded, in its own pid namespace): join
- * mount namespace @mnt_fd, whose root becomes its /, and mount the deferred
- * mounts; @devpts (-1: none) is the restored ptys' devpts instance, a
- * detached mount, put at the container's /dev/pts.
+ * In the init (single-threaded, in its own pid namespace): make the
+ * deferred mounts, join mount namespace @mnt_fd, whose root becomes its /,
+ * and attach them; @devpts (-1: none) is the restored ptys' devpts
+ * instance, a detached mount, put at the container's /dev/pts.
  */
 int mnt_enter(const struct mnt_plan *plan, int mnt_fd, int devpts);
 
@@ -99,6 +102,8 @@ void mounts_rekey(struct ct_image *img);
  * root, no submounts); refusals name the container's init @pid.
  */
 int tmpfs_dump(struct ct_image *img, uint32_t mount, int dirfd, uint64_t max_file_size, pid_t pid);
+/* openat(2) that leaves the access time alone if it can (O_NOATIME). */
+int tmpfs_open_noatime(int dirfd, const char *name, int flags);
 /* Make the files of tmpfs mount @mount again under @dirfd (its fresh root). */
 int tmpfs_fill(const struct ct_image *img, uint32_t mount, int dirfd);
 

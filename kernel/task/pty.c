@@ -23,7 +23,8 @@
  * FIONREAD at all; no interface shows it, and it is not kept.)
  *
  * Restore makes a new devpts instance (a detached mount, fsopen) before the
- * files are opened; the container's init attaches it at /dev/pts.  A fresh
+ * files are opened; the container's init attaches it at /dev/pts.  In a
+ * root of its own, the rebuilt tree's /dev/pts is that new instance.  A fresh
  * instance hands out the lowest free index, so ptmx is opened until the
  * wanted index comes up and the spare ones are closed.  The queued output
  * is written in through a slave with output processing off, then the
@@ -358,13 +359,27 @@ static int pty_dump_finish(struct ct_image *img, uint32_t i, const struct task_c
 
 /* ---- restore ---- */
 
-/* The container's new devpts instance, a detached mount (shape.c attaches it in the init). */
-static int pty_devpts(struct file_table *ft)
+/*
+ * The container's new devpts instance.  In a root of its own (we run in
+ * the rebuilt tree: rs->host_root), the one the tree has at /dev/pts, made
+ * in its place in the container's mount order (task/mounts.c); else a new
+ * detached mount, which shape.c attaches in the init.
+ */
+static int pty_devpts(struct fd_restore *rs)
 {
+	struct file_table *ft = rs->ft;
+	struct statfs sfs;
 	int fs, mnt;
 
 	if (ft->devpts >= 0)
 		return ft->devpts;
+	if (rs->host_root >= 0) {
+		mnt = open("/dev/pts", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (mnt >= 0 && fstatfs(mnt, &sfs) == 0 && sfs.f_type == DEVPTS_SUPER_MAGIC)
+			return ft->devpts = mnt;
+		if (mnt >= 0)
+			close(mnt);
+	}
 	fs = fsopen("devpts", FSOPEN_CLOEXEC);
 	if (fs < 0)
 		return ct_err(-errno, "cannot make a devpts instance: %m");
@@ -439,7 +454,7 @@ static int pty_set_modes(int m, const struct ct_file *f)
 static int pty_open_master(struct fd_restore *rs, uint32_t i)
 {
 	const struct ct_file *f = &rs->img->files[i];
-	int devpts = pty_devpts(rs->ft), unlock = 0, packet = 1, m, ret;
+	int devpts = pty_devpts(rs), unlock = 0, packet = 1, m, ret;
 
 	if (devpts < 0)
 		return devpts;

@@ -87,38 +87,84 @@ static int sig_peek_queue(pid_t tid, bool shared, struct ct_siginfo **out, uint3
 	return 0;
 }
 
-/* Record every handler (injected rt_sigaction, all into scratch, read once) and the shared queue. */
+/* Queue the read of every handler (rt_sigaction into the batch's data: tc->reads). */
+int dump_task_signals_queue(struct task_ctx *tc)
+{
+	static const struct ct_sigaction none[CT_NSIG];
+	struct dump_read *r = &tc->reads->sigactions;
+	unsigned long acts = dump_read_out(tc, r, none, sizeof(none));
+	int ret = 0;
+
+	if (!acts)
+		return ct_err(-E2BIG, "pid %d: injected batch too small for the signal actions",
+			      tc->inj->tid);
+	for (int sig = 1; sig <= CT_NSIG && !ret; sig++)
+		if (!sig_fixed(sig))
+			ret = dump_read_add(tc, r, __NR_rt_sigaction, sig, 0,
+					    acts + (sig - 1) * sizeof(struct ct_sigaction), 8);
+	return ret;
+}
+
+/* Take the handlers read by dump_task_signals_queue() into @t. */
+static int dump_take_sigactions(struct task_ctx *tc, struct ct_task *t)
+{
+	const struct dump_read *r = &tc->reads->sigactions;
+	uint32_t k = 0;
+
+	for (int sig = 1; sig <= CT_NSIG; sig++) {
+		long ret;
+
+		if (sig_fixed(sig))
+			continue;
+		ret = dump_read_take(tc, r, k, k ? NULL : t->sigactions);
+		k++;
+		if (ret < 0 && ret > -4096)
+			return ct_err((int)ret, "pid %d: cannot read the action of signal %d: %s",
+				      tc->inj->tid, sig, inj_strerror(ret));
+	}
+	return 0;
+}
+
+/*
+ * Record every handler (injected rt_sigaction, in the process's batch of
+ * reads, or in one of their own) and the shared queue.
+ */
 int dump_task_signals(struct task_ctx *tc, struct ct_task *t)
 {
-	struct inj_batch *b = tc->batch;
+	struct dump_reads own = { 0 };
 	pid_t pid = tc->inj->tid;
-	unsigned long acts;
-	long ret;
+	int ret = 0;
 
-	/* every handler in one batch, read into its data, then out at once */
-	inj_batch_reset(b);
-	memset(t->sigactions, 0, sizeof(t->sigactions));
-	acts = inj_batch_put(b, t->sigactions, sizeof(t->sigactions));
-	if (!acts || !inj_batch_fits(b, CT_NSIG, 0))
-		return ct_err(-E2BIG, "pid %d: injected batch too small for the signal actions", pid);
-	for (int sig = 1; sig <= CT_NSIG; sig++)
-		if (!sig_fixed(sig))
-			inj_batch_add(b, NULL, 0, __NR_rt_sigaction, sig, 0,
-				      acts + (sig - 1) * sizeof(struct ct_sigaction), 8, 0, 0);
-	ret = inj_batch_run(b, tc->inj);
-	if (ret && b->failed < b->nr)
-		return ct_err((int)ret, "pid %d: cannot read the action of signal %lu: %s", pid,
-			      (unsigned long)b->calls[b->failed].a[0], inj_strerror(ret));
+	if (!tc->reads) {
+		inj_batch_reset(tc->batch);
+		tc->reads = &own;
+		ret = dump_task_signals_queue(tc) ?: dump_reads_run(tc);
+	}
+	if (!ret)
+		ret = dump_take_sigactions(tc, t);
+	if (tc->reads == &own) {
+		dump_reads_free(&own);
+		tc->reads = NULL;
+	}
 	if (ret)
-		return (int)ret;
-	ret = inj_read_mem(pid, acts, t->sigactions, sizeof(t->sigactions));
-	if (ret)
-		return ct_err((int)ret, "pid %d: cannot read the signal actions", pid);
+		return ret;
 	memset(&t->sigactions[SIGKILL - 1], 0, sizeof(struct ct_sigaction));
 	memset(&t->sigactions[SIGSTOP - 1], 0, sizeof(struct ct_sigaction));
 	free(t->shared_pending);
 	t->shared_pending = NULL;
 	return sig_peek_queue(pid, true, &t->shared_pending, &t->nr_shared_pending);
+}
+
+/* Queue the read of the leader thread's sigaltstack (tc->reads). */
+int dump_thread_signals_queue(struct task_ctx *tc)
+{
+	static const stack_t none;
+	struct dump_read *r = &tc->reads->altstack;
+	unsigned long out = dump_read_out(tc, r, &none, sizeof(none));
+
+	if (!out)
+		return ct_err(-E2BIG, "pid %d: injected batch too small for sigaltstack", tc->inj->tid);
+	return dump_read_add(tc, r, __NR_sigaltstack, 0, out, 0, 0);
 }
 
 /* Record a thread's blocked mask, pending signals and sigaltstack. */
@@ -128,12 +174,18 @@ int dump_thread_signals(struct task_ctx *tc, struct ct_thread *th)
 	long ret;
 
 	th->blocked = tc->inj->saved_sigmask;
-	ret = inj_syscall(tc->inj, __NR_sigaltstack, 0, tc->scratch, 0, 0, 0, 0);
-	if (ret < 0)
-		return ct_err((int)ret, "pid %d: cannot read sigaltstack: %s", tid, inj_strerror(ret));
-	ret = inj_read_mem(tid, tc->scratch, &th->altstack, sizeof(th->altstack));
-	if (ret)
-		return ct_err((int)ret, "pid %d: cannot read scratch memory", tid);
+	if (tc->reads) {
+		ret = dump_read_take(tc, &tc->reads->altstack, 0, &th->altstack);
+		if (ret < 0)
+			return ct_err((int)ret, "pid %d: cannot read sigaltstack: %s", tid, inj_strerror(ret));
+	} else {
+		ret = inj_syscall(tc->inj, __NR_sigaltstack, 0, tc->scratch, 0, 0, 0, 0);
+		if (ret < 0)
+			return ct_err((int)ret, "pid %d: cannot read sigaltstack: %s", tid, inj_strerror(ret));
+		ret = inj_read_mem(tid, tc->scratch, &th->altstack, sizeof(th->altstack));
+		if (ret)
+			return ct_err((int)ret, "pid %d: cannot read scratch memory", tid);
+	}
 	free(th->pending);
 	th->pending = NULL;
 	return sig_peek_queue(tid, false, &th->pending, &th->nr_pending);

@@ -10,7 +10,8 @@
  * /proc/sys/kernel/{sem,msg}_next_id before each semget/msgget, then sets
  * owner and mode (and msg_qbytes) with IPC_SET, the values with SETALL and
  * sends the messages again in order.  Semaphore undo lists are not shown
- * by the kernel and are not kept.
+ * by the kernel and are not kept.  The namespace's limits (shmmax, msgmax,
+ * sem, ...) are read at dump and written once every object is made again.
  */
 #define LOG_PREFIX "sysvipc: "
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
+#include <sys/types.h>
 
 #include "image/image.h"
 #include "lib/log.h"
@@ -146,9 +148,52 @@ static int ipc_dump_kind(struct ct_image *img, const char *kind,
 	return ret;
 }
 
-int sysvipc_dump(struct ct_image *img)
+/* The namespace's limits in /proc/sys/kernel, in CT_IPC_* order. */
+static const char *const ipc_limit_names[CT_IPC_NR_LIMITS] = {
+	"shmmax", "shmall", "shmmni", "msgmax", "msgmnb", "msgmni", "sem",
+};
+
+/* /proc/sys/kernel/@name (of this thread's IPC namespace), its last newline off. */
+static int ipc_read_limit(const char *name, char **val)
 {
-	return ipc_dump_kind(img, "sem", ipc_dump_sem) ?: ipc_dump_kind(img, "msg", ipc_dump_msg);
+	char path[64];
+	size_t len;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
+	ret = read_whole_file(path, val, &len);
+	if (ret)
+		return ct_err(ret, "%s: cannot read: %s", path, strerror(-ret));
+	if (len && (*val)[len - 1] == '\n')
+		(*val)[len - 1] = '\0';
+	return 0;
+}
+
+/*
+ * The namespace's limits.  shm_rmid_forced set is refused: a segment made
+ * again at restore has the restorer as creator, gone at once, so every
+ * segment not attached yet would be destroyed.
+ */
+static int ipc_dump_limits(struct ct_image *img, pid_t pid)
+{
+	char *forced;
+	int ret = ipc_read_limit("shm_rmid_forced", &forced);
+
+	if (ret)
+		return ret;
+	ret = strcmp(forced, "0") ?
+	      ct_err(-EOPNOTSUPP, "pid %d: its IPC namespace has kernel.shm_rmid_forced set: not supported",
+		     pid) : 0;
+	free(forced);
+	for (int i = 0; i < CT_IPC_NR_LIMITS && !ret; i++)
+		ret = ipc_read_limit(ipc_limit_names[i], &img->ipc_limits[i]);
+	return ret;
+}
+
+int sysvipc_dump(struct ct_image *img, pid_t pid)
+{
+	return ipc_dump_limits(img, pid) ?: ipc_dump_kind(img, "sem", ipc_dump_sem) ?:
+	       ipc_dump_kind(img, "msg", ipc_dump_msg);
 }
 
 /* ---- restore ---- */
@@ -240,6 +285,22 @@ static int ipc_restore_msg(const struct ct_ipc_obj *o)
 			ret = ct_err(-errno, "message queue %d: cannot queue a message again: %m", id);
 	}
 	free(buf);
+	return ret;
+}
+
+int sysvipc_restore_limits(const struct ct_image *img)
+{
+	char path[64];
+	int ret = 0;
+
+	for (int i = 0; i < CT_IPC_NR_LIMITS && !ret; i++) {
+		if (!img->ipc_limits[i])
+			continue;
+		snprintf(path, sizeof(path), "/proc/sys/kernel/%s", ipc_limit_names[i]);
+		ret = write_small_file(path, img->ipc_limits[i]);
+		if (ret)
+			ret = ct_err(ret, "%s: cannot write %s: %s", path, img->ipc_limits[i], strerror(-ret));
+	}
 	return ret;
 }
 

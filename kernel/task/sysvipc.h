@@ -8,12 +8,19 @@
 #ifndef CT_SYSVIPC_H
 #define CT_SYSVIPC_H
 
+#include <sys/types.h>
+
 struct ct_image;
 
-/* In the container's IPC namespace: append its semaphore sets and message queues to @img. */
-int sysvipc_dump(struct ct_image *img);
+/*
+ * In the container's IPC namespace (of init @pid, for messages): append
+ * its limits, semaphore sets and message queues to @img.
+ */
+int sysvipc_dump(struct ct_image *img, pid_t pid);
 /* In the container's new IPC namespace: make @img's objects again. */
 int sysvipc_restore(const struct ct_image *img);
+/* There, once every object of it is made (limits below them must not stop it): its limits. */
+int sysvipc_restore_limits(const struct ct_image *img);
 
 /* In the namespace: make the next object of @kind ("sem", "msg", "shm") get id @id. */
 int sysvipc_next_id(const char *kind, int id);

@@ -20,6 +20,7 @@
 #ifndef CT_TASK_H
 #define CT_TASK_H
 
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "inject/inject.h"
@@ -43,7 +44,59 @@ struct task_ctx {
 	int (*shm_key)(void *arg, pid_t pid, const char *name, const char *open_path,
 		       const struct stat *st, uint32_t *key);
 	void *shm_arg;
+	struct dump_reads *reads;	/* dump: the process's reads, run in one batch (below); NULL: inject each */
+	struct fd_holders *holders;	/* dump: descriptions in kcmp order (files.c); NULL: compare each */
 };
+
+/*
+ * dump (files.c): one fd of each description recorded so far, in the order
+ * kcmp(KCMP_FILE) gives descriptions, so that the one an fd shares is found
+ * in log n calls.  Zero-initialised is empty; broken once kcmp gave no order.
+ */
+struct fd_holder {
+	pid_t pid;
+	int fd;
+	uint32_t file;			/* index into ct_image.files */
+};
+struct fd_holders {
+	struct fd_holder *h;
+	size_t nr, cap;
+	bool broken;			/* compare with every description instead */
+};
+void fd_holders_free(struct fd_holders *hs);
+
+/*
+ * dump (reads.c): what only injected calls can read of a process and its
+ * leader thread, queued by each module into the process's batch and run
+ * at once: one round trip where each call took one (a guarded call is two
+ * stops, and on a loaded machine each waits for the scheduler).  The
+ * modules then take their results from here.  Every call may fail: the
+ * module names the failure as it did when it called alone.
+ */
+struct dump_read {
+	long idx;			/* its first entry in the batch */
+	uint32_t nr;			/* entries queued, 0: not queued */
+	unsigned long out;		/* what the calls write in the tracee, 0 none ... */
+	size_t len;			/* ... this many bytes */
+};
+struct dump_reads {
+	struct dump_read brk, sigactions, securebits, itimers, pdeath;	/* the process */
+	struct dump_read altstack, tid_address;				/* its leader thread */
+	unsigned long lo, hi;		/* the outputs' span in the tracee ... */
+	uint8_t *copy;			/* ... read back after the run */
+	long *rets;			/* each entry's result, kept from the run */
+	size_t nr_rets;
+};
+/* Room for @len bytes of output (@init, its first contents) for @r; its address in the tracee, 0 if full. */
+unsigned long dump_read_out(struct task_ctx *tc, struct dump_read *r, const void *init, size_t len);
+/* Queue one more call for @r; -E2BIG when the batch is full. */
+int dump_read_add(struct task_ctx *tc, struct dump_read *r, long nr, unsigned long a1,
+		  unsigned long a2, unsigned long a3, unsigned long a4);
+/* Run the queued reads, then copy their outputs back. */
+int dump_reads_run(struct task_ctx *tc);
+/* The result of call @k of @r (-errno, or -ENOEXEC if not run); its output (r->len bytes) into @buf. */
+long dump_read_take(const struct task_ctx *tc, const struct dump_read *r, uint32_t k, void *buf);
+void dump_reads_free(struct dump_reads *reads);
 
 /* What dump does with an established TCP connection (task_ctx.tcp_mode). */
 #define CT_TCP_REFUSE		0	/* fail the dump naming the connection */
@@ -136,11 +189,27 @@ int tty_restore_fg(struct task_ctx *tc, const struct ct_image *img, const struct
 /*
  * locks.c: POSIX, OFD and flock locks.  dump_locks: once every task's fds
  * are recorded, with the tasks stopped; refuses a lock held (or awaited) by
- * a process outside the container on a file it has open.
+ * a process outside the container on a file it has open.  It works from
+ * @lt, the system's lock table read while the tasks were stopped: reading
+ * /proc/locks waits for an RCU grace period (the kernel write-locks a
+ * per-cpu rwsem: 9-17 ms here), so lock_table_start() reads it on a thread
+ * of its own while the dump collects the processes.
  * restore_task_locks: after restore_task_files of every task, before any
  * runs; takes the locks task @t took, without waiting.
  */
-int dump_locks(struct ct_image *img);
+struct lock_line;
+struct lock_table {
+	struct lock_line *lines;
+	size_t nr;
+	int err;			/* reading it failed: -errno */
+	pthread_t thread;
+	bool reading;			/* the thread is to be joined */
+};
+/* Read /proc/locks into @lt, on a thread if one can be started (zero @lt first). */
+void lock_table_start(struct lock_table *lt);
+/* Wait for the read (if any) and free the table. */
+void lock_table_free(struct lock_table *lt);
+int dump_locks(struct ct_image *img, struct lock_table *lt);
 int restore_task_locks(struct task_ctx *tc, const struct ct_image *img, const struct ct_task *t);
 
 /*
@@ -172,19 +241,24 @@ int map_change_check(pid_t pid, const char *path, const char *open_path, const s
 		     const struct ct_file_id *id, const struct ct_file_change *ch, struct change_cache *c);
 
 /* signals.c: handlers, masks, pending signals, sigaltstack */
+int dump_task_signals_queue(struct task_ctx *tc);
+int dump_thread_signals_queue(struct task_ctx *tc);
 int dump_task_signals(struct task_ctx *tc, struct ct_task *t);
 int dump_thread_signals(struct task_ctx *tc, struct ct_thread *th);
 int restore_task_signals(struct task_ctx *tc, const struct ct_task *t);
 int restore_thread_signals(struct task_ctx *tc, const struct ct_thread *th);
 
 /* creds.c: uids, gids, groups, capabilities, securebits, no_new_privs */
+int dump_task_creds_queue(struct task_ctx *tc);
 int dump_task_creds(struct task_ctx *tc, struct ct_task *t);
 int restore_task_creds(struct task_ctx *tc, const struct ct_task *t);
 
 /* misc.c: rlimits, umask, personality, nice, scheduling, cwd, root, comm, itimers, POSIX timers, pdeath signal */
+int dump_task_misc_queue(struct task_ctx *tc);
 int dump_task_misc(struct task_ctx *tc, struct ct_task *t);
 int restore_task_misc(struct task_ctx *tc, const struct ct_task *t);
 /* robust list, clear_child_tid: per thread */
+int dump_thread_misc_queue(struct task_ctx *tc);
 int dump_thread_misc(struct task_ctx *tc, struct ct_thread *th);
 int restore_thread_misc(struct task_ctx *tc, const struct ct_thread *th);
 

@@ -75,7 +75,7 @@ static bool tmpfs_has_xattrs(int dirfd, const char *name, mode_t mode)
 		return n > 0;
 	if (!S_ISREG(mode) && !S_ISDIR(mode))
 		return false;
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	fd = tmpfs_open_noatime(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return false;
 	n = flistxattr(fd, NULL, 0);
@@ -83,11 +83,23 @@ static bool tmpfs_has_xattrs(int dirfd, const char *name, mode_t mode)
 	return n > 0;
 }
 
+/*
+ * openat(2) without touching the file's access time (a read of a file or a
+ * directory sets it under relatime): the dump leaves the times it records
+ * as they were.  O_NOATIME needs the owner or CAP_FOWNER: else a plain open.
+ */
+int tmpfs_open_noatime(int dirfd, const char *name, int flags)
+{
+	int fd = openat(dirfd, name, flags | O_NOATIME);
+
+	return fd < 0 && errno == EPERM ? openat(dirfd, name, flags) : fd;
+}
+
 /* Read the whole regular file @name (under @dirfd) into @n. */
 static int tmpfs_read_file(const struct tmpfs_walk *w, int dirfd, const char *name,
 			   struct ct_tmpfs_node *n)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = tmpfs_open_noatime(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	uint64_t got = 0;
 	ssize_t r;
 
@@ -134,6 +146,8 @@ static int tmpfs_record(struct tmpfs_walk *w, int dirfd, const char *name,
 	n->rdev = st->st_rdev;
 	n->mtime_sec = st->st_mtim.tv_sec;
 	n->mtime_nsec = st->st_mtim.tv_nsec;
+	n->atime_sec = st->st_atim.tv_sec;
+	n->atime_nsec = st->st_atim.tv_nsec;
 	if (S_ISREG(st->st_mode) && st->st_nlink > 1 && (link = tmpfs_find_ino(w, st->st_ino))) {
 		n->link_to = link;
 		return 0;
@@ -191,7 +205,8 @@ static int tmpfs_walk_dir(struct tmpfs_walk *w, int dirfd, const char *path)
 		sub = path[0] ? xasprintf("%s/%s", path, de->d_name) : xstrdup(de->d_name);
 		ret = sub ? tmpfs_record(w, dirfd, de->d_name, sub, &st) : -ENOMEM;
 		if (!ret && S_ISDIR(st.st_mode)) {
-			subfd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			subfd = tmpfs_open_noatime(dirfd, de->d_name,
+						   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			ret = subfd < 0 ? ct_err(-errno, "%s/%s: %m", w->where, sub) :
 					  tmpfs_walk_dir(w, subfd, sub);
 			if (subfd >= 0)
@@ -223,11 +238,16 @@ int tmpfs_dump(struct ct_image *img, uint32_t mount, int dirfd, uint64_t max_fil
 
 /* ---- restore ---- */
 
-/* Owner, mode (after the owner: chown clears set-id bits) and time of the node at @path. */
+/*
+ * Owner, mode (after the owner: chown clears set-id bits) and times of the
+ * node at @path.  Its ctime is now: no call sets it (utimensat(2) sets
+ * the access and modification times only, and the change bumps ctime).
+ */
 static int tmpfs_set_attrs(int dirfd, const char *path, const struct ct_tmpfs_node *n)
 {
 	const char *at = path[0] ? path : ".";
-	struct timespec times[2] = { { .tv_nsec = UTIME_OMIT },
+	bool atime = n->atime_sec || n->atime_nsec;	/* 0, 0: an older blob, not recorded */
+	struct timespec times[2] = { { .tv_sec = n->atime_sec, .tv_nsec = atime ? n->atime_nsec : UTIME_OMIT },
 				     { .tv_sec = n->mtime_sec, .tv_nsec = n->mtime_nsec } };
 
 	if (fchownat(dirfd, at, n->uid, n->gid, AT_SYMLINK_NOFOLLOW) < 0 ||

@@ -92,3 +92,28 @@ pattern_checks_again() {
 		grep -q ' ok$' "$st" || { cat "$st"; false; }
 	done
 }
+
+@test "batch: a dump reads each process in one batch (4 round trips a process, 5 with its snapshot fork); the tokens pass on" {
+	local st="$BATS_TEST_TMPDIR/pp/status" r calls trips mode per
+	mkdir -p "$BATS_TEST_TMPDIR/pp"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/pipes" --out "$BATS_TEST_TMPDIR/pp"
+	assert_success
+	wait_until 10 grep -q ' ok$' "$st"
+	for mode in --leave-running ""; do
+		r=$(status_field "$st" rounds)
+		run "$CTSWAP" -v dump $mode "$CT"
+		assert_success
+		assert_output --partial "4 tasks"
+		# map scratch and batch routine, the batch of reads, unmap (and fork): no call alone
+		per=4
+		[ -z "$mode" ] || per=5
+		read -r calls trips <<<"$(phase_counts "$output" "state collected")"
+		[ "$trips" -le $((4 * per)) ] || { echo "$calls calls in $trips round trips"; false; }
+		batched "$output" "state collected" 10 250
+		[ -n "$mode" ] || { run "$CTSWAP" restore "$CT"; assert_success; }
+		wait_until 10 awk -v r="$r" '{ for (i = 1; i <= NF; i++) if ($i ~ /^rounds=/) {
+			split($i, c, "="); exit !(c[2] > r + 10) } exit 1 }' "$st"
+		grep -q ' ok$' "$st" || { cat "$st"; false; }
+	done
+}

@@ -7,7 +7,8 @@ setup_file() {
 	local top
 	top="$(cd "$(dirname "$BATS_TEST_FILENAME")/../.." && pwd)"
 	export ROOTFS_BASE="$BATS_FILE_TMPDIR/rootfs"
-	"$top/tests/tools/mkrootfs.sh" "$ROOTFS_BASE" "$top/tests/workloads/rootfs_files" "$top/tests/workloads/ptys"
+	"$top/tests/tools/mkrootfs.sh" "$ROOTFS_BASE" "$top/tests/workloads/rootfs_files" "$top/tests/workloads/ptys" \
+		"$top/tests/workloads/ipcns"
 }
 
 setup() {
@@ -67,16 +68,57 @@ rounds_past() {
 	r=$(rounds) && [ "$r" -gt "$1" ]
 }
 
-# What a restore must give back, seen from the host: the mount listing (without mount ids and
-# device numbers, sorted), the files of the tmpfs /tmp (but the loop's count) and /dev with
-# their types, modes, owners, sizes, times and links, the hostname.
+# Lines of a mount listing (mount point in field $1 of each) in order, but those at or under /proc
+# last, in their order: restore makes the proc instances in the init, after the rest of the
+# tree, with what is on them or bound from them (a proc instance shows the pid namespace of
+# its maker, which has no process before the init: doc/KERNEL-FACTS.md "Mount trees").
+proc_last() {
+	awk -v f="$1" '$f == "/proc" || index($f, "/proc/") == 1 { late = late $0 "\n"; next } { print } END { printf "%s", late }'
+}
+
+# What a restore must give back, seen from the host: the mount listing in order, from
+# mountinfo (without the mount ids and device numbers: the restored mounts are new objects,
+# and ids and anonymous devices are handed out afresh) and from busybox mount inside; the
+# files of the tmpfs /tmp (but the loop's count) and /dev with their types, modes, owners,
+# sizes, times and links, a file's access and modification times (its ctime cannot be set);
+# the hostname.
 shape_of() {
 	local pid=$1
-	awk '{ $1 = $2 = $3 = ""; print }' "/proc/$pid/mountinfo" | sort
+	awk '{ $1 = $2 = $3 = ""; print }' "/proc/$pid/mountinfo" | proc_last 2
+	nsenter -t "$pid" -m -p -r /bin/busybox mount | proc_last 3
 	(cd "/proc/$pid/root/tmp" && find . -path ./count -prune -o -printf '%p %y %m %U:%G %s %T@ %n %l\n' | sort)
+	[ ! -e "/proc/$pid/root/tmp/stamp" ] || stat -c 'stamp %x %y' "/proc/$pid/root/tmp/stamp"
 	(cd "/proc/$pid/root/dev" && find . -xdev -printf '%p %y %m %U:%G %s %n %l\n' | sort)
 	find "/proc/$pid/root/dev" -xdev -type c -printf '%f ' -exec stat -c '%t:%T' {} \; | sort
 	nsenter -t "$pid" -u hostname
+}
+
+# The IPC objects of pid $1's namespace as ipcs shows them (key, id, owner, mode, size, nattch,
+# state), each semaphore set's owner, mode and values, the POSIX queues' modes and owners in the
+# container's /dev/mqueue, the namespace's SysV limits.  Their contents (the segments' bytes, the queue's messages in order)
+# are checked by the workload itself (tests/workloads/ipcns.c), which takes and sends back the
+# messages all the time.
+ipc_of() {
+	local id
+	# segment B's attach count without the moment the workload attaches it to read it (it checks
+	# the count itself, 0, when it is not attached)
+	nsenter -t "$1" -i ipcs -m -s -q | awk '$1 == "0x1bc00002" { $6 = "0" } { print }'
+	for id in $(nsenter -t "$1" -i ipcs -s | awk '$2 ~ /^[0-9]+$/ { print $2 }'); do
+		nsenter -t "$1" -i ipcs -s -i "$id" | awk '/^(uid|mode|nsems)/ { print } /^[0-9]/ { print "sem", $1, $2 }'
+	done
+	stat -c '%A %u %g %n' "/proc/$1/root/dev/mqueue/"* | sed "s|^\(.*\) /proc/$1/root|\1 |"
+	nsenter -t "$1" -i sh -c 'cd /proc/sys/kernel && grep . shmmax shmall shmmni shm_rmid_forced msgmax msgmnb msgmni sem'
+}
+
+# The IPC workload's checks so far (fails on a BAD one).
+ipc_rounds() {
+	! grep -q '^BAD' "$(log)" || { grep '^BAD' "$(log)" >&2; return 2; }
+	awk '$1 == "ok" { v = $2 } END { print v + 0 }' "$(log)"
+}
+
+ipc_rounds_past() {
+	local r
+	r=$(ipc_rounds) && [ "$r" -gt "$1" ]
 }
 
 # On a failure: the end of the console and the workload's status.
@@ -85,28 +127,52 @@ show() {
 	cat "$DATA/status"
 }
 
-@test "rootfs: httpd, a client loop, a tmpfs /tmp with a deleted file held open and a host bind come back (lazy, eager, again): mounts, files, hostname, limits identical" {
-	local n r before after mem
+@test "rootfs: httpd, a client loop, a tmpfs /tmp with a deleted file held open, a host bind, SysV and POSIX IPC objects come back (lazy, eager, again): mounts in order, files and their times, IPC objects, hostname, limits identical" {
+	local n r i before after ipc_before restored mem
 	echo "served from the rootfs" >"$ROOTFS/www/index.html"
 	start --rootfs "$ROOTFS" --hostname box39 --net none --memory 64m --mount "$DATA:/data" -- /bin/sh -c \
-		'mount -t tmpfs -o size=8m,mode=1777 tmpfs /tmp || exit 1; rootfs_files /tmp /data & httpd -f -p 127.0.0.1:8080 -h /www & n=0; while :; do if wget -q -O /dev/null http://127.0.0.1:8080/index.html; then n=$((n + 1)); echo n=$n; echo $n >/tmp/count; fi; usleep 20000; done'
+		'mount -t tmpfs -o size=8m,mode=1777 tmpfs /tmp || exit 1; echo 12345678 >/proc/sys/kernel/shmmax && echo 4001 >/proc/sys/kernel/msgmax && echo "251 32001 33 129" >/proc/sys/kernel/sem || exit 1; rootfs_files /tmp /data & ipcns mq & httpd -f -p 127.0.0.1:8080 -h /www & n=0; while :; do if wget -q -O /dev/null http://127.0.0.1:8080/index.html; then n=$((n + 1)); echo n=$n; echo $n >/tmp/count; fi; usleep 20000; done'
 	wait_until 10 counted_past 3
 	wait_until 10 rounds_past 2 || { show; false; }
+	wait_until 10 ipc_rounds_past 2 || { show; false; }
+	# a file nobody reads, with an access time of its own (a read after a restore would set it:
+	# its new ctime is later)
+	echo stamp >"/proc/$PID/root/tmp/stamp"
+	touch -m -d @1400000000.123456789 "/proc/$PID/root/tmp/stamp"
+	touch -a -d @1500000000.987654321 "/proc/$PID/root/tmp/stamp"
 	before=$(shape_of "$PID")
+	ipc_before=$(ipc_of "$PID")
 	grep -q ' /tmp rw,relatime - tmpfs tmpfs rw,size=8192k' <<<"$before"
 	grep -q " $DATA /data rw" <<<"$before"
+	grep -q '^tmpfs on /tmp type tmpfs (rw,relatime,size=8192k)$' <<<"$before"
+	grep -q '^stamp 2017-07-14 02:40:00.987654321 +0000 2014-05-13 16:53:20.123456789 +0000$' <<<"$before"
+	# segments A (attached twice), B (locked), C (removed, attached); a set of two; the queue
+	[[ "$ipc_before" == *"0x1bc00001 0          root       640        12388      2"* ]]
+	[[ "$ipc_before" == *"0x1bc00002 1 1234 604 8192 0 locked"* ]]
+	[[ "$ipc_before" == *"0x00000000 2          root       600        4096       1          dest"* ]]
+	[[ "$ipc_before" == *$'sem 0 3\nsem 1 9'* ]]
+	[[ "$ipc_before" == *"-rw-r----- 1234 1234 /dev/mqueue/ipcns-q"* ]]
+	[[ "$ipc_before" == *$'shmmax:12345678\n'*$'msgmax:4001\n'*$'sem:251\t32001\t33\t129'* ]]
 	for how in "" --eager ""; do
 		run "$CTSWAP" dump --tcp-close "$CT"
 		assert_success
 		n=$(last_n)
 		r=$(rounds)
+		i=$(ipc_rounds)
 		run "$CTSWAP" restore $how "$CT"
 		assert_success
 		PID=$(init_pid)
 		wait_until 10 counted_past $((n + 3)) || { show; false; }
 		wait_until 10 rounds_past "$r" || { show; false; }
+		wait_until 10 ipc_rounds_past $((i + 2)) || { show; false; }
 		after=$(shape_of "$PID")
 		[ "$after" = "$before" ] || { diff <(echo "$before") <(echo "$after"); false; }
+		after=$(ipc_of "$PID")
+		[ "$after" = "$ipc_before" ] || { diff <(echo "$ipc_before") <(echo "$after"); false; }
+		# a restore of a restored container gives its listing back whole, proc last included
+		after=$(awk '{ $1 = $2 = $3 = ""; print }' "/proc/$PID/mountinfo")
+		[ -n "${restored:-}" ] || restored=$after
+		[ "$after" = "$restored" ] || { diff <(echo "$restored") <(echo "$after"); false; }
 		[ "$(cat "/proc/$PID/root/tmp/count")" -ge $((n + 3)) ]
 		run nsenter -t "$PID" -n busybox wget -q -O - http://127.0.0.1:8080/index.html
 		assert_output "served from the rootfs"
@@ -115,18 +181,20 @@ show() {
 		[ "$(readlink "/proc/$PID/ns/net")" != "$(readlink /proc/self/ns/net)" ]
 	done
 	no_gap
+	grep -q '^ready shm=0,1,2 sem=0$' "$(log)"
 	# the host's mount table never saw the container's tree
 	! grep -q "$ROOTFS" /proc/self/mountinfo
 }
 
-@test "rootfs: the shape runc and podman give (read-only binds of /proc parts, tmpfs over them, a host file over /proc/keys, a tmpfs /sys/fs/cgroup) comes back" {
+@test "rootfs: the shape runc and podman give (read-only binds of /proc parts, tmpfs over them, a host file over /proc/keys, the container's /dev/null over /proc/timer_list, a tmpfs /sys/fs/cgroup) comes back in order" {
 	local before after
 	start --rootfs "$ROOTFS" --mount /dev/null:/proc/keys -- /bin/sh -c \
-		'mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && mount --bind /proc/bus /proc/bus && mount -o remount,bind,ro /proc/bus && mount -t tmpfs -o size=64k tmpfs /proc/bus && mkdir /proc/bus/pci && mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup && mkdir /sys/fs/cgroup/memory && mount --make-unbindable /sys/fs/cgroup && echo ready; exec sleep 1000'
+		'mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && mount --bind /proc/bus /proc/bus && mount -o remount,bind,ro /proc/bus && mount -t tmpfs -o size=64k tmpfs /proc/bus && mkdir /proc/bus/pci && mount --bind /dev/null /proc/timer_list && mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup && mkdir /sys/fs/cgroup/memory && mount --make-unbindable /sys/fs/cgroup && echo ready; exec sleep 1000'
 	wait_until 5 grep -q ready "$(log)"
 	before=$(shape_of "$PID")
 	grep -q ' /proc/sys ro,' <<<"$before"
 	grep -q ' /proc/keys rw,' <<<"$before"
+	grep -q '^ */null /proc/timer_list rw,nosuid - tmpfs ' <<<"$before"
 	for how in "" --eager; do
 		run "$CTSWAP" dump "$CT"
 		assert_success

@@ -120,3 +120,14 @@ running() {
 	[ ! -e "$CTSWAP_STORE/$CT/ckpt-1.meta" ]
 	running "$PID"
 }
+
+@test "ipc: a dump refuses an IPC namespace with kernel.shm_rmid_forced set (a segment made again would lose its creator and go), and leaves the container running" {
+	start --hostname ipc4 -- /bin/sh -c 'echo 1 >/proc/sys/kernel/shm_rmid_forced && exec sleep 1000'
+	wait_until 5 grep -qx sleep "/proc/$PID/comm"
+	run "$CTSWAP" dump "$CT"
+	assert_failure 1
+	assert_output "ctswap: pid 1: its IPC namespace has kernel.shm_rmid_forced set: not supported"
+	[ ! -e "$CTSWAP_STORE/$CT/ckpt-1.meta" ]
+	running "$PID"
+	[ "$(cat /proc/sys/kernel/shm_rmid_forced)" = 0 ]
+}

@@ -44,7 +44,8 @@ crpc() {
 	# lazy restore works exactly when ctswap check finds userfaultfd usable
 	local uffd=0
 	ctswap check | grep -q '^userfaultfd (restore) *ok' && uffd=1
-	assert_line --index 0 "reply FEATURE_CHECK success=1 mem_track=1/0 lazy_pages=1/$uffd"
+	# mem_track: a DUMP after a PRE_DUMP writes only the pages that changed
+	assert_line --index 0 "reply FEATURE_CHECK success=1 mem_track=1/1 lazy_pages=1/$uffd"
 	run crpc FEATURE_CHECK feature=lazy_pages
 	assert_success
 	assert_line --index 0 "reply FEATURE_CHECK success=1 mem_track=0/0 lazy_pages=1/$uffd"
@@ -207,9 +208,11 @@ crpc_restore() {
 	assert_line --index 3 "notify post-restore $TREE"
 	assert_line --index 4 "notify network-unlock 0"
 	assert_line --index 5 "notify pre-resume 0"
-	assert_line --index 6 "notify post-resume 0"
-	assert_line --index 7 "reply RESTORE success=1 pid=$TREE"
-	assert_line --index 8 "exit 0"
+	# (what a run_at pre-resume command printed comes here)
+	local n=$((${#lines[@]} - 3))
+	assert_line --index $n "notify post-resume 0"
+	assert_line --index $((n + 1)) "reply RESTORE success=1 pid=$TREE"
+	assert_line --index $((n + 2)) "exit 0"
 }
 
 @test "DUMP and RESTORE a runc-like tree: it goes on exactly, same pids inside, in the runtime's cgroup" {
@@ -269,6 +272,140 @@ crpc_restore() {
 	[ "$(cat "/proc/$ppid/comm")" != ctswap-sup ]
 	run ctswap --store "$IMG/ctswap" ps ct
 	assert_output --regexp "ct +running +$TREE "
+}
+
+# What the caller sees at pre-resume (run by crpc_client before it answers):
+# the state of every thread of the tree, its counters, then the lazy server
+# is stopped (its tasks will wait on their first fault) and lazy-status shown.
+write_at_resume() {
+	cat >"$BATS_TEST_TMPDIR/at-resume.sh" <<EOF
+for p in \$(cat "$GROUP/cgroup.procs"); do
+	for t in /proc/\$p/task/*/stat; do echo "thread \$(sed 's/.*) //' "\$t" | cut -d' ' -f1)"; done
+done
+echo "counters \$(sed -n 's/.* counters=\([0-9,]*\).*/\1/p' "$BATS_TEST_TMPDIR/pat/status")"
+srv=\$(sed -n 's/.*lazy server \([0-9]*\) serves.*/\1/p' "$IMG/restore.log" | tail -1)
+kill -STOP "\$srv" && echo "server \$srv stopped"
+# (a stop signal is taken by its target a moment after kill returns)
+until grep -q '^State:.*T' "/proc/\$srv/status"; do sleep 0.01; done
+"$CTSWAP" lazy-status "$IMG"
+EOF
+}
+
+# lazy-status of $IMG shows no server any more.
+lazy_none() {
+	[ "$(ctswap lazy-status "$IMG")" = "ct: none" ]
+}
+
+@test "RESTORE: the tree stays stopped until pre-resume is answered; lazy-status shows its lazy server" {
+	start_tree 64
+	crpc_dump
+	wait_until 10 group_empty
+	local before
+	before=$(status_field "$BATS_TEST_TMPDIR/pat/status" counters)
+	write_at_resume
+	crpc_restore run_at="pre-resume:sh $BATS_TEST_TMPDIR/at-resume.sh"
+	# output: 6 notifications, then what the script saw at pre-resume
+	local at=("${lines[@]:6}")
+	# 3 threads, each stopped by the restorer (t), none ran: the counters are the dump's
+	[ "$(printf '%s\n' "${at[@]}" | grep -c '^thread t$')" = 3 ]
+	[ "$(printf '%s\n' "${at[@]}" | grep -c '^thread ')" = 3 ]
+	printf '%s\n' "${at[@]}" | grep -qx "counters $before"
+	[[ "${at[4]}" =~ ^server\ ([0-9]+)\ stopped$ ]]
+	local srv=${BASH_REMATCH[1]}
+	# the server holds every page (its prefetch waits for the resume): 16384 and more left
+	[[ "${at[5]}" =~ ^ct:\ $srv\ stopped\ 0/([0-9]+)\ pages\ resident,\ ([0-9]+)\ left$ ]] ||
+		{ printf '%s\n' "${at[@]}"; return 1; }
+	[ "${BASH_REMATCH[1]}" -ge 16384 ]
+	assert_line --index 12 "notify post-resume 0"
+	# running now, but waiting on the stopped server: lazy-status says so
+	run ctswap lazy-status "$IMG"
+	assert_success
+	assert_output --regexp "^ct: $srv stopped [0-9]+/[0-9]+ pages resident, [0-9]+ left$"
+	[[ "$output" =~ ,\ ([0-9]+)\ left$ ]]
+	[ "${BASH_REMATCH[1]}" -gt 0 ]
+	kill -CONT "$srv"
+	wait_until 30 lazy_none
+	pattern_checks_again
+	counters_continue "$before"
+	# a server killed with pages left: "gone", and its watchdog killed the tree
+	crpc_dump
+	wait_until 10 group_empty
+	# (the restore's supervisor records the exit in the state file: let it finish)
+	local sup
+	sup=$(sed -n 's/^supervisor_pid=//p' "$IMG/ctswap/ct/state")
+	[ -z "$sup" ] || wait_until 10 bash -c "! kill -0 $sup 2>/dev/null"
+	crpc_restore run_at="pre-resume:sh $BATS_TEST_TMPDIR/at-resume.sh"
+	[[ "${lines[10]}" =~ ^server\ ([0-9]+)\ stopped$ ]]
+	srv=${BASH_REMATCH[1]}
+	kill -9 "$srv"
+	wait_until 10 group_empty
+	run ctswap lazy-status "$IMG"
+	assert_output --regexp "^ct: $srv gone 0/[0-9]+ pages resident, [0-9]+ left$"
+	# bad input: one line, non-zero exit
+	run ctswap lazy-status "$BATS_TEST_TMPDIR/none"
+	assert_failure 1
+	assert_output "ctswap: $BATS_TEST_TMPDIR/none: No such file or directory"
+	run ctswap lazy-status "$BATS_TEST_TMPDIR"
+	assert_output "ctswap: $BATS_TEST_TMPDIR: holds no ctswap checkpoint images"
+	run ctswap lazy-status
+	assert_failure 2
+}
+
+# The pages generation $1 of the dump log $2 wrote, of how many.
+gen_written() {
+	sed -n "s/.*generation $1: \([0-9]*\) pages, \([0-9]*\) written.*/\2 \1/p" "$2"
+}
+
+@test "PRE_DUMP leaves the tree running; a DUMP naming it parent_img writes only what changed, and restores" {
+	start_tree 32
+	local pre="$BATS_TEST_TMPDIR/pre" pre2="$BATS_TEST_TMPDIR/pre2"
+	mkdir -p "$pre" "$pre2"
+	run crpc PRE_DUMP images_dir="$pre" pid="$TREE" freeze_cgroup="$GROUP" log_file=dump.log \
+		log_level=4 notify_scripts=1
+	assert_success
+	# no notifications for a pre-dump, as CRIU: the tree was never meant to stop
+	assert_line --index 0 "reply PRE_DUMP success=1"
+	assert_line --index 1 "exit 0"
+	tree_runs
+	# a pre-copy generation: pages in the swap area, no checkpoint to restore
+	[ -e "$pre/ctswap/ct/pre-1" ]
+	[ ! -e "$pre/ctswap/ct/ckpt-1.meta" ]
+	[ -s "$pre/inventory.img" ]
+	# pre-dumps chain: parent_img is relative to the images dir; the swap area moves on
+	run crpc PRE_DUMP images_dir="$pre2" pid="$TREE" freeze_cgroup="$GROUP" parent_img=../pre \
+		track_mem=1 log_file=dump.log log_level=4
+	assert_success
+	[ ! -e "$pre/ctswap/ct" ]
+	[ -e "$pre2/ctswap/ct/pre-2" ]
+	tree_runs
+	crpc_dump parent_img=../pre2 track_mem=1
+	wait_until 10 group_empty
+	local before
+	before=$(status_field "$BATS_TEST_TMPDIR/pat/status" counters)
+	# pattern rewrites none of its 32 MiB: the checkpoint wrote a few pages, not 8192
+	local w
+	read -ra w <<<"$(gen_written 3 "$IMG/dump.log")"
+	[ "${w[1]}" -ge 8192 ]
+	[ "${w[0]}" -lt 200 ] || { echo "written ${w[0]} of ${w[1]}"; return 1; }
+	[ -s "$IMG/ctswap/ct/ckpt-3.meta" ]
+	# the checkpoint dir is whole by itself: its parent may go
+	rm -rf "$pre" "$pre2"
+	crpc_restore
+	pattern_checks_again
+	grep -q '^pid=1 tids=1,2,3 ' "$BATS_TEST_TMPDIR/pat/status"
+	counters_continue "$before"
+}
+
+@test "a parent_img that is missing or holds no pre-dump is refused, the tree left running" {
+	start_tree 8
+	mkdir -p "$BATS_TEST_TMPDIR/empty"
+	run crpc DUMP images_dir="$IMG" pid="$TREE" freeze_cgroup="$GROUP" parent_img=../none
+	assert_failure 1
+	assert_line --index 1 "errmsg DUMP: parent_img ../none: cannot open: No such file or directory"
+	run crpc PRE_DUMP images_dir="$IMG" pid="$TREE" freeze_cgroup="$GROUP" parent_img=../empty
+	assert_failure 1
+	assert_line --index 1 "errmsg PRE_DUMP: parent_img ../empty holds no ctswap pre-dump"
+	tree_runs
 }
 
 @test "a caller that fails post-dump gets the tree back running, thawed and untraced" {

@@ -96,6 +96,18 @@ pod_counters() {
 	pod_status "$1" | sed -n 's/.* counters=\([0-9,]*\).*/\1/p'
 }
 
+# $POD was checkpointed (exited): restore it; it goes on exactly, same pids
+# inside, every counter at least what it was at $1 (before the checkpoint).
+restore_goes_on() {
+	run pm inspect -f '{{.State.Status}}' "$POD"
+	assert_output exited
+	run pm container restore "$POD"
+	assert_success
+	pod_checks_again "$POD"
+	pod_status "$POD" | grep -q '^pid=1 tids=1,[0-9]*,[0-9]* '
+	pod_counters_continue "$POD" "$1"
+}
+
 @test "podman checkpoint and restore: the workload goes on exactly, same pids inside, twice" {
 	start_pod 16
 	local before
@@ -103,13 +115,7 @@ pod_counters() {
 		before=$(pod_counters "$POD")
 		run pm container checkpoint "$POD"
 		assert_success
-		run pm inspect -f '{{.State.Status}}' "$POD"
-		assert_output exited
-		run pm container restore "$POD"
-		assert_success
-		pod_checks_again "$POD"
-		pod_status "$POD" | grep -q '^pid=1 tids=1,[0-9]*,[0-9]* '
-		pod_counters_continue "$POD" "$before"
+		restore_goes_on "$before"
 	done
 	# conmon is the restored init's parent again (rst_sibling), and it is alone in its cgroup
 	local pid
@@ -155,6 +161,76 @@ pod_counters() {
 	run pm rm -f "$POD"
 	assert_success
 	run pm container restore --import "$tar"
+	assert_success
+	pod_checks_again "$POD"
+}
+
+# The page busybox httpd serves on container IP $1 is the container's name.
+http_ok() {
+	[ "$(curl -s -m 10 "http://$1:8080/")" = "$POD" ]
+}
+
+@test "podman with the default bridge network: a server inside answers a host client on the container's IP after restore" {
+	[ "$(podman info --format '{{.Host.NetworkBackend}}')" = netavark ] || skip "podman's network backend is not netavark"
+	command -v curl >/dev/null || skip "curl not installed"
+	# no --network: podman's bridge (podman0, 10.88.0.0/16), a new netns at restore (extRootNetNS)
+	run pm run -d --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+		--stop-timeout 1 --name "$POD" "$IMAGE" sh -c "echo $POD >/www/index.html; exec httpd -f -p 8080 -h /www"
+	assert_success
+	local ip
+	ip=$(pm inspect -f '{{.NetworkSettings.IPAddress}}' "$POD")
+	[[ "$ip" =~ ^10\.88\. ]]
+	wait_until 30 http_ok "$ip"
+	local round
+	for round in 1 2; do
+		run pm container checkpoint "$POD"
+		assert_success
+		run pm container restore "$POD"
+		assert_success
+		ip=$(pm inspect -f '{{.NetworkSettings.IPAddress}}' "$POD")
+		[[ "$ip" =~ ^10\.88\. ]]
+		http_ok "$ip"
+	done
+	# the restored server runs in the namespace podman made for the restore, on eth0
+	local pid
+	pid=$(pm inspect -f '{{.State.Pid}}' "$POD")
+	nsenter -t "$pid" -n ip -4 -o addr show eth0 | grep -q "inet $ip/"
+}
+
+# The number $1 of podman's --print-stats output in $output.
+stat_of() {
+	sed -n "s/.*\"$1\": *\([0-9]*\).*/\1/p" <<<"$output" | head -1
+}
+
+@test "podman checkpoint -P, then --with-previous: only what changed is written, and it restores exactly" {
+	start_pod 64
+	run pm container checkpoint -P --print-stats "$POD"
+	assert_success
+	local pre_written
+	pre_written=$(stat_of pages_written)
+	[ "$pre_written" -ge 16384 ]
+	# a pre-checkpoint leaves it running
+	run pm inspect -f '{{.State.Status}}' "$POD"
+	assert_output running
+	pod_checks_again "$POD"
+	local dir
+	dir=$(pm inspect -f '{{.StaticDir}}' "$POD")
+	[ -e "$dir/pre-checkpoint/ctswap/ct/pre-1" ]
+	local before
+	before=$(pod_counters "$POD")
+	run pm container checkpoint --with-previous --print-stats "$POD"
+	assert_success
+	# pattern rewrites none of its 64 MiB: a few pages written, not 16384
+	local written
+	written=$(stat_of pages_written)
+	[ "$written" -lt 500 ] || { echo "written $written"; return 1; }
+	restore_goes_on "$before"
+	# and once more, a pre-checkpoint of the restored container
+	run pm container checkpoint -P "$POD"
+	assert_success
+	run pm container checkpoint --with-previous "$POD"
+	assert_success
+	run pm container restore "$POD"
 	assert_success
 	pod_checks_again "$POD"
 }

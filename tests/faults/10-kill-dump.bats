@@ -222,7 +222,9 @@ regcheck_goes_on() {
 		last=$n
 	done
 	echo "# killed at $(( (last + step - 1) / step )) injection steps (every ${step}th of $last)" >&3
-	[ "$last" -gt 40 ]
+	# a dump of regcheck takes about 30 guarded steps (over 40 before the reads of a
+	# process were run as one batch): the kills reached its last ones
+	[ "$last" -gt 24 ]
 }
 
 @test "a cgroup left frozen by a dead dump is thawed by the next ps, with a message" {

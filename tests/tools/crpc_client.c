@@ -11,12 +11,13 @@
  *     images_dir=PATH work_dir=PATH (opened here; their fd numbers are sent)
  *     images_dir_fd=N work_dir_fd=N (raw numbers), pid=N, feature=mem_track|lazy_pages,
  *     a bool option name=1 (leave_running, lazy_pages, ...), config_file=PATH, ps=1 (a page
- *     server), log_file=NAME, log_level=N, freeze_cgroup=PATH, root=PATH,
+ *     server), log_file=NAME, log_level=N, freeze_cgroup=PATH, root=PATH, parent_img=PATH,
  *     ext_mnt=KEY:VAL, cg_root=CTRL:PATH, inherit_fd=KEY:FD, external=S,
  *     empty_ns=N, fail_notify=SCRIPT (answer that one with failure),
  *     truncate=N (send only the first N bytes of the encoded request),
  *     enter_cgroup=DIR (run CRIU in that group, as runc places it before a
- *     restore; may repeat)
+ *     restore; may repeat), run_at=SCRIPT:CMD (run `sh -c CMD` when that
+ *     notification comes, before answering it; $CRPC_PID is its pid)
  *
  * Exit: 0 if the reply said success, 1 if it said failure, 3 on a broken
  * exchange (no reply, undecodable reply, timeout).
@@ -37,6 +38,7 @@
 static pid_t child;
 static const char *enter[16];
 static int nr_enter;
+static char *run_at_script, *run_at_cmd;
 
 static void on_alarm(int sig)
 {
@@ -128,6 +130,8 @@ static void parse_arg(Crpc__Request *req, Crpc__Options *o, char *arg, const cha
 		o->root = val;
 	else if (!strcmp(arg, "config_file"))
 		o->config_file = val;
+	else if (!strcmp(arg, "parent_img"))
+		o->parent_img = val;
 	else if (!strcmp(arg, "external"))
 		PUSH(o->external, o->n_external, val);
 	else if (!strcmp(arg, "ps")) {
@@ -162,7 +166,10 @@ static void parse_arg(Crpc__Request *req, Crpc__Options *o, char *arg, const cha
 		*fail_notify = val;
 	else if (!strcmp(arg, "enter_cgroup") && nr_enter < 16)
 		enter[nr_enter++] = val;
-	else if (!strcmp(arg, "truncate"))
+	else if (!strcmp(arg, "run_at")) {
+		run_at_script = val;
+		run_at_cmd = split(val);
+	} else if (!strcmp(arg, "truncate"))
 		*truncate_to = atol(val);
 	else if (!set_bool(o, arg, atoi(val) != 0)) {
 		fprintf(stderr, "crpc_client: %s: unknown option\n", arg);
@@ -209,6 +216,25 @@ static Crpc__Response *recv_resp(int sk)
 		}
 	}
 	return crpc__response__unpack(NULL, len, buf);
+}
+
+/* run_at: `sh -c CMD` with the notification's pid in $CRPC_PID, output to ours. */
+static void run_cmd(const char *cmd, int pid)
+{
+	char num[16];
+	int status;
+	pid_t p;
+
+	snprintf(num, sizeof(num), "%d", pid);
+	p = fork();
+	if (p == 0) {
+		setenv("CRPC_PID", num, 1);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (p > 0 && waitpid(p, &status, 0) < 0 && errno == EINTR)
+		;
+	fflush(stdout);
 }
 
 static void answer(int sk, bool ok)
@@ -314,6 +340,8 @@ int main(int argc, char **argv)
 			const char *s = r->notify->script ? r->notify->script : "";
 			printf("notify %s %d\n", s, r->notify->has_pid ? r->notify->pid : 0);
 			fflush(stdout);
+			if (run_at_script && !strcmp(run_at_script, s))
+				run_cmd(run_at_cmd, r->notify->has_pid ? r->notify->pid : 0);
 			answer(sv[0], !fail_notify || strcmp(fail_notify, s));
 			crpc__response__free_unpacked(r, NULL);
 			continue;

@@ -683,6 +683,8 @@ static struct ct_image *sample_image_ipc(void)
 
 	img->shape.flags |= CT_SHAPE_OWN_IPC;
 	img->shape.mq_limits = (struct ct_mq_limits){ 10, 8192, 256, 10, 8192 };
+	for (int i = 0; i < CT_IPC_NR_LIMITS; i++)
+		img->ipc_limits[i] = strdup(i == CT_IPC_LIM_SEM ? "250\t32000\t32\t128" : "4001");
 	img->shm[1].kind = CT_SHM_SYSV;
 	img->shm[1].sysv_key = 0x1bc00001;
 	img->shm[1].sysv_id = 3;
@@ -732,6 +734,8 @@ static void test_blob_ipc_round_trip(void **state)
 	assert_int_equal(back->mqueues[0].data_len, img->mqueues[0].data_len);
 	assert_memory_equal(back->mqueues[0].data, img->mqueues[0].data, img->mqueues[0].data_len);
 	assert_int_equal(back->shape.mq_limits.queues_max, 256);
+	assert_string_equal(back->ipc_limits[CT_IPC_LIM_MSGMAX], "4001");
+	assert_string_equal(back->ipc_limits[CT_IPC_LIM_SEM], "250\t32000\t32\t128");
 	assert_int_equal(back->files[4].kind, CT_FILE_MQUEUE);
 	assert_string_equal(back->files[4].path, "/q");
 	assert_int_equal(back->nr_cgroups, 2);
@@ -783,6 +787,14 @@ static void test_blob_ipc_crafted_refused(void **state)
 	free(img->files[4].path);
 	img->files[4].path = strdup("/other");
 	expect_invalid(img, "mqueue");
+	img = sample_image_ipc();
+	free(img->ipc_limits[CT_IPC_LIM_SHMMAX]);
+	img->ipc_limits[CT_IPC_LIM_SHMMAX] = strdup("1; reboot");
+	expect_invalid(img, "SysV limit 0: not a number");
+	img = sample_image_ipc();
+	free(img->ipc_limits[CT_IPC_LIM_SEM]);
+	img->ipc_limits[CT_IPC_LIM_SEM] = NULL;
+	expect_invalid(img, "SysV limits without an IPC namespace of its own, or some missing");
 	img = sample_image_ipc();
 	free(img->cgroups[1].path);
 	img->cgroups[1].path = strdup("a/../../etc");
@@ -1159,16 +1171,17 @@ static struct ct_image *sample_image_mounts(void)
 					    .host_path = strdup("/srv/root") };
 	img->mounts[1] = (struct ct_mount){ .kind = CT_MNT_TMPFS, .is_dir = 1, .flags = 0x6,
 					    .mountpoint = strdup("/tmp"), .fstype = strdup("tmpfs"),
-					    .source = strdup("tmpfs"), .data = strdup("size=8192k") };
+					    .source = strdup("tmpfs"), .data = strdup("size=8192k"), .rank = 2 };
 	img->mounts[2] = (struct ct_mount){ .kind = CT_MNT_EXTERNAL, .parent = 0, .is_dir = 1,
 					    .mountpoint = strdup("/data"), .fstype = strdup("ext4"),
 					    .source = strdup("/dev/vda"), .ext_id = strdup("/data"),
-					    .host_path = strdup("/srv/data") };
+					    .host_path = strdup("/srv/data"), .rank = 1 };
 	img->nr_tmpfs = 4;
 	img->tmpfs = calloc(4, sizeof(*img->tmpfs));
 	img->tmpfs[0] = (struct ct_tmpfs_node){ .mount = 1, .path = strdup(""), .mode = S_IFDIR | 01777 };
 	img->tmpfs[1] = (struct ct_tmpfs_node){ .mount = 1, .path = strdup("d"), .mode = S_IFDIR | 0711,
-						.uid = 5, .gid = 6, .mtime_sec = 77, .mtime_nsec = 88 };
+						.uid = 5, .gid = 6, .mtime_sec = 77, .mtime_nsec = 88,
+						.atime_sec = 99, .atime_nsec = 111 };
 	img->tmpfs[2] = (struct ct_tmpfs_node){ .mount = 1, .path = strdup("d/f"), .mode = S_IFREG | 0640,
 						.size = 4096, .data = dupmem("xyz", 3), .data_len = 3 };
 	img->tmpfs[3] = (struct ct_tmpfs_node){ .mount = 1, .path = strdup("f2"), .mode = S_IFREG | 0640,
@@ -1191,10 +1204,14 @@ static void test_blob_mounts_round_trip(void **state)
 	assert_string_equal(back->mounts[1].data, "size=8192k");
 	assert_string_equal(back->mounts[0].host_path, "/srv/root");
 	assert_string_equal(back->mounts[2].ext_id, "/data");
+	assert_int_equal(back->mounts[1].rank, 2);
+	assert_int_equal(back->mounts[2].rank, 1);
 	assert_int_equal(back->nr_tmpfs, 4);
 	assert_string_equal(back->tmpfs[0].path, "");
 	assert_int_equal(back->tmpfs[1].mode, S_IFDIR | 0711);
 	assert_int_equal(back->tmpfs[1].mtime_nsec, 88);
+	assert_int_equal(back->tmpfs[1].atime_sec, 99);
+	assert_int_equal(back->tmpfs[1].atime_nsec, 111);
 	assert_int_equal(back->tmpfs[2].size, 4096);
 	assert_memory_equal(back->tmpfs[2].data, "xyz", 3);
 	assert_int_equal(back->tmpfs[3].link_to, 3);
@@ -1239,6 +1256,12 @@ static void test_blob_mounts_crafted_refused(void **state)
 	img = sample_image_mounts();
 	img->tmpfs[1].mount = 2;			/* of the external mount */
 	expect_invalid(img, "tmpfs record 1: not of a tmpfs mount");
+	img = sample_image_mounts();
+	img->mounts[1].rank = 3;			/* past the last of 3 */
+	expect_invalid(img, "mount record 1: its place in the listing (3) is past the last mount");
+	img = sample_image_mounts();
+	img->tmpfs[1].atime_nsec = 1000000000;
+	expect_invalid(img, "tmpfs record 1: bad times");
 }
 
 int main(void)

@@ -98,6 +98,8 @@ static inline void tt_seize(struct tt_child *c)
 	assert_true(WIFSTOPPED(status));
 	assert_int_equal(inj_find_syscall_insn(c->pid, &ip), 0);
 	assert_int_equal(inj_begin(&c->inj, c->pid, ip), 0);
+	/* no field left to the stack's garbage (max_checked_size, reads, ...) */
+	memset(&c->tc, 0, sizeof(c->tc));
 	c->tc.inj = &c->inj;
 	c->tc.host_pid = c->pid;
 	c->tc.scratch_len = TT_SCRATCH_LEN;

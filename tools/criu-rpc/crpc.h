@@ -58,8 +58,12 @@ int crpc_engine_fail(struct crpc_conn *c, int err, const char *what);
 int crpc_write_stats(struct crpc_conn *c, struct crpc_job *job, const char *name,
 		     const Crpc__Stats *st);
 int crpc_write_inventory(struct crpc_conn *c, struct crpc_job *job);
+int crpc_dir_path(struct crpc_conn *c, const char *what, int fd, char *buf, size_t size);
 
-/* dump.c, restore.c */
+/* predump.c: the swap area a pre-dump left in the parent images dir */
+int crpc_take_parent(struct crpc_conn *c, const Crpc__Request *req, struct crpc_job *job);
+
+/* dump.c (DUMP and PRE_DUMP), restore.c */
 int crpc_dump(struct crpc_conn *c, const Crpc__Request *req);
 int crpc_restore(struct crpc_conn *c, const Crpc__Request *req);
 struct ctswap_ext_mount;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * DUMP: checkpoint the tree rooted at opts.pid into the images dir.
+ * DUMP: checkpoint the tree rooted at opts.pid into the images dir;
+ * PRE_DUMP: the same as a pre-copy, the tree left running (predump.c).
  *
  * The tree is what a runtime started in cgroups of its own: it is attached
  * (ctswap_attach(): the runtime's groups recorded, nothing moved) as the
@@ -157,9 +158,19 @@ static int dump_write_stats(struct crpc_conn *c, struct crpc_job *job,
 	return crpc_write_stats(c, job, "stats-dump", &st);
 }
 
-/* Serve DUMP (type DUMP): the reply is sent here on success. */
+/* The notifications before a dump: CRIU sends none for a pre-dump. */
+static int dump_notify_before(struct crpc_conn *c, bool pre)
+{
+	if (pre)
+		return 0;
+	return crpc_notify(c, "pre-dump", 0) ?: crpc_notify(c, "network-lock", 0) ?:
+	       crpc_notify(c, "query-ext-files", 0);
+}
+
+/* Serve DUMP and PRE_DUMP: the reply is sent here on success. */
 int crpc_dump(struct crpc_conn *c, const Crpc__Request *req)
 {
+	bool pre = req->type == CRPC__REQ_TYPE__PRE_DUMP;
 	const Crpc__Options *o = req->opts;
 	struct ctswap_attach_opts ao = { 0 };
 	struct ctswap_dump_opts dopts = { 0 };
@@ -175,20 +186,22 @@ int crpc_dump(struct crpc_conn *c, const Crpc__Request *req)
 	if (ret)
 		goto out;
 	if (!o->has_pid || o->pid <= 0) {
-		ret = crpc_fail(c, EINVAL, "DUMP: pid: the root of the tree to dump is needed");
+		ret = crpc_fail(c, EINVAL, "%s: pid: the root of the tree to dump is needed",
+				crpc_type_name(req->type));
 		goto out;
 	}
 	ret = crpc_ext_mounts(c, o, &ext) ?: dump_externals(c, o, &ao.net_external) ?:
-	      refuse_terminals(c, o->pid, 0);
+	      refuse_terminals(c, o->pid, 0) ?: crpc_take_parent(c, req, &job);
 	if (ret)
 		goto out;
 	ao.init_pid = o->pid;
 	ao.freeze_dir = o->freeze_cgroup && o->freeze_cgroup[0] ? o->freeze_cgroup : NULL;
 	ret = ctswap_attach(job.store, CRPC_CT_NAME, &ao);
 	if (ret) {
-		ret = crpc_engine_fail(c, ret, "DUMP");
+		ret = crpc_engine_fail(c, ret, crpc_type_name(req->type));
 		goto out;
 	}
+	dopts.pre = pre;
 	dopts.leave_running = o->has_leave_running && o->leave_running;
 	if (o->has_tcp_established && o->tcp_established)
 		dopts.tcp = CTSWAP_TCP_ESTABLISHED;
@@ -198,30 +211,33 @@ int crpc_dump(struct crpc_conn *c, const Crpc__Request *req)
 		dopts.max_deleted_size = o->ghost_limit;
 	dopts.ext_mounts = ext;
 	dopts.nr_ext_mounts = o->n_ext_mnt;
-	dopts.committed = dump_committed;
-	dopts.committed_arg = &run;
-	ret = crpc_notify(c, "pre-dump", 0) ?: crpc_notify(c, "network-lock", 0) ?:
-	      crpc_notify(c, "query-ext-files", 0);
+	if (!pre) {
+		dopts.committed = dump_committed;
+		dopts.committed_arg = &run;
+	}
+	ret = dump_notify_before(c, pre);
 	if (ret)
 		goto out;
 	ret = ctswap_dump(job.store, CRPC_CT_NAME, &dopts, &ds);
 	if (ret) {
 		/* a refused post-dump already says why */
 		if (!c->errmsg[0])
-			ret = crpc_engine_fail(c, ret, "DUMP");
+			ret = crpc_engine_fail(c, ret, crpc_type_name(req->type));
 		goto out;
 	}
-	if (dopts.leave_running)
+	if (dopts.leave_running && !pre)
 		ret = crpc_notify(c, "network-unlock", 0);
 	if (!ret)
 		ret = dump_write_stats(c, &job, &ds) ?: crpc_write_inventory(c, &job);
 	if (ret)
 		goto out;
-	resp.type = CRPC__REQ_TYPE__DUMP;
+	resp.type = req->type;
 	resp.success = true;
-	dr.has_restored = true;
-	dr.restored = false;
-	resp.dump = &dr;
+	if (!pre) {
+		dr.has_restored = true;
+		dr.restored = false;
+		resp.dump = &dr;
+	}
 	ret = crpc_send(c, &resp);
 out:
 	free(ext);

@@ -32,7 +32,7 @@ static int engine_log_level(const Crpc__Options *o)
 }
 
 /* The real path of directory fd @fd, so that forked helpers need no fd of ours. */
-static int dir_path(struct crpc_conn *c, const char *what, int fd, char *buf, size_t size)
+int crpc_dir_path(struct crpc_conn *c, const char *what, int fd, char *buf, size_t size)
 {
 	char link[64];
 	ssize_t len;
@@ -50,10 +50,11 @@ static void log_request(int fd, const Crpc__Request *req)
 {
 	const Crpc__Options *o = req->opts;
 
-	dprintf(fd, "ctswap criu-compat: %s pid %d root %s leave_running %d lazy_pages %d rst_sibling %d freeze_cgroup %s\n",
+	dprintf(fd, "ctswap criu-compat: %s pid %d root %s leave_running %d lazy_pages %d rst_sibling %d freeze_cgroup %s parent_img %s track_mem %d\n",
 		crpc_type_name(req->type), o->has_pid ? o->pid : 0, o->root ? o->root : "-",
 		(int)o->leave_running, (int)o->lazy_pages, (int)o->rst_sibling,
-		o->freeze_cgroup ? o->freeze_cgroup : "-");
+		o->freeze_cgroup ? o->freeze_cgroup : "-", o->parent_img ? o->parent_img : "-",
+		(int)o->track_mem);
 	for (size_t i = 0; i < o->n_ext_mnt; i++)
 		dprintf(fd, "  ext_mnt %s = %s\n", o->ext_mnt[i]->key, o->ext_mnt[i]->val);
 	for (size_t i = 0; i < o->n_external; i++)
@@ -152,7 +153,7 @@ int crpc_job_open(struct crpc_conn *c, const Crpc__Request *req, struct crpc_job
 		dup(job->images_fd);
 	if (job->work_fd < 0)
 		return job->work_fd;
-	ret = dir_path(c, "images_dir_fd", job->images_fd, job->images_dir, sizeof(job->images_dir));
+	ret = crpc_dir_path(c, "images_dir_fd", job->images_fd, job->images_dir, sizeof(job->images_dir));
 	if (ret)
 		return ret;
 	ret = open_log(c, job, req);

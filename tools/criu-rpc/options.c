@@ -23,8 +23,6 @@ struct refused_opt {
 };
 
 static bool ps_set(const Crpc__Options *o) { return o->ps != NULL; }
-static bool parent_set(const Crpc__Options *o) { return o->parent_img && o->parent_img[0]; }
-static bool track_set(const Crpc__Options *o) { return o->has_track_mem && o->track_mem; }
 static bool link_remap_set(const Crpc__Options *o) { return o->has_link_remap && o->link_remap; }
 static bool veths_set(const Crpc__Options *o) { return o->n_veths > 0; }
 static bool exec_set(const Crpc__Options *o) { return o->n_exec_cmd > 0; }
@@ -64,8 +62,6 @@ static bool cg_mode_strict(const Crpc__Options *o)
 static const struct refused_opt refused[] = {
 	{ "ps", FOR_DUMP | FOR_RESTORE, ps_set,
 	  "page server: ctswap writes pages to the swap area in the images dir" },
-	{ "parent_img", FOR_DUMP, parent_set, "pre-dump parents are not supported yet" },
-	{ "track_mem", FOR_DUMP, track_set, "memory tracking for pre-dump is not supported yet" },
 	{ "link_remap", FOR_DUMP, link_remap_set,
 	  "ctswap stores deleted files whole instead of linking them back" },
 	{ "veths", FOR_RESTORE, veths_set, "veth pairs are not recreated; pass the namespace" },

@@ -10,10 +10,11 @@
  * is sent once every task runs, before the memory is resident; progress
  * shows in `ctswap --store IMAGES/ctswap ps`.
  *
- * The engine restores in one call: the notifications (pre-restore, then
- * setup-namespaces, post-setup-namespaces, post-restore, network-unlock,
- * pre-resume, post-resume) come in CRIU's order, but all but the first
- * after the tasks run.  A caller that fails one gets the tree killed.
+ * Notifications in CRIU's order: pre-restore before anything is made;
+ * setup-namespaces, post-setup-namespaces, post-restore, network-unlock and
+ * pre-resume once every task is rebuilt and still stopped (the engine calls
+ * back before it lets them go); post-resume once they run.  A caller that
+ * fails one gets the tree killed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -72,15 +73,22 @@ static int restore_write_stats(struct crpc_conn *c, struct crpc_job *job,
 	return crpc_write_stats(c, job, "stats-restore", &st);
 }
 
-/* The notifications after the tasks run, in CRIU's order. */
-static int restore_notify_after(struct crpc_conn *c, pid_t pid)
+/*
+ * Every task is rebuilt and stopped: the notifications CRIU sends before
+ * the tasks run, in its order, each answered before the next (runc runs
+ * its hooks on setup-namespaces and writes its state on post-restore).
+ * Failing one kills the tree.  post-resume follows once they run.
+ */
+static int restore_notify_stopped(const struct ctswap_restore_stats *rs, void *arg)
 {
+	struct crpc_conn *c = arg;
+	pid_t pid = rs->init_pid;
+
 	return crpc_notify(c, "setup-namespaces", pid) ?:
 	       crpc_notify(c, "post-setup-namespaces", 0) ?:
 	       crpc_notify(c, "post-restore", pid) ?:
 	       crpc_notify(c, "network-unlock", 0) ?:
-	       crpc_notify(c, "pre-resume", 0) ?:
-	       crpc_notify(c, "post-resume", 0);
+	       crpc_notify(c, "pre-resume", 0);
 }
 
 /* Serve RESTORE: the reply is sent here on success. */
@@ -135,12 +143,16 @@ int crpc_restore(struct crpc_conn *c, const Crpc__Request *req)
 	ropts.nr_inherit_pipes = nr_pipes;
 	/* rst_sibling: the runtime's subreaper (conmon) becomes the init's parent */
 	ropts.sibling = o->has_rst_sibling && o->rst_sibling;
+	ropts.before_resume = restore_notify_stopped;
+	ropts.before_resume_arg = c;
 	ret = ctswap_restore(job.store, CRPC_CT_NAME, &ropts, &rs);
 	if (ret) {
-		ret = crpc_engine_fail(c, ret, "RESTORE");
+		/* a failed notification already says why */
+		if (!c->errmsg[0])
+			ret = crpc_engine_fail(c, ret, "RESTORE");
 		goto out;
 	}
-	ret = restore_notify_after(c, rs.init_pid) ?: restore_write_stats(c, &job, &rs);
+	ret = crpc_notify(c, "post-resume", 0) ?: restore_write_stats(c, &job, &rs);
 	if (ret) {
 		ctswap_kill(job.store, CRPC_CT_NAME);
 		goto out;

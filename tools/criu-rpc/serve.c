@@ -57,7 +57,8 @@ static void run_probe(struct probe *p)
 /*
  * FEATURE_CHECK: each feature asked about, answered truthfully.  lazy_pages:
  * a restore through us is lazy (userfaultfd) whenever the kernel allows it.
- * mem_track: pre-dump with memory tracking is not offered (PRE_DUMP is refused).
+ * mem_track: a dump after a PRE_DUMP writes only the pages that changed
+ * (found by comparing with the pre-copy, not by soft-dirty bits: predump.c).
  */
 static int serve_features(struct crpc_conn *c, const Crpc__Request *req)
 {
@@ -70,7 +71,7 @@ static int serve_features(struct crpc_conn *c, const Crpc__Request *req)
 	run_probe(&p);
 	if (req->features->has_mem_track) {
 		feat.has_mem_track = true;
-		feat.mem_track = false;
+		feat.mem_track = true;
 	}
 	if (req->features->has_lazy_pages) {
 		feat.has_lazy_pages = true;
@@ -108,6 +109,7 @@ static const struct handler handlers[] = {
 	{ CRPC__REQ_TYPE__FEATURE_CHECK, serve_features },
 	{ CRPC__REQ_TYPE__CHECK, serve_check },
 	{ CRPC__REQ_TYPE__DUMP, crpc_dump },
+	{ CRPC__REQ_TYPE__PRE_DUMP, crpc_dump },
 	{ CRPC__REQ_TYPE__RESTORE, crpc_restore },
 };
 

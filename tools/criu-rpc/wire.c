@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crpc.h"
@@ -145,8 +146,10 @@ int crpc_notify_fd(struct crpc_conn *c, const char *script, pid_t pid, int fd)
 	Crpc__Response resp = CRPC__RESPONSE__INIT;
 	Crpc__Notification note = CRPC__NOTIFICATION__INIT;
 	Crpc__Request *ans;
+	struct timespec t0, t1;
 	int ret;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	note.script = (char *)script;
 	if (pid > 0) {
 		note.has_pid = true;
@@ -171,6 +174,11 @@ int crpc_notify_fd(struct crpc_conn *c, const char *script, pid_t pid, int fd)
 	else if (!ans->has_notify_success || !ans->notify_success)
 		ret = crpc_fail(c, ECANCELED, "notification %s: the caller failed it", script);
 	crpc__request__free_unpacked(ans, NULL);
+	/* what each round trip costs: the restore's are spent with the tasks stopped */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (c->log_fd >= 0)
+		dprintf(c->log_fd, "ctswap criu-compat: notification %s answered in %.2f ms\n", script,
+			(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
 	return ret;
 }
 

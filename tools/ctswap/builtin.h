@@ -161,6 +161,7 @@ int cmd_kill(struct cli *cli);
 int cmd_rm(struct cli *cli);
 int cmd_ps(struct cli *cli);
 int cmd_check(struct cli *cli);
+int cmd_lazy_status(struct cli *cli);
 
 /* inspect-ckpt.c: the checkpoint part of inspect (tasks, threads, mappings of the blob) */
 #include <jansson.h>

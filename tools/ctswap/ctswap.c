@@ -33,6 +33,8 @@ static const struct cmd commands[] = {
 	{ "kill", cmd_kill, NAME_STORE, NULL, 0, NULL, NULL, "kill every task of a container" },
 	{ "rm", cmd_rm, NAME_STORE, rm_opts, sizeof(struct rm_args), NULL, NULL,
 	  "remove a container (--force: even a live one)" },
+	{ "lazy-status", cmd_lazy_status, CMD_RAW, NULL, 0, NULL, "IMAGES_DIR",
+	  "show the lazy server a criu-compatible restore from IMAGES_DIR started" },
 	{ "check", cmd_check, 0, NULL, 0, NULL, NULL, "probe the kernel features ctswap relies on" },
 	{ "help", cmd_help, CMD_RAW, NULL, 0, NULL, "[COMMAND]", "show help for ctswap or one command" },
 	{ "version", cmd_version, CMD_RAW, NULL, 0, NULL, "", "print the version" },
