@@ -261,6 +261,14 @@ struct ctswap_dump_opts {
 	 */
 	int (*committed)(void *arg);
 	void *committed_arg;
+	/*
+	 * A pty slave of the container's own devpts whose master a process
+	 * outside holds (a runtime's console: podman -t, runc's
+	 * orphan_pts_master): refuse the dump (default), or record the slave
+	 * side (index, settings, owning session) so that a restore makes a new
+	 * pty and hands its master to the caller (ctswap_restore_opts.take_pts_master).
+	 */
+	bool orphan_pts;
 };
 
 struct ctswap_dump_stats {
@@ -346,6 +354,23 @@ struct ctswap_restore_opts {
 	 */
 	int (*before_resume)(const struct ctswap_restore_stats *so_far, void *arg);
 	void *before_resume_arg;
+	/*
+	 * Threads rebuilding independent processes at once, each with its
+	 * share on a CPU of its own (at most one per CPU the caller may use,
+	 * at most 8); 0 or 1: one.  On the 2-vCPU VMs measured a second
+	 * thread did not shorten the rebuild (README, "Restart").
+	 */
+	unsigned int threads;
+	/*
+	 * A checkpoint made with ctswap_dump_opts.orphan_pts whose tasks had
+	 * such a terminal: the restore makes a new pty of that index in the
+	 * container's devpts and gives its master to the caller in
+	 * ctswap_restore_stats.pts_master (before_resume's stats show it too,
+	 * still the restore's: a runtime hands a copy to its console holder).
+	 * Without take_pts_master such a checkpoint is refused before anything
+	 * starts: nobody would hold the terminal's other end.
+	 */
+	bool take_pts_master;
 };
 
 struct ctswap_restore_stats {
@@ -353,6 +378,7 @@ struct ctswap_restore_stats {
 	unsigned int tasks, threads;
 	uint64_t pages_total;		/* pages to swap in */
 	double running_ms;		/* until every task runs again */
+	int pts_master;			/* take_pts_master: the new master, the caller's to close once the restore succeeded; -1 none */
 };
 /*
  * Restart container @name from a checkpoint: same pids, memory swapped in

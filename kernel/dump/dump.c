@@ -349,6 +349,7 @@ static struct task_ctx dump_policy(struct dump_ctx *d)
 {
 	struct task_ctx tc = { .tcp_mode = d->opts ? d->opts->tcp : 0,
 			       .unix_close = d->opts && d->opts->unix_close, .tcp_repair = &d->tcp_repair,
+			       .orphan_pts = d->opts && d->opts->orphan_pts,
 			       .max_checked_size = d->opts ? d->opts->max_checked_size : 0,
 			       .shm_key = dump_shm_key, .shm_arg = &d->shm,
 			       .holders = &d->fd_holders };
@@ -485,7 +486,8 @@ static int dump_collect(struct dump_ctx *d)
 		d->stats->threads += d->img->tasks[i].nr_threads;
 	}
 	policy = dump_policy(d);
-	ret = dump_files_finish(d->img, &policy) ?: dump_locks(d->img, &d->locks) ?:
+	ret = dump_files_finish(d->img, &policy) ?: pty_check_binds(d->img) ?:
+	      dump_locks(d->img, &d->locks) ?:
 	      dump_deleted(d->img, d->opts ? d->opts->max_deleted_size : 0);
 	if (!ret && (d->img->shape.flags & CT_SHAPE_OWN_ROOT))
 		ret = mounts_mark_outside(d->img, d->img->tasks[0].host_pid);

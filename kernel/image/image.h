@@ -394,7 +394,8 @@ struct ct_file {
 #define CT_PTY_LOCKED		(1u << 1)	/* MASTER: TIOCGPTLCK */
 #define CT_PTY_PACKET		(1u << 2)	/* MASTER: packet mode (TIOCGPKT) */
 #define CT_PTY_EXCL		(1u << 3)	/* TIOCGEXCL of this side */
-#define CT_PTY_FLAGS		0xfu
+#define CT_PTY_ORPHAN		(1u << 4)	/* a slave whose master was outside the container (a TTY record too) */
+#define CT_PTY_FLAGS		0x1fu
 #define CT_PTY_MAX_INDEX	(1u << 20)	/* the kernel's pty limit, far below */
 
 struct ct_fd {

@@ -166,6 +166,18 @@ static int batch_write(struct inj_batch *b, pid_t tid)
 	       inj_write_mem(tid, (unsigned long)remote[1].iov_base, b->data, b->data_used);
 }
 
+/* Read back the first @n entries of the table, with their results. */
+static int batch_read(struct inj_batch *b, pid_t tid, size_t n)
+{
+	struct iovec local = { b->calls, n * sizeof(struct inj_call) };
+	struct iovec remote = { (void *)b->area, local.iov_len };
+
+	/* the table is the routine's own written memory: no sharing to break */
+	if (process_vm_readv(tid, &local, 1, &remote, 1, 0) == (ssize_t)local.iov_len)
+		return 0;
+	return inj_read_mem(tid, b->area, b->calls, local.iov_len);
+}
+
 /*
  * Resume the tracee into the routine and wait for the stop that ends it:
  * SIGTRAP (its `int3`), or @stop_sig raised by its last entry (guarded).
@@ -336,7 +348,7 @@ int inj_batch_run(struct inj_batch *b, struct inj_ctx *ctx)
 		return ret;
 	done = b->nr - left;
 	/* the entries run, and the one that stopped it */
-	ret = inj_read_mem(ctx->tid, b->area, b->calls, min_t(size_t, done + 1, nr) * sizeof(struct inj_call));
+	ret = batch_read(b, ctx->tid, min_t(size_t, done + 1, nr));
 	if (ret)
 		return ct_err(ret, "pid %d: cannot read the batch's results: %s", ctx->tid,
 			      strerror(-ret));

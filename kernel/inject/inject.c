@@ -3,6 +3,7 @@
 #define LOG_PREFIX "inject: "
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,19 +26,24 @@
 #define PTRACE_SETSIGMASK 0x420b
 #endif
 
-/* Counted for -v profiles; one restore or dump runs its injections from one thread. */
+/* Counted for -v profiles; a restore may inject from several threads at once (restore/par.c). */
 static struct inj_stats inj_totals;
+static pthread_mutex_t inj_totals_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void inj_get_stats(struct inj_stats *st)
 {
+	pthread_mutex_lock(&inj_totals_lock);
 	*st = inj_totals;
+	pthread_mutex_unlock(&inj_totals_lock);
 }
 
 void inj_count(unsigned long calls, double ms)
 {
+	pthread_mutex_lock(&inj_totals_lock);
 	inj_totals.calls += calls;
 	inj_totals.round_trips++;
 	inj_totals.ms += ms;
+	pthread_mutex_unlock(&inj_totals_lock);
 }
 
 /* Find the [vdso] range of @pid in /proc/PID/maps. */
@@ -336,6 +342,53 @@ int inj_end(struct inj_ctx *ctx)
 		ret = ct_err(-errno, "pid %d: cannot restore signal mask: %m", ctx->tid);
 	ctx->active = false;
 	return ret;
+}
+
+/*
+ * Ptrace requests are answered only to the tracer thread, so a task passes
+ * from one of our threads to another by detaching and seizing again.  In
+ * between it must not run anything of its own: it waits in pause() (every
+ * signal blocked since inj_begin(), so only SIGKILL ends it) until the new
+ * tracer interrupts it.  Nothing of the call survives: the next injected
+ * call sets every register again, with orig_rax -1 (no restart).
+ */
+int inj_handover(struct inj_ctx *ctx)
+{
+	static const unsigned long none[6];
+	struct user_regs_struct regs = ctx->saved_regs;
+
+	if (!ctx->active || ctx->frame)
+		return ct_err(-EINVAL, "pid %d: only an unguarded injection is handed over", ctx->tid);
+	inj_arch_set_call(&regs, ctx->syscall_ip, 0, __NR_pause, none);
+	if (ptrace(PTRACE_SETREGS, ctx->tid, NULL, &regs) < 0)
+		return ct_err(-errno, "pid %d: cannot set registers: %m", ctx->tid);
+	if (ptrace(PTRACE_DETACH, ctx->tid, NULL, NULL) < 0)
+		return ct_err(-errno, "pid %d: cannot hand it over (detach): %m", ctx->tid);
+	return 0;
+}
+
+int inj_adopt(struct inj_ctx *ctx, long options)
+{
+	int status;
+
+	if (ptrace(PTRACE_SEIZE, ctx->tid, NULL, (void *)options) < 0)
+		return ct_err(-errno, "pid %d: cannot take it over (seize): %m", ctx->tid);
+	if (ptrace(PTRACE_INTERRUPT, ctx->tid, NULL, NULL) < 0)
+		return ct_err(-errno, "pid %d: cannot interrupt: %m", ctx->tid);
+	for (;;) {
+		if (waitpid(ctx->tid, &status, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return ct_err(-errno, "pid %d: cannot wait for it to stop: %m", ctx->tid);
+		}
+		if (!WIFSTOPPED(status))
+			return ct_err(-ESRCH, "pid %d: died while handed over", ctx->tid);
+		if ((status >> 16) == PTRACE_EVENT_STOP)
+			return 0;
+		/* only an unblockable signal gets here: let it through, the interrupt still comes */
+		if (ptrace(PTRACE_CONT, ctx->tid, NULL, (void *)(long)WSTOPSIG(status)) < 0)
+			return ct_err(-errno, "pid %d: cannot continue to the stop: %m", ctx->tid);
+	}
 }
 
 /* Read tracee memory through /proc/PID/mem (no COW breaking, any protection). */

@@ -80,6 +80,14 @@ void inj_set_exit_regs(struct user_regs_struct *regs, unsigned long syscall_ip, 
 void inj_reissue_restart_block(struct user_regs_struct *r);
 /* Put back the registers and mask saved by inj_begin(). */
 int inj_end(struct inj_ctx *ctx);
+/*
+ * Pass an unguarded injection to another thread of ours (the tracer is a
+ * thread, not a process): inj_handover() parks the tracee in pause() and
+ * detaches it; inj_adopt(), in the new tracer thread, seizes it with
+ * @options and waits for its stop.  The context goes on as it was.
+ */
+int inj_handover(struct inj_ctx *ctx);
+int inj_adopt(struct inj_ctx *ctx, long options);
 
 /*
  * A batch (batch.c): many system calls run in the tracee by one resume and

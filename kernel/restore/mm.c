@@ -21,6 +21,7 @@
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -54,17 +55,10 @@ struct mm_map {
 	uint32_t auxv_size, exe_fd;
 };
 
-/* The [vvar] [vvar_vclock] [vdso] block: index 0, 1, 2. */
-struct vblock {
-	uint64_t start[3], end[3];
-	bool have[3];
-	uint64_t lo, hi;	/* the whole block */
-};
-
 static const char *const vblock_names[3] = { "[vvar]", "[vvar_vclock]", "[vdso]" };
 
 /* Close the block's bounds once its parts are known. */
-static int vblock_bounds(struct vblock *b)
+static int vblock_bounds(struct rst_vblock *b)
 {
 	b->lo = UINT64_MAX;
 	b->hi = 0;
@@ -78,7 +72,7 @@ static int vblock_bounds(struct vblock *b)
 }
 
 /* Find the vdso block of a live task in /proc/PID/maps. */
-static int vblock_of_task(pid_t pid, struct vblock *b)
+static int vblock_of_task(pid_t pid, struct rst_vblock *b)
 {
 	char path[64], line[512];
 	unsigned long s, e;
@@ -110,7 +104,7 @@ static int vblock_of_task(pid_t pid, struct vblock *b)
 }
 
 /* The vdso block the image recorded. */
-static int vblock_of_image(const struct ct_mm *mm, struct vblock *b)
+static int vblock_of_image(const struct ct_mm *mm, struct rst_vblock *b)
 {
 	memset(b, 0, sizeof(*b));
 	for (uint32_t i = 0; i < mm->nr_vmas; i++) {
@@ -128,7 +122,7 @@ static int vblock_of_image(const struct ct_mm *mm, struct vblock *b)
 }
 
 /* True if both blocks have the same parts, sizes and relative layout. */
-static bool vblock_same_layout(const struct vblock *a, const struct vblock *b)
+static bool vblock_same_layout(const struct rst_vblock *a, const struct rst_vblock *b)
 {
 	for (int i = 0; i < 3; i++) {
 		if (a->have[i] != b->have[i])
@@ -185,12 +179,15 @@ long rst_syscall(struct rst_proc *p, long nr, unsigned long a1, unsigned long a2
 int rst_scratch_put(struct rst_proc *p, size_t off, const void *data, size_t len,
 		    unsigned long *addr)
 {
+	struct iovec local = { (void *)data, len }, remote = { (void *)(p->scratch + off), len };
 	int ret;
 
 	if (off + len > p->scratch_len)
 		return ct_err(-E2BIG, "pid %d: %zu bytes do not fit in scratch memory",
 			      p->t->pid, len);
-	ret = inj_write_mem(p->host_pid, p->scratch + off, data, len);
+	/* scratch is our own writable memory in the tracee: no /proc/PID/mem to open */
+	ret = process_vm_writev(p->host_pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 :
+	      inj_write_mem(p->host_pid, p->scratch + off, data, len);
 	if (ret)
 		return ct_err(ret, "pid %d: cannot write scratch memory: %s", p->t->pid,
 			      strerror(-ret));
@@ -241,21 +238,28 @@ static bool scratch_inherited(struct rst_proc *p, const struct rst_proc *parent,
 int rst_mm_begin(struct rst_proc *p, const struct rst_proc *parent)
 {
 	const struct ct_mm *mm = &p->t->mm;
-	struct vblock cur, img;
+	struct rst_vblock cur, img;
 	uint64_t avoid[2][2], addr;
 	unsigned long ip;
 	long ret;
 
-	ret = inj_find_syscall_insn(p->host_pid, &ip);
-	if (ret)
-		return ret;
+	/*
+	 * A child forked by injected clone3 has its parent's vdso where the
+	 * parent has it (not moved yet: that comes with the rebuild): no need
+	 * to read /proc/PID/maps, the costliest part of starting on a process.
+	 */
+	if (parent && parent->vdso.have[2]) {
+		ip = parent->threads[0].inj.syscall_ip;
+		cur = parent->vdso;
+	} else {
+		ret = inj_find_syscall_insn(p->host_pid, &ip) ?: vblock_of_task(p->host_pid, &cur);
+		if (ret)
+			return ret;
+	}
 	ret = inj_begin(&p->threads[0].inj, p->host_pid, ip);
 	if (ret)
 		return ret;
 	ret = rseq_unregister(p);
-	if (ret)
-		return ret;
-	ret = vblock_of_task(p->host_pid, &cur);
 	if (ret)
 		return ret;
 	if (vblock_of_image(mm, &img))
@@ -263,7 +267,7 @@ int rst_mm_begin(struct rst_proc *p, const struct rst_proc *parent)
 	if (!vblock_same_layout(&cur, &img))
 		return ct_err(-EINVAL, "pid %d: [vdso]/[vvar] layout differs from the dump's "
 			      "(dumped on another kernel?)", p->t->pid);
-	p->cur_vdso_start = cur.lo;
+	p->vdso = cur;
 	avoid[0][0] = cur.lo;
 	avoid[0][1] = cur.hi;
 	avoid[1][0] = img.lo;
@@ -399,7 +403,7 @@ static int unmap_range(struct rst_proc *p, uint64_t s, uint64_t e)
 }
 
 /* Unmap everything but the scratch range and the current vdso block (queued). */
-static int unmap_all_but_kept(struct rst_proc *p, const struct vblock *cur)
+static int unmap_all_but_kept(struct rst_proc *p, const struct rst_vblock *cur)
 {
 	uint64_t keep[2][2] = { { p->scratch, scratch_end(p) }, { cur->lo, cur->hi } };
 	uint64_t at = 0;
@@ -423,7 +427,7 @@ static int unmap_all_but_kept(struct rst_proc *p, const struct vblock *cur)
 }
 
 /* mremap each part of the vdso block by @delta (new place known to be free; queued). */
-static int vblock_shift(struct rst_proc *p, struct vblock *b, int64_t delta)
+static int vblock_shift(struct rst_proc *p, struct rst_vblock *b, int64_t delta)
 {
 	for (int i = 0; i < 3; i++) {
 		uint64_t len = b->end[i] - b->start[i];
@@ -446,7 +450,7 @@ static int vblock_shift(struct rst_proc *p, struct vblock *b, int64_t delta)
 }
 
 /* Move the vdso block to where the image had it, keeping its layout (queued). */
-static int vblock_move(struct rst_proc *p, struct vblock *cur, const struct vblock *img)
+static int vblock_move(struct rst_proc *p, struct rst_vblock *cur, const struct rst_vblock *img)
 {
 	const struct ct_mm *mm = &p->t->mm;
 	uint64_t avoid[3][2] = {
@@ -669,8 +673,9 @@ static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_files 
 	return ret ?: vma_madvise(p, v);
 }
 
-/* Write the COW'd pages of a private file mapping straight into the tracee. */
-static int write_cow_pages(struct rst_proc *p, const struct ct_vma *v, const struct page_source *pg)
+/* Write the COW'd pages of a private file mapping straight into the tracee (@mem: its memory). */
+static int write_cow_pages(struct rst_proc *p, int mem, const struct ct_vma *v,
+			   const struct page_source *pg)
 {
 	uint8_t state[FILL_CHUNK];
 	char *buf;
@@ -689,8 +694,8 @@ static int write_cow_pages(struct rst_proc *p, const struct ct_vma *v, const str
 			for (j = i; j < nr && state[j] != SWP_PAGE_NONE; j++)
 				;
 			if (j > i) {
-				ret = inj_write_mem(p->host_pid, a + i * PAGE_SIZE,
-						    buf + i * PAGE_SIZE, (j - i) * PAGE_SIZE);
+				ret = pwrite_all(mem, buf + i * PAGE_SIZE, (j - i) * PAGE_SIZE,
+						 (off_t)(a + i * PAGE_SIZE));
 				if (ret) {
 					ct_err(ret, "pid %d: cannot write pages at %#lx: %s",
 					       p->t->pid, (unsigned long)(a + i * PAGE_SIZE),
@@ -704,6 +709,32 @@ static int write_cow_pages(struct rst_proc *p, const struct ct_vma *v, const str
 	}
 out:
 	free(buf);
+	return ret;
+}
+
+/* Write the COW'd pages of every private file mapping of @p. */
+static int write_all_cow_pages(struct rst_proc *p, const struct page_source *pg)
+{
+	const struct ct_mm *mm = &p->t->mm;
+	char path[64];
+	int ret = 0, mem = -1;
+
+	for (uint32_t i = 0; i < mm->nr_vmas && !ret; i++) {
+		const struct ct_vma *v = &mm->vmas[i];
+
+		if (v->kind != CT_VMA_FILE_PRIVATE || !v->nr_pages)
+			continue;
+		/* /proc/PID/mem writes read-only pages too; opened once for all of them */
+		if (mem < 0) {
+			snprintf(path, sizeof(path), "/proc/%d/mem", p->host_pid);
+			mem = open(path, O_WRONLY | O_CLOEXEC);
+			if (mem < 0)
+				return ct_err(-errno, "pid %d: cannot open its memory: %m", p->t->pid);
+		}
+		ret = write_cow_pages(p, mem, v, pg);
+	}
+	if (mem >= 0)
+		close(mem);
 	return ret;
 }
 
@@ -799,12 +830,9 @@ static int set_mm_map(struct rst_proc *p, const struct map_files *mfs)
 static int mm_queue_maps(struct rst_proc *p, struct map_files *mfs, const struct rst_mm_opts *o)
 {
 	const struct ct_mm *mm = &p->t->mm;
-	struct vblock cur, img;
+	struct rst_vblock cur = p->vdso, img;	/* where rst_mm_begin() found it */
 	int ret;
 
-	ret = vblock_of_task(p->host_pid, &cur);
-	if (ret)
-		return ret;
 	vblock_of_image(mm, &img);
 	ret = unmap_all_but_kept(p, &cur) ?: vblock_move(p, &cur, &img);
 	for (uint32_t i = 0; i < mm->nr_vmas && !ret; i++)
@@ -812,10 +840,24 @@ static int mm_queue_maps(struct rst_proc *p, struct map_files *mfs, const struct
 	return ret;
 }
 
+/*
+ * Unmap now all that @p holds but scratch and the vdso block: what the init
+ * inherited from the supervisor.  Its children are forked after this, so
+ * each clone3 copies almost nothing and no child unmaps it again (they all
+ * hung off the init's anon_vma, whose lock their unmaps would share).
+ */
+int rst_mm_clear(struct rst_proc *p)
+{
+	int ret;
+
+	inj_batch_reset(&p->batch);
+	ret = unmap_all_but_kept(p, &p->vdso);
+	return ret ?: mm_flush(p);
+}
+
 /* Replace the address space of @p by the image's. */
 int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o)
 {
-	const struct ct_mm *mm = &p->t->mm;
 	struct map_files mfs = { 0 };
 	size_t uffd_at = 0;
 	int ret;
@@ -829,12 +871,8 @@ int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o)
 	}
 	if (!ret)
 		ret = mm_flush(p);
-	for (uint32_t i = 0; i < mm->nr_vmas && o->pages && !ret; i++) {
-		const struct ct_vma *v = &mm->vmas[i];
-
-		if (v->kind == CT_VMA_FILE_PRIVATE && v->nr_pages)
-			ret = write_cow_pages(p, v, o->pages);
-	}
+	if (!ret && o->pages)
+		ret = write_all_cow_pages(p, o->pages);
 	/* a reset batch keeps the results of its last run */
 	if (!ret && p->nr_regions)
 		ret = uffd_setup(p, inj_batch_ret(&p->batch, uffd_at));

@@ -74,6 +74,9 @@ struct rst_ctx {
 	int host_root;			/* our own /, for files outside the container's root; -1 */
 	int ipc_fd;			/* its own IPC namespace, made and filled here; -1 */
 	int prefetch_gate;		/* closed once every task runs: the lazy server prefetches */
+	struct rst_pool *pool;		/* threads rebuilding processes at once (par.c); NULL: ours alone */
+	struct rst_cpus cpus;		/* where they and their tasks run while injecting */
+	int pts_master;			/* the new master of the pty whose master was outside, for the caller; -1 */
 	struct rst_proc *procs;		/* img->nr_tasks, in image order, then the zombies */
 	size_t nr_procs;		/* tasks initialised so far */
 	struct ct_task *zombie_tasks;	/* what each zombie is created as (img->nr_zombies) */
@@ -813,7 +816,9 @@ static int rst_build_tree(struct rst_ctx *c)
 
 	ret = rst_start_init(c);
 	if (!ret)
-		ret = rst_mm_begin(&c->procs[0], NULL);
+		rst_cpu_begin(&c->cpus, c->procs[0].host_pid);
+	if (!ret)
+		ret = rst_mm_begin(&c->procs[0], NULL) ?: rst_mm_clear(&c->procs[0]);
 	if (!ret)
 		ret = rst_tree_setsid(&c->procs[0]);
 	if (!ret)
@@ -900,41 +905,79 @@ static int rst_resources(struct rst_ctx *c, struct rst_proc *p)
 	return ret;
 }
 
-/* Rebuild every process: memory, threads, resources, registers. */
+/* What each step of the rebuild needs (rst_pool_each's argument). */
+struct rst_build {
+	struct rst_ctx *c;
+	struct page_source pages;
+	struct rst_mm_opts mo;
+};
+
+static int rst_step_mm(void *arg, struct rst_proc *p)
+{
+	struct rst_build *b = arg;
+
+	return rst_mm_rebuild(p, &b->mo) ?: rst_threads_create(p);
+}
+
+/* The kernel writes the rseq areas when they are registered: they must be there. */
+static int rst_step_rseq_pages(void *arg, struct rst_proc *p)
+{
+	struct rst_build *b = arg;
+	int ret = 0;
+
+	for (uint32_t k = 0; k < p->t->nr_threads && !ret; k++)
+		ret = rst_mm_populate(p, &b->pages, p->t->threads[k].rseq_abi, p->t->threads[k].rseq_len);
+	return ret;
+}
+
+static int rst_step_resources(void *arg, struct rst_proc *p)
+{
+	struct rst_build *b = arg;
+
+	return rst_resources(b->c, p);
+}
+
+/* Every fd of every process in place: closing one no longer drops a POSIX lock taken now. */
+static int rst_step_locks(void *arg, struct rst_proc *p)
+{
+	struct rst_build *b = arg;
+	struct task_ctx tc = rst_tc(p, 0);
+
+	return restore_task_locks(&tc, b->c->img, p->t);
+}
+
+static int rst_step_mm_end(void *arg, struct rst_proc *p)
+{
+	(void)arg;
+	return rst_mm_end(p);
+}
+
+/*
+ * Rebuild every process: memory, threads, resources, registers.  Each step
+ * is done for every process before the next starts; the processes of one
+ * step are rebuilt at once by the pool's threads.
+ */
 static int rst_build_processes(struct rst_ctx *c)
 {
-	struct page_source pages = swp_page_source(c->rd);
-	struct rst_mm_opts mo = {
-		.allow_changed_files = c->opts->allow_changed_files, .pages = &pages, .shm = &c->shm,
-		.img = c->img, .ft = &c->ft_task, .seen = change_cache_new(),
+	static rst_each_fn *const steps[] = {
+		rst_step_mm, rst_step_rseq_pages, rst_step_resources, rst_step_locks, rst_step_mm_end,
 	};
-	int ret = mo.seen ? 0 : -ENOMEM;
+	struct rst_build b = {
+		.c = c, .pages = swp_page_source(c->rd),
+		.mo = {
+			.allow_changed_files = c->opts->allow_changed_files, .pages = &b.pages,
+			.shm = &c->shm, .img = c->img, .ft = &c->ft_task, .seen = change_cache_new(),
+		},
+	};
+	long opts = RST_PTRACE_OPTS | (c->img->nr_seccomp ? PTRACE_O_SUSPEND_SECCOMP : 0);
+	int ret = b.mo.seen ? rst_pool_start(&c->pool, c->procs, c->nr_procs, opts, &c->cpus, c->opts->threads) :
+			      -ENOMEM;
 
-	for (size_t i = 0; i < c->nr_procs && !ret; i++) {
-		ret = rst_mm_rebuild(&c->procs[i], &mo);
-		if (!ret)
-			ret = rst_threads_create(&c->procs[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(steps) && !ret; i++)
+		ret = rst_pool_each(c->pool, c->nr_procs, c->procs, steps[i], &b);
+	for (size_t i = 0; i < c->nr_procs; i++)
 		c->pages_total += c->procs[i].uffd_pages;
-	}
-	change_cache_free(mo.seen);
-	/* the kernel writes the rseq areas when they are registered: they must be there */
-	for (size_t i = 0; i < c->nr_procs && !ret; i++) {
-		const struct ct_task *t = c->procs[i].t;
-
-		for (uint32_t k = 0; k < t->nr_threads && !ret; k++)
-			ret = rst_mm_populate(&c->procs[i], &pages, t->threads[k].rseq_abi,
-					      t->threads[k].rseq_len);
-	}
-	for (size_t i = 0; i < c->nr_procs && !ret; i++)
-		ret = rst_resources(c, &c->procs[i]);
-	/* every fd in place: closing one no longer drops a POSIX lock taken now */
-	for (size_t i = 0; i < c->nr_procs && !ret; i++) {
-		struct task_ctx tc = rst_tc(&c->procs[i], 0);
-
-		ret = restore_task_locks(&tc, c->img, c->procs[i].t);
-	}
-	for (size_t i = 0; i < c->nr_procs && !ret; i++)
-		ret = rst_mm_end(&c->procs[i]);
+	change_cache_free(b.mo.seen);
 	return ret;
 }
 
@@ -981,21 +1024,36 @@ static int rst_memory(struct rst_ctx *c)
 	return ret;
 }
 
-/* Put back every thread's registers and let them all go. */
-static int rst_resume(struct rst_ctx *c)
+static int rst_step_lock(void *arg, struct rst_proc *p)
+{
+	(void)arg;
+	return rst_mm_lock(p);
+}
+
+/* Each thread's own registers, mask and CPUs (@arg: the rst_cpus) back. */
+static int rst_step_regs(void *arg, struct rst_proc *p)
 {
 	int ret = 0;
 
-	for (size_t i = 0; i < c->nr_procs && !ret; i++)
-		for (uint32_t k = 0; k < c->procs[i].t->nr_threads && !ret; k++)
-			ret = inj_end(&c->procs[i].threads[k].inj);
-	if (ret)
-		return ret;
-	for (size_t i = 0; i < c->nr_procs; i++)
-		for (uint32_t k = 0; k < c->procs[i].t->nr_threads; k++)
-			if (ptrace(PTRACE_DETACH, c->procs[i].threads[k].host_tid, NULL, NULL) < 0)
-				pr_warn("tid %d: detach: %m", c->procs[i].threads[k].host_tid);
+	for (uint32_t k = 0; k < p->t->nr_threads && !ret; k++)
+		ret = rst_cpu_unpin(arg, p->threads[k].host_tid) ?: inj_end(&p->threads[k].inj);
+	return ret;
+}
+
+static int rst_step_detach(void *arg, struct rst_proc *p)
+{
+	(void)arg;
+	for (uint32_t k = 0; k < p->t->nr_threads; k++)
+		if (ptrace(PTRACE_DETACH, p->threads[k].host_tid, NULL, NULL) < 0)
+			pr_warn("tid %d: detach: %m", p->threads[k].host_tid);
 	return 0;
+}
+
+/* Put back every thread's registers and let them all go. */
+static int rst_resume(struct rst_ctx *c)
+{
+	return rst_pool_each(c->pool, c->nr_procs, c->procs, rst_step_regs, &c->cpus) ?:
+	       rst_pool_each(c->pool, c->nr_procs, c->procs, rst_step_detach, NULL);
 }
 
 /* Failure: kill what was created, reap our tracees, remove the cgroup. */
@@ -1034,6 +1092,8 @@ static void rst_undo(struct rst_ctx *c)
 /* Free everything the context holds. */
 static void rst_ctx_free(struct rst_ctx *c)
 {
+	rst_pool_stop(c->pool);	/* its tracees are detached or dead by now */
+	rst_cpu_end(&c->cpus);
 	for (size_t i = 0; i < c->nr_procs; i++)
 		rst_proc_free(&c->procs[i]);
 	for (size_t i = 0; i < c->nr_zombies; i++)
@@ -1048,6 +1108,8 @@ static void rst_ctx_free(struct rst_ctx *c)
 	rst_shm_close(&c->shm);
 	if (c->prefetch_gate >= 0)	/* the tasks run (or are gone): prefetch away */
 		close(c->prefetch_gate);
+	if (c->pts_master >= 0)
+		close(c->pts_master);
 	free(c->ft_task.fds);
 	free(c->ft_task.peer_fds);
 	rst_mounts_close(c);
@@ -1065,7 +1127,25 @@ static void rst_ctx_free(struct rst_ctx *c)
 	ct_unlock(c->lock_fd);
 }
 
-/* What the restore made, for the caller (running_ms is set once the tasks run). */
+/*
+ * A terminal whose master was outside the container at the dump (a
+ * runtime's console) comes back only to a caller that takes the new
+ * master: refused before anything starts otherwise.
+ */
+static int rst_check_pts(const struct rst_ctx *c, const struct ctswap_restore_stats *stats)
+{
+	int index = pty_orphan_index(c->img);
+
+	if (index < 0 || (c->opts->take_pts_master && stats))
+		return 0;
+	return ct_err(-ENOTSUP, "%s: its tasks had /dev/pts/%d with the master outside the container (a runtime's terminal): only a restore that takes the new master can give it back (the criu front end's orphan-pts-master)",
+		      c->name, index);
+}
+
+/*
+ * What the restore made, for the caller (running_ms is set once the tasks
+ * run; pts_master stays ours until the restore succeeds).
+ */
 static void rst_stats(const struct rst_ctx *c, struct ctswap_restore_stats *st)
 {
 	st->init_pid = c->procs[0].host_pid;
@@ -1073,6 +1153,7 @@ static void rst_stats(const struct rst_ctx *c, struct ctswap_restore_stats *st)
 	for (uint32_t i = 0; i < c->img->nr_tasks; i++)
 		st->threads += c->img->tasks[i].nr_threads;
 	st->pages_total = c->pages_total;
+	st->pts_master = c->pts_master;
 }
 
 /* -v: the phase that ended and what injection cost in it. */
@@ -1090,7 +1171,8 @@ int restore_container(struct ctswap_store *store, const char *name,
 		      const struct ctswap_restore_opts *opts, struct ctswap_restore_stats *stats)
 {
 	static const struct ctswap_restore_opts defaults;
-	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1, .shape.net_fd = -1,
+	struct rst_ctx c = { .lock_fd = -1, .name = name, .prefetch_gate = -1, .pts_master = -1,
+			     .shape.net_fd = -1,
 			     .shape.devpts_fd = -1, .root_fd = -1, .host_root = -1, .ipc_fd = -1 };
 	struct ctswap_restore_stats st = { 0 };
 	struct inj_stats inj;
@@ -1111,6 +1193,8 @@ int restore_container(struct ctswap_store *store, const char *name,
 	ret = rst_read_checkpoint(&c, store);
 	if (!ret)
 		rst_inherit_pipes(&c);
+	if (!ret)
+		ret = rst_check_pts(&c, stats);
 	if (!ret && c.img->nr_seccomp)
 		ret = seccomp_check_tracer("restore");
 	if (!ret)
@@ -1150,7 +1234,10 @@ int restore_container(struct ctswap_store *store, const char *name,
 	if (!ret)
 		ret = rst_build_processes(&c) ?: rst_shm_seal(&c.shm) ?: rst_ipc_finish(&c);
 	rst_phase("address spaces, threads, resources rebuilt", t0, &inj);
+	rst_cpu_end(&c.cpus);	/* before the lazy server is forked from us */
 	if (c.ft_open) {	/* the lazy server must not hold pipe ends */
+		c.pts_master = c.ft.pts_master;	/* the caller's, once every task runs */
+		c.ft.pts_master = -1;
 		restore_files_close(&c.ft);
 		c.ft_open = false;
 	}
@@ -1158,8 +1245,8 @@ int restore_container(struct ctswap_store *store, const char *name,
 	rst_shm_close(&c.shm);
 	if (!ret)
 		ret = rst_memory(&c);
-	for (size_t i = 0; i < c.nr_procs && !ret; i++)
-		ret = rst_mm_lock(&c.procs[i]);
+	if (!ret)
+		ret = rst_pool_each(c.pool, c.nr_procs, c.procs, rst_step_lock, NULL);
 	pr_info("memory handed to the %s: %.1f ms", c.opts->eager ? "eager fill" : "lazy server",
 		now_ms() - t0);
 	if (!ret) {
@@ -1174,8 +1261,10 @@ int restore_container(struct ctswap_store *store, const char *name,
 		goto out;
 	}
 	st.running_ms = now_ms() - t0;
-	if (stats)
+	if (stats) {
 		*stats = st;
+		c.pts_master = -1;	/* the caller's now */
+	}
 out:
 	rst_ctx_free(&c);
 	return ret;

@@ -9,11 +9,13 @@
  *
  * The layers, bottom up: mm.c (an address space), threads.c (the other
  * threads of a process), tree.c (the processes, their pids, sessions and
- * groups), restore.c (restore_container(): all of it, and cleanup on failure).
+ * groups), par.c (independent processes rebuilt by threads at once),
+ * restore.c (restore_container(): all of it, and cleanup on failure).
  */
 #ifndef CT_RESTORE_RST_H
 #define CT_RESTORE_RST_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +35,13 @@ struct clone_args;
 #define RST_SCRATCH_LEN (16 * 4096UL)	/* clone_args, paths, prctl map, auxv */
 /* After the scratch range: the batch routine's page, then its table and data (inject.h). */
 #define RST_BATCH_LEN (65 * 4096UL)
+
+/* The [vvar] [vvar_vclock] [vdso] block: index 0, 1, 2. */
+struct rst_vblock {
+	uint64_t start[3], end[3];
+	bool have[3];
+	uint64_t lo, hi;	/* the whole block */
+};
 
 /* One thread being rebuilt. */
 struct rst_thread {
@@ -54,7 +63,7 @@ struct rst_proc {
 	uint64_t uffd_pages;		/* pages stored for the registered ranges */
 	struct lazy_region *regions;	/* the registered ranges */
 	size_t nr_regions;
-	uint64_t cur_vdso_start;	/* vdso block before it was moved */
+	struct rst_vblock vdso;		/* the vdso block as rst_mm_begin() found it */
 	/*
 	 * Restored on a root the caller gave (another mount of the same image,
 	 * as podman's restore --import makes): a mapped file there has another
@@ -113,6 +122,8 @@ int rst_shm_sysv_remove(const struct rst_shm_set *set);
 /* mm.c */
 /* Start injecting into @p's leader: syscall instruction, rseq off, scratch memory (@parent's if it can). */
 int rst_mm_begin(struct rst_proc *p, const struct rst_proc *parent);
+/* Unmap all of @p but scratch and the vdso block, before it forks children. */
+int rst_mm_clear(struct rst_proc *p);
 /* Replace @p's address space by the image's (step 4), uffd registered on stored anon ranges. */
 int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o);
 /* Fill every stored anonymous page through @p->uffd now (UFFDIO_COPY). */
@@ -135,6 +146,48 @@ long rst_syscall(struct rst_proc *p, long nr, unsigned long a1, unsigned long a2
 /* threads.c */
 /* Create the non-leader threads of @p with their tids (stopped, attached). */
 int rst_threads_create(struct rst_proc *p);
+
+/* par.c */
+#define RST_MAX_THREADS 8	/* restoring threads at most: the caller and its workers */
+
+/* The CPUs the restoring threads and their tasks are pinned to while injecting. */
+struct rst_cpus {
+	cpu_set_t orig;			/* the init's mask: every task's once released */
+	cpu_set_t self_orig;		/* the caller's own */
+	int cpu[RST_MAX_THREADS];	/* [0] the caller's CPU, then the others of orig */
+	unsigned nr;
+	bool pinned;			/* the init (so every task) is pinned: unpin each */
+	bool self_pinned;
+};
+/* Note the masks, pin the caller and the init (its children inherit it) to the caller's CPU. */
+void rst_cpu_begin(struct rst_cpus *cpus, pid_t init);
+/* Pin task @tid (0: the calling thread) to the CPU of restoring thread @k: 0 or -errno, quietly. */
+int rst_cpu_pin(const struct rst_cpus *cpus, pid_t tid, unsigned k);
+/* Give task @tid the init's first mask back (before it runs on its own). */
+int rst_cpu_unpin(const struct rst_cpus *cpus, pid_t tid);
+/* Give the caller its own mask back. */
+void rst_cpu_end(struct rst_cpus *cpus);
+
+struct rst_pool;
+/* One step of the rebuild for process @p (@arg: the caller's). */
+typedef int rst_each_fn(void *arg, struct rst_proc *p);
+/*
+ * Share the rebuild of @procs (all created, none rebuilt yet) among @want threads at most,
+ * each the tracer of its share; *@pool stays NULL when one thread is best.
+ * @ptrace_opts: what the workers seize with; worker k runs on CPU k of @cpus.  Failing, *@pool may be set
+ * all the same: kill the processes, then rst_pool_stop().
+ */
+int rst_pool_start(struct rst_pool **pool, struct rst_proc *procs, size_t nr, long ptrace_opts,
+		   const struct rst_cpus *cpus, unsigned want);
+/*
+ * Run @fn on each of the @nr @procs, each on the thread that traces it,
+ * all at once; back when every thread is done; the first failure.  @pool
+ * NULL: in order, in the caller, stopping at the first failure.
+ */
+int rst_pool_each(struct rst_pool *pool, size_t nr, struct rst_proc *procs, rst_each_fn *fn,
+		  void *arg);
+/* End the workers: once their processes are detached or dead. */
+void rst_pool_stop(struct rst_pool *pool);
 
 /* tree.c */
 /* Inject clone3(@ca) into @p with set_tid {@tid}; the raw result. */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <linux/sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <stdlib.h>
@@ -107,15 +108,15 @@ int rst_seize(pid_t pid, unsigned long options)
  */
 long rst_clone3(struct rst_proc *p, struct clone_args *ca, pid_t tid)
 {
-	unsigned long tid_addr, ca_addr;
+	/* the arguments and the tid right after them: one write */
+	struct { struct clone_args ca; pid_t tid; } arg = { .ca = *ca, .tid = tid };
+	unsigned long ca_addr;
 	long ret;
 
-	ret = rst_scratch_put(p, CLONE_ARGS_OFF + 128, &tid, sizeof(tid), &tid_addr);
-	if (ret)
-		return ret;
-	ca->set_tid = tid_addr;
-	ca->set_tid_size = 1;
-	ret = rst_scratch_put(p, CLONE_ARGS_OFF, ca, sizeof(*ca), &ca_addr);
+	_Static_assert(offsetof(typeof(arg), tid) == sizeof(struct clone_args), "packed clone args");
+	arg.ca.set_tid = p->scratch + CLONE_ARGS_OFF + sizeof(struct clone_args);
+	arg.ca.set_tid_size = 1;
+	ret = rst_scratch_put(p, CLONE_ARGS_OFF, &arg, sizeof(arg), &ca_addr);
 	if (ret)
 		return ret;
 	return rst_syscall(p, __NR_clone3, ca_addr, sizeof(*ca), 0, 0, 0, 0);

@@ -162,6 +162,10 @@ int tty_peer(int master, int flags);
 /* The in-container id of host process group @host_pgrp (session @host_sid); 0 if no task has it. */
 pid_t tty_ns_pgrp(const struct ct_image *img, int host_pgrp);
 pid_t tty_ns_sid(const struct ct_image *img, int host_sid);
+/* /proc/PID/stat's tty_nr of device @dev. */
+uint32_t tty_encode_dev(dev_t dev);
+/* The session of @img whose controlling terminal is @dev (tty_nr) and its foreground group, into @f. */
+void tty_find_owner(const struct ct_image *img, uint32_t dev, struct ct_file *f);
 
 /* pty.c: the transport fd's file index of a slave of the pty whose master is file @master; -1 none */
 int pty_slave_of(const struct ct_image *img, const struct file_table *ft, uint32_t master);

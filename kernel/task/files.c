@@ -535,7 +535,7 @@ int restore_files_open_shm(const struct ct_image *img, bool allow_changed, const
 	int ret = 0;
 
 	memset(ft, 0, sizeof(*ft));
-	ft->lowest = ft->highest = ft->tty_master = ft->devpts = -1;
+	ft->lowest = ft->highest = ft->tty_master = ft->devpts = ft->pts_master = -1;
 	ft->fds = xmalloc((img->nr_files + 1) * sizeof(int));
 	ft->peer_fds = xmalloc((img->nr_files + 1) * sizeof(int));
 	if (!ft->fds || !ft->peer_fds) {
@@ -575,6 +575,9 @@ void restore_files_close(struct file_table *ft)
 	if (ft->devpts >= 0)
 		close(ft->devpts);
 	ft->devpts = -1;
+	if (ft->pts_master >= 0)
+		close(ft->pts_master);
+	ft->pts_master = -1;
 	free(ft->fds);
 	free(ft->peer_fds);
 	ft->fds = ft->peer_fds = NULL;

@@ -649,7 +649,10 @@ static int mnt_check_source(const struct ct_image *img, const char *name, uint32
 /*
  * Made by the init: a proc instance (it shows its mounter's pid namespace,
  * which has no process before the init: doc/KERNEL-FACTS.md "Mount
- * trees"), or a mount on or of one that is.
+ * trees"), or a mount on or of one that is.  A bind of a devpts file (a
+ * runtime's /dev/console, bound from the terminal's /dev/pts/N) is too:
+ * the restorer makes the ptys in the tree's devpts after the holder built
+ * it (task/pty.c), so the file is there only for the init.
  */
 static bool mnt_is_deferred(const struct mnt_plan *p, uint32_t i)
 {
@@ -658,7 +661,8 @@ static bool mnt_is_deferred(const struct mnt_plan *p, uint32_t i)
 	if (!i)
 		return false;
 	return m->kind == CT_MNT_PROC || p->deferred[m->parent] ||
-	       (m->kind == CT_MNT_BIND && p->deferred[m->bind_of]);
+	       (m->kind == CT_MNT_BIND && (p->deferred[m->bind_of] ||
+					   p->img->mounts[m->bind_of].kind == CT_MNT_DEVPTS));
 }
 
 void mnt_plan_free(struct mnt_plan *p)
@@ -1170,16 +1174,24 @@ out_report:
  * rebuilt tree) is another inode of the same size and time, take it as the
  * same file: the tmpfs files were made again, a runtime mounts its root
  * again (an overlay: another device), a root or external mount may be a
- * copy.  Anything else is left for the changed-files checks to refuse.
+ * copy.  With @grown_ok (a file held open, which changed.c compares with
+ * the dump's checksum) also the same inode number on another device, grown
+ * since: a log the container wrote on after a --leave-running dump, on an
+ * overlay mounted again.  Anything else is left for the changed-files
+ * checks to refuse.
  */
-static void mnt_rekey_one(const char *path, struct ct_file_id *id)
+static void mnt_rekey_one(const char *path, struct ct_file_id *id, bool grown_ok)
 {
+	bool grown;
 	struct stat st;
 
 	if (!path || path[0] != '/' || (!id->dev && !id->ino) || stat(path, &st) < 0)
 		return;
-	if ((st.st_dev == id->dev && st.st_ino == id->ino) || (uint64_t)st.st_size != id->size ||
-	    st.st_mtim.tv_sec != id->mtime_sec || st.st_mtim.tv_nsec != id->mtime_nsec)
+	if (st.st_dev == id->dev && st.st_ino == id->ino)
+		return;
+	grown = grown_ok && st.st_ino == id->ino && (uint64_t)st.st_size >= id->size;
+	if (!grown && ((uint64_t)st.st_size != id->size || st.st_mtim.tv_sec != id->mtime_sec ||
+		       st.st_mtim.tv_nsec != id->mtime_nsec))
 		return;
 	id->dev = st.st_dev;
 	id->ino = st.st_ino;
@@ -1191,17 +1203,17 @@ void mounts_rekey(struct ct_image *img)
 		struct ct_file *f = &img->files[i];
 
 		if (f->kind == CT_FILE_REG && !f->deleted && !f->outside)
-			mnt_rekey_one(f->path, &f->id);
+			mnt_rekey_one(f->path, &f->id, true);
 	}
 	for (uint32_t i = 0; i < img->nr_tasks; i++) {
 		struct ct_task *t = &img->tasks[i];
 
-		mnt_rekey_one(t->mm.exe_path, &t->mm.exe_id);
+		mnt_rekey_one(t->mm.exe_path, &t->mm.exe_id, false);
 		for (uint32_t k = 0; k < t->mm.nr_vmas; k++) {
 			struct ct_vma *v = &t->mm.vmas[k];
 
 			if (v->kind == CT_VMA_FILE_PRIVATE || v->kind == CT_VMA_FILE_SHARED)
-				mnt_rekey_one(v->path, &v->file);
+				mnt_rekey_one(v->path, &v->file, false);
 		}
 	}
 }

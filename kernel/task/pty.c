@@ -34,9 +34,27 @@
  * foreground group through tty.c (tty_restore_ctty, tty_restore_fg).
  *
  * Refused at dump: a master of another devpts instance (the host's), a
- * slave whose master no task of the container holds, and a pty that is a
- * session's controlling terminal with no slave description left in the
- * container (TIOCSCTTY needs one).
+ * slave whose master no task of the container holds (but see below), and a
+ * pty that is a session's controlling terminal with no slave description
+ * left in the container (TIOCSCTTY needs one).
+ *
+ * A runtime's terminal (podman -t, runc): the container's fds 0-2 are
+ * /dev/pts/0 of its own devpts and the master is held outside, by conmon.
+ * With the dump's orphan_pts policy (the criu front end sets it from runc's
+ * orphan_pts_master) such a slave is an "orphan": each of its descriptions
+ * records the index, what the slave side shows of the settings (termios2,
+ * window size) and the session whose controlling terminal it is with its
+ * foreground group (/proc/PID/stat: TIOCGSID answers only that session).
+ * One such pty per container (a runtime gives one).  Input queued towards
+ * the slave refuses the dump as for any slave.  Output the slave wrote
+ * that the master has not read yet is in the runtime's old pty, not ours
+ * to take: it stays there for conmon, which reads it into the container's
+ * log before runc's kill closes the old pty (or, with leave_running, goes
+ * on reading it); the restored terminal starts empty, so no byte is shown
+ * twice.  Restore makes a new pty of that index in the new devpts with the
+ * recorded settings, gives the tasks their slave descriptions from it and
+ * leaves its master in ft->pts_master for the restore's caller (the front
+ * end sends it to runc as the orphan-pts-master notification).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -288,7 +306,10 @@ static int pty_dump_master(const struct fd_dump *d, int m, struct ct_file *f)
 	return ret;
 }
 
-/* A slave: its index and exclusive mode; unread input refuses the dump. */
+/*
+ * A slave: its index, exclusive mode and settings (kept if its master turns
+ * out to be outside: pty_dump_orphan); unread input refuses the dump.
+ */
 static int pty_dump_slave(const struct fd_dump *d, int s, struct ct_file *f)
 {
 	int excl = 0, inq = 0;
@@ -301,7 +322,8 @@ static int pty_dump_slave(const struct fd_dump *d, int s, struct ct_file *f)
 		return ct_err(-ENOTSUP, "pid %d: fd %d: %s holds %d bytes of input the program has not read (they cannot be put back as they were)",
 			      d->pid, d->fd, d->link, inq);
 	f->pty_flags = excl ? CT_PTY_EXCL : 0;
-	return 0;
+	f->tty_dev = tty_encode_dev(d->st->st_rdev);
+	return tty_read_settings(d, s, f);
 }
 
 static int pty_dump(const struct fd_dump *d, struct ct_file *f)
@@ -342,18 +364,104 @@ static int pty_last_slave(const struct ct_image *img, uint32_t index)
 	return last;
 }
 
-/* After every task: each slave's master is in the container, each owned pty has a slave. */
+int pty_orphan_index(const struct ct_image *img)
+{
+	for (uint32_t i = 0; i < img->nr_files; i++) {
+		const struct ct_file *f = &img->files[i];
+
+		if (f->kind == CT_FILE_PTY && (f->pty_flags & CT_PTY_ORPHAN))
+			return (int)f->pty_index;
+	}
+	return -1;
+}
+
+/* The (host) pid and fd of a task holding file @i, for messages. */
+static void pty_holder(const struct ct_image *img, uint32_t i, pid_t *pid, int *fd)
+{
+	*pid = 0;
+	*fd = -1;
+	for (uint32_t t = 0; t < img->nr_tasks; t++)
+		for (uint32_t k = 0; k < img->tasks[t].nr_fds; k++)
+			if (img->tasks[t].fds[k].file == i) {
+				*pid = img->tasks[t].host_pid;
+				*fd = img->tasks[t].fds[k].fd;
+				return;
+			}
+}
+
+/*
+ * Slave @i, whose master no task of the container holds: the runtime's
+ * terminal, recorded as an orphan when @policy allows it, else refused.
+ */
+static int pty_dump_orphan(struct ct_image *img, uint32_t i, const struct task_ctx *policy)
+{
+	struct ct_file *f = &img->files[i];
+	int first = pty_orphan_index(img), fd;
+	pid_t pid;
+
+	pty_holder(img, i, &pid, &fd);
+	if (!policy || !policy->orphan_pts)
+		return ct_err(-ENOTSUP, "pid %d: fd %d: /dev/pts/%u: its master is not held by a process of the container",
+			      pid, fd, f->pty_index);
+	if (first >= 0 && (uint32_t)first != f->pty_index)
+		return ct_err(-ENOTSUP, "pid %d: fd %d: /dev/pts/%u: a second terminal whose master is outside the container (/dev/pts/%d is one)",
+			      pid, fd, f->pty_index, first);
+	for (uint32_t k = 0; k < img->nr_files; k++)
+		if (img->files[k].kind == CT_FILE_TTY && img->files[k].tty_dev == f->tty_dev)
+			return ct_err(-ENOTSUP, "pid %d: fd %d: /dev/pts/%u and the console have the same device number: which one a session owns cannot be told",
+				      pid, fd, f->pty_index);
+	if (first < 0) {
+		tty_find_owner(img, f->tty_dev, f);
+	} else {	/* the owner found for its first description */
+		for (uint32_t k = 0; k < i; k++)
+			if (img->files[k].kind == CT_FILE_PTY && (img->files[k].pty_flags & CT_PTY_ORPHAN)) {
+				f->tty_sid = img->files[k].tty_sid;
+				f->tty_fg_pgrp = img->files[k].tty_fg_pgrp;
+				break;
+			}
+	}
+	f->pty_flags |= CT_PTY_ORPHAN;
+	pr_debug("pid %d: fd %d: /dev/pts/%u: master outside, session %d, foreground %d", pid, fd,
+		 f->pty_index, f->tty_sid, f->tty_fg_pgrp);
+	return 0;
+}
+
+/* After every task: each slave's master is in the container (or outside: an orphan), each owned pty has a slave. */
 static int pty_dump_finish(struct ct_image *img, uint32_t i, const struct task_ctx *policy)
 {
 	const struct ct_file *f = &img->files[i];
 
-	(void)policy;
 	if (!(f->pty_flags & CT_PTY_MASTER) && pty_master_of(img, f->pty_index) < 0)
-		return ct_err(-ENOTSUP, "/dev/pts/%u: its master is not held by a process of the container",
-			      f->pty_index);
+		return pty_dump_orphan(img, i, policy);
 	if ((f->pty_flags & CT_PTY_MASTER) && f->tty_sid && pty_last_slave(img, f->pty_index) < 0)
 		return ct_err(-ENOTSUP, "/dev/pts/%u: the controlling terminal of session %d, but no process of the container holds it open",
 			      f->pty_index, f->tty_sid);
+	return 0;
+}
+
+/* Does @img hold pty @index (a master, or a slave whose master was outside)? */
+static bool pty_in_image(const struct ct_image *img, uint32_t index)
+{
+	return pty_master_of(img, index) >= 0 || pty_orphan_index(img) == (int)index;
+}
+
+int pty_check_binds(const struct ct_image *img)
+{
+	for (uint32_t i = 0; i < img->nr_mounts; i++) {
+		const struct ct_mount *m = &img->mounts[i];
+		const char *root = m->root ? m->root + strspn(m->root, "/") : "";
+		char *end;
+		unsigned long index;
+
+		if (m->kind != CT_MNT_BIND || img->mounts[m->bind_of].kind != CT_MNT_DEVPTS ||
+		    *root < '0' || *root > '9')
+			continue;
+		index = strtoul(root, &end, 10);
+		if (*end || index >= CT_PTY_MAX_INDEX || pty_in_image(img, (uint32_t)index))
+			continue;
+		return ct_err(-ENOTSUP, "mount %s: a bind of /dev/pts/%lu, a pty no process of the container holds: it cannot be made again",
+			      m->mountpoint, index);
+	}
 	return 0;
 }
 
@@ -481,23 +589,52 @@ static int pty_open_master(struct fd_restore *rs, uint32_t i)
 	return fd_restore_place(rs, i, m);
 }
 
-/* Open slave @i as a new peer of its master (opened in the first pass). */
+/*
+ * The new pty of orphan slave @f (its master was outside): made at its
+ * first description, with its index and settings; the master stays in
+ * ft->pts_master for the restore's caller.
+ */
+static int pty_orphan_master(struct fd_restore *rs, const struct ct_file *f)
+{
+	int devpts, m, unlock = 0, ret;
+
+	if (rs->ft->pts_master >= 0)
+		return rs->ft->pts_master;
+	devpts = pty_devpts(rs);
+	if (devpts < 0)
+		return devpts;
+	m = pty_alloc(devpts, f->pty_index);
+	if (m < 0)
+		return m;
+	ret = ioctl(m, TIOCSPTLCK, &unlock) < 0 ?
+		ct_err(-errno, "pty %u: cannot unlock it: %m", f->pty_index) : tty_apply(m, f);
+	if (ret) {
+		close(m);
+		return ret;
+	}
+	rs->ft->pts_master = m;
+	return m;
+}
+
+/* Open slave @i as a new peer of its master (opened in the first pass, or made now: an orphan's). */
 static int pty_open_slave(struct fd_restore *rs, uint32_t i)
 {
 	const struct ct_file *f = &rs->img->files[i];
-	int mi = pty_master_of(rs->img, f->pty_index), fd;
+	bool orphan = f->pty_flags & CT_PTY_ORPHAN;
+	int mi = pty_master_of(rs->img, f->pty_index), m, fd;
 
-	if (mi < 0 || rs->ft->fds[mi] < 0)
-		return ct_err(-EINVAL, "/dev/pts/%u: no master in the image", f->pty_index);
-	fd = tty_peer(rs->ft->fds[mi], (int)(f->flags & O_ACCMODE));
+	m = orphan ? pty_orphan_master(rs, f) : mi >= 0 ? rs->ft->fds[mi] : -1;
+	if (m < 0)
+		return orphan ? m : ct_err(-EINVAL, "/dev/pts/%u: no master in the image", f->pty_index);
+	fd = tty_peer(m, (int)(f->flags & O_ACCMODE));
 	if (fd < 0)
 		return ct_err(-errno, "/dev/pts/%u: cannot open it again: %m", f->pty_index);
 	if ((f->pty_flags & CT_PTY_EXCL) && ioctl(fd, TIOCEXCL) < 0) {
 		close(fd);
 		return ct_err(-errno, "/dev/pts/%u: cannot set exclusive mode: %m", f->pty_index);
 	}
-	if (pty_last_slave(rs->img, f->pty_index) == (int)i) {
-		int ret = pty_set_modes(rs->ft->fds[mi], &rs->img->files[mi]);
+	if (!orphan && pty_last_slave(rs->img, f->pty_index) == (int)i) {
+		int ret = pty_set_modes(m, &rs->img->files[mi]);
 
 		if (ret) {
 			close(fd);
@@ -537,7 +674,7 @@ static void pty_encode(struct wbuf *w, const struct ct_file *f)
 	w_u32(w, f->pty_flags);
 	w_bytes(w, f->pty_outq, f->pty_outq_len);
 	w_end(w, at);
-	if (f->pty_flags & CT_PTY_MASTER)
+	if (f->pty_flags & (CT_PTY_MASTER | CT_PTY_ORPHAN))
 		tty_encode(w, f);
 }
 
@@ -553,18 +690,30 @@ static void pty_decode(uint32_t tag, struct rbuf *r, struct ct_file *f)
 	}
 }
 
+/* An orphan slave: no master in the image, one such pty per image, sane settings. */
+static bool pty_orphan_is_sane(const struct ct_image *img, const struct ct_file *f)
+{
+	return !(f->pty_flags & ~(CT_PTY_EXCL | CT_PTY_ORPHAN)) && pty_master_of(img, f->pty_index) < 0 &&
+	       pty_orphan_index(img) == (int)f->pty_index && !f->pty_outq_len && !f->tty_flags &&
+	       tty_settings_are_sane(f);
+}
+
 /*
  * A container with its own mount namespace (ptys are only dumped from its
  * own devpts), known flags, an index in range, one master per index and
- * one for each slave, sane settings.
+ * one for each slave (but an orphan's), sane settings.
  */
 static bool pty_is_sane(const struct ct_image *img, const struct ct_file *f)
 {
 	bool master = f->pty_flags & CT_PTY_MASTER;
 	int mi = pty_master_of(img, f->pty_index);
 
-	if (!img->own_pidns || (f->pty_flags & ~CT_PTY_FLAGS) || f->pty_index >= CT_PTY_MAX_INDEX || mi < 0 ||
+	if (!img->own_pidns || (f->pty_flags & ~CT_PTY_FLAGS) || f->pty_index >= CT_PTY_MAX_INDEX ||
 	    f->pty_outq_len > PTY_OUTQ_MAX || (f->pty_outq_len && !f->pty_outq))
+		return false;
+	if (f->pty_flags & CT_PTY_ORPHAN)
+		return pty_orphan_is_sane(img, f);
+	if (mi < 0)
 		return false;
 	if (!master)
 		return !(f->pty_flags & ~CT_PTY_EXCL) && !f->pty_outq_len && !f->tty_sid;

@@ -34,6 +34,7 @@ struct task_ctx {
 	struct inj_batch *batch;	/* dump and restore: many calls in one round trip (inject.h) */
 	uint32_t tcp_mode;		/* dump: CT_TCP_* for established TCP connections */
 	bool unix_close;		/* dump: restore unix sockets with a peer outside closed */
+	bool orphan_pts;		/* dump: record a pty slave whose master is outside (pty.c) */
 	uint64_t max_checked_size;	/* dump: regular files up to this size are checksummed */
 	struct tcp_repair_set *tcp_repair;	/* dump: sockets put in repair mode (CT_TCP_ESTABLISHED) */
 	/*
@@ -147,7 +148,21 @@ struct file_table {
 	const struct ct_file *files;	/* the image's files (epoll targets); copy it along */
 	int tty_master;			/* restorer: master of the new console pty, -1 none */
 	int devpts;			/* restorer: the container's new devpts instance (pty.c), -1 none */
+	int pts_master;			/* restorer: master of the pty whose master was outside (pty.c), -1 none */
 };
+
+/*
+ * pty.c: the index of the pty whose slave the tasks held with its master
+ * outside the container (CT_PTY_ORPHAN), -1 if none.  Its new master is
+ * ft->pts_master after restore_files_open, for the caller to take.
+ */
+int pty_orphan_index(const struct ct_image *img);
+/*
+ * pty.c, at dump once the files and mounts are recorded: a bind of a pty
+ * of the container's devpts (a runtime's /dev/console) needs that pty in
+ * the image, or restore could not bind it again: refused, naming the mount.
+ */
+int pty_check_binds(const struct ct_image *img);
 
 /* The options of a container's own devpts instance (container/shape.c, pty.c). */
 #define PTY_DEVPTS_OPTS "newinstance,ptmxmode=0666,mode=0620"

@@ -47,7 +47,7 @@
 #define TTY_PTS_MAJOR_LAST 143
 
 /* A device number encoded as the kernel shows tty_nr in /proc/PID/stat. */
-static uint32_t tty_encode_dev(dev_t dev)
+uint32_t tty_encode_dev(dev_t dev)
 {
 	unsigned int ma = major(dev), mi = minor(dev);
 
@@ -121,11 +121,13 @@ static bool tty_sid_has_pty(const struct ct_image *img, pid_t sid)
 }
 
 /*
- * Which session of the image has console @dev as controlling terminal, and
- * its foreground group.  A pty of the container's own devpts has the same
- * device numbers as the host's: a session that one of those owns is not it.
+ * Which session of the image has terminal @dev (as tty_nr) as controlling
+ * terminal, and its foreground group, into @f.  A pty of the container's
+ * own devpts has the same device numbers as the host's: a session that a
+ * recorded pty master names is not it (the console, and pty.c's slaves
+ * whose master is outside, never share a device number: pty.c checks).
  */
-static void tty_dump_owner(const struct ct_image *img, uint32_t dev, struct ct_file *f)
+void tty_find_owner(const struct ct_image *img, uint32_t dev, struct ct_file *f)
 {
 	struct tty_stat ts;
 
@@ -139,7 +141,7 @@ static void tty_dump_owner(const struct ct_image *img, uint32_t dev, struct ct_f
 		f->tty_sid = t->sid;
 		f->tty_fg_pgrp = ts.tpgid > 0 ? tty_ns_pgrp(img, ts.tpgid) : 0;
 		if (ts.tpgid > 0 && !f->tty_fg_pgrp)
-			pr_warn("foreground group %d of the console is outside the container", ts.tpgid);
+			pr_warn("foreground group %d of terminal %#x is outside the container", ts.tpgid, dev);
 		return;
 	}
 }
@@ -267,7 +269,7 @@ static int tty_dump(const struct fd_dump *d, struct ct_file *f)
 static int tty_dump_finish(struct ct_image *img, uint32_t i, const struct task_ctx *policy)
 {
 	(void)policy;
-	tty_dump_owner(img, img->files[i].tty_dev, &img->files[i]);
+	tty_find_owner(img, img->files[i].tty_dev, &img->files[i]);
 	return 0;
 }
 

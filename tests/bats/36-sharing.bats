@@ -50,6 +50,12 @@ dump_restore_check() {
 	dump_restore_check 2
 }
 
+@test "sharing: rebuilt by two threads (restore --threads 2), the children sharing with their parent are its thread's and still share; lazy, then eager" {
+	start_sharing --out
+	dump_restore_check 1 --threads 2
+	dump_restore_check 2 --eager --threads 2
+}
+
 @test "sharing: a CLONE_VM child that is no vfork child is refused at once, naming both; the container runs on" {
 	local beat
 	start_sharing --vm

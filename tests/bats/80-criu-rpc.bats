@@ -19,6 +19,7 @@ teardown() {
 		wait_until 10 group_empty
 		rmdir "$GROUP"
 	fi
+	[ -n "${HOLDER:-}" ] && kill "$HOLDER" 2>/dev/null
 	common_teardown
 }
 
@@ -197,7 +198,9 @@ crpc_dump() {
 }
 
 # RESTORE from $IMG into $GROUP (as runc places the engine); the new init's host pid in $TREE.
+# With pts_hold=PATH: the tree's terminal comes back, its new master passed on to PATH.
 crpc_restore() {
+	local at=3
 	run crpc RESTORE images_dir="$IMG" log_file=restore.log log_level=4 notify_scripts=1 \
 		enter_cgroup="$GROUP" "$@"
 	assert_success
@@ -205,9 +208,16 @@ crpc_restore() {
 	[[ "${lines[1]}" =~ ^notify\ setup-namespaces\ ([0-9]+)$ ]]
 	TREE=${BASH_REMATCH[1]}
 	assert_line --index 2 "notify post-setup-namespaces 0"
-	assert_line --index 3 "notify post-restore $TREE"
-	assert_line --index 4 "notify network-unlock 0"
-	assert_line --index 5 "notify pre-resume 0"
+	if [[ " $* " == *" pts_hold="* ]]; then
+		# the master of a new /dev/pts/0, before post-restore
+		assert_line --index 3 "fd attached: pty master 0"
+		assert_line --index 4 "fd passed on"
+		assert_line --index 5 "notify orphan-pts-master 0"
+		at=6
+	fi
+	assert_line --index $at "notify post-restore $TREE"
+	assert_line --index $((at + 1)) "notify network-unlock 0"
+	assert_line --index $((at + 2)) "notify pre-resume 0"
 	# (what a run_at pre-resume command printed comes here)
 	local n=$((${#lines[@]} - 3))
 	assert_line --index $n "notify post-resume 0"
@@ -432,4 +442,68 @@ gen_written() {
 	run crpc RESTORE images_dir="$IMG" enter_cgroup="$GROUP"
 	assert_line "errmsg RESTORE: ct: no checkpoint to restore"
 	tree_runs
+}
+
+# A tree with a terminal as runc gives one (podman -t): ttycount as pid 1 of
+# its own pid and mount namespaces with a devpts instance of its own, on a
+# pty whose master pts_holder.py (the test's conmon) holds; in $GROUP, host
+# pid in $TREE, the master's output in $BATS_TEST_TMPDIR/pts.out.
+start_tty_tree() {
+	GROUP=/sys/fs/cgroup/freezer/crpc-$CT
+	mkdir "$GROUP"
+	mkdir -p "$BATS_TEST_TMPDIR/tty"
+	HOLD="$BATS_TEST_TMPDIR/pts.sock"
+	"$TOP/tests/tools/pts_holder.py" "$HOLD" "$BATS_TEST_TMPDIR/pts.out" </dev/null >/dev/null 2>&1 3>&- &
+	HOLDER=$!
+	wait_until 10 test -S "$HOLD"
+	unshare --pid --mount --fork --mount-proc sh -c "echo 0 >$GROUP/cgroup.procs &&
+		mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts &&
+		mount --bind /dev/pts/ptmx /dev/ptmx &&
+		exec $TOP/tests/tools/pts_start.py $HOLD $WORKLOADS/ttycount $BATS_TEST_TMPDIR/tty" \
+		</dev/null >/dev/null 2>&1 3>&- &
+	wait_until 10 grep -qs ' ok$' "$BATS_TEST_TMPDIR/tty/status"
+	TREE=$(head -1 "$GROUP/cgroup.procs")
+	[ -n "$TREE" ]
+}
+
+# ttycount read line-$1 from the holder, answered it, and its terminal is as it was.
+tty_tree_read() {
+	wait_until 10 grep -qs "got:line-$1" "$BATS_TEST_TMPDIR/pts.out"
+	wait_until 10 tty_tree_status "$1"
+}
+
+tty_tree_status() {
+	local st="$BATS_TEST_TMPDIR/tty/status"
+	[ "$(status_field "$st" lines)" = "$1" ] && [ "$(status_field "$st" last)" = "line-$1" ] &&
+		status_line "$st" | grep -q ' ok$'
+}
+
+@test "orphan_pts_master: a terminal whose master is outside comes back, its new master handed over with orphan-pts-master" {
+	start_tty_tree
+	tty_tree_read 1
+	# without orphan_pts_master the engine refuses the terminal, naming it; the tree runs on
+	run crpc DUMP images_dir="$IMG" pid="$TREE" freeze_cgroup="$GROUP" leave_running=1
+	assert_failure 1
+	assert_line "errmsg DUMP: pid $TREE: fd 0: /dev/pts/0: its master is not held by a process of the container"
+	[ "$(cat "$GROUP/freezer.state")" = THAWED ]
+	grep -q 'TracerPid:.*0$' "/proc/$TREE/status"
+	crpc_dump orphan_pts_master=1
+	wait_until 10 group_empty
+	local ticks
+	ticks=$(status_field "$BATS_TEST_TMPDIR/tty/status" ticks)
+	# a restore that does not take the new master is refused before anything starts
+	run crpc RESTORE images_dir="$IMG" enter_cgroup="$GROUP"
+	assert_failure 1
+	assert_line "errmsg RESTORE: ct: its tasks had /dev/pts/0 with the master outside the container (a runtime's terminal): only a restore that takes the new master can give it back (the criu front end's orphan-pts-master)"
+	group_empty
+	crpc_restore rst_sibling=1 orphan_pts_master=1 pts_hold="$HOLD"
+	# the holder typed line-2 into the new master: read on the restored terminal, answered
+	tty_tree_read 2
+	[ "$(status_field "$BATS_TEST_TMPDIR/tty/status" ticks)" -gt "$ticks" ]
+	[ "$(readlink "/proc/$TREE/fd/0")" = /dev/pts/0 ]
+	# and once more, from the restored tree
+	crpc_dump orphan_pts_master=1
+	wait_until 10 group_empty
+	crpc_restore rst_sibling=1 orphan_pts_master=1 pts_hold="$HOLD"
+	tty_tree_read 3
 }

@@ -10,7 +10,9 @@ setup_file() {
 	local top
 	top="$(cd "$(dirname "$BATS_TEST_FILENAME")/../.." && pwd)"
 	cc -static -O2 -o "$BATS_FILE_TMPDIR/pattern" "$top/tests/workloads/pattern.c" -lpthread
-	"$top/tests/tools/mkrootfs.sh" "$BATS_FILE_TMPDIR/rootfs" "$BATS_FILE_TMPDIR/pattern"
+	cc -static -O2 -o "$BATS_FILE_TMPDIR/ttycount" "$top/tests/workloads/ttycount.c"
+	"$top/tests/tools/mkrootfs.sh" "$BATS_FILE_TMPDIR/rootfs" "$BATS_FILE_TMPDIR/pattern" \
+		"$BATS_FILE_TMPDIR/ttycount"
 	export IMAGE="localhost/ctswap-crpc-$$"
 	tar -C "$BATS_FILE_TMPDIR/rootfs" -c . | timeout 120 podman import -q - "$IMAGE" >/dev/null
 }
@@ -254,16 +256,143 @@ stat_of() {
 	pod_checks_again "$POD"
 }
 
-@test "podman -t: refused with the reason in dump.log, the container left running" {
-	run pm run -t -d --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
-		--network none --name "$POD" "$IMAGE" /bin/pattern --mib 4 --threads 1 --seed 5 --out /tmp
+# ttycount on a terminal (podman run -dit): its status file, seen from the host.
+start_tty_pod() {
+	run pm run -dit --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+		--network none --name "$POD" "$IMAGE" /bin/ttycount /tmp
+	assert_success
+	wait_until 30 tty_ok
+}
+
+tty_status_file() {
+	echo "/proc/$(pm inspect -f '{{.State.Pid}}' "$POD")/root/tmp/status"
+}
+
+tty_ok() {
+	status_line "$(tty_status_file)" | grep -q ' ok$'
+}
+
+tty_field() {
+	status_field "$(tty_status_file)" "$1"
+}
+
+# ttycount has ticked twice more since now, on its terminal as it was, and says ok.
+tty_ticks_again() {
+	local n
+	n=$(tty_field ticks)
+	[ -n "$n" ]
+	wait_until 30 tty_ticks_above $((n + 1))
+	tty_ok || { status_line "$(tty_status_file)"; return 1; }
+}
+
+tty_ticks_above() {
+	local v
+	v=$(tty_field ticks)
+	[ -n "$v" ] && [ "$v" -gt "$1" ]
+}
+
+# Every status line ttycount wrote counts on from the one before: no tick lost or repeated.
+tty_ticks_consecutive() {
+	awk '{ t = $2; sub("ticks=", "", t); if (NR > 1 && t != prev + 1) { print "line " NR ": " $0 " after ticks=" prev; bad = 1 } prev = t } END { exit bad }' \
+		"$(tty_status_file)"
+}
+
+# Its fds 0-2 are the terminal of the container's devpts, and podman attach reaches it:
+# a line typed through attach ($1) is read and answered, its output comes back.
+tty_attach_works() {
+	local fd nread
+	for fd in 0 1 2; do
+		run pm exec "$POD" readlink "/proc/1/fd/$fd"
+		assert_output /dev/pts/0
+	done
+	nread=$(tty_field lines)
+	run timeout 60 "$TOP/tests/tools/attach_expect.py" 30 "$1" "got:$1" \
+		podman attach --sig-proxy=false "$POD"
+	assert_success
+	assert_output --partial "got:$1"
+	wait_until 10 tty_line_read $((nread + 1)) "$1"
+	tty_ok
+}
+
+# The container's devpts and /dev/console mounts (but their ids and device) and its terminal's owner and mode.
+tty_pts_shape() {
+	local pid
+	pid=$(pm inspect -f '{{.State.Pid}}' "$POD")
+	awk '$5 == "/dev/pts" || $5 == "/dev/console" { $1 = $2 = $3 = ""; print }' "/proc/$pid/mountinfo" | sort
+	stat -c '%u %g %a' "/proc/$pid/root/dev/pts/0" "/proc/$pid/root/dev/console"
+}
+
+tty_line_read() {
+	[ "$(tty_field lines)" = "$1" ] && [ "$(tty_field last)" = "$2" ]
+}
+
+@test "podman -t: checkpoint and restore keep the terminal; attach and logs see it; twice" {
+	start_tty_pod
+	tty_attach_works before
+	local before round shape
+	shape=$(tty_pts_shape)
+	[[ "$shape" == *"/dev/console "*"gid=5"* ]]
+	for round in 1 2; do
+		before=$(tty_field ticks)
+		run pm container checkpoint "$POD"
+		assert_success
+		run pm inspect -f '{{.State.Status}}' "$POD"
+		assert_output exited
+		run pm container restore "$POD"
+		assert_success
+		tty_ticks_again
+		[ "$(tty_field pid)" = 1 ]
+		[ "$(tty_field ticks)" -gt "$before" ]
+		tty_ticks_consecutive
+		# the same devpts (runc's gid=5), /dev/console bound to the terminal, its owner and mode
+		assert_equal "$(tty_pts_shape)" "$shape"
+		tty_attach_works "round-$round"
+		# the log goes on with what the restored terminal printed
+		run pm logs "$POD"
+		assert_output --partial "got:round-$round"
+		assert_output --partial "tick $((before + 1))"
+	done
+}
+
+@test "podman -t checkpoint --leave-running: the terminal stays, and the checkpoint restores it later" {
+	start_tty_pod
+	local b0 b1
+	b0=$(tty_field ticks)
+	run pm container checkpoint --leave-running "$POD"
+	assert_success
+	b1=$(tty_field ticks)
+	run pm inspect -f '{{.State.Status}}' "$POD"
+	assert_output running
+	tty_ticks_again
+	tty_ticks_consecutive
+	tty_attach_works kept
+	run pm stop -t 1 "$POD"
+	assert_success
+	run pm container restore --keep "$POD"
+	[ "$status" = 0 ] || cat "$(pm inspect -f '{{.StaticDir}}' "$POD")/restore.log"
+	assert_success
+	tty_ticks_again
+	[ "$(tty_field pid)" = 1 ]
+	# from the checkpoint: the first line after the one the stopped container
+	# wrote last counts on from a tick between the two reads around the checkpoint
+	local first
+	first=$(awk '{ t = $2; sub("ticks=", "", t); if (NR > 1 && t + 0 <= prev + 0) { print t; exit } prev = t }' \
+		"$(tty_status_file)")
+	[ -n "$first" ] && [ "$first" -gt "$b0" ] && [ "$first" -le $((b1 + 1)) ]
+	tty_attach_works restored
+}
+
+@test "podman -t whose program closed its terminal: refused, naming /dev/console bound to it; left running" {
+	run pm run -dit --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+		--network none --name "$POD" "$IMAGE" /bin/sh -c \
+		'exec /bin/pattern --mib 4 --threads 1 --seed 5 --out /tmp </dev/null >/dev/null 2>&1'
 	assert_success
 	wait_until 30 pod_ok "$POD"
 	run pm container checkpoint --keep "$POD"
 	assert_failure
 	local dir
 	dir=$(pm inspect -f '{{.StaticDir}}' "$POD")
-	grep -q '^Error (ctswap): DUMP: pid [0-9]*: fd 0 is on a terminal (/dev/pts/0): containers with a terminal (podman -t) are not supported yet$' "$dir/dump.log"
+	grep -q '^Error (ctswap): DUMP: mount /dev/console: a bind of /dev/pts/0, a pty no process of the container holds: it cannot be made again$' "$dir/dump.log"
 	run pm inspect -f '{{.State.Status}}' "$POD"
 	assert_output running
 	local pid

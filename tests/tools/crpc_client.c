@@ -17,7 +17,10 @@
  *     truncate=N (send only the first N bytes of the encoded request),
  *     enter_cgroup=DIR (run CRIU in that group, as runc places it before a
  *     restore; may repeat), run_at=SCRIPT:CMD (run `sh -c CMD` when that
- *     notification comes, before answering it; $CRPC_PID is its pid)
+ *     notification comes, before answering it; $CRPC_PID is its pid),
+ *     pts_hold=PATH (send an fd that comes with a notification on to the
+ *     unix stream socket PATH, as runc sends the orphan-pts-master to
+ *     conmon's console socket)
  *
  * Exit: 0 if the reply said success, 1 if it said failure, 3 on a broken
  * exchange (no reply, undecodable reply, timeout).
@@ -29,13 +32,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "crpc.pb-c.h"
 
 static pid_t child;
+static const char *pts_hold;
 static const char *enter[16];
 static int nr_enter;
 static char *run_at_script, *run_at_cmd;
@@ -166,6 +172,8 @@ static void parse_arg(Crpc__Request *req, Crpc__Options *o, char *arg, const cha
 		*fail_notify = val;
 	else if (!strcmp(arg, "enter_cgroup") && nr_enter < 16)
 		enter[nr_enter++] = val;
+	else if (!strcmp(arg, "pts_hold"))
+		pts_hold = val;
 	else if (!strcmp(arg, "run_at")) {
 		run_at_script = val;
 		run_at_cmd = split(val);
@@ -192,7 +200,33 @@ static void send_req(int sk, const Crpc__Request *req, long truncate_to)
 	free(buf);
 }
 
-/* Receive one reply (and an attached fd, reported and closed). */
+/* Send @fd over a new connection to the unix stream socket pts_hold. */
+static void pass_on(int fd)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	char byte = 'm';
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	int sk = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", pts_hold);
+	if (sk < 0 || connect(sk, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    sendmsg(sk, &msg, 0) != 1)
+		printf("fd not passed on: %s\n", strerror(errno));
+	else
+		printf("fd passed on\n");
+	if (sk >= 0)
+		close(sk);
+}
+
+/* Receive one reply (and an attached fd: reported, passed on with pts_hold, closed). */
 static Crpc__Response *recv_resp(int sk)
 {
 	uint8_t buf[1 << 16];
@@ -209,9 +243,14 @@ static Crpc__Response *recv_resp(int sk)
 		printf("oversized reply: %zd bytes\n", len);
 	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
 		if (cm->cmsg_type == SCM_RIGHTS) {
-			int fd;
+			int fd, index = -1;
 			memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
-			printf("fd attached\n");
+			if (ioctl(fd, TIOCGPTN, &index) == 0)
+				printf("fd attached: pty master %d\n", index);
+			else
+				printf("fd attached\n");
+			if (pts_hold)
+				pass_on(fd);
 			close(fd);
 		}
 	}

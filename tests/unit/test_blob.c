@@ -407,6 +407,69 @@ static void test_blob_pty_round_trip(void **state)
 	expect_invalid(img, "bad pty record");
 }
 
+/* The sample image whose files 5 and 6 are two descriptions of a runtime's terminal, /dev/pts/0. */
+static struct ct_image *sample_image_orphan(void)
+{
+	struct ct_image *img = sample_image_pty();
+
+	for (int i = 5; i <= 6; i++) {
+		struct ct_file *f = &img->files[i];
+
+		free(f->pty_outq);
+		f->pty_outq = NULL;
+		f->pty_outq_len = 0;
+		f->pty_index = 0;
+		f->pty_flags = CT_PTY_ORPHAN;
+		f->tty_lflag = 0x8a33;
+		f->tty_cols = 80;
+		f->tty_sid = 1;
+		f->tty_fg_pgrp = 1;
+	}
+	return img;
+}
+
+/*
+ * Slaves whose master was outside come back with their settings and owner;
+ * one beside a master of its pty, a second such pty, queued output or a
+ * master flag on one are refused.
+ */
+static void test_blob_pty_orphan_round_trip(void **state)
+{
+	struct ct_image *img = sample_image_orphan(), *back = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(blob_encode(img, &buf, &len), 0);
+	assert_int_equal(blob_decode(buf, len, "test", &back), 0);
+	for (int i = 5; i <= 6; i++) {
+		assert_int_equal(back->files[i].kind, CT_FILE_PTY);
+		assert_int_equal(back->files[i].pty_index, 0);
+		assert_int_equal(back->files[i].pty_flags, CT_PTY_ORPHAN);
+		assert_int_equal(back->files[i].tty_lflag, 0x8a33);
+		assert_int_equal(back->files[i].tty_cols, 80);
+		assert_int_equal(back->files[i].tty_sid, 1);
+		assert_int_equal(back->files[i].tty_fg_pgrp, 1);
+	}
+	free(buf);
+	image_free(back);
+	image_free(img);
+
+	img = sample_image_orphan();
+	img->files[6].pty_flags = CT_PTY_MASTER;	/* its master is in the image after all */
+	expect_invalid(img, "bad pty record");
+	img = sample_image_orphan();
+	img->files[6].pty_index = 1;		/* a second terminal with its master outside */
+	expect_invalid(img, "bad pty record");
+	img = sample_image_orphan();
+	img->files[5].pty_outq = (uint8_t *)strdup("x");
+	img->files[5].pty_outq_len = 1;
+	expect_invalid(img, "bad pty record");
+	img = sample_image_orphan();
+	img->files[5].pty_flags |= CT_PTY_LOCKED;
+	expect_invalid(img, "bad pty record");
+}
+
 /* A filter of @len instructions, each a distinct word derived from @seed. */
 static struct ct_seccomp_filter sample_filter(uint32_t len, uint32_t flags, uint64_t seed)
 {
@@ -1274,6 +1337,7 @@ int main(void)
 		cmocka_unit_test(test_blob_file_atomic_write),
 		cmocka_unit_test(test_blob_tty_round_trip),
 		cmocka_unit_test(test_blob_pty_round_trip),
+		cmocka_unit_test(test_blob_pty_orphan_round_trip),
 		cmocka_unit_test(test_blob_tty_crafted_refused),
 		cmocka_unit_test(test_blob_seccomp_round_trip),
 		cmocka_unit_test(test_blob_seccomp_crafted_refused),

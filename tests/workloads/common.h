@@ -17,7 +17,10 @@
 #ifndef WORKLOADS_COMMON_H
 #define WORKLOADS_COMMON_H
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -77,6 +80,31 @@ void put_status(const char *dir, const char *fmt, ...)
 	va_end(ap);
 	if (len >= 0 && len < (int)sizeof(text))
 		put_file(dir, "status", text);
+}
+
+/* Rings of pipes passing a token (pipes.c, crowd.c): read exactly one; exit on EOF (the ring broke). */
+static inline __attribute__((unused)) uint64_t get_token(int fd)
+{
+	uint64_t v;
+	ssize_t n;
+
+	do
+		n = read(fd, &v, sizeof(v));
+	while (n < 0 && errno == EINTR);
+	if (n != sizeof(v))
+		exit(3);
+	return v;
+}
+
+static inline __attribute__((unused)) void put_token(int fd, uint64_t v)
+{
+	ssize_t n;
+
+	do
+		n = write(fd, &v, sizeof(v));
+	while (n < 0 && errno == EINTR);
+	if (n != sizeof(v))
+		exit(3);
 }
 
 #endif

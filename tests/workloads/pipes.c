@@ -25,31 +25,6 @@
 
 #define NR_CHILDREN 3
 
-/* Read exactly one token; exits the process on EOF (the ring is broken). */
-static uint64_t get_token(int fd)
-{
-	uint64_t v;
-	ssize_t n;
-
-	do
-		n = read(fd, &v, sizeof(v));
-	while (n < 0 && errno == EINTR);
-	if (n != sizeof(v))
-		exit(3);
-	return v;
-}
-
-static void put_token(int fd, uint64_t v)
-{
-	ssize_t n;
-
-	do
-		n = write(fd, &v, sizeof(v));
-	while (n < 0 && errno == EINTR);
-	if (n != sizeof(v))
-		exit(3);
-}
-
 /* A child: forward every token, plus one, from @in to @out. */
 static void child_loop(int in, int out)
 {

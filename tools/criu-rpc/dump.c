@@ -11,9 +11,10 @@
  * before we go on: pre-dump, network-lock, query-ext-files, then post-dump
  * once the checkpoint is committed and before the tree is killed (a caller
  * that fails it gets the tree back running), and network-unlock with
- * leave_running.
+ * leave_running.  orphan_pts_master (runc always sets it): a terminal whose
+ * master the runtime holds (podman -t) is recorded for a restore that hands
+ * a new master back (restore.c); without it the engine refuses one.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -61,70 +62,6 @@ static int dump_externals(struct crpc_conn *c, const Crpc__Options *o, bool *net
 		return crpc_fail(c, EOPNOTSUPP, "DUMP: empty_ns 0x%x: only CLONE_NEWNET is supported",
 				 o->empty_ns);
 	return 0;
-}
-
-/* The first fd of @pid open on a terminal (a pty slave or the console), in @link. */
-static int terminal_fd(pid_t pid, char *link, size_t size)
-{
-	char dir[64], path[320];
-	struct dirent *de;
-	int found = -1;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
-	d = opendir(dir);
-	if (!d)
-		return -1;
-	while (found < 0 && (de = readdir(d))) {
-		ssize_t len;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		len = readlink(path, link, size - 1);
-		if (len <= 0)
-			continue;
-		link[len] = '\0';
-		if (!strncmp(link, "/dev/pts/", 9) || !strcmp(link, "/dev/console") ||
-		    !strcmp(link, "/dev/ptmx"))
-			found = atoi(de->d_name);
-	}
-	closedir(d);
-	return found;
-}
-
-/*
- * A container started with a terminal (podman -t) has fds on a pty whose
- * master the runtime holds; giving it back needs a new pty handed to the
- * runtime (orphan-pts-master), which is not done yet: refuse before anything
- * is frozen.  Walks the tree from @pid through /proc/PID/task/TID/children.
- */
-static int refuse_terminals(struct crpc_conn *c, pid_t pid, int depth)
-{
-	char path[96], link[256], *text = NULL;
-	size_t cap = 0;
-	FILE *f;
-	int fd, ret = 0;
-
-	fd = terminal_fd(pid, link, sizeof(link));
-	if (fd >= 0)
-		return crpc_fail(c, EOPNOTSUPP, "DUMP: pid %d: fd %d is on a terminal (%s): containers with a terminal (podman -t) are not supported yet",
-				 pid, fd, link);
-	if (depth > 64)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (getline(&text, &cap, f) > 0) {
-		char *tok, *save = NULL;
-
-		for (tok = strtok_r(text, " \n", &save); tok && !ret; tok = strtok_r(NULL, " \n", &save))
-			ret = refuse_terminals(c, atoi(tok), depth + 1);
-	}
-	free(text);
-	fclose(f);
-	return ret;
 }
 
 struct dump_run {
@@ -191,7 +128,7 @@ int crpc_dump(struct crpc_conn *c, const Crpc__Request *req)
 		goto out;
 	}
 	ret = crpc_ext_mounts(c, o, &ext) ?: dump_externals(c, o, &ao.net_external) ?:
-	      refuse_terminals(c, o->pid, 0) ?: crpc_take_parent(c, req, &job);
+	      crpc_take_parent(c, req, &job);
 	if (ret)
 		goto out;
 	ao.init_pid = o->pid;
@@ -207,6 +144,8 @@ int crpc_dump(struct crpc_conn *c, const Crpc__Request *req)
 		dopts.tcp = CTSWAP_TCP_ESTABLISHED;
 	else if (o->has_tcp_close && o->tcp_close)
 		dopts.tcp = CTSWAP_TCP_CLOSE;
+	/* podman -t: the container's terminal, its master held by conmon */
+	dopts.orphan_pts = o->has_orphan_pts_master && o->orphan_pts_master;
 	if (o->has_ghost_limit)
 		dopts.max_deleted_size = o->ghost_limit;
 	dopts.ext_mounts = ext;

@@ -11,10 +11,19 @@
  * shows in `ctswap --store IMAGES/ctswap ps`.
  *
  * Notifications in CRIU's order: pre-restore before anything is made;
- * setup-namespaces, post-setup-namespaces, post-restore, network-unlock and
- * pre-resume once every task is rebuilt and still stopped (the engine calls
- * back before it lets them go); post-resume once they run.  A caller that
- * fails one gets the tree killed.
+ * setup-namespaces, post-setup-namespaces, orphan-pts-master for a -t
+ * container, post-restore, network-unlock and pre-resume once every task
+ * is rebuilt and still stopped (the engine calls back before it lets them
+ * go); post-resume once they run.  A caller that fails one gets the tree
+ * killed.
+ *
+ * orphan-pts-master: the container's terminal (podman -t) was a pty whose
+ * master the runtime held; the engine made a new one of the same index in
+ * the container's new devpts and gives us its master, which goes to the
+ * caller with the notification, attached by SCM_RIGHTS (runc passes it on
+ * to conmon through the console socket).  Until conmon reads it, what the
+ * tasks write waits in the pty (a full one blocks the writer, as on any
+ * terminal nobody reads).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -76,8 +85,9 @@ static int restore_write_stats(struct crpc_conn *c, struct crpc_job *job,
 /*
  * Every task is rebuilt and stopped: the notifications CRIU sends before
  * the tasks run, in its order, each answered before the next (runc runs
- * its hooks on setup-namespaces and writes its state on post-restore).
- * Failing one kills the tree.  post-resume follows once they run.
+ * its hooks on setup-namespaces, passes a terminal's master to conmon on
+ * orphan-pts-master, writes its state on post-restore).  Failing one kills
+ * the tree.  post-resume follows once they run.
  */
 static int restore_notify_stopped(const struct ctswap_restore_stats *rs, void *arg)
 {
@@ -86,6 +96,7 @@ static int restore_notify_stopped(const struct ctswap_restore_stats *rs, void *a
 
 	return crpc_notify(c, "setup-namespaces", pid) ?:
 	       crpc_notify(c, "post-setup-namespaces", 0) ?:
+	       (rs->pts_master >= 0 ? crpc_notify_fd(c, "orphan-pts-master", 0, rs->pts_master) : 0) ?:
 	       crpc_notify(c, "post-restore", pid) ?:
 	       crpc_notify(c, "network-unlock", 0) ?:
 	       crpc_notify(c, "pre-resume", 0);
@@ -143,6 +154,7 @@ int crpc_restore(struct crpc_conn *c, const Crpc__Request *req)
 	ropts.nr_inherit_pipes = nr_pipes;
 	/* rst_sibling: the runtime's subreaper (conmon) becomes the init's parent */
 	ropts.sibling = o->has_rst_sibling && o->rst_sibling;
+	ropts.take_pts_master = o->has_orphan_pts_master && o->orphan_pts_master;
 	ropts.before_resume = restore_notify_stopped;
 	ropts.before_resume_arg = c;
 	ret = ctswap_restore(job.store, CRPC_CT_NAME, &ropts, &rs);
@@ -152,6 +164,8 @@ int crpc_restore(struct crpc_conn *c, const Crpc__Request *req)
 			ret = crpc_engine_fail(c, ret, "RESTORE");
 		goto out;
 	}
+	if (rs.pts_master >= 0)
+		close(rs.pts_master);	/* the caller has its own since orphan-pts-master */
 	ret = crpc_notify(c, "post-resume", 0) ?: restore_write_stats(c, &job, &rs);
 	if (ret) {
 		ctswap_kill(job.store, CRPC_CT_NAME);

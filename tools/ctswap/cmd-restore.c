@@ -19,6 +19,19 @@ static int restore_parse_gen(const char *value, void *dst, char *err, size_t err
 	return 0;
 }
 
+/* --threads N: restoring threads (the engine takes one per CPU at most). */
+static int restore_parse_threads(const char *value, void *dst, char *err, size_t errlen)
+{
+	unsigned long n;
+
+	if (!cli_parse_ulong(value, 1, 64, &n)) {
+		snprintf(err, errlen, "--threads: want a number from 1 to 64, not '%s'", value ? value : "");
+		return -1;
+	}
+	*(unsigned int *)dst = (unsigned int)n;
+	return 0;
+}
+
 /* --net ns:PATH: the network namespace file to restore into. */
 static int restore_parse_net(const char *value, void *dst, char *err, size_t errlen)
 {
@@ -68,6 +81,8 @@ const struct cli_opt restore_opts[] = {
 		"rebuild a container's own root filesystem on DIR (default: the dumped one)"),
 	OPT_CALL("--ext-mount", "ID=HOSTPATH", struct restore_args, ext, restore_parse_ext,
 		 "bind external mount ID from HOSTPATH instead of the dumped one (repeatable)"),
+	OPT_CALL("--threads", "N", struct restore_args, opts.threads, restore_parse_threads,
+		 "rebuild independent processes with N threads, one per CPU at most (default 1)"),
 	OPT_LAST,
 };
 
