@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 #include "freezer/cgroup.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "task/mounts.h"
 
 enum sup_msg_type {
 	SUP_MSG_INIT_PID = 1,	/* pid: the init's host pid */
@@ -214,17 +216,25 @@ static void __attribute__((noreturn)) sup_init_main(const struct supervisor_opts
 	_exit(0);
 }
 
+/* The pid namespace a restore made for the init (its tree's proc instances show it), or -1. */
+static int sup_given_pidns(const struct supervisor_opts *opts)
+{
+	return opts->shape && opts->shape->mnt_plan ? opts->shape->mnt_plan->pidns_fd : -1;
+}
+
 /*
- * clone3 the init, in new pid and mount namespaces if asked, born in the
- * v2 group @cg_fd (-1: none, attached after).
+ * clone3 the init, in new pid and mount namespaces if asked (the pid
+ * namespace given, if any: joined for the clone only), born in the v2
+ * group @cg_fd (-1: none, attached after).
  */
 static pid_t sup_clone_init(const struct supervisor_opts *opts, int cg_fd)
 {
 	struct clone_args args = { .exit_signal = SIGCHLD };
-	pid_t tids[2];
+	int given = sup_given_pidns(opts), ours = -1, err;
+	pid_t tids[2], pid;
 
 	if (opts->new_pidns)
-		args.flags = CLONE_NEWPID | CLONE_NEWNS;
+		args.flags = given >= 0 ? CLONE_NEWNS : CLONE_NEWPID | CLONE_NEWNS;
 	if (opts->sibling) {
 		/* clone3 wants no exit_signal with it: the child gets our own */
 		args.flags |= CLONE_PARENT;
@@ -247,7 +257,30 @@ static pid_t sup_clone_init(const struct supervisor_opts *opts, int cg_fd)
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (uint64_t)cg_fd;
 	}
-	return syscall(SYS_clone3, &args, sizeof(args));
+	if (opts->new_pidns && given >= 0) {
+		ours = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
+		if (ours < 0 || setns(given, CLONE_NEWPID) < 0) {
+			err = errno;
+			if (ours >= 0)
+				close(ours);
+			errno = err;
+			return -1;
+		}
+	}
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0 || ours < 0)
+		return pid;
+	err = errno;
+	/* our later children (the sibling case: the restorer's) stay in ours */
+	if (setns(ours, CLONE_NEWPID) < 0) {
+		err = errno;
+		if (pid > 0)
+			kill(pid, SIGKILL);
+		pid = -1;
+	}
+	close(ours);
+	errno = err;
+	return pid;
 }
 
 /* STORE/NAME/state, or NULL when the caller keeps no store. */
@@ -467,7 +500,8 @@ static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opt
 {
 	int keep[] = { fds->sync, fds->console, fds->devnull, fds->master, fds->slave,
 		       opts->shape ? opts->shape->net_fd : -1, opts->shape ? opts->shape->devpts_fd : -1,
-		       opts->shape && opts->shape->mnt_plan ? opts->shape->mnt_fd : -1 };
+		       opts->shape && opts->shape->mnt_plan ? opts->shape->mnt_fd : -1,
+		       sup_given_pidns(opts) };
 	int sync_fd = fds->sync, go[2], execp[2], ret, sigfd = -1, cg_fd;
 	struct console_srv cs = { .listen_fd = -1 };
 	struct sup_msg m;
@@ -491,7 +525,11 @@ static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opt
 	ret = shape_time_for_children(opts->shape);
 	if (ret)
 		sup_abort(sync_fd, 0, ret, "time namespace");
-	cg_fd = opts->cg ? cg_v2_open(opts->cg) : -1;
+	/*
+	 * Not born in its group into a given pid namespace: a kill at birth
+	 * (below) would leave that namespace dead, a second clone no room.
+	 */
+	cg_fd = opts->cg && sup_given_pidns(opts) < 0 ? cg_v2_open(opts->cg) : -1;
 	init = sup_clone_init(opts, cg_fd);
 	if (cg_fd >= 0 && (init < 0 || (init > 0 && sup_killed_at_birth(init)))) {
 		/* no birth in the group here: clone as before and migrate the init */
@@ -522,6 +560,8 @@ static void __attribute__((noreturn)) sup_main(const struct supervisor_opts *opt
 		close(opts->shape->devpts_fd);	/* the init attached it */
 	if (opts->shape && opts->shape->mnt_plan)
 		close(opts->shape->mnt_fd);
+	if (sup_given_pidns(opts) >= 0)
+		close(sup_given_pidns(opts));	/* the init is in it */
 	if (fds->slave >= 0)
 		close(fds->slave);
 	if (!opts->tty)

@@ -254,6 +254,8 @@ static int rst_mounts(struct rst_ctx *c)
 	ret = mnt_plan_make(c->img, c->name, c->opts->root, ext, nr_ext, &c->mnt_plan);
 	free(used);
 	if (!ret)
+		ret = mnt_plan_pidns(c->mnt_plan);
+	if (!ret)
 		ret = mnt_build(c->mnt_plan, c->shape.net_fd, c->ipc_fd, &c->shape.mnt_fd, &c->root_fd);
 	if (ret)
 		return ret;

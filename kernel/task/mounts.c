@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -36,6 +37,14 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "task/mounts.h"
+
+/* linux/pidfd.h of 6.9 and 6.11; Debian 12's headers are older */
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+#ifndef PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE
+#define PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE _IO(0xFF, 6)
+#endif
 
 #ifndef OPEN_TREE_CLONE
 #define OPEN_TREE_CLONE 1
@@ -647,12 +656,10 @@ static int mnt_check_source(const struct ct_image *img, const char *name, uint32
 }
 
 /*
- * Made by the init: a proc instance (it shows its mounter's pid namespace,
- * which has no process before the init: doc/KERNEL-FACTS.md "Mount
- * trees"), or a mount on or of one that is.  A bind of a devpts file (a
- * runtime's /dev/console, bound from the terminal's /dev/pts/N) is too:
- * the restorer makes the ptys in the tree's devpts after the holder built
- * it (task/pty.c), so the file is there only for the init.
+ * Made by the init: a bind of a devpts file (a runtime's /dev/console,
+ * bound from the terminal's /dev/pts/N), or a mount on or of one: the
+ * restorer makes the ptys in the tree's devpts after the holder built it
+ * (task/pty.c), so the file is there only for the init.
  */
 static bool mnt_is_deferred(const struct mnt_plan *p, uint32_t i)
 {
@@ -660,7 +667,7 @@ static bool mnt_is_deferred(const struct mnt_plan *p, uint32_t i)
 
 	if (!i)
 		return false;
-	return m->kind == CT_MNT_PROC || p->deferred[m->parent] ||
+	return p->deferred[m->parent] ||
 	       (m->kind == CT_MNT_BIND && (p->deferred[m->bind_of] ||
 					   p->img->mounts[m->bind_of].kind == CT_MNT_DEVPTS));
 }
@@ -674,7 +681,38 @@ void mnt_plan_free(struct mnt_plan *p)
 	free(p->src);
 	free(p->deferred);
 	free(p->root);
+	if (p->pidns_fd >= 0)
+		close(p->pidns_fd);
 	free(p);
+}
+
+/*
+ * A pid namespace has no file before its first process, but for the
+ * pidfd of a task that made it for its children (doc/KERNEL-FACTS.md
+ * "Mount trees"): we make it, take it, and go back to ours for our own
+ * children.  Only this thread's namespaces change, for these few calls.
+ */
+int mnt_plan_pidns(struct mnt_plan *p)
+{
+	int ours = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC), self = -1, ret = 0;
+
+	if (ours < 0)
+		return ct_err(-errno, "our pid namespace: %m");
+	if (unshare(CLONE_NEWPID) < 0) {
+		ret = ct_err(-errno, "cannot make a pid namespace: %m");
+		goto out;
+	}
+	self = (int)syscall(SYS_pidfd_open, gettid(), PIDFD_THREAD);
+	p->pidns_fd = self < 0 ? -1 : ioctl(self, PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, 0);
+	if (p->pidns_fd < 0)
+		ret = ct_err(-errno, "cannot open the new pid namespace: %m");
+	if (setns(ours, CLONE_NEWPID) < 0)	/* our children must stay in ours */
+		ret = ct_err(-errno, "cannot go back to our pid namespace: %m");
+out:
+	if (self >= 0)
+		close(self);
+	close(ours);
+	return ret;
 }
 
 int mnt_plan_make(const struct ct_image *img, const char *name, const char *root,
@@ -688,6 +726,7 @@ int mnt_plan_make(const struct ct_image *img, const char *name, const char *root
 	if (!p)
 		return -ENOMEM;
 	p->img = img;
+	p->pidns_fd = -1;
 	p->src = xzalloc(sizeof(*p->src) * (img->nr_mounts + 1));
 	p->deferred = xzalloc(img->nr_mounts + 1);
 	if (!p->src || !p->deferred) {
@@ -785,8 +824,11 @@ static int mnt_fs_options(int fs, const char *data, const char *where)
 	return ret;
 }
 
-/* A new instance of @m's file system with options @data, detached: its fd, or -errno. */
-static int mnt_new_instance(const struct ct_mount *m, const char *data)
+/*
+ * A new instance of @m's file system with options @data, detached: its fd,
+ * or -errno.  A proc instance shows pid namespace @pidns_fd (not ours).
+ */
+static int mnt_new_instance(const struct ct_mount *m, const char *data, int pidns_fd)
 {
 	int fs = fsopen(m->fstype, FSOPEN_CLOEXEC), mnt = -1, ret;
 
@@ -795,6 +837,9 @@ static int mnt_new_instance(const struct ct_mount *m, const char *data)
 	ret = fsconfig(fs, FSCONFIG_SET_STRING, "source", m->source, 0) < 0 ?
 	      ct_err(-errno, "mount %s: source %s: %m", m->mountpoint, m->source) :
 	      mnt_fs_options(fs, data, m->mountpoint);
+	if (!ret && m->kind == CT_MNT_PROC &&
+	    fsconfig(fs, FSCONFIG_SET_FD, "pidns", NULL, pidns_fd) < 0)
+		ret = ct_err(-errno, "mount %s: the container's pid namespace: %m", m->mountpoint);
 	if (!ret && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		ret = ct_err(-errno, "mount %s: %s: %m", m->mountpoint, m->fstype);
 	if (!ret && (mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0)) < 0)
@@ -820,7 +865,7 @@ static int mnt_new_tmpfs(const struct ct_image *img, uint32_t i)
 
 	if (ret)
 		return ret;
-	mnt = mnt_new_instance(m, data);
+	mnt = mnt_new_instance(m, data, -1);
 	free(data);
 	if (mnt < 0)
 		return mnt;
@@ -898,8 +943,8 @@ static int mnt_create(const struct mnt_plan *p, uint32_t i, const int *mnts)
 		return mnt_clone_part(m, mnts[m->bind_of]);
 	case CT_MNT_TMPFS:
 		return mnt_new_tmpfs(p->img, i);
-	default:	/* proc: made in the init, it shows the init's pid namespace */
-		return mnt_new_instance(m, m->data);
+	default:
+		return mnt_new_instance(m, m->data, p->pidns_fd);
 	}
 }
 
@@ -1033,8 +1078,9 @@ int mounts_pivot(const char *root)
 
 /*
  * The restorer opens the container's files from inside this tree, and
- * reopens some through /proc/self/fd: a proc of ours on top of /proc
- * serves it until the init, joining, takes it off and mounts its own.
+ * reopens some through /proc/self/fd, which the container's proc (its pid
+ * namespace's) does not show it: a proc of ours on top of /proc serves it
+ * until the init, joining, takes it off.
  */
 static int mnt_scaffold_proc(void)
 {

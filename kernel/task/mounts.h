@@ -13,9 +13,10 @@
  * is made), attaches the root, pivots into it and attaches the rest; the
  * restorer keeps the namespace and its root open, opens the container's
  * files inside it, and the init joins it (mnt_enter) and makes the rest:
- * proc instances, which show the pid namespace of their mounter (which
- * has no process before the init), and whatever lies on them.  These come
- * last in the container's listing.
+ * the binds of devpts files (the ptys are made after the holder).  Proc
+ * instances show the pid namespace the plan made before the holder
+ * (mnt_plan_pidns), which the init is born in later, so they are made in
+ * their place too.
  */
 #ifndef CT_TASK_MOUNTS_H
 #define CT_TASK_MOUNTS_H
@@ -61,6 +62,7 @@ struct mnt_plan {
 	char *root;			/* host directory of the container's / */
 	char **src;			/* per mount: EXTERNAL: the host path to bind; else NULL */
 	bool *deferred;			/* per mount: made by the init (mnt_enter), not the holder */
+	int pidns_fd;			/* the container's pid namespace, no process yet (-1: none) */
 };
 
 /*
@@ -71,6 +73,12 @@ struct mnt_plan {
 int mnt_plan_make(const struct ct_image *img, const char *name, const char *root,
 		  const struct ctswap_ext_mount *ext, size_t nr_ext, struct mnt_plan **plan);
 void mnt_plan_free(struct mnt_plan *plan);
+/*
+ * A new pid namespace for the container, with no process yet, in
+ * @plan->pidns_fd: the tree's proc instances show it (made before the
+ * init, in their place), and the init is born in it (setns, then clone).
+ */
+int mnt_plan_pidns(struct mnt_plan *plan);
 /*
  * Build the tree (but the deferred mounts) in a new mount namespace, from a
  * holder process that joins network namespace @net_fd and IPC namespace

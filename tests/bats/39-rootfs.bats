@@ -68,14 +68,6 @@ rounds_past() {
 	r=$(rounds) && [ "$r" -gt "$1" ]
 }
 
-# Lines of a mount listing (mount point in field $1 of each) in order, but those at or under /proc
-# last, in their order: restore makes the proc instances in the init, after the rest of the
-# tree, with what is on them or bound from them (a proc instance shows the pid namespace of
-# its maker, which has no process before the init: doc/KERNEL-FACTS.md "Mount trees").
-proc_last() {
-	awk -v f="$1" '$f == "/proc" || index($f, "/proc/") == 1 { late = late $0 "\n"; next } { print } END { printf "%s", late }'
-}
-
 # What a restore must give back, seen from the host: the mount listing in order, from
 # mountinfo (without the mount ids and device numbers: the restored mounts are new objects,
 # and ids and anonymous devices are handed out afresh) and from busybox mount inside; the
@@ -84,8 +76,8 @@ proc_last() {
 # the hostname.
 shape_of() {
 	local pid=$1
-	awk '{ $1 = $2 = $3 = ""; print }' "/proc/$pid/mountinfo" | proc_last 2
-	nsenter -t "$pid" -m -p -r /bin/busybox mount | proc_last 3
+	awk '{ $1 = $2 = $3 = ""; print }' "/proc/$pid/mountinfo"
+	nsenter -t "$pid" -m -p -r /bin/busybox mount
 	(cd "/proc/$pid/root/tmp" && find . -path ./count -prune -o -printf '%p %y %m %U:%G %s %T@ %n %l\n' | sort)
 	[ ! -e "/proc/$pid/root/tmp/stamp" ] || stat -c 'stamp %x %y' "/proc/$pid/root/tmp/stamp"
 	(cd "/proc/$pid/root/dev" && find . -xdev -printf '%p %y %m %U:%G %s %n %l\n' | sort)
@@ -169,7 +161,7 @@ show() {
 		[ "$after" = "$before" ] || { diff <(echo "$before") <(echo "$after"); false; }
 		after=$(ipc_of "$PID")
 		[ "$after" = "$ipc_before" ] || { diff <(echo "$ipc_before") <(echo "$after"); false; }
-		# a restore of a restored container gives its listing back whole, proc last included
+		# a restore of a restored container gives its listing back whole
 		after=$(awk '{ $1 = $2 = $3 = ""; print }' "/proc/$PID/mountinfo")
 		[ -n "${restored:-}" ] || restored=$after
 		[ "$after" = "$restored" ] || { diff <(echo "$restored") <(echo "$after"); false; }
