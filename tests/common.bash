@@ -93,3 +93,24 @@ status_field() {
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# The names the holders of old TCP sockets (--tcp-established) listen on, for socket inodes $@.
+tcp_holder_names() {
+	printf '@ctswap-tcp-hold-%s \n' "$@"
+}
+
+# No holder listens for any of the socket inodes $@.
+tcp_holders_gone() {
+	! ss -xl | grep -qF "$(tcp_holder_names "$@")"
+}
+
+# Kill the holders of the old TCP sockets with inodes $@ (one holder serves every
+# socket of a dump), as after a migration: the restore then rebuilds those
+# connections from the checkpoint.  Fails if none held them.
+kill_tcp_holders() {
+	local pids
+	pids=$(ss -xlp | grep -F "$(tcp_holder_names "$@")" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
+	[ -n "$pids" ] || return 1
+	kill -9 $pids
+	wait_until 10 tcp_holders_gone "$@"
+}

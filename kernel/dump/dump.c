@@ -403,7 +403,8 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 
 	tc.host_pid = t->host_pid;
 	pr_info("pid %d (host %d, %s): %u threads", t->pid, t->host_pid, t->comm, t->nr_threads);
-	ret = vma_collect(t->host_pid, &d->shm, &t->mm) ?: mm_collect(t->host_pid, &t->mm);
+	ret = vma_collect(t->host_pid, &d->shm, &t->mm) ?: mm_collect(t->host_pid, &t->mm) ?:
+	      map_change_dump(t->host_pid, &t->mm, d->opts ? d->opts->max_checked_size : 0, d->map_seen);
 	if (ret)
 		return ret;
 	tp->host_pid = t->host_pid;
@@ -847,6 +848,7 @@ static void dump_release(struct dump_ctx *d)
 	free(d->tp);
 	free(d->snaps);
 	vma_shm_table_free(&d->shm);
+	change_cache_free(d->map_seen);
 	fd_holders_free(&d->fd_holders);
 	lock_table_free(&d->locks);
 	image_free(d->img);
@@ -939,6 +941,31 @@ static int dump_wait_lazy(struct ctswap_store *store, const char *name)
 	return 0;
 }
 
+/*
+ * The mapped files the newest checkpoint of the container checksummed
+ * (libraries, executables): a version it saw is not read again while the
+ * container is stopped.  Before the freeze; a missing or bad checkpoint
+ * only means reading them.
+ */
+static struct change_cache *dump_map_cache(struct dump_ctx *d)
+{
+	struct change_cache *c = change_cache_new();
+	char dir[4096], file[64], path[4096];
+	struct ct_image *img;
+	unsigned int gen;
+
+	if (!c || store_path(d->store, d->name, NULL, dir, sizeof(dir)) || !(gen = store_newest_ckpt(dir)))
+		return c;
+	snprintf(file, sizeof(file), "ckpt-%u.meta", gen);
+	if (store_path(d->store, d->name, file, path, sizeof(path)) || blob_read(path, &img)) {
+		ct_err_clear();
+		return c;
+	}
+	map_change_seed(c, img);
+	image_free(img);
+	return c;
+}
+
 /* Checkpoint container @name: ctswap_dump() of include/ctswap.h. */
 int dump_container(struct ctswap_store *store, const char *name,
 		   const struct ctswap_dump_opts *opts, struct ctswap_dump_stats *stats)
@@ -973,7 +1000,8 @@ int dump_container(struct ctswap_store *store, const char *name,
 		pthread_sigmask(SIG_SETMASK, &d.old_mask, NULL);
 		return ret;
 	}
-	ret = dump_wait_lazy(store, name);
+	d.map_seen = dump_map_cache(&d);
+	ret = d.map_seen ? dump_wait_lazy(store, name) : -ENOMEM;
 	if (!ret)
 		ret = dump_run(&d);
 	if (ret) {

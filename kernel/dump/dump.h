@@ -45,6 +45,7 @@ struct dump_ctx {
 	struct fd_holders fd_holders;	/* the descriptions recorded, in kcmp order (task.h) */
 	struct lock_table locks;	/* /proc/locks, read on a thread once the tasks are stopped */
 	pid_t ref_pid;			/* whose namespaces are "the host's" (dump/shape.c) */
+	struct change_cache *map_seen;	/* mapped files checksummed so far (task/changed.c) */
 };
 
 /*

@@ -133,6 +133,7 @@ static void write_vma(struct wbuf *w, const struct ct_vma *v)
 	w_file_id(w, &v->file);
 	w_u32(w, v->shm_key);
 	w_u64(w, v->nr_pages);
+	w_file_change(w, &v->change);
 	w_end(w, at);
 }
 
@@ -149,6 +150,7 @@ static void read_vma(struct rbuf *r, struct ct_vma *v)
 	r_file_id(r, &v->file);
 	v->shm_key = r_u32(r);
 	v->nr_pages = r_u64(r);
+	r_file_change(r, &v->change);
 }
 
 static void write_mm(struct wbuf *w, const struct ct_mm *mm)
@@ -170,6 +172,7 @@ static void write_mm(struct wbuf *w, const struct ct_mm *mm)
 	w_str(w, mm->exe_path);
 	w_file_id(w, &mm->exe_id);
 	w_u32(w, mm->mlockall);
+	w_file_change(w, &mm->exe_change);
 	w_end(w, at);
 	for (uint32_t i = 0; i < mm->nr_vmas; i++)
 		write_vma(w, &mm->vmas[i]);
@@ -197,6 +200,7 @@ static void read_mm(struct rbuf *r, struct ct_mm *mm)
 	mm->exe_path = r_str(r);
 	r_file_id(r, &mm->exe_id);
 	mm->mlockall = r_u32(r);
+	r_file_change(r, &mm->exe_change);
 }
 
 static void write_creds(struct wbuf *w, const struct ct_creds *c)

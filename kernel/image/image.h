@@ -63,6 +63,14 @@ struct ct_file_change {
 #define CT_CHANGE_HASHED	2	/* prefix_hash covers the whole file as dumped */
 #define CT_CHANGE_KNOWN		(CT_CHANGE_CTIME | CT_CHANGE_HASHED)
 
+/* Are @c's flags known, a checksum only with the ctime, and the ctime a time? */
+static inline bool ct_file_change_is_sane(const struct ct_file_change *c)
+{
+	if (c->flags & ~CT_CHANGE_KNOWN)
+		return false;
+	return !c->flags || ((c->flags & CT_CHANGE_CTIME) && c->ctime_nsec >= 0 && c->ctime_nsec < 1000000000);
+}
+
 struct ct_vma {
 	uint64_t start, end;		/* [start, end) */
 	uint64_t pgoff;			/* file offset in bytes */
@@ -72,6 +80,7 @@ struct ct_vma {
 	uint32_t madv;			/* CT_MADV_* flags from smaps VmFlags */
 	char *path;			/* file path for file and shmem mappings, NULL otherwise */
 	struct ct_file_id file;		/* identity of that file at dump time */
+	struct ct_file_change change;	/* file mappings: its ctime and checksum (task/changed.c) */
 	uint32_t shm_key;		/* CT_VMA_SHMEM: swap-area key of the object */
 	uint64_t nr_pages;		/* pages stored in the swap area for this vma */
 };
@@ -127,6 +136,7 @@ struct ct_mm {
 	uint32_t auxv_len;		/* number of uint64_t in auxv */
 	char *exe_path;			/* /proc/PID/exe at dump */
 	struct ct_file_id exe_id;
+	struct ct_file_change exe_change;	/* its ctime and checksum (task/changed.c) */
 	uint32_t mlockall;		/* MCL_FUTURE [| MCL_ONFAULT] in force, 0 if none */
 	uint32_t nr_vmas;
 	struct ct_vma *vmas;		/* sorted by start */
@@ -236,6 +246,10 @@ enum ct_file_kind {
 #define CT_SKOPT_BROADCAST	(1u << 4)
 #define CT_SKOPT_V6ONLY		(1u << 5)
 #define CT_SKOPT_PASSCRED	(1u << 6)
+#define CT_SKOPT_SNDBUF_LOCK	(1u << 7)	/* the program fixed SO_SNDBUF (SOCK_SNDBUF_LOCK) */
+#define CT_SKOPT_RCVBUF_LOCK	(1u << 8)	/* ... SO_RCVBUF (SOCK_RCVBUF_LOCK): no autotuning */
+#define CT_SKOPT_BUF_LOCKS	(1u << 9)	/* the two above were recorded (SO_BUF_LOCK), and
+						   sk_rcvbuf/sk_sndbuf are the sizes as they were */
 #define CT_SKOPT_RESET		(1u << 16)	/* INET: restore as a reset connection (--tcp-close);
 						   UNIX: restore with its peer gone (--unix-close) */
 #define CT_SKOPT_REPAIR		(1u << 17)	/* INET: restore alive through TCP_REPAIR (ct_file.tcp) */

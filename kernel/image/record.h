@@ -111,6 +111,14 @@ static inline void w_file_id(struct wbuf *w, const struct ct_file_id *id)
 	w_u64(w, (uint64_t)id->mtime_nsec);
 }
 
+static inline void w_file_change(struct wbuf *w, const struct ct_file_change *c)
+{
+	w_u32(w, c->flags);
+	w_u64(w, (uint64_t)c->ctime_sec);
+	w_u64(w, (uint64_t)c->ctime_nsec);
+	w_u64(w, c->prefix_hash);
+}
+
 /* ---- reader: bounds-checked, a missing trailing field reads as zero ---- */
 
 struct rbuf {
@@ -222,6 +230,14 @@ static inline void r_file_id(struct rbuf *r, struct ct_file_id *id)
 	id->size = r_u64(r);
 	id->mtime_sec = (int64_t)r_u64(r);
 	id->mtime_nsec = (int64_t)r_u64(r);
+}
+
+static inline void r_file_change(struct rbuf *r, struct ct_file_change *c)
+{
+	c->flags = r_u32(r);
+	c->ctime_sec = (int64_t)r_u64(r);
+	c->ctime_nsec = (int64_t)r_u64(r);
+	c->prefix_hash = r_u64(r);
 }
 
 /* Append one element to a counted array, bounded by @max elements. */

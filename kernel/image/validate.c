@@ -74,6 +74,9 @@ static int validate_vma(const struct ct_vma *v, const struct ct_vma *prev, pid_t
 	if ((v->kind == CT_VMA_FILE_PRIVATE || v->kind == CT_VMA_FILE_SHARED) && !image_path_is_sane(v->path))
 		return ct_err(-EBADMSG, "%s: pid %d: mapping %llx has a bad file path", what, pid,
 			      (unsigned long long)v->start);
+	if (!ct_file_change_is_sane(&v->change))
+		return ct_err(-EBADMSG, "%s: pid %d: mapping %llx has a bad file checksum record", what, pid,
+			      (unsigned long long)v->start);
 	if (v->pgoff % PAGE_SIZE)
 		return ct_err(-EBADMSG, "%s: pid %d: mapping %llx has an unaligned offset", what, pid,
 			      (unsigned long long)v->start);
@@ -187,6 +190,8 @@ static int validate_task(const struct ct_image *img, const struct ct_task *t, co
 	}
 	if (t->mm.auxv_len % 2)
 		return ct_err(-EBADMSG, "%s: pid %d: odd auxv length", what, t->pid);
+	if (!ct_file_change_is_sane(&t->mm.exe_change))
+		return ct_err(-EBADMSG, "%s: pid %d: bad checksum record of the executable", what, t->pid);
 	for (uint32_t i = 0; i < t->mm.nr_vmas; i++) {
 		const struct ct_vma *v = &t->mm.vmas[i];
 

@@ -315,7 +315,7 @@ int state_write(const char *path, const struct ct_state *st)
 	ret = state_format(st, &buf, &len);
 	if (ret)
 		return ret;
-	ret = write_file_atomic(path, buf, len, 0600);
+	ret = write_file_atomic_shared(path, buf, len, 0600);
 	free(buf);
 	if (ret)
 		return ct_err(ret, "%s: cannot write: %s", path, strerror(-ret));

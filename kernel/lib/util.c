@@ -274,14 +274,12 @@ int fsync_parent_dir(const char *path)
 	return ret;
 }
 
-/* Write aside, fsync, rename, fsync the directory. */
-int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)
+/* Write @buf to @tmp, fsync it, rename it to @path, fsync the directory. */
+static int write_aside(const char *tmp, const char *path, const void *buf, size_t len,
+		       mode_t mode)
 {
-	char tmp[4096];
 	int fd, ret;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
@@ -296,6 +294,32 @@ int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode
 		return ret;
 	}
 	return fsync_parent_dir(path);
+}
+
+/* Write aside (PATH.tmp), fsync, rename, fsync the directory. */
+int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)
+{
+	char tmp[4096];
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	return write_aside(tmp, path, buf, len, mode);
+}
+
+/*
+ * The same for a file two processes may write at once (a container's state:
+ * the supervisor of a tree that just died, and a command starting a new
+ * one): each writer goes through a name of its own (PATH.TID.tmp), so that
+ * one's O_TRUNC or rename never takes the other's half-written file.  The
+ * last rename wins whole.
+ */
+int write_file_atomic_shared(const char *path, const void *buf, size_t len, mode_t mode)
+{
+	char tmp[4096];
+
+	if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)gettid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	return write_aside(tmp, path, buf, len, mode);
 }
 
 /* Create @path and its missing parents with @mode. */

@@ -41,6 +41,7 @@ int write_small_file(const char *path, const char *buf);
  * fsync the directory.  A crash leaves the old or the new file whole.
  */
 int write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode);
+int write_file_atomic_shared(const char *path, const void *buf, size_t len, mode_t mode);
 /* fsync the directory that holds @path. */
 int fsync_parent_dir(const char *path);
 /* Write all of @len bytes, retrying short writes and EINTR. */

@@ -283,6 +283,8 @@ static int vma_identify_file(pid_t pid, struct smaps_entry *e, struct vma_shm_ta
 	vma->file.size = st.st_size;
 	vma->file.mtime_sec = st.st_mtim.tv_sec;
 	vma->file.mtime_nsec = st.st_mtim.tv_nsec;
+	vma->change = (struct ct_file_change){ .flags = CT_CHANGE_CTIME, .ctime_sec = st.st_ctim.tv_sec,
+					       .ctime_nsec = st.st_ctim.tv_nsec };
 	if (sfs.f_type == HUGETLBFS_MAGIC)
 		return ct_err(-EOPNOTSUPP, "pid %d: mapping %llx-%llx: hugetlbfs is not supported",
 			      pid, (unsigned long long)vma->start, (unsigned long long)vma->end);
@@ -567,6 +569,8 @@ static int mm_read_exe(pid_t pid, struct ct_mm *mm)
 	mm->exe_id.size = st.st_size;
 	mm->exe_id.mtime_sec = st.st_mtim.tv_sec;
 	mm->exe_id.mtime_nsec = st.st_mtim.tv_nsec;
+	mm->exe_change = (struct ct_file_change){ .flags = CT_CHANGE_CTIME, .ctime_sec = st.st_ctim.tv_sec,
+						  .ctime_nsec = st.st_ctim.tv_nsec };
 	return 0;
 }
 

@@ -478,6 +478,7 @@ struct map_file {
 	const char *path;
 	int flags;
 	const struct ct_file_id *id;
+	const struct ct_file_change *change;	/* its ctime and checksum at the dump */
 	long fd;		/* in the tracee, -1 until opened */
 };
 
@@ -488,10 +489,10 @@ struct map_files {
 	long exe;		/* index of the executable in f, -1 none */
 };
 
-/* True if the file open at tracee fd @fd is still the one the dump saw. */
-static int file_id_check(struct rst_proc *p, long fd, const char *path,
-			 const struct ct_file_id *id, bool allow)
+/* May the file open at tracee fd @fd be mapped again: the same inode, size and contents? */
+static int file_id_check(struct rst_proc *p, long fd, const struct map_file *mf, const struct rst_mm_opts *o)
 {
+	const struct ct_file_id *id = mf->id;
 	char link[64];
 	struct stat st;
 
@@ -499,27 +500,32 @@ static int file_id_check(struct rst_proc *p, long fd, const char *path,
 		return 0;	/* the dump recorded no identity */
 	snprintf(link, sizeof(link), "/proc/%d/fd/%ld", p->host_pid, fd);
 	if (stat(link, &st) < 0)
-		return ct_err(-errno, "pid %d: %s: cannot stat: %m", p->t->pid, path);
-	if ((p->root_given || (st.st_dev == id->dev && st.st_ino == id->ino)) &&
-	    (uint64_t)st.st_size == id->size &&
-	    st.st_mtim.tv_sec == id->mtime_sec && st.st_mtim.tv_nsec == id->mtime_nsec)
-		return 0;
-	if (allow) {
-		pr_warn("pid %d: %s changed since the dump; mapping it anyway", p->t->pid, path);
-		return 0;
+		return ct_err(-errno, "pid %d: %s: cannot stat: %m", p->t->pid, mf->path);
+	if (!p->root_given && (st.st_dev != id->dev || st.st_ino != id->ino)) {
+		if (o->allow_changed_files)
+			goto allowed;
+		return ct_err(-ESTALE, "pid %d: %s: file changed since the dump "
+			      "(--allow-changed-files to map it anyway)", p->t->pid, mf->path);
 	}
-	return ct_err(-ESTALE, "pid %d: %s: file changed since the dump "
-		      "(--allow-changed-files to map it anyway)", p->t->pid, path);
+	if (!o->allow_changed_files)
+		return map_change_check(p->t->pid, mf->path, link, &st, id, mf->change, o->seen);
+	if ((uint64_t)st.st_size == id->size && st.st_mtim.tv_sec == id->mtime_sec &&
+	    st.st_mtim.tv_nsec == id->mtime_nsec)
+		return 0;
+allowed:
+	pr_warn("pid %d: %s changed since the dump; mapping it anyway", p->t->pid, mf->path);
+	return 0;
 }
 
 /* The index of @path opened with @flags in @mfs, added if new. */
 static size_t map_file_find(struct map_files *mfs, const char *path, int flags,
-			    const struct ct_file_id *id)
+			    const struct ct_file_id *id, const struct ct_file_change *change)
 {
 	for (size_t i = 0; i < mfs->nr; i++)
 		if (mfs->f[i].flags == flags && !strcmp(mfs->f[i].path, path))
 			return i;
-	mfs->f[mfs->nr] = (struct map_file){ .path = path, .flags = flags, .id = id, .fd = -1 };
+	mfs->f[mfs->nr] = (struct map_file){ .path = path, .flags = flags, .id = id, .change = change,
+					     .fd = -1 };
 	return mfs->nr++;
 }
 
@@ -546,9 +552,10 @@ static int map_files_open(struct rst_proc *p, struct map_files *mfs, const struc
 		return -ENOMEM;
 	for (uint32_t i = 0; i < mm->nr_vmas; i++)
 		if (vma_needs_open(&mm->vmas[i], o, &oflags))
-			map_file_find(mfs, mm->vmas[i].path, oflags, &mm->vmas[i].file);
+			map_file_find(mfs, mm->vmas[i].path, oflags, &mm->vmas[i].file,
+				      &mm->vmas[i].change);
 	if (mm->exe_path)
-		mfs->exe = (long)map_file_find(mfs, mm->exe_path, O_RDONLY, &mm->exe_id);
+		mfs->exe = (long)map_file_find(mfs, mm->exe_path, O_RDONLY, &mm->exe_id, &mm->exe_change);
 	for (size_t i = 0; i < mfs->nr; i++) {
 		unsigned long path;
 
@@ -574,8 +581,7 @@ static int map_files_open(struct rst_proc *p, struct map_files *mfs, const struc
 		}
 	}
 	for (size_t i = 0; i < mfs->nr; i++) {
-		ret = file_id_check(p, mfs->f[i].fd, mfs->f[i].path, mfs->f[i].id,
-				    o->allow_changed_files);
+		ret = file_id_check(p, mfs->f[i].fd, &mfs->f[i], o);
 		if (ret)
 			return ret;
 	}
@@ -640,7 +646,7 @@ static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_files 
 		if (!vma_needs_open(v, o, &oflags))
 			return ct_err(-EINVAL, "pid %d: file mapping at %#lx has no path", p->t->pid,
 				      (unsigned long)v->start);
-		fd = mfs->f[map_file_find(mfs, v->path, oflags, &v->file)].fd;
+		fd = mfs->f[map_file_find(mfs, v->path, oflags, &v->file, &v->change)].fd;
 		break;
 	case CT_VMA_SHMEM:
 		/* a SysV segment made again: attached (shm.c) by calls of its own, after the queued ones */

@@ -966,16 +966,18 @@ static int rst_build_processes(struct rst_ctx *c)
 		.c = c, .pages = swp_page_source(c->rd),
 		.mo = {
 			.allow_changed_files = c->opts->allow_changed_files, .pages = &b.pages,
-			.shm = &c->shm, .img = c->img, .ft = &c->ft_task,
+			.shm = &c->shm, .img = c->img, .ft = &c->ft_task, .seen = change_cache_new(),
 		},
 	};
 	long opts = RST_PTRACE_OPTS | (c->img->nr_seccomp ? PTRACE_O_SUSPEND_SECCOMP : 0);
-	int ret = rst_pool_start(&c->pool, c->procs, c->nr_procs, opts, &c->cpus, c->opts->threads);
+	int ret = b.mo.seen ? rst_pool_start(&c->pool, c->procs, c->nr_procs, opts, &c->cpus, c->opts->threads) :
+			      -ENOMEM;
 
 	for (size_t i = 0; i < ARRAY_SIZE(steps) && !ret; i++)
 		ret = rst_pool_each(c->pool, c->nr_procs, c->procs, steps[i], &b);
 	for (size_t i = 0; i < c->nr_procs; i++)
 		c->pages_total += c->procs[i].uffd_pages;
+	change_cache_free(b.mo.seen);
 	return ret;
 }
 

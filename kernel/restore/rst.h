@@ -99,6 +99,7 @@ struct rst_mm_opts {
 	const struct rst_shm_set *shm;	/* shared memory objects, mapped from their memfds */
 	const struct ct_image *img;	/* with @ft: deleted files are mapped from their fds */
 	const struct file_table *ft;	/* the files at the tasks' transport numbers */
+	struct change_cache *seen;	/* changed mapped files read so far (task/changed.c) */
 };
 
 /* shm.c */

@@ -27,13 +27,23 @@
  * segment); a file larger than --max-checked-size (task_ctx) is not read,
  * and then any change of its size, mtime or ctime refuses it.
  *
- * Mapped files and executables are checked strictly elsewhere (restore/mm.c):
- * any change refuses them, since their pages would mix old and new contents.
+ * Mapped files and executables (restore/mm.c opens them again) accept no
+ * change at all, since their pages would mix old and new contents: the
+ * same size, and the same contents.  The dump checksums each file mapped
+ * (libraries, executables, a database's mapped files) up to the same
+ * limit, once per file version (inode, size, mtime, ctime) in a dump
+ * however many processes map it; restore reads a file again only if its
+ * size, mtime or ctime changed (a file rewritten in place keeps neither
+ * its ctime nor, unless it is a copy of the same bytes, its checksum),
+ * and each changed version once.  A file over the limit, or a checkpoint
+ * of an older ctswap with no checksum, is refused on any such change.
+ *
  * --allow-changed-files (allow_changed) accepts every change.
  */
 #define LOG_PREFIX "files: "
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,4 +271,220 @@ int file_check_restore(const struct fd_restore *rs, uint32_t i, int fd)
 
 	return file_check(f, fd, rs->allow_changed,
 			  (f->change.flags & CT_CHANGE_HASHED) && change_compared_before(rs, i));
+}
+
+/* ---- mapped files ---- */
+
+/* A file version read whole: its identity, ctime and checksum. */
+struct change_seen {
+	struct ct_file_id id;
+	int64_t ctime_sec, ctime_nsec;
+	uint64_t hash;
+};
+
+/* The file versions checksummed so far in one dump or restore (threads may share it). */
+struct change_cache {
+	pthread_mutex_t lock;		/* protects seen, nr, cap */
+	struct change_seen *seen;
+	size_t nr, cap;
+};
+
+struct change_cache *change_cache_new(void)
+{
+	struct change_cache *c = xzalloc(sizeof(*c));
+
+	if (c)
+		pthread_mutex_init(&c->lock, NULL);
+	return c;
+}
+
+void change_cache_free(struct change_cache *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_destroy(&c->lock);
+	free(c->seen);
+	free(c);
+}
+
+/* Is @s the version of @id with ctime @ch? */
+static bool change_seen_is(const struct change_seen *s, const struct ct_file_id *id, const struct ct_file_change *ch)
+{
+	return !memcmp(&s->id, id, sizeof(*id)) && s->ctime_sec == ch->ctime_sec && s->ctime_nsec == ch->ctime_nsec;
+}
+
+/* The checksum of version @id, @ch of a file from @c into @hash; false if not read yet. */
+static bool change_cache_get(struct change_cache *c, const struct ct_file_id *id, const struct ct_file_change *ch,
+			     uint64_t *hash)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->nr && !found; i++) {
+		if (change_seen_is(&c->seen[i], id, ch)) {
+			*hash = c->seen[i].hash;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return found;
+}
+
+/* Remember the checksum of version @id, @ch (a failed allocation only costs a read later). */
+static void change_cache_put(struct change_cache *c, const struct ct_file_id *id, const struct ct_file_change *ch,
+			     uint64_t hash)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->nr == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 64;
+		struct change_seen *n = xrealloc(c->seen, cap * sizeof(*n));
+
+		if (!n)
+			goto out;
+		c->seen = n;
+		c->cap = cap;
+	}
+	c->seen[c->nr++] = (struct change_seen){ .id = *id, .ctime_sec = ch->ctime_sec,
+						  .ctime_nsec = ch->ctime_nsec, .hash = hash };
+out:
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* The checksum of the whole file @name open at @path, version @id, @ch: from @c, or read once. */
+static int change_hash_file(struct change_cache *c, const char *path, const char *name, const struct ct_file_id *id,
+			    const struct ct_file_change *ch, uint64_t *hash)
+{
+	double start = now_ms();
+	int fd, ret;
+
+	if (c && change_cache_get(c, id, ch, hash))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = change_hash_prefix(fd, id->size, hash);
+	close(fd);
+	if (ret)
+		return ret;
+	if (c)
+		change_cache_put(c, id, ch, *hash);
+	pr_debug("%s: %llu bytes checksummed in %.1f ms", name, (unsigned long long)id->size, now_ms() - start);
+	return 0;
+}
+
+/*
+ * Dump: remember the checksums of the files @img (an earlier checkpoint)
+ * mapped: a version seen then (inode, size, mtime, ctime) is not read again.
+ */
+void map_change_seed(struct change_cache *c, const struct ct_image *img)
+{
+	for (uint32_t i = 0; i < img->nr_tasks; i++) {
+		const struct ct_mm *mm = &img->tasks[i].mm;
+
+		for (uint32_t k = 0; k < mm->nr_vmas; k++)
+			if (mm->vmas[k].change.flags & CT_CHANGE_HASHED)
+				change_cache_put(c, &mm->vmas[k].file, &mm->vmas[k].change,
+						 mm->vmas[k].change.prefix_hash);
+		if (mm->exe_change.flags & CT_CHANGE_HASHED)
+			change_cache_put(c, &mm->exe_id, &mm->exe_change, mm->exe_change.prefix_hash);
+	}
+}
+
+/* Dump: checksum the file mapped through @path (its ctime recorded in @ch) if within @max bytes. */
+static int map_change_dump_one(pid_t pid, const char *path, const char *name, const struct ct_file_id *id,
+			       struct ct_file_change *ch, uint64_t max, struct change_cache *c)
+{
+	int ret;
+
+	if (!(ch->flags & CT_CHANGE_CTIME) || id->size > max)
+		return 0;	/* no identity recorded, or too large: any change refuses */
+	ret = change_hash_file(c, path, name, id, ch, &ch->prefix_hash);
+	if (ret == -ENODATA) {
+		pr_debug("pid %d: %s: shrank while read: not checksummed", pid, name);
+		return 0;
+	}
+	if (ret)
+		return ct_err(ret, "pid %d: cannot read %s to checksum it: %s", pid, name, strerror(-ret));
+	ch->flags |= CT_CHANGE_HASHED;
+	return 0;
+}
+
+/* Is mapping @v a file opened again by path at restore (not deleted, not shared memory)? */
+static bool map_is_reopened(const struct ct_vma *v)
+{
+	static const char deleted[] = " (deleted)";
+	size_t len = v->path ? strlen(v->path) : 0;
+
+	if (v->kind != CT_VMA_FILE_PRIVATE && v->kind != CT_VMA_FILE_SHARED)
+		return false;
+	return len && !(len >= sizeof(deleted) - 1 && !strcmp(v->path + len - (sizeof(deleted) - 1), deleted));
+}
+
+/*
+ * Dump: checksum the files the mappings of @mm (process @pid, stopped)
+ * open again at restore, and its executable, up to @max_size bytes each
+ * (0: the default), through @c once per file version.
+ */
+int map_change_dump(pid_t pid, struct ct_mm *mm, uint64_t max_size, struct change_cache *c)
+{
+	uint64_t max = max_size ? max_size : CHANGE_MAX_CHECKED_DEFAULT;
+	char path[96];
+	int ret = 0;
+
+	for (uint32_t i = 0; i < mm->nr_vmas && !ret; i++) {
+		struct ct_vma *v = &mm->vmas[i];
+
+		if (!map_is_reopened(v))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid, (unsigned long long)v->start,
+			 (unsigned long long)v->end);
+		ret = map_change_dump_one(pid, path, v->path, &v->file, &v->change, max, c);
+	}
+	if (ret || !mm->exe_path)
+		return ret;
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	return map_change_dump_one(pid, path, mm->exe_path, &mm->exe_id, &mm->exe_change, max, c);
+}
+
+/* Did the size, mtime or (if recorded) ctime of the file of @st change since the dump? */
+static bool map_stat_differs(const struct ct_file_id *id, const struct ct_file_change *ch, const struct stat *st)
+{
+	return (uint64_t)st->st_size != id->size || st->st_mtim.tv_sec != id->mtime_sec ||
+	       st->st_mtim.tv_nsec != id->mtime_nsec ||
+	       ((ch->flags & CT_CHANGE_CTIME) &&
+		(st->st_ctim.tv_sec != ch->ctime_sec || st->st_ctim.tv_nsec != ch->ctime_nsec));
+}
+
+/*
+ * Restore: may the file open at @open_path (@st: it is the inode of the
+ * dump, or its copy in a given root) be mapped again as @path of process
+ * @pid?  Only with the same size and contents: read it again if its size,
+ * mtime or ctime changed, each changed version once through @c.
+ */
+int map_change_check(pid_t pid, const char *path, const char *open_path, const struct stat *st,
+		     const struct ct_file_id *id, const struct ct_file_change *ch, struct change_cache *c)
+{
+	struct ct_file_id now = { .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
+				  .mtime_sec = st->st_mtim.tv_sec, .mtime_nsec = st->st_mtim.tv_nsec };
+	struct ct_file_change now_ch = { .ctime_sec = st->st_ctim.tv_sec, .ctime_nsec = st->st_ctim.tv_nsec };
+	uint64_t hash;
+	int ret;
+
+	if (!map_stat_differs(id, ch, st))
+		return 0;
+	if (now.size == id->size && (ch->flags & CT_CHANGE_HASHED)) {
+		ret = change_hash_file(c, open_path, path, &now, &now_ch, &hash);
+		if (ret && ret != -ENODATA)
+			return ct_err(ret, "pid %d: %s: cannot read it to compare with the dump: %s", pid, path,
+				      strerror(-ret));
+		if (!ret && hash == ch->prefix_hash) {
+			pr_debug("pid %d: %s: touched since the dump, contents unchanged", pid, path);
+			return 0;
+		}
+	}
+	if ((ch->flags & CT_CHANGE_CTIME) && !(ch->flags & CT_CHANGE_HASHED) && now.size == id->size)
+		return ct_err(-ESTALE, "pid %d: %s: file changed since the dump, and at %llu bytes then it was too large to compare by contents (--max-checked-size); --allow-changed-files to map it anyway",
+			      pid, path, (unsigned long long)id->size);
+	return ct_err(-ESTALE, "pid %d: %s: file changed since the dump (--allow-changed-files to map it anyway)",
+		      pid, path);
 }

@@ -117,6 +117,10 @@ void sock_decode(uint32_t tag, struct rbuf *r, struct ct_file *f);
 void sock_free(struct ct_file *f);
 /* Its fields alone (the format-1 FILE record holds them inline). */
 void sock_decode_fields(struct rbuf *r, struct ct_file *f);
+/* Record the buffer sizes of @sk and their locks (SO_BUF_LOCK). */
+void sock_dump_bufs(int sk, struct ct_file *f);
+/* Set the recorded buffer sizes on @sk, then put their locks back as they were. */
+void sock_restore_bufs(int sk, const struct ct_file *f);
 
 /* unix.c */
 /* Does file @i connect to a name bound by another file (opened in the second pass)? */
@@ -127,8 +131,6 @@ bool unix_open_late(const struct ct_image *img, uint32_t i);
 const char *inet_name(const uint8_t *addr, uint64_t len, char *buf, size_t size);
 /* Set the recorded options (reuse flags, nodelay, keepalive, buffer sizes) on a new socket. */
 void inet_set_opts(int sk, const struct ct_file *f);
-/* Set only the buffer sizes the program had set. */
-void inet_set_bufs(int sk, const struct ct_file *f);
 
 /* tcprepair.c: established TCP connections restored alive (--tcp-established) */
 /* Put @sk in repair mode (held in d->tc->tcp_repair until the dump ends) and record it. */

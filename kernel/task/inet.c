@@ -7,7 +7,7 @@
  *
  * Listening and bound sockets are recreated on the same address and port
  * with their options (reuse flags, TCP_NODELAY, keepalive, broadcast,
- * IPV6_V6ONLY, buffer sizes that differ from a fresh socket's).  Clients
+ * IPV6_V6ONLY, buffer sizes and their locks: socket.c).  Clients
  * still waiting in a listener's backlog are not kept: they see a reset.
  *
  * An established TCP connection refuses the dump by default, naming it.
@@ -101,11 +101,9 @@ static int inet_save_addr(uint8_t **dst, uint64_t *dst_len, const struct sockadd
 	return 0;
 }
 
-/* Record the options, and buffer sizes only where they differ from a fresh socket's. */
+/* Record the options and the buffer sizes with their locks. */
 static void inet_dump_opts(int sk, struct ct_file *f)
 {
-	int fresh;
-
 	for (size_t k = 0; k < ARRAY_SIZE(inet_bool_opts); k++) {
 		if (inet_bool_opts[k].tcp_only && f->sk_proto != IPPROTO_TCP)
 			continue;
@@ -114,16 +112,7 @@ static void inet_dump_opts(int sk, struct ct_file *f)
 		if (sk_get_int(sk, inet_bool_opts[k].level, inet_bool_opts[k].name))
 			f->sk_opts |= inet_bool_opts[k].bit;
 	}
-	f->sk_rcvbuf = (uint32_t)sk_get_int(sk, SOL_SOCKET, SO_RCVBUF);
-	f->sk_sndbuf = (uint32_t)sk_get_int(sk, SOL_SOCKET, SO_SNDBUF);
-	fresh = socket((int)f->sk_family, (int)f->sk_type | SOCK_CLOEXEC, (int)f->sk_proto);
-	if (fresh < 0)
-		return;
-	if ((uint32_t)sk_get_int(fresh, SOL_SOCKET, SO_RCVBUF) == f->sk_rcvbuf)
-		f->sk_rcvbuf = 0;
-	if ((uint32_t)sk_get_int(fresh, SOL_SOCKET, SO_SNDBUF) == f->sk_sndbuf)
-		f->sk_sndbuf = 0;
-	close(fresh);
+	sock_dump_bufs(sk, f);
 }
 
 /* A TCP connection (any state but listening or closed): refuse, or record it as reset. */
@@ -250,21 +239,7 @@ void inet_set_opts(int sk, const struct ct_file *f)
 			pr_warn("socket %llu: cannot set option %d/%d: %m", (unsigned long long)f->sk_ino,
 				inet_bool_opts[k].level, inet_bool_opts[k].name);
 	}
-	inet_set_bufs(sk, f);
-}
-
-/* Set the buffer sizes the program had set (0: it left them to the kernel). */
-void inet_set_bufs(int sk, const struct ct_file *f)
-{
-	int v;
-
-	/* the kernel doubles what it is given */
-	v = (int)(f->sk_rcvbuf / 2);
-	if (v && setsockopt(sk, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)) < 0)
-		pr_warn("socket %llu: SO_RCVBUF: %m", (unsigned long long)f->sk_ino);
-	v = (int)(f->sk_sndbuf / 2);
-	if (v && setsockopt(sk, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)) < 0)
-		pr_warn("socket %llu: SO_SNDBUF: %m", (unsigned long long)f->sk_ino);
+	sock_restore_bufs(sk, f);
 }
 
 /* A new TCP or UDP socket, bound, listening or connected as recorded. */

@@ -101,10 +101,7 @@ static void reg_encode(struct wbuf *w, const struct ct_file *f)
 
 	if (f->change.flags) {
 		at = w_begin(w, REC_FILE_CHANGE);
-		w_u32(w, f->change.flags);
-		w_u64(w, (uint64_t)f->change.ctime_sec);
-		w_u64(w, (uint64_t)f->change.ctime_nsec);
-		w_u64(w, f->change.prefix_hash);
+		w_file_change(w, &f->change);
 		w_end(w, at);
 	}
 	if (!f->deleted)
@@ -118,10 +115,7 @@ static void reg_encode(struct wbuf *w, const struct ct_file *f)
 static void reg_decode(uint32_t tag, struct rbuf *r, struct ct_file *f)
 {
 	if (tag == REC_FILE_CHANGE && !f->change.flags) {
-		f->change.flags = r_u32(r);
-		f->change.ctime_sec = (int64_t)r_u64(r);
-		f->change.ctime_nsec = (int64_t)r_u64(r);
-		f->change.prefix_hash = r_u64(r);
+		r_file_change(r, &f->change);
 	}
 	if (tag != REC_FILE_REG || f->contents)
 		return;
@@ -139,13 +133,7 @@ bool file_has_path(const struct ct_image *img, const struct ct_file *f)
 /* A path, and what the dump recorded to tell whether it only grew is well-formed. */
 static bool reg_is_sane(const struct ct_image *img, const struct ct_file *f)
 {
-	const struct ct_file_change *c = &f->change;
-
-	if (c->flags & ~CT_CHANGE_KNOWN)
-		return false;
-	if (c->flags && (!(c->flags & CT_CHANGE_CTIME) || c->ctime_nsec < 0 || c->ctime_nsec >= 1000000000))
-		return false;
-	return file_has_path(img, f);
+	return ct_file_change_is_sane(&f->change) && file_has_path(img, f);
 }
 
 static void reg_free(struct ct_file *f)

@@ -1,11 +1,99 @@
 // SPDX-License-Identifier: MIT
 /*
  * The socket record shared by the unix and inet kinds (unix.c, inet.c):
- * socket(2) arguments, state, names, options and the unread queue.
+ * socket(2) arguments, state, names, options and the unread queue; and
+ * the buffer sizes of both kinds, with their locks.
+ *
+ * A socket's buffers are the program's when it set them (SO_SNDBUF,
+ * SO_RCVBUF: the kernel then sets SOCK_SNDBUF_LOCK/SOCK_RCVBUF_LOCK and
+ * stops resizing them), else the kernel's: TCP grows them with traffic
+ * (autotuning).  Setting a size at restore sets its lock too, so the
+ * locks are recorded (SO_BUF_LOCK, Linux 5.14) and put back as they were
+ * after the sizes: an autotuned socket keeps its size and goes on growing.
  */
+#define LOG_PREFIX "socket: "
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "lib/log.h"
 #include "task/fdkinds.h"
+
+#ifndef SO_BUF_LOCK
+#define SO_BUF_LOCK 72		/* include/uapi/asm-generic/socket.h */
+#endif
+#define SOCK_SNDBUF_LOCK 1	/* the kernel's bits (include/net/sock.h) */
+#define SOCK_RCVBUF_LOCK 2
+
+/* An int socket option of @sk into @v; false if it cannot be read. */
+static bool sock_get_int(int sk, int level, int name, int *v)
+{
+	socklen_t len = sizeof(*v);
+
+	return getsockopt(sk, level, name, v, &len) == 0;
+}
+
+/*
+ * Record the buffer sizes of @sk and which of them the program fixed.
+ * Without SO_BUF_LOCK (older kernels) only sizes that differ from a fresh
+ * socket's are kept, as the program's own.
+ */
+void sock_dump_bufs(int sk, struct ct_file *f)
+{
+	int rcv = 0, snd = 0, locks, fresh, v;
+
+	sock_get_int(sk, SOL_SOCKET, SO_RCVBUF, &rcv);
+	sock_get_int(sk, SOL_SOCKET, SO_SNDBUF, &snd);
+	f->sk_rcvbuf = (uint32_t)rcv;
+	f->sk_sndbuf = (uint32_t)snd;
+	if (sock_get_int(sk, SOL_SOCKET, SO_BUF_LOCK, &locks)) {
+		f->sk_opts |= CT_SKOPT_BUF_LOCKS;
+		if (locks & SOCK_SNDBUF_LOCK)
+			f->sk_opts |= CT_SKOPT_SNDBUF_LOCK;
+		if (locks & SOCK_RCVBUF_LOCK)
+			f->sk_opts |= CT_SKOPT_RCVBUF_LOCK;
+		return;
+	}
+	fresh = socket((int)f->sk_family, (int)f->sk_type | SOCK_CLOEXEC, (int)f->sk_proto);
+	if (fresh < 0)
+		return;
+	if (sock_get_int(fresh, SOL_SOCKET, SO_RCVBUF, &v) && v == rcv)
+		f->sk_rcvbuf = 0;
+	if (sock_get_int(fresh, SOL_SOCKET, SO_SNDBUF, &v) && v == snd)
+		f->sk_sndbuf = 0;
+	close(fresh);
+}
+
+/* Give buffer @name of @sk @size bytes as read (the kernel doubles what it is given). */
+static void sock_set_buf(int sk, int name, int force, uint32_t size, const struct ct_file *f)
+{
+	int v = (int)(size / 2);
+
+	if (!v)
+		return;
+	/* an autotuned size may pass the limit of SO_*BUF: the FORCE variants (CAP_NET_ADMIN) do not */
+	if (setsockopt(sk, SOL_SOCKET, force, &v, sizeof(v)) < 0 &&
+	    setsockopt(sk, SOL_SOCKET, name, &v, sizeof(v)) < 0)
+		pr_warn("socket %llu: cannot set buffer size %u: %m", (unsigned long long)f->sk_ino, size);
+}
+
+/* Give @sk the recorded buffer sizes, then the program's locks as they were. */
+void sock_restore_bufs(int sk, const struct ct_file *f)
+{
+	int locks = 0;
+
+	sock_set_buf(sk, SO_RCVBUF, SO_RCVBUFFORCE, f->sk_rcvbuf, f);
+	sock_set_buf(sk, SO_SNDBUF, SO_SNDBUFFORCE, f->sk_sndbuf, f);
+	if (!(f->sk_opts & CT_SKOPT_BUF_LOCKS))
+		return;		/* an older dump: the sizes it kept were the program's */
+	if (f->sk_opts & CT_SKOPT_SNDBUF_LOCK)
+		locks |= SOCK_SNDBUF_LOCK;
+	if (f->sk_opts & CT_SKOPT_RCVBUF_LOCK)
+		locks |= SOCK_RCVBUF_LOCK;
+	if (setsockopt(sk, SOL_SOCKET, SO_BUF_LOCK, &locks, sizeof(locks)) < 0)
+		pr_warn("socket %llu: cannot set SO_BUF_LOCK %d: %m", (unsigned long long)f->sk_ino, locks);
+}
 
 void sock_encode(struct wbuf *w, const struct ct_file *f)
 {

@@ -240,6 +240,22 @@ int restore_deleted_cwd(struct task_ctx *tc, const struct ct_image *img, const s
 /* The tasks' fd (in @ft, the tasks' numbers) to map deleted file mapping @v from; -1 if none. */
 int deleted_map_fd(const struct ct_image *img, const struct file_table *ft, const struct ct_vma *v);
 
+/*
+ * changed.c: mapped files (and executables) compared by contents with the
+ * dump; each file version (inode, size, mtime, ctime) is read once per dump
+ * or restore, through a cache its processes share.
+ */
+struct change_cache;
+struct change_cache *change_cache_new(void);
+void change_cache_free(struct change_cache *c);
+/* Dump: take the checksums of mapped files from @img, an earlier checkpoint of the container. */
+void map_change_seed(struct change_cache *c, const struct ct_image *img);
+/* Dump: checksum the files @mm of stopped process @pid maps, and its executable (0: default limit). */
+int map_change_dump(pid_t pid, struct ct_mm *mm, uint64_t max_size, struct change_cache *c);
+/* Restore: may the file open at @open_path (@st) be mapped again as @path, unchanged since the dump? */
+int map_change_check(pid_t pid, const char *path, const char *open_path, const struct stat *st,
+		     const struct ct_file_id *id, const struct ct_file_change *ch, struct change_cache *c);
+
 /* signals.c: handlers, masks, pending signals, sigaltstack */
 int dump_task_signals_queue(struct task_ctx *tc);
 int dump_thread_signals_queue(struct task_ctx *tc);

@@ -96,19 +96,69 @@ static int tcp_repair_set_mode(int sk, int on)
 	return setsockopt(sk, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)) < 0 ? -errno : 0;
 }
 
-/* Take repair mode and the filter off one socket: its connection goes on. */
+/* An int socket option of @sk, -1 if it cannot be read. */
+static int tcp_get_sockopt(int sk, int name)
+{
+	socklen_t len = sizeof(int);
+	int v;
+
+	return getsockopt(sk, SOL_SOCKET, name, &v, &len) < 0 ? -1 : v;
+}
+
+/*
+ * Leave repair mode, with the program's SO_REUSEADDR @reuse back (leaving
+ * clears it).  Leaving sends a window probe: an old sequence number that
+ * makes the peer answer with its window and acknowledgement.  The probe
+ * carries our window too, which the peer drops unread (the segment is
+ * outside its window) while our socket counts it as advertised: if it
+ * is wider than the one the peer saw last, the socket sends no update when
+ * its program reads (the kernel sends one when the window at least
+ * doubles), and a peer stalled on a zero window waits for its own
+ * zero-window probe, seconds after a few backoffs.  So the probe leaves
+ * with the smallest receive buffer, which advertises no new room (an
+ * advertised window never shrinks), and the buffer and its lock are put
+ * back right after.
+ */
+static int tcp_leave_repair(int sk, int reuse)
+{
+	int rcvbuf = tcp_get_sockopt(sk, SO_RCVBUF), locks = tcp_get_sockopt(sk, SO_BUF_LOCK);
+	int smallest = 0, ret;	/* the kernel makes 0 its minimum */
+
+	if (rcvbuf > 0 && setsockopt(sk, SOL_SOCKET, SO_RCVBUF, &smallest, sizeof(smallest)) < 0)
+		rcvbuf = -1;
+	ret = tcp_repair_set_mode(sk, TCP_REPAIR_OFF);
+	/* the kernel doubles what it is given */
+	rcvbuf /= 2;
+	if (rcvbuf > 0 && setsockopt(sk, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0 &&
+	    setsockopt(sk, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
+		pr_warn("cannot give the receive buffer back its %d bytes: %m", 2 * rcvbuf);
+	if (locks >= 0 && setsockopt(sk, SOL_SOCKET, SO_BUF_LOCK, &locks, sizeof(locks)) < 0)
+		pr_warn("cannot give the buffer locks back: %m");
+	if (!ret)
+		setsockopt(sk, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
+	return ret;
+}
+
+/* Take our filter off one socket: it hears its peer again, still in repair mode. */
+static void tcp_repair_unfilter(struct tcp_repaired *r)
+{
+	int unused = 0;
+
+	if (r->filtered && setsockopt(r->fd, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof(unused)) < 0)
+		pr_warn("fd %d: cannot detach the drop filter: %m", r->fd);
+	r->filtered = false;
+}
+
+/*
+ * Take the filter and repair mode off one socket: its connection goes on.
+ * The filter first: leaving repair mode sends a window probe, and the
+ * peer's answer (its window) must not meet the filter.
+ */
 static void tcp_repair_resume(struct tcp_repaired *r)
 {
-	int reuse = r->reuse;
-
-	if (r->repair && tcp_repair_set_mode(r->fd, TCP_REPAIR_OFF))
+	tcp_repair_unfilter(r);
+	if (r->repair && tcp_leave_repair(r->fd, r->reuse))
 		pr_warn("fd %d: cannot leave repair mode: %m", r->fd);
-	/* leaving repair mode clears SO_REUSEADDR: give the program its own back */
-	if (r->repair)
-		setsockopt(r->fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
-	/* the kernel wants an int here, unused */
-	if (r->filtered && setsockopt(r->fd, SOL_SOCKET, SO_DETACH_FILTER, &reuse, sizeof(reuse)) < 0)
-		pr_warn("fd %d: cannot detach the drop filter: %m", r->fd);
 }
 
 /* The abstract unix address of the holder of old socket @ino. */
@@ -355,6 +405,9 @@ void tcp_repair_end(struct tcp_repair_set *rs, bool resume)
 {
 	if (!resume && rs->nr)
 		tcp_hold_spawn(rs);
+	/* all filters off before any probe: two connections of the container may be each other's peers */
+	for (uint32_t i = 0; i < rs->nr && resume; i++)
+		tcp_repair_unfilter(&rs->sks[i]);
 	for (uint32_t i = 0; i < rs->nr; i++) {
 		if (resume)
 			tcp_repair_resume(&rs->sks[i]);
@@ -681,22 +734,34 @@ static int tcp_rebuild(int sk, const struct ct_file *f, const char **step)
 	return tcp_refill(sk, t);
 }
 
+/* Take our drop filter off @sk if it is there: a held socket; true if it was. */
+static bool tcp_unfilter(int sk)
+{
+	struct tcp_repaired r = { .fd = sk, .filtered = true };
+	socklen_t len = 0;
+
+	/* the old socket itself carries our filter (a program's own is refused at dump) */
+	if (getsockopt(sk, SOL_SOCKET, SO_GET_FILTER, NULL, &len) < 0 || !len)
+		return false;
+	tcp_repair_unfilter(&r);
+	return true;
+}
+
 /*
- * Leave repair mode on @sk: the window, then the never-sent bytes written
- * as the program's own write.  Done once every connection of the image is
- * rebuilt: both ends of a connection inside the container are then new
- * sockets, so neither sends to an old one, nor to a port with no socket
- * (which would answer with a reset); the step that failed in @step.
+ * Leave repair mode on @sk (its filter is off already): the window, then
+ * the never-sent bytes written as the program's own write.  Done once
+ * every connection of the image is rebuilt: both ends of a connection
+ * inside the container are then new sockets, so neither sends to an old
+ * one, nor to a port with no socket (which would answer with a reset); the
+ * step that failed in @step.
  */
-static int tcp_finish(int sk, const struct ct_file *f, const char **step)
+static int tcp_finish(int sk, const struct ct_file *f, bool held, const char **step)
 {
 	const struct ct_tcp *t = &f->tcp;
 	int ret, reuse = !!(f->sk_opts & CT_SKOPT_REUSEADDR);
-	socklen_t len = 0;
 
-	/* the old socket itself, behind our drop filter (a program's own is refused at dump) */
-	if (getsockopt(sk, SOL_SOCKET, SO_GET_FILTER, NULL, &len) == 0 && len) {
-		struct tcp_repaired r = { .fd = sk, .reuse = reuse, .filtered = true, .repair = true };
+	if (held) {
+		struct tcp_repaired r = { .fd = sk, .reuse = reuse, .repair = true };
 
 		*step = "taking over the held socket";
 		tcp_repair_resume(&r);
@@ -707,20 +772,18 @@ static int tcp_finish(int sk, const struct ct_file *f, const char **step)
 	if (ret)
 		return ret;
 	*step = "leaving repair mode";
-	ret = tcp_repair_set_mode(sk, TCP_REPAIR_OFF);
+	ret = tcp_leave_repair(sk, reuse);
 	if (ret)
 		return ret;
-	/* leaving repair mode cleared SO_REUSEADDR */
-	if (reuse)
-		setsockopt(sk, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
 	*step = "unsent bytes";
 	ret = tcp_send_all(sk, t->sndq + (t->sndq_len - t->unsent), t->unsent);
 	/*
-	 * Only now the recorded sizes again (a smaller buffer than what is
-	 * queued just makes the program wait, as it did): before, the unsent
-	 * bytes would not fit (seen with an auto-tuned 4 MiB send buffer).
+	 * Only now the recorded sizes and locks again (a smaller buffer than
+	 * what is queued just makes the program wait, as it did): before, the
+	 * unsent bytes would not fit (seen with an auto-tuned 4 MiB send
+	 * buffer), and tcp_make_room() locked what it grew.
 	 */
-	inet_set_bufs(sk, f);
+	sock_restore_bufs(sk, f);
 	return ret;
 }
 
@@ -764,22 +827,42 @@ fail:
 	return tcp_restore_err(f, step, ret);
 }
 
-/* Every file is open: the rebuilt connections leave repair mode and go on. */
+/* Is file @i of @img a connection restored alive, open in @ft? */
+static bool tcp_is_repaired(const struct ct_image *img, const struct file_table *ft, uint32_t i)
+{
+	const struct ct_file *f = &img->files[i];
+
+	return f->kind == CT_FILE_INET && (f->sk_opts & CT_SKOPT_REPAIR) && ft->fds[i] >= 0;
+}
+
+/*
+ * Every file is open: the connections leave repair mode and go on.  First
+ * every held socket's drop filter comes off, then every socket leaves
+ * repair mode: the window probe each sends then reaches its peer, and the
+ * peer's answer reaches it, also between two connections of the image
+ * (with the filter of one still on, the other's probe and the answer to
+ * its own probe were dropped: it kept a stale view of the peer's window).
+ */
 int tcp_repair_finish(const struct ct_image *img, const struct file_table *ft)
 {
+	bool *held = xzalloc(img->nr_files * sizeof(*held) + 1);
 	const char *step;
-	int ret;
+	int ret = 0;
 
-	for (uint32_t i = 0; i < img->nr_files; i++) {
-		const struct ct_file *f = &img->files[i];
-
-		if (f->kind != CT_FILE_INET || !(f->sk_opts & CT_SKOPT_REPAIR) || ft->fds[i] < 0)
+	if (!held)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < img->nr_files; i++)
+		if (tcp_is_repaired(img, ft, i))
+			held[i] = tcp_unfilter(ft->fds[i]);
+	for (uint32_t i = 0; i < img->nr_files && !ret; i++) {
+		if (!tcp_is_repaired(img, ft, i))
 			continue;
-		ret = tcp_finish(ft->fds[i], f, &step);
+		ret = tcp_finish(ft->fds[i], &img->files[i], held[i], &step);
 		if (ret)
-			return tcp_restore_err(f, step, ret);
+			ret = tcp_restore_err(&img->files[i], step, ret);
 	}
-	return 0;
+	free(held);
+	return ret;
 }
 
 /* ---- blob ---- */

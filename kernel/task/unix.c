@@ -322,6 +322,7 @@ static int unix_dump(const struct fd_dump *d, struct ct_file *f)
 	len = sizeof(v);
 	if (getsockopt(sk, SOL_SOCKET, SO_PASSCRED, &v, &len) == 0 && v)
 		f->sk_opts |= CT_SKOPT_PASSCRED;
+	sock_dump_bufs(sk, f);
 	ret = unix_diag_get((uint32_t)f->sk_ino, &ui);
 	if (ret)
 		return ct_err(ret, "pid %d: fd %d: sock_diag has no unix socket %llu: %s", d->pid, d->fd,
@@ -570,6 +571,7 @@ static int unix_socket_named(const struct ct_image *img, uint32_t i)
 		return ct_err(-errno, "unix socket: cannot create: %m");
 	if (f->sk_opts & CT_SKOPT_PASSCRED)
 		setsockopt(sk, SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int));
+	sock_restore_bufs(sk, f);
 	if (!unix_owns_name(f))
 		return sk;
 	unix_unlink_stale(sa, (socklen_t)f->sk_addr_len);
@@ -604,6 +606,10 @@ static int unix_open_pair(struct fd_restore *rs, uint32_t i, int p)
 		close(sv[1]);
 		return ret;
 	}
+	/* after the refill, which grew the senders' buffers */
+	sock_restore_bufs(sv[0], f);
+	if (p >= 0)
+		sock_restore_bufs(sv[1], &img->files[p]);
 	if (f->sk_opts & CT_SKOPT_PASSCRED)
 		setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int));
 	file_set_status(sv[0], f);

@@ -74,7 +74,7 @@ teardown() {
 	# A second create (default: kill) checkpoints the whole container again.
 	run "$CKPT" create "$CTSWAP_STORE/$CT" "$sid" sid
 	assert_success
-	for p in $pids; do ! kill -0 "$p" 2>/dev/null || [ "$(ps -o stat= $p)" = Z ]; done
+	for p in $pids; do ! kill -0 "$p" 2>/dev/null || [[ $(ps -o stat= $p) == Z* ]]; done
 	run "$CKPT" stat "$CTSWAP_STORE/$CT"
 	assert_line --index 0 --partial "gen=2"
 	run "$CTSWAP" ps "$CT"

@@ -170,3 +170,73 @@ dump_leave_write_kill() {
 	assert_failure
 	assert_output --partial "$D/mysleep: file changed since the dump (--allow-changed-files to map it anyway)"
 }
+
+# The counter of the mapping workload's status, once it reads "ok".
+mapped_counter() {
+	sed -n 's/^n=\([0-9]*\) ok$/\1/p' "$D/status" 2>/dev/null
+}
+
+# The mapping workload checked its mapping more than $1 times since, all "ok".
+mapped_past() {
+	local n
+	n=$(mapped_counter)
+	[ -n "$n" ] && [ "$n" -gt "$1" ]
+}
+
+# Rewrite $D/mapped.bin in place from $1 (same size), and put its mtime back to $2: only its ctime tells.
+rewrite_keep_mtime() {
+	dd if="$1" of="$D/mapped.bin" conv=notrunc status=none
+	touch -d "$2" "$D/mapped.bin"
+	[ "$(stat -c %y "$D/mapped.bin")" = "$2" ]
+}
+
+# The mapping workload on $D/mapped.bin (64 KiB, a copy of $D/orig.bin; $D/other.bin: other bytes).
+start_mapper() {
+	head -c 65536 /dev/urandom >"$D/orig.bin"
+	head -c 65536 /dev/urandom >"$D/other.bin"
+	cp "$D/orig.bin" "$D/mapped.bin"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/mapped_file" "$D/mapped.bin" "$D"
+	assert_success
+	wait_until 10 mapped_past 2
+}
+
+@test "changed files: a file only mapped, rewritten in place with its size and mtime kept, refuses the restore; its own bytes back restore" {
+	local mtime n pid
+	start_mapper
+	mtime=$(stat -c %y "$D/mapped.bin")
+	# only a mapping holds it, no descriptor
+	pid=$(pgrep -f "^$WORKLOADS/mapped_file $D/mapped.bin")
+	grep -q " $D/mapped.bin\$" "/proc/$pid/maps"
+	! ls -l "/proc/$pid/fd" | grep -q mapped.bin
+	for opt in "" --eager; do
+		run "$CTSWAP" dump "$CT"
+		assert_success
+		rewrite_keep_mtime "$D/other.bin" "$mtime"
+		run "$CTSWAP" restore $opt "$CT"
+		assert_failure
+		assert_output --regexp "^ctswap: pid [0-9]+: $D/mapped.bin: file changed since the dump \(--allow-changed-files to map it anyway\)$"
+		# the same bytes again (its ctime still changed): compared by contents, restored
+		rewrite_keep_mtime "$D/orig.bin" "$mtime"
+		run "$CTSWAP" restore $opt "$CT"
+		assert_success
+		n=$(mapped_counter)
+		wait_until 10 mapped_past $((n + 3))
+	done
+}
+
+@test "changed files: over --max-checked-size a mapped file rewritten with its size and mtime kept refuses the restore" {
+	local mtime n
+	start_mapper
+	mtime=$(stat -c %y "$D/mapped.bin")
+	run "$CTSWAP" dump --max-checked-size 1K "$CT"
+	assert_success
+	rewrite_keep_mtime "$D/orig.bin" "$mtime"
+	run "$CTSWAP" restore "$CT"
+	assert_failure
+	assert_output --regexp "^ctswap: pid [0-9]+: $D/mapped.bin: file changed since the dump, and at 65536 bytes then it was too large to compare by contents \(--max-checked-size\); --allow-changed-files to map it anyway$"
+	run "$CTSWAP" restore --allow-changed-files "$CT"
+	assert_success
+	n=$(mapped_counter)
+	wait_until 10 mapped_past $((n + 3))
+}

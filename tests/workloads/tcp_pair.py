@@ -21,10 +21,7 @@
 # sender's) that the peer cannot drain while both are frozen; then it writes
 # DIR/<role>.held.  (A first EAGAIN is not enough: it can come while acks
 # wait behind the sender's own send, with megabytes of room left in the
-# peer, and the queue then drains into the peer while both are frozen.  Nor
-# is a small room alone: after a restore one direction can wait on a zero
-# window until the sender's probe, the receiver's queue still empty; a side
-# reports no room limit until something is queued for it.)
+# peer, and the queue then drains into the peer while both are frozen.)
 # Once DIR/probe
 # exists the client makes a second connection to the listener, sends
 # "ping", and the server answers "pong" on it: DIR/probe.ok.  DIR/stop ends
@@ -114,7 +111,7 @@ class Side:
     def report_room(self):
         """While holding: the room left in our receive buffer, for the peer."""
         m = struct.unpack("9I", self.sk.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 36))
-        room = max(0, m[1] - m[0] - m[7]) if m[0] else 1 << 40
+        room = max(0, m[1] - m[0] - m[7])
         if room != self.room:
             put(self.path(self.role + ".room"), "%d\n" % room)
             self.room = room
