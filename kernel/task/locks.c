@@ -106,16 +106,77 @@ static int lock_parse(const char *s, struct lock_line *ll)
 	return 0;
 }
 
-/* Every lock of the system from /proc/locks. */
-static int locks_read_all(struct lock_line **lines, size_t *nr)
+/*
+ * Room left in the first read of /proc/locks that proves it ended the
+ * listing: a line is under 100 bytes (a waiter's a little longer per level
+ * of the waiters' tree).
+ */
+#define LOCKS_LINE_ROOM 1024
+
+/*
+ * The text of /proc/locks into *@text (NUL-terminated).  Each read() of it
+ * lists under the kernel's lock from where the last one stopped, counted in
+ * lines: a lock taken anywhere on the system between two reads shifts the
+ * list, and the next read repeats a line (seen here: the container's own
+ * lock twice, the copy then taken for a lock held outside), one released
+ * skips one.  A first read that leaves room in its page ended the listing:
+ * it is the whole table as of one moment, and is all we read.  A larger
+ * table takes several reads; *@whole is then false.
+ */
+static int locks_read_text(char **text, bool *whole)
 {
-	char *buf, *line, *save = NULL;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), cap = 4 * page, n = 0;
+	char *buf = xmalloc(cap);
+	ssize_t got;
+	int fd;
+
+	if (!buf)
+		return -ENOMEM;
+	fd = open("/proc/locks", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(buf);
+		return -errno;
+	}
+	*whole = true;
+	for (;;) {
+		if (cap - n < page + 1 && xgrow(&buf, &cap, cap * 2, 1)) {
+			close(fd);
+			free(buf);
+			return -ENOMEM;
+		}
+		got = read(fd, buf + n, cap - n - 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+		if (n == (size_t)got && n + LOCKS_LINE_ROOM <= page)
+			break;		/* the first read listed it all */
+		*whole = false;
+	}
+	if (got < 0) {
+		int err = -errno;
+
+		close(fd);
+		free(buf);
+		return err;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*text = buf;
+	return 0;
+}
+
+/* Every lock of the system from /proc/locks; *@whole as locks_read_text() says. */
+static int locks_read_all(struct lock_line **lines, size_t *nr, bool *whole)
+{
+	char *buf = NULL, *line, *save = NULL;
 	size_t cap = 0, n = 0;
 	struct lock_line *arr = NULL;
 	int ret;
 
 	/* no message here: lock_table_start() runs this on a thread of its own */
-	ret = read_whole_file("/proc/locks", &buf, NULL);
+	ret = locks_read_text(&buf, whole);
 	if (ret)
 		return ret;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -330,7 +391,7 @@ static void *lock_table_read(void *arg)
 {
 	struct lock_table *lt = arg;
 
-	lt->err = locks_read_all(&lt->lines, &lt->nr);
+	lt->err = locks_read_all(&lt->lines, &lt->nr, &lt->whole);
 	return NULL;
 }
 
@@ -375,8 +436,9 @@ int dump_locks(struct ct_image *img, struct lock_table *lt)
 	for (uint32_t k = 0; k < img->nr_tasks && !ret; k++) {
 		const struct ct_task *t = &img->tasks[k];
 
+		/* a table read in pieces may have skipped a lock of ours: look at every fd */
 		for (uint32_t j = 0; j < t->nr_fds && !ret; j++)
-			if (locks_touch_file(lines, nr, &img->files[t->fds[j].file]))
+			if (!lt->whole || locks_touch_file(lines, nr, &img->files[t->fds[j].file]))
 				ret = locks_dump_fd(img, t, &t->fds[j]);
 	}
 	if (!ret)
@@ -394,13 +456,14 @@ static const char *lock_conflict_name(pid_t host_pid, int fd, const struct ct_lo
 {
 	struct lock_line *lines = NULL;
 	struct ct_file f = { 0 };
+	bool whole;
 	char path[64];
 	struct stat st;
 	size_t nr = 0;
 
 	snprintf(buf, size, "another process");
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", host_pid, fd);
-	if (stat(path, &st) || locks_read_all(&lines, &nr)) {
+	if (stat(path, &st) || locks_read_all(&lines, &nr, &whole)) {
 		ct_err_clear();
 		return buf;
 	}

@@ -217,6 +217,7 @@ struct lock_table {
 	struct lock_line *lines;
 	size_t nr;
 	int err;			/* reading it failed: -errno */
+	bool whole;			/* read at one moment (else in pieces: locks.c) */
 	pthread_t thread;
 	bool reading;			/* the thread is to be joined */
 };
