@@ -49,6 +49,19 @@ void status_append(const char *dir, const char *fmt, ...)
 	(void)!write(fd, line, (size_t)len);	/* one write: never interleaved, never torn by a dump */
 }
 
+/* Keep in @bad the first thing a workload's check found wrong ("" while all is well). */
+static inline __attribute__((format(printf, 3, 4), unused))
+void note_wrong(char *bad, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (bad[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(bad, size, fmt, ap);
+	va_end(ap);
+}
+
 /* Write @text to DIR/@name through DIR/@name.tmp and a rename. */
 static inline __attribute__((unused))
 void put_file(const char *dir, const char *name, const char *text)

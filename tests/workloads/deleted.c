@@ -47,16 +47,7 @@ static void die(const char *what)
 }
 
 /* Note the first thing found wrong. */
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (bad[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(bad, sizeof(bad), fmt, ap);
-	va_end(ap);
-}
+#define fail(...) note_wrong(bad, sizeof(bad), __VA_ARGS__)
 
 
 /* Check that @fd is an unlinked file of @mode (type and bits) and owner. */

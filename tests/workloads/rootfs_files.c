@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define BIG 65536
 
 static char bad[256];
@@ -37,16 +39,7 @@ static void die(const char *what)
 }
 
 /* Note the first thing found wrong. */
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (bad[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(bad, sizeof(bad), fmt, ap);
-	va_end(ap);
-}
+#define fail(...) note_wrong(bad, sizeof(bad), __VA_ARGS__)
 
 /* TMP/@rel into @buf. */
 static const char *at(char *buf, size_t size, const char *rel)
