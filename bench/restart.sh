@@ -23,7 +23,8 @@
 #
 # Prints CSV rows "bench,metric,value,unit,ratio_to,ratio" and a "# table"
 # block.  Environment: BENCH_SIZES ("256 1024 4096"; 8192 works too, bench
-# only), BENCH_PROCS ("1 10 100"), BENCH_STORE (/var/tmp/ctswap-bench).
+# only), BENCH_PROCS ("1 10 100"), BENCH_STORE (/var/tmp/ctswap-bench);
+# BENCH_PY_KEYS=0 / BENCH_REDIS_KEYS=0 leave out the python / redis rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -273,8 +274,8 @@ done
 for n in $procs; do
 	bench_procs "$n"
 done
-bench_python
-bench_redis
+[ "$py_keys" = 0 ] || bench_python
+[ "$redis_keys" = 0 ] || bench_redis
 echo "# table: | workload | restore until running (first instruction) | until every page is resident | limit (clone3 + mmap, same run) |"
 for line in "${table[@]}"; do
 	echo "# table: $line"
