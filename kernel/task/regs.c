@@ -217,6 +217,34 @@ static int restore_rseq(struct task_ctx *tc, const struct ct_thread *th)
 	return 0;
 }
 
+int restore_thread_rseq_queue(struct task_ctx *tc, const struct ct_thread *th)
+{
+	struct ct_rseq_config rc;
+
+	memset(&rc, 0, sizeof(rc));
+	if (!th->rseq_abi ||
+	    (ptrace(CT_PTRACE_GET_RSEQ_CONFIGURATION, tc->inj->tid, sizeof(rc), &rc) == 0 &&
+	     rc.rseq_abi_pointer))
+		return 0;	/* none, or one to drop first: restore_thread_regs does both */
+	if (inj_batch_add(tc->batch, th, 0, __NR_rseq, th->rseq_abi, th->rseq_len, 0, th->rseq_sig,
+			  0, 0) < 0)
+		return ct_err(-E2BIG, "pid %d: injected batch too small for rseq", tc->inj->tid);
+	return 0;
+}
+
+int restore_thread_rseq_check(struct task_ctx *tc, const struct ct_thread *th, size_t first,
+			      size_t end)
+{
+	const struct inj_batch *b = tc->batch;
+	long r;
+
+	if (b->failed < first || b->failed >= end)
+		return 0;
+	r = b->calls[b->failed].ret;
+	return ct_err((int)r, "pid %d: cannot register rseq at %llx: %s", tc->inj->tid,
+		      (unsigned long long)th->rseq_abi, strerror((int)-r));
+}
+
 /*
  * Put back xstate and rseq now, and the general registers through the
  * injection context: inj_end() installs tc->inj->saved_regs.
