@@ -367,6 +367,13 @@ out:
 	return b->failed < nr ? (int)b->calls[b->failed].ret : 0;
 }
 
+long inj_batch_failure_in(const struct inj_batch *b, size_t first, size_t end)
+{
+	if (b->failed < first || b->failed >= end || b->failed >= b->nr)
+		return 0;
+	return (long)b->calls[b->failed].ret;
+}
+
 long inj_batch_ret(const struct inj_batch *b, size_t i)
 {
 	return i < b->max ? (long)b->calls[i].ret : -EINVAL;

@@ -300,16 +300,12 @@ int restore_task_creds_queue(struct task_ctx *tc, const struct ct_task *t)
 int restore_task_creds_check(struct task_ctx *tc, size_t first, size_t end)
 {
 	const struct inj_batch *b = tc->batch;
-	long ret;
+	long ret = inj_batch_failure_in(b, first, end);
 
-	if (b->failed < first)
-		return 0;
-	if (b->failed < end) {
-		ret = b->calls[b->failed].ret;
+	if (ret)
 		return ct_err((int)ret, "pid %d: credentials: %s: %s", tc->inj->tid,
 			      (const char *)b->tags[b->failed], strerror((int)-ret));
-	}
-	return creds_check_fs(tc, first, end);
+	return b->failed < end ? 0 : creds_check_fs(tc, first, end);
 }
 
 /* Give the thread the recorded credentials: one injected batch. */

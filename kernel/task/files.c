@@ -638,11 +638,10 @@ static void files_queue_close(struct task_ctx *tc, const struct ct_task *t)
 static int files_failed(struct task_ctx *tc, const struct ct_task *t, size_t first, size_t end)
 {
 	const struct inj_batch *b = tc->batch;
-	long ret;
+	long ret = inj_batch_failure_in(b, first, end);
 
-	if (b->failed < first || b->failed >= end)
+	if (!ret)
 		return 0;
-	ret = b->calls[b->failed].ret;
 	if ((uint32_t)b->calls[b->failed].nr_flags == __NR_dup3)
 		return ct_err((int)ret, "pid %d: fd %d: cannot install: %s", t->pid,
 			      ((const struct ct_fd *)b->tags[b->failed])->fd, strerror((int)-ret));

@@ -622,13 +622,10 @@ int restore_task_misc_queue(struct task_ctx *tc, const struct ct_task *t)
 static int misc_failed(struct task_ctx *tc, size_t first, size_t end)
 {
 	const struct inj_batch *b = tc->batch;
-	long ret;
+	long ret = inj_batch_failure_in(b, first, end);
 
-	if (b->failed < first || b->failed >= end)
-		return 0;
-	ret = b->calls[b->failed].ret;
-	return ct_err((int)ret, "pid %d: %s: %s", tc->inj->tid, (const char *)b->tags[b->failed],
-		      strerror((int)-ret));
+	return ret ? ct_err((int)ret, "pid %d: %s: %s", tc->inj->tid, (const char *)b->tags[b->failed],
+			    strerror((int)-ret)) : 0;
 }
 
 int restore_task_misc_check(struct task_ctx *tc, const struct ct_task *t, size_t first, size_t end)

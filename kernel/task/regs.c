@@ -235,14 +235,10 @@ int restore_thread_rseq_queue(struct task_ctx *tc, const struct ct_thread *th)
 int restore_thread_rseq_check(struct task_ctx *tc, const struct ct_thread *th, size_t first,
 			      size_t end)
 {
-	const struct inj_batch *b = tc->batch;
-	long r;
+	long r = inj_batch_failure_in(tc->batch, first, end);
 
-	if (b->failed < first || b->failed >= end)
-		return 0;
-	r = b->calls[b->failed].ret;
-	return ct_err((int)r, "pid %d: cannot register rseq at %llx: %s", tc->inj->tid,
-		      (unsigned long long)th->rseq_abi, strerror((int)-r));
+	return r ? ct_err((int)r, "pid %d: cannot register rseq at %llx: %s", tc->inj->tid,
+			  (unsigned long long)th->rseq_abi, strerror((int)-r)) : 0;
 }
 
 /*

@@ -230,16 +230,12 @@ int restore_task_signals_queue(struct task_ctx *tc, const struct ct_task *t)
 int restore_task_signals_check(struct task_ctx *tc, const struct ct_task *t, size_t first, size_t end)
 {
 	const struct inj_batch *b = tc->batch;
-	long ret, tgid;
+	long ret = inj_batch_failure_in(b, first, end), tgid;
 
-	if (b->failed < first)
-		return 0;
-	if (b->failed < end) {
-		ret = b->calls[b->failed].ret;
+	if (ret)
 		return ct_err((int)ret, "pid %d: cannot set the action of signal %lu: %s", t->pid,
 			      (unsigned long)b->calls[b->failed].a[0], inj_strerror(ret));
-	}
-	if (!t->nr_shared_pending)
+	if (b->failed < end || !t->nr_shared_pending)
 		return 0;
 	tgid = inj_syscall(tc->inj, __NR_getpid, 0, 0, 0, 0, 0, 0);
 	if (tgid < 0)
@@ -315,16 +311,11 @@ static int thread_signals_finish(struct task_ctx *tc, const struct ct_thread *th
 int restore_thread_signals_check(struct task_ctx *tc, const struct ct_thread *th, size_t first,
 				 size_t end)
 {
-	const struct inj_batch *b = tc->batch;
-	long ret;
+	long ret = inj_batch_failure_in(tc->batch, first, end);
 
-	if (b->failed < first)
-		return 0;
-	if (b->failed < end) {
-		ret = b->calls[b->failed].ret;
+	if (ret)
 		return ct_err((int)ret, "pid %d: cannot set sigaltstack: %s", th->tid, inj_strerror(ret));
-	}
-	return thread_signals_finish(tc, th);
+	return tc->batch->failed < end ? 0 : thread_signals_finish(tc, th);
 }
 
 /* Set a thread's sigaltstack, pending signals and (through inj_end) its blocked mask. */

@@ -105,6 +105,17 @@ rounds_past() {
 	[ -n "$n" ] && [ "$n" -gt "$2" ]
 }
 
+# The crowd in $CT came back as dumped and goes on: pids, groups, sessions
+# as $1; CPU masks as inherited, not those of the rebuild; the token went
+# round 10 times more than the $2 rounds at the dump: every process passed
+# it on, every check held.
+crowd_goes_on() {
+	local st="$BATS_TEST_TMPDIR/cr/status"
+	[ "$(task_ids "$CT")" = "$1" ] || { diff <(echo "$1") <(task_ids "$CT"); return 1; }
+	wait_until 10 rounds_past "$st" $(($2 + 10))
+	[[ "$(status_line "$st")" == *" ok" ]] || { status_line "$st"; return 1; }
+}
+
 # Each task of container $1 as its pid namespace numbers it: "pid pgid sid cpus", sorted.
 task_ids() {
 	local cg p
@@ -135,11 +146,7 @@ task_ids() {
 		if [ "$(nproc)" -ge 2 ]; then
 			assert_output --partial "40 processes rebuilt by 2 threads at once"
 		fi
-		# pids, groups, sessions as dumped; CPU masks as inherited, not those of the rebuild
-		[ "$(task_ids "$CT")" = "$ids" ] || { diff <(echo "$ids") <(task_ids "$CT"); false; }
-		# the token went round 10 times more: every process passed it on, every check held
-		wait_until 10 rounds_past "$st" $((r + 10))
-		[[ "$(status_line "$st")" == *" ok" ]] || { status_line "$st"; false; }
+		crowd_goes_on "$ids" "$r"
 	done
 }
 
@@ -167,9 +174,7 @@ task_ids() {
 		# per process: its address space, its resources (fds, settings, signals, credentials, rseq), the scratch unmapped
 		read -r calls trips <<<"$(phase_counts "$output" "resources rebuilt")"
 		[ "$trips" -le $((3 * 30)) ] || { echo "rebuild: $calls calls in $trips round trips"; false; }
-		[ "$(task_ids "$CT")" = "$ids" ] || { diff <(echo "$ids") <(task_ids "$CT"); false; }
-		wait_until 10 rounds_past "$st" $((r + 10))
-		[[ "$(status_line "$st")" == *" ok" ]] || { status_line "$st"; false; }
+		crowd_goes_on "$ids" "$r"
 	done
 }
 
