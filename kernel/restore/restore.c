@@ -902,7 +902,14 @@ static struct task_ctx rst_tc(struct rst_proc *p, uint32_t i)
 static bool rst_resources_one_batch(struct rst_ctx *c, const struct rst_proc *p)
 {
 	const struct ct_task *t = p->t;
+	/* its fds' dup3 and close_range, and the rest: 64 actions, 141 credential calls at most... */
+	size_t calls = 2 * (size_t)t->nr_fds + 256;
+	size_t data = sizeof(t->sigactions) + sizeof(t->rlimits) + t->creds.nr_groups * sizeof(uint32_t) +
+		      PAGE_SIZE;
 
+	/* ...all in the table (a process with many fds takes them in batches of their own) */
+	if (calls > p->batch.max || data > p->batch.data_len)
+		return false;
 	for (uint32_t i = 0; i < t->nr_threads; i++)
 		if (t->threads[i].nr_pending)
 			return false;
