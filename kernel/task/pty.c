@@ -352,15 +352,15 @@ static int pty_dump_master(const struct fd_dump *d, int m, struct ct_file *f)
  */
 static int pty_dump_slave(const struct fd_dump *d, int s, struct ct_file *f)
 {
-	int excl = 0, inq = 0;
+	int excl = 0, ret;
 
 	f->pty_index = pty_slave_index(d->st);
-	if (ioctl(s, TIOCGEXCL, &excl) < 0 || ioctl(s, FIONREAD, &inq) < 0)
+	if (ioctl(s, TIOCGEXCL, &excl) < 0)
 		return ct_err(-errno, "pid %d: fd %d: %s: cannot read the pty's state: %m",
 			      d->pid, d->fd, d->link);
-	if (inq > 0)
-		return ct_err(-ENOTSUP, "pid %d: fd %d: %s holds %d bytes of input the program has not read (they cannot be put back as they were)",
-			      d->pid, d->fd, d->link, inq);
+	ret = tty_check_unread_input(d, s);
+	if (ret)
+		return ret;
 	f->pty_flags = excl ? CT_PTY_EXCL : 0;
 	f->tty_dev = tty_encode_dev(d->st->st_rdev);
 	pty_node_read(d->st, &f->pty_node);	/* an orphan's own (pty_dump_orphan) */
