@@ -477,6 +477,7 @@ struct rst_fd_pass {
 	int base;		/* fds[k] becomes base + k in the init */
 	int net_fd;		/* the container's network namespace, joined after the pass; -1 */
 	int ipc_fd;		/* the init's number of its IPC namespace (passed last), joined; -1 */
+	int sock;		/* the connection, held until the init is seized (rst_init_fn); -1 */
 	int result;		/* the sending thread's */
 	pthread_t thread;
 	bool started;
@@ -599,13 +600,13 @@ static void *rst_fd_pass_thread(void *arg)
 		ret = rst_send_fds(sock, fp->fds + at, min_t(int, RST_FDS_PER_MSG, fp->nr - at));
 	if (!ret)
 		ret = rst_send_fds(sock, NULL, 0);	/* end */
-	close(sock);
+	fp->sock = sock;	/* closed once the init is seized */
 	fp->result = ret;
 	return NULL;
 }
 
-/* In the init: receive the fds and put each at its number (raw calls only). */
-static int rst_fd_pass_receive(struct rst_fd_pass *fp)
+/* In the init: receive the fds and put each at its number (raw calls only); *@sockp: the connection. */
+static int rst_fd_pass_receive(struct rst_fd_pass *fp, int *sockp)
 {
 	char cbuf[CMSG_SPACE(sizeof(int) * RST_FDS_PER_MSG)];
 	int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), at = 0;
@@ -640,15 +641,23 @@ static int rst_fd_pass_receive(struct rst_fd_pass *fp)
 		}
 		at += nr;
 	}
-	close(sock);
+	*sockp = sock;
 	return 0;
 }
 
-/* The init fetches the fds, then waits to be taken over and rebuilt from outside. */
+/*
+ * The init fetches the fds, then waits to be taken over and rebuilt from
+ * outside: reading its connection to the restorer, which holds the other
+ * end until it has seized the init.  Should the restorer die before (a
+ * kill -9 while the supervisor reports), the read ends and the init exits,
+ * where it used to wait in pause() for ever, untraced: a container that
+ * ran nothing.
+ */
 static int rst_init_fn(void *arg)
 {
 	struct rst_fd_pass *fp = arg;
-	int ret = rst_fd_pass_receive(fp);
+	int sock = -1, ret = rst_fd_pass_receive(fp, &sock);
+	char c;
 
 	if (ret)
 		return ct_err(ret, "restore: init cannot receive the files: %s", strerror(-ret));
@@ -661,9 +670,9 @@ static int rst_init_fn(void *arg)
 	if (fp->ipc_fd >= 0)
 		close(fp->ipc_fd);
 	supervisor_init_ready();
-	for (;;)
-		pause();
-	return 0;
+	while (read(sock, &c, 1) < 0 && errno == EINTR)
+		;
+	return 0;	/* the restorer is gone: exit */
 }
 
 /* restore --time-ns: offsets that continue the dumped clocks from now. */
@@ -700,7 +709,7 @@ static int rst_start_init(struct rst_ctx *c)
 	pid_t pid;
 	int ret;
 
-	struct rst_fd_pass fp = { .listen_fd = -1, .net_fd = c->shape.net_fd, .ipc_fd = -1 };
+	struct rst_fd_pass fp = { .listen_fd = -1, .net_fd = c->shape.net_fd, .ipc_fd = -1, .sock = -1 };
 
 	shape.net = CTSWAP_NET_HOST;	/* net_fd stays open in the init for rst_init_fn */
 	shape.devpts_fd = c->ft.devpts;	/* the ptys' devpts instance, made with them (task/pty.c) */
@@ -733,12 +742,17 @@ static int rst_start_init(struct rst_ctx *c)
 	if (fp.listen_fd >= 0)
 		close(fp.listen_fd);
 	free(fp.fds);
-	if (ret)
-		return ret;
-	p->host_pid = pid;
-	p->threads[0].host_tid = pid;
-	/* inherited by every task and thread it makes: our calls pass their filters */
-	ret = rst_seize(pid, RST_PTRACE_OPTS | (c->img->nr_seccomp ? PTRACE_O_SUSPEND_SECCOMP : 0));
+	if (!ret)
+		fault_stop("restore-stop", "init-ready");
+	if (!ret) {
+		p->host_pid = pid;
+		p->threads[0].host_tid = pid;
+		/* inherited by every task and thread it makes: our calls pass their filters */
+		ret = rst_seize(pid, RST_PTRACE_OPTS | (c->img->nr_seccomp ? PTRACE_O_SUSPEND_SECCOMP : 0));
+	}
+	/* seized (PTRACE_O_EXITKILL from now on), or failed: the init may stop waiting */
+	if (fp.sock >= 0)
+		close(fp.sock);
 	if (ret)
 		return ret;
 	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
