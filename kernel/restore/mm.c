@@ -332,9 +332,6 @@ static int mm_call_failed(struct rst_proc *p, const struct inj_call *c, const vo
 	const char *why = strerror((int)-err);
 
 	switch ((long)(uint32_t)c->nr_flags) {
-	case __NR_openat:
-		return ct_err((int)err, "pid %d: %s: cannot open for mapping: %s", p->t->pid,
-			      (const char *)tag, why);
 	case __NR_munmap:
 		return ct_err((int)err, "pid %d: cannot unmap %#lx-%#lx: %s", p->t->pid,
 			      (unsigned long)c->a[0], (unsigned long)(c->a[0] + c->a[1]), why);
@@ -482,6 +479,7 @@ struct map_file {
 	const struct ct_file_change *change;	/* its ctime and checksum at the dump */
 	long fd;		/* in the tracee, -1 until opened */
 	const struct rst_shared_file *shared;	/* opened and checked by the init, NULL */
+	pid_t pid;		/* the process named in messages: one that maps it (0: the tracee) */
 };
 
 /* The files opened for @p's mappings. */
@@ -506,6 +504,7 @@ static bool same_exe(struct rst_proc *p, long fd)
 static int file_id_check(struct rst_proc *p, long fd, const struct map_file *mf, const struct rst_mm_opts *o)
 {
 	const struct ct_file_id *id = mf->id;
+	pid_t pid = mf->pid ? mf->pid : p->t->pid;
 	char link[64];
 	struct stat st;
 
@@ -513,20 +512,20 @@ static int file_id_check(struct rst_proc *p, long fd, const struct map_file *mf,
 		return 0;	/* the dump recorded no identity */
 	snprintf(link, sizeof(link), "/proc/%d/fd/%ld", p->host_pid, fd);
 	if (stat(link, &st) < 0)
-		return ct_err(-errno, "pid %d: %s: cannot stat: %m", p->t->pid, mf->path);
+		return ct_err(-errno, "pid %d: %s: cannot stat: %m", pid, mf->path);
 	if (!p->root_given && (st.st_dev != id->dev || st.st_ino != id->ino)) {
 		if (o->allow_changed_files)
 			goto allowed;
 		return ct_err(-ESTALE, "pid %d: %s: file changed since the dump "
-			      "(--allow-changed-files to map it anyway)", p->t->pid, mf->path);
+			      "(--allow-changed-files to map it anyway)", pid, mf->path);
 	}
 	if (!o->allow_changed_files)
-		return map_change_check(p->t->pid, mf->path, link, &st, id, mf->change, o->seen);
+		return map_change_check(pid, mf->path, link, &st, id, mf->change, o->seen);
 	if ((uint64_t)st.st_size == id->size && st.st_mtim.tv_sec == id->mtime_sec &&
 	    st.st_mtim.tv_nsec == id->mtime_nsec)
 		return 0;
 allowed:
-	pr_warn("pid %d: %s changed since the dump; mapping it anyway", p->t->pid, mf->path);
+	pr_warn("pid %d: %s changed since the dump; mapping it anyway", pid, mf->path);
 	return 0;
 }
 
@@ -578,9 +577,12 @@ static int map_files_open_all(struct rst_proc *p, struct map_files *mfs, const s
 			ret = inj_batch_run(b, &p->threads[0].inj);
 			for (size_t k = 0; k < b->failed; k++)
 				((struct map_file *)b->tags[k])->fd = inj_batch_ret(b, k);
-			if (ret && b->failed < b->nr)
-				ret = mm_call_failed(p, &b->calls[b->failed],
-						     ((const struct map_file *)b->tags[b->failed])->path, ret);
+			if (ret && b->failed < b->nr) {
+				const struct map_file *mf = b->tags[b->failed];
+
+				ret = ct_err(ret, "pid %d: %s: cannot open for mapping: %s",
+					     mf->pid ? mf->pid : p->t->pid, mf->path, strerror(-ret));
+			}
 			inj_batch_reset(b);
 			if (ret)
 				return ret;
@@ -669,6 +671,7 @@ struct file_ref {
 	const struct ct_file_id *id;
 	const struct ct_file_change *change;
 	size_t proc;		/* index of the process */
+	pid_t pid;		/* and its pid */
 	bool exe;		/* its executable */
 };
 
@@ -709,10 +712,10 @@ static int file_refs_collect(const struct rst_proc *procs, size_t nr, const stru
 		for (uint32_t k = 0; k < mm->nr_vmas; k++)
 			if (vma_needs_open(&mm->vmas[k], o, &oflags))
 				refs[(*n)++] = (struct file_ref){ mm->vmas[k].path, oflags,
-					&mm->vmas[k].file, &mm->vmas[k].change, i, false };
+					&mm->vmas[k].file, &mm->vmas[k].change, i, procs[i].t->pid, false };
 		if (mm->exe_path)
 			refs[(*n)++] = (struct file_ref){ mm->exe_path, O_RDONLY, &mm->exe_id,
-							  &mm->exe_change, i, true };
+							  &mm->exe_change, i, procs[i].t->pid, true };
 	}
 	qsort(refs, *n, sizeof(*refs), file_ref_cmp);
 	*out = refs;
@@ -742,8 +745,9 @@ static int shared_pick(const struct file_ref *refs, size_t n, struct map_files *
 		if (!several)
 			continue;
 		(*exe_of)[mfs->nr] = exe;
+		/* a failure names the first process that maps it, not the init */
 		mfs->f[mfs->nr++] = (struct map_file){ .path = refs[i].path, .flags = refs[i].flags,
-			.id = refs[i].id, .change = refs[i].change, .fd = -1 };
+			.id = refs[i].id, .change = refs[i].change, .fd = -1, .pid = refs[i].pid };
 	}
 	return 0;
 }
