@@ -139,6 +139,15 @@ static int lz_source_open(struct lz_server *srv)
 	return 0;
 }
 
+/* The source will be read whole: start reading its index (swp_gen_read_ahead). */
+static void lz_source_read_ahead(struct lz_server *srv)
+{
+	struct swp_gen_reader *rd = srv->opts.reader ? srv->opts.reader : srv->rd;
+
+	if (!srv->opts.source && rd)
+		swp_gen_read_ahead(rd);
+}
+
 /* Close what lz_source_open opened. */
 static void lz_source_close(struct lz_server *srv)
 {
@@ -1017,6 +1026,7 @@ static void *lz_prefetch_thread(void *arg)
 	bool first = true;
 
 	lz_gate_wait(srv);
+	lz_source_read_ahead(srv);
 	for (;;) {
 		if (lz_prefetch_all(srv, LZ_PF_CHUNK, first)) {
 			/* a broken swap area: die, the watchdog kills the container */
@@ -1444,8 +1454,10 @@ static int lz_eager(const struct lazy_opts *opts, struct lazy_mm *mms, size_t nr
 	int ret;
 
 	ret = lz_server_init(&srv, opts, mms, nr);
-	if (!ret)
+	if (!ret) {
+		lz_source_read_ahead(&srv);
 		ret = lz_prefetch_all(&srv, LZ_EAGER_CHUNK, false);
+	}
 	if (!ret && lz_outstanding(&srv))
 		ret = ct_err(-EAGAIN, "eager restore: %lu pages could not be copied",
 			     (unsigned long)lz_outstanding(&srv));

@@ -907,6 +907,20 @@ unsigned swp_gen_number(const struct swp_gen_reader *r)
 	return r->g->gen;
 }
 
+/* Start reading the index a reader of the whole generation needs; see swaparea.h. */
+void swp_gen_read_ahead(const struct swp_gen_reader *r)
+{
+	const struct swp_gen *g = r->g;
+	struct swp_idx_map *m = g->backing;
+
+	if (!m)
+		return;
+	idx_read_ahead(m, (const char *)g->ent - (const char *)m->addr, g->nr_ent * sizeof(*g->ent));
+	if (r->sa->map_borrowed)
+		idx_read_ahead(m, (const char *)r->sa->map - (const char *)m->addr,
+			       r->sa->nr_slots * sizeof(*r->sa->map));
+}
+
 /* The data file a reader reads from. */
 int swp_reader_fd(const struct swp_gen_reader *r)
 {
