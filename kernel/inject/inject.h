@@ -144,6 +144,12 @@ bool inj_batch_fits(const struct inj_batch *b, size_t calls, size_t bytes);
  * another -errno (b->failed == b->nr) when the tracee could not be run.
  */
 int inj_batch_run(struct inj_batch *b, struct inj_ctx *ctx);
+/*
+ * After a run: the result of the call that stopped it if that call is one of
+ * entries [@first, @end), else 0 (see also b->failed: < @first, those
+ * entries did not run; >= @end, they all did).
+ */
+long inj_batch_failure_in(const struct inj_batch *b, size_t first, size_t end);
 /* The result of entry @i of the last run (still there after inj_batch_reset, until the next add). */
 long inj_batch_ret(const struct inj_batch *b, size_t i);
 /* Forget the queued calls and data: an empty batch again. */
