@@ -95,6 +95,13 @@ int dump_read_add(struct task_ctx *tc, struct dump_read *r, long nr, unsigned lo
 		  unsigned long a2, unsigned long a3, unsigned long a4);
 /* Run the queued reads, then copy their outputs back. */
 int dump_reads_run(struct task_ctx *tc);
+/*
+ * The same in two halves, so that many processes run their reads at once:
+ * start resumes the tracee into the batch; finish, called after every
+ * start (failed or not), waits for it and copies the outputs back.
+ */
+int dump_reads_start(struct task_ctx *tc);
+int dump_reads_finish(struct task_ctx *tc);
 /* The result of call @k of @r (-errno, or -ENOEXEC if not run); its output (r->len bytes) into @buf. */
 long dump_read_take(const struct task_ctx *tc, const struct dump_read *r, uint32_t k, void *buf);
 void dump_reads_free(struct dump_reads *reads);
