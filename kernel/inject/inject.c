@@ -68,26 +68,34 @@ static int vdso_range(pid_t pid, unsigned long *start, unsigned long *end)
 	return ret;
 }
 
-/* Scan @pid's [vdso] for its `syscall` instructions (guard.c: which ones). */
-int inj_scan_own_vdso(pid_t pid, struct inj_text *it)
+int inj_scan_vdso_at(pid_t pid, unsigned long start, unsigned long end, struct inj_text *it)
 {
-	unsigned long start, end;
-	unsigned char *text;
+	unsigned char *text = xmalloc(end - start);
 	int ret;
 
-	ret = vdso_range(pid, &start, &end);
-	if (ret)
-		return ct_err(ret, "pid %d: no [vdso] to inject system calls through", pid);
-	text = xmalloc(end - start);
 	if (!text)
 		return -ENOMEM;
 	ret = inj_read_mem(pid, start, text, end - start);
 	if (!ret)
 		inj_scan_vdso(it, text, end - start, start);
 	free(text);
-	if (!ret && !it->syscall_ip)
-		ret = ct_err(-ENOENT, "pid %d: no syscall instruction in [vdso]", pid);
-	return ret;
+	if (ret)
+		return ct_err(ret, "pid %d: cannot read its [vdso]: %s", pid, strerror(-ret));
+	if (!it->syscall_ip)
+		return ct_err(-ENOENT, "pid %d: no syscall instruction in [vdso]", pid);
+	return 0;
+}
+
+/* Scan @pid's [vdso] for its `syscall` instructions (guard.c: which ones). */
+int inj_scan_own_vdso(pid_t pid, struct inj_text *it)
+{
+	unsigned long start, end;
+	int ret;
+
+	ret = vdso_range(pid, &start, &end);
+	if (ret)
+		return ct_err(ret, "pid %d: no [vdso] to inject system calls through", pid);
+	return inj_scan_vdso_at(pid, start, end, it);
 }
 
 /* Find a `syscall` instruction in @pid's [vdso]. */

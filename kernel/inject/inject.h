@@ -61,6 +61,18 @@ int inj_find_syscall_insn(pid_t pid, unsigned long *ip);
 /* Find the syscall gadgets of @pid's [vdso] and its rt_sigreturn restorer. */
 int inj_find_text(pid_t pid, struct inj_text *it);
 int inj_scan_own_vdso(pid_t pid, struct inj_text *it);
+/* Scan the [vdso] of @pid at [@start, @end) for its `syscall` instructions. */
+int inj_scan_vdso_at(pid_t pid, unsigned long start, unsigned long end, struct inj_text *it);
+/* A mapping of a tracee, as /proc/PID/maps shows it (inj_find_text_in()). */
+struct inj_map {
+	unsigned long start, end, pgoff;
+	unsigned long long ino;
+	unsigned int maj, min;			/* the file's device */
+	const char *path;			/* a file's path, "[vdso]" and the like, or NULL */
+	bool exec_file;				/* mapped private, read and execute (r-xp) */
+};
+/* inj_find_text() from the mappings @maps of @pid the caller has read already. */
+int inj_find_text_in(pid_t pid, const struct inj_map *maps, size_t nr, struct inj_text *it);
 void inj_scan_vdso(struct inj_text *it, const unsigned char *text, size_t len, unsigned long start);
 /* Save registers and mask of stopped tracee @tid and block its signals. */
 int inj_begin(struct inj_ctx *ctx, pid_t tid, unsigned long syscall_ip);
