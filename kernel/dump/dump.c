@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -272,17 +273,15 @@ static int dump_task_resources(struct dump_ctx *d, struct task_ctx *tc, struct c
 }
 
 /*
- * Fork the snapshot child of task @idx.  If the fork itself fails (a pids
- * limit, no memory), find the rest of its pages now: they are copied while
- * it is stopped, as in a plain dump.
+ * After the fork of the snapshot child of task @idx (its failure @ret): if
+ * the fork itself failed (a pids limit, no memory), find the rest of its
+ * pages now: they are copied while it is stopped, as in a plain dump.
  */
-static int dump_snapshot_task(struct dump_ctx *d, uint32_t idx, struct inj_ctx *inj)
+static int dump_snapshot_task(struct dump_ctx *d, uint32_t idx, int ret)
 {
 	struct ct_task *t = &d->img->tasks[idx];
 	uint64_t pages;
-	int ret;
 
-	ret = dump_fault("fork-fails") ? -EAGAIN : snap_fork(inj, &d->snaps[idx]);
 	if (ret == -EAGAIN || ret == -ENOMEM) {
 		ct_err_clear();		/* not the dump's failure */
 		pr_warn("pid %d: snapshot fork failed (%s): its pages are copied while stopped",
@@ -375,22 +374,52 @@ struct dump_proc {
 	struct task_ctx tc;		/* points into this struct: set up once it stays put */
 };
 
+/* The text injection uses in task @t (inject.h), found in the mappings read already. */
+static int dump_find_text(const struct ct_task *t, struct inj_text *it)
+{
+	struct inj_map *maps = xzalloc(sizeof(*maps) * (t->mm.nr_vmas + 1));
+	int ret;
+
+	if (!maps)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->mm.nr_vmas; i++) {
+		const struct ct_vma *v = &t->mm.vmas[i];
+
+		maps[i] = (struct inj_map){
+			.start = v->start, .end = v->end, .pgoff = v->pgoff, .path = v->path,
+			.exec_file = v->kind == CT_VMA_FILE_PRIVATE && v->prot == (PROT_READ | PROT_EXEC),
+		};
+		if (v->kind == CT_VMA_FILE_PRIVATE) {
+			maps[i].ino = v->file.ino;
+			maps[i].maj = major(v->file.dev);
+			maps[i].min = minor(v->file.dev);
+		}
+	}
+	ret = inj_find_text_in(t->host_pid, maps, t->mm.nr_vmas, it);
+	free(maps);
+	return ret;
+}
+
 /*
  * What /proc shows of one process (mappings, mm, present pages, seccomp,
  * the text injection uses); mappings are read before any scratch memory
  * is mapped, so the scratch never enters the image.
  */
-static int dump_proc_read(struct dump_ctx *d, uint32_t idx, struct dump_proc *p)
+static int dump_proc_read(struct dump_ctx *d, struct dump_ahead *ahead, uint32_t idx,
+			  struct dump_proc *p)
 {
 	struct ct_task *t = &d->img->tasks[idx];
 	struct dump_task_pages *tp = &d->tp[idx];
+	char *smaps = dump_ahead_smaps(ahead, idx);
 	uint64_t pages;
 	int ret;
 
 	memset(p, 0, sizeof(*p));
 	p->idx = idx;
 	pr_info("pid %d (host %d, %s): %u threads", t->pid, t->host_pid, t->comm, t->nr_threads);
-	ret = vma_collect(t->host_pid, &d->shm, &t->mm) ?: mm_collect(t->host_pid, &t->mm) ?:
+	ret = smaps ? vma_collect_text(t->host_pid, smaps, &d->shm, &t->mm) :
+		      vma_collect(t->host_pid, &d->shm, &t->mm);
+	ret = ret ?: mm_collect(t->host_pid, &t->mm) ?:
 	      map_change_dump(t->host_pid, &t->mm, d->opts ? d->opts->max_checked_size : 0, d->map_seen);
 	if (ret)
 		return ret;
@@ -405,7 +434,7 @@ static int dump_proc_read(struct dump_ctx *d, uint32_t idx, struct dump_proc *p)
 	pr_info("pid %d: %u mappings, %llu pages present", t->pid, t->mm.nr_vmas,
 		(unsigned long long)pages);
 
-	ret = dump_task_seccomp(d->img, t) ?: inj_find_text(t->host_pid, &p->it);
+	ret = dump_task_seccomp(d->img, t) ?: dump_find_text(t, &p->it);
 	if (ret)
 		return ret;
 	/* our injected calls must not meet its filters */
@@ -559,6 +588,28 @@ static int dump_wave_unmap(struct dump_ctx *d, struct dump_proc *ps, size_t n)
 	return ret;
 }
 
+/* Fork the snapshot child of every process of the wave at once. */
+static int dump_wave_snapshots(struct dump_ctx *d, struct dump_proc *ps, size_t n)
+{
+	struct inj_ctx **ctxs = dump_wave_ctxs(ps, n);
+	struct snap_child *scs = xzalloc(sizeof(*scs) * n);
+	int *errs = xzalloc(sizeof(*errs) * n);
+	int ret = ctxs && scs && errs ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n && !ret; i++)
+		errs[i] = dump_fault("fork-fails") ? -EAGAIN : 0;
+	ret = ret ?: snap_fork_wave(ctxs, n, scs, errs);
+	/* each child is the dump's to release from here, whatever fails */
+	for (size_t i = 0; scs && i < n; i++)
+		d->snaps[ps[i].idx] = scs[i];
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = dump_snapshot_task(d, ps[i].idx, errs[i]);
+	free(ctxs);
+	free(scs);
+	free(errs);
+	return ret;
+}
+
 /* End the injection of every process of the wave: the guarded ones park all at once. */
 static int dump_wave_end(struct dump_ctx *d, struct dump_proc *ps, size_t n)
 {
@@ -591,8 +642,8 @@ static int dump_wave(struct dump_ctx *d, struct dump_proc *ps, size_t n)
 	ret2 = dump_wave_unmap(d, ps, n);
 	ret = ret ?: ret2;
 	/* last, so that the snapshots hold no scratch memory */
-	for (size_t i = 0; i < n && !ret && d->snapshot; i++)
-		ret = dump_snapshot_task(d, ps[i].idx, &ps[i].inj);
+	if (!ret && d->snapshot)
+		ret = dump_wave_snapshots(d, ps, n);
 	ret2 = dump_wave_end(d, ps, n);
 	return ret ?: ret2;
 }
@@ -607,13 +658,16 @@ static int dump_collect_procs(struct dump_ctx *d)
 {
 	uint32_t nr_tasks = d->img->nr_tasks;
 	struct dump_proc *ps = xmalloc(sizeof(*ps) * min_t(uint32_t, nr_tasks, DUMP_WAVE_MAX));
+	struct dump_ahead ahead;
 	size_t n = 0;
-	int ret = ps ? 0 : -ENOMEM;
+	int ret = ps ? dump_ahead_start(&ahead, d->img) : -ENOMEM;
 
+	if (!ps)
+		return ret;
 	for (uint32_t i = 0; i < nr_tasks && !ret; i++) {
 		struct dump_proc *p = &ps[n];
 
-		ret = dump_proc_read(d, i, p) ?: dump_check_interrupt() ?:
+		ret = dump_proc_read(d, &ahead, i, p) ?: dump_check_interrupt() ?:
 		      dump_inj_begin(d, &p->inj, d->img->tasks[i].host_pid, &p->it);
 		if (ret)
 			break;
@@ -637,6 +691,7 @@ static int dump_collect_procs(struct dump_ctx *d)
 	/* a failure before the wave ran: end the injections begun */
 	if (ret && n)
 		dump_wave_end(d, ps, n);
+	dump_ahead_stop(&ahead);
 	free(ps);
 	return ret;
 }

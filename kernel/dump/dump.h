@@ -6,6 +6,7 @@
 #ifndef CT_DUMP_H
 #define CT_DUMP_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 
@@ -47,6 +48,29 @@ struct dump_ctx {
 	pid_t ref_pid;			/* whose namespaces are "the host's" (dump/shape.c) */
 	struct change_cache *map_seen;	/* mapped files checksummed so far (task/changed.c) */
 };
+
+/*
+ * ahead.c: a thread that reads /proc/PID/smaps of the processes, in the
+ * order they are collected, while the dump's thread works on the ones
+ * before (the tasks are stopped: nothing changes in between).
+ */
+struct dump_ahead {
+	pthread_t thread;
+	bool inited, running;
+	uint32_t nr;			/* processes, in the image's order ... */
+	pid_t *pids;			/* ... their host pids */
+	char **smaps;			/* the text read for each, NULL if not (yet) */
+	uint32_t done;			/* processes the thread is through with */
+	bool stop;			/* the dump's thread wants no more */
+	pthread_mutex_t lock;		/* protects smaps, done and stop */
+	pthread_cond_t cond;		/* done grew */
+};
+/* Start reading ahead for the tasks of @img (no thread for one: nothing to overlap). */
+int dump_ahead_start(struct dump_ahead *a, const struct ct_image *img);
+/* The smaps text of task @idx, once read (the caller frees it); NULL: read it yourself. */
+char *dump_ahead_smaps(struct dump_ahead *a, uint32_t idx);
+/* Stop the thread and free what it read and nobody took. */
+void dump_ahead_stop(struct dump_ahead *a);
 
 /*
  * Fill d->img->tasks from the seized threads: pids at the container's pid
