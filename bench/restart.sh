@@ -180,14 +180,19 @@ log_lines() {
 # The lazy server of $1 logged "done:" after line $2.
 server_done() { log_after "$1" "$2" | grep -q "done:"; }
 
-# Once the lazy server of $1 is done (logged after line $2): its synchronous faults.
-sync_faults() {
+# Once the lazy server of $1 is done (logged after line $2): S_FAULTS, its
+# synchronous faults, and S_RESIDENT, ms from its start (the tasks' release)
+# until every page was resident.
+server_result() {
+	local done
 	wait_for "the lazy server of $1" 900 server_done "$1" "$2"
-	log_after "$1" "$2" | sed -n 's/.*; \([0-9]*\) synchronous faults.*/\1/p'
+	done=$(log_after "$1" "$2" | grep "done:")
+	S_FAULTS=$(sed -n 's/.*; \([0-9]*\) synchronous faults.*/\1/p' <<<"$done")
+	S_RESIDENT=$(sed -n 's/.* pages made resident in \([0-9.]*\) ms.*/\1/p' <<<"$done")
 }
 
 bench_python() {
-	local name=rpy$$ out=$work/py.out n t0 useful faults round from
+	local name=rpy$$ out=$work/py.out n t0 useful round from
 	say "restart: python3 with a dict of $py_keys keys"
 	names+=("$name")
 	"$CTSWAP" run "$name" -- python3 "$root/tests/workloads/pydict.py" "$out" "$py_keys" 0.05 >/dev/null
@@ -203,10 +208,11 @@ bench_python() {
 		"$CTSWAP" restore --allow-changed-files "$name" >/dev/null
 		wait_for "python3 to write a step" 120 more_lines "$out" "$n"
 		useful=$(($(now_ms) - t0))
-		faults=$(sync_faults "$name" "$from")
+		server_result "$name" "$from"
 		row "python_${round}_useful" "$useful" ms
-		row "python_${round}_sync_faults" "$faults" faults
-		table+=("| python3 dict of $py_keys keys, cold, $round: until its next step | $useful ms | $faults synchronous faults | |")
+		row "python_${round}_sync_faults" "$S_FAULTS" faults
+		row "python_${round}_all_resident" "$S_RESIDENT" ms
+		table+=("| python3 dict of $py_keys keys, cold, $round: until its next step | $useful ms | $S_RESIDENT ms after release; $S_FAULTS synchronous faults | |")
 		"$CTSWAP" kill "$name" >/dev/null
 	done
 	"$CTSWAP" rm --force "$name" >/dev/null
@@ -228,7 +234,7 @@ redis_answers() {
 }
 
 bench_redis() {
-	local name=rrd$$ d=$work/redis n t0 first back before faults from round rps
+	local name=rrd$$ d=$work/redis n t0 first back before from round rps
 	command -v redis-server >/dev/null || { say "restart: no redis-server, skipped"; return 0; }
 	say "restart: redis-server with $redis_keys keys"
 	names+=("$name")
@@ -258,11 +264,12 @@ bench_redis() {
 				break
 			fi
 		done
-		faults=$(sync_faults "$name" "$from")
+		server_result "$name" "$from"
 		row "redis_${round}_get_answered" "$first" ms
 		row "redis_${round}_throughput_back" "${back:-0}" ms
-		row "redis_${round}_sync_faults" "$faults" faults
-		table+=("| redis $redis_keys keys, cold, $round: GET answered / benchmark at pre-dump $before req/s | $first ms / ${back:-not within 100 runs} ms | $faults synchronous faults | |")
+		row "redis_${round}_sync_faults" "$S_FAULTS" faults
+		row "redis_${round}_all_resident" "$S_RESIDENT" ms
+		table+=("| redis $redis_keys keys, cold, $round: GET answered / benchmark at pre-dump $before req/s | $first ms / ${back:-not within 100 runs} ms | $S_RESIDENT ms after release; $S_FAULTS synchronous faults | |")
 		"$CTSWAP" kill "$name" >/dev/null
 	done
 	"$CTSWAP" rm --force "$name" >/dev/null

@@ -32,7 +32,20 @@ common_teardown() {
 	for c in "${STARTED[@]}"; do
 		"$CTSWAP" rm --force "$c" >/dev/null 2>&1 || true
 	done
-	san_check
+	san_check && leak_check
+}
+
+# Fail the test if a cgroup or network namespace of its own containers ($CT,
+# $CT-*) outlived it: leftovers pile up on a host and slow every later run.
+leak_check() {
+	local d found=0
+	for d in /sys/fs/cgroup/*/ctswap/"$CT" /sys/fs/cgroup/*/ctswap/"$CT"-* \
+		 /sys/fs/cgroup/ctswap/"$CT" /sys/fs/cgroup/ctswap/"$CT"-* /run/netns/"$CT"-*; do
+		[ -e "$d" ] || continue
+		echo "left behind by the test: $d"
+		found=1
+	done
+	[ "$found" = 0 ]
 }
 
 # Under a sanitized build (tests/run-all.sh sets CTSWAP_SAN_LOGS and sends

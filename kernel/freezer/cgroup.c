@@ -186,12 +186,31 @@ out_free:
 	return ct_err(-ENOMEM, "%s: cannot set up a libcgroup handle", name);
 }
 
-/* Create the "ctswap" parent group in the hierarchies @cg uses. */
+/* True if the "ctswap" parent group exists in the hierarchy mounted at @mount. */
+static bool cg_parent_exists(const char *mount)
+{
+	char path[4200];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", mount, CG_PARENT);
+	return stat(path, &st) == 0;
+}
+
+/*
+ * Create the "ctswap" parent group in the hierarchies @cg uses, unless it is
+ * there: libcgroup "creates" an existing group by chowning everything below
+ * it, every other container's cgroup files included (hundreds of calls a
+ * restore on a host with a few dozen containers).
+ */
 static int cg_create_parent(const struct ct_cgroup *cg)
 {
-	struct cgroup *parent = cgroup_new_cgroup(CG_PARENT);
+	struct cgroup *parent;
 	int ret = -ENOMEM;
 
+	if ((!cg->v2_path || cg_parent_exists(cg_mnt.v2)) &&
+	    (!cg->v1_path || cg_parent_exists(cg_mnt.freezer)))
+		return 0;
+	parent = cgroup_new_cgroup(CG_PARENT);
 	if (!parent)
 		return ret;
 	if (cg->v2_path && !cgroup_add_controller(parent, CG_V2_CONTROLLER))
@@ -704,7 +723,9 @@ static int cg_v1_set_limit(struct ct_cgroup *cg, int k, uint64_t v)
 	ctl = cgroup_add_controller(g, cg_lim_ctl[k]);
 	if (!ctl || cg_v1_add_values(ctl, k, v))
 		goto out;
-	ret = cgroup_create_cgroup(parent, 0) ?: cgroup_create_cgroup(g, 0);
+	/* an existing parent is left alone: see cg_create_parent() */
+	ret = cg_parent_exists(cg_lim_mount(k)) ? 0 : cgroup_create_cgroup(parent, 0);
+	ret = ret ?: cgroup_create_cgroup(g, 0);
 	if (ret) {
 		ret = ct_err(cg_errno(ret), "%s: cannot set the %s limit of cgroup %s: %s",
 			     cg_name(cg), cg_lim_ctl[k], cg->name, cgroup_strerror(ret));

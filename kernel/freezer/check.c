@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <linux/userfaultfd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -67,6 +69,13 @@ struct pm_scan_arg {
 
 #ifndef UFFD_FEATURE_WP_ASYNC
 #define UFFD_FEATURE_WP_ASYNC (1 << 15)
+#endif
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+#ifndef PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE
+#define PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE _IO(0xFF, 6)
 #endif
 
 #ifndef PR_SET_MM_MAP
@@ -315,6 +324,60 @@ static int check_set_tid(char *why, size_t size)
 	return 0;
 }
 
+/*
+ * In a child: make a pid namespace, take its file from our pidfd and hand it
+ * to a new proc instance, as a --rootfs restore does before the tree
+ * (kernel/task/mounts.c, doc/KERNEL-FACTS.md "Mount trees").  Exit status:
+ * 0, or the step that failed.
+ */
+static int check_proc_pidns_child(void)
+{
+	int self, ns, fs;
+
+	if (unshare(CLONE_NEWPID) < 0)
+		return 1;
+	self = (int)syscall(SYS_pidfd_open, getpid(), PIDFD_THREAD);
+	if (self < 0)
+		return 2;
+	ns = ioctl(self, PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, 0);
+	if (ns < 0)
+		return 3;
+	fs = fsopen("proc", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return 4;
+	return fsconfig(fs, FSCONFIG_SET_FD, "pidns", NULL, ns) < 0 ? 5 : 0;
+}
+
+/* A --rootfs restore's proc shows the container's pid namespace. */
+static int check_proc_pidns(char *why, size_t size)
+{
+	static const char *const step[] = {
+		"", "unshare(CLONE_NEWPID)", "pidfd_open(PIDFD_THREAD)",
+		"PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE (6.11)", "fsopen(proc)",
+		"proc's pidns option (6.18)",
+	};
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(check_proc_pidns_child());
+	if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+		snprintf(why, size, "fork: %m");
+		return -errno;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) >= sizeof(step) / sizeof(step[0])) {
+		snprintf(why, size, "probe child died");
+		return -EIO;
+	}
+	if (WEXITSTATUS(status)) {
+		snprintf(why, size, "%s refused: --rootfs restores fail",
+			 step[WEXITSTATUS(status)]);
+		return -ENOTSUP;
+	}
+	snprintf(why, size, "ok");
+	return 0;
+}
+
 /* Field @n (1-based) of a /proc/PID/stat line, after the comm. */
 static unsigned long check_stat_field(const char *stat, int n)
 {
@@ -513,6 +576,8 @@ int check_kernel(void (*fn)(const struct ctswap_check *c, void *arg), void *arg)
 			   ret || !(features & UFFD_FEATURE_WP_ASYNC) ? -ENOTSUP : 0, "%s",
 			   ret ? "userfaultfd unusable" :
 			   (features & UFFD_FEATURE_WP_ASYNC) ? "ok" : "not offered (needs 6.7)");
+	ret = check_proc_pidns(why, sizeof(why));
+	ok &= check_report(fn, arg, "proc of a new pid namespace", false, ret, "%s", why);
 	ret = check_vdso(why, sizeof(why));
 	ok &= check_report(fn, arg, "vdso/vvar layout", true, ret, "%s", why);
 	ct_err_clear();

@@ -262,7 +262,8 @@ assert b["lazy"] == {"resident": 1234, "total": 5678}, b
 	run ctswap check
 	assert_success
 	for f in "cgroup v2 freeze" "ptrace seize/interrupt" process_vm_readv "PAGEMAP_SCAN ioctl" \
-		pidfd_getfd "clone3 set_tid" PR_SET_MM_MAP "userfaultfd (restore)" "vdso/vvar layout"; do
+		pidfd_getfd "clone3 set_tid" PR_SET_MM_MAP "userfaultfd (restore)" "vdso/vvar layout" \
+		"proc of a new pid namespace"; do
 		assert_line --regexp "^$(printf '%s' "$f" | sed 's/[()/]/\\&/g') +ok"
 	done
 	# the probe's scratch cgroup is gone

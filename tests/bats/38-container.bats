@@ -14,15 +14,16 @@ setup() {
 	common_setup
 	ROOTFS="$BATS_TEST_TMPDIR/rootfs"
 	cp -a "$ROOTFS_BASE" "$ROOTFS"
-	NETNS=()
 }
 
 teardown() {
 	local ns
 	common_teardown
-	for ns in "${NETNS[@]}"; do
-		ip netns del "$ns" 2>/dev/null || true
+	# make_netns runs in $(...): its names are found by their prefix, not kept in a variable
+	for ns in /run/netns/"$CT"-*; do
+		[ -e "$ns" ] && ip netns del "${ns##*/}"
 	done
+	return 0
 }
 
 # The console log of $CT.
@@ -39,7 +40,6 @@ logged() {
 make_netns() {
 	local ns="${CT}-$1"
 	ip netns add "$ns"
-	NETNS+=("$ns")
 	echo "$ns"
 }
 
