@@ -419,7 +419,9 @@ static int dump_proc_read(struct dump_ctx *d, struct dump_ahead *ahead, uint32_t
 	pr_info("pid %d (host %d, %s): %u threads", t->pid, t->host_pid, t->comm, t->nr_threads);
 	ret = smaps ? vma_collect_text(t->host_pid, smaps, &d->shm, &t->mm) :
 		      vma_collect(t->host_pid, &d->shm, &t->mm);
-	ret = ret ?: mm_collect(t->host_pid, &t->mm) ?:
+	if (!ret && !dump_ahead_mm(ahead, idx, &t->mm))
+		ret = mm_collect(t->host_pid, &t->mm);
+	ret = ret ?:
 	      map_change_dump(t->host_pid, &t->mm, d->opts ? d->opts->max_checked_size : 0, d->map_seen);
 	if (ret)
 		return ret;
@@ -514,6 +516,7 @@ static int dump_wave_reads(struct dump_ctx *d, struct dump_proc *ps, size_t n)
 			break;
 		dump_reads_start(&p->tc);
 	}
+	inj_count_sequence();
 	/* every started one is waited for, whatever happened to the others */
 	for (size_t i = 0; i < started; i++) {
 		ret2 = dump_reads_finish(&ps[i].tc);
@@ -1143,8 +1146,9 @@ static int dump_run(struct dump_ctx *d)
 	if (ret)
 		return ret;
 	inj_get_stats(&inj1);
-	pr_info("%s: state collected (%lu injected calls, %lu round trips, %.1f ms)", d->name,
-		inj1.calls - inj0.calls, inj1.round_trips - inj0.round_trips, inj1.ms - inj0.ms);
+	pr_info("%s: state collected (%lu injected calls, %lu round trips, %lu of them in sequence, %.1f ms)",
+		d->name, inj1.calls - inj0.calls, inj1.round_trips - inj0.round_trips,
+		inj1.in_sequence - inj0.in_sequence, inj1.ms - inj0.ms);
 	pr_info("%s: pushing %llu pages%s", d->name, (unsigned long long)d->pages_total,
 		d->snapshot ? " copied while stopped" : "");
 	ret = d->snapshot ? dump_push_snapshot(d) : dump_push(d, DUMP_PAGES_ALL);

@@ -60,6 +60,8 @@ struct dump_ahead {
 	uint32_t nr;			/* processes, in the image's order ... */
 	pid_t *pids;			/* ... their host pids */
 	char **smaps;			/* the text read for each, NULL if not (yet) */
+	struct ct_mm *mm;		/* the mm fields read for each (mm_collect()) ... */
+	bool *mm_read;			/* ... if read */
 	uint32_t done;			/* processes the thread is through with */
 	bool stop;			/* the dump's thread wants no more */
 	pthread_mutex_t lock;		/* protects smaps, done and stop */
@@ -69,6 +71,8 @@ struct dump_ahead {
 int dump_ahead_start(struct dump_ahead *a, const struct ct_image *img);
 /* The smaps text of task @idx, once read (the caller frees it); NULL: read it yourself. */
 char *dump_ahead_smaps(struct dump_ahead *a, uint32_t idx);
+/* Move the mm fields of task @idx read ahead into @mm (its vmas kept); false: read them yourself. */
+bool dump_ahead_mm(struct dump_ahead *a, uint32_t idx, struct ct_mm *mm);
 /* Stop the thread and free what it read and nobody took. */
 void dump_ahead_stop(struct dump_ahead *a);
 

@@ -425,6 +425,7 @@ int inj_batch_run(struct inj_batch *b, struct inj_ctx *ctx)
 {
 	int ret = inj_batch_start(b, ctx);
 
+	inj_count_sequence();
 	/* a resumed tracee is waited for even when the start failed after resuming it */
 	if (ret && !b->resumed) {
 		b->nr = b->nr_queued;

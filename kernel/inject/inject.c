@@ -37,6 +37,13 @@ void inj_get_stats(struct inj_stats *st)
 	pthread_mutex_unlock(&inj_totals_lock);
 }
 
+void inj_count_sequence(void)
+{
+	pthread_mutex_lock(&inj_totals_lock);
+	inj_totals.in_sequence++;
+	pthread_mutex_unlock(&inj_totals_lock);
+}
+
 void inj_count(unsigned long calls, double ms)
 {
 	pthread_mutex_lock(&inj_totals_lock);
@@ -322,6 +329,7 @@ long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a
 
 	while (!ret)
 		ret = inj_syscall_step(ctx, &result);
+	inj_count_sequence();
 	return ret < 0 ? ret : result;
 }
 
@@ -340,6 +348,7 @@ int inj_syscall_wave(struct inj_ctx *const *ctxs, size_t n, long nr,
 		else if (!first)
 			first = (int)results[i];
 	}
+	inj_count_sequence();
 	/* each pass takes one stop of every call under way: the others run meanwhile */
 	while (running) {
 		for (size_t i = 0; i < n; i++) {

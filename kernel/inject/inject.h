@@ -201,11 +201,14 @@ void inj_batch_reset(struct inj_batch *b);
 struct inj_stats {
 	unsigned long round_trips;		/* times a tracee was resumed and waited for */
 	unsigned long calls;			/* system calls run in tracees */
-	double ms;				/* wall time spent in them */
+	double ms;				/* wall time spent in them (overlapping ones each) */
+	unsigned long in_sequence;		/* round trips one after another: a wave counts once */
 };
 void inj_get_stats(struct inj_stats *st);
 /* The injection room counts one round trip that ran @calls calls in @ms. */
 void inj_count(unsigned long calls, double ms);
+/* ... and one wait of the tracer: a single round trip, or a wave of them at once. */
+void inj_count_sequence(void);
 /* The injection room's test hook before each guarded step ("inject-stop:N", inject.c). */
 void inj_fault_step(void);
 /* True for a signal the tracee's own instruction raised (a fault): never dropped and retried. */
