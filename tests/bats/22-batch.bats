@@ -164,3 +164,61 @@ task_ids() {
 		grep -q ' ok$' "$st" || { cat "$st"; false; }
 	done
 }
+
+# The host pids of container $1's processes, one a line.
+ct_procs() {
+	cat "$("$CTSWAP" ps "$1" | awk 'NR == 2 { print $6 }')/cgroup.procs"
+}
+
+# Every process of container $1, pid by pid: its mappings and its tracer.
+procs_state() {
+	local p
+	for p in $(ct_procs "$1" | sort -n); do
+		echo "pid $p"
+		cat "/proc/$p/maps"
+		grep '^TracerPid:' "/proc/$p/status"
+	done
+}
+
+@test "batch: a dump injects into 40 processes at once (a few round trips in sequence, not 4 a process); a failure in the middle of a wave leaves every one as it was" {
+	local st="$BATS_TEST_TMPDIR/cr/status" before calls trips seq r step mode
+	mkdir -p "$BATS_TEST_TMPDIR/cr"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/crowd" --procs 40 --out "$BATS_TEST_TMPDIR/cr"
+	assert_success
+	wait_until 10 grep -q 'procs=40 .* ok$' "$st"
+	before=$(procs_state "$CT")
+	[ "$(echo "$before" | grep -c '^pid ')" = 40 ]
+	echo "$before" | grep -q 'TracerPid:[[:space:]]*0$'
+	# inject: the scratch mappings of the wave are made, then the reads fail;
+	# fork: every snapshot child of the wave exists, then the dump fails
+	for step in inject fork collect; do
+		r=$(status_field "$st" rounds)
+		CTSWAP_FAULT=dump:$step run "$CTSWAP" dump --leave-running "$CT"
+		assert_failure 1
+		assert_output --partial "fault injected at dump:$step"
+		# no scratch mapping left, no tracer, no snapshot child (the cgroup holds the 40)
+		[ "$(procs_state "$CT")" = "$before" ] || { diff <(echo "$before") <(procs_state "$CT"); false; }
+		wait_until 10 rounds_past "$st" $((r + 5))
+		[[ "$(status_line "$st")" == *" ok" ]] || { status_line "$st"; false; }
+	done
+	for mode in --leave-running ""; do
+		r=$(status_field "$st" rounds)
+		run "$CTSWAP" -v dump $mode "$CT"
+		assert_success
+		assert_output --partial "40 tasks"
+		# 4 calls a process (5 with its snapshot fork), the waits for them in a handful of waves
+		read -r calls trips <<<"$(phase_counts "$output" "state collected")"
+		seq=$(echo "$output" | sed -n 's/.*state collected (.*, \([0-9]*\) of them in sequence.*/\1/p')
+		[ "$trips" -ge 160 ] && [ -n "$seq" ] && [ "$seq" -le 8 ] ||
+			{ echo "$calls calls, $trips round trips, ${seq:-?} in sequence"; false; }
+		if [ -z "$mode" ]; then
+			run "$CTSWAP" restore "$CT"
+			assert_success
+		else
+			[ "$(procs_state "$CT")" = "$before" ] || { diff <(echo "$before") <(procs_state "$CT"); false; }
+		fi
+		wait_until 10 rounds_past "$st" $((r + 10))
+		[[ "$(status_line "$st")" == *" ok" ]] || { status_line "$st"; false; }
+	done
+}
