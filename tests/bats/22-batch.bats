@@ -102,6 +102,15 @@ rounds_past() {
 	[ -n "$n" ] && [ "$n" -gt "$2" ]
 }
 
+# Start crowd with $1 processes in container $CT (status in $BATS_TEST_TMPDIR/cr), and see it pass.
+start_crowd() {
+	mkdir -p "$BATS_TEST_TMPDIR/cr"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/crowd" --procs "$1" --out "$BATS_TEST_TMPDIR/cr"
+	assert_success
+	wait_until 10 grep -q "procs=$1 .* ok\$" "$BATS_TEST_TMPDIR/cr/status"
+}
+
 # Each task of container $1 as its pid namespace numbers it: "pid pgid sid cpus", sorted.
 task_ids() {
 	local cg p
@@ -114,11 +123,7 @@ task_ids() {
 
 @test "batch: 40 processes in sessions and groups sharing a ring of pipes and shared memory, rebuilt by two threads at once; lazy, eager and again" {
 	local st="$BATS_TEST_TMPDIR/cr/status" ids r
-	mkdir -p "$BATS_TEST_TMPDIR/cr"
-	started "$CT"
-	run "$CTSWAP" run "$CT" -- "$WORKLOADS/crowd" --procs 40 --out "$BATS_TEST_TMPDIR/cr"
-	assert_success
-	wait_until 10 grep -q 'procs=40 .* ok$' "$st"
+	start_crowd 40
 	ids=$(task_ids "$CT")
 	[ "$(echo "$ids" | wc -l)" = 40 ]
 	for eager in "" --eager ""; do
@@ -182,11 +187,7 @@ procs_state() {
 
 @test "batch: a dump injects into 40 processes at once (a few round trips in sequence, not 4 a process); a failure in the middle of a wave leaves every one as it was" {
 	local st="$BATS_TEST_TMPDIR/cr/status" before calls trips seq r step mode
-	mkdir -p "$BATS_TEST_TMPDIR/cr"
-	started "$CT"
-	run "$CTSWAP" run "$CT" -- "$WORKLOADS/crowd" --procs 40 --out "$BATS_TEST_TMPDIR/cr"
-	assert_success
-	wait_until 10 grep -q 'procs=40 .* ok$' "$st"
+	start_crowd 40
 	before=$(procs_state "$CT")
 	[ "$(echo "$before" | grep -c '^pid ')" = 40 ]
 	echo "$before" | grep -q 'TracerPid:[[:space:]]*0$'
