@@ -59,6 +59,17 @@ struct ct_file_change {
 	uint64_t prefix_hash;		/* CT_CHANGE_HASHED: XXH3-64 of its first id.size bytes */
 };
 
+/*
+ * A pty slave's node, /dev/pts/N: owner, permissions and times, which the
+ * program can change (mesg, grantpt, a chown) and a new pty would not have.
+ * mode 0: not recorded (an old blob).  ctime cannot be set from user space.
+ */
+struct ct_pty_node {
+	uint32_t mode, uid, gid;	/* st_mode (S_IFCHR and the permission bits) */
+	int64_t atime_sec, mtime_sec;
+	uint32_t atime_nsec, mtime_nsec;
+};
+
 #define CT_CHANGE_CTIME		1	/* ctime_sec, ctime_nsec recorded */
 #define CT_CHANGE_HASHED	2	/* prefix_hash covers the whole file as dumped */
 #define CT_CHANGE_KNOWN		(CT_CHANGE_CTIME | CT_CHANGE_HASHED)
@@ -375,6 +386,7 @@ struct ct_file {
 			uint32_t pty_flags;		/* CT_PTY_* */
 			uint8_t *pty_outq;		/* MASTER: written on the slave side, unread */
 			uint64_t pty_outq_len;
+			struct ct_pty_node pty_node;	/* MASTER, ORPHAN: its slave's node */
 		};
 		struct {		/* PIDFD */
 			int32_t pidfd_pid;		/* its process, pid inside the container; 0 reaped */

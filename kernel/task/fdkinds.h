@@ -155,6 +155,8 @@ void tty_encode(struct wbuf *w, const struct ct_file *f);
 bool tty_settings_are_sane(const struct ct_file *f);
 /* Read termios2 and the window size of terminal @fd (dump @d's) into @f. */
 int tty_read_settings(const struct fd_dump *d, int fd, struct ct_file *f);
+/* Refuse terminal fd @fd (of dump @d) if it holds input the program has not read. */
+int tty_check_unread_input(const struct fd_dump *d, int fd);
 /* Set @f's termios2 and window size on terminal @fd (a pty master sets its slave's). */
 int tty_apply(int fd, const struct ct_file *f);
 /* A new slave description of pty @master's (TIOCGPTPEER), close-on-exec in this process. */

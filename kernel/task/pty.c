@@ -266,8 +266,23 @@ static int pty_dump_outq(const struct fd_dump *d, int m, struct ct_file *f)
 	return 0;
 }
 
-/* Is master @m a pty of the container's own devpts?  Its slave (O_PATH, not opened) tells. */
-static int pty_master_is_own(const struct fd_dump *d, int m, uint32_t index)
+/* The owner, permissions and times of a slave's node, from its stat. */
+static void pty_node_read(const struct stat *st, struct ct_pty_node *n)
+{
+	n->mode = st->st_mode;
+	n->uid = st->st_uid;
+	n->gid = st->st_gid;
+	n->atime_sec = st->st_atim.tv_sec;
+	n->atime_nsec = (uint32_t)st->st_atim.tv_nsec;
+	n->mtime_sec = st->st_mtim.tv_sec;
+	n->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+}
+
+/*
+ * The slave node of master @m (O_PATH: not opened as a terminal) into *@node,
+ * recorded in @f; refused unless it is of the container's own devpts.
+ */
+static int pty_master_node(const struct fd_dump *d, int m, struct ct_file *f, int *node)
 {
 	struct stat st;
 	dev_t own;
@@ -277,17 +292,36 @@ static int pty_master_is_own(const struct fd_dump *d, int m, uint32_t index)
 		return ct_err(-errno, "pid %d: fd %d: %s: cannot find its pty: %m", d->pid, d->fd, d->link);
 	if (fstat(s, &st) < 0)
 		st.st_dev = 0;
-	close(s);
-	if (pty_own_devpts(d->img, &own) || st.st_dev != own)
+	if (pty_own_devpts(d->img, &own) || st.st_dev != own) {
+		close(s);
 		return ct_err(-ENOTSUP, "pid %d: fd %d: %s: pty %u is of the host's devpts, not the container's own",
-			      d->pid, d->fd, d->link, index);
+			      d->pid, d->fd, d->link, f->pty_index);
+	}
+	pty_node_read(&st, &f->pty_node);
+	*node = s;
 	return 0;
+}
+
+/*
+ * Set node @fd's (O_PATH) times back to @n's: writing queued output back
+ * through a slave moves its node's mtime (the tty layer does, in 8 s steps).
+ */
+static int pty_node_put_times(int fd, const struct ct_pty_node *n)
+{
+	struct timespec ts[2] = {
+		{ .tv_sec = n->atime_sec, .tv_nsec = n->atime_nsec },
+		{ .tv_sec = n->mtime_sec, .tv_nsec = n->mtime_nsec },
+	};
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return utimensat(AT_FDCWD, path, ts, 0) < 0 ? -errno : 0;
 }
 
 /* A master: index, lock, packet and exclusive mode, settings, owner, queued output. */
 static int pty_dump_master(const struct fd_dump *d, int m, struct ct_file *f)
 {
-	int index = -1, locked = 0, packet = 0, excl = 0, ret;
+	int index = -1, locked = 0, packet = 0, excl = 0, node = -1, ret;
 
 	f->pty_flags = CT_PTY_MASTER;
 	if (ioctl(m, TIOCGPTN, &index) < 0 || ioctl(m, TIOCGPTLCK, &locked) < 0 ||
@@ -297,10 +331,16 @@ static int pty_dump_master(const struct fd_dump *d, int m, struct ct_file *f)
 	f->pty_index = (uint32_t)index;
 	f->pty_flags |= (locked ? CT_PTY_LOCKED : 0) | (packet ? CT_PTY_PACKET : 0) |
 			(excl ? CT_PTY_EXCL : 0);
-	ret = pty_master_is_own(d, m, f->pty_index) ?:
-	      tty_read_settings(d, m, f) ?:
+	ret = pty_master_node(d, m, f, &node);
+	if (ret)
+		return ret;
+	ret = tty_read_settings(d, m, f) ?:
 	      pty_dump_owner(d, m, f) ?:
 	      pty_dump_outq(d, m, f);
+	if (!ret && f->pty_outq_len && pty_node_put_times(node, &f->pty_node) < 0)
+		ret = ct_err(-errno, "pid %d: fd %d: /dev/pts/%u: cannot set its times back: %m",
+			     d->pid, d->fd, f->pty_index);
+	close(node);
 	pr_debug("pid %d: fd %d: pty %u master, flags %#x, session %d, foreground %d", d->pid,
 		 d->fd, f->pty_index, f->pty_flags, f->tty_sid, f->tty_fg_pgrp);
 	return ret;
@@ -312,17 +352,18 @@ static int pty_dump_master(const struct fd_dump *d, int m, struct ct_file *f)
  */
 static int pty_dump_slave(const struct fd_dump *d, int s, struct ct_file *f)
 {
-	int excl = 0, inq = 0;
+	int excl = 0, ret;
 
 	f->pty_index = pty_slave_index(d->st);
-	if (ioctl(s, TIOCGEXCL, &excl) < 0 || ioctl(s, FIONREAD, &inq) < 0)
+	if (ioctl(s, TIOCGEXCL, &excl) < 0)
 		return ct_err(-errno, "pid %d: fd %d: %s: cannot read the pty's state: %m",
 			      d->pid, d->fd, d->link);
-	if (inq > 0)
-		return ct_err(-ENOTSUP, "pid %d: fd %d: %s holds %d bytes of input the program has not read (they cannot be put back as they were)",
-			      d->pid, d->fd, d->link, inq);
+	ret = tty_check_unread_input(d, s);
+	if (ret)
+		return ret;
 	f->pty_flags = excl ? CT_PTY_EXCL : 0;
 	f->tty_dev = tty_encode_dev(d->st->st_rdev);
+	pty_node_read(d->st, &f->pty_node);	/* an orphan's own (pty_dump_orphan) */
 	return tty_read_settings(d, s, f);
 }
 
@@ -546,6 +587,28 @@ static int pty_alloc(int devpts, uint32_t index)
 	return m;
 }
 
+/*
+ * Give the slave node of new pty @index the owner, permissions and times @n
+ * recorded, once nothing more is written through it by the restore.
+ */
+static int pty_node_apply(struct fd_restore *rs, uint32_t index, const struct ct_pty_node *n)
+{
+	struct timespec ts[2] = {
+		{ .tv_sec = n->atime_sec, .tv_nsec = n->atime_nsec },
+		{ .tv_sec = n->mtime_sec, .tv_nsec = n->mtime_nsec },
+	};
+	char name[16];
+
+	if (!n->mode)
+		return 0;
+	snprintf(name, sizeof(name), "%u", index);
+	if (fchownat(rs->ft->devpts, name, n->uid, n->gid, 0) < 0 ||
+	    fchmodat(rs->ft->devpts, name, n->mode & 07777, 0) < 0 ||
+	    utimensat(rs->ft->devpts, name, ts, 0) < 0)
+		return ct_err(-errno, "/dev/pts/%u: cannot give it its owner, mode and times: %m", index);
+	return 0;
+}
+
 /* The lock and exclusive mode of master @m as recorded in @f. */
 static int pty_set_modes(int m, const struct ct_file *f)
 {
@@ -576,7 +639,7 @@ static int pty_open_master(struct fd_restore *rs, uint32_t i)
 		ret = ct_err(ret, "pty %u: cannot put back its %llu queued bytes: %s", f->pty_index,
 			     (unsigned long long)f->pty_outq_len, strerror(-ret));
 	if (!ret)
-		ret = tty_apply(m, f);
+		ret = tty_apply(m, f) ?: pty_node_apply(rs, f->pty_index, &f->pty_node);
 	if (!ret && (f->pty_flags & CT_PTY_PACKET) && ioctl(m, TIOCPKT, &packet) < 0)
 		ret = ct_err(-errno, "pty %u: cannot set packet mode: %m", f->pty_index);
 	/* with slaves to open, the lock comes back after the last of them */
@@ -607,7 +670,8 @@ static int pty_orphan_master(struct fd_restore *rs, const struct ct_file *f)
 	if (m < 0)
 		return m;
 	ret = ioctl(m, TIOCSPTLCK, &unlock) < 0 ?
-		ct_err(-errno, "pty %u: cannot unlock it: %m", f->pty_index) : tty_apply(m, f);
+		ct_err(-errno, "pty %u: cannot unlock it: %m", f->pty_index) :
+		tty_apply(m, f) ?: pty_node_apply(rs, f->pty_index, &f->pty_node);
 	if (ret) {
 		close(m);
 		return ret;
@@ -668,11 +732,19 @@ int pty_slave_of(const struct ct_image *img, const struct file_table *ft, uint32
 
 static void pty_encode(struct wbuf *w, const struct ct_file *f)
 {
+	const struct ct_pty_node *n = &f->pty_node;
 	size_t at = w_begin(w, REC_FILE_PTY);
 
 	w_u32(w, f->pty_index);
 	w_u32(w, f->pty_flags);
 	w_bytes(w, f->pty_outq, f->pty_outq_len);
+	w_u32(w, n->mode);
+	w_u32(w, n->uid);
+	w_u32(w, n->gid);
+	w_u64(w, (uint64_t)n->atime_sec);
+	w_u32(w, n->atime_nsec);
+	w_u64(w, (uint64_t)n->mtime_sec);
+	w_u32(w, n->mtime_nsec);
 	w_end(w, at);
 	if (f->pty_flags & (CT_PTY_MASTER | CT_PTY_ORPHAN))
 		tty_encode(w, f);
@@ -687,13 +759,31 @@ static void pty_decode(uint32_t tag, struct rbuf *r, struct ct_file *f)
 		f->pty_flags = r_u32(r);
 		free(f->pty_outq);
 		f->pty_outq = r_bytes(r, &f->pty_outq_len, PTY_OUTQ_MAX);
+		f->pty_node.mode = r_u32(r);	/* absent in an old blob: 0, not recorded */
+		f->pty_node.uid = r_u32(r);
+		f->pty_node.gid = r_u32(r);
+		f->pty_node.atime_sec = (int64_t)r_u64(r);
+		f->pty_node.atime_nsec = r_u32(r);
+		f->pty_node.mtime_sec = (int64_t)r_u64(r);
+		f->pty_node.mtime_nsec = r_u32(r);
 	}
+}
+
+/* Not recorded, or a character device's node with permission bits only and valid times. */
+static bool pty_node_is_sane(const struct ct_pty_node *n)
+{
+	if (!n->mode)
+		return !n->uid && !n->gid && !n->atime_sec && !n->mtime_sec && !n->atime_nsec &&
+		       !n->mtime_nsec;
+	return S_ISCHR(n->mode) && !(n->mode & ~(S_IFMT | 07777)) && n->atime_nsec < 1000000000 &&
+	       n->mtime_nsec < 1000000000;
 }
 
 /* An orphan slave: no master in the image, one such pty per image, sane settings. */
 static bool pty_orphan_is_sane(const struct ct_image *img, const struct ct_file *f)
 {
 	return !(f->pty_flags & ~(CT_PTY_EXCL | CT_PTY_ORPHAN)) && pty_master_of(img, f->pty_index) < 0 &&
+	       pty_node_is_sane(&f->pty_node) &&
 	       pty_orphan_index(img) == (int)f->pty_index && !f->pty_outq_len && !f->tty_flags &&
 	       tty_settings_are_sane(f);
 }
@@ -716,8 +806,10 @@ static bool pty_is_sane(const struct ct_image *img, const struct ct_file *f)
 	if (mi < 0)
 		return false;
 	if (!master)
-		return !(f->pty_flags & ~CT_PTY_EXCL) && !f->pty_outq_len && !f->tty_sid;
-	return &img->files[mi] == f && !f->tty_flags && tty_settings_are_sane(f);
+		return !(f->pty_flags & ~CT_PTY_EXCL) && !f->pty_outq_len && !f->tty_sid &&
+		       pty_node_is_sane(&f->pty_node);
+	return &img->files[mi] == f && !f->tty_flags && tty_settings_are_sane(f) &&
+	       pty_node_is_sane(&f->pty_node);
 }
 
 static void pty_free(struct ct_file *f)

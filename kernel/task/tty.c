@@ -13,9 +13,10 @@
  * what it forks inherits it) and sets the foreground group (TIOCSPGRP).  The
  * master goes to the restore's supervisor, which serves STORE/NAME/console.sock.
  *
- * Not kept: bytes queued in the terminal (typed but not read, written but not
- * yet read by the master side) and a second terminal (one console per
- * container: the dump refuses it).
+ * Refused at dump: input typed and not read yet (tty_check_unread_input)
+ * and a second terminal (one console per container).  Output the master side
+ * has not read yet stays with the old supervisor, which reads it into the
+ * console log (or, with --leave-running, goes on serving it).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -259,7 +260,7 @@ static int tty_dump(const struct fd_dump *d, struct ct_file *f)
 	fd = fd_grab(d->pid, d->fd);
 	if (fd < 0)
 		return fd;
-	ret = tty_read_settings(d, fd, f);
+	ret = tty_check_unread_input(d, fd) ?: tty_read_settings(d, fd, f);
 	pr_debug("pid %d: fd %d: %s, %ux%u", d->pid, d->fd, d->link, f->tty_cols, f->tty_rows);
 	close(fd);
 	return ret;
@@ -270,6 +271,26 @@ static int tty_dump_finish(struct ct_image *img, uint32_t i, const struct task_c
 {
 	(void)policy;
 	tty_find_owner(img, img->files[i].tty_dev, &img->files[i]);
+	return 0;
+}
+
+/*
+ * Input typed and not read yet went through echo and the line discipline's
+ * input processing already: written in again at restore it would be echoed
+ * and processed twice, so it cannot be put back as it was.  (In canonical
+ * mode an unfinished line is not counted by FIONREAD, and nothing else shows
+ * it without changing the terminal.)
+ */
+int tty_check_unread_input(const struct fd_dump *d, int fd)
+{
+	int inq = 0;
+
+	if (ioctl(fd, FIONREAD, &inq) < 0)
+		return ct_err(-errno, "pid %d: fd %d: %s: cannot read the terminal's input queue: %m",
+			      d->pid, d->fd, d->link);
+	if (inq > 0)
+		return ct_err(-ENOTSUP, "pid %d: fd %d: %s holds %d bytes of input the program has not read (they cannot be put back as they were)",
+			      d->pid, d->fd, d->link, inq);
 	return 0;
 }
 

@@ -165,3 +165,18 @@ type_in() {
 	assert_output --partial running
 	[ -S "$CTSWAP_STORE/$CT/console.sock" ]
 }
+
+@test "tty: input typed on the console and not read yet refuses the dump, naming it; the container runs on" {
+	started "$CT"
+	run "$CTSWAP" run "$CT" --tty -- sh -c 'echo ready; exec sleep 30'
+	assert_success
+	wait_until 5 logged '^ready'
+	type_in "typed ahead"
+	wait_until 5 logged '^typed ahead'	# echoed: it is in the terminal's input queue
+	run "$CTSWAP" dump "$CT"
+	assert_failure 1
+	assert_output --regexp "fd 0: /dev/pts/[0-9]+ holds 12 bytes of input the program has not read \(they cannot be put back as they were\)$"
+	run "$CTSWAP" ps "$CT"
+	assert_output --partial running
+	[ -S "$CTSWAP_STORE/$CT/console.sock" ]
+}

@@ -361,6 +361,9 @@ static struct ct_image *sample_image_pty(void)
 	m->tty_rows = 33;
 	m->tty_sid = 1;
 	m->tty_fg_pgrp = 2;
+	m->pty_node = (struct ct_pty_node){ .mode = S_IFCHR | 0604, .uid = 1234, .gid = 5,
+					    .atime_sec = 1111111111, .atime_nsec = 500000000,
+					    .mtime_sec = 1222222222, .mtime_nsec = 250000000 };
 	sl->pty_flags = CT_PTY_EXCL;
 	img->tasks[0].fds[0].file = 5;
 	return img;
@@ -386,6 +389,8 @@ static void test_blob_pty_round_trip(void **state)
 	assert_int_equal(back->files[5].tty_rows, 33);
 	assert_int_equal(back->files[5].tty_sid, 1);
 	assert_int_equal(back->files[5].tty_fg_pgrp, 2);
+	assert_memory_equal(&back->files[5].pty_node, &img->files[5].pty_node,
+			    sizeof(struct ct_pty_node));
 	assert_int_equal(back->files[6].pty_index, 3);
 	assert_int_equal(back->files[6].pty_flags, CT_PTY_EXCL);
 	assert_int_equal(back->files[6].pty_outq_len, 0);
@@ -395,6 +400,12 @@ static void test_blob_pty_round_trip(void **state)
 
 	img = sample_image_pty();
 	img->files[5].pty_index = 4;		/* the slave's master is gone */
+	expect_invalid(img, "bad pty record");
+	img = sample_image_pty();
+	img->files[5].pty_node.mode = S_IFREG | 0644;	/* a slave's node is a character device */
+	expect_invalid(img, "bad pty record");
+	img = sample_image_pty();
+	img->files[5].pty_node.mtime_nsec = 1000000000;
 	expect_invalid(img, "bad pty record");
 	img = sample_image_pty();
 	img->files[6].pty_flags = CT_PTY_MASTER;	/* two masters of pty 3 */

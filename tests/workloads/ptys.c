@@ -11,6 +11,10 @@
  *                  and leaves it unread on the master across each dump
  *   E  /dev/pts/4  the same, locked again after its slave was opened
  *
+ * The slaves' nodes: A's mode 0600 ("mesg n"); B's owner 1234:5678, mode
+ * 0604 and times set; D's times set again after each line it queues (the
+ * dump's write-back through the slave must not move them).
+ *
  * The child leads the session; its child, in front, answers "ping-N" on
  * the terminal with "pong-N", then, asked with "q", writes "queued-N+1"
  * which the master leaves unread until the next round: so every dump
@@ -211,10 +215,50 @@ static void expect_empty(int m, const char *what)
 		FAIL("%s: more output than expected (revents %#x)", what, p.revents);
 }
 
+#define B_UID 1234
+#define B_GID 5678
+static const struct timespec b_times[2] = { { 1111111111, 500000000 }, { 1222222222, 250000000 } };
+static const struct timespec d_times[2] = { { 1333333333, 0 }, { 1444444444, 125000000 } };
+
+/* Set the times of /dev/pts/@index. */
+static void set_times(int index, const struct timespec *ts)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/dev/pts/%d", index);
+	if (utimensat(AT_FDCWD, path, ts, 0) < 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/* /dev/pts/@index's times are @ts; with @mode, its permissions and owner are those too. */
+static void check_node(int index, const struct timespec *ts, mode_t mode, uid_t uid, gid_t gid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/dev/pts/%d", index);
+	if (stat(path, &st) < 0) {
+		FAIL("stat %s: %s", path, strerror(errno));
+		return;
+	}
+	if (mode && ((st.st_mode & 07777) != mode || st.st_uid != uid || st.st_gid != gid))
+		FAIL("%s: mode %o owner %u:%u, not %o %u:%u", path, st.st_mode & 07777, st.st_uid,
+		     st.st_gid, mode, uid, gid);
+	if (ts && (st.st_atim.tv_sec != ts[0].tv_sec || st.st_atim.tv_nsec != ts[0].tv_nsec ||
+		   st.st_mtim.tv_sec != ts[1].tv_sec || st.st_mtim.tv_nsec != ts[1].tv_nsec))
+		FAIL("%s: times %lld.%09ld %lld.%09ld, not %lld.%09ld %lld.%09ld", path,
+		     (long long)st.st_atim.tv_sec, st.st_atim.tv_nsec, (long long)st.st_mtim.tv_sec,
+		     st.st_mtim.tv_nsec, (long long)ts[0].tv_sec, ts[0].tv_nsec,
+		     (long long)ts[1].tv_sec, ts[1].tv_nsec);
+}
+
 struct state {
 	int a, b, d, e, a_slave, d_slave, e_slave;
 	int ia, ib, id, ie;
 	pid_t child, grandchild;
+	gid_t a_gid;
 	struct termios2 tio;
 	struct winsize ws;
 };
@@ -267,6 +311,9 @@ static void round_check(struct state *s, int round)
 {
 	char text[64];
 
+	check_node(s->ib, b_times, 0604, B_UID, B_GID);
+	check_node(s->ia, NULL, 0600, getuid(), s->a_gid);
+	check_node(s->id, d_times, 0, 0, 0);
 	check_settings(s);
 	check_gap();
 	/* queued across the dump, processed once (ONLCR: one \r) */
@@ -294,6 +341,7 @@ static void round_check(struct state *s, int round)
 	}
 	snprintf(text, sizeof(text), "dq-%d\n", round + 1);
 	put(s->d_slave, text);
+	set_times(s->id, d_times);
 	snprintf(text, sizeof(text), "eq-%d\n", round + 1);
 	put(s->e_slave, text);
 }
@@ -301,6 +349,7 @@ static void round_check(struct state *s, int round)
 int main(int argc, char **argv)
 {
 	struct state s = { 0 };
+	struct stat st;
 	int gap, round = 1, one = 1;
 	char path[4200];
 
@@ -367,6 +416,12 @@ int main(int argc, char **argv)
 		return 1;
 	put(s.d_slave, "dq-1\n");
 	put(s.e_slave, "eq-1\n");
+	set_times(s.id, d_times);
+	set_times(s.ib, b_times);
+	if (chown("/dev/pts/2", B_UID, B_GID) < 0 || chmod("/dev/pts/2", 0604) < 0 ||
+	    chmod("/dev/pts/0", 0600) < 0 || fstat(s.a_slave, &st) < 0)
+		return 1;
+	s.a_gid = st.st_gid;
 	write_status("ready");
 	for (;;) {
 		snprintf(path, sizeof(path), "%s/check-%d", dir, round);
