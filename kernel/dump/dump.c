@@ -932,6 +932,62 @@ static int dump_mark_pre(struct dump_ctx *d, unsigned gen)
 	return 0;
 }
 
+/* The thread of struct dump_blob. */
+static void *dump_blob_run(void *arg)
+{
+	struct dump_blob *b = arg;
+
+	b->ret = blob_encode(b->img, &b->buf, &b->len);
+	return NULL;
+}
+
+/*
+ * Encode the blob on a thread while the pages are pushed and committed,
+ * if it is written right after the commit (no snapshot, no pre-copy) and
+ * nothing the push does goes into it (shared memory objects are recorded
+ * as they are pushed: then it starts after them).  Without the thread it
+ * is encoded after the commit, as it was.
+ */
+static void dump_blob_start(struct dump_ctx *d)
+{
+	struct dump_blob *b = &d->blob;
+
+	if (d->snapshot || (d->opts && d->opts->pre) || b->running || b->buf)
+		return;
+	b->img = d->img;
+	b->gen = swp_current_gen(d->sa) + 1;	/* the generation begun: checked at the commit */
+	d->img->generation = b->gen;
+	b->running = pthread_create(&b->thread, NULL, dump_blob_run, b) == 0;
+}
+
+/* Wait for the encoding thread, if any: afterwards the image is ours again. */
+static void dump_blob_join(struct dump_blob *b)
+{
+	if (!b->running)
+		return;
+	pthread_join(b->thread, NULL);
+	b->running = false;
+	if (b->ret) {
+		free(b->buf);
+		b->buf = NULL;
+	}
+}
+
+/* Write the blob of generation @gen to @path: the one encoded ahead if it names @gen. */
+static int dump_blob_write(struct dump_ctx *d, unsigned gen, const char *path, uint64_t *bytes)
+{
+	struct dump_blob *b = &d->blob;
+	int ret;
+
+	if (!b->buf || b->gen != gen)
+		return blob_write(path, d->img, bytes);
+	ret = write_file_atomic(path, b->buf, b->len, 0600);
+	if (ret)
+		return ct_err(ret, "%s: cannot write checkpoint: %s", path, strerror(-ret));
+	*bytes = b->len;
+	return 0;
+}
+
 /* Commit the generation, then write the blob naming it. */
 static int dump_commit(struct dump_ctx *d)
 {
@@ -948,6 +1004,7 @@ static int dump_commit(struct dump_ctx *d)
 	d->w = NULL;		/* freed either way */
 	if (ret)
 		return ret;
+	dump_blob_join(&d->blob);
 	d->img->generation = gen;
 	d->stats->generation = gen;
 	d->stats->pages_written = st.written;
@@ -968,7 +1025,7 @@ static int dump_commit(struct dump_ctx *d)
 	ret = store_path(d->store, d->name, file, path, sizeof(path));
 	if (ret)
 		return ret;
-	ret = blob_write(path, d->img, &bytes);
+	ret = dump_blob_write(d, gen, path, &bytes);
 	if (ret)
 		return ret;
 	d->stats->meta_bytes = bytes;
@@ -1089,6 +1146,8 @@ static void dump_release(struct dump_ctx *d)
 		for (uint32_t i = 0; i < d->img->nr_tasks; i++)
 			if (d->tp[i].task)
 				dump_task_pages_free(&d->tp[i]);
+	dump_blob_join(&d->blob);
+	free(d->blob.buf);
 	free(d->tp);
 	free(d->snaps);
 	vma_shm_table_free(&d->shm);
@@ -1151,9 +1210,12 @@ static int dump_run(struct dump_ctx *d)
 		inj1.in_sequence - inj0.in_sequence, inj1.ms - inj0.ms);
 	pr_info("%s: pushing %llu pages%s", d->name, (unsigned long long)d->pages_total,
 		d->snapshot ? " copied while stopped" : "");
+	if (!d->shm.nr)
+		dump_blob_start(d);
 	ret = d->snapshot ? dump_push_snapshot(d) : dump_push(d, DUMP_PAGES_ALL);
 	if (ret)
 		return ret;
+	dump_blob_start(d);
 	ret = dump_commit(d);
 	if (ret)
 		return ret;

@@ -22,6 +22,21 @@ struct ct_cgroup;
 struct swp_area;
 struct swp_gen_writer;
 
+/*
+ * The blob of a dump that copies every page while stopped, encoded on a
+ * thread while the pages are pushed and committed (dump.c): the image is
+ * final by then but for the generation it names, which is the area's next.
+ */
+struct dump_blob {
+	pthread_t thread;
+	bool running;			/* the thread was started and not joined yet */
+	const struct ct_image *img;
+	unsigned gen;			/* the generation it was encoded for */
+	uint8_t *buf;			/* the encoded blob ... */
+	size_t len;			/* ... of this many bytes */
+	int ret;			/* the encoding's failure (its message is the thread's) */
+};
+
 struct dump_ctx {
 	struct ctswap_store *store;
 	const char *name;
@@ -47,6 +62,7 @@ struct dump_ctx {
 	struct lock_table locks;	/* /proc/locks, read on a thread once the tasks are stopped */
 	pid_t ref_pid;			/* whose namespaces are "the host's" (dump/shape.c) */
 	struct change_cache *map_seen;	/* mapped files checksummed so far (task/changed.c) */
+	struct dump_blob blob;		/* encoded while the pages are pushed (no snapshot) */
 };
 
 /*
