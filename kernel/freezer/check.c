@@ -365,7 +365,7 @@ static int check_proc_pidns(char *why, size_t size)
 		snprintf(why, size, "fork: %m");
 		return -errno;
 	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) >= sizeof(step) / sizeof(step[0])) {
+	if (!WIFEXITED(status) || (size_t)WEXITSTATUS(status) >= sizeof(step) / sizeof(step[0])) {
 		snprintf(why, size, "probe child died");
 		return -EIO;
 	}
