@@ -259,6 +259,17 @@ void change_cache_free(struct change_cache *c);
 void map_change_seed(struct change_cache *c, const struct ct_image *img);
 /* Dump: checksum the files @mm of stopped process @pid maps, and its executable (0: default limit). */
 int map_change_dump(pid_t pid, struct ct_mm *mm, uint64_t max_size, struct change_cache *c);
+/*
+ * Dump, before the freeze: checksum into @c the files the running
+ * processes @pids map (and their executables), so that the frozen dump
+ * finds them there.  A version is kept only if its size, mtime and ctime
+ * did not move while it was read, and the dump uses it only for that same
+ * version (inode, size, mtime, ctime), as it uses an earlier checkpoint's
+ * (map_change_seed); a file some mapping writes through memory (shared and
+ * writable) is left to the window.  Best effort: *@files, *@bytes read.
+ */
+void map_change_prehash(const pid_t *pids, size_t nr_pids, uint64_t max_size, struct change_cache *c,
+			size_t *files, uint64_t *bytes);
 /* Restore: may the file open at @open_path (@st) be mapped again as @path, unchanged since the dump? */
 int map_change_check(pid_t pid, const char *path, const char *open_path, const struct stat *st,
 		     const struct ct_file_id *id, const struct ct_file_change *ch, struct change_cache *c);
