@@ -1204,6 +1204,46 @@ static int rst_resume(struct rst_ctx *c)
 	       rst_pool_each(c->pool, c->nr_procs, c->procs, rst_step_detach, NULL);
 }
 
+/* Is @pid one of the non-leader threads we created? */
+static bool rst_is_thread(const struct rst_ctx *c, pid_t pid)
+{
+	for (size_t i = 0; i < c->nr_procs; i++)
+		for (uint32_t k = 1; k < c->procs[i].t->nr_threads; k++)
+			if (c->procs[i].threads[k].host_tid == pid)
+				return true;
+	return false;
+}
+
+/*
+ * Reap every killed non-leader thread (ours to reap: we trace them), in
+ * the order they die, before their leaders.  Not in tid order: the last
+ * thread of a dying pid-namespace init waits until every other task of
+ * its namespace is reaped, its sibling threads too, so waiting for it
+ * while a sibling sat a zombie deadlocked (found by 20-restore's damaged
+ * index test, eager).
+ */
+static void rst_reap_threads(struct rst_ctx *c)
+{
+	for (;;) {
+		siginfo_t si = { 0 };
+		size_t alive = 0;
+
+		for (size_t i = 0; i < c->nr_procs; i++)
+			for (uint32_t k = 1; k < c->procs[i].t->nr_threads; k++)
+				if (c->procs[i].threads[k].host_tid > 0 &&
+				    !waitpid(c->procs[i].threads[k].host_tid, NULL, __WALL | WNOHANG))
+					alive++;
+		if (!alive)
+			return;
+		/* sleep until any of our children or tracees dies, reaping none */
+		if (waitid(P_ALL, 0, &si, WEXITED | __WALL | WNOWAIT) < 0)
+			return;
+		/* someone else dead (a leader): reap it, or it is reported forever */
+		if (si.si_pid > 0 && !rst_is_thread(c, si.si_pid))
+			waitpid(si.si_pid, NULL, __WALL);
+	}
+}
+
 /* Failure: kill what was created, reap our tracees, remove the cgroup. */
 static void rst_undo(struct rst_ctx *c)
 {
@@ -1217,11 +1257,7 @@ static void rst_undo(struct rst_ctx *c)
 	for (size_t i = 0; i < c->nr_procs; i++)
 		if (c->procs[i].host_pid > 0)
 			kill(c->procs[i].host_pid, SIGKILL);
-	/* traced threads are reaped before their leaders */
-	for (size_t i = 0; i < c->nr_procs; i++)
-		for (uint32_t k = 1; k < c->procs[i].t->nr_threads; k++)
-			if (c->procs[i].threads[k].host_tid > 0)
-				waitpid(c->procs[i].threads[k].host_tid, NULL, __WALL);
+	rst_reap_threads(c);
 	/*
 	 * Children before parents: a dying pid-namespace init waits for every
 	 * task of its namespace, and a traced child is gone only once we, its

@@ -124,20 +124,17 @@ static int xstate_translate(pid_t tid, const uint8_t *src, uint32_t src_len,
 /* Read NT_X86_XSTATE of @tid into a malloc'd buffer. */
 static int xstate_get(pid_t tid, uint8_t **buf, uint32_t *len)
 {
-	struct iovec iov;
+	/* read on the stack, kept at its size: fresh memory costs a fault a page here */
+	uint8_t area[XSTATE_MAX];
+	struct iovec iov = { area, sizeof(area) };
 
-	*buf = xzalloc(XSTATE_MAX);
+	*buf = NULL;
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov) < 0)
+		return ct_err(-errno, "pid %d: cannot read xstate: %m", tid);
+	*buf = xmalloc(iov.iov_len);
 	if (!*buf)
 		return -ENOMEM;
-	iov.iov_base = *buf;
-	iov.iov_len = XSTATE_MAX;
-	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov) < 0) {
-		int err = -errno;
-
-		free(*buf);
-		*buf = NULL;
-		return ct_err(err, "pid %d: cannot read xstate: %s", tid, strerror(-err));
-	}
+	memcpy(*buf, area, iov.iov_len);
 	*len = (uint32_t)iov.iov_len;
 	return 0;
 }

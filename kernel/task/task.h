@@ -101,6 +101,13 @@ int dump_read_add(struct task_ctx *tc, struct dump_read *r, long nr, unsigned lo
 		  unsigned long a2, unsigned long a3, unsigned long a4);
 /* Run the queued reads, then copy their outputs back. */
 int dump_reads_run(struct task_ctx *tc);
+/*
+ * The same in two halves, so that many processes run their reads at once:
+ * start resumes the tracee into the batch; finish, called after every
+ * start (failed or not), waits for it and copies the outputs back.
+ */
+int dump_reads_start(struct task_ctx *tc);
+int dump_reads_finish(struct task_ctx *tc);
 /* The result of call @k of @r (-errno, or -ENOEXEC if not run); its output (r->len bytes) into @buf. */
 long dump_read_take(const struct task_ctx *tc, const struct dump_read *r, uint32_t k, void *buf);
 void dump_reads_free(struct dump_reads *reads);
@@ -275,6 +282,17 @@ void change_cache_free(struct change_cache *c);
 void map_change_seed(struct change_cache *c, const struct ct_image *img);
 /* Dump: checksum the files @mm of stopped process @pid maps, and its executable (0: default limit). */
 int map_change_dump(pid_t pid, struct ct_mm *mm, uint64_t max_size, struct change_cache *c);
+/*
+ * Dump, before the freeze: checksum into @c the files the running
+ * processes @pids map (and their executables), so that the frozen dump
+ * finds them there.  A version is kept only if its size, mtime and ctime
+ * did not move while it was read, and the dump uses it only for that same
+ * version (inode, size, mtime, ctime), as it uses an earlier checkpoint's
+ * (map_change_seed); a file some mapping writes through memory (shared and
+ * writable) is left to the window.  Best effort: *@files, *@bytes read.
+ */
+void map_change_prehash(const pid_t *pids, size_t nr_pids, uint64_t max_size, struct change_cache *c,
+			size_t *files, uint64_t *bytes);
 /* Restore: may the file open at @open_path (@st) be mapped again as @path, unchanged since the dump? */
 int map_change_check(pid_t pid, const char *path, const char *open_path, const struct stat *st,
 		     const struct ct_file_id *id, const struct ct_file_change *ch, struct change_cache *c);

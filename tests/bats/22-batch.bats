@@ -116,6 +116,15 @@ crowd_goes_on() {
 	[[ "$(status_line "$st")" == *" ok" ]] || { status_line "$st"; return 1; }
 }
 
+# Start crowd with $1 processes in container $CT (status in $BATS_TEST_TMPDIR/cr), and see it pass.
+start_crowd() {
+	mkdir -p "$BATS_TEST_TMPDIR/cr"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- "$WORKLOADS/crowd" --procs "$1" --out "$BATS_TEST_TMPDIR/cr"
+	assert_success
+	wait_until 10 grep -q "procs=$1 .* ok\$" "$BATS_TEST_TMPDIR/cr/status"
+}
+
 # Each task of container $1 as its pid namespace numbers it: "pid pgid sid cpus", sorted.
 task_ids() {
 	local cg p
@@ -128,11 +137,7 @@ task_ids() {
 
 @test "batch: 40 processes in sessions and groups sharing a ring of pipes and shared memory, rebuilt by two threads at once; lazy, eager and again" {
 	local st="$BATS_TEST_TMPDIR/cr/status" ids r
-	mkdir -p "$BATS_TEST_TMPDIR/cr"
-	started "$CT"
-	run "$CTSWAP" run "$CT" -- "$WORKLOADS/crowd" --procs 40 --out "$BATS_TEST_TMPDIR/cr"
-	assert_success
-	wait_until 10 grep -q 'procs=40 .* ok$' "$st"
+	start_crowd 40
 	ids=$(task_ids "$CT")
 	[ "$(echo "$ids" | wc -l)" = 40 ]
 	for eager in "" --eager ""; do
@@ -200,5 +205,59 @@ task_ids() {
 		wait_until 10 awk -v r="$r" '{ for (i = 1; i <= NF; i++) if ($i ~ /^rounds=/) {
 			split($i, c, "="); exit !(c[2] > r + 10) } exit 1 }' "$st"
 		grep -q ' ok$' "$st" || { cat "$st"; false; }
+	done
+}
+
+# The host pids of container $1's processes, one a line.
+ct_procs() {
+	cat "$("$CTSWAP" ps "$1" | awk 'NR == 2 { print $6 }')/cgroup.procs"
+}
+
+# Every process of container $1, pid by pid: its mappings and its tracer.
+procs_state() {
+	local p
+	for p in $(ct_procs "$1" | sort -n); do
+		echo "pid $p"
+		cat "/proc/$p/maps"
+		grep '^TracerPid:' "/proc/$p/status"
+	done
+}
+
+@test "batch: a dump injects into 40 processes at once (a few round trips in sequence, not 4 a process); a failure in the middle of a wave leaves every one as it was" {
+	local st="$BATS_TEST_TMPDIR/cr/status" before calls trips seq r step mode
+	start_crowd 40
+	before=$(procs_state "$CT")
+	[ "$(echo "$before" | grep -c '^pid ')" = 40 ]
+	echo "$before" | grep -q 'TracerPid:[[:space:]]*0$'
+	# inject: the scratch mappings of the wave are made, then the reads fail;
+	# fork: every snapshot child of the wave exists, then the dump fails
+	for step in inject fork collect; do
+		r=$(status_field "$st" rounds)
+		CTSWAP_FAULT=dump:$step run "$CTSWAP" dump --leave-running "$CT"
+		assert_failure 1
+		assert_output --partial "fault injected at dump:$step"
+		# no scratch mapping left, no tracer, no snapshot child (the cgroup holds the 40)
+		[ "$(procs_state "$CT")" = "$before" ] || { diff <(echo "$before") <(procs_state "$CT"); false; }
+		wait_until 10 rounds_past "$st" $((r + 5))
+		[[ "$(status_line "$st")" == *" ok" ]] || { status_line "$st"; false; }
+	done
+	for mode in --leave-running ""; do
+		r=$(status_field "$st" rounds)
+		run "$CTSWAP" -v dump $mode "$CT"
+		assert_success
+		assert_output --partial "40 tasks"
+		# 4 calls a process (5 with its snapshot fork), the waits for them in a handful of waves
+		read -r calls trips <<<"$(phase_counts "$output" "state collected")"
+		seq=$(echo "$output" | sed -n 's/.*state collected (.*, \([0-9]*\) of them in sequence.*/\1/p')
+		[ "$trips" -ge 160 ] && [ -n "$seq" ] && [ "$seq" -le 8 ] ||
+			{ echo "$calls calls, $trips round trips, ${seq:-?} in sequence"; false; }
+		if [ -z "$mode" ]; then
+			run "$CTSWAP" restore "$CT"
+			assert_success
+		else
+			[ "$(procs_state "$CT")" = "$before" ] || { diff <(echo "$before") <(procs_state "$CT"); false; }
+		fi
+		wait_until 10 rounds_past "$st" $((r + 10))
+		[[ "$(status_line "$st")" == *" ok" ]] || { status_line "$st"; false; }
 	done
 }

@@ -273,3 +273,46 @@ start_mapper() {
 	n=$(mapped_counter)
 	wait_until 10 mapped_past $((n + 3))
 }
+
+# The stat state of process $1 is "stopped" (T).
+dump_stopped() {
+	[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = T ]
+}
+
+# -v -v log $1 after its line "freezing and seizing": the window.
+in_window() {
+	sed -n '/freezing and seizing/,$p' "$1"
+}
+
+@test "changed files: mapped files are checksummed before the freeze; one whose ctime moved before the freeze is read again in the window" {
+	local mtime n pid log="$BATS_TEST_TMPDIR/dump.log"
+	start_mapper
+	mtime=$(stat -c %y "$D/mapped.bin")
+	# a first dump: the mapped file, libc, the executable read before the freeze, none in it
+	run "$CTSWAP" -v -v dump --leave-running "$CT"
+	assert_success
+	echo "$output" >"$log"
+	grep -Eq 'mapped files checksummed before the freeze \([1-9][0-9]* bytes' "$log" || { cat "$log"; false; }
+	! in_window "$log" | grep -Eq "($D/mapped.bin|$WORKLOADS/mapped_file|/libc[.-][^ ]*): [0-9]+ bytes checksummed in" ||
+		{ in_window "$log"; false; }
+	# stopped once the files are read: the same bytes written again (ctime moves) before the freeze
+	CTSWAP_FAULT=dump-stop:prehashed "$CTSWAP" -v -v dump "$CT" >"$log" 2>&1 &
+	pid=$!
+	wait_until 20 dump_stopped "$pid"
+	rewrite_keep_mtime "$D/orig.bin" "$mtime"
+	kill -CONT "$pid"
+	wait "$pid" || { cat "$log"; false; }
+	# that version was never seen: read again in the window, as a version the dump reads the first time
+	in_window "$log" | grep -q "$D/mapped.bin: 65536 bytes checksummed in" || { cat "$log"; false; }
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	n=$(mapped_counter)
+	wait_until 10 mapped_past $((n + 3))
+	# other bytes since: refused, as always
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	rewrite_keep_mtime "$D/other.bin" "$mtime"
+	run "$CTSWAP" restore "$CT"
+	assert_failure
+	assert_output --regexp "^ctswap: pid [0-9]+: $D/mapped.bin: file changed since the dump \(--allow-changed-files to map it anyway\)$"
+}
