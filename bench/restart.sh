@@ -122,13 +122,14 @@ span() { calc "($(stamp "$1" "$3") - $(stamp "$1" "$2")) * 1000"; }
 
 # Dump -v log $1: D_FROZEN, D_FS (freeze + seize) and D_PARTS, what the frozen time is made of.
 dump_parts() {
-	local rt end=wrote
+	local rt seq end=wrote
 	D_FROZEN=$(sed -n 's/.*frozen \([0-9.]*\) ms, total.*/\1/p' "$1" | tail -n 1)
 	D_FS=$(span "$1" "freezing and seizing" "threads seized")
 	rt=$(sed -n 's/.*state collected (.*, \([0-9]*\) round trips.*/\1/p' "$1")
+	seq=$(sed -n 's/.*state collected (.* round trips, \([0-9]*\) of them in sequence.*/\1/p' "$1")
 	grep -q "running again after" "$1" && end="running again after"
 	D_PARTS="freeze + seize $D_FS ms, tree $(span "$1" "threads seized" "pid 1 (host") ms"
-	D_PARTS+=", processes $(span "$1" "pid 1 (host" "state collected") ms ($rt round trips)"
+	D_PARTS+=", processes $(span "$1" "pid 1 (host" "state collected") ms ($rt round trips, ${seq:-all} in sequence)"
 	if [ "$end" = wrote ]; then
 		D_PARTS+=", pages + commit $(span "$1" "state collected" "generation [0-9]*:") ms"
 		D_PARTS+=", blob $(span "$1" "generation [0-9]*:" "$end") ms"

@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -244,18 +245,15 @@ static int dump_other_threads(struct dump_ctx *d, struct task_ctx *ptc, struct c
 }
 
 /*
- * Everything of the process and its leader thread that only injected calls
- * read, queued by each module and run as one batch (task.h: dump_reads).
+ * Queue everything of the process and its leader thread that only injected
+ * calls read, from each module, to run as one batch (task.h: dump_reads).
  */
-static int dump_prefetch(struct task_ctx *tc)
+static int dump_prefetch_queue(struct task_ctx *tc)
 {
-	int ret;
-
 	inj_batch_reset(tc->batch);
-	ret = dump_read_add(tc, &tc->reads->brk, __NR_brk, 0, 0, 0, 0) ?:
-	      dump_task_signals_queue(tc) ?: dump_task_creds_queue(tc) ?: dump_task_misc_queue(tc) ?:
-	      dump_thread_signals_queue(tc) ?: dump_thread_misc_queue(tc);
-	return ret ?: dump_reads_run(tc);
+	return dump_read_add(tc, &tc->reads->brk, __NR_brk, 0, 0, 0, 0) ?:
+	       dump_task_signals_queue(tc) ?: dump_task_creds_queue(tc) ?: dump_task_misc_queue(tc) ?:
+	       dump_thread_signals_queue(tc) ?: dump_thread_misc_queue(tc);
 }
 
 /* The process-wide resources of task.h. */
@@ -275,17 +273,15 @@ static int dump_task_resources(struct dump_ctx *d, struct task_ctx *tc, struct c
 }
 
 /*
- * Fork the snapshot child of task @idx.  If the fork itself fails (a pids
- * limit, no memory), find the rest of its pages now: they are copied while
- * it is stopped, as in a plain dump.
+ * After the fork of the snapshot child of task @idx (its failure @ret): if
+ * the fork itself failed (a pids limit, no memory), find the rest of its
+ * pages now: they are copied while it is stopped, as in a plain dump.
  */
-static int dump_snapshot_task(struct dump_ctx *d, uint32_t idx, struct inj_ctx *inj)
+static int dump_snapshot_task(struct dump_ctx *d, uint32_t idx, int ret)
 {
 	struct ct_task *t = &d->img->tasks[idx];
 	uint64_t pages;
-	int ret;
 
-	ret = dump_fault("fork-fails") ? -EAGAIN : snap_fork(inj, &d->snaps[idx]);
 	if (ret == -EAGAIN || ret == -ENOMEM) {
 		ct_err_clear();		/* not the dump's failure */
 		pr_warn("pid %d: snapshot fork failed (%s): its pages are copied while stopped",
@@ -358,52 +354,74 @@ static struct task_ctx dump_policy(struct dump_ctx *d)
 }
 
 /*
- * Map the scratch memory and the batch of the process under @inj in one
- * mapping: one mmap (and one munmap), where each took a round trip of its
- * own.  The routine's page is mapped over it read and execute.
+ * Processes are collected in waves: each step that injects (map the
+ * scratch memory, place the batch routine, run the reads, unmap, park) is
+ * started in every process of the wave before any is waited for, so that
+ * their round trips overlap: a wave of 100 processes costs a few round
+ * trips, not a few hundred.  The steps that only read /proc go one process
+ * after another, in the image's order, as before.
  */
-static int dump_map_inject(struct inj_ctx *inj, struct inj_batch *batch, unsigned long *scratch)
-{
-	unsigned long code;
-	int ret = inj_map_scratch(inj, DUMP_INJ_LEN, scratch);
+#define DUMP_WAVE_MAX 128	/* processes collected side by side, at most */
 
-	if (ret)
-		return ret;
-	code = *scratch + DUMP_SCRATCH_LEN;
-	ret = inj_batch_place(inj, code) ?:
-	      inj_batch_init(batch, code, code + DUMP_BATCH_CODE_LEN, DUMP_BATCH_LEN);
-	if (ret)
-		inj_unmap_scratch(inj, *scratch, DUMP_INJ_LEN);
+/* One process of a wave: its injection and what is mapped in it. */
+struct dump_proc {
+	uint32_t idx;			/* into d->img->tasks */
+	struct inj_text it;
+	struct inj_ctx inj;
+	struct inj_batch batch;
+	struct dump_reads reads;
+	unsigned long scratch;		/* the scratch mapping, 0 when not mapped */
+	struct task_ctx tc;		/* points into this struct: set up once it stays put */
+};
+
+/* The text injection uses in task @t (inject.h), found in the mappings read already. */
+static int dump_find_text(const struct ct_task *t, struct inj_text *it)
+{
+	struct inj_map *maps = xzalloc(sizeof(*maps) * (t->mm.nr_vmas + 1));
+	int ret;
+
+	if (!maps)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->mm.nr_vmas; i++) {
+		const struct ct_vma *v = &t->mm.vmas[i];
+
+		maps[i] = (struct inj_map){
+			.start = v->start, .end = v->end, .pgoff = v->pgoff, .path = v->path,
+			.exec_file = v->kind == CT_VMA_FILE_PRIVATE && v->prot == (PROT_READ | PROT_EXEC),
+		};
+		if (v->kind == CT_VMA_FILE_PRIVATE) {
+			maps[i].ino = v->file.ino;
+			maps[i].maj = major(v->file.dev);
+			maps[i].min = minor(v->file.dev);
+		}
+	}
+	ret = inj_find_text_in(t->host_pid, maps, t->mm.nr_vmas, it);
+	free(maps);
 	return ret;
 }
 
-/* Unmap what dump_map_inject() mapped. */
-static int dump_unmap_inject(struct inj_ctx *inj, struct inj_batch *batch, unsigned long scratch)
-{
-	inj_batch_free(batch);
-	return inj_unmap_scratch(inj, scratch, DUMP_INJ_LEN);
-}
-
 /*
- * Everything of one process but page contents.  Mappings are read before
- * the scratch memory is mapped, so the scratch never enters the image.
+ * What /proc shows of one process (mappings, mm, present pages, seccomp,
+ * the text injection uses); mappings are read before any scratch memory
+ * is mapped, so the scratch never enters the image.
  */
-static int dump_one_task(struct dump_ctx *d, uint32_t idx)
+static int dump_proc_read(struct dump_ctx *d, struct dump_ahead *ahead, uint32_t idx,
+			  struct dump_proc *p)
 {
 	struct ct_task *t = &d->img->tasks[idx];
 	struct dump_task_pages *tp = &d->tp[idx];
-	struct task_ctx tc = dump_policy(d);
-	struct inj_batch batch = { 0 };
-	struct dump_reads reads = { 0 };
-	struct inj_text it;
-	unsigned long scratch;
-	struct inj_ctx inj;
+	char *smaps = dump_ahead_smaps(ahead, idx);
 	uint64_t pages;
-	int ret, ret2;
+	int ret;
 
-	tc.host_pid = t->host_pid;
+	memset(p, 0, sizeof(*p));
+	p->idx = idx;
 	pr_info("pid %d (host %d, %s): %u threads", t->pid, t->host_pid, t->comm, t->nr_threads);
-	ret = vma_collect(t->host_pid, &d->shm, &t->mm) ?: mm_collect(t->host_pid, &t->mm) ?:
+	ret = smaps ? vma_collect_text(t->host_pid, smaps, &d->shm, &t->mm) :
+		      vma_collect(t->host_pid, &d->shm, &t->mm);
+	if (!ret && !dump_ahead_mm(ahead, idx, &t->mm))
+		ret = mm_collect(t->host_pid, &t->mm);
+	ret = ret ?:
 	      map_change_dump(t->host_pid, &t->mm, d->opts ? d->opts->max_checked_size : 0, d->map_seen);
 	if (ret)
 		return ret;
@@ -418,38 +436,267 @@ static int dump_one_task(struct dump_ctx *d, uint32_t idx)
 	pr_info("pid %d: %u mappings, %llu pages present", t->pid, t->mm.nr_vmas,
 		(unsigned long long)pages);
 
-	ret = dump_task_seccomp(d->img, t) ?: inj_find_text(t->host_pid, &it);
+	ret = dump_task_seccomp(d->img, t) ?: dump_find_text(t, &p->it);
 	if (ret)
 		return ret;
 	/* our injected calls must not meet its filters */
-	it.extra_options = seccomp_task_filtered(t) ? PTRACE_O_SUSPEND_SECCOMP : 0;
-	ret = dump_inj_begin(d, &inj, t->host_pid, &it);
-	if (ret)
-		return ret;
-	tc.inj = &inj;
-	ret = dump_map_inject(&inj, &batch, &scratch);
-	if (ret)
-		goto out_end;
-	tc.scratch = scratch;
-	tc.scratch_len = DUMP_SCRATCH_LEN;
-	tc.batch = &batch;
-	tc.reads = &reads;
-	ret = dump_fault("inject") ?: dump_mlockall(t, scratch) ?: dump_prefetch(&tc) ?:
-	      dump_task_resources(d, &tc, t);
-	if (!ret)
-		ret = dump_one_thread(&tc, &t->threads[0]);
-	if (!ret)
-		ret = dump_other_threads(d, &tc, t, &it);
-	dump_reads_free(&reads);
-	ret2 = dump_unmap_inject(&inj, &batch, scratch);
-	if (ret2 && !ret)
-		ret = ct_err(ret2, "pid %d: cannot unmap scratch memory", t->pid);
-	/* last, so that the snapshot holds no scratch memory */
+	p->it.extra_options = seccomp_task_filtered(t) ? PTRACE_O_SUSPEND_SECCOMP : 0;
+	return 0;
+}
+
+/* The injection contexts of the @n processes of @ps (an array the caller frees). */
+static struct inj_ctx **dump_wave_ctxs(struct dump_proc *ps, size_t n)
+{
+	struct inj_ctx **ctxs = xmalloc(sizeof(*ctxs) * n);
+
+	for (size_t i = 0; ctxs && i < n; i++)
+		ctxs[i] = &ps[i].inj;
+	return ctxs;
+}
+
+/*
+ * Map the scratch memory and the batch of every process of the wave in
+ * one mapping each (one mmap, one munmap); the routine's page is mapped
+ * over it read and execute.
+ */
+static int dump_wave_map(struct dump_proc *ps, size_t n)
+{
+	static const unsigned long mmap_args[6] = { 0, DUMP_INJ_LEN, PROT_READ | PROT_WRITE,
+						    MAP_PRIVATE | MAP_ANONYMOUS, (unsigned long)-1, 0 };
+	struct inj_ctx **ctxs = dump_wave_ctxs(ps, n);
+	unsigned long (*args)[6] = xmalloc(sizeof(*args) * n), *codes = xmalloc(sizeof(*codes) * n);
+	long *results = xmalloc(sizeof(*results) * n);
+	int ret = ctxs && args && codes && results ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n && !ret; i++)
+		memcpy(args[i], mmap_args, sizeof(mmap_args));
+	ret = ret ?: inj_syscall_wave(ctxs, n, __NR_mmap, (const unsigned long (*)[6])args, results);
+	for (size_t i = 0; i < n && !ret; i++) {
+		if (results[i] < 0 && results[i] > -4096)
+			ret = ct_err((int)results[i], "pid %d: cannot map scratch memory: %s",
+				     ps[i].inj.tid, strerror((int)-results[i]));
+		else
+			ps[i].scratch = (unsigned long)results[i];
+		codes[i] = ps[i].scratch + DUMP_SCRATCH_LEN;
+	}
+	ret = ret ?: inj_batch_place_wave(ctxs, n, codes);
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = inj_batch_init(&ps[i].batch, codes[i], codes[i] + DUMP_BATCH_CODE_LEN,
+				     DUMP_BATCH_LEN);
+	free(ctxs);
+	free(args);
+	free(codes);
+	free(results);
+	return ret;
+}
+
+/* Set up the task context of each process, and run the reads of every one at once. */
+static int dump_wave_reads(struct dump_ctx *d, struct dump_proc *ps, size_t n)
+{
+	size_t started = 0;
+	int ret = 0, ret2;
+
+	for (size_t i = 0; i < n; i++) {
+		struct dump_proc *p = &ps[i];
+
+		p->tc = dump_policy(d);
+		p->tc.host_pid = d->img->tasks[p->idx].host_pid;
+		p->tc.inj = &p->inj;
+		p->tc.scratch = p->scratch;
+		p->tc.scratch_len = DUMP_SCRATCH_LEN;
+		p->tc.batch = &p->batch;
+		p->tc.reads = &p->reads;
+	}
+	for (; started < n && !ret; started++) {
+		struct dump_proc *p = &ps[started];
+
+		ret = dump_fault("inject") ?: dump_mlockall(&d->img->tasks[p->idx], p->scratch) ?:
+		      dump_prefetch_queue(&p->tc);
+		if (ret)
+			break;
+		dump_reads_start(&p->tc);
+	}
+	inj_count_sequence();
+	/* every started one is waited for, whatever happened to the others */
+	for (size_t i = 0; i < started; i++) {
+		ret2 = dump_reads_finish(&ps[i].tc);
+		ret = ret ?: ret2;
+	}
+	return ret;
+}
+
+/* The resources and threads of each process, one after another, in the image's order. */
+static int dump_wave_resources(struct dump_ctx *d, struct dump_proc *ps, size_t n)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < n && !ret; i++) {
+		struct dump_proc *p = &ps[i];
+		struct ct_task *t = &d->img->tasks[p->idx];
+
+		ret = dump_task_resources(d, &p->tc, t) ?: dump_one_thread(&p->tc, &t->threads[0]) ?:
+		      dump_other_threads(d, &p->tc, t, &p->it) ?: dump_check_interrupt();
+		d->stats->threads += t->nr_threads;
+	}
+	return ret;
+}
+
+/* Unmap the scratch memory of the processes of the wave that have it, all at once. */
+static int dump_wave_unmap_all(struct dump_ctx *d, struct dump_proc *ps, size_t n)
+{
+	struct inj_ctx **ctxs = xmalloc(sizeof(*ctxs) * n);
+	unsigned long (*args)[6] = xzalloc(sizeof(*args) * n);
+	long *results = xmalloc(sizeof(*results) * n);
+	size_t nr = 0;
+	int ret = ctxs && args && results ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n && !ret; i++) {
+		if (!ps[i].scratch)
+			continue;
+		ctxs[nr] = &ps[i].inj;
+		args[nr][0] = ps[i].scratch;
+		args[nr][1] = DUMP_INJ_LEN;
+		nr++;
+	}
+	ret = ret ?: inj_syscall_wave(ctxs, nr, __NR_munmap, (const unsigned long (*)[6])args, results);
+	for (size_t i = 0, k = 0; i < n && !ret; i++) {
+		if (!ps[i].scratch)
+			continue;
+		if (results[k++])
+			ret = ct_err((int)results[k - 1], "pid %d: cannot unmap scratch memory",
+				     d->img->tasks[ps[i].idx].pid);
+		else
+			ps[i].scratch = 0;
+	}
+	free(ctxs);
+	free(args);
+	free(results);
+	return ret;
+}
+
+/*
+ * Unmap the scratch memory of every process of the wave that has it and
+ * free the batches; what the wave could not unmap is tried once more alone.
+ */
+static int dump_wave_unmap(struct dump_ctx *d, struct dump_proc *ps, size_t n)
+{
+	int ret = dump_wave_unmap_all(d, ps, n);
+
+	for (size_t i = 0; i < n; i++) {
+		dump_reads_free(&ps[i].reads);
+		inj_batch_free(&ps[i].batch);
+		if (ps[i].scratch && ps[i].inj.active && !inj_unmap_scratch(&ps[i].inj, ps[i].scratch, DUMP_INJ_LEN))
+			ps[i].scratch = 0;
+	}
+	return ret;
+}
+
+/* Fork the snapshot child of every process of the wave at once. */
+static int dump_wave_snapshots(struct dump_ctx *d, struct dump_proc *ps, size_t n)
+{
+	struct inj_ctx **ctxs = dump_wave_ctxs(ps, n);
+	struct snap_child *scs = xzalloc(sizeof(*scs) * n);
+	int *errs = xzalloc(sizeof(*errs) * n);
+	int ret = ctxs && scs && errs ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n && !ret; i++)
+		errs[i] = dump_fault("fork-fails") ? -EAGAIN : 0;
+	ret = ret ?: snap_fork_wave(ctxs, n, scs, errs);
+	/* each child is the dump's to release from here, whatever fails */
+	for (size_t i = 0; scs && i < n; i++)
+		d->snaps[ps[i].idx] = scs[i];
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = dump_snapshot_task(d, ps[i].idx, errs[i]);
+	free(ctxs);
+	free(scs);
+	free(errs);
+	return ret;
+}
+
+/* End the injection of every process of the wave: the guarded ones park all at once. */
+static int dump_wave_end(struct dump_ctx *d, struct dump_proc *ps, size_t n)
+{
+	int ret = 0, ret2;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!ps[i].inj.frame)
+			continue;
+		ret2 = inj_end_start(&ps[i].inj);
+		ret = ret ?: ret2;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ret2 = ps[i].inj.frame ? inj_end_finish(&ps[i].inj) : dump_inj_end(d, &ps[i].inj);
+		ret = ret ?: ret2;
+	}
+	return ret;
+}
+
+/*
+ * Collect the @n processes of @ps, whose injections are begun, and leave
+ * each as it was found (scratch unmapped, injection ended) whatever fails.
+ */
+static int dump_wave(struct dump_ctx *d, struct dump_proc *ps, size_t n)
+{
+	int ret, ret2;
+
+	if (!n)
+		return 0;
+	ret = dump_wave_map(ps, n) ?: dump_wave_reads(d, ps, n) ?: dump_wave_resources(d, ps, n);
+	ret2 = dump_wave_unmap(d, ps, n);
+	ret = ret ?: ret2;
+	/* last, so that the snapshots hold no scratch memory */
 	if (!ret && d->snapshot)
-		ret = dump_snapshot_task(d, idx, &inj);
-out_end:
-	ret2 = dump_inj_end(d, &inj);
+		ret = dump_wave_snapshots(d, ps, n);
+	ret2 = dump_wave_end(d, ps, n);
 	return ret ?: ret2;
+}
+
+/*
+ * Everything of every process but page contents, in waves of up to
+ * DUMP_WAVE_MAX.  A process whose injection cannot be guarded is
+ * collected alone: the lock file names one such process at a time
+ * (dump_inj_begin()).
+ */
+static int dump_collect_procs(struct dump_ctx *d)
+{
+	uint32_t nr_tasks = d->img->nr_tasks;
+	struct dump_proc *ps = xmalloc(sizeof(*ps) * min_t(uint32_t, nr_tasks, DUMP_WAVE_MAX));
+	struct dump_ahead ahead;
+	size_t n = 0;
+	int ret = ps ? dump_ahead_start(&ahead, d->img) : -ENOMEM;
+
+	if (!ps)
+		return ret;
+	for (uint32_t i = 0; i < nr_tasks && !ret; i++) {
+		struct dump_proc *p = &ps[n];
+
+		ret = dump_proc_read(d, &ahead, i, p) ?: dump_check_interrupt() ?:
+		      dump_inj_begin(d, &p->inj, d->img->tasks[i].host_pid, &p->it);
+		if (ret)
+			break;
+		n++;
+		if (!p->inj.frame) {
+			/* the ones before it first, in order; then it alone */
+			ret = dump_wave(d, ps, n - 1);
+			if (ret) {
+				ps[0] = *p;
+				n = 1;
+				break;
+			}
+			ps[0] = *p;
+			n = 1;
+		}
+		if (n == DUMP_WAVE_MAX || !ps[n - 1].inj.frame || i + 1 == nr_tasks) {
+			ret = dump_wave(d, ps, n);
+			n = 0;
+		}
+	}
+	/* a failure before the wave ran: end the injections begun */
+	if (ret && n)
+		dump_wave_end(d, ps, n);
+	dump_ahead_stop(&ahead);
+	free(ps);
+	return ret;
 }
 
 /* Collect the tree and every task's state. */
@@ -479,12 +726,9 @@ static int dump_collect(struct dump_ctx *d)
 		if (!d->snaps)
 			return -ENOMEM;
 	}
-	for (uint32_t i = 0; i < d->img->nr_tasks; i++) {
-		ret = dump_one_task(d, i) ?: dump_check_interrupt();
-		if (ret)
-			return ret;
-		d->stats->threads += d->img->tasks[i].nr_threads;
-	}
+	ret = dump_collect_procs(d);
+	if (ret)
+		return ret;
 	policy = dump_policy(d);
 	ret = dump_files_finish(d->img, &policy) ?: pty_check_binds(d->img) ?:
 	      dump_locks(d->img, &d->locks) ?:
@@ -688,6 +932,62 @@ static int dump_mark_pre(struct dump_ctx *d, unsigned gen)
 	return 0;
 }
 
+/* The thread of struct dump_blob. */
+static void *dump_blob_run(void *arg)
+{
+	struct dump_blob *b = arg;
+
+	b->ret = blob_encode(b->img, &b->buf, &b->len);
+	return NULL;
+}
+
+/*
+ * Encode the blob on a thread while the pages are pushed and committed,
+ * if it is written right after the commit (no snapshot, no pre-copy) and
+ * nothing the push does goes into it (shared memory objects are recorded
+ * as they are pushed: then it starts after them).  Without the thread it
+ * is encoded after the commit, as it was.
+ */
+static void dump_blob_start(struct dump_ctx *d)
+{
+	struct dump_blob *b = &d->blob;
+
+	if (d->snapshot || (d->opts && d->opts->pre) || b->running || b->buf)
+		return;
+	b->img = d->img;
+	b->gen = swp_current_gen(d->sa) + 1;	/* the generation begun: checked at the commit */
+	d->img->generation = b->gen;
+	b->running = pthread_create(&b->thread, NULL, dump_blob_run, b) == 0;
+}
+
+/* Wait for the encoding thread, if any: afterwards the image is ours again. */
+static void dump_blob_join(struct dump_blob *b)
+{
+	if (!b->running)
+		return;
+	pthread_join(b->thread, NULL);
+	b->running = false;
+	if (b->ret) {
+		free(b->buf);
+		b->buf = NULL;
+	}
+}
+
+/* Write the blob of generation @gen to @path: the one encoded ahead if it names @gen. */
+static int dump_blob_write(struct dump_ctx *d, unsigned gen, const char *path, uint64_t *bytes)
+{
+	struct dump_blob *b = &d->blob;
+	int ret;
+
+	if (!b->buf || b->gen != gen)
+		return blob_write(path, d->img, bytes);
+	ret = write_file_atomic(path, b->buf, b->len, 0600);
+	if (ret)
+		return ct_err(ret, "%s: cannot write checkpoint: %s", path, strerror(-ret));
+	*bytes = b->len;
+	return 0;
+}
+
 /* Commit the generation, then write the blob naming it. */
 static int dump_commit(struct dump_ctx *d)
 {
@@ -704,6 +1004,7 @@ static int dump_commit(struct dump_ctx *d)
 	d->w = NULL;		/* freed either way */
 	if (ret)
 		return ret;
+	dump_blob_join(&d->blob);
 	d->img->generation = gen;
 	d->stats->generation = gen;
 	d->stats->pages_written = st.written;
@@ -724,7 +1025,7 @@ static int dump_commit(struct dump_ctx *d)
 	ret = store_path(d->store, d->name, file, path, sizeof(path));
 	if (ret)
 		return ret;
-	ret = blob_write(path, d->img, &bytes);
+	ret = dump_blob_write(d, gen, path, &bytes);
 	if (ret)
 		return ret;
 	d->stats->meta_bytes = bytes;
@@ -845,6 +1146,8 @@ static void dump_release(struct dump_ctx *d)
 		for (uint32_t i = 0; i < d->img->nr_tasks; i++)
 			if (d->tp[i].task)
 				dump_task_pages_free(&d->tp[i]);
+	dump_blob_join(&d->blob);
+	free(d->blob.buf);
 	free(d->tp);
 	free(d->snaps);
 	vma_shm_table_free(&d->shm);
@@ -858,6 +1161,29 @@ static void dump_release(struct dump_ctx *d)
 		cg_close(d->cg);
 	ct_unlock(d->lock_fd);
 	pthread_sigmask(SIG_SETMASK, &d->old_mask, NULL);
+}
+
+/*
+ * Before the freeze: checksum the files the processes map (task/changed.c:
+ * map_change_prehash()), so that the frozen dump finds them done: on a
+ * first dump these reads were frozen time (PostgreSQL's libraries and
+ * mapped files).  Best effort: what is not done here is done in the window.
+ */
+static void dump_prehash(struct dump_ctx *d)
+{
+	double t0 = now_ms();
+	uint64_t bytes;
+	size_t nr, files;
+	pid_t *pids;
+
+	if (cg_procs(d->cg, &pids, &nr)) {
+		ct_err_clear();
+		return;
+	}
+	map_change_prehash(pids, nr, d->opts ? d->opts->max_checked_size : 0, d->map_seen, &files, &bytes);
+	free(pids);
+	pr_info("%s: %zu mapped files checksummed before the freeze (%llu bytes, %.1f ms)", d->name, files,
+		(unsigned long long)bytes, now_ms() - t0);
 }
 
 /* The steps between taking the lock and releasing the tasks. */
@@ -886,6 +1212,10 @@ static int dump_run(struct dump_ctx *d)
 	d->img->shape.mono_ns = d->img->dump_mono_ns;
 	clock_gettime(CLOCK_BOOTTIME, &mono);
 	d->img->shape.boot_ns = mono.tv_sec * 1000000000LL + mono.tv_nsec;
+	dump_prehash(d);
+	ret = dump_fault("prehashed");
+	if (ret)
+		return ret;
 	pr_info("%s: freezing and seizing", d->name);
 	ret = seize_container(d->cg, DUMP_FREEZE_TIMEOUT_MS, &d->ss);
 	if (ret)
@@ -902,13 +1232,17 @@ static int dump_run(struct dump_ctx *d)
 	if (ret)
 		return ret;
 	inj_get_stats(&inj1);
-	pr_info("%s: state collected (%lu injected calls, %lu round trips, %.1f ms)", d->name,
-		inj1.calls - inj0.calls, inj1.round_trips - inj0.round_trips, inj1.ms - inj0.ms);
+	pr_info("%s: state collected (%lu injected calls, %lu round trips, %lu of them in sequence, %.1f ms)",
+		d->name, inj1.calls - inj0.calls, inj1.round_trips - inj0.round_trips,
+		inj1.in_sequence - inj0.in_sequence, inj1.ms - inj0.ms);
 	pr_info("%s: pushing %llu pages%s", d->name, (unsigned long long)d->pages_total,
 		d->snapshot ? " copied while stopped" : "");
+	if (!d->shm.nr)
+		dump_blob_start(d);
 	ret = d->snapshot ? dump_push_snapshot(d) : dump_push(d, DUMP_PAGES_ALL);
 	if (ret)
 		return ret;
+	dump_blob_start(d);
 	ret = dump_commit(d);
 	if (ret)
 		return ret;

@@ -6,6 +6,7 @@
 #ifndef CT_DUMP_H
 #define CT_DUMP_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 
@@ -20,6 +21,21 @@
 struct ct_cgroup;
 struct swp_area;
 struct swp_gen_writer;
+
+/*
+ * The blob of a dump that copies every page while stopped, encoded on a
+ * thread while the pages are pushed and committed (dump.c): the image is
+ * final by then but for the generation it names, which is the area's next.
+ */
+struct dump_blob {
+	pthread_t thread;
+	bool running;			/* the thread was started and not joined yet */
+	const struct ct_image *img;
+	unsigned gen;			/* the generation it was encoded for */
+	uint8_t *buf;			/* the encoded blob ... */
+	size_t len;			/* ... of this many bytes */
+	int ret;			/* the encoding's failure (its message is the thread's) */
+};
 
 struct dump_ctx {
 	struct ctswap_store *store;
@@ -46,7 +62,35 @@ struct dump_ctx {
 	struct lock_table locks;	/* /proc/locks, read on a thread once the tasks are stopped */
 	pid_t ref_pid;			/* whose namespaces are "the host's" (dump/shape.c) */
 	struct change_cache *map_seen;	/* mapped files checksummed so far (task/changed.c) */
+	struct dump_blob blob;		/* encoded while the pages are pushed (no snapshot) */
 };
+
+/*
+ * ahead.c: a thread that reads /proc/PID/smaps of the processes, in the
+ * order they are collected, while the dump's thread works on the ones
+ * before (the tasks are stopped: nothing changes in between).
+ */
+struct dump_ahead {
+	pthread_t thread;
+	bool inited, running;
+	uint32_t nr;			/* processes, in the image's order ... */
+	pid_t *pids;			/* ... their host pids */
+	char **smaps;			/* the text read for each, NULL if not (yet) */
+	struct ct_mm *mm;		/* the mm fields read for each (mm_collect()) ... */
+	bool *mm_read;			/* ... if read */
+	uint32_t done;			/* processes the thread is through with */
+	bool stop;			/* the dump's thread wants no more */
+	pthread_mutex_t lock;		/* protects smaps, done and stop */
+	pthread_cond_t cond;		/* done grew */
+};
+/* Start reading ahead for the tasks of @img (no thread for one: nothing to overlap). */
+int dump_ahead_start(struct dump_ahead *a, const struct ct_image *img);
+/* The smaps text of task @idx, once read (the caller frees it); NULL: read it yourself. */
+char *dump_ahead_smaps(struct dump_ahead *a, uint32_t idx);
+/* Move the mm fields of task @idx read ahead into @mm (its vmas kept); false: read them yourself. */
+bool dump_ahead_mm(struct dump_ahead *a, uint32_t idx, struct ct_mm *mm);
+/* Stop the thread and free what it read and nobody took. */
+void dump_ahead_stop(struct dump_ahead *a);
 
 /*
  * Fill d->img->tasks from the seized threads: pids at the container's pid

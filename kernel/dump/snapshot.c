@@ -59,26 +59,11 @@ static int snap_arm_exit(pid_t pid, unsigned long syscall_ip)
 	return 0;
 }
 
-/* Fork a snapshot child of the process under @inj. */
-int snap_fork(struct inj_ctx *inj, struct snap_child *sc)
+/* Note the child the clone under @inj gave (result @r) and make it safe: its stop, its exit. */
+static int snap_forked(struct inj_ctx *inj, struct snap_child *sc, long r)
 {
-	unsigned long child_sp = 0;	/* unguarded: the parent's stack, as fork() */
-	long r;
 	int ret;
 
-	memset(sc, 0, sizeof(*sc));
-	if (inj->frame) {
-		ret = inj_guard_child_frame(inj, &child_sp);
-		if (ret)
-			return ct_err(ret, "pid %d: cannot prepare the snapshot child's stack", inj->tid);
-	}
-	ret = inj_trace_clones(inj, true);
-	if (ret)
-		return ret;
-	/* no CLONE_* flag and exit signal 0: a fork the parent's wait() never sees */
-	r = inj_syscall(inj, __NR_clone, 0, child_sp, 0, 0, 0, 0);
-	if (inj_trace_clones(inj, false) && r >= 0)
-		pr_warn("pid %d: cannot reset ptrace options", inj->tid);
 	if (r < 0 && r > -4096)
 		return ct_err((int)r, "pid %d: snapshot fork failed: %s", inj->tid, strerror((int)-r));
 	if (!inj->event_child)
@@ -96,6 +81,78 @@ int snap_fork(struct inj_ctx *inj, struct snap_child *sc)
 	}
 	pr_debug("pid %d: snapshot child %d", sc->parent, sc->pid);
 	return 0;
+}
+
+/* Before the clone under @inj: the child's stack (guarded), and its clone traced. */
+static int snap_prepare(struct inj_ctx *inj, unsigned long *child_sp)
+{
+	int ret;
+
+	*child_sp = 0;		/* unguarded: the parent's stack, as fork() */
+	if (inj->frame) {
+		ret = inj_guard_child_frame(inj, child_sp);
+		if (ret)
+			return ct_err(ret, "pid %d: cannot prepare the snapshot child's stack", inj->tid);
+	}
+	return inj_trace_clones(inj, true);
+}
+
+/* After the clone under @inj: its clones are not traced any more. */
+static void snap_untrace(struct inj_ctx *inj, long r)
+{
+	if (inj_trace_clones(inj, false) && r >= 0)
+		pr_warn("pid %d: cannot reset ptrace options", inj->tid);
+}
+
+int snap_fork_wave(struct inj_ctx *const *ctxs, size_t n, struct snap_child *scs, int *errs)
+{
+	struct inj_ctx **run = xmalloc(sizeof(*run) * (n + 1));
+	unsigned long (*args)[6] = xzalloc(sizeof(*args) * (n + 1));
+	long *results = xmalloc(sizeof(*results) * (n + 1));
+	size_t *which = xmalloc(sizeof(*which) * (n + 1)), nr = 0;
+	int ret = run && args && results && which ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n && !ret; i++) {
+		memset(&scs[i], 0, sizeof(scs[i]));
+		if (errs[i])
+			continue;	/* the caller's: no fork for it */
+		errs[i] = snap_prepare(ctxs[i], &args[nr][1]);
+		if (errs[i])
+			continue;
+		/* no CLONE_* flag and exit signal 0: a fork the parent's wait() never sees */
+		run[nr] = ctxs[i];
+		which[nr++] = i;
+	}
+	if (!ret && nr)
+		ret = inj_syscall_wave(run, nr, __NR_clone, (const unsigned long (*)[6])args, results);
+	/* every clone that ran: a child it made is recorded (and released by the caller) */
+	for (size_t k = 0; k < nr; k++) {
+		size_t i = which[k];
+
+		snap_untrace(ctxs[i], results[k]);
+		errs[i] = snap_forked(ctxs[i], &scs[i], results[k]);
+	}
+	free(run);
+	free(args);
+	free(results);
+	free(which);
+	return ret;
+}
+
+/* Fork a snapshot child of the process under @inj. */
+int snap_fork(struct inj_ctx *inj, struct snap_child *sc)
+{
+	unsigned long child_sp;
+	long r;
+	int ret;
+
+	memset(sc, 0, sizeof(*sc));
+	ret = snap_prepare(inj, &child_sp);
+	if (ret)
+		return ret;
+	r = inj_syscall(inj, __NR_clone, 0, child_sp, 0, 0, 0, 0);
+	snap_untrace(inj, r);
+	return snap_forked(inj, sc, r);
 }
 
 /* Our own group in the hierarchy whose /proc/self/cgroup line starts with @prefix. */

@@ -25,6 +25,7 @@
 #define CT_DUMP_SNAPSHOT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 struct ct_cgroup;
@@ -39,6 +40,12 @@ struct snap_child {
 
 /* Fork a snapshot of the process whose leader is stopped under injection @inj. */
 int snap_fork(struct inj_ctx *inj, struct snap_child *sc);
+/*
+ * snap_fork() in each of the @n processes under @ctxs at once: their forks
+ * overlap.  Each one's failure in @errs[i] (one already there: no fork for
+ * it); the return value is a failure of the run itself.
+ */
+int snap_fork_wave(struct inj_ctx *const *ctxs, size_t n, struct snap_child *scs, int *errs);
 /* Once the container runs again: move @sc out of @cg into our own cgroup, close its fds. */
 int snap_isolate(struct ct_cgroup *cg, struct snap_child *sc);
 /* Kill and reap @sc (its parent must not be seized by us any more). Never fails. */

@@ -53,6 +53,35 @@ int inj_batch_place(struct inj_ctx *ctx, unsigned long code)
 	return 0;
 }
 
+int inj_batch_place_wave(struct inj_ctx *const *ctxs, size_t n, const unsigned long *codes)
+{
+	unsigned long (*args)[6] = xmalloc(sizeof(*args) * n);
+	long *results = xmalloc(sizeof(*results) * n);
+	size_t len;
+	const unsigned char *text = inj_arch_batch_code(&len);
+	int ret = args && results ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n && !ret; i++) {
+		const unsigned long a[6] = { codes[i], BATCH_CODE_LEN, PROT_READ | PROT_EXEC,
+					     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, (unsigned long)-1, 0 };
+
+		memcpy(args[i], a, sizeof(a));
+	}
+	ret = ret ?: inj_syscall_wave(ctxs, n, __NR_mmap, (const unsigned long (*)[6])args, results);
+	for (size_t i = 0; i < n && !ret; i++) {
+		if (results[i] < 0 && results[i] > -4096)
+			ret = ct_err((int)results[i], "pid %d: cannot map the batch routine: %s",
+				     ctxs[i]->tid, strerror((int)-results[i]));
+		/* /proc/PID/mem writes through the missing write permission */
+		else if ((ret = inj_write_mem(ctxs[i]->tid, codes[i], text, len)))
+			ret = ct_err(ret, "pid %d: cannot write the batch routine: %s", ctxs[i]->tid,
+				     strerror(-ret));
+	}
+	free(args);
+	free(results);
+	return ret;
+}
+
 int inj_batch_map(struct inj_batch *b, struct inj_ctx *ctx, size_t len)
 {
 	unsigned long addr;
@@ -83,8 +112,13 @@ int inj_batch_init(struct inj_batch *b, unsigned long code, unsigned long area, 
 	/* half the area for the table, half for data (sigactions, rlimits, paths) */
 	b->max = len / 2 / sizeof(struct inj_call);
 	b->data_len = len - b->max * sizeof(struct inj_call);
-	b->calls = xzalloc(b->max * sizeof(*b->calls));
-	b->tags = xzalloc(b->max * sizeof(*b->tags));
+	/*
+	 * Not zeroed: every entry is written when queued, and a restore makes
+	 * a batch per process whose few dozen calls touch only the start
+	 * (zeroing the whole table each time cost more than the calls).
+	 */
+	b->calls = xmalloc(b->max * sizeof(*b->calls));
+	b->tags = xmalloc(b->max * sizeof(*b->tags));
 	b->data = xmalloc(b->data_len);
 	if (!b->calls || !b->tags || !b->data) {
 		inj_batch_free(b);
@@ -179,15 +213,13 @@ static int batch_read(struct inj_batch *b, pid_t tid, size_t n)
 }
 
 /*
- * Resume the tracee into the routine and wait for the stop that ends it:
+ * Wait for the stop that ends the routine the tracee was resumed into:
  * SIGTRAP (its `int3`), or @stop_sig raised by its last entry (guarded).
  */
 static int batch_wait_stop(pid_t tid, int stop_sig)
 {
 	int status;
 
-	if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
-		return -errno;
 	for (;;) {
 		if (waitpid(tid, &status, __WALL) < 0)
 			return -errno;
@@ -299,19 +331,31 @@ static size_t batch_first_failure(const struct inj_batch *b, size_t nr)
 	return nr;
 }
 
-/* Resume into the routine on @ctx until its one stop; *@left: entries it had not finished. */
-static int batch_resume(struct inj_batch *b, struct inj_ctx *ctx, int stop_sig, size_t *left)
+/* Resume into the routine on @ctx (started here, stopped in inj_batch_finish()). */
+static int batch_resume(struct inj_batch *b, struct inj_ctx *ctx)
 {
 	struct user_regs_struct regs = ctx->saved_regs;
-	uint64_t all = ~0ULL;
-	int ret;
 
 	inj_arch_set_batch(&regs, b->code, b->area, b->nr, ctx->frame);
 	if (ptrace(PTRACE_SETREGS, ctx->tid, NULL, &regs) < 0)
 		return ct_err(-errno, "pid %d: cannot set registers: %m", ctx->tid);
 	if (ctx->frame)
 		inj_fault_step();
-	ret = batch_wait_stop(ctx->tid, stop_sig);
+	if (ptrace(PTRACE_CONT, ctx->tid, NULL, NULL) < 0)
+		return ct_err(-errno, "pid %d: cannot resume it into the batch: %m", ctx->tid);
+	b->resumed = true;
+	return 0;
+}
+
+/* The routine's one stop: *@left, entries it had not finished. */
+static int batch_stopped(struct inj_batch *b, struct inj_ctx *ctx, size_t *left)
+{
+	struct user_regs_struct regs;
+	uint64_t all = ~0ULL;
+	int ret;
+
+	b->resumed = false;
+	ret = batch_wait_stop(ctx->tid, b->stop_sig);
 	if (ret)
 		return ret;
 	if (ptrace(PTRACE_GETREGS, ctx->tid, NULL, &regs) < 0)
@@ -323,43 +367,83 @@ static int batch_resume(struct inj_batch *b, struct inj_ctx *ctx, int stop_sig, 
 	return 0;
 }
 
-int inj_batch_run(struct inj_batch *b, struct inj_ctx *ctx)
+int inj_batch_start(struct inj_batch *b, struct inj_ctx *ctx)
 {
-	size_t done = 0, nr = b->nr, left = 0;
-	double t0 = now_ms();
-	int stop_sig = SIGTRAP, ret;
 	pid_t tgid, tid;
+	int ret;
 
+	b->t0 = now_ms();
+	b->nr_queued = b->nr;
 	b->failed = b->nr;
+	b->stop_sig = SIGTRAP;
+	b->resumed = false;
+	b->start_ret = 0;
 	if (!b->nr)
 		return 0;
 	if (ctx->frame) {
-		stop_sig = batch_stop_signal(ctx, &tgid, &tid);
-		if (!stop_sig || batch_add_stop(b, stop_sig, tgid, tid)) {
-			ret = batch_write(b, ctx->tid) ?: batch_run_singly(b, ctx);
-			goto out;
+		b->stop_sig = batch_stop_signal(ctx, &tgid, &tid);
+		if (!b->stop_sig || batch_add_stop(b, b->stop_sig, tgid, tid)) {
+			/* no stop to end it with: every call alone, now; finish has the results */
+			b->stop_sig = 0;
+			b->start_ret = batch_write(b, ctx->tid) ?: batch_run_singly(b, ctx);
+			return b->start_ret;
 		}
 	}
 	ret = batch_write(b, ctx->tid);
 	if (ret)
-		return ct_err(ret, "pid %d: cannot write the batch: %s", ctx->tid, strerror(-ret));
-	ret = batch_resume(b, ctx, stop_sig, &left);
-	if (ret)
-		return ret;
-	done = b->nr - left;
-	/* the entries run, and the one that stopped it */
-	ret = batch_read(b, ctx->tid, min_t(size_t, done + 1, nr));
-	if (ret)
-		return ct_err(ret, "pid %d: cannot read the batch's results: %s", ctx->tid,
-			      strerror(-ret));
-	inj_count(min_t(size_t, done + 1, nr), now_ms() - t0);
-out:
+		ret = ct_err(ret, "pid %d: cannot write the batch: %s", ctx->tid, strerror(-ret));
+	ret = ret ?: batch_resume(b, ctx);
+	b->start_ret = ret;
+	return ret;
+}
+
+int inj_batch_finish(struct inj_batch *b, struct inj_ctx *ctx)
+{
+	size_t nr = b->nr_queued, done, left = 0;
+	int ret = b->start_ret;
+
+	if (!nr)
+		return 0;
+	if (b->stop_sig && !ret && b->resumed) {
+		ret = batch_stopped(b, ctx, &left);
+		done = b->nr - left;
+		/* the entries run, and the one that stopped it */
+		if (!ret)
+			ret = batch_read(b, ctx->tid, min_t(size_t, done + 1, nr));
+		if (ret)
+			ret = ct_err(ret, "pid %d: cannot read the batch's results: %s", ctx->tid,
+				     strerror(-ret));
+		else
+			inj_count(min_t(size_t, done + 1, nr), now_ms() - b->t0);
+		b->failed = ctx->frame ? nr : min_t(size_t, done, nr);
+	}
 	b->nr = nr;	/* the stop entries were ours */
 	if (ret)
 		return ret;
 	/* unguarded, the routine stopped at the failure; guarded, every call ran */
-	b->failed = ctx->frame ? batch_first_failure(b, nr) : min_t(size_t, done, nr);
+	if (ctx->frame)
+		b->failed = batch_first_failure(b, nr);
 	return b->failed < nr ? (int)b->calls[b->failed].ret : 0;
+}
+
+long inj_batch_failure_in(const struct inj_batch *b, size_t first, size_t end)
+{
+	if (b->failed < first || b->failed >= end || b->failed >= b->nr)
+		return 0;
+	return (long)b->calls[b->failed].ret;
+}
+
+int inj_batch_run(struct inj_batch *b, struct inj_ctx *ctx)
+{
+	int ret = inj_batch_start(b, ctx);
+
+	inj_count_sequence();
+	/* a resumed tracee is waited for even when the start failed after resuming it */
+	if (ret && !b->resumed) {
+		b->nr = b->nr_queued;
+		return ret;
+	}
+	return inj_batch_finish(b, ctx);
 }
 
 long inj_batch_ret(const struct inj_batch *b, size_t i)

@@ -124,57 +124,126 @@ static int guard_restorer_in(pid_t pid, struct restorer_seen *key, unsigned long
 	return 0;
 }
 
-/*
- * Find an rt_sigreturn restorer in the executable file mappings of @pid:
- * libc's first (every glibc and musl process has one), then the others.
- */
-static int guard_find_sigreturn(pid_t pid, unsigned long *ip)
+/* True if mapping @m of pass @pass is scanned for a restorer: libc's first, then the others. */
+static bool guard_scans(const struct inj_map *m, int pass)
 {
-	unsigned long start, end, scanned = 0;
-	char path[64], line[4352], perms[8];
-	int pass, ret = -ENOENT;
-	FILE *f;
+	bool libc;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	for (pass = 0; pass < 2 && ret; pass++) {
-		f = fopen(path, "re");
-		if (!f)
-			return -errno;
-		while (ret && scanned < GUARD_TEXT_MAX && fgets(line, sizeof(line), f)) {
-			bool libc = strstr(line, "/libc.") || strstr(line, "/libc-") || strstr(line, "ld-musl");
-			struct restorer_seen key = { 0 };
+	if (!m->exec_file || !m->path || !strchr(m->path, '/') || m->end - m->start > GUARD_TEXT_MAX)
+		return false;
+	libc = strstr(m->path, "/libc.") || strstr(m->path, "/libc-") || strstr(m->path, "ld-musl");
+	return libc == (pass == 0);
+}
+
+/*
+ * Find an rt_sigreturn restorer in the executable file mappings @maps of
+ * @pid: libc's first (every glibc and musl process has one), then the others.
+ */
+static int guard_find_sigreturn_in(pid_t pid, const struct inj_map *maps, size_t nr,
+				   unsigned long *ip)
+{
+	unsigned long scanned = 0;
+	int ret = -ENOENT;
+
+	for (int pass = 0; pass < 2 && ret; pass++) {
+		for (size_t i = 0; i < nr && ret && scanned < GUARD_TEXT_MAX; i++) {
+			const struct inj_map *m = &maps[i];
+			struct restorer_seen key = { .pgoff = m->pgoff, .ino = m->ino, .maj = m->maj,
+						     .min = m->min, .len = m->end - m->start };
 			int r;
 
-			if (sscanf(line, "%lx-%lx %7s %llx %x:%x %llu", &start, &end, perms, &key.pgoff,
-				   &key.maj, &key.min, &key.ino) != 7 || strcmp(perms, "r-xp") ||
-			    !strchr(line, '/') || libc != (pass == 0) || end - start > GUARD_TEXT_MAX)
+			if (!guard_scans(m, pass))
 				continue;
-			scanned += end - start;
-			key.len = end - start;
-			r = guard_restorer_in(pid, &key, start, end, ip);
+			scanned += m->end - m->start;
+			r = guard_restorer_in(pid, &key, m->start, m->end, ip);
 			if (r != -ENOENT)
 				ret = r;
 		}
-		fclose(f);
 	}
 	return ret;
+}
+
+/* Free what guard_read_maps() read. */
+static void guard_free_maps(struct inj_map *maps, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		free((char *)maps[i].path);
+	free(maps);
+}
+
+/* The mappings of @pid from /proc/PID/maps, as inj_find_text_in() takes them. */
+static int guard_read_maps(pid_t pid, struct inj_map **maps, size_t *nr)
+{
+	char path[64], line[4352], perms[8];
+	size_t cap = 0;
+	int ret = 0;
+	FILE *f;
+
+	*maps = NULL;
+	*nr = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (!ret && fgets(line, sizeof(line), f)) {
+		struct inj_map m = { 0 };
+		char *name = strchr(line, '/') ?: strchr(line, '[');
+		int n = 0;
+
+		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %llu%n", &m.start, &m.end, perms, &m.pgoff,
+			   &m.maj, &m.min, &m.ino, &n) != 7)
+			continue;
+		if (name) {
+			name[strcspn(name, "\n")] = '\0';
+			m.path = strdup(name);
+			if (!m.path)
+				ret = -ENOMEM;
+		}
+		m.exec_file = !strcmp(perms, "r-xp");
+		ret = ret ?: xgrow(maps, &cap, *nr + 1, sizeof(**maps));
+		if (ret)
+			free((char *)m.path);
+		else
+			(*maps)[(*nr)++] = m;
+	}
+	fclose(f);
+	if (ret)
+		guard_free_maps(*maps, *nr);
+	return ret;
+}
+
+int inj_find_text_in(pid_t pid, const struct inj_map *maps, size_t nr, struct inj_text *it)
+{
+	const struct inj_map *vdso = NULL;
+	int ret;
+
+	memset(it, 0, sizeof(*it));
+	for (size_t i = 0; i < nr && !vdso; i++)
+		if (maps[i].path && !strcmp(maps[i].path, "[vdso]"))
+			vdso = &maps[i];
+	if (!vdso)
+		return ct_err(-ENOENT, "pid %d: no [vdso] to inject system calls through", pid);
+	ret = inj_scan_vdso_at(pid, vdso->start, vdso->end, it);
+	if (ret || !it->syscall_ret_ip)
+		return ret;
+	ret = guard_find_sigreturn_in(pid, maps, nr, &it->sigreturn_ip);
+	if (ret == -ENOENT)
+		pr_debug("pid %d: no rt_sigreturn restorer in its text", pid);
+	return ret == -ENOENT ? 0 : ret;
 }
 
 /* Find in the address space of @pid what a guarded injection needs. */
 int inj_find_text(pid_t pid, struct inj_text *it)
 {
-	int ret;
+	struct inj_map *maps;
+	size_t nr;
+	int ret = guard_read_maps(pid, &maps, &nr);
 
-	memset(it, 0, sizeof(*it));
-	ret = inj_scan_own_vdso(pid, it);
 	if (ret)
-		return ret;
-	if (!it->syscall_ret_ip)
-		return 0;
-	ret = guard_find_sigreturn(pid, &it->sigreturn_ip);
-	if (ret == -ENOENT)
-		pr_debug("pid %d: no rt_sigreturn restorer in its text", pid);
-	return ret == -ENOENT ? 0 : ret;
+		return ct_err(ret, "pid %d: cannot read its mappings: %s", pid, strerror(-ret));
+	ret = inj_find_text_in(pid, maps, nr, it);
+	guard_free_maps(maps, nr);
+	return ret;
 }
 
 /*

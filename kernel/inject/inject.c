@@ -37,6 +37,13 @@ void inj_get_stats(struct inj_stats *st)
 	pthread_mutex_unlock(&inj_totals_lock);
 }
 
+void inj_count_sequence(void)
+{
+	pthread_mutex_lock(&inj_totals_lock);
+	inj_totals.in_sequence++;
+	pthread_mutex_unlock(&inj_totals_lock);
+}
+
 void inj_count(unsigned long calls, double ms)
 {
 	pthread_mutex_lock(&inj_totals_lock);
@@ -68,26 +75,34 @@ static int vdso_range(pid_t pid, unsigned long *start, unsigned long *end)
 	return ret;
 }
 
-/* Scan @pid's [vdso] for its `syscall` instructions (guard.c: which ones). */
-int inj_scan_own_vdso(pid_t pid, struct inj_text *it)
+int inj_scan_vdso_at(pid_t pid, unsigned long start, unsigned long end, struct inj_text *it)
 {
-	unsigned long start, end;
-	unsigned char *text;
+	unsigned char *text = xmalloc(end - start);
 	int ret;
 
-	ret = vdso_range(pid, &start, &end);
-	if (ret)
-		return ct_err(ret, "pid %d: no [vdso] to inject system calls through", pid);
-	text = xmalloc(end - start);
 	if (!text)
 		return -ENOMEM;
 	ret = inj_read_mem(pid, start, text, end - start);
 	if (!ret)
 		inj_scan_vdso(it, text, end - start, start);
 	free(text);
-	if (!ret && !it->syscall_ip)
-		ret = ct_err(-ENOENT, "pid %d: no syscall instruction in [vdso]", pid);
-	return ret;
+	if (ret)
+		return ct_err(ret, "pid %d: cannot read its [vdso]: %s", pid, strerror(-ret));
+	if (!it->syscall_ip)
+		return ct_err(-ENOENT, "pid %d: no syscall instruction in [vdso]", pid);
+	return 0;
+}
+
+/* Scan @pid's [vdso] for its `syscall` instructions (guard.c: which ones). */
+int inj_scan_own_vdso(pid_t pid, struct inj_text *it)
+{
+	unsigned long start, end;
+	int ret;
+
+	ret = vdso_range(pid, &start, &end);
+	if (ret)
+		return ct_err(ret, "pid %d: no [vdso] to inject system calls through", pid);
+	return inj_scan_vdso_at(pid, start, end, it);
 }
 
 /* Find a `syscall` instruction in @pid's [vdso]. */
@@ -204,48 +219,59 @@ static void note_event(struct inj_ctx *ctx, int event)
 		ctx->event_child = (pid_t)msg;
 }
 
+/* The ptrace request that runs an injected call on to its next stop. */
+static int inj_call_request(const struct inj_ctx *ctx)
+{
+	return ctx->frame ? PTRACE_SYSCALL : PTRACE_SINGLESTEP;
+}
+
 /*
  * Run the tracee through the injected `syscall` instruction.  Unguarded:
  * one single step.  Guarded: from syscall entry to syscall exit, because a
  * dead tracer's pending single-step SIGTRAP would kill the task, while the
  * code of a syscall stop (SIGTRAP | 0x80, TRACESYSGOOD) is no signal the
- * kernel could deliver, and the registers lead to the guard frame.
+ * kernel could deliver, and the registers lead to the guard frame.  This
+ * resumes it; inj_call_wait() takes each stop.
  */
-static int run_injected_call(struct inj_ctx *ctx)
+static int inj_call_resume(struct inj_ctx *ctx)
 {
-	bool guarded = ctx->frame != 0;
-	int request = guarded ? PTRACE_SYSCALL : PTRACE_SINGLESTEP;
-	int trap = guarded ? SIGTRAP | 0x80 : SIGTRAP;
-	int status, stops_left = guarded ? 2 : 1;
+	if (ctx->frame)
+		inj_fault_step();
+	if (ptrace(inj_call_request(ctx), ctx->tid, NULL, NULL) < 0)
+		return -errno;
+	return 0;
+}
 
-	for (;;) {
-		if (guarded)
-			inj_fault_step();
-		if (ptrace(request, ctx->tid, NULL, NULL) < 0)
-			return -errno;
-		if (waitpid(ctx->tid, &status, __WALL) < 0)
-			return -errno;
-		if (WIFEXITED(status) || WIFSIGNALED(status))
-			return ct_err(-ESRCH, "pid %d: died during an injected system call", ctx->tid);
-		if (!WIFSTOPPED(status))
-			continue;
-		if (status >> 16) {
-			/* fork/clone/exec event inside the call: the call is not done yet */
-			note_event(ctx, status >> 16);
-			continue;
-		}
-		if (WSTOPSIG(status) == trap) {
-			if (--stops_left == 0)
-				return 0;
-			continue;
-		}
+/*
+ * Wait for the next stop of the call under way on @ctx: 1 once it has
+ * reached its last stop, 0 when resumed towards another, -errno.
+ */
+static int inj_call_wait(struct inj_ctx *ctx)
+{
+	int trap = ctx->frame ? SIGTRAP | 0x80 : SIGTRAP;
+	int status;
+
+	if (waitpid(ctx->tid, &status, __WALL) < 0)
+		return -errno;
+	if (WIFEXITED(status) || WIFSIGNALED(status))
+		return ct_err(-ESRCH, "pid %d: died during an injected system call", ctx->tid);
+	if (!WIFSTOPPED(status))
+		return 0;
+	if (status >> 16) {
+		/* fork/clone/exec event inside the call: the call is not done yet */
+		note_event(ctx, status >> 16);
+	} else if (WSTOPSIG(status) == trap) {
+		if (--ctx->stops_left == 0)
+			return 1;
+	} else if (inj_fault_signal(WSTOPSIG(status))) {
 		/* a fault in the injected code: resumed, it would fault again forever */
-		if (inj_fault_signal(WSTOPSIG(status)))
-			return ct_err(-EFAULT, "pid %d: signal %d in an injected system call at %#lx",
-				      ctx->tid, WSTOPSIG(status), ctx->syscall_ip);
+		return ct_err(-EFAULT, "pid %d: signal %d in an injected system call at %#lx",
+			      ctx->tid, WSTOPSIG(status), ctx->syscall_ip);
+	} else {
 		/* only unblockable signals get here (all others are blocked): dropped */
 		pr_debug("pid %d: signal %d during injection, dropped", ctx->tid, WSTOPSIG(status));
 	}
+	return inj_call_resume(ctx) ?: 0;
 }
 
 /* Registers that run exit_group(0) at the `syscall` at @syscall_ip, on stack @sp (0: their own). */
@@ -256,30 +282,91 @@ void inj_set_exit_regs(struct user_regs_struct *regs, unsigned long syscall_ip, 
 	inj_arch_set_call(regs, syscall_ip, sp, __NR_exit_group, status_zero);
 }
 
-/* Execute system call @nr with six arguments inside the tracee. */
-long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a2,
-		 unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6)
+int inj_syscall_start(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a2,
+		      unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6)
 {
 	const unsigned long args[6] = { a1, a2, a3, a4, a5, a6 };
 	struct user_regs_struct regs = ctx->saved_regs;
-	double t0 = now_ms();
-	int ret;
 
+	ctx->call_t0 = now_ms();
+	ctx->call_nr = nr;
+	ctx->stops_left = 0;
 	/* guarded: the stack is the frame, whose `ret` goes to the restorer (guard.c) */
 	inj_arch_set_call(&regs, ctx->syscall_ip, ctx->frame, nr, args);
 	ctx->event_child = 0;
 	if (ptrace(PTRACE_SETREGS, ctx->tid, NULL, &regs) < 0)
 		return -errno;
-	ret = run_injected_call(ctx);
-	if (ret)
+	ctx->stops_left = ctx->frame ? 2 : 1;
+	return inj_call_resume(ctx);
+}
+
+int inj_syscall_step(struct inj_ctx *ctx, long *result)
+{
+	struct user_regs_struct regs;
+	int ret = inj_call_wait(ctx);
+
+	if (ret <= 0) {
+		if (ret < 0)
+			ctx->stops_left = 0;
 		return ret;
+	}
 	if (ptrace(PTRACE_GETREGS, ctx->tid, NULL, &regs) < 0)
 		return -errno;
-	inj_count(1, now_ms() - t0);
+	inj_count(1, now_ms() - ctx->call_t0);
 	if (inj_arch_ip(&regs) != inj_arch_after_syscall(ctx->syscall_ip))
 		pr_warn("pid %d: syscall %ld ended at %lx, not after the instruction",
-			ctx->tid, nr, inj_arch_ip(&regs));
-	return inj_arch_retval(&regs);
+			ctx->tid, ctx->call_nr, inj_arch_ip(&regs));
+	*result = inj_arch_retval(&regs);
+	return 1;
+}
+
+/* Execute system call @nr with six arguments inside the tracee. */
+long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a2,
+		 unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6)
+{
+	long result = 0;
+	int ret = inj_syscall_start(ctx, nr, a1, a2, a3, a4, a5, a6);
+
+	while (!ret)
+		ret = inj_syscall_step(ctx, &result);
+	inj_count_sequence();
+	return ret < 0 ? ret : result;
+}
+
+int inj_syscall_wave(struct inj_ctx *const *ctxs, size_t n, long nr,
+		     const unsigned long (*args)[6], long *results)
+{
+	size_t running = 0;
+	int first = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const unsigned long *a = args[i];
+
+		results[i] = inj_syscall_start(ctxs[i], nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		if (ctxs[i]->stops_left)
+			running++;
+		else if (!first)
+			first = (int)results[i];
+	}
+	inj_count_sequence();
+	/* each pass takes one stop of every call under way: the others run meanwhile */
+	while (running) {
+		for (size_t i = 0; i < n; i++) {
+			int r;
+
+			if (!ctxs[i]->stops_left)
+				continue;
+			r = inj_syscall_step(ctxs[i], &results[i]);
+			if (r == 0)
+				continue;
+			running--;
+			if (r < 0) {
+				results[i] = r;
+				first = first ?: r;
+			}
+		}
+	}
+	return first;
 }
 
 /*
@@ -288,14 +375,20 @@ long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a
  * There its own registers can be put back safely: resumed from that stop
  * the kernel applies the syscall-restart fix-up, as it would have.
  */
-static int inj_park(struct inj_ctx *ctx)
+static int inj_park_start(struct inj_ctx *ctx)
 {
-	int status;
-
 	inj_fault_step();
 	if (ptrace(PTRACE_INTERRUPT, ctx->tid, NULL, NULL) < 0 ||
 	    ptrace(PTRACE_CONT, ctx->tid, NULL, NULL) < 0)
 		return ct_err(-errno, "pid %d: cannot stop it after injection: %m", ctx->tid);
+	return 0;
+}
+
+/* The PTRACE_EVENT_STOP inj_park_start() asked for. */
+static int inj_park_wait(struct inj_ctx *ctx)
+{
+	int status;
+
 	for (;;) {
 		if (waitpid(ctx->tid, &status, __WALL) < 0)
 			return ct_err(-errno, "pid %d: cannot wait for its stop: %m", ctx->tid);
@@ -308,13 +401,9 @@ static int inj_park(struct inj_ctx *ctx)
 	}
 }
 
-/* Guarded: park, then the mask (the frame holds it too), then the registers. */
-static int inj_end_guarded(struct inj_ctx *ctx)
+/* Guarded and parked: the mask, then the registers. */
+static int inj_end_parked(struct inj_ctx *ctx)
 {
-	int ret = inj_park(ctx);
-
-	if (ret)
-		return ret;
 	inj_fault_step();
 	if (ptrace(PTRACE_SETSIGMASK, ctx->tid, sizeof(uint64_t), &ctx->saved_sigmask) < 0)
 		return ct_err(-errno, "pid %d: cannot restore signal mask: %m", ctx->tid);
@@ -323,6 +412,39 @@ static int inj_end_guarded(struct inj_ctx *ctx)
 		return ct_err(-errno, "pid %d: cannot restore registers: %m", ctx->tid);
 	ctx->options = 0;
 	return inj_set_options(ctx, 0);
+}
+
+/* Guarded: park, then the mask (the frame holds it too), then the registers. */
+static int inj_end_guarded(struct inj_ctx *ctx)
+{
+	int ret = inj_park_start(ctx) ?: inj_park_wait(ctx);
+
+	if (ret)
+		return ret;
+	return inj_end_parked(ctx);
+}
+
+int inj_end_start(struct inj_ctx *ctx)
+{
+	int ret;
+
+	if (!ctx->active || !ctx->frame)
+		return 0;
+	ret = inj_park_start(ctx);
+	if (ret)
+		ctx->active = false;
+	return ret;
+}
+
+int inj_end_finish(struct inj_ctx *ctx)
+{
+	int ret;
+
+	if (!ctx->active || !ctx->frame)
+		return inj_end(ctx);
+	ctx->active = false;
+	ret = inj_park_wait(ctx);
+	return ret ?: inj_end_parked(ctx);
 }
 
 /* Put back what inj_begin() saved. */

@@ -50,6 +50,10 @@ struct inj_ctx {
 	unsigned long event_msg;		/* PTRACE_GETEVENTMSG of the last fork/clone event */
 	pid_t event_child;			/* child created by the last injected fork/clone, 0 none */
 	bool active;
+	/* a call started by inj_syscall_start() and not yet finished */
+	int stops_left;				/* stops it still has to reach, 0 none */
+	long call_nr;				/* its number */
+	double call_t0;				/* now_ms() at its start */
 };
 
 /* Find a `syscall` instruction in @pid's [vdso]; *@ip is its address. */
@@ -57,6 +61,18 @@ int inj_find_syscall_insn(pid_t pid, unsigned long *ip);
 /* Find the syscall gadgets of @pid's [vdso] and its rt_sigreturn restorer. */
 int inj_find_text(pid_t pid, struct inj_text *it);
 int inj_scan_own_vdso(pid_t pid, struct inj_text *it);
+/* Scan the [vdso] of @pid at [@start, @end) for its `syscall` instructions. */
+int inj_scan_vdso_at(pid_t pid, unsigned long start, unsigned long end, struct inj_text *it);
+/* A mapping of a tracee, as /proc/PID/maps shows it (inj_find_text_in()). */
+struct inj_map {
+	unsigned long start, end, pgoff;
+	unsigned long long ino;
+	unsigned int maj, min;			/* the file's device */
+	const char *path;			/* a file's path, "[vdso]" and the like, or NULL */
+	bool exec_file;				/* mapped private, read and execute (r-xp) */
+};
+/* inj_find_text() from the mappings @maps of @pid the caller has read already. */
+int inj_find_text_in(pid_t pid, const struct inj_map *maps, size_t nr, struct inj_text *it);
 void inj_scan_vdso(struct inj_text *it, const unsigned char *text, size_t len, unsigned long start);
 /* Save registers and mask of stopped tracee @tid and block its signals. */
 int inj_begin(struct inj_ctx *ctx, pid_t tid, unsigned long syscall_ip);
@@ -74,6 +90,27 @@ int inj_guard_child_frame(struct inj_ctx *ctx, unsigned long *child_sp);
 /* Run one system call in the tracee; returns its raw result (-errno on failure). */
 long inj_syscall(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a2,
 		 unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6);
+/*
+ * Waves: one call on each of many tracees at once (dump), so that their
+ * round trips overlap instead of following one another.  Start the call on
+ * every tracee, then step each until it is done: each step waits for that
+ * tracee's next stop (the others run meanwhile) and resumes it if the call
+ * needs another.  inj_syscall() is start and steps in one.
+ */
+int inj_syscall_start(struct inj_ctx *ctx, long nr, unsigned long a1, unsigned long a2,
+		      unsigned long a3, unsigned long a4, unsigned long a5, unsigned long a6);
+/* 1 with the call's raw result in *@result once it is done, 0 while it runs on, -errno. */
+int inj_syscall_step(struct inj_ctx *ctx, long *result);
+/*
+ * Call @nr with @args[i] on each of the @n tracees of @ctxs at once; each
+ * result (or the -errno that kept it from running) in @results[i].  0 once
+ * every tracee is stopped again, else the first error of the run itself.
+ */
+int inj_syscall_wave(struct inj_ctx *const *ctxs, size_t n, long nr,
+		     const unsigned long (*args)[6], long *results);
+/* inj_end() in two halves, so that many tracees park at once: resume each, then finish each. */
+int inj_end_start(struct inj_ctx *ctx);
+int inj_end_finish(struct inj_ctx *ctx);
 /* Registers that run exit_group(0) at the `syscall` at @syscall_ip, on stack @sp (0: their own). */
 void inj_set_exit_regs(struct user_regs_struct *regs, unsigned long syscall_ip, unsigned long sp);
 /* Registers @r resume a call interrupted in its restart block by issuing it again. */
@@ -119,10 +156,18 @@ struct inj_batch {
 	uint8_t *data;				/* our copy of the data part */
 	size_t data_len, data_used;
 	size_t failed;				/* entry that stopped the last run, or nr */
+	/* between inj_batch_start() and inj_batch_finish() */
+	size_t nr_queued;			/* the caller's entries (the stop's come after) */
+	int stop_sig;				/* the signal the run stops at */
+	bool resumed;				/* the tracee runs the routine: finish waits for it */
+	int start_ret;				/* what the start found, for finish to return */
+	double t0;
 };
 
 /* Place the routine in the tracee of @ctx at @code (a page it maps there, read and execute). */
 int inj_batch_place(struct inj_ctx *ctx, unsigned long code);
+/* inj_batch_place() on each of @n tracees at once, the routine at @codes[i] in @ctxs[i]. */
+int inj_batch_place_wave(struct inj_ctx *const *ctxs, size_t n, const unsigned long *codes);
 /* Map the routine and @len bytes of table and data anywhere free in the tracee; a batch on them. */
 int inj_batch_map(struct inj_batch *b, struct inj_ctx *ctx, size_t len);
 /* Unmap what inj_batch_map() mapped and free the batch. */
@@ -144,6 +189,15 @@ bool inj_batch_fits(const struct inj_batch *b, size_t calls, size_t bytes);
  * another -errno (b->failed == b->nr) when the tracee could not be run.
  */
 int inj_batch_run(struct inj_batch *b, struct inj_ctx *ctx);
+/*
+ * After a run: the result of the call that stopped it if that call is one of
+ * entries [@first, @end), else 0 (see also b->failed: < @first, those
+ * entries did not run; >= @end, they all did).
+ */
+long inj_batch_failure_in(const struct inj_batch *b, size_t first, size_t end);
+/* inj_batch_run() in two halves, so that batches run in many tracees at once. */
+int inj_batch_start(struct inj_batch *b, struct inj_ctx *ctx);
+int inj_batch_finish(struct inj_batch *b, struct inj_ctx *ctx);
 /* The result of entry @i of the last run (still there after inj_batch_reset, until the next add). */
 long inj_batch_ret(const struct inj_batch *b, size_t i);
 /* Forget the queued calls and data: an empty batch again. */
@@ -153,11 +207,14 @@ void inj_batch_reset(struct inj_batch *b);
 struct inj_stats {
 	unsigned long round_trips;		/* times a tracee was resumed and waited for */
 	unsigned long calls;			/* system calls run in tracees */
-	double ms;				/* wall time spent in them */
+	double ms;				/* wall time spent in them (overlapping ones each) */
+	unsigned long in_sequence;		/* round trips one after another: a wave counts once */
 };
 void inj_get_stats(struct inj_stats *st);
 /* The injection room counts one round trip that ran @calls calls in @ms. */
 void inj_count(unsigned long calls, double ms);
+/* ... and one wait of the tracer: a single round trip, or a wave of them at once. */
+void inj_count_sequence(void);
 /* The injection room's test hook before each guarded step ("inject-stop:N", inject.c). */
 void inj_fault_step(void);
 /* True for a signal the tracee's own instruction raised (a fault): never dropped and retried. */

@@ -400,15 +400,20 @@ static int smaps_read(pid_t pid, char **text)
 /* Parse /proc/PID/smaps: one ct_vma per mapping, kinds and madvise flags. */
 int vma_collect(pid_t pid, struct vma_shm_table *shm, struct ct_mm *mm)
 {
+	char *text;
+	int ret = smaps_read(pid, &text);
+
+	return ret ?: vma_collect_text(pid, text, shm, mm);
+}
+
+int vma_collect_text(pid_t pid, char *text, struct vma_shm_table *shm, struct ct_mm *mm)
+{
 	struct smaps_entry e;
 	bool have = false;
-	char *text, *line, *next;
+	char *line, *next;
 	size_t cap = 0;
-	int ret;
+	int ret = 0;
 
-	ret = smaps_read(pid, &text);
-	if (ret)
-		return ret;
 	for (line = text; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)

@@ -66,6 +66,8 @@ struct page_run {
 
 /* Parse /proc/@pid/smaps into @mm->vmas (sorted), giving shared objects keys from @shm. */
 int vma_collect(pid_t pid, struct vma_shm_table *shm, struct ct_mm *mm);
+/* The same from the text of its smaps read already (@text is freed). */
+int vma_collect_text(pid_t pid, char *text, struct vma_shm_table *shm, struct ct_mm *mm);
 /* The CT_MADV_* flags smaps shows for the mapping of @pid holding @addr (0 if none). */
 int vma_flags_at(pid_t pid, uint64_t addr, uint32_t *madv);
 /* Fill the mm fields of @mm from /proc/@pid/stat, auxv and exe (brk: see dump). */

@@ -32,7 +32,10 @@
  * same size, and the same contents.  The dump checksums each file mapped
  * (libraries, executables, a database's mapped files) up to the same
  * limit, once per file version (inode, size, mtime, ctime) in a dump
- * however many processes map it; restore reads a file again only if its
+ * however many processes map it, and before the freeze where it can
+ * (map_change_prehash(): a version whose size, mtime and ctime stayed as
+ * they were while it was read; the frozen dump finds it done if the file
+ * is still that version, else reads it again); restore reads a file again only if its
  * size, mtime or ctime changed (a file rewritten in place keeps neither
  * its ctime nor, unless it is a copy of the same bytes, its checksum),
  * and each changed version once.  A file over the limit, or a checkpoint
@@ -388,6 +391,154 @@ void map_change_seed(struct change_cache *c, const struct ct_image *img)
 		if (mm->exe_change.flags & CT_CHANGE_HASHED)
 			change_cache_put(c, &mm->exe_id, &mm->exe_change, mm->exe_change.prefix_hash);
 	}
+}
+
+/* The identity and ctime the dump records of the file of @st (vma_identify_file(), mm_read_exe()). */
+static void change_id_of(const struct stat *st, struct ct_file_id *id, struct ct_file_change *ch)
+{
+	memset(id, 0, sizeof(*id));
+	memset(ch, 0, sizeof(*ch));
+	id->dev = st->st_dev;
+	id->ino = st->st_ino;
+	id->size = st->st_size;
+	id->mtime_sec = st->st_mtim.tv_sec;
+	id->mtime_nsec = st->st_mtim.tv_nsec;
+	ch->flags = CT_CHANGE_CTIME;
+	ch->ctime_sec = st->st_ctim.tv_sec;
+	ch->ctime_nsec = st->st_ctim.tv_nsec;
+}
+
+/* Did size, mtime or ctime differ between @a and @b, two stats of one file? */
+static bool change_stats_differ(const struct stat *a, const struct stat *b)
+{
+	return a->st_size != b->st_size || a->st_mtim.tv_sec != b->st_mtim.tv_sec ||
+	       a->st_mtim.tv_nsec != b->st_mtim.tv_nsec || a->st_ctim.tv_sec != b->st_ctim.tv_sec ||
+	       a->st_ctim.tv_nsec != b->st_ctim.tv_nsec;
+}
+
+/*
+ * Checksum ahead the file open at @fd into @c, if a regular file within
+ * @max bytes not checksummed yet; kept only if nothing of its identity
+ * moved while it was read.  How many bytes it read.
+ */
+static uint64_t change_prehash_fd(struct change_cache *c, int fd, uint64_t max)
+{
+	struct stat before, after;
+	struct ct_file_change ch;
+	struct ct_file_id id;
+	uint64_t hash;
+
+	if (fstat(fd, &before) < 0 || !S_ISREG(before.st_mode) || (uint64_t)before.st_size > max)
+		return 0;
+	change_id_of(&before, &id, &ch);
+	if (change_cache_get(c, &id, &ch, &hash))
+		return 0;
+	if (change_hash_prefix(fd, id.size, &hash) || fstat(fd, &after) < 0 ||
+	    change_stats_differ(&before, &after))
+		return 0;
+	change_cache_put(c, &id, &ch, hash);
+	return id.size;
+}
+
+/* A file mapping of a /proc/PID/maps line, as map_change_prehash() looks at them. */
+struct prehash_map {
+	pid_t pid;
+	unsigned long start, end;
+	unsigned int maj, min;
+	unsigned long long ino;
+	bool shared_write;		/* mapped shared and writable: written through memory */
+};
+
+/* The file mappings of /proc/@pid/maps into @maps (grown), but deleted files. */
+static int prehash_read_maps(pid_t pid, struct prehash_map **maps, size_t *nr, size_t *cap)
+{
+	static const char deleted[] = " (deleted)";
+	char path[64], *text, *line, *next;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	ret = read_whole_file(path, &text, NULL);
+	if (ret)
+		return ret;
+	for (line = text; line && *line && !ret; line = next) {
+		struct prehash_map m = { .pid = pid };
+		char perms[8], *name;
+		size_t len;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		name = strchr(line, '/');
+		len = name ? strlen(name) : 0;
+		if (!name || (len >= sizeof(deleted) - 1 && !strcmp(name + len - (sizeof(deleted) - 1), deleted)) ||
+		    sscanf(line, "%lx-%lx %7s %*x %x:%x %llu", &m.start, &m.end, perms, &m.maj, &m.min, &m.ino) != 6 ||
+		    !m.ino)
+			continue;
+		m.shared_write = perms[1] == 'w' && perms[3] == 's';
+		ret = xgrow(maps, cap, *nr + 1, sizeof(**maps));
+		if (!ret)
+			(*maps)[(*nr)++] = m;
+	}
+	free(text);
+	return ret;
+}
+
+/* qsort order of mappings by file (device, inode). */
+static int prehash_order(const void *a, const void *b)
+{
+	const struct prehash_map *x = a, *y = b;
+
+	if (x->maj != y->maj)
+		return x->maj < y->maj ? -1 : 1;
+	if (x->min != y->min)
+		return x->min < y->min ? -1 : 1;
+	return (x->ino > y->ino) - (x->ino < y->ino);
+}
+
+/* Checksum ahead the file of mapping @m into @c; the bytes read. */
+static uint64_t prehash_file_of(struct change_cache *c, const struct prehash_map *m, uint64_t max)
+{
+	char path[96];
+	uint64_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", m->pid, m->start, m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = change_prehash_fd(c, fd, max);
+	close(fd);
+	return n;
+}
+
+void map_change_prehash(const pid_t *pids, size_t nr_pids, uint64_t max_size, struct change_cache *c,
+			size_t *files, uint64_t *bytes)
+{
+	uint64_t max = max_size ? max_size : CHANGE_MAX_CHECKED_DEFAULT;
+	struct prehash_map *maps = NULL;
+	size_t nr = 0, cap = 0;
+
+	*files = 0;
+	*bytes = 0;
+	/* a process gone, or no memory: its files are read in the window, as before */
+	for (size_t p = 0; p < nr_pids; p++)
+		prehash_read_maps(pids[p], &maps, &nr, &cap);
+	if (nr)
+		qsort(maps, nr, sizeof(*maps), prehash_order);
+	/* one file at a time (its executable is one of its mappings): the first of its mappings */
+	for (size_t i = 0, end; i < nr; i = end) {
+		bool written = false;
+		uint64_t n;
+
+		for (end = i; end < nr && !prehash_order(&maps[i], &maps[end]); end++)
+			written |= maps[end].shared_write;
+		if (written)
+			continue;
+		n = prehash_file_of(c, &maps[i], max);
+		*files += n > 0;
+		*bytes += n;
+	}
+	free(maps);
 }
 
 /* Dump: checksum the file mapped through @path (its ctime recorded in @ch) if within @max bytes. */

@@ -46,10 +46,15 @@ int dump_read_add(struct task_ctx *tc, struct dump_read *r, long nr, unsigned lo
 	return 0;
 }
 
-int dump_reads_run(struct task_ctx *tc)
+int dump_reads_start(struct task_ctx *tc)
+{
+	return inj_batch_start(tc->batch, tc->inj);
+}
+
+int dump_reads_finish(struct task_ctx *tc)
 {
 	struct dump_reads *reads = tc->reads;
-	int ret = inj_batch_run(tc->batch, tc->inj);
+	int ret = inj_batch_finish(tc->batch, tc->inj);
 
 	/* every call may fail: an error here is the run's own */
 	if (ret)
@@ -72,6 +77,12 @@ int dump_reads_run(struct task_ctx *tc)
 		return ct_err(ret, "pid %d: cannot read the injected reads' output: %s", tc->inj->tid,
 			      strerror(-ret));
 	return 0;
+}
+
+int dump_reads_run(struct task_ctx *tc)
+{
+	dump_reads_start(tc);
+	return dump_reads_finish(tc);
 }
 
 long dump_read_take(const struct task_ctx *tc, const struct dump_read *r, uint32_t k, void *buf)

@@ -171,6 +171,38 @@ dump_leave_write_kill() {
 	assert_output --partial "$D/mysleep: file changed since the dump (--allow-changed-files to map it anyway)"
 }
 
+@test "changed files: an executable several processes run, changed, refuses the restore once, naming it; with --allow-changed-files a copy restores" {
+	cp "$(command -v sleep)" "$D/mysleep"
+	cp "$D/mysleep" "$D/mysleep.orig"
+	touch -r "$(command -v sleep)" "$D/mysleep" "$D/mysleep.orig"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- sh -c "'$D/mysleep' 600 & '$D/mysleep' 600 & exec '$D/mysleep' 600"
+	assert_success
+	wait_until 10 has_tasks 3
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	printf 'x' >>"$D/mysleep"
+	run "$CTSWAP" -v restore "$CT"
+	assert_failure
+	# the file every process maps is opened and checked once, by the init
+	[ "$(grep -c 'file changed since the dump' <<<"$output")" = 1 ] || { echo "$output"; false; }
+	assert_output --partial "$D/mysleep: file changed since the dump (--allow-changed-files to map it anyway)"
+	# nothing is left of the failed restore
+	has_tasks 0
+	# the same contents back (a new inode, the same size and bytes): mapped again, all three run
+	cp -p "$D/mysleep.orig" "$D/mysleep.new"
+	mv "$D/mysleep.new" "$D/mysleep"
+	run "$CTSWAP" restore --allow-changed-files "$CT"
+	assert_success
+	assert_output --partial "3 tasks"
+	has_tasks 3
+}
+
+# Container $CT has $1 tasks (ctswap ps).
+has_tasks() {
+	[ "$("$CTSWAP" ps "$CT" | awk 'NR == 2 { print $4 }')" = "$1" ]
+}
+
 # The counter of the mapping workload's status, once it reads "ok".
 mapped_counter() {
 	sed -n 's/^n=\([0-9]*\) ok$/\1/p' "$D/status" 2>/dev/null
@@ -239,4 +271,47 @@ start_mapper() {
 	assert_success
 	n=$(mapped_counter)
 	wait_until 10 mapped_past $((n + 3))
+}
+
+# The stat state of process $1 is "stopped" (T).
+dump_stopped() {
+	[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = T ]
+}
+
+# -v -v log $1 after its line "freezing and seizing": the window.
+in_window() {
+	sed -n '/freezing and seizing/,$p' "$1"
+}
+
+@test "changed files: mapped files are checksummed before the freeze; one whose ctime moved before the freeze is read again in the window" {
+	local mtime n pid log="$BATS_TEST_TMPDIR/dump.log"
+	start_mapper
+	mtime=$(stat -c %y "$D/mapped.bin")
+	# a first dump: the mapped file, libc, the executable read before the freeze, none in it
+	run "$CTSWAP" -v -v dump --leave-running "$CT"
+	assert_success
+	echo "$output" >"$log"
+	grep -Eq 'mapped files checksummed before the freeze \([1-9][0-9]* bytes' "$log" || { cat "$log"; false; }
+	! in_window "$log" | grep -Eq "($D/mapped.bin|$WORKLOADS/mapped_file|/libc[.-][^ ]*): [0-9]+ bytes checksummed in" ||
+		{ in_window "$log"; false; }
+	# stopped once the files are read: the same bytes written again (ctime moves) before the freeze
+	CTSWAP_FAULT=dump-stop:prehashed "$CTSWAP" -v -v dump "$CT" >"$log" 2>&1 &
+	pid=$!
+	wait_until 20 dump_stopped "$pid"
+	rewrite_keep_mtime "$D/orig.bin" "$mtime"
+	kill -CONT "$pid"
+	wait "$pid" || { cat "$log"; false; }
+	# that version was never seen: read again in the window, as a version the dump reads the first time
+	in_window "$log" | grep -q "$D/mapped.bin: 65536 bytes checksummed in" || { cat "$log"; false; }
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	n=$(mapped_counter)
+	wait_until 10 mapped_past $((n + 3))
+	# other bytes since: refused, as always
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	rewrite_keep_mtime "$D/other.bin" "$mtime"
+	run "$CTSWAP" restore "$CT"
+	assert_failure
+	assert_output --regexp "^ctswap: pid [0-9]+: $D/mapped.bin: file changed since the dump \(--allow-changed-files to map it anyway\)$"
 }
