@@ -111,6 +111,14 @@ int swp_idx_verify(const struct swp_area *sa, struct swp_idx_map *m, const void 
 		return ct_err(-EUCLEAN, "%s: index: reference outside the checked body", sa->path);
 	first = (off - m->hdr_size) >> m->chunk_shift;
 	last = (off + len - 1 - m->hdr_size) >> m->chunk_shift;
+	while (first <= last && __atomic_load_n(&m->checked[first], __ATOMIC_ACQUIRE))
+		first++;
+	if (first < last) {	/* several chunks to read: one request, not one each */
+		uint64_t start = m->hdr_size + (first << m->chunk_shift);
+		uint64_t end = m->hdr_size + ((last + 1) << m->chunk_shift);
+
+		idx_read_ahead(m, start, (end < m->chunk_off ? end : m->chunk_off) - start);
+	}
 	for (uint64_t i = first; i <= last; i++) {
 		ret = idx_chunk_verify(sa, m, i);
 		if (ret)
