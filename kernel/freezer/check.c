@@ -71,13 +71,6 @@ struct pm_scan_arg {
 #define UFFD_FEATURE_WP_ASYNC (1 << 15)
 #endif
 
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
-#endif
-#ifndef PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE
-#define PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE _IO(0xFF, 6)
-#endif
-
 #ifndef PR_SET_MM_MAP
 #define PR_SET_MM_MAP 14
 #define PR_SET_MM_MAP_SIZE 15
@@ -365,7 +358,7 @@ static int check_proc_pidns(char *why, size_t size)
 		snprintf(why, size, "fork: %m");
 		return -errno;
 	}
-	if (!WIFEXITED(status) || (size_t)WEXITSTATUS(status) >= sizeof(step) / sizeof(step[0])) {
+	if (!WIFEXITED(status) || (size_t)WEXITSTATUS(status) >= ARRAY_SIZE(step)) {
 		snprintf(why, size, "probe child died");
 		return -EIO;
 	}

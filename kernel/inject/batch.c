@@ -112,8 +112,13 @@ int inj_batch_init(struct inj_batch *b, unsigned long code, unsigned long area, 
 	/* half the area for the table, half for data (sigactions, rlimits, paths) */
 	b->max = len / 2 / sizeof(struct inj_call);
 	b->data_len = len - b->max * sizeof(struct inj_call);
-	b->calls = xzalloc(b->max * sizeof(*b->calls));
-	b->tags = xzalloc(b->max * sizeof(*b->tags));
+	/*
+	 * Not zeroed: every entry is written when queued, and a restore makes
+	 * a batch per process whose few dozen calls touch only the start
+	 * (zeroing the whole table each time cost more than the calls).
+	 */
+	b->calls = xmalloc(b->max * sizeof(*b->calls));
+	b->tags = xmalloc(b->max * sizeof(*b->tags));
 	b->data = xmalloc(b->data_len);
 	if (!b->calls || !b->tags || !b->data) {
 		inj_batch_free(b);
@@ -419,6 +424,13 @@ int inj_batch_finish(struct inj_batch *b, struct inj_ctx *ctx)
 	if (ctx->frame)
 		b->failed = batch_first_failure(b, nr);
 	return b->failed < nr ? (int)b->calls[b->failed].ret : 0;
+}
+
+long inj_batch_failure_in(const struct inj_batch *b, size_t first, size_t end)
+{
+	if (b->failed < first || b->failed >= end || b->failed >= b->nr)
+		return 0;
+	return (long)b->calls[b->failed].ret;
 }
 
 int inj_batch_run(struct inj_batch *b, struct inj_ctx *ctx)

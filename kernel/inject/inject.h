@@ -189,6 +189,12 @@ bool inj_batch_fits(const struct inj_batch *b, size_t calls, size_t bytes);
  * another -errno (b->failed == b->nr) when the tracee could not be run.
  */
 int inj_batch_run(struct inj_batch *b, struct inj_ctx *ctx);
+/*
+ * After a run: the result of the call that stopped it if that call is one of
+ * entries [@first, @end), else 0 (see also b->failed: < @first, those
+ * entries did not run; >= @end, they all did).
+ */
+long inj_batch_failure_in(const struct inj_batch *b, size_t first, size_t end);
 /* inj_batch_run() in two halves, so that batches run in many tracees at once. */
 int inj_batch_start(struct inj_batch *b, struct inj_ctx *ctx);
 int inj_batch_finish(struct inj_batch *b, struct inj_ctx *ctx);

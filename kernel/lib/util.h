@@ -16,6 +16,14 @@
 #define min_t(t, a, b) ((t)(a) < (t)(b) ? (t)(a) : (t)(b))
 #define max_t(t, a, b) ((t)(a) > (t)(b) ? (t)(a) : (t)(b))
 
+/* linux/pidfd.h of 6.9 and 6.11 (users include fcntl.h, sys/ioctl.h); Debian 12's headers are older */
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+#ifndef PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE
+#define PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE _IO(0xFF, 6)
+#endif
+
 /* Allocators that log their own failure: callers only return -ENOMEM. */
 void *xmalloc(size_t size);
 void *xzalloc(size_t size);

@@ -139,6 +139,15 @@ static int lz_source_open(struct lz_server *srv)
 	return 0;
 }
 
+/* The source will be read whole: start reading its index (swp_gen_read_ahead). */
+static void lz_source_read_ahead(struct lz_server *srv)
+{
+	struct swp_gen_reader *rd = srv->opts.reader ? srv->opts.reader : srv->rd;
+
+	if (!srv->opts.source && rd)
+		swp_gen_read_ahead(rd);
+}
+
 /* Close what lz_source_open opened. */
 static void lz_source_close(struct lz_server *srv)
 {
@@ -173,6 +182,20 @@ static void lz_todo_set(struct lz_region *r, uint64_t i)
 	if (!lz_todo(r, i)) {
 		r->todo[i / 64] |= 1ULL << (i % 64);
 		r->nr_todo++;
+	}
+}
+
+/* Mark pages [@i, @i + @n) of @r to be copied: a word at a time, not a page. */
+static void lz_todo_set_range(struct lz_region *r, uint64_t i, uint64_t n)
+{
+	while (n) {
+		unsigned bit = i % 64, k = n < 64 - bit ? n : 64 - bit;
+		uint64_t mask = (k == 64 ? ~0ULL : ((1ULL << k) - 1)) << bit;
+
+		r->nr_todo += __builtin_popcountll(mask & ~r->todo[i / 64]);
+		r->todo[i / 64] |= mask;
+		i += k;
+		n -= k;
 	}
 }
 
@@ -354,8 +377,8 @@ static int lz_mark_run(uint32_t task, uint64_t mapping, uint64_t addr, size_t nr
 			continue;
 		}
 		stop = min_t(uint64_t, end, r->end);
-		for (; a < stop; a += PAGE_SIZE)
-			lz_todo_set(r, (a - r->start) / PAGE_SIZE);
+		lz_todo_set_range(r, (a - r->start) / PAGE_SIZE, (stop - a) / PAGE_SIZE);
+		a = stop;
 	}
 	return 0;
 }
@@ -519,6 +542,18 @@ static void lz_record(struct lz_server *srv, uint32_t task, uint64_t dump_addr, 
 }
 
 /*
+ * Log why reading @n pages at @addr of @mm from the source failed (a page
+ * or an index chunk that fails its check names itself in ct_err_msg);
+ * returns @ret.
+ */
+static int lz_read_failed(const struct lz_mm *mm, size_t n, uint64_t addr, int ret)
+{
+	pr_err("pid %d: reading %zu pages at %#lx from the swap area failed: %s", mm->pid, n,
+	       (unsigned long)addr, ct_err_msg() ?: strerror(-ret));
+	return ret;
+}
+
+/*
  * Answer a fault at @addr (lock held): the faulting page and, when faults
  * run sequentially, the todo pages after it, in one UFFDIO_COPY.
  */
@@ -548,9 +583,7 @@ static int lz_fault(struct lz_server *srv, struct lz_mm *mm, uint64_t addr)
 	ret = srv->src.read(srv->src.arg, mm->task_key, r->dump_start + (page - r->start), n,
 			    srv->fault_buf, srv->fault_state);
 	if (ret) {
-		pr_err("pid %d: reading %zu pages at %#lx from the swap area failed: %d", mm->pid,
-		       n, (unsigned long)page, ret);
-		return ret;
+		return lz_read_failed(mm, n, page, ret);
 	}
 	mm->next_seq = page + n * PAGE_SIZE;
 	srv->sync_faults++;
@@ -861,8 +894,7 @@ static int lz_prefetch_all(struct lz_server *srv, size_t chunk, bool wset)
 	while (!ret && !__atomic_load_n(&srv->stop, __ATOMIC_SEQ_CST) && lz_pick(srv, LZ_PF_BATCH, &b)) {
 		ret = srv->src.read(srv->src.arg, b.mm->task_key, b.dump, b.n, buf, state);
 		if (ret) {
-			pr_err("pid %d: reading %zu pages at %#lx from the swap area failed: %d",
-			       b.mm->pid, b.n, (unsigned long)b.dump, ret);
+			lz_read_failed(b.mm, b.n, b.addr, ret);
 			break;
 		}
 		ret = lz_fill(srv, &b, buf, chunk);
@@ -994,6 +1026,7 @@ static void *lz_prefetch_thread(void *arg)
 	bool first = true;
 
 	lz_gate_wait(srv);
+	lz_source_read_ahead(srv);
 	for (;;) {
 		if (lz_prefetch_all(srv, LZ_PF_CHUNK, first)) {
 			/* a broken swap area: die, the watchdog kills the container */
@@ -1421,8 +1454,10 @@ static int lz_eager(const struct lazy_opts *opts, struct lazy_mm *mms, size_t nr
 	int ret;
 
 	ret = lz_server_init(&srv, opts, mms, nr);
-	if (!ret)
+	if (!ret) {
+		lz_source_read_ahead(&srv);
 		ret = lz_prefetch_all(&srv, LZ_EAGER_CHUNK, false);
+	}
 	if (!ret && lz_outstanding(&srv))
 		ret = ct_err(-EAGAIN, "eager restore: %lu pages could not be copied",
 			     (unsigned long)lz_outstanding(&srv));

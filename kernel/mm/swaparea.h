@@ -118,6 +118,14 @@ int swp_gen_open(struct swp_area *sa, unsigned gen, struct swp_gen_reader **r);
 void swp_gen_close(struct swp_gen_reader *r);
 /* The generation number a reader reads. */
 unsigned swp_gen_number(const struct swp_gen_reader *r);
+/*
+ * A hint for a reader about to read every page (eager fill, background
+ * prefetch): start reading the part of the index it will check, in large
+ * requests and without waiting.  An open reads only what it checks, a
+ * chunk at a time when first used; this keeps that from costing a small
+ * read per chunk.
+ */
+void swp_gen_read_ahead(const struct swp_gen_reader *r);
 /* The data file descriptor a reader reads from (a forked server must keep it open). */
 int swp_reader_fd(const struct swp_gen_reader *r);
 /*

@@ -301,9 +301,10 @@ static uint64_t scratch_end(const struct rst_proc *p)
 /*
  * The rebuild's system calls go through @p's batch (inject.h): queued here,
  * run when the table is full or the step needs their results, each result
- * checked by mm_check_call().  A process is rebuilt in three round trips
- * (open the mapped files; unmap, move the vdso, map, advise; PR_SET_MM_MAP)
- * where one call each took a round trip of its own.
+ * checked by mm_flush().  A process is rebuilt in one round trip (unmap,
+ * move the vdso, map, advise, PR_SET_MM_MAP, userfaultfd), one more when it
+ * maps a file no other process maps (opened first: its fd is needed), where
+ * one call each took a round trip of its own.
  */
 
 static const struct { uint32_t flag; int advice; const char *name; } madv_flags[] = {
@@ -480,6 +481,7 @@ struct map_file {
 	const struct ct_file_id *id;
 	const struct ct_file_change *change;	/* its ctime and checksum at the dump */
 	long fd;		/* in the tracee, -1 until opened */
+	const struct rst_shared_file *shared;	/* opened and checked by the init, NULL */
 };
 
 /* The files opened for @p's mappings. */
@@ -488,6 +490,17 @@ struct map_files {
 	size_t nr;
 	long exe;		/* index of the executable in f, -1 none */
 };
+
+/* True if the tracee's current executable is the file at tracee fd @fd. */
+static bool same_exe(struct rst_proc *p, long fd)
+{
+	char a[64], b[64];
+	struct stat s1, s2;
+
+	snprintf(a, sizeof(a), "/proc/%d/exe", p->host_pid);
+	snprintf(b, sizeof(b), "/proc/%d/fd/%ld", p->host_pid, fd);
+	return !stat(a, &s1) && !stat(b, &s2) && s1.st_dev == s2.st_dev && s1.st_ino == s2.st_ino;
+}
 
 /* May the file open at tracee fd @fd be mapped again: the same inode, size and contents? */
 static int file_id_check(struct rst_proc *p, long fd, const struct map_file *mf, const struct rst_mm_opts *o)
@@ -540,11 +553,90 @@ static bool vma_needs_open(const struct ct_vma *v, const struct rst_mm_opts *o, 
 	return true;
 }
 
-/* Open in the tracee, in one batch, every file the mappings and the exe link need; check them. */
-static int map_files_open(struct rst_proc *p, struct map_files *mfs, const struct rst_mm_opts *o)
+/* Open in the tracee, in batches, every file of @mfs not open yet; check each. */
+static int map_files_open_all(struct rst_proc *p, struct map_files *mfs, const struct rst_mm_opts *o)
+{
+	int ret;
+
+	inj_batch_reset(&p->batch);
+	for (size_t i = 0; i < mfs->nr; i++) {
+		unsigned long path;
+
+		if (mfs->f[i].fd < 0) {
+			/* the batch holds only these opens, with room for one more path */
+			path = inj_batch_put(&p->batch, mfs->f[i].path, strlen(mfs->f[i].path) + 1);
+			if (!path)
+				return ct_err(-E2BIG, "pid %d: %s: path too long", p->t->pid,
+					      mfs->f[i].path);
+			/* the fd numbers come back in the table: read them before the next run */
+			inj_batch_add(&p->batch, &mfs->f[i], 0, __NR_openat, AT_FDCWD, path,
+				      mfs->f[i].flags | O_CLOEXEC, 0, 0, 0);
+		}
+		if (p->batch.nr && (i + 1 == mfs->nr || !inj_batch_fits(&p->batch, 1, PATH_MAX))) {
+			struct inj_batch *b = &p->batch;
+
+			ret = inj_batch_run(b, &p->threads[0].inj);
+			for (size_t k = 0; k < b->failed; k++)
+				((struct map_file *)b->tags[k])->fd = inj_batch_ret(b, k);
+			if (ret && b->failed < b->nr)
+				ret = mm_call_failed(p, &b->calls[b->failed],
+						     ((const struct map_file *)b->tags[b->failed])->path, ret);
+			inj_batch_reset(b);
+			if (ret)
+				return ret;
+		}
+	}
+	for (size_t i = 0; i < mfs->nr; i++) {
+		if (mfs->f[i].shared)
+			continue;	/* checked once, by the init */
+		ret = file_id_check(p, mfs->f[i].fd, &mfs->f[i], o);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Order files by path, open flags, then the device and inode the dump saw. */
+static int file_key_cmp(const char *pa, int fa, const struct ct_file_id *ia,
+			const char *pb, int fb, const struct ct_file_id *ib)
+{
+	int d = strcmp(pa, pb);
+
+	if (d)
+		return d;
+	if (fa != fb)
+		return fa < fb ? -1 : 1;
+	if (ia->dev != ib->dev)
+		return ia->dev < ib->dev ? -1 : 1;
+	return ia->ino < ib->ino ? -1 : ia->ino > ib->ino;
+}
+
+/* The shared file @mf is, if the init opened it for every task. */
+static const struct rst_shared_file *shared_find(const struct rst_shared_files *sf,
+						 const struct map_file *mf)
+{
+	size_t lo = 0, hi = sf ? sf->nr : 0;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct rst_shared_file *s = &sf->f[mid];
+		int d = file_key_cmp(mf->path, mf->flags, mf->id, s->path, s->flags, s->id);
+
+		if (!d)
+			return s;
+		if (d < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* The files the mappings and the exe link of @p need, those of @o->shared already open. */
+static int map_files_list(struct rst_proc *p, struct map_files *mfs, const struct rst_mm_opts *o)
 {
 	const struct ct_mm *mm = &p->t->mm;
-	int oflags, ret;
+	int oflags;
 
 	mfs->f = xzalloc(sizeof(*mfs->f) * (mm->nr_vmas + 1));
 	mfs->exe = -1;
@@ -557,47 +649,142 @@ static int map_files_open(struct rst_proc *p, struct map_files *mfs, const struc
 	if (mm->exe_path)
 		mfs->exe = (long)map_file_find(mfs, mm->exe_path, O_RDONLY, &mm->exe_id, &mm->exe_change);
 	for (size_t i = 0; i < mfs->nr; i++) {
-		unsigned long path;
-
-		/* the batch holds only these opens, with room for one more path */
-		path = inj_batch_put(&p->batch, mfs->f[i].path, strlen(mfs->f[i].path) + 1);
-		if (!path)
-			return ct_err(-E2BIG, "pid %d: %s: path too long", p->t->pid, mfs->f[i].path);
-		/* the fd numbers come back in the table: read them before the next run */
-		inj_batch_add(&p->batch, mfs->f[i].path, 0, __NR_openat, AT_FDCWD, path,
-			      mfs->f[i].flags | O_CLOEXEC, 0, 0, 0);
-		if (i + 1 == mfs->nr || !inj_batch_fits(&p->batch, 1, PATH_MAX)) {
-			size_t first = i + 1 - p->batch.nr;
-
-			ret = inj_batch_run(&p->batch, &p->threads[0].inj);
-			for (size_t k = 0; k < p->batch.failed; k++)
-				mfs->f[first + k].fd = inj_batch_ret(&p->batch, k);
-			if (ret && p->batch.failed < p->batch.nr)
-				ret = mm_call_failed(p, &p->batch.calls[p->batch.failed],
-						     p->batch.tags[p->batch.failed], ret);
-			inj_batch_reset(&p->batch);
-			if (ret)
-				return ret;
-		}
-	}
-	for (size_t i = 0; i < mfs->nr; i++) {
-		ret = file_id_check(p, mfs->f[i].fd, &mfs->f[i], o);
-		if (ret)
-			return ret;
+		mfs->f[i].shared = shared_find(o->shared, &mfs->f[i]);
+		if (mfs->f[i].shared)
+			mfs->f[i].fd = mfs->f[i].shared->fd;
 	}
 	return 0;
 }
 
-/* Queue closing every file of @mfs in the tracee. */
-static int map_files_close(struct rst_proc *p, struct map_files *mfs)
+/* Open in the tracee, in one batch, every file the mappings and the exe link need; check them. */
+static int map_files_open(struct rst_proc *p, struct map_files *mfs, const struct rst_mm_opts *o)
 {
-	int ret = 0;
+	return map_files_list(p, mfs, o) ?: map_files_open_all(p, mfs, o);
+}
 
-	for (size_t i = 0; i < mfs->nr && !ret; i++)
-		if (mfs->f[i].fd >= 0)
-			ret = mm_queue(p, NULL, INJ_CALL_MAY_FAIL, __NR_close, mfs->f[i].fd, 0, 0, 0,
-				       0, 0);
+/* One mapped file of one process, to find those several map. */
+struct file_ref {
+	const char *path;
+	int flags;
+	const struct ct_file_id *id;
+	const struct ct_file_change *change;
+	size_t proc;		/* index of the process */
+	bool exe;		/* its executable */
+};
+
+/* Order refs by file. */
+static int file_ref_cmp_key(const struct file_ref *x, const struct file_ref *y)
+{
+	return file_key_cmp(x->path, x->flags, x->id, y->path, y->flags, y->id);
+}
+
+/* Then by process. */
+static int file_ref_cmp(const void *a, const void *b)
+{
+	const struct file_ref *x = a, *y = b;
+	int d = file_ref_cmp_key(x, y);
+
+	if (d)
+		return d;
+	return x->proc < y->proc ? -1 : x->proc > y->proc;
+}
+
+/* Every file each of @procs maps or runs, sorted: *@out (*@n refs). */
+static int file_refs_collect(const struct rst_proc *procs, size_t nr, const struct rst_mm_opts *o,
+			     struct file_ref **out, size_t *n)
+{
+	struct file_ref *refs;
+	size_t cap = 0;
+	int oflags;
+
+	for (size_t i = 0; i < nr; i++)
+		cap += procs[i].t->mm.nr_vmas + 1;
+	refs = xmalloc(sizeof(*refs) * (cap + 1));
+	if (!refs)
+		return -ENOMEM;
+	*n = 0;
+	for (size_t i = 0; i < nr; i++) {
+		const struct ct_mm *mm = &procs[i].t->mm;
+
+		for (uint32_t k = 0; k < mm->nr_vmas; k++)
+			if (vma_needs_open(&mm->vmas[k], o, &oflags))
+				refs[(*n)++] = (struct file_ref){ mm->vmas[k].path, oflags,
+					&mm->vmas[k].file, &mm->vmas[k].change, i, false };
+		if (mm->exe_path)
+			refs[(*n)++] = (struct file_ref){ mm->exe_path, O_RDONLY, &mm->exe_id,
+							  &mm->exe_change, i, true };
+	}
+	qsort(refs, *n, sizeof(*refs), file_ref_cmp);
+	*out = refs;
+	return 0;
+}
+
+#define RST_SHARED_FILES_MAX 256	/* fds every task holds until its own are in place */
+
+/*
+ * The files of @refs that more than one process maps, as map_files of the
+ * init (*@exe_of[k]: file k is some process's executable).
+ */
+static int shared_pick(const struct file_ref *refs, size_t n, struct map_files *mfs, bool **exe_of)
+{
+	mfs->f = xzalloc(sizeof(*mfs->f) * RST_SHARED_FILES_MAX);
+	*exe_of = xzalloc(sizeof(**exe_of) * RST_SHARED_FILES_MAX);
+	mfs->exe = -1;
+	if (!mfs->f || !*exe_of)
+		return -ENOMEM;
+	for (size_t i = 0, j; i < n && mfs->nr < RST_SHARED_FILES_MAX; i = j) {
+		bool several = false, exe = refs[i].exe;
+
+		for (j = i + 1; j < n && !file_ref_cmp_key(&refs[i], &refs[j]); j++) {
+			several |= refs[j].proc != refs[i].proc;
+			exe |= refs[j].exe;
+		}
+		if (!several)
+			continue;
+		(*exe_of)[mfs->nr] = exe;
+		mfs->f[mfs->nr++] = (struct map_file){ .path = refs[i].path, .flags = refs[i].flags,
+			.id = refs[i].id, .change = refs[i].change, .fd = -1 };
+	}
+	return 0;
+}
+
+int rst_mm_share_files(struct rst_proc *init, const struct rst_proc *procs, size_t nr,
+		       const struct rst_mm_opts *o, struct rst_shared_files *sf)
+{
+	struct map_files mfs = { 0 };
+	struct file_ref *refs = NULL;
+	bool *exe_of = NULL;
+	size_t n = 0;
+	int ret;
+
+	memset(sf, 0, sizeof(*sf));
+	ret = file_refs_collect(procs, nr, o, &refs, &n) ?: shared_pick(refs, n, &mfs, &exe_of);
+	if (!ret && mfs.nr)
+		ret = map_files_open_all(init, &mfs, o);
+	if (!ret && mfs.nr) {
+		sf->f = xzalloc(sizeof(*sf->f) * mfs.nr);
+		ret = sf->f ? 0 : -ENOMEM;
+	}
+	for (size_t i = 0; i < mfs.nr && !ret; i++) {
+		sf->f[i] = (struct rst_shared_file){ .path = mfs.f[i].path, .flags = mfs.f[i].flags,
+			.id = mfs.f[i].id, .fd = mfs.f[i].fd };
+		/* every task runs the init's executable until its PR_SET_MM_MAP */
+		sf->f[i].exe_now = exe_of[i] && same_exe(init, mfs.f[i].fd);
+		sf->nr++;
+	}
+	if (sf->nr)
+		pr_info("%zu mapped files opened once for all %zu processes", sf->nr, nr);
+	free(refs);
+	free(exe_of);
+	free(mfs.f);
 	return ret;
+}
+
+void rst_shared_files_free(struct rst_shared_files *sf)
+{
+	free(sf->f);
+	sf->f = NULL;
+	sf->nr = 0;
 }
 
 /*
@@ -650,11 +837,11 @@ static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_files 
 		break;
 	case CT_VMA_SHMEM:
 		/* a SysV segment made again: attached (shm.c) by calls of its own, after the queued ones */
-		ret = mm_flush(p);
-		if (!ret)
-			ret = rst_shm_attach(p, v, o->shm);
-		if (ret)
-			return ret < 0 ? (int)ret : vma_madvise(p, v);
+		if (rst_shm_sysv(o->shm, v->shm_key)) {
+			ret = mm_flush(p) ?: rst_shm_attach(p, v, o->shm);
+			if (ret)
+				return ret < 0 ? (int)ret : vma_madvise(p, v);
+		}
 		/* the object's memfd, inherited with the transport fds (shm.c), or a deleted file's */
 		fd = deleted_map_fd(o->img, o->ft, v);
 		if (fd < 0)
@@ -673,66 +860,77 @@ static int map_vma(struct rst_proc *p, const struct ct_vma *v, struct map_files 
 	return ret ?: vma_madvise(p, v);
 }
 
-/* Write the COW'd pages of a private file mapping straight into the tracee (@mem: its memory). */
-static int write_cow_pages(struct rst_proc *p, int mem, const struct ct_vma *v,
-			   const struct page_source *pg)
+/*
+ * Write the COW'd pages of [@start, @end) (private file mappings) straight
+ * into the tracee (@mem: its memory), through @buf of FILL_CHUNK pages.
+ */
+static int write_cow_range(struct rst_proc *p, int mem, uint64_t start, uint64_t end,
+			   const struct page_source *pg, char *buf)
 {
 	uint8_t state[FILL_CHUNK];
-	char *buf;
 	int ret = 0;
 
-	buf = xmalloc(FILL_CHUNK * PAGE_SIZE);
-	if (!buf)
-		return -ENOMEM;
-	for (uint64_t a = v->start; a < v->end; a += FILL_CHUNK * PAGE_SIZE) {
-		size_t nr = min_t(uint64_t, FILL_CHUNK, (v->end - a) / PAGE_SIZE);
+	for (uint64_t a = start; a < end; a += FILL_CHUNK * PAGE_SIZE) {
+		size_t nr = min_t(uint64_t, FILL_CHUNK, (end - a) / PAGE_SIZE);
 
 		ret = pg->read(pg->arg, (uint32_t)p->t->pid, a, nr, buf, state);
 		if (ret)
-			break;
+			return ret;
 		for (size_t i = 0, j; i < nr; i = j) {
 			for (j = i; j < nr && state[j] != SWP_PAGE_NONE; j++)
 				;
 			if (j > i) {
 				ret = pwrite_all(mem, buf + i * PAGE_SIZE, (j - i) * PAGE_SIZE,
 						 (off_t)(a + i * PAGE_SIZE));
-				if (ret) {
-					ct_err(ret, "pid %d: cannot write pages at %#lx: %s",
-					       p->t->pid, (unsigned long)(a + i * PAGE_SIZE),
-					       strerror(-ret));
-					goto out;
-				}
+				if (ret)
+					return ct_err(ret, "pid %d: cannot write pages at %#lx: %s",
+						      p->t->pid, (unsigned long)(a + i * PAGE_SIZE),
+						      strerror(-ret));
 			}
 			for (; j < nr && state[j] == SWP_PAGE_NONE; j++)
 				;
 		}
 	}
-out:
-	free(buf);
-	return ret;
+	return 0;
 }
 
-/* Write the COW'd pages of every private file mapping of @p. */
+/* Does private file mapping @i of @mm have COW'd pages to write? */
+static bool vma_has_cow(const struct ct_mm *mm, uint32_t i)
+{
+	return mm->vmas[i].kind == CT_VMA_FILE_PRIVATE && mm->vmas[i].nr_pages;
+}
+
+/*
+ * Write the COW'd pages of every private file mapping of @p.  Mappings that
+ * touch (a library's relro and data) are read and written as one range:
+ * their pages mostly lie side by side in the swap area and in the tracee.
+ */
 static int write_all_cow_pages(struct rst_proc *p, const struct page_source *pg)
 {
 	const struct ct_mm *mm = &p->t->mm;
-	char path[64];
+	char path[64], *buf = NULL;
 	int ret = 0, mem = -1;
 
-	for (uint32_t i = 0; i < mm->nr_vmas && !ret; i++) {
-		const struct ct_vma *v = &mm->vmas[i];
-
-		if (v->kind != CT_VMA_FILE_PRIVATE || !v->nr_pages)
+	for (uint32_t i = 0, j; i < mm->nr_vmas && !ret; i = j) {
+		j = i + 1;
+		if (!vma_has_cow(mm, i))
 			continue;
+		while (j < mm->nr_vmas && vma_has_cow(mm, j) && mm->vmas[j].start == mm->vmas[j - 1].end)
+			j++;
 		/* /proc/PID/mem writes read-only pages too; opened once for all of them */
 		if (mem < 0) {
 			snprintf(path, sizeof(path), "/proc/%d/mem", p->host_pid);
 			mem = open(path, O_WRONLY | O_CLOEXEC);
 			if (mem < 0)
 				return ct_err(-errno, "pid %d: cannot open its memory: %m", p->t->pid);
+			buf = xmalloc(FILL_CHUNK * PAGE_SIZE);
+			if (!buf)
+				ret = -ENOMEM;
 		}
-		ret = write_cow_pages(p, mem, v, pg);
+		if (!ret)
+			ret = write_cow_range(p, mem, mm->vmas[i].start, mm->vmas[j - 1].end, pg, buf);
 	}
+	free(buf);
 	if (mem >= 0)
 		close(mem);
 	return ret;
@@ -765,8 +963,11 @@ static int uffd_regions(struct rst_proc *p)
 
 /*
  * Take the userfaultfd the tracee created at fd @tfd (the last call of the
- * mapping batch) and register every stored anon range; closing @tfd in the
- * tracee is queued.
+ * mapping batch) and register every stored anon range.  @tfd stays open in
+ * the tracee, like the files it mapped from, until restore_task_files
+ * closes every fd but the task's own (a task sharing its parent's table:
+ * the parent's, every address space being rebuilt before any fd is put in
+ * place): a close each would cost a round trip.
  */
 static int uffd_setup(struct rst_proc *p, long tfd)
 {
@@ -780,18 +981,7 @@ static int uffd_setup(struct rst_proc *p, long tfd)
 		if (ret)
 			ct_err(ret, "pid %d: cannot register its memory with userfaultfd", p->t->pid);
 	}
-	return ret ?: mm_queue(p, NULL, INJ_CALL_MAY_FAIL, __NR_close, tfd, 0, 0, 0, 0, 0);
-}
-
-/* True if the tracee's current executable is the file at tracee fd @fd. */
-static bool same_exe(struct rst_proc *p, long fd)
-{
-	char a[64], b[64];
-	struct stat s1, s2;
-
-	snprintf(a, sizeof(a), "/proc/%d/exe", p->host_pid);
-	snprintf(b, sizeof(b), "/proc/%d/fd/%ld", p->host_pid, fd);
-	return !stat(a, &s1) && !stat(b, &s2) && s1.st_dev == s2.st_dev && s1.st_ino == s2.st_ino;
+	return ret;
 }
 
 /* Queue prctl(PR_SET_MM_MAP): mm fields, auxv and the executable link (open in @mfs). */
@@ -818,8 +1008,12 @@ static int set_mm_map(struct rst_proc *p, const struct map_files *mfs)
 		map.auxv = inj_batch_put(&p->batch, mm->auxv, auxv_len);
 		map.auxv_size = auxv_len;
 	}
-	if (mfs->exe >= 0 && !same_exe(p, mfs->f[mfs->exe].fd))
-		map.exe_fd = (uint32_t)mfs->f[mfs->exe].fd;
+	if (mfs->exe >= 0) {
+		const struct map_file *exe = &mfs->f[mfs->exe];
+
+		if (exe->shared ? !exe->shared->exe_now : !same_exe(p, exe->fd))
+			map.exe_fd = (uint32_t)exe->fd;
+	}
 	map_addr = inj_batch_put(&p->batch, &map, sizeof(map));
 	if ((auxv_len && !map.auxv) || !map_addr)
 		return ct_err(-E2BIG, "pid %d: injected batch too small", p->t->pid);
@@ -855,7 +1049,12 @@ int rst_mm_clear(struct rst_proc *p)
 	return ret ?: mm_flush(p);
 }
 
-/* Replace the address space of @p by the image's. */
+/*
+ * Replace the address space of @p by the image's: one round trip (two when
+ * some file it maps is not open in every task already): unmap, move the
+ * vdso, map, advise, PR_SET_MM_MAP, and the userfaultfd last (its number
+ * is the last result).
+ */
 int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o)
 {
 	struct map_files mfs = { 0 };
@@ -863,8 +1062,8 @@ int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o)
 	int ret;
 
 	inj_batch_reset(&p->batch);
-	ret = map_files_open(p, &mfs, o) ?: mm_queue_maps(p, &mfs, o) ?: uffd_regions(p);
-	/* the userfaultfd last: its number is the batch's last result */
+	ret = map_files_open(p, &mfs, o) ?: mm_queue_maps(p, &mfs, o) ?: uffd_regions(p) ?:
+	      set_mm_map(p, &mfs);
 	if (!ret && p->nr_regions) {
 		ret = mm_queue(p, NULL, 0, __NR_userfaultfd, O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0, 0);
 		uffd_at = p->batch.nr - 1;
@@ -876,12 +1075,6 @@ int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o)
 	/* a reset batch keeps the results of its last run */
 	if (!ret && p->nr_regions)
 		ret = uffd_setup(p, inj_batch_ret(&p->batch, uffd_at));
-	if (!ret)
-		ret = set_mm_map(p, &mfs);
-	if (!ret)
-		ret = map_files_close(p, &mfs);
-	if (!ret)
-		ret = mm_flush(p);
 	free(mfs.f);
 	return ret;
 }

@@ -76,6 +76,9 @@ struct rst_ctx {
 	int prefetch_gate;		/* closed once every task runs: the lazy server prefetches */
 	struct rst_pool *pool;		/* threads rebuilding processes at once (par.c); NULL: ours alone */
 	struct rst_cpus cpus;		/* where they and their tasks run while injecting */
+	struct rst_shared_files shared;	/* mapped files the init opened for every task */
+	struct change_cache *seen;	/* changed mapped files read so far (task/changed.c) */
+	uint64_t cap_bnd_now;		/* the init's bounding set: every task's until its creds */
 	int pts_master;			/* the new master of the pty whose master was outside, for the caller; -1 */
 	struct rst_proc *procs;		/* img->nr_tasks, in image order, then the zombies */
 	size_t nr_procs;		/* tasks initialised so far */
@@ -474,6 +477,7 @@ struct rst_fd_pass {
 	int base;		/* fds[k] becomes base + k in the init */
 	int net_fd;		/* the container's network namespace, joined after the pass; -1 */
 	int ipc_fd;		/* the init's number of its IPC namespace (passed last), joined; -1 */
+	int sock;		/* the connection, held until the init is seized (rst_init_fn); -1 */
 	int result;		/* the sending thread's */
 	pthread_t thread;
 	bool started;
@@ -596,13 +600,13 @@ static void *rst_fd_pass_thread(void *arg)
 		ret = rst_send_fds(sock, fp->fds + at, min_t(int, RST_FDS_PER_MSG, fp->nr - at));
 	if (!ret)
 		ret = rst_send_fds(sock, NULL, 0);	/* end */
-	close(sock);
+	fp->sock = sock;	/* closed once the init is seized */
 	fp->result = ret;
 	return NULL;
 }
 
-/* In the init: receive the fds and put each at its number (raw calls only). */
-static int rst_fd_pass_receive(struct rst_fd_pass *fp)
+/* In the init: receive the fds and put each at its number (raw calls only); *@sockp: the connection. */
+static int rst_fd_pass_receive(struct rst_fd_pass *fp, int *sockp)
 {
 	char cbuf[CMSG_SPACE(sizeof(int) * RST_FDS_PER_MSG)];
 	int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), at = 0;
@@ -637,15 +641,23 @@ static int rst_fd_pass_receive(struct rst_fd_pass *fp)
 		}
 		at += nr;
 	}
-	close(sock);
+	*sockp = sock;
 	return 0;
 }
 
-/* The init fetches the fds, then waits to be taken over and rebuilt from outside. */
+/*
+ * The init fetches the fds, then waits to be taken over and rebuilt from
+ * outside: reading its connection to the restorer, which holds the other
+ * end until it has seized the init.  Should the restorer die before (a
+ * kill -9 while the supervisor reports), the read ends and the init exits,
+ * where it used to wait in pause() for ever, untraced: a container that
+ * ran nothing.
+ */
 static int rst_init_fn(void *arg)
 {
 	struct rst_fd_pass *fp = arg;
-	int ret = rst_fd_pass_receive(fp);
+	int sock = -1, ret = rst_fd_pass_receive(fp, &sock);
+	char c;
 
 	if (ret)
 		return ct_err(ret, "restore: init cannot receive the files: %s", strerror(-ret));
@@ -658,9 +670,9 @@ static int rst_init_fn(void *arg)
 	if (fp->ipc_fd >= 0)
 		close(fp->ipc_fd);
 	supervisor_init_ready();
-	for (;;)
-		pause();
-	return 0;
+	while (read(sock, &c, 1) < 0 && errno == EINTR)
+		;
+	return 0;	/* the restorer is gone: exit */
 }
 
 /* restore --time-ns: offsets that continue the dumped clocks from now. */
@@ -697,7 +709,7 @@ static int rst_start_init(struct rst_ctx *c)
 	pid_t pid;
 	int ret;
 
-	struct rst_fd_pass fp = { .listen_fd = -1, .net_fd = c->shape.net_fd, .ipc_fd = -1 };
+	struct rst_fd_pass fp = { .listen_fd = -1, .net_fd = c->shape.net_fd, .ipc_fd = -1, .sock = -1 };
 
 	shape.net = CTSWAP_NET_HOST;	/* net_fd stays open in the init for rst_init_fn */
 	shape.devpts_fd = c->ft.devpts;	/* the ptys' devpts instance, made with them (task/pty.c) */
@@ -730,12 +742,17 @@ static int rst_start_init(struct rst_ctx *c)
 	if (fp.listen_fd >= 0)
 		close(fp.listen_fd);
 	free(fp.fds);
-	if (ret)
-		return ret;
-	p->host_pid = pid;
-	p->threads[0].host_tid = pid;
-	/* inherited by every task and thread it makes: our calls pass their filters */
-	ret = rst_seize(pid, RST_PTRACE_OPTS | (c->img->nr_seccomp ? PTRACE_O_SUSPEND_SECCOMP : 0));
+	if (!ret)
+		fault_stop("restore-stop", "init-ready");
+	if (!ret) {
+		p->host_pid = pid;
+		p->threads[0].host_tid = pid;
+		/* inherited by every task and thread it makes: our calls pass their filters */
+		ret = rst_seize(pid, RST_PTRACE_OPTS | (c->img->nr_seccomp ? PTRACE_O_SUSPEND_SECCOMP : 0));
+	}
+	/* seized (PTRACE_O_EXITKILL from now on), or failed: the init may stop waiting */
+	if (fp.sock >= 0)
+		close(fp.sock);
 	if (ret)
 		return ret;
 	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -811,6 +828,28 @@ static int rst_finish_zombies(struct rst_ctx *c)
 	return ret;
 }
 
+/* What the rebuild of every address space needs. */
+static struct rst_mm_opts rst_mm_opts_of(struct rst_ctx *c, const struct page_source *pages)
+{
+	return (struct rst_mm_opts){
+		.allow_changed_files = c->opts->allow_changed_files, .pages = pages,
+		.shm = &c->shm, .img = c->img, .ft = &c->ft_task, .seen = c->seen,
+		.shared = &c->shared,
+	};
+}
+
+/* The files several processes map: opened by the init before it forks (mm.c). */
+static int rst_share_files(struct rst_ctx *c)
+{
+	struct rst_mm_opts mo;
+
+	c->seen = change_cache_new();
+	if (!c->seen)
+		return -ENOMEM;
+	mo = rst_mm_opts_of(c, NULL);
+	return rst_mm_share_files(&c->procs[0], c->procs, c->nr_procs, &mo, &c->shared);
+}
+
 /* Create every task: init, then each other one in its parent (image order), then the zombies. */
 static int rst_build_tree(struct rst_ctx *c)
 {
@@ -820,7 +859,8 @@ static int rst_build_tree(struct rst_ctx *c)
 	if (!ret)
 		rst_cpu_begin(&c->cpus, c->procs[0].host_pid);
 	if (!ret)
-		ret = rst_mm_begin(&c->procs[0], NULL) ?: rst_mm_clear(&c->procs[0]);
+		ret = rst_mm_begin(&c->procs[0], NULL) ?: rst_mm_clear(&c->procs[0]) ?:
+		      rst_share_files(c);
 	if (!ret)
 		ret = rst_tree_setsid(&c->procs[0]);
 	if (!ret)
@@ -859,9 +899,109 @@ static struct task_ctx rst_tc(struct rst_proc *p, uint32_t i)
 	struct task_ctx tc = {
 		.inj = &p->threads[i].inj, .host_pid = p->host_pid,
 		.scratch = p->scratch, .scratch_len = p->scratch_len, .batch = &p->batch,
+		.cap_bnd_now = p->cap_bnd_now,
 	};
 
 	return tc;
+}
+
+/*
+ * Can the leader of @p take its fds, settings, signals and credentials in
+ * one injected batch?  When nothing between them needs a result first: no
+ * fd kind finishing with its fds in place, no POSIX timers, no removed cwd,
+ * no pending signals to queue again, no seccomp filter (installed before
+ * the credentials).  Its other threads then follow, one batch each: what
+ * they set is their own, which the leader's new credentials do not forbid.
+ */
+static bool rst_resources_one_batch(struct rst_ctx *c, const struct rst_proc *p)
+{
+	const struct ct_task *t = p->t;
+	/* its fds' dup3 and close_range, and the rest: 64 actions, 141 credential calls at most... */
+	size_t calls = 2 * (size_t)t->nr_fds + 256;
+	size_t data = sizeof(t->sigactions) + sizeof(t->rlimits) + t->creds.nr_groups * sizeof(uint32_t) +
+		      PAGE_SIZE;
+
+	/* ...all in the table (a process with many fds takes them in batches of their own) */
+	if (calls > p->batch.max || data > p->batch.data_len)
+		return false;
+	for (uint32_t i = 0; i < t->nr_threads; i++)
+		if (t->threads[i].nr_pending)
+			return false;
+	return ((t->share_parent & CT_SHARE_FILES) || restore_task_files_queueable(t, &c->ft_task)) &&
+	       !t->nr_timers && !deleted_cwd_of(c->img, t) && !t->nr_shared_pending &&
+	       !seccomp_task_filtered(t);
+}
+
+/*
+ * The leader's resources in task.h order, in one round trip: each module
+ * queues its calls, the batch runs once, then each checks its own results
+ * in the same order (the first failure is the one named).  Its rseq area
+ * is registered last, where restore_thread_regs would have.
+ */
+static int rst_resources_leader(struct rst_ctx *c, struct rst_proc *p)
+{
+	const struct ct_task *t = p->t;
+	struct task_ctx tc = rst_tc(p, 0);
+	size_t at[7];
+	int ret = 0, run;
+
+	inj_batch_reset(&p->batch);
+	at[0] = p->batch.nr;
+	if (!(t->share_parent & CT_SHARE_FILES))
+		ret = restore_task_files_queue(&tc, t, &c->ft_task);
+	at[1] = p->batch.nr;
+	ret = ret ?: restore_task_misc_queue(&tc, t);
+	at[2] = p->batch.nr;
+	ret = ret ?: restore_task_signals_queue(&tc, t);
+	at[3] = p->batch.nr;
+	ret = ret ?: restore_thread_signals_queue(&tc, &t->threads[0]);
+	at[4] = p->batch.nr;
+	ret = ret ?: restore_thread_misc_queue(&tc, &t->threads[0]);
+	at[5] = p->batch.nr;
+	ret = ret ?: restore_task_creds_queue(&tc, t);
+	at[6] = p->batch.nr;
+	ret = ret ?: restore_thread_rseq_queue(&tc, &t->threads[0]);
+	if (ret)
+		return ret;
+	run = inj_batch_run(&p->batch, tc.inj);
+	if (run && p->batch.failed >= p->batch.nr)
+		return run;
+	ret = restore_task_files_check(&tc, t, at[0], at[1]) ?:
+	      restore_task_misc_check(&tc, t, at[1], at[2]) ?:
+	      restore_task_signals_check(&tc, t, at[2], at[3]) ?:
+	      restore_thread_signals_check(&tc, &t->threads[0], at[3], at[4]) ?:
+	      restore_thread_misc_check(&tc, at[4], at[5]) ?:
+	      restore_task_creds_check(&tc, at[5], at[6]) ?:
+	      restore_thread_rseq_check(&tc, &t->threads[0], at[6], p->batch.nr);
+	return ret ?: run;
+}
+
+/* Thread @i of @p (not the leader): signals, settings, credentials and rseq in one round trip. */
+static int rst_resources_thread(struct rst_proc *p, uint32_t i)
+{
+	const struct ct_thread *th = &p->t->threads[i];
+	struct task_ctx tc = rst_tc(p, i);
+	size_t at[3];
+	int ret, run;
+
+	inj_batch_reset(&p->batch);
+	ret = restore_thread_signals_queue(&tc, th);
+	at[0] = p->batch.nr;
+	ret = ret ?: restore_thread_misc_queue(&tc, th);
+	at[1] = p->batch.nr;
+	ret = ret ?: restore_task_creds_queue(&tc, p->t);
+	at[2] = p->batch.nr;
+	ret = ret ?: restore_thread_rseq_queue(&tc, th);
+	if (ret)
+		return ret;
+	run = inj_batch_run(&p->batch, tc.inj);
+	if (run && p->batch.failed >= p->batch.nr)
+		return run;
+	ret = restore_thread_signals_check(&tc, th, 0, at[0]) ?:
+	      restore_thread_misc_check(&tc, at[0], at[1]) ?:
+	      restore_task_creds_check(&tc, at[1], at[2]) ?:
+	      restore_thread_rseq_check(&tc, th, at[2], p->batch.nr);
+	return ret ?: run;
 }
 
 /* Resources of @p in task.h order, then the registers of every thread. */
@@ -873,6 +1013,12 @@ static int rst_resources(struct rst_ctx *c, struct rst_proc *p)
 
 	for (uint32_t i = 0; i < t->nr_threads; i++)	/* the mask until resources set it */
 		p->threads[i].inj.saved_sigmask = t->threads[i].blocked;
+	if (rst_resources_one_batch(c, p)) {
+		ret = rst_resources_leader(c, p);
+		for (uint32_t i = 1; i < t->nr_threads && !ret; i++)
+			ret = rst_resources_thread(p, i);
+		goto regs;
+	}
 	/* a table shared with the parent was restored with the parent's fds (same table, same fds) */
 	if (!(t->share_parent & CT_SHARE_FILES))
 		ret = restore_task_files(&tc, t, &c->ft_task);
@@ -899,6 +1045,7 @@ static int rst_resources(struct rst_ctx *c, struct rst_proc *p)
 
 		ret = restore_task_creds(&ttc, t);
 	}
+regs:
 	for (uint32_t i = 0; i < t->nr_threads && !ret; i++) {
 		struct task_ctx ttc = rst_tc(p, i);
 
@@ -964,22 +1111,21 @@ static int rst_build_processes(struct rst_ctx *c)
 	static rst_each_fn *const steps[] = {
 		rst_step_mm, rst_step_rseq_pages, rst_step_resources, rst_step_locks, rst_step_mm_end,
 	};
-	struct rst_build b = {
-		.c = c, .pages = swp_page_source(c->rd),
-		.mo = {
-			.allow_changed_files = c->opts->allow_changed_files, .pages = &b.pages,
-			.shm = &c->shm, .img = c->img, .ft = &c->ft_task, .seen = change_cache_new(),
-		},
-	};
+	struct rst_build b = { .c = c, .pages = swp_page_source(c->rd) };
 	long opts = RST_PTRACE_OPTS | (c->img->nr_seccomp ? PTRACE_O_SUSPEND_SECCOMP : 0);
-	int ret = b.mo.seen ? rst_pool_start(&c->pool, c->procs, c->nr_procs, opts, &c->cpus, c->opts->threads) :
-			      -ENOMEM;
+	int ret;
+
+	b.mo = rst_mm_opts_of(c, &b.pages);
+	/* every task was forked from the init before any credentials changed */
+	ret = creds_bounding_of(c->procs[0].host_pid, &c->cap_bnd_now);
+	for (size_t i = 0; i < c->nr_procs && !ret; i++)
+		c->procs[i].cap_bnd_now = &c->cap_bnd_now;
+	ret = ret ?: rst_pool_start(&c->pool, c->procs, c->nr_procs, opts, &c->cpus, c->opts->threads);
 
 	for (size_t i = 0; i < ARRAY_SIZE(steps) && !ret; i++)
 		ret = rst_pool_each(c->pool, c->nr_procs, c->procs, steps[i], &b);
 	for (size_t i = 0; i < c->nr_procs; i++)
 		c->pages_total += c->procs[i].uffd_pages;
-	change_cache_free(b.mo.seen);
 	return ret;
 }
 
@@ -1058,6 +1204,46 @@ static int rst_resume(struct rst_ctx *c)
 	       rst_pool_each(c->pool, c->nr_procs, c->procs, rst_step_detach, NULL);
 }
 
+/* Is @pid one of the non-leader threads we created? */
+static bool rst_is_thread(const struct rst_ctx *c, pid_t pid)
+{
+	for (size_t i = 0; i < c->nr_procs; i++)
+		for (uint32_t k = 1; k < c->procs[i].t->nr_threads; k++)
+			if (c->procs[i].threads[k].host_tid == pid)
+				return true;
+	return false;
+}
+
+/*
+ * Reap every killed non-leader thread (ours to reap: we trace them), in
+ * the order they die, before their leaders.  Not in tid order: the last
+ * thread of a dying pid-namespace init waits until every other task of
+ * its namespace is reaped, its sibling threads too, so waiting for it
+ * while a sibling sat a zombie deadlocked (found by 20-restore's damaged
+ * index test, eager).
+ */
+static void rst_reap_threads(struct rst_ctx *c)
+{
+	for (;;) {
+		siginfo_t si = { 0 };
+		size_t alive = 0;
+
+		for (size_t i = 0; i < c->nr_procs; i++)
+			for (uint32_t k = 1; k < c->procs[i].t->nr_threads; k++)
+				if (c->procs[i].threads[k].host_tid > 0 &&
+				    !waitpid(c->procs[i].threads[k].host_tid, NULL, __WALL | WNOHANG))
+					alive++;
+		if (!alive)
+			return;
+		/* sleep until any of our children or tracees dies, reaping none */
+		if (waitid(P_ALL, 0, &si, WEXITED | __WALL | WNOWAIT) < 0)
+			return;
+		/* someone else dead (a leader): reap it, or it is reported forever */
+		if (si.si_pid > 0 && !rst_is_thread(c, si.si_pid))
+			waitpid(si.si_pid, NULL, __WALL);
+	}
+}
+
 /* Failure: kill what was created, reap our tracees, remove the cgroup. */
 static void rst_undo(struct rst_ctx *c)
 {
@@ -1071,11 +1257,7 @@ static void rst_undo(struct rst_ctx *c)
 	for (size_t i = 0; i < c->nr_procs; i++)
 		if (c->procs[i].host_pid > 0)
 			kill(c->procs[i].host_pid, SIGKILL);
-	/* traced threads are reaped before their leaders */
-	for (size_t i = 0; i < c->nr_procs; i++)
-		for (uint32_t k = 1; k < c->procs[i].t->nr_threads; k++)
-			if (c->procs[i].threads[k].host_tid > 0)
-				waitpid(c->procs[i].threads[k].host_tid, NULL, __WALL);
+	rst_reap_threads(c);
 	/*
 	 * Children before parents: a dying pid-namespace init waits for every
 	 * task of its namespace, and a traced child is gone only once we, its
@@ -1105,6 +1287,9 @@ static void rst_ctx_free(struct rst_ctx *c)
 			free(c->zombie_tasks[i].threads);
 	free(c->zombie_tasks);
 	free(c->procs);
+	rst_shared_files_free(&c->shared);
+	if (c->seen)
+		change_cache_free(c->seen);
 	if (c->ft_open)
 		restore_files_close(&c->ft);
 	rst_shm_close(&c->shm);

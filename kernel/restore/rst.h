@@ -65,6 +65,14 @@ struct rst_proc {
 	size_t nr_regions;
 	struct rst_vblock vdso;		/* the vdso block as rst_mm_begin() found it */
 	/*
+	 * Its process group and session now, as its pid namespace numbers
+	 * them: inherited at the injected fork, changed only by our setsid
+	 * and setpgid, so known without reading /proc (tree.c).
+	 */
+	long pgid_now, sid_now;
+	bool ids_known;
+	const uint64_t *cap_bnd_now;	/* the bounding set it holds until its creds (task.h) */
+	/*
 	 * Restored on a root the caller gave (another mount of the same image,
 	 * as podman's restore --import makes): a mapped file there has another
 	 * device and inode, so its size and mtime say whether it is the same.
@@ -93,6 +101,24 @@ struct rst_shm_set {
 	struct rst_shm *objs;
 };
 
+/*
+ * Files mapped by several processes (a program, its libraries), opened once
+ * by the init before it forks: every task inherits them at the same
+ * numbers and maps from them, with no open and no check of its own (mm.c).
+ */
+struct rst_shared_file {
+	const char *path;
+	int flags;			/* O_RDONLY or O_RDWR */
+	const struct ct_file_id *id;	/* what the dump recorded */
+	long fd;			/* in every task, inherited */
+	bool exe_now;			/* the tasks' executable already: PR_SET_MM_MAP keeps it */
+};
+
+struct rst_shared_files {
+	struct rst_shared_file *f;	/* sorted by path, flags, device, inode */
+	size_t nr;
+};
+
 struct rst_mm_opts {
 	bool allow_changed_files;	/* map files whose identity changed */
 	const struct page_source *pages;	/* COW'd pages of private file mappings */
@@ -100,6 +126,7 @@ struct rst_mm_opts {
 	const struct ct_image *img;	/* with @ft: deleted files are mapped from their fds */
 	const struct file_table *ft;	/* the files at the tasks' transport numbers */
 	struct change_cache *seen;	/* changed mapped files read so far (task/changed.c) */
+	const struct rst_shared_files *shared;	/* opened by the init for every task; NULL none */
 };
 
 /* shm.c */
@@ -112,6 +139,8 @@ void rst_shm_close(struct rst_shm_set *set);
 int rst_shm_fd(const void *arg, uint32_t key);
 /* The tasks' fd number of object @key, -1 if unknown. */
 int rst_shm_task_fd(const struct rst_shm_set *set, uint32_t key);
+/* Is object @key a SysV segment made again (mapped by rst_shm_attach, not from an fd)? */
+bool rst_shm_sysv(const struct rst_shm_set *set, uint32_t key);
 /* Map @v in @p if its object is a SysV segment made again (shmat): 1 done, 0 not one, -errno. */
 int rst_shm_attach(struct rst_proc *p, const struct ct_vma *v, const struct rst_shm_set *set);
 /* Is a SysV segment to be marked removed again once attached? */
@@ -124,6 +153,10 @@ int rst_shm_sysv_remove(const struct rst_shm_set *set);
 int rst_mm_begin(struct rst_proc *p, const struct rst_proc *parent);
 /* Unmap all of @p but scratch and the vdso block, before it forks children. */
 int rst_mm_clear(struct rst_proc *p);
+/* Open in @init, before it forks, the files several of @procs map; checked once each. */
+int rst_mm_share_files(struct rst_proc *init, const struct rst_proc *procs, size_t nr,
+		       const struct rst_mm_opts *o, struct rst_shared_files *sf);
+void rst_shared_files_free(struct rst_shared_files *sf);
 /* Replace @p's address space by the image's (step 4), uffd registered on stored anon ranges. */
 int rst_mm_rebuild(struct rst_proc *p, const struct rst_mm_opts *o);
 /* Fill every stored anonymous page through @p->uffd now (UFFDIO_COPY). */

@@ -432,6 +432,14 @@ static int shm_attach(struct rst_proc *p, const struct ct_vma *v, const struct r
 	return 0;
 }
 
+bool rst_shm_sysv(const struct rst_shm_set *set, uint32_t key)
+{
+	for (size_t i = 0; set && i < set->nr; i++)
+		if (set->objs[i].key == key)
+			return shm_is_sysv(&set->objs[i]);
+	return false;
+}
+
 /* Map @v if it is a SysV segment made again: 1 done, 0 not one, -errno. */
 int rst_shm_attach(struct rst_proc *p, const struct ct_vma *v, const struct rst_shm_set *set)
 {

@@ -122,58 +122,6 @@ long rst_clone3(struct rst_proc *p, struct clone_args *ca, pid_t tid)
 	return rst_syscall(p, __NR_clone3, ca_addr, sizeof(*ca), 0, 0, 0, 0);
 }
 
-/*
- * Create child @c of @parent with injected clone3 and set_tid = its pid;
- * sharing the parent's descriptor table or fs if it did (its fds then are
- * the parent's, already restored: restore_task_files skips it).
- */
-int rst_tree_fork(struct rst_proc *parent, struct rst_proc *c)
-{
-	pid_t tid = c->t->pid;
-	struct clone_args ca = {
-		.flags = (c->t->share_parent & CT_SHARE_FILES ? CLONE_FILES : 0) |
-			 (c->t->share_parent & CT_SHARE_FS ? CLONE_FS : 0),
-		.exit_signal = c->t->exit_signal > 0 ? (uint64_t)c->t->exit_signal : SIGCHLD,
-	};
-	long ret;
-
-	ret = rst_clone3(parent, &ca, tid);
-	if (ret == -EEXIST)
-		return ct_err(-EEXIST, "pid %d: pid is taken by another process, cannot restore it "
-			      "(parent %d)", tid, parent->t->pid);
-	if (ret < 0)
-		return ct_err((int)ret, "pid %d: clone3 in parent %d failed: %s", tid,
-			      parent->t->pid, strerror((int)-ret));
-	if (!parent->threads[0].inj.event_child)
-		return ct_err(-ECHILD, "pid %d: created, but ptrace did not report it", tid);
-	c->host_pid = parent->threads[0].inj.event_child;
-	c->threads[0].host_tid = c->host_pid;
-	if (ret != tid)
-		pr_warn("pid %d: clone3 returned %ld", tid, ret);
-	ret = rst_wait_new(c->host_pid);
-	if (ret)
-		return ret;
-	c->pidfd = (int)syscall(SYS_pidfd_open, c->host_pid, 0);
-	if (c->pidfd < 0)
-		return ct_err(-errno, "pid %d: pidfd_open: %m", tid);
-	return 0;
-}
-
-/* Make @p a session leader when the image says so (before it has children). */
-int rst_tree_setsid(struct rst_proc *p)
-{
-	long ret;
-
-	if (p->t->sid != p->t->pid)
-		return 0;
-	ret = rst_syscall(p, __NR_setsid, 0, 0, 0, 0, 0, 0);
-	if (ret == -EPERM && rst_syscall(p, __NR_getsid, 0, 0, 0, 0, 0, 0) == p->t->pid)
-		return 0;	/* already one */
-	if (ret < 0)
-		return ct_err((int)ret, "pid %d: setsid: %s", p->t->pid, strerror((int)-ret));
-	return 0;
-}
-
 /* The last (innermost namespace's) number of line @key in @buf, -1 if none. */
 static long status_last_id(const char *buf, const char *key)
 {
@@ -212,21 +160,94 @@ static int proc_group_ids(const struct rst_proc *p, long *pgid, long *sid)
 	return 0;
 }
 
+/* Know @p's group and session: read once for a task we did not fork (the init). */
+static int group_ids_known(struct rst_proc *p)
+{
+	int ret;
+
+	if (p->ids_known)
+		return 0;
+	ret = proc_group_ids(p, &p->pgid_now, &p->sid_now);
+	p->ids_known = !ret;
+	return ret;
+}
+
+/*
+ * Create child @c of @parent with injected clone3 and set_tid = its pid;
+ * sharing the parent's descriptor table or fs if it did (its fds then are
+ * the parent's, already restored: restore_task_files skips it).
+ */
+int rst_tree_fork(struct rst_proc *parent, struct rst_proc *c)
+{
+	pid_t tid = c->t->pid;
+	struct clone_args ca = {
+		.flags = (c->t->share_parent & CT_SHARE_FILES ? CLONE_FILES : 0) |
+			 (c->t->share_parent & CT_SHARE_FS ? CLONE_FS : 0),
+		.exit_signal = c->t->exit_signal > 0 ? (uint64_t)c->t->exit_signal : SIGCHLD,
+	};
+	long ret;
+
+	/* the child starts in its parent's group and session */
+	ret = group_ids_known(parent);
+	if (ret)
+		return (int)ret;
+	c->pgid_now = parent->pgid_now;
+	c->sid_now = parent->sid_now;
+	c->ids_known = true;
+	ret = rst_clone3(parent, &ca, tid);
+	if (ret == -EEXIST)
+		return ct_err(-EEXIST, "pid %d: pid is taken by another process, cannot restore it "
+			      "(parent %d)", tid, parent->t->pid);
+	if (ret < 0)
+		return ct_err((int)ret, "pid %d: clone3 in parent %d failed: %s", tid,
+			      parent->t->pid, strerror((int)-ret));
+	if (!parent->threads[0].inj.event_child)
+		return ct_err(-ECHILD, "pid %d: created, but ptrace did not report it", tid);
+	c->host_pid = parent->threads[0].inj.event_child;
+	c->threads[0].host_tid = c->host_pid;
+	if (ret != tid)
+		pr_warn("pid %d: clone3 returned %ld", tid, ret);
+	ret = rst_wait_new(c->host_pid);
+	if (ret)
+		return ret;
+	c->pidfd = (int)syscall(SYS_pidfd_open, c->host_pid, 0);
+	if (c->pidfd < 0)
+		return ct_err(-errno, "pid %d: pidfd_open: %m", tid);
+	return 0;
+}
+
+
+/* Make @p a session leader when the image says so (before it has children). */
+int rst_tree_setsid(struct rst_proc *p)
+{
+	long ret;
+
+	if (p->t->sid != p->t->pid)
+		return 0;
+	ret = rst_syscall(p, __NR_setsid, 0, 0, 0, 0, 0, 0);
+	if (ret == -EPERM && rst_syscall(p, __NR_getsid, 0, 0, 0, 0, 0, 0) == p->t->pid)
+		ret = 0;	/* already one */
+	if (ret < 0)
+		return ct_err((int)ret, "pid %d: setsid: %s", p->t->pid, strerror((int)-ret));
+	p->pgid_now = p->sid_now = p->t->pid;
+	p->ids_known = true;
+	return 0;
+}
+
 /* Join group @pgid if not in it yet. */
 static int set_pgid(struct rst_proc *p)
 {
-	long ret, cur, sid;
+	long ret = group_ids_known(p);
 
-	ret = proc_group_ids(p, &cur, &sid);
 	if (ret)
 		return (int)ret;
-
-	if (cur == p->t->pgid || p->t->pgid <= 0)
+	if (p->pgid_now == p->t->pgid || p->t->pgid <= 0)
 		return 0;
 	ret = rst_syscall(p, __NR_setpgid, 0, p->t->pgid, 0, 0, 0, 0);
 	if (ret < 0)
 		return ct_err((int)ret, "pid %d: setpgid(%d): %s", p->t->pid, p->t->pgid,
 			      strerror((int)-ret));
+	p->pgid_now = p->t->pgid;
 	return 0;
 }
 
@@ -248,14 +269,12 @@ int rst_tree_sessions(struct rst_proc *procs, size_t nr)
 		}
 	}
 	for (size_t i = 0; i < nr; i++) {
-		long pgid, sid;
-
-		ret = proc_group_ids(&procs[i], &pgid, &sid);
+		ret = group_ids_known(&procs[i]);
 		if (ret)
 			return ret;
-		if (procs[i].t->sid > 0 && sid != procs[i].t->sid)
-			pr_warn("pid %d: session %ld, the dump had %d", procs[i].t->pid, sid,
-				procs[i].t->sid);
+		if (procs[i].t->sid > 0 && procs[i].sid_now != procs[i].t->sid)
+			pr_warn("pid %d: session %ld, the dump had %d", procs[i].t->pid,
+				procs[i].sid_now, procs[i].t->sid);
 	}
 	return 0;
 }

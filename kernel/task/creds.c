@@ -169,14 +169,20 @@ static int creds_queue_capset(struct task_ctx *tc, uint64_t inh, uint64_t prm, u
 	return creds_queue(tc, "capset", __NR_capset, addr, addr + sizeof(cs.hdr), 0, 0);
 }
 
-/* Highest capability number this kernel knows. */
+/* Highest capability number this kernel knows (read once: it does not change while we run). */
 static int cap_last(void)
 {
+	static int last = -1;	/* restoring threads (restore/par.c) may ask at once */
+	int now = __atomic_load_n(&last, __ATOMIC_RELAXED);
 	char buf[16];
 
+	if (now >= 0)
+		return now;
 	if (read_small_file("/proc/sys/kernel/cap_last_cap", buf, sizeof(buf)))
 		return 40;
-	return atoi(buf);
+	now = atoi(buf);
+	__atomic_store_n(&last, now, __ATOMIC_RELAXED);
+	return now;
 }
 
 /*
@@ -189,12 +195,12 @@ static int creds_queue_fs(struct task_ctx *tc, long nr, uint32_t id, const char 
 	       creds_queue(tc, what, nr, (unsigned long)-1, 0, 0, 0);
 }
 
-/* After the run: did every setfsuid/setfsgid take? */
-static int creds_check_fs(struct task_ctx *tc)
+/* After the run: did every setfsuid/setfsgid among entries [@first, @end) take? */
+static int creds_check_fs(struct task_ctx *tc, size_t first, size_t end)
 {
 	const struct inj_batch *b = tc->batch;
 
-	for (size_t i = 0; i + 1 < b->nr; i++) {
+	for (size_t i = first; i + 1 < end; i++) {
 		uint32_t nr = (uint32_t)b->calls[i].nr_flags;
 
 		if ((nr != __NR_setfsuid && nr != __NR_setfsgid) || b->calls[i + 1].a[0] != (uint64_t)-1 ||
@@ -209,22 +215,33 @@ static int creds_check_fs(struct task_ctx *tc)
 	return 0;
 }
 
+int creds_bounding_of(pid_t tid, uint64_t *bnd)
+{
+	char path[64], *buf;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	ret = read_whole_file(path, &buf, NULL);
+	if (!ret) {
+		ret = status_cap(buf, "\nCapBnd:", bnd);
+		free(buf);
+	}
+	return ret ? ct_err(-EIO, "pid %d: cannot read its bounding set", tid) : 0;
+}
+
 /* Queue dropping from the bounding set every capability the thread holds there but the dump did not. */
 static int creds_queue_bounding(struct task_ctx *tc, uint64_t bnd)
 {
-	char path[64], *buf;
 	uint64_t held;
-	int last = cap_last(), ret;
+	int last = cap_last(), ret = 0;
 
 	/* what the thread holds now, read from outside: no injected PR_CAPBSET_READ each */
-	snprintf(path, sizeof(path), "/proc/%d/status", tc->inj->tid);
-	ret = read_whole_file(path, &buf, NULL);
-	if (!ret) {
-		ret = status_cap(buf, "\nCapBnd:", &held);
-		free(buf);
-	}
+	if (tc->cap_bnd_now)
+		held = *tc->cap_bnd_now;
+	else
+		ret = creds_bounding_of(tc->inj->tid, &held);
 	if (ret)
-		return ct_err(-EIO, "pid %d: cannot read its bounding set", tc->inj->tid);
+		return ret;
 	for (int cap = 0; cap <= last && cap < 64 && !ret; cap++)
 		if ((held & (1ULL << cap)) && !(bnd & (1ULL << cap)))
 			ret = creds_queue(tc, "drop from the bounding set", __NR_prctl, PR_CAPBSET_DROP,
@@ -268,24 +285,42 @@ static int creds_queue_all(struct task_ctx *tc, const struct ct_creds *c)
 	return ret ?: creds_queue_capset(tc, c->cap_inh, c->cap_prm, c->cap_eff);
 }
 
-/* Give the thread the recorded credentials: one injected batch. */
-int restore_task_creds(struct task_ctx *tc, const struct ct_task *t)
+int restore_task_creds_queue(struct task_ctx *tc, const struct ct_task *t)
 {
 	const struct ct_creds *c = &t->creds;
-	struct inj_batch *b = tc->batch;
 	int ret;
 
 	if (c->nr_groups > CREDS_MAX_GROUPS)
 		return ct_err(-E2BIG, "pid %d: %u supplementary groups do not fit", t->pid, c->nr_groups);
-	inj_batch_reset(b);
 	ret = creds_queue_all(tc, c);
 	if (ret == -E2BIG)
 		return ct_err(ret, "pid %d: credentials do not fit in an injected batch", t->pid);
+	return ret;
+}
+
+int restore_task_creds_check(struct task_ctx *tc, size_t first, size_t end)
+{
+	const struct inj_batch *b = tc->batch;
+	long ret = inj_batch_failure_in(b, first, end);
+
+	if (ret)
+		return ct_err((int)ret, "pid %d: credentials: %s: %s", tc->inj->tid,
+			      (const char *)b->tags[b->failed], strerror((int)-ret));
+	return b->failed < end ? 0 : creds_check_fs(tc, first, end);
+}
+
+/* Give the thread the recorded credentials: one injected batch. */
+int restore_task_creds(struct task_ctx *tc, const struct ct_task *t)
+{
+	struct inj_batch *b = tc->batch;
+	int ret;
+
+	inj_batch_reset(b);
+	ret = restore_task_creds_queue(tc, t);
 	if (ret)
 		return ret;
 	ret = inj_batch_run(b, tc->inj);
-	if (ret && b->failed < b->nr)
-		return ct_err(ret, "pid %d: credentials: %s: %s", tc->inj->tid,
-			      (const char *)b->tags[b->failed], strerror(-ret));
-	return ret ?: creds_check_fs(tc);
+	if (ret && b->failed >= b->nr)
+		return ret;
+	return restore_task_creds_check(tc, 0, b->nr);
 }

@@ -457,6 +457,11 @@ int deleted_map_fd(const struct ct_image *img, const struct file_table *ft, cons
 	return i < 0 || (uint32_t)i >= ft->nr ? -1 : ft->fds[i];
 }
 
+bool deleted_cwd_of(const struct ct_image *img, const struct ct_task *t)
+{
+	return deleted_find(img, CT_DELETED_CWD, (uint32_t)t->pid) != NULL;
+}
+
 /* Give task @t its removed working directory: a new one, entered, then removed. */
 int restore_deleted_cwd(struct task_ctx *tc, const struct ct_image *img, const struct ct_task *t)
 {

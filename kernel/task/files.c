@@ -606,6 +606,48 @@ static int restore_task_install(struct task_ctx *tc, const struct ct_task *t, co
 	return 0;
 }
 
+/* Queue the dup3 of every fd of @t from its transport fd. */
+static int files_queue_dup3(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft)
+{
+	for (uint32_t i = 0; i < t->nr_fds; i++) {
+		const struct ct_fd *d = &t->fds[i];
+
+		if (d->file >= ft->nr || ft->fds[d->file] < 0)
+			return ct_err(-EINVAL, "pid %d: fd %d: file %u not opened", t->pid, d->fd, d->file);
+		inj_batch_add(tc->batch, d, 0, __NR_dup3, ft->fds[d->file], d->fd,
+			      d->cloexec ? O_CLOEXEC : 0, 0, 0, 0);
+	}
+	return 0;
+}
+
+/* Queue closing every fd that is not one of @t's (its fds are sorted). */
+static void files_queue_close(struct task_ctx *tc, const struct ct_task *t)
+{
+	long prev = -1;
+
+	for (uint32_t i = 0; i < t->nr_fds; i++) {
+		if (t->fds[i].fd > prev + 1)
+			inj_batch_add(tc->batch, NULL, 0, __NR_close_range, prev + 1, t->fds[i].fd - 1,
+				      0, 0, 0, 0);
+		prev = t->fds[i].fd;
+	}
+	inj_batch_add(tc->batch, NULL, 0, __NR_close_range, prev + 1, ~0U, 0, 0, 0, 0);
+}
+
+/* Name the call of entries [@first, @end) that stopped the last run, if one did. */
+static int files_failed(struct task_ctx *tc, const struct ct_task *t, size_t first, size_t end)
+{
+	const struct inj_batch *b = tc->batch;
+	long ret = inj_batch_failure_in(b, first, end);
+
+	if (!ret)
+		return 0;
+	if ((uint32_t)b->calls[b->failed].nr_flags == __NR_dup3)
+		return ct_err((int)ret, "pid %d: fd %d: cannot install: %s", t->pid,
+			      ((const struct ct_fd *)b->tags[b->failed])->fd, strerror((int)-ret));
+	return ct_err((int)ret, "pid %d: cannot close fds: %s", t->pid, strerror((int)-ret));
+}
+
 /*
  * In the restored task: dup3 every fd of the image from its transport fd,
  * let the kinds finish what needs the fds in place (the transport fds are
@@ -616,39 +658,57 @@ static int restore_task_install(struct task_ctx *tc, const struct ct_task *t, co
 int restore_task_files(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft)
 {
 	struct inj_batch *b = tc->batch;
-	long prev = -1, ret;
+	long ret;
 
 	/* every dup3 in one batch, then every close_range in another (inject.h) */
 	inj_batch_reset(b);
 	if (!inj_batch_fits(b, t->nr_fds + 1, 0))
 		return ct_err(-E2BIG, "pid %d: %u fds: too many for an injected batch", t->pid, t->nr_fds);
-	for (uint32_t i = 0; i < t->nr_fds; i++) {
-		const struct ct_fd *d = &t->fds[i];
-
-		if (d->file >= ft->nr || ft->fds[d->file] < 0)
-			return ct_err(-EINVAL, "pid %d: fd %d: file %u not opened", t->pid, d->fd, d->file);
-		inj_batch_add(b, d, 0, __NR_dup3, ft->fds[d->file], d->fd, d->cloexec ? O_CLOEXEC : 0,
-			      0, 0, 0);
-	}
-	ret = inj_batch_run(b, tc->inj);
-	if (ret && b->failed < b->nr)
-		return ct_err((int)ret, "pid %d: fd %d: cannot install: %s", t->pid,
-			      ((const struct ct_fd *)b->tags[b->failed])->fd, strerror((int)-ret));
+	ret = files_queue_dup3(tc, t, ft);
 	if (ret)
 		return (int)ret;
+	ret = inj_batch_run(b, tc->inj);
+	if (ret)
+		return files_failed(tc, t, 0, b->nr) ?: (int)ret;
 	/* before the transport fds go: a kind may still need them */
 	ret = restore_task_install(tc, t, ft);
 	if (ret)
 		return ret;
 	inj_batch_reset(b);
-	for (uint32_t i = 0; i < t->nr_fds; i++) {
-		if (t->fds[i].fd > prev + 1)
-			inj_batch_add(b, NULL, 0, __NR_close_range, prev + 1, t->fds[i].fd - 1, 0, 0, 0, 0);
-		prev = t->fds[i].fd;
-	}
-	inj_batch_add(b, NULL, 0, __NR_close_range, prev + 1, ~0U, 0, 0, 0, 0);
+	files_queue_close(tc, t);
 	ret = inj_batch_run(b, tc->inj);
 	if (ret)
-		return ct_err((int)ret, "pid %d: cannot close fds: %s", t->pid, strerror((int)-ret));
+		return files_failed(tc, t, 0, b->nr) ?: (int)ret;
 	return 0;
+}
+
+bool restore_task_files_queueable(const struct ct_task *t, const struct file_table *ft)
+{
+	if (!ft->files)
+		return true;
+	for (uint32_t i = 0; i < t->nr_fds; i++) {
+		const struct fd_kind *k;
+
+		if (t->fds[i].file >= ft->nr)
+			continue;	/* refused when queued */
+		k = fd_kind_of(ft->files[t->fds[i].file].kind);
+		if (k && k->install)
+			return false;
+	}
+	return true;
+}
+
+int restore_task_files_queue(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft)
+{
+	if (!inj_batch_fits(tc->batch, 2 * t->nr_fds + 1, 0))
+		return ct_err(-E2BIG, "pid %d: %u fds: too many for an injected batch", t->pid, t->nr_fds);
+	if (files_queue_dup3(tc, t, ft))
+		return -EINVAL;
+	files_queue_close(tc, t);
+	return 0;
+}
+
+int restore_task_files_check(struct task_ctx *tc, const struct ct_task *t, size_t first, size_t end)
+{
+	return files_failed(tc, t, first, end);
 }

@@ -142,11 +142,11 @@ static int rlimits_queue(struct task_ctx *tc, const struct ct_task *t)
 	return 0;
 }
 
-/* The rlimits queued first in the batch that ran: a hard limit we may not raise stays where it is. */
-static int rlimits_check(struct task_ctx *tc, const struct ct_task *t)
+/* The rlimits queued at @first in the batch that ran: a hard limit we may not raise stays where it is. */
+static int rlimits_check(struct task_ctx *tc, const struct ct_task *t, size_t first)
 {
 	for (int r = 0; r < RLIM_NLIMITS; r++) {
-		long ret = inj_batch_ret(tc->batch, r);
+		long ret = inj_batch_ret(tc->batch, first + r);
 
 		if (ret == -EPERM)
 			ret = rlimit_keep_hard(tc, t, r);
@@ -609,6 +609,32 @@ static int misc_queue_all(struct task_ctx *tc, const struct ct_task *t)
 	return ret ?: itimers_queue(tc, t);
 }
 
+int restore_task_misc_queue(struct task_ctx *tc, const struct ct_task *t)
+{
+	int ret = misc_queue_all(tc, t);
+
+	if (ret)
+		return ct_err(ret, "pid %d: injected batch too small for its settings", t->pid);
+	return 0;
+}
+
+/* The call among entries [@first, @end) that stopped the last run, named by its tag. */
+static int misc_failed(struct task_ctx *tc, size_t first, size_t end)
+{
+	const struct inj_batch *b = tc->batch;
+	long ret = inj_batch_failure_in(b, first, end);
+
+	return ret ? ct_err((int)ret, "pid %d: %s: %s", tc->inj->tid, (const char *)b->tags[b->failed],
+			    strerror((int)-ret)) : 0;
+}
+
+int restore_task_misc_check(struct task_ctx *tc, const struct ct_task *t, size_t first, size_t end)
+{
+	if (tc->batch->failed < end)
+		return misc_failed(tc, first, end);
+	return rlimits_check(tc, t, first) ?: timers_restore(tc, t);
+}
+
 /* Give the task its rlimits, umask, personality, comm, scheduling, cwd, root and timers. */
 int restore_task_misc(struct task_ctx *tc, const struct ct_task *t)
 {
@@ -616,14 +642,13 @@ int restore_task_misc(struct task_ctx *tc, const struct ct_task *t)
 	int ret;
 
 	inj_batch_reset(b);
-	ret = misc_queue_all(tc, t);
+	ret = restore_task_misc_queue(tc, t);
 	if (ret)
-		return ct_err(ret, "pid %d: injected batch too small for its settings", t->pid);
+		return ret;
 	ret = inj_batch_run(b, tc->inj);
-	if (ret && b->failed < b->nr)
-		return ct_err(ret, "pid %d: %s: %s", tc->inj->tid, (const char *)b->tags[b->failed],
-			      strerror(-ret));
-	return ret ?: rlimits_check(tc, t) ?: timers_restore(tc, t);
+	if (ret && b->failed >= b->nr)
+		return ret;
+	return restore_task_misc_check(tc, t, 0, b->nr);
 }
 
 /* ---- per thread ---- */
@@ -666,15 +691,13 @@ int dump_thread_misc(struct task_ctx *tc, struct ct_thread *th)
 	return 0;
 }
 
-/* Name the thread and register its robust list and clear_child_tid again. */
-int restore_thread_misc(struct task_ctx *tc, const struct ct_thread *th)
+int restore_thread_misc_queue(struct task_ctx *tc, const struct ct_thread *th)
 {
 	char comm[sizeof(th->comm) + 1];
 	struct inj_batch *b = tc->batch;
 	unsigned long addr;
 	int ret = 0;
 
-	inj_batch_reset(b);
 	snprintf(comm, sizeof(comm), "%s", th->comm);
 	if (comm[0]) {
 		addr = inj_batch_put(b, comm, sizeof(comm));
@@ -689,9 +712,26 @@ int restore_thread_misc(struct task_ctx *tc, const struct ct_thread *th)
 				 0, 0);
 	if (ret)
 		return ct_err(ret, "pid %d: injected batch too small", tc->inj->tid);
+	return 0;
+}
+
+int restore_thread_misc_check(struct task_ctx *tc, size_t first, size_t end)
+{
+	return misc_failed(tc, first, end);
+}
+
+/* Name the thread and register its robust list and clear_child_tid again. */
+int restore_thread_misc(struct task_ctx *tc, const struct ct_thread *th)
+{
+	struct inj_batch *b = tc->batch;
+	int ret;
+
+	inj_batch_reset(b);
+	ret = restore_thread_misc_queue(tc, th);
+	if (ret)
+		return ret;
 	ret = inj_batch_run(b, tc->inj);
-	if (ret && b->failed < b->nr)
-		return ct_err(ret, "pid %d: %s: %s", tc->inj->tid, (const char *)b->tags[b->failed],
-			      strerror(-ret));
-	return ret;
+	if (ret && b->failed >= b->nr)
+		return ret;
+	return restore_thread_misc_check(tc, 0, b->nr);
 }

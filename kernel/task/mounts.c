@@ -38,13 +38,6 @@
 #include "lib/util.h"
 #include "task/mounts.h"
 
-/* linux/pidfd.h of 6.9 and 6.11; Debian 12's headers are older */
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
-#endif
-#ifndef PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE
-#define PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE _IO(0xFF, 6)
-#endif
 
 #ifndef OPEN_TREE_CLONE
 #define OPEN_TREE_CLONE 1

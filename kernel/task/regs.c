@@ -60,14 +60,30 @@ static uint64_t xstate_xcr0(const uint8_t *x, uint32_t len)
 	return v;
 }
 
-/* Standard-format offset and size of component @i (>= 2), from CPUID 0xD. */
+/*
+ * Standard-format offset and size of component @i (>= 2), from CPUID 0xD,
+ * asked once per component: in a virtual machine each CPUID is an exit to
+ * the hypervisor, and a restore translates the xstate of every thread.
+ * Restoring threads (restore/par.c) may ask at once: each value is stored
+ * whole, and the same by whoever stores it.
+ */
 static void xstate_component(unsigned i, uint32_t *off, uint32_t *size)
 {
+	static uint64_t known;			/* bit i: offset[i] and length[i] hold CPUID's answer */
+	static uint32_t offset[64], length[64];
 	unsigned eax, ebx, ecx, edx;
 
+	if (__atomic_load_n(&known, __ATOMIC_ACQUIRE) & (1ULL << i)) {
+		*size = __atomic_load_n(&length[i], __ATOMIC_RELAXED);
+		*off = __atomic_load_n(&offset[i], __ATOMIC_RELAXED);
+		return;
+	}
 	__cpuid_count(0xd, i, eax, ebx, ecx, edx);
 	*size = eax;
 	*off = ebx;
+	__atomic_store_n(&length[i], eax, __ATOMIC_RELAXED);
+	__atomic_store_n(&offset[i], ebx, __ATOMIC_RELAXED);
+	__atomic_fetch_or(&known, 1ULL << i, __ATOMIC_RELEASE);
 }
 
 /*
@@ -212,6 +228,30 @@ static int restore_rseq(struct task_ctx *tc, const struct ct_thread *th)
 		return ct_err((int)r, "pid %d: cannot register rseq at %llx: %s", tid,
 			      (unsigned long long)th->rseq_abi, strerror((int)-r));
 	return 0;
+}
+
+int restore_thread_rseq_queue(struct task_ctx *tc, const struct ct_thread *th)
+{
+	struct ct_rseq_config rc;
+
+	memset(&rc, 0, sizeof(rc));
+	if (!th->rseq_abi ||
+	    (ptrace(CT_PTRACE_GET_RSEQ_CONFIGURATION, tc->inj->tid, sizeof(rc), &rc) == 0 &&
+	     rc.rseq_abi_pointer))
+		return 0;	/* none, or one to drop first: restore_thread_regs does both */
+	if (inj_batch_add(tc->batch, th, 0, __NR_rseq, th->rseq_abi, th->rseq_len, 0, th->rseq_sig,
+			  0, 0) < 0)
+		return ct_err(-E2BIG, "pid %d: injected batch too small for rseq", tc->inj->tid);
+	return 0;
+}
+
+int restore_thread_rseq_check(struct task_ctx *tc, const struct ct_thread *th, size_t first,
+			      size_t end)
+{
+	long r = inj_batch_failure_in(tc->batch, first, end);
+
+	return r ? ct_err((int)r, "pid %d: cannot register rseq at %llx: %s", tc->inj->tid,
+			  (unsigned long long)th->rseq_abi, strerror((int)-r)) : 0;
 }
 
 /*

@@ -211,19 +211,11 @@ static int sig_requeue(struct task_ctx *tc, pid_t tgid, pid_t tid, const struct 
 	return 0;
 }
 
-/*
- * Set every handler (one injected batch), then queue the shared pending
- * signals again.  Must run on the thread group leader: only the leader may
- * queue a signal with a sender's siginfo to its whole process.
- */
-int restore_task_signals(struct task_ctx *tc, const struct ct_task *t)
+int restore_task_signals_queue(struct task_ctx *tc, const struct ct_task *t)
 {
 	struct inj_batch *b = tc->batch;
 	unsigned long acts;
-	long ret, tgid;
 
-	/* every handler in one batch: 62 calls, one round trip */
-	inj_batch_reset(b);
 	acts = inj_batch_put(b, t->sigactions, sizeof(t->sigactions));
 	if (!acts || !inj_batch_fits(b, CT_NSIG, 0))
 		return ct_err(-E2BIG, "pid %d: injected batch too small for the signal actions", t->pid);
@@ -231,13 +223,19 @@ int restore_task_signals(struct task_ctx *tc, const struct ct_task *t)
 		if (!sig_fixed(sig))
 			inj_batch_add(b, NULL, 0, __NR_rt_sigaction, sig,
 				      acts + (sig - 1) * sizeof(struct ct_sigaction), 0, 8, 0, 0);
-	ret = inj_batch_run(b, tc->inj);
-	if (ret && b->failed < b->nr)
+	return 0;
+}
+
+/* Then queue the shared pending signals again (injected one by one). */
+int restore_task_signals_check(struct task_ctx *tc, const struct ct_task *t, size_t first, size_t end)
+{
+	const struct inj_batch *b = tc->batch;
+	long ret = inj_batch_failure_in(b, first, end), tgid;
+
+	if (ret)
 		return ct_err((int)ret, "pid %d: cannot set the action of signal %lu: %s", t->pid,
 			      (unsigned long)b->calls[b->failed].a[0], inj_strerror(ret));
-	if (ret)
-		return (int)ret;
-	if (!t->nr_shared_pending)
+	if (b->failed < end || !t->nr_shared_pending)
 		return 0;
 	tgid = inj_syscall(tc->inj, __NR_getpid, 0, 0, 0, 0, 0, 0);
 	if (tgid < 0)
@@ -250,26 +248,56 @@ int restore_task_signals(struct task_ctx *tc, const struct ct_task *t)
 	return 0;
 }
 
-/* Set a thread's sigaltstack, pending signals and (through inj_end) its blocked mask. */
-int restore_thread_signals(struct task_ctx *tc, const struct ct_thread *th)
+/*
+ * Set every handler (one injected batch), then queue the shared pending
+ * signals again.  Must run on the thread group leader: only the leader may
+ * queue a signal with a sender's siginfo to its whole process.
+ */
+int restore_task_signals(struct task_ctx *tc, const struct ct_task *t)
 {
-	pid_t tid = tc->inj->tid;
-	long ret, tgid, self;
+	struct inj_batch *b = tc->batch;
+	long ret;
+
+	/* every handler in one batch: 62 calls, one round trip */
+	inj_batch_reset(b);
+	ret = restore_task_signals_queue(tc, t);
+	if (ret)
+		return (int)ret;
+	ret = inj_batch_run(b, tc->inj);
+	if (ret && b->failed >= b->nr)
+		return (int)ret;
+	return restore_task_signals_check(tc, t, 0, b->nr);
+}
+
+/* The sigaltstack as the kernel takes it back: SS_ONSTACK is a state, not a request. */
+static stack_t altstack_request(const struct ct_thread *th)
+{
 	stack_t ss = th->altstack;
 
-	/* SS_ONSTACK is a state, not a request; the kernel accepts it as 0 */
 	ss.ss_flags &= ~SS_ONSTACK;
-	ret = inj_write_mem(tid, tc->scratch, &ss, sizeof(ss));
-	if (ret)
-		return ct_err((int)ret, "pid %d: cannot write scratch memory", tid);
-	ret = inj_syscall(tc->inj, __NR_sigaltstack, tc->scratch, 0, 0, 0, 0, 0);
-	if (ret < 0)
-		return ct_err((int)ret, "pid %d: cannot set sigaltstack: %s", th->tid, inj_strerror(ret));
+	return ss;
+}
+
+int restore_thread_signals_queue(struct task_ctx *tc, const struct ct_thread *th)
+{
+	stack_t ss = altstack_request(th);
+	unsigned long addr = inj_batch_put(tc->batch, &ss, sizeof(ss));
+
+	if (!addr || inj_batch_add(tc->batch, NULL, 0, __NR_sigaltstack, addr, 0, 0, 0, 0, 0) < 0)
+		return ct_err(-E2BIG, "pid %d: injected batch too small for sigaltstack", th->tid);
+	return 0;
+}
+
+/* Its pending signals queued again, and (through inj_end) its blocked mask. */
+static int thread_signals_finish(struct task_ctx *tc, const struct ct_thread *th)
+{
+	long ret, tgid, self;
+
 	if (th->nr_pending) {
 		tgid = inj_syscall(tc->inj, __NR_getpid, 0, 0, 0, 0, 0, 0);
 		self = inj_syscall(tc->inj, __NR_gettid, 0, 0, 0, 0, 0, 0);
 		if (tgid < 0 || self < 0)
-			return ct_err(-ESRCH, "pid %d: cannot learn its own ids", tid);
+			return ct_err(-ESRCH, "pid %d: cannot learn its own ids", tc->inj->tid);
 		for (uint32_t i = 0; i < th->nr_pending; i++) {
 			ret = sig_requeue(tc, (pid_t)tgid, (pid_t)self, &th->pending[i]);
 			if (ret)
@@ -278,4 +306,30 @@ int restore_thread_signals(struct task_ctx *tc, const struct ct_thread *th)
 	}
 	tc->inj->saved_sigmask = th->blocked & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
 	return 0;
+}
+
+int restore_thread_signals_check(struct task_ctx *tc, const struct ct_thread *th, size_t first,
+				 size_t end)
+{
+	long ret = inj_batch_failure_in(tc->batch, first, end);
+
+	if (ret)
+		return ct_err((int)ret, "pid %d: cannot set sigaltstack: %s", th->tid, inj_strerror(ret));
+	return tc->batch->failed < end ? 0 : thread_signals_finish(tc, th);
+}
+
+/* Set a thread's sigaltstack, pending signals and (through inj_end) its blocked mask. */
+int restore_thread_signals(struct task_ctx *tc, const struct ct_thread *th)
+{
+	pid_t tid = tc->inj->tid;
+	stack_t ss = altstack_request(th);
+	long ret;
+
+	ret = inj_write_mem(tid, tc->scratch, &ss, sizeof(ss));
+	if (ret)
+		return ct_err((int)ret, "pid %d: cannot write scratch memory", tid);
+	ret = inj_syscall(tc->inj, __NR_sigaltstack, tc->scratch, 0, 0, 0, 0, 0);
+	if (ret < 0)
+		return ct_err((int)ret, "pid %d: cannot set sigaltstack: %s", th->tid, inj_strerror(ret));
+	return thread_signals_finish(tc, th);
 }

@@ -48,6 +48,12 @@ struct task_ctx {
 	struct dump_reads *reads;	/* dump: the process's reads, run in one batch (below); NULL: inject each */
 	struct fd_holders *holders;	/* dump: descriptions in kcmp order (files.c); NULL: compare each */
 	const char *status;		/* dump: /proc/PID/status of the stopped process, read ahead; NULL: read it */
+	/*
+	 * restore: the capability bounding set the task holds until its
+	 * credentials are set (every task inherits the init's), read once for
+	 * all; NULL: read from its /proc status.
+	 */
+	const uint64_t *cap_bnd_now;
 };
 
 /*
@@ -196,6 +202,21 @@ void restore_files_close(struct file_table *ft);
 int restore_task_files(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft);
 
 /*
+ * Restore in one injected batch: several modules' calls queued into
+ * tc->batch one after another (each *_queue), run once by the caller, then
+ * each *_check in the same order with the entries [@first, @end) its queue
+ * took: it names the call that stopped the run if it was one of its own,
+ * returns 0 if the run stopped before its entries, and otherwise finishes
+ * as its one-batch function would (results, follow-up calls).
+ *
+ * Files: only when no kind needs the fds in place before the transport fds
+ * close (restore_task_files_queueable).
+ */
+bool restore_task_files_queueable(const struct ct_task *t, const struct file_table *ft);
+int restore_task_files_queue(struct task_ctx *tc, const struct ct_task *t, const struct file_table *ft);
+int restore_task_files_check(struct task_ctx *tc, const struct ct_task *t, size_t first, size_t end);
+
+/*
  * tty.c: the console.  The slave descriptions are opened by restore_files_open
  * (ft->tty_master is the new pty's master, for the supervisor to serve).
  * tty_restore_ctty: in session leader @t, right after its setsid and before
@@ -244,6 +265,8 @@ int restore_task_locks(struct task_ctx *tc, const struct ct_image *img, const st
  */
 #define CT_DELETED_MAX_DEFAULT (64ULL << 20)
 int dump_deleted(struct ct_image *img, uint64_t max_size);
+/* Had task @t a removed working directory (restore_deleted_cwd has work)? */
+bool deleted_cwd_of(const struct ct_image *img, const struct ct_task *t);
 int restore_deleted_cwd(struct task_ctx *tc, const struct ct_image *img, const struct ct_task *t);
 /* The tasks' fd (in @ft, the tasks' numbers) to map deleted file mapping @v from; -1 if none. */
 int deleted_map_fd(const struct ct_image *img, const struct file_table *ft, const struct ct_vma *v);
@@ -282,20 +305,33 @@ int dump_task_signals(struct task_ctx *tc, struct ct_task *t);
 int dump_thread_signals(struct task_ctx *tc, struct ct_thread *th);
 int restore_task_signals(struct task_ctx *tc, const struct ct_task *t);
 int restore_thread_signals(struct task_ctx *tc, const struct ct_thread *th);
+int restore_task_signals_queue(struct task_ctx *tc, const struct ct_task *t);
+int restore_task_signals_check(struct task_ctx *tc, const struct ct_task *t, size_t first, size_t end);
+int restore_thread_signals_queue(struct task_ctx *tc, const struct ct_thread *th);
+int restore_thread_signals_check(struct task_ctx *tc, const struct ct_thread *th, size_t first,
+				 size_t end);
 
 /* creds.c: uids, gids, groups, capabilities, securebits, no_new_privs */
 int dump_task_creds_queue(struct task_ctx *tc);
 int dump_task_creds(struct task_ctx *tc, struct ct_task *t);
 int restore_task_creds(struct task_ctx *tc, const struct ct_task *t);
+/* The capability bounding set thread @tid holds now, read from outside. */
+int creds_bounding_of(pid_t tid, uint64_t *bnd);
+int restore_task_creds_queue(struct task_ctx *tc, const struct ct_task *t);
+int restore_task_creds_check(struct task_ctx *tc, size_t first, size_t end);
 
 /* misc.c: rlimits, umask, personality, nice, scheduling, cwd, root, comm, itimers, POSIX timers, pdeath signal */
 int dump_task_misc_queue(struct task_ctx *tc);
 int dump_task_misc(struct task_ctx *tc, struct ct_task *t);
 int restore_task_misc(struct task_ctx *tc, const struct ct_task *t);
+int restore_task_misc_queue(struct task_ctx *tc, const struct ct_task *t);
+int restore_task_misc_check(struct task_ctx *tc, const struct ct_task *t, size_t first, size_t end);
 /* robust list, clear_child_tid: per thread */
 int dump_thread_misc_queue(struct task_ctx *tc);
 int dump_thread_misc(struct task_ctx *tc, struct ct_thread *th);
 int restore_thread_misc(struct task_ctx *tc, const struct ct_thread *th);
+int restore_thread_misc_queue(struct task_ctx *tc, const struct ct_thread *th);
+int restore_thread_misc_check(struct task_ctx *tc, size_t first, size_t end);
 
 /*
  * seccomp.c: seccomp filters.  dump_task_seccomp reads every thread's chain
@@ -317,5 +353,9 @@ int restore_thread_seccomp(struct task_ctx *tc, const struct ct_image *img, cons
 /* regs.c: general registers, xstate (translated by CPUID 0xD), rseq */
 int dump_thread_regs(struct task_ctx *tc, struct ct_thread *th);
 int restore_thread_regs(struct task_ctx *tc, const struct ct_thread *th);
+/* Queue registering the dumped rseq area when none is (restore_thread_regs then finds it done). */
+int restore_thread_rseq_queue(struct task_ctx *tc, const struct ct_thread *th);
+int restore_thread_rseq_check(struct task_ctx *tc, const struct ct_thread *th, size_t first,
+			      size_t end);
 
 #endif

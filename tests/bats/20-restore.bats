@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # ctswap restore: run, dump, restore, then the workloads check themselves.
 
+bats_require_minimum_version 1.5.0
+
 setup() { load ../common; common_setup; }
 teardown() { common_teardown; }
 
@@ -322,4 +324,57 @@ sleepers_round() {
 	[ "$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$CT" 2>/dev/null)" = "$cgs" ]
 	run "$CTSWAP" ps "$CT"
 	refute_output --partial running
+}
+
+# Flip a byte of the index chunk holding the entry of the middle page of the largest extent of
+# $CT's swap area: a page of the workload's big mapping, which nothing reads before resume (the
+# open checks the header, chunk table, generation table and extents; the restorer reads only the
+# pages the kernel writes while it injects, such as the threads' rseq areas).
+damage_index_chunk() {
+	python3 - "$CTSWAP_STORE/$CT/swap.idx" <<'PY'
+import struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, 'rb').read())
+gens_off, = struct.unpack_from('<Q', b, 136)
+shift, = struct.unpack_from('<I', b, 184)
+ext_off, nr_ext, ent_off = struct.unpack_from('<QQQ', b, gens_off + 8)
+exts = [struct.unpack_from('<IIQQQ', b, ext_off + 32 * i) for i in range(nr_ext)]
+task, npages, mapping, addr, first = max(exts, key=lambda e: e[1])
+off = ent_off + 24 * (first + npages // 2) + 8	# its hash
+chunk = lambda o: (o - 256) >> shift
+assert npages >= 4096 and chunk(off) > chunk(ext_off + 32 * nr_ext) and chunk(off) > chunk(gens_off + 48), exts
+b[off] ^= 0x5a
+open(p, 'wb').write(b)
+PY
+}
+
+@test "restore: an index chunk first read after resume that is damaged fails the lazy server cleanly (container killed, reason logged); eager refuses it; the area is whole again once repaired" {
+	local st="$BATS_TEST_TMPDIR/pat/status" idx="$CTSWAP_STORE/$CT/swap.idx" counters from
+	start_pattern 64 2
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	counters=$(status_field "$st" counters)
+	cp "$idx" "$BATS_TEST_TMPDIR/idx.good"
+	damage_index_chunk
+	# lazy: the tasks run; the chunk is checked when the server first needs it, which fails
+	from=$(($(lazy_log_lines) + 1))
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	wait_until 30 ct_empty "$CT"
+	wait_until 10 sh -c "tail -n +$from '$CTSWAP_STORE/$CT/lazy.log' | grep -q 'watchdog: killed every task'"
+	run lazy_log_since "$from"
+	assert_output --partial "$CTSWAP_STORE/$CT/swap: index: checksum mismatch"
+	refute_output --partial "lazy: done:"
+	# never ran on a wrong page: the pattern's last check is still a good one
+	status_line "$st" | grep -q ' ok$'
+	# eager: refused before anything runs, nothing left behind
+	run -1 "$CTSWAP" restore --eager "$CT"
+	assert_output --partial "$CTSWAP_STORE/$CT/swap: index: checksum mismatch"
+	ct_empty "$CT"
+	# repaired: both restore and carry on
+	cp "$BATS_TEST_TMPDIR/idx.good" "$idx"
+	run "$CTSWAP" restore --eager "$CT"
+	assert_success
+	pattern_checks_again
+	counters_continue "$counters"
 }

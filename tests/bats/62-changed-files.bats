@@ -171,6 +171,38 @@ dump_leave_write_kill() {
 	assert_output --partial "$D/mysleep: file changed since the dump (--allow-changed-files to map it anyway)"
 }
 
+@test "changed files: an executable several processes run, changed, refuses the restore once, naming it; with --allow-changed-files a copy restores" {
+	cp "$(command -v sleep)" "$D/mysleep"
+	cp "$D/mysleep" "$D/mysleep.orig"
+	touch -r "$(command -v sleep)" "$D/mysleep" "$D/mysleep.orig"
+	started "$CT"
+	run "$CTSWAP" run "$CT" -- sh -c "'$D/mysleep' 600 & '$D/mysleep' 600 & exec '$D/mysleep' 600"
+	assert_success
+	wait_until 10 has_tasks 3
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	printf 'x' >>"$D/mysleep"
+	run "$CTSWAP" -v restore "$CT"
+	assert_failure
+	# the file every process maps is opened and checked once, by the init
+	[ "$(grep -c 'file changed since the dump' <<<"$output")" = 1 ] || { echo "$output"; false; }
+	assert_output --partial "$D/mysleep: file changed since the dump (--allow-changed-files to map it anyway)"
+	# nothing is left of the failed restore
+	has_tasks 0
+	# the same contents back (a new inode, the same size and bytes): mapped again, all three run
+	cp -p "$D/mysleep.orig" "$D/mysleep.new"
+	mv "$D/mysleep.new" "$D/mysleep"
+	run "$CTSWAP" restore --allow-changed-files "$CT"
+	assert_success
+	assert_output --partial "3 tasks"
+	has_tasks 3
+}
+
+# Container $CT has $1 tasks (ctswap ps).
+has_tasks() {
+	[ "$("$CTSWAP" ps "$CT" | awk 'NR == 2 { print $4 }')" = "$1" ]
+}
+
 # The counter of the mapping workload's status, once it reads "ok".
 mapped_counter() {
 	sed -n 's/^n=\([0-9]*\) ok$/\1/p' "$D/status" 2>/dev/null

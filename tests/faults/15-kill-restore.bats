@@ -90,6 +90,25 @@ time_restore() {
 	tally restored
 }
 
+@test "kill -9 of restore once the init waits for it, before seizing it: the init exits, nothing is left; the checkpoint restores again" {
+	local held
+	start_pattern_in "$CT" 16 2 "$PAT"
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	CTSWAP_FAULT=restore-stop:init-ready "$CTSWAP" restore "$CT" >/dev/null 2>&1 3>&- &
+	held=$!
+	wait_until 20 grep -q '^State:.*stopped' "/proc/$held/status"
+	# the init is there, untraced, waiting
+	[ -n "$(ct_pids "$CT")" ]
+	kill -9 "$held"
+	wait "$held" || true
+	# it reads its restorer gone and exits (it waited in pause() for ever: a container running nothing)
+	wait_until 10 ct_empty "$CT"
+	tally restore-kill-gone
+	restore_and_check "$CT" "$PAT"
+	tally restored
+}
+
 @test "kill -9 of the lazy server at random points: running or gone (watchdog), checkpoint restores again" {
 	local i delay srv seen_run=0 seen_gone=0
 	start_pattern_in "$CT" "$MIB" 2 "$PAT"
