@@ -9,7 +9,8 @@
  * their own turn.  So a thread reads the smaps of the processes in the
  * order they are collected, on the other CPU, while the dump's thread
  * parses and injects; and with it the mm fields of stat, auxv and exe
- * (mm_collect()), which depend on nothing shared either.  It only reads: every decision, every error message
+ * (mm_collect()) and the status text (credentials, umask), which depend on
+ * nothing shared either and do not change while the process is stopped.  It only reads: every decision, every error message
  * and everything shared stays on the dump's thread, which reads a file
  * itself whenever the thread could not.
  */
@@ -37,7 +38,7 @@ static void *ahead_run(void *arg)
 	struct dump_ahead *a = arg;
 
 	for (uint32_t i = 0; i < a->nr; i++) {
-		char path[64], *text = NULL;
+		char path[64], *text = NULL, *status;
 		bool stop;
 
 		pthread_mutex_lock(&a->lock);
@@ -51,8 +52,12 @@ static void *ahead_run(void *arg)
 		/* the same for the mm fields: a failure is the dump's thread's to name */
 		if (mm_collect(a->pids[i], &a->mm[i]))
 			ahead_free_mm(&a->mm[i]);
+		snprintf(path, sizeof(path), "/proc/%d/status", a->pids[i]);
+		if (read_whole_file(path, &status, NULL))
+			status = NULL;
 		pthread_mutex_lock(&a->lock);
 		a->smaps[i] = text;
+		a->status[i] = status;
 		a->mm_read[i] = a->mm[i].exe_path != NULL;
 		a->done = i + 1;
 		pthread_cond_signal(&a->cond);
@@ -73,7 +78,8 @@ int dump_ahead_start(struct dump_ahead *a, const struct ct_image *img)
 	a->smaps = xzalloc(sizeof(*a->smaps) * (a->nr + 1));
 	a->mm = xzalloc(sizeof(*a->mm) * (a->nr + 1));
 	a->mm_read = xzalloc(sizeof(*a->mm_read) * (a->nr + 1));
-	if (!a->pids || !a->smaps || !a->mm || !a->mm_read) {
+	a->status = xzalloc(sizeof(*a->status) * (a->nr + 1));
+	if (!a->pids || !a->smaps || !a->mm || !a->mm_read || !a->status) {
 		dump_ahead_stop(a);
 		return -ENOMEM;
 	}
@@ -100,6 +106,18 @@ char *dump_ahead_smaps(struct dump_ahead *a, uint32_t idx)
 	text = a->smaps[idx];
 	a->smaps[idx] = NULL;
 	pthread_mutex_unlock(&a->lock);
+	return text;
+}
+
+char *dump_ahead_status(struct dump_ahead *a, uint32_t idx)
+{
+	char *text;
+
+	/* dump_ahead_smaps() of @idx came first: the thread is through with it */
+	if (!a->running || idx >= a->nr)
+		return NULL;
+	text = a->status[idx];
+	a->status[idx] = NULL;
 	return text;
 }
 
@@ -134,6 +152,9 @@ void dump_ahead_stop(struct dump_ahead *a)
 	}
 	for (uint32_t i = 0; a->smaps && i < a->nr; i++)
 		free(a->smaps[i]);
+	for (uint32_t i = 0; a->status && i < a->nr; i++)
+		free(a->status[i]);
+	free(a->status);
 	for (uint32_t i = 0; a->mm && i < a->nr; i++)
 		ahead_free_mm(&a->mm[i]);
 	free(a->smaps);

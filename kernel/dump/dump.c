@@ -371,6 +371,7 @@ struct dump_proc {
 	struct inj_batch batch;
 	struct dump_reads reads;
 	unsigned long scratch;		/* the scratch mapping, 0 when not mapped */
+	char *status;			/* its /proc status read ahead (task_ctx.status), NULL none */
 	struct task_ctx tc;		/* points into this struct: set up once it stays put */
 };
 
@@ -416,6 +417,7 @@ static int dump_proc_read(struct dump_ctx *d, struct dump_ahead *ahead, uint32_t
 
 	memset(p, 0, sizeof(*p));
 	p->idx = idx;
+	p->status = dump_ahead_status(ahead, idx);
 	pr_info("pid %d (host %d, %s): %u threads", t->pid, t->host_pid, t->comm, t->nr_threads);
 	ret = smaps ? vma_collect_text(t->host_pid, smaps, &d->shm, &t->mm) :
 		      vma_collect(t->host_pid, &d->shm, &t->mm);
@@ -506,6 +508,7 @@ static int dump_wave_reads(struct dump_ctx *d, struct dump_proc *ps, size_t n)
 		p->tc.scratch_len = DUMP_SCRATCH_LEN;
 		p->tc.batch = &p->batch;
 		p->tc.reads = &p->reads;
+		p->tc.status = p->status;
 	}
 	for (; started < n && !ret; started++) {
 		struct dump_proc *p = &ps[started];
@@ -627,6 +630,8 @@ static int dump_wave_end(struct dump_ctx *d, struct dump_proc *ps, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		ret2 = ps[i].inj.frame ? inj_end_finish(&ps[i].inj) : dump_inj_end(d, &ps[i].inj);
 		ret = ret ?: ret2;
+		free(ps[i].status);
+		ps[i].status = NULL;
 	}
 	return ret;
 }
@@ -672,8 +677,10 @@ static int dump_collect_procs(struct dump_ctx *d)
 
 		ret = dump_proc_read(d, &ahead, i, p) ?: dump_check_interrupt() ?:
 		      dump_inj_begin(d, &p->inj, d->img->tasks[i].host_pid, &p->it);
-		if (ret)
+		if (ret) {
+			free(p->status);
 			break;
+		}
 		n++;
 		if (!p->inj.frame) {
 			/* the ones before it first, in order; then it alone */

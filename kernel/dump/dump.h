@@ -78,6 +78,7 @@ struct dump_ahead {
 	char **smaps;			/* the text read for each, NULL if not (yet) */
 	struct ct_mm *mm;		/* the mm fields read for each (mm_collect()) ... */
 	bool *mm_read;			/* ... if read */
+	char **status;			/* the /proc/PID/status text read for each, NULL if not */
 	uint32_t done;			/* processes the thread is through with */
 	bool stop;			/* the dump's thread wants no more */
 	pthread_mutex_t lock;		/* protects smaps, done and stop */
@@ -89,6 +90,8 @@ int dump_ahead_start(struct dump_ahead *a, const struct ct_image *img);
 char *dump_ahead_smaps(struct dump_ahead *a, uint32_t idx);
 /* Move the mm fields of task @idx read ahead into @mm (its vmas kept); false: read them yourself. */
 bool dump_ahead_mm(struct dump_ahead *a, uint32_t idx, struct ct_mm *mm);
+/* The status text of task @idx read ahead (the caller frees it), after dump_ahead_smaps(); NULL if none. */
+char *dump_ahead_status(struct dump_ahead *a, uint32_t idx);
 /* Stop the thread and free what it read and nobody took. */
 void dump_ahead_stop(struct dump_ahead *a);
 

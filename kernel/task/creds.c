@@ -110,7 +110,8 @@ int dump_task_creds(struct task_ctx *tc, struct ct_task *t)
 	int ret;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	ret = read_whole_file(path, &buf, NULL);
+	/* credentials do not change while the process is stopped: the text read ahead will do */
+	ret = tc->status ? ((buf = xstrdup(tc->status)) ? 0 : -ENOMEM) : read_whole_file(path, &buf, NULL);
 	if (ret)
 		return ct_err(ret, "pid %d: cannot read %s", tid, path);
 	ret = status_u32s(buf, "\nUid:", ids, 4);

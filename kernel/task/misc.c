@@ -385,14 +385,14 @@ static int stat_field(pid_t pid, int n, long long *v)
 	return ret;
 }
 
-/* Umask from /proc/PID/status. */
-static int umask_dump(pid_t pid, uint32_t *umask)
+/* Umask from /proc/PID/status (@status: its text read already, or NULL). */
+static int umask_dump(pid_t pid, const char *status, uint32_t *umask)
 {
 	char path[64], *buf, *p;
 	int ret;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	ret = read_whole_file(path, &buf, NULL);
+	ret = status ? ((buf = xstrdup(status)) ? 0 : -ENOMEM) : read_whole_file(path, &buf, NULL);
 	if (ret)
 		return ret;
 	p = strstr(buf, "\nUmask:");
@@ -510,7 +510,7 @@ int dump_task_misc(struct task_ctx *tc, struct ct_task *t)
 	ret = rlimits_dump(tc, t);
 	if (ret)
 		return ret;
-	if (umask_dump(pid, &t->umask))
+	if (umask_dump(pid, tc->status, &t->umask))
 		return ct_err(-EIO, "pid %d: cannot read the umask", pid);
 	snprintf(path, sizeof(path), "/proc/%d/personality", pid);
 	if (read_small_file(path, buf, sizeof(buf)))

@@ -47,6 +47,7 @@ struct task_ctx {
 	void *shm_arg;
 	struct dump_reads *reads;	/* dump: the process's reads, run in one batch (below); NULL: inject each */
 	struct fd_holders *holders;	/* dump: descriptions in kcmp order (files.c); NULL: compare each */
+	const char *status;		/* dump: /proc/PID/status of the stopped process, read ahead; NULL: read it */
 	/*
 	 * restore: the capability bounding set the task holds until its
 	 * credentials are set (every task inherits the init's), read once for
