@@ -312,15 +312,7 @@ int restore_task_creds_check(struct task_ctx *tc, size_t first, size_t end)
 /* Give the thread the recorded credentials: one injected batch. */
 int restore_task_creds(struct task_ctx *tc, const struct ct_task *t)
 {
-	struct inj_batch *b = tc->batch;
-	int ret;
-
-	inj_batch_reset(b);
-	ret = restore_task_creds_queue(tc, t);
-	if (ret)
-		return ret;
-	ret = inj_batch_run(b, tc->inj);
-	if (ret && b->failed >= b->nr)
-		return ret;
-	return restore_task_creds_check(tc, 0, b->nr);
+	inj_batch_reset(tc->batch);
+	return restore_task_creds_queue(tc, t) ?: task_batch_run(tc) ?:
+	       restore_task_creds_check(tc, 0, tc->batch->nr);
 }

@@ -638,17 +638,9 @@ int restore_task_misc_check(struct task_ctx *tc, const struct ct_task *t, size_t
 /* Give the task its rlimits, umask, personality, comm, scheduling, cwd, root and timers. */
 int restore_task_misc(struct task_ctx *tc, const struct ct_task *t)
 {
-	struct inj_batch *b = tc->batch;
-	int ret;
-
-	inj_batch_reset(b);
-	ret = restore_task_misc_queue(tc, t);
-	if (ret)
-		return ret;
-	ret = inj_batch_run(b, tc->inj);
-	if (ret && b->failed >= b->nr)
-		return ret;
-	return restore_task_misc_check(tc, t, 0, b->nr);
+	inj_batch_reset(tc->batch);
+	return restore_task_misc_queue(tc, t) ?: task_batch_run(tc) ?:
+	       restore_task_misc_check(tc, t, 0, tc->batch->nr);
 }
 
 /* ---- per thread ---- */
@@ -723,15 +715,7 @@ int restore_thread_misc_check(struct task_ctx *tc, size_t first, size_t end)
 /* Name the thread and register its robust list and clear_child_tid again. */
 int restore_thread_misc(struct task_ctx *tc, const struct ct_thread *th)
 {
-	struct inj_batch *b = tc->batch;
-	int ret;
-
-	inj_batch_reset(b);
-	ret = restore_thread_misc_queue(tc, th);
-	if (ret)
-		return ret;
-	ret = inj_batch_run(b, tc->inj);
-	if (ret && b->failed >= b->nr)
-		return ret;
-	return restore_thread_misc_check(tc, 0, b->nr);
+	inj_batch_reset(tc->batch);
+	return restore_thread_misc_queue(tc, th) ?: task_batch_run(tc) ?:
+	       restore_thread_misc_check(tc, 0, tc->batch->nr);
 }

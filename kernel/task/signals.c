@@ -255,18 +255,10 @@ int restore_task_signals_check(struct task_ctx *tc, const struct ct_task *t, siz
  */
 int restore_task_signals(struct task_ctx *tc, const struct ct_task *t)
 {
-	struct inj_batch *b = tc->batch;
-	long ret;
-
 	/* every handler in one batch: 62 calls, one round trip */
-	inj_batch_reset(b);
-	ret = restore_task_signals_queue(tc, t);
-	if (ret)
-		return (int)ret;
-	ret = inj_batch_run(b, tc->inj);
-	if (ret && b->failed >= b->nr)
-		return (int)ret;
-	return restore_task_signals_check(tc, t, 0, b->nr);
+	inj_batch_reset(tc->batch);
+	return restore_task_signals_queue(tc, t) ?: task_batch_run(tc) ?:
+	       restore_task_signals_check(tc, t, 0, tc->batch->nr);
 }
 
 /* The sigaltstack as the kernel takes it back: SS_ONSTACK is a state, not a request. */

@@ -298,6 +298,18 @@ void map_change_prehash(const pid_t *pids, size_t nr_pids, uint64_t max_size, st
 int map_change_check(pid_t pid, const char *path, const char *open_path, const struct stat *st,
 		     const struct ct_file_id *id, const struct ct_file_change *ch, struct change_cache *c);
 
+/*
+ * Run the calls a restore_*_queue function put in tc->batch: -errno only when
+ * the tracee could not run them; a call that failed is left to the module's
+ * restore_*_check, which names it.
+ */
+static inline int task_batch_run(struct task_ctx *tc)
+{
+	int ret = inj_batch_run(tc->batch, tc->inj);
+
+	return ret && tc->batch->failed >= tc->batch->nr ? ret : 0;
+}
+
 /* signals.c: handlers, masks, pending signals, sigaltstack */
 int dump_task_signals_queue(struct task_ctx *tc);
 int dump_thread_signals_queue(struct task_ctx *tc);

@@ -157,11 +157,7 @@ task_ids() {
 
 @test "batch: 30 processes, one thread restoring: each created in a round trip or two, rebuilt in 3, the files they all map opened once; lazy, eager and again" {
 	local st="$BATS_TEST_TMPDIR/cr/status" ids r calls trips shared
-	mkdir -p "$BATS_TEST_TMPDIR/cr"
-	started "$CT"
-	run "$CTSWAP" run "$CT" -- "$WORKLOADS/crowd" --procs 30 --out "$BATS_TEST_TMPDIR/cr"
-	assert_success
-	wait_until 10 grep -q 'procs=30 .* ok$' "$st"
+	start_crowd 30
 	ids=$(task_ids "$CT")
 	for eager in "" --eager ""; do
 		run "$CTSWAP" -v dump "$CT"
