@@ -386,7 +386,7 @@ struct ct_file {
 			uint32_t pty_flags;		/* CT_PTY_* */
 			uint8_t *pty_outq;		/* MASTER: written on the slave side, unread */
 			uint64_t pty_outq_len;
-			struct ct_pty_node pty_node;	/* MASTER, ORPHAN: its slave's node */
+			struct ct_pty_node pty_node;	/* MASTER, ORPHAN, the console's slave: the node */
 		};
 		struct {		/* PIDFD */
 			int32_t pidfd_pid;		/* its process, pid inside the container; 0 reaped */

@@ -155,6 +155,12 @@ void tty_encode(struct wbuf *w, const struct ct_file *f);
 bool tty_settings_are_sane(const struct ct_file *f);
 /* Read termios2 and the window size of terminal @fd (dump @d's) into @f. */
 int tty_read_settings(const struct fd_dump *d, int fd, struct ct_file *f);
+/* A terminal's node (/dev/pts/N): from its stat, as two timespecs, in a record, sane? */
+void tty_node_read(const struct stat *st, struct ct_pty_node *n);
+void tty_node_times(const struct ct_pty_node *n, struct timespec ts[2]);
+void tty_node_encode(struct wbuf *w, const struct ct_pty_node *n);
+void tty_node_decode(struct rbuf *r, struct ct_pty_node *n);
+bool tty_node_is_sane(const struct ct_pty_node *n);
 /* Refuse terminal fd @fd (of dump @d) if it holds input the program has not read. */
 int tty_check_unread_input(const struct fd_dump *d, int fd);
 /* Set @f's termios2 and window size on terminal @fd (a pty master sets its slave's). */

@@ -266,18 +266,6 @@ static int pty_dump_outq(const struct fd_dump *d, int m, struct ct_file *f)
 	return 0;
 }
 
-/* The owner, permissions and times of a slave's node, from its stat. */
-static void pty_node_read(const struct stat *st, struct ct_pty_node *n)
-{
-	n->mode = st->st_mode;
-	n->uid = st->st_uid;
-	n->gid = st->st_gid;
-	n->atime_sec = st->st_atim.tv_sec;
-	n->atime_nsec = (uint32_t)st->st_atim.tv_nsec;
-	n->mtime_sec = st->st_mtim.tv_sec;
-	n->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
-}
-
 /*
  * The slave node of master @m (O_PATH: not opened as a terminal) into *@node,
  * recorded in @f; refused unless it is of the container's own devpts.
@@ -297,7 +285,7 @@ static int pty_master_node(const struct fd_dump *d, int m, struct ct_file *f, in
 		return ct_err(-ENOTSUP, "pid %d: fd %d: %s: pty %u is of the host's devpts, not the container's own",
 			      d->pid, d->fd, d->link, f->pty_index);
 	}
-	pty_node_read(&st, &f->pty_node);
+	tty_node_read(&st, &f->pty_node);
 	*node = s;
 	return 0;
 }
@@ -308,12 +296,10 @@ static int pty_master_node(const struct fd_dump *d, int m, struct ct_file *f, in
  */
 static int pty_node_put_times(int fd, const struct ct_pty_node *n)
 {
-	struct timespec ts[2] = {
-		{ .tv_sec = n->atime_sec, .tv_nsec = n->atime_nsec },
-		{ .tv_sec = n->mtime_sec, .tv_nsec = n->mtime_nsec },
-	};
+	struct timespec ts[2];
 	char path[64];
 
+	tty_node_times(n, ts);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	return utimensat(AT_FDCWD, path, ts, 0) < 0 ? -errno : 0;
 }
@@ -363,7 +349,7 @@ static int pty_dump_slave(const struct fd_dump *d, int s, struct ct_file *f)
 		return ret;
 	f->pty_flags = excl ? CT_PTY_EXCL : 0;
 	f->tty_dev = tty_encode_dev(d->st->st_rdev);
-	pty_node_read(d->st, &f->pty_node);	/* an orphan's own (pty_dump_orphan) */
+	tty_node_read(d->st, &f->pty_node);	/* an orphan's own (pty_dump_orphan) */
 	return tty_read_settings(d, s, f);
 }
 
@@ -593,14 +579,12 @@ static int pty_alloc(int devpts, uint32_t index)
  */
 static int pty_node_apply(struct fd_restore *rs, uint32_t index, const struct ct_pty_node *n)
 {
-	struct timespec ts[2] = {
-		{ .tv_sec = n->atime_sec, .tv_nsec = n->atime_nsec },
-		{ .tv_sec = n->mtime_sec, .tv_nsec = n->mtime_nsec },
-	};
+	struct timespec ts[2];
 	char name[16];
 
 	if (!n->mode)
 		return 0;
+	tty_node_times(n, ts);
 	snprintf(name, sizeof(name), "%u", index);
 	if (fchownat(rs->ft->devpts, name, n->uid, n->gid, 0) < 0 ||
 	    fchmodat(rs->ft->devpts, name, n->mode & 07777, 0) < 0 ||
@@ -738,13 +722,7 @@ static void pty_encode(struct wbuf *w, const struct ct_file *f)
 	w_u32(w, f->pty_index);
 	w_u32(w, f->pty_flags);
 	w_bytes(w, f->pty_outq, f->pty_outq_len);
-	w_u32(w, n->mode);
-	w_u32(w, n->uid);
-	w_u32(w, n->gid);
-	w_u64(w, (uint64_t)n->atime_sec);
-	w_u32(w, n->atime_nsec);
-	w_u64(w, (uint64_t)n->mtime_sec);
-	w_u32(w, n->mtime_nsec);
+	tty_node_encode(w, n);
 	w_end(w, at);
 	if (f->pty_flags & (CT_PTY_MASTER | CT_PTY_ORPHAN))
 		tty_encode(w, f);
@@ -759,31 +737,15 @@ static void pty_decode(uint32_t tag, struct rbuf *r, struct ct_file *f)
 		f->pty_flags = r_u32(r);
 		free(f->pty_outq);
 		f->pty_outq = r_bytes(r, &f->pty_outq_len, PTY_OUTQ_MAX);
-		f->pty_node.mode = r_u32(r);	/* absent in an old blob: 0, not recorded */
-		f->pty_node.uid = r_u32(r);
-		f->pty_node.gid = r_u32(r);
-		f->pty_node.atime_sec = (int64_t)r_u64(r);
-		f->pty_node.atime_nsec = r_u32(r);
-		f->pty_node.mtime_sec = (int64_t)r_u64(r);
-		f->pty_node.mtime_nsec = r_u32(r);
+		tty_node_decode(r, &f->pty_node);
 	}
-}
-
-/* Not recorded, or a character device's node with permission bits only and valid times. */
-static bool pty_node_is_sane(const struct ct_pty_node *n)
-{
-	if (!n->mode)
-		return !n->uid && !n->gid && !n->atime_sec && !n->mtime_sec && !n->atime_nsec &&
-		       !n->mtime_nsec;
-	return S_ISCHR(n->mode) && !(n->mode & ~(S_IFMT | 07777)) && n->atime_nsec < 1000000000 &&
-	       n->mtime_nsec < 1000000000;
 }
 
 /* An orphan slave: no master in the image, one such pty per image, sane settings. */
 static bool pty_orphan_is_sane(const struct ct_image *img, const struct ct_file *f)
 {
 	return !(f->pty_flags & ~(CT_PTY_EXCL | CT_PTY_ORPHAN)) && pty_master_of(img, f->pty_index) < 0 &&
-	       pty_node_is_sane(&f->pty_node) &&
+	       tty_node_is_sane(&f->pty_node) &&
 	       pty_orphan_index(img) == (int)f->pty_index && !f->pty_outq_len && !f->tty_flags &&
 	       tty_settings_are_sane(f);
 }
@@ -807,9 +769,9 @@ static bool pty_is_sane(const struct ct_image *img, const struct ct_file *f)
 		return false;
 	if (!master)
 		return !(f->pty_flags & ~CT_PTY_EXCL) && !f->pty_outq_len && !f->tty_sid &&
-		       pty_node_is_sane(&f->pty_node);
+		       tty_node_is_sane(&f->pty_node);
 	return &img->files[mi] == f && !f->tty_flags && tty_settings_are_sane(f) &&
-	       pty_node_is_sane(&f->pty_node);
+	       tty_node_is_sane(&f->pty_node);
 }
 
 static void pty_free(struct ct_file *f)

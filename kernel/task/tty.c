@@ -248,6 +248,7 @@ static int tty_dump(const struct fd_dump *d, struct ct_file *f)
 		ret = tty_check_console(d);
 		if (ret)
 			return ret;
+		tty_node_read(d->st, &f->pty_node);	/* /dev/tty's own node is not the terminal's */
 	}
 	for (uint32_t i = 0; i < d->img->nr_files; i++) {
 		const struct ct_file *o = &d->img->files[i];
@@ -355,8 +356,30 @@ int tty_peer(int master, int flags)
 	return fd;
 }
 
-/* Create the new console pty: the master into @ft, settings from @f applied. */
-static int tty_create(const struct ct_file *f, struct file_table *ft)
+/* The console's node as a slave description of @img recorded it (a /dev/tty one has none). */
+static const struct ct_pty_node *tty_console_node(const struct ct_image *img)
+{
+	for (uint32_t i = 0; i < img->nr_files; i++)
+		if (img->files[i].kind == CT_FILE_TTY && img->files[i].pty_node.mode)
+			return &img->files[i].pty_node;
+	return NULL;
+}
+
+/* Give the new console's slave @fd the owner, permissions and times @n recorded. */
+static int tty_node_apply(int fd, const struct ct_pty_node *n)
+{
+	struct timespec ts[2];
+
+	if (!n)
+		return 0;
+	tty_node_times(n, ts);
+	if (fchown(fd, n->uid, n->gid) < 0 || fchmod(fd, n->mode & 07777) < 0 || futimens(fd, ts) < 0)
+		return ct_err(-errno, "console: cannot give the new terminal its owner, mode and times: %m");
+	return 0;
+}
+
+/* Create the new console pty: the master into @ft, settings and node from @f and @img applied. */
+static int tty_create(const struct ct_image *img, const struct ct_file *f, struct file_table *ft)
 {
 	int master, slave, ret;
 
@@ -372,7 +395,7 @@ static int tty_create(const struct ct_file *f, struct file_table *ft)
 		ret = ct_err(-errno, "console: cannot open the new terminal: %m");
 		goto out_master;
 	}
-	ret = tty_apply(slave, f);
+	ret = tty_apply(slave, f) ?: tty_node_apply(slave, tty_console_node(img));
 	close(slave);
 	if (ret)
 		goto out_master;
@@ -391,7 +414,7 @@ static int tty_open(struct fd_restore *rs, uint32_t i)
 	int fd, ret;
 
 	if (ft->tty_master < 0) {
-		ret = tty_create(f, ft);
+		ret = tty_create(rs->img, f, ft);
 		if (ret)
 			return ret;
 	}
@@ -463,6 +486,56 @@ int tty_restore_fg(struct task_ctx *tc, const struct ct_image *img, const struct
 	return 0;
 }
 
+/* ---- a terminal's node: /dev/pts/N's owner, permissions and times ---- */
+
+void tty_node_read(const struct stat *st, struct ct_pty_node *n)
+{
+	n->mode = st->st_mode;
+	n->uid = st->st_uid;
+	n->gid = st->st_gid;
+	n->atime_sec = st->st_atim.tv_sec;
+	n->atime_nsec = (uint32_t)st->st_atim.tv_nsec;
+	n->mtime_sec = st->st_mtim.tv_sec;
+	n->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+}
+
+void tty_node_times(const struct ct_pty_node *n, struct timespec ts[2])
+{
+	ts[0] = (struct timespec){ .tv_sec = n->atime_sec, .tv_nsec = n->atime_nsec };
+	ts[1] = (struct timespec){ .tv_sec = n->mtime_sec, .tv_nsec = n->mtime_nsec };
+}
+
+void tty_node_encode(struct wbuf *w, const struct ct_pty_node *n)
+{
+	w_u32(w, n->mode);
+	w_u32(w, n->uid);
+	w_u32(w, n->gid);
+	w_u64(w, (uint64_t)n->atime_sec);
+	w_u32(w, n->atime_nsec);
+	w_u64(w, (uint64_t)n->mtime_sec);
+	w_u32(w, n->mtime_nsec);
+}
+
+void tty_node_decode(struct rbuf *r, struct ct_pty_node *n)
+{
+	n->mode = r_u32(r);	/* absent in an older blob: 0, not recorded */
+	n->uid = r_u32(r);
+	n->gid = r_u32(r);
+	n->atime_sec = (int64_t)r_u64(r);
+	n->atime_nsec = r_u32(r);
+	n->mtime_sec = (int64_t)r_u64(r);
+	n->mtime_nsec = r_u32(r);
+}
+
+bool tty_node_is_sane(const struct ct_pty_node *n)
+{
+	if (!n->mode)
+		return !n->uid && !n->gid && !n->atime_sec && !n->mtime_sec && !n->atime_nsec &&
+		       !n->mtime_nsec;
+	return S_ISCHR(n->mode) && !(n->mode & ~(S_IFMT | 07777)) && n->atime_nsec < 1000000000 &&
+	       n->mtime_nsec < 1000000000;
+}
+
 /* ---- blob ---- */
 
 void tty_encode(struct wbuf *w, const struct ct_file *f)
@@ -485,6 +558,8 @@ void tty_encode(struct wbuf *w, const struct ct_file *f)
 	w_u32(w, f->tty_ypixel);
 	w_u32(w, (uint32_t)f->tty_sid);
 	w_u32(w, (uint32_t)f->tty_fg_pgrp);
+	if (f->kind == CT_FILE_TTY)	/* a pty's node is in its PTY record */
+		tty_node_encode(w, &f->pty_node);
 	w_end(w, at);
 }
 
@@ -517,8 +592,10 @@ void tty_decode_fields(struct rbuf *r, struct ct_file *f)
 
 static void tty_decode(uint32_t tag, struct rbuf *r, struct ct_file *f)
 {
-	if (tag == REC_FILE_TTY)
+	if (tag == REC_FILE_TTY) {
 		tty_decode_fields(r, f);
+		tty_node_decode(r, &f->pty_node);
+	}
 }
 
 bool tty_settings_are_sane(const struct ct_file *f)
@@ -535,7 +612,7 @@ static bool tty_is_sane(const struct ct_image *img, const struct ct_file *f)
 	for (uint32_t i = 0; i < img->nr_files; i++)
 		if (img->files[i].kind == CT_FILE_TTY && img->files[i].tty_dev != f->tty_dev)
 			return false;
-	return tty_settings_are_sane(f);
+	return tty_settings_are_sane(f) && tty_node_is_sane(&f->pty_node);
 }
 
 const struct fd_kind fd_kind_tty = {

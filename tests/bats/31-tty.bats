@@ -180,3 +180,26 @@ type_in() {
 	assert_output --partial running
 	[ -S "$CTSWAP_STORE/$CT/console.sock" ]
 }
+
+# "mode owner:group atime mtime" of the terminal on fd 0 of the container's init (its console:
+# of the host's devpts, not in the container's /dev/pts, so the program reaches it by /proc/self/fd).
+console_node() {
+	stat -L -c '%a %u:%g %X %Y' "/proc/$("$CTSWAP" ps "$CT" | awk 'NR == 2 { print $3 }')/fd/0"
+}
+
+@test "tty: the console's node keeps the owner, mode and times the program gave it (mesg n) across dump and restore" {
+	started "$CT"
+	run "$CTSWAP" run "$CT" --tty -- sh -c \
+		't=/proc/self/fd/0; chmod 0604 $t; chown 1234:5678 $t; echo ready; touch -d @1222222222 $t; exec sleep 60'
+	assert_success
+	wait_until 5 logged '^ready'
+	wait_until 5 eval '[ "$(console_node)" = "604 1234:5678 1222222222 1222222222" ]'
+	for eager in "" --eager; do
+		run "$CTSWAP" dump "$CT"
+		assert_success
+		run "$CTSWAP" restore $eager "$CT"
+		assert_success
+		run console_node
+		assert_output "604 1234:5678 1222222222 1222222222"
+	done
+}

@@ -308,11 +308,14 @@ static struct ct_image *sample_image_tty(void)
 	f->tty_cols = 123;
 	f->tty_sid = 1;
 	f->tty_fg_pgrp = 2;
+	f->pty_node = (struct ct_pty_node){ .mode = S_IFCHR | 0600, .uid = 1000, .gid = 5,
+					    .atime_sec = 1333333333, .mtime_sec = 1444444444,
+					    .mtime_nsec = 7 };
 	img->tasks[0].fds[0].file = 5;
 	return img;
 }
 
-/* The console's settings come back as written. */
+/* The console's settings and node come back as written. */
 static void test_blob_tty_round_trip(void **state)
 {
 	struct ct_image *img = sample_image_tty(), *back = NULL;
@@ -332,6 +335,8 @@ static void test_blob_tty_round_trip(void **state)
 	assert_int_equal(back->files[5].tty_cols, 123);
 	assert_int_equal(back->files[5].tty_sid, 1);
 	assert_int_equal(back->files[5].tty_fg_pgrp, 2);
+	assert_memory_equal(&back->files[5].pty_node, &img->files[5].pty_node,
+			    sizeof(struct ct_pty_node));
 	/* the files of older blobs read their terminal fields as zero */
 	assert_int_equal(back->files[0].tty_rows, 0);
 	assert_int_equal(back->files[0].tty_sid, 0);
