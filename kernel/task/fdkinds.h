@@ -158,6 +158,8 @@ int tty_read_settings(const struct fd_dump *d, int fd, struct ct_file *f);
 /* A terminal's node (/dev/pts/N): from its stat, as two timespecs, in a record, sane? */
 void tty_node_read(const struct stat *st, struct ct_pty_node *n);
 void tty_node_times(const struct ct_pty_node *n, struct timespec ts[2]);
+/* Give node @name (at @dirfd, a link followed) @n's owner, permissions and times (mode 0: nothing); -errno, errno set. */
+int tty_node_apply_at(int dirfd, const char *name, const struct ct_pty_node *n);
 void tty_node_encode(struct wbuf *w, const struct ct_pty_node *n);
 void tty_node_decode(struct rbuf *r, struct ct_pty_node *n);
 bool tty_node_is_sane(const struct ct_pty_node *n);

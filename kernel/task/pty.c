@@ -579,16 +579,10 @@ static int pty_alloc(int devpts, uint32_t index)
  */
 static int pty_node_apply(struct fd_restore *rs, uint32_t index, const struct ct_pty_node *n)
 {
-	struct timespec ts[2];
 	char name[16];
 
-	if (!n->mode)
-		return 0;
-	tty_node_times(n, ts);
 	snprintf(name, sizeof(name), "%u", index);
-	if (fchownat(rs->ft->devpts, name, n->uid, n->gid, 0) < 0 ||
-	    fchmodat(rs->ft->devpts, name, n->mode & 07777, 0) < 0 ||
-	    utimensat(rs->ft->devpts, name, ts, 0) < 0)
+	if (tty_node_apply_at(rs->ft->devpts, name, n) < 0)
 		return ct_err(-errno, "/dev/pts/%u: cannot give it its owner, mode and times: %m", index);
 	return 0;
 }

@@ -365,15 +365,15 @@ static const struct ct_pty_node *tty_console_node(const struct ct_image *img)
 	return NULL;
 }
 
-/* Give the new console's slave @fd the owner, permissions and times @n recorded. */
+/* Give the new console's slave @fd the owner, permissions and times @n recorded (NULL: none). */
 static int tty_node_apply(int fd, const struct ct_pty_node *n)
 {
-	struct timespec ts[2];
+	char path[64];
 
 	if (!n)
 		return 0;
-	tty_node_times(n, ts);
-	if (fchown(fd, n->uid, n->gid) < 0 || fchmod(fd, n->mode & 07777) < 0 || futimens(fd, ts) < 0)
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (tty_node_apply_at(AT_FDCWD, path, n) < 0)
 		return ct_err(-errno, "console: cannot give the new terminal its owner, mode and times: %m");
 	return 0;
 }
@@ -503,6 +503,20 @@ void tty_node_times(const struct ct_pty_node *n, struct timespec ts[2])
 {
 	ts[0] = (struct timespec){ .tv_sec = n->atime_sec, .tv_nsec = n->atime_nsec };
 	ts[1] = (struct timespec){ .tv_sec = n->mtime_sec, .tv_nsec = n->mtime_nsec };
+}
+
+int tty_node_apply_at(int dirfd, const char *name, const struct ct_pty_node *n)
+{
+	struct timespec ts[2];
+
+	if (!n->mode)
+		return 0;
+	tty_node_times(n, ts);
+	/* the owner before the mode: a chown may clear set-id bits */
+	if (fchownat(dirfd, name, n->uid, n->gid, 0) < 0 || fchmodat(dirfd, name, n->mode & 07777, 0) < 0 ||
+	    utimensat(dirfd, name, ts, 0) < 0)
+		return -errno;
+	return 0;
 }
 
 void tty_node_encode(struct wbuf *w, const struct ct_pty_node *n)
