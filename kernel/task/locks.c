@@ -389,17 +389,14 @@ static int locks_check_outside(const struct ct_image *img, struct lock_line *lin
 }
 
 /*
- * Why lock_table_warm() exists.  A read of /proc/locks write-locks the
- * kernel's file_rwsem (fs/locks.c, locks_start(): percpu_down_write()).
- * Its rcu_sync waits for a whole RCU grace period when it is idle, and
- * stays out of idle for a grace period after the writer leaves
- * (kernel/rcu/sync.c): measured here, a read costs 8-16 ms after 20 ms of
- * quiet and 0.02-0.04 ms within 5 ms of the previous one.  So a thread
- * reads it before the freeze and then every LOCK_WARM_GAP_MS, and the read
- * with the tasks stopped costs microseconds instead of a grace period in
- * the frozen window.  Meanwhile the system's lock calls take the rwsem's
- * slower read path (an atomic, not a per-cpu increment): for the length of
- * a dump.  Nothing depends on it: a missed gap only costs the grace period.
+ * Why lock_table_warm() exists (doc/KERNEL-FACTS.md, "File locks"): a read
+ * of /proc/locks waits for an RCU grace period (8-16 ms here) unless
+ * another read left less than a grace period ago (0.02-0.04 ms then).  So
+ * a thread reads it before the freeze and then every LOCK_WARM_GAP_MS,
+ * and the read with the tasks stopped costs microseconds instead of a
+ * grace period in the frozen window.  Meanwhile the system's lock calls
+ * take a slower path, for the length of a dump.  Nothing depends on it: a
+ * missed gap only costs the grace period again.
  */
 #define LOCK_WARM_GAP_MS 2
 
