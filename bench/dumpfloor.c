@@ -136,6 +136,9 @@ static void one_run(struct ct_cgroup *cg, double *fs, double *floor)
 	struct seize_set ss = { 0 };
 	struct procs p;
 	unsigned long *ips;
+	unsigned long *own_ips;
+	pid_t *first;
+	size_t nr_first;
 	pthread_t reader;
 	double t0, t1;
 	int ret;
@@ -154,7 +157,11 @@ static void one_run(struct ct_cgroup *cg, double *fs, double *floor)
 	if (!ips)
 		die("calloc", ENOMEM);
 	unseize_container(&ss);
-	free(p.pids);
+	first = p.pids;
+	nr_first = p.nr;
+	own_ips = calloc(nr_first, sizeof(*own_ips));
+	if (!own_ips)
+		die("calloc", ENOMEM);
 
 	t0 = now_ms();
 	ret = seize_container(cg, FREEZE_TIMEOUT, &ss);
@@ -162,15 +169,27 @@ static void one_run(struct ct_cgroup *cg, double *fs, double *floor)
 		die("seize", ret);
 	t1 = now_ms();
 	procs_of(&ss, &p);
+	/* the second seize may list the processes in another order: each keeps its own text */
+	for (size_t i = 0; i < p.nr; i++) {
+		size_t j = 0;
+
+		while (j < nr_first && first[j] != p.pids[i])
+			j++;
+		if (j == nr_first)
+			die("a process of the container is new since the first seize", ESRCH);
+		own_ips[i] = ips[j];
+	}
 	if (pthread_create(&reader, NULL, read_smaps, &p))
 		die("pthread_create", errno);
-	inject_all(&ss, &p, ips);
+	inject_all(&ss, &p, own_ips);
 	read_smaps(&p);		/* then help with the rest */
 	pthread_join(reader, NULL);
 	*floor = now_ms() - t1;
 	*fs = t1 - t0;
 	unseize_container(&ss);
 	free(p.pids);
+	free(first);
+	free(own_ips);
 	free(ips);
 }
 
