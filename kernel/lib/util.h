@@ -4,6 +4,7 @@
 #define CT_UTIL_H
 
 #include <stdbool.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -64,5 +65,7 @@ int remove_tree(const char *path);
 
 /* Milliseconds on CLOCK_MONOTONIC, as a double. */
 double now_ms(void);
+/* CLOCK_REALTIME @ms from now: the deadline pthread_cond_timedwait() takes. */
+struct timespec deadline_after_ms(unsigned ms);
 
 #endif

@@ -1038,14 +1038,8 @@ static void *lz_prefetch_thread(void *arg)
 			pr_perror("eventfd");
 		pthread_mutex_lock(&srv->lock);
 		if (!srv->stop) {
-			struct timespec ts;
+			struct timespec ts = deadline_after_ms(100);
 
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 100 * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
 			pthread_cond_timedwait(&srv->work_cond, &srv->lock, &ts);
 		}
 		if (srv->stop) {

@@ -400,25 +400,10 @@ static int locks_check_outside(const struct ct_image *img, struct lock_line *lin
  */
 #define LOCK_WARM_GAP_MS 2
 
-/* CLOCK_REALTIME @ms from now, for pthread_cond_timedwait(). */
-static struct timespec lock_warm_deadline(unsigned ms)
-{
-	struct timespec until;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	return until;
-}
-
 /* After a read: say so, and true once lock_table_warm()'s thread is to stop. */
 static bool lock_warm_stopping(struct lock_table *lt)
 {
-	struct timespec until = lock_warm_deadline(LOCK_WARM_GAP_MS);
+	struct timespec until = deadline_after_ms(LOCK_WARM_GAP_MS);
 	bool stop;
 
 	pthread_mutex_lock(&lt->warm_lock);
@@ -472,7 +457,7 @@ void lock_table_warm(struct lock_table *lt)
 
 void lock_table_warm_wait(struct lock_table *lt, unsigned ms)
 {
-	struct timespec until = lock_warm_deadline(ms);
+	struct timespec until = deadline_after_ms(ms);
 
 	if (!lt->warming)
 		return;
