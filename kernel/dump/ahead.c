@@ -6,11 +6,15 @@
  * The kernel's walk behind /proc/PID/smaps is the largest part of what a
  * process costs the dump besides its round trips, and it needs nothing of
  * ours: the tasks are stopped and their mappings stay as they are until
- * their own turn.  So a thread reads the smaps of the processes in the
- * order they are collected, on the other CPU, while the dump's thread
- * parses and injects; and with it the mm fields of stat, auxv and exe
- * (mm_collect()) and the status text (credentials, umask), which depend on
- * nothing shared either and do not change while the process is stopped.  It only reads: every decision, every error message
+ * their own turn.  So a thread reads the smaps of the processes, on the
+ * other CPU, from the moment they are seized: while the dump's thread
+ * builds the tree and the container's shape (which it does not wait for),
+ * and then while it parses and injects; and with it the mm fields of stat,
+ * auxv and exe (mm_collect()) and the status text (credentials, umask),
+ * which depend on nothing shared either and do not change while the
+ * process is stopped.  It reads them in the order they were seized (the
+ * tree's order is not known yet: for a shell and its children the two
+ * are much the same).  It only reads: every decision, every error message
  * and everything shared stays on the dump's thread, which reads a file
  * itself whenever the thread could not.
  */
@@ -21,6 +25,7 @@
 #include <string.h>
 
 #include "dump/dump.h"
+#include "lib/fault.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -36,8 +41,10 @@ static void ahead_free_mm(struct ct_mm *mm)
 static void *ahead_run(void *arg)
 {
 	struct dump_ahead *a = arg;
+	/* test hook (doc/FAULTS.md): the thread reads nothing, the dump's thread all */
+	uint32_t nr = fault_at("dump", "ahead") ? 0 : a->nr;
 
-	for (uint32_t i = 0; i < a->nr; i++) {
+	for (uint32_t i = 0; i < nr; i++) {
 		char path[64], *text = NULL, *status;
 		bool stop;
 
@@ -70,21 +77,56 @@ static void *ahead_run(void *arg)
 	return NULL;
 }
 
-int dump_ahead_start(struct dump_ahead *a, const struct ct_image *img)
+/* qsort_r order of indexes into the pids @arg by pid. */
+static int ahead_pid_order(const void *a, const void *b, void *arg)
+{
+	const pid_t *pids = arg;
+	pid_t x = pids[*(const uint32_t *)a], y = pids[*(const uint32_t *)b];
+
+	return (x > y) - (x < y);
+}
+
+/* Where the thread reads @pid (its index into a->pids), -1 if it does not. */
+static int64_t ahead_slot(const struct dump_ahead *a, pid_t pid)
+{
+	uint32_t lo = 0, hi = a->nr;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		pid_t got = a->pids[a->by_pid[mid]];
+
+		if (got == pid)
+			return a->by_pid[mid];
+		if (got < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+int dump_ahead_start(struct dump_ahead *a, const struct seize_set *ss)
 {
 	memset(a, 0, sizeof(*a));
-	a->nr = img->nr_tasks;
-	a->pids = xmalloc(sizeof(*a->pids) * (a->nr + 1));
+	a->pids = xmalloc(sizeof(*a->pids) * (ss->nr + 1));
+	if (!a->pids)
+		return -ENOMEM;
+	/* a process is its leader thread (one whose leader is gone is refused by the tree) */
+	for (size_t i = 0; i < ss->nr; i++)
+		if (ss->threads[i].tid == ss->threads[i].tgid && !ss->threads[i].gone)
+			a->pids[a->nr++] = ss->threads[i].tgid;
+	a->by_pid = xmalloc(sizeof(*a->by_pid) * (a->nr + 1));
 	a->smaps = xzalloc(sizeof(*a->smaps) * (a->nr + 1));
 	a->mm = xzalloc(sizeof(*a->mm) * (a->nr + 1));
 	a->mm_read = xzalloc(sizeof(*a->mm_read) * (a->nr + 1));
 	a->status = xzalloc(sizeof(*a->status) * (a->nr + 1));
-	if (!a->pids || !a->smaps || !a->mm || !a->mm_read || !a->status) {
+	if (!a->by_pid || !a->smaps || !a->mm || !a->mm_read || !a->status) {
 		dump_ahead_stop(a);
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < a->nr; i++)
-		a->pids[i] = img->tasks[i].host_pid;
+		a->by_pid[i] = i;
+	qsort_r(a->by_pid, a->nr, sizeof(*a->by_pid), ahead_pid_order, a->pids);
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
 	a->inited = true;
@@ -94,46 +136,54 @@ int dump_ahead_start(struct dump_ahead *a, const struct ct_image *img)
 	return 0;
 }
 
-char *dump_ahead_smaps(struct dump_ahead *a, uint32_t idx)
+char *dump_ahead_smaps(struct dump_ahead *a, pid_t pid)
 {
+	int64_t slot = a->running ? ahead_slot(a, pid) : -1;
 	char *text;
 
-	if (!a->running || idx >= a->nr)
+	if (slot < 0)
 		return NULL;
 	pthread_mutex_lock(&a->lock);
-	while (a->done <= idx)
-		pthread_cond_wait(&a->cond, &a->lock);
-	text = a->smaps[idx];
-	a->smaps[idx] = NULL;
+	if (a->done <= slot) {
+		double t0 = now_ms();
+
+		while (a->done <= slot)
+			pthread_cond_wait(&a->cond, &a->lock);
+		a->waited_ms += now_ms() - t0;
+	}
+	text = a->smaps[slot];
+	a->smaps[slot] = NULL;
 	pthread_mutex_unlock(&a->lock);
 	return text;
 }
 
-char *dump_ahead_status(struct dump_ahead *a, uint32_t idx)
+char *dump_ahead_status(struct dump_ahead *a, pid_t pid)
 {
+	/* dump_ahead_smaps() of @pid came first: the thread is through with it */
+	int64_t slot = a->running ? ahead_slot(a, pid) : -1;
 	char *text;
 
-	/* dump_ahead_smaps() of @idx came first: the thread is through with it */
-	if (!a->running || idx >= a->nr)
+	if (slot < 0)
 		return NULL;
-	text = a->status[idx];
-	a->status[idx] = NULL;
+	text = a->status[slot];
+	a->status[slot] = NULL;
 	return text;
 }
 
-bool dump_ahead_mm(struct dump_ahead *a, uint32_t idx, struct ct_mm *mm)
+bool dump_ahead_mm(struct dump_ahead *a, pid_t pid, struct ct_mm *mm)
 {
+	/* dump_ahead_smaps() of @pid came first: the thread is through with it */
+	int64_t slot = a->running ? ahead_slot(a, pid) : -1;
 	struct ct_mm *got;
 
-	/* dump_ahead_smaps() of @idx came first: the thread is through with it */
-	if (!a->running || idx >= a->nr || !a->mm_read[idx])
+	if (slot < 0 || !a->mm_read[slot])
 		return false;
-	got = &a->mm[idx];
+	got = &a->mm[slot];
 	got->nr_vmas = mm->nr_vmas;
 	got->vmas = mm->vmas;
 	*mm = *got;
 	memset(got, 0, sizeof(*got));
-	a->mm_read[idx] = false;
+	a->mm_read[slot] = false;
 	return true;
 }
 
@@ -161,5 +211,6 @@ void dump_ahead_stop(struct dump_ahead *a)
 	free(a->mm);
 	free(a->mm_read);
 	free(a->pids);
+	free(a->by_pid);
 	memset(a, 0, sizeof(*a));
 }

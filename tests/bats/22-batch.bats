@@ -257,3 +257,47 @@ procs_state() {
 		[[ "$(status_line "$st")" == *" ok" ]] || { status_line "$st"; false; }
 	done
 }
+
+@test "batch: /proc is read ahead on a thread from the seize on; a failure in the tree or the shape meanwhile leaves every process as it was and the checkpoint before; a read-ahead that reads nothing leaves the dump whole" {
+	local st="$BATS_TEST_TMPDIR/cr/status" ids before r step mode
+	start_crowd 20
+	ids=$(task_ids "$CT")
+	run "$CTSWAP" -v dump --leave-running "$CT"
+	assert_success
+	# every process's smaps came from the thread
+	assert_output --partial "0 of 20 processes read without them"
+	before=$(procs_state "$CT")
+	for mode in --leave-running ""; do
+		for step in tree shape; do
+			r=$(status_field "$st" rounds)
+			CTSWAP_FAULT=dump:$step run "$CTSWAP" dump $mode "$CT"
+			assert_failure 1
+			assert_output --partial "fault injected at dump:$step"
+			# no tracer, no scratch mapping, no snapshot child, and it goes on
+			[ "$(procs_state "$CT")" = "$before" ] || { diff <(echo "$before") <(procs_state "$CT"); false; }
+			wait_until 10 rounds_past "$st" $((r + 5))
+			[[ "$(status_line "$st")" == *" ok" ]] || { status_line "$st"; false; }
+		done
+	done
+	# the checkpoint before is the newest, and whole
+	run "$CTSWAP" inspect "$CT" --verify
+	assert_success
+	assert_output --partial "generation 1"
+	[ ! -e "$CTSWAP_STORE/$CT/ckpt-2.meta" ]
+	# the thread reads nothing: the dump's thread reads every process, the checkpoint restores
+	CTSWAP_FAULT=dump:ahead run "$CTSWAP" -v dump "$CT"
+	assert_success
+	assert_output --partial "20 of 20 processes read without them"
+	r=$(status_field "$st" rounds)
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	crowd_goes_on "$ids" "$r"
+	# and the restored crowd dumps and restores again, read ahead as usual
+	run "$CTSWAP" -v dump "$CT"
+	assert_success
+	assert_output --partial "0 of 20 processes read without them"
+	r=$(status_field "$st" rounds)
+	run "$CTSWAP" restore --eager "$CT"
+	assert_success
+	crowd_goes_on "$ids" "$r"
+}
