@@ -321,33 +321,26 @@ static int dump_shm_key(void *arg, pid_t pid, const char *name, const char *open
 	return vma_shm_object(arg, pid, name, open_path, st, key);
 }
 
-/* True if @pid has no locked memory at all ("VmLck: 0 kB"), the scratch mapping included. */
-static bool dump_locks_nothing(pid_t pid)
+/* True if status text @status says no memory is locked at all ("VmLck: 0 kB"). */
+static bool dump_locks_nothing(const char *status)
 {
-	char path[64], *text, *p;
-	bool none;
+	const char *p = status ? strstr(status, "\nVmLck:") : NULL;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	if (read_whole_file(path, &text, NULL))
-		return false;
-	p = strstr(text, "\nVmLck:");
-	none = p && strtoull(p + 7, NULL, 10) == 0;
-	free(text);
-	return none;
+	return p && strtoull(p + 7, NULL, 10) == 0;
 }
 
 /*
  * mlockall(MCL_FUTURE) shows nowhere in /proc but in what it does: the
  * scratch mapping we just made is locked ("lo"), and "lf" with MCL_ONFAULT.
- * Nothing locked at all (the usual case) says as much without reading
- * smaps a second time.
+ * Nothing locked at all (the usual case), in @status read since the
+ * scratch was mapped, says as much without reading smaps a second time.
  */
-static int dump_mlockall(struct ct_task *t, unsigned long scratch)
+static int dump_mlockall(struct ct_task *t, unsigned long scratch, const char *status)
 {
 	uint32_t madv;
 	int ret;
 
-	if (dump_locks_nothing(t->host_pid))
+	if (dump_locks_nothing(status))
 		return 0;
 	ret = vma_flags_at(t->host_pid, scratch, &madv);
 	if (ret || !(madv & CT_MADV_LOCKED))
@@ -459,7 +452,7 @@ static int dump_proc_read(struct dump_ctx *d, uint32_t idx, struct dump_proc *p)
 	pr_info("pid %d: %u mappings, %llu pages present", t->pid, t->mm.nr_vmas,
 		(unsigned long long)pages);
 
-	ret = dump_task_seccomp(d->img, t) ?: dump_find_text(t, &p->it);
+	ret = dump_task_seccomp(d->img, t, p->status) ?: dump_find_text(t, &p->it);
 	if (ret)
 		return ret;
 	/* our injected calls must not meet its filters */
@@ -533,12 +526,22 @@ static int dump_wave_reads(struct dump_ctx *d, struct dump_proc *ps, size_t n)
 	}
 	for (; started < n && !ret; started++) {
 		struct dump_proc *p = &ps[started];
+		char path[64], *status;
 
-		ret = dump_fault("inject") ?: dump_mlockall(&d->img->tasks[p->idx], p->scratch) ?:
+		/* read once, with the scratch mapped: for mlockall, and the batch's stop signal */
+		snprintf(path, sizeof(path), "/proc/%d/status", p->tc.host_pid);
+		if (read_whole_file(path, &status, NULL))
+			status = NULL;
+		ret = dump_fault("inject") ?: dump_mlockall(&d->img->tasks[p->idx], p->scratch, status) ?:
 		      dump_prefetch_queue(&p->tc);
+		if (!ret) {
+			p->batch.status = status;
+			dump_reads_start(&p->tc);
+			p->batch.status = NULL;
+		}
+		free(status);
 		if (ret)
 			break;
-		dump_reads_start(&p->tc);
 	}
 	inj_count_sequence();
 	/* every started one is waited for, whatever happened to the others */

@@ -416,8 +416,11 @@ static bool procs_share(pid_t a, pid_t b, int type)
 	return syscall(SYS_kcmp, a, b, type, 0, 0) == 0;
 }
 
-/* @group[i]: a number the tasks that hold the same object of kind @kind have in common. */
-static int share_groups(const struct ct_image *img, int kind, uint32_t *group)
+/*
+ * @group[i]: a number the tasks that hold the same object of kind @kind
+ * have in common; *@nr_groups: how many different ones there are.
+ */
+static int share_groups(const struct ct_image *img, int kind, uint32_t *group, uint32_t *nr_groups)
 {
 	struct share_sort ss = { .img = img, .kcmp = share_kinds[kind].kcmp };
 	uint32_t n = img->nr_tasks, *order = xmalloc(sizeof(*order) * n);
@@ -427,16 +430,22 @@ static int share_groups(const struct ct_image *img, int kind, uint32_t *group)
 	for (uint32_t i = 0; i < n; i++)
 		order[i] = i;
 	qsort_r(order, n, sizeof(*order), share_order, &ss);
-	for (uint32_t k = 0; k < n && !ss.unordered; k++)
+	*nr_groups = 0;
+	for (uint32_t k = 0; k < n && !ss.unordered; k++) {
 		group[order[k]] = k && share_order(&order[k - 1], &order[k], &ss) == 0 ?
 				  group[order[k - 1]] : k;
+		*nr_groups += group[order[k]] == k;
+	}
 	/* no order to sort by: the first earlier task holding the same object */
+	if (ss.unordered)
+		*nr_groups = 0;
 	for (uint32_t i = 0; i < n && ss.unordered; i++) {
 		group[i] = i;
 		for (uint32_t j = 0; j < i && group[i] == i; j++)
 			if (procs_share(img->tasks[j].host_pid, img->tasks[i].host_pid,
 					share_kinds[kind].kcmp))
 				group[i] = group[j];
+		*nr_groups += group[i] == i;
 	}
 	free(order);
 	return 0;
@@ -498,11 +507,23 @@ static int collect_sharing(struct dump_ctx *d)
 {
 	struct ct_image *img = d->img;
 	uint32_t n = img->nr_tasks, *group[NR_SHARE], *all = xmalloc(sizeof(*all) * n * NR_SHARE);
+	uint32_t nr_groups[NR_SHARE] = { 0 };
 	int ret = all ? 0 : -ENOMEM;
 
 	for (int k = 0; k < NR_SHARE && !ret; k++) {
 		group[k] = all + (size_t)k * n;
-		ret = share_groups(img, k, group[k]);
+		/*
+		 * Signal handlers are shared only with the address space
+		 * (clone() wants CLONE_VM with CLONE_SIGHAND; exec unshares
+		 * both): no address space shared, no handlers either, and
+		 * their n log n kcmp calls are saved.
+		 */
+		if (k == SHARE_SIGHAND && nr_groups[SHARE_VM] == n) {
+			for (uint32_t i = 0; i < n; i++)
+				group[k][i] = i;
+			continue;
+		}
+		ret = share_groups(img, k, group[k], &nr_groups[k]);
 	}
 	for (uint32_t i = 1; i < n && !ret; i++)
 		note_parent_sharing(img, group, i);

@@ -162,6 +162,12 @@ struct inj_batch {
 	bool resumed;				/* the tracee runs the routine: finish waits for it */
 	int start_ret;				/* what the start found, for finish to return */
 	double t0;
+	/*
+	 * The tracee's /proc status text the caller read just before
+	 * inj_batch_start() (the caller's to free), or NULL: the start
+	 * reads it (pending and caught signals pick the stop signal).
+	 */
+	const char *status;
 };
 
 /* Place the routine in the tracee of @ctx at @code (a page it maps there, read and execute). */

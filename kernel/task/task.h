@@ -353,9 +353,10 @@ int restore_thread_misc_check(struct task_ctx *tc, size_t first, size_t end);
  * strict mode and user-notification filters.  restore_thread_seccomp
  * installs the filters of thread @i (call it for i = 0 first: the leader
  * installs the ones all threads share, with TSYNC), before the creds, with
- * the tasks seized with PTRACE_O_SUSPEND_SECCOMP.
+ * the tasks seized with PTRACE_O_SUSPEND_SECCOMP.  @status: the text of
+ * /proc/PID/status of @t read already (the leader's mode and count), or NULL.
  */
-int dump_task_seccomp(struct ct_image *img, struct ct_task *t);
+int dump_task_seccomp(struct ct_image *img, struct ct_task *t, const char *status);
 /* Fail clearly ("@what: seccomp filters: ...") unless we may read and suspend filters. */
 int seccomp_check_tracer(const char *what);
 bool seccomp_task_filtered(const struct ct_task *t);
