@@ -37,7 +37,38 @@ static void ahead_free_mm(struct ct_mm *mm)
 	memset(mm, 0, sizeof(*mm));
 }
 
-/* The thread: each process's smaps in turn, until the end or told to stop. */
+/* Who reads the fds of a process (dump_ahead.fds_state). */
+enum ahead_fds_state {
+	AHEAD_FDS_NOT_YET,		/* nobody yet */
+	AHEAD_FDS_READING,		/* the thread, now */
+	AHEAD_FDS_READ,			/* the thread did: they are in fds[] */
+	AHEAD_FDS_FAILED,		/* the thread could not */
+	AHEAD_FDS_TAKEN,		/* the dump's thread (took them or reads them itself) */
+};
+
+/* The fds of each process, those the dump's thread has not come to yet, until told to stop. */
+static void ahead_read_fds(struct dump_ahead *a, uint32_t nr)
+{
+	for (uint32_t i = 0; i < nr; i++) {
+		bool mine;
+		int ret;
+
+		pthread_mutex_lock(&a->lock);
+		mine = !a->stop && a->fds_state[i] == AHEAD_FDS_NOT_YET;
+		if (mine)
+			a->fds_state[i] = AHEAD_FDS_READING;
+		pthread_mutex_unlock(&a->lock);
+		if (!mine)
+			continue;
+		ret = fds_seen_read(a->pids[i], &a->fds[i]);
+		pthread_mutex_lock(&a->lock);
+		a->fds_state[i] = ret ? AHEAD_FDS_FAILED : AHEAD_FDS_READ;
+		pthread_cond_broadcast(&a->cond);
+		pthread_mutex_unlock(&a->lock);
+	}
+}
+
+/* The thread: each process's smaps in turn, then their fds, until the end or told to stop. */
 static void *ahead_run(void *arg)
 {
 	struct dump_ahead *a = arg;
@@ -67,13 +98,14 @@ static void *ahead_run(void *arg)
 		a->status[i] = status;
 		a->mm_read[i] = a->mm[i].exe_path != NULL;
 		a->done = i + 1;
-		pthread_cond_signal(&a->cond);
+		pthread_cond_broadcast(&a->cond);
 		pthread_mutex_unlock(&a->lock);
 	}
 	pthread_mutex_lock(&a->lock);
 	a->done = a->nr;
-	pthread_cond_signal(&a->cond);
+	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->lock);
+	ahead_read_fds(a, nr);
 	return NULL;
 }
 
@@ -120,7 +152,9 @@ int dump_ahead_start(struct dump_ahead *a, const struct seize_set *ss)
 	a->mm = xzalloc(sizeof(*a->mm) * (a->nr + 1));
 	a->mm_read = xzalloc(sizeof(*a->mm_read) * (a->nr + 1));
 	a->status = xzalloc(sizeof(*a->status) * (a->nr + 1));
-	if (!a->by_pid || !a->smaps || !a->mm || !a->mm_read || !a->status) {
+	a->fds = xzalloc(sizeof(*a->fds) * (a->nr + 1));
+	a->fds_state = xzalloc(sizeof(*a->fds_state) * (a->nr + 1));
+	if (!a->by_pid || !a->smaps || !a->mm || !a->mm_read || !a->status || !a->fds || !a->fds_state) {
 		dump_ahead_stop(a);
 		return -ENOMEM;
 	}
@@ -187,6 +221,27 @@ bool dump_ahead_mm(struct dump_ahead *a, pid_t pid, struct ct_mm *mm)
 	return true;
 }
 
+bool dump_ahead_fds(struct dump_ahead *a, pid_t pid, struct fds_seen *out)
+{
+	int64_t slot = a->running ? ahead_slot(a, pid) : -1;
+	bool got;
+
+	if (slot < 0)
+		return false;
+	pthread_mutex_lock(&a->lock);
+	/* only a read under way is waited for: one not begun is the caller's */
+	while (a->fds_state[slot] == AHEAD_FDS_READING)
+		pthread_cond_wait(&a->cond, &a->lock);
+	got = a->fds_state[slot] == AHEAD_FDS_READ;
+	a->fds_state[slot] = AHEAD_FDS_TAKEN;
+	pthread_mutex_unlock(&a->lock);
+	if (got) {
+		*out = a->fds[slot];
+		memset(&a->fds[slot], 0, sizeof(a->fds[slot]));
+	}
+	return got;
+}
+
 void dump_ahead_stop(struct dump_ahead *a)
 {
 	if (a->running) {
@@ -207,6 +262,10 @@ void dump_ahead_stop(struct dump_ahead *a)
 	free(a->status);
 	for (uint32_t i = 0; a->mm && i < a->nr; i++)
 		ahead_free_mm(&a->mm[i]);
+	for (uint32_t i = 0; a->fds && i < a->nr; i++)
+		fds_seen_free(&a->fds[i]);
+	free(a->fds);
+	free(a->fds_state);
 	free(a->smaps);
 	free(a->mm);
 	free(a->mm_read);

@@ -523,6 +523,7 @@ static int dump_wave_reads(struct dump_ctx *d, struct dump_proc *ps, size_t n)
 		p->tc.batch = &p->batch;
 		p->tc.reads = &p->reads;
 		p->tc.status = p->status;
+		p->tc.tree_read = true;
 	}
 	for (; started < n && !ret; started++) {
 		struct dump_proc *p = &ps[started];
@@ -560,9 +561,15 @@ static int dump_wave_resources(struct dump_ctx *d, struct dump_proc *ps, size_t 
 	for (size_t i = 0; i < n && !ret; i++) {
 		struct dump_proc *p = &ps[i];
 		struct ct_task *t = &d->img->tasks[p->idx];
+		struct fds_seen seen;
+		bool have = dump_ahead_fds(&d->ahead, t->host_pid, &seen);
 
+		p->tc.fds_seen = have ? &seen : NULL;
 		ret = dump_task_resources(d, &p->tc, t) ?: dump_one_thread(&p->tc, &t->threads[0]) ?:
 		      dump_other_threads(d, &p->tc, t, &p->it) ?: dump_check_interrupt();
+		p->tc.fds_seen = NULL;
+		if (have)
+			fds_seen_free(&seen);
 		d->stats->threads += t->nr_threads;
 	}
 	return ret;

@@ -54,6 +54,13 @@ struct dump_ahead {
 	struct ct_mm *mm;		/* the mm fields read for each (mm_collect()) ... */
 	bool *mm_read;			/* ... if read */
 	char **status;			/* the /proc/PID/status text read for each, NULL if not */
+	/*
+	 * Then, once every process's smaps is read, their fds (task.h:
+	 * struct fds_seen): each is read by whichever thread comes to it
+	 * first (enum ahead_fds_state).
+	 */
+	struct fds_seen *fds;
+	uint8_t *fds_state;
 	uint32_t done;			/* processes the thread is through with */
 	double waited_ms;		/* the dump's thread waited this long for it */
 	bool stop;			/* the dump's thread wants no more */
@@ -68,6 +75,11 @@ char *dump_ahead_smaps(struct dump_ahead *a, pid_t pid);
 bool dump_ahead_mm(struct dump_ahead *a, pid_t pid, struct ct_mm *mm);
 /* The status text of @pid read ahead (the caller frees it), after dump_ahead_smaps(); NULL if none. */
 char *dump_ahead_status(struct dump_ahead *a, pid_t pid);
+/*
+ * The fds of @pid read ahead, moved into @out (the caller frees them with
+ * fds_seen_free()); false: read them yourself (the thread will not).
+ */
+bool dump_ahead_fds(struct dump_ahead *a, pid_t pid, struct fds_seen *out);
 /* Stop the thread and free what it read and nobody took (a zeroed one too). */
 void dump_ahead_stop(struct dump_ahead *a);
 

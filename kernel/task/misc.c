@@ -516,13 +516,16 @@ int dump_task_misc(struct task_ctx *tc, struct ct_task *t)
 	if (read_small_file(path, buf, sizeof(buf)))
 		return ct_err(-EIO, "pid %d: cannot read %s", pid, path);
 	t->personality = (uint32_t)strtoul(buf, NULL, 16);
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	if (read_small_file(path, buf, sizeof(buf)))
-		return ct_err(-EIO, "pid %d: cannot read %s", pid, path);
-	comm_copy(t->comm, sizeof(t->comm), buf);
-	if (stat_field(pid, 38, &exit_sig))
-		return ct_err(-EIO, "pid %d: cannot read the exit signal", pid);
-	t->exit_signal = (int32_t)exit_sig;
+	/* the tree read both while the process was stopped, as it is now (its comm if it could) */
+	if (!tc->tree_read || !t->comm[0]) {
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		if (read_small_file(path, buf, sizeof(buf)))
+			return ct_err(-EIO, "pid %d: cannot read %s", pid, path);
+		comm_copy(t->comm, sizeof(t->comm), buf);
+		if (stat_field(pid, 38, &exit_sig))
+			return ct_err(-EIO, "pid %d: cannot read the exit signal", pid);
+		t->exit_signal = (int32_t)exit_sig;
+	}
 	ret = sched_dump(pid, t) ?: proc_link(pid, "cwd", &t->cwd) ?: proc_link(pid, "root", &t->root) ?:
 	      injected_dump(tc, t) ?: timers_dump(tc, t);
 	return ret;

@@ -258,7 +258,7 @@ procs_state() {
 	done
 }
 
-@test "batch: /proc is read ahead on a thread from the seize on; a failure in the tree or the shape meanwhile leaves every process as it was and the checkpoint before; a read-ahead that reads nothing leaves the dump whole" {
+@test "batch: /proc is read ahead on a thread from the seize on; a failure in the tree, the shape or the waves meanwhile leaves every process as it was and the checkpoint before; a read-ahead that reads nothing leaves the dump whole" {
 	local st="$BATS_TEST_TMPDIR/cr/status" ids before r step mode
 	start_crowd 20
 	ids=$(task_ids "$CT")
@@ -268,7 +268,8 @@ procs_state() {
 	assert_output --partial "0 of 20 processes read without them"
 	before=$(procs_state "$CT")
 	for mode in --leave-running ""; do
-		for step in tree shape; do
+		# tree, shape: smaps read ahead meanwhile; inject: the fds read ahead meanwhile
+		for step in tree shape inject; do
 			r=$(status_field "$st" rounds)
 			CTSWAP_FAULT=dump:$step run "$CTSWAP" dump $mode "$CT"
 			assert_failure 1
