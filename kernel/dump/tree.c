@@ -236,25 +236,15 @@ static int fill_task(struct dump_ctx *d, struct ct_task *t, const struct proc_in
 	return 0;
 }
 
-/* The inode number of /proc/@pid/ns/@name, 0 if it cannot be read. */
-static uint64_t ns_ino(pid_t pid, const char *name)
-{
-	char path[64];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, name);
-	return stat(path, &st) ? 0 : st.st_ino;
-}
-
 /* Record the init's namespaces and which ones the container owns. */
 static void collect_namespaces(struct ct_image *img, pid_t init)
 {
 	static const char *names[] = { "pid", "mnt", "net", "uts", "ipc", "user", "cgroup", "time" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		img->ns_ino[i] = ns_ino(init, names[i]);
-	img->own_pidns = img->ns_ino[CT_NS_PID] != ns_ino(getpid(), "pid");
-	img->own_mntns = img->ns_ino[CT_NS_MNT] != ns_ino(getpid(), "mnt");
+		img->ns_ino[i] = proc_ns_ino(init, names[i]);
+	img->own_pidns = img->ns_ino[CT_NS_PID] != proc_ns_ino(getpid(), "pid");
+	img->own_mntns = img->ns_ino[CT_NS_MNT] != proc_ns_ino(getpid(), "mnt");
 }
 
 /* Append the unplaced descendants of the placed tasks to the image, parents first. */

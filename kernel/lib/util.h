@@ -65,4 +65,7 @@ int remove_tree(const char *path);
 /* Milliseconds on CLOCK_MONOTONIC, as a double. */
 double now_ms(void);
 
+/* The inode number of namespace /proc/@pid/ns/@name (its st_ino), 0 if it cannot be read. */
+uint64_t proc_ns_ino(pid_t pid, const char *name);
+
 #endif
