@@ -16,7 +16,8 @@
  * tree's order is not known yet: for a shell and its children the two
  * are much the same).  It only reads: every decision, every error message
  * and everything shared stays on the dump's thread, which reads a file
- * itself whenever the thread could not.
+ * itself whenever the thread could not, or has not begun to: then the two
+ * CPUs share the reads, and neither waits for the other.
  */
 #define LOG_PREFIX "dump: "
 #include <errno.h>
@@ -37,38 +38,76 @@ static void ahead_free_mm(struct ct_mm *mm)
 	memset(mm, 0, sizeof(*mm));
 }
 
-/* Who reads the fds of a process (dump_ahead.fds_state). */
-enum ahead_fds_state {
-	AHEAD_FDS_NOT_YET,		/* nobody yet */
-	AHEAD_FDS_READING,		/* the thread, now */
-	AHEAD_FDS_READ,			/* the thread did: they are in fds[] */
-	AHEAD_FDS_FAILED,		/* the thread could not */
-	AHEAD_FDS_TAKEN,		/* the dump's thread (took them or reads them itself) */
+/* Who reads what of a process (dump_ahead.state, .fds_state). */
+enum ahead_state {
+	AHEAD_NOT_YET,			/* nobody yet */
+	AHEAD_READING,			/* the thread, now */
+	AHEAD_READ,			/* the thread did (what it could not is NULL) */
+	AHEAD_FAILED,			/* the thread could not */
+	AHEAD_TAKEN,			/* the dump's thread (took it or reads it itself) */
 };
+
+/*
+ * Claim slot @i of @state for the thread unless the dump's thread came to
+ * it first; false also once told to stop.
+ */
+static bool ahead_claim(struct dump_ahead *a, uint8_t *state, uint32_t i)
+{
+	bool mine;
+
+	pthread_mutex_lock(&a->lock);
+	mine = !a->stop && state[i] == AHEAD_NOT_YET;
+	if (mine)
+		state[i] = AHEAD_READING;
+	pthread_mutex_unlock(&a->lock);
+	return mine;
+}
+
+/* What the thread read of slot @i of @state is there (@ok) or not: let the dump's thread know. */
+static void ahead_done(struct dump_ahead *a, uint8_t *state, uint32_t i, bool ok)
+{
+	pthread_mutex_lock(&a->lock);
+	state[i] = ok ? AHEAD_READ : AHEAD_FAILED;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
+/*
+ * The dump's thread comes to slot @i of @state: wait if the thread is
+ * reading it; true if the thread read it, else it is the caller's to read
+ * (the thread will not any more).
+ */
+static bool ahead_take(struct dump_ahead *a, uint8_t *state, uint32_t i)
+{
+	bool got;
+
+	pthread_mutex_lock(&a->lock);
+	if (state[i] == AHEAD_READING) {
+		double t0 = now_ms();
+
+		while (state[i] == AHEAD_READING)
+			pthread_cond_wait(&a->cond, &a->lock);
+		a->waited_ms += now_ms() - t0;
+	}
+	got = state[i] == AHEAD_READ;
+	state[i] = AHEAD_TAKEN;
+	pthread_mutex_unlock(&a->lock);
+	return got;
+}
 
 /* The fds of each process, those the dump's thread has not come to yet, until told to stop. */
 static void ahead_read_fds(struct dump_ahead *a, uint32_t nr)
 {
-	for (uint32_t i = 0; i < nr; i++) {
-		bool mine;
-		int ret;
-
-		pthread_mutex_lock(&a->lock);
-		mine = !a->stop && a->fds_state[i] == AHEAD_FDS_NOT_YET;
-		if (mine)
-			a->fds_state[i] = AHEAD_FDS_READING;
-		pthread_mutex_unlock(&a->lock);
-		if (!mine)
-			continue;
-		ret = fds_seen_read(a->pids[i], &a->fds[i]);
-		pthread_mutex_lock(&a->lock);
-		a->fds_state[i] = ret ? AHEAD_FDS_FAILED : AHEAD_FDS_READ;
-		pthread_cond_broadcast(&a->cond);
-		pthread_mutex_unlock(&a->lock);
-	}
+	for (uint32_t i = 0; i < nr; i++)
+		if (ahead_claim(a, a->fds_state, i))
+			ahead_done(a, a->fds_state, i, !fds_seen_read(a->pids[i], &a->fds[i]));
 }
 
-/* The thread: each process's smaps in turn, then their fds, until the end or told to stop. */
+/*
+ * The thread: each process's smaps, mm fields and status in turn, then
+ * their fds, but those the dump's thread came to first, until the end or
+ * told to stop.
+ */
 static void *ahead_run(void *arg)
 {
 	struct dump_ahead *a = arg;
@@ -76,35 +115,22 @@ static void *ahead_run(void *arg)
 	uint32_t nr = fault_at("dump", "ahead") ? 0 : a->nr;
 
 	for (uint32_t i = 0; i < nr; i++) {
-		char path[64], *text = NULL, *status;
-		bool stop;
+		char path[64];
 
-		pthread_mutex_lock(&a->lock);
-		stop = a->stop;
-		pthread_mutex_unlock(&a->lock);
-		if (stop)
-			break;
+		if (!ahead_claim(a, a->state, i))
+			continue;
+		/* what fails is read again by the dump's thread, which says why */
 		snprintf(path, sizeof(path), "/proc/%d/smaps", a->pids[i]);
-		if (read_whole_file(path, &text, NULL))
-			text = NULL;	/* the dump's thread reads it again and says why */
-		/* the same for the mm fields: a failure is the dump's thread's to name */
+		if (read_whole_file(path, &a->smaps[i], NULL))
+			a->smaps[i] = NULL;
 		if (mm_collect(a->pids[i], &a->mm[i]))
 			ahead_free_mm(&a->mm[i]);
-		snprintf(path, sizeof(path), "/proc/%d/status", a->pids[i]);
-		if (read_whole_file(path, &status, NULL))
-			status = NULL;
-		pthread_mutex_lock(&a->lock);
-		a->smaps[i] = text;
-		a->status[i] = status;
 		a->mm_read[i] = a->mm[i].exe_path != NULL;
-		a->done = i + 1;
-		pthread_cond_broadcast(&a->cond);
-		pthread_mutex_unlock(&a->lock);
+		snprintf(path, sizeof(path), "/proc/%d/status", a->pids[i]);
+		if (read_whole_file(path, &a->status[i], NULL))
+			a->status[i] = NULL;
+		ahead_done(a, a->state, i, true);
 	}
-	pthread_mutex_lock(&a->lock);
-	a->done = a->nr;
-	pthread_cond_broadcast(&a->cond);
-	pthread_mutex_unlock(&a->lock);
 	ahead_read_fds(a, nr);
 	return NULL;
 }
@@ -154,7 +180,9 @@ int dump_ahead_start(struct dump_ahead *a, const struct seize_set *ss)
 	a->status = xzalloc(sizeof(*a->status) * (a->nr + 1));
 	a->fds = xzalloc(sizeof(*a->fds) * (a->nr + 1));
 	a->fds_state = xzalloc(sizeof(*a->fds_state) * (a->nr + 1));
-	if (!a->by_pid || !a->smaps || !a->mm || !a->mm_read || !a->status || !a->fds || !a->fds_state) {
+	a->state = xzalloc(sizeof(*a->state) * (a->nr + 1));
+	if (!a->by_pid || !a->smaps || !a->mm || !a->mm_read || !a->status || !a->fds || !a->fds_state ||
+	    !a->state) {
 		dump_ahead_stop(a);
 		return -ENOMEM;
 	}
@@ -175,19 +203,10 @@ char *dump_ahead_smaps(struct dump_ahead *a, pid_t pid)
 	int64_t slot = a->running ? ahead_slot(a, pid) : -1;
 	char *text;
 
-	if (slot < 0)
+	if (slot < 0 || !ahead_take(a, a->state, (uint32_t)slot))
 		return NULL;
-	pthread_mutex_lock(&a->lock);
-	if (a->done <= slot) {
-		double t0 = now_ms();
-
-		while (a->done <= slot)
-			pthread_cond_wait(&a->cond, &a->lock);
-		a->waited_ms += now_ms() - t0;
-	}
 	text = a->smaps[slot];
 	a->smaps[slot] = NULL;
-	pthread_mutex_unlock(&a->lock);
 	return text;
 }
 
@@ -224,22 +243,12 @@ bool dump_ahead_mm(struct dump_ahead *a, pid_t pid, struct ct_mm *mm)
 bool dump_ahead_fds(struct dump_ahead *a, pid_t pid, struct fds_seen *out)
 {
 	int64_t slot = a->running ? ahead_slot(a, pid) : -1;
-	bool got;
 
-	if (slot < 0)
+	if (slot < 0 || !ahead_take(a, a->fds_state, (uint32_t)slot))
 		return false;
-	pthread_mutex_lock(&a->lock);
-	/* only a read under way is waited for: one not begun is the caller's */
-	while (a->fds_state[slot] == AHEAD_FDS_READING)
-		pthread_cond_wait(&a->cond, &a->lock);
-	got = a->fds_state[slot] == AHEAD_FDS_READ;
-	a->fds_state[slot] = AHEAD_FDS_TAKEN;
-	pthread_mutex_unlock(&a->lock);
-	if (got) {
-		*out = a->fds[slot];
-		memset(&a->fds[slot], 0, sizeof(a->fds[slot]));
-	}
-	return got;
+	*out = a->fds[slot];
+	memset(&a->fds[slot], 0, sizeof(a->fds[slot]));
+	return true;
 }
 
 void dump_ahead_stop(struct dump_ahead *a)
@@ -266,6 +275,7 @@ void dump_ahead_stop(struct dump_ahead *a)
 		fds_seen_free(&a->fds[i]);
 	free(a->fds);
 	free(a->fds_state);
+	free(a->state);
 	free(a->smaps);
 	free(a->mm);
 	free(a->mm_read);

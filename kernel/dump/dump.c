@@ -115,7 +115,7 @@ static void dump_phase_report(struct dump_ctx *d)
 {
 	const double *ms = d->phase_ms;
 
-	pr_info("%s: collected in tree %.1f, shape %.1f, per-process reads %.1f (%.1f of it waiting for the reads ahead; %u of %u processes read without them), then in waves: map %.1f, reads %.1f, resources %.1f, unmap %.1f, snapshot forks %.1f, end %.1f; files, locks and the rest %.1f ms",
+	pr_info("%s: collected in tree %.1f, shape %.1f, per-process reads %.1f (%.1f of it waiting for the reads ahead; %u of %u processes read by the dump's thread itself), then in waves: map %.1f, reads %.1f, resources %.1f, unmap %.1f, snapshot forks %.1f, end %.1f; files, locks and the rest %.1f ms",
 		d->name, ms[DUMP_PH_TREE], ms[DUMP_PH_SHAPE], ms[DUMP_PH_PROCS], d->ahead_waited_ms,
 		d->read_self, d->img->nr_tasks, ms[DUMP_PH_MAP],
 		ms[DUMP_PH_READS], ms[DUMP_PH_RESOURCES], ms[DUMP_PH_UNMAP], ms[DUMP_PH_SNAPSHOTS],
@@ -431,6 +431,14 @@ static int dump_proc_read(struct dump_ctx *d, uint32_t idx, struct dump_proc *p)
 	memset(p, 0, sizeof(*p));
 	p->idx = idx;
 	p->status = dump_ahead_status(&d->ahead, t->host_pid);
+	if (!p->status) {
+		char path[64];
+
+		/* once for all who want it (task_ctx.status); one who does not get it reads it */
+		snprintf(path, sizeof(path), "/proc/%d/status", t->host_pid);
+		if (read_whole_file(path, &p->status, NULL))
+			p->status = NULL;
+	}
 	pr_info("pid %d (host %d, %s): %u threads", t->pid, t->host_pid, t->comm, t->nr_threads);
 	d->read_self += !smaps;
 	ret = smaps ? vma_collect_text(t->host_pid, smaps, &d->shm, &t->mm) :

@@ -54,18 +54,19 @@ struct dump_ahead {
 	struct ct_mm *mm;		/* the mm fields read for each (mm_collect()) ... */
 	bool *mm_read;			/* ... if read */
 	char **status;			/* the /proc/PID/status text read for each, NULL if not */
+	uint8_t *state;			/* who reads smaps, mm and status of each (ahead.c: enum ahead_state) */
 	/*
 	 * Then, once every process's smaps is read, their fds (task.h:
-	 * struct fds_seen): each is read by whichever thread comes to it
-	 * first (enum ahead_fds_state).
+	 * struct fds_seen).  Each of the two is read by whichever thread
+	 * comes to it first: the dump's thread does not wait for one the
+	 * thread has not begun.
 	 */
 	struct fds_seen *fds;
 	uint8_t *fds_state;
-	uint32_t done;			/* processes the thread is through with */
 	double waited_ms;		/* the dump's thread waited this long for it */
 	bool stop;			/* the dump's thread wants no more */
-	pthread_mutex_t lock;		/* protects smaps, done and stop */
-	pthread_cond_t cond;		/* done grew */
+	pthread_mutex_t lock;		/* protects state, fds_state and stop */
+	pthread_cond_t cond;		/* a state changed */
 };
 /* Start reading ahead for the processes of the seized threads of @ss (no thread for one). */
 int dump_ahead_start(struct dump_ahead *a, const struct seize_set *ss);

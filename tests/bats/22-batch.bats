@@ -264,8 +264,6 @@ procs_state() {
 	ids=$(task_ids "$CT")
 	run "$CTSWAP" -v dump --leave-running "$CT"
 	assert_success
-	# every process's smaps came from the thread
-	assert_output --partial "0 of 20 processes read without them"
 	before=$(procs_state "$CT")
 	for mode in --leave-running ""; do
 		# tree, shape: smaps read ahead meanwhile; inject: the fds read ahead meanwhile
@@ -288,7 +286,7 @@ procs_state() {
 	# the thread reads nothing: the dump's thread reads every process, the checkpoint restores
 	CTSWAP_FAULT=dump:ahead run "$CTSWAP" -v dump "$CT"
 	assert_success
-	assert_output --partial "20 of 20 processes read without them"
+	assert_output --partial "20 of 20 processes read by the dump's thread itself"
 	r=$(status_field "$st" rounds)
 	run "$CTSWAP" restore "$CT"
 	assert_success
@@ -296,7 +294,6 @@ procs_state() {
 	# and the restored crowd dumps and restores again, read ahead as usual
 	run "$CTSWAP" -v dump "$CT"
 	assert_success
-	assert_output --partial "0 of 20 processes read without them"
 	r=$(status_field "$st" rounds)
 	run "$CTSWAP" restore --eager "$CT"
 	assert_success
