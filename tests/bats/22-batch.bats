@@ -219,6 +219,20 @@ procs_state() {
 	done
 }
 
+# A dump of the crowd in $CT ($2: --leave-running or "") failed at dump step
+# $1 left every process as $3 (procs_state) had it, and the crowd goes on.
+dump_fails_at() {
+	local st="$BATS_TEST_TMPDIR/cr/status" r
+	r=$(status_field "$st" rounds)
+	CTSWAP_FAULT=dump:$1 run "$CTSWAP" dump $2 "$CT"
+	assert_failure 1
+	assert_output --partial "fault injected at dump:$1"
+	# no scratch mapping left, no tracer, no snapshot child (the cgroup holds them all)
+	[ "$(procs_state "$CT")" = "$3" ] || { diff <(echo "$3") <(procs_state "$CT"); false; }
+	wait_until 10 rounds_past "$st" $((r + 5))
+	[[ "$(status_line "$st")" == *" ok" ]] || { status_line "$st"; false; }
+}
+
 @test "batch: a dump injects into 40 processes at once (a few round trips in sequence, not 4 a process); a failure in the middle of a wave leaves every one as it was" {
 	local st="$BATS_TEST_TMPDIR/cr/status" before calls trips seq r step mode
 	start_crowd 40
@@ -228,14 +242,7 @@ procs_state() {
 	# inject: the scratch mappings of the wave are made, then the reads fail;
 	# fork: every snapshot child of the wave exists, then the dump fails
 	for step in inject fork collect; do
-		r=$(status_field "$st" rounds)
-		CTSWAP_FAULT=dump:$step run "$CTSWAP" dump --leave-running "$CT"
-		assert_failure 1
-		assert_output --partial "fault injected at dump:$step"
-		# no scratch mapping left, no tracer, no snapshot child (the cgroup holds the 40)
-		[ "$(procs_state "$CT")" = "$before" ] || { diff <(echo "$before") <(procs_state "$CT"); false; }
-		wait_until 10 rounds_past "$st" $((r + 5))
-		[[ "$(status_line "$st")" == *" ok" ]] || { status_line "$st"; false; }
+		dump_fails_at "$step" --leave-running "$before"
 	done
 	for mode in --leave-running ""; do
 		r=$(status_field "$st" rounds)
@@ -268,14 +275,7 @@ procs_state() {
 	for mode in --leave-running ""; do
 		# tree, shape: smaps read ahead meanwhile; inject: the fds read ahead meanwhile
 		for step in tree shape inject; do
-			r=$(status_field "$st" rounds)
-			CTSWAP_FAULT=dump:$step run "$CTSWAP" dump $mode "$CT"
-			assert_failure 1
-			assert_output --partial "fault injected at dump:$step"
-			# no tracer, no scratch mapping, no snapshot child, and it goes on
-			[ "$(procs_state "$CT")" = "$before" ] || { diff <(echo "$before") <(procs_state "$CT"); false; }
-			wait_until 10 rounds_past "$st" $((r + 5))
-			[[ "$(status_line "$st")" == *" ok" ]] || { status_line "$st"; false; }
+			dump_fails_at "$step" "$mode" "$before"
 		done
 	done
 	# the checkpoint before is the newest, and whole
