@@ -88,6 +88,7 @@ static bool ahead_take(struct dump_ahead *a, uint8_t *state, uint32_t i)
 		while (state[i] == AHEAD_READING)
 			pthread_cond_wait(&a->cond, &a->lock);
 		a->waited_ms += now_ms() - t0;
+		a->waited = true;
 	}
 	got = state[i] == AHEAD_READ;
 	state[i] = AHEAD_TAKEN;
@@ -114,9 +115,20 @@ static void *ahead_run(void *arg)
 	/* test hook (doc/FAULTS.md): the thread reads nothing, the dump's thread all */
 	uint32_t nr = fault_at("dump", "ahead") ? 0 : a->nr;
 
-	for (uint32_t i = 0; i < nr; i++) {
+	for (uint32_t lo = 0, hi = nr; lo < hi;) {
 		char path[64];
+		uint32_t i;
+		bool behind;
 
+		/*
+		 * Once the dump's thread has had to wait for one, it is right
+		 * behind: go on from the last one back, and it reads those in
+		 * between itself; the two meet half-way instead of in step.
+		 */
+		pthread_mutex_lock(&a->lock);
+		behind = a->waited;
+		pthread_mutex_unlock(&a->lock);
+		i = behind ? --hi : lo++;
 		if (!ahead_claim(a, a->state, i))
 			continue;
 		/* what fails is read again by the dump's thread, which says why */

@@ -63,7 +63,8 @@ struct dump_ahead {
 	 */
 	struct fds_seen *fds;
 	uint8_t *fds_state;
-	double waited_ms;		/* the dump's thread waited this long for it */
+	double waited_ms;		/* the dump's thread waited this long for it ... */
+	bool waited;			/* ... at least once */
 	bool stop;			/* the dump's thread wants no more */
 	pthread_mutex_t lock;		/* protects state, fds_state and stop */
 	pthread_cond_t cond;		/* a state changed */
