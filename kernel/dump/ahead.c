@@ -96,12 +96,18 @@ static bool ahead_take(struct dump_ahead *a, uint8_t *state, uint32_t i)
 	return got;
 }
 
-/* The fds of each process, those the dump's thread has not come to yet, until told to stop. */
+/*
+ * The fds of each process and the files misc.c reads (task.h), those the
+ * dump's thread has not come to yet, until told to stop.
+ */
 static void ahead_read_fds(struct dump_ahead *a, uint32_t nr)
 {
-	for (uint32_t i = 0; i < nr; i++)
-		if (ahead_claim(a, a->fds_state, i))
-			ahead_done(a, a->fds_state, i, !fds_seen_read(a->pids[i], &a->fds[i]));
+	for (uint32_t i = 0; i < nr; i++) {
+		if (!ahead_claim(a, a->fds_state, i))
+			continue;
+		misc_seen_read(a->pids[i], &a->misc[i]);
+		ahead_done(a, a->fds_state, i, !fds_seen_read(a->pids[i], &a->fds[i]));
+	}
 }
 
 /*
@@ -191,10 +197,11 @@ int dump_ahead_start(struct dump_ahead *a, const struct seize_set *ss)
 	a->mm_read = xzalloc(sizeof(*a->mm_read) * (a->nr + 1));
 	a->status = xzalloc(sizeof(*a->status) * (a->nr + 1));
 	a->fds = xzalloc(sizeof(*a->fds) * (a->nr + 1));
+	a->misc = xzalloc(sizeof(*a->misc) * (a->nr + 1));
 	a->fds_state = xzalloc(sizeof(*a->fds_state) * (a->nr + 1));
 	a->state = xzalloc(sizeof(*a->state) * (a->nr + 1));
-	if (!a->by_pid || !a->smaps || !a->mm || !a->mm_read || !a->status || !a->fds || !a->fds_state ||
-	    !a->state) {
+	if (!a->by_pid || !a->smaps || !a->mm || !a->mm_read || !a->status || !a->fds || !a->misc ||
+	    !a->fds_state || !a->state) {
 		dump_ahead_stop(a);
 		return -ENOMEM;
 	}
@@ -252,14 +259,17 @@ bool dump_ahead_mm(struct dump_ahead *a, pid_t pid, struct ct_mm *mm)
 	return true;
 }
 
-bool dump_ahead_fds(struct dump_ahead *a, pid_t pid, struct fds_seen *out)
+bool dump_ahead_fds(struct dump_ahead *a, pid_t pid, struct fds_seen *fds, struct misc_seen *misc)
 {
 	int64_t slot = a->running ? ahead_slot(a, pid) : -1;
 
+	memset(misc, 0, sizeof(*misc));
 	if (slot < 0 || !ahead_take(a, a->fds_state, (uint32_t)slot))
 		return false;
-	*out = a->fds[slot];
+	*fds = a->fds[slot];
 	memset(&a->fds[slot], 0, sizeof(a->fds[slot]));
+	*misc = a->misc[slot];
+	memset(&a->misc[slot], 0, sizeof(a->misc[slot]));
 	return true;
 }
 
@@ -285,7 +295,10 @@ void dump_ahead_stop(struct dump_ahead *a)
 		ahead_free_mm(&a->mm[i]);
 	for (uint32_t i = 0; a->fds && i < a->nr; i++)
 		fds_seen_free(&a->fds[i]);
+	for (uint32_t i = 0; a->misc && i < a->nr; i++)
+		misc_seen_free(&a->misc[i]);
 	free(a->fds);
+	free(a->misc);
 	free(a->fds_state);
 	free(a->state);
 	free(a->smaps);

@@ -570,14 +570,19 @@ static int dump_wave_resources(struct dump_ctx *d, struct dump_proc *ps, size_t 
 		struct dump_proc *p = &ps[i];
 		struct ct_task *t = &d->img->tasks[p->idx];
 		struct fds_seen seen;
-		bool have = dump_ahead_fds(&d->ahead, t->host_pid, &seen);
+		struct misc_seen misc;
+		bool have = dump_ahead_fds(&d->ahead, t->host_pid, &seen, &misc);
 
 		p->tc.fds_seen = have ? &seen : NULL;
+		p->tc.misc_seen = have ? &misc : NULL;
 		ret = dump_task_resources(d, &p->tc, t) ?: dump_one_thread(&p->tc, &t->threads[0]) ?:
 		      dump_other_threads(d, &p->tc, t, &p->it) ?: dump_check_interrupt();
 		p->tc.fds_seen = NULL;
-		if (have)
+		p->tc.misc_seen = NULL;
+		if (have) {
 			fds_seen_free(&seen);
+			misc_seen_free(&misc);
+		}
 		d->stats->threads += t->nr_threads;
 	}
 	return ret;

@@ -62,6 +62,7 @@ struct dump_ahead {
 	 * thread has not begun.
 	 */
 	struct fds_seen *fds;
+	struct misc_seen *misc;		/* read with the fds */
 	uint8_t *fds_state;
 	double waited_ms;		/* the dump's thread waited this long for it ... */
 	bool waited;			/* ... at least once */
@@ -78,10 +79,11 @@ bool dump_ahead_mm(struct dump_ahead *a, pid_t pid, struct ct_mm *mm);
 /* The status text of @pid read ahead (the caller frees it), after dump_ahead_smaps(); NULL if none. */
 char *dump_ahead_status(struct dump_ahead *a, pid_t pid);
 /*
- * The fds of @pid read ahead, moved into @out (the caller frees them with
- * fds_seen_free()); false: read them yourself (the thread will not).
+ * The fds of @pid and misc.c's files of it read ahead, moved into @fds and
+ * @misc (the caller frees them: fds_seen_free(), misc_seen_free()); false:
+ * read them yourself (the thread will not; @misc is empty).
  */
-bool dump_ahead_fds(struct dump_ahead *a, pid_t pid, struct fds_seen *out);
+bool dump_ahead_fds(struct dump_ahead *a, pid_t pid, struct fds_seen *fds, struct misc_seen *misc);
 /* Stop the thread and free what it read and nobody took (a zeroed one too). */
 void dump_ahead_stop(struct dump_ahead *a);
 

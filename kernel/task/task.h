@@ -49,6 +49,7 @@ struct task_ctx {
 	struct fd_holders *holders;	/* dump: descriptions in kcmp order (files.c); NULL: compare each */
 	const char *status;		/* dump: /proc/PID/status of the stopped process, read ahead; NULL: read it */
 	const struct fds_seen *fds_seen;	/* dump: its fds as /proc showed them, read ahead; NULL: read them */
+	const struct misc_seen *misc_seen;	/* dump: misc.c's /proc files of it, read ahead; NULL: read them */
 	bool tree_read;			/* dump: comm and exit signal of the task came with the tree */
 	/*
 	 * restore: the capability bounding set the task holds until its
@@ -79,6 +80,18 @@ struct fds_seen {
 /* Read every fd of @pid into @out (zeroed first); -errno if not even its list could be. */
 int fds_seen_read(pid_t pid, struct fds_seen *out);
 void fds_seen_free(struct fds_seen *s);
+
+/*
+ * dump (misc.c): the /proc files of a stopped process that misc.c records
+ * (personality, timers, cwd, root), read at once so that a thread can read
+ * them ahead (dump/ahead.c); each NULL if it could not be read (then it is
+ * read again in its turn, where the failure is named).
+ */
+struct misc_seen {
+	char *personality, *timers, *cwd, *root;
+};
+void misc_seen_read(pid_t pid, struct misc_seen *out);
+void misc_seen_free(struct misc_seen *s);
 
 /*
  * dump (files.c): one fd of each description recorded so far, in the order
