@@ -101,6 +101,27 @@ int dump_check_interrupt(void)
 	return 0;
 }
 
+/* The phase @ph (dump.h) ends now: its time is added up. */
+static void dump_phase(struct dump_ctx *d, enum dump_phase ph)
+{
+	double now = now_ms();
+
+	d->phase_ms[ph] += now - d->phase_t;
+	d->phase_t = now;
+}
+
+/* With -v: what the collection's time was made of. */
+static void dump_phase_report(struct dump_ctx *d)
+{
+	const double *ms = d->phase_ms;
+
+	pr_info("%s: collected in tree %.1f, shape %.1f, per-process reads %.1f (%.1f of it waiting for the reads ahead; %u of %u processes read by the dump's thread itself), then in waves: map %.1f, reads %.1f, resources %.1f, unmap %.1f, snapshot forks %.1f, end %.1f; files, locks and the rest %.1f ms",
+		d->name, ms[DUMP_PH_TREE], ms[DUMP_PH_SHAPE], ms[DUMP_PH_PROCS], d->ahead_waited_ms,
+		d->read_self, d->img->nr_tasks, ms[DUMP_PH_MAP],
+		ms[DUMP_PH_READS], ms[DUMP_PH_RESOURCES], ms[DUMP_PH_UNMAP], ms[DUMP_PH_SNAPSHOTS],
+		ms[DUMP_PH_END], ms[DUMP_PH_FINISH]);
+}
+
 /* Report progress to the caller now and then (always when @force). */
 static void dump_progress(struct dump_ctx *d, uint64_t done, bool force)
 {
@@ -300,33 +321,26 @@ static int dump_shm_key(void *arg, pid_t pid, const char *name, const char *open
 	return vma_shm_object(arg, pid, name, open_path, st, key);
 }
 
-/* True if @pid has no locked memory at all ("VmLck: 0 kB"), the scratch mapping included. */
-static bool dump_locks_nothing(pid_t pid)
+/* True if status text @status says no memory is locked at all ("VmLck: 0 kB"). */
+static bool dump_locks_nothing(const char *status)
 {
-	char path[64], *text, *p;
-	bool none;
+	const char *p = status ? strstr(status, "\nVmLck:") : NULL;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	if (read_whole_file(path, &text, NULL))
-		return false;
-	p = strstr(text, "\nVmLck:");
-	none = p && strtoull(p + 7, NULL, 10) == 0;
-	free(text);
-	return none;
+	return p && strtoull(p + 7, NULL, 10) == 0;
 }
 
 /*
  * mlockall(MCL_FUTURE) shows nowhere in /proc but in what it does: the
  * scratch mapping we just made is locked ("lo"), and "lf" with MCL_ONFAULT.
- * Nothing locked at all (the usual case) says as much without reading
- * smaps a second time.
+ * Nothing locked at all (the usual case), in @status read since the
+ * scratch was mapped, says as much without reading smaps a second time.
  */
-static int dump_mlockall(struct ct_task *t, unsigned long scratch)
+static int dump_mlockall(struct ct_task *t, unsigned long scratch, const char *status)
 {
 	uint32_t madv;
 	int ret;
 
-	if (dump_locks_nothing(t->host_pid))
+	if (dump_locks_nothing(status))
 		return 0;
 	ret = vma_flags_at(t->host_pid, scratch, &madv);
 	if (ret || !(madv & CT_MADV_LOCKED))
@@ -407,22 +421,30 @@ static int dump_find_text(const struct ct_task *t, struct inj_text *it)
  * the text injection uses); mappings are read before any scratch memory
  * is mapped, so the scratch never enters the image.
  */
-static int dump_proc_read(struct dump_ctx *d, struct dump_ahead *ahead, uint32_t idx,
-			  struct dump_proc *p)
+static int dump_proc_read(struct dump_ctx *d, uint32_t idx, struct dump_proc *p)
 {
 	struct ct_task *t = &d->img->tasks[idx];
 	struct dump_task_pages *tp = &d->tp[idx];
-	char *smaps = dump_ahead_smaps(ahead, idx);
+	char *smaps = dump_ahead_smaps(&d->ahead, t->host_pid);
 	uint64_t pages;
 	int ret;
 
 	memset(p, 0, sizeof(*p));
 	p->idx = idx;
-	p->status = dump_ahead_status(ahead, idx);
+	p->status = dump_ahead_status(&d->ahead, t->host_pid);
+	if (!p->status) {
+		char path[64];
+
+		/* once for all who want it (task_ctx.status); one who does not get it reads it */
+		snprintf(path, sizeof(path), "/proc/%d/status", t->host_pid);
+		if (read_whole_file(path, &p->status, NULL))
+			p->status = NULL;
+	}
 	pr_info("pid %d (host %d, %s): %u threads", t->pid, t->host_pid, t->comm, t->nr_threads);
+	d->read_self += !smaps;
 	ret = smaps ? vma_collect_text(t->host_pid, smaps, &d->shm, &t->mm) :
 		      vma_collect(t->host_pid, &d->shm, &t->mm);
-	if (!ret && !dump_ahead_mm(ahead, idx, &t->mm))
+	if (!ret && !dump_ahead_mm(&d->ahead, t->host_pid, &t->mm))
 		ret = mm_collect(t->host_pid, &t->mm);
 	ret = ret ?:
 	      map_change_dump(t->host_pid, &t->mm, d->opts ? d->opts->max_checked_size : 0, d->map_seen);
@@ -439,7 +461,7 @@ static int dump_proc_read(struct dump_ctx *d, struct dump_ahead *ahead, uint32_t
 	pr_info("pid %d: %u mappings, %llu pages present", t->pid, t->mm.nr_vmas,
 		(unsigned long long)pages);
 
-	ret = dump_task_seccomp(d->img, t) ?: dump_find_text(t, &p->it);
+	ret = dump_task_seccomp(d->img, t, p->status) ?: dump_find_text(t, &p->it);
 	if (ret)
 		return ret;
 	/* our injected calls must not meet its filters */
@@ -510,15 +532,26 @@ static int dump_wave_reads(struct dump_ctx *d, struct dump_proc *ps, size_t n)
 		p->tc.batch = &p->batch;
 		p->tc.reads = &p->reads;
 		p->tc.status = p->status;
+		p->tc.tree_read = true;
 	}
 	for (; started < n && !ret; started++) {
 		struct dump_proc *p = &ps[started];
+		char path[64], *status;
 
-		ret = dump_fault("inject") ?: dump_mlockall(&d->img->tasks[p->idx], p->scratch) ?:
+		/* read once, with the scratch mapped: for mlockall, and the batch's stop signal */
+		snprintf(path, sizeof(path), "/proc/%d/status", p->tc.host_pid);
+		if (read_whole_file(path, &status, NULL))
+			status = NULL;
+		ret = dump_fault("inject") ?: dump_mlockall(&d->img->tasks[p->idx], p->scratch, status) ?:
 		      dump_prefetch_queue(&p->tc);
+		if (!ret) {
+			p->batch.status = status;
+			dump_reads_start(&p->tc);
+			p->batch.status = NULL;
+		}
+		free(status);
 		if (ret)
 			break;
-		dump_reads_start(&p->tc);
 	}
 	inj_count_sequence();
 	/* every started one is waited for, whatever happened to the others */
@@ -537,9 +570,20 @@ static int dump_wave_resources(struct dump_ctx *d, struct dump_proc *ps, size_t 
 	for (size_t i = 0; i < n && !ret; i++) {
 		struct dump_proc *p = &ps[i];
 		struct ct_task *t = &d->img->tasks[p->idx];
+		struct fds_seen seen;
+		struct misc_seen misc;
+		bool have = dump_ahead_fds(&d->ahead, t->host_pid, &seen, &misc);
 
+		p->tc.fds_seen = have ? &seen : NULL;
+		p->tc.misc_seen = have ? &misc : NULL;
 		ret = dump_task_resources(d, &p->tc, t) ?: dump_one_thread(&p->tc, &t->threads[0]) ?:
 		      dump_other_threads(d, &p->tc, t, &p->it) ?: dump_check_interrupt();
+		p->tc.fds_seen = NULL;
+		p->tc.misc_seen = NULL;
+		if (have) {
+			fds_seen_free(&seen);
+			misc_seen_free(&misc);
+		}
 		d->stats->threads += t->nr_threads;
 	}
 	return ret;
@@ -647,13 +691,22 @@ static int dump_wave(struct dump_ctx *d, struct dump_proc *ps, size_t n)
 
 	if (!n)
 		return 0;
-	ret = dump_wave_map(ps, n) ?: dump_wave_reads(d, ps, n) ?: dump_wave_resources(d, ps, n);
+	dump_phase(d, DUMP_PH_PROCS);
+	ret = dump_wave_map(ps, n);
+	dump_phase(d, DUMP_PH_MAP);
+	ret = ret ?: dump_wave_reads(d, ps, n);
+	dump_phase(d, DUMP_PH_READS);
+	ret = ret ?: dump_wave_resources(d, ps, n);
+	dump_phase(d, DUMP_PH_RESOURCES);
 	ret2 = dump_wave_unmap(d, ps, n);
 	ret = ret ?: ret2;
+	dump_phase(d, DUMP_PH_UNMAP);
 	/* last, so that the snapshots hold no scratch memory */
 	if (!ret && d->snapshot)
 		ret = dump_wave_snapshots(d, ps, n);
+	dump_phase(d, DUMP_PH_SNAPSHOTS);
 	ret2 = dump_wave_end(d, ps, n);
+	dump_phase(d, DUMP_PH_END);
 	return ret ?: ret2;
 }
 
@@ -667,16 +720,15 @@ static int dump_collect_procs(struct dump_ctx *d)
 {
 	uint32_t nr_tasks = d->img->nr_tasks;
 	struct dump_proc *ps = xmalloc(sizeof(*ps) * min_t(uint32_t, nr_tasks, DUMP_WAVE_MAX));
-	struct dump_ahead ahead;
 	size_t n = 0;
-	int ret = ps ? dump_ahead_start(&ahead, d->img) : -ENOMEM;
+	int ret = ps ? 0 : -ENOMEM;
 
 	if (!ps)
 		return ret;
 	for (uint32_t i = 0; i < nr_tasks && !ret; i++) {
 		struct dump_proc *p = &ps[n];
 
-		ret = dump_proc_read(d, &ahead, i, p) ?: dump_check_interrupt() ?:
+		ret = dump_proc_read(d, i, p) ?: dump_check_interrupt() ?:
 		      dump_inj_begin(d, &p->inj, d->img->tasks[i].host_pid, &p->it);
 		if (ret) {
 			free(p->status);
@@ -702,7 +754,8 @@ static int dump_collect_procs(struct dump_ctx *d)
 	/* a failure before the wave ran: end the injections begun */
 	if (ret && n)
 		dump_wave_end(d, ps, n);
-	dump_ahead_stop(&ahead);
+	d->ahead_waited_ms = d->ahead.waited_ms;
+	dump_ahead_stop(&d->ahead);
 	free(ps);
 	return ret;
 }
@@ -712,8 +765,14 @@ static int dump_collect(struct dump_ctx *d)
 {
 	struct task_ctx policy;
 	uint64_t pages;
-	int ret = dump_collect_tree(d) ?: dump_shape(d);
+	int ret;
 
+	d->phase_t = now_ms();
+	/* the reads ahead go on meanwhile: a failure here stops them (dump_undo()) */
+	ret = dump_collect_tree(d) ?: dump_fault("tree");
+	dump_phase(d, DUMP_PH_TREE);
+	ret = ret ?: dump_shape(d) ?: dump_fault("shape");
+	dump_phase(d, DUMP_PH_SHAPE);
 	if (ret)
 		return ret;
 	/*
@@ -749,6 +808,8 @@ static int dump_collect(struct dump_ctx *d)
 	ret = shm_check_sysv(d->img, &d->shm) ?: shm_count_pages(&d->shm, &pages);
 	if (ret)
 		return ret;
+	dump_phase(d, DUMP_PH_FINISH);
+	dump_phase_report(d);
 	d->pages_total += pages;
 	d->stats->tasks = d->img->nr_tasks;
 	d->stats->pages_total = d->pages_total;
@@ -1134,6 +1195,7 @@ static void dump_block_signals(struct dump_ctx *d)
 /* Undo everything a failed dump did; the previous generation stays as it was. */
 static void dump_undo(struct dump_ctx *d)
 {
+	dump_ahead_stop(&d->ahead);
 	tcp_repair_end(&d->tcp_repair, true);
 	if (d->w) {
 		swp_gen_abort(d->w);
@@ -1235,7 +1297,7 @@ static int dump_run(struct dump_ctx *d)
 	d->seized = true;
 	/* the tasks are stopped: their locks are as they will be checkpointed */
 	lock_table_start(&d->locks);
-	ret = dump_fault("seize") ?: dump_check_interrupt();
+	ret = dump_ahead_start(&d->ahead, &d->ss) ?: dump_fault("seize") ?: dump_check_interrupt();
 	if (ret)
 		return ret;
 	pr_info("%s: %zu threads seized; collecting state", d->name, d->ss.nr);

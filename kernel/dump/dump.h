@@ -37,6 +37,65 @@ struct dump_blob {
 	int ret;			/* the encoding's failure (its message is the thread's) */
 };
 
+/*
+ * ahead.c: a thread that reads what /proc shows of each process (smaps,
+ * the mm fields, status) from the moment the tasks are stopped, while the
+ * dump's thread builds the tree and then works on the processes before
+ * (nothing changes in between).  It reads them in the order they were
+ * seized, which the tree does not know yet; each is found by its host pid.
+ */
+struct dump_ahead {
+	pthread_t thread;
+	bool inited, running;
+	uint32_t nr;			/* processes, in the order they are read ... */
+	pid_t *pids;			/* ... their host pids */
+	uint32_t *by_pid;		/* indexes into pids, sorted by pid */
+	char **smaps;			/* the text read for each, NULL if not (yet) */
+	struct ct_mm *mm;		/* the mm fields read for each (mm_collect()) ... */
+	bool *mm_read;			/* ... if read */
+	char **status;			/* the /proc/PID/status text read for each, NULL if not */
+	uint8_t *state;			/* who reads smaps, mm and status of each (ahead.c: enum ahead_state) */
+	/*
+	 * Then, once every process's smaps is read, their fds (task.h:
+	 * struct fds_seen).  Each of the two is read by whichever thread
+	 * comes to it first: the dump's thread does not wait for one the
+	 * thread has not begun.
+	 */
+	struct fds_seen *fds;
+	struct misc_seen *misc;		/* read with the fds */
+	uint8_t *fds_state;
+	double waited_ms;		/* the dump's thread waited this long for it ... */
+	bool waited;			/* ... at least once */
+	bool stop;			/* the dump's thread wants no more */
+	pthread_mutex_t lock;		/* protects state, fds_state and stop */
+	pthread_cond_t cond;		/* a state changed */
+};
+/* Start reading ahead for the processes of the seized threads of @ss (no thread for one). */
+int dump_ahead_start(struct dump_ahead *a, const struct seize_set *ss);
+/* The smaps text of host pid @pid, once read (the caller frees it); NULL: read it yourself. */
+char *dump_ahead_smaps(struct dump_ahead *a, pid_t pid);
+/* Move the mm fields of @pid read ahead into @mm (its vmas kept); false: read them yourself. */
+bool dump_ahead_mm(struct dump_ahead *a, pid_t pid, struct ct_mm *mm);
+/* The status text of @pid read ahead (the caller frees it), after dump_ahead_smaps(); NULL if none. */
+char *dump_ahead_status(struct dump_ahead *a, pid_t pid);
+/*
+ * The fds of @pid and misc.c's files of it read ahead, moved into @fds and
+ * @misc (the caller frees them: fds_seen_free(), misc_seen_free()); false:
+ * read them yourself (the thread will not; @misc is empty).
+ */
+bool dump_ahead_fds(struct dump_ahead *a, pid_t pid, struct fds_seen *fds, struct misc_seen *misc);
+/* Stop the thread and free what it read and nobody took (a zeroed one too). */
+void dump_ahead_stop(struct dump_ahead *a);
+
+/*
+ * Where the frozen time of the collection goes (dump.c: dump_phase()),
+ * printed with -v once the state is collected: what stays is named.
+ */
+enum dump_phase {
+	DUMP_PH_TREE, DUMP_PH_SHAPE, DUMP_PH_PROCS, DUMP_PH_MAP, DUMP_PH_READS, DUMP_PH_RESOURCES,
+	DUMP_PH_UNMAP, DUMP_PH_SNAPSHOTS, DUMP_PH_END, DUMP_PH_FINISH, DUMP_NR_PH
+};
+
 struct dump_ctx {
 	struct ctswap_store *store;
 	const char *name;
@@ -63,37 +122,13 @@ struct dump_ctx {
 	pid_t ref_pid;			/* whose namespaces are "the host's" (dump/shape.c) */
 	struct change_cache *map_seen;	/* mapped files checksummed so far (task/changed.c) */
 	struct dump_blob blob;		/* encoded while the pages are pushed (no snapshot) */
+	struct dump_ahead ahead;	/* /proc read ahead from the seize on */
+	double phase_ms[DUMP_NR_PH];	/* time spent in each phase so far (dump_phase()) */
+	double phase_t;			/* now_ms() when the current phase began */
+	double ahead_waited_ms;		/* of DUMP_PH_PROCS, waiting for the reads ahead */
+	uint32_t read_self;		/* processes whose smaps were not read ahead */
 };
 
-/*
- * ahead.c: a thread that reads /proc/PID/smaps of the processes, in the
- * order they are collected, while the dump's thread works on the ones
- * before (the tasks are stopped: nothing changes in between).
- */
-struct dump_ahead {
-	pthread_t thread;
-	bool inited, running;
-	uint32_t nr;			/* processes, in the image's order ... */
-	pid_t *pids;			/* ... their host pids */
-	char **smaps;			/* the text read for each, NULL if not (yet) */
-	struct ct_mm *mm;		/* the mm fields read for each (mm_collect()) ... */
-	bool *mm_read;			/* ... if read */
-	char **status;			/* the /proc/PID/status text read for each, NULL if not */
-	uint32_t done;			/* processes the thread is through with */
-	bool stop;			/* the dump's thread wants no more */
-	pthread_mutex_t lock;		/* protects smaps, done and stop */
-	pthread_cond_t cond;		/* done grew */
-};
-/* Start reading ahead for the tasks of @img (no thread for one: nothing to overlap). */
-int dump_ahead_start(struct dump_ahead *a, const struct ct_image *img);
-/* The smaps text of task @idx, once read (the caller frees it); NULL: read it yourself. */
-char *dump_ahead_smaps(struct dump_ahead *a, uint32_t idx);
-/* Move the mm fields of task @idx read ahead into @mm (its vmas kept); false: read them yourself. */
-bool dump_ahead_mm(struct dump_ahead *a, uint32_t idx, struct ct_mm *mm);
-/* The status text of task @idx read ahead (the caller frees it), after dump_ahead_smaps(); NULL if none. */
-char *dump_ahead_status(struct dump_ahead *a, uint32_t idx);
-/* Stop the thread and free what it read and nobody took. */
-void dump_ahead_stop(struct dump_ahead *a);
 
 /*
  * Fill d->img->tasks from the seized threads: pids at the container's pid

@@ -50,16 +50,6 @@ static const char *const shape_ns_names[] = { "pid", "mnt", "net", "uts", "ipc",
 static const char *const shape_ns_what[] = { "pid", "mount", "network", "UTS (hostname)", "IPC",
 					     "user", "cgroup", "time" };
 
-/* The inode of /proc/@pid/ns/@name (0: unreadable). */
-static uint64_t shape_ns_ino(pid_t pid, const char *name)
-{
-	char path[64];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, name);
-	return stat(path, &st) ? 0 : st.st_ino;
-}
-
 /* Every process in the init's namespaces. */
 static int shape_check_same_ns(const struct ct_image *img)
 {
@@ -72,7 +62,7 @@ static int shape_check_same_ns(const struct ct_image *img)
 				      t->host_pid);
 
 		for (size_t k = 0; k < ARRAY_SIZE(shape_ns_names); k++) {
-			uint64_t ino = shape_ns_ino(t->host_pid, shape_ns_names[k]);
+			uint64_t ino = proc_ns_ino(t->host_pid, shape_ns_names[k]);
 
 			if (ino && img->ns_ino[k] && ino != img->ns_ino[k])
 				return ct_err(-EOPNOTSUPP, "pid %d: a %s namespace of its own (not the container's): not supported",
@@ -185,7 +175,7 @@ static int shape_dump_net(struct dump_ctx *d, const struct ct_task *init)
 	struct ct_shape_rec *s = &d->img->shape;
 	struct shape_net sn = { .s = s, .pid = init->pid };
 
-	if (!d->img->ns_ino[CT_NS_NET] || d->img->ns_ino[CT_NS_NET] == shape_ns_ino(d->ref_pid, "net")) {
+	if (!d->img->ns_ino[CT_NS_NET] || d->img->ns_ino[CT_NS_NET] == proc_ns_ino(d->ref_pid, "net")) {
 		s->net = CT_NET_HOST;
 		return 0;
 	}
@@ -207,11 +197,11 @@ static int shape_dump_uts_ipc(struct dump_ctx *d, const struct ct_task *init)
 	struct shape_ipc si = { .img = d->img, .shm = &d->shm, .pid = init->pid };
 	int ret = 0;
 
-	if (d->img->ns_ino[CT_NS_UTS] && d->img->ns_ino[CT_NS_UTS] != shape_ns_ino(d->ref_pid, "uts")) {
+	if (d->img->ns_ino[CT_NS_UTS] && d->img->ns_ino[CT_NS_UTS] != proc_ns_ino(d->ref_pid, "uts")) {
 		s->flags |= CT_SHAPE_OWN_UTS;
 		ret = shape_in_pid_ns(init->host_pid, "uts", shape_read_uts, s);
 	}
-	if (!ret && d->img->ns_ino[CT_NS_IPC] && d->img->ns_ino[CT_NS_IPC] != shape_ns_ino(d->ref_pid, "ipc")) {
+	if (!ret && d->img->ns_ino[CT_NS_IPC] && d->img->ns_ino[CT_NS_IPC] != proc_ns_ino(d->ref_pid, "ipc")) {
 		s->flags |= CT_SHAPE_OWN_IPC;
 		ret = shape_in_pid_ns(init->host_pid, "ipc", shape_dump_ipc, &si);
 	}
@@ -249,9 +239,9 @@ static int shape_dump_time(struct dump_ctx *d, const struct ct_task *init)
 	int64_t mono = 0, boot = 0;
 	int ret;
 
-	if (!d->img->ns_ino[CT_NS_TIME] || d->img->ns_ino[CT_NS_TIME] == shape_ns_ino(d->ref_pid, "time"))
+	if (!d->img->ns_ino[CT_NS_TIME] || d->img->ns_ino[CT_NS_TIME] == proc_ns_ino(d->ref_pid, "time"))
 		return 0;
-	if (shape_ns_ino(init->host_pid, "time_for_children") != d->img->ns_ino[CT_NS_TIME])
+	if (proc_ns_ino(init->host_pid, "time_for_children") != d->img->ns_ino[CT_NS_TIME])
 		return ct_err(-EOPNOTSUPP, "pid %d: a time namespace for its children of its own: not supported",
 			      init->pid);
 	ret = shape_read_time_offsets(init->host_pid, &mono, &boot);
@@ -272,7 +262,7 @@ static int shape_check_init_ns(const struct ct_image *img, pid_t ref, pid_t init
 
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		int k = kinds[i];
-		uint64_t ours = shape_ns_ino(ref, shape_ns_names[k]);
+		uint64_t ours = proc_ns_ino(ref, shape_ns_names[k]);
 
 		if (ours && img->ns_ino[k] && ours != img->ns_ino[k])
 			return ct_err(-EOPNOTSUPP, "pid %d: the container's own %s namespace: not supported",

@@ -236,25 +236,15 @@ static int fill_task(struct dump_ctx *d, struct ct_task *t, const struct proc_in
 	return 0;
 }
 
-/* The inode number of /proc/@pid/ns/@name, 0 if it cannot be read. */
-static uint64_t ns_ino(pid_t pid, const char *name)
-{
-	char path[64];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, name);
-	return stat(path, &st) ? 0 : st.st_ino;
-}
-
 /* Record the init's namespaces and which ones the container owns. */
 static void collect_namespaces(struct ct_image *img, pid_t init)
 {
 	static const char *names[] = { "pid", "mnt", "net", "uts", "ipc", "user", "cgroup", "time" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		img->ns_ino[i] = ns_ino(init, names[i]);
-	img->own_pidns = img->ns_ino[CT_NS_PID] != ns_ino(getpid(), "pid");
-	img->own_mntns = img->ns_ino[CT_NS_MNT] != ns_ino(getpid(), "mnt");
+		img->ns_ino[i] = proc_ns_ino(init, names[i]);
+	img->own_pidns = img->ns_ino[CT_NS_PID] != proc_ns_ino(getpid(), "pid");
+	img->own_mntns = img->ns_ino[CT_NS_MNT] != proc_ns_ino(getpid(), "mnt");
 }
 
 /* Append the unplaced descendants of the placed tasks to the image, parents first. */
@@ -416,8 +406,11 @@ static bool procs_share(pid_t a, pid_t b, int type)
 	return syscall(SYS_kcmp, a, b, type, 0, 0) == 0;
 }
 
-/* @group[i]: a number the tasks that hold the same object of kind @kind have in common. */
-static int share_groups(const struct ct_image *img, int kind, uint32_t *group)
+/*
+ * @group[i]: a number the tasks that hold the same object of kind @kind
+ * have in common; *@nr_groups: how many different ones there are.
+ */
+static int share_groups(const struct ct_image *img, int kind, uint32_t *group, uint32_t *nr_groups)
 {
 	struct share_sort ss = { .img = img, .kcmp = share_kinds[kind].kcmp };
 	uint32_t n = img->nr_tasks, *order = xmalloc(sizeof(*order) * n);
@@ -427,16 +420,22 @@ static int share_groups(const struct ct_image *img, int kind, uint32_t *group)
 	for (uint32_t i = 0; i < n; i++)
 		order[i] = i;
 	qsort_r(order, n, sizeof(*order), share_order, &ss);
-	for (uint32_t k = 0; k < n && !ss.unordered; k++)
+	*nr_groups = 0;
+	for (uint32_t k = 0; k < n && !ss.unordered; k++) {
 		group[order[k]] = k && share_order(&order[k - 1], &order[k], &ss) == 0 ?
 				  group[order[k - 1]] : k;
+		*nr_groups += group[order[k]] == k;
+	}
 	/* no order to sort by: the first earlier task holding the same object */
+	if (ss.unordered)
+		*nr_groups = 0;
 	for (uint32_t i = 0; i < n && ss.unordered; i++) {
 		group[i] = i;
 		for (uint32_t j = 0; j < i && group[i] == i; j++)
 			if (procs_share(img->tasks[j].host_pid, img->tasks[i].host_pid,
 					share_kinds[kind].kcmp))
 				group[i] = group[j];
+		*nr_groups += group[i] == i;
 	}
 	free(order);
 	return 0;
@@ -498,11 +497,23 @@ static int collect_sharing(struct dump_ctx *d)
 {
 	struct ct_image *img = d->img;
 	uint32_t n = img->nr_tasks, *group[NR_SHARE], *all = xmalloc(sizeof(*all) * n * NR_SHARE);
+	uint32_t nr_groups[NR_SHARE] = { 0 };
 	int ret = all ? 0 : -ENOMEM;
 
 	for (int k = 0; k < NR_SHARE && !ret; k++) {
 		group[k] = all + (size_t)k * n;
-		ret = share_groups(img, k, group[k]);
+		/*
+		 * Signal handlers are shared only with the address space
+		 * (clone() wants CLONE_VM with CLONE_SIGHAND; exec unshares
+		 * both): no address space shared, no handlers either, and
+		 * their n log n kcmp calls are saved.
+		 */
+		if (k == SHARE_SIGHAND && nr_groups[SHARE_VM] == n) {
+			for (uint32_t i = 0; i < n; i++)
+				group[k][i] = i;
+			continue;
+		}
+		ret = share_groups(img, k, group[k], &nr_groups[k]);
 	}
 	for (uint32_t i = 1; i < n && !ret; i++)
 		note_parent_sharing(img, group, i);

@@ -242,6 +242,17 @@ int inj_arch_read_fpstate(pid_t tid, uint8_t **out, size_t *len)
 	return 0;
 }
 
+/* True if process_vm_writev() wrote all of @a (@alen bytes) at @at and @b (@blen, may be 0) at @bt. */
+static bool guard_write_both(pid_t tid, unsigned long at, const void *a, size_t alen, unsigned long bt,
+			     const void *b, size_t blen)
+{
+	struct iovec local[2] = { { (void *)a, alen }, { (void *)b, blen } };
+	struct iovec remote[2] = { { (void *)at, alen }, { (void *)bt, blen } };
+	unsigned long n = blen ? 2 : 1;
+
+	return process_vm_writev(tid, local, n, remote, n, 0) == (ssize_t)(alen + blen);
+}
+
 /*
  * Write at @frame (with its FPU state at @fpstate) the signal frame that
  * returns to registers @r and blocked mask @mask, @fp being the FPU state
@@ -261,6 +272,9 @@ int inj_arch_write_frame(pid_t tid, unsigned long frame, const struct user_regs_
 	guard_fill_mcontext(&sf.uc.uc_mcontext, r);
 	sf.uc.uc_mcontext.fpstate = fp ? (struct _fpstate *)fpstate : NULL;
 	sf.uc.uc_sigmask = mask;
+	/* both in one call (the stack is writable), else through /proc/PID/mem */
+	if (guard_write_both(tid, frame, &sf, sizeof(sf), fpstate, fp, fp ? fp_len : 0))
+		return 0;
 	ret = inj_write_mem(tid, frame, &sf, sizeof(sf));
 	if (!ret && fp)
 		ret = inj_write_mem(tid, fpstate, fp, fp_len);

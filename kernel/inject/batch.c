@@ -268,19 +268,20 @@ static unsigned long long status_last(const char *buf, const char *key, int base
  * and the routine returns into the guard frame.  0 if none fits; *@tgid and
  * *@tid are the ids the task knows itself by (its pid namespace's).
  */
-static int batch_stop_signal(const struct inj_ctx *ctx, pid_t *tgid, pid_t *tid)
+static int batch_stop_signal(const struct inj_ctx *ctx, const char *status, pid_t *tgid, pid_t *tid)
 {
 	static const int candidates[] = { SIGURG, SIGWINCH, SIGCHLD };
 	unsigned long long busy;
-	char path[64], *buf;
+	char path[64], *buf = NULL;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", ctx->tid);
-	if (read_whole_file(path, &buf, NULL))
+	if (!status && read_whole_file(path, &buf, NULL))
 		return 0;
-	busy = status_last(buf, "\nSigCgt:", 16) | status_last(buf, "\nSigPnd:", 16) |
-	       status_last(buf, "\nShdPnd:", 16) | ctx->saved_sigmask;
-	*tgid = (pid_t)status_last(buf, "\nNStgid:", 10);
-	*tid = (pid_t)status_last(buf, "\nNSpid:", 10);
+	status = status ?: buf;
+	busy = status_last(status, "\nSigCgt:", 16) | status_last(status, "\nSigPnd:", 16) |
+	       status_last(status, "\nShdPnd:", 16) | ctx->saved_sigmask;
+	*tgid = (pid_t)status_last(status, "\nNStgid:", 10);
+	*tid = (pid_t)status_last(status, "\nNSpid:", 10);
 	free(buf);
 	if (*tgid <= 0 || *tid <= 0)
 		return 0;
@@ -381,7 +382,7 @@ int inj_batch_start(struct inj_batch *b, struct inj_ctx *ctx)
 	if (!b->nr)
 		return 0;
 	if (ctx->frame) {
-		b->stop_sig = batch_stop_signal(ctx, &tgid, &tid);
+		b->stop_sig = batch_stop_signal(ctx, b->status, &tgid, &tid);
 		if (!b->stop_sig || batch_add_stop(b, b->stop_sig, tgid, tid)) {
 			/* no stop to end it with: every call alone, now; finish has the results */
 			b->stop_sig = 0;

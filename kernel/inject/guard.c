@@ -101,7 +101,7 @@ static bool restorer_at(pid_t pid, unsigned long ip)
 {
 	unsigned char text[16];
 
-	return !inj_read_mem(pid, ip, text, sizeof(text)) &&
+	return !inj_read_mem_quick(pid, ip, text, sizeof(text)) &&
 	       inj_arch_find_restorer(text, sizeof(text)) == 0;
 }
 

@@ -82,7 +82,7 @@ int inj_scan_vdso_at(pid_t pid, unsigned long start, unsigned long end, struct i
 
 	if (!text)
 		return -ENOMEM;
-	ret = inj_read_mem(pid, start, text, end - start);
+	ret = inj_read_mem_quick(pid, start, text, end - start);
 	if (!ret)
 		inj_scan_vdso(it, text, end - start, start);
 	free(text);
@@ -526,6 +526,15 @@ int inj_read_mem(pid_t pid, unsigned long addr, void *buf, size_t len)
 	ret = pread_all(fd, buf, len, (off_t)addr);
 	close(fd);
 	return ret;
+}
+
+int inj_read_mem_quick(pid_t pid, unsigned long addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)addr, len };
+
+	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len)
+		return 0;
+	return inj_read_mem(pid, addr, buf, len);
 }
 
 /* Write tracee memory through /proc/PID/mem (works on read-only mappings). */

@@ -162,6 +162,12 @@ struct inj_batch {
 	bool resumed;				/* the tracee runs the routine: finish waits for it */
 	int start_ret;				/* what the start found, for finish to return */
 	double t0;
+	/*
+	 * The tracee's /proc status text the caller read just before
+	 * inj_batch_start() (the caller's to free), or NULL: the start
+	 * reads it (pending and caught signals pick the stop signal).
+	 */
+	const char *status;
 };
 
 /* Place the routine in the tracee of @ctx at @code (a page it maps there, read and execute). */
@@ -222,6 +228,13 @@ bool inj_fault_signal(int sig);
 
 /* Copy memory out of / into the tracee (process_vm_*, falling back to /proc/PID/mem). */
 int inj_read_mem(pid_t pid, unsigned long addr, void *buf, size_t len);
+/*
+ * inj_read_mem() in one call (process_vm_readv) where it can, for memory
+ * that is readable and not anonymous memory shared copy-on-write with a
+ * child (the pin process_vm_readv takes would copy such a page): scratch
+ * memory, [vdso], file text.  Else, or if refused, through /proc/PID/mem.
+ */
+int inj_read_mem_quick(pid_t pid, unsigned long addr, void *buf, size_t len);
 /* Writes through /proc/PID/mem, so read-only mappings can be written too. */
 int inj_write_mem(pid_t pid, unsigned long addr, const void *buf, size_t len);
 

@@ -68,4 +68,7 @@ double now_ms(void);
 /* CLOCK_REALTIME @ms from now: the deadline pthread_cond_timedwait() takes. */
 struct timespec deadline_after_ms(unsigned ms);
 
+/* The inode number of namespace /proc/@pid/ns/@name (its st_ino), 0 if it cannot be read. */
+uint64_t proc_ns_ino(pid_t pid, const char *name);
+
 #endif

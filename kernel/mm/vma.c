@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* Mappings from /proc/PID/smaps, mm fields, and present pages from the page tables. */
 #define LOG_PREFIX "vma: "
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,16 +194,22 @@ static void vma_parse_vmflags(const char *s, struct ct_vma *vma)
 		{ "dd", CT_MADV_DONTDUMP }, { "lo", CT_MADV_LOCKED }, { "mg", CT_MADV_MERGEABLE },
 		{ "lf", CT_MADV_LOCKONFAULT }, { "sl", CT_MADV_SEALED },
 	};
-	char tok[8];
-	int n;
 
-	while (sscanf(s, " %7s%n", tok, &n) == 1) {
-		s += n;
-		if (!strcmp(tok, "gd"))
+	/* by hand: a sscanf() a word cost more than the rest of the dump's parsing of smaps */
+	for (;;) {
+		size_t len;
+
+		while (*s == ' ' || *s == '\t' || *s == '\n')
+			s++;
+		len = strcspn(s, " \t\n");
+		if (!len)
+			break;
+		if (len == 2 && s[0] == 'g' && s[1] == 'd')
 			vma->flags |= MAP_GROWSDOWN;
-		for (size_t i = 0; i < ARRAY_SIZE(map); i++)
-			if (!strcmp(tok, map[i].name))
+		for (size_t i = 0; len == 2 && i < ARRAY_SIZE(map); i++)
+			if (s[0] == map[i].name[0] && s[1] == map[i].name[1])
 				vma->madv |= map[i].madv;
+		s += len;
 	}
 }
 
@@ -310,17 +318,60 @@ static int vma_identify_file(pid_t pid, struct smaps_entry *e, struct vma_shm_ta
 	return vma_shm_object(shm, pid, vma->path, path, &st, &vma->shm_key);
 }
 
-/* Parse one smaps header line into @e; false if it is not a header. */
+/*
+ * The number in base @base at *@p, which must end at @stop (a space: any
+ * run of blanks), into @v; *@p moves past it.  False if there is none.
+ */
+static bool vma_parse_num(const char **p, int base, char stop, unsigned long long *v)
+{
+	char *end;
+
+	if (!isxdigit((unsigned char)**p))
+		return false;
+	errno = 0;
+	*v = strtoull(*p, &end, base);
+	if (errno || end == *p || *end != stop)
+		return false;
+	while (stop == ' ' && *end == ' ')
+		end++;
+	*p = stop == ' ' ? end : end + 1;
+	return true;
+}
+
+/*
+ * Parse one smaps header line into @e; false if it is not a header.  By
+ * hand: "START-END PERMS OFFSET MAJ:MIN INODE   PATH" (sscanf() was the
+ * larger part of parsing smaps).
+ */
 static bool vma_parse_header(const char *line, struct smaps_entry *e)
 {
-	unsigned long long start, end, pgoff, ino;
-	unsigned int maj, min;
-	char perms[8];
-	int n = 0;
+	unsigned long long start, end, pgoff, ino, maj, min;
+	const char *p = line;
+	char perms[8], *after;
+	size_t plen;
 
-	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &pgoff, &maj,
-		   &min, &ino, &n) < 7 || !n)
+	if (!vma_parse_num(&p, 16, '-', &start) || !vma_parse_num(&p, 16, ' ', &end))
 		return false;
+	plen = strcspn(p, " \t\n");
+	if (!plen || plen >= sizeof(perms) || p[plen] != ' ')
+		return false;
+	memcpy(perms, p, plen);
+	memset(perms + plen, 0, sizeof(perms) - plen);
+	p += plen;
+	while (*p == ' ')
+		p++;
+	if (!vma_parse_num(&p, 16, ' ', &pgoff) || !vma_parse_num(&p, 16, ':', &maj) ||
+	    !vma_parse_num(&p, 16, ' ', &min) || maj > UINT_MAX || min > UINT_MAX)
+		return false;
+	/* the inode, then blanks or the end */
+	if (!(*p >= '0' && *p <= '9'))
+		return false;
+	errno = 0;
+	ino = strtoull(p, &after, 10);
+	if (errno || (*after && *after != ' ' && *after != '\t' && *after != '\n'))
+		return false;
+	for (p = after; *p == ' ' || *p == '\t'; p++)
+		;
 	memset(e, 0, sizeof(*e));
 	e->vma.start = start;
 	e->vma.end = end;
@@ -332,11 +383,10 @@ static bool vma_parse_header(const char *line, struct smaps_entry *e)
 	e->vma.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
 		      (perms[2] == 'x' ? PROT_EXEC : 0);
 	e->vma.flags = e->shared ? MAP_SHARED : MAP_PRIVATE;
-	line += n;
-	if (*line && *line != '\n') {
-		size_t len = strcspn(line, "\n");
+	if (*p && *p != '\n') {
+		size_t len = strcspn(p, "\n");
 
-		e->vma.path = strndup(line, len);
+		e->vma.path = strndup(p, len);
 	}
 	return true;
 }

@@ -112,8 +112,8 @@ static int fd_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* List the fd numbers of @pid, sorted. */
-static int fd_list(pid_t pid, int **fds, uint32_t *nr)
+/* List the fd numbers of @pid, sorted; -errno without a message. */
+static int fd_list_quiet(pid_t pid, int **fds, uint32_t *nr)
 {
 	char path[64];
 	struct dirent *de;
@@ -125,7 +125,7 @@ static int fd_list(pid_t pid, int **fds, uint32_t *nr)
 	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
 	d = opendir(path);
 	if (!d)
-		return ct_err(-errno, "pid %d: cannot list fds: %m", pid);
+		return -errno;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -141,6 +141,72 @@ static int fd_list(pid_t pid, int **fds, uint32_t *nr)
 	*fds = arr;
 	*nr = n;
 	return 0;
+}
+
+/* List the fd numbers of @pid, sorted. */
+static int fd_list(pid_t pid, int **fds, uint32_t *nr)
+{
+	int ret = fd_list_quiet(pid, fds, nr);
+
+	if (ret && ret != -ENOMEM)
+		return ct_err(ret, "pid %d: cannot list fds: %s", pid, strerror(-ret));
+	return ret;
+}
+
+/* Link, stat and fdinfo of fd @fd of @pid into @fs; -errno of the first that failed. */
+static int fd_seen_read(pid_t pid, int fd, struct fd_seen *fs)
+{
+	struct fd_info fi = { 0 };
+	char path[64], link[PATH_MAX];
+	ssize_t n;
+	int ret;
+
+	fs->fd = fd;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	if (stat(path, &fs->st) < 0)
+		return -errno;
+	ret = fd_read_info(pid, fd, &fi);
+	if (ret)
+		return ret;
+	fs->link = xstrdup(link);
+	if (!fs->link)
+		return -ENOMEM;
+	fs->pos = fi.pos;
+	fs->flags = fi.flags;
+	return 0;
+}
+
+int fds_seen_read(pid_t pid, struct fds_seen *out)
+{
+	int *fds = NULL, ret;
+	uint32_t nr = 0;
+
+	memset(out, 0, sizeof(*out));
+	ret = fd_list_quiet(pid, &fds, &nr);
+	if (ret)
+		return ret;
+	out->fds = xzalloc(sizeof(*out->fds) * (nr + 1));
+	if (!out->fds) {
+		free(fds);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < nr; i++)
+		out->fds[i].err = fd_seen_read(pid, fds[i], &out->fds[i]);
+	out->nr = nr;
+	free(fds);
+	return 0;
+}
+
+void fds_seen_free(struct fds_seen *s)
+{
+	for (uint32_t i = 0; s->fds && i < s->nr; i++)
+		free(s->fds[i].link);
+	free(s->fds);
+	memset(s, 0, sizeof(*s));
 }
 
 /* A readable name of an fd's type for the refusal message. */
@@ -335,26 +401,47 @@ static int fd_dump_new(struct fd_dump *d, struct ct_image *img, const struct fd_
 }
 
 /* Record one fd of the task: a new description or a share of a recorded one. */
-static int fd_dump_one(struct task_ctx *tc, struct ct_image *img, struct ct_task *t, int fd)
+/* Link, stat and fdinfo of fd @fd of @pid into @link, @st and @fi, or each failure named. */
+static int fd_read_one(pid_t pid, int fd, char *link, size_t size, struct stat *st, struct fd_info *fi)
 {
-	pid_t pid = tc->host_pid;
-	char path[64], link[PATH_MAX];
-	struct fd_info fi = { 0 };
-	struct stat st;
-	size_t pos = 0;
+	char path[64];
 	ssize_t n;
-	int idx, ret;
+	int ret;
 
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
-	n = readlink(path, link, sizeof(link) - 1);
+	n = readlink(path, link, size - 1);
 	if (n < 0)
 		return ct_err(-errno, "pid %d: fd %d: cannot read the link: %m", pid, fd);
 	link[n] = '\0';
-	if (stat(path, &st) < 0)
+	if (stat(path, st) < 0)
 		return ct_err(-errno, "pid %d: fd %d: cannot stat %s: %m", pid, fd, link);
-	ret = fd_read_info(pid, fd, &fi);
+	ret = fd_read_info(pid, fd, fi);
 	if (ret)
 		return ct_err(ret, "pid %d: fd %d: cannot read fdinfo", pid, fd);
+	return 0;
+}
+
+/* Record fd @fd of @t; @seen: what /proc showed of it read ahead, or NULL (read it now). */
+static int fd_dump_one(struct task_ctx *tc, struct ct_image *img, struct ct_task *t, int fd,
+		       const struct fd_seen *seen)
+{
+	pid_t pid = tc->host_pid;
+	char link[PATH_MAX];
+	struct fd_info fi = { 0 };
+	struct stat st;
+	size_t pos = 0;
+	int idx, ret;
+
+	if (seen && !seen->err) {
+		snprintf(link, sizeof(link), "%s", seen->link);
+		st = seen->st;
+		fi.pos = seen->pos;
+		fi.flags = seen->flags;
+	} else {
+		ret = fd_read_one(pid, fd, link, sizeof(link), &st, &fi);
+		if (ret)
+			return ret;
+	}
 
 	idx = holders_find(tc->holders, pid, fd, &pos);
 	if (idx == -2)
@@ -408,10 +495,14 @@ static int fd_dump_resolve(struct task_ctx *tc, struct ct_image *img, const stru
 /* Record every fd of the task and the descriptions not seen before in the image. */
 int dump_task_files(struct task_ctx *tc, struct ct_image *img, struct ct_task *t)
 {
+	const struct fds_seen *seen = tc->fds_seen;
 	uint32_t nr = 0, first = img->nr_files;
 	int *fds = NULL, ret = 0;
 
-	ret = fd_list(tc->host_pid, &fds, &nr);
+	if (seen)
+		nr = seen->nr;
+	else
+		ret = fd_list(tc->host_pid, &fds, &nr);
 	if (ret)
 		return ret;
 	free(t->fds);
@@ -422,7 +513,8 @@ int dump_task_files(struct task_ctx *tc, struct ct_image *img, struct ct_task *t
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < nr && !ret; i++)
-		ret = fd_dump_one(tc, img, t, fds[i]);
+		ret = seen ? fd_dump_one(tc, img, t, seen->fds[i].fd, &seen->fds[i]) :
+			     fd_dump_one(tc, img, t, fds[i], NULL);
 	free(fds);
 	return ret ?: fd_dump_resolve(tc, img, t, first);
 }

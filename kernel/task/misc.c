@@ -227,7 +227,10 @@ static int timers_dump(struct task_ctx *tc, struct ct_task *t)
 	t->timers = NULL;
 	t->nr_timers = 0;
 	snprintf(path, sizeof(path), "/proc/%d/timers", tc->host_pid);
-	ret = read_whole_file(path, &buf, NULL);
+	if (tc->misc_seen && tc->misc_seen->timers)
+		ret = (buf = xstrdup(tc->misc_seen->timers)) ? 0 : -ENOMEM;
+	else
+		ret = read_whole_file(path, &buf, NULL);
 	if (ret)
 		return ct_err(ret, "pid %d: cannot read %s", tc->host_pid, path);
 	for (line = strtok_r(buf, "\n", &save); line && !ret; line = strtok_r(NULL, "\n", &save)) {
@@ -402,8 +405,8 @@ static int umask_dump(pid_t pid, const char *status, uint32_t *umask)
 	return p ? 0 : -ENOENT;
 }
 
-/* readlink of /proc/PID/@name into a fresh string. */
-static int proc_link(pid_t pid, const char *name, char **out)
+/* The target of /proc/@pid/@name into a fresh string *@out; -errno without a message. */
+static int misc_link_of(pid_t pid, const char *name, char **out)
 {
 	char path[64], buf[PATH_MAX];
 	ssize_t n;
@@ -411,11 +414,25 @@ static int proc_link(pid_t pid, const char *name, char **out)
 	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
 	n = readlink(path, buf, sizeof(buf) - 1);
 	if (n < 0)
-		return ct_err(-errno, "pid %d: cannot read %s: %m", pid, path);
+		return -errno;
 	buf[n] = '\0';
-	free(*out);
 	*out = xstrdup(buf);
 	return *out ? 0 : -ENOMEM;
+}
+
+/* readlink of /proc/PID/@name into a fresh string; @seen: the target read ahead, or NULL. */
+static int proc_link(pid_t pid, const char *name, const char *seen, char **out)
+{
+	char *target = seen ? xstrdup(seen) : NULL;
+	int ret = seen ? (target ? 0 : -ENOMEM) : misc_link_of(pid, name, &target);
+
+	if (ret && ret != -ENOMEM)
+		return ct_err(ret, "pid %d: cannot read /proc/%d/%s: %s", pid, pid, name, strerror(-ret));
+	if (ret)
+		return ret;
+	free(*out);
+	*out = target;
+	return 0;
 }
 
 /* Scheduling: nice value, policy and priority, read from outside. */
@@ -500,8 +517,35 @@ static void comm_copy(char *comm, size_t size, const char *name)
 }
 
 /* Record rlimits, umask, personality, comm, scheduling, cwd, root, timers and signals. */
+void misc_seen_read(pid_t pid, struct misc_seen *out)
+{
+	char path[64], buf[64];
+
+	memset(out, 0, sizeof(*out));
+	snprintf(path, sizeof(path), "/proc/%d/personality", pid);
+	if (!read_small_file(path, buf, sizeof(buf)))
+		out->personality = xstrdup(buf);
+	snprintf(path, sizeof(path), "/proc/%d/timers", pid);
+	if (read_whole_file(path, &out->timers, NULL))
+		out->timers = NULL;
+	if (misc_link_of(pid, "cwd", &out->cwd))
+		out->cwd = NULL;
+	if (misc_link_of(pid, "root", &out->root))
+		out->root = NULL;
+}
+
+void misc_seen_free(struct misc_seen *s)
+{
+	free(s->personality);
+	free(s->timers);
+	free(s->cwd);
+	free(s->root);
+	memset(s, 0, sizeof(*s));
+}
+
 int dump_task_misc(struct task_ctx *tc, struct ct_task *t)
 {
+	const struct misc_seen *seen = tc->misc_seen;
 	pid_t pid = tc->host_pid;
 	char path[64], buf[64];
 	long long exit_sig;
@@ -513,18 +557,24 @@ int dump_task_misc(struct task_ctx *tc, struct ct_task *t)
 	if (umask_dump(pid, tc->status, &t->umask))
 		return ct_err(-EIO, "pid %d: cannot read the umask", pid);
 	snprintf(path, sizeof(path), "/proc/%d/personality", pid);
-	if (read_small_file(path, buf, sizeof(buf)))
+	if (seen && seen->personality)
+		snprintf(buf, sizeof(buf), "%s", seen->personality);
+	else if (read_small_file(path, buf, sizeof(buf)))
 		return ct_err(-EIO, "pid %d: cannot read %s", pid, path);
 	t->personality = (uint32_t)strtoul(buf, NULL, 16);
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	if (read_small_file(path, buf, sizeof(buf)))
-		return ct_err(-EIO, "pid %d: cannot read %s", pid, path);
-	comm_copy(t->comm, sizeof(t->comm), buf);
-	if (stat_field(pid, 38, &exit_sig))
-		return ct_err(-EIO, "pid %d: cannot read the exit signal", pid);
-	t->exit_signal = (int32_t)exit_sig;
-	ret = sched_dump(pid, t) ?: proc_link(pid, "cwd", &t->cwd) ?: proc_link(pid, "root", &t->root) ?:
-	      injected_dump(tc, t) ?: timers_dump(tc, t);
+	/* the tree read both while the process was stopped, as it is now (its comm if it could) */
+	if (!tc->tree_read || !t->comm[0]) {
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		if (read_small_file(path, buf, sizeof(buf)))
+			return ct_err(-EIO, "pid %d: cannot read %s", pid, path);
+		comm_copy(t->comm, sizeof(t->comm), buf);
+		if (stat_field(pid, 38, &exit_sig))
+			return ct_err(-EIO, "pid %d: cannot read the exit signal", pid);
+		t->exit_signal = (int32_t)exit_sig;
+	}
+	ret = sched_dump(pid, t) ?: proc_link(pid, "cwd", seen ? seen->cwd : NULL, &t->cwd) ?:
+	      proc_link(pid, "root", seen ? seen->root : NULL, &t->root) ?: injected_dump(tc, t) ?:
+	      timers_dump(tc, t);
 	return ret;
 }
 

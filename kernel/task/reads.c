@@ -72,7 +72,7 @@ int dump_reads_finish(struct task_ctx *tc)
 	reads->copy = xmalloc(reads->hi - reads->lo);
 	if (!reads->copy)
 		return -ENOMEM;
-	ret = inj_read_mem(tc->inj->tid, reads->lo, reads->copy, reads->hi - reads->lo);
+	ret = inj_read_mem_quick(tc->inj->tid, reads->lo, reads->copy, reads->hi - reads->lo);
 	if (ret)
 		return ct_err(ret, "pid %d: cannot read the injected reads' output: %s", tc->inj->tid,
 			      strerror(-ret));

@@ -40,10 +40,20 @@
 #include "lib/util.h"
 #include "task/task.h"
 
+/* Mode and filter count from the text of a /proc status. */
+static void seccomp_status_parse(const char *text, uint32_t *mode, uint32_t *nr)
+{
+	const char *p = strstr(text, "\nSeccomp:");
+
+	*mode = p ? (uint32_t)atoi(p + 9) : 0;
+	p = strstr(text, "\nSeccomp_filters:");
+	*nr = p ? (uint32_t)atoi(p + 17) : 0;
+}
+
 /* Mode and filter count of thread @tid of @pid, from its /proc status. */
 static int seccomp_status(pid_t pid, pid_t tid, uint32_t *mode, uint32_t *nr)
 {
-	char path[96], *text, *p;
+	char path[96], *text;
 	int ret;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
@@ -51,10 +61,7 @@ static int seccomp_status(pid_t pid, pid_t tid, uint32_t *mode, uint32_t *nr)
 	if (ret)
 		return ct_err(ret, "pid %d: cannot read status of thread %d: %s", pid, tid,
 			      strerror(-ret));
-	p = strstr(text, "\nSeccomp:");
-	*mode = p ? (uint32_t)atoi(p + 9) : 0;
-	p = strstr(text, "\nSeccomp_filters:");
-	*nr = p ? (uint32_t)atoi(p + 17) : 0;
+	seccomp_status_parse(text, mode, nr);
 	free(text);
 	return 0;
 }
@@ -214,16 +221,20 @@ static int dump_thread_seccomp(struct ct_image *img, pid_t pid, struct ct_thread
 	return 0;
 }
 
-int dump_task_seccomp(struct ct_image *img, struct ct_task *t)
+int dump_task_seccomp(struct ct_image *img, struct ct_task *t, const char *status)
 {
 	bool checked = false;
 
 	for (uint32_t i = 0; i < t->nr_threads; i++) {
 		struct ct_thread *th = &t->threads[i];
 		uint32_t mode = 0, nr = 0;
-		int ret;
+		int ret = 0;
 
-		ret = seccomp_status(t->host_pid, th->host_tid, &mode, &nr);
+		/* /proc/PID/status shows the leader's, which stay as they are while it is stopped */
+		if (i == 0 && status)
+			seccomp_status_parse(status, &mode, &nr);
+		else
+			ret = seccomp_status(t->host_pid, th->host_tid, &mode, &nr);
 		if (ret)
 			return ret;
 		if (mode == SECCOMP_MODE_DISABLED)

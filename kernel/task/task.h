@@ -48,6 +48,9 @@ struct task_ctx {
 	struct dump_reads *reads;	/* dump: the process's reads, run in one batch (below); NULL: inject each */
 	struct fd_holders *holders;	/* dump: descriptions in kcmp order (files.c); NULL: compare each */
 	const char *status;		/* dump: /proc/PID/status of the stopped process, read ahead; NULL: read it */
+	const struct fds_seen *fds_seen;	/* dump: its fds as /proc showed them, read ahead; NULL: read them */
+	const struct misc_seen *misc_seen;	/* dump: misc.c's /proc files of it, read ahead; NULL: read them */
+	bool tree_read;			/* dump: comm and exit signal of the task came with the tree */
 	/*
 	 * restore: the capability bounding set the task holds until its
 	 * credentials are set (every task inherits the init's), read once for
@@ -55,6 +58,40 @@ struct task_ctx {
 	 */
 	const uint64_t *cap_bnd_now;
 };
+
+/*
+ * dump (files.c): what /proc shows of each fd of a stopped process (its
+ * list, link, stat and fdinfo), read at once, so that a thread can read it
+ * ahead of the process's turn (dump/ahead.c).  A failed read is read
+ * again in its turn, where the failure is named.
+ */
+struct fd_seen {
+	int fd;
+	int err;			/* -errno of the read that failed, 0 if none */
+	char *link;			/* the target of /proc/PID/fd/N */
+	struct stat st;			/* stat() through it */
+	uint64_t pos;			/* fdinfo's pos: ... */
+	uint32_t flags;			/* ... and flags: (O_CLOEXEC included) */
+};
+struct fds_seen {
+	struct fd_seen *fds;		/* sorted by fd */
+	uint32_t nr;
+};
+/* Read every fd of @pid into @out (zeroed first); -errno if not even its list could be. */
+int fds_seen_read(pid_t pid, struct fds_seen *out);
+void fds_seen_free(struct fds_seen *s);
+
+/*
+ * dump (misc.c): the /proc files of a stopped process that misc.c records
+ * (personality, timers, cwd, root), read at once so that a thread can read
+ * them ahead (dump/ahead.c); each NULL if it could not be read (then it is
+ * read again in its turn, where the failure is named).
+ */
+struct misc_seen {
+	char *personality, *timers, *cwd, *root;
+};
+void misc_seen_read(pid_t pid, struct misc_seen *out);
+void misc_seen_free(struct misc_seen *s);
 
 /*
  * dump (files.c): one fd of each description recorded so far, in the order
@@ -364,9 +401,10 @@ int restore_thread_misc_check(struct task_ctx *tc, size_t first, size_t end);
  * strict mode and user-notification filters.  restore_thread_seccomp
  * installs the filters of thread @i (call it for i = 0 first: the leader
  * installs the ones all threads share, with TSYNC), before the creds, with
- * the tasks seized with PTRACE_O_SUSPEND_SECCOMP.
+ * the tasks seized with PTRACE_O_SUSPEND_SECCOMP.  @status: the text of
+ * /proc/PID/status of @t read already (the leader's mode and count), or NULL.
  */
-int dump_task_seccomp(struct ct_image *img, struct ct_task *t);
+int dump_task_seccomp(struct ct_image *img, struct ct_task *t, const char *status);
 /* Fail clearly ("@what: seccomp filters: ...") unless we may read and suspend filters. */
 int seccomp_check_tracer(const char *what);
 bool seccomp_task_filtered(const struct ct_task *t);

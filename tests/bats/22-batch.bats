@@ -219,6 +219,20 @@ procs_state() {
 	done
 }
 
+# A dump of the crowd in $CT ($2: --leave-running or "") failed at dump step
+# $1 left every process as $3 (procs_state) had it, and the crowd goes on.
+dump_fails_at() {
+	local st="$BATS_TEST_TMPDIR/cr/status" r
+	r=$(status_field "$st" rounds)
+	CTSWAP_FAULT=dump:$1 run "$CTSWAP" dump $2 "$CT"
+	assert_failure 1
+	assert_output --partial "fault injected at dump:$1"
+	# no scratch mapping left, no tracer, no snapshot child (the cgroup holds them all)
+	[ "$(procs_state "$CT")" = "$3" ] || { diff <(echo "$3") <(procs_state "$CT"); false; }
+	wait_until 10 rounds_past "$st" $((r + 5))
+	[[ "$(status_line "$st")" == *" ok" ]] || { status_line "$st"; false; }
+}
+
 @test "batch: a dump injects into 40 processes at once (a few round trips in sequence, not 4 a process); a failure in the middle of a wave leaves every one as it was" {
 	local st="$BATS_TEST_TMPDIR/cr/status" before calls trips seq r step mode
 	start_crowd 40
@@ -228,14 +242,7 @@ procs_state() {
 	# inject: the scratch mappings of the wave are made, then the reads fail;
 	# fork: every snapshot child of the wave exists, then the dump fails
 	for step in inject fork collect; do
-		r=$(status_field "$st" rounds)
-		CTSWAP_FAULT=dump:$step run "$CTSWAP" dump --leave-running "$CT"
-		assert_failure 1
-		assert_output --partial "fault injected at dump:$step"
-		# no scratch mapping left, no tracer, no snapshot child (the cgroup holds the 40)
-		[ "$(procs_state "$CT")" = "$before" ] || { diff <(echo "$before") <(procs_state "$CT"); false; }
-		wait_until 10 rounds_past "$st" $((r + 5))
-		[[ "$(status_line "$st")" == *" ok" ]] || { status_line "$st"; false; }
+		dump_fails_at "$step" --leave-running "$before"
 	done
 	for mode in --leave-running ""; do
 		r=$(status_field "$st" rounds)
@@ -256,4 +263,39 @@ procs_state() {
 		wait_until 10 rounds_past "$st" $((r + 10))
 		[[ "$(status_line "$st")" == *" ok" ]] || { status_line "$st"; false; }
 	done
+}
+
+@test "batch: /proc is read ahead on a thread from the seize on; a failure in the tree, the shape or the waves meanwhile leaves every process as it was and the checkpoint before; a read-ahead that reads nothing leaves the dump whole" {
+	local st="$BATS_TEST_TMPDIR/cr/status" ids before r step mode
+	start_crowd 20
+	ids=$(task_ids "$CT")
+	run "$CTSWAP" -v dump --leave-running "$CT"
+	assert_success
+	before=$(procs_state "$CT")
+	for mode in --leave-running ""; do
+		# tree, shape: smaps read ahead meanwhile; inject: the fds read ahead meanwhile
+		for step in tree shape inject; do
+			dump_fails_at "$step" "$mode" "$before"
+		done
+	done
+	# the checkpoint before is the newest, and whole
+	run "$CTSWAP" inspect "$CT" --verify
+	assert_success
+	assert_output --partial "generation 1"
+	[ ! -e "$CTSWAP_STORE/$CT/ckpt-2.meta" ]
+	# the thread reads nothing: the dump's thread reads every process, the checkpoint restores
+	CTSWAP_FAULT=dump:ahead run "$CTSWAP" -v dump "$CT"
+	assert_success
+	assert_output --partial "20 of 20 processes read by the dump's thread itself"
+	r=$(status_field "$st" rounds)
+	run "$CTSWAP" restore "$CT"
+	assert_success
+	crowd_goes_on "$ids" "$r"
+	# and the restored crowd dumps and restores again, read ahead as usual
+	run "$CTSWAP" -v dump "$CT"
+	assert_success
+	r=$(status_field "$st" rounds)
+	run "$CTSWAP" restore --eager "$CT"
+	assert_success
+	crowd_goes_on "$ids" "$r"
 }

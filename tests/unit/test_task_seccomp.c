@@ -113,7 +113,7 @@ static void test_seccomp_roundtrip(void **state)
 	t = task_of(&c1, &t1);
 	img->nr_tasks = 1;
 	img->tasks = t;
-	if (dump_task_seccomp(img, t))
+	if (dump_task_seccomp(img, t, NULL))
 		fail_msg("dump: %s", ct_err_msg());
 	assert_true(seccomp_task_filtered(t));
 	tt_release_thread(&t1);
@@ -202,7 +202,7 @@ static void test_seccomp_strict_refused(void **state)
 	img->nr_tasks = 1;
 	img->tasks = t;
 	ct_err_clear();
-	assert_int_equal(dump_task_seccomp(img, t), -ENOTSUP);
+	assert_int_equal(dump_task_seccomp(img, t, NULL), -ENOTSUP);
 	assert_non_null(strstr(ct_err_msg(), "seccomp strict mode: not supported"));
 	assert_int_equal(ptrace(PTRACE_DETACH, c.pid, NULL, NULL), 0);
 	tt_kill(&c);
