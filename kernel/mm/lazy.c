@@ -50,6 +50,7 @@
 #define LZ_RA_MAX	32	/* pages copied for one fault at most (sequential faults) */
 #define LZ_PF_BATCH	1024	/* pages read from the source per prefetch batch (4 MiB) */
 #define LZ_WSET_GAP	16	/* working-set pages this close are read together */
+#define LZ_WSET_HINT	65536	/* working-set pages read ahead at once at most (256 MiB) */
 #define LZ_PF_CHUNK	64	/* pages copied per prefetch ioctl, lock held (256 KiB) */
 #define LZ_EAGER_CHUNK	1024	/* pages per ioctl in eager mode (no one else is running) */
 #define LZ_MSGS		16	/* uffd messages read at once */
@@ -105,8 +106,20 @@ struct lz_server {
 	struct wset_page *rec;
 	size_t nr_rec, cap_rec;
 	uint64_t sync_faults;	/* faults that waited for data from the swap area */
+	uint64_t wset_faults;	/* of them, on pages of the working set (not prefetched yet) */
+	/*
+	 * The working set recorded at an earlier restore: the prefetch thread
+	 * loads it, then only reads it; the main thread looks in wset_sorted
+	 * once wset_loaded is set.
+	 */
+	struct wset_page *wset;		/* in first-fault order */
+	struct wset_page *wset_sorted;	/* by (task, addr) */
+	size_t nr_wset;
+	bool wset_loaded;
 	/* prefetch thread: */
 	uint64_t wset_pages;	/* recorded pages prefetched first; nonzero: not recording */
+	double t_release;	/* now_ms() when the tasks were released (the gate) */
+	double wset_ms;		/* its prefetch took this long from the release */
 };
 
 /* ---------------------------------------------------------------- source */
@@ -587,6 +600,9 @@ static int lz_fault(struct lz_server *srv, struct lz_mm *mm, uint64_t addr)
 	}
 	mm->next_seq = page + n * PAGE_SIZE;
 	srv->sync_faults++;
+	if (__atomic_load_n(&srv->wset_loaded, __ATOMIC_ACQUIRE) &&
+	    wset_has(srv->wset_sorted, srv->nr_wset, mm->task_key, r->dump_start + (page - r->start)))
+		srv->wset_faults++;
 	lz_record(srv, mm->task_key, r->dump_start + (page - r->start), n);
 	ret = lz_copy(srv, mm, r, page, srv->fault_buf, n, true);
 	if (ret == -EAGAIN) {
@@ -872,7 +888,7 @@ static int lz_fill(struct lz_server *srv, const struct lz_batch *b, const char *
 	return ret;
 }
 
-static bool lz_prefetch_wset(struct lz_server *srv, void *buf, uint8_t *state, int *ret);
+static void lz_prefetch_wset(struct lz_server *srv, void *buf, uint8_t *state, int *res);
 
 /* Prefetch batches until nothing is left (or stop), the working set first if @wset; 0 or -errno. */
 static int lz_prefetch_all(struct lz_server *srv, size_t chunk, bool wset)
@@ -889,7 +905,7 @@ static int lz_prefetch_all(struct lz_server *srv, size_t chunk, bool wset)
 			munmap(buf, LZ_PF_BATCH * PAGE_SIZE);
 		return -ENOMEM;
 	}
-	if (wset)
+	if (wset && srv->wset_pages)
 		lz_prefetch_wset(srv, buf, state, &ret);
 	while (!ret && !__atomic_load_n(&srv->stop, __ATOMIC_SEQ_CST) && lz_pick(srv, LZ_PF_BATCH, &b)) {
 		ret = srv->src.read(srv->src.arg, b.mm->task_key, b.dump, b.n, buf, state);
@@ -917,7 +933,8 @@ static int lz_prefetch_all(struct lz_server *srv, size_t chunk, bool wset)
 /*
  * Turn @n recorded pages of one task from @p (consecutive at dump) into a
  * batch at their current addresses, cut at the end of their region; false
- * if no address space or region holds the first page any more.
+ * if no address space or region holds the first page any more, or it is
+ * resident already.
  */
 static bool lz_wset_batch(struct lz_server *srv, const struct wset_page *p, size_t n, struct lz_batch *b)
 {
@@ -940,6 +957,8 @@ static bool lz_wset_batch(struct lz_server *srv, const struct wset_page *p, size
 
 		if (p->addr < r->dump_start || p->addr - r->dump_start >= len)
 			continue;
+		if (!lz_todo(r, (p->addr - r->dump_start) / PAGE_SIZE))
+			break;	/* resident already (faulted in, or in an earlier batch) */
 		b->mm = mm;
 		b->dump = p->addr;
 		b->addr = r->start + (p->addr - r->dump_start);
@@ -951,38 +970,74 @@ static bool lz_wset_batch(struct lz_server *srv, const struct wset_page *p, size
 }
 
 /*
- * Prefetch the working set recorded at the last restore of this generation
- * first (wset.h), in address order, pages up to LZ_WSET_GAP apart read with
- * one call (a random read costs about as much as 64 KiB in a row here).  False if there is none to use (nothing to do, or a missing, stale
- * or damaged file: that only costs the order); *@ret the result otherwise.
+ * The end of the group of working-set pages starting at @i of @p (@nr): the
+ * pages after it, in fault order, while they climb in address by at most
+ * LZ_WSET_GAP pages at a time within one batch.  A group is read with one
+ * call (a random read costs about as much as 64 KiB in a row here), the
+ * pages between coming with it.
  */
-static bool lz_prefetch_wset(struct lz_server *srv, void *buf, uint8_t *state, int *res)
+static size_t lz_wset_group(const struct wset_page *p, size_t i, size_t nr)
 {
-	struct wset_page *p;
-	struct lz_batch b;
-	size_t nr, i = 0;
+	size_t j = i + 1;
+
+	while (j < nr && p[j].task == p[i].task && p[j].addr > p[j - 1].addr &&
+	       p[j].addr - p[j - 1].addr <= LZ_WSET_GAP * PAGE_SIZE &&
+	       (p[j].addr - p[i].addr) / PAGE_SIZE < LZ_PF_BATCH)
+		j++;
+	return j;
+}
+
+/*
+ * Load the working set recorded at the last restore of this generation
+ * (wset.h) and start reading its pages, in the order they are wanted:
+ * many requests at once, where the prefetch reading them one after the
+ * other would wait for each (about 0.1 ms a random read with a cold cache,
+ * while the tasks fault).  False if there is none to use (nothing to do,
+ * or a missing, stale or damaged file: that only costs the order).
+ */
+static bool lz_wset_load(struct lz_server *srv)
+{
+	size_t i, j, hinted = 0;
 	int ret;
 
 	if (!srv->opts.wset_path)
 		return false;
-	ret = wset_read(srv->opts.wset_path, srv->opts.generation, &p, &nr);
+	ret = wset_read(srv->opts.wset_path, srv->opts.generation, &srv->wset, &srv->wset_sorted,
+			&srv->nr_wset);
 	if (ret == -ESTALE || ret == -ENOENT)
 		return false;	/* recorded on another generation, or never: record anew */
 	if (ret) {
 		pr_warn("working set ignored: %s", ct_err_msg() ? ct_err_msg() : strerror(-ret));
 		return false;
 	}
-	__atomic_store_n(&srv->wset_pages, nr ? nr : 1, __ATOMIC_SEQ_CST);
-	while (i < nr && !__atomic_load_n(&srv->stop, __ATOMIC_SEQ_CST)) {
-		size_t j = i + 1, span;
+	__atomic_store_n(&srv->wset_pages, srv->nr_wset ? srv->nr_wset : 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&srv->wset_loaded, true, __ATOMIC_RELEASE);
+	for (i = 0; srv->src.read_ahead && i < srv->nr_wset && hinted < LZ_WSET_HINT; i = j) {
+		const struct wset_page *p = srv->wset;
 
-		/* one read for pages close together: the pages between come with it */
-		while (j < nr && p[j].task == p[i].task &&
-		       p[j].addr - p[j - 1].addr <= LZ_WSET_GAP * PAGE_SIZE &&
-		       (p[j].addr - p[i].addr) / PAGE_SIZE < LZ_PF_BATCH)
-			j++;
-		span = (p[j - 1].addr - p[i].addr) / PAGE_SIZE + 1;
-		if (!lz_wset_batch(srv, &p[i], span, &b)) {
+		j = lz_wset_group(p, i, srv->nr_wset);
+		/* only a hint: a damaged index chunk is the read's to report */
+		srv->src.read_ahead(srv->src.arg, p[i].task, p[i].addr,
+				    (p[j - 1].addr - p[i].addr) / PAGE_SIZE + 1);
+		hinted += j - i;
+	}
+	return true;
+}
+
+/*
+ * Prefetch the working set lz_wset_load loaded, in first-fault order: the
+ * tasks want its pages in about that order again.  *@res: 0 or -errno.
+ */
+static void lz_prefetch_wset(struct lz_server *srv, void *buf, uint8_t *state, int *res)
+{
+	const struct wset_page *p = srv->wset;
+	struct lz_batch b;
+	size_t i = 0, j;
+	int ret = 0;
+
+	while (i < srv->nr_wset && !__atomic_load_n(&srv->stop, __ATOMIC_SEQ_CST)) {
+		j = lz_wset_group(p, i, srv->nr_wset);
+		if (!lz_wset_batch(srv, &p[i], (p[j - 1].addr - p[i].addr) / PAGE_SIZE + 1, &b)) {
 			i++;
 			continue;
 		}
@@ -994,13 +1049,11 @@ static bool lz_prefetch_wset(struct lz_server *srv, void *buf, uint8_t *state, i
 		if (ret)
 			break;
 		/* a batch cut at its region's end: the pages after it start the next one */
-		for (j = i + 1; j < nr && p[j].task == p[i].task && p[j].addr < b.dump + b.n * PAGE_SIZE; j++)
-			;
-		i = j;
+		while (i < j && p[i].addr < b.dump + b.n * PAGE_SIZE)
+			i++;
 	}
-	free(p);
+	srv->wset_ms = now_ms() - srv->t_release;
 	*res = ret;
-	return true;
 }
 
 /* Wait until the restorer closes the gate (bounded: a stuck restorer must not stall us). */
@@ -1025,7 +1078,10 @@ static void *lz_prefetch_thread(void *arg)
 
 	bool first = true;
 
+	/* before the gate: only requests to the device, the restorer keeps the CPU */
+	lz_wset_load(srv);
 	lz_gate_wait(srv);
+	srv->t_release = now_ms();
 	lz_source_read_ahead(srv);
 	for (;;) {
 		if (lz_prefetch_all(srv, LZ_PF_CHUNK, first)) {
@@ -1213,6 +1269,8 @@ static void lz_server_free(struct lz_server *srv)
 	free(srv->mms);
 	free(srv->fault_buf);
 	free(srv->rec);
+	free(srv->wset);
+	free(srv->wset_sorted);
 	lz_source_close(srv);
 	pthread_mutex_destroy(&srv->lock);
 	pthread_cond_destroy(&srv->work_cond);
@@ -1392,6 +1450,10 @@ out_report:
 		(unsigned long)__atomic_load_n(&srv->resident, __ATOMIC_SEQ_CST), now_ms() - t0,
 		(unsigned long long)srv->sync_faults, srv->nr_rec,
 		(unsigned long long)srv->wset_pages);
+	if (srv->wset_pages)
+		pr_info("working set: its prefetch ended %.1f ms after the release; %llu of the "
+			"synchronous faults were on its pages (not prefetched yet)", srv->wset_ms,
+			(unsigned long long)srv->wset_faults);
 	lz_wset_save(srv);
 	_exit(status);
 }

@@ -1220,6 +1220,54 @@ int swp_read(struct swp_gen_reader *r, uint32_t task, uint64_t addr, size_t nr, 
 	return ret;
 }
 
+#define SWP_RA_GAP	16	/* slots this close are read with one request */
+
+/* Start reading @n slots at @slot (a hint: errors are the real read's to report). */
+static void slots_read_ahead(const struct swp_area *sa, uint64_t slot, uint64_t n)
+{
+	posix_fadvise(sa->fd, (off_t)slot_off(slot), (off_t)(n * SWP_PAGE), POSIX_FADV_WILLNEED);
+}
+
+/* Hint pages of a task will be read soon; see swaparea.h. */
+int swp_read_ahead(struct swp_gen_reader *r, uint32_t task, uint64_t addr, size_t nr)
+{
+	const struct swp_entry *stack_ents[256], **ents = stack_ents;
+	uint64_t first = 0, n = 0;
+	int ret;
+
+	if (addr & (SWP_PAGE - 1) || nr > (UINT64_MAX - addr) / SWP_PAGE)
+		return -EINVAL;
+	if (nr > ARRAY_SIZE(stack_ents)) {
+		ents = xmalloc(nr * sizeof(*ents));
+		if (!ents)
+			return -ENOMEM;
+	}
+	swp_lookup_range(r->g, task, addr, nr, ents);
+	ret = ents_verify(r, ents, nr);
+	for (size_t i = 0; i < nr && !ret; i++) {
+		const struct swp_entry *e = ents[i];
+		uint64_t s;
+
+		/* only a hint: a bad reference is swp_read's to refuse, not read here */
+		if (!e || ref_type(e->ref) != SWP_REF_PAGE || ref_slot(e->ref) >= r->sa->nr_slots)
+			continue;
+		s = ref_slot(e->ref);
+		if (n && s >= first && s < first + n + SWP_RA_GAP) {
+			n = max_t(uint64_t, n, s - first + 1);
+			continue;
+		}
+		if (n)
+			slots_read_ahead(r->sa, first, n);
+		first = s;
+		n = 1;
+	}
+	if (!ret && n)
+		slots_read_ahead(r->sa, first, n);
+	if (ents != stack_ents)
+		free(ents);
+	return ret;
+}
+
 /* Walk the runs of present pages; see swaparea.h. */
 int swp_for_each_run(struct swp_gen_reader *r, uint32_t task,
 		     int (*fn)(uint32_t task, uint64_t mapping, uint64_t addr, size_t nr, void *arg),
@@ -1253,6 +1301,12 @@ static int page_source_swp_read(void *arg, uint32_t task, uint64_t addr, size_t 
 	return swp_read(arg, task, addr, nr, buf, state);
 }
 
+/* swp_read_ahead through the page_source interface. */
+static int page_source_swp_read_ahead(void *arg, uint32_t task, uint64_t addr, size_t nr)
+{
+	return swp_read_ahead(arg, task, addr, nr);
+}
+
 /* swp_for_each_run through the page_source interface. */
 static int page_source_swp_runs(void *arg, uint32_t task,
 				int (*fn)(uint32_t, uint64_t, uint64_t, size_t, void *), void *fnarg)
@@ -1263,6 +1317,7 @@ static int page_source_swp_runs(void *arg, uint32_t task,
 struct page_source swp_page_source(struct swp_gen_reader *r)
 {
 	return (struct page_source){
-		.arg = r, .read = page_source_swp_read, .for_each_run = page_source_swp_runs,
+		.arg = r, .read = page_source_swp_read, .read_ahead = page_source_swp_read_ahead,
+		.for_each_run = page_source_swp_runs,
 	};
 }
