@@ -51,6 +51,7 @@
 #define LZ_PF_BATCH	1024	/* pages read from the source per prefetch batch (4 MiB) */
 #define LZ_WSET_GAP	16	/* working-set pages this close are read together */
 #define LZ_WSET_HINT	65536	/* working-set pages read ahead at once at most (256 MiB) */
+#define LZ_WARM_PAGES	16384	/* working-set pages the restorer reads for the server (64 MiB) */
 #define LZ_PF_CHUNK	64	/* pages copied per prefetch ioctl, lock held (256 KiB) */
 #define LZ_EAGER_CHUNK	1024	/* pages per ioctl in eager mode (no one else is running) */
 #define LZ_MSGS		16	/* uffd messages read at once */
@@ -116,10 +117,11 @@ struct lz_server {
 	struct wset_page *wset_sorted;	/* by (task, addr) */
 	size_t nr_wset;
 	bool wset_loaded;
+	struct lazy_warm *warm;		/* what the restorer read of it (opts.warm), or NULL */
 	/* prefetch thread: */
 	uint64_t wset_pages;	/* recorded pages prefetched first; nonzero: not recording */
-	double t_release;	/* now_ms() when the tasks were released (the gate) */
-	double wset_ms;		/* its prefetch took this long from the release */
+	double t_start;		/* now_ms() when the server started (the tasks run right after) */
+	double wset_ms;		/* the working set's prefetch ended this long after t_start */
 };
 
 /* ---------------------------------------------------------------- source */
@@ -595,9 +597,8 @@ static int lz_fault(struct lz_server *srv, struct lz_mm *mm, uint64_t addr)
 		;
 	ret = srv->src.read(srv->src.arg, mm->task_key, r->dump_start + (page - r->start), n,
 			    srv->fault_buf, srv->fault_state);
-	if (ret) {
+	if (ret)
 		return lz_read_failed(mm, n, page, ret);
-	}
 	mm->next_seq = page + n * PAGE_SIZE;
 	srv->sync_faults++;
 	if (__atomic_load_n(&srv->wset_loaded, __ATOMIC_ACQUIRE) &&
@@ -890,7 +891,10 @@ static int lz_fill(struct lz_server *srv, const struct lz_batch *b, const char *
 
 static void lz_prefetch_wset(struct lz_server *srv, void *buf, uint8_t *state, int *res);
 
-/* Prefetch batches until nothing is left (or stop), the working set first if @wset; 0 or -errno. */
+/*
+ * Prefetch batches until nothing is left (or stop); with @wset, only the
+ * working set lz_wset_load loaded.  0 or -errno.
+ */
 static int lz_prefetch_all(struct lz_server *srv, size_t chunk, bool wset)
 {
 	uint8_t *state = xmalloc(LZ_PF_BATCH);
@@ -905,9 +909,9 @@ static int lz_prefetch_all(struct lz_server *srv, size_t chunk, bool wset)
 			munmap(buf, LZ_PF_BATCH * PAGE_SIZE);
 		return -ENOMEM;
 	}
-	if (wset && srv->wset_pages)
+	if (wset)
 		lz_prefetch_wset(srv, buf, state, &ret);
-	while (!ret && !__atomic_load_n(&srv->stop, __ATOMIC_SEQ_CST) && lz_pick(srv, LZ_PF_BATCH, &b)) {
+	while (!wset && !ret && !__atomic_load_n(&srv->stop, __ATOMIC_SEQ_CST) && lz_pick(srv, LZ_PF_BATCH, &b)) {
 		ret = srv->src.read(srv->src.arg, b.mm->task_key, b.dump, b.n, buf, state);
 		if (ret) {
 			lz_read_failed(b.mm, b.n, b.addr, ret);
@@ -987,41 +991,236 @@ static size_t lz_wset_group(const struct wset_page *p, size_t i, size_t nr)
 	return j;
 }
 
+/* Start reading the first LZ_WSET_HINT pages of working set @p (@nr) from @src, group by group. */
+static void lz_wset_hint(const struct page_source *src, const struct wset_page *p, size_t nr)
+{
+	size_t i, j, hinted = 0;
+
+	for (i = 0; src->read_ahead && i < nr && hinted < LZ_WSET_HINT; i = j) {
+		j = lz_wset_group(p, i, nr);
+		/* only a hint: a damaged index chunk is the read's to report */
+		src->read_ahead(src->arg, p[i].task, p[i].addr, (p[j - 1].addr - p[i].addr) / PAGE_SIZE + 1);
+		hinted += j - i;
+	}
+}
+
+/*
+ * The working set read ahead by the restorer (lazy_warm_start): its pages
+ * in first-fault order and, group by group (lz_wset_group) in that order,
+ * the data of the first groups, read while the restorer rebuilt the tasks.
+ * The server, a fork of the restorer, finds it all in its own memory.
+ */
+struct lazy_warm {
+	pthread_t thread;
+	bool stop;			/* lazy_warm_stop asked: read no further group */
+	char path[4096];
+	unsigned generation;
+	struct swp_gen_reader *rd;
+	int ret;			/* wset_read's: 0, or why there is none to use */
+	char why[512];			/* its reason, for the server's log */
+	struct wset_page *wset, *sorted;
+	size_t nr;
+	size_t *group_off;		/* where group g's data starts in @data, in pages */
+	size_t nr_groups;		/* groups read in full (atomic) */
+	size_t read_pages;		/* their pages */
+	size_t cap_groups;		/* groups @data has room for */
+	char *data;			/* mmap'd, @data_pages */
+	size_t data_pages;
+};
+
+/* Room for the first groups of @w's working set, up to LZ_WARM_PAGES pages. */
+static int lz_warm_alloc(struct lazy_warm *w)
+{
+	size_t i, j, pages = 0, n = 0;
+
+	for (i = 0; i < w->nr; i = j, n++) {
+		size_t span;
+
+		j = lz_wset_group(w->wset, i, w->nr);
+		span = (w->wset[j - 1].addr - w->wset[i].addr) / PAGE_SIZE + 1;
+		if (pages + span > LZ_WARM_PAGES)
+			break;
+		pages += span;
+	}
+	if (!n)
+		return 0;
+	w->group_off = xmalloc(n * sizeof(*w->group_off));
+	w->data = mmap(NULL, pages * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	if (!w->group_off || w->data == MAP_FAILED) {
+		w->data = NULL;
+		return -ENOMEM;
+	}
+	w->cap_groups = n;
+	w->data_pages = pages;
+	return 0;
+}
+
+/*
+ * The restorer's reading thread: the working set's file, then every read
+ * requested at once, then the first groups' data in fault order until
+ * there is no more room or lazy_warm_stop.  A failed read stops it quietly:
+ * the server reads those pages itself and reports.
+ */
+static void *lz_warm_thread(void *arg)
+{
+	struct lazy_warm *w = arg;
+	struct page_source src = swp_page_source(w->rd);
+	uint8_t state[LZ_PF_BATCH];
+	size_t i, j, g, off = 0;
+
+	w->ret = wset_read(w->path, w->generation, &w->wset, &w->sorted, &w->nr);
+	if (w->ret) {
+		snprintf(w->why, sizeof(w->why), "%s", ct_err_msg() ?: strerror(-w->ret));
+		return NULL;
+	}
+	lz_wset_hint(&src, w->wset, w->nr);
+	if (lz_warm_alloc(w))
+		return NULL;
+	for (i = 0, g = 0; g < w->cap_groups && !__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE); i = j, g++) {
+		size_t span;
+
+		j = lz_wset_group(w->wset, i, w->nr);
+		span = (w->wset[j - 1].addr - w->wset[i].addr) / PAGE_SIZE + 1;
+		if (swp_read(w->rd, w->wset[i].task, w->wset[i].addr, span, w->data + off * PAGE_SIZE,
+			     state))
+			break;
+		w->group_off[g] = off;
+		off += span;
+		w->read_pages = off;
+		__atomic_store_n(&w->nr_groups, g + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+int lazy_warm_start(const char *wset_path, unsigned generation, struct swp_gen_reader *rd,
+		    struct lazy_warm **out)
+{
+	struct lazy_warm *w = xzalloc(sizeof(*w));
+	int ret;
+
+	*out = NULL;
+	if (!w)
+		return -ENOMEM;
+	if (snprintf(w->path, sizeof(w->path), "%s", wset_path) >= (int)sizeof(w->path)) {
+		free(w);
+		return -ENAMETOOLONG;
+	}
+	w->generation = generation;
+	w->rd = rd;
+	ret = -pthread_create(&w->thread, NULL, lz_warm_thread, w);
+	if (ret) {
+		free(w);
+		return ret;
+	}
+	*out = w;
+	return 0;
+}
+
+void lazy_warm_stop(struct lazy_warm *w)
+{
+	if (!w || !w->rd)
+		return;
+	__atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
+	pthread_join(w->thread, NULL);
+	w->rd = NULL;	/* joined: the server (a fork) must never join it */
+}
+
+void lazy_warm_free(struct lazy_warm *w)
+{
+	if (!w)
+		return;
+	lazy_warm_stop(w);
+	free(w->wset);
+	free(w->sorted);
+	free(w->group_off);
+	if (w->data)
+		munmap(w->data, w->data_pages * PAGE_SIZE);
+	free(w);
+}
+
+/* The data of group @g of the working set if the restorer read it, else NULL. */
+static const char *lz_warm_group(const struct lz_server *srv, size_t g)
+{
+	const struct lazy_warm *w = srv->warm;
+
+	return w && g < w->nr_groups ? w->data + w->group_off[g] * PAGE_SIZE : NULL;
+}
+
 /*
  * Load the working set recorded at the last restore of this generation
- * (wset.h) and start reading its pages, in the order they are wanted:
- * many requests at once, where the prefetch reading them one after the
- * other would wait for each (about 0.1 ms a random read with a cold cache,
- * while the tasks fault).  False if there is none to use (nothing to do,
- * or a missing, stale or damaged file: that only costs the order).
+ * (wset.h): from what the restorer read ahead (opts.warm), else from its
+ * file, then start reading its pages in the order they are wanted, many
+ * requests at once, where reading them one after the other would wait for
+ * each (about 0.1 ms a random read with a cold cache, while the tasks
+ * fault).  False if there is none to use (nothing to do, or a missing,
+ * stale or damaged file: that only costs the order).
  */
 static bool lz_wset_load(struct lz_server *srv)
 {
-	size_t i, j, hinted = 0;
+	struct lazy_warm *w = srv->opts.warm;
+	const char *why;
 	int ret;
 
 	if (!srv->opts.wset_path)
 		return false;
-	ret = wset_read(srv->opts.wset_path, srv->opts.generation, &srv->wset, &srv->wset_sorted,
-			&srv->nr_wset);
+	if (w) {
+		srv->warm = w;	/* this process's copy of it, the server's now */
+		ret = w->ret;
+		why = w->why;
+		srv->wset = w->wset;
+		srv->wset_sorted = w->sorted;
+		srv->nr_wset = w->nr;
+		w->wset = w->sorted = NULL;
+	} else {
+		ret = wset_read(srv->opts.wset_path, srv->opts.generation, &srv->wset,
+				&srv->wset_sorted, &srv->nr_wset);
+		why = ct_err_msg() ?: strerror(-ret);
+	}
 	if (ret == -ESTALE || ret == -ENOENT)
 		return false;	/* recorded on another generation, or never: record anew */
 	if (ret) {
-		pr_warn("working set ignored: %s", ct_err_msg() ? ct_err_msg() : strerror(-ret));
+		pr_warn("working set ignored: %s", why);
 		return false;
 	}
 	__atomic_store_n(&srv->wset_pages, srv->nr_wset ? srv->nr_wset : 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&srv->wset_loaded, true, __ATOMIC_RELEASE);
-	for (i = 0; srv->src.read_ahead && i < srv->nr_wset && hinted < LZ_WSET_HINT; i = j) {
-		const struct wset_page *p = srv->wset;
-
-		j = lz_wset_group(p, i, srv->nr_wset);
-		/* only a hint: a damaged index chunk is the read's to report */
-		srv->src.read_ahead(srv->src.arg, p[i].task, p[i].addr,
-				    (p[j - 1].addr - p[i].addr) / PAGE_SIZE + 1);
-		hinted += j - i;
-	}
+	if (!w)
+		lz_wset_hint(&srv->src, srv->wset, srv->nr_wset);
 	return true;
+}
+
+/*
+ * Copy the pages of the working set's group [@i, @j) of @p still to do:
+ * from @data when the restorer read the group, else read into @buf.
+ */
+static int lz_prefetch_group(struct lz_server *srv, const struct wset_page *p, size_t i, size_t j,
+			     const char *data, void *buf, uint8_t *state)
+{
+	size_t k = i;
+	int ret = 0;
+
+	while (k < j && !ret) {
+		struct lz_batch b;
+		const char *from = buf;
+
+		if (!lz_wset_batch(srv, &p[k], (p[j - 1].addr - p[k].addr) / PAGE_SIZE + 1, &b)) {
+			k++;
+			continue;
+		}
+		if (data)
+			from = data + (p[k].addr - p[i].addr);
+		else
+			ret = srv->src.read(srv->src.arg, b.mm->task_key, b.dump, b.n, buf, state);
+		if (!ret)
+			ret = lz_fill(srv, &b, from, LZ_PF_CHUNK);
+		if (ret == -EAGAIN)
+			ret = 0;	/* the rest of the run comes with the full prefetch */
+		/* a batch cut at its region's end: the pages after it start the next one */
+		while (k < j && p[k].addr < b.dump + b.n * PAGE_SIZE)
+			k++;
+	}
+	return ret;
 }
 
 /*
@@ -1030,29 +1229,15 @@ static bool lz_wset_load(struct lz_server *srv)
  */
 static void lz_prefetch_wset(struct lz_server *srv, void *buf, uint8_t *state, int *res)
 {
-	const struct wset_page *p = srv->wset;
-	struct lz_batch b;
-	size_t i = 0, j;
+	size_t i, j, g;
 	int ret = 0;
 
-	while (i < srv->nr_wset && !__atomic_load_n(&srv->stop, __ATOMIC_SEQ_CST)) {
-		j = lz_wset_group(p, i, srv->nr_wset);
-		if (!lz_wset_batch(srv, &p[i], (p[j - 1].addr - p[i].addr) / PAGE_SIZE + 1, &b)) {
-			i++;
-			continue;
-		}
-		ret = srv->src.read(srv->src.arg, b.mm->task_key, b.dump, b.n, buf, state);
-		if (!ret)
-			ret = lz_fill(srv, &b, buf, LZ_PF_CHUNK);
-		if (ret == -EAGAIN)
-			ret = 0;	/* the rest of the run comes with the full prefetch */
-		if (ret)
-			break;
-		/* a batch cut at its region's end: the pages after it start the next one */
-		while (i < j && p[i].addr < b.dump + b.n * PAGE_SIZE)
-			i++;
+	for (i = 0, g = 0; i < srv->nr_wset && !ret && !__atomic_load_n(&srv->stop, __ATOMIC_SEQ_CST);
+	     i = j, g++) {
+		j = lz_wset_group(srv->wset, i, srv->nr_wset);
+		ret = lz_prefetch_group(srv, srv->wset, i, j, lz_warm_group(srv, g), buf, state);
 	}
-	srv->wset_ms = now_ms() - srv->t_release;
+	srv->wset_ms = now_ms() - srv->t_start;
 	*res = ret;
 }
 
@@ -1076,20 +1261,22 @@ static void *lz_prefetch_thread(void *arg)
 	struct lz_server *srv = arg;
 	uint64_t one = 1;
 
-	bool first = true;
-
-	/* before the gate: only requests to the device, the restorer keeps the CPU */
-	lz_wset_load(srv);
+	/*
+	 * The working set before the gate: the tasks want it first, and the
+	 * restorer has little left to do (it read most of it ahead for us).
+	 */
+	if (lz_wset_load(srv) && lz_prefetch_all(srv, LZ_PF_CHUNK, true)) {
+		pr_err("prefetch failed: the server gives up");
+		_exit(3);
+	}
 	lz_gate_wait(srv);
-	srv->t_release = now_ms();
 	lz_source_read_ahead(srv);
 	for (;;) {
-		if (lz_prefetch_all(srv, LZ_PF_CHUNK, first)) {
+		if (lz_prefetch_all(srv, LZ_PF_CHUNK, false)) {
 			/* a broken swap area: die, the watchdog kills the container */
 			pr_err("prefetch failed: the server gives up");
 			_exit(3);
 		}
-		first = false;
 		if (write(srv->wake_fd, &one, sizeof(one)) < 0)
 			pr_perror("eventfd");
 		pthread_mutex_lock(&srv->lock);
@@ -1271,6 +1458,7 @@ static void lz_server_free(struct lz_server *srv)
 	free(srv->rec);
 	free(srv->wset);
 	free(srv->wset_sorted);
+	lazy_warm_free(srv->warm);
 	lz_source_close(srv);
 	pthread_mutex_destroy(&srv->lock);
 	pthread_cond_destroy(&srv->work_cond);
@@ -1394,6 +1582,7 @@ static void lz_server_main(struct lz_server *srv, int ready_fd)
 	double t0 = now_ms();
 	pid_t wd;
 
+	srv->t_start = t0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
 		ret = -errno;
 		goto out_report;
@@ -1451,9 +1640,11 @@ out_report:
 		(unsigned long long)srv->sync_faults, srv->nr_rec,
 		(unsigned long long)srv->wset_pages);
 	if (srv->wset_pages)
-		pr_info("working set: its prefetch ended %.1f ms after the release; %llu of the "
-			"synchronous faults were on its pages (not prefetched yet)", srv->wset_ms,
-			(unsigned long long)srv->wset_faults);
+		pr_info("working set: %zu of its pages read ahead by the restorer; its prefetch "
+			"ended %.1f ms after the server started; %llu of the synchronous faults were on its "
+			"pages (not prefetched yet)",
+			srv->warm ? srv->warm->read_pages : 0,
+			srv->wset_ms, (unsigned long long)srv->wset_faults);
 	lz_wset_save(srv);
 	_exit(status);
 }
@@ -1569,6 +1760,7 @@ int lazy_start(const struct lazy_opts *opts, struct lazy_mm *mms, size_t nr, pid
 	*server_pid = 0;
 	if (opts->prefetch_gate)
 		*opts->prefetch_gate = -1;
+	lazy_warm_stop(opts->warm);	/* its thread must not run while we fork */
 	if (opts->eager)
 		return lz_eager(opts, mms, nr);
 	if (pipe2(pfd, O_CLOEXEC))
