@@ -32,9 +32,11 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/ioprio.h>
 #include <linux/userfaultfd.h>
 
 #include "freezer/cgroup.h"
@@ -889,13 +891,8 @@ static int lz_fill(struct lz_server *srv, const struct lz_batch *b, const char *
 	return ret;
 }
 
-static void lz_prefetch_wset(struct lz_server *srv, void *buf, uint8_t *state, int *res);
-
-/*
- * Prefetch batches until nothing is left (or stop); with @wset, only the
- * working set lz_wset_load loaded.  0 or -errno.
- */
-static int lz_prefetch_all(struct lz_server *srv, size_t chunk, bool wset)
+/* Prefetch batches until nothing is left (or stop); 0 or -errno. */
+static int lz_prefetch_all(struct lz_server *srv, size_t chunk)
 {
 	uint8_t *state = xmalloc(LZ_PF_BATCH);
 	void *buf = mmap(NULL, LZ_PF_BATCH * PAGE_SIZE, PROT_READ | PROT_WRITE,
@@ -909,9 +906,7 @@ static int lz_prefetch_all(struct lz_server *srv, size_t chunk, bool wset)
 			munmap(buf, LZ_PF_BATCH * PAGE_SIZE);
 		return -ENOMEM;
 	}
-	if (wset)
-		lz_prefetch_wset(srv, buf, state, &ret);
-	while (!wset && !ret && !__atomic_load_n(&srv->stop, __ATOMIC_SEQ_CST) && lz_pick(srv, LZ_PF_BATCH, &b)) {
+	while (!ret && !__atomic_load_n(&srv->stop, __ATOMIC_SEQ_CST) && lz_pick(srv, LZ_PF_BATCH, &b)) {
 		ret = srv->src.read(srv->src.arg, b.mm->task_key, b.dump, b.n, buf, state);
 		if (ret) {
 			lz_read_failed(b.mm, b.n, b.addr, ret);
@@ -1069,6 +1064,13 @@ static void *lz_warm_thread(void *arg)
 	uint8_t state[LZ_PF_BATCH];
 	size_t i, j, g, off = 0;
 
+	/*
+	 * The idle I/O class: with a cold cache the restorer reads the
+	 * checkpoint and the programs' files meanwhile, and those must not
+	 * wait behind us (only a hint if the scheduler has no classes).
+	 */
+	syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, (int)gettid(),
+		IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0));
 	w->ret = wset_read(w->path, w->generation, &w->wset, &w->sorted, &w->nr);
 	if (w->ret) {
 		snprintf(w->why, sizeof(w->why), "%s", ct_err_msg() ?: strerror(-w->ret));
@@ -1119,11 +1121,15 @@ int lazy_warm_start(const char *wset_path, unsigned generation, struct swp_gen_r
 
 void lazy_warm_stop(struct lazy_warm *w)
 {
+	double t0 = now_ms();
+
 	if (!w || !w->rd)
 		return;
 	__atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
 	pthread_join(w->thread, NULL);
 	w->rd = NULL;	/* joined: the server (a fork) must never join it */
+	pr_info("working set: %zu pages read ahead (%zu groups), the reading stopped in %.1f ms",
+		w->read_pages, w->nr_groups, now_ms() - t0);
 }
 
 void lazy_warm_free(struct lazy_warm *w)
@@ -1225,20 +1231,35 @@ static int lz_prefetch_group(struct lz_server *srv, const struct wset_page *p, s
 
 /*
  * Prefetch the working set lz_wset_load loaded, in first-fault order: the
- * tasks want its pages in about that order again.  *@res: 0 or -errno.
+ * tasks want its pages in about that order again.  A buffer to read into
+ * only for groups the restorer did not read.  0 or -errno.
  */
-static void lz_prefetch_wset(struct lz_server *srv, void *buf, uint8_t *state, int *res)
+static int lz_prefetch_wset(struct lz_server *srv)
 {
+	uint8_t *state = NULL;
+	void *buf = NULL;
 	size_t i, j, g;
 	int ret = 0;
 
 	for (i = 0, g = 0; i < srv->nr_wset && !ret && !__atomic_load_n(&srv->stop, __ATOMIC_SEQ_CST);
 	     i = j, g++) {
+		const char *data = lz_warm_group(srv, g);
+
+		if (!data && !buf) {
+			buf = xmalloc(LZ_PF_BATCH * PAGE_SIZE);
+			state = xmalloc(LZ_PF_BATCH);
+			if (!buf || !state) {
+				ret = -ENOMEM;
+				break;
+			}
+		}
 		j = lz_wset_group(srv->wset, i, srv->nr_wset);
-		ret = lz_prefetch_group(srv, srv->wset, i, j, lz_warm_group(srv, g), buf, state);
+		ret = lz_prefetch_group(srv, srv->wset, i, j, data, buf, state);
 	}
+	free(buf);
+	free(state);
 	srv->wset_ms = now_ms() - srv->t_start;
-	*res = ret;
+	return ret;
 }
 
 /* Wait until the restorer closes the gate (bounded: a stuck restorer must not stall us). */
@@ -1265,14 +1286,14 @@ static void *lz_prefetch_thread(void *arg)
 	 * The working set before the gate: the tasks want it first, and the
 	 * restorer has little left to do (it read most of it ahead for us).
 	 */
-	if (lz_wset_load(srv) && lz_prefetch_all(srv, LZ_PF_CHUNK, true)) {
+	if (!srv->opts.wset_fill && lz_wset_load(srv) && lz_prefetch_wset(srv)) {
 		pr_err("prefetch failed: the server gives up");
 		_exit(3);
 	}
 	lz_gate_wait(srv);
 	lz_source_read_ahead(srv);
 	for (;;) {
-		if (lz_prefetch_all(srv, LZ_PF_CHUNK, false)) {
+		if (lz_prefetch_all(srv, LZ_PF_CHUNK)) {
 			/* a broken swap area: die, the watchdog kills the container */
 			pr_err("prefetch failed: the server gives up");
 			_exit(3);
@@ -1604,7 +1625,15 @@ static void lz_server_main(struct lz_server *srv, int ready_fd)
 		ret = -errno;
 		goto out_report;
 	}
-	ret = srv->opts.no_prefetch ? 0 : -pthread_create(&thread, NULL, lz_prefetch_thread, srv);
+	/* REAP's way: the working set in place before the tasks run (stopped until we are ready) */
+	ret = 0;
+	if (srv->opts.wset_fill && lz_wset_load(srv)) {
+		ret = lz_prefetch_wset(srv);
+		pr_info("working set filled before the resume in %.1f ms", now_ms() - t0);
+	}
+	if (!ret)
+		ret = srv->opts.no_prefetch ? 0 :
+		      -pthread_create(&thread, NULL, lz_prefetch_thread, srv);
 out_report:
 	lz_state_write(srv);
 	if (lz_ready(ready_fd, ret))
@@ -1709,7 +1738,7 @@ static int lz_eager(const struct lazy_opts *opts, struct lazy_mm *mms, size_t nr
 	ret = lz_server_init(&srv, opts, mms, nr);
 	if (!ret) {
 		lz_source_read_ahead(&srv);
-		ret = lz_prefetch_all(&srv, LZ_EAGER_CHUNK, false);
+		ret = lz_prefetch_all(&srv, LZ_EAGER_CHUNK);
 	}
 	if (!ret && lz_outstanding(&srv))
 		ret = ct_err(-EAGAIN, "eager restore: %lu pages could not be copied",

@@ -83,6 +83,12 @@ struct lazy_opts {
 	 * copy of it, the caller still frees its own (lazy_warm_free).
 	 */
 	struct lazy_warm *warm;
+	/*
+	 * Copy the working set before the tasks run (lazy_start returns once
+	 * it is in place), as REAP does; otherwise the server copies it first
+	 * while they already run.  Costs time to the first instruction.
+	 */
+	bool wset_fill;
 	/* Additions for tests and benchmarks: */
 	const struct page_source *source;	/* NULL: the swap area at swap_path */
 	bool no_prefetch;	/* serve faults only: the server ends once every stored page
