@@ -20,7 +20,10 @@
 #   BENCH_PROCS processes (a shell and sleeps): restore until running (warm);
 #       the dump's frozen time beside its freeze + seize phase (from the
 #       dump's own -v log, the same run), what the frozen time is made of,
-#       and the same for a --leave-running dump of the restored container
+#       and the same for a --leave-running dump of the restored container;
+#       and the floor under that frozen time (bench/dumpfloor: freeze + seize,
+#       then smaps, registers and one injected call of each process on both
+#       CPUs, nothing else), measured on the same container before its dump
 #
 # Prints CSV rows "bench,metric,value,unit,ratio_to,ratio" and a "# table"
 # block.  Environment: BENCH_SIZES ("256 1024 4096"; 8192 works too, bench
@@ -31,6 +34,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 CTSWAP=$root/tools/ctswap/ctswap
 LIMIT=$root/bench/spawnlimit
+FLOOR=$root/bench/dumpfloor
 sizes=${BENCH_SIZES-256 1024 4096}
 procs=${BENCH_PROCS-1 10 100}
 py_keys=${BENCH_PY_KEYS:-1000000}
@@ -51,7 +55,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$CTSWAP_STORE"
-[ -x "$LIMIT" ] || { echo "restart: $LIMIT not built (make bench)" >&2; exit 1; }
+for tool in "$LIMIT" "$FLOOR"; do
+	[ -x "$tool" ] || { echo "restart: $tool not built (make bench)" >&2; exit 1; }
+done
 
 say() { echo "$*" >&2; }
 calc() { awk "BEGIN { printf \"%.2f\", $* }"; }
@@ -151,12 +157,15 @@ dump_parts() {
 }
 
 bench_procs() {
-	local n=$1 name=rp$$-$1 log=$work/dump$1.log lim frozen fs
+	local n=$1 name=rp$$-$1 log=$work/dump$1.log lim frozen fs ffs floor
 	say "restart: $n processes"
 	names+=("$name")
 	"$CTSWAP" run "$name" -- sh -c \
 		"i=1; while [ \$i -lt $n ]; do sleep 100000 & i=\$((i + 1)); done; exec sleep 100000" >/dev/null
 	wait_for "$n processes" 120 has_tasks "$name" "$n"
+	# the least a dump of these processes reads while they are stopped (bench/dumpfloor.c)
+	read -r ffs floor < <("$FLOOR" "$name")
+	row "dump_${n}procs_floor" "$floor" ms freeze_seize "$ffs"
 	"$CTSWAP" -v dump "$name" >"$log" 2>&1
 	dump_parts "$log"
 	frozen=$D_FROZEN fs=$D_FS
@@ -169,6 +178,7 @@ bench_procs() {
 	row "restore_${n}procs_all_resident" "$R_FULL" ms
 	table+=("| $n processes (small), warm | $R_RUNNING ms | $R_FULL ms | $lim ms |")
 	table+=("| dump of $n processes: frozen | $frozen ms | | freeze + seize $fs ms |")
+	table+=("| - floor: smaps, registers, one injected call each, on both CPUs | $ffs + $floor ms = $(calc "$ffs + $floor") ms | | 2 x freeze + seize = $(calc "2 * $ffs") ms (its own run) |")
 	table+=("| - made of | $D_PARTS | | |")
 	"$CTSWAP" -v dump --leave-running "$name" >"$log.lr" 2>&1
 	dump_parts "$log.lr"

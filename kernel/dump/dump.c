@@ -361,6 +361,7 @@ static struct task_ctx dump_policy(struct dump_ctx *d)
  * trips, not a few hundred.  The steps that only read /proc go one process
  * after another, in the image's order, as before.
  */
+#define DUMP_LOCKS_WARM_MS 100	/* how long the freeze waits for /proc/locks to be warm */
 #define DUMP_WAVE_MAX 128	/* processes collected side by side, at most */
 
 /* One process of a wave: its injection and what is mapped in it. */
@@ -1219,10 +1220,14 @@ static int dump_run(struct dump_ctx *d)
 	d->img->shape.mono_ns = d->img->dump_mono_ns;
 	clock_gettime(CLOCK_BOOTTIME, &mono);
 	d->img->shape.boot_ns = mono.tv_sec * 1000000000LL + mono.tv_nsec;
+	/* before the checksums: the first read waits for a grace period (locks.c) */
+	lock_table_warm(&d->locks);
 	dump_prehash(d);
 	ret = dump_fault("prehashed");
 	if (ret)
 		return ret;
+	/* the grace period of the first read of /proc/locks, outside the window */
+	lock_table_warm_wait(&d->locks, DUMP_LOCKS_WARM_MS);
 	pr_info("%s: freezing and seizing", d->name);
 	ret = seize_container(d->cg, DUMP_FREEZE_TIMEOUT_MS, &d->ss);
 	if (ret)

@@ -29,6 +29,7 @@
  */
 #define LOG_PREFIX "locks: "
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -386,12 +388,119 @@ static int locks_check_outside(const struct ct_image *img, struct lock_line *lin
 	return 0;
 }
 
+/*
+ * Why lock_table_warm() exists (doc/KERNEL-FACTS.md, "File locks"): a read
+ * of /proc/locks waits for an RCU grace period (8-16 ms here) unless
+ * another read left less than a grace period ago (0.02-0.04 ms then).  So
+ * a thread reads it before the freeze and then every LOCK_WARM_GAP_MS,
+ * and the read with the tasks stopped costs microseconds instead of a
+ * grace period in the frozen window.  Meanwhile the system's lock calls
+ * take a slower path, for the length of a dump.  Nothing depends on it: a
+ * missed gap only costs the grace period again.
+ */
+#define LOCK_WARM_GAP_MS 2
+
+/* CLOCK_REALTIME @ms from now, for pthread_cond_timedwait(). */
+static struct timespec lock_warm_deadline(unsigned ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	return until;
+}
+
+/* After a read: say so, and true once lock_table_warm()'s thread is to stop. */
+static bool lock_warm_stopping(struct lock_table *lt)
+{
+	struct timespec until = lock_warm_deadline(LOCK_WARM_GAP_MS);
+	bool stop;
+
+	pthread_mutex_lock(&lt->warm_lock);
+	if (!lt->warm) {
+		lt->warm = true;
+		pthread_cond_broadcast(&lt->warm_cond);
+	}
+	while (!lt->warm_stop &&
+	       pthread_cond_timedwait(&lt->warm_cond, &lt->warm_lock, &until) != ETIMEDOUT)
+		;
+	stop = lt->warm_stop;
+	pthread_mutex_unlock(&lt->warm_lock);
+	return stop;
+}
+
+/* The thread of lock_table_warm(): a short read, a pause, until told to stop. */
+static void *lock_table_keep_warm(void *arg)
+{
+	struct lock_table *lt = arg;
+	char line[128];
+
+	do {
+		int fd = open("/proc/locks", O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			break;
+		if (read(fd, line, sizeof(line)) < 0 && errno != EINTR) {
+			close(fd);
+			break;
+		}
+		close(fd);
+	} while (!lock_warm_stopping(lt));
+	/* a failed read ends it too: nobody waits for it then */
+	pthread_mutex_lock(&lt->warm_lock);
+	lt->warm_stop = true;
+	pthread_cond_broadcast(&lt->warm_cond);
+	pthread_mutex_unlock(&lt->warm_lock);
+	return NULL;
+}
+
+void lock_table_warm(struct lock_table *lt)
+{
+	pthread_mutex_init(&lt->warm_lock, NULL);
+	pthread_cond_init(&lt->warm_cond, NULL);
+	lt->warming = pthread_create(&lt->warm_thread, NULL, lock_table_keep_warm, lt) == 0;
+	if (!lt->warming) {
+		pthread_cond_destroy(&lt->warm_cond);
+		pthread_mutex_destroy(&lt->warm_lock);
+	}
+}
+
+void lock_table_warm_wait(struct lock_table *lt, unsigned ms)
+{
+	struct timespec until = lock_warm_deadline(ms);
+
+	if (!lt->warming)
+		return;
+	pthread_mutex_lock(&lt->warm_lock);
+	while (!lt->warm && !lt->warm_stop &&
+	       pthread_cond_timedwait(&lt->warm_cond, &lt->warm_lock, &until) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&lt->warm_lock);
+}
+
+/* Stop the thread of lock_table_warm(), if it runs; it may be joined after. */
+static void lock_table_cool(struct lock_table *lt)
+{
+	if (!lt->warming)
+		return;
+	pthread_mutex_lock(&lt->warm_lock);
+	lt->warm_stop = true;
+	pthread_cond_broadcast(&lt->warm_cond);
+	pthread_mutex_unlock(&lt->warm_lock);
+}
+
 /* The thread of lock_table_start(). */
 static void *lock_table_read(void *arg)
 {
 	struct lock_table *lt = arg;
 
 	lt->err = locks_read_all(&lt->lines, &lt->nr, &lt->whole);
+	lock_table_cool(lt);
 	return NULL;
 }
 
@@ -414,6 +523,13 @@ static void lock_table_wait(struct lock_table *lt)
 void lock_table_free(struct lock_table *lt)
 {
 	lock_table_wait(lt);
+	if (lt->warming) {
+		lock_table_cool(lt);
+		pthread_join(lt->warm_thread, NULL);
+		pthread_cond_destroy(&lt->warm_cond);
+		pthread_mutex_destroy(&lt->warm_lock);
+		lt->warming = false;
+	}
 	free(lt->lines);
 	lt->lines = NULL;
 	lt->nr = 0;

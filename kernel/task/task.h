@@ -236,8 +236,9 @@ int tty_restore_fg(struct task_ctx *tc, const struct ct_image *img, const struct
  * a process outside the container on a file it has open.  It works from
  * @lt, the system's lock table read while the tasks were stopped: reading
  * /proc/locks waits for an RCU grace period (the kernel write-locks a
- * per-cpu rwsem: 9-17 ms here), so lock_table_start() reads it on a thread
- * of its own while the dump collects the processes.
+ * per-cpu rwsem: 8-16 ms here) unless it was read less than a grace period
+ * ago, so lock_table_warm() reads it before the freeze and keeps reading it
+ * until lock_table_start()'s thread has read it with the tasks stopped.
  * restore_task_locks: after restore_task_files of every task, before any
  * runs; takes the locks task @t took, without waiting.
  */
@@ -249,10 +250,20 @@ struct lock_table {
 	bool whole;			/* read at one moment (else in pieces: locks.c) */
 	pthread_t thread;
 	bool reading;			/* the thread is to be joined */
+	pthread_t warm_thread;
+	bool warming;			/* the warm thread is to be stopped and joined */
+	bool warm_stop;			/* ... told to stop (under warm_lock) */
+	bool warm;			/* ... has read it once (under warm_lock) */
+	pthread_mutex_t warm_lock;
+	pthread_cond_t warm_cond;
 };
-/* Read /proc/locks into @lt, on a thread if one can be started (zero @lt first). */
+/* Keep reading /proc/locks on a thread until the read of lock_table_start() is done (zero @lt first). */
+void lock_table_warm(struct lock_table *lt);
+/* Wait up to @ms for lock_table_warm()'s first read: the grace period it waits for. */
+void lock_table_warm_wait(struct lock_table *lt, unsigned ms);
+/* Read /proc/locks into @lt, on a thread if one can be started. */
 void lock_table_start(struct lock_table *lt);
-/* Wait for the read (if any) and free the table. */
+/* Wait for the reads (if any) and free the table. */
 void lock_table_free(struct lock_table *lt);
 int dump_locks(struct ct_image *img, struct lock_table *lt);
 int restore_task_locks(struct task_ctx *tc, const struct ct_image *img, const struct ct_task *t);
