@@ -1040,9 +1040,11 @@ static int lz_warm_alloc(struct lazy_warm *w)
 	if (!n)
 		return 0;
 	w->group_off = xmalloc(n * sizeof(*w->group_off));
+	if (!w->group_off)
+		return -ENOMEM;
 	w->data = mmap(NULL, pages * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		       -1, 0);
-	if (!w->group_off || w->data == MAP_FAILED) {
+	if (w->data == MAP_FAILED) {
 		w->data = NULL;
 		return -ENOMEM;
 	}
@@ -1121,10 +1123,11 @@ int lazy_warm_start(const char *wset_path, unsigned generation, struct swp_gen_r
 
 void lazy_warm_stop(struct lazy_warm *w)
 {
-	double t0 = now_ms();
+	double t0;
 
 	if (!w || !w->rd)
 		return;
+	t0 = now_ms();
 	__atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
 	pthread_join(w->thread, NULL);
 	w->rd = NULL;	/* joined: the server (a fork) must never join it */
