@@ -8,14 +8,15 @@
 #       ("running after", every task released) and until every page is
 #       resident, reported separately
 #   python3 with a dict (pydict.py, BENCH_PY_KEYS keys): time until useful (its
-#       next step written) and synchronous faults, at the first lazy restore of
-#       the checkpoint (records the working set) and the next (prefetches it
-#       first), page cache dropped before each
+#       next step written), time to running and synchronous faults, at the
+#       first lazy restore of the checkpoint (records the working set), the
+#       next (read ahead while the tasks are rebuilt, copied first) and one with
+#       --fill-working-set (copied before the resume), page cache dropped
+#       before each
 #   redis-server with BENCH_REDIS_KEYS keys (on a unix socket of its own): time
 #       until it answers GET of a random key and until redis-benchmark (GET,
-#       random keys) is back at its pre-dump throughput, synchronous faults;
-#       first restore, then the next (working set prefetched first), page
-#       cache dropped before each
+#       random keys) is back at its pre-dump throughput, time to running,
+#       synchronous faults; the same three rounds
 #   BENCH_PROCS processes (a shell and sleeps): restore until running (warm);
 #       the dump's frozen time beside its freeze + seize phase (from the
 #       dump's own -v log, the same run), what the frozen time is made of,
@@ -68,16 +69,26 @@ row() {	# metric value unit [ratio_to base]
 }
 
 wait_for() {	# what seconds cmd...
-	local what=$1 t=$(($2 * 20))
+	local what=$1 step=${POLL_MS:-50} t=$(($2 * 1000 / ${POLL_MS:-50}))
 	shift 2
+	step=$(printf '0.%03d' "$step")
 	while ! "$@" >/dev/null 2>&1; do
 		t=$((t - 1))
 		[ "$t" -gt 0 ] || { say "restart: timed out waiting for $what"; return 1; }
-		sleep 0.05
+		sleep "$step"
 	done
 }
 
+# wait_for, every 5 ms: for times until useful, which a 50 ms step would round up by 25 ms on average.
+wait_close() { POLL_MS=5 wait_for "$@"; }
+
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+
+# Restore "running after" time in ctswap restore's output $1.
+running_of() { sed -n 's/.*running after \([0-9.]*\) ms.*/\1/p' <<<"$1"; }
+
+# The restore options of round $1 of the python and redis rows.
+round_opts() { [ "$1" != fill_working_set ] || echo --fill-working-set; }
 
 # ctswap restore NAME (lazy); R_RUNNING: reported time to running; R_FULL: ms until every page is resident.
 restore_lazy() {
@@ -210,20 +221,21 @@ bench_python() {
 	wait_for "python3 to build its dict" 600 test -s "$out"
 	sleep 0.5
 	"$CTSWAP" dump "$name" >/dev/null
-	for round in first_restore with_working_set; do
+	for round in first_restore with_working_set fill_working_set; do
 		drop_caches
 		n=$(wc -l <"$out")
 		from=$(log_lines "$name")
 		t0=$(now_ms)
 		# its output file grows after the dump: that is expected here
-		"$CTSWAP" restore --allow-changed-files "$name" >/dev/null
-		wait_for "python3 to write a step" 120 more_lines "$out" "$n"
+		running=$(running_of "$("$CTSWAP" restore $(round_opts $round) --allow-changed-files "$name")")
+		wait_close "python3 to write a step" 120 more_lines "$out" "$n"
 		useful=$(($(now_ms) - t0))
 		server_result "$name" "$from"
+		row "python_${round}_running" "$running" ms
 		row "python_${round}_useful" "$useful" ms
 		row "python_${round}_sync_faults" "$S_FAULTS" faults
 		row "python_${round}_all_resident" "$S_RESIDENT" ms
-		table+=("| python3 dict of $py_keys keys, cold, $round: until its next step | $useful ms | $S_RESIDENT ms after release; $S_FAULTS synchronous faults | |")
+		table+=("| python3 dict of $py_keys keys, cold, $round: running / until its next step | $running ms / $useful ms | $S_RESIDENT ms after release; $S_FAULTS synchronous faults | |")
 		"$CTSWAP" kill "$name" >/dev/null
 	done
 	"$CTSWAP" rm --force "$name" >/dev/null
@@ -260,12 +272,12 @@ bench_redis() {
 	before=$(redis_rps "$d/sock")
 	row "redis_before_dump_get_rps" "$before" req/s
 	"$CTSWAP" dump "$name" >/dev/null
-	for round in first_restore with_working_set; do
+	for round in first_restore with_working_set fill_working_set; do
 		drop_caches
 		from=$(log_lines "$name")
 		t0=$(now_ms)
-		"$CTSWAP" restore "$name" >/dev/null
-		wait_for "redis to answer" 120 redis_answers "$d/sock"
+		running=$(running_of "$("$CTSWAP" restore $(round_opts $round) "$name")")
+		wait_close "redis to answer" 120 redis_answers "$d/sock"
 		first=$(($(now_ms) - t0))
 		back=
 		for n in $(seq 1 100); do
@@ -276,11 +288,12 @@ bench_redis() {
 			fi
 		done
 		server_result "$name" "$from"
+		row "redis_${round}_running" "$running" ms
 		row "redis_${round}_get_answered" "$first" ms
 		row "redis_${round}_throughput_back" "${back:-0}" ms
 		row "redis_${round}_sync_faults" "$S_FAULTS" faults
 		row "redis_${round}_all_resident" "$S_RESIDENT" ms
-		table+=("| redis $redis_keys keys, cold, $round: GET answered / benchmark at pre-dump $before req/s | $first ms / ${back:-not within 100 runs} ms | $S_RESIDENT ms after release; $S_FAULTS synchronous faults | |")
+		table+=("| redis $redis_keys keys, cold, $round: running / GET answered / benchmark at pre-dump $before req/s | $running ms / $first ms / ${back:-not within 100 runs} ms | $S_RESIDENT ms after release; $S_FAULTS synchronous faults | |")
 		"$CTSWAP" kill "$name" >/dev/null
 	done
 	"$CTSWAP" rm --force "$name" >/dev/null

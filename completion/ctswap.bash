@@ -76,7 +76,7 @@ _ctswap()
 	restore)
 		[ "$prev" = --net ] && { COMPREPLY=($(compgen -W "ns:" -- "$cur")); return; }
 		[ "$prev" = --root ] && { COMPREPLY=($(compgen -d -- "$cur")); return; }
-		opts="--eager --gen --allow-changed-files --net --time-ns --root --ext-mount --threads --verbose" ;;
+		opts="--eager --fill-working-set --gen --allow-changed-files --net --time-ns --root --ext-mount --threads --verbose" ;;
 	freeze) opts="--timeout" ;;
 	rm) opts="--force" ;;
 	ps) opts="--json" ;;

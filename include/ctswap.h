@@ -371,6 +371,14 @@ struct ctswap_restore_opts {
 	 * starts: nobody would hold the terminal's other end.
 	 */
 	bool take_pts_master;
+	/*
+	 * Lazy restores: copy the working set recorded at an earlier restore
+	 * of this generation (its pages first faulted) into place before the
+	 * tasks run, as REAP does, instead of first thing after.  Its first
+	 * faults are then gone; the time to running grows by the copy (read
+	 * ahead while the tasks were rebuilt).  Without a working set: nothing.
+	 */
+	bool fill_working_set;
 };
 
 struct ctswap_restore_stats {

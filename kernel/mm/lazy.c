@@ -32,9 +32,11 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/ioprio.h>
 #include <linux/userfaultfd.h>
 
 #include "freezer/cgroup.h"
@@ -50,6 +52,8 @@
 #define LZ_RA_MAX	32	/* pages copied for one fault at most (sequential faults) */
 #define LZ_PF_BATCH	1024	/* pages read from the source per prefetch batch (4 MiB) */
 #define LZ_WSET_GAP	16	/* working-set pages this close are read together */
+#define LZ_WSET_HINT	65536	/* working-set pages read ahead at once at most (256 MiB) */
+#define LZ_WARM_PAGES	16384	/* working-set pages the restorer reads for the server (64 MiB) */
 #define LZ_PF_CHUNK	64	/* pages copied per prefetch ioctl, lock held (256 KiB) */
 #define LZ_EAGER_CHUNK	1024	/* pages per ioctl in eager mode (no one else is running) */
 #define LZ_MSGS		16	/* uffd messages read at once */
@@ -105,8 +109,21 @@ struct lz_server {
 	struct wset_page *rec;
 	size_t nr_rec, cap_rec;
 	uint64_t sync_faults;	/* faults that waited for data from the swap area */
+	uint64_t wset_faults;	/* of them, on pages of the working set (not prefetched yet) */
+	/*
+	 * The working set recorded at an earlier restore: the prefetch thread
+	 * loads it, then only reads it; the main thread looks in wset_sorted
+	 * once wset_loaded is set.
+	 */
+	struct wset_page *wset;		/* in first-fault order */
+	struct wset_page *wset_sorted;	/* by (task, addr) */
+	size_t nr_wset;
+	bool wset_loaded;
+	struct lazy_warm *warm;		/* what the restorer read of it (opts.warm), or NULL */
 	/* prefetch thread: */
 	uint64_t wset_pages;	/* recorded pages prefetched first; nonzero: not recording */
+	double t_start;		/* now_ms() when the server started (the tasks run right after) */
+	double wset_ms;		/* the working set's prefetch ended this long after t_start */
 };
 
 /* ---------------------------------------------------------------- source */
@@ -582,11 +599,13 @@ static int lz_fault(struct lz_server *srv, struct lz_mm *mm, uint64_t addr)
 		;
 	ret = srv->src.read(srv->src.arg, mm->task_key, r->dump_start + (page - r->start), n,
 			    srv->fault_buf, srv->fault_state);
-	if (ret) {
+	if (ret)
 		return lz_read_failed(mm, n, page, ret);
-	}
 	mm->next_seq = page + n * PAGE_SIZE;
 	srv->sync_faults++;
+	if (__atomic_load_n(&srv->wset_loaded, __ATOMIC_ACQUIRE) &&
+	    wset_has(srv->wset_sorted, srv->nr_wset, mm->task_key, r->dump_start + (page - r->start)))
+		srv->wset_faults++;
 	lz_record(srv, mm->task_key, r->dump_start + (page - r->start), n);
 	ret = lz_copy(srv, mm, r, page, srv->fault_buf, n, true);
 	if (ret == -EAGAIN) {
@@ -872,10 +891,8 @@ static int lz_fill(struct lz_server *srv, const struct lz_batch *b, const char *
 	return ret;
 }
 
-static bool lz_prefetch_wset(struct lz_server *srv, void *buf, uint8_t *state, int *ret);
-
-/* Prefetch batches until nothing is left (or stop), the working set first if @wset; 0 or -errno. */
-static int lz_prefetch_all(struct lz_server *srv, size_t chunk, bool wset)
+/* Prefetch batches until nothing is left (or stop); 0 or -errno. */
+static int lz_prefetch_all(struct lz_server *srv, size_t chunk)
 {
 	uint8_t *state = xmalloc(LZ_PF_BATCH);
 	void *buf = mmap(NULL, LZ_PF_BATCH * PAGE_SIZE, PROT_READ | PROT_WRITE,
@@ -889,8 +906,6 @@ static int lz_prefetch_all(struct lz_server *srv, size_t chunk, bool wset)
 			munmap(buf, LZ_PF_BATCH * PAGE_SIZE);
 		return -ENOMEM;
 	}
-	if (wset)
-		lz_prefetch_wset(srv, buf, state, &ret);
 	while (!ret && !__atomic_load_n(&srv->stop, __ATOMIC_SEQ_CST) && lz_pick(srv, LZ_PF_BATCH, &b)) {
 		ret = srv->src.read(srv->src.arg, b.mm->task_key, b.dump, b.n, buf, state);
 		if (ret) {
@@ -917,7 +932,8 @@ static int lz_prefetch_all(struct lz_server *srv, size_t chunk, bool wset)
 /*
  * Turn @n recorded pages of one task from @p (consecutive at dump) into a
  * batch at their current addresses, cut at the end of their region; false
- * if no address space or region holds the first page any more.
+ * if no address space or region holds the first page any more, or it is
+ * resident already.
  */
 static bool lz_wset_batch(struct lz_server *srv, const struct wset_page *p, size_t n, struct lz_batch *b)
 {
@@ -940,6 +956,8 @@ static bool lz_wset_batch(struct lz_server *srv, const struct wset_page *p, size
 
 		if (p->addr < r->dump_start || p->addr - r->dump_start >= len)
 			continue;
+		if (!lz_todo(r, (p->addr - r->dump_start) / PAGE_SIZE))
+			break;	/* resident already (faulted in, or in an earlier batch) */
 		b->mm = mm;
 		b->dump = p->addr;
 		b->addr = r->start + (p->addr - r->dump_start);
@@ -951,56 +969,300 @@ static bool lz_wset_batch(struct lz_server *srv, const struct wset_page *p, size
 }
 
 /*
- * Prefetch the working set recorded at the last restore of this generation
- * first (wset.h), in address order, pages up to LZ_WSET_GAP apart read with
- * one call (a random read costs about as much as 64 KiB in a row here).  False if there is none to use (nothing to do, or a missing, stale
- * or damaged file: that only costs the order); *@ret the result otherwise.
+ * The end of the group of working-set pages starting at @i of @p (@nr): the
+ * pages after it, in fault order, while they climb in address by at most
+ * LZ_WSET_GAP pages at a time within one batch.  A group is read with one
+ * call (a random read costs about as much as 64 KiB in a row here), the
+ * pages between coming with it.
  */
-static bool lz_prefetch_wset(struct lz_server *srv, void *buf, uint8_t *state, int *res)
+static size_t lz_wset_group(const struct wset_page *p, size_t i, size_t nr)
 {
-	struct wset_page *p;
-	struct lz_batch b;
-	size_t nr, i = 0;
+	size_t j = i + 1;
+
+	while (j < nr && p[j].task == p[i].task && p[j].addr > p[j - 1].addr &&
+	       p[j].addr - p[j - 1].addr <= LZ_WSET_GAP * PAGE_SIZE &&
+	       (p[j].addr - p[i].addr) / PAGE_SIZE < LZ_PF_BATCH)
+		j++;
+	return j;
+}
+
+/* Start reading the first LZ_WSET_HINT pages of working set @p (@nr) from @src, group by group. */
+static void lz_wset_hint(const struct page_source *src, const struct wset_page *p, size_t nr)
+{
+	size_t i, j, hinted = 0;
+
+	for (i = 0; src->read_ahead && i < nr && hinted < LZ_WSET_HINT; i = j) {
+		j = lz_wset_group(p, i, nr);
+		/* only a hint: a damaged index chunk is the read's to report */
+		src->read_ahead(src->arg, p[i].task, p[i].addr, (p[j - 1].addr - p[i].addr) / PAGE_SIZE + 1);
+		hinted += j - i;
+	}
+}
+
+/*
+ * The working set read ahead by the restorer (lazy_warm_start): its pages
+ * in first-fault order and, group by group (lz_wset_group) in that order,
+ * the data of the first groups, read while the restorer rebuilt the tasks.
+ * The server, a fork of the restorer, finds it all in its own memory.
+ */
+struct lazy_warm {
+	pthread_t thread;
+	bool stop;			/* lazy_warm_stop asked: read no further group */
+	char path[4096];
+	unsigned generation;
+	struct swp_gen_reader *rd;
+	int ret;			/* wset_read's: 0, or why there is none to use */
+	char why[512];			/* its reason, for the server's log */
+	struct wset_page *wset, *sorted;
+	size_t nr;
+	size_t *group_off;		/* where group g's data starts in @data, in pages */
+	size_t nr_groups;		/* groups read in full (atomic) */
+	size_t read_pages;		/* their pages */
+	size_t cap_groups;		/* groups @data has room for */
+	char *data;			/* mmap'd, @data_pages */
+	size_t data_pages;
+};
+
+/* Room for the first groups of @w's working set, up to LZ_WARM_PAGES pages. */
+static int lz_warm_alloc(struct lazy_warm *w)
+{
+	size_t i, j, pages = 0, n = 0;
+
+	for (i = 0; i < w->nr; i = j, n++) {
+		size_t span;
+
+		j = lz_wset_group(w->wset, i, w->nr);
+		span = (w->wset[j - 1].addr - w->wset[i].addr) / PAGE_SIZE + 1;
+		if (pages + span > LZ_WARM_PAGES)
+			break;
+		pages += span;
+	}
+	if (!n)
+		return 0;
+	w->group_off = xmalloc(n * sizeof(*w->group_off));
+	if (!w->group_off)
+		return -ENOMEM;
+	w->data = mmap(NULL, pages * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	if (w->data == MAP_FAILED) {
+		w->data = NULL;
+		return -ENOMEM;
+	}
+	w->cap_groups = n;
+	w->data_pages = pages;
+	return 0;
+}
+
+/*
+ * The restorer's reading thread: the working set's file, then every read
+ * requested at once, then the first groups' data in fault order until
+ * there is no more room or lazy_warm_stop.  A failed read stops it quietly:
+ * the server reads those pages itself and reports.
+ */
+static void *lz_warm_thread(void *arg)
+{
+	struct lazy_warm *w = arg;
+	struct page_source src = swp_page_source(w->rd);
+	uint8_t state[LZ_PF_BATCH];
+	size_t i, j, g, off = 0;
+
+	/*
+	 * The idle I/O class: with a cold cache the restorer reads the
+	 * checkpoint and the programs' files meanwhile, and those must not
+	 * wait behind us (only a hint if the scheduler has no classes).
+	 */
+	syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, (int)gettid(),
+		IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0));
+	w->ret = wset_read(w->path, w->generation, &w->wset, &w->sorted, &w->nr);
+	if (w->ret) {
+		snprintf(w->why, sizeof(w->why), "%s", ct_err_msg() ?: strerror(-w->ret));
+		return NULL;
+	}
+	lz_wset_hint(&src, w->wset, w->nr);
+	if (lz_warm_alloc(w))
+		return NULL;
+	for (i = 0, g = 0; g < w->cap_groups && !__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE); i = j, g++) {
+		size_t span;
+
+		j = lz_wset_group(w->wset, i, w->nr);
+		span = (w->wset[j - 1].addr - w->wset[i].addr) / PAGE_SIZE + 1;
+		if (swp_read(w->rd, w->wset[i].task, w->wset[i].addr, span, w->data + off * PAGE_SIZE,
+			     state))
+			break;
+		w->group_off[g] = off;
+		off += span;
+		w->read_pages = off;
+		__atomic_store_n(&w->nr_groups, g + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+int lazy_warm_start(const char *wset_path, unsigned generation, struct swp_gen_reader *rd,
+		    struct lazy_warm **out)
+{
+	struct lazy_warm *w = xzalloc(sizeof(*w));
+	int ret;
+
+	*out = NULL;
+	if (!w)
+		return -ENOMEM;
+	if (snprintf(w->path, sizeof(w->path), "%s", wset_path) >= (int)sizeof(w->path)) {
+		free(w);
+		return -ENAMETOOLONG;
+	}
+	w->generation = generation;
+	w->rd = rd;
+	ret = -pthread_create(&w->thread, NULL, lz_warm_thread, w);
+	if (ret) {
+		free(w);
+		return ret;
+	}
+	*out = w;
+	return 0;
+}
+
+void lazy_warm_stop(struct lazy_warm *w)
+{
+	double t0;
+
+	if (!w || !w->rd)
+		return;
+	t0 = now_ms();
+	__atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
+	pthread_join(w->thread, NULL);
+	w->rd = NULL;	/* joined: the server (a fork) must never join it */
+	pr_info("working set: %zu pages read ahead (%zu groups), the reading stopped in %.1f ms",
+		w->read_pages, w->nr_groups, now_ms() - t0);
+}
+
+void lazy_warm_free(struct lazy_warm *w)
+{
+	if (!w)
+		return;
+	lazy_warm_stop(w);
+	free(w->wset);
+	free(w->sorted);
+	free(w->group_off);
+	if (w->data)
+		munmap(w->data, w->data_pages * PAGE_SIZE);
+	free(w);
+}
+
+/* The data of group @g of the working set if the restorer read it, else NULL. */
+static const char *lz_warm_group(const struct lz_server *srv, size_t g)
+{
+	const struct lazy_warm *w = srv->warm;
+
+	return w && g < w->nr_groups ? w->data + w->group_off[g] * PAGE_SIZE : NULL;
+}
+
+/*
+ * Load the working set recorded at the last restore of this generation
+ * (wset.h): from what the restorer read ahead (opts.warm), else from its
+ * file, then start reading its pages in the order they are wanted, many
+ * requests at once, where reading them one after the other would wait for
+ * each (about 0.1 ms a random read with a cold cache, while the tasks
+ * fault).  False if there is none to use (nothing to do, or a missing,
+ * stale or damaged file: that only costs the order).
+ */
+static bool lz_wset_load(struct lz_server *srv)
+{
+	struct lazy_warm *w = srv->opts.warm;
+	const char *why;
 	int ret;
 
 	if (!srv->opts.wset_path)
 		return false;
-	ret = wset_read(srv->opts.wset_path, srv->opts.generation, &p, &nr);
+	if (w) {
+		srv->warm = w;	/* this process's copy of it, the server's now */
+		ret = w->ret;
+		why = w->why;
+		srv->wset = w->wset;
+		srv->wset_sorted = w->sorted;
+		srv->nr_wset = w->nr;
+		w->wset = w->sorted = NULL;
+	} else {
+		ret = wset_read(srv->opts.wset_path, srv->opts.generation, &srv->wset,
+				&srv->wset_sorted, &srv->nr_wset);
+		why = ct_err_msg() ?: strerror(-ret);
+	}
 	if (ret == -ESTALE || ret == -ENOENT)
 		return false;	/* recorded on another generation, or never: record anew */
 	if (ret) {
-		pr_warn("working set ignored: %s", ct_err_msg() ? ct_err_msg() : strerror(-ret));
+		pr_warn("working set ignored: %s", why);
 		return false;
 	}
-	__atomic_store_n(&srv->wset_pages, nr ? nr : 1, __ATOMIC_SEQ_CST);
-	while (i < nr && !__atomic_load_n(&srv->stop, __ATOMIC_SEQ_CST)) {
-		size_t j = i + 1, span;
+	__atomic_store_n(&srv->wset_pages, srv->nr_wset ? srv->nr_wset : 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&srv->wset_loaded, true, __ATOMIC_RELEASE);
+	if (!w)
+		lz_wset_hint(&srv->src, srv->wset, srv->nr_wset);
+	return true;
+}
 
-		/* one read for pages close together: the pages between come with it */
-		while (j < nr && p[j].task == p[i].task &&
-		       p[j].addr - p[j - 1].addr <= LZ_WSET_GAP * PAGE_SIZE &&
-		       (p[j].addr - p[i].addr) / PAGE_SIZE < LZ_PF_BATCH)
-			j++;
-		span = (p[j - 1].addr - p[i].addr) / PAGE_SIZE + 1;
-		if (!lz_wset_batch(srv, &p[i], span, &b)) {
-			i++;
+/*
+ * Copy the pages of the working set's group [@i, @j) of @p still to do:
+ * from @data when the restorer read the group, else read into @buf.
+ */
+static int lz_prefetch_group(struct lz_server *srv, const struct wset_page *p, size_t i, size_t j,
+			     const char *data, void *buf, uint8_t *state)
+{
+	size_t k = i;
+	int ret = 0;
+
+	while (k < j && !ret) {
+		struct lz_batch b;
+		const char *from = buf;
+
+		if (!lz_wset_batch(srv, &p[k], (p[j - 1].addr - p[k].addr) / PAGE_SIZE + 1, &b)) {
+			k++;
 			continue;
 		}
-		ret = srv->src.read(srv->src.arg, b.mm->task_key, b.dump, b.n, buf, state);
+		if (data)
+			from = data + (p[k].addr - p[i].addr);
+		else
+			ret = srv->src.read(srv->src.arg, b.mm->task_key, b.dump, b.n, buf, state);
 		if (!ret)
-			ret = lz_fill(srv, &b, buf, LZ_PF_CHUNK);
+			ret = lz_fill(srv, &b, from, LZ_PF_CHUNK);
 		if (ret == -EAGAIN)
 			ret = 0;	/* the rest of the run comes with the full prefetch */
-		if (ret)
-			break;
 		/* a batch cut at its region's end: the pages after it start the next one */
-		for (j = i + 1; j < nr && p[j].task == p[i].task && p[j].addr < b.dump + b.n * PAGE_SIZE; j++)
-			;
-		i = j;
+		while (k < j && p[k].addr < b.dump + b.n * PAGE_SIZE)
+			k++;
 	}
-	free(p);
-	*res = ret;
-	return true;
+	return ret;
+}
+
+/*
+ * Prefetch the working set lz_wset_load loaded, in first-fault order: the
+ * tasks want its pages in about that order again.  A buffer to read into
+ * only for groups the restorer did not read.  0 or -errno.
+ */
+static int lz_prefetch_wset(struct lz_server *srv)
+{
+	uint8_t *state = NULL;
+	void *buf = NULL;
+	size_t i, j, g;
+	int ret = 0;
+
+	for (i = 0, g = 0; i < srv->nr_wset && !ret && !__atomic_load_n(&srv->stop, __ATOMIC_SEQ_CST);
+	     i = j, g++) {
+		const char *data = lz_warm_group(srv, g);
+
+		if (!data && !buf) {
+			buf = xmalloc(LZ_PF_BATCH * PAGE_SIZE);
+			state = xmalloc(LZ_PF_BATCH);
+			if (!buf || !state) {
+				ret = -ENOMEM;
+				break;
+			}
+		}
+		j = lz_wset_group(srv->wset, i, srv->nr_wset);
+		ret = lz_prefetch_group(srv, srv->wset, i, j, data, buf, state);
+	}
+	free(buf);
+	free(state);
+	srv->wset_ms = now_ms() - srv->t_start;
+	return ret;
 }
 
 /* Wait until the restorer closes the gate (bounded: a stuck restorer must not stall us). */
@@ -1023,17 +1285,22 @@ static void *lz_prefetch_thread(void *arg)
 	struct lz_server *srv = arg;
 	uint64_t one = 1;
 
-	bool first = true;
-
+	/*
+	 * The working set before the gate: the tasks want it first, and the
+	 * restorer has little left to do (it read most of it ahead for us).
+	 */
+	if (!srv->opts.wset_fill && lz_wset_load(srv) && lz_prefetch_wset(srv)) {
+		pr_err("prefetch failed: the server gives up");
+		_exit(3);
+	}
 	lz_gate_wait(srv);
 	lz_source_read_ahead(srv);
 	for (;;) {
-		if (lz_prefetch_all(srv, LZ_PF_CHUNK, first)) {
+		if (lz_prefetch_all(srv, LZ_PF_CHUNK)) {
 			/* a broken swap area: die, the watchdog kills the container */
 			pr_err("prefetch failed: the server gives up");
 			_exit(3);
 		}
-		first = false;
 		if (write(srv->wake_fd, &one, sizeof(one)) < 0)
 			pr_perror("eventfd");
 		pthread_mutex_lock(&srv->lock);
@@ -1207,6 +1474,9 @@ static void lz_server_free(struct lz_server *srv)
 	free(srv->mms);
 	free(srv->fault_buf);
 	free(srv->rec);
+	free(srv->wset);
+	free(srv->wset_sorted);
+	lazy_warm_free(srv->warm);
 	lz_source_close(srv);
 	pthread_mutex_destroy(&srv->lock);
 	pthread_cond_destroy(&srv->work_cond);
@@ -1330,6 +1600,7 @@ static void lz_server_main(struct lz_server *srv, int ready_fd)
 	double t0 = now_ms();
 	pid_t wd;
 
+	srv->t_start = t0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
 		ret = -errno;
 		goto out_report;
@@ -1351,7 +1622,15 @@ static void lz_server_main(struct lz_server *srv, int ready_fd)
 		ret = -errno;
 		goto out_report;
 	}
-	ret = srv->opts.no_prefetch ? 0 : -pthread_create(&thread, NULL, lz_prefetch_thread, srv);
+	/* REAP's way: the working set in place before the tasks run (stopped until we are ready) */
+	ret = 0;
+	if (srv->opts.wset_fill && lz_wset_load(srv)) {
+		ret = lz_prefetch_wset(srv);
+		pr_info("working set filled before the resume in %.1f ms", now_ms() - t0);
+	}
+	if (!ret)
+		ret = srv->opts.no_prefetch ? 0 :
+		      -pthread_create(&thread, NULL, lz_prefetch_thread, srv);
 out_report:
 	lz_state_write(srv);
 	if (lz_ready(ready_fd, ret))
@@ -1386,6 +1665,12 @@ out_report:
 		(unsigned long)__atomic_load_n(&srv->resident, __ATOMIC_SEQ_CST), now_ms() - t0,
 		(unsigned long long)srv->sync_faults, srv->nr_rec,
 		(unsigned long long)srv->wset_pages);
+	if (srv->wset_pages)
+		pr_info("working set: %zu of its pages read ahead by the restorer; its prefetch "
+			"ended %.1f ms after the server started; %llu of the synchronous faults were on its "
+			"pages (not prefetched yet)",
+			srv->warm ? srv->warm->read_pages : 0,
+			srv->wset_ms, (unsigned long long)srv->wset_faults);
 	lz_wset_save(srv);
 	_exit(status);
 }
@@ -1450,7 +1735,7 @@ static int lz_eager(const struct lazy_opts *opts, struct lazy_mm *mms, size_t nr
 	ret = lz_server_init(&srv, opts, mms, nr);
 	if (!ret) {
 		lz_source_read_ahead(&srv);
-		ret = lz_prefetch_all(&srv, LZ_EAGER_CHUNK, false);
+		ret = lz_prefetch_all(&srv, LZ_EAGER_CHUNK);
 	}
 	if (!ret && lz_outstanding(&srv))
 		ret = ct_err(-EAGAIN, "eager restore: %lu pages could not be copied",
@@ -1501,6 +1786,7 @@ int lazy_start(const struct lazy_opts *opts, struct lazy_mm *mms, size_t nr, pid
 	*server_pid = 0;
 	if (opts->prefetch_gate)
 		*opts->prefetch_gate = -1;
+	lazy_warm_stop(opts->warm);	/* its thread must not run while we fork */
 	if (opts->eager)
 		return lz_eager(opts, mms, nr);
 	if (pipe2(pfd, O_CLOEXEC))

@@ -77,6 +77,18 @@ struct lazy_opts {
 	 * there when done.  NULL: neither.
 	 */
 	const char *wset_path;
+	/*
+	 * Optional: the working set of wset_path as the caller read it ahead
+	 * (lazy_warm_start) while it rebuilt the tasks: the server takes its
+	 * copy of it, the caller still frees its own (lazy_warm_free).
+	 */
+	struct lazy_warm *warm;
+	/*
+	 * Copy the working set before the tasks run (lazy_start returns once
+	 * it is in place), as REAP does; otherwise the server copies it first
+	 * while they already run.  Costs time to the first instruction.
+	 */
+	bool wset_fill;
 	/* Additions for tests and benchmarks: */
 	const struct page_source *source;	/* NULL: the swap area at swap_path */
 	bool no_prefetch;	/* serve faults only: the server ends once every stored page
@@ -112,6 +124,23 @@ int lazy_uffd_setup(int uffd, const struct lazy_region *regions, size_t nr);
  * On failure the uffds stay the caller's.
  */
 int lazy_start(const struct lazy_opts *opts, struct lazy_mm *mms, size_t nr, pid_t *server_pid);
+
+/*
+ * Start reading the working set recorded at @wset_path for @generation in
+ * the background (a thread of the caller, reading through @rd, which must
+ * stay open until lazy_warm_stop): the file, then its pages in first-fault
+ * order, up to 64 MiB, into memory a server forked later inherits
+ * (lazy_opts.warm).  Pages arrive while the restorer still rebuilds the
+ * tasks, so after the resume only the copies into their memory remain.
+ * Only a hint: a missing or damaged file is the server's to report.
+ */
+struct lazy_warm;
+int lazy_warm_start(const char *wset_path, unsigned generation, struct swp_gen_reader *rd,
+		    struct lazy_warm **out);
+/* Stop reading (the groups read so far stay) and wait for the thread: before forking the server. */
+void lazy_warm_stop(struct lazy_warm *w);
+/* Stop and free @w (NULL: nothing). */
+void lazy_warm_free(struct lazy_warm *w);
 
 /* Read the progress file at @path (written by a running server). */
 int lazy_progress_read(const char *path, struct lazy_progress *p);

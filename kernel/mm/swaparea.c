@@ -1155,24 +1155,41 @@ static int ref_map_verify(struct swp_area *sa, uint64_t r)
 	return swp_idx_verify(sa, sa->idx_map, &sa->map[s], sizeof(sa->map[s]));
 }
 
+#define SWP_STACK_ENTS	256	/* entries a read looks up without allocating */
+
+/*
+ * The checked entries of pages [addr, addr + nr pages) of @task into
+ * *@ents: @stack (SWP_STACK_ENTS of them) if they fit, else allocated
+ * (free it when it is not @stack, whatever the result).  0 or -errno (a
+ * bad range, a damaged index chunk).
+ */
+static int ents_get(struct swp_gen_reader *r, uint32_t task, uint64_t addr, size_t nr,
+		    const struct swp_entry **stack, const struct swp_entry ***ents)
+{
+	*ents = stack;
+	if (addr & (SWP_PAGE - 1) || nr > (UINT64_MAX - addr) / SWP_PAGE)
+		return ct_err(-EINVAL, "%s: bad read range %#llx+%zu", r->sa->path,
+			      (unsigned long long)addr, nr);
+	if (nr > SWP_STACK_ENTS) {
+		*ents = xmalloc(nr * sizeof(**ents));
+		if (!*ents) {
+			*ents = stack;
+			return -ENOMEM;
+		}
+	}
+	swp_lookup_range(r->g, task, addr, nr, *ents);
+	return ents_verify(r, *ents, nr);
+}
+
 /* Read pages of a task; see swaparea.h. */
 int swp_read(struct swp_gen_reader *r, uint32_t task, uint64_t addr, size_t nr, void *buf,
 	     uint8_t *state)
 {
-	const struct swp_entry *stack_ents[256], **ents = stack_ents;
+	const struct swp_entry *stack_ents[SWP_STACK_ENTS], **ents;
 	struct read_run run;
-	int ret = 0;
+	int ret;
 
-	if (addr & (SWP_PAGE - 1) || nr > (UINT64_MAX - addr) / SWP_PAGE)
-		return ct_err(-EINVAL, "%s: bad read range %#llx+%zu", r->sa->path,
-			      (unsigned long long)addr, nr);
-	if (nr > ARRAY_SIZE(stack_ents)) {
-		ents = xmalloc(nr * sizeof(*ents));
-		if (!ents)
-			return -ENOMEM;
-	}
-	swp_lookup_range(r->g, task, addr, nr, ents);
-	ret = ents_verify(r, ents, nr);
+	ret = ents_get(r, task, addr, nr, stack_ents, &ents);
 	run.n = 0;
 	for (size_t i = 0; i < nr && !ret; i++) {
 		char *page = (char *)buf + i * SWP_PAGE;
@@ -1220,6 +1237,46 @@ int swp_read(struct swp_gen_reader *r, uint32_t task, uint64_t addr, size_t nr, 
 	return ret;
 }
 
+#define SWP_RA_GAP	16	/* slots this close are read with one request */
+
+/* Start reading @n slots at @slot (a hint: errors are the real read's to report). */
+static void slots_read_ahead(const struct swp_area *sa, uint64_t slot, uint64_t n)
+{
+	posix_fadvise(sa->fd, (off_t)slot_off(slot), (off_t)(n * SWP_PAGE), POSIX_FADV_WILLNEED);
+}
+
+/* Hint pages of a task will be read soon; see swaparea.h. */
+int swp_read_ahead(struct swp_gen_reader *r, uint32_t task, uint64_t addr, size_t nr)
+{
+	const struct swp_entry *stack_ents[SWP_STACK_ENTS], **ents;
+	uint64_t first = 0, n = 0;
+	int ret;
+
+	ret = ents_get(r, task, addr, nr, stack_ents, &ents);
+	for (size_t i = 0; i < nr && !ret; i++) {
+		const struct swp_entry *e = ents[i];
+		uint64_t s;
+
+		/* only a hint: a bad reference is swp_read's to refuse, not read here */
+		if (!e || ref_type(e->ref) != SWP_REF_PAGE || ref_slot(e->ref) >= r->sa->nr_slots)
+			continue;
+		s = ref_slot(e->ref);
+		if (n && s >= first && s < first + n + SWP_RA_GAP) {
+			n = max_t(uint64_t, n, s - first + 1);
+			continue;
+		}
+		if (n)
+			slots_read_ahead(r->sa, first, n);
+		first = s;
+		n = 1;
+	}
+	if (!ret && n)
+		slots_read_ahead(r->sa, first, n);
+	if (ents != stack_ents)
+		free(ents);
+	return ret;
+}
+
 /* Walk the runs of present pages; see swaparea.h. */
 int swp_for_each_run(struct swp_gen_reader *r, uint32_t task,
 		     int (*fn)(uint32_t task, uint64_t mapping, uint64_t addr, size_t nr, void *arg),
@@ -1253,6 +1310,12 @@ static int page_source_swp_read(void *arg, uint32_t task, uint64_t addr, size_t 
 	return swp_read(arg, task, addr, nr, buf, state);
 }
 
+/* swp_read_ahead through the page_source interface. */
+static int page_source_swp_read_ahead(void *arg, uint32_t task, uint64_t addr, size_t nr)
+{
+	return swp_read_ahead(arg, task, addr, nr);
+}
+
 /* swp_for_each_run through the page_source interface. */
 static int page_source_swp_runs(void *arg, uint32_t task,
 				int (*fn)(uint32_t, uint64_t, uint64_t, size_t, void *), void *fnarg)
@@ -1263,6 +1326,7 @@ static int page_source_swp_runs(void *arg, uint32_t task,
 struct page_source swp_page_source(struct swp_gen_reader *r)
 {
 	return (struct page_source){
-		.arg = r, .read = page_source_swp_read, .for_each_run = page_source_swp_runs,
+		.arg = r, .read = page_source_swp_read, .read_ahead = page_source_swp_read_ahead,
+		.for_each_run = page_source_swp_runs,
 	};
 }

@@ -140,6 +140,15 @@ int swp_reader_fd(const struct swp_gen_reader *r);
 int swp_read(struct swp_gen_reader *r, uint32_t task, uint64_t addr, size_t nr, void *buf,
 	     uint8_t *state);
 /*
+ * A hint that pages [addr, addr + nr * 4096) of @task will be read soon:
+ * start reading their slots (posix_fadvise WILLNEED, slots close together
+ * in one request) without waiting.  Many hints in a row keep the device
+ * busy with many requests at once where reads one after the other would
+ * wait for each.  Compressed clusters are left to swp_read.  Safe from
+ * several threads, like swp_read; 0 or -errno (a damaged index chunk).
+ */
+int swp_read_ahead(struct swp_gen_reader *r, uint32_t task, uint64_t addr, size_t nr);
+/*
  * Call @fn for each run of consecutive present pages (ZERO or DATA) of
  * @task (UINT32_MAX: all tasks, in task order), in address order; runs do
  * not cross mappings.  A non-zero return from @fn stops the walk and is
@@ -160,6 +169,8 @@ struct page_source {
 	void *arg;
 	/* Pages [addr, addr + nr * 4096) of @task into @buf; @state gets SWP_PAGE_* per page. */
 	int (*read)(void *arg, uint32_t task, uint64_t addr, size_t nr, void *buf, uint8_t *state);
+	/* Optional (NULL: no hints): swp_read_ahead. */
+	int (*read_ahead)(void *arg, uint32_t task, uint64_t addr, size_t nr);
 	/* @fn for every run of stored pages of @task, in address order. */
 	int (*for_each_run)(void *arg, uint32_t task,
 			    int (*fn)(uint32_t task, uint64_t mapping, uint64_t addr, size_t nr,

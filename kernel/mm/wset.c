@@ -97,10 +97,34 @@ static int wset_check(const char *path, const char *buf, size_t len, unsigned ge
 	return 0;
 }
 
-int wset_read(const char *path, unsigned gen, struct wset_page **pages, size_t *nr)
+/*
+ * Drop the pages of @p (@n) seen earlier in it, keeping the order (a page
+ * counts where it was first faulted); @sorted holds each page of @p once
+ * (@nr_sorted), sorted, its zero field a "seen" mark here, cleared again.
+ * Returns the count left.
+ */
+static size_t wset_dedup(struct wset_page *p, size_t n, struct wset_page *sorted, size_t nr_sorted)
 {
+	size_t out = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct wset_page *s = bsearch(&p[i], sorted, nr_sorted, sizeof(*p), page_cmp);
+
+		if (s->zero)
+			continue;
+		s->zero = 1;
+		p[out++] = p[i];
+	}
+	for (size_t i = 0; i < nr_sorted; i++)
+		sorted[i].zero = 0;
+	return out;
+}
+
+int wset_read(const char *path, unsigned gen, struct wset_page **pages, struct wset_page **sorted,
+	      size_t *nr)
+{
+	struct wset_page *p, *s;
 	size_t len, n, out = 0;
-	struct wset_page *p;
 	char *buf;
 	int ret;
 
@@ -116,18 +140,33 @@ int wset_read(const char *path, unsigned gen, struct wset_page **pages, size_t *
 	}
 	n = (len - sizeof(struct wset_header)) / sizeof(*p);
 	p = xmalloc(n ? n * sizeof(*p) : 1);
-	if (!p) {
+	s = xmalloc(n ? n * sizeof(*p) : 1);
+	if (!p || !s) {
+		free(p);
+		free(s);
 		free(buf);
 		return -ENOMEM;
 	}
 	memcpy(p, buf + sizeof(struct wset_header), n * sizeof(*p));
 	free(buf);
-	/* address order: the swap area stores pages so, and reads runs of them at once */
-	qsort(p, n, sizeof(*p), page_cmp);
+	memcpy(s, p, n * sizeof(*p));
+	qsort(s, n, sizeof(*s), page_cmp);
 	for (size_t i = 0; i < n; i++)
-		if (!out || page_cmp(&p[out - 1], &p[i]))
-			p[out++] = p[i];
+		if (!out || page_cmp(&s[out - 1], &s[i]))
+			s[out++] = s[i];
+	n = wset_dedup(p, n, s, out);
 	*pages = p;
-	*nr = out;
+	*nr = n;
+	if (sorted)
+		*sorted = s;
+	else
+		free(s);
 	return 0;
+}
+
+bool wset_has(const struct wset_page *sorted, size_t nr, uint32_t task, uint64_t addr)
+{
+	struct wset_page key = { .task = task, .addr = addr };
+
+	return bsearch(&key, sorted, nr, sizeof(key), page_cmp) != NULL;
 }

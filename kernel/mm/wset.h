@@ -10,6 +10,7 @@
 #ifndef CT_MM_WSET_H
 #define CT_MM_WSET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,11 +27,16 @@ struct wset_page {
 int wset_write(const char *path, unsigned gen, const struct wset_page *pages, size_t nr);
 
 /*
- * Read the working set at @path recorded on generation @gen, sorted by
- * (task, addr) and without duplicates, into *@pages (free()).  -ENOENT if
- * there is none, -ESTALE if it belongs to another generation, -EUCLEAN
- * (logged) if damaged.
+ * Read the working set at @path recorded on generation @gen into *@pages
+ * (free()), in the order the pages were first faulted, without duplicates;
+ * and, when @sorted is given, the same pages sorted by (task, addr) into
+ * *@sorted (free(); for wset_has).  -ENOENT if there is none, -ESTALE if it
+ * belongs to another generation, -EUCLEAN (logged) if damaged.
  */
-int wset_read(const char *path, unsigned gen, struct wset_page **pages, size_t *nr);
+int wset_read(const char *path, unsigned gen, struct wset_page **pages, struct wset_page **sorted,
+	      size_t *nr);
+
+/* Is page @addr of @task among the @nr pages of @sorted (wset_read)? */
+bool wset_has(const struct wset_page *sorted, size_t nr, uint32_t task, uint64_t addr);
 
 #endif

@@ -209,13 +209,15 @@ lazy_log_lines() {
 	if [ -e "$CTSWAP_STORE/$CT/lazy.log" ]; then wc -l <"$CTSWAP_STORE/$CT/lazy.log"; else echo 0; fi
 }
 
-# Restore $CT lazily, check pattern carries on, wait for the server to finish, then kill it.
+# Restore $CT lazily (with restore options $2...), check pattern carries on
+# from counters $1, wait for the server to finish, then kill it.
 restore_wset_round() {
-	local from=$(($(lazy_log_lines) + 1))
-	run "$CTSWAP" restore "$CT"
+	local from=$(($(lazy_log_lines) + 1)) counters=$1
+	shift
+	run "$CTSWAP" restore "$@" "$CT"
 	assert_success
 	pattern_checks_again
-	counters_continue "$1"
+	counters_continue "$counters"
 	wait_until 30 sh -c "tail -n +$from '$CTSWAP_STORE/$CT/lazy.log' | grep -q 'lazy: done:'"
 	run "$CTSWAP" kill "$CT"
 	assert_success
@@ -257,6 +259,31 @@ restore_wset_round() {
 	assert_success
 	pattern_checks_again
 	[ ! -e "$ws" ]
+}
+
+@test "restore --fill-working-set: the recorded working set is in place before the tasks run (none of its pages faults), memory whole; without one, or a damaged one, it only records" {
+	local st="$BATS_TEST_TMPDIR/pat/status" ws="$CTSWAP_STORE/$CT/wset" counters
+	start_pattern 64 2
+	run "$CTSWAP" dump "$CT"
+	assert_success
+	counters=$(status_field "$st" counters)
+	# nothing recorded yet: nothing to fill, this restore records
+	restore_wset_round "$counters" --fill-working-set
+	[[ $WSET_LOG =~ working\ set\ of\ [1-9][0-9]*\ pages\ kept ]]
+	[[ $WSET_LOG != *"filled before the resume"* ]]
+	# filled before the resume: no fault lands on its pages, it stays as recorded
+	cp "$ws" "$BATS_TEST_TMPDIR/wset.recorded"
+	restore_wset_round "$counters" --fill-working-set
+	[[ $WSET_LOG == *"working set filled before the resume"* ]]
+	[[ $WSET_LOG =~ [1-9][0-9]*\ pages\ of\ the\ working\ set\ prefetched\ first ]]
+	[[ $WSET_LOG == *"; 0 of the synchronous faults were on its pages"* ]]
+	cmp "$ws" "$BATS_TEST_TMPDIR/wset.recorded"
+	# damaged: ignored with its reason, the restore is whole, a new one is recorded
+	printf 'X' | dd of="$ws" bs=1 seek=40 conv=notrunc status=none
+	restore_wset_round "$counters" --fill-working-set
+	[[ $WSET_LOG == *"working set ignored: $ws: checksum mismatch"* ]]
+	[[ $WSET_LOG != *"filled before the resume"* ]]
+	[[ $WSET_LOG =~ working\ set\ of\ [1-9][0-9]*\ pages\ kept ]]
 }
 
 # True once every counter of the sleepers' last status line is above the one in $1.

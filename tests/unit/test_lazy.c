@@ -30,6 +30,7 @@
 #include "lib/util.h"
 #include "mm/lazy.h"
 #include "mm/swaparea.h"
+#include "mm/wset.h"
 
 #define REGION_MIB	16
 #define REGION_LEN	((uint64_t)REGION_MIB << 20)
@@ -581,6 +582,49 @@ static void test_lazy_no_swap_area(void **state)
 	free(log);
 }
 
+/*
+ * The working-set file gives its pages back in the order they were first
+ * faulted, each once (a later fault of a page counts where it came first),
+ * and a sorted copy that answers "is this page in it?"; another
+ * generation's file is stale.
+ */
+static void test_wset_order(void **state)
+{
+	static const struct wset_page rec[] = {
+		{ .task = 7, .addr = 0x5000 }, { .task = 3, .addr = 0x9000 },
+		{ .task = 7, .addr = 0x1000 }, { .task = 7, .addr = 0x5000 },
+		{ .task = 3, .addr = 0x2000 }, { .task = 3, .addr = 0x9000 },
+	};
+	static const struct wset_page want[] = {
+		{ .task = 7, .addr = 0x5000 }, { .task = 3, .addr = 0x9000 },
+		{ .task = 7, .addr = 0x1000 }, { .task = 3, .addr = 0x2000 },
+	};
+	char path[] = "/tmp/test_wset.XXXXXX";
+	struct wset_page *p, *sorted;
+	size_t nr;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(wset_write(path, 5, rec, sizeof(rec) / sizeof(rec[0])), 0);
+	assert_int_equal(wset_read(path, 5, &p, &sorted, &nr), 0);
+	assert_int_equal(nr, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < nr; i++) {
+		assert_int_equal(p[i].task, want[i].task);
+		assert_int_equal(p[i].addr, want[i].addr);
+		assert_true(wset_has(sorted, nr, want[i].task, want[i].addr));
+		assert_true(i == 0 || sorted[i - 1].task < sorted[i].task ||
+			    (sorted[i - 1].task == sorted[i].task && sorted[i - 1].addr < sorted[i].addr));
+	}
+	assert_false(wset_has(sorted, nr, 7, 0x9000));
+	assert_false(wset_has(sorted, nr, 3, 0x5000));
+	free(p);
+	free(sorted);
+	assert_int_equal(wset_read(path, 6, &p, NULL, &nr), -ESTALE);
+	unlink(path);
+}
+
 /* Fresh log and state paths per test. */
 static int setup(void **state)
 {
@@ -602,6 +646,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lazy_watchdog, setup, teardown_cgroup),
 		cmocka_unit_test_setup(test_lazy_swap_area, setup),
 		cmocka_unit_test_setup(test_lazy_no_swap_area, setup),
+		cmocka_unit_test(test_wset_order),
 	};
 	void *p;
 	int ret;

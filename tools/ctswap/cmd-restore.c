@@ -69,6 +69,8 @@ static int restore_parse_ext(const char *value, void *dst, char *err, size_t err
 const struct cli_opt restore_opts[] = {
 	OPT_FLAG("--eager", NULL, struct restore_args, opts.eager, true,
 		 "fill every page before the container resumes"),
+	OPT_FLAG("--fill-working-set", NULL, struct restore_args, opts.fill_working_set, true,
+		 "copy the recorded working set into place before the container resumes"),
 	OPT_CALL("--gen", "N", struct restore_args, opts.generation, restore_parse_gen,
 		 "restore generation N instead of the newest"),
 	OPT_FLAG("--allow-changed-files", NULL, struct restore_args, opts.allow_changed_files, true,
