@@ -101,11 +101,18 @@ restore_lazy() {
 	R_FULL=$(($(now_ms) - t0))
 }
 
-# Tasks of container $1 (ctswap ps: 4th column).
-tasks_of() { "$CTSWAP" ps "$1" | awk 'NR == 2 { print $4 }'; }
-
-# Container $1 has $2 tasks.
-has_tasks() { [ "$(tasks_of "$1")" = "$2" ]; }
+# Container $1 has $2 processes and each has exec'd sleep: counted by
+# tasks alone, the shell or its last child could still be about to exec,
+# and bench/dumpfloor's injection text, found in a first seize, would be
+# gone from that process in its second (EFAULT, 1 run in 3).
+all_sleep() {
+	local procs pid
+	procs=$("$CTSWAP" ps "$1" | awk 'NR == 2 { print $6 }')/cgroup.procs
+	[ "$(wc -l <"$procs")" = "$2" ] || return 1
+	while read -r pid; do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] || return 1
+	done <"$procs"
+}
 
 bench_size() {
 	local mib=$1 name=rs$$-$1 out=$work/p$1 lim
@@ -162,7 +169,7 @@ bench_procs() {
 	names+=("$name")
 	"$CTSWAP" run "$name" -- sh -c \
 		"i=1; while [ \$i -lt $n ]; do sleep 100000 & i=\$((i + 1)); done; exec sleep 100000" >/dev/null
-	wait_for "$n processes" 120 has_tasks "$name" "$n"
+	wait_for "$n processes" 120 all_sleep "$name" "$n"
 	# the least a dump of these processes reads while they are stopped (bench/dumpfloor.c)
 	read -r ffs floor < <("$FLOOR" "$name")
 	row "dump_${n}procs_floor" "$floor" ms freeze_seize "$ffs"
