@@ -225,15 +225,23 @@ restore_wset_round() {
 	WSET_LOG=$(lazy_log_since "$from")
 }
 
-@test "restore: the pages a lazy restore faulted are kept as the working set and prefetched first next time; a damaged or missing one only loses the order" {
-	local st="$BATS_TEST_TMPDIR/pat/status" ws="$CTSWAP_STORE/$CT/wset" counters
+# The pattern workload started and dumped, then the generation's first lazy
+# restore (options $@), which records a working set; COUNTERS: its counters
+# at the dump.
+wset_first_round() {
 	start_pattern 64 2
 	run "$CTSWAP" dump "$CT"
 	assert_success
-	counters=$(status_field "$st" counters)
-	# first restore of the generation: records (the first touch after resume faults)
-	restore_wset_round "$counters"
+	COUNTERS=$(status_field "$BATS_TEST_TMPDIR/pat/status" counters)
+	restore_wset_round "$COUNTERS" "$@"
 	[[ $WSET_LOG =~ working\ set\ of\ [1-9][0-9]*\ pages\ kept ]]
+}
+
+@test "restore: the pages a lazy restore faulted are kept as the working set and prefetched first next time; a damaged or missing one only loses the order" {
+	local ws="$CTSWAP_STORE/$CT/wset" counters
+	# first restore of the generation: records (the first touch after resume faults)
+	wset_first_round
+	counters=$COUNTERS
 	[ -s "$ws" ]
 	# next restore: prefetches it first, keeps it as it is
 	cp "$ws" "$BATS_TEST_TMPDIR/wset.recorded"
@@ -262,14 +270,10 @@ restore_wset_round() {
 }
 
 @test "restore --fill-working-set: the recorded working set is in place before the tasks run (none of its pages faults), memory whole; without one, or a damaged one, it only records" {
-	local st="$BATS_TEST_TMPDIR/pat/status" ws="$CTSWAP_STORE/$CT/wset" counters
-	start_pattern 64 2
-	run "$CTSWAP" dump "$CT"
-	assert_success
-	counters=$(status_field "$st" counters)
+	local ws="$CTSWAP_STORE/$CT/wset" counters
 	# nothing recorded yet: nothing to fill, this restore records
-	restore_wset_round "$counters" --fill-working-set
-	[[ $WSET_LOG =~ working\ set\ of\ [1-9][0-9]*\ pages\ kept ]]
+	wset_first_round --fill-working-set
+	counters=$COUNTERS
 	[[ $WSET_LOG != *"filled before the resume"* ]]
 	# filled before the resume: no fault lands on its pages, it stays as recorded
 	cp "$ws" "$BATS_TEST_TMPDIR/wset.recorded"
