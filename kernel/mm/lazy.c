@@ -986,6 +986,12 @@ static size_t lz_wset_group(const struct wset_page *p, size_t i, size_t nr)
 	return j;
 }
 
+/* Pages from @p[i] to @p[j - 1] (a group, or its tail), the ones between included. */
+static size_t lz_wset_span(const struct wset_page *p, size_t i, size_t j)
+{
+	return (p[j - 1].addr - p[i].addr) / PAGE_SIZE + 1;
+}
+
 /* Start reading the first LZ_WSET_HINT pages of working set @p (@nr) from @src, group by group. */
 static void lz_wset_hint(const struct page_source *src, const struct wset_page *p, size_t nr)
 {
@@ -994,7 +1000,7 @@ static void lz_wset_hint(const struct page_source *src, const struct wset_page *
 	for (i = 0; src->read_ahead && i < nr && hinted < LZ_WSET_HINT; i = j) {
 		j = lz_wset_group(p, i, nr);
 		/* only a hint: a damaged index chunk is the read's to report */
-		src->read_ahead(src->arg, p[i].task, p[i].addr, (p[j - 1].addr - p[i].addr) / PAGE_SIZE + 1);
+		src->read_ahead(src->arg, p[i].task, p[i].addr, lz_wset_span(p, i, j));
 		hinted += j - i;
 	}
 }
@@ -1032,7 +1038,7 @@ static int lz_warm_alloc(struct lazy_warm *w)
 		size_t span;
 
 		j = lz_wset_group(w->wset, i, w->nr);
-		span = (w->wset[j - 1].addr - w->wset[i].addr) / PAGE_SIZE + 1;
+		span = lz_wset_span(w->wset, i, j);
 		if (pages + span > LZ_WARM_PAGES)
 			break;
 		pages += span;
@@ -1085,7 +1091,7 @@ static void *lz_warm_thread(void *arg)
 		size_t span;
 
 		j = lz_wset_group(w->wset, i, w->nr);
-		span = (w->wset[j - 1].addr - w->wset[i].addr) / PAGE_SIZE + 1;
+		span = lz_wset_span(w->wset, i, j);
 		if (swp_read(w->rd, w->wset[i].task, w->wset[i].addr, span, w->data + off * PAGE_SIZE,
 			     state))
 			break;
@@ -1213,7 +1219,7 @@ static int lz_prefetch_group(struct lz_server *srv, const struct wset_page *p, s
 		struct lz_batch b;
 		const char *from = buf;
 
-		if (!lz_wset_batch(srv, &p[k], (p[j - 1].addr - p[k].addr) / PAGE_SIZE + 1, &b)) {
+		if (!lz_wset_batch(srv, &p[k], lz_wset_span(p, k, j), &b)) {
 			k++;
 			continue;
 		}
